@@ -1,0 +1,4 @@
+fn main() {
+    eprintln!("hnsim-agent needs Windows");
+    std::process::exit(2);
+}

@@ -1,0 +1,135 @@
+//! The parsed form of a packet that moves through the model: a fixed-size header stack (`Copy`, so
+//! the packet path never allocates) plus a payload length. `wire` turns it into real bytes with
+//! correct checksums (and parses real bytes back); pcap captures and uplinks carry those bytes.
+
+use hnsim_model::Mac;
+use std::net::{IpAddr, Ipv4Addr};
+
+/// IP protocol numbers.
+pub mod proto {
+    pub const ICMP: u8 = 1;
+    pub const TCP: u8 = 6;
+    pub const UDP: u8 = 17;
+    pub const ICMPV6: u8 = 58;
+}
+
+/// TCP flag bits.
+pub mod tcp_flags {
+    pub const FIN: u8 = 0x01;
+    pub const SYN: u8 = 0x02;
+    pub const RST: u8 = 0x04;
+    pub const PSH: u8 = 0x08;
+    pub const ACK: u8 = 0x10;
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct EthHeader {
+    pub src: Mac,
+    pub dst: Mac,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ArpOp {
+    Request,
+    Reply,
+}
+
+/// An ARP packet (IPv4 over Ethernet).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Arp {
+    pub op: ArpOp,
+    pub sender_mac: Mac,
+    pub sender_ip: Ipv4Addr,
+    pub target_mac: Mac,
+    pub target_ip: Ipv4Addr,
+}
+
+/// IPv4 or IPv6 header fields the model reads or rewrites. For IPv6, `ttl` is the hop limit and
+/// `dont_fragment` is always true (IPv6 routers never fragment).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct IpHeader {
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    pub ttl: u8,
+    pub dont_fragment: bool,
+    /// IPv4 identification (0 for IPv6).
+    pub ident: u16,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Transport {
+    Tcp {
+        src_port: u16,
+        dst_port: u16,
+        seq: u32,
+        ack: u32,
+        flags: u8,
+    },
+    Udp {
+        src_port: u16,
+        dst_port: u16,
+    },
+    /// ICMPv4 or ICMPv6 (by the IP version). `id`/`seq` are meaningful for echo; for errors
+    /// (`quoted` = true) the payload quotes the offending packet's headers.
+    Icmp {
+        icmp_type: u8,
+        code: u8,
+        id: u16,
+        seq: u16,
+    },
+}
+
+impl Transport {
+    pub fn protocol(&self, v6: bool) -> u8 {
+        match self {
+            Transport::Tcp { .. } => proto::TCP,
+            Transport::Udp { .. } => proto::UDP,
+            Transport::Icmp { .. } if v6 => proto::ICMPV6,
+            Transport::Icmp { .. } => proto::ICMP,
+        }
+    }
+    /// (source port, destination port); ICMP echo uses the identifier as both.
+    pub fn ports(&self) -> (u16, u16) {
+        match *self {
+            Transport::Tcp {
+                src_port, dst_port, ..
+            }
+            | Transport::Udp { src_port, dst_port } => (src_port, dst_port),
+            Transport::Icmp { id, .. } => (id, id),
+        }
+    }
+}
+
+/// What follows the Ethernet header.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Payload {
+    Arp(Arp),
+    Ip { ip: IpHeader, l4: Transport },
+}
+
+/// VXLAN outer headers pushed by an encap (the inner frame is the rest of the packet).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct VxlanOuter {
+    pub eth: EthHeader,
+    pub src: Ipv4Addr,
+    pub dst: Ipv4Addr,
+    pub ttl: u8,
+    pub src_port: u16,
+    pub dst_port: u16,
+    pub vni: u32,
+}
+
+/// A frame on a wire or switch port.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Packet {
+    /// Present while the packet is VXLAN-encapsulated.
+    pub outer: Option<VxlanOuter>,
+    pub eth: EthHeader,
+    pub payload: Payload,
+    /// Bytes of application data after the transport header.
+    pub data_len: u16,
+}
+
+/// Outer overhead of VXLAN over IPv4: Ethernet is not counted against the IP MTU, so
+/// IPv4 (20) + UDP (8) + VXLAN (8) + inner Ethernet (14) = 50, the figure HNS uses.
+pub const VXLAN_OVERHEAD: u16 = 50;

@@ -1,0 +1,1 @@
+//! pcap output (owned by the wire work).

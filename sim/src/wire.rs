@@ -1,0 +1,1 @@
+//! Real packet bytes (owned by the wire work).

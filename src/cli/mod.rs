@@ -1,0 +1,11 @@
+//! One module per command family.
+pub mod adapter;
+pub mod bench;
+pub mod run;
+pub mod validate;
+
+/// Print an invalid-input message and return exit code 2.
+pub fn invalid(msg: impl std::fmt::Display) -> u8 {
+    eprintln!("error: {msg}");
+    2
+}

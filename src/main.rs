@@ -1,0 +1,64 @@
+//! The `hnsim` command line. The contract (commands, flags, exit codes) is in docs/cli.md and
+//! ARCHITECTURE: 0 = success, 1 = expectations failed / packet dropped, 2 = invalid input.
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+mod cli;
+
+#[derive(Parser)]
+#[command(
+    name = "hnsim",
+    version,
+    about = "Deterministic simulator and test harness for Windows container networking (HNS/HCN)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run scenario files or folders and check their expectations.
+    Run(cli::run::RunArgs),
+    /// Parse and validate scenarios without running them.
+    Check(cli::run::CheckArgs),
+    /// Set a scenario up, send one packet, print its hops.
+    Trace(cli::run::TraceArgs),
+    /// Print a scenario's topology as a graph.
+    Graph(cli::run::GraphArgs),
+    /// Work with HNS documents.
+    Hns {
+        #[command(subcommand)]
+        command: HnsCommand,
+    },
+    /// Serve the adapter protocol from the model.
+    Serve(cli::adapter::ServeArgs),
+    /// Run the conformance suite against a backend.
+    Conform(cli::adapter::ConformArgs),
+    /// Headline performance figures for this machine.
+    Bench(cli::bench::BenchArgs),
+}
+
+#[derive(Subcommand)]
+enum HnsCommand {
+    /// Validate one HNS document (v2, v1, or a v1 reply) or an array of them; print the v2 form.
+    Validate(cli::validate::ValidateArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let code = match cli.command {
+        Command::Run(a) => cli::run::run(a),
+        Command::Check(a) => cli::run::check(a),
+        Command::Trace(a) => cli::run::trace(a),
+        Command::Graph(a) => cli::run::graph(a),
+        Command::Hns {
+            command: HnsCommand::Validate(a),
+        } => cli::validate::validate(a),
+        Command::Serve(a) => cli::adapter::serve(a),
+        Command::Conform(a) => cli::adapter::conform(a),
+        Command::Bench(a) => cli::bench::bench(a),
+    };
+    ExitCode::from(code)
+}
