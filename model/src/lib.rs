@@ -8,7 +8,10 @@
 //! * [`backend`]: the `HnsBackend` adapter trait — one method per HCN call, JSON in and JSON out.
 //! * [`hresult`]: HNS's error codes.
 
+pub mod adapter;
 pub mod backend;
+pub mod conform;
+pub mod document;
 pub mod hresult;
 pub mod ids;
 pub mod schema;

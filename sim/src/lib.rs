@@ -3,6 +3,15 @@
 //! Follow one packet: a container's vNIC port → VFP (out) → vSwitch → host vNIC / uplink →
 //! underlay → another host's uplink → VFP (in) → delivered. See ARCHITECTURE in docs/.
 
+pub mod compile;
+pub mod engine;
+pub mod fabric;
+pub mod host;
 pub mod packet;
 pub mod pcap;
+pub mod scenario;
+pub mod switch;
+pub mod trace;
+pub mod vfp;
 pub mod wire;
+pub mod world;

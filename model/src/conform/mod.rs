@@ -1,0 +1,1 @@
+//! The conformance suite, written once against HnsBackend. Owned by the adapter work.

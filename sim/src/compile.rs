@@ -1,0 +1,1 @@
+//! compile (owned by the dataplane work).

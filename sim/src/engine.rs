@@ -1,0 +1,1 @@
+//! engine (owned by the dataplane work).

@@ -1,0 +1,1 @@
+//! fabric (owned by the dataplane work).

@@ -1,0 +1,1 @@
+//! The scenario format, parser, runner and reports (owned by the scenario work).

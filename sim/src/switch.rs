@@ -1,0 +1,1 @@
+//! switch (owned by the dataplane work).

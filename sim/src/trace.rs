@@ -1,0 +1,1 @@
+//! trace (owned by the dataplane work).

@@ -1,0 +1,1 @@
+//! world (owned by the dataplane work).
