@@ -3,6 +3,7 @@
 use hnsim_model::adapter::{self, ExecOptions, OpenOptions, Recorder};
 use hnsim_model::backend::HnsBackend;
 use hnsim_model::conform::{self, SuiteOptions};
+use hnsim_model::state::{HostSettings, Hns};
 use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
@@ -45,29 +46,9 @@ pub struct ConformArgs {
     pub seed: u64,
 }
 
-/// The in-process model as a backend.
+/// The in-process model as a backend (default host settings).
 pub fn sim_backend(seed: u64) -> Box<dyn HnsBackend> {
-    model::sim_backend(seed)
-}
-
-mod model {
-    use hnsim_model::backend::{not_implemented, HcnCall, HnsBackend};
-    use hnsim_model::hresult::HcnResult;
-
-    /// Stand-in until the state machine implements HnsBackend: every call is E_NOTIMPL.
-    struct ModelMissing;
-    impl HnsBackend for ModelMissing {
-        fn call(&mut self, call: &HcnCall) -> HcnResult<String> {
-            Err(not_implemented(call.op))
-        }
-        fn describe(&self) -> String {
-            "sim (model not built in)".into()
-        }
-    }
-
-    pub fn sim_backend(_seed: u64) -> Box<dyn HnsBackend> {
-        Box::new(ModelMissing)
-    }
+    Box::new(Hns::new(HostSettings::default(), seed))
 }
 
 pub fn serve(a: ServeArgs) -> u8 {

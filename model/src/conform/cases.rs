@@ -120,7 +120,7 @@ pub const CASES: &[(&str, &str, CaseFn)] = &[
     ),
     (
         "persistence.restart",
-        "after an HNS restart persistent networks remain and EnableNonPersistent ones are gone",
+        "after an HNS restart an EnableNonPersistent network and its endpoints are gone (P11)",
         persistence,
     ),
 ];
@@ -668,15 +668,18 @@ fn route_lifecycle(ctx: &mut Ctx) -> Step<()> {
 }
 
 fn persistence(ctx: &mut Ctx) -> Step<()> {
-    let (kept, ..) = ctx.nat_network()?;
     let (prefix, gw) = ctx.subnet();
-    // NetworkFlags 8 = EnableNonPersistent (§2.2).
+    // NetworkFlags 8 = EnableNonPersistent (§2.2): such a network and its endpoints do not
+    // survive an HNS restart (consumers.md P11).
     let doc = json!({
         "Name": ctx.name(), "Type": "NAT", "Flags": 8, "SchemaVersion": schema(),
         "Ipams": [{"Type": "Static", "Subnets": [{"IpAddressPrefix": prefix,
             "Routes": [{"NextHop": gw, "DestinationPrefix": "0.0.0.0/0"}]}]}]
     });
-    let (dropped, _) = ctx.create(Network, "", &doc)?;
+    let (net, _) = ctx.create(Network, "", &doc)?;
+    let (ep, _) = ctx.endpoint(&net, None)?;
+    let flags = ctx.query(Network, &net)?["Flags"].as_u64().unwrap_or(0);
+    ensure!(flags & 8 == 8, "queried Flags {flags} lost EnableNonPersistent (8)");
     match ctx.call(HcnOp::RestartService, "", "")? {
         Ok(_) => {}
         Err(e) if e.code == HResult::E_NOTIMPL => {
@@ -684,7 +687,8 @@ fn persistence(ctx: &mut Ctx) -> Step<()> {
         }
         Err(e) => return Err(Stop::Fail(format!("{} failed: {e}", HcnOp::RestartService))),
     }
-    ctx.query(Network, &kept)?;
-    gone(ctx, Network, &dropped)?;
+    ctx.service_version()?;
+    gone(ctx, Network, &net)?;
+    gone(ctx, Endpoint, &ep)?;
     Ok(())
 }
