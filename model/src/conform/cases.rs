@@ -137,6 +137,11 @@ fn contains(ids: &[Guid], id: &str) -> bool {
     ids.iter().any(|g| same_guid(&g.to_string(), id))
 }
 
+/// A member for messages: its JSON, or "absent".
+fn shown(v: &Value, key: &str) -> String {
+    v.get(key).map_or_else(|| "absent".to_string(), Value::to_string)
+}
+
 fn str_of<'v>(v: &'v Value, key: &str) -> Option<&'v str> {
     v.get(key).and_then(Value::as_str)
 }
@@ -160,14 +165,14 @@ fn network_lifecycle(ctx: &mut Ctx) -> Step<()> {
     let (id, created, name, prefix) = ctx.nat_network()?;
     ensure!(
         str_of(&created, "Name") == Some(name.as_str()),
-        "create reply Name is {:?}, expected {name:?}",
-        created.get("Name")
+        "create reply Name is {}, expected {name:?}",
+        shown(&created, "Name")
     );
     let q = ctx.query(Network, &id)?;
     ensure!(
         str_of(&q, "Name") == Some(name.as_str()),
-        "queried Name {:?}",
-        q.get("Name")
+        "queried Name {}",
+        shown(&q, "Name")
     );
     // §6.2: Type is omitted in v2 output when NAT.
     let ty = str_of(&q, "Type").unwrap_or("NAT");
@@ -368,8 +373,8 @@ fn endpoint_lifecycle(ctx: &mut Ctx) -> Step<()> {
     );
     ensure!(
         str_of(&q, "HostComputeNetwork").is_some_and(|n| same_guid(n, &net)),
-        "queried HostComputeNetwork {:?}, expected {net}",
-        q.get("HostComputeNetwork")
+        "queried HostComputeNetwork {}, expected {net}",
+        shown(&q, "HostComputeNetwork")
     );
     let mac = str_of(&q, "MacAddress").unwrap_or("");
     ensure!(
@@ -497,8 +502,8 @@ fn namespace_lifecycle(ctx: &mut Ctx) -> Step<()> {
     let q = ctx.query(Namespace, &ns)?;
     ensure!(
         str_of(&q, "Type").is_none_or(|t| t == "Host"),
-        "queried Type {:?}, expected Host",
-        q.get("Type")
+        "queried Type {}, expected Host",
+        shown(&q, "Type")
     );
     let listed = ctx.enumerate(Namespace, &default_query())?;
     ensure!(contains(&listed, &ns), "enumerate lacks namespace {ns}");
@@ -534,8 +539,8 @@ fn namespace_attach(ctx: &mut Ctx) -> Step<()> {
     let q = ctx.query(Endpoint, &ep)?;
     ensure!(
         str_of(&q, "HostComputeNamespace").is_some_and(|n| same_guid(n, &ns)),
-        "after attach, endpoint HostComputeNamespace is {:?}",
-        q.get("HostComputeNamespace")
+        "after attach, endpoint HostComputeNamespace is {}",
+        shown(&q, "HostComputeNamespace")
     );
     ctx.modify(Namespace, &ns, &attach_req("Remove", &ep))?;
     let listed = resource_endpoints(&ctx.query(Namespace, &ns)?);
@@ -679,7 +684,10 @@ fn persistence(ctx: &mut Ctx) -> Step<()> {
     let (net, _) = ctx.create(Network, "", &doc)?;
     let (ep, _) = ctx.endpoint(&net, None)?;
     let flags = ctx.query(Network, &net)?["Flags"].as_u64().unwrap_or(0);
-    ensure!(flags & 8 == 8, "queried Flags {flags} lost EnableNonPersistent (8)");
+    ensure!(
+        flags & 8 == 8,
+        "queried Flags {flags} lost EnableNonPersistent (8)"
+    );
     match ctx.call(HcnOp::RestartService, "", "")? {
         Ok(_) => {}
         Err(e) if e.code == HResult::E_NOTIMPL => {

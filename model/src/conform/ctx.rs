@@ -55,6 +55,24 @@ pub struct Ctx<'a> {
     created: Vec<(ObjectKind, String)>,
     /// Every object this run created (for the leftover check).
     pub(crate) ever: &'a mut Vec<(ObjectKind, String)>,
+    trail: &'a mut Trail,
+}
+
+/// Calls made so far in the run, and the last one: failures name it, so that it can be found in
+/// a transcript (`--record`), whose entries carry the same numbers.
+#[derive(Debug, Default)]
+pub struct Trail {
+    pub calls: u64,
+    pub last: Option<HcnOp>,
+}
+
+impl Trail {
+    pub fn describe(&self) -> String {
+        match self.last {
+            Some(op) => format!("after call {} ({op})", self.calls),
+            None => "before any call".into(),
+        }
+    }
 }
 
 impl<'a> Ctx<'a> {
@@ -64,6 +82,7 @@ impl<'a> Ctx<'a> {
         case: &'static str,
         subnets: &'a mut u32,
         ever: &'a mut Vec<(ObjectKind, String)>,
+        trail: &'a mut Trail,
     ) -> Self {
         Ctx {
             backend,
@@ -73,7 +92,13 @@ impl<'a> Ctx<'a> {
             subnets,
             created: Vec::new(),
             ever,
+            trail,
         }
+    }
+
+    /// Where the run is: "after call N (OP)".
+    pub fn trail_text(&self) -> String {
+        self.trail.describe()
     }
 
     /// A name unique to this run and case: `<tag>-<case>-<n>`.
@@ -91,6 +116,8 @@ impl<'a> Ctx<'a> {
 
     /// One call; adapter faults stop the run, HNS answers come back as they are.
     pub fn call(&mut self, op: HcnOp, id: &str, doc: &str) -> Step<HcnResult<String>> {
+        self.trail.calls += 1;
+        self.trail.last = Some(op);
         let r = self.backend.call(&HcnCall::new(op, id, doc));
         match r {
             Err(e) if is_adapter_fault(&e) => Err(Stop::Fault(e)),

@@ -13,7 +13,7 @@ pub mod report;
 pub use report::{Outcome, Report};
 
 use crate::backend::{HnsBackend, ObjectKind};
-use ctx::{default_query, Ctx, Stop};
+use ctx::{default_query, Ctx, Stop, Trail};
 
 /// Options for a run.
 #[derive(Clone, Debug)]
@@ -47,18 +47,30 @@ pub fn run(backend: &mut dyn HnsBackend, options: &SuiteOptions) -> Report {
     };
     let mut subnets = 0u32;
     let mut ever = Vec::new();
+    let mut trail = Trail::default();
     for (name, about, f) in cases::CASES {
         if let Some(filter) = &options.filter {
             if !name.contains(filter.as_str()) {
                 continue;
             }
         }
-        let mut ctx = Ctx::new(backend, &options.tag, name, &mut subnets, &mut ever);
-        let result = f(&mut ctx);
-        let cleaned = ctx.cleanup();
+        let mut ctx = Ctx::new(backend, &options.tag, name, &mut subnets, &mut ever, &mut trail);
+        let result = f(&mut ctx).map_err(|s| at(s, &ctx.trail_text()));
+        let cleaned = ctx.cleanup().map_err(|s| at(s, &ctx.trail_text()));
         let outcome = match (result, cleaned) {
-            (Err(Stop::Fault(e)), _) | (_, Err(Stop::Fault(e))) => {
+            (Err(Stop::Fault(e)), _) => {
                 report.push(name, about, Outcome::Error(e.to_string()));
+                report.aborted = Some(e.to_string());
+                return report;
+            }
+            (result, Err(Stop::Fault(e))) => {
+                // Keep the case's own failure first: it is the news; the fault follows it
+                // (a replay diverges as soon as cleanup takes another path).
+                let outcome = match result {
+                    Err(Stop::Fail(why)) => Outcome::Fail(format!("{why}; then, cleaning up: {e}")),
+                    _ => Outcome::Error(e.to_string()),
+                };
+                report.push(name, about, outcome);
                 report.aborted = Some(e.to_string());
                 return report;
             }
@@ -72,7 +84,7 @@ pub fn run(backend: &mut dyn HnsBackend, options: &SuiteOptions) -> Report {
         };
         report.push(name, about, outcome);
     }
-    let outcome = match no_leftovers(backend, &options.tag, &ever) {
+    let outcome = match no_leftovers(backend, &options.tag, &ever, &mut trail) {
         Ok(()) => Outcome::Pass,
         Err(Stop::Fail(why) | Stop::Skip(why)) => Outcome::Fail(why),
         Err(Stop::Fault(e)) => {
@@ -88,10 +100,15 @@ pub fn run(backend: &mut dyn HnsBackend, options: &SuiteOptions) -> Report {
     report
 }
 
-fn no_leftovers(backend: &mut dyn HnsBackend, tag: &str, ever: &[(ObjectKind, String)]) -> Result<(), Stop> {
+fn no_leftovers(
+    backend: &mut dyn HnsBackend,
+    tag: &str,
+    ever: &[(ObjectKind, String)],
+    trail: &mut Trail,
+) -> Result<(), Stop> {
     let mut subnets = 0;
     let mut none = Vec::new();
-    let mut ctx = Ctx::new(backend, tag, "suite.no_leftovers", &mut subnets, &mut none);
+    let mut ctx = Ctx::new(backend, tag, "suite.no_leftovers", &mut subnets, &mut none, trail);
     let mut left = Vec::new();
     for kind in ObjectKind::ALL {
         let ids = ctx.enumerate(kind, &default_query())?;
@@ -105,5 +122,13 @@ fn no_leftovers(backend: &mut dyn HnsBackend, tag: &str, ever: &[(ObjectKind, St
         Ok(())
     } else {
         Err(Stop::Fail(format!("left behind: {}", left.join(", "))))
+    }
+}
+
+/// Say where a failure happened (the call number matches a `--record` transcript's `n`).
+fn at(stop: Stop, where_: &str) -> Stop {
+    match stop {
+        Stop::Fail(why) => Stop::Fail(format!("{why} [{where_}]")),
+        other => other,
     }
 }
