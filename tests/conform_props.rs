@@ -327,7 +327,7 @@ fn check(b: &mut dyn HnsBackend, r: &Reference) -> Result<(), String> {
     for (i, n) in r.nets.iter().enumerate().filter(|(_, n)| n.alive) {
         let by_name = enumerate(b, Network, &filtered(json!({"Name": n.name})))?;
         prop_check(
-            by_name == set(&[n.id.clone()]),
+            by_name == set(std::slice::from_ref(&n.id)),
             format!("Name filter for {} gave {by_name:?}", n.name),
         )?;
         let eps: Vec<String> = r
