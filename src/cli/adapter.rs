@@ -3,7 +3,7 @@
 use hnsim_model::adapter::{self, ExecOptions, OpenOptions, Recorder};
 use hnsim_model::backend::HnsBackend;
 use hnsim_model::conform::{self, SuiteOptions};
-use hnsim_model::state::{HostSettings, Hns};
+use hnsim_model::state::{Hns, HostSettings};
 use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
