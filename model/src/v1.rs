@@ -574,3 +574,70 @@ pub fn endpoint_to_v1(e: &Endpoint) -> Value {
 pub fn is_zero_guid(g: &str) -> bool {
     g.parse::<Guid>().map(|g| g.is_zero()).unwrap_or(false)
 }
+
+/// `POST /namespaces/<id>/addresource` (or `removeresource`) body `{"Type":"Endpoint","Data":{"Id":…}}`
+/// → the v2 namespace modify `{ResourceType:"Endpoint", RequestType:"Add"|"Remove", Settings:{EndpointId}}`
+/// (§5.4, §5.8). A `Container` resource becomes `Settings:{ContainerId}`.
+pub fn namespace_resource_request(body: &Value, add: bool) -> Result<ModifyRequest, DocError> {
+    let r = NamespaceResource::read(body, "$")?;
+    let id = r.id().unwrap_or_default().to_string();
+    let settings = match r.resource_type.as_str() {
+        "Endpoint" => json!({ "EndpointId": id }),
+        "Container" => json!({ "ContainerId": id }),
+        other => {
+            return Err(DocError {
+                path: "$.Type".into(),
+                expected: "a namespace resource type (Endpoint or Container)".into(),
+                found: format!("{other:?}"),
+            })
+        }
+    };
+    Ok(ModifyRequest {
+        resource_type: r.resource_type,
+        request_type: if add {
+            RequestType::Add
+        } else {
+            RequestType::Remove
+        },
+        settings,
+    })
+}
+
+/// `POST /endpoints/<id>/attach|detach` body (§5.3).
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AttachRequestV1 {
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub container_id: String,
+    /// `Container`, `VirtualMachine` or `Host` (always emitted).
+    pub system_type: String,
+    #[serde(skip_serializing_if = "crate::schema::is_zero_u16")]
+    pub compartment_id: u16,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub virtual_nic_name: String,
+}
+
+impl AttachRequestV1 {
+    /// A host attach: the v2 equivalent is adding the endpoint to a Host/HostDefault namespace
+    /// (the one whose `NamespaceId` is `compartment_id`; compartment 1 is the host default).
+    pub fn is_host(&self) -> bool {
+        self.system_type == "Host"
+    }
+}
+
+impl ReadDoc for AttachRequestV1 {
+    const WHAT: &'static str = "an attach request {ContainerId, SystemType, CompartmentId, VirtualNicName}";
+    fn read_obj(mut o: Obj) -> R<Self> {
+        Ok(AttachRequestV1 {
+            container_id: o.str(&["ContainerId"])?,
+            system_type: o.enum_str(&["SystemType"], &["Container", "VirtualMachine", "Host"])?,
+            compartment_id: o.u16(&["CompartmentId"])?,
+            virtual_nic_name: o.str(&["VirtualNicName"])?,
+        })
+    }
+}
+
+/// Decode an endpoint attach/detach request body.
+pub fn decode_attach_request(json: &str) -> Result<AttachRequestV1, DocError> {
+    AttachRequestV1::read(&crate::document::parse_json(json)?, "$")
+}
