@@ -14,7 +14,6 @@ use crate::schema::{
     NetworkPolicy, NetworkType, Route, SdnRoute, SdnRoutePolicy, SubnetPolicy,
 };
 use ipnet::IpNet;
-use serde_json::Value;
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 
@@ -191,14 +190,8 @@ pub(crate) fn network_policy(hns: &Hns, p: &NetworkPolicy) -> HcnResult<()> {
         }
         NetworkPolicy::SetPolicy(v) => {
             gate(hns, Feature::SetPolicy, t, "SetPolicy")?;
-            let kind = v
-                .get("PolicyType")
-                .map(|k| match k {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                })
-                .unwrap_or_default();
             // [sdn] sends the numeric form (1 = NESTEDIPSET, inferred from the enum order).
+            let kind = v.policy_type.trim();
             if kind.eq_ignore_ascii_case("NESTEDIPSET") || kind == "1" {
                 gate(hns, Feature::NestedIpSet, t, "SetPolicy NESTEDIPSET")?;
             }
