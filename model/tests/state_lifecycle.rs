@@ -248,12 +248,12 @@ fn restart_drops_non_persistent_networks_and_what_references_them() {
     let ns2 = namespace(&mut h, None);
     h.modify_namespace(&ns2.to_string(), &attach_req(&e_l2, "Add"))
         .unwrap();
-    let lbdoc = |eps: Vec<Guid>| {
+    let lbdoc = |eps: Vec<Guid>, port: u16| {
         json!({"HostComputeEndpoints": eps.iter().map(|e| e.to_string()).collect::<Vec<_>>(),
-        "PortMappings": [{"Protocol": 6, "InternalPort": 80, "ExternalPort": 80}]})
+        "PortMappings": [{"Protocol": 6, "InternalPort": 80, "ExternalPort": port}]})
     };
-    let (lb_mixed, _) = create(&mut h, ObjectKind::LoadBalancer, &lbdoc(vec![e_ov, e_l2])).unwrap();
-    let (lb_l2, _) = create(&mut h, ObjectKind::LoadBalancer, &lbdoc(vec![e_l2])).unwrap();
+    let (lb_mixed, _) = create(&mut h, ObjectKind::LoadBalancer, &lbdoc(vec![e_ov, e_l2], 80)).unwrap();
+    let (lb_l2, _) = create(&mut h, ObjectKind::LoadBalancer, &lbdoc(vec![e_l2], 81)).unwrap();
 
     h.restart_service();
     assert_eq!(h.networks.keys().copied().collect::<Vec<_>>(), vec![l2]);
@@ -438,4 +438,55 @@ fn enumerate_filters() {
     );
     assert!(enumerate(&mut h, ObjectKind::Network, Some(json!({"Name": "three"}))).is_empty());
     assert!(enumerate(&mut h, ObjectKind::Network, Some(json!({"NoSuchKey": "x"}))).is_empty());
+}
+
+#[test]
+fn pod_containers_share_the_sandbox_namespace() {
+    let mut h = hns();
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    let e = ep(&mut h, &n, None);
+    let sandbox = h.create_container("pause", Isolation::Process, &[e]).unwrap();
+    let ns = sandbox.namespace.unwrap();
+    let work = h.create_container_in("app", Isolation::Process, &ns).unwrap();
+    assert_eq!(work.namespace, Some(ns));
+    assert_eq!(h.namespaces[&ns].resources.len(), 3, "endpoint + two containers");
+    assert_eq!(
+        h.endpoint_location(&e).unwrap().container.as_deref(),
+        Some("pause")
+    );
+    h.start_container("app").unwrap();
+    assert!(
+        h.endpoint_location(&e).unwrap().running,
+        "any running user makes it live"
+    );
+    // Removing the workload keeps the namespace; removing the sandbox drops it.
+    h.remove_container("app").unwrap();
+    assert_eq!(h.namespaces[&ns].resources.len(), 2);
+    h.remove_container("pause").unwrap();
+    assert!(h.namespaces.is_empty());
+}
+
+#[test]
+fn container_in_a_namespace_built_through_hns() {
+    let mut h = hns();
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    let e = ep(&mut h, &n, None);
+    let ns = namespace(&mut h, None);
+    h.modify_namespace(&ns.to_string(), &attach_req(&e, "Add"))
+        .unwrap();
+    // A bare compartment is live.
+    let loc = h.endpoint_location(&e).unwrap();
+    assert!(loc.running && loc.container.is_none());
+    h.create_container_in("c", Isolation::Process, &ns).unwrap();
+    assert!(!h.endpoint_location(&e).unwrap().running);
+    h.start_container("c").unwrap();
+    assert!(h.endpoint_location(&e).unwrap().running);
+    // The caller's namespace and endpoint outlive the container.
+    h.remove_container("c").unwrap();
+    assert_eq!(h.namespace_of(&e), Some(ns));
+    let ghost: Guid = "11111111-2222-3333-4444-555555555555".parse().unwrap();
+    assert_eq!(
+        code(h.create_container_in("d", Isolation::Process, &ghost)),
+        HResult::ERROR_NOT_FOUND
+    );
 }

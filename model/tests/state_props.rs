@@ -142,9 +142,12 @@ fn pick_many(h: &Hns, idx: &[usize]) -> Vec<String> {
     idx.iter().map(|i| pick(keys.clone(), *i)).collect()
 }
 
+/// An LB whose external port varies with its backend count, so some creates clash
+/// (HCN_E_PORT_ALREADY_EXISTS) and some do not.
 fn lb_doc(eps: Vec<String>) -> String {
+    let port = 80 + eps.len();
     json!({"HostComputeEndpoints": eps, "FrontendVIPs": ["10.96.0.10"],
-        "PortMappings": [{"Protocol": 6, "InternalPort": 8080, "ExternalPort": 80}]})
+        "PortMappings": [{"Protocol": 6, "InternalPort": 8080, "ExternalPort": port}]})
     .to_string()
 }
 

@@ -373,7 +373,7 @@ impl Hns {
         self.check_v2()?;
         let id = if id.is_zero() { lb.id } else { id };
         self.check_new_id(&id)?;
-        let mut lb = validate::load_balancer(self, lb)?;
+        let mut lb = validate::load_balancer(self, None, lb)?;
         lb.id = self.pick_id(id);
         let id = lb.id;
         self.load_balancers.insert(id, lb);
@@ -408,7 +408,7 @@ impl Hns {
             ));
         }
         self.open_object(ObjectKind::LoadBalancer, id)?;
-        let mut lb = validate::load_balancer(self, lb)?;
+        let mut lb = validate::load_balancer(self, Some(id), lb)?;
         lb.id = *id;
         self.load_balancers.insert(*id, lb);
         self.bump();
