@@ -504,3 +504,43 @@ fn feature_gates_by_version() {
         create(h, ObjectKind::Network, &v6)
     });
 }
+
+#[test]
+fn load_balancer_frontend_clash_is_port_already_exists() {
+    let mut h = hns();
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    let e = ep(&mut h, &n, None);
+    let lb = |vips: serde_json::Value, port: u16| {
+        json!({"HostComputeEndpoints": [e.to_string()], "FrontendVIPs": vips,
+            "PortMappings": [{"Protocol": 6, "InternalPort": 8080, "ExternalPort": port}]})
+    };
+    let (id, _) = create(&mut h, ObjectKind::LoadBalancer, &lb(json!(["10.96.0.1"]), 80)).unwrap();
+    fails(&mut h, HResult::HCN_E_PORT_ALREADY_EXISTS, |h| {
+        create(
+            h,
+            ObjectKind::LoadBalancer,
+            &lb(json!(["10.96.0.2", "10.96.0.1"]), 80),
+        )
+    });
+    // Another VIP, another port, or a NodePort-style LB (no VIPs) does not clash.
+    create(&mut h, ObjectKind::LoadBalancer, &lb(json!(["10.96.0.2"]), 80)).unwrap();
+    create(&mut h, ObjectKind::LoadBalancer, &lb(json!(["10.96.0.1"]), 81)).unwrap();
+    create(&mut h, ObjectKind::LoadBalancer, &lb(json!([]), 80)).unwrap();
+    fails(&mut h, HResult::HCN_E_PORT_ALREADY_EXISTS, |h| {
+        create(h, ObjectKind::LoadBalancer, &lb(json!([]), 80))
+    });
+    // Updating an LB with its own frontends is fine; taking another LB's is not.
+    h.modify_load_balancer(&id.to_string(), &lb(json!(["10.96.0.1"]), 80).to_string())
+        .unwrap();
+    fails(&mut h, HResult::HCN_E_PORT_ALREADY_EXISTS, |h| {
+        h.modify_load_balancer(&id.to_string(), &lb(json!(["10.96.0.1"]), 81).to_string())
+    });
+    // The check is a setting.
+    let mut lax = hns_with(|s| s.unique_lb_frontends = false);
+    let n = net(&mut lax, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    let e = ep(&mut lax, &n, None);
+    let d = json!({"HostComputeEndpoints": [e.to_string()], "FrontendVIPs": ["10.96.0.1"],
+        "PortMappings": [{"Protocol": 6, "InternalPort": 8080, "ExternalPort": 80}]});
+    create(&mut lax, ObjectKind::LoadBalancer, &d).unwrap();
+    create(&mut lax, ObjectKind::LoadBalancer, &d).unwrap();
+}

@@ -45,8 +45,10 @@ pub struct ComputeSystem {
     pub namespace: Option<Guid>,
     /// The utility VM (Hyper-V isolation).
     pub utility_vm: Option<Guid>,
-    /// Endpoints currently attached for this container.
+    /// Endpoints this container attached (and detaches when it stops).
     pub endpoints: Vec<Guid>,
+    /// Whether the namespace was created for this container (removed with it when unused).
+    pub owns_namespace: bool,
 }
 
 /// Where an endpoint lives, for the dataplane.
@@ -58,8 +60,8 @@ pub struct EndpointLocation {
     pub namespace_type: Option<NamespaceType>,
     /// The compute system using the namespace, if any.
     pub container: Option<String>,
-    /// Whether packets can be delivered: the container is running, or the namespace is a bare
-    /// compartment no compute system owns (always up).
+    /// Whether packets can be delivered: a container using the namespace is running, or the
+    /// namespace is a bare compartment no compute system uses (always up).
     pub running: bool,
 }
 
@@ -141,6 +143,7 @@ impl Hns {
             namespace: Some(ns_id),
             utility_vm,
             endpoints: endpoint_ids.to_vec(),
+            owns_namespace: true,
         };
         self.compute_systems.insert(id.to_string(), cs.clone());
         self.bump();
@@ -181,11 +184,18 @@ impl Hns {
     pub fn remove_container(&mut self, id: &str) -> HcnResult<()> {
         let cs = self.compute_systems.get(id).ok_or_else(|| not_found(id))?;
         let ns = cs.namespace;
+        let owned = cs.owns_namespace;
         self.detach_container(id);
         self.compute_systems.remove(id);
         if let Some(ns) = ns {
+            if let Some(n) = self.namespaces.get_mut(&ns) {
+                n.resources.retain(|r| {
+                    !(r.resource_type.eq_ignore_ascii_case("Container")
+                        && r.data.get("ID").and_then(|v| v.as_str()) == Some(id))
+                });
+            }
             let shared = self.compute_systems.values().any(|c| c.namespace == Some(ns));
-            if !shared && self.namespaces.contains_key(&ns) {
+            if owned && !shared && self.namespaces.contains_key(&ns) {
                 // Detach whatever else was added to it by hand, then drop it.
                 for ep in self.namespace_endpoints(&ns) {
                     self.detach_unchecked(&ns, &ep);
@@ -221,14 +231,69 @@ impl Hns {
     pub fn endpoint_location(&self, ep: &Guid) -> Option<EndpointLocation> {
         let ns_id = self.namespace_of(ep)?;
         let ns = self.namespaces.get(&ns_id)?;
-        let cs = self.compute_systems.values().find(|c| c.namespace == Some(ns_id));
+        let users: Vec<&ComputeSystem> = self
+            .compute_systems
+            .values()
+            .filter(|c| c.namespace == Some(ns_id))
+            .collect();
+        // Name the container that attached the endpoint, else the namespace's creator, else any.
+        let named = users
+            .iter()
+            .find(|c| c.endpoints.contains(ep))
+            .or_else(|| users.iter().find(|c| c.owns_namespace))
+            .or_else(|| users.first());
         Some(EndpointLocation {
             namespace: ns_id,
             compartment: ns.namespace_id,
             namespace_type: ns.namespace_type,
-            container: cs.map(|c| c.id.clone()),
-            running: cs.is_none_or(|c| c.state == ContainerState::Running),
+            container: named.map(|c| c.id.clone()),
+            running: users.is_empty() || users.iter().any(|c| c.state == ContainerState::Running),
         })
+    }
+
+    /// Create a container that uses an existing namespace: a pod's workload container joining
+    /// its sandbox's namespace, or a namespace the caller built through HNS (hcsshim's
+    /// `Container.Networking.Namespace`, §6.5). Its endpoints are whatever the namespace holds.
+    pub fn create_container_in(
+        &mut self,
+        id: &str,
+        isolation: Isolation,
+        namespace: &Guid,
+    ) -> HcnResult<ComputeSystem> {
+        if id.trim().is_empty() {
+            return Err(err(HResult::E_INVALIDARG, "a compute system needs an ID"));
+        }
+        if self.compute_systems.contains_key(id) {
+            return Err(err(
+                HCS_E_SYSTEM_ALREADY_EXISTS,
+                format!("compute system {id:?} already exists"),
+            ));
+        }
+        self.open_object(ObjectKind::Namespace, namespace)?;
+        // A Hyper-V container joins its sandbox's utility VM.
+        let utility_vm = self
+            .compute_systems
+            .values()
+            .find(|c| c.namespace == Some(*namespace))
+            .and_then(|c| c.utility_vm);
+        if let Some(ns) = self.namespaces.get_mut(namespace) {
+            ns.resources.push(NamespaceResource {
+                resource_type: "Container".into(),
+                data: json!({ "ID": id }),
+            });
+        }
+        let cs = ComputeSystem {
+            id: id.to_string(),
+            isolation,
+            state: ContainerState::Created,
+            namespace: Some(*namespace),
+            utility_vm,
+            endpoints: Vec::new(),
+            owns_namespace: false,
+        };
+        self.compute_systems.insert(id.to_string(), cs.clone());
+        self.bump();
+        Ok(cs)
     }
 
     /// The compute system using endpoint `ep`, if any.

@@ -66,6 +66,11 @@ pub struct HostSettings {
     /// Inferred. An explicit endpoint address equal to its subnet's network address, broadcast
     /// address or (without SubnetFlags 1) gateway is refused (HCN_E_ADDR_INVALID_OR_RESERVED).
     pub reject_reserved_addresses: bool,
+    /// Inferred (kube-proxy logs show `HcnCreateLoadBalancer … The specified port already
+    /// exists`, and kube-proxy reuses a matching LB rather than creating a second one). A load
+    /// balancer whose (protocol, frontend VIP, external port) repeats another LB's fails with
+    /// HCN_E_PORT_ALREADY_EXISTS; an LB with no FrontendVIPs clashes only with another such LB.
+    pub unique_lb_frontends: bool,
 }
 
 impl Default for HostSettings {
@@ -79,6 +84,7 @@ impl Default for HostSettings {
             nat_networks_persist: false,
             namespaces_survive_restart: true,
             reject_reserved_addresses: true,
+            unique_lb_frontends: true,
         }
     }
 }

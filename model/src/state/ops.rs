@@ -6,6 +6,7 @@ use super::filter;
 use super::validate::{self, parse_guid};
 use super::{err, Feature, Hns, OnReferenced, VmPort, HOST_DEFAULT_COMPARTMENT};
 use crate::backend::ObjectKind;
+use crate::document;
 use crate::hresult::{HResult, HcnError, HcnResult};
 use crate::ids::Guid;
 use crate::schema::{
@@ -47,35 +48,33 @@ fn invalid_json(what: &str, e: impl std::fmt::Display) -> HcnError {
     err(HResult::HCN_E_INVALID_JSON, format!("{what}: {e}"))
 }
 
-fn decode<T: DeserializeOwned>(doc: &str, what: &str) -> HcnResult<T> {
-    let doc = if doc.trim().is_empty() { "{}" } else { doc };
-    serde_json::from_str(doc).map_err(|e| invalid_json(what, e))
+fn doc_err(e: crate::document::DocError) -> HcnError {
+    e.to_hcn_error()
 }
 
-// One decoder per kind, so switching to the schema crate's tolerant decoders is a one-line change.
+// The schema module's tolerant decoders (v2 or v1 shape, case-insensitive keys, JSON paths).
 pub(crate) fn decode_network(doc: &str) -> HcnResult<Network> {
-    decode(doc, "HostComputeNetwork")
+    document::decode_network(doc).map_err(doc_err)
 }
 pub(crate) fn decode_endpoint(doc: &str) -> HcnResult<Endpoint> {
-    decode(doc, "HostComputeEndpoint")
+    document::decode_endpoint(doc).map_err(doc_err)
 }
 pub(crate) fn decode_namespace(doc: &str) -> HcnResult<Namespace> {
-    decode(doc, "HostComputeNamespace")
+    // hcsshim creates namespaces with an empty document in places; treat it as `{}`.
+    let doc = if doc.trim().is_empty() { "{}" } else { doc };
+    document::decode_namespace(doc).map_err(doc_err)
 }
 pub(crate) fn decode_load_balancer(doc: &str) -> HcnResult<LoadBalancer> {
-    decode(doc, "HostComputeLoadBalancer")
+    document::decode_load_balancer(doc).map_err(doc_err)
 }
 pub(crate) fn decode_route(doc: &str) -> HcnResult<SdnRoute> {
-    decode(doc, "HostComputeRoute")
+    document::decode_route(doc).map_err(doc_err)
 }
 pub(crate) fn decode_query(doc: &str) -> HcnResult<HostComputeQuery> {
-    if doc.trim().is_empty() {
-        return Ok(HostComputeQuery::v2());
-    }
-    decode(doc, "HostComputeQuery")
+    document::decode_query(doc).map_err(doc_err)
 }
 pub(crate) fn decode_modify(doc: &str) -> HcnResult<ModifyRequest> {
-    decode(doc, "ModifyRequest")
+    document::decode_modify(doc).map_err(doc_err)
 }
 
 fn settings<T: DeserializeOwned>(req: &ModifyRequest, what: &str) -> HcnResult<T> {
@@ -87,23 +86,26 @@ fn settings<T: DeserializeOwned>(req: &ModifyRequest, what: &str) -> HcnResult<T
     serde_json::from_value(v).map_err(|e| invalid_json(what, e))
 }
 
-/// `Settings.Policies` of a policy modify. `{}` entries are skipped: [sdn] clears policies with
-/// an Update of `[{}]` (§4.3).
-fn policy_list<T: DeserializeOwned>(req: &ModifyRequest) -> HcnResult<Vec<T>> {
-    let policies = filter::field(&req.settings, "Policies")
-        .cloned()
-        .unwrap_or(Value::Array(vec![]));
-    let Value::Array(items) = policies else {
-        return Err(invalid_json("Settings.Policies", "expected an array"));
-    };
-    items
-        .into_iter()
-        .enumerate()
-        .filter(|(_, v)| v.as_object().is_none_or(|o| !o.is_empty()))
-        .map(|(i, v)| {
-            serde_json::from_value(v).map_err(|e| invalid_json(&format!("Settings.Policies[{i}]"), e))
-        })
-        .collect()
+/// `Settings` of a policy modify with `{}` entries dropped: [sdn] clears policies with an
+/// Update of `[{}]` (§4.3).
+fn policy_settings(req: &ModifyRequest) -> Value {
+    let mut v = req.settings.clone();
+    if let Some(Value::Array(items)) = v
+        .as_object_mut()
+        .and_then(|o| o.iter_mut().find(|(k, _)| k.eq_ignore_ascii_case("Policies")))
+        .map(|(_, v)| v)
+    {
+        items.retain(|p| p.as_object().is_none_or(|o| !o.is_empty()));
+    }
+    v
+}
+
+fn endpoint_policies(req: &ModifyRequest) -> HcnResult<Vec<EndpointPolicy>> {
+    document::decode_endpoint_policies(&policy_settings(req)).map_err(doc_err)
+}
+
+fn network_policies(req: &ModifyRequest) -> HcnResult<Vec<NetworkPolicy>> {
+    document::decode_network_policies(&policy_settings(req)).map_err(doc_err)
 }
 
 fn string_setting(req: &ModifyRequest, key: &str) -> HcnResult<String> {
@@ -171,22 +173,33 @@ impl Hns {
     /// The object's v2 document as HNS returns it.
     pub fn document(&self, kind: ObjectKind, id: &Guid) -> HcnResult<Value> {
         let v = match kind {
-            ObjectKind::Network => self.networks.get(id).map(serde_json::to_value),
-            ObjectKind::Endpoint => self.endpoints.get(id).map(serde_json::to_value),
-            ObjectKind::Namespace => self.namespaces.get(id).map(serde_json::to_value),
-            ObjectKind::LoadBalancer => self.load_balancers.get(id).map(serde_json::to_value),
-            ObjectKind::SdnRoute => self.routes.get(id).map(serde_json::to_value),
+            ObjectKind::Network => self.networks.get(id).map(document::encode_network),
+            ObjectKind::Endpoint => self.endpoints.get(id).map(document::encode_endpoint),
+            ObjectKind::Namespace => self.namespaces.get(id).map(document::encode_namespace),
+            ObjectKind::LoadBalancer => self.load_balancers.get(id).map(document::encode_load_balancer),
+            ObjectKind::SdnRoute => self.routes.get(id).map(document::encode_route),
         };
-        match v {
-            Some(Ok(v)) => Ok(v),
-            Some(Err(e)) => Err(err(HResult::E_INVALIDARG, format!("encoding failed: {e}"))),
-            None => Err(not_found(kind, id)),
-        }
+        v.ok_or_else(|| not_found(kind, id))
     }
 
-    /// `HcnQueryXProperties`. The v2 shape is returned for every SchemaVersion (v1-shaped output
-    /// for 1.0 needs the schema module's v1 encoders).
-    pub fn query_object(&self, kind: ObjectKind, id: &Guid, _q: &HostComputeQuery) -> HcnResult<Value> {
+    /// `HcnQueryXProperties`. A query with SchemaVersion 1.x gets the v1 shape for networks and
+    /// endpoints (hns-schema.md §1, inferred); everything else is the v2 document.
+    pub fn query_object(&self, kind: ObjectKind, id: &Guid, q: &HostComputeQuery) -> HcnResult<Value> {
+        if q.wants_v1() {
+            match kind {
+                ObjectKind::Network => {
+                    if let Some(n) = self.networks.get(id) {
+                        return Ok(document::encode_network_v1(n));
+                    }
+                }
+                ObjectKind::Endpoint => {
+                    if let Some(e) = self.endpoints.get(id) {
+                        return Ok(document::encode_endpoint_v1(e));
+                    }
+                }
+                _ => {}
+            }
+        }
         self.document(kind, id)
     }
 
@@ -360,7 +373,7 @@ impl Hns {
         self.check_v2()?;
         let id = if id.is_zero() { lb.id } else { id };
         self.check_new_id(&id)?;
-        let mut lb = validate::load_balancer(self, lb)?;
+        let mut lb = validate::load_balancer(self, None, lb)?;
         lb.id = self.pick_id(id);
         let id = lb.id;
         self.load_balancers.insert(id, lb);
@@ -395,7 +408,7 @@ impl Hns {
             ));
         }
         self.open_object(ObjectKind::LoadBalancer, id)?;
-        let mut lb = validate::load_balancer(self, lb)?;
+        let mut lb = validate::load_balancer(self, Some(id), lb)?;
         lb.id = *id;
         self.load_balancers.insert(*id, lb);
         self.bump();
@@ -410,7 +423,7 @@ impl Hns {
         let rt = req.resource_type.to_ascii_lowercase();
         match (rt.as_str(), req.request_type) {
             ("policy", RequestType::Add | RequestType::Update) => {
-                let ps: Vec<NetworkPolicy> = policy_list(req)?;
+                let ps = network_policies(req)?;
                 for p in &ps {
                     validate::network_policy(self, p)?;
                 }
@@ -421,7 +434,7 @@ impl Hns {
                 }
             }
             ("policy", RequestType::Remove) => {
-                let ps: Vec<NetworkPolicy> = policy_list(req)?;
+                let ps = network_policies(req)?;
                 remove_policies(&mut net.policies, &ps)?;
             }
             ("dns", RequestType::Update | RequestType::Add) => {
@@ -504,7 +517,7 @@ impl Hns {
         let rt = req.resource_type.to_ascii_lowercase();
         match (rt.as_str(), req.request_type) {
             ("policy", RequestType::Add | RequestType::Update) => {
-                let ps: Vec<EndpointPolicy> = policy_list(req)?;
+                let ps = endpoint_policies(req)?;
                 for p in &ps {
                     validate::endpoint_policy(self, p, remote)?;
                 }
@@ -517,7 +530,7 @@ impl Hns {
                 validate::port_conflicts(self, &net, Some(id), &ep.policies)?;
             }
             ("policy", RequestType::Remove) => {
-                let ps: Vec<EndpointPolicy> = policy_list(req)?;
+                let ps = endpoint_policies(req)?;
                 remove_policies(&mut ep.policies, &ps)?;
             }
             ("port", RequestType::Add) => {

@@ -14,7 +14,6 @@ use crate::schema::{
     NetworkPolicy, NetworkType, Route, SdnRoute, SdnRoutePolicy, SubnetPolicy,
 };
 use ipnet::IpNet;
-use serde_json::Value;
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 
@@ -191,14 +190,8 @@ pub(crate) fn network_policy(hns: &Hns, p: &NetworkPolicy) -> HcnResult<()> {
         }
         NetworkPolicy::SetPolicy(v) => {
             gate(hns, Feature::SetPolicy, t, "SetPolicy")?;
-            let kind = v
-                .get("PolicyType")
-                .map(|k| match k {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                })
-                .unwrap_or_default();
             // [sdn] sends the numeric form (1 = NESTEDIPSET, inferred from the enum order).
+            let kind = v.policy_type.trim();
             if kind.eq_ignore_ascii_case("NESTEDIPSET") || kind == "1" {
                 gate(hns, Feature::NestedIpSet, t, "SetPolicy NESTEDIPSET")?;
             }
@@ -683,8 +676,21 @@ fn endpoint_refs(hns: &Hns, refs: &mut [String], what: &str) -> HcnResult<()> {
     Ok(())
 }
 
-/// Validate and normalise a load balancer (create, or the full document of an update).
-pub(crate) fn load_balancer(hns: &Hns, mut lb: LoadBalancer) -> HcnResult<LoadBalancer> {
+/// The frontends of an LB: (protocol, VIP or None for "no FrontendVIPs", external port).
+fn lb_frontends(lb: &LoadBalancer) -> Vec<(u32, Option<String>, u16)> {
+    let vips: Vec<Option<String>> = if lb.frontend_vips.is_empty() {
+        vec![None]
+    } else {
+        lb.frontend_vips.iter().map(|v| Some(v.clone())).collect()
+    };
+    lb.port_mappings
+        .iter()
+        .flat_map(|m| vips.iter().map(move |v| (m.protocol, v.clone(), m.external_port)))
+        .collect()
+}
+
+/// Validate and normalise a load balancer (create, or the full document of an update of `me`).
+pub(crate) fn load_balancer(hns: &Hns, me: Option<&Guid>, mut lb: LoadBalancer) -> HcnResult<LoadBalancer> {
     endpoint_refs(hns, &mut lb.host_compute_endpoints, "HostComputeEndpoints")?;
     let bad_ip = |what: &str, s: &str| {
         err(
@@ -739,6 +745,25 @@ pub(crate) fn load_balancer(hns: &Hns, mut lb: LoadBalancer) -> HcnResult<LoadBa
                 HResult::HCN_E_REQUEST_UNSUPPORTED,
                 "LoadBalancer DistributionType",
             )?;
+        }
+    }
+    if hns.settings.unique_lb_frontends {
+        let mine = lb_frontends(&lb);
+        for (id, other) in &hns.load_balancers {
+            if Some(id) == me {
+                continue;
+            }
+            if let Some(f) = lb_frontends(other).into_iter().find(|f| mine.contains(f)) {
+                return Err(err(
+                    HResult::HCN_E_PORT_ALREADY_EXISTS,
+                    format!(
+                        "load balancer {id} already serves protocol {} {} port {}",
+                        f.0,
+                        f.1.as_deref().unwrap_or("(any address)"),
+                        f.2
+                    ),
+                ));
+            }
         }
     }
     Ok(lb)
