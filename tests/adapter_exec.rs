@@ -304,3 +304,37 @@ fn cli_exit_codes_and_junit() {
         String::from_utf8_lossy(&replayed.stdout)
     );
 }
+
+#[test]
+fn leftovers_of_an_interrupted_run_are_removed_first() {
+    let mut b = Hns::new(HostSettings::default(), 3);
+    let nat = |name: &str, third: u8| {
+        serde_json::json!({"Name": name, "Type": "NAT", "SchemaVersion": {"Major": 2, "Minor": 0},
+            "Ipams": [{"Type": "Static", "Subnets": [{"IpAddressPrefix": format!("10.9.{third}.0/24"),
+                "Routes": [{"NextHop": format!("10.9.{third}.1"), "DestinationPrefix": "0.0.0.0/0"}]}]}]})
+        .to_string()
+    };
+    let id_of = |reply: String| {
+        let v: serde_json::Value = serde_json::from_str(&reply).unwrap();
+        v["ID"].as_str().unwrap().to_string()
+    };
+    let left = id_of(
+        b.create_network("", &nat("hnsim-conform-network-create_query_delete-1", 1))
+            .unwrap(),
+    );
+    let ep = serde_json::json!({"Name": "left-ep", "HostComputeNetwork": left, "SchemaVersion": {"Major": 2, "Minor": 0}});
+    b.create_endpoint("", &ep.to_string()).unwrap();
+    let keep = id_of(b.create_network("", &nat("keep-me", 2)).unwrap());
+
+    // Not the restart case: NAT networks do not survive it, and keep-me must.
+    let only_networks = SuiteOptions {
+        filter: Some("network.".into()),
+        ..SuiteOptions::default()
+    };
+    let report = conform::run(&mut b, &only_networks);
+    assert!(report.passed(), "{}", report.to_text());
+    assert_eq!(report.cases[0].name, "suite.preclean");
+    b.open_network(&keep)
+        .expect("a network without the tag is left alone");
+    assert!(b.open_network(&left).is_err());
+}

@@ -14,6 +14,11 @@ pub type CaseFn = fn(&mut Ctx) -> Step<()>;
 /// (name, what it checks, function), in run order.
 pub const CASES: &[(&str, &str, CaseFn)] = &[
     (
+        "suite.preclean",
+        "networks left by an earlier, interrupted run with this tag are removed",
+        preclean,
+    ),
+    (
         "service.version",
         "GetServiceVersion answers {Major, Minor}",
         service_version,
@@ -151,6 +156,24 @@ fn gone(ctx: &mut Ctx, kind: ObjectKind, id: &str) -> Step<()> {
     ctx.fails(&[HResult::ERROR_NOT_FOUND], op(Verb::Open, kind), id, "")?;
     let ids = ctx.enumerate(kind, &filter_query(json!({"ID": id})))?;
     ensure!(ids.is_empty(), "deleted {kind:?} {id} is still enumerated");
+    Ok(())
+}
+
+/// An interrupted run (a killed agent, a lost ssh link) cannot clean up; its networks would make
+/// this run's creates fail with HCN_E_NETWORK_ALREADY_EXISTS. Remove them (endpoints first).
+fn preclean(ctx: &mut Ctx) -> Step<()> {
+    let prefix = format!("{}-", ctx.tag());
+    for net in ctx.enumerate(Network, &default_query())? {
+        let id = net.to_string();
+        let q = ctx.query(Network, &id)?;
+        if !str_of(&q, "Name").is_some_and(|n| n.starts_with(&prefix)) {
+            continue;
+        }
+        for ep in ctx.enumerate(Endpoint, &filter_query(json!({"VirtualNetwork": id})))? {
+            ctx.ok(op(Verb::Delete, Endpoint), &ep.to_string(), "")?;
+        }
+        ctx.ok(op(Verb::Delete, Network), &id, "")?;
+    }
     Ok(())
 }
 

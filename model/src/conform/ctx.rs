@@ -96,6 +96,11 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// The run's name prefix.
+    pub fn tag(&self) -> &str {
+        self.tag
+    }
+
     /// Where the run is: "after call N (OP)".
     pub fn trail_text(&self) -> String {
         self.trail.describe()
