@@ -26,9 +26,10 @@ use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-/// HRESULT_FROM_WIN32(ERROR_OBJECT_ALREADY_EXISTS = 5010). Real HNS answers "The object already
-/// exists." for an endpoint whose address is already in use (seen in kubelet/CNI error reports);
-/// the model also uses it for a caller-chosen ID that is already taken (inferred).
+/// HRESULT_FROM_WIN32(ERROR_OBJECT_ALREADY_EXISTS = 5010). Real HNS answers endpoint creates with
+/// "The object already exists. (0x1392)" (microsoft/SDN#298); the model returns it for an address
+/// already held by a local endpoint of the network and for a caller-chosen ID already taken
+/// (which conflict HNS reports there is inferred).
 pub const ERROR_OBJECT_ALREADY_EXISTS: HResult = HResult(0x8007_1392);
 /// HRESULT_FROM_WIN32(ERROR_NO_MORE_ITEMS = 259): the subnet has no free address (inferred).
 pub const ERROR_NO_MORE_ITEMS: HResult = HResult(0x8007_0103);
