@@ -490,3 +490,33 @@ fn container_in_a_namespace_built_through_hns() {
         HResult::ERROR_NOT_FOUND
     );
 }
+
+#[test]
+fn optional_host_default_namespace_exists_from_the_start_and_after_reboot() {
+    let mut h = hns_with(|s| s.host_default_namespace = true);
+    let d = h.host_default_namespace().expect("default namespace");
+    assert_eq!(h.namespaces[&d].namespace_id, HOST_DEFAULT_COMPARTMENT);
+    assert_eq!(
+        code(create(
+            &mut h,
+            ObjectKind::Namespace,
+            &json!({"Type": "HostDefault"})
+        )),
+        HResult::GCN_E_DEFAULTNAMESPACE_EXISTS
+    );
+    // "Attach to host" (ncproxy): add the endpoint to the HostDefault namespace.
+    let n = net(&mut h, l2bridge_network("l2", "10.0.0.0/24", "10.0.0.1"));
+    let e = ep(&mut h, &n, None);
+    h.modify_namespace(&d.to_string(), &attach_req(&e, "Add"))
+        .unwrap();
+    assert_eq!(
+        h.endpoint_location(&e).unwrap().compartment,
+        HOST_DEFAULT_COMPARTMENT
+    );
+    h.reboot();
+    let d2 = h
+        .host_default_namespace()
+        .expect("default namespace after reboot");
+    assert!(h.namespace_endpoints(&d2).is_empty());
+    assert!(hns().host_default_namespace().is_none());
+}

@@ -114,14 +114,18 @@ fn settings() -> impl Strategy<Value = HostSettings> {
         on_ref(),
         any::<bool>(),
         any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
     )
-        .prop_map(|(a, b, c, d, nat, ns)| HostSettings {
+        .prop_map(|(a, b, c, d, nat, ns, lb, hd)| HostSettings {
             network_with_endpoints: a,
             endpoint_in_namespace: b,
             endpoint_in_policy_list: c,
             namespace_with_resources: d,
             nat_networks_persist: nat,
             namespaces_survive_restart: ns,
+            unique_lb_frontends: lb,
+            host_default_namespace: hd,
             ..HostSettings::default()
         })
 }

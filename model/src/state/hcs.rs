@@ -11,14 +11,16 @@ use crate::ids::Guid;
 use crate::schema::{Namespace, NamespaceResource, NamespaceType, Version};
 use serde_json::json;
 
-/// HCS_E_SYSTEM_NOT_FOUND (hcsshim `ErrComputeSystemDoesNotExist`).
-pub const HCS_E_SYSTEM_NOT_FOUND: HResult = HResult(0xC037_010E);
+// HCS error codes as winerror.h and the published HCS reference define them; hcsshim's vmcompute
+// layer also sees the 0xC037xxxx forms of the same codes (`ErrComputeSystemDoesNotExist`, …).
+/// HCS_E_SYSTEM_NOT_FOUND.
+pub const HCS_E_SYSTEM_NOT_FOUND: HResult = HResult(0x8037_010E);
 /// HCS_E_SYSTEM_ALREADY_EXISTS.
-pub const HCS_E_SYSTEM_ALREADY_EXISTS: HResult = HResult(0xC037_010F);
-/// HCS_E_INVALID_STATE (hcsshim `ErrVmcomputeOperationInvalidState`).
-pub const HCS_E_INVALID_STATE: HResult = HResult(0xC037_0105);
-/// HCS_E_SYSTEM_ALREADY_STOPPED (hcsshim `ErrVmcomputeAlreadyStopped`).
-pub const HCS_E_SYSTEM_ALREADY_STOPPED: HResult = HResult(0xC037_0110);
+pub const HCS_E_SYSTEM_ALREADY_EXISTS: HResult = HResult(0x8037_010F);
+/// HCS_E_INVALID_STATE (the operation is not valid in the system's state).
+pub const HCS_E_INVALID_STATE: HResult = HResult(0x8037_0105);
+/// HCS_E_SYSTEM_ALREADY_STOPPED.
+pub const HCS_E_SYSTEM_ALREADY_STOPPED: HResult = HResult(0x8037_0110);
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Isolation {

@@ -26,9 +26,10 @@ use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-/// HRESULT_FROM_WIN32(ERROR_OBJECT_ALREADY_EXISTS = 5010). Real HNS answers "The object already
-/// exists." for an endpoint whose address is already in use (seen in kubelet/CNI error reports);
-/// the model also uses it for a caller-chosen ID that is already taken (inferred).
+/// HRESULT_FROM_WIN32(ERROR_OBJECT_ALREADY_EXISTS = 5010). Real HNS answers endpoint creates with
+/// "The object already exists. (0x1392)" (microsoft/SDN#298); the model returns it for an address
+/// already held by a local endpoint of the network and for a caller-chosen ID already taken
+/// (which conflict HNS reports there is inferred).
 pub const ERROR_OBJECT_ALREADY_EXISTS: HResult = HResult(0x8007_1392);
 /// HRESULT_FROM_WIN32(ERROR_NO_MORE_ITEMS = 259): the subnet has no free address (inferred).
 pub const ERROR_NO_MORE_ITEMS: HResult = HResult(0x8007_0103);
@@ -71,6 +72,11 @@ pub struct HostSettings {
     /// balancer whose (protocol, frontend VIP, external port) repeats another LB's fails with
     /// HCN_E_PORT_ALREADY_EXISTS; an LB with no FrontendVIPs clashes only with another such LB.
     pub unique_lb_frontends: bool,
+    /// Real hosts list a default namespace (`IsDefault: True`, `CompartmentId: 1`) in
+    /// `Get-HnsNamespace` (projectcalico/calico#8465). When set, the host starts (and comes back
+    /// from a reboot) with a `HostDefault` namespace for compartment 1. Off by default so that
+    /// enumerations start empty like hcsshim's tests expect.
+    pub host_default_namespace: bool,
 }
 
 impl Default for HostSettings {
@@ -85,6 +91,7 @@ impl Default for HostSettings {
             namespaces_survive_restart: true,
             reject_reserved_addresses: true,
             unique_lb_frontends: true,
+            host_default_namespace: false,
         }
     }
 }
@@ -131,7 +138,7 @@ impl Hns {
         // Hyper-V hands out MACs from a per-host range 00-15-5D-XX-YY-00..; pick XX-YY per host.
         let host_bits: u16 = rng.random();
         let mac_base = 0x0015_5D00_0000u64 | ((host_bits as u64) << 8);
-        Hns {
+        let mut h = Hns {
             settings,
             networks: BTreeMap::new(),
             endpoints: BTreeMap::new(),
@@ -145,7 +152,32 @@ impl Hns {
             next_compartment: HOST_DEFAULT_COMPARTMENT + 1,
             mac_base,
             next_mac: 0,
+        };
+        h.ensure_host_default();
+        h
+    }
+
+    /// Create the host's default namespace if the settings ask for one and none exists.
+    fn ensure_host_default(&mut self) {
+        if self.settings.host_default_namespace && self.host_default_namespace().is_none() {
+            let id = self.new_guid();
+            let ns = Namespace {
+                id,
+                namespace_id: HOST_DEFAULT_COMPARTMENT,
+                namespace_type: Some(crate::schema::NamespaceType::HostDefault),
+                schema_version: Version::V2,
+                ..Default::default()
+            };
+            self.namespaces.insert(id, ns);
         }
+    }
+
+    /// The `HostDefault` namespace (compartment 1), if there is one.
+    pub fn host_default_namespace(&self) -> Option<Guid> {
+        self.namespaces
+            .iter()
+            .find(|(_, n)| n.namespace_type == Some(crate::schema::NamespaceType::HostDefault))
+            .map(|(id, _)| *id)
     }
 
     /// Whether the configured HNS version supports `f` (hns-schema.md §4.6).

@@ -887,6 +887,7 @@ impl Hns {
                 c.endpoints.clear();
             }
             self.next_compartment = HOST_DEFAULT_COMPARTMENT + 1;
+            self.ensure_host_default();
         }
         self.bump();
     }
