@@ -25,11 +25,20 @@ fn json(s: &str) -> serde_json::Value {
 #[test]
 fn every_hns_dump_validates() {
     let hns = [
-        ("aks-issue-1367-azurecni-l2bridge-remote-endpoint-TRUNCATED.json", true),
+        (
+            "aks-issue-1367-azurecni-l2bridge-remote-endpoint-TRUNCATED.json",
+            true,
+        ),
         ("calico-issue-7305-kubeproxy-v2-loadbalancer-nodeport.json", false),
         ("flannel-vxlan-windows-test-remote-endpoint.json", false),
-        ("opengcs-issue-174-dockerd-nat-network-response-TRUNCATED.json", true),
-        ("sdn-issue-371-lanzhiwang-flannel-overlay-external-and-nat-networks.json", true),
+        (
+            "opengcs-issue-174-dockerd-nat-network-response-TRUNCATED.json",
+            true,
+        ),
+        (
+            "sdn-issue-371-lanzhiwang-flannel-overlay-external-and-nat-networks.json",
+            true,
+        ),
     ];
     for (f, is_array) in hns {
         let (code, out, err) = validate(&format!("hns-dumps/{f}"));
@@ -42,14 +51,21 @@ fn every_hns_dump_validates() {
 
 #[test]
 fn v1_reply_prints_v2_networks() {
-    let (code, out, _) = validate("hns-dumps/sdn-issue-371-lanzhiwang-flannel-overlay-external-and-nat-networks.json");
+    let (code, out, _) =
+        validate("hns-dumps/sdn-issue-371-lanzhiwang-flannel-overlay-external-and-nat-networks.json");
     assert_eq!(code, 0);
     let v = json(&out);
     assert_eq!(v.as_array().map(Vec::len), Some(2));
     assert_eq!(v[0]["Name"], "External");
     assert_eq!(v[0]["Type"], "Overlay");
-    assert_eq!(v[0]["Ipams"][0]["Subnets"][0]["Policies"][0], serde_json::json!({"Type":"VSID","Settings":{"IsolationId":9999}}));
-    assert_eq!(v[0]["Ipams"][0]["Subnets"][0]["Routes"][0]["NextHop"], "192.168.255.1");
+    assert_eq!(
+        v[0]["Ipams"][0]["Subnets"][0]["Policies"][0],
+        serde_json::json!({"Type":"VSID","Settings":{"IsolationId":9999}})
+    );
+    assert_eq!(
+        v[0]["Ipams"][0]["Subnets"][0]["Routes"][0]["NextHop"],
+        "192.168.255.1"
+    );
     assert!(v[0].get("Subnets").is_none());
 }
 
@@ -69,8 +85,16 @@ fn docker_inspect_is_refused_clearly() {
     assert_eq!(code, 2);
     assert_eq!(out, "");
     let file = data("hns-dumps/docker-inspect-niroyb-docs-l2bridge-network.json");
-    assert!(err.starts_with(&format!("error: {file}: at $[0]: expected an HNS network, endpoint, namespace, load balancer or route")), "{err}");
-    assert!(err.contains("found `docker network inspect` output, not an HNS document"), "{err}");
+    assert!(
+        err.starts_with(&format!(
+            "error: {file}: at $[0]: expected an HNS network, endpoint, namespace, load balancer or route"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("found `docker network inspect` output, not an HNS document"),
+        "{err}"
+    );
     assert_eq!(err.lines().count(), 1, "one message: {err}");
 }
 
@@ -94,7 +118,10 @@ fn malformed_json_gives_line_and_column() {
     assert_eq!(code, 2);
     assert_eq!(
         err,
-        format!("error: {}:4:3: malformed JSON: expected `,` or `}}`\n", data("hns-validate/malformed.json"))
+        format!(
+            "error: {}:4:3: malformed JSON: expected `,` or `}}`\n",
+            data("hns-validate/malformed.json")
+        )
     );
 }
 

@@ -22,7 +22,7 @@ impl DocError {
 
 use crate::schema::read::{describe, ReadDoc};
 use crate::schema::*;
-use crate::v1::{self, PolicyListV2};
+use crate::v1::{self, PolicyListV2, ENDPOINT_V1, NAMESPACE_V1, NETWORK_V1};
 use serde_json::{Map, Value};
 
 /// Any top-level HNS object, normalised to v2.
@@ -63,6 +63,16 @@ fn has(m: &Map<String, Value>, names: &[&str]) -> bool {
     m.keys().any(|k| names.iter().any(|n| k.eq_ignore_ascii_case(n)))
 }
 
+/// v1 keys that networks and endpoints share, so they tell nothing about the kind.
+const SHARED_V1: &[&str] = &["DNSSuffix", "DNSServerList"];
+
+fn has_telling(m: &Map<String, Value>, names: &[&str]) -> bool {
+    m.keys().any(|k| {
+        names.iter().any(|n| k.eq_ignore_ascii_case(n))
+            && !SHARED_V1.iter().any(|n| k.eq_ignore_ascii_case(n))
+    })
+}
+
 fn get<'a>(m: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
     m.iter()
         .find(|(k, _)| k.eq_ignore_ascii_case(name))
@@ -71,41 +81,8 @@ fn get<'a>(m: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
 
 // Keys that only one shape uses (hns-schema.md §2, §5).
 const NETWORK_V2: &[&str] = &["Ipams", "MacPool"];
-const NETWORK_V1: &[&str] = &[
-    "Subnets",
-    "MacPools",
-    "NetworkAdapterName",
-    "SourceMac",
-    "DNSServerCompartment",
-    "ManagementIP",
-    "LayeredOn",
-    "Extensions",
-    "NatName",
-    "SwitchName",
-    "SwitchGuid",
-    "AutomaticDNS",
-    "DNSSuffix",
-    "CurrentEndpointCount",
-    "TotalEndpoints",
-    "MaxConcurrentEndpoints",
-];
 const ENDPOINT_V2: &[&str] = &["HostComputeNetwork", "IpConfigurations", "HostComputeNamespace"];
-const ENDPOINT_V1: &[&str] = &[
-    "VirtualNetwork",
-    "VirtualNetworkName",
-    "IPAddress",
-    "IPv6Address",
-    "IsRemoteEndpoint",
-    "EncapOverhead",
-    "SharedContainers",
-    "GatewayAddress",
-    "GatewayAddressV6",
-    "PrefixLength",
-    "DisableICC",
-    "EnableLowMetric",
-];
 const NAMESPACE_V2: &[&str] = &["NamespaceId", "NamespaceGuid", "CreateWithCompartment"];
-const NAMESPACE_V1: &[&str] = &["CompartmentId", "IsDefault", "ResourceList"];
 const LB_V2: &[&str] = &["PortMappings", "FrontendVIPs", "SourceVIP"];
 const ROUTE_V2: &[&str] = &["Routes", "Setting"];
 
@@ -139,7 +116,7 @@ fn detect(m: &Map<String, Value>) -> Option<(Kind, bool)> {
     if has(m, ENDPOINT_V2) {
         return Some((Kind::Endpoint, false));
     }
-    if has(m, ENDPOINT_V1) {
+    if has_telling(m, ENDPOINT_V1) {
         return Some((Kind::Endpoint, true));
     }
     if has(m, NAMESPACE_V2) || matches!(get(m, "Resources"), Some(Value::Array(_))) {
@@ -151,8 +128,11 @@ fn detect(m: &Map<String, Value>) -> Option<(Kind, bool)> {
     if has(m, NETWORK_V2) {
         return Some((Kind::Network, false));
     }
-    if has(m, NETWORK_V1) {
+    if has_telling(m, NETWORK_V1) {
         return Some((Kind::Network, true));
+    }
+    if has(m, &["MacAddress"]) {
+        return Some((Kind::Endpoint, false));
     }
     // Only a Type: a network type or a namespace type tells the kind.
     if let Some(Value::String(t)) = get(m, "Type") {
@@ -225,12 +205,10 @@ fn decode_one(v: &Value, path: &str, out: &mut Vec<HnsDocument>) -> Result<(), D
 
 fn decode_kind(v: &Value, path: &str, kind: Kind, is_v1: bool) -> Result<HnsDocument, DocError> {
     Ok(match (kind, is_v1) {
-        (Kind::Network, false) => HnsDocument::Network(Network::read(v, path)?),
-        (Kind::Network, true) => HnsDocument::Network(v1::network_from_v1(v, path)?),
-        (Kind::Endpoint, false) => HnsDocument::Endpoint(Endpoint::read(v, path)?),
-        (Kind::Endpoint, true) => HnsDocument::Endpoint(v1::endpoint_from_v1(v, path)?),
-        (Kind::Namespace, false) => HnsDocument::Namespace(Namespace::read(v, path)?),
-        (Kind::Namespace, true) => HnsDocument::Namespace(v1::namespace_from_v1(v, path)?),
+        // The network, endpoint and namespace readers take both shapes (v1 keys are converted).
+        (Kind::Network, _) => HnsDocument::Network(Network::read(v, path)?),
+        (Kind::Endpoint, _) => HnsDocument::Endpoint(Endpoint::read(v, path)?),
+        (Kind::Namespace, _) => HnsDocument::Namespace(Namespace::read(v, path)?),
         (Kind::LoadBalancer, _) => HnsDocument::LoadBalancer(LoadBalancer::read(v, path)?),
         (Kind::Route, _) => HnsDocument::Route(SdnRoute::read(v, path)?),
         (Kind::PolicyList, _) => match v1::policy_list_from_v1(v, path)? {
@@ -286,7 +264,8 @@ fn decode_as(v: &Value, kind: Kind, v1_keys: &[&str], v2_keys: &[&str]) -> Resul
     let mut path = "$".to_string();
     let v = single(v, &mut path)?;
     let is_v1 = match v.as_ref() {
-        Value::Object(m) => (has(m, v1_keys) && !has(m, v2_keys)) || (schema_major(m) == Some(1)),
+        // v1 keys, or an explicit schema 1.x, without any v2-only key.
+        Value::Object(m) => (has(m, v1_keys) || schema_major(m) == Some(1)) && !has(m, v2_keys),
         _ => false,
     };
     decode_kind(&v, &path, kind, is_v1)

@@ -155,6 +155,11 @@ pub(crate) fn read_namespace_type(o: &mut Obj) -> R<Option<NamespaceType>> {
 
 impl ReadDoc for Namespace {
     const WHAT: &'static str = "a namespace";
+    /// Both shapes: v1 keys are converted to v2 (hns-schema.md §5.8) by [`crate::v1::namespace_from_v1`],
+    /// which reads the rest through `read_obj`.
+    fn read(v: &Value, path: &str) -> R<Self> {
+        crate::v1::namespace_from_v1(v, path)
+    }
     fn read_obj(mut o: Obj) -> R<Self> {
         Ok(Namespace {
             id: o.id()?,

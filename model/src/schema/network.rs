@@ -263,6 +263,11 @@ pub(crate) fn read_network_type(o: &mut Obj) -> R<Option<NetworkType>> {
 
 impl ReadDoc for Network {
     const WHAT: &'static str = "a network";
+    /// Both shapes: v1 keys are converted to v2 (hns-schema.md §5.8) by [`crate::v1::network_from_v1`],
+    /// which reads the rest through `read_obj`.
+    fn read(v: &Value, path: &str) -> R<Self> {
+        crate::v1::network_from_v1(v, path)
+    }
     fn read_obj(mut o: Obj) -> R<Self> {
         Ok(Network {
             id: o.id()?,
