@@ -86,61 +86,49 @@ const NAMESPACE_V2: &[&str] = &["NamespaceId", "NamespaceGuid", "CreateWithCompa
 const LB_V2: &[&str] = &["PortMappings", "FrontendVIPs", "SourceVIP"];
 const ROUTE_V2: &[&str] = &["Routes", "Setting"];
 
-fn schema_major(m: &Map<String, Value>) -> Option<u64> {
-    get(m, "SchemaVersion")
-        .and_then(|v| {
-            if let Value::Object(s) = v {
-                get(s, "Major")
-            } else {
-                None
-            }
-        })
-        .and_then(Value::as_u64)
-}
-
-/// Which kind of object, and whether it is the v1 shape.
-fn detect(m: &Map<String, Value>) -> Option<(Kind, bool)> {
+/// Which kind of object the keys say it is (v2 keys first, then the v1 ones).
+fn detect(m: &Map<String, Value>) -> Option<Kind> {
     if has(m, &["References"]) {
-        return Some((Kind::PolicyList, true));
+        return Some(Kind::PolicyList);
     }
     if has(m, &["HostComputeEndpoints"]) {
         return Some(if has(m, ROUTE_V2) {
-            (Kind::Route, false)
+            Kind::Route
         } else {
-            (Kind::LoadBalancer, false)
+            Kind::LoadBalancer
         });
     }
     if has(m, LB_V2) {
-        return Some((Kind::LoadBalancer, false));
+        return Some(Kind::LoadBalancer);
     }
     if has(m, ENDPOINT_V2) {
-        return Some((Kind::Endpoint, false));
+        return Some(Kind::Endpoint);
     }
     if has_telling(m, ENDPOINT_V1) {
-        return Some((Kind::Endpoint, true));
+        return Some(Kind::Endpoint);
     }
     if has(m, NAMESPACE_V2) || matches!(get(m, "Resources"), Some(Value::Array(_))) {
-        return Some((Kind::Namespace, false));
+        return Some(Kind::Namespace);
     }
     if has(m, NAMESPACE_V1) {
-        return Some((Kind::Namespace, true));
+        return Some(Kind::Namespace);
     }
     if has(m, NETWORK_V2) {
-        return Some((Kind::Network, false));
+        return Some(Kind::Network);
     }
     if has_telling(m, NETWORK_V1) {
-        return Some((Kind::Network, true));
+        return Some(Kind::Network);
     }
     if has(m, &["MacAddress"]) {
-        return Some((Kind::Endpoint, false));
+        return Some(Kind::Endpoint);
     }
     // Only a Type: a network type or a namespace type tells the kind.
     if let Some(Value::String(t)) = get(m, "Type") {
         if NamespaceType::parse(t).is_some() {
-            return Some((Kind::Namespace, false));
+            return Some(Kind::Namespace);
         }
         if !matches!(NetworkType::parse(t), NetworkType::Other(_)) {
-            return Some((Kind::Network, schema_major(m) == Some(1)));
+            return Some(Kind::Network);
         }
     }
     None
@@ -196,22 +184,22 @@ fn decode_one(v: &Value, path: &str, out: &mut Vec<HnsDocument>) -> Result<(), D
         }
         return Ok(());
     }
-    let Some((kind, is_v1)) = detect(m) else {
+    let Some(kind) = detect(m) else {
         return Err(not_hns(m, path));
     };
-    out.push(decode_kind(v, path, kind, is_v1)?);
+    out.push(decode_kind(v, path, kind)?);
     Ok(())
 }
 
-fn decode_kind(v: &Value, path: &str, kind: Kind, is_v1: bool) -> Result<HnsDocument, DocError> {
-    Ok(match (kind, is_v1) {
+fn decode_kind(v: &Value, path: &str, kind: Kind) -> Result<HnsDocument, DocError> {
+    Ok(match kind {
         // The network, endpoint and namespace readers take both shapes (v1 keys are converted).
-        (Kind::Network, _) => HnsDocument::Network(Network::read(v, path)?),
-        (Kind::Endpoint, _) => HnsDocument::Endpoint(Endpoint::read(v, path)?),
-        (Kind::Namespace, _) => HnsDocument::Namespace(Namespace::read(v, path)?),
-        (Kind::LoadBalancer, _) => HnsDocument::LoadBalancer(LoadBalancer::read(v, path)?),
-        (Kind::Route, _) => HnsDocument::Route(SdnRoute::read(v, path)?),
-        (Kind::PolicyList, _) => match v1::policy_list_from_v1(v, path)? {
+        Kind::Network => HnsDocument::Network(Network::read(v, path)?),
+        Kind::Endpoint => HnsDocument::Endpoint(Endpoint::read(v, path)?),
+        Kind::Namespace => HnsDocument::Namespace(Namespace::read(v, path)?),
+        Kind::LoadBalancer => HnsDocument::LoadBalancer(LoadBalancer::read(v, path)?),
+        Kind::Route => HnsDocument::Route(SdnRoute::read(v, path)?),
+        Kind::PolicyList => match v1::policy_list_from_v1(v, path)? {
             PolicyListV2::LoadBalancer(lb) => HnsDocument::LoadBalancer(lb),
             PolicyListV2::Route(r) => HnsDocument::Route(r),
         },
@@ -259,27 +247,22 @@ fn single<'a>(v: &'a Value, path: &mut String) -> Result<std::borrow::Cow<'a, Va
     Ok(std::borrow::Cow::Borrowed(v))
 }
 
-/// Decode `v` as a `kind`, choosing the v1 or v2 reader by its keys.
-fn decode_as(v: &Value, kind: Kind, v1_keys: &[&str], v2_keys: &[&str]) -> Result<HnsDocument, DocError> {
+/// Decode `v` (or the `Output` of a v1 reply) as a `kind`.
+fn decode_as(v: &Value, kind: Kind) -> Result<HnsDocument, DocError> {
     let mut path = "$".to_string();
     let v = single(v, &mut path)?;
-    let is_v1 = match v.as_ref() {
-        // v1 keys, or an explicit schema 1.x, without any v2-only key.
-        Value::Object(m) => (has(m, v1_keys) || schema_major(m) == Some(1)) && !has(m, v2_keys),
-        _ => false,
-    };
-    decode_kind(&v, &path, kind, is_v1)
+    decode_kind(&v, &path, kind)
 }
 
 macro_rules! decoders {
-    ($($name:ident, $vname:ident, $t:ty, $kind:ident, $v1:expr, $v2:expr;)*) => {$(
+    ($($name:ident, $vname:ident, $t:ty, $kind:ident;)*) => {$(
         #[doc = concat!("Decode a ", stringify!($kind), " document (v2 or v1 shape, or a v1 reply holding one).")]
         pub fn $name(json: &str) -> Result<$t, DocError> {
             $vname(&parse_json(json)?)
         }
         #[doc = concat!("As [`", stringify!($name), "`], from a parsed value.")]
         pub fn $vname(v: &Value) -> Result<$t, DocError> {
-            match decode_as(v, Kind::$kind, $v1, $v2)? {
+            match decode_as(v, Kind::$kind)? {
                 HnsDocument::$kind(x) => Ok(x),
                 other => Err(DocError {
                     path: "$".into(),
@@ -292,9 +275,9 @@ macro_rules! decoders {
 }
 
 decoders! {
-    decode_network, decode_network_value, Network, Network, NETWORK_V1, NETWORK_V2;
-    decode_endpoint, decode_endpoint_value, Endpoint, Endpoint, ENDPOINT_V1, ENDPOINT_V2;
-    decode_namespace, decode_namespace_value, Namespace, Namespace, NAMESPACE_V1, NAMESPACE_V2;
+    decode_network, decode_network_value, Network, Network;
+    decode_endpoint, decode_endpoint_value, Endpoint, Endpoint;
+    decode_namespace, decode_namespace_value, Namespace, Namespace;
 }
 
 /// Decode a load balancer: a HostComputeLoadBalancer or a v1 ELB PolicyList.
@@ -304,7 +287,7 @@ pub fn decode_load_balancer(json: &str) -> Result<LoadBalancer, DocError> {
 
 pub fn decode_load_balancer_value(v: &Value) -> Result<LoadBalancer, DocError> {
     let kind = policy_list_or(v, Kind::LoadBalancer);
-    match decode_as(v, kind, &[], &[])? {
+    match decode_as(v, kind)? {
         HnsDocument::LoadBalancer(lb) => Ok(lb),
         other => Err(DocError {
             path: "$".into(),
@@ -321,7 +304,7 @@ pub fn decode_route(json: &str) -> Result<SdnRoute, DocError> {
 
 pub fn decode_route_value(v: &Value) -> Result<SdnRoute, DocError> {
     let kind = policy_list_or(v, Kind::Route);
-    match decode_as(v, kind, &[], &[])? {
+    match decode_as(v, kind)? {
         HnsDocument::Route(r) => Ok(r),
         other => Err(DocError {
             path: "$".into(),
