@@ -104,17 +104,17 @@ fn detect(m: &Map<String, Value>) -> Option<Kind> {
     if has(m, ENDPOINT_V2) {
         return Some(Kind::Endpoint);
     }
-    if has_telling(m, ENDPOINT_V1) {
-        return Some(Kind::Endpoint);
-    }
     if has(m, NAMESPACE_V2) || matches!(get(m, "Resources"), Some(Value::Array(_))) {
-        return Some(Kind::Namespace);
-    }
-    if has(m, NAMESPACE_V1) {
         return Some(Kind::Namespace);
     }
     if has(m, NETWORK_V2) {
         return Some(Kind::Network);
+    }
+    if has_telling(m, ENDPOINT_V1) {
+        return Some(Kind::Endpoint);
+    }
+    if has(m, NAMESPACE_V1) {
+        return Some(Kind::Namespace);
     }
     if has_telling(m, NETWORK_V1) {
         return Some(Kind::Network);
