@@ -1,7 +1,8 @@
 //! Endpoint, network and subnet policies (hns-schema.md §3). v2 policies are
 //! `{"Type": "<name>", "Settings": {…}}`; the type name matches in any case, the flat v1 forms
 //! (`{"Type":"PA","PA":…}`, `{"Type":"VSID","VSID":…}`, §5.5) are read into the same settings, and
-//! unknown types are kept verbatim so a document round-trips.
+//! unknown types are kept verbatim so a document round-trips. Which fields are always emitted
+//! follows hcsshim's `omitempty` tags (`hcn/hcnpolicy.go`).
 
 use super::common::*;
 use super::read::{self, deserialize_via_read, err, Obj, ReadDoc, R};
@@ -347,6 +348,7 @@ impl ReadDoc for L4WfpProxyPolicy {
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct PortNamePolicy {
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub name: String,
     #[serde(flatten)]
     pub extra: Extra,
@@ -366,6 +368,7 @@ impl ReadDoc for PortNamePolicy {
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct EncapOverheadPolicy {
+    #[serde(skip_serializing_if = "is_zero_u16")]
     pub overhead: u16,
     #[serde(flatten)]
     pub extra: Extra,
@@ -445,6 +448,7 @@ impl ReadDoc for IovPolicy {
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ProviderAddressPolicy {
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub provider_address: String,
     #[serde(flatten)]
     pub extra: Extra,
@@ -604,6 +608,7 @@ impl ReadDoc for EmptySettings {
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct SourceMacAddressPolicy {
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub source_mac_address: String,
     #[serde(flatten)]
     pub extra: Extra,
@@ -623,6 +628,7 @@ impl ReadDoc for SourceMacAddressPolicy {
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct NetAdapterNamePolicy {
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub network_adapter_name: String,
     #[serde(flatten)]
     pub extra: Extra,
@@ -642,7 +648,7 @@ impl ReadDoc for NetAdapterNamePolicy {
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct VSwitchExtensionPolicy {
-    #[serde(rename = "ExtensionID")]
+    #[serde(rename = "ExtensionID", skip_serializing_if = "String::is_empty")]
     pub extension_id: String,
     #[serde(skip_serializing_if = "is_false")]
     pub enable: bool,
@@ -665,6 +671,7 @@ impl ReadDoc for VSwitchExtensionPolicy {
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct DrMacAddressPolicy {
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub address: String,
     #[serde(flatten)]
     pub extra: Extra,
@@ -729,6 +736,7 @@ impl ReadDoc for RemoteSubnetRoutePolicy {
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct VxlanPortPolicy {
+    #[serde(skip_serializing_if = "is_zero_u16")]
     pub port: u16,
     #[serde(flatten)]
     pub extra: Extra,
@@ -777,6 +785,7 @@ impl ReadDoc for SetPolicySetting {
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct LayerConstraintPolicy {
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub layer_id: String,
     #[serde(flatten)]
     pub extra: Extra,
