@@ -520,3 +520,16 @@ fn optional_host_default_namespace_exists_from_the_start_and_after_reboot() {
     assert!(h.namespace_endpoints(&d2).is_empty());
     assert!(hns().host_default_namespace().is_none());
 }
+
+#[test]
+fn detaching_through_hns_also_leaves_the_container() {
+    let mut h = hns();
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    let e = ep(&mut h, &n, None);
+    let cs = h.create_container("c", Isolation::Process, &[e]).unwrap();
+    let ns = cs.namespace.unwrap();
+    h.modify_namespace(&ns.to_string(), &attach_req(&e, "Remove"))
+        .unwrap();
+    assert!(h.compute_systems["c"].endpoints.is_empty());
+    assert_eq!(h.container_of(&e), None);
+}

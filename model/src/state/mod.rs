@@ -7,10 +7,12 @@
 //! state (including the RNG) exactly as it was.
 
 mod backend_impl;
+mod delete;
 pub mod features;
 mod filter;
 pub mod hcs;
 mod ipam;
+mod modify;
 mod ops;
 mod validate;
 
