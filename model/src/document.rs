@@ -22,7 +22,7 @@ impl DocError {
 
 use crate::schema::read::{describe, ReadDoc};
 use crate::schema::*;
-use crate::v1::{self, PolicyListV2};
+use crate::v1::{self, PolicyListV2, ENDPOINT_V1, NAMESPACE_V1, NETWORK_V1};
 use serde_json::{Map, Value};
 
 /// Any top-level HNS object, normalised to v2.
@@ -63,6 +63,16 @@ fn has(m: &Map<String, Value>, names: &[&str]) -> bool {
     m.keys().any(|k| names.iter().any(|n| k.eq_ignore_ascii_case(n)))
 }
 
+/// v1 keys that networks and endpoints share, so they tell nothing about the kind.
+const SHARED_V1: &[&str] = &["DNSSuffix", "DNSServerList"];
+
+fn has_telling(m: &Map<String, Value>, names: &[&str]) -> bool {
+    m.keys().any(|k| {
+        names.iter().any(|n| k.eq_ignore_ascii_case(n))
+            && !SHARED_V1.iter().any(|n| k.eq_ignore_ascii_case(n))
+    })
+}
+
 fn get<'a>(m: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
     m.iter()
         .find(|(k, _)| k.eq_ignore_ascii_case(name))
@@ -71,96 +81,54 @@ fn get<'a>(m: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
 
 // Keys that only one shape uses (hns-schema.md §2, §5).
 const NETWORK_V2: &[&str] = &["Ipams", "MacPool"];
-const NETWORK_V1: &[&str] = &[
-    "Subnets",
-    "MacPools",
-    "NetworkAdapterName",
-    "SourceMac",
-    "DNSServerCompartment",
-    "ManagementIP",
-    "LayeredOn",
-    "Extensions",
-    "NatName",
-    "SwitchName",
-    "SwitchGuid",
-    "AutomaticDNS",
-    "DNSSuffix",
-    "CurrentEndpointCount",
-    "TotalEndpoints",
-    "MaxConcurrentEndpoints",
-];
 const ENDPOINT_V2: &[&str] = &["HostComputeNetwork", "IpConfigurations", "HostComputeNamespace"];
-const ENDPOINT_V1: &[&str] = &[
-    "VirtualNetwork",
-    "VirtualNetworkName",
-    "IPAddress",
-    "IPv6Address",
-    "IsRemoteEndpoint",
-    "EncapOverhead",
-    "SharedContainers",
-    "GatewayAddress",
-    "GatewayAddressV6",
-    "PrefixLength",
-    "DisableICC",
-    "EnableLowMetric",
-];
 const NAMESPACE_V2: &[&str] = &["NamespaceId", "NamespaceGuid", "CreateWithCompartment"];
-const NAMESPACE_V1: &[&str] = &["CompartmentId", "IsDefault", "ResourceList"];
 const LB_V2: &[&str] = &["PortMappings", "FrontendVIPs", "SourceVIP"];
 const ROUTE_V2: &[&str] = &["Routes", "Setting"];
 
-fn schema_major(m: &Map<String, Value>) -> Option<u64> {
-    get(m, "SchemaVersion")
-        .and_then(|v| {
-            if let Value::Object(s) = v {
-                get(s, "Major")
-            } else {
-                None
-            }
-        })
-        .and_then(Value::as_u64)
-}
-
-/// Which kind of object, and whether it is the v1 shape.
-fn detect(m: &Map<String, Value>) -> Option<(Kind, bool)> {
+/// Which kind of object the keys say it is (v2 keys first, then the v1 ones).
+fn detect(m: &Map<String, Value>) -> Option<Kind> {
     if has(m, &["References"]) {
-        return Some((Kind::PolicyList, true));
+        return Some(Kind::PolicyList);
     }
     if has(m, &["HostComputeEndpoints"]) {
         return Some(if has(m, ROUTE_V2) {
-            (Kind::Route, false)
+            Kind::Route
         } else {
-            (Kind::LoadBalancer, false)
+            Kind::LoadBalancer
         });
     }
     if has(m, LB_V2) {
-        return Some((Kind::LoadBalancer, false));
+        return Some(Kind::LoadBalancer);
     }
     if has(m, ENDPOINT_V2) {
-        return Some((Kind::Endpoint, false));
-    }
-    if has(m, ENDPOINT_V1) {
-        return Some((Kind::Endpoint, true));
+        return Some(Kind::Endpoint);
     }
     if has(m, NAMESPACE_V2) || matches!(get(m, "Resources"), Some(Value::Array(_))) {
-        return Some((Kind::Namespace, false));
-    }
-    if has(m, NAMESPACE_V1) {
-        return Some((Kind::Namespace, true));
+        return Some(Kind::Namespace);
     }
     if has(m, NETWORK_V2) {
-        return Some((Kind::Network, false));
+        return Some(Kind::Network);
     }
-    if has(m, NETWORK_V1) {
-        return Some((Kind::Network, true));
+    if has_telling(m, ENDPOINT_V1) {
+        return Some(Kind::Endpoint);
+    }
+    if has(m, NAMESPACE_V1) {
+        return Some(Kind::Namespace);
+    }
+    if has_telling(m, NETWORK_V1) {
+        return Some(Kind::Network);
+    }
+    if has(m, &["MacAddress"]) {
+        return Some(Kind::Endpoint);
     }
     // Only a Type: a network type or a namespace type tells the kind.
     if let Some(Value::String(t)) = get(m, "Type") {
         if NamespaceType::parse(t).is_some() {
-            return Some((Kind::Namespace, false));
+            return Some(Kind::Namespace);
         }
         if !matches!(NetworkType::parse(t), NetworkType::Other(_)) {
-            return Some((Kind::Network, schema_major(m) == Some(1)));
+            return Some(Kind::Network);
         }
     }
     None
@@ -216,24 +184,22 @@ fn decode_one(v: &Value, path: &str, out: &mut Vec<HnsDocument>) -> Result<(), D
         }
         return Ok(());
     }
-    let Some((kind, is_v1)) = detect(m) else {
+    let Some(kind) = detect(m) else {
         return Err(not_hns(m, path));
     };
-    out.push(decode_kind(v, path, kind, is_v1)?);
+    out.push(decode_kind(v, path, kind)?);
     Ok(())
 }
 
-fn decode_kind(v: &Value, path: &str, kind: Kind, is_v1: bool) -> Result<HnsDocument, DocError> {
-    Ok(match (kind, is_v1) {
-        (Kind::Network, false) => HnsDocument::Network(Network::read(v, path)?),
-        (Kind::Network, true) => HnsDocument::Network(v1::network_from_v1(v, path)?),
-        (Kind::Endpoint, false) => HnsDocument::Endpoint(Endpoint::read(v, path)?),
-        (Kind::Endpoint, true) => HnsDocument::Endpoint(v1::endpoint_from_v1(v, path)?),
-        (Kind::Namespace, false) => HnsDocument::Namespace(Namespace::read(v, path)?),
-        (Kind::Namespace, true) => HnsDocument::Namespace(v1::namespace_from_v1(v, path)?),
-        (Kind::LoadBalancer, _) => HnsDocument::LoadBalancer(LoadBalancer::read(v, path)?),
-        (Kind::Route, _) => HnsDocument::Route(SdnRoute::read(v, path)?),
-        (Kind::PolicyList, _) => match v1::policy_list_from_v1(v, path)? {
+fn decode_kind(v: &Value, path: &str, kind: Kind) -> Result<HnsDocument, DocError> {
+    Ok(match kind {
+        // The network, endpoint and namespace readers take both shapes (v1 keys are converted).
+        Kind::Network => HnsDocument::Network(Network::read(v, path)?),
+        Kind::Endpoint => HnsDocument::Endpoint(Endpoint::read(v, path)?),
+        Kind::Namespace => HnsDocument::Namespace(Namespace::read(v, path)?),
+        Kind::LoadBalancer => HnsDocument::LoadBalancer(LoadBalancer::read(v, path)?),
+        Kind::Route => HnsDocument::Route(SdnRoute::read(v, path)?),
+        Kind::PolicyList => match v1::policy_list_from_v1(v, path)? {
             PolicyListV2::LoadBalancer(lb) => HnsDocument::LoadBalancer(lb),
             PolicyListV2::Route(r) => HnsDocument::Route(r),
         },
@@ -281,26 +247,22 @@ fn single<'a>(v: &'a Value, path: &mut String) -> Result<std::borrow::Cow<'a, Va
     Ok(std::borrow::Cow::Borrowed(v))
 }
 
-/// Decode `v` as a `kind`, choosing the v1 or v2 reader by its keys.
-fn decode_as(v: &Value, kind: Kind, v1_keys: &[&str], v2_keys: &[&str]) -> Result<HnsDocument, DocError> {
+/// Decode `v` (or the `Output` of a v1 reply) as a `kind`.
+fn decode_as(v: &Value, kind: Kind) -> Result<HnsDocument, DocError> {
     let mut path = "$".to_string();
     let v = single(v, &mut path)?;
-    let is_v1 = match v.as_ref() {
-        Value::Object(m) => (has(m, v1_keys) && !has(m, v2_keys)) || (schema_major(m) == Some(1)),
-        _ => false,
-    };
-    decode_kind(&v, &path, kind, is_v1)
+    decode_kind(&v, &path, kind)
 }
 
 macro_rules! decoders {
-    ($($name:ident, $vname:ident, $t:ty, $kind:ident, $v1:expr, $v2:expr;)*) => {$(
+    ($($name:ident, $vname:ident, $t:ty, $kind:ident;)*) => {$(
         #[doc = concat!("Decode a ", stringify!($kind), " document (v2 or v1 shape, or a v1 reply holding one).")]
         pub fn $name(json: &str) -> Result<$t, DocError> {
             $vname(&parse_json(json)?)
         }
         #[doc = concat!("As [`", stringify!($name), "`], from a parsed value.")]
         pub fn $vname(v: &Value) -> Result<$t, DocError> {
-            match decode_as(v, Kind::$kind, $v1, $v2)? {
+            match decode_as(v, Kind::$kind)? {
                 HnsDocument::$kind(x) => Ok(x),
                 other => Err(DocError {
                     path: "$".into(),
@@ -313,9 +275,9 @@ macro_rules! decoders {
 }
 
 decoders! {
-    decode_network, decode_network_value, Network, Network, NETWORK_V1, NETWORK_V2;
-    decode_endpoint, decode_endpoint_value, Endpoint, Endpoint, ENDPOINT_V1, ENDPOINT_V2;
-    decode_namespace, decode_namespace_value, Namespace, Namespace, NAMESPACE_V1, NAMESPACE_V2;
+    decode_network, decode_network_value, Network, Network;
+    decode_endpoint, decode_endpoint_value, Endpoint, Endpoint;
+    decode_namespace, decode_namespace_value, Namespace, Namespace;
 }
 
 /// Decode a load balancer: a HostComputeLoadBalancer or a v1 ELB PolicyList.
@@ -325,7 +287,7 @@ pub fn decode_load_balancer(json: &str) -> Result<LoadBalancer, DocError> {
 
 pub fn decode_load_balancer_value(v: &Value) -> Result<LoadBalancer, DocError> {
     let kind = policy_list_or(v, Kind::LoadBalancer);
-    match decode_as(v, kind, &[], &[])? {
+    match decode_as(v, kind)? {
         HnsDocument::LoadBalancer(lb) => Ok(lb),
         other => Err(DocError {
             path: "$".into(),
@@ -342,7 +304,7 @@ pub fn decode_route(json: &str) -> Result<SdnRoute, DocError> {
 
 pub fn decode_route_value(v: &Value) -> Result<SdnRoute, DocError> {
     let kind = policy_list_or(v, Kind::Route);
-    match decode_as(v, kind, &[], &[])? {
+    match decode_as(v, kind)? {
         HnsDocument::Route(r) => Ok(r),
         other => Err(DocError {
             path: "$".into(),

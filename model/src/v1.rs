@@ -68,9 +68,50 @@ impl ReadDoc for SubnetV1 {
     }
 }
 
-/// `HNSNetwork` (§5.2) → HostComputeNetwork.
+/// Keys only the v1 shapes use (hns-schema.md §5.2–§5.4, §5.7).
+pub(crate) const NETWORK_V1: &[&str] = &[
+    "Subnets",
+    "MacPools",
+    "NetworkAdapterName",
+    "SourceMac",
+    "DNSServerCompartment",
+    "ManagementIP",
+    "LayeredOn",
+    "Extensions",
+    "NatName",
+    "SwitchName",
+    "SwitchGuid",
+    "AutomaticDNS",
+    "DNSSuffix",
+    "DNSServerList",
+    "DrMacAddress",
+    "CurrentEndpointCount",
+    "TotalEndpoints",
+    "MaxConcurrentEndpoints",
+];
+pub(crate) const ENDPOINT_V1: &[&str] = &[
+    "VirtualNetwork",
+    "VirtualNetworkName",
+    "IPAddress",
+    "IPv6Address",
+    "IsRemoteEndpoint",
+    "EncapOverhead",
+    "SharedContainers",
+    "GatewayAddress",
+    "GatewayAddressV6",
+    "PrefixLength",
+    "DisableICC",
+    "EnableLowMetric",
+    "DNSSuffix",
+    "DNSServerList",
+];
+pub(crate) const NAMESPACE_V1: &[&str] = &["CompartmentId", "IsDefault", "ResourceList"];
+
+/// A network in either shape: `HNSNetwork` (§5.2) keys are converted to v2 (§5.8), everything
+/// else is read as HostComputeNetwork. A v1 document without `SchemaVersion` becomes 2.0.
 pub fn network_from_v1(v: &Value, path: &str) -> Result<Network, DocError> {
-    let mut o = Obj::new(v, path, "an HNSNetwork")?;
+    let mut o = Obj::new(v, path, "a network (HostComputeNetwork or v1 HNSNetwork)")?;
+    let v1_shaped = o.has(NETWORK_V1) && !o.has(&["SchemaVersion"]);
     let id = o.id()?;
     let name = o.str(&["Name"])?;
     let network_type = crate::schema::read_network_type(&mut o)?;
@@ -122,24 +163,45 @@ pub fn network_from_v1(v: &Value, path: &str) -> Result<Network, DocError> {
             ..Default::default()
         }]
     };
-    Ok(Network {
-        id,
-        name,
-        network_type,
-        policies,
-        mac_pool,
-        dns,
-        ipams,
-        flags: o.u32(&["Flags"])?,
-        health: o.raw(&["Health"]),
-        schema_version: Version::V2,
-        extra: o.rest(),
-    })
+    let flags = o.u32(&["Flags"])?;
+    let health = o.raw(&["Health"]);
+    // Whatever is left is read as v2 (keys both shapes share, v2 keys in a mixed document, and
+    // unknown keys into `extra`), so v2 output of a converted document reads back the same.
+    let mut n = Network::read_obj(o)?;
+    n.id = id;
+    if n.name.is_empty() {
+        n.name = name;
+    }
+    if network_type.is_some() {
+        n.network_type = network_type;
+    }
+    n.policies.extend(policies);
+    n.mac_pool.ranges.extend(mac_pool.ranges);
+    merge_dns(&mut n.dns, dns);
+    n.ipams.extend(ipams);
+    n.flags |= flags;
+    if health.is_some() {
+        n.health = health;
+    }
+    if v1_shaped {
+        // A v1 document converted to v2.
+        n.schema_version = Version::V2;
+    }
+    Ok(n)
 }
 
-/// `HNSEndpoint` (§5.3) → HostComputeEndpoint.
+fn merge_dns(into: &mut Dns, from: Dns) {
+    if into.domain.is_empty() {
+        into.domain = from.domain;
+    }
+    into.server_list.extend(from.server_list);
+}
+
+/// An endpoint in either shape: `HNSEndpoint` (§5.3) keys are converted, the rest is read as
+/// HostComputeEndpoint.
 pub fn endpoint_from_v1(v: &Value, path: &str) -> Result<Endpoint, DocError> {
-    let mut o = Obj::new(v, path, "an HNSEndpoint")?;
+    let mut o = Obj::new(v, path, "an endpoint (HostComputeEndpoint or v1 HNSEndpoint)")?;
+    let v1_shaped = o.has(ENDPOINT_V1) && !o.has(&["SchemaVersion"]);
     let id = o.id()?;
     let name = o.str(&["Name"])?;
     let host_compute_network = o.guid_ref(&["VirtualNetwork"])?;
@@ -210,28 +272,42 @@ pub fn endpoint_from_v1(v: &Value, path: &str) -> Result<Endpoint, DocError> {
             host_compute_namespace = nsid.to_string();
         }
     }
-    Ok(Endpoint {
-        id,
-        name,
-        host_compute_network,
-        host_compute_namespace,
-        policies,
-        ip_configurations,
-        dns,
-        routes,
-        mac_address,
-        flags,
-        health: o.raw(&["Health"]),
-        schema_version: Version::V2,
-        extra: o.rest(),
-    })
+    let health = o.raw(&["Health"]);
+    let mut e = Endpoint::read_obj(o)?;
+    e.id = id;
+    if e.name.is_empty() {
+        e.name = name;
+    }
+    if e.host_compute_network.is_empty() {
+        e.host_compute_network = host_compute_network;
+    }
+    if e.host_compute_namespace.is_empty() {
+        e.host_compute_namespace = host_compute_namespace;
+    }
+    e.policies.splice(0..0, policies);
+    e.ip_configurations.splice(0..0, ip_configurations);
+    e.routes.splice(0..0, routes);
+    merge_dns(&mut e.dns, dns);
+    if e.mac_address.is_empty() {
+        e.mac_address = mac_address;
+    }
+    e.flags |= flags;
+    if health.is_some() {
+        e.health = health;
+    }
+    if v1_shaped {
+        // A v1 document converted to v2.
+        e.schema_version = Version::V2;
+    }
+    Ok(e)
 }
 
 /// v1 namespace `{ID, IsDefault, ResourceList, CompartmentId}` (§5.4) → HostComputeNamespace.
 /// `IsDefault: true` becomes `HostDefault`; otherwise the type is left unset, as hcsshim does
 /// for process-container namespaces.
 pub fn namespace_from_v1(v: &Value, path: &str) -> Result<Namespace, DocError> {
-    let mut o = Obj::new(v, path, "a v1 namespace")?;
+    let mut o = Obj::new(v, path, "a namespace (HostComputeNamespace or v1 namespace)")?;
+    let v1_shaped = o.has(NAMESPACE_V1) && !o.has(&["SchemaVersion"]);
     let id = o.id()?;
     let namespace_id = o.u32(&["CompartmentId"])?;
     let namespace_type = if o.bool(&["IsDefault"])? {
@@ -239,14 +315,21 @@ pub fn namespace_from_v1(v: &Value, path: &str) -> Result<Namespace, DocError> {
     } else {
         None
     };
-    Ok(Namespace {
-        id,
-        namespace_id,
-        namespace_type,
-        resources: o.list(&["ResourceList"])?,
-        schema_version: Version::V2,
-        extra: o.rest(),
-    })
+    let resources: Vec<NamespaceResource> = o.list(&["ResourceList"])?;
+    let mut n = Namespace::read_obj(o)?;
+    n.id = id;
+    if n.namespace_id == 0 {
+        n.namespace_id = namespace_id;
+    }
+    if n.namespace_type.is_none() {
+        n.namespace_type = namespace_type;
+    }
+    n.resources.splice(0..0, resources);
+    if v1_shaped {
+        // A v1 document converted to v2.
+        n.schema_version = Version::V2;
+    }
+    Ok(n)
 }
 
 /// What a v1 PolicyList becomes.
@@ -260,6 +343,7 @@ pub enum PolicyListV2 {
 /// HostComputeRoute. A list with no ROUTE policy is a load balancer.
 pub fn policy_list_from_v1(v: &Value, path: &str) -> Result<PolicyListV2, DocError> {
     let mut o = Obj::new(v, path, "a v1 PolicyList {References, Policies}")?;
+    let had_version = o.has(&["SchemaVersion"]);
     let id = o.id()?;
     let endpoints = o.list_with(&["References"], |v, p| match v {
         Value::String(s) => {
@@ -277,18 +361,20 @@ pub fn policy_list_from_v1(v: &Value, path: &str) -> Result<PolicyListV2, DocErr
         };
         Ok((t, po))
     })?;
-    let mut lb = LoadBalancer {
-        id,
-        host_compute_endpoints: endpoints.clone(),
-        schema_version: Version::V2,
-        ..Default::default()
-    };
-    let mut route = SdnRoute {
-        id,
-        host_compute_endpoints: endpoints,
-        schema_version: Version::V2,
-        ..Default::default()
-    };
+    // The rest is read as v2 (for a mixed document, and so unknown keys land in `extra`).
+    let rest = o.into_value();
+    let mut lb = LoadBalancer::read(&rest, path)?;
+    lb.id = id;
+    lb.host_compute_endpoints.splice(0..0, endpoints.iter().cloned());
+    if !had_version {
+        lb.schema_version = Version::V2;
+    }
+    let mut route = SdnRoute::read(&rest, path)?;
+    route.id = id;
+    route.host_compute_endpoints.splice(0..0, endpoints);
+    if !had_version {
+        route.schema_version = Version::V2;
+    }
     let mut others = Vec::new();
     for (t, mut po) in policies {
         if t.eq_ignore_ascii_case("ELB") {
@@ -325,15 +411,12 @@ pub fn policy_list_from_v1(v: &Value, path: &str) -> Result<PolicyListV2, DocErr
             others.push(Value::Object(m));
         }
     }
-    let rest = o.rest();
     if !route.routes.is_empty() && lb.port_mappings.is_empty() {
-        route.extra = rest;
         if !others.is_empty() {
             route.extra.insert("Policies".into(), Value::Array(others));
         }
         Ok(PolicyListV2::Route(route))
     } else {
-        lb.extra = rest;
         if !route.routes.is_empty() {
             others.extend(route.routes.iter().map(|r| {
                 let mut v = serde_json::to_value(r).unwrap_or(Value::Null);

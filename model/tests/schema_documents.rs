@@ -271,3 +271,60 @@ fn wrong_kind_is_reported() {
         .unwrap_err();
     assert_eq!(e.found, "a route document");
 }
+
+/// The minimal documents of hns-schema.md §7 decode and print back unchanged (NAT's `Type`
+/// aside, which HNS omits).
+#[test]
+fn section_7_minimal_documents() {
+    let nat = r#"{"Name":"nat1","Type":"NAT","Ipams":[{"Type":"Static","Subnets":[{"IpAddressPrefix":"172.20.0.0/16","Routes":[{"NextHop":"172.20.0.1","DestinationPrefix":"0.0.0.0/0"}]}]}],"SchemaVersion":{"Major":2,"Minor":0}}"#;
+    let n = decode_network(nat).unwrap();
+    let mut want: serde_json::Value = serde_json::from_str(nat).unwrap();
+    let w = want.as_object_mut().unwrap();
+    w.shift_remove("Type");
+    w.insert("ID".into(), json!("00000000-0000-0000-0000-000000000000"));
+    w.insert("MacPool".into(), json!({}));
+    let got = encode_network(&n);
+    assert_eq!(got.as_object().unwrap().len(), w.len(), "{got}");
+    for (k, v) in w.iter() {
+        assert_eq!(&got[k], v, "{k}");
+    }
+
+    let ep = r#"{"ID":"00000000-0000-0000-0000-000000000000","Name":"ep1","HostComputeNetwork":"B4E14E41-5EE4-441A-9675-138F88C43DB0","Policies":[{"Type":"PortMapping","Settings":{"Protocol":6,"InternalPort":80,"ExternalPort":8080}}],"IpConfigurations":[{"IpAddress":"172.20.0.5","PrefixLength":16}],"SchemaVersion":{"Major":2,"Minor":0}}"#;
+    assert_eq!(
+        encode_endpoint(&decode_endpoint(ep).unwrap()),
+        serde_json::from_str::<serde_json::Value>(ep).unwrap()
+    );
+
+    let remote = r#"{"ID":"00000000-0000-0000-0000-000000000000","HostComputeNetwork":"B4E14E41-5EE4-441A-9675-138F88C43DB0","Policies":[{"Type":"ProviderAddress","Settings":{"ProviderAddress":"10.0.0.3"}}],"IpConfigurations":[{"IpAddress":"10.244.1.5","PrefixLength":24}],"MacAddress":"00-15-5D-00-00-05","Flags":1,"SchemaVersion":{"Major":2,"Minor":0}}"#;
+    let e = decode_endpoint(remote).unwrap();
+    assert!(e.is_remote());
+    assert_eq!(
+        encode_endpoint(&e),
+        serde_json::from_str::<serde_json::Value>(remote).unwrap()
+    );
+
+    let m = decode_modify(r#"{"ResourceType":"Endpoint","RequestType":"Add","Settings":{"EndpointId":"B4E14E41-5EE4-441A-9675-138F88C43DB0"}}"#).unwrap();
+    assert_eq!(
+        (m.resource_type.as_str(), m.request_type),
+        ("Endpoint", RequestType::Add)
+    );
+
+    let lb = r#"{"ID":"00000000-0000-0000-0000-000000000000","HostComputeEndpoints":["B4E14E41-5EE4-441A-9675-138F88C43DB0"],"SourceVIP":"10.0.0.1","FrontendVIPs":["10.96.0.10"],"PortMappings":[{"Protocol":6,"InternalPort":8080,"ExternalPort":80,"Flags":1}],"SchemaVersion":{"Major":2,"Minor":0}}"#;
+    assert_eq!(
+        encode_load_balancer(&decode_load_balancer(lb).unwrap()),
+        serde_json::from_str::<serde_json::Value>(lb).unwrap()
+    );
+
+    let q =
+        decode_query(r#"{"SchemaVersion":{"Major":2,"Minor":0},"Flags":0,"Filter":"{\"Name\":\"nat1\"}"}"#)
+            .unwrap();
+    assert_eq!(q.filter_map().unwrap()["Name"], "nat1");
+    assert_eq!(
+        encode_query(&q),
+        json!({"SchemaVersion":{"Major":2,"Minor":0},"Filter":"{\"Name\":\"nat1\"}"})
+    );
+
+    let v1lb = decode_load_balancer(r#"{"References":["/endpoints/b4e14e41-5ee4-441a-9675-138f88c43db0"],"Policies":[{"Type":"ELB","Protocol":6,"InternalPort":8080,"ExternalPort":80,"VIPs":["10.96.0.10"],"ILB":true}]}"#).unwrap();
+    assert_eq!(v1lb.port_mappings[0].flags, 1);
+    assert_eq!(v1lb.frontend_vips, vec!["10.96.0.10"]);
+}

@@ -269,3 +269,41 @@ fn settings_keys_in_any_case_and_stale_data_envelope() {
     assert_eq!((pm.internal_port, pm.external_port), (80, 8080));
     assert!(pm.extra.is_empty());
 }
+
+#[test]
+fn empty_settings_print_as_hcsshim_does() {
+    // Fields hcsshim tags `omitempty` vanish when empty; the ones it always emits stay.
+    for (t, want) in [
+        ("ProviderAddress", json!({"Type":"ProviderAddress"})),
+        ("EncapOverhead", json!({"Type":"EncapOverhead"})),
+        ("PortName", json!({"Type":"PortName"})),
+        ("PortMapping", json!({"Type":"PortMapping"})),
+        (
+            "QOS",
+            json!({"Type":"QOS","Settings":{"MaximumOutgoingBandwidthInBytes":0}}),
+        ),
+        (
+            "ACL",
+            json!({"Type":"ACL","Settings":{"Action":"","Direction":""}}),
+        ),
+    ] {
+        let p: EndpointPolicy = serde_json::from_value(json!({"Type": t})).unwrap();
+        assert_eq!(serde_json::to_value(&p).unwrap(), want, "{t}");
+    }
+    for (t, want) in [
+        ("HostRoute", json!({"Type":"HostRoute"})),
+        ("DrMacAddress", json!({"Type":"DrMacAddress"})),
+        (
+            "RemoteSubnetRoute",
+            json!({"Type":"RemoteSubnetRoute","Settings":{"DestinationPrefix":"","IsolationId":0,"ProviderAddress":"","DistributedRouterMacAddress":""}}),
+        ),
+    ] {
+        let p: NetworkPolicy = serde_json::from_value(json!({"Type": t})).unwrap();
+        assert_eq!(serde_json::to_value(&p).unwrap(), want, "{t}");
+    }
+    let p: SubnetPolicy = serde_json::from_value(json!({"Type": "VSID"})).unwrap();
+    assert_eq!(
+        serde_json::to_value(&p).unwrap(),
+        json!({"Type":"VSID","Settings":{"IsolationId":0}})
+    );
+}

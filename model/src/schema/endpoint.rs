@@ -79,6 +79,11 @@ impl Endpoint {
 
 impl ReadDoc for Endpoint {
     const WHAT: &'static str = "an endpoint";
+    /// Both shapes: v1 keys are converted to v2 (hns-schema.md §5.8) by [`crate::v1::endpoint_from_v1`],
+    /// which reads the rest through `read_obj`.
+    fn read(v: &Value, path: &str) -> R<Self> {
+        crate::v1::endpoint_from_v1(v, path)
+    }
     fn read_obj(mut o: Obj) -> R<Self> {
         Ok(Endpoint {
             id: o.id()?,

@@ -184,7 +184,7 @@ pub(crate) const IPAM_TYPES: &[&str] = &["Static", "Dhcp"];
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Ipam {
-    /// `Static` or `Dhcp` (any case on input; [doc2018] numbers 0, 1).
+    /// `Static` or `Dhcp` (any case on input; \[doc2018\] numbers 0, 1).
     #[serde(rename = "Type", skip_serializing_if = "String::is_empty")]
     pub ipam_type: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -263,6 +263,11 @@ pub(crate) fn read_network_type(o: &mut Obj) -> R<Option<NetworkType>> {
 
 impl ReadDoc for Network {
     const WHAT: &'static str = "a network";
+    /// Both shapes: v1 keys are converted to v2 (hns-schema.md §5.8) by [`crate::v1::network_from_v1`],
+    /// which reads the rest through `read_obj`.
+    fn read(v: &Value, path: &str) -> R<Self> {
+        crate::v1::network_from_v1(v, path)
+    }
     fn read_obj(mut o: Obj) -> R<Self> {
         Ok(Network {
             id: o.id()?,

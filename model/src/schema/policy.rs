@@ -1,7 +1,8 @@
 //! Endpoint, network and subnet policies (hns-schema.md §3). v2 policies are
 //! `{"Type": "<name>", "Settings": {…}}`; the type name matches in any case, the flat v1 forms
 //! (`{"Type":"PA","PA":…}`, `{"Type":"VSID","VSID":…}`, §5.5) are read into the same settings, and
-//! unknown types are kept verbatim so a document round-trips.
+//! unknown types are kept verbatim so a document round-trips. Which fields are always emitted
+//! follows hcsshim's `omitempty` tags (`hcn/hcnpolicy.go`).
 
 use super::common::*;
 use super::read::{self, deserialize_via_read, err, Obj, ReadDoc, R};
@@ -12,7 +13,7 @@ use serde_json::{Map, Value};
 pub mod nat_flags {
     pub const LOCAL_ROUTED_VIP: u32 = 1;
     pub const IPV6: u32 = 2;
-    /// From [sdn]; v1 `NAT` policies say `ExternalPortReserved: true`.
+    /// From \[sdn\]; v1 `NAT` policies say `ExternalPortReserved: true`.
     pub const EXTERNAL_PORT_RESERVED: u32 = 4;
 }
 
@@ -210,7 +211,7 @@ impl ReadDoc for SdnRoutePolicy {
     }
 }
 
-/// `L4Proxy` (v1 `PROXY`). hcsshim writes `Exceptions`/`OutboundNAT`, [schema]/[sdn]
+/// `L4Proxy` (v1 `PROXY`). hcsshim writes `Exceptions`/`OutboundNAT`, \[schema\]/\[sdn\]
 /// `ExceptionList`/`OutboundNat`; both are read, hcsshim's spelling is written.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -347,6 +348,7 @@ impl ReadDoc for L4WfpProxyPolicy {
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct PortNamePolicy {
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub name: String,
     #[serde(flatten)]
     pub extra: Extra,
@@ -366,6 +368,7 @@ impl ReadDoc for PortNamePolicy {
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct EncapOverheadPolicy {
+    #[serde(skip_serializing_if = "is_zero_u16")]
     pub overhead: u16,
     #[serde(flatten)]
     pub extra: Extra,
@@ -381,7 +384,7 @@ impl ReadDoc for EncapOverheadPolicy {
     }
 }
 
-/// IovInterruptModeration values ([schema] list order; numeric values inferred).
+/// IovInterruptModeration values (\[schema\] list order; numeric values inferred).
 pub mod iov_interrupt_moderation {
     pub const DEFAULT: u32 = 0;
     pub const ADAPTIVE: u32 = 1;
@@ -445,6 +448,7 @@ impl ReadDoc for IovPolicy {
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ProviderAddressPolicy {
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub provider_address: String,
     #[serde(flatten)]
     pub extra: Extra,
@@ -604,6 +608,7 @@ impl ReadDoc for EmptySettings {
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct SourceMacAddressPolicy {
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub source_mac_address: String,
     #[serde(flatten)]
     pub extra: Extra,
@@ -623,6 +628,7 @@ impl ReadDoc for SourceMacAddressPolicy {
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct NetAdapterNamePolicy {
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub network_adapter_name: String,
     #[serde(flatten)]
     pub extra: Extra,
@@ -642,7 +648,7 @@ impl ReadDoc for NetAdapterNamePolicy {
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct VSwitchExtensionPolicy {
-    #[serde(rename = "ExtensionID")]
+    #[serde(rename = "ExtensionID", skip_serializing_if = "String::is_empty")]
     pub extension_id: String,
     #[serde(skip_serializing_if = "is_false")]
     pub enable: bool,
@@ -665,6 +671,7 @@ impl ReadDoc for VSwitchExtensionPolicy {
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct DrMacAddressPolicy {
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub address: String,
     #[serde(flatten)]
     pub extra: Extra,
@@ -729,6 +736,7 @@ impl ReadDoc for RemoteSubnetRoutePolicy {
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct VxlanPortPolicy {
+    #[serde(skip_serializing_if = "is_zero_u16")]
     pub port: u16,
     #[serde(flatten)]
     pub extra: Extra,
@@ -746,7 +754,7 @@ impl ReadDoc for VxlanPortPolicy {
 
 pub(crate) const SET_POLICY_TYPES: &[&str] = &["IPSET", "NESTEDIPSET"];
 
-/// Network `SetPolicy` (an IP set). The JSON key of the set type is `PolicyType`; [sdn] sends it
+/// Network `SetPolicy` (an IP set). The JSON key of the set type is `PolicyType`; \[sdn\] sends it
 /// as a number (0 IPSET, 1 NESTEDIPSET — list order, inferred).
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -777,6 +785,7 @@ impl ReadDoc for SetPolicySetting {
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct LayerConstraintPolicy {
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub layer_id: String,
     #[serde(flatten)]
     pub extra: Extra,
@@ -792,7 +801,7 @@ impl ReadDoc for LayerConstraintPolicy {
     }
 }
 
-/// Network `NeighborDiscovery` ([sdn] only).
+/// Network `NeighborDiscovery` (\[sdn\] only).
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct NeighborDiscoveryPolicy {

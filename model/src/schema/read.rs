@@ -112,18 +112,23 @@ impl Obj {
     }
 
     /// Remove a field; returns its path and value. `null` counts as absent.
+    /// Case variants of the same key (`"Type"` and `"type"`) are duplicates: the exact spelling
+    /// wins and the others are dropped, so they cannot reappear from `extra`.
     pub fn take(&mut self, names: &[&str]) -> Option<(String, Value)> {
         let k = self.find(names)?;
         let v = self.map.shift_remove(&k)?;
+        self.map
+            .retain(|key, _| !names.iter().any(|n| key.eq_ignore_ascii_case(n)));
         if v.is_null() {
             return None;
         }
         Some((key_path(&self.path, &k), v))
     }
 
-    /// What was not taken: the struct's `extra`.
+    /// What was not taken: the struct's `extra`. `null`s are dropped (null = absent, as for
+    /// every modelled field), so a case-variant duplicate like `"type":null` does not linger.
     pub fn rest(self) -> Extra {
-        self.map.into_iter().collect()
+        self.map.into_iter().filter(|(_, v)| !v.is_null()).collect()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -344,7 +349,7 @@ pub(crate) fn protocol_value(v: &Value, path: &str) -> R<u32> {
     })
 }
 
-/// An ACL `Protocols` list: numbers, or names converted to numbers (as [wcn] does).
+/// An ACL `Protocols` list: numbers, or names converted to numbers (as \[wcn\] does).
 pub(crate) fn protocol_list(s: &str) -> String {
     if s.trim().is_empty() {
         return String::new();
