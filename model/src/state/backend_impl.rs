@@ -40,7 +40,7 @@ impl HnsBackend for Hns {
                 }
                 Verb::Modify => {
                     let id = required_id(&call.id, kind)?;
-                    ops::modify_by_kind(self, kind, &id, &call.document)?;
+                    super::modify::modify_by_kind(self, kind, &id, &call.document)?;
                     Ok(String::new())
                 }
                 Verb::Query => {
