@@ -315,11 +315,13 @@ fn verify(layer: Layer, pseudo: Sum16BitWords, data: &[u8], ck_off: usize) -> Re
     }
     let found = u16::from_be_bytes([data[ck_off], data[ck_off + 1]]);
     let without = pseudo.add_slice(&data[..ck_off]).add_slice(&data[ck_off + 2..]);
+    // etherparse sums native-endian words; `to_be` gives the value as read big-endian.
     let expected = if layer == Layer::Udp {
         without.to_ones_complement_with_no_zero()
     } else {
         without.ones_complement()
-    };
+    }
+    .to_be();
     Err(WireError::BadChecksum {
         layer,
         found,

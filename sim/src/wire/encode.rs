@@ -250,7 +250,9 @@ fn encode_ip(ip: &IpHeader, l4: &Transport, body: Body<'_>, out: &mut Vec<u8>) -
         // UDP: a computed 0 is sent as 0xFFFF (0 means "no checksum").
         Transport::Udp { .. } => sum.to_ones_complement_with_no_zero(),
         _ => sum.ones_complement(),
-    };
+    }
+    // etherparse sums native-endian words; `to_be` makes the value big-endian-readable.
+    .to_be();
     out[l4_off + ck_off..l4_off + ck_off + 2].copy_from_slice(&ck.to_be_bytes());
 
     // IP header last (its length fields need l4_len).

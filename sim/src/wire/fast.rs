@@ -121,7 +121,7 @@ pub fn peek(frame: &[u8]) -> Result<(Offsets, FiveTuple), WireError> {
     if t.len() < need {
         return Err(truncated(layer, need, t.len()));
     }
-    let (src_port, dst_port) = if need == ICMP_LEN {
+    let (src_port, dst_port) = if matches!(layer, Layer::Icmpv4 | Layer::Icmpv6) {
         (be16(t, 4), be16(t, 4))
     } else {
         (be16(t, 0), be16(t, 2))
