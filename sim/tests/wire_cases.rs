@@ -144,6 +144,31 @@ fn s8_vxlan_frame_layout() {
     assert_eq!(wire::decode_with_vxlan_ports(&b, &[8472]).unwrap(), q);
 }
 
+/// S8 packet 4: a 1500-byte inner IP packet becomes a 1550-byte outer one (> 1500 MTU).
+#[test]
+fn vxlan_adds_50_bytes_to_the_ip_length() {
+    let mut p = s8_vxlan_syn();
+    p.data_len = 1500 - 40;
+    assert_eq!(wire::ip_len(&Packet { outer: None, ..p }), Some(1500));
+    assert_eq!(wire::ip_len(&p), Some(1550));
+    assert_eq!(wire::frame_len(&p), 1564);
+}
+
+#[test]
+fn vni_wider_than_24_bits_is_rejected() {
+    let mut p = s8_vxlan_syn();
+    p.outer.as_mut().unwrap().vni = 1 << 24;
+    let mut out = Vec::new();
+    assert_eq!(
+        wire::encode(&p, &mut out),
+        Err(WireError::OutOfRange {
+            field: "VXLAN VNI",
+            value: 1 << 24,
+            max: 0xff_ffff
+        })
+    );
+}
+
 #[test]
 fn encode_reuses_the_buffer() {
     let mut b = Vec::with_capacity(2048);

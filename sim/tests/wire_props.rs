@@ -286,13 +286,9 @@ fn check_with_etherparse<'a>(bytes: &'a [u8], eth: &EthHeader, payload: &Payload
                 (TransportHeader::Icmpv6(i), Transport::Icmp { icmp_type, code, .. }) => {
                     assert_eq!(i.icmp_type.type_u8(), *icmp_type);
                     assert_eq!(i.icmp_type.code_u8(), *code);
-                    let full = etherparse::Icmpv6Header::with_checksum(
-                        i.icmp_type,
-                        v6.source,
-                        v6.destination,
-                        data,
-                    )
-                    .unwrap();
+                    let full =
+                        etherparse::Icmpv6Header::with_checksum(i.icmp_type, v6.source, v6.destination, data)
+                            .unwrap();
                     assert_eq!(i.checksum, full.checksum, "ICMPv6 checksum");
                     assert_eq!(&i.to_bytes()[4..8], &rest_bytes(l4)[..]);
                 }
@@ -321,6 +317,11 @@ proptest! {
     fn decode_inverts_encode(p in packet()) {
         let mut buf = Vec::new();
         wire::encode(&p, &mut buf).unwrap();
+        prop_assert_eq!(wire::frame_len(&p), buf.len());
+        match (p.outer, p.payload) {
+            (None, Payload::Arp(_)) => prop_assert_eq!(wire::ip_len(&p), None),
+            _ => prop_assert_eq!(wire::ip_len(&p), Some(buf.len() - 14)),
+        }
         let back = wire::decode_with_vxlan_ports(&buf, &[vxlan_port(&p)]).unwrap();
         prop_assert_eq!(back, p);
         if p.outer.is_none_or(|o| o.dst_port == wire::VXLAN_PORT) {

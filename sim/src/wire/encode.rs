@@ -38,6 +38,41 @@ impl Body<'_> {
     }
 }
 
+/// Bytes of the IP packet at the front of `pkt`'s frame (the outer one while encapsulated):
+/// the size an MTU check compares. `None` for ARP.
+pub fn ip_len(pkt: &Packet) -> Option<usize> {
+    let inner_ip = match &pkt.payload {
+        Payload::Arp(_) => None,
+        Payload::Ip { ip, l4 } => {
+            let l3 = if ip.src.is_ipv6() { IPV6_LEN } else { IPV4_LEN };
+            let l4 = match l4 {
+                Transport::Tcp { .. } => TCP_LEN,
+                Transport::Udp { .. } => UDP_LEN,
+                Transport::Icmp { .. } => ICMP_LEN,
+            };
+            Some(l3 + l4 + usize::from(pkt.data_len))
+        }
+    };
+    match pkt.outer {
+        None => inner_ip,
+        Some(_) => Some(frame_len(pkt) - ETH_LEN),
+    }
+}
+
+/// Bytes [`encode`] writes for `pkt` (Ethernet header included, no FCS, no padding).
+pub fn frame_len(pkt: &Packet) -> usize {
+    let inner = ETH_LEN
+        + match &pkt.payload {
+            Payload::Arp(_) => ARP_LEN + usize::from(pkt.data_len),
+            Payload::Ip { .. } => 0,
+        };
+    let inner = match &pkt.payload {
+        Payload::Arp(_) => inner,
+        Payload::Ip { .. } => inner + ip_len(&Packet { outer: None, ..*pkt }).unwrap_or(0),
+    };
+    inner + if pkt.outer.is_some() { VXLAN_OUTER_LEN } else { 0 }
+}
+
 /// Writes `pkt` as an Ethernet frame into `out` (cleared first; no allocation when its capacity
 /// suffices). Errors: mixed IPv4/IPv6 addresses, or a packet longer than IP allows.
 pub fn encode(pkt: &Packet, out: &mut Vec<u8>) -> Result<(), WireError> {
@@ -60,6 +95,13 @@ pub(crate) fn encode_with_body(pkt: &Packet, body: Body<'_>, out: &mut Vec<u8>) 
 }
 
 fn write_vxlan_outer(o: &VxlanOuter, inner_len: usize, hdr: &mut [u8]) -> Result<(), WireError> {
+    if o.vni > 0x00ff_ffff {
+        return Err(WireError::OutOfRange {
+            field: "VXLAN VNI",
+            value: u64::from(o.vni),
+            max: 0x00ff_ffff,
+        });
+    }
     let udp_len = UDP_LEN + VXLAN_LEN + inner_len;
     let max = usize::from(u16::MAX) - IPV4_LEN;
     if udp_len > max {
@@ -100,7 +142,7 @@ fn write_vxlan_outer(o: &VxlanOuter, inner_len: usize, hdr: &mut [u8]) -> Result
     hdr[l4..l4 + UDP_LEN].copy_from_slice(&udp.to_bytes());
     let vx = l4 + UDP_LEN;
     let vni = o.vni.to_be_bytes();
-    // I flag, 24 reserved bits, 24-bit VNI, 8 reserved bits. VNIs above 24 bits are truncated.
+    // I flag, 24 reserved bits, 24-bit VNI, 8 reserved bits.
     hdr[vx..vx + VXLAN_LEN].copy_from_slice(&[0x08, 0, 0, 0, vni[1], vni[2], vni[3], 0]);
     Ok(())
 }

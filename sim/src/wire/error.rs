@@ -54,6 +54,12 @@ pub enum WireError {
     AddressFamilyMismatch { src: IpAddr, dst: IpAddr },
     #[error("{layer} length {len} exceeds the maximum {max}")]
     TooLong { layer: Layer, len: usize, max: usize },
+    #[error("{field} {value} is out of range (max {max})")]
+    OutOfRange {
+        field: &'static str,
+        value: u64,
+        max: u64,
+    },
     #[error("in the VXLAN inner frame: {0}")]
     Vxlan(Box<WireError>),
 }

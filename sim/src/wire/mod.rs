@@ -12,7 +12,8 @@
 //! ICMP(v6)     type code checksum id(2) seq(2), i.e. the 4 "rest of header" bytes are id:seq
 //!              (echo id/seq; for PTB / frag-needed the MTU sits there, see icmp.rs)
 //! data         `data_len` bytes of PATTERN repeated (the Windows `ping` payload)
-//! VXLAN        outer Ethernet / IPv4 (DF clear, ident 0) / UDP (checksum 0, RFC 7348 §5)
+//! VXLAN        (outer IPv4 only: VxlanOuter holds IPv4 addresses; VNI ≤ 2^24-1)
+//!              outer Ethernet / IPv4 (DF clear, ident 0) / UDP (checksum 0, RFC 7348 §5)
 //!              / flags=0x08 (I) rsvd(3) VNI(3) rsvd(1) / inner Ethernet frame
 //! ```
 //!
@@ -27,7 +28,7 @@ pub mod fast;
 pub mod icmp;
 
 pub use decode::{decode, decode_with_vxlan_ports};
-pub use encode::encode;
+pub use encode::{encode, frame_len, ip_len};
 pub use error::{Layer, WireError};
 pub use fast::{
     checksum_adjust, decrement_ttl, peek, rewrite_ipv4_addr, rewrite_ipv6_addr, rewrite_mac, rewrite_port,
