@@ -466,6 +466,16 @@ proptest! {
             let _ = wire::rewrite_ipv4_addr(&mut b, &at, Side::Src, Ipv4Addr::LOCALHOST);
             let _ = wire::rewrite_port(&mut b, &at, Side::Dst, 1);
             let _ = wire::decrement_ttl(&mut b, &at);
+            // Offsets of this frame applied to a shorter one: an error leaves it untouched.
+            for cut in 0..b.len() {
+                let mut short = b[..cut].to_vec();
+                if wire::rewrite_ipv4_addr(&mut short, &at, Side::Dst, Ipv4Addr::BROADCAST).is_err() {
+                    prop_assert_eq!(&short[..], &b[..cut]);
+                }
+                if wire::rewrite_port(&mut short, &at, Side::Src, 7).is_err() {
+                    prop_assert_eq!(&short[..], &b[..cut]);
+                }
+            }
         }
     }
 }

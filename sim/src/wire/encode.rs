@@ -39,38 +39,29 @@ impl Body<'_> {
 }
 
 /// Bytes of the IP packet at the front of `pkt`'s frame (the outer one while encapsulated):
-/// the size an MTU check compares. `None` for ARP.
+/// the size an MTU check compares. `None` for a bare ARP frame.
 pub fn ip_len(pkt: &Packet) -> Option<usize> {
-    let inner_ip = match &pkt.payload {
-        Payload::Arp(_) => None,
-        Payload::Ip { ip, l4 } => {
-            let l3 = if ip.src.is_ipv6() { IPV6_LEN } else { IPV4_LEN };
-            let l4 = match l4 {
-                Transport::Tcp { .. } => TCP_LEN,
-                Transport::Udp { .. } => UDP_LEN,
-                Transport::Icmp { .. } => ICMP_LEN,
-            };
-            Some(l3 + l4 + usize::from(pkt.data_len))
-        }
-    };
-    match pkt.outer {
-        None => inner_ip,
-        Some(_) => Some(frame_len(pkt) - ETH_LEN),
+    match (&pkt.outer, &pkt.payload) {
+        (None, Payload::Arp(_)) => None,
+        _ => Some(frame_len(pkt) - ETH_LEN),
     }
 }
 
 /// Bytes [`encode`] writes for `pkt` (Ethernet header included, no FCS, no padding).
 pub fn frame_len(pkt: &Packet) -> usize {
-    let inner = ETH_LEN
-        + match &pkt.payload {
-            Payload::Arp(_) => ARP_LEN + usize::from(pkt.data_len),
-            Payload::Ip { .. } => 0,
-        };
-    let inner = match &pkt.payload {
-        Payload::Arp(_) => inner,
-        Payload::Ip { .. } => inner + ip_len(&Packet { outer: None, ..*pkt }).unwrap_or(0),
+    let after_eth = match &pkt.payload {
+        Payload::Arp(_) => ARP_LEN,
+        Payload::Ip { ip, l4 } => {
+            let l3 = if ip.src.is_ipv6() { IPV6_LEN } else { IPV4_LEN };
+            l3 + match l4 {
+                Transport::Tcp { .. } => TCP_LEN,
+                Transport::Udp { .. } => UDP_LEN,
+                Transport::Icmp { .. } => ICMP_LEN,
+            }
+        }
     };
-    inner + if pkt.outer.is_some() { VXLAN_OUTER_LEN } else { 0 }
+    let outer = if pkt.outer.is_some() { VXLAN_OUTER_LEN } else { 0 };
+    outer + ETH_LEN + after_eth + usize::from(pkt.data_len)
 }
 
 /// Writes `pkt` as an Ethernet frame into `out` (cleared first; no allocation when its capacity

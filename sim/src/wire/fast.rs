@@ -212,6 +212,11 @@ fn rewrite_addr(frame: &mut [u8], at: &Offsets, side: Side, new: &[u8]) -> Resul
     let mut old = [0u8; 16];
     let old = &mut old[..new.len()];
     old.copy_from_slice(span(frame, off, new.len(), layer)?);
+    // Check every span before changing anything, so an error leaves the frame as it was.
+    if let Some((ck, _)) = l4_checksum(at) {
+        span(frame, at.l4 + ck, 2, layer)?;
+    }
+    span(frame, at.l3 + 10, 2, layer)?;
     if !at.v6 {
         adjust_at(frame, at.l3 + 10, false, layer, old, new)?;
     }
@@ -268,6 +273,7 @@ pub fn rewrite_port(frame: &mut [u8], at: &Offsets, side: Side, new: u16) -> Res
             })
         }
     };
+    span(frame, at.l4 + ck, 2, layer)?;
     let f = span(frame, at.l4 + off, 2, layer)?;
     let old = [f[0], f[1]];
     let new = new.to_be_bytes();
@@ -288,6 +294,7 @@ pub fn decrement_ttl(frame: &mut [u8], at: &Offsets) -> Result<Option<u8>, WireE
         f[0] -= 1;
         return Ok(Some(f[0]));
     }
+    span(frame, at.l3 + 10, 2, Layer::Ipv4)?;
     let f = span(frame, at.l3 + 8, 2, Layer::Ipv4)?;
     let old = [f[0], f[1]];
     if old[0] <= 1 {
