@@ -530,7 +530,22 @@ impl World {
                 return drop(self.deny_disposition(h, p, d));
             }
         }
-        match self.slow_out(h, p, t, tr) {
+        // The reply of an inbound connection: no ACL, no NAT, only the route layer (stateful).
+        let result = if acl_done {
+            let pp = self.hn(h).prog.ports[p as usize].clone();
+            match v4(t.dst) {
+                Some(d) => self
+                    .route_port(h, &pp, d, &t, false, tr)
+                    .map(|exit| FlowAction { after: t, exit }),
+                None => Err(Disposition::Unsupported {
+                    node: self.nodes[h].name.clone(),
+                    what: "IPv6 forwarding is not modelled".into(),
+                }),
+            }
+        } else {
+            self.slow_out(h, p, t, tr)
+        };
+        match result {
             Ok(a) => {
                 let hn = self.hn_mut(h);
                 hn.flows.insert(key, a, gen, now);
@@ -576,6 +591,7 @@ impl World {
         let mut after = t;
         let mut route_to = t.dst;
         let mut nat_layer = None;
+        let mut backend_remote = false;
         if let Some(m) = lbm {
             self.counters.rule_evaluations += 1;
             let Some(b) = lb::choose(&m, seed, t.src, t.sport, nonce, affinity).cloned() else {
@@ -594,6 +610,9 @@ impl World {
             after.dst = if m.preserve_dip() { t.dst } else { b.ip };
             after.dport = m.internal_port;
             route_to = b.ip;
+            // A remote-endpoint backend is sent toward its host even if a local endpoint now
+            // holds the same IP (a stale remote endpoint, consumers.md P12 / S15.2).
+            backend_remote = !self.hn(h).prog.port_by_ep.contains_key(&b.endpoint);
             if !m.dsr {
                 let src = m.source_vip.unwrap_or(IpAddr::V4(host_ip));
                 after.src = src;
@@ -683,7 +702,7 @@ impl World {
                 what: "IPv6 forwarding is not modelled".into(),
             });
         };
-        let exit = self.route_port(h, &pp, d, &after, tr)?;
+        let exit = self.route_port(h, &pp, d, &after, backend_remote, tr)?;
         Ok(FlowAction { after, exit })
     }
 
@@ -710,6 +729,7 @@ impl World {
         pp: &PortProgram,
         d: Ipv4Addr,
         after: &Tuple,
+        backend_remote: bool,
         tr: &mut Tracer,
     ) -> Result<Exit, Disposition> {
         let node = self.nodes[h].name.clone();
@@ -726,10 +746,19 @@ impl World {
         let dst_is_host = Self::is_host_addr(hn, IpAddr::V4(d));
         // 1. Another port on the same vSwitch network: switched locally (P15: L2Bridge same-host
         //    traffic is bridged). L2Tunnel sends everything through the host (inferred).
-        if kind != NetKind::L2Tunnel {
+        if kind != NetKind::L2Tunnel && !backend_remote {
             if let Some(q) = local {
                 return Ok(Exit::Port(q));
             }
+        }
+        // The host's own addresses: up the host vNIC to the host stack.
+        if dst_is_host && kind != NetKind::Transparent {
+            tr.step(|| Step::Route {
+                table: format!("{} host address", layer::ROUTE),
+                prefix: format!("{d}/32"),
+                next_hop: "host stack".into(),
+            });
+            return Ok(Exit::HostStack);
         }
         // 2. SDNRoute NeedEncap: hand to the host (service CIDR with no LB, the node's own IP).
         let sdn = pp
@@ -1253,7 +1282,8 @@ impl World {
                     what: "IPv6 backends are not modelled".into(),
                 });
             };
-            let exit = self.exit_from_host(h, d, &after, tr)?;
+            let remote = !self.hn(h).prog.port_by_ep.contains_key(&b.endpoint);
+            let exit = self.exit_from_host(h, d, &after, remote, tr)?;
             return Ok(FlowAction { after, exit });
         }
         // Port mappings (VFP NAT; WinNAT on NAT networks).
@@ -1351,11 +1381,12 @@ impl World {
         h: usize,
         d: Ipv4Addr,
         after: &Tuple,
+        backend_remote: bool,
         tr: &mut Tracer,
     ) -> Result<Exit, Disposition> {
         let node = self.nodes[h].name.clone();
         let hn = self.hn(h);
-        if let Some(&q) = hn.prog.port_by_ip.get(&d) {
+        if let Some(&q) = hn.prog.port_by_ip.get(&d).filter(|_| !backend_remote) {
             return Ok(Exit::Port(q));
         }
         if let Some(r) = hn.prog.remote_by_ip.get(&d).cloned() {
@@ -1416,7 +1447,7 @@ impl World {
             dst: IpAddr::V4(d),
             dport: 0,
         });
-        match self.exit_from_host(h, d, &t, tr) {
+        match self.exit_from_host(h, d, &t, false, tr) {
             Ok(exit) => self.apply(h, None, pkt, FlowAction { after: t, exit }, tr),
             Err(e) => drop(e),
         }

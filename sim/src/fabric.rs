@@ -221,12 +221,24 @@ impl World {
                     outer_dst: pa,
                     udp_port: port,
                     inner_dst_mac,
+                    outer_src_mac: outer.eth.src,
+                    outer_dst_mac: outer.eth.dst,
                 });
                 pkt.outer = Some(outer);
             }
             None => {
+                let before = crate::engine::headers(&pkt);
                 pkt.eth.src = src_mac;
                 pkt.eth.dst = mac;
+                if tr.on && before.src_mac != src_mac && before.src_mac != Mac::default() {
+                    let after = crate::engine::headers(&pkt);
+                    tr.step(|| Step::Transform {
+                        layer: crate::vfp::layer::VNET.into(),
+                        rule: "MAC rewrite (frames leave with the host MAC)".into(),
+                        before,
+                        after,
+                    });
+                }
             }
         }
         Next::Go(At::Wire { seg, from: h, pkt }, 0)
@@ -342,11 +354,12 @@ impl World {
     /// the vSwitch ingress.
     fn uplink_in(&mut self, h: usize, mut pkt: Packet, tr: &mut Tracer) -> Next {
         self.ensure_compiled(h);
-        let name = self.nodes[h].name.clone();
         if tr.on {
+            let name = self.nodes[h].name.clone();
             tr.hop(&name, "uplink");
         }
         if let Some(o) = pkt.outer {
+            let name = self.nodes[h].name.clone();
             let hn = self.hn(h);
             if o.dst != hn.spec.ip {
                 return drop(Disposition::NoRoute {
@@ -387,6 +400,7 @@ impl World {
     }
 
     fn router_in(&mut self, r: usize, seg_in: usize, mut pkt: Packet, tr: &mut Tracer) -> Next {
+        // Routers are off the VFP fast path; names are built for traces and drops only.
         let name = self.nodes[r].name.clone();
         if tr.on {
             let port = self.segments[seg_in].spec.name.clone();

@@ -93,6 +93,7 @@ impl World {
     /// The host stack receives a packet: host-originated VIP access, local delivery, or forwarding.
     pub(crate) fn host_stack(&mut self, h: usize, mut pkt: Packet, origin: bool, tr: &mut Tracer) -> Next {
         self.ensure_compiled(h);
+        // The host stack is not on the VFP fast path; its name is needed for drops and steps.
         let node = self.nodes[h].name.clone();
         if tr.on {
             tr.hop(&node, "host stack");

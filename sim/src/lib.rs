@@ -13,6 +13,7 @@ pub mod packet;
 pub mod pcap;
 pub mod scenario;
 pub mod switch;
+pub mod testkit;
 pub mod trace;
 pub mod vfp;
 pub mod wire;

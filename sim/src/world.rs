@@ -686,6 +686,49 @@ impl World {
         }
     }
 
+    /// Replace a host's extra OS routes (flannel host-gw adds and re-checks them).
+    pub fn set_host_routes(&mut self, host: &str, routes: Vec<(Ipv4Net, Ipv4Addr)>) -> Result<(), WorldError> {
+        self.host_mut(host)?.spec.routes = routes;
+        self.epoch += 1;
+        Ok(())
+    }
+
+    /// Attach a router to one more segment.
+    pub fn add_router_interface(&mut self, router: &str, segment: &str, ip: Ipv4Addr, mac: Mac) -> Result<(), WorldError> {
+        let seg = self.segment_index(segment, ip, &format!("router {router}"))?;
+        let i = *self
+            .node_by_name
+            .get(router)
+            .ok_or_else(|| unknown("router", router))?;
+        match &mut self.nodes[i].kind {
+            NodeKind::Router(spec, segs) => {
+                spec.interfaces.push(RouterInterface {
+                    segment: segment.to_string(),
+                    ip,
+                    mac,
+                });
+                segs.push(seg);
+            }
+            _ => return Err(unknown("router", router)),
+        }
+        self.epoch += 1;
+        Ok(())
+    }
+
+    /// Add a static route to a router (e.g. an external IP toward a node).
+    pub fn add_router_route(&mut self, router: &str, prefix: Ipv4Net, next_hop: Ipv4Addr) -> Result<(), WorldError> {
+        let i = *self
+            .node_by_name
+            .get(router)
+            .ok_or_else(|| unknown("router", router))?;
+        match &mut self.nodes[i].kind {
+            NodeKind::Router(spec, _) => spec.routes.push((prefix, next_hop)),
+            _ => return Err(unknown("router", router)),
+        }
+        self.epoch += 1;
+        Ok(())
+    }
+
     /// Compile errors of a host's current HNS state (policies the dataplane skipped).
     pub fn compile_errors(&mut self, host: &str) -> Result<Vec<String>, WorldError> {
         let i = self.host_index(host)?;
