@@ -547,6 +547,9 @@ impl World {
         };
         match result {
             Ok(a) => {
+                // The slow path already traced its transforms; the packet takes them now.
+                let mut pkt = pkt;
+                set_tuple(&mut pkt, &a.after);
                 let hn = self.hn_mut(h);
                 hn.flows.insert(key, a, gen, now);
                 // Stateful: the reply may enter this port without an In ACL check.
@@ -787,6 +790,11 @@ impl World {
                 let vsid = net.vsid.unwrap_or(0);
                 let port = net.vxlan_port;
                 if let Some(r) = &remote {
+                    // A remote endpoint that is its own PA is a host-network backend: plain
+                    // underlay, no encap (consumers.md S9.2, inferred path).
+                    if r.pa == Some(d) {
+                        return self.mac_rewrite_exit(h, d, &node, tr);
+                    }
                     if let Some(pa) = r.pa {
                         if pa == host_ip {
                             tr.step(|| Step::Route {
@@ -1208,6 +1216,8 @@ impl World {
         match self.slow_in(h, t, overlay, tr) {
             Ok(a) => {
                 self.hn_mut(h).flows.insert(key, a, gen, now);
+                let mut pkt = pkt;
+                set_tuple(&mut pkt, &a.after);
                 self.apply(h, None, pkt, a, tr)
             }
             Err(d) => drop(d),
@@ -1351,9 +1361,6 @@ impl World {
                 ),
             };
             if ok && !pp.host_attached {
-                let mac = pp.mac;
-                let name = pp.name.clone();
-                tr.step(|| Step::Switch { mac, out_port: name });
                 return Ok(FlowAction {
                     after: t,
                     exit: Exit::Port(q),

@@ -6,8 +6,7 @@
 //! directly so the dataplane can be exercised on its own.)
 
 use crate::world::{
-    HostSpec, Place, RouterInterface, RouterSpec, SegmentSpec, SendRequest, StationSpec, World,
-    WorldError,
+    HostSpec, Place, RouterInterface, RouterSpec, SegmentSpec, SendRequest, StationSpec, World, WorldError,
 };
 use crate::{Exchange, L4};
 use hnsim_model::schema::{Endpoint, LoadBalancer, Namespace, Network, NetworkPolicy};
@@ -65,8 +64,20 @@ impl Lab {
             .expect("router");
         lab.host("node1", "lan", "10.0.0.11", "00-15-5D-00-00-11", &[]);
         lab.host("node2", "lan", "10.0.0.12", "00-15-5D-00-00-12", &[]);
-        lab.station("client", "lan", "10.0.0.50", "02-00-00-00-00-50", Some("10.0.0.1"));
-        lab.station("inet", "internet", "203.0.113.50", "02-00-00-00-71-50", Some("203.0.113.1"));
+        lab.station(
+            "client",
+            "lan",
+            "10.0.0.50",
+            "02-00-00-00-00-50",
+            Some("10.0.0.1"),
+        );
+        lab.station(
+            "inet",
+            "internet",
+            "203.0.113.50",
+            "02-00-00-00-71-50",
+            Some("203.0.113.1"),
+        );
         lab
     }
 
@@ -176,7 +187,10 @@ impl Lab {
         for e in endpoints {
             resources.push(json!({"Type": "Endpoint", "Data": {"ID": e.to_string()}}));
         }
-        self.namespace(host, json!({"Type": "Guest", "Resources": resources, "SchemaVersion": {"Major": 2, "Minor": 0}}))
+        self.namespace(
+            host,
+            json!({"Type": "Guest", "Resources": resources, "SchemaVersion": {"Major": 2, "Minor": 0}}),
+        )
     }
 
     /// Attach endpoints to the host's default compartment (flannel's `cbr0_ep`).
@@ -185,7 +199,10 @@ impl Lab {
             .iter()
             .map(|e| json!({"Type": "Endpoint", "Data": {"ID": e.to_string()}}))
             .collect();
-        self.namespace(host, json!({"Type": "HostDefault", "NamespaceId": 1, "Resources": resources}))
+        self.namespace(
+            host,
+            json!({"Type": "HostDefault", "NamespaceId": 1, "Resources": resources}),
+        )
     }
 
     pub fn namespace(&mut self, host: &str, doc: Value) -> Guid {

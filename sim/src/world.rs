@@ -687,14 +687,24 @@ impl World {
     }
 
     /// Replace a host's extra OS routes (flannel host-gw adds and re-checks them).
-    pub fn set_host_routes(&mut self, host: &str, routes: Vec<(Ipv4Net, Ipv4Addr)>) -> Result<(), WorldError> {
+    pub fn set_host_routes(
+        &mut self,
+        host: &str,
+        routes: Vec<(Ipv4Net, Ipv4Addr)>,
+    ) -> Result<(), WorldError> {
         self.host_mut(host)?.spec.routes = routes;
         self.epoch += 1;
         Ok(())
     }
 
     /// Attach a router to one more segment.
-    pub fn add_router_interface(&mut self, router: &str, segment: &str, ip: Ipv4Addr, mac: Mac) -> Result<(), WorldError> {
+    pub fn add_router_interface(
+        &mut self,
+        router: &str,
+        segment: &str,
+        ip: Ipv4Addr,
+        mac: Mac,
+    ) -> Result<(), WorldError> {
         let seg = self.segment_index(segment, ip, &format!("router {router}"))?;
         let i = *self
             .node_by_name
@@ -716,7 +726,12 @@ impl World {
     }
 
     /// Add a static route to a router (e.g. an external IP toward a node).
-    pub fn add_router_route(&mut self, router: &str, prefix: Ipv4Net, next_hop: Ipv4Addr) -> Result<(), WorldError> {
+    pub fn add_router_route(
+        &mut self,
+        router: &str,
+        prefix: Ipv4Net,
+        next_hop: Ipv4Addr,
+    ) -> Result<(), WorldError> {
         let i = *self
             .node_by_name
             .get(router)
