@@ -1167,8 +1167,10 @@ impl World {
                 0,
             );
         }
-        let to = self.port_place(h, q);
-        tr.step(|| Step::Deliver { to });
+        if tr.on {
+            let to = self.port_place(h, q);
+            tr.step(|| Step::Deliver { to });
+        }
         Next::End(Outcome::Arrived(Receiver::Port { host: h, port: q }, pkt))
     }
 

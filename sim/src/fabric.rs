@@ -359,11 +359,11 @@ impl World {
             tr.hop(&name, "uplink");
         }
         if let Some(o) = pkt.outer {
-            let name = self.nodes[h].name.clone();
+            let name = || self.nodes[h].name.clone();
             let hn = self.hn(h);
             if o.dst != hn.spec.ip {
                 return drop(Disposition::NoRoute {
-                    node: name,
+                    node: name(),
                     reason: format!("VXLAN packet for {} is not addressed to this host", o.dst),
                 });
             }
@@ -374,7 +374,7 @@ impl World {
                 .any(|n| n.kind == NetKind::Overlay && n.vxlan_port == o.dst_port);
             if !by_port {
                 return drop(Disposition::NoListener {
-                    node: name,
+                    node: name(),
                     reason: format!("UDP port {} is closed (no Overlay network uses it)", o.dst_port),
                 });
             }
@@ -382,7 +382,7 @@ impl World {
                 n.kind == NetKind::Overlay && n.vxlan_port == o.dst_port && n.vsid == Some(o.vni)
             }) else {
                 return drop(Disposition::DeniedIn {
-                    node: name,
+                    node: name(),
                     layer: crate::vfp::layer::VNET.into(),
                     rule: "VSID".into(),
                     priority: 0,

@@ -353,7 +353,7 @@ impl World {
             node_by_name: BTreeMap::new(),
             partitions: BTreeSet::new(),
             listeners: BTreeSet::new(),
-            pcap: PcapSet::default(),
+            pcap: PcapSet::new(),
             pcap_ports: BTreeSet::new(),
             capture: true,
             counters: Counters::default(),
