@@ -38,23 +38,80 @@ fn pod(name: &str, addr: &str, m: &str, gw: &str, node: &str, acls: &[Value]) ->
 /// flannel host-gw on two nodes: A, B on node1; C, E on node2 (C carries `c_acls`).
 fn pods(seed: u64, c_acls: &[Value]) -> Pods {
     let mut lab = Lab::common(seed);
-    lab.w.set_host_routes("node1", vec![("10.244.2.0/24".parse().unwrap(), ip("10.0.0.12"))]).unwrap();
-    lab.w.set_host_routes("node2", vec![("10.244.1.0/24".parse().unwrap(), ip("10.0.0.11"))]).unwrap();
+    lab.w
+        .set_host_routes("node1", vec![("10.244.2.0/24".parse().unwrap(), ip("10.0.0.12"))])
+        .unwrap();
+    lab.w
+        .set_host_routes("node2", vec![("10.244.1.0/24".parse().unwrap(), ip("10.0.0.11"))])
+        .unwrap();
     let n1 = lab.network("node1", net("10.244.1.0/24", "10.244.1.1"));
     let n2 = lab.network("node2", net("10.244.2.0/24", "10.244.2.1"));
-    let g1 = lab.endpoint("node1", n1, json!({"IpConfigurations": [{"IpAddress": "10.244.1.2"}]}));
+    let g1 = lab.endpoint(
+        "node1",
+        n1,
+        json!({"IpConfigurations": [{"IpAddress": "10.244.1.2"}]}),
+    );
     lab.host_attach("node1", &[g1]);
-    let g2 = lab.endpoint("node2", n2, json!({"IpConfigurations": [{"IpAddress": "10.244.2.2"}]}));
+    let g2 = lab.endpoint(
+        "node2",
+        n2,
+        json!({"IpConfigurations": [{"IpAddress": "10.244.2.2"}]}),
+    );
     lab.host_attach("node2", &[g2]);
-    let a = lab.endpoint("node1", n1, pod("A", "10.244.1.10", "00-15-5D-01-01-0A", "10.244.1.2", "10.0.0.11", &[]));
-    let b = lab.endpoint("node1", n1, pod("B", "10.244.1.11", "00-15-5D-01-01-0B", "10.244.1.2", "10.0.0.11", &[]));
-    let c = lab.endpoint("node2", n2, pod("C", "10.244.2.10", "00-15-5D-01-02-0A", "10.244.2.2", "10.0.0.12", c_acls));
-    let e = lab.endpoint("node2", n2, pod("E", "10.244.2.11", "00-15-5D-01-02-0B", "10.244.2.2", "10.0.0.12", &[]));
+    let a = lab.endpoint(
+        "node1",
+        n1,
+        pod(
+            "A",
+            "10.244.1.10",
+            "00-15-5D-01-01-0A",
+            "10.244.1.2",
+            "10.0.0.11",
+            &[],
+        ),
+    );
+    let b = lab.endpoint(
+        "node1",
+        n1,
+        pod(
+            "B",
+            "10.244.1.11",
+            "00-15-5D-01-01-0B",
+            "10.244.1.2",
+            "10.0.0.11",
+            &[],
+        ),
+    );
+    let c = lab.endpoint(
+        "node2",
+        n2,
+        pod(
+            "C",
+            "10.244.2.10",
+            "00-15-5D-01-02-0A",
+            "10.244.2.2",
+            "10.0.0.12",
+            c_acls,
+        ),
+    );
+    let e = lab.endpoint(
+        "node2",
+        n2,
+        pod(
+            "E",
+            "10.244.2.11",
+            "00-15-5D-01-02-0B",
+            "10.244.2.2",
+            "10.0.0.12",
+            &[],
+        ),
+    );
     lab.container("node1", "A", &[a]);
     lab.container("node1", "B", &[b]);
     lab.container("node2", "C", &[c]);
     lab.container("node2", "E", &[e]);
-    let remote = |addr: &str, m: &str| json!({"IpConfigurations": [{"IpAddress": addr}], "MacAddress": m, "Flags": 1});
+    let remote =
+        |addr: &str, m: &str| json!({"IpConfigurations": [{"IpAddress": addr}], "MacAddress": m, "Flags": 1});
     let c_remote = lab.endpoint("node1", n1, remote("10.244.2.10", "02-11-0a-f4-02-0a"));
     let e_remote = lab.endpoint("node1", n1, remote("10.244.2.11", "02-11-0a-f4-02-0b"));
     for p in ["A", "B", "C", "E"] {
@@ -85,9 +142,12 @@ fn lb_doc(vip: &str, ext: u16, int: u16, proto: u32, dsr: bool, flags: u32) -> V
 fn with_services(seed: u64) -> Pods {
     let mut p = pods(seed, &[]);
     let (a, c) = (p.a, p.c_remote);
-    p.lab.lb("node1", &[a, c], lb_doc("10.96.0.50", 80, 8080, 6, false, 0));
-    p.lab.lb("node1", &[a, c], lb_doc("10.96.0.51", 80, 8080, 17, false, 0));
-    p.lab.lb("node1", &[c], lb_doc("10.96.0.52", 80, 8080, 6, true, 0));
+    p.lab
+        .lb("node1", &[a, c], lb_doc("10.96.0.50", 80, 8080, 6, false, 0));
+    p.lab
+        .lb("node1", &[a, c], lb_doc("10.96.0.51", 80, 8080, 17, false, 0));
+    p.lab
+        .lb("node1", &[c], lb_doc("10.96.0.52", 80, 8080, 6, true, 0));
     p.lab.lb("node1", &[a, c], lb_doc("", 30080, 8080, 6, false, 18));
     p
 }
@@ -105,9 +165,21 @@ fn place(i: usize) -> Place {
 }
 
 const DSTS: &[&str] = &[
-    "10.244.1.10", "10.244.1.11", "10.244.2.10", "10.244.2.11", "10.244.3.3", "10.96.0.50",
-    "10.96.0.51", "10.96.0.52", "10.96.0.99", "10.0.0.11", "10.0.0.12", "10.0.0.50", "10.0.0.77",
-    "203.0.113.50", "198.51.100.1",
+    "10.244.1.10",
+    "10.244.1.11",
+    "10.244.2.10",
+    "10.244.2.11",
+    "10.244.3.3",
+    "10.96.0.50",
+    "10.96.0.51",
+    "10.96.0.52",
+    "10.96.0.99",
+    "10.0.0.11",
+    "10.0.0.12",
+    "10.0.0.50",
+    "10.0.0.77",
+    "203.0.113.50",
+    "198.51.100.1",
 ];
 const PORTS: &[u16] = &[80, 8080, 30080, 443, 22, 53];
 
@@ -128,12 +200,35 @@ struct Req {
 }
 
 fn req() -> impl Strategy<Value = Req> {
-    (0..7usize, 0..DSTS.len(), 0..3usize, 0..PORTS.len(), 1024..65535u16, 1..=255u8, any::<bool>(), 0..1500u16)
-        .prop_map(|(from, dst, proto, port, sport, ttl, df, len)| Req { from, dst, proto, port, sport, ttl, df, len })
+    (
+        0..7usize,
+        0..DSTS.len(),
+        0..3usize,
+        0..PORTS.len(),
+        1024..65535u16,
+        1..=255u8,
+        any::<bool>(),
+        0..1500u16,
+    )
+        .prop_map(|(from, dst, proto, port, sport, ttl, df, len)| Req {
+            from,
+            dst,
+            proto,
+            port,
+            sport,
+            ttl,
+            df,
+            len,
+        })
 }
 
 fn to_request(r: &Req) -> SendRequest {
-    let mut s = SendRequest::new(place(r.from), ip(DSTS[r.dst]).into(), proto(r.proto), PORTS[r.port]);
+    let mut s = SendRequest::new(
+        place(r.from),
+        ip(DSTS[r.dst]).into(),
+        proto(r.proto),
+        PORTS[r.port],
+    );
     s.src_port = Some(r.sport);
     s.ttl = Some(r.ttl);
     s.dont_fragment = r.df;
@@ -147,7 +242,10 @@ fn check_shape(x: &Exchange) {
     assert_eq!(t.disposition.is_delivered(), t.seen.is_some(), "{x}");
     if let Some(r) = &x.reply {
         assert!(
-            matches!(t.disposition, Disposition::Delivered | Disposition::NoListener { .. }),
+            matches!(
+                t.disposition,
+                Disposition::Delivered | Disposition::NoListener { .. }
+            ),
             "a reply only follows a packet that arrived: {x}"
         );
         assert_eq!(r.disposition.is_delivered(), r.delivered_to.is_some(), "{x}");
@@ -253,25 +351,57 @@ fn a_routing_loop_ends_as_loop_or_ttl_exceeded() {
     let r = |name: &str, ip1: &str, m1: &str, ip2: &str, m2: &str, gw: &str| RouterSpec {
         name: name.into(),
         interfaces: vec![
-            RouterInterface { segment: "a".into(), ip: ip(ip1), mac: mac(m1) },
-            RouterInterface { segment: "b".into(), ip: ip(ip2), mac: mac(m2) },
+            RouterInterface {
+                segment: "a".into(),
+                ip: ip(ip1),
+                mac: mac(m1),
+            },
+            RouterInterface {
+                segment: "b".into(),
+                ip: ip(ip2),
+                mac: mac(m2),
+            },
         ],
         default_route: Some(ip(gw)),
         routes: vec![],
     };
-    lab.w.add_router(r("r1", "10.1.0.1", "00-00-5E-00-00-01", "10.2.0.1", "00-00-5E-00-00-02", "10.2.0.2")).unwrap();
-    lab.w.add_router(r("r2", "10.1.0.2", "00-00-5E-00-00-03", "10.2.0.2", "00-00-5E-00-00-04", "10.2.0.1")).unwrap();
+    lab.w
+        .add_router(r(
+            "r1",
+            "10.1.0.1",
+            "00-00-5E-00-00-01",
+            "10.2.0.1",
+            "00-00-5E-00-00-02",
+            "10.2.0.2",
+        ))
+        .unwrap();
+    lab.w
+        .add_router(r(
+            "r2",
+            "10.1.0.2",
+            "00-00-5E-00-00-03",
+            "10.2.0.2",
+            "00-00-5E-00-00-04",
+            "10.2.0.1",
+        ))
+        .unwrap();
     lab.station("s", "a", "10.1.0.10", "02-00-00-00-00-0A", Some("10.1.0.1"));
     for ttl in [1u8, 2, 5, 30, 64, 128, 255] {
         let mut req = SendRequest::new(Place::Station("s".into()), ip("192.0.2.1").into(), L4::Udp, 53);
         req.ttl = Some(ttl);
         let x = lab.try_send(req).unwrap();
         assert!(
-            matches!(x.request.disposition, Disposition::TtlExceeded { .. } | Disposition::Loop { .. }),
+            matches!(
+                x.request.disposition,
+                Disposition::TtlExceeded { .. } | Disposition::Loop { .. }
+            ),
             "ttl {ttl}: {x}"
         );
         if ttl <= 5 {
-            assert!(matches!(x.request.disposition, Disposition::TtlExceeded { .. }), "ttl {ttl}: {x}");
+            assert!(
+                matches!(x.request.disposition, Disposition::TtlExceeded { .. }),
+                "ttl {ttl}: {x}"
+            );
         }
     }
 }
