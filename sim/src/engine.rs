@@ -1148,6 +1148,14 @@ impl World {
                 );
             }
         }
+        if self.hn(h).prog.ports[q as usize].namespace.is_none() {
+            // No namespace, no vNIC in any compartment (never attached, or its container
+            // stopped and detached it).
+            return drop(Disposition::NoRoute {
+                node: self.port_place(h, q),
+                reason: "the endpoint is not attached to any namespace (no vNIC)".into(),
+            });
+        }
         if !self.hn(h).prog.ports[q as usize].running {
             // HCS: a stopped container's compartment receives nothing.
             return drop(Disposition::HostDown {
