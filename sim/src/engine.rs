@@ -10,6 +10,7 @@
 
 use crate::compile::{HostInfo, NetKind, PortProgram, Via};
 use crate::packet::{Packet, Transport};
+use crate::switch::{Forward, SwitchPort};
 use crate::trace::{Action, Disposition, Headers, Hop, SessionOp, Step};
 use crate::vfp::{layer, lb, AclVerdict, AclView, Dir, FlowKey, NatLayer, NatSession, Tuple};
 use crate::world::{HostNode, NodeKind, World};
@@ -287,6 +288,14 @@ impl World {
         let prog = crate::compile::compile(&hn.hns, &info, hn.compiled.then_some(&hn.prog));
         hn.prog = prog;
         hn.compiled = true;
+        let statics = hn
+            .prog
+            .ports
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.mac, SwitchPort::Endpoint(i as u32)))
+            .chain([(hn.spec.mac, SwitchPort::HostVnic)]);
+        hn.switch.program(statics.collect::<Vec<_>>());
     }
 
     pub(crate) fn flow_gen(&self, h: usize, zone: u32) -> u64 {
@@ -1009,9 +1018,16 @@ impl World {
         }
         match a.exit {
             Exit::Port(q) => {
+                // The vSwitch forwards by the port's MAC (VFP rewrote the destination MAC).
+                self.counters.table_lookups += 1;
+                let mac = self.hn(h).prog.ports[q as usize].mac;
+                pkt.eth.dst = mac;
+                let fwd = self.hn(h).switch.forward(mac, self.now);
                 if tr.on {
-                    let mac = self.hn(h).prog.ports[q as usize].mac;
-                    let name = self.port_name(h, q).to_string();
+                    let name = match fwd {
+                        Forward::To(SwitchPort::Endpoint(p)) if p == q => self.port_name(h, q).to_string(),
+                        other => format!("{} ({other:?} in the MAC table)", self.port_name(h, q)),
+                    };
                     tr.step(|| Step::Switch { mac, out_port: name });
                 }
                 Next::Go(

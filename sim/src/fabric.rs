@@ -354,6 +354,11 @@ impl World {
     /// the vSwitch ingress.
     fn uplink_in(&mut self, h: usize, mut pkt: Packet, tr: &mut Tracer) -> Next {
         self.ensure_compiled(h);
+        let now = self.now;
+        let src = pkt.outer.map(|o| o.eth.src).unwrap_or(pkt.eth.src);
+        self.hn_mut(h)
+            .switch
+            .learn(src, crate::switch::SwitchPort::Uplink, now);
         if tr.on {
             let name = self.nodes[h].name.clone();
             tr.hop(&name, "uplink");

@@ -23,6 +23,7 @@ pub(crate) fn hns_restart(h: &mut HostNode, reboot: bool) {
     if reboot {
         h.hns.reboot();
         h.snat.clear();
+        h.switch.clear_learned();
     } else {
         h.hns.restart_service();
     }

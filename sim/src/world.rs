@@ -294,6 +294,7 @@ pub(crate) struct HostNode {
     pub nat: NatSessions,
     pub snat: SnatPools,
     pub link_up: bool,
+    pub switch: crate::switch::MacTable,
 }
 
 pub(crate) enum NodeKind {
@@ -454,6 +455,7 @@ impl World {
             nat: NatSessions::default(),
             snat: SnatPools::new(d.snat_pool_ports, d.snat_block, d.snat_first_port),
             link_up: true,
+            switch: crate::switch::MacTable::default(),
             spec,
         };
         let name = node.spec.name.clone();
