@@ -9,7 +9,7 @@
 //! (`PortIn`), the host TCP/IP stack (`HostStack`), and frames on the underlay (`Wire`, `Arrive`).
 
 use crate::compile::{HostInfo, NetKind, PortProgram, Via};
-use crate::packet::{Packet, Transport};
+use crate::packet::{EthHeader, Packet, Transport};
 use crate::switch::{Forward, SwitchPort};
 use crate::trace::{Action, Disposition, Headers, Hop, SessionOp, Step};
 use crate::vfp::{layer, lb, AclVerdict, AclView, Dir, FlowKey, NatLayer, NatSession, Tuple};
@@ -101,11 +101,20 @@ impl EventQueue {
 pub(crate) struct Tracer {
     pub on: bool,
     pub hops: Vec<Hop>,
+    /// The Ethernet header of the packet being processed (for `Transform` steps).
+    pub eth: EthHeader,
 }
 
 impl Tracer {
     pub fn new(on: bool) -> Tracer {
-        Tracer { on, hops: Vec::new() }
+        Tracer {
+            on,
+            hops: Vec::new(),
+            eth: EthHeader {
+                src: Mac::default(),
+                dst: Mac::default(),
+            },
+        }
     }
     pub fn hop(&mut self, node: &str, port: &str) {
         if self.on {
@@ -347,6 +356,14 @@ impl World {
     }
 
     fn process(&mut self, at: At, tr: &mut Tracer) -> Next {
+        tr.eth = match at {
+            At::PortOut { pkt, .. }
+            | At::PortIn { pkt, .. }
+            | At::HostStack { pkt, .. }
+            | At::StationOut { pkt, .. }
+            | At::Wire { pkt, .. }
+            | At::Arrive { pkt, .. } => pkt.eth,
+        };
         match at {
             At::PortOut { host, port, pkt } => self.port_out(host, port, pkt, tr),
             At::PortIn { host, port, pkt } => self.port_in(host, port, pkt, tr),
@@ -632,6 +649,7 @@ impl World {
             }
             nat_layer = Some(NatLayer::Lb);
             let before_h = t;
+            let eth = tr.eth;
             tr.step(|| Step::Transform {
                 layer: layer::SLB_NAT.into(),
                 rule: format!(
@@ -643,8 +661,8 @@ impl World {
                     m.internal_port,
                     if m.dsr { " (DSR)" } else { "" }
                 ),
-                before: tuple_headers(&before_h),
-                after: tuple_headers(&after),
+                before: tuple_headers(&before_h, eth),
+                after: tuple_headers(&after, eth),
             });
         }
         let dst4 = v4(route_to);
@@ -675,6 +693,7 @@ impl World {
                 after.src = src;
                 after.sport = self.snat_port(h, src, p, &node)?;
                 nat_layer = Some(NatLayer::OutboundNat);
+                let eth = tr.eth;
                 tr.step(|| Step::Transform {
                     layer: layer::OUTBOUND_NAT.into(),
                     rule: if o.destinations.is_empty() {
@@ -682,8 +701,8 @@ impl World {
                     } else {
                         "OutBoundNAT Destinations (loopback DSR)".into()
                     },
-                    before: tuple_headers(&before),
-                    after: tuple_headers(&after),
+                    before: tuple_headers(&before, eth),
+                    after: tuple_headers(&after, eth),
                 });
                 break;
             }
@@ -974,11 +993,12 @@ impl World {
             setup_or_match: SessionOp::Match,
             flow: format!("{} reply", s.layer.name()),
         });
+        let eth = tr.eth;
         tr.step(|| Step::Transform {
             layer: s.layer.name().into(),
             rule: "reverse NAT".into(),
-            before: tuple_headers(&before),
-            after: tuple_headers(&s.restore),
+            before: tuple_headers(&before, eth),
+            after: tuple_headers(&s.restore, eth),
         });
         match s.zone {
             HOST => Next::End(Outcome::Arrived(Receiver::Host(h), pkt)),
@@ -1303,11 +1323,12 @@ impl World {
                 after.src = src;
                 after.sport = self.snat_port(h, src, UPLINK, &node)?;
             }
+            let eth = tr.eth;
             tr.step(|| Step::Transform {
                 layer: layer::SLB_NAT.into(),
                 rule: format!("LB {}{}", m.lb, if m.dsr { " (DSR)" } else { "" }),
-                before: tuple_headers(&t),
-                after: tuple_headers(&after),
+                before: tuple_headers(&t, eth),
+                after: tuple_headers(&after, eth),
             });
             self.hn_mut(h).nat.insert(
                 after.reversed(),
@@ -1354,11 +1375,12 @@ impl World {
             } else {
                 (layer::PORT_MAPPING, NatLayer::PortMapping)
             };
+            let eth = tr.eth;
             tr.step(|| Step::Transform {
                 layer: lname.into(),
                 rule: format!("PortMapping {}:{} -> {}", t.dport, m.internal_port, pp.name),
-                before: tuple_headers(&t),
-                after: tuple_headers(&after),
+                before: tuple_headers(&t, eth),
+                after: tuple_headers(&after, eth),
             });
             self.hn_mut(h).nat.insert(
                 after.reversed(),
@@ -1493,13 +1515,14 @@ impl World {
     }
 }
 
-pub(crate) fn tuple_headers(t: &Tuple) -> Headers {
+/// Trace headers of a tuple with the frame's current MACs.
+pub(crate) fn tuple_headers(t: &Tuple, eth: EthHeader) -> Headers {
     Headers {
         src: t.src,
         src_port: t.sport,
         dst: t.dst,
         dst_port: t.dport,
-        src_mac: Mac::default(),
-        dst_mac: Mac::default(),
+        src_mac: eth.src,
+        dst_mac: eth.dst,
     }
 }

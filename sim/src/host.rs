@@ -127,11 +127,12 @@ impl World {
                 let mut after = t;
                 after.dst = if m.preserve_dip() { t.dst } else { b.ip };
                 after.dport = m.internal_port;
+                let eth = tr.eth;
                 tr.step(|| Step::Transform {
                     layer: layer::SLB_NAT.into(),
                     rule: format!("LB {} (LocalRoutedVIP)", m.lb),
-                    before: tuple_headers(&t),
-                    after: tuple_headers(&after),
+                    before: tuple_headers(&t, eth),
+                    after: tuple_headers(&after, eth),
                 });
                 self.hn_mut(h).nat.insert(
                     after.reversed(),
@@ -166,11 +167,12 @@ impl World {
                 let mut after = t;
                 after.dst = IpAddr::V4(pp.ip);
                 after.dport = m.internal_port;
+                let eth = tr.eth;
                 tr.step(|| Step::Transform {
                     layer: layer::PORT_MAPPING.into(),
                     rule: format!("PortMapping {} (LocalRoutedVip)", m.external_port),
-                    before: tuple_headers(&t),
-                    after: tuple_headers(&after),
+                    before: tuple_headers(&t, eth),
+                    after: tuple_headers(&after, eth),
                 });
                 self.hn_mut(h).nat.insert(
                     after.reversed(),
@@ -292,11 +294,12 @@ impl World {
                                 Err(e) => return drop(e),
                             };
                         }
+                        let eth = tr.eth;
                         tr.step(|| Step::Transform {
                             layer: layer::WINNAT.into(),
                             rule: "WinNAT outbound".into(),
-                            before: tuple_headers(&t),
-                            after: tuple_headers(&after),
+                            before: tuple_headers(&t, eth),
+                            after: tuple_headers(&after, eth),
                         });
                         let now = self.now;
                         self.hn_mut(h).nat.insert(

@@ -61,7 +61,8 @@ pub struct DataplaneSettings {
     /// An LB with an empty `SourceVIP` SNATs to the node IP (older HNS) when true, or to the VIP
     /// itself (newer WS2019 builds, consumers.md P3) when false.
     pub empty_source_vip_uses_node_ip: bool,
-    /// SNAT ports per host address available to VFP NAT (handed out in blocks of `snat_block`).
+    /// SNAT ports per host address available to VFP NAT (handed out in blocks of `snat_block`;
+    /// capped by the port space above `snat_first_port`). Default: the Windows dynamic range.
     pub snat_pool_ports: u32,
     /// Block size of SNAT port reservation (HNS reserves 64, consumers.md P13).
     pub snat_block: u16,
@@ -87,7 +88,7 @@ impl Default for DataplaneSettings {
             acl_default_block_when_rules_exist: true,
             acl_default_allow_when_no_rules: true,
             empty_source_vip_uses_node_ip: true,
-            snat_pool_ports: 64 * 16,
+            snat_pool_ports: 16384,
             snat_block: 64,
             snat_first_port: 49152,
             flow_idle_timeout_ns: 240_000_000_000,
