@@ -513,6 +513,26 @@ impl World {
             });
         };
         let now = self.now;
+        // P3 (newer WS2019 builds, setting `empty_source_vip_uses_node_ip: false`): the NAT
+        // pool is the VIP itself, and VFP's LB layer claims every packet addressed to a VIP
+        // before the reply can be matched to its NAT session; a reply to VIP:<SNAT port> has no
+        // port mapping and is dropped (consumers.md P3, inferred mechanism).
+        if !self.hn(h).spec.dataplane.empty_source_vip_uses_node_ip {
+            self.counters.table_lookups += 1;
+            let hn = self.hn(h);
+            if hn.prog.lbs.is_vip(t.dst) {
+                let mut n = 0;
+                let found = hn.prog.lbs.find(t.proto, t.dst, t.dport, false, &mut n).is_some();
+                self.counters.table_lookups += n;
+                if !found {
+                    return drop(Disposition::NoMatchingLoadBalancer {
+                        node: self.nodes[h].name.clone(),
+                        vip: t.dst,
+                        port: t.dport,
+                    });
+                }
+            }
+        }
         // A reply to a connection this host translated: one lookup restores it.
         self.counters.table_lookups += 1;
         let idle = self.hn(h).flows.idle_timeout_ns;
