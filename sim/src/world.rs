@@ -1,7 +1,24 @@
 //! The world: underlay segments, routers, stations and Windows hosts (each with its HNS control
-//! plane and compiled dataplane), driven on one virtual clock with one seeded RNG.
+//! plane and compiled dataplane), driven on one virtual clock with one seeded RNG (ChaCha8).
 //!
 //! This is the API the scenario runner and the CLI code against; keep it stable (additions fine).
+//!
+//! How to use it: add segments, then routers, hosts and stations; drive each host's control plane
+//! through [`World::hns`] (the dataplane recompiles when `Hns::generation` moves); open listening
+//! sockets with [`World::listen`]; [`World::send`] runs one request and its reply to their ends
+//! and returns both traces.
+//!
+//! Names in traces and results: `container:ID` (an HCS container), `endpoint:GUID` (an endpoint in
+//! a namespace no container uses), `host:NAME`, `station:NAME`; drops name the node, or
+//! `HOST/ENDPOINT` for a port. Capture points are `HOST/uplink` (always) and `HOST/ENDPOINT` (on
+//! request).
+//!
+//! Modelling choices worth knowing (each a [`DataplaneSettings`] field where HNS is silent):
+//! - one packet is in flight at a time; ARP is resolved inline (the frames are captured);
+//! - IPv4 only: IPv6 destinations are refused with `WorldError::Invalid`, IPv6 policy entries
+//!   are skipped (so ND is not modelled);
+//! - no IP fragmentation: a packet larger than an MTU passes when DF is clear;
+//! - SNAT ports are not returned to the pool within a run.
 
 use crate::capture::PcapSet;
 use crate::compile::HostProgram;
