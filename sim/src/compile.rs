@@ -481,7 +481,12 @@ pub fn compile(hns: &Hns, info: &HostInfo, prev: Option<&HostProgram>) -> HostPr
     }
 
     for (i, n) in prog.networks.iter().enumerate() {
-        if n.kind.host_vnic_at_gateway() || (n.kind == NetKind::Overlay && n.host_route) {
+        // Host routes into a network: the host vNIC of NAT/ICS/Internal networks, the overlay
+        // `HostRoute` policy, and L2Tunnel (all its traffic goes through the host, P15).
+        if n.kind.host_vnic_at_gateway()
+            || (n.kind == NetKind::Overlay && n.host_route)
+            || n.kind == NetKind::L2Tunnel
+        {
             for (prefix, gw) in &n.subnets {
                 if n.kind.host_vnic_at_gateway() {
                     if let Some(gw) = gw {
@@ -491,10 +496,10 @@ pub fn compile(hns: &Hns, info: &HostInfo, prev: Option<&HostProgram>) -> HostPr
                 prog.host_routes.push(HostRoute {
                     prefix: *prefix,
                     via: Via::Switch(i),
-                    origin: if n.kind == NetKind::Overlay {
-                        "HostRoute policy"
-                    } else {
-                        "host vNIC"
+                    origin: match n.kind {
+                        NetKind::Overlay => "HostRoute policy",
+                        NetKind::L2Tunnel => "L2Tunnel",
+                        _ => "host vNIC",
                     },
                 });
             }

@@ -1,0 +1,102 @@
+//! Network types beyond the reference scenarios: L2Tunnel (everything through the host), the
+//! overlay `HostRoute` policy, and ICS / Internal / Private (no external path).
+
+use hnsim_sim::testkit::{ctr, Lab};
+use hnsim_sim::{Disposition, Place, L4};
+use serde_json::{json, Value};
+
+fn net(kind: &str, prefix: &str, gw: &str, extra: Value) -> Value {
+    let mut n = json!({"Name": kind.to_lowercase(), "Type": kind, "Ipams": [{"Type": "Static", "Subnets": [{"IpAddressPrefix": prefix,
+        "Routes": [{"NextHop": gw, "DestinationPrefix": "0.0.0.0/0"}]}]}]});
+    if let (Value::Object(m), Value::Object(e)) = (&mut n, extra) {
+        m.extend(e);
+    }
+    n
+}
+
+fn two_pods(lab: &mut Lab, kind: &str, extra: Value) {
+    let n = lab.network("node1", net(kind, "172.30.0.0/24", "172.30.0.1", extra));
+    let ep = |name: &str, ip: &str, m: &str| {
+        json!({"Name": name, "IpConfigurations": [{"IpAddress": ip}], "MacAddress": m,
+            "Routes": [{"NextHop": "172.30.0.1", "DestinationPrefix": "0.0.0.0/0"}]})
+    };
+    let a = lab.endpoint("node1", n, ep("A", "172.30.0.10", "00-15-5D-1E-00-0A"));
+    let b = lab.endpoint("node1", n, ep("B", "172.30.0.11", "00-15-5D-1E-00-0B"));
+    lab.container("node1", "A", &[a]);
+    lab.container("node1", "B", &[b]);
+    lab.listen(ctr("A"), L4::Tcp, 80);
+    lab.listen(ctr("B"), L4::Tcp, 80);
+    lab.listen(Place::Host("node1".into()), L4::Tcp, 22);
+    lab.listen(Place::Station("inet".into()), L4::Tcp, 443);
+}
+
+#[test]
+fn l2tunnel_sends_same_host_traffic_through_the_host() {
+    let mut lab = Lab::common(1);
+    two_pods(&mut lab, "L2Tunnel", json!({}));
+    let x = lab.tcp(ctr("A"), "172.30.0.11", 80);
+    assert!(x.completed(), "{x}");
+    assert!(x.request.hops.iter().any(|h| h.port == "host stack"), "{x}");
+}
+
+#[test]
+fn l2bridge_bridges_same_host_traffic() {
+    let mut lab = Lab::common(2);
+    two_pods(&mut lab, "L2Bridge", json!({}));
+    let x = lab.tcp(ctr("A"), "172.30.0.11", 80);
+    assert!(x.completed(), "{x}");
+    assert!(!x.request.hops.iter().any(|h| h.port == "host stack"), "{x}");
+}
+
+#[test]
+fn overlay_host_route_policy_lets_the_host_reach_its_pods() {
+    let vsid = json!({"Type": "VSID", "Settings": {"IsolationId": 4096}});
+    let overlay = |lab: &mut Lab, host_route: bool| {
+        let mut extra = json!({});
+        if host_route {
+            extra = json!({"Policies": [{"Type": "HostRoute"}]});
+        }
+        let mut n = net("Overlay", "172.30.0.0/24", "172.30.0.1", extra);
+        n["Ipams"][0]["Subnets"][0]["Policies"] = json!([vsid.clone()]);
+        let id = lab.network("node1", n);
+        let a = lab.endpoint("node1", id, json!({"Name": "A", "IpConfigurations": [{"IpAddress": "172.30.0.10"}], "MacAddress": "0E-2A-AC-1E-00-0A"}));
+        lab.container("node1", "A", &[a]);
+        lab.listen(ctr("A"), L4::Tcp, 80);
+    };
+    let mut with = Lab::common(3);
+    overlay(&mut with, true);
+    assert!(with
+        .tcp(Place::Host("node1".into()), "172.30.0.10", 80)
+        .completed());
+    let mut without = Lab::common(3);
+    overlay(&mut without, false);
+    let x = without.tcp(Place::Host("node1".into()), "172.30.0.10", 80);
+    assert!(!x.request.disposition.is_delivered(), "{x}");
+}
+
+#[test]
+fn ics_and_internal_reach_the_host_but_not_outside_private_neither() {
+    for kind in ["ICS", "Internal"] {
+        let mut lab = Lab::common(4);
+        two_pods(&mut lab, kind, json!({}));
+        assert!(
+            lab.tcp(ctr("A"), "172.30.0.11", 80).completed(),
+            "{kind}: same switch"
+        );
+        let x = lab.tcp(ctr("A"), "172.30.0.1", 22);
+        assert!(x.completed(), "{kind}: host vNIC at the gateway: {x}");
+        let x = lab.tcp(ctr("A"), "203.0.113.50", 443);
+        assert!(
+            matches!(x.request.disposition, Disposition::NoRoute { .. }),
+            "{kind}: {x}"
+        );
+    }
+    let mut lab = Lab::common(5);
+    two_pods(&mut lab, "Private", json!({}));
+    assert!(lab.tcp(ctr("A"), "172.30.0.11", 80).completed());
+    let x = lab.tcp(ctr("A"), "172.30.0.1", 22);
+    assert!(
+        !x.request.disposition.is_delivered(),
+        "Private has no host vNIC: {x}"
+    );
+}
