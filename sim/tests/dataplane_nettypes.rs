@@ -100,3 +100,53 @@ fn ics_and_internal_reach_the_host_but_not_outside_private_neither() {
         "Private has no host vNIC: {x}"
     );
 }
+
+#[test]
+fn vxlan_port_policy_moves_the_udp_port() {
+    let build = |port2: Option<u16>| {
+        let mut lab = Lab::common(6);
+        let mk = |prefix: &str, gw: &str, port: Option<u16>| {
+            let mut policies = vec![];
+            if let Some(p) = port {
+                policies.push(json!({"Type": "VxlanPort", "Settings": {"Port": p}}));
+            }
+            let mut n = net("Overlay", prefix, gw, json!({"Policies": policies}));
+            n["Ipams"][0]["Subnets"][0]["Policies"] =
+                json!([{"Type": "VSID", "Settings": {"IsolationId": 4096}}]);
+            n
+        };
+        let n1 = lab.network("node1", mk("10.244.1.0/24", "10.244.1.1", Some(4790)));
+        let n2 = lab.network("node2", mk("10.244.2.0/24", "10.244.2.1", port2));
+        lab.network_policy("node1", n1, json!({"Type": "RemoteSubnetRoute", "Settings": {"DestinationPrefix": "10.244.2.0/24",
+            "IsolationId": 4096, "ProviderAddress": "10.0.0.12", "DistributedRouterMacAddress": "00-15-5D-AA-00-12"}}));
+        lab.network_policy("node2", n2, json!({"Type": "RemoteSubnetRoute", "Settings": {"DestinationPrefix": "10.244.1.0/24",
+            "IsolationId": 4096, "ProviderAddress": "10.0.0.11", "DistributedRouterMacAddress": "00-15-5D-AA-00-11"}}));
+        let a = lab.endpoint(
+            "node1",
+            n1,
+            json!({"IpConfigurations": [{"IpAddress": "10.244.1.10"}], "MacAddress": "0E-2A-0a-f4-01-0a"}),
+        );
+        let c = lab.endpoint(
+            "node2",
+            n2,
+            json!({"IpConfigurations": [{"IpAddress": "10.244.2.10"}], "MacAddress": "0E-2A-0a-f4-02-0a"}),
+        );
+        lab.container("node1", "A", &[a]);
+        lab.container("node2", "C", &[c]);
+        lab.listen(ctr("C"), L4::Tcp, 80);
+        lab
+    };
+    let mut same = build(Some(4790));
+    let x = same.tcp(ctr("A"), "10.244.2.10", 80);
+    assert!(x.completed(), "{x}");
+    assert!(x
+        .request
+        .steps()
+        .any(|s| matches!(s, hnsim_sim::Step::Encap { udp_port: 4790, .. })));
+    let mut mismatch = build(None);
+    let x = mismatch.tcp(ctr("A"), "10.244.2.10", 80);
+    assert!(
+        matches!(&x.request.disposition, Disposition::NoListener { node, .. } if node == "node2"),
+        "{x}"
+    );
+}
