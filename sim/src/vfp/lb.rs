@@ -8,14 +8,14 @@ use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
 /// A backend (DIP).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Backend {
     pub endpoint: Guid,
     pub ip: IpAddr,
 }
 
 /// One port mapping of one LB, with everything the slow path needs.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct LbMapping {
     pub lb: Guid,
     pub proto: u8,
