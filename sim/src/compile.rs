@@ -570,6 +570,10 @@ pub fn compile(hns: &Hns, info: &HostInfo, prev: Option<&HostProgram>) -> HostPr
         maps.sort_by_key(|(k, _)| **k);
         maps.hash(&mut h);
         prog.host_routes.hash(&mut h);
+        // Which endpoint sits at which port index (cached exits name port indexes).
+        for p in &prog.ports {
+            (p.endpoint, p.ip, p.mac, p.network).hash(&mut h);
+        }
         h.finish()
     };
     prog.port_generation = prog

@@ -742,6 +742,7 @@ impl World {
                 NatSession {
                     restore: t.reversed(),
                     zone: p,
+                    endpoint: pp.endpoint,
                     layer,
                     last_used: now,
                 },
@@ -1023,14 +1024,23 @@ impl World {
         match s.zone {
             HOST => Next::End(Outcome::Arrived(Receiver::Host(h), pkt)),
             UPLINK => self.host_route_out(h, pkt, tr),
-            q => Next::Go(
-                At::PortIn {
-                    host: h,
-                    port: q,
-                    pkt,
-                },
-                0,
-            ),
+            _ => {
+                self.counters.table_lookups += 1;
+                let Some(&q) = self.hn(h).prog.port_by_ep.get(&s.endpoint) else {
+                    return drop(Disposition::NoRoute {
+                        node: self.nodes[h].name.clone(),
+                        reason: format!("the endpoint {} of this connection is gone", s.endpoint),
+                    });
+                };
+                Next::Go(
+                    At::PortIn {
+                        host: h,
+                        port: q,
+                        pkt,
+                    },
+                    0,
+                )
+            }
         }
     }
 
@@ -1355,6 +1365,7 @@ impl World {
                 NatSession {
                     restore: t.reversed(),
                     zone: UPLINK,
+                    endpoint: hnsim_model::Guid::ZERO,
                     layer: NatLayer::Lb,
                     last_used: now,
                 },
@@ -1407,6 +1418,7 @@ impl World {
                 NatSession {
                     restore: t.reversed(),
                     zone: UPLINK,
+                    endpoint: hnsim_model::Guid::ZERO,
                     layer: layer_kind,
                     last_used: now,
                 },

@@ -139,6 +139,7 @@ impl World {
                     NatSession {
                         restore: t.reversed(),
                         zone: HOST,
+                        endpoint: hnsim_model::Guid::ZERO,
                         layer: NatLayer::Lb,
                         last_used: now,
                     },
@@ -179,6 +180,7 @@ impl World {
                     NatSession {
                         restore: t.reversed(),
                         zone: HOST,
+                        endpoint: hnsim_model::Guid::ZERO,
                         layer: NatLayer::PortMapping,
                         last_used: now,
                     },
@@ -287,6 +289,12 @@ impl World {
                         let zone = v4(t.src)
                             .and_then(|s| hn.prog.port_by_ip.get(&s).copied())
                             .unwrap_or(UPLINK);
+                        let endpoint = hn
+                            .prog
+                            .ports
+                            .get(zone as usize)
+                            .map(|p| p.endpoint)
+                            .unwrap_or_default();
                         after.src = host_ip;
                         if t.proto == 6 || t.proto == 17 {
                             after.sport = match self.snat_port(h, host_ip, WINNAT_OWNER, &node) {
@@ -307,6 +315,7 @@ impl World {
                             NatSession {
                                 restore: t.reversed(),
                                 zone,
+                                endpoint,
                                 layer: NatLayer::WinNat,
                                 last_used: now,
                             },
