@@ -116,6 +116,8 @@ pub struct PortProgram {
     pub ip: Ipv4Addr,
     pub mac: Mac,
     pub gateway: Option<Ipv4Addr>,
+    /// The endpoint's other `Routes` (prefix, next hop) in its compartment.
+    pub routes: Vec<(Ipv4Net, Ipv4Addr)>,
     pub mtu: u16,
     pub acl_switch: [AclSet; 2],
     pub acl_host: [AclSet; 2],
@@ -460,6 +462,12 @@ pub fn compile(hns: &Hns, info: &HostInfo, prev: Option<&HostProgram>) -> HostPr
             ip,
             mac,
             gateway,
+            routes: ep
+                .routes
+                .iter()
+                .filter(|r| r.destination_prefix.trim() != "0.0.0.0/0")
+                .filter_map(|r| Some((parse_net(&r.destination_prefix)?, parse_v4(&r.next_hop)?)))
+                .collect(),
             mtu: info
                 .mtu
                 .saturating_sub(overhead)

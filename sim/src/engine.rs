@@ -829,8 +829,21 @@ impl World {
                     r.next_hop.map(|n| n.to_string()).unwrap_or_else(|| "host".into())
                 },
             });
-            if r.need_encap || kind != NetKind::Transparent {
-                return Ok(Exit::HostStack);
+            // NeedEncap hands the packet to the host; a plain SDNRoute with a next hop sends
+            // it there on the wire (host MAC, except for Transparent endpoints on the underlay).
+            match (r.need_encap, r.next_hop) {
+                (false, Some(nh)) if nh != Ipv4Addr::UNSPECIFIED => {
+                    let src_mac = if kind == NetKind::Transparent {
+                        pp.mac
+                    } else {
+                        self.hn(h).spec.mac
+                    };
+                    return Ok(Exit::Uplink {
+                        next_hop: nh,
+                        src_mac,
+                    });
+                }
+                _ => return Ok(Exit::HostStack),
             }
         }
         let snat_to_host = v4(after.src) == Some(host_ip);
@@ -916,8 +929,16 @@ impl World {
                 self.mac_rewrite_exit(h, d, &node, tr)
             }
             NetKind::Transparent => {
+                let via_route = pp
+                    .routes
+                    .iter()
+                    .filter(|(n, _)| n.contains(&d))
+                    .max_by_key(|(n, _)| n.prefix_len())
+                    .map(|(_, nh)| *nh);
                 let nh = if net.contains(d) {
                     d
+                } else if let Some(nh) = via_route {
+                    nh
                 } else {
                     match pp.gateway {
                         Some(g) => g,
