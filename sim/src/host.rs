@@ -1,13 +1,15 @@
 //! The host TCP/IP stack: the default compartment's route table (connected underlay, default
 //! gateway, extra OS routes, host vNICs of NAT/ICS/Internal networks, host-attached endpoints,
-//! the overlay `HostRoute` policy), local delivery, IP forwarding with TTL, WinNAT for NAT networks,
+//! the overlay `HostRoute` policy), local delivery, IP forwarding with TTL, WinNAT for NAT networks
+//! (and Internet Connection Sharing's NAT for ICS networks),
 //! and host access to VIPs (`LocalRoutedVIP`, P2) and port mappings (`LocalRoutedVip`).
 //! Container namespaces are compartments too; their route table is the endpoint's own (on-link
 //! subnet + default gateway), evaluated by the port's route layer.
 
 use crate::compile::{NetKind, Via};
 use crate::engine::{
-    drop, tuple_headers, tuple_of, v4, Exit, FlowAction, Next, Outcome, Receiver, Tracer, HOST, UPLINK,
+    drop, set_tuple, tuple_headers, tuple_of, v4, Exit, FlowAction, Next, Outcome, Receiver, Tracer, HOST,
+    UPLINK,
 };
 use crate::packet::{Packet, Payload};
 use crate::trace::{Disposition, Step};
@@ -185,6 +187,8 @@ impl World {
                         last_used: now,
                     },
                 );
+                let mut pkt = pkt;
+                set_tuple(&mut pkt, &after);
                 return self.apply(
                     h,
                     None,
@@ -235,6 +239,9 @@ impl World {
         d: Ipv4Addr,
         tr: &mut Tracer,
     ) -> Next {
+        // Transforms made before this point are already traced; the packet takes them now.
+        let mut pkt = pkt;
+        set_tuple(&mut pkt, &t);
         let node = self.nodes[h].name.clone();
         let route = self.host_route_lookup(h, d);
         let Some((via, prefix, origin)) = route else {
@@ -284,7 +291,9 @@ impl World {
                         .map(|n| (n.kind, n.name.clone()))
                 });
                 match src_net {
-                    Some((NetKind::Nat, _)) => {
+                    Some((kind @ (NetKind::Nat | NetKind::Ics), _))
+                        if kind == NetKind::Nat || hn.spec.dataplane.ics_shares_connection =>
+                    {
                         let host_ip = IpAddr::V4(hn.spec.ip);
                         let zone = v4(t.src)
                             .and_then(|s| hn.prog.port_by_ip.get(&s).copied())
@@ -304,8 +313,8 @@ impl World {
                         }
                         let eth = tr.eth;
                         tr.step(|| Step::Transform {
-                            layer: layer::WINNAT.into(),
-                            rule: "WinNAT outbound".into(),
+                            layer: if kind == NetKind::Nat { layer::WINNAT } else { layer::ICS }.into(),
+                            rule: "outbound NAT to the host address".into(),
                             before: tuple_headers(&t, eth),
                             after: tuple_headers(&after, eth),
                         });
@@ -324,12 +333,15 @@ impl World {
                     Some((NetKind::Ics | NetKind::Internal | NetKind::Private, name)) => {
                         return drop(Disposition::NoRoute {
                             node,
-                            reason: format!("network {name} has no external path (ICS/Internal/Private)"),
+                            reason: format!(
+                                "network {name} has no external path (Internal/Private, or ICS with ics_shares_connection off)"
+                            ),
                         })
                     }
                     _ => {}
                 }
                 let src_mac = self.hn(h).spec.mac;
+                set_tuple(&mut pkt, &after);
                 self.apply(
                     h,
                     None,

@@ -97,6 +97,9 @@ pub struct DataplaneSettings {
     /// The host forwards packets not addressed to it (flannel host-gw and L2Bridge setups enable
     /// forwarding on the vNICs, consumers.md §2.2).
     pub ip_forwarding: bool,
+    /// ICS networks (the Hyper-V Default Switch, WSL) share the host's connection: egress is
+    /// NATed to the host address like WinNAT (hns-schema.md §2.2, §5.7). Off = no external path.
+    pub ics_shares_connection: bool,
 }
 
 impl Default for DataplaneSettings {
@@ -113,6 +116,7 @@ impl Default for DataplaneSettings {
             session_affinity: true,
             container_mtu_reduction: 0,
             ip_forwarding: true,
+            ics_shares_connection: true,
         }
     }
 }

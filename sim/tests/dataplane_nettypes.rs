@@ -75,8 +75,8 @@ fn overlay_host_route_policy_lets_the_host_reach_its_pods() {
 }
 
 #[test]
-fn ics_and_internal_reach_the_host_but_not_outside_private_neither() {
-    for kind in ["ICS", "Internal"] {
+fn ics_shares_the_connection_internal_reaches_the_host_only_private_neither() {
+    for (kind, egress) in [("ICS", true), ("Internal", false)] {
         let mut lab = Lab::common(4);
         two_pods(&mut lab, kind, json!({}));
         assert!(
@@ -86,11 +86,27 @@ fn ics_and_internal_reach_the_host_but_not_outside_private_neither() {
         let x = lab.tcp(ctr("A"), "172.30.0.1", 22);
         assert!(x.completed(), "{kind}: host vNIC at the gateway: {x}");
         let x = lab.tcp(ctr("A"), "203.0.113.50", 443);
-        assert!(
-            matches!(x.request.disposition, Disposition::NoRoute { .. }),
-            "{kind}: {x}"
-        );
+        if egress {
+            assert!(x.completed(), "{kind}: {x}");
+            assert_eq!(
+                x.request.seen.unwrap().src,
+                "10.0.0.11".parse::<std::net::IpAddr>().unwrap()
+            );
+        } else {
+            assert!(
+                matches!(x.request.disposition, Disposition::NoRoute { .. }),
+                "{kind}: {x}"
+            );
+        }
     }
+    let mut lab = Lab::common(4);
+    lab.host_settings("node1", |d| d.ics_shares_connection = false);
+    two_pods(&mut lab, "ICS", json!({}));
+    let x = lab.tcp(ctr("A"), "203.0.113.50", 443);
+    assert!(
+        matches!(x.request.disposition, Disposition::NoRoute { .. }),
+        "ICS without sharing: {x}"
+    );
     let mut lab = Lab::common(5);
     two_pods(&mut lab, "Private", json!({}));
     assert!(lab.tcp(ctr("A"), "172.30.0.11", 80).completed());

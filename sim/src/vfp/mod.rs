@@ -45,4 +45,5 @@ pub mod layer {
     pub const ROUTE: &str = "ROUTE";
     pub const VNET: &str = "VNET";
     pub const WINNAT: &str = "WINNAT";
+    pub const ICS: &str = "ICS";
 }
