@@ -405,3 +405,116 @@ fn a_routing_loop_ends_as_loop_or_ttl_exceeded() {
         }
     }
 }
+
+/// Random network types, endpoint policies (some malformed) and LBs, fed through the HNS
+/// operations (rejected documents are skipped), then random packets: nothing panics and every
+/// packet ends in one well-formed disposition.
+mod random_configs {
+    use super::*;
+    use hnsim_model::schema::{Endpoint, LoadBalancer, Network};
+
+    const KINDS: &[&str] = &[
+        "NAT",
+        "ICS",
+        "Transparent",
+        "L2Bridge",
+        "L2Tunnel",
+        "Overlay",
+        "Private",
+        "Internal",
+        "Mirrored",
+    ];
+
+    fn policy(i: usize) -> Value {
+        match i % 12 {
+            0 => std_outbound_nat(),
+            1 => json!({"Type": "OutBoundNAT", "Settings": {"Destinations": ["10.244.1.10"]}}),
+            2 => json!({"Type": "OutBoundNAT", "Settings": {"Exceptions": ["not-a-cidr"]}}),
+            3 => {
+                json!({"Type": "ACL", "Settings": {"Action": "Block", "Direction": "In", "Priority": 100, "RemotePorts": "80-70"}})
+            }
+            4 => {
+                json!({"Type": "ACL", "Settings": {"Action": "Allow", "Direction": "Out", "Priority": 200, "Protocols": "6,17"}})
+            }
+            5 => {
+                json!({"Type": "ACL", "Settings": {"Action": "Block", "Direction": "Out", "Priority": 300, "RemoteAddresses": "10.0.0.0/8"}})
+            }
+            6 => {
+                json!({"Type": "SDNRoute", "Settings": {"DestinationPrefix": "10.96.0.0/12", "NeedEncap": true}})
+            }
+            7 => {
+                json!({"Type": "SDNRoute", "Settings": {"DestinationPrefix": "203.0.113.0/24", "NextHop": "10.0.0.1"}})
+            }
+            8 => {
+                json!({"Type": "PortMapping", "Settings": {"Protocol": 6, "InternalPort": 80, "ExternalPort": 8080}})
+            }
+            9 => json!({"Type": "EncapOverhead", "Settings": {"Overhead": 50}}),
+            10 => json!({"Type": "ProviderAddress", "Settings": {"ProviderAddress": "10.0.0.11"}}),
+            _ => json!({"Type": "L4Proxy", "Settings": {"Port": "15001"}}),
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        #[test]
+        fn random_configurations_never_panic(
+            kind in 0..KINDS.len(),
+            pols in proptest::collection::vec(proptest::collection::vec(0..12usize, 0..4), 1..4),
+            lbs in proptest::collection::vec((0..3usize, any::<bool>(), 0..4usize), 0..4),
+            reqs in proptest::collection::vec(req(), 1..8),
+            seed in 0..1000u64,
+        ) {
+            let mut lab = Lab::common(seed);
+            let mut n = json!({"Name": "n", "Type": KINDS[kind], "Ipams": [{"Type": "Static", "Subnets": [{"IpAddressPrefix": "10.244.1.0/24",
+                "Routes": [{"NextHop": "10.244.1.1", "DestinationPrefix": "0.0.0.0/0"}],
+                "Policies": [{"Type": "VSID", "Settings": {"IsolationId": 4096}}]}]}]});
+            if KINDS[kind] == "Transparent" {
+                n["Ipams"][0]["Subnets"][0]["IpAddressPrefix"] = json!("10.0.0.0/24");
+                n["Ipams"][0]["Subnets"][0]["Routes"][0]["NextHop"] = json!("10.0.0.1");
+            }
+            let Ok(net) = serde_json::from_value::<Network>(n) else { return Ok(()) };
+            let Ok(net) = lab.w.hns("node1").unwrap().network_create(Guid::ZERO, net) else { return Ok(()) };
+            let base = if KINDS[kind] == "Transparent" { 60 } else { 10 };
+            let mut eps = Vec::new();
+            for (i, ps) in pols.iter().enumerate() {
+                let names = ["A", "B", "C"];
+                let addr = if KINDS[kind] == "Transparent" { format!("10.0.0.{}", base + i) } else { format!("10.244.1.{}", base + i) };
+                let doc = json!({"Name": names[i], "HostComputeNetwork": net.to_string(), "IpConfigurations": [{"IpAddress": addr}],
+                    "Policies": ps.iter().map(|p| policy(*p)).collect::<Vec<_>>()});
+                let Ok(e) = serde_json::from_value::<Endpoint>(doc) else { continue };
+                let hns = lab.w.hns("node1").unwrap();
+                if let Ok(id) = hns.endpoint_create(Guid::ZERO, e) {
+                    if hns.create_container(names[i], hnsim_model::state::Isolation::Process, &[id]).is_ok() {
+                        let _ = hns.start_container(names[i]);
+                    }
+                    eps.push(id);
+                }
+            }
+            for (i, &(backends, dsr, port)) in lbs.iter().enumerate() {
+                let b: Vec<String> = eps.iter().take(backends + 1).map(|g| g.to_string()).collect();
+                let vips = if port == 3 { vec![] } else { vec![format!("10.96.0.{}", 50 + i)] };
+                let ext = [80u16, 8080, 443, 30080][port];
+                let doc = json!({"HostComputeEndpoints": b, "FrontendVIPs": vips, "Flags": if dsr { 1 } else { 0 },
+                    "PortMappings": [{"Protocol": 6, "InternalPort": 80, "ExternalPort": ext}]});
+                if let Ok(lb) = serde_json::from_value::<LoadBalancer>(doc) {
+                    let _ = lab.w.hns("node1").unwrap().load_balancer_create(Guid::ZERO, lb);
+                }
+            }
+            for name in ["A", "B", "C"] {
+                let _ = lab.w.listen(&ctr(name), L4::Tcp, 80);
+            }
+            let _ = lab.w.compile_errors("node1").unwrap();
+            for r in &reqs {
+                let mut sr = to_request(r);
+                if r.from < 4 {
+                    sr.from = ctr(["A", "B", "C"][r.from % 3]);
+                }
+                match lab.try_send(sr) {
+                    Ok(x) => check_shape(&x),
+                    Err(e) => prop_assert!(!e.to_string().is_empty()),
+                }
+            }
+        }
+    }
+}
