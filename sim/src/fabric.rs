@@ -97,6 +97,19 @@ impl World {
         ip: Ipv4Addr,
         tr: &mut Tracer,
     ) -> Result<Mac, Disposition> {
+        self.resolve_as(node, seg, ip, None, tr)
+    }
+
+    /// [`World::resolve`] with the ARP request sent as `sender` (a Transparent endpoint's own
+    /// address and MAC) instead of the node's interface.
+    pub(crate) fn resolve_as(
+        &mut self,
+        node: usize,
+        seg: usize,
+        ip: Ipv4Addr,
+        sender: Option<(Ipv4Addr, Mac)>,
+        tr: &mut Tracer,
+    ) -> Result<Mac, Disposition> {
         self.counters.table_lookups += 1;
         if let Some(m) = self.nodes[node].neigh.get(&ip).copied() {
             tr.step(|| Step::Arp {
@@ -106,7 +119,7 @@ impl World {
             });
             return Ok(m);
         }
-        let Some((my_ip, my_mac)) = self.node_iface(node, seg) else {
+        let Some((my_ip, my_mac)) = sender.or_else(|| self.node_iface(node, seg)) else {
             return Err(Disposition::NoRoute {
                 node: self.nodes[node].name.clone(),
                 reason: format!("no interface on segment {}", self.segments[seg].spec.name),
@@ -184,7 +197,18 @@ impl World {
         tr: &mut Tracer,
     ) -> Next {
         let seg = self.hn(h).seg;
-        let mac = match self.resolve(h, seg, next_hop, tr) {
+        // A Transparent endpoint asks for its neighbours itself.
+        let sender = if encap.is_none() && src_mac != self.hn(h).spec.mac {
+            self.hn(h)
+                .prog
+                .ports
+                .iter()
+                .find(|p| p.mac == src_mac)
+                .map(|p| (p.ip, p.mac))
+        } else {
+            None
+        };
+        let mac = match self.resolve_as(h, seg, next_hop, sender, tr) {
             Ok(m) => m,
             Err(d) => return drop(d),
         };
