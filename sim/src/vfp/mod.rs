@@ -31,7 +31,9 @@
 
 pub mod acl;
 pub mod flow;
+mod ingress;
 pub mod lb;
+mod port;
 
 pub use acl::{AclRule, AclSet, AclVerdict, AclView, Dir};
 pub use flow::{FlowKey, FlowTable, Miss, NatLayer, NatSession, NatSessions, SnatPools, Tuple};
