@@ -1,1 +1,412 @@
-//! Decoding any HNS document (v2, v1, v1 reply wrapper) into normalised v2 types, with JSON-path errors; encoding HNS-style output. Owned by the schema work.
+//! Decoding any HNS document (v2, v1, the v1 reply wrapper) into normalised v2 types, with
+//! JSON-path errors; encoding HNS-style output (hns-schema.md §1, §2, §5).
+
+use crate::hresult::{HResult, HcnError};
+
+/// A document that does not fit the HNS schema: where, what was expected, what was found.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("at {path}: expected {expected}, found {found}")]
+pub struct DocError {
+    /// JSON path like `$.Ipams[0].Subnets[1].IpAddressPrefix`.
+    pub path: String,
+    pub expected: String,
+    pub found: String,
+}
+
+impl DocError {
+    /// The HCN error a real call would return for this document.
+    pub fn to_hcn_error(&self) -> HcnError {
+        HcnError::new(HResult::HCN_E_INVALID_JSON, self.to_string())
+    }
+}
+
+use crate::schema::read::{describe, ReadDoc};
+use crate::schema::*;
+use crate::v1::{self, PolicyListV2, ENDPOINT_V1, NAMESPACE_V1, NETWORK_V1};
+use serde_json::{Map, Value};
+
+/// Any top-level HNS object, normalised to v2.
+#[derive(Clone, Debug, PartialEq)]
+pub enum HnsDocument {
+    Network(Network),
+    Endpoint(Endpoint),
+    Namespace(Namespace),
+    LoadBalancer(LoadBalancer),
+    Route(SdnRoute),
+}
+
+impl HnsDocument {
+    /// `network`, `endpoint`, … for messages.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            HnsDocument::Network(_) => "network",
+            HnsDocument::Endpoint(_) => "endpoint",
+            HnsDocument::Namespace(_) => "namespace",
+            HnsDocument::LoadBalancer(_) => "load balancer",
+            HnsDocument::Route(_) => "route",
+        }
+    }
+}
+
+/// The object kinds, for detection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Network,
+    Endpoint,
+    Namespace,
+    LoadBalancer,
+    Route,
+    PolicyList,
+}
+
+fn has(m: &Map<String, Value>, names: &[&str]) -> bool {
+    m.keys().any(|k| names.iter().any(|n| k.eq_ignore_ascii_case(n)))
+}
+
+/// v1 keys that networks and endpoints share, so they tell nothing about the kind.
+const SHARED_V1: &[&str] = &["DNSSuffix", "DNSServerList"];
+
+fn has_telling(m: &Map<String, Value>, names: &[&str]) -> bool {
+    m.keys().any(|k| {
+        names.iter().any(|n| k.eq_ignore_ascii_case(n))
+            && !SHARED_V1.iter().any(|n| k.eq_ignore_ascii_case(n))
+    })
+}
+
+fn get<'a>(m: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+    m.iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v)
+}
+
+// Keys that only one shape uses (hns-schema.md §2, §5).
+const NETWORK_V2: &[&str] = &["Ipams", "MacPool"];
+const ENDPOINT_V2: &[&str] = &["HostComputeNetwork", "IpConfigurations", "HostComputeNamespace"];
+const NAMESPACE_V2: &[&str] = &["NamespaceId", "NamespaceGuid", "CreateWithCompartment"];
+const LB_V2: &[&str] = &["PortMappings", "FrontendVIPs", "SourceVIP"];
+const ROUTE_V2: &[&str] = &["Routes", "Setting"];
+
+/// Which kind of object the keys say it is (v2 keys first, then the v1 ones).
+fn detect(m: &Map<String, Value>) -> Option<Kind> {
+    if has(m, &["References"]) {
+        return Some(Kind::PolicyList);
+    }
+    if has(m, &["HostComputeEndpoints"]) {
+        return Some(if has(m, ROUTE_V2) {
+            Kind::Route
+        } else {
+            Kind::LoadBalancer
+        });
+    }
+    if has(m, LB_V2) {
+        return Some(Kind::LoadBalancer);
+    }
+    if has(m, ENDPOINT_V2) {
+        return Some(Kind::Endpoint);
+    }
+    if has(m, NAMESPACE_V2) || matches!(get(m, "Resources"), Some(Value::Array(_))) {
+        return Some(Kind::Namespace);
+    }
+    if has(m, NETWORK_V2) {
+        return Some(Kind::Network);
+    }
+    if has_telling(m, ENDPOINT_V1) {
+        return Some(Kind::Endpoint);
+    }
+    if has(m, NAMESPACE_V1) {
+        return Some(Kind::Namespace);
+    }
+    if has_telling(m, NETWORK_V1) {
+        return Some(Kind::Network);
+    }
+    if has(m, &["MacAddress"]) {
+        return Some(Kind::Endpoint);
+    }
+    // Only a Type: a network type or a namespace type tells the kind.
+    if let Some(Value::String(t)) = get(m, "Type") {
+        if NamespaceType::parse(t).is_some() {
+            return Some(Kind::Namespace);
+        }
+        if !matches!(NetworkType::parse(t), NetworkType::Other(_)) {
+            return Some(Kind::Network);
+        }
+    }
+    None
+}
+
+fn not_hns(m: &Map<String, Value>, path: &str) -> DocError {
+    let keys: Vec<&str> = m.keys().map(String::as_str).take(8).collect();
+    let mut found = format!(
+        "an object with keys {}{}",
+        keys.join(", "),
+        if m.len() > keys.len() { ", …" } else { "" }
+    );
+    if has(m, &["Driver"]) && has(m, &["IPAM"]) && has(m, &["Containers"]) {
+        found = format!(
+            "`docker network inspect` output, not an HNS document (the HNS network ID is in \
+             Options[\"com.docker.network.windowsshim.hnsid\"]); {found}"
+        );
+    }
+    DocError {
+        path: path.to_string(),
+        expected: "an HNS network, endpoint, namespace, load balancer or route (keys such as \
+                   Ipams, HostComputeNetwork, NamespaceId, PortMappings, Routes; or v1 Subnets, \
+                   VirtualNetwork, CompartmentId, References)"
+            .into(),
+        found,
+    }
+}
+
+fn is_reply(m: &Map<String, Value>) -> bool {
+    has(m, &["Success"]) && (has(m, &["Output"]) || has(m, &["Error"]))
+}
+
+fn decode_one(v: &Value, path: &str, out: &mut Vec<HnsDocument>) -> Result<(), DocError> {
+    let m = match v {
+        Value::Object(m) => m,
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                decode_one(item, &format!("{path}[{i}]"), out)?;
+            }
+            return Ok(());
+        }
+        other => {
+            return Err(DocError {
+                path: path.into(),
+                expected: "an HNS document (a JSON object) or an array of them".into(),
+                found: describe(other),
+            })
+        }
+    };
+    if is_reply(m) {
+        if let Some(o) = v1::unwrap_reply(v, path)? {
+            decode_one(&o, &format!("{path}.Output"), out)?;
+        }
+        return Ok(());
+    }
+    let Some(kind) = detect(m) else {
+        return Err(not_hns(m, path));
+    };
+    out.push(decode_kind(v, path, kind)?);
+    Ok(())
+}
+
+fn decode_kind(v: &Value, path: &str, kind: Kind) -> Result<HnsDocument, DocError> {
+    Ok(match kind {
+        // The network, endpoint and namespace readers take both shapes (v1 keys are converted).
+        Kind::Network => HnsDocument::Network(Network::read(v, path)?),
+        Kind::Endpoint => HnsDocument::Endpoint(Endpoint::read(v, path)?),
+        Kind::Namespace => HnsDocument::Namespace(Namespace::read(v, path)?),
+        Kind::LoadBalancer => HnsDocument::LoadBalancer(LoadBalancer::read(v, path)?),
+        Kind::Route => HnsDocument::Route(SdnRoute::read(v, path)?),
+        Kind::PolicyList => match v1::policy_list_from_v1(v, path)? {
+            PolicyListV2::LoadBalancer(lb) => HnsDocument::LoadBalancer(lb),
+            PolicyListV2::Route(r) => HnsDocument::Route(r),
+        },
+    })
+}
+
+/// Parse JSON text; a syntax error says where (line and column).
+pub fn parse_json(json: &str) -> Result<Value, DocError> {
+    serde_json::from_str(json).map_err(|e| DocError {
+        path: "$".into(),
+        expected: "well-formed JSON".into(),
+        found: format!("{e}"),
+    })
+}
+
+/// Decode one document, an array of them, or a v1 reply wrapper; v2 or v1; the kind is told by
+/// its keys.
+pub fn decode_any(json: &str) -> Result<Vec<HnsDocument>, DocError> {
+    decode_any_value(&parse_json(json)?)
+}
+
+pub fn decode_any_value(v: &Value) -> Result<Vec<HnsDocument>, DocError> {
+    let mut out = Vec::new();
+    decode_one(v, "$", &mut out)?;
+    Ok(out)
+}
+
+/// The document (unwrapping a v1 reply whose `Output` is this one object).
+fn single<'a>(v: &'a Value, path: &mut String) -> Result<std::borrow::Cow<'a, Value>, DocError> {
+    if let Value::Object(m) = v {
+        if is_reply(m) {
+            return match v1::unwrap_reply(v, path)? {
+                Some(o) => {
+                    path.push_str(".Output");
+                    Ok(std::borrow::Cow::Owned(o))
+                }
+                None => Err(DocError {
+                    path: path.clone(),
+                    expected: "a v1 reply with an Output".into(),
+                    found: "no Output".into(),
+                }),
+            };
+        }
+    }
+    Ok(std::borrow::Cow::Borrowed(v))
+}
+
+/// Decode `v` (or the `Output` of a v1 reply) as a `kind`.
+fn decode_as(v: &Value, kind: Kind) -> Result<HnsDocument, DocError> {
+    let mut path = "$".to_string();
+    let v = single(v, &mut path)?;
+    decode_kind(&v, &path, kind)
+}
+
+macro_rules! decoders {
+    ($($name:ident, $vname:ident, $t:ty, $kind:ident;)*) => {$(
+        #[doc = concat!("Decode a ", stringify!($kind), " document (v2 or v1 shape, or a v1 reply holding one).")]
+        pub fn $name(json: &str) -> Result<$t, DocError> {
+            $vname(&parse_json(json)?)
+        }
+        #[doc = concat!("As [`", stringify!($name), "`], from a parsed value.")]
+        pub fn $vname(v: &Value) -> Result<$t, DocError> {
+            match decode_as(v, Kind::$kind)? {
+                HnsDocument::$kind(x) => Ok(x),
+                other => Err(DocError {
+                    path: "$".into(),
+                    expected: concat!("a ", stringify!($kind), " document").into(),
+                    found: format!("a {} document", other.kind_name()),
+                }),
+            }
+        }
+    )*};
+}
+
+decoders! {
+    decode_network, decode_network_value, Network, Network;
+    decode_endpoint, decode_endpoint_value, Endpoint, Endpoint;
+    decode_namespace, decode_namespace_value, Namespace, Namespace;
+}
+
+/// Decode a load balancer: a HostComputeLoadBalancer or a v1 ELB PolicyList.
+pub fn decode_load_balancer(json: &str) -> Result<LoadBalancer, DocError> {
+    decode_load_balancer_value(&parse_json(json)?)
+}
+
+pub fn decode_load_balancer_value(v: &Value) -> Result<LoadBalancer, DocError> {
+    let kind = policy_list_or(v, Kind::LoadBalancer);
+    match decode_as(v, kind)? {
+        HnsDocument::LoadBalancer(lb) => Ok(lb),
+        other => Err(DocError {
+            path: "$".into(),
+            expected: "a load balancer (HostComputeLoadBalancer or a v1 ELB PolicyList)".into(),
+            found: format!("a {} document", other.kind_name()),
+        }),
+    }
+}
+
+/// Decode an SDN route: a HostComputeRoute or a v1 ROUTE PolicyList.
+pub fn decode_route(json: &str) -> Result<SdnRoute, DocError> {
+    decode_route_value(&parse_json(json)?)
+}
+
+pub fn decode_route_value(v: &Value) -> Result<SdnRoute, DocError> {
+    let kind = policy_list_or(v, Kind::Route);
+    match decode_as(v, kind)? {
+        HnsDocument::Route(r) => Ok(r),
+        other => Err(DocError {
+            path: "$".into(),
+            expected: "an SDN route (HostComputeRoute or a v1 ROUTE PolicyList)".into(),
+            found: format!("a {} document", other.kind_name()),
+        }),
+    }
+}
+
+fn policy_list_or(v: &Value, kind: Kind) -> Kind {
+    match v {
+        Value::Object(m) if has(m, &["References"]) => Kind::PolicyList,
+        _ => kind,
+    }
+}
+
+/// Decode a HostComputeQuery; an empty string is hcsshim's default query (schema 2.0, flags 0).
+pub fn decode_query(json: &str) -> Result<HostComputeQuery, DocError> {
+    if json.trim().is_empty() {
+        return Ok(HostComputeQuery::v2());
+    }
+    HostComputeQuery::read(&parse_json(json)?, "$")
+}
+
+/// Decode a modify request `{ResourceType, RequestType, Settings}`.
+pub fn decode_modify(json: &str) -> Result<ModifyRequest, DocError> {
+    ModifyRequest::read(&parse_json(json)?, "$")
+}
+
+fn policies_of<T: ReadDoc>(settings: &Value) -> Result<Vec<T>, DocError> {
+    let mut o = crate::schema::read::Obj::new(settings, "$.Settings", "policy settings {\"Policies\":[…]}")?;
+    o.list(&["Policies"])
+}
+
+/// The policies of a `Policy` modify request's `Settings` (`{"Policies":[…]}`), for an endpoint.
+pub fn decode_endpoint_policies(settings: &Value) -> Result<Vec<EndpointPolicy>, DocError> {
+    policies_of(settings)
+}
+
+/// The policies of a `Policy` modify request's `Settings`, for a network.
+pub fn decode_network_policies(settings: &Value) -> Result<Vec<NetworkPolicy>, DocError> {
+    policies_of(settings)
+}
+
+// ---- encoding: HNS's v2 output form ----
+
+fn to_value<T: serde::Serialize>(t: &T) -> Value {
+    // Our types have string keys only; serialisation cannot fail.
+    serde_json::to_value(t).unwrap_or(Value::Null)
+}
+
+/// A network as HNS writes it: `Type` omitted for NAT (hns-schema.md §1), GUIDs upper case.
+pub fn encode_network(n: &Network) -> Value {
+    let mut v = to_value(n);
+    if n.kind() == NetworkType::Nat {
+        if let Value::Object(m) = &mut v {
+            m.shift_remove("Type");
+        }
+    }
+    v
+}
+
+pub fn encode_endpoint(e: &Endpoint) -> Value {
+    to_value(e)
+}
+
+pub fn encode_namespace(n: &Namespace) -> Value {
+    to_value(n)
+}
+
+pub fn encode_load_balancer(lb: &LoadBalancer) -> Value {
+    to_value(lb)
+}
+
+pub fn encode_route(r: &SdnRoute) -> Value {
+    to_value(r)
+}
+
+pub fn encode_query(q: &HostComputeQuery) -> Value {
+    to_value(q)
+}
+
+pub fn encode_modify(m: &ModifyRequest) -> Value {
+    to_value(m)
+}
+
+pub fn encode_document(d: &HnsDocument) -> Value {
+    match d {
+        HnsDocument::Network(n) => encode_network(n),
+        HnsDocument::Endpoint(e) => encode_endpoint(e),
+        HnsDocument::Namespace(n) => encode_namespace(n),
+        HnsDocument::LoadBalancer(lb) => encode_load_balancer(lb),
+        HnsDocument::Route(r) => encode_route(r),
+    }
+}
+
+/// A network in the v1 `HNSNetwork` shape (queries asking for SchemaVersion 1.0).
+pub fn encode_network_v1(n: &Network) -> Value {
+    v1::network_to_v1(n)
+}
+
+/// An endpoint in the v1 `HNSEndpoint` shape.
+pub fn encode_endpoint_v1(e: &Endpoint) -> Value {
+    v1::endpoint_to_v1(e)
+}

@@ -1,1 +1,1473 @@
-//! engine (owned by the dataplane work).
+//! engine: discrete events on a virtual clock, and the per-host VFP packet path.
+//!
+//! A packet's journey is a sequence of events `(time, sequence, location)` in a binary heap with
+//! a sequence number, so the order is stable; wire transmissions advance virtual time by the
+//! segment's latency. One packet is in flight at a time (`World::send` runs a request to its end,
+//! then its reply); ARP exchanges are resolved inline (their frames are captured).
+//!
+//! Locations inside a host: a container port's outbound VFP (`PortOut`), a port's inbound VFP
+//! (`PortIn`), the host TCP/IP stack (`HostStack`), and frames on the underlay (`Wire`, `Arrive`).
+
+use crate::compile::{HostInfo, NetKind, PortProgram, Via};
+use crate::packet::{Packet, Transport};
+use crate::trace::{Action, Disposition, Headers, Hop, SessionOp, Step};
+use crate::vfp::{layer, lb, AclVerdict, AclView, Dir, FlowKey, NatLayer, NatSession, Tuple};
+use crate::world::{HostNode, NodeKind, World};
+use hnsim_model::Mac;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::net::{IpAddr, Ipv4Addr};
+
+/// Flow-table zone of the host's uplink (external port) and of the host stack (host vNIC).
+pub(crate) const UPLINK: u32 = u32::MAX;
+pub(crate) const HOST: u32 = u32::MAX - 1;
+
+/// The most events one packet may cause before it is declared a loop.
+pub(crate) const HOP_BUDGET: u32 = 64;
+
+/// Where the packet is.
+#[derive(Copy, Clone, Debug)]
+pub(crate) enum At {
+    /// Leaving a container through its port (VFP outbound).
+    PortOut { host: usize, port: u32, pkt: Packet },
+    /// Arriving at a port from the vSwitch (VFP inbound).
+    PortIn { host: usize, port: u32, pkt: Packet },
+    /// Handed to the host TCP/IP stack; `origin` = sent by the host itself.
+    HostStack { host: usize, pkt: Packet, origin: bool },
+    /// Sent by a station.
+    StationOut { node: usize, pkt: Packet },
+    /// Put on a segment by `from`.
+    Wire { seg: usize, from: usize, pkt: Packet },
+    /// Received by `node` from segment `seg`.
+    Arrive { node: usize, seg: usize, pkt: Packet },
+}
+
+impl At {
+    fn node(&self) -> usize {
+        match *self {
+            At::PortOut { host, .. } | At::PortIn { host, .. } | At::HostStack { host, .. } => host,
+            At::StationOut { node, .. } | At::Arrive { node, .. } => node,
+            At::Wire { from, .. } => from,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Event {
+    t: u64,
+    seq: u64,
+    at: At,
+}
+
+impl PartialEq for Event {
+    fn eq(&self, o: &Self) -> bool {
+        (self.t, self.seq) == (o.t, o.seq)
+    }
+}
+impl Eq for Event {}
+impl PartialOrd for Event {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Event {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        (self.t, self.seq).cmp(&(o.t, o.seq))
+    }
+}
+
+/// The event queue: ordered by (time, sequence number).
+#[derive(Debug, Default)]
+pub(crate) struct EventQueue {
+    heap: BinaryHeap<Reverse<Event>>,
+    seq: u64,
+}
+
+impl EventQueue {
+    pub fn push(&mut self, t: u64, at: At) {
+        self.seq += 1;
+        self.heap.push(Reverse(Event { t, seq: self.seq, at }));
+    }
+    pub fn pop(&mut self) -> Option<(u64, At)> {
+        self.heap.pop().map(|Reverse(e)| (e.t, e.at))
+    }
+    pub fn clear(&mut self) {
+        self.heap.clear();
+    }
+}
+
+/// Builds hops and steps only when tracing is on.
+pub(crate) struct Tracer {
+    pub on: bool,
+    pub hops: Vec<Hop>,
+}
+
+impl Tracer {
+    pub fn new(on: bool) -> Tracer {
+        Tracer { on, hops: Vec::new() }
+    }
+    pub fn hop(&mut self, node: &str, port: &str) {
+        if self.on {
+            self.hops.push(Hop {
+                node: node.to_string(),
+                port: port.to_string(),
+                steps: Vec::new(),
+            });
+        }
+    }
+    pub fn step(&mut self, f: impl FnOnce() -> Step) {
+        if self.on {
+            if let Some(h) = self.hops.last_mut() {
+                h.steps.push(f());
+            }
+        }
+    }
+}
+
+/// Who received a packet.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Receiver {
+    Port { host: usize, port: u32 },
+    Host(usize),
+    Station(usize),
+}
+
+#[derive(Debug)]
+pub(crate) enum Outcome {
+    Arrived(Receiver, Packet),
+    Dropped(Disposition),
+}
+
+pub(crate) enum Next {
+    Go(At, u64),
+    End(Outcome),
+}
+
+pub(crate) fn drop(d: Disposition) -> Next {
+    Next::End(Outcome::Dropped(d))
+}
+
+/// A cached ACL denial: (direction, host rule type, rule index or `u16::MAX` = default).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) struct DenyRef {
+    pub dir: Dir,
+    pub host: bool,
+    pub rule: u16,
+}
+
+/// Where a flow goes after its transposition.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Exit {
+    Port(u32),
+    HostStack,
+    Uplink {
+        next_hop: Ipv4Addr,
+        src_mac: Mac,
+    },
+    Encap {
+        outer_next_hop: Ipv4Addr,
+        pa: Ipv4Addr,
+        vni: u32,
+        udp_port: u16,
+        inner_dst_mac: Mac,
+    },
+    /// Deliver to the port's container.
+    Deliver,
+    /// The ACL passed (stateful reply), the rest of the layers still to run.
+    Pending,
+    Deny(DenyRef),
+}
+
+/// The composed result of the slow path, cached in the unified flow table.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct FlowAction {
+    pub(crate) after: Tuple,
+    pub(crate) exit: Exit,
+}
+
+pub(crate) fn tuple_of(p: &Packet) -> Option<Tuple> {
+    match p.payload {
+        crate::packet::Payload::Ip { ip, l4 } => {
+            let (sport, dport) = l4.ports();
+            Some(Tuple {
+                proto: l4.protocol(ip.src.is_ipv6()),
+                src: ip.src,
+                sport,
+                dst: ip.dst,
+                dport,
+            })
+        }
+        _ => None,
+    }
+}
+
+pub(crate) fn set_tuple(p: &mut Packet, t: &Tuple) {
+    if let crate::packet::Payload::Ip { ip, l4 } = &mut p.payload {
+        ip.src = t.src;
+        ip.dst = t.dst;
+        match l4 {
+            Transport::Tcp {
+                src_port, dst_port, ..
+            }
+            | Transport::Udp { src_port, dst_port } => {
+                *src_port = t.sport;
+                *dst_port = t.dport;
+            }
+            Transport::Icmp { .. } => {}
+        }
+    }
+}
+
+pub(crate) fn headers(p: &Packet) -> Headers {
+    let t = tuple_of(p).unwrap_or(Tuple {
+        proto: 0,
+        src: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        sport: 0,
+        dst: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        dport: 0,
+    });
+    Headers {
+        src: t.src,
+        src_port: t.sport,
+        dst: t.dst,
+        dst_port: t.dport,
+        src_mac: p.eth.src,
+        dst_mac: p.eth.dst,
+    }
+}
+
+/// IP total length of the (inner) packet.
+pub(crate) fn ip_len(p: &Packet) -> u16 {
+    match p.payload {
+        crate::packet::Payload::Ip { l4, .. } => {
+            let l4h = match l4 {
+                Transport::Tcp { .. } => 20,
+                Transport::Udp { .. } | Transport::Icmp { .. } => 8,
+            };
+            20 + l4h + p.data_len
+        }
+        crate::packet::Payload::Arp(_) => 28,
+    }
+}
+
+pub(crate) fn v4(ip: IpAddr) -> Option<Ipv4Addr> {
+    match ip {
+        IpAddr::V4(a) => Some(a),
+        IpAddr::V6(_) => None,
+    }
+}
+
+impl World {
+    pub(crate) fn hn(&self, h: usize) -> &HostNode {
+        match &self.nodes[h].kind {
+            NodeKind::Host(x) => x,
+            _ => unreachable!("node {h} is not a host"),
+        }
+    }
+    pub(crate) fn hn_mut(&mut self, h: usize) -> &mut HostNode {
+        match &mut self.nodes[h].kind {
+            NodeKind::Host(x) => x,
+            _ => unreachable!("node {h} is not a host"),
+        }
+    }
+
+    /// Recompile a host's program when its HNS generation moved.
+    pub(crate) fn ensure_compiled(&mut self, h: usize) {
+        let hn = self.hn_mut(h);
+        if hn.compiled && hn.prog.hns_generation == hn.hns.generation {
+            return;
+        }
+        let info = HostInfo {
+            ip: hn.spec.ip,
+            mac: hn.spec.mac,
+            mtu: hn.spec.mtu,
+            container_mtu_reduction: hn.spec.dataplane.container_mtu_reduction,
+            empty_source_vip_uses_node_ip: hn.spec.dataplane.empty_source_vip_uses_node_ip,
+        };
+        let prog = crate::compile::compile(&hn.hns, &info, hn.compiled.then_some(&hn.prog));
+        hn.prog = prog;
+        hn.compiled = true;
+    }
+
+    pub(crate) fn flow_gen(&self, h: usize, zone: u32) -> u64 {
+        let hn = self.hn(h);
+        let g = if zone == UPLINK || zone == HOST {
+            hn.prog.hns_generation
+        } else {
+            hn.prog.port_generation.get(zone as usize).copied().unwrap_or(0)
+        };
+        (g << 24) ^ self.epoch
+    }
+
+    pub(crate) fn is_host_addr(hn: &HostNode, ip: IpAddr) -> bool {
+        match v4(ip) {
+            Some(a) => a == hn.spec.ip || hn.prog.host_addrs.contains(&a),
+            None => false,
+        }
+    }
+
+    /// Run one packet from `start` to its end.
+    pub(crate) fn journey(&mut self, start: At, tr: &mut Tracer) -> Outcome {
+        self.events.clear();
+        self.events.push(self.now, start);
+        let mut n = 0u32;
+        let mut last = start.node();
+        while let Some((t, at)) = self.events.pop() {
+            self.now = self.now.max(t);
+            n += 1;
+            if n > HOP_BUDGET {
+                self.events.clear();
+                return Outcome::Dropped(Disposition::Loop {
+                    node: self.nodes[last].name.clone(),
+                    hops: HOP_BUDGET,
+                });
+            }
+            last = at.node();
+            match self.process(at, tr) {
+                Next::Go(next, delay) => self.events.push(self.now + delay, next),
+                Next::End(o) => {
+                    self.events.clear();
+                    return o;
+                }
+            }
+        }
+        Outcome::Dropped(Disposition::Lost {
+            segment: String::new(),
+            reason: "no event left".into(),
+        })
+    }
+
+    fn process(&mut self, at: At, tr: &mut Tracer) -> Next {
+        match at {
+            At::PortOut { host, port, pkt } => self.port_out(host, port, pkt, tr),
+            At::PortIn { host, port, pkt } => self.port_in(host, port, pkt, tr),
+            At::HostStack { host, pkt, origin } => self.host_stack(host, pkt, origin, tr),
+            At::StationOut { node, pkt } => self.station_out(node, pkt, tr),
+            At::Wire { seg, from, pkt } => self.transmit(seg, from, pkt, tr),
+            At::Arrive { node, seg, pkt } => self.arrive(node, seg, pkt, tr),
+        }
+    }
+
+    fn port_name(&self, h: usize, p: u32) -> &str {
+        self.hn(h)
+            .prog
+            .ports
+            .get(p as usize)
+            .map(|pp| pp.name.as_str())
+            .unwrap_or("?")
+    }
+
+    /// Evaluate the ACL layers of port `p` for direction `dir`.
+    fn acl(&mut self, h: usize, p: u32, dir: Dir, t: &Tuple, tr: &mut Tracer) -> Result<(), DenyRef> {
+        let ports = t.proto == 6 || t.proto == 17;
+        let view = match dir {
+            Dir::Out => AclView {
+                proto: t.proto,
+                local: t.src,
+                local_port: ports.then_some(t.sport),
+                remote: t.dst,
+                remote_port: ports.then_some(t.dport),
+            },
+            Dir::In => AclView {
+                proto: t.proto,
+                local: t.dst,
+                local_port: ports.then_some(t.dport),
+                remote: t.src,
+                remote_port: ports.then_some(t.sport),
+            },
+        };
+        let mut evals = 0u64;
+        let result = (|| {
+            let hn = self.hn(h);
+            let pp = &hn.prog.ports[p as usize];
+            let d = &hn.spec.dataplane;
+            for host in [false, true] {
+                let set = pp.acl(host, dir);
+                let lname = if host { layer::ACL_HOST } else { layer::ACL_SWITCH };
+                match set.eval(&view, &mut evals) {
+                    AclVerdict::Rule(i) => {
+                        let r = &set.rules[i];
+                        tr.step(|| Step::Filter {
+                            layer: lname.into(),
+                            rule: r.name.clone(),
+                            action: if r.allow { Action::Allow } else { Action::Block },
+                            priority: r.priority,
+                        });
+                        if !r.allow {
+                            return Err(DenyRef {
+                                dir,
+                                host,
+                                rule: i as u16,
+                            });
+                        }
+                    }
+                    AclVerdict::NoRules => {
+                        if !host && !d.acl_default_allow_when_no_rules {
+                            return Err(DenyRef {
+                                dir,
+                                host,
+                                rule: u16::MAX,
+                            });
+                        }
+                    }
+                    AclVerdict::NoMatch => {
+                        let block = d.acl_default_block_when_rules_exist;
+                        tr.step(|| Step::Filter {
+                            layer: lname.into(),
+                            rule: "default (no rule matched)".into(),
+                            action: if block { Action::Block } else { Action::Allow },
+                            priority: u16::MAX,
+                        });
+                        if block {
+                            return Err(DenyRef {
+                                dir,
+                                host,
+                                rule: u16::MAX,
+                            });
+                        }
+                    }
+                }
+            }
+            Ok(())
+        })();
+        self.counters.rule_evaluations += evals;
+        result
+    }
+
+    fn deny_disposition(&self, h: usize, p: u32, d: DenyRef) -> Disposition {
+        let hn = self.hn(h);
+        let pp = &hn.prog.ports[p as usize];
+        let lname = if d.host {
+            layer::ACL_HOST
+        } else {
+            layer::ACL_SWITCH
+        };
+        let (rule, priority, reason) = match pp.acl(d.host, d.dir).rules.get(d.rule as usize) {
+            Some(r) => (r.name.clone(), r.priority, "Block rule matched".to_string()),
+            None => (
+                "default".to_string(),
+                u16::MAX,
+                format!(
+                    "no {:?} ACL rule matched on endpoint {}; default is block (inferred, setting acl_default_block_when_rules_exist)",
+                    d.dir, pp.name
+                ),
+            ),
+        };
+        let node = format!("{}/{}", self.nodes[h].name, pp.name);
+        match d.dir {
+            Dir::In => Disposition::DeniedIn {
+                node,
+                layer: lname.into(),
+                rule,
+                priority,
+                reason,
+            },
+            Dir::Out => Disposition::DeniedOut {
+                node,
+                layer: lname.into(),
+                rule,
+                priority,
+                reason,
+            },
+        }
+    }
+
+    /// A packet leaves container port `p` (VFP outbound).
+    fn port_out(&mut self, h: usize, p: u32, pkt: Packet, tr: &mut Tracer) -> Next {
+        self.ensure_compiled(h);
+        if tr.on {
+            let (n, pn) = (self.nodes[h].name.clone(), self.port_name(h, p).to_string());
+            tr.hop(&n, &pn);
+        }
+        self.capture_port(h, p, &pkt);
+        let Some(t) = tuple_of(&pkt) else {
+            return drop(Disposition::Unsupported {
+                node: self.nodes[h].name.clone(),
+                what: "non-IP frame from a container".into(),
+            });
+        };
+        let now = self.now;
+        // A reply to a connection this host translated: one lookup restores it.
+        self.counters.table_lookups += 1;
+        let idle = self.hn(h).flows.idle_timeout_ns;
+        if let Some(s) = self.hn_mut(h).nat.get(&t, now, idle) {
+            self.counters.fast_path += 1;
+            return self.restore(h, pkt, t, s, tr);
+        }
+        let gen = self.flow_gen(h, p);
+        let key = FlowKey {
+            zone: p,
+            dir: Dir::Out,
+            tuple: t,
+        };
+        self.counters.table_lookups += 1;
+        let cached = self.hn_mut(h).flows.lookup(&key, gen, now);
+        let mut acl_done = false;
+        match cached {
+            Ok(a) if a.exit != Exit::Pending => {
+                self.counters.fast_path += 1;
+                tr.step(|| Step::Session {
+                    setup_or_match: SessionOp::Match,
+                    flow: t.to_string(),
+                });
+                return self.apply(h, Some(p), pkt, a, tr);
+            }
+            Ok(_) => acl_done = true,
+            Err(_) => {}
+        }
+        self.counters.slow_path += 1;
+        tr.step(|| Step::Session {
+            setup_or_match: SessionOp::Setup,
+            flow: t.to_string(),
+        });
+        if !acl_done {
+            if let Err(d) = self.acl(h, p, Dir::Out, &t, tr) {
+                let a = FlowAction {
+                    after: t,
+                    exit: Exit::Deny(d),
+                };
+                self.hn_mut(h).flows.insert(key, a, gen, now);
+                return drop(self.deny_disposition(h, p, d));
+            }
+        }
+        // The reply of an inbound connection: no ACL, no NAT, only the route layer (stateful).
+        let result = if acl_done {
+            let pp = self.hn(h).prog.ports[p as usize].clone();
+            match v4(t.dst) {
+                Some(d) => self
+                    .route_port(h, &pp, d, &t, false, tr)
+                    .map(|exit| FlowAction { after: t, exit }),
+                None => Err(Disposition::Unsupported {
+                    node: self.nodes[h].name.clone(),
+                    what: "IPv6 forwarding is not modelled".into(),
+                }),
+            }
+        } else {
+            self.slow_out(h, p, t, tr)
+        };
+        match result {
+            Ok(a) => {
+                // The slow path already traced its transforms; the packet takes them now.
+                let mut pkt = pkt;
+                set_tuple(&mut pkt, &a.after);
+                let hn = self.hn_mut(h);
+                hn.flows.insert(key, a, gen, now);
+                // Stateful: the reply may enter this port without an In ACL check.
+                hn.flows.insert(
+                    FlowKey {
+                        zone: p,
+                        dir: Dir::In,
+                        tuple: t.reversed(),
+                    },
+                    FlowAction {
+                        after: t.reversed(),
+                        exit: Exit::Deliver,
+                    },
+                    gen,
+                    now,
+                );
+                self.apply(h, Some(p), pkt, a, tr)
+            }
+            Err(d) => drop(d),
+        }
+    }
+
+    /// LB, OutBoundNAT and route layers of an outbound packet on port `p`.
+    fn slow_out(&mut self, h: usize, p: u32, t: Tuple, tr: &mut Tracer) -> Result<FlowAction, Disposition> {
+        let node = self.nodes[h].name.clone();
+        let seed = self.seed;
+        self.conn_nonce += 1;
+        let nonce = self.conn_nonce;
+        let now = self.now;
+        let mut lookups = 0u64;
+        let hn = self.hn(h);
+        let pp: PortProgram = hn.prog.ports[p as usize].clone();
+        let host_ip = hn.spec.ip;
+        let affinity = hn.spec.dataplane.session_affinity;
+        let any_local = Self::is_host_addr(hn, t.dst);
+        let lbm = hn
+            .prog
+            .lbs
+            .find(t.proto, t.dst, t.dport, any_local, &mut lookups)
+            .cloned();
+        self.counters.table_lookups += lookups;
+        let mut after = t;
+        let mut route_to = t.dst;
+        let mut nat_layer = None;
+        let mut backend_remote = false;
+        if let Some(m) = lbm {
+            self.counters.rule_evaluations += 1;
+            let Some(b) = lb::choose(&m, seed, t.src, t.sport, nonce, affinity).cloned() else {
+                return Err(Disposition::NoMatchingLoadBalancer {
+                    node,
+                    vip: t.dst,
+                    port: t.dport,
+                });
+            };
+            tr.step(|| Step::LoadBalance {
+                lb: m.lb.to_string(),
+                vip: t.dst,
+                port: t.dport,
+                backend: format!("{} ({})", b.ip, b.endpoint),
+            });
+            after.dst = if m.preserve_dip() { t.dst } else { b.ip };
+            after.dport = m.internal_port;
+            route_to = b.ip;
+            // A remote-endpoint backend is sent toward its host even if a local endpoint now
+            // holds the same IP (a stale remote endpoint, consumers.md P12 / S15.2).
+            backend_remote = !self.hn(h).prog.port_by_ep.contains_key(&b.endpoint);
+            if !m.dsr {
+                let src = m.source_vip.unwrap_or(IpAddr::V4(host_ip));
+                after.src = src;
+                after.sport = self.snat_port(h, src, p, &node)?;
+            }
+            nat_layer = Some(NatLayer::Lb);
+            let before_h = t;
+            tr.step(|| Step::Transform {
+                layer: layer::SLB_NAT.into(),
+                rule: format!(
+                    "LB {} {}:{} -> {}:{}{}",
+                    m.lb,
+                    t.dst,
+                    m.external_port,
+                    b.ip,
+                    m.internal_port,
+                    if m.dsr { " (DSR)" } else { "" }
+                ),
+                before: tuple_headers(&before_h),
+                after: tuple_headers(&after),
+            });
+        }
+        let dst4 = v4(route_to);
+        if after.src == t.src {
+            for o in &pp.outbound_nat {
+                self.counters.rule_evaluations += 1;
+                let Some(d) = dst4 else { break };
+                let applies = if !o.destinations.is_empty() {
+                    o.destinations.iter().any(|n| n.contains(&d))
+                } else {
+                    let net = &self.hn(h).prog.networks[pp.network];
+                    !o.exceptions.iter().any(|n| n.contains(&d)) && !net.contains(d)
+                };
+                if !applies {
+                    continue;
+                }
+                if t.proto == 1 || t.proto == 58 {
+                    return Err(Disposition::Unsupported {
+                        node,
+                        what: format!(
+                            "ICMP from {} to {} needs OutBoundNAT SNAT; VFP does not translate ICMP (consumers.md P5)",
+                            t.src, t.dst
+                        ),
+                    });
+                }
+                let src = IpAddr::V4(o.virtual_ip.unwrap_or(host_ip));
+                let before = after;
+                after.src = src;
+                after.sport = self.snat_port(h, src, p, &node)?;
+                nat_layer = Some(NatLayer::OutboundNat);
+                tr.step(|| Step::Transform {
+                    layer: layer::OUTBOUND_NAT.into(),
+                    rule: if o.destinations.is_empty() {
+                        "OutBoundNAT (destination not in Exceptions)".into()
+                    } else {
+                        "OutBoundNAT Destinations (loopback DSR)".into()
+                    },
+                    before: tuple_headers(&before),
+                    after: tuple_headers(&after),
+                });
+                break;
+            }
+        }
+        if v4(after.src) == Some(pp.ip) && dst4 == Some(pp.ip) {
+            return Err(Disposition::Unsupported {
+                node,
+                what: format!(
+                    "hairpin: {} reaches itself through a VIP with its own source address; HNS does not hairpin without a loopback-DSR OutBoundNAT Destinations policy (consumers.md P1)",
+                    pp.ip
+                ),
+            });
+        }
+        if let Some(layer) = nat_layer {
+            self.hn_mut(h).nat.insert(
+                after.reversed(),
+                NatSession {
+                    restore: t.reversed(),
+                    zone: p,
+                    layer,
+                    last_used: now,
+                },
+            );
+        }
+        let Some(d) = dst4 else {
+            return Err(Disposition::Unsupported {
+                node,
+                what: "IPv6 forwarding is not modelled".into(),
+            });
+        };
+        let exit = self.route_port(h, &pp, d, &after, backend_remote, tr)?;
+        Ok(FlowAction { after, exit })
+    }
+
+    pub(crate) fn snat_port(
+        &mut self,
+        h: usize,
+        src: IpAddr,
+        owner: u32,
+        node: &str,
+    ) -> Result<u16, Disposition> {
+        match self.hn_mut(h).snat.alloc(src, owner) {
+            Some(p) => Ok(p),
+            None => Err(Disposition::SnatPortsExhausted {
+                node: node.to_string(),
+                address: src,
+            }),
+        }
+    }
+
+    /// The route layer of a port: where a (translated) packet to `d` goes.
+    fn route_port(
+        &mut self,
+        h: usize,
+        pp: &PortProgram,
+        d: Ipv4Addr,
+        after: &Tuple,
+        backend_remote: bool,
+        tr: &mut Tracer,
+    ) -> Result<Exit, Disposition> {
+        let node = self.nodes[h].name.clone();
+        self.counters.table_lookups += 1;
+        let hn = self.hn(h);
+        let net = hn.prog.networks[pp.network].clone();
+        let net = &net;
+        let kind = net.kind;
+        let host_ip = hn.spec.ip;
+        let local = hn.prog.port_by_ip.get(&d).copied().filter(|&q| {
+            hn.prog.ports[q as usize].network == pp.network && !hn.prog.ports[q as usize].host_attached
+        });
+        let remote = hn.prog.remote_by_ip.get(&d).cloned();
+        let dst_is_host = Self::is_host_addr(hn, IpAddr::V4(d));
+        // 1. Another port on the same vSwitch network: switched locally (P15: L2Bridge same-host
+        //    traffic is bridged). L2Tunnel sends everything through the host (inferred).
+        if kind != NetKind::L2Tunnel && !backend_remote {
+            if let Some(q) = local {
+                return Ok(Exit::Port(q));
+            }
+        }
+        // The host's own addresses: up the host vNIC to the host stack.
+        if dst_is_host && kind != NetKind::Transparent {
+            tr.step(|| Step::Route {
+                table: format!("{} host address", layer::ROUTE),
+                prefix: format!("{d}/32"),
+                next_hop: "host stack".into(),
+            });
+            return Ok(Exit::HostStack);
+        }
+        // 2. SDNRoute NeedEncap: hand to the host (service CIDR with no LB, the node's own IP).
+        let sdn = pp
+            .sdn_routes
+            .iter()
+            .filter(|r| r.prefix.contains(&d))
+            .max_by_key(|r| r.prefix.prefix_len());
+        if let Some(r) = sdn {
+            self.counters.rule_evaluations += 1;
+            tr.step(|| Step::Route {
+                table: format!("{} SDNRoute", layer::ROUTE),
+                prefix: r.prefix.to_string(),
+                next_hop: if r.need_encap {
+                    "host (NeedEncap)".into()
+                } else {
+                    r.next_hop.map(|n| n.to_string()).unwrap_or_else(|| "host".into())
+                },
+            });
+            if r.need_encap || kind != NetKind::Transparent {
+                return Ok(Exit::HostStack);
+            }
+        }
+        let snat_to_host = v4(after.src) == Some(host_ip);
+        match kind {
+            NetKind::Overlay => {
+                let vsid = net.vsid.unwrap_or(0);
+                let port = net.vxlan_port;
+                if let Some(r) = &remote {
+                    // A remote endpoint that is its own PA is a host-network backend: plain
+                    // underlay, no encap (consumers.md S9.2, inferred path).
+                    if r.pa == Some(d) {
+                        return self.mac_rewrite_exit(h, d, &node, tr);
+                    }
+                    if let Some(pa) = r.pa {
+                        if pa == host_ip {
+                            tr.step(|| Step::Route {
+                                table: format!("{} remote endpoint", layer::ROUTE),
+                                prefix: format!("{d}/32"),
+                                next_hop: "host (PA is this host)".into(),
+                            });
+                            return Ok(Exit::HostStack);
+                        }
+                        let inner = r.mac;
+                        tr.step(|| Step::Route {
+                            table: format!("{} remote endpoint", layer::ROUTE),
+                            prefix: format!("{d}/32"),
+                            next_hop: format!("PA {pa}"),
+                        });
+                        let onh = self.outer_next_hop(h, pa, &node)?;
+                        return Ok(Exit::Encap {
+                            outer_next_hop: onh,
+                            pa,
+                            vni: vsid,
+                            udp_port: port,
+                            inner_dst_mac: inner,
+                        });
+                    }
+                }
+                let rsr = net
+                    .remote_subnets
+                    .iter()
+                    .filter(|r| r.prefix.contains(&d))
+                    .max_by_key(|r| r.prefix.prefix_len())
+                    .cloned();
+                if let Some(r) = rsr {
+                    self.counters.rule_evaluations += 1;
+                    tr.step(|| Step::Route {
+                        table: format!("{} RemoteSubnetRoute", layer::ROUTE),
+                        prefix: r.prefix.to_string(),
+                        next_hop: format!("PA {}", r.pa),
+                    });
+                    let onh = self.outer_next_hop(h, r.pa, &node)?;
+                    return Ok(Exit::Encap {
+                        outer_next_hop: onh,
+                        pa: r.pa,
+                        vni: r.vni,
+                        udp_port: port,
+                        inner_dst_mac: r.dr_mac,
+                    });
+                }
+                if snat_to_host {
+                    return self.mac_rewrite_exit(h, d, &node, tr);
+                }
+                Err(Disposition::NoRoute {
+                    node,
+                    reason: format!(
+                        "overlay network {}: no local endpoint, remote endpoint or RemoteSubnetRoute for {d}, and the packet is not SNATed (inferred, consumers.md S8.2)",
+                        net.name
+                    ),
+                })
+            }
+            NetKind::L2Bridge => {
+                // MAC rewrite: leave with the host MAC toward the next hop of the host's routes
+                // (P10; consumers.md S1.2).
+                if let Some(r) = &remote {
+                    let g = r.endpoint;
+                    tr.step(|| Step::Route {
+                        table: format!("{} remote endpoint", layer::ROUTE),
+                        prefix: format!("{d}/32"),
+                        next_hop: format!("host routes (remote endpoint {g})"),
+                    });
+                }
+                self.mac_rewrite_exit(h, d, &node, tr)
+            }
+            NetKind::Transparent => {
+                let nh = if net.contains(d) {
+                    d
+                } else {
+                    match pp.gateway {
+                        Some(g) => g,
+                        None => {
+                            return Err(Disposition::NoRoute {
+                                node,
+                                reason: format!("endpoint {} has no gateway for {d}", pp.name),
+                            })
+                        }
+                    }
+                };
+                tr.step(|| Step::Route {
+                    table: format!("{} endpoint", layer::ROUTE),
+                    prefix: if nh == d {
+                        "on-link".into()
+                    } else {
+                        "0.0.0.0/0".into()
+                    },
+                    next_hop: nh.to_string(),
+                });
+                Ok(Exit::Uplink {
+                    next_hop: nh,
+                    src_mac: pp.mac,
+                })
+            }
+            NetKind::L2Tunnel => Ok(Exit::HostStack),
+            NetKind::Nat | NetKind::Ics | NetKind::Internal => {
+                if net.contains(d) && !dst_is_host {
+                    return Err(Disposition::NoRoute {
+                        node,
+                        reason: format!("no endpoint with {d} on network {}", net.name),
+                    });
+                }
+                tr.step(|| Step::Route {
+                    table: format!("{} endpoint", layer::ROUTE),
+                    prefix: "0.0.0.0/0".into(),
+                    next_hop: pp
+                        .gateway
+                        .map(|g| format!("{g} (host vNIC)"))
+                        .unwrap_or_else(|| "host vNIC".into()),
+                });
+                Ok(Exit::HostStack)
+            }
+            NetKind::Private | NetKind::Other => Err(Disposition::NoRoute {
+                node,
+                reason: format!("network {} ({:?}) has no path beyond its vSwitch", net.name, kind),
+            }),
+        }
+    }
+
+    fn outer_next_hop(&mut self, h: usize, pa: Ipv4Addr, node: &str) -> Result<Ipv4Addr, Disposition> {
+        match self.host_route_lookup(h, pa) {
+            Some((Via::Uplink(nh), _, _)) => Ok(nh.unwrap_or(pa)),
+            _ => Err(Disposition::NoRoute {
+                node: node.to_string(),
+                reason: format!("no underlay route to provider address {pa}"),
+            }),
+        }
+    }
+
+    fn mac_rewrite_exit(
+        &mut self,
+        h: usize,
+        d: Ipv4Addr,
+        node: &str,
+        tr: &mut Tracer,
+    ) -> Result<Exit, Disposition> {
+        match self.host_route_lookup(h, d) {
+            Some((Via::Uplink(nh), prefix, origin)) => {
+                let nh = nh.unwrap_or(d);
+                tr.step(|| Step::Route {
+                    table: format!("{} host routes ({origin})", layer::ROUTE),
+                    prefix: prefix.to_string(),
+                    next_hop: nh.to_string(),
+                });
+                Ok(Exit::Uplink {
+                    next_hop: nh,
+                    src_mac: self.hn(h).spec.mac,
+                })
+            }
+            Some((Via::Switch(_), _, _)) => Ok(Exit::HostStack),
+            None => Err(Disposition::NoRoute {
+                node: node.to_string(),
+                reason: format!("no host route to {d}"),
+            }),
+        }
+    }
+
+    /// Restore a reply of a translated connection and hand it on.
+    fn restore(&mut self, h: usize, mut pkt: Packet, t: Tuple, s: NatSession, tr: &mut Tracer) -> Next {
+        let before = t;
+        set_tuple(&mut pkt, &s.restore);
+        tr.step(|| Step::Session {
+            setup_or_match: SessionOp::Match,
+            flow: format!("{} reply", s.layer.name()),
+        });
+        tr.step(|| Step::Transform {
+            layer: s.layer.name().into(),
+            rule: "reverse NAT".into(),
+            before: tuple_headers(&before),
+            after: tuple_headers(&s.restore),
+        });
+        match s.zone {
+            HOST => Next::End(Outcome::Arrived(Receiver::Host(h), pkt)),
+            UPLINK => self.host_route_out(h, pkt, tr),
+            q => Next::Go(
+                At::PortIn {
+                    host: h,
+                    port: q,
+                    pkt,
+                },
+                0,
+            ),
+        }
+    }
+
+    /// Apply a (cached or fresh) flow action.
+    pub(crate) fn apply(
+        &mut self,
+        h: usize,
+        from: Option<u32>,
+        mut pkt: Packet,
+        a: FlowAction,
+        tr: &mut Tracer,
+    ) -> Next {
+        if tuple_of(&pkt) != Some(a.after) {
+            let before = headers(&pkt);
+            set_tuple(&mut pkt, &a.after);
+            if tr.on {
+                let after = headers(&pkt);
+                tr.step(|| Step::Transform {
+                    layer: "UFT".into(),
+                    rule: "cached transposition".into(),
+                    before,
+                    after,
+                });
+            }
+        }
+        match a.exit {
+            Exit::Port(q) => {
+                if tr.on {
+                    let mac = self.hn(h).prog.ports[q as usize].mac;
+                    let name = self.port_name(h, q).to_string();
+                    tr.step(|| Step::Switch { mac, out_port: name });
+                }
+                Next::Go(
+                    At::PortIn {
+                        host: h,
+                        port: q,
+                        pkt,
+                    },
+                    0,
+                )
+            }
+            Exit::HostStack => Next::Go(
+                At::HostStack {
+                    host: h,
+                    pkt,
+                    origin: false,
+                },
+                0,
+            ),
+            Exit::Uplink { next_hop, src_mac } => self.emit_uplink(h, pkt, next_hop, src_mac, None, tr),
+            Exit::Encap {
+                outer_next_hop,
+                pa,
+                vni,
+                udp_port,
+                inner_dst_mac,
+            } => {
+                let host_mac = self.hn(h).spec.mac;
+                pkt.eth.dst = inner_dst_mac;
+                if from.is_none() {
+                    pkt.eth.src = host_mac;
+                }
+                self.emit_uplink(h, pkt, outer_next_hop, host_mac, Some((pa, vni, udp_port)), tr)
+            }
+            Exit::Deliver | Exit::Pending => match from {
+                Some(p) => Next::End(Outcome::Arrived(Receiver::Port { host: h, port: p }, pkt)),
+                None => Next::Go(
+                    At::HostStack {
+                        host: h,
+                        pkt,
+                        origin: false,
+                    },
+                    0,
+                ),
+            },
+            Exit::Deny(d) => match from {
+                Some(p) => drop(self.deny_disposition(h, p, d)),
+                None => drop(Disposition::NoRoute {
+                    node: self.nodes[h].name.clone(),
+                    reason: "denied".into(),
+                }),
+            },
+        }
+    }
+
+    /// A packet arrives at port `q` from the vSwitch (VFP inbound): ACL In, then the container.
+    fn port_in(&mut self, h: usize, q: u32, mut pkt: Packet, tr: &mut Tracer) -> Next {
+        self.ensure_compiled(h);
+        if q as usize >= self.hn(h).prog.ports.len() {
+            return drop(Disposition::NoRoute {
+                node: self.nodes[h].name.clone(),
+                reason: "the destination port was removed".into(),
+            });
+        }
+        if tr.on {
+            let (n, pn) = (self.nodes[h].name.clone(), self.port_name(h, q).to_string());
+            tr.hop(&n, &pn);
+        }
+        let Some(t) = tuple_of(&pkt) else {
+            return drop(Disposition::Unsupported {
+                node: self.nodes[h].name.clone(),
+                what: "non-IP frame at a port".into(),
+            });
+        };
+        let now = self.now;
+        let gen = self.flow_gen(h, q);
+        let key = FlowKey {
+            zone: q,
+            dir: Dir::In,
+            tuple: t,
+        };
+        self.counters.table_lookups += 1;
+        match self.hn_mut(h).flows.lookup(&key, gen, now) {
+            Ok(a) => {
+                self.counters.fast_path += 1;
+                tr.step(|| Step::Session {
+                    setup_or_match: SessionOp::Match,
+                    flow: t.to_string(),
+                });
+                if let Exit::Deny(d) = a.exit {
+                    return drop(self.deny_disposition(h, q, d));
+                }
+            }
+            Err(_) => {
+                self.counters.slow_path += 1;
+                tr.step(|| Step::Session {
+                    setup_or_match: SessionOp::Setup,
+                    flow: t.to_string(),
+                });
+                if let Err(d) = self.acl(h, q, Dir::In, &t, tr) {
+                    self.hn_mut(h).flows.insert(
+                        key,
+                        FlowAction {
+                            after: t,
+                            exit: Exit::Deny(d),
+                        },
+                        gen,
+                        now,
+                    );
+                    return drop(self.deny_disposition(h, q, d));
+                }
+                let hn = self.hn_mut(h);
+                hn.flows.insert(
+                    key,
+                    FlowAction {
+                        after: t,
+                        exit: Exit::Deliver,
+                    },
+                    gen,
+                    now,
+                );
+                hn.flows.insert(
+                    FlowKey {
+                        zone: q,
+                        dir: Dir::Out,
+                        tuple: t.reversed(),
+                    },
+                    FlowAction {
+                        after: t.reversed(),
+                        exit: Exit::Pending,
+                    },
+                    gen,
+                    now,
+                );
+            }
+        }
+        pkt.eth.dst = self.hn(h).prog.ports[q as usize].mac;
+        self.capture_port(h, q, &pkt);
+        if self.hn(h).prog.ports[q as usize].host_attached {
+            // A host vNIC endpoint (e.g. cbr0_ep): the host stack receives.
+            return Next::Go(
+                At::HostStack {
+                    host: h,
+                    pkt,
+                    origin: false,
+                },
+                0,
+            );
+        }
+        let to = self.port_place(h, q);
+        tr.step(|| Step::Deliver { to });
+        Next::End(Outcome::Arrived(Receiver::Port { host: h, port: q }, pkt))
+    }
+
+    /// The place name of a port's owner: `container:ID` or `endpoint:GUID`.
+    pub(crate) fn port_place(&self, h: usize, q: u32) -> String {
+        let pp = &self.hn(h).prog.ports[q as usize];
+        match &pp.container {
+            Some(c) => format!("container:{c}"),
+            None => format!("endpoint:{}", pp.endpoint),
+        }
+    }
+
+    /// Frames arriving on a host's uplink (after any VXLAN decap): reverse NAT, inbound LB,
+    /// port mappings, endpoints on the wire, or the host stack.
+    pub(crate) fn host_switch_in(
+        &mut self,
+        h: usize,
+        pkt: Packet,
+        overlay: Option<usize>,
+        tr: &mut Tracer,
+    ) -> Next {
+        let Some(t) = tuple_of(&pkt) else {
+            return drop(Disposition::Unsupported {
+                node: self.nodes[h].name.clone(),
+                what: "non-IP frame at the vSwitch".into(),
+            });
+        };
+        let now = self.now;
+        let idle = self.hn(h).flows.idle_timeout_ns;
+        self.counters.table_lookups += 1;
+        if let Some(s) = self.hn_mut(h).nat.get(&t, now, idle) {
+            self.counters.fast_path += 1;
+            return self.restore(h, pkt, t, s, tr);
+        }
+        let gen = self.flow_gen(h, UPLINK);
+        let key = FlowKey {
+            zone: UPLINK,
+            dir: Dir::In,
+            tuple: t,
+        };
+        self.counters.table_lookups += 1;
+        if let Ok(a) = self.hn_mut(h).flows.lookup(&key, gen, now) {
+            self.counters.fast_path += 1;
+            tr.step(|| Step::Session {
+                setup_or_match: SessionOp::Match,
+                flow: t.to_string(),
+            });
+            return self.apply(h, None, pkt, a, tr);
+        }
+        self.counters.slow_path += 1;
+        match self.slow_in(h, t, overlay, tr) {
+            Ok(a) => {
+                self.hn_mut(h).flows.insert(key, a, gen, now);
+                let mut pkt = pkt;
+                set_tuple(&mut pkt, &a.after);
+                self.apply(h, None, pkt, a, tr)
+            }
+            Err(d) => drop(d),
+        }
+    }
+
+    fn slow_in(
+        &mut self,
+        h: usize,
+        t: Tuple,
+        overlay: Option<usize>,
+        tr: &mut Tracer,
+    ) -> Result<FlowAction, Disposition> {
+        let node = self.nodes[h].name.clone();
+        let now = self.now;
+        let seed = self.seed;
+        self.conn_nonce += 1;
+        let nonce = self.conn_nonce;
+        let mut lookups = 0;
+        let hn = self.hn(h);
+        let host_ip = hn.spec.ip;
+        let any_local = Self::is_host_addr(hn, t.dst);
+        let affinity = hn.spec.dataplane.session_affinity;
+        let lbm = hn
+            .prog
+            .lbs
+            .find(t.proto, t.dst, t.dport, any_local, &mut lookups)
+            .filter(|m| !m.ilb())
+            .cloned();
+        self.counters.table_lookups += lookups;
+        if let Some(m) = lbm {
+            self.counters.rule_evaluations += 1;
+            let Some(b) = lb::choose(&m, seed, t.src, t.sport, nonce, affinity).cloned() else {
+                return Err(Disposition::NoMatchingLoadBalancer {
+                    node,
+                    vip: t.dst,
+                    port: t.dport,
+                });
+            };
+            tr.step(|| Step::LoadBalance {
+                lb: m.lb.to_string(),
+                vip: t.dst,
+                port: t.dport,
+                backend: format!("{} ({})", b.ip, b.endpoint),
+            });
+            let mut after = t;
+            after.dst = if m.preserve_dip() { t.dst } else { b.ip };
+            after.dport = m.internal_port;
+            if !m.dsr {
+                let src = m.source_vip.unwrap_or(IpAddr::V4(host_ip));
+                after.src = src;
+                after.sport = self.snat_port(h, src, UPLINK, &node)?;
+            }
+            tr.step(|| Step::Transform {
+                layer: layer::SLB_NAT.into(),
+                rule: format!("LB {}{}", m.lb, if m.dsr { " (DSR)" } else { "" }),
+                before: tuple_headers(&t),
+                after: tuple_headers(&after),
+            });
+            self.hn_mut(h).nat.insert(
+                after.reversed(),
+                NatSession {
+                    restore: t.reversed(),
+                    zone: UPLINK,
+                    layer: NatLayer::Lb,
+                    last_used: now,
+                },
+            );
+            let Some(d) = v4(b.ip) else {
+                return Err(Disposition::Unsupported {
+                    node,
+                    what: "IPv6 backends are not modelled".into(),
+                });
+            };
+            let remote = !self.hn(h).prog.port_by_ep.contains_key(&b.endpoint);
+            let exit = self.exit_from_host(h, d, &after, remote, tr)?;
+            return Ok(FlowAction { after, exit });
+        }
+        // Port mappings (VFP NAT; WinNAT on NAT networks).
+        self.counters.table_lookups += 1;
+        let hn = self.hn(h);
+        let pm = v4(t.dst).and_then(|d| {
+            hn.prog
+                .port_maps
+                .get(&(t.proto, t.dport))
+                .and_then(|v| {
+                    v.iter().find(|m| match m.vip {
+                        Some(vip) => vip == d,
+                        None => d == host_ip,
+                    })
+                })
+                .cloned()
+        });
+        if let Some(m) = pm {
+            let pp = hn.prog.ports[m.port as usize].clone();
+            let nat_net = hn.prog.networks[pp.network].kind == NetKind::Nat;
+            let mut after = t;
+            after.dst = IpAddr::V4(pp.ip);
+            after.dport = m.internal_port;
+            let (lname, layer_kind) = if nat_net {
+                (layer::WINNAT, NatLayer::WinNat)
+            } else {
+                (layer::PORT_MAPPING, NatLayer::PortMapping)
+            };
+            tr.step(|| Step::Transform {
+                layer: lname.into(),
+                rule: format!("PortMapping {}:{} -> {}", t.dport, m.internal_port, pp.name),
+                before: tuple_headers(&t),
+                after: tuple_headers(&after),
+            });
+            self.hn_mut(h).nat.insert(
+                after.reversed(),
+                NatSession {
+                    restore: t.reversed(),
+                    zone: UPLINK,
+                    layer: layer_kind,
+                    last_used: now,
+                },
+            );
+            return Ok(FlowAction {
+                after,
+                exit: Exit::Port(m.port),
+            });
+        }
+        let Some(d) = v4(t.dst) else {
+            return Err(Disposition::Unsupported {
+                node,
+                what: "IPv6 is not modelled".into(),
+            });
+        };
+        let hn = self.hn(h);
+        // An endpoint reachable from the wire (Transparent, L2Bridge, decapsulated overlay).
+        if let Some(&q) = hn.prog.port_by_ip.get(&d) {
+            let pp = &hn.prog.ports[q as usize];
+            let kind = hn.prog.networks[pp.network].kind;
+            let ok = match overlay {
+                Some(n) => pp.network == n,
+                None => matches!(
+                    kind,
+                    NetKind::Transparent | NetKind::L2Bridge | NetKind::L2Tunnel | NetKind::Overlay
+                ),
+            };
+            if ok && !pp.host_attached {
+                return Ok(FlowAction {
+                    after: t,
+                    exit: Exit::Port(q),
+                });
+            }
+        }
+        if overlay.is_some() && !Self::is_host_addr(hn, t.dst) {
+            return Err(Disposition::NoRoute {
+                node,
+                reason: format!(
+                    "decapsulated packet for {d}: no endpoint with that address on the overlay network"
+                ),
+            });
+        }
+        Ok(FlowAction {
+            after: t,
+            exit: Exit::HostStack,
+        })
+    }
+
+    /// Where the host sends a packet to `d` that it DNATed (inbound LB): a local port, a remote
+    /// endpoint over the overlay, or out by the host routes.
+    fn exit_from_host(
+        &mut self,
+        h: usize,
+        d: Ipv4Addr,
+        after: &Tuple,
+        backend_remote: bool,
+        tr: &mut Tracer,
+    ) -> Result<Exit, Disposition> {
+        let node = self.nodes[h].name.clone();
+        let hn = self.hn(h);
+        if let Some(&q) = hn.prog.port_by_ip.get(&d).filter(|_| !backend_remote) {
+            return Ok(Exit::Port(q));
+        }
+        if let Some(r) = hn.prog.remote_by_ip.get(&d).cloned() {
+            let net = &hn.prog.networks[r.network];
+            if let (NetKind::Overlay, Some(pa)) = (net.kind, r.pa) {
+                if pa != hn.spec.ip {
+                    let (vni, port) = (net.vsid.unwrap_or(0), net.vxlan_port);
+                    let onh = self.outer_next_hop(h, pa, &node)?;
+                    return Ok(Exit::Encap {
+                        outer_next_hop: onh,
+                        pa,
+                        vni,
+                        udp_port: port,
+                        inner_dst_mac: r.mac,
+                    });
+                }
+            }
+        }
+        let hn = self.hn(h);
+        for n in &hn.prog.networks {
+            if n.kind != NetKind::Overlay {
+                continue;
+            }
+            if let Some(r) = n
+                .remote_subnets
+                .iter()
+                .filter(|r| r.prefix.contains(&d))
+                .max_by_key(|r| r.prefix.prefix_len())
+                .cloned()
+            {
+                let (vni, port) = (r.vni, n.vxlan_port);
+                let onh = self.outer_next_hop(h, r.pa, &node)?;
+                return Ok(Exit::Encap {
+                    outer_next_hop: onh,
+                    pa: r.pa,
+                    vni,
+                    udp_port: port,
+                    inner_dst_mac: r.dr_mac,
+                });
+            }
+        }
+        let _ = after;
+        self.mac_rewrite_exit(h, d, &node, tr)
+    }
+
+    /// Route a packet out of the host by its routes (no TTL change: VFP, not the IP stack).
+    pub(crate) fn host_route_out(&mut self, h: usize, pkt: Packet, tr: &mut Tracer) -> Next {
+        let Some(d) = tuple_of(&pkt).and_then(|t| v4(t.dst)) else {
+            return drop(Disposition::Unsupported {
+                node: self.nodes[h].name.clone(),
+                what: "IPv6 is not modelled".into(),
+            });
+        };
+        let t = tuple_of(&pkt).unwrap_or(Tuple {
+            proto: 0,
+            src: IpAddr::V4(d),
+            sport: 0,
+            dst: IpAddr::V4(d),
+            dport: 0,
+        });
+        match self.exit_from_host(h, d, &t, false, tr) {
+            Ok(exit) => self.apply(h, None, pkt, FlowAction { after: t, exit }, tr),
+            Err(e) => drop(e),
+        }
+    }
+}
+
+pub(crate) fn tuple_headers(t: &Tuple) -> Headers {
+    Headers {
+        src: t.src,
+        src_port: t.sport,
+        dst: t.dst,
+        dst_port: t.dport,
+        src_mac: Mac::default(),
+        dst_mac: Mac::default(),
+    }
+}

@@ -1,1 +1,385 @@
-//! host (owned by the dataplane work).
+//! The host TCP/IP stack: the default compartment's route table (connected underlay, default
+//! gateway, extra OS routes, host vNICs of NAT/ICS/Internal networks, host-attached endpoints,
+//! the overlay `HostRoute` policy), local delivery, IP forwarding with TTL, WinNAT for NAT networks,
+//! and host access to VIPs (`LocalRoutedVIP`, P2) and port mappings (`LocalRoutedVip`).
+//! Container namespaces are compartments too; their route table is the endpoint's own (on-link
+//! subnet + default gateway), evaluated by the port's route layer.
+
+use crate::compile::{NetKind, Via};
+use crate::engine::{
+    drop, tuple_headers, tuple_of, v4, Exit, FlowAction, Next, Outcome, Receiver, Tracer, HOST, UPLINK,
+};
+use crate::packet::{Packet, Payload};
+use crate::trace::{Disposition, Step};
+use crate::vfp::{layer, lb, NatLayer, NatSession};
+use crate::world::{HostNode, World};
+use hnsim_model::schema::network_flags;
+use ipnet::Ipv4Net;
+use std::net::{IpAddr, Ipv4Addr};
+
+/// HNS service restart (P11): non-persistent networks (`EnableNonPersistent`, and NAT networks)
+/// vanish with their endpoints; VFP state is reprogrammed, so flows and NAT sessions are gone.
+/// (The `state` work owns HNS operations; this is the dataplane's own minimal version.)
+pub(crate) fn hns_restart(h: &mut HostNode) {
+    let hns = &mut h.hns;
+    let gone: Vec<_> = hns
+        .networks
+        .values()
+        .filter(|n| {
+            n.flags & network_flags::ENABLE_NON_PERSISTENT != 0
+                || n.kind() == hnsim_model::schema::NetworkType::Nat
+        })
+        .map(|n| n.id)
+        .collect();
+    for id in &gone {
+        hns.networks.remove(id);
+    }
+    let gone_s: Vec<String> = gone.iter().map(|g| g.to_string()).collect();
+    hns.endpoints.retain(|_, e| {
+        !gone_s
+            .iter()
+            .any(|g| g.eq_ignore_ascii_case(e.host_compute_network.trim()))
+    });
+    hns.generation += 1;
+    h.flows.clear();
+    h.nat.clear();
+}
+
+/// SNAT-port owner id of WinNAT.
+const WINNAT_OWNER: u32 = u32::MAX - 2;
+
+impl World {
+    /// Longest-prefix match over the host's default-compartment routes.
+    pub(crate) fn host_route_lookup(
+        &mut self,
+        h: usize,
+        d: Ipv4Addr,
+    ) -> Option<(Via, Ipv4Net, &'static str)> {
+        self.counters.table_lookups += 1;
+        let hn = self.hn(h);
+        let mut best: Option<(Via, Ipv4Net, &'static str)> = None;
+        let mut consider = |via: Via, prefix: Ipv4Net, origin: &'static str| {
+            if prefix.contains(&d) && best.is_none_or(|(_, b, _)| prefix.prefix_len() > b.prefix_len()) {
+                best = Some((via, prefix, origin));
+            }
+        };
+        let seg = &self.segments[hn.seg].spec;
+        consider(Via::Uplink(None), seg.prefix, "connected");
+        if let Some(gw) = hn.spec.gateway {
+            consider(Via::Uplink(Some(gw)), Ipv4Net::default(), "default gateway");
+        }
+        for (prefix, nh) in &hn.spec.routes {
+            consider(Via::Uplink(Some(*nh)), *prefix, "OS route");
+        }
+        for r in &hn.prog.host_routes {
+            consider(r.via, r.prefix, r.origin);
+        }
+        best
+    }
+
+    /// The host's source address toward `d` (the host vNIC address inside a network it routes into).
+    pub(crate) fn host_source_for(&mut self, h: usize, d: Ipv4Addr) -> Ipv4Addr {
+        let via = self.host_route_lookup(h, d);
+        let hn = self.hn(h);
+        if let Some((Via::Switch(n), _, _)) = via {
+            let net = &hn.prog.networks[n];
+            if let Some(a) = hn.prog.host_addrs.iter().find(|a| net.contains(**a)) {
+                return *a;
+            }
+        }
+        hn.spec.ip
+    }
+
+    /// The host stack receives a packet: host-originated VIP access, local delivery, or forwarding.
+    pub(crate) fn host_stack(&mut self, h: usize, mut pkt: Packet, origin: bool, tr: &mut Tracer) -> Next {
+        self.ensure_compiled(h);
+        // The host stack is not on the VFP fast path; its name is needed for drops and steps.
+        let node = self.nodes[h].name.clone();
+        if tr.on {
+            tr.hop(&node, "host stack");
+        }
+        let Some(t) = tuple_of(&pkt) else {
+            return drop(Disposition::Unsupported {
+                node,
+                what: "non-IP packet in the host stack".into(),
+            });
+        };
+        let now = self.now;
+        let host_ip = self.hn(h).spec.ip;
+        if origin {
+            // Host → VIP / NodePort: only with LocalRoutedVIP (P2), and → own port mapping only
+            // with the PortMapping LocalRoutedVip flag (Azure CNI #1863).
+            let seed = self.seed;
+            self.conn_nonce += 1;
+            let nonce = self.conn_nonce;
+            let mut lookups = 0;
+            let hn = self.hn(h);
+            let any_local = Self::is_host_addr(hn, t.dst);
+            let honour = hn.spec.dataplane.honour_local_routed_vip;
+            let affinity = hn.spec.dataplane.session_affinity;
+            let m = hn
+                .prog
+                .lbs
+                .find(t.proto, t.dst, t.dport, any_local, &mut lookups)
+                .filter(|m| honour && m.local_routed_vip())
+                .cloned();
+            self.counters.table_lookups += lookups;
+            if let Some(m) = m {
+                let Some(b) = lb::choose(&m, seed, t.src, t.sport, nonce, affinity).cloned() else {
+                    return drop(Disposition::NoMatchingLoadBalancer {
+                        node,
+                        vip: t.dst,
+                        port: t.dport,
+                    });
+                };
+                tr.step(|| Step::LoadBalance {
+                    lb: m.lb.to_string(),
+                    vip: t.dst,
+                    port: t.dport,
+                    backend: format!("{} ({})", b.ip, b.endpoint),
+                });
+                let mut after = t;
+                after.dst = if m.preserve_dip() { t.dst } else { b.ip };
+                after.dport = m.internal_port;
+                tr.step(|| Step::Transform {
+                    layer: layer::SLB_NAT.into(),
+                    rule: format!("LB {} (LocalRoutedVIP)", m.lb),
+                    before: tuple_headers(&t),
+                    after: tuple_headers(&after),
+                });
+                self.hn_mut(h).nat.insert(
+                    after.reversed(),
+                    NatSession {
+                        restore: t.reversed(),
+                        zone: HOST,
+                        layer: NatLayer::Lb,
+                        last_used: now,
+                    },
+                );
+                let Some(d) = v4(b.ip) else {
+                    return drop(Disposition::Unsupported {
+                        node,
+                        what: "IPv6 backends are not modelled".into(),
+                    });
+                };
+                return self.host_forward(h, pkt, after, d, tr);
+            }
+            let hn = self.hn(h);
+            let pm = v4(t.dst).and_then(|d| {
+                hn.prog
+                    .port_maps
+                    .get(&(t.proto, t.dport))
+                    .and_then(|v| {
+                        v.iter()
+                            .find(|m| m.local_routed && m.vip.map_or(d == host_ip, |v| v == d))
+                    })
+                    .cloned()
+            });
+            if let Some(m) = pm {
+                let pp = &hn.prog.ports[m.port as usize];
+                let mut after = t;
+                after.dst = IpAddr::V4(pp.ip);
+                after.dport = m.internal_port;
+                tr.step(|| Step::Transform {
+                    layer: layer::PORT_MAPPING.into(),
+                    rule: format!("PortMapping {} (LocalRoutedVip)", m.external_port),
+                    before: tuple_headers(&t),
+                    after: tuple_headers(&after),
+                });
+                self.hn_mut(h).nat.insert(
+                    after.reversed(),
+                    NatSession {
+                        restore: t.reversed(),
+                        zone: HOST,
+                        layer: NatLayer::PortMapping,
+                        last_used: now,
+                    },
+                );
+                return self.apply(
+                    h,
+                    None,
+                    pkt,
+                    FlowAction {
+                        after,
+                        exit: Exit::Port(m.port),
+                    },
+                    tr,
+                );
+            }
+        }
+        if Self::is_host_addr(self.hn(h), t.dst) {
+            tr.step(|| Step::Deliver {
+                to: format!("host:{node}"),
+            });
+            return Next::End(Outcome::Arrived(Receiver::Host(h), pkt));
+        }
+        let Some(d) = v4(t.dst) else {
+            return drop(Disposition::Unsupported {
+                node,
+                what: "IPv6 is not modelled".into(),
+            });
+        };
+        if !origin {
+            if !self.hn(h).spec.dataplane.ip_forwarding {
+                return drop(Disposition::NoRoute {
+                    node,
+                    reason: format!("{d} is not a host address and IP forwarding is off"),
+                });
+            }
+            if let Payload::Ip { ip, .. } = &mut pkt.payload {
+                if ip.ttl <= 1 {
+                    return drop(Disposition::TtlExceeded { node });
+                }
+                ip.ttl -= 1;
+            }
+        }
+        self.host_forward(h, pkt, t, d, tr)
+    }
+
+    /// Route (and WinNAT when leaving a NAT network) a packet the host stack sends or forwards.
+    fn host_forward(
+        &mut self,
+        h: usize,
+        pkt: Packet,
+        t: crate::vfp::Tuple,
+        d: Ipv4Addr,
+        tr: &mut Tracer,
+    ) -> Next {
+        let node = self.nodes[h].name.clone();
+        let route = self.host_route_lookup(h, d);
+        let Some((via, prefix, origin)) = route else {
+            return drop(Disposition::NoRoute {
+                node,
+                reason: format!("no host route to {d}"),
+            });
+        };
+        tr.step(|| Step::Route {
+            table: format!("host routes ({origin})"),
+            prefix: prefix.to_string(),
+            next_hop: match via {
+                Via::Uplink(Some(nh)) => nh.to_string(),
+                Via::Uplink(None) => "on-link (uplink)".into(),
+                Via::Switch(_) => "host vNIC".into(),
+            },
+        });
+        match via {
+            Via::Switch(n) => {
+                let hn = self.hn(h);
+                match hn.prog.port_by_ip.get(&d) {
+                    Some(&q) if hn.prog.ports[q as usize].network == n => self.apply(
+                        h,
+                        None,
+                        pkt,
+                        FlowAction {
+                            after: t,
+                            exit: Exit::Port(q),
+                        },
+                        tr,
+                    ),
+                    _ => drop(Disposition::NoRoute {
+                        node,
+                        reason: format!("no endpoint with {d} on network {}", hn.prog.networks[n].name),
+                    }),
+                }
+            }
+            Via::Uplink(nh) => {
+                let mut after = t;
+                // WinNAT: traffic from a NAT network leaving by the uplink is SNATed to the host.
+                let hn = self.hn(h);
+                let src_net = v4(t.src).and_then(|s| {
+                    hn.prog
+                        .networks
+                        .iter()
+                        .find(|n| n.contains(s) && !Self::is_host_addr(hn, t.src))
+                        .map(|n| (n.kind, n.name.clone()))
+                });
+                match src_net {
+                    Some((NetKind::Nat, _)) => {
+                        let host_ip = IpAddr::V4(hn.spec.ip);
+                        let zone = v4(t.src)
+                            .and_then(|s| hn.prog.port_by_ip.get(&s).copied())
+                            .unwrap_or(UPLINK);
+                        after.src = host_ip;
+                        if t.proto == 6 || t.proto == 17 {
+                            after.sport = match self.snat_port(h, host_ip, WINNAT_OWNER, &node) {
+                                Ok(p) => p,
+                                Err(e) => return drop(e),
+                            };
+                        }
+                        tr.step(|| Step::Transform {
+                            layer: layer::WINNAT.into(),
+                            rule: "WinNAT outbound".into(),
+                            before: tuple_headers(&t),
+                            after: tuple_headers(&after),
+                        });
+                        let now = self.now;
+                        self.hn_mut(h).nat.insert(
+                            after.reversed(),
+                            NatSession {
+                                restore: t.reversed(),
+                                zone,
+                                layer: NatLayer::WinNat,
+                                last_used: now,
+                            },
+                        );
+                    }
+                    Some((NetKind::Ics | NetKind::Internal | NetKind::Private, name)) => {
+                        return drop(Disposition::NoRoute {
+                            node,
+                            reason: format!("network {name} has no external path (ICS/Internal/Private)"),
+                        })
+                    }
+                    _ => {}
+                }
+                let src_mac = self.hn(h).spec.mac;
+                self.apply(
+                    h,
+                    None,
+                    pkt,
+                    FlowAction {
+                        after,
+                        exit: Exit::Uplink {
+                            next_hop: nh.unwrap_or(d),
+                            src_mac,
+                        },
+                    },
+                    tr,
+                )
+            }
+        }
+    }
+
+    /// Capture a frame at a named port when asked for (`HOST/ENDPOINT-NAME` or `HOST/GUID`).
+    pub(crate) fn capture_port(&mut self, h: usize, p: u32, pkt: &Packet) {
+        if !self.capture || self.pcap_ports.is_empty() {
+            return;
+        }
+        let hn = self.hn(h);
+        let Some(pp) = hn.prog.ports.get(p as usize) else {
+            return;
+        };
+        let by_name = format!("{}/{}", self.nodes[h].name, pp.name);
+        let by_id = format!("{}/{}", self.nodes[h].name, pp.endpoint);
+        let point = if self.pcap_ports.contains(&by_name) {
+            by_name
+        } else if self.pcap_ports.contains(&by_id) {
+            by_id
+        } else {
+            return;
+        };
+        self.record(&point, pkt);
+    }
+
+    /// Record a frame at a capture point (real bytes from the wire encoder).
+    pub(crate) fn record(&mut self, point: &str, pkt: &Packet) {
+        if !self.capture {
+            return;
+        }
+        let mut buf = Vec::new();
+        crate::capture::encode(pkt, &mut buf);
+        if !buf.is_empty() {
+            let now = self.now;
+            self.pcap.record(point, now, &buf);
+        }
+    }
+}

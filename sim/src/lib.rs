@@ -3,6 +3,7 @@
 //! Follow one packet: a container's vNIC port → VFP (out) → vSwitch → host vNIC / uplink →
 //! underlay → another host's uplink → VFP (in) → delivered. See ARCHITECTURE in docs/.
 
+pub mod app;
 pub mod capture;
 pub mod compile;
 pub mod engine;
@@ -12,6 +13,7 @@ pub mod packet;
 pub mod pcap;
 pub mod scenario;
 pub mod switch;
+pub mod testkit;
 pub mod trace;
 pub mod vfp;
 pub mod wire;

@@ -104,6 +104,8 @@ pub enum Step {
         outer_dst: Ipv4Addr,
         udp_port: u16,
         inner_dst_mac: Mac,
+        outer_src_mac: Mac,
+        outer_dst_mac: Mac,
     },
     /// VXLAN decapsulation.
     Decap { vni: u32 },
@@ -155,9 +157,11 @@ impl fmt::Display for Step {
                 outer_dst,
                 udp_port,
                 inner_dst_mac,
+                outer_src_mac,
+                outer_dst_mac,
             } => write!(
                 f,
-                "encap   vxlan vni {vni} {outer_src} -> {outer_dst} udp/{udp_port}, inner dst mac {inner_dst_mac}"
+                "encap   vxlan vni {vni} {outer_src} -> {outer_dst} udp/{udp_port} [{outer_src_mac} -> {outer_dst_mac}], inner dst mac {inner_dst_mac}"
             ),
             Step::Decap { vni } => write!(f, "decap   vxlan vni {vni}"),
             Step::Session {

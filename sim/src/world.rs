@@ -4,11 +4,17 @@
 //! This is the API the scenario runner and the CLI code against; keep it stable (additions fine).
 
 use crate::capture::PcapSet;
-use crate::trace::{Exchange, L4};
+use crate::compile::HostProgram;
+use crate::engine::FlowAction;
+use crate::trace::L4;
+use crate::vfp::{FlowTable, NatSessions, SnatPools};
 use hnsim_model::state::{Hns, HostSettings};
 use hnsim_model::{Guid, Mac};
 use ipnet::Ipv4Net;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -70,6 +76,9 @@ pub struct DataplaneSettings {
     /// Inner MTU of a process-isolated container vNIC = link MTU − this for every network type
     /// (HNS uses 1450 on 1500 by design, P8). Overlay endpoints always subtract the encap overhead.
     pub container_mtu_reduction: u16,
+    /// The host forwards packets not addressed to it (flannel host-gw and L2Bridge setups enable
+    /// forwarding on the vNICs, consumers.md §2.2).
+    pub ip_forwarding: bool,
 }
 
 impl Default for DataplaneSettings {
@@ -85,6 +94,7 @@ impl Default for DataplaneSettings {
             honour_local_routed_vip: true,
             session_affinity: true,
             container_mtu_reduction: 0,
+            ip_forwarding: true,
         }
     }
 }
@@ -265,7 +275,7 @@ pub struct Counters {
     pub table_lookups: u64,
 }
 
-/// The node names of the topology, for `hnsim graph`.
+/// The topology as a graph (nodes: segments, routers, hosts, stations; edges: attachments).
 pub type TopologyGraph = petgraph::Graph<String, String>;
 
 /// A fresh HNS state for a host. (The `state` work adds `Hns::new(settings, seed)`; until it
@@ -282,16 +292,67 @@ pub(crate) fn new_hns(settings: HostSettings, _seed: u64) -> Hns {
     }
 }
 
+pub(crate) struct Segment {
+    pub spec: SegmentSpec,
+    pub loss: u8,
+    pub latency: u64,
+}
+
+pub(crate) struct HostNode {
+    pub spec: HostSpec,
+    pub seg: usize,
+    pub hns: Hns,
+    pub prog: HostProgram,
+    pub compiled: bool,
+    pub flows: FlowTable<FlowAction>,
+    pub nat: NatSessions,
+    pub snat: SnatPools,
+    pub link_up: bool,
+}
+
+pub(crate) enum NodeKind {
+    Host(Box<HostNode>),
+    /// A router and the segment index of each interface.
+    Router(RouterSpec, Vec<usize>),
+    Station(StationSpec, usize),
+}
+
+pub(crate) struct Node {
+    pub name: String,
+    pub kind: NodeKind,
+    pub up: bool,
+    /// Neighbour cache (lookup only; never iterated).
+    pub neigh: HashMap<Ipv4Addr, Mac>,
+}
+
 /// The simulated world. See the module doc.
 pub struct World {
     pub(crate) seed: u64,
     pub(crate) now: u64,
-    pub(crate) segments: std::collections::BTreeMap<String, SegmentSpec>,
-    pub(crate) routers: std::collections::BTreeMap<String, RouterSpec>,
-    pub(crate) stations: std::collections::BTreeMap<String, StationSpec>,
-    pub(crate) hosts: std::collections::BTreeMap<String, (HostSpec, Hns)>,
+    pub(crate) rng: ChaCha8Rng,
+    pub(crate) segments: Vec<Segment>,
+    pub(crate) seg_by_name: BTreeMap<String, usize>,
+    pub(crate) nodes: Vec<Node>,
+    pub(crate) node_by_name: BTreeMap<String, usize>,
+    pub(crate) partitions: BTreeSet<(usize, usize)>,
+    pub(crate) listeners: BTreeSet<(String, L4, u16)>,
     pub(crate) pcap: PcapSet,
+    pub(crate) pcap_ports: BTreeSet<String>,
+    pub(crate) capture: bool,
     pub(crate) counters: Counters,
+    pub(crate) tracing: bool,
+    /// Bumped by topology changes and faults; part of every flow entry's generation.
+    pub(crate) epoch: u64,
+    pub(crate) next_ephemeral: u16,
+    pub(crate) conn_nonce: u64,
+    pub(crate) events: crate::engine::EventQueue,
+}
+
+fn unknown(kind: &'static str, name: &str) -> WorldError {
+    WorldError::Unknown {
+        kind,
+        name: name.to_string(),
+    }
 }
 
 impl World {
@@ -299,84 +360,402 @@ impl World {
         World {
             seed,
             now: 0,
-            segments: Default::default(),
-            routers: Default::default(),
-            stations: Default::default(),
-            hosts: Default::default(),
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            segments: Vec::new(),
+            seg_by_name: BTreeMap::new(),
+            nodes: Vec::new(),
+            node_by_name: BTreeMap::new(),
+            partitions: BTreeSet::new(),
+            listeners: BTreeSet::new(),
             pcap: PcapSet::default(),
+            pcap_ports: BTreeSet::new(),
+            capture: true,
             counters: Counters::default(),
+            tracing: true,
+            epoch: 0,
+            next_ephemeral: 50000,
+            conn_nonce: 0,
+            events: Default::default(),
         }
     }
+
     pub fn seed(&self) -> u64 {
         self.seed
     }
+
+    fn segment_index(&self, name: &str, ip: Ipv4Addr, what: &str) -> Result<usize, WorldError> {
+        let i = *self
+            .seg_by_name
+            .get(name)
+            .ok_or_else(|| unknown("segment", name))?;
+        let prefix = self.segments[i].spec.prefix;
+        if !prefix.contains(&ip) {
+            return Err(WorldError::NotInSegment {
+                what: what.to_string(),
+                ip,
+                segment: name.to_string(),
+                prefix,
+            });
+        }
+        Ok(i)
+    }
+
+    fn add_node(&mut self, name: &str, kind: NodeKind) -> Result<(), WorldError> {
+        if self.node_by_name.contains_key(name) {
+            return Err(WorldError::Duplicate {
+                kind: "node",
+                name: name.to_string(),
+            });
+        }
+        self.node_by_name.insert(name.to_string(), self.nodes.len());
+        self.nodes.push(Node {
+            name: name.to_string(),
+            kind,
+            up: true,
+            neigh: HashMap::new(),
+        });
+        self.epoch += 1;
+        Ok(())
+    }
+
     pub fn add_segment(&mut self, spec: SegmentSpec) -> Result<(), WorldError> {
-        if self.segments.contains_key(&spec.name) {
+        if self.seg_by_name.contains_key(&spec.name) {
             return Err(WorldError::Duplicate {
                 kind: "segment",
                 name: spec.name,
             });
         }
-        self.segments.insert(spec.name.clone(), spec);
+        if spec.mtu < 576 {
+            return Err(WorldError::Invalid(format!(
+                "segment {}: mtu {} is below the IPv4 minimum of 576",
+                spec.name, spec.mtu
+            )));
+        }
+        self.seg_by_name.insert(spec.name.clone(), self.segments.len());
+        self.segments.push(Segment {
+            spec,
+            loss: 0,
+            latency: 0,
+        });
         Ok(())
     }
+
     pub fn add_router(&mut self, spec: RouterSpec) -> Result<(), WorldError> {
-        self.routers.insert(spec.name.clone(), spec);
-        Ok(())
+        let mut segs = Vec::new();
+        for (i, itf) in spec.interfaces.iter().enumerate() {
+            segs.push(self.segment_index(
+                &itf.segment,
+                itf.ip,
+                &format!("router {} interface {i}", spec.name),
+            )?);
+        }
+        let name = spec.name.clone();
+        self.add_node(&name, NodeKind::Router(spec, segs))
     }
+
     pub fn add_host(&mut self, spec: HostSpec) -> Result<(), WorldError> {
-        let hns = new_hns(spec.settings.clone(), self.seed);
-        self.hosts.insert(spec.name.clone(), (spec, hns));
-        Ok(())
+        let seg = self.segment_index(&spec.segment, spec.ip, &format!("host {}", spec.name))?;
+        let d = &spec.dataplane;
+        let node = HostNode {
+            seg,
+            hns: new_hns(spec.settings.clone(), self.seed),
+            prog: HostProgram::default(),
+            compiled: false,
+            flows: FlowTable::new(d.flow_idle_timeout_ns),
+            nat: NatSessions::default(),
+            snat: SnatPools::new(d.snat_pool_ports, d.snat_block, d.snat_first_port),
+            link_up: true,
+            spec,
+        };
+        let name = node.spec.name.clone();
+        self.add_node(&name, NodeKind::Host(Box::new(node)))
     }
+
     pub fn add_station(&mut self, spec: StationSpec) -> Result<(), WorldError> {
-        self.stations.insert(spec.name.clone(), spec);
-        Ok(())
+        let seg = self.segment_index(&spec.segment, spec.ip, &format!("station {}", spec.name))?;
+        let name = spec.name.clone();
+        self.add_node(&name, NodeKind::Station(spec, seg))
     }
+
+    pub(crate) fn host_index(&self, host: &str) -> Result<usize, WorldError> {
+        match self.node_by_name.get(host) {
+            Some(&i) if matches!(self.nodes[i].kind, NodeKind::Host(_)) => Ok(i),
+            _ => Err(unknown("host", host)),
+        }
+    }
+
+    /// The control plane of a host. The dataplane recompiles when its `generation` moves.
     pub fn hns(&mut self, host: &str) -> Result<&mut Hns, WorldError> {
-        self.hosts
-            .get_mut(host)
-            .map(|(_, h)| h)
-            .ok_or_else(|| WorldError::Unknown {
-                kind: "host",
-                name: host.to_string(),
-            })
+        let i = self.host_index(host)?;
+        match &mut self.nodes[i].kind {
+            NodeKind::Host(h) => Ok(&mut h.hns),
+            _ => Err(unknown("host", host)),
+        }
     }
-    pub fn listen(&mut self, _at: &Place, _proto: L4, _port: u16) -> Result<(), WorldError> {
-        Ok(())
+
+    /// Read-only view of a host's HNS state.
+    pub fn hns_ref(&self, host: &str) -> Result<&Hns, WorldError> {
+        let i = self.host_index(host)?;
+        match &self.nodes[i].kind {
+            NodeKind::Host(h) => Ok(&h.hns),
+            _ => Err(unknown("host", host)),
+        }
     }
-    pub fn send(&mut self, req: &SendRequest) -> Result<Exchange, WorldError> {
-        Ok(Exchange {
-            request: Trace {
-                hops: Vec::new(),
-                disposition: Disposition::Unsupported {
-                    node: req.from.to_string(),
-                    what: "dataplane not built yet".into(),
-                },
-                delivered_to: None,
-                seen: None,
+
+    /// Open a listening socket. TCP and UDP only; ICMP echo is always answered.
+    pub fn listen(&mut self, at: &Place, proto: L4, port: u16) -> Result<(), WorldError> {
+        if proto == L4::Icmp {
+            return Err(WorldError::Invalid(
+                "ICMP has no ports to listen on; echo requests are always answered".into(),
+            ));
+        }
+        match at {
+            Place::Host(h) => {
+                self.host_index(h)?;
+            }
+            Place::Station(s) => match self.node_by_name.get(s) {
+                Some(&i) if matches!(self.nodes[i].kind, NodeKind::Station(..)) => {}
+                _ => return Err(unknown("station", s)),
             },
-            reply: None,
-        })
-    }
-    pub fn advance(&mut self, ns: u64) {
-        self.now += ns;
-    }
-    pub fn fault(&mut self, _f: Fault) -> Result<(), WorldError> {
+            Place::Container(_) | Place::Endpoint(_) => {}
+        }
+        self.listeners.insert((at.to_string(), proto, port));
         Ok(())
     }
-    pub fn enable_pcap(&mut self, _ports: &[String]) {}
-    pub fn pcap(&self) -> &PcapSet {
-        &self.pcap
+
+    pub fn advance(&mut self, ns: u64) {
+        self.now = self.now.saturating_add(ns);
     }
-    pub fn graph(&self) -> TopologyGraph {
-        TopologyGraph::new()
-    }
+
     pub fn now(&self) -> u64 {
         self.now
     }
+
+    /// Packet-path counters (slow path, fast path, rule evaluations, table lookups).
     pub fn counters(&self) -> Counters {
         self.counters
     }
-    pub fn set_tracing(&mut self, _on: bool) {}
+
+    pub fn reset_counters(&mut self) {
+        self.counters = Counters::default();
+    }
+
+    /// Switch tracing off for benchmarks: no steps or hops are built.
+    pub fn set_tracing(&mut self, on: bool) {
+        self.tracing = on;
+    }
+
+    /// Switch all packet capture off (or back on) for benchmarks.
+    pub fn set_capture(&mut self, on: bool) {
+        self.capture = on;
+    }
+
+    /// Capture at named ports too (`HOST/ENDPOINT-NAME` or `HOST/ENDPOINT-GUID`); uplinks are
+    /// always captured (`HOST/uplink`).
+    pub fn enable_pcap(&mut self, ports: &[String]) {
+        self.pcap_ports.extend(ports.iter().cloned());
+    }
+
+    pub fn pcap(&self) -> &PcapSet {
+        &self.pcap
+    }
+
+    /// The topology for `hnsim graph`: segments, routers, hosts and stations; edges carry the
+    /// attachment address. HNS networks and local endpoints hang off their host.
+    pub fn graph(&self) -> TopologyGraph {
+        let mut g = TopologyGraph::new();
+        let segs: Vec<_> = self
+            .segments
+            .iter()
+            .map(|s| g.add_node(format!("segment {} {}", s.spec.name, s.spec.prefix)))
+            .collect();
+        for n in &self.nodes {
+            match &n.kind {
+                NodeKind::Host(h) => {
+                    let me = g.add_node(format!("host {}", n.name));
+                    g.add_edge(me, segs[h.seg], format!("{} {}", h.spec.ip, h.spec.mac));
+                    for net in h.hns.networks.values() {
+                        let nn = g.add_node(format!(
+                            "network {} ({}) on {}",
+                            net.name,
+                            net.kind().as_str(),
+                            n.name
+                        ));
+                        g.add_edge(me, nn, "vSwitch".to_string());
+                        for ep in h.hns.endpoints.values() {
+                            if ep.host_compute_network.parse::<Guid>().ok() == Some(net.id) {
+                                let ip = ep
+                                    .ip_configurations
+                                    .first()
+                                    .map(|c| c.ip_address.clone())
+                                    .unwrap_or_default();
+                                let kind = if ep.is_remote() {
+                                    "remote endpoint"
+                                } else {
+                                    "endpoint"
+                                };
+                                let label = if ep.name.is_empty() {
+                                    ep.id.to_string()
+                                } else {
+                                    ep.name.clone()
+                                };
+                                let e = g.add_node(format!("{kind} {label} {ip}"));
+                                g.add_edge(nn, e, "port".to_string());
+                            }
+                        }
+                    }
+                }
+                NodeKind::Router(spec, ss) => {
+                    let me = g.add_node(format!("router {}", n.name));
+                    for (itf, s) in spec.interfaces.iter().zip(ss) {
+                        g.add_edge(me, segs[*s], format!("{} {}", itf.ip, itf.mac));
+                    }
+                }
+                NodeKind::Station(spec, s) => {
+                    let me = g.add_node(format!("station {}", n.name));
+                    g.add_edge(me, segs[*s], format!("{} {}", spec.ip, spec.mac));
+                }
+            }
+        }
+        g
+    }
+
+    /// Inject a fault (effective immediately, on virtual time).
+    pub fn fault(&mut self, f: Fault) -> Result<(), WorldError> {
+        self.epoch += 1;
+        for n in &mut self.nodes {
+            n.neigh.clear();
+        }
+        let node = |w: &World, name: &str| -> Result<usize, WorldError> {
+            w.node_by_name
+                .get(name)
+                .copied()
+                .ok_or_else(|| unknown("node", name))
+        };
+        match f {
+            Fault::LinkDown { host } => self.host_mut(&host)?.link_up = false,
+            Fault::LinkUp { host } => self.host_mut(&host)?.link_up = true,
+            Fault::HostDown { host } => {
+                let i = node(self, &host)?;
+                self.nodes[i].up = false;
+            }
+            Fault::HostUp { host } => {
+                let i = node(self, &host)?;
+                self.nodes[i].up = true;
+            }
+            Fault::Loss { segment, percent } => {
+                let i = *self
+                    .seg_by_name
+                    .get(&segment)
+                    .ok_or_else(|| unknown("segment", &segment))?;
+                self.segments[i].loss = percent.min(100);
+            }
+            Fault::Latency { segment, ns } => {
+                let i = *self
+                    .seg_by_name
+                    .get(&segment)
+                    .ok_or_else(|| unknown("segment", &segment))?;
+                self.segments[i].latency = ns;
+            }
+            Fault::Partition { a, b } => {
+                let (a, b) = (node(self, &a)?, node(self, &b)?);
+                self.partitions.insert((a.min(b), a.max(b)));
+            }
+            Fault::Heal { a, b } => {
+                let (a, b) = (node(self, &a)?, node(self, &b)?);
+                self.partitions.remove(&(a.min(b), a.max(b)));
+            }
+            Fault::HnsRestart { host } => {
+                let h = self.host_mut(&host)?;
+                crate::host::hns_restart(h);
+            }
+            Fault::Reboot { host } => {
+                let h = self.host_mut(&host)?;
+                crate::host::hns_restart(h);
+                h.snat.clear();
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn host_mut(&mut self, host: &str) -> Result<&mut HostNode, WorldError> {
+        let i = self.host_index(host)?;
+        match &mut self.nodes[i].kind {
+            NodeKind::Host(h) => Ok(h),
+            _ => Err(unknown("host", host)),
+        }
+    }
+
+    /// Replace a host's extra OS routes (flannel host-gw adds and re-checks them).
+    pub fn set_host_routes(
+        &mut self,
+        host: &str,
+        routes: Vec<(Ipv4Net, Ipv4Addr)>,
+    ) -> Result<(), WorldError> {
+        self.host_mut(host)?.spec.routes = routes;
+        self.epoch += 1;
+        Ok(())
+    }
+
+    /// Attach a router to one more segment.
+    pub fn add_router_interface(
+        &mut self,
+        router: &str,
+        segment: &str,
+        ip: Ipv4Addr,
+        mac: Mac,
+    ) -> Result<(), WorldError> {
+        let seg = self.segment_index(segment, ip, &format!("router {router}"))?;
+        let i = *self
+            .node_by_name
+            .get(router)
+            .ok_or_else(|| unknown("router", router))?;
+        match &mut self.nodes[i].kind {
+            NodeKind::Router(spec, segs) => {
+                spec.interfaces.push(RouterInterface {
+                    segment: segment.to_string(),
+                    ip,
+                    mac,
+                });
+                segs.push(seg);
+            }
+            _ => return Err(unknown("router", router)),
+        }
+        self.epoch += 1;
+        Ok(())
+    }
+
+    /// Add a static route to a router (e.g. an external IP toward a node).
+    pub fn add_router_route(
+        &mut self,
+        router: &str,
+        prefix: Ipv4Net,
+        next_hop: Ipv4Addr,
+    ) -> Result<(), WorldError> {
+        let i = *self
+            .node_by_name
+            .get(router)
+            .ok_or_else(|| unknown("router", router))?;
+        match &mut self.nodes[i].kind {
+            NodeKind::Router(spec, _) => spec.routes.push((prefix, next_hop)),
+            _ => return Err(unknown("router", router)),
+        }
+        self.epoch += 1;
+        Ok(())
+    }
+
+    /// Compile errors of a host's current HNS state (policies the dataplane skipped).
+    pub fn compile_errors(&mut self, host: &str) -> Result<Vec<String>, WorldError> {
+        let i = self.host_index(host)?;
+        self.ensure_compiled(i);
+        match &self.nodes[i].kind {
+            NodeKind::Host(h) => Ok(h
+                .prog
+                .errors
+                .iter()
+                .map(|e| format!("{}: {}", e.path, e.message))
+                .collect()),
+            _ => Ok(Vec::new()),
+        }
+    }
 }

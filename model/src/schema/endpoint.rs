@@ -1,7 +1,8 @@
 use super::common::*;
 use super::policy::EndpointPolicy;
+use super::read::{deserialize_via_read, Obj, ReadDoc, R};
 use crate::ids::Guid;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 
 /// EndpointFlags bits (hns-schema.md §2.3).
@@ -14,46 +15,57 @@ pub mod endpoint_flags {
     pub const ENABLE_DHCP: u32 = 32;
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct IpConfig {
-    #[serde(default)]
     pub ip_address: String,
-    #[serde(default, skip_serializing_if = "is_zero_u8")]
+    #[serde(skip_serializing_if = "is_zero_u8")]
     pub prefix_length: u8,
     #[serde(flatten)]
     pub extra: Extra,
 }
 
+impl ReadDoc for IpConfig {
+    const WHAT: &'static str = "an IP configuration {IpAddress, PrefixLength}";
+    fn read_obj(mut o: Obj) -> R<Self> {
+        Ok(IpConfig {
+            ip_address: o.str(&["IpAddress"])?,
+            prefix_length: o.uint(&["PrefixLength"], 128)? as u8,
+            extra: o.rest(),
+        })
+    }
+}
+
 /// HostComputeEndpoint.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Endpoint {
-    #[serde(rename = "ID", default)]
+    #[serde(rename = "ID")]
     pub id: Guid,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub name: String,
-    /// Network GUID (a string as callers send it; the state machine resolves it).
-    #[serde(default, skip_serializing_if = "String::is_empty")]
+    /// Network GUID (a string as callers send it, upper-cased when it parses; the state machine
+    /// resolves it).
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub host_compute_network: String,
     /// Read-only: filled by HNS after a namespace attach.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub host_compute_namespace: String,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub policies: Vec<EndpointPolicy>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ip_configurations: Vec<IpConfig>,
-    #[serde(default, skip_serializing_if = "Dns::is_empty")]
+    #[serde(skip_serializing_if = "Dns::is_empty")]
     pub dns: Dns,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub routes: Vec<Route>,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
+    /// Dash form (`00-15-5D-…`) when it parses.
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub mac_address: String,
-    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    #[serde(skip_serializing_if = "is_zero_u32")]
     pub flags: u32,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub health: Option<Value>,
-    #[serde(default)]
     pub schema_version: Version,
     #[serde(flatten)]
     pub extra: Extra,
@@ -64,3 +76,31 @@ impl Endpoint {
         self.flags & endpoint_flags::REMOTE_ENDPOINT != 0
     }
 }
+
+impl ReadDoc for Endpoint {
+    const WHAT: &'static str = "an endpoint";
+    /// Both shapes: v1 keys are converted to v2 (hns-schema.md §5.8) by [`crate::v1::endpoint_from_v1`],
+    /// which reads the rest through `read_obj`.
+    fn read(v: &Value, path: &str) -> R<Self> {
+        crate::v1::endpoint_from_v1(v, path)
+    }
+    fn read_obj(mut o: Obj) -> R<Self> {
+        Ok(Endpoint {
+            id: o.id()?,
+            name: o.str(&["Name"])?,
+            host_compute_network: o.guid_ref(&["HostComputeNetwork"])?,
+            host_compute_namespace: o.guid_ref(&["HostComputeNamespace"])?,
+            policies: o.list(&["Policies"])?,
+            ip_configurations: o.list(&["IpConfigurations"])?,
+            dns: o.object(&["Dns"])?.unwrap_or_default(),
+            routes: o.list(&["Routes"])?,
+            mac_address: o.mac(&["MacAddress"])?,
+            flags: o.u32(&["Flags"])?,
+            health: o.raw(&["Health"]),
+            schema_version: o.object(&["SchemaVersion"])?.unwrap_or_default(),
+            extra: o.rest(),
+        })
+    }
+}
+
+deserialize_via_read!(IpConfig, Endpoint);

@@ -1,6 +1,7 @@
 use super::common::*;
+use super::read::{self, deserialize_via_read, Obj, ReadDoc, R};
 use crate::ids::Guid;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// LoadBalancerFlags.
 pub mod lb_flags {
@@ -25,41 +26,86 @@ pub mod lb_distribution {
     pub const SOURCE_IP: u32 = 2;
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+const DISTRIBUTIONS: &[&str] = &["None", "SourceIPProtocol", "SourceIP"];
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct LbPortMapping {
-    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    #[serde(skip_serializing_if = "is_zero_u32")]
     pub protocol: u32,
-    #[serde(default, skip_serializing_if = "is_zero_u16")]
+    #[serde(skip_serializing_if = "is_zero_u16")]
     pub internal_port: u16,
-    #[serde(default, skip_serializing_if = "is_zero_u16")]
+    #[serde(skip_serializing_if = "is_zero_u16")]
     pub external_port: u16,
-    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    #[serde(skip_serializing_if = "is_zero_u32")]
     pub distribution_type: u32,
-    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    #[serde(skip_serializing_if = "is_zero_u32")]
     pub flags: u32,
     #[serde(flatten)]
     pub extra: Extra,
 }
 
+impl ReadDoc for LbPortMapping {
+    const WHAT: &'static str = "a port mapping {Protocol, InternalPort, ExternalPort, …}";
+    fn read_obj(mut o: Obj) -> R<Self> {
+        // DistributionType is a number from hcsshim; names are accepted too.
+        let distribution_type = match o.take(&["DistributionType"]) {
+            None => 0,
+            Some((p, v)) => match v.as_str().and_then(|s| {
+                DISTRIBUTIONS
+                    .iter()
+                    .position(|d| d.eq_ignore_ascii_case(s.trim()))
+            }) {
+                Some(i) => i as u32,
+                None => read::uint_value(&v, &p, u32::MAX as u64)? as u32,
+            },
+        };
+        Ok(LbPortMapping {
+            protocol: o.protocol(&["Protocol"])?,
+            internal_port: o.u16(&["InternalPort"])?,
+            external_port: o.u16(&["ExternalPort"])?,
+            distribution_type,
+            flags: o.u32(&["Flags"])?,
+            extra: o.rest(),
+        })
+    }
+}
+
 /// HostComputeLoadBalancer.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct LoadBalancer {
-    #[serde(rename = "ID", default)]
+    #[serde(rename = "ID")]
     pub id: Guid,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub host_compute_endpoints: Vec<String>,
-    #[serde(rename = "SourceVIP", default, skip_serializing_if = "String::is_empty")]
+    #[serde(rename = "SourceVIP", skip_serializing_if = "String::is_empty")]
     pub source_vip: String,
-    #[serde(rename = "FrontendVIPs", default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(rename = "FrontendVIPs", skip_serializing_if = "Vec::is_empty")]
     pub frontend_vips: Vec<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub port_mappings: Vec<LbPortMapping>,
-    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    #[serde(skip_serializing_if = "is_zero_u32")]
     pub flags: u32,
-    #[serde(default)]
     pub schema_version: Version,
     #[serde(flatten)]
     pub extra: Extra,
 }
+
+impl ReadDoc for LoadBalancer {
+    const WHAT: &'static str = "a load balancer";
+    fn read_obj(mut o: Obj) -> R<Self> {
+        Ok(LoadBalancer {
+            id: o.id()?,
+            host_compute_endpoints: o.guid_refs(&["HostComputeEndpoints"])?,
+            source_vip: o.str(&["SourceVIP"])?,
+            frontend_vips: o.strings(&["FrontendVIPs"])?,
+            port_mappings: o.list(&["PortMappings"])?,
+            flags: o.u32(&["Flags"])?,
+            schema_version: o.object(&["SchemaVersion"])?.unwrap_or_default(),
+            extra: o.rest(),
+        })
+    }
+}
+
+deserialize_via_read!(LbPortMapping, LoadBalancer);

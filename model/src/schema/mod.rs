@@ -21,3 +21,5 @@ pub use network::*;
 pub use policy::*;
 pub use query::*;
 pub use route::*;
+pub(crate) mod read;
+pub use read::{canon_guid, canon_mac};

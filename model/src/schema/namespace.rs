@@ -1,4 +1,5 @@
 use super::common::*;
+use super::read::{deserialize_via_read, err, Obj, ReadDoc, R};
 use crate::ids::Guid;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -64,32 +65,111 @@ impl<'de> Deserialize<'de> for NamespaceType {
     }
 }
 
-/// A namespace resource: `{"Type":"Endpoint"|"Container","Data":{"ID":…}}`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+/// A namespace resource: `{"Type":"Endpoint"|"Container","Data":{"ID":…}}`. v1's `Data.Id` is
+/// read as `ID` ([doc2018] numbers the types Container 0, Endpoint 1).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct NamespaceResource {
-    #[serde(rename = "Type", default)]
+    #[serde(rename = "Type")]
     pub resource_type: String,
-    #[serde(default)]
     pub data: Value,
 }
 
+impl NamespaceResource {
+    /// The `Data.ID` of the resource (endpoint GUID or container id).
+    pub fn id(&self) -> Option<&str> {
+        self.data.get("ID").and_then(Value::as_str)
+    }
+}
+
+impl ReadDoc for NamespaceResource {
+    const WHAT: &'static str = "a namespace resource {Type, Data}";
+    fn read_obj(mut o: Obj) -> R<Self> {
+        let resource_type = o.enum_str(&["Type"], &["Container", "Endpoint"])?;
+        let mut data = o.raw(&["Data"]).unwrap_or(Value::Null);
+        if let Value::Object(m) = &mut data {
+            if !m.contains_key("ID") {
+                if let Some(k) = m.keys().find(|k| k.eq_ignore_ascii_case("id")).cloned() {
+                    if let Some(v) = m.shift_remove(&k) {
+                        m.insert("ID".into(), v);
+                    }
+                }
+            }
+            if resource_type == "Endpoint" {
+                if let Some(Value::String(s)) = m.get_mut("ID") {
+                    *s = super::read::canon_guid(s);
+                }
+            }
+        }
+        Ok(NamespaceResource { resource_type, data })
+    }
+}
+
 /// HostComputeNamespace: a network compartment.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Namespace {
-    #[serde(rename = "ID", default)]
+    #[serde(rename = "ID")]
     pub id: Guid,
     /// The compartment number.
-    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    #[serde(skip_serializing_if = "is_zero_u32")]
     pub namespace_id: u32,
     /// May be omitted (hcsshim creates process-container namespaces with no type).
-    #[serde(rename = "Type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
     pub namespace_type: Option<NamespaceType>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub resources: Vec<NamespaceResource>,
-    #[serde(default)]
     pub schema_version: Version,
     #[serde(flatten)]
     pub extra: Extra,
 }
+
+impl Namespace {
+    /// GUIDs of the endpoints in `Resources`.
+    pub fn endpoint_ids(&self) -> Vec<&str> {
+        self.resources
+            .iter()
+            .filter(|r| r.resource_type == "Endpoint")
+            .filter_map(|r| r.id())
+            .collect()
+    }
+}
+
+pub(crate) fn read_namespace_type(o: &mut Obj) -> R<Option<NamespaceType>> {
+    let expected = "a namespace type (Host, HostDefault, Guest, GuestDefault, or 0-3)";
+    match o.take(&["Type"]) {
+        None => Ok(None),
+        Some((_, Value::String(s))) if s.trim().is_empty() => Ok(None),
+        Some((p, v)) => {
+            let s = match &v {
+                Value::String(s) => s.clone(),
+                Value::Number(n) => n.to_string(),
+                _ => return Err(err(&p, expected, &v)),
+            };
+            NamespaceType::parse(&s)
+                .map(Some)
+                .ok_or_else(|| err(&p, expected, &v))
+        }
+    }
+}
+
+impl ReadDoc for Namespace {
+    const WHAT: &'static str = "a namespace";
+    /// Both shapes: v1 keys are converted to v2 (hns-schema.md §5.8) by [`crate::v1::namespace_from_v1`],
+    /// which reads the rest through `read_obj`.
+    fn read(v: &Value, path: &str) -> R<Self> {
+        crate::v1::namespace_from_v1(v, path)
+    }
+    fn read_obj(mut o: Obj) -> R<Self> {
+        Ok(Namespace {
+            id: o.id()?,
+            namespace_id: o.u32(&["NamespaceId"])?,
+            namespace_type: read_namespace_type(&mut o)?,
+            resources: o.list(&["Resources"])?,
+            schema_version: o.object(&["SchemaVersion"])?.unwrap_or_default(),
+            extra: o.rest(),
+        })
+    }
+}
+
+deserialize_via_read!(NamespaceResource, Namespace);

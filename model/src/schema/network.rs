@@ -1,5 +1,6 @@
 use super::common::*;
 use super::policy::{NetworkPolicy, SubnetPolicy};
+use super::read::{deserialize_via_read, err, Obj, ReadDoc, R};
 use crate::ids::Guid;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -105,73 +106,127 @@ pub mod subnet_flags {
     pub const DO_NOT_RESERVE_GATEWAY_ADDRESS: u32 = 1;
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct MacRange {
-    #[serde(default)]
     pub start_mac_address: String,
-    #[serde(default)]
     pub end_mac_address: String,
+    #[serde(flatten)]
+    pub extra: Extra,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+impl ReadDoc for MacRange {
+    const WHAT: &'static str = "a MAC range {StartMacAddress, EndMacAddress}";
+    fn read_obj(mut o: Obj) -> R<Self> {
+        Ok(MacRange {
+            start_mac_address: o.mac(&["StartMacAddress"])?,
+            end_mac_address: o.mac(&["EndMacAddress"])?,
+            extra: o.rest(),
+        })
+    }
+}
+
+/// `MacPool` — always emitted (Go never omits a struct value; `"MacPool":{}` is normal).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct MacPool {
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ranges: Vec<MacRange>,
+    #[serde(flatten)]
+    pub extra: Extra,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+impl ReadDoc for MacPool {
+    const WHAT: &'static str = "a MacPool {Ranges}";
+    fn read_obj(mut o: Obj) -> R<Self> {
+        Ok(MacPool {
+            ranges: o.list(&["Ranges"])?,
+            extra: o.rest(),
+        })
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Subnet {
-    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub ip_address_prefix: String,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub policies: Vec<SubnetPolicy>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub routes: Vec<Route>,
-    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    #[serde(skip_serializing_if = "is_zero_u32")]
     pub flags: u32,
     #[serde(flatten)]
     pub extra: Extra,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+impl ReadDoc for Subnet {
+    const WHAT: &'static str = "a subnet {IpAddressPrefix, Routes, Policies}";
+    fn read_obj(mut o: Obj) -> R<Self> {
+        let ip_address_prefix = match o.take(&["IpAddressPrefix"]) {
+            None => String::new(),
+            Some((_, Value::String(s))) => s,
+            Some((p, v)) => return Err(err(&p, "a CIDR prefix string like \"10.0.0.0/24\"", &v)),
+        };
+        Ok(Subnet {
+            ip_address_prefix,
+            policies: o.list(&["Policies"])?,
+            routes: o.list(&["Routes"])?,
+            flags: o.u32(&["Flags"])?,
+            extra: o.rest(),
+        })
+    }
+}
+
+pub(crate) const IPAM_TYPES: &[&str] = &["Static", "Dhcp"];
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Ipam {
-    /// `Static` or `Dhcp` (any case).
-    #[serde(default, rename = "Type", skip_serializing_if = "String::is_empty")]
+    /// `Static` or `Dhcp` (any case on input; [doc2018] numbers 0, 1).
+    #[serde(rename = "Type", skip_serializing_if = "String::is_empty")]
     pub ipam_type: String,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub subnets: Vec<Subnet>,
     #[serde(flatten)]
     pub extra: Extra,
 }
 
+impl ReadDoc for Ipam {
+    const WHAT: &'static str = "an Ipam {Type, Subnets}";
+    fn read_obj(mut o: Obj) -> R<Self> {
+        Ok(Ipam {
+            ipam_type: o.enum_str(&["Type"], IPAM_TYPES)?,
+            subnets: o.list(&["Subnets"])?,
+            extra: o.rest(),
+        })
+    }
+}
+
 /// HostComputeNetwork.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Network {
-    #[serde(rename = "ID", default)]
+    #[serde(rename = "ID")]
     pub id: Guid,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub name: String,
-    /// `None` means NAT (HNS omits `Type` for NAT networks in v2 output).
-    #[serde(rename = "Type", default, skip_serializing_if = "Option::is_none")]
+    /// `None` means NAT (HNS omits `Type` for NAT networks in v2 output); decoding maps an
+    /// explicit `"NAT"` to `None` so documents compare equal however NAT was spelled.
+    #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
     pub network_type: Option<NetworkType>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub policies: Vec<NetworkPolicy>,
-    #[serde(default)]
     pub mac_pool: MacPool,
-    #[serde(default, skip_serializing_if = "Dns::is_empty")]
+    #[serde(skip_serializing_if = "Dns::is_empty")]
     pub dns: Dns,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ipams: Vec<Ipam>,
-    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    #[serde(skip_serializing_if = "is_zero_u32")]
     pub flags: u32,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub health: Option<Value>,
-    #[serde(default)]
     pub schema_version: Version,
     #[serde(flatten)]
     pub extra: Extra,
@@ -187,3 +242,47 @@ impl Network {
         self.ipams.iter().flat_map(|i| i.subnets.iter())
     }
 }
+
+pub(crate) fn read_network_type(o: &mut Obj) -> R<Option<NetworkType>> {
+    match o.take(&["Type"]) {
+        None => Ok(None),
+        Some((_, Value::String(s))) if s.trim().is_empty() => Ok(None),
+        Some((_, Value::String(s))) => Ok(Some(NetworkType::parse(&s))),
+        Some((p, Value::Number(n))) => match n.as_u64() {
+            Some(i) if i < 8 => Ok(Some(NetworkType::parse(&i.to_string()))),
+            _ => Err(err(&p, "a network type number 0–7", &Value::Number(n))),
+        },
+        Some((p, v)) => Err(err(
+            &p,
+            "a network type name (NAT, ICS, Transparent, L2Bridge, L2Tunnel, Overlay, Private, Internal)",
+            &v,
+        )),
+    }
+    .map(|t| t.filter(|t| *t != NetworkType::Nat))
+}
+
+impl ReadDoc for Network {
+    const WHAT: &'static str = "a network";
+    /// Both shapes: v1 keys are converted to v2 (hns-schema.md §5.8) by [`crate::v1::network_from_v1`],
+    /// which reads the rest through `read_obj`.
+    fn read(v: &Value, path: &str) -> R<Self> {
+        crate::v1::network_from_v1(v, path)
+    }
+    fn read_obj(mut o: Obj) -> R<Self> {
+        Ok(Network {
+            id: o.id()?,
+            name: o.str(&["Name"])?,
+            network_type: read_network_type(&mut o)?,
+            policies: o.list(&["Policies"])?,
+            mac_pool: o.object(&["MacPool"])?.unwrap_or_default(),
+            dns: o.object(&["Dns"])?.unwrap_or_default(),
+            ipams: o.list(&["Ipams"])?,
+            flags: o.u32(&["Flags"])?,
+            health: o.raw(&["Health"]),
+            schema_version: o.object(&["SchemaVersion"])?.unwrap_or_default(),
+            extra: o.rest(),
+        })
+    }
+}
+
+deserialize_via_read!(MacRange, MacPool, Subnet, Ipam, Network);

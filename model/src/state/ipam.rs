@@ -1,0 +1,188 @@
+//! Address and MAC allocation (inferred from hns-schema.md §2.2, §6.2: HNS allocates an
+//! endpoint's address from its network's subnet and its MAC from the MacPool when omitted).
+//!
+//! Order: the lowest free address of the first static subnet of the family (falling through to
+//! the next subnet when full); the subnet's network address, broadcast address (IPv4) and gateway
+//! (its default-route NextHop, unless SubnetFlags 1 DoNotReserveGatewayAddress) are reserved;
+//! only LOCAL endpoints hold addresses (a remote endpoint may repeat a local address, P12).
+
+use super::{err, Hns, ERROR_NO_MORE_ITEMS};
+use crate::hresult::HcnResult;
+use crate::ids::{Guid, Mac};
+use crate::schema::{subnet_flags, Network, Subnet};
+use ipnet::IpNet;
+use std::collections::BTreeSet;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// A parsed subnet of a network.
+#[derive(Clone, Debug)]
+pub(crate) struct SubnetView {
+    pub prefix: IpNet,
+    pub gateway: Option<IpAddr>,
+    pub reserve_gateway: bool,
+    pub dhcp: bool,
+    pub id: Option<Guid>,
+}
+
+impl SubnetView {
+    pub fn is_reserved(&self, ip: IpAddr) -> bool {
+        let p = self.prefix.trunc();
+        if ip == p.network() {
+            return true;
+        }
+        if ip.is_ipv4() && p.prefix_len() < 31 && ip == p.broadcast() {
+            return true;
+        }
+        self.reserve_gateway && Some(ip) == self.gateway
+    }
+}
+
+fn is_default_route(prefix: &str) -> bool {
+    matches!(prefix.trim(), "0.0.0.0/0" | "::/0")
+}
+
+pub(crate) fn subnet_view(s: &Subnet, dhcp: bool) -> Option<SubnetView> {
+    let prefix: IpNet = s.ip_address_prefix.trim().parse().ok()?;
+    let gateway = s
+        .routes
+        .iter()
+        .find(|r| is_default_route(&r.destination_prefix))
+        .and_then(|r| r.next_hop.trim().parse().ok());
+    let id = s
+        .extra
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("ID"))
+        .and_then(|(_, v)| v.as_str())
+        .and_then(|v| v.parse().ok());
+    Some(SubnetView {
+        prefix,
+        gateway,
+        reserve_gateway: s.flags & subnet_flags::DO_NOT_RESERVE_GATEWAY_ADDRESS == 0,
+        dhcp,
+        id,
+    })
+}
+
+/// Every parsed subnet of a network, in document order.
+pub(crate) fn subnets(net: &Network) -> Vec<SubnetView> {
+    net.ipams
+        .iter()
+        .flat_map(|ipam| {
+            let dhcp = ipam.ipam_type.eq_ignore_ascii_case("Dhcp");
+            ipam.subnets.iter().filter_map(move |s| subnet_view(s, dhcp))
+        })
+        .collect()
+}
+
+/// Addresses held by the LOCAL endpoints of a network (`except` excluded).
+pub(crate) fn used_local_ips(hns: &Hns, net: &Guid, except: Option<&Guid>) -> BTreeSet<IpAddr> {
+    hns.endpoints_of(net)
+        .filter(|(id, e)| Some(*id) != except && !e.is_remote())
+        .flat_map(|(id, _)| hns.endpoint_ips(id))
+        .collect()
+}
+
+fn to_u128(ip: IpAddr) -> u128 {
+    match ip {
+        IpAddr::V4(a) => u32::from(a) as u128,
+        IpAddr::V6(a) => u128::from(a),
+    }
+}
+
+fn from_u128(v: u128, v4: bool) -> IpAddr {
+    if v4 {
+        IpAddr::V4(Ipv4Addr::from(v as u32))
+    } else {
+        IpAddr::V6(Ipv6Addr::from(v))
+    }
+}
+
+/// How many candidates an IPv6 scan looks at before giving up (a /64 is never exhausted here).
+const MAX_SCAN: u128 = 1 << 20;
+
+/// The lowest free address of the first static subnet of the family with room.
+pub(crate) fn allocate(
+    subnets: &[SubnetView],
+    v4: bool,
+    used: &BTreeSet<IpAddr>,
+) -> HcnResult<Option<(IpAddr, u8)>> {
+    let mut any = false;
+    for s in subnets
+        .iter()
+        .filter(|s| s.prefix.addr().is_ipv4() == v4 && !s.dhcp)
+    {
+        any = true;
+        let p = s.prefix.trunc();
+        let first = to_u128(p.network());
+        let last = to_u128(p.broadcast());
+        let mut c = first;
+        while c <= last && c - first < MAX_SCAN {
+            let ip = from_u128(c, v4);
+            if !s.is_reserved(ip) && !used.contains(&ip) {
+                return Ok(Some((ip, p.prefix_len())));
+            }
+            c += 1;
+        }
+    }
+    if any {
+        Err(err(
+            ERROR_NO_MORE_ITEMS,
+            format!(
+                "no free {} address left in the network's subnets",
+                if v4 { "IPv4" } else { "IPv6" }
+            ),
+        ))
+    } else {
+        Ok(None)
+    }
+}
+
+/// MACs held by any endpoint of the host.
+pub(crate) fn used_macs(hns: &Hns) -> BTreeSet<Mac> {
+    hns.endpoints
+        .values()
+        .filter_map(|e| e.mac_address.parse().ok())
+        .collect()
+}
+
+/// The lowest free MAC of the network's MacPool; `Ok(None)` when the network has no pool.
+pub(crate) fn pool_mac(hns: &Hns, net: &Network) -> HcnResult<Option<Mac>> {
+    if net.mac_pool.ranges.is_empty() {
+        return Ok(None);
+    }
+    let used = used_macs(hns);
+    for r in &net.mac_pool.ranges {
+        let (Ok(a), Ok(b)) = (
+            r.start_mac_address.parse::<Mac>(),
+            r.end_mac_address.parse::<Mac>(),
+        ) else {
+            continue;
+        };
+        let mut m = a.to_u64();
+        while m <= b.to_u64() {
+            let mac = Mac::from_u64(m);
+            if !used.contains(&mac) {
+                return Ok(Some(mac));
+            }
+            m += 1;
+        }
+    }
+    Err(err(
+        ERROR_NO_MORE_ITEMS,
+        "the network's MacPool has no free MAC address",
+    ))
+}
+
+impl Hns {
+    /// The next MAC of the host's Hyper-V range 00-15-5D-XX-YY-ZZ not held by any endpoint.
+    pub(crate) fn host_mac(&mut self) -> Mac {
+        let used = used_macs(self);
+        loop {
+            let m = Mac::from_u64((self.mac_base + self.next_mac) & 0xFFFF_FFFF_FFFF);
+            self.next_mac += 1;
+            if !used.contains(&m) {
+                return m;
+            }
+        }
+    }
+}

@@ -1,0 +1,779 @@
+//! Validation and normalisation of documents before they are stored (hns-schema.md §6.1).
+//! Every function here reads the state and never changes it.
+//!
+//! Where a feature is missing on the configured HNS version (§4.6): an unsupported policy type
+//! fails with HCN_E_INVALID_POLICY_TYPE; an unsupported flag or address family with
+//! HCN_E_REQUEST_UNSUPPORTED (the exact code real HNS returns is not documented; inferred).
+
+use super::ipam::{self, SubnetView};
+use super::{err, Feature, Hns, ERROR_OBJECT_ALREADY_EXISTS};
+use crate::hresult::{HResult, HcnResult};
+use crate::ids::{Guid, Mac};
+use crate::schema::{
+    lb_flags, nat_flags, network_flags, AclPolicy, Endpoint, EndpointPolicy, LoadBalancer, Network,
+    NetworkPolicy, NetworkType, Route, SdnRoute, SdnRoutePolicy, SubnetPolicy,
+};
+use ipnet::IpNet;
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+
+pub(crate) fn parse_guid(s: &str, what: &str) -> HcnResult<Guid> {
+    s.parse().map_err(|_| {
+        err(
+            HResult::HCN_E_GUID_CONVERSION_FAILURE,
+            format!("{what}: expected a GUID, found {s:?}"),
+        )
+    })
+}
+
+fn parse_ip(s: &str) -> Option<IpAddr> {
+    s.trim().parse().ok()
+}
+
+/// An address or a CIDR (`10.0.0.1` or `10.0.0.0/8`).
+fn parse_addr_or_net(s: &str) -> Option<IpNet> {
+    let s = s.trim();
+    s.parse::<IpNet>().ok().or_else(|| parse_ip(s).map(IpNet::from))
+}
+
+fn gate(hns: &Hns, f: Feature, code: HResult, what: &str) -> HcnResult<()> {
+    if hns.supports(f) {
+        Ok(())
+    } else {
+        Err(err(
+            code,
+            format!(
+                "{what} needs HNS feature {} which HNS {} does not support",
+                f.name(),
+                hns.settings.hns_version
+            ),
+        ))
+    }
+}
+
+fn bad_policy(msg: impl Into<String>) -> crate::HcnError {
+    err(HResult::HCN_E_INVALID_POLICY, msg)
+}
+
+fn check_family(hns: &Hns, ip: IpAddr, what: &str) -> HcnResult<()> {
+    if ip.is_ipv6() {
+        gate(
+            hns,
+            Feature::Ipv6DualStack,
+            HResult::HCN_E_REQUEST_UNSUPPORTED,
+            what,
+        )?;
+    }
+    Ok(())
+}
+
+fn check_addr_list(list: &str, what: &str) -> HcnResult<()> {
+    for a in list.split(',').map(str::trim).filter(|a| !a.is_empty()) {
+        if parse_addr_or_net(a).is_none() {
+            return Err(bad_policy(format!(
+                "{what}: expected an IP address or CIDR, found {a:?}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn check_acl(hns: &Hns, a: &AclPolicy, what: &str) -> HcnResult<()> {
+    let action_ok = ["Allow", "Block", "Pass"]
+        .iter()
+        .any(|x| x.eq_ignore_ascii_case(a.action.trim()));
+    if !action_ok {
+        return Err(bad_policy(format!(
+            "{what}: Action must be Allow, Block or Pass, found {:?}",
+            a.action
+        )));
+    }
+    if !["In", "Out"]
+        .iter()
+        .any(|x| x.eq_ignore_ascii_case(a.direction.trim()))
+    {
+        return Err(bad_policy(format!(
+            "{what}: Direction must be In or Out, found {:?}",
+            a.direction
+        )));
+    }
+    if !a.rule_type.is_empty()
+        && !["Host", "Switch"]
+            .iter()
+            .any(|x| x.eq_ignore_ascii_case(a.rule_type.trim()))
+    {
+        return Err(bad_policy(format!(
+            "{what}: RuleType must be Host or Switch, found {:?}",
+            a.rule_type
+        )));
+    }
+    for p in a.protocols.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        match p.parse::<u16>() {
+            Ok(252) => gate(
+                hns,
+                Feature::AclSupportForProtocol252,
+                HResult::HCN_E_INVALID_POLICY,
+                "ACL protocol 252",
+            )?,
+            Ok(n) if n <= 256 => {}
+            _ => {
+                return Err(bad_policy(format!(
+                    "{what}: Protocols must be protocol numbers, found {p:?}"
+                )))
+            }
+        }
+    }
+    check_addr_list(&a.local_addresses, what)?;
+    check_addr_list(&a.remote_addresses, what)?;
+    for ports in [&a.local_ports, &a.remote_ports] {
+        for r in ports.split(',').map(str::trim).filter(|r| !r.is_empty()) {
+            let ok = match r.split_once('-') {
+                Some((lo, hi)) => {
+                    matches!((lo.trim().parse::<u16>(), hi.trim().parse::<u16>()), (Ok(l), Ok(h)) if l <= h)
+                }
+                None => r.parse::<u16>().is_ok(),
+            };
+            if !ok {
+                return Err(bad_policy(format!(
+                    "{what}: expected a port or port range, found {r:?}"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_sdn_route(r: &SdnRoutePolicy, what: &str) -> HcnResult<()> {
+    if parse_addr_or_net(&r.destination_prefix).is_none() {
+        return Err(bad_policy(format!(
+            "{what}: DestinationPrefix must be a CIDR, found {:?}",
+            r.destination_prefix
+        )));
+    }
+    if !r.next_hop.is_empty() && parse_ip(&r.next_hop).is_none() {
+        return Err(bad_policy(format!(
+            "{what}: NextHop must be an IP address, found {:?}",
+            r.next_hop
+        )));
+    }
+    Ok(())
+}
+
+/// A network policy: known type, supported by this HNS, well-formed settings.
+pub(crate) fn network_policy(hns: &Hns, p: &NetworkPolicy) -> HcnResult<()> {
+    let t = HResult::HCN_E_INVALID_POLICY_TYPE;
+    match p {
+        NetworkPolicy::Unknown { type_name, .. } => {
+            return Err(err(t, format!("unknown network policy type {type_name:?}")))
+        }
+        NetworkPolicy::RemoteSubnetRoute(r) => {
+            gate(hns, Feature::RemoteSubnet, t, "RemoteSubnetRoute")?;
+            if r.destination_prefix.parse::<IpNet>().is_err() {
+                return Err(bad_policy(format!(
+                    "RemoteSubnetRoute: DestinationPrefix must be a CIDR, found {:?}",
+                    r.destination_prefix
+                )));
+            }
+            if parse_ip(&r.provider_address).is_none() {
+                return Err(bad_policy(format!(
+                    "RemoteSubnetRoute: ProviderAddress must be an IP address, found {:?}",
+                    r.provider_address
+                )));
+            }
+        }
+        NetworkPolicy::HostRoute(_) => gate(hns, Feature::HostRoute, t, "HostRoute")?,
+        NetworkPolicy::VxlanPort(v) => {
+            gate(hns, Feature::VxlanPort, t, "VxlanPort")?;
+            if v.port == 0 {
+                return Err(bad_policy("VxlanPort: Port must be non-zero"));
+            }
+        }
+        NetworkPolicy::SetPolicy(v) => {
+            gate(hns, Feature::SetPolicy, t, "SetPolicy")?;
+            // [sdn] sends the numeric form (1 = NESTEDIPSET, inferred from the enum order).
+            let kind = v.policy_type.trim();
+            if kind.eq_ignore_ascii_case("NESTEDIPSET") || kind == "1" {
+                gate(hns, Feature::NestedIpSet, t, "SetPolicy NESTEDIPSET")?;
+            }
+        }
+        NetworkPolicy::L4Proxy(_) => gate(hns, Feature::L4Proxy, t, "L4Proxy")?,
+        NetworkPolicy::NetworkAcl(a) => {
+            gate(hns, Feature::NetworkAcl, t, "NetworkACL")?;
+            check_acl(hns, a, "NetworkACL")?;
+        }
+        NetworkPolicy::ProviderAddress(pa) if parse_ip(&pa.provider_address).is_none() => {
+            return Err(bad_policy(format!(
+                "ProviderAddress: expected an IP address, found {:?}",
+                pa.provider_address
+            )));
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// An endpoint policy on its own (the port-mapping conflict check is separate).
+pub(crate) fn endpoint_policy(hns: &Hns, p: &EndpointPolicy, remote: bool) -> HcnResult<()> {
+    let t = HResult::HCN_E_INVALID_POLICY_TYPE;
+    match p {
+        EndpointPolicy::Unknown { type_name, .. } => {
+            return Err(err(t, format!("unknown endpoint policy type {type_name:?}")))
+        }
+        EndpointPolicy::PortMapping(m) => {
+            if remote {
+                return Err(err(
+                    HResult::HCN_E_INVALID_REMOTE_ENDPOINT_OPERATION,
+                    "a PortMapping needs a local port; the endpoint is remote",
+                ));
+            }
+            if m.internal_port == 0 {
+                return Err(err(
+                    HResult::HCN_E_INVALID_INTERNAL_PORT,
+                    "PortMapping: InternalPort must be non-zero",
+                ));
+            }
+            if !matches!(m.protocol, 6 | 17) {
+                return Err(bad_policy(format!(
+                    "PortMapping: Protocol must be 6 (TCP) or 17 (UDP), found {}",
+                    m.protocol
+                )));
+            }
+            if !m.vip.is_empty() {
+                let Some(ip) = parse_ip(&m.vip) else {
+                    return Err(bad_policy(format!(
+                        "PortMapping: VIP must be an IP address, found {:?}",
+                        m.vip
+                    )));
+                };
+                check_family(hns, ip, "an IPv6 PortMapping VIP")?;
+            }
+            if m.flags & nat_flags::IPV6 != 0 {
+                gate(
+                    hns,
+                    Feature::Ipv6DualStack,
+                    HResult::HCN_E_REQUEST_UNSUPPORTED,
+                    "PortMapping flag IPv6",
+                )?;
+            }
+        }
+        EndpointPolicy::Acl(a) => check_acl(hns, a, "ACL")?,
+        EndpointPolicy::OutBoundNat(o) => {
+            if !o.virtual_ip.is_empty() && parse_ip(&o.virtual_ip).is_none() {
+                return Err(bad_policy(format!(
+                    "OutBoundNAT: VirtualIP must be an IP address, found {:?}",
+                    o.virtual_ip
+                )));
+            }
+            for a in o.exceptions.iter().chain(&o.destinations) {
+                check_addr_list(a, "OutBoundNAT")?;
+            }
+        }
+        EndpointPolicy::SdnRoute(r) => check_sdn_route(r, "SDNRoute")?,
+        EndpointPolicy::L4Proxy(_) => gate(hns, Feature::L4Proxy, t, "L4Proxy")?,
+        EndpointPolicy::L4WfpProxy(_) => gate(hns, Feature::L4WfpProxy, t, "L4WFPPROXY")?,
+        EndpointPolicy::TierAcl(_) => gate(hns, Feature::TierAcl, t, "TierAcl")?,
+        EndpointPolicy::ProviderAddress(pa) if parse_ip(&pa.provider_address).is_none() => {
+            return Err(bad_policy(format!(
+                "ProviderAddress: expected an IP address, found {:?}",
+                pa.provider_address
+            )));
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// A PortMapping's conflict key: (protocol, external port, VIP or None = every address).
+type PortKey = (u32, u16, Option<IpAddr>);
+
+fn port_keys(policies: &[EndpointPolicy]) -> Vec<PortKey> {
+    policies
+        .iter()
+        .filter_map(|p| match p {
+            EndpointPolicy::PortMapping(m) if m.external_port != 0 => {
+                Some((m.protocol, m.external_port, parse_ip(&m.vip)))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+fn keys_clash(a: &PortKey, b: &PortKey) -> bool {
+    a.0 == b.0 && a.1 == b.1 && (a.2.is_none() || b.2.is_none() || a.2 == b.2)
+}
+
+/// HCN_E_PORT_ALREADY_EXISTS when a PortMapping repeats one of the same endpoint or of another
+/// endpoint of the same network (protocol + external port, + VIP when both set; hcsshim
+/// `hcnerrors_test.go`).
+pub(crate) fn port_conflicts(
+    hns: &Hns,
+    net: &Guid,
+    ep: Option<&Guid>,
+    policies: &[EndpointPolicy],
+) -> HcnResult<()> {
+    let mine = port_keys(policies);
+    let clash = |k: &PortKey| {
+        err(
+            HResult::HCN_E_PORT_ALREADY_EXISTS,
+            format!(
+                "PortMapping protocol {} external port {} is already mapped on network {net}",
+                k.0, k.1
+            ),
+        )
+    };
+    for (i, a) in mine.iter().enumerate() {
+        if mine[..i].iter().any(|b| keys_clash(a, b)) {
+            return Err(clash(a));
+        }
+    }
+    for (id, other) in hns.endpoints_of(net) {
+        if Some(id) == ep {
+            continue;
+        }
+        let theirs = port_keys(&other.policies);
+        if let Some(a) = mine.iter().find(|a| theirs.iter().any(|b| keys_clash(a, b))) {
+            return Err(clash(a));
+        }
+    }
+    Ok(())
+}
+
+fn is_default_route(r: &Route) -> bool {
+    matches!(r.destination_prefix.trim(), "0.0.0.0/0" | "::/0")
+}
+
+fn bad_network(msg: impl Into<String>) -> crate::HcnError {
+    err(HResult::HCN_E_INVALID_NETWORK, msg)
+}
+
+/// Validate a subnet list (create or `Subnet`/`Add`).
+pub(crate) fn subnets(hns: &Hns, net: &Network) -> HcnResult<()> {
+    for (i, ipam) in net.ipams.iter().enumerate() {
+        let t = ipam.ipam_type.trim();
+        if !(t.is_empty() || t.eq_ignore_ascii_case("Static") || t.eq_ignore_ascii_case("Dhcp")) {
+            return Err(bad_network(format!(
+                "Ipams[{i}].Type must be Static or Dhcp, found {t:?}"
+            )));
+        }
+        for (j, s) in ipam.subnets.iter().enumerate() {
+            let at = format!("Ipams[{i}].Subnets[{j}]");
+            for p in &s.policies {
+                if let SubnetPolicy::Unknown { type_name, .. } = p {
+                    return Err(err(
+                        HResult::HCN_E_INVALID_POLICY_TYPE,
+                        format!("{at}: unknown subnet policy type {type_name:?}"),
+                    ));
+                }
+            }
+            if s.ip_address_prefix.trim().is_empty() {
+                continue;
+            }
+            let prefix: IpNet = s.ip_address_prefix.trim().parse().map_err(|_| {
+                bad_network(format!(
+                    "{at}.IpAddressPrefix: expected a CIDR, found {:?}",
+                    s.ip_address_prefix
+                ))
+            })?;
+            check_family(hns, prefix.addr(), "an IPv6 subnet")?;
+            // §6.1: a subnet with a prefix needs routes, each with a NextHop, one of them default.
+            if s.routes.is_empty() {
+                return Err(bad_network(format!(
+                    "{at}: subnet has address prefix but no gateway specified"
+                )));
+            }
+            for (k, r) in s.routes.iter().enumerate() {
+                if r.next_hop.trim().is_empty() {
+                    return Err(bad_network(format!("{at}.Routes[{k}]: route has no NextHop")));
+                }
+                if parse_ip(&r.next_hop).is_none() {
+                    return Err(bad_network(format!(
+                        "{at}.Routes[{k}].NextHop: expected an IP address, found {:?}",
+                        r.next_hop
+                    )));
+                }
+                if r.destination_prefix.trim().parse::<IpNet>().is_err() {
+                    return Err(bad_network(format!(
+                        "{at}.Routes[{k}].DestinationPrefix: expected a CIDR, found {:?}",
+                        r.destination_prefix
+                    )));
+                }
+            }
+            if !s.routes.iter().any(is_default_route) {
+                return Err(bad_network(format!("{at}: no default gateway")));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Validate and normalise a network document for create.
+pub(crate) fn network(hns: &Hns, id: Guid, mut net: Network) -> HcnResult<Network> {
+    if !id.is_zero() && hns.id_in_use(&id) {
+        return Err(err(
+            HResult::HCN_E_NETWORK_ALREADY_EXISTS,
+            format!("an object with ID {id} already exists"),
+        ));
+    }
+    match net.kind() {
+        NetworkType::Other(t) => {
+            return Err(err(
+                HResult::HCN_E_INVALID_NETWORK_TYPE,
+                format!("unknown network type {t:?}"),
+            ))
+        }
+        // HNS stores NAT as mode 0 and omits Type in v2 output (§1).
+        NetworkType::Nat => net.network_type = None,
+        _ => {}
+    }
+    if !net.name.is_empty()
+        && hns
+            .networks
+            .values()
+            .any(|n| n.name.eq_ignore_ascii_case(&net.name))
+    {
+        return Err(err(
+            HResult::HCN_E_NETWORK_ALREADY_EXISTS,
+            format!("a network named {:?} already exists", net.name),
+        ));
+    }
+    if net.flags & network_flags::DISABLE_HOST_PORT != 0 {
+        gate(
+            hns,
+            Feature::DisableHostPort,
+            HResult::HCN_E_REQUEST_UNSUPPORTED,
+            "network flag DisableHostPort",
+        )?;
+    }
+    subnets(hns, &net)?;
+    for (i, r) in net.mac_pool.ranges.iter_mut().enumerate() {
+        let parse = |s: &str, what: &str| {
+            s.parse::<Mac>().map_err(|_| {
+                bad_network(format!(
+                    "MacPool.Ranges[{i}].{what}: expected a MAC address, found {s:?}"
+                ))
+            })
+        };
+        let a = parse(&r.start_mac_address, "StartMacAddress")?;
+        let b = parse(&r.end_mac_address, "EndMacAddress")?;
+        if a > b {
+            return Err(bad_network(format!(
+                "MacPool.Ranges[{i}]: StartMacAddress {a} is above EndMacAddress {b}"
+            )));
+        }
+        r.start_mac_address = a.to_string();
+        r.end_mac_address = b.to_string();
+    }
+    for p in &net.policies {
+        network_policy(hns, p)?;
+    }
+    net.id = id;
+    Ok(net)
+}
+
+/// The network an endpoint document names: `HostComputeNetwork`, or the v1 key `VirtualNetwork`.
+fn endpoint_network_ref(ep: &Endpoint) -> Option<String> {
+    if !ep.host_compute_network.trim().is_empty() {
+        return Some(ep.host_compute_network.clone());
+    }
+    ep.extra
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("VirtualNetwork"))
+        .and_then(|(_, v)| v.as_str())
+        .map(str::to_string)
+}
+
+/// What a validated endpoint still needs at commit time.
+pub(crate) struct EndpointPlan {
+    pub endpoint: Endpoint,
+    /// Take a MAC from the host range (the network has no MacPool and none was given).
+    pub needs_host_mac: bool,
+}
+
+/// Validate and normalise an endpoint document for create: network, addresses (allocating
+/// them), MAC, policies.
+pub(crate) fn endpoint(hns: &Hns, id: Guid, mut ep: Endpoint) -> HcnResult<EndpointPlan> {
+    if !id.is_zero() && hns.id_in_use(&id) {
+        return Err(err(
+            ERROR_OBJECT_ALREADY_EXISTS,
+            format!("an object with ID {id} already exists"),
+        ));
+    }
+    let net_ref = endpoint_network_ref(&ep).ok_or_else(|| {
+        err(
+            HResult::HCN_E_NETWORK_NOT_FOUND,
+            "the endpoint names no network (HostComputeNetwork)",
+        )
+    })?;
+    let net_id = parse_guid(&net_ref, "HostComputeNetwork")?;
+    let net = hns.networks.get(&net_id).ok_or_else(|| {
+        err(
+            HResult::HCN_E_NETWORK_NOT_FOUND,
+            format!("network {net_id} not found"),
+        )
+    })?;
+    let remote = ep.is_remote();
+    // Read-only (filled by a namespace attach); hcsshim's network.CreateEndpoint may still send it.
+    ep.host_compute_namespace.clear();
+    ep.host_compute_network = net_id.to_string();
+
+    let subs = ipam::subnets(net);
+    let used = ipam::used_local_ips(hns, &net_id, None);
+    let mut seen: BTreeSet<IpAddr> = BTreeSet::new();
+    let (mut n4, mut n6) = (0, 0);
+    for (i, c) in ep.ip_configurations.iter_mut().enumerate() {
+        let at = format!("IpConfigurations[{i}]");
+        let ip = parse_ip(&c.ip_address).ok_or_else(|| {
+            err(
+                HResult::HCN_E_INVALID_IP,
+                format!("{at}.IpAddress: expected an IP address, found {:?}", c.ip_address),
+            )
+        })?;
+        check_family(hns, ip, "an IPv6 endpoint address")?;
+        if ip.is_ipv4() {
+            n4 += 1
+        } else {
+            n6 += 1
+        }
+        let max = if ip.is_ipv4() { 32 } else { 128 };
+        if c.prefix_length > max {
+            return Err(err(
+                HResult::HCN_E_INVALID_IP,
+                format!("{at}.PrefixLength {} is too long", c.prefix_length),
+            ));
+        }
+        if c.prefix_length == max {
+            gate(
+                hns,
+                Feature::Slash32EndpointPrefixes,
+                HResult::HCN_E_REQUEST_UNSUPPORTED,
+                "a /32 endpoint prefix",
+            )?;
+        }
+        // Optional IpSubnetId (schema 2.3) must name one of the network's subnets.
+        let wanted = c
+            .extra
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("IpSubnetId"))
+            .and_then(|(_, v)| v.as_str())
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| parse_guid(s, "IpSubnetId"))
+            .transpose()?;
+        if let Some(w) = wanted {
+            if !subs.iter().any(|s| s.id == Some(w)) {
+                return Err(err(
+                    HResult::HCN_E_SUBNET_NOT_FOUND,
+                    format!("{at}.IpSubnetId {w} is not a subnet of network {net_id}"),
+                ));
+            }
+        }
+        let subnet: Option<&SubnetView> = subs.iter().find(|s| s.prefix.contains(&ip));
+        if !remote {
+            // Remote endpoints carry other nodes' pod addresses (kube-proxy), so only local
+            // endpoints must lie in a subnet and hold a unique address.
+            let Some(s) = subnet else {
+                return Err(err(
+                    HResult::HCN_E_INVALID_IP,
+                    format!("{at}.IpAddress {ip} is not in any subnet of network {net_id}"),
+                ));
+            };
+            if hns.settings.reject_reserved_addresses && s.is_reserved(ip) {
+                return Err(err(
+                    HResult::HCN_E_ADDR_INVALID_OR_RESERVED,
+                    format!("{at}.IpAddress {ip} is reserved in subnet {}", s.prefix),
+                ));
+            }
+            if used.contains(&ip) || !seen.insert(ip) {
+                return Err(err(
+                    ERROR_OBJECT_ALREADY_EXISTS,
+                    format!("address {ip} is already used by an endpoint of network {net_id}"),
+                ));
+            }
+        }
+        c.ip_address = ip.to_string();
+        if c.prefix_length == 0 {
+            if let Some(s) = subnet {
+                c.prefix_length = s.prefix.prefix_len();
+            }
+        }
+    }
+    if n4 > 1 || n6 > 1 {
+        return Err(err(
+            HResult::HCN_E_INVALID_ENDPOINT,
+            "an endpoint has at most one IPv4 and one IPv6 address",
+        ));
+    }
+    if ep.ip_configurations.is_empty() && !remote {
+        for v4 in [true, false] {
+            if !v4 && !hns.supports(Feature::Ipv6DualStack) {
+                continue;
+            }
+            if let Some((ip, len)) = ipam::allocate(&subs, v4, &used)? {
+                ep.ip_configurations.push(crate::schema::IpConfig {
+                    ip_address: ip.to_string(),
+                    prefix_length: len,
+                    ..Default::default()
+                });
+            }
+        }
+    }
+    // HNS returns the subnet's gateway as the endpoint's default route (inferred from real output).
+    if ep.routes.is_empty() && !remote {
+        for c in &ep.ip_configurations {
+            let Some(ip) = parse_ip(&c.ip_address) else {
+                continue;
+            };
+            if let Some(gw) = subs
+                .iter()
+                .find(|s| s.prefix.contains(&ip))
+                .and_then(|s| s.gateway)
+            {
+                ep.routes.push(Route {
+                    next_hop: gw.to_string(),
+                    destination_prefix: if gw.is_ipv4() { "0.0.0.0/0" } else { "::/0" }.into(),
+                    ..Default::default()
+                });
+            }
+        }
+    }
+    let mut needs_host_mac = false;
+    if ep.mac_address.trim().is_empty() {
+        match ipam::pool_mac(hns, net)? {
+            Some(m) => ep.mac_address = m.to_string(),
+            None => needs_host_mac = true,
+        }
+    } else {
+        let m: Mac = ep.mac_address.parse().map_err(|_| {
+            err(
+                HResult::HCN_E_INVALID_ENDPOINT,
+                format!("MacAddress: expected a MAC address, found {:?}", ep.mac_address),
+            )
+        })?;
+        ep.mac_address = m.to_string();
+    }
+    for p in &ep.policies {
+        endpoint_policy(hns, p, remote)?;
+    }
+    port_conflicts(hns, &net_id, None, &ep.policies)?;
+    ep.id = id;
+    Ok(EndpointPlan {
+        endpoint: ep,
+        needs_host_mac,
+    })
+}
+
+/// Endpoint GUID strings of an LB or route: each must parse and exist; normalised to upper case.
+fn endpoint_refs(hns: &Hns, refs: &mut [String], what: &str) -> HcnResult<()> {
+    for r in refs.iter_mut() {
+        let g = parse_guid(r, what)?;
+        if !hns.endpoints.contains_key(&g) {
+            return Err(err(
+                HResult::HCN_E_ENDPOINT_NOT_FOUND,
+                format!("{what}: endpoint {g} not found"),
+            ));
+        }
+        *r = g.to_string();
+    }
+    Ok(())
+}
+
+/// The frontends of an LB: (protocol, VIP or None for "no FrontendVIPs", external port).
+fn lb_frontends(lb: &LoadBalancer) -> Vec<(u32, Option<String>, u16)> {
+    let vips: Vec<Option<String>> = if lb.frontend_vips.is_empty() {
+        vec![None]
+    } else {
+        lb.frontend_vips.iter().map(|v| Some(v.clone())).collect()
+    };
+    lb.port_mappings
+        .iter()
+        .flat_map(|m| vips.iter().map(move |v| (m.protocol, v.clone(), m.external_port)))
+        .collect()
+}
+
+/// Validate and normalise a load balancer (create, or the full document of an update of `me`).
+pub(crate) fn load_balancer(hns: &Hns, me: Option<&Guid>, mut lb: LoadBalancer) -> HcnResult<LoadBalancer> {
+    endpoint_refs(hns, &mut lb.host_compute_endpoints, "HostComputeEndpoints")?;
+    let bad_ip = |what: &str, s: &str| {
+        err(
+            HResult::HCN_E_INVALID_IP,
+            format!("{what}: expected an IP address, found {s:?}"),
+        )
+    };
+    // An empty SourceVIP is legal (kube-proxy sends "", consumers.md P3).
+    if !lb.source_vip.trim().is_empty() {
+        let ip = parse_ip(&lb.source_vip).ok_or_else(|| bad_ip("SourceVIP", &lb.source_vip))?;
+        check_family(hns, ip, "an IPv6 SourceVIP")?;
+        lb.source_vip = ip.to_string();
+    }
+    for v in lb.frontend_vips.iter_mut() {
+        let ip = parse_ip(v).ok_or_else(|| bad_ip("FrontendVIPs", v))?;
+        check_family(hns, ip, "an IPv6 frontend VIP")?;
+        *v = ip.to_string();
+    }
+    if lb.flags & lb_flags::DSR != 0 {
+        gate(
+            hns,
+            Feature::Dsr,
+            HResult::HCN_E_REQUEST_UNSUPPORTED,
+            "load balancer flag EnableDirectServerReturn",
+        )?;
+    }
+    if lb.flags & lb_flags::IPV6 != 0 {
+        gate(
+            hns,
+            Feature::Ipv6DualStack,
+            HResult::HCN_E_REQUEST_UNSUPPORTED,
+            "load balancer flag IPv6",
+        )?;
+    }
+    for (i, m) in lb.port_mappings.iter().enumerate() {
+        if m.internal_port == 0 {
+            return Err(err(
+                HResult::HCN_E_INVALID_INTERNAL_PORT,
+                format!("PortMappings[{i}].InternalPort must be non-zero"),
+            ));
+        }
+        if m.distribution_type > 2 {
+            return Err(bad_policy(format!(
+                "PortMappings[{i}].DistributionType must be 0, 1 or 2, found {}",
+                m.distribution_type
+            )));
+        }
+        if m.distribution_type != 0 {
+            gate(
+                hns,
+                Feature::SessionAffinity,
+                HResult::HCN_E_REQUEST_UNSUPPORTED,
+                "LoadBalancer DistributionType",
+            )?;
+        }
+    }
+    if hns.settings.unique_lb_frontends {
+        let mine = lb_frontends(&lb);
+        for (id, other) in &hns.load_balancers {
+            if Some(id) == me {
+                continue;
+            }
+            if let Some(f) = lb_frontends(other).into_iter().find(|f| mine.contains(f)) {
+                return Err(err(
+                    HResult::HCN_E_PORT_ALREADY_EXISTS,
+                    format!(
+                        "load balancer {id} already serves protocol {} {} port {}",
+                        f.0,
+                        f.1.as_deref().unwrap_or("(any address)"),
+                        f.2
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(lb)
+}
+
+/// Validate and normalise an SDN route object.
+pub(crate) fn sdn_route(hns: &Hns, mut r: SdnRoute) -> HcnResult<SdnRoute> {
+    endpoint_refs(hns, &mut r.host_compute_endpoints, "HostComputeEndpoints")?;
+    for (i, s) in r.routes.iter().enumerate() {
+        check_sdn_route(s, &format!("Routes[{i}]"))?;
+    }
+    Ok(r)
+}
