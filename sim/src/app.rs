@@ -176,6 +176,14 @@ impl World {
             )));
         }
         let origin = self.resolve_place(&req.from, dst)?;
+        if let Origin::Port { host, port } = origin {
+            if !self.hn(host).prog.ports[port as usize].running {
+                return Err(WorldError::BadSource {
+                    from: req.from.to_string(),
+                    reason: "its HCS container is not running".into(),
+                });
+            }
+        }
         let (src, mac, default_ttl) = self.origin_addr(origin, dst);
         let sport = match req.src_port {
             Some(p) => p,

@@ -13,8 +13,7 @@ use hnsim_model::schema::{
 use hnsim_model::state::Hns;
 use hnsim_model::{Guid, Mac};
 use ipnet::Ipv4Net;
-use serde_json::Value;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
 
 /// The network types the dataplane distinguishes.
@@ -127,6 +126,9 @@ pub struct PortProgram {
     pub container: Option<String>,
     /// Attached to the host's default compartment (e.g. flannel's `cbr0_ep`).
     pub host_attached: bool,
+    /// The HCS container using the namespace runs (or no container uses it): packets are
+    /// delivered only then.
+    pub running: bool,
 }
 
 impl PortProgram {
@@ -217,13 +219,6 @@ fn parse_net(s: &str) -> Option<Ipv4Net> {
     }
 }
 
-fn setting_str<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
-    v.as_object()?
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(key))
-        .and_then(|(_, v)| v.as_str())
-}
-
 fn network_program(n: &Network) -> NetProgram {
     let mut subnets = Vec::new();
     let mut vsid = None;
@@ -259,9 +254,7 @@ fn network_program(n: &Network) -> NetProgram {
         match p {
             NetworkPolicy::VxlanPort(v) if v.port != 0 => prog.vxlan_port = v.port,
             NetworkPolicy::HostRoute(_) => prog.host_route = true,
-            NetworkPolicy::DrMacAddress(v) => {
-                prog.dr_mac = setting_str(v, "Address").and_then(|s| s.parse().ok())
-            }
+            NetworkPolicy::DrMacAddress(v) => prog.dr_mac = v.address.parse().ok(),
             NetworkPolicy::RemoteSubnetRoute(r) => {
                 if let (Some(prefix), Some(pa)) =
                     (parse_net(&r.destination_prefix), parse_v4(&r.provider_address))
@@ -278,30 +271,6 @@ fn network_program(n: &Network) -> NetProgram {
         }
     }
     prog
-}
-
-/// Endpoint → (namespace, container id, host-attached) from the namespaces' resources.
-fn namespace_index(hns: &Hns) -> BTreeMap<Guid, (Guid, Option<String>, bool)> {
-    let mut out = BTreeMap::new();
-    for ns in hns.namespaces.values() {
-        let host = ns
-            .namespace_type
-            .is_some_and(|t| t == hnsim_model::schema::NamespaceType::HostDefault)
-            || ns.namespace_id == 1;
-        let container = ns
-            .resources
-            .iter()
-            .find(|r| r.resource_type.eq_ignore_ascii_case("Container"))
-            .and_then(|r| setting_str(&r.data, "ID").map(str::to_string));
-        for r in &ns.resources {
-            if r.resource_type.eq_ignore_ascii_case("Endpoint") {
-                if let Some(id) = setting_str(&r.data, "ID").and_then(|s| s.parse::<Guid>().ok()) {
-                    out.insert(id, (ns.id, container.clone(), host));
-                }
-            }
-        }
-    }
-    out
 }
 
 fn proto_of(p: u32) -> u8 {
@@ -323,7 +292,6 @@ pub fn compile(hns: &Hns, info: &HostInfo, prev: Option<&HostProgram>) -> HostPr
         net_index.insert(n.id, prog.networks.len());
         prog.networks.push(network_program(n));
     }
-    let ns_index = namespace_index(hns);
 
     for ep in hns.endpoints.values() {
         let path = format!("endpoints[{}]", ep.id);
@@ -452,9 +420,15 @@ pub fn compile(hns: &Hns, info: &HostInfo, prev: Option<&HostProgram>) -> HostPr
             }
         }
         let [sw_in, sw_out, h_in, h_out] = acls;
-        let (namespace, container, host_attached) = match ns_index.get(&ep.id) {
-            Some((ns, c, h)) => (Some(*ns), c.clone(), *h),
-            None => (None, None, false),
+        let (namespace, container, host_attached, running) = match hns.endpoint_location(&ep.id) {
+            Some(l) => (
+                Some(l.namespace),
+                l.container,
+                l.namespace_type == Some(hnsim_model::schema::NamespaceType::HostDefault)
+                    || l.compartment == hnsim_model::state::HOST_DEFAULT_COMPARTMENT,
+                l.running,
+            ),
+            None => (None, None, false, true),
         };
         for m in port_maps {
             prog.port_maps
@@ -497,6 +471,7 @@ pub fn compile(hns: &Hns, info: &HostInfo, prev: Option<&HostProgram>) -> HostPr
             namespace,
             container,
             host_attached,
+            running,
         });
     }
     // A remote endpoint whose IP is also a local endpoint's loses (kube-proxy keeps local ones).

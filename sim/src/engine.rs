@@ -1148,6 +1148,12 @@ impl World {
                 );
             }
         }
+        if !self.hn(h).prog.ports[q as usize].running {
+            // HCS: a stopped container's compartment receives nothing.
+            return drop(Disposition::HostDown {
+                node: self.port_place(h, q),
+            });
+        }
         pkt.eth.dst = self.hn(h).prog.ports[q as usize].mac;
         self.capture_port(h, q, &pkt);
         if self.hn(h).prog.ports[q as usize].host_attached {

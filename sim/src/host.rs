@@ -13,34 +13,19 @@ use crate::packet::{Packet, Payload};
 use crate::trace::{Disposition, Step};
 use crate::vfp::{layer, lb, NatLayer, NatSession};
 use crate::world::{HostNode, World};
-use hnsim_model::schema::network_flags;
 use ipnet::Ipv4Net;
 use std::net::{IpAddr, Ipv4Addr};
 
-/// HNS service restart (P11): non-persistent networks (`EnableNonPersistent`, and NAT networks)
-/// vanish with their endpoints; VFP state is reprogrammed, so flows and NAT sessions are gone.
-/// (The `state` work owns HNS operations; this is the dataplane's own minimal version.)
-pub(crate) fn hns_restart(h: &mut HostNode) {
-    let hns = &mut h.hns;
-    let gone: Vec<_> = hns
-        .networks
-        .values()
-        .filter(|n| {
-            n.flags & network_flags::ENABLE_NON_PERSISTENT != 0
-                || n.kind() == hnsim_model::schema::NetworkType::Nat
-        })
-        .map(|n| n.id)
-        .collect();
-    for id in &gone {
-        hns.networks.remove(id);
+/// HNS service restart (P11): the model drops non-persistent networks with their endpoints;
+/// VFP is reprogrammed, so flows and NAT sessions are gone. A reboot also loses namespaces,
+/// containers and SNAT reservations.
+pub(crate) fn hns_restart(h: &mut HostNode, reboot: bool) {
+    if reboot {
+        h.hns.reboot();
+        h.snat.clear();
+    } else {
+        h.hns.restart_service();
     }
-    let gone_s: Vec<String> = gone.iter().map(|g| g.to_string()).collect();
-    hns.endpoints.retain(|_, e| {
-        !gone_s
-            .iter()
-            .any(|g| g.eq_ignore_ascii_case(e.host_compute_network.trim()))
-    });
-    hns.generation += 1;
     h.flows.clear();
     h.nat.clear();
 }

@@ -1,15 +1,15 @@
 //! A small lab for tests and examples: the common addressing of consumers.md §7 and helpers that
-//! put HCN documents (as kube-proxy, flannel and the CNI plugins send them) into a host's HNS
-//! state. Objects get deterministic GUIDs; every change bumps the host's HNS generation.
-//!
-//! (The `state` work provides the real HNS operations; these helpers insert normalised documents
-//! directly so the dataplane can be exercised on its own.)
+//! feed HCN documents (as kube-proxy, flannel and the CNI plugins send them) through the host's
+//! HNS operations (`network_create`, `endpoint_create`, HCS `create_container`, …), so every
+//! document is validated as HNS would and IDs come from the seeded model.
 
 use crate::world::{
     HostSpec, Place, RouterInterface, RouterSpec, SegmentSpec, SendRequest, StationSpec, World, WorldError,
 };
 use crate::{Exchange, L4};
-use hnsim_model::schema::{Endpoint, LoadBalancer, Namespace, Network, NetworkPolicy};
+use hnsim_model::backend::ObjectKind;
+use hnsim_model::schema::{Endpoint, LoadBalancer, ModifyRequest, Namespace, Network};
+use hnsim_model::state::{Hns, Isolation};
 use hnsim_model::{Guid, Mac};
 use serde_json::{json, Value};
 use std::net::Ipv4Addr;
@@ -17,7 +17,6 @@ use std::net::Ipv4Addr;
 /// A world under construction with deterministic object IDs.
 pub struct Lab {
     pub w: World,
-    next_id: u128,
 }
 
 pub fn ip(s: &str) -> Ipv4Addr {
@@ -30,10 +29,7 @@ pub fn mac(s: &str) -> Mac {
 
 impl Lab {
     pub fn new(seed: u64) -> Lab {
-        Lab {
-            w: World::new(seed),
-            next_id: 0x1000,
-        }
+        Lab { w: World::new(seed) }
     }
 
     /// consumers.md §7 common addressing: underlay `lan` 10.0.0.0/24 with router `r1` 10.0.0.1
@@ -112,7 +108,7 @@ impl Lab {
             h.spec.dataplane.snat_block,
             h.spec.dataplane.snat_first_port,
         );
-        h.hns.generation += 1;
+        h.compiled = false;
     }
 
     pub fn station(&mut self, name: &str, seg: &str, addr: &str, m: &str, gw: Option<&str>) {
@@ -127,70 +123,64 @@ impl Lab {
             .expect("station");
     }
 
-    fn id(&mut self) -> Guid {
-        self.next_id += 1;
-        Guid(self.next_id)
-    }
-
     fn parse<T: serde::de::DeserializeOwned>(doc: Value) -> T {
         serde_json::from_value(doc).expect("HCN document")
     }
 
-    /// Create a network from its HCN JSON; returns its ID.
+    fn hns(&mut self, host: &str) -> &mut Hns {
+        self.w.hns(host).expect("host")
+    }
+
+    /// `HcnCreateNetwork` from its HCN JSON; returns its ID.
     pub fn network(&mut self, host: &str, doc: Value) -> Guid {
-        let mut n: Network = Self::parse(doc);
-        n.id = self.id();
-        let hns = self.w.hns(host).expect("host");
-        let id = n.id;
-        hns.networks.insert(id, n);
-        hns.generation += 1;
-        id
+        let n: Network = Self::parse(doc);
+        self.hns(host)
+            .network_create(Guid::ZERO, n)
+            .expect("network create")
     }
 
-    /// Add a network policy (flannel/Calico `RemoteSubnetRoute`, `HostRoute`, …).
+    /// Add a network policy (flannel/Calico `RemoteSubnetRoute`, `HostRoute`, …): network
+    /// modify `Policy`/`Add`.
     pub fn network_policy(&mut self, host: &str, net: Guid, policy: Value) {
-        let p: NetworkPolicy = Self::parse(policy);
-        let hns = self.w.hns(host).expect("host");
-        hns.networks.get_mut(&net).expect("network").policies.push(p);
-        hns.generation += 1;
+        let req: ModifyRequest = Self::parse(json!({"ResourceType": "Policy", "RequestType": "Add",
+            "Settings": {"Policies": [policy]}}));
+        self.hns(host).network_modify(&net, &req).expect("network modify");
     }
 
-    /// Create an endpoint on `net` from its HCN JSON (`HostComputeNetwork` is filled in).
+    /// `HcnCreateEndpoint` on `net` from its HCN JSON (`HostComputeNetwork` is filled in).
     pub fn endpoint(&mut self, host: &str, net: Guid, mut doc: Value) -> Guid {
         doc["HostComputeNetwork"] = json!(net.to_string());
-        let mut e: Endpoint = Self::parse(doc);
-        e.id = self.id();
-        let id = e.id;
-        let hns = self.w.hns(host).expect("host");
-        hns.endpoints.insert(id, e);
-        hns.generation += 1;
-        id
+        let e: Endpoint = Self::parse(doc);
+        self.hns(host)
+            .endpoint_create(Guid::ZERO, e)
+            .expect("endpoint create")
     }
 
     pub fn delete_endpoint(&mut self, host: &str, ep: Guid) {
-        let hns = self.w.hns(host).expect("host");
-        hns.endpoints.remove(&ep);
-        hns.generation += 1;
+        self.hns(host)
+            .delete_object(ObjectKind::Endpoint, &ep)
+            .expect("endpoint delete");
     }
 
-    /// Replace an endpoint's policies (HNS endpoint modify `Policy`/`Update`).
+    /// Replace an endpoint's policies (endpoint modify `Policy`/`Update`).
     pub fn set_endpoint_policies(&mut self, host: &str, ep: Guid, policies: Value) {
-        let p = Self::parse(policies);
-        let hns = self.w.hns(host).expect("host");
-        hns.endpoints.get_mut(&ep).expect("endpoint").policies = p;
-        hns.generation += 1;
+        let req: ModifyRequest = Self::parse(json!({"ResourceType": "Policy", "RequestType": "Update",
+            "Settings": {"Policies": policies}}));
+        self.hns(host)
+            .endpoint_modify(&ep, &req)
+            .expect("endpoint modify");
     }
 
-    /// A container: an HNS namespace holding the container and its endpoints.
-    pub fn container(&mut self, host: &str, id: &str, endpoints: &[Guid]) -> Guid {
-        let mut resources = vec![json!({"Type": "Container", "Data": {"ID": id}})];
-        for e in endpoints {
-            resources.push(json!({"Type": "Endpoint", "Data": {"ID": e.to_string()}}));
-        }
-        self.namespace(
-            host,
-            json!({"Type": "Guest", "Resources": resources, "SchemaVersion": {"Major": 2, "Minor": 0}}),
-        )
+    /// A running process-isolated HCS container with its own namespace holding `endpoints`.
+    pub fn container(&mut self, host: &str, id: &str, endpoints: &[Guid]) {
+        let hns = self.hns(host);
+        hns.create_container(id, Isolation::Process, endpoints)
+            .expect("container create");
+        hns.start_container(id).expect("container start");
+    }
+
+    pub fn stop_container(&mut self, host: &str, id: &str) {
+        self.hns(host).stop_container(id).expect("container stop");
     }
 
     /// Attach endpoints to the host's default compartment (flannel's `cbr0_ep`).
@@ -199,38 +189,26 @@ impl Lab {
             .iter()
             .map(|e| json!({"Type": "Endpoint", "Data": {"ID": e.to_string()}}))
             .collect();
-        self.namespace(
-            host,
-            json!({"Type": "HostDefault", "NamespaceId": 1, "Resources": resources}),
-        )
+        let ns: Namespace = Self::parse(json!({"Type": "HostDefault", "Resources": resources,
+            "SchemaVersion": {"Major": 2, "Minor": 0}}));
+        self.hns(host)
+            .namespace_create(Guid::ZERO, ns)
+            .expect("namespace create")
     }
 
-    pub fn namespace(&mut self, host: &str, doc: Value) -> Guid {
-        let mut n: Namespace = Self::parse(doc);
-        n.id = self.id();
-        let id = n.id;
-        let hns = self.w.hns(host).expect("host");
-        hns.namespaces.insert(id, n);
-        hns.generation += 1;
-        id
-    }
-
-    /// Create a load balancer from its HCN JSON; `backends` fill `HostComputeEndpoints`.
+    /// `HcnCreateLoadBalancer`; `backends` fill `HostComputeEndpoints`.
     pub fn lb(&mut self, host: &str, backends: &[Guid], mut doc: Value) -> Guid {
         doc["HostComputeEndpoints"] = json!(backends.iter().map(|g| g.to_string()).collect::<Vec<_>>());
-        let mut lb: LoadBalancer = Self::parse(doc);
-        lb.id = self.id();
-        let id = lb.id;
-        let hns = self.w.hns(host).expect("host");
-        hns.load_balancers.insert(id, lb);
-        hns.generation += 1;
-        id
+        let lb: LoadBalancer = Self::parse(doc);
+        self.hns(host)
+            .load_balancer_create(Guid::ZERO, lb)
+            .expect("load balancer create")
     }
 
     pub fn delete_lb(&mut self, host: &str, lb: Guid) {
-        let hns = self.w.hns(host).expect("host");
-        hns.load_balancers.remove(&lb);
-        hns.generation += 1;
+        self.hns(host)
+            .delete_object(ObjectKind::LoadBalancer, &lb)
+            .expect("load balancer delete");
     }
 
     pub fn listen(&mut self, at: Place, proto: L4, port: u16) {

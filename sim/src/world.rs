@@ -278,20 +278,6 @@ pub struct Counters {
 /// The topology as a graph (nodes: segments, routers, hosts, stations; edges: attachments).
 pub type TopologyGraph = petgraph::Graph<String, String>;
 
-/// A fresh HNS state for a host. (The `state` work adds `Hns::new(settings, seed)`; until it
-/// lands the public fields are filled here.)
-pub(crate) fn new_hns(settings: HostSettings, _seed: u64) -> Hns {
-    Hns {
-        settings,
-        networks: Default::default(),
-        endpoints: Default::default(),
-        namespaces: Default::default(),
-        load_balancers: Default::default(),
-        routes: Default::default(),
-        generation: 0,
-    }
-}
-
 pub(crate) struct Segment {
     pub spec: SegmentSpec,
     pub loss: u8,
@@ -458,7 +444,10 @@ impl World {
         let d = &spec.dataplane;
         let node = HostNode {
             seg,
-            hns: new_hns(spec.settings.clone(), self.seed),
+            hns: Hns::new(
+                spec.settings.clone(),
+                self.seed ^ crate::vfp::lb::mix(0x6e6f6465, &[self.nodes.len() as u64]),
+            ),
             prog: HostProgram::default(),
             compiled: false,
             flows: FlowTable::new(d.flow_idle_timeout_ns),
@@ -665,14 +654,11 @@ impl World {
                 let (a, b) = (node(self, &a)?, node(self, &b)?);
                 self.partitions.remove(&(a.min(b), a.max(b)));
             }
-            Fault::HnsRestart { host } => {
-                let h = self.host_mut(&host)?;
-                crate::host::hns_restart(h);
-            }
+            Fault::HnsRestart { host } => crate::host::hns_restart(self.host_mut(&host)?, false),
             Fault::Reboot { host } => {
-                let h = self.host_mut(&host)?;
-                crate::host::hns_restart(h);
-                h.snat.clear();
+                let i = self.host_index(&host)?;
+                self.nodes[i].neigh.clear();
+                crate::host::hns_restart(self.host_mut(&host)?, true);
             }
         }
         Ok(())

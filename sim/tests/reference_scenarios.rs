@@ -566,7 +566,7 @@ fn s13_lab(seed: u64) -> Lab {
     let net = lab.network(
         "node",
         json!({"Name": "winl2bridge", "Type": "L2Bridge", "Ipams": [{"Type": "Static", "Subnets": [{"IpAddressPrefix": "192.168.1.0/24",
-            "Routes": [{"NextHop": "192.168.1.2", "DestinationPrefix": "0.0.0.0/0"}]}]}]}),
+            "Routes": [{"NextHop": "192.168.1.1", "DestinationPrefix": "0.0.0.0/0"}]}]}]}),
     );
     // sdnbridge's host gateway endpoint (subnet .2) hot-attached to the host (consumers.md §3.1).
     let gw = lab.endpoint(
