@@ -57,6 +57,9 @@ pub struct SegmentDef {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct RouterDef {
     pub interfaces: Vec<RouterInterface>,
+    /// Where packets for unknown prefixes go (e.g. an Internet segment's far side).
+    #[serde(default)]
+    pub default_route: Option<IpAddr>,
     /// Static routes of the router: `prefix` via `via` (an address on one of its segments).
     #[serde(default)]
     pub routes: Vec<RouteDef>,
@@ -428,7 +431,7 @@ pub struct HostRef {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct LossStep {
     pub segment: String,
-    pub percent: f64,
+    pub percent: u8,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -446,9 +449,15 @@ pub struct PartitionStep {
     pub b: String,
 }
 
+/// Undo `partition` between `a` and `b`; with neither, undo every partition so far.
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct HealStep {}
+pub struct HealStep {
+    #[serde(default)]
+    pub a: Option<String>,
+    #[serde(default)]
+    pub b: Option<String>,
+}
 
 impl Step {
     /// The step's key as written in YAML.

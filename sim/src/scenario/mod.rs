@@ -6,6 +6,9 @@ pub mod format;
 pub mod interp;
 pub mod locate;
 pub mod parse;
+pub mod report;
+pub mod runner;
+pub mod topology;
 pub mod validate;
 
 pub use format::Scenario;

@@ -128,13 +128,16 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 /// location in front), reword serde's "field"/"variant" wording, and add a suggestion.
 fn yaml_error(file: &str, e: &serde_yaml::Error) -> ScenarioError {
     let mut msg = e.to_string();
-    if let Some(i) = msg.rfind(" at line ") {
-        msg.truncate(i);
-    }
     let pos = e.location().map(|l| Pos {
         line: l.line(),
         col: l.column(),
     });
+    // The location is printed in front; drop serde_yaml's copy of it at the end.
+    if let Some(p) = pos {
+        msg = msg.replace(&format!(" at line {} column {}", p.line, p.col), "");
+    }
+    // What remains is where a construct started (an unterminated quote, a flow collection).
+    msg = msg.replace(" at line ", " that started at line ");
     let msg = reword(&msg);
     ScenarioError {
         file: file.to_string(),

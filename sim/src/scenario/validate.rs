@@ -27,20 +27,7 @@ pub const DISPOSITIONS: &[&str] = &[
     "NoNeighbor",
 ];
 
-/// Host settings for inferred behaviours (docs/scenario-format.md "Host settings").
-pub const SETTINGS: &[&str] = &[
-    "acl-default-when-no-rules",
-    "acl-default-when-rules",
-    "empty-source-vip",
-    "hairpin",
-    "icmp-through-snat",
-    "local-routed-vip",
-    "container-mtu",
-    "snat-port-blocks",
-    "snat-block-size",
-    "session-affinity",
-    "dsr",
-];
+pub use super::topology::SETTINGS;
 
 /// What a name refers to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -174,7 +161,7 @@ impl Checker<'_> {
         for (name, h) in &s.hosts {
             let p = [k("hosts"), k(name)];
             self.define(&p, name, NameKind::Host);
-            let seg = self.segment_of(&p, h.segment.as_deref());
+            let seg = self.segment_of(&p, h.segment.as_deref(), h.ip);
             if let Some(seg) = seg {
                 self.address_on_segment(&p, &format!("host {name}"), &seg, h.ip, &mut used);
                 if let Some(gw) = h.gateway {
@@ -189,14 +176,14 @@ impl Checker<'_> {
                     );
                 }
             }
-            for key in h.settings.keys() {
-                if !SETTINGS.contains(&key.as_str()) {
-                    let mut msg = format!("unknown host setting `{key}`");
-                    if let Some(s) = suggest(key, SETTINGS) {
-                        msg.push_str(&format!("; did you mean `{s}`?"));
-                    }
-                    self.err(&[k("hosts"), k(name), k("settings"), k(key)], msg);
-                }
+            if let Err((key, msg)) = super::topology::host_settings(h) {
+                self.err(&[k("hosts"), k(name), k("settings"), k(&key)], msg);
+            }
+            if !h.ip.is_ipv4() {
+                self.err(
+                    &[k("hosts"), k(name), k("ip")],
+                    format!("expected an IPv4 address (the underlay is IPv4), found {}", h.ip),
+                );
             }
             for (i, l) in h.listen.iter().enumerate() {
                 if let Err(m) = parse_port_spec(l) {
@@ -207,7 +194,7 @@ impl Checker<'_> {
         for (name, st) in &s.stations {
             let p = [k("stations"), k(name)];
             self.define(&p, name, NameKind::Station);
-            if let Some(seg) = self.segment_of(&p, st.segment.as_deref()) {
+            if let Some(seg) = self.segment_of(&p, st.segment.as_deref(), st.ip) {
                 self.address_on_segment(&p, &format!("station {name}"), &seg, st.ip, &mut used);
                 if let Some(gw) = st.gateway {
                     self.gateway_on_segment(&p, &seg, gw);
@@ -221,7 +208,7 @@ impl Checker<'_> {
         }
     }
 
-    fn segment_of(&mut self, p: &[Seg], seg: Option<&str>) -> Option<String> {
+    fn segment_of(&mut self, p: &[Seg], seg: Option<&str>, ip: IpAddr) -> Option<String> {
         let segs = &self.l.scenario.underlay.segments;
         match seg {
             Some(s) if segs.contains_key(s) => Some(s.to_string()),
@@ -236,17 +223,23 @@ impl Checker<'_> {
                 self.err(&pp, msg);
                 None
             }
-            None if segs.len() == 1 => segs.keys().next().cloned(),
             None if segs.is_empty() => None,
-            None => {
-                let mut pp = p.to_vec();
-                pp.push(k("ip"));
-                self.err(
-                    &pp,
-                    "expected `segment:` (the underlay has several segments), found none".to_string(),
-                );
-                None
-            }
+            None => match super::topology::segment_containing(&self.l.scenario, ip) {
+                Some(s) => Some(s),
+                None => {
+                    let mut pp = p.to_vec();
+                    pp.push(k("ip"));
+                    let list: Vec<String> = segs.iter().map(|(n, d)| format!("{n} {}", d.prefix)).collect();
+                    self.err(
+                        &pp,
+                        format!(
+                            "address {ip} is not inside any underlay segment ({})",
+                            list.join(", ")
+                        ),
+                    );
+                    None
+                }
+            },
         }
     }
 
@@ -546,7 +539,7 @@ impl Checker<'_> {
             | Step::HostUp(h) => self.host_ref(&p, Some(&h.host)),
             Step::Loss(l) => {
                 self.segment_ref(&p, &l.segment);
-                if !(0.0..=100.0).contains(&l.percent) {
+                if l.percent > 100 {
                     let msg = format!("expected a percentage between 0 and 100, found {}", l.percent);
                     self.err(&[p.clone(), vec![k("percent")]].concat(), msg);
                 }
@@ -568,7 +561,14 @@ impl Checker<'_> {
                     }
                 }
             }
-            Step::Heal(_) => {}
+            Step::Heal(h) => {
+                if h.a.is_some() != h.b.is_some() {
+                    self.err(
+                        &p,
+                        "`heal` takes both `a` and `b`, or neither (heal every partition)",
+                    );
+                }
+            }
             Step::Advance(d) => {
                 if let Err(m) = parse_duration(d) {
                     self.err(&p, m);
@@ -684,7 +684,10 @@ impl Checker<'_> {
         if kind != "send" && t.proto.is_some_and(|x| x != proto) {
             self.err(
                 &[p.to_vec(), vec![k("proto")]].concat(),
-                format!("`{kind}` implies {proto:?}; remove `proto:` or use `send`"),
+                format!(
+                    "`{kind}` implies {}; remove `proto:` or use `send`",
+                    proto_name(proto)
+                ),
             );
         }
         let to_path = [p.to_vec(), vec![k("to")]].concat();
@@ -695,7 +698,8 @@ impl Checker<'_> {
                     self.err(
                         &to_path,
                         format!(
-                            "expected `ADDR:PORT` or `NAME:PORT` for {proto:?}, found `{}`",
+                            "expected `ADDR:PORT` or `NAME:PORT` for {}, found `{}`",
+                            proto_name(proto),
                             t.to
                         ),
                     );
@@ -794,6 +798,14 @@ impl Checker<'_> {
                 );
             }
         }
+    }
+}
+
+fn proto_name(p: Proto) -> &'static str {
+    match p {
+        Proto::Tcp => "tcp",
+        Proto::Udp => "udp",
+        Proto::Icmp => "icmp",
     }
 }
 
