@@ -393,12 +393,13 @@ impl OneOrMany {
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Seen {
+    /// An address or a `${…}` expression that yields one.
     #[serde(default)]
-    pub src: Option<IpAddr>,
+    pub src: Option<String>,
     #[serde(default)]
     pub src_port: Option<u16>,
     #[serde(default)]
-    pub dst: Option<IpAddr>,
+    pub dst: Option<String>,
     #[serde(default)]
     pub dst_port: Option<u16>,
 }

@@ -926,7 +926,13 @@ impl<'a> Runner<'a> {
             ));
         }
         if let Some(seen) = &e.seen {
-            check_seen(&format!("{tag}seen by receiver"), seen, req.seen.as_ref(), rep);
+            check_seen(
+                &format!("{tag}seen by receiver"),
+                seen,
+                req.seen.as_ref(),
+                &self.vars,
+                rep,
+            );
         }
         let texts: Vec<(String, String)> = req
             .steps()
@@ -983,6 +989,7 @@ impl<'a> Runner<'a> {
                 &format!("{tag}reply seen by sender"),
                 seen,
                 ex.reply.as_ref().and_then(|r| r.seen.as_ref()),
+                &self.vars,
                 rep,
             );
         }
@@ -1066,44 +1073,80 @@ impl<'a> Runner<'a> {
     }
 }
 
-fn check_seen(what: &str, want: &Seen, got: Option<&crate::trace::Seen>, rep: &mut StepReport) {
-    let fmt_want = |w: &Seen| {
+/// Expected receiver view with addresses resolved.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct SeenWant {
+    src: Option<IpAddr>,
+    src_port: Option<u16>,
+    dst: Option<IpAddr>,
+    dst_port: Option<u16>,
+}
+
+impl SeenWant {
+    fn show(&self) -> String {
         let mut parts = Vec::new();
-        if let Some(a) = w.src {
+        if let Some(a) = self.src {
             parts.push(format!("src {a}"));
         }
-        if let Some(p) = w.src_port {
+        if let Some(p) = self.src_port {
             parts.push(format!("src-port {p}"));
         }
-        if let Some(a) = w.dst {
+        if let Some(a) = self.dst {
             parts.push(format!("dst {a}"));
         }
-        if let Some(p) = w.dst_port {
+        if let Some(p) = self.dst_port {
             parts.push(format!("dst-port {p}"));
         }
         parts.join(", ")
+    }
+}
+
+fn resolve_addr(s: &Option<String>, vars: &BTreeMap<String, Json>) -> Result<Option<IpAddr>, String> {
+    let Some(s) = s else { return Ok(None) };
+    let v = expand_str(s, vars)?;
+    let text = v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
+    text.parse()
+        .map(Some)
+        .map_err(|_| format!("`{s}` is {text:?}, not an IP address"))
+}
+
+fn check_seen(
+    what: &str,
+    want: &Seen,
+    got: Option<&crate::trace::Seen>,
+    vars: &BTreeMap<String, Json>,
+    rep: &mut StepReport,
+) {
+    let want = match (resolve_addr(&want.src, vars), resolve_addr(&want.dst, vars)) {
+        (Ok(src), Ok(dst)) => SeenWant {
+            src,
+            src_port: want.src_port,
+            dst,
+            dst_port: want.dst_port,
+        },
+        (Err(e), _) | (_, Err(e)) => {
+            rep.checks
+                .push(Check::new(what, "a resolvable address", e, false));
+            return;
+        }
     };
     let Some(g) = got else {
         rep.checks.push(Check::new(
             what,
-            fmt_want(want),
+            want.show(),
             "nothing seen (not delivered)",
             false,
         ));
         return;
     };
-    let actual = Seen {
+    let actual = SeenWant {
         src: want.src.map(|_| g.src),
         src_port: want.src_port.map(|_| g.src_port),
         dst: want.dst.map(|_| g.dst),
         dst_port: want.dst_port.map(|_| g.dst_port),
     };
-    rep.checks.push(Check::new(
-        what,
-        fmt_want(want),
-        fmt_want(&actual),
-        &actual == want,
-    ));
+    rep.checks
+        .push(Check::new(what, want.show(), actual.show(), actual == want));
 }
 
 fn compare_field(path: &str, want: &Json, got: Option<&Json>) -> Check {

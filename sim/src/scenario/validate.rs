@@ -743,6 +743,21 @@ impl Checker<'_> {
                     self.place(&ep, "delivered-to", n);
                 }
             }
+            for (field, seen) in [("seen", &e.seen), ("reply-seen", &e.reply_seen)] {
+                let Some(seen) = seen else { continue };
+                for (key, addr) in [("src", &seen.src), ("dst", &seen.dst)] {
+                    let Some(a) = addr else { continue };
+                    let ap = [ep.clone(), vec![k(field), k(key)]].concat();
+                    if a.contains("${") {
+                        self.refs_in_str(&ap, a);
+                    } else if a.parse::<IpAddr>().is_err() {
+                        self.err(
+                            &ap,
+                            format!("expected an IP address or a `${{…}}` expression, found `{a}`"),
+                        );
+                    }
+                }
+            }
             if e.same_receiver.is_some() && t.repeat.unwrap_or(1) < 2 {
                 self.err(
                     &[ep.clone(), vec![k("same-receiver")]].concat(),
