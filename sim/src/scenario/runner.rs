@@ -874,6 +874,18 @@ impl<'a> Runner<'a> {
         Ok(())
     }
 
+    /// Every HNS object named with `as:` (by its GUID) and every container, for rendering
+    /// traces with names instead of GUIDs.
+    pub fn names_by_guid(&self) -> BTreeMap<Guid, String> {
+        let mut out = BTreeMap::new();
+        for (name, n) in &self.names {
+            if let Named::Object { id, .. } = n {
+                out.entry(*id).or_insert_with(|| name.clone());
+            }
+        }
+        out
+    }
+
     /// Send one packet (for `hnsim trace`): `from` is a scenario name, `to` is `ADDR:PORT`,
     /// `NAME:PORT`, or an address/name for icmp.
     pub fn send_one(&mut self, from: &str, to: &str, proto: Proto) -> Result<Exchange, String> {
