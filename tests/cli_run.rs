@@ -63,7 +63,10 @@ fn json_is_byte_identical_for_the_same_seed_and_differs_for_another() {
 
 /// A small XML well-formedness checker: one root, balanced tags, quoted attributes, only the
 /// five predefined entities.
-fn check_xml(s: &str) -> Result<Vec<(String, Vec<(String, String)>)>, String> {
+/// An element: its name and attributes.
+type Element = (String, Vec<(String, String)>);
+
+fn check_xml(s: &str) -> Result<Vec<Element>, String> {
     let mut stack: Vec<String> = Vec::new();
     let mut elements = Vec::new();
     let mut roots = 0;
