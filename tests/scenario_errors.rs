@@ -197,3 +197,16 @@ fn missing_path_is_invalid() {
         "error: /nonexistent/hnsim/scenarios: no such file or folder\n"
     );
 }
+
+#[test]
+fn ipv6_underlay_and_misspelt_segment() {
+    let text = "name: x\nunderlay:\n  segments:\n    lan: {prefix: 10.0.0.0/24}\n    v6: {prefix: \"fd00::/64\"}\n  routers:\n    r: {interfaces: [{segment: lna, ip: 10.0.0.1}]}\nhosts:\n  n: {ip: 10.0.0.2}\nstations:\n  s: {ip: \"fd00::5\"}\n";
+    let (code, err) = hnsim("check", "v6.yaml", text);
+    assert_eq!(code, 2);
+    assert_eq!(
+        err,
+        "error: v6.yaml:5:10: expected an IPv4 prefix (the underlay is IPv4), found fd00::/64\n\
+         error: v6.yaml:7:23: unknown segment `lna`; did you mean `lan`?\n\
+         error: v6.yaml:11:7: expected an IPv4 address (the underlay is IPv4), found fd00::5\n"
+    );
+}

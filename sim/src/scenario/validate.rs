@@ -136,6 +136,15 @@ impl Checker<'_> {
         // Addresses in use per segment, to catch duplicates.
         let mut used: BTreeMap<(String, IpAddr), String> = BTreeMap::new();
         for (name, seg) in segs {
+            if !matches!(seg.prefix, ipnet::IpNet::V4(_)) {
+                self.err(
+                    &[k("underlay"), k("segments"), k(name), k("prefix")],
+                    format!(
+                        "expected an IPv4 prefix (the underlay is IPv4), found {}",
+                        seg.prefix
+                    ),
+                );
+            }
             if let Some(m) = seg.mtu {
                 if m < 576 {
                     self.err(
@@ -194,6 +203,12 @@ impl Checker<'_> {
         for (name, st) in &s.stations {
             let p = [k("stations"), k(name)];
             self.define(&p, name, NameKind::Station);
+            if !st.ip.is_ipv4() {
+                self.err(
+                    &[k("stations"), k(name), k("ip")],
+                    format!("expected an IPv4 address (the underlay is IPv4), found {}", st.ip),
+                );
+            }
             if let Some(seg) = self.segment_of(&p, st.segment.as_deref(), st.ip) {
                 self.address_on_segment(&p, &format!("station {name}"), &seg, st.ip, &mut used);
                 if let Some(gw) = st.gateway {
@@ -254,7 +269,12 @@ impl Checker<'_> {
         let Some(def) = self.l.scenario.underlay.segments.get(seg) else {
             let mut pp = p.to_vec();
             pp.push(k("segment"));
-            self.err(&pp, format!("unknown segment `{seg}`"));
+            let names: Vec<&String> = self.l.scenario.underlay.segments.keys().collect();
+            let mut msg = format!("unknown segment `{seg}`");
+            if let Some(b) = suggest(seg, &names) {
+                msg.push_str(&format!("; did you mean `{b}`?"));
+            }
+            self.err(&pp, msg);
             return;
         };
         let mut pp = p.to_vec();
