@@ -533,3 +533,41 @@ fn detaching_through_hns_also_leaves_the_container() {
     assert!(h.compute_systems["c"].endpoints.is_empty());
     assert_eq!(h.container_of(&e), None);
 }
+
+#[test]
+fn reboot_drops_vm_ports_with_the_containers() {
+    let mut h = hns();
+    let n = net(&mut h, l2bridge_network("l2", "10.0.0.0/24", "10.0.0.1"));
+    let e = ep(&mut h, &n, None);
+    h.create_container("uvm", Isolation::HyperV, &[e]).unwrap();
+    h.restart_service();
+    assert!(
+        h.vm_ports.contains_key(&e),
+        "containers and VMs survive an HNS restart"
+    );
+    h.reboot();
+    assert!(h.vm_ports.is_empty() && h.compute_systems.is_empty());
+    assert!(h.endpoints.contains_key(&e));
+}
+
+#[test]
+fn create_normalises_references_and_ignores_read_only_namespace() {
+    let mut h = hns();
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    let ns = namespace(&mut h, None);
+    let d = json!({"HostComputeNetwork": n.to_string().to_lowercase(),
+        "HostComputeNamespace": ns.to_string(), "MacAddress": "00:15:5d:aa:bb:cc"});
+    let (e, v) = create(&mut h, ObjectKind::Endpoint, &d).unwrap();
+    assert_eq!(v["HostComputeNetwork"], json!(n.to_string()));
+    // Read-only: only a namespace attach sets it.
+    assert!(v.get("HostComputeNamespace").is_none());
+    assert!(h.namespace_endpoints(&ns).is_empty());
+    assert_eq!(h.endpoint_mac(&e), Some("00-15-5D-AA-BB-CC".parse().unwrap()));
+    // An explicit IpSubnetId naming the subnet is accepted.
+    let mut sub = nat_network("ids", "10.1.0.0/24", "10.1.0.1");
+    sub["Ipams"][0]["Subnets"][0]["ID"] = json!("5A5A5A5A-0000-0000-0000-000000000001");
+    let n2 = net(&mut h, sub);
+    let mut d = endpoint_doc(&n2, Some("10.1.0.9"));
+    d["IpConfigurations"][0]["IpSubnetId"] = json!("5a5a5a5a-0000-0000-0000-000000000001");
+    create(&mut h, ObjectKind::Endpoint, &d).unwrap();
+}

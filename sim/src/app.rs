@@ -329,7 +329,7 @@ impl World {
             },
             data_len: 0,
         };
-        let node = self.place_of(r);
+        let node = || self.place_of(r);
         let (disp, l4r) = match l4 {
             Transport::Tcp {
                 src_port,
@@ -348,7 +348,7 @@ impl World {
                         Disposition::Delivered
                     } else {
                         Disposition::NoListener {
-                            node,
+                            node: node(),
                             reason: format!("TCP port {dst_port} is closed: RST sent"),
                         }
                     },
@@ -373,7 +373,7 @@ impl World {
                 } else {
                     (
                         Disposition::NoListener {
-                            node,
+                            node: node(),
                             reason: format!("UDP port {dst_port} is closed: ICMP port unreachable sent"),
                         },
                         Transport::Icmp {

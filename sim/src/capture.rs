@@ -1,10 +1,10 @@
-//! Capture points: the frames seen at each uplink (always) and at named ports (on request), with
-//! their virtual timestamps, written as one classic pcap file per point.
-//!
-//! The `wire` work owns real packet encoding (`wire::encode`) and the pcap writer; until that lands
-//! this module keeps the frames in memory in the same (point, t_ns, bytes) shape.
+//! Capture points: the frames seen at each host uplink (always, `HOST/uplink`) and at named ports
+//! (on request, `HOST/ENDPOINT`), encoded to real bytes by `wire::encode` (VXLAN included), kept
+//! with their virtual timestamps and written as classic pcap files by the `pcap` module.
 
 use std::collections::BTreeMap;
+use std::io;
+use std::path::{Path, PathBuf};
 
 /// One captured frame.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -13,63 +13,73 @@ pub struct Captured {
     pub frame: Vec<u8>,
 }
 
-/// Frames per capture point, in a stable (sorted) order of point names.
+/// Frames per capture point, in sorted point order.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PcapSet {
     points: BTreeMap<String, Vec<Captured>>,
 }
 
 impl PcapSet {
+    pub fn new() -> PcapSet {
+        PcapSet::default()
+    }
+
     pub fn record(&mut self, point: &str, t_ns: u64, frame: &[u8]) {
-        if let Some(v) = self.points.get_mut(point) {
-            v.push(Captured {
-                t_ns,
-                frame: frame.to_vec(),
-            });
-        } else {
-            self.points.insert(
-                point.to_string(),
-                vec![Captured {
-                    t_ns,
-                    frame: frame.to_vec(),
-                }],
-            );
+        let c = Captured {
+            t_ns,
+            frame: frame.to_vec(),
+        };
+        match self.points.get_mut(point) {
+            Some(v) => v.push(c),
+            None => {
+                self.points.insert(point.to_string(), vec![c]);
+            }
         }
     }
-    /// Capture point names (sorted).
+
+    /// Capture point names, sorted.
     pub fn points(&self) -> impl Iterator<Item = &str> {
-        self.points.keys().map(|s| s.as_str())
+        self.points.keys().map(String::as_str)
     }
+
     pub fn frames(&self, point: &str) -> &[Captured] {
         self.points.get(point).map(|v| v.as_slice()).unwrap_or(&[])
     }
-    /// The classic pcap file (LINKTYPE_ETHERNET, nanosecond timestamps) for one point.
+
+    /// The pcap file of one point (header only when it saw nothing).
     pub fn to_pcap_bytes(&self, point: &str) -> Vec<u8> {
-        let mut out = Vec::new();
-        // Global header: nanosecond-resolution magic, version 2.4, snaplen 65535, Ethernet.
-        out.extend_from_slice(&0xa1b2_3c4du32.to_le_bytes());
-        out.extend_from_slice(&2u16.to_le_bytes());
-        out.extend_from_slice(&4u16.to_le_bytes());
-        out.extend_from_slice(&0i32.to_le_bytes());
-        out.extend_from_slice(&0u32.to_le_bytes());
-        out.extend_from_slice(&65535u32.to_le_bytes());
-        out.extend_from_slice(&1u32.to_le_bytes());
-        for c in self.frames(point) {
-            let secs = (c.t_ns / 1_000_000_000) as u32;
-            let nanos = (c.t_ns % 1_000_000_000) as u32;
-            out.extend_from_slice(&secs.to_le_bytes());
-            out.extend_from_slice(&nanos.to_le_bytes());
-            out.extend_from_slice(&(c.frame.len() as u32).to_le_bytes());
-            out.extend_from_slice(&(c.frame.len() as u32).to_le_bytes());
-            out.extend_from_slice(&c.frame);
-        }
-        out
+        self.bytes(point)
     }
+
+    /// The pcap file of one point (same as [`PcapSet::to_pcap_bytes`]).
+    pub fn bytes(&self, point: &str) -> Vec<u8> {
+        let mut w = crate::pcap::PcapWriter::new();
+        for c in self.frames(point) {
+            // Only virtual times past 2106 fail; such frames are left out.
+            let _ = w.record(c.t_ns, &c.frame);
+        }
+        w.bytes().to_vec()
+    }
+
+    /// Writes `<dir>/<point>.pcap` for every point (see `pcap::PcapSet::write_to_dir`).
+    pub fn write_to_dir(&self, dir: &Path) -> io::Result<Vec<PathBuf>> {
+        let mut set = crate::pcap::PcapSet::new();
+        for (point, frames) in &self.points {
+            for c in frames {
+                set.record(point, c.t_ns, &c.frame)?;
+            }
+        }
+        set.write_to_dir(dir)
+    }
+
     pub fn clear(&mut self) {
         self.points.clear();
     }
 }
 
-/// Encode a frame for capture. Real bytes come from the `wire` work's encoder; until it is merged
-/// nothing is encoded (and nothing recorded).
-pub(crate) fn encode(_pkt: &crate::packet::Packet, _out: &mut Vec<u8>) {}
+/// Encode a frame for capture; `out` is left empty when the packet cannot be encoded.
+pub(crate) fn encode(pkt: &crate::packet::Packet, out: &mut Vec<u8>) {
+    if crate::wire::encode(pkt, out).is_err() {
+        out.clear();
+    }
+}

@@ -14,6 +14,7 @@ use hnsim_model::state::Hns;
 use hnsim_model::{Guid, Mac};
 use ipnet::Ipv4Net;
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, Ipv4Addr};
 
 /// The network types the dataplane distinguishes.
@@ -52,7 +53,7 @@ impl NetKind {
 }
 
 /// A `RemoteSubnetRoute` network policy.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct RemoteSubnet {
     pub prefix: Ipv4Net,
     pub vni: u32,
@@ -60,7 +61,7 @@ pub struct RemoteSubnet {
     pub dr_mac: Mac,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct NetProgram {
     pub id: Guid,
     pub name: String,
@@ -81,14 +82,14 @@ impl NetProgram {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct OutboundNat {
     pub virtual_ip: Option<Ipv4Addr>,
     pub exceptions: Vec<Ipv4Net>,
     pub destinations: Vec<Ipv4Net>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct SdnRoute {
     pub prefix: Ipv4Net,
     pub next_hop: Option<Ipv4Addr>,
@@ -96,7 +97,7 @@ pub struct SdnRoute {
 }
 
 /// A `PortMapping` endpoint policy (inbound NAT).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct PortMap {
     pub port: u32,
     pub proto: u8,
@@ -115,6 +116,8 @@ pub struct PortProgram {
     pub ip: Ipv4Addr,
     pub mac: Mac,
     pub gateway: Option<Ipv4Addr>,
+    /// The endpoint's other `Routes` (prefix, next hop) in its compartment.
+    pub routes: Vec<(Ipv4Net, Ipv4Addr)>,
     pub mtu: u16,
     pub acl_switch: [AclSet; 2],
     pub acl_host: [AclSet; 2],
@@ -146,7 +149,7 @@ impl PortProgram {
 }
 
 /// A remote endpoint (`Flags: 1`).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct RemoteEndpoint {
     pub endpoint: Guid,
     pub network: usize,
@@ -155,13 +158,13 @@ pub struct RemoteEndpoint {
 }
 
 /// How a host route leaves: the uplink (optional next hop) or into a network's vSwitch.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Via {
     Uplink(Option<Ipv4Addr>),
     Switch(usize),
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct HostRoute {
     pub prefix: Ipv4Net,
     pub via: Via,
@@ -169,7 +172,7 @@ pub struct HostRoute {
 }
 
 /// A policy that could not be compiled (skipped), with its JSON path.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct CompileError {
     pub path: String,
     pub message: String,
@@ -203,7 +206,7 @@ pub struct HostProgram {
     pub host_routes: Vec<HostRoute>,
     pub errors: Vec<CompileError>,
     /// Fingerprint of the host-wide tables (LBs, networks, remote endpoints, port maps).
-    shared_fingerprint: String,
+    shared_fingerprint: u64,
 }
 
 fn parse_v4(s: &str) -> Option<Ipv4Addr> {
@@ -459,6 +462,12 @@ pub fn compile(hns: &Hns, info: &HostInfo, prev: Option<&HostProgram>) -> HostPr
             ip,
             mac,
             gateway,
+            routes: ep
+                .routes
+                .iter()
+                .filter(|r| r.destination_prefix.trim() != "0.0.0.0/0")
+                .filter_map(|r| Some((parse_net(&r.destination_prefix)?, parse_v4(&r.next_hop)?)))
+                .collect(),
             mtu: info
                 .mtu
                 .saturating_sub(overhead)
@@ -481,7 +490,12 @@ pub fn compile(hns: &Hns, info: &HostInfo, prev: Option<&HostProgram>) -> HostPr
     }
 
     for (i, n) in prog.networks.iter().enumerate() {
-        if n.kind.host_vnic_at_gateway() || (n.kind == NetKind::Overlay && n.host_route) {
+        // Host routes into a network: the host vNIC of NAT/ICS/Internal networks, the overlay
+        // `HostRoute` policy, and L2Tunnel (all its traffic goes through the host, P15).
+        if n.kind.host_vnic_at_gateway()
+            || (n.kind == NetKind::Overlay && n.host_route)
+            || n.kind == NetKind::L2Tunnel
+        {
             for (prefix, gw) in &n.subnets {
                 if n.kind.host_vnic_at_gateway() {
                     if let Some(gw) = gw {
@@ -491,10 +505,10 @@ pub fn compile(hns: &Hns, info: &HostInfo, prev: Option<&HostProgram>) -> HostPr
                 prog.host_routes.push(HostRoute {
                     prefix: *prefix,
                     via: Via::Switch(i),
-                    origin: if n.kind == NetKind::Overlay {
-                        "HostRoute policy"
-                    } else {
-                        "host vNIC"
+                    origin: match n.kind {
+                        NetKind::Overlay => "HostRoute policy",
+                        NetKind::L2Tunnel => "L2Tunnel",
+                        _ => "host vNIC",
                     },
                 });
             }
@@ -552,22 +566,24 @@ pub fn compile(hns: &Hns, info: &HostInfo, prev: Option<&HostProgram>) -> HostPr
     }
 
     // Generations: a port keeps its generation when its program and the shared tables are unchanged.
-    prog.shared_fingerprint = format!(
-        "{:?}|{:?}|{:?}|{:?}|{:?}",
-        prog.networks,
-        prog.lbs.mappings,
-        {
-            let mut v: Vec<_> = prog.remote_by_ip.iter().collect();
-            v.sort_by_key(|(ip, _)| **ip);
-            format!("{v:?}")
-        },
-        {
-            let mut v: Vec<_> = prog.port_maps.iter().collect();
-            v.sort_by_key(|(k, _)| **k);
-            format!("{v:?}")
-        },
-        prog.host_routes
-    );
+    prog.shared_fingerprint = {
+        // A 64-bit hash of the host-wide tables (the hasher has fixed keys, so it is stable).
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        prog.networks.hash(&mut h);
+        prog.lbs.mappings.hash(&mut h);
+        let mut remotes: Vec<_> = prog.remote_by_ip.iter().collect();
+        remotes.sort_by_key(|(ip, _)| **ip);
+        remotes.hash(&mut h);
+        let mut maps: Vec<_> = prog.port_maps.iter().collect();
+        maps.sort_by_key(|(k, _)| **k);
+        maps.hash(&mut h);
+        prog.host_routes.hash(&mut h);
+        // Which endpoint sits at which port index (cached exits name port indexes).
+        for p in &prog.ports {
+            (p.endpoint, p.ip, p.mac, p.network).hash(&mut h);
+        }
+        h.finish()
+    };
     prog.port_generation = prog
         .ports
         .iter()

@@ -97,6 +97,19 @@ impl World {
         ip: Ipv4Addr,
         tr: &mut Tracer,
     ) -> Result<Mac, Disposition> {
+        self.resolve_as(node, seg, ip, None, tr)
+    }
+
+    /// [`World::resolve`] with the ARP request sent as `sender` (a Transparent endpoint's own
+    /// address and MAC) instead of the node's interface.
+    pub(crate) fn resolve_as(
+        &mut self,
+        node: usize,
+        seg: usize,
+        ip: Ipv4Addr,
+        sender: Option<(Ipv4Addr, Mac)>,
+        tr: &mut Tracer,
+    ) -> Result<Mac, Disposition> {
         self.counters.table_lookups += 1;
         if let Some(m) = self.nodes[node].neigh.get(&ip).copied() {
             tr.step(|| Step::Arp {
@@ -106,7 +119,7 @@ impl World {
             });
             return Ok(m);
         }
-        let Some((my_ip, my_mac)) = self.node_iface(node, seg) else {
+        let Some((my_ip, my_mac)) = sender.or_else(|| self.node_iface(node, seg)) else {
             return Err(Disposition::NoRoute {
                 node: self.nodes[node].name.clone(),
                 reason: format!("no interface on segment {}", self.segments[seg].spec.name),
@@ -184,7 +197,18 @@ impl World {
         tr: &mut Tracer,
     ) -> Next {
         let seg = self.hn(h).seg;
-        let mac = match self.resolve(h, seg, next_hop, tr) {
+        // A Transparent endpoint asks for its neighbours itself.
+        let sender = if encap.is_none() && src_mac != self.hn(h).spec.mac {
+            self.hn(h)
+                .prog
+                .ports
+                .iter()
+                .find(|p| p.mac == src_mac)
+                .map(|p| (p.ip, p.mac))
+        } else {
+            None
+        };
+        let mac = match self.resolve_as(h, seg, next_hop, sender, tr) {
             Ok(m) => m,
             Err(d) => return drop(d),
         };
@@ -354,16 +378,21 @@ impl World {
     /// the vSwitch ingress.
     fn uplink_in(&mut self, h: usize, mut pkt: Packet, tr: &mut Tracer) -> Next {
         self.ensure_compiled(h);
+        let now = self.now;
+        let src = pkt.outer.map(|o| o.eth.src).unwrap_or(pkt.eth.src);
+        self.hn_mut(h)
+            .switch
+            .learn(src, crate::switch::SwitchPort::Uplink, now);
         if tr.on {
             let name = self.nodes[h].name.clone();
             tr.hop(&name, "uplink");
         }
         if let Some(o) = pkt.outer {
-            let name = self.nodes[h].name.clone();
+            let name = || self.nodes[h].name.clone();
             let hn = self.hn(h);
             if o.dst != hn.spec.ip {
                 return drop(Disposition::NoRoute {
-                    node: name,
+                    node: name(),
                     reason: format!("VXLAN packet for {} is not addressed to this host", o.dst),
                 });
             }
@@ -374,7 +403,7 @@ impl World {
                 .any(|n| n.kind == NetKind::Overlay && n.vxlan_port == o.dst_port);
             if !by_port {
                 return drop(Disposition::NoListener {
-                    node: name,
+                    node: name(),
                     reason: format!("UDP port {} is closed (no Overlay network uses it)", o.dst_port),
                 });
             }
@@ -382,7 +411,7 @@ impl World {
                 n.kind == NetKind::Overlay && n.vxlan_port == o.dst_port && n.vsid == Some(o.vni)
             }) else {
                 return drop(Disposition::DeniedIn {
-                    node: name,
+                    node: name(),
                     layer: crate::vfp::layer::VNET.into(),
                     rule: "VSID".into(),
                     priority: 0,

@@ -1,13 +1,15 @@
 //! The host TCP/IP stack: the default compartment's route table (connected underlay, default
 //! gateway, extra OS routes, host vNICs of NAT/ICS/Internal networks, host-attached endpoints,
-//! the overlay `HostRoute` policy), local delivery, IP forwarding with TTL, WinNAT for NAT networks,
+//! the overlay `HostRoute` policy), local delivery, IP forwarding with TTL, WinNAT for NAT networks
+//! (and Internet Connection Sharing's NAT for ICS networks),
 //! and host access to VIPs (`LocalRoutedVIP`, P2) and port mappings (`LocalRoutedVip`).
 //! Container namespaces are compartments too; their route table is the endpoint's own (on-link
 //! subnet + default gateway), evaluated by the port's route layer.
 
 use crate::compile::{NetKind, Via};
 use crate::engine::{
-    drop, tuple_headers, tuple_of, v4, Exit, FlowAction, Next, Outcome, Receiver, Tracer, HOST, UPLINK,
+    drop, set_tuple, tuple_headers, tuple_of, v4, Exit, FlowAction, Next, Outcome, Receiver, Tracer, HOST,
+    UPLINK,
 };
 use crate::packet::{Packet, Payload};
 use crate::trace::{Disposition, Step};
@@ -23,6 +25,7 @@ pub(crate) fn hns_restart(h: &mut HostNode, reboot: bool) {
     if reboot {
         h.hns.reboot();
         h.snat.clear();
+        h.switch.clear_learned();
     } else {
         h.hns.restart_service();
     }
@@ -126,17 +129,19 @@ impl World {
                 let mut after = t;
                 after.dst = if m.preserve_dip() { t.dst } else { b.ip };
                 after.dport = m.internal_port;
+                let eth = tr.eth;
                 tr.step(|| Step::Transform {
                     layer: layer::SLB_NAT.into(),
                     rule: format!("LB {} (LocalRoutedVIP)", m.lb),
-                    before: tuple_headers(&t),
-                    after: tuple_headers(&after),
+                    before: tuple_headers(&t, eth),
+                    after: tuple_headers(&after, eth),
                 });
                 self.hn_mut(h).nat.insert(
                     after.reversed(),
                     NatSession {
                         restore: t.reversed(),
                         zone: HOST,
+                        endpoint: hnsim_model::Guid::ZERO,
                         layer: NatLayer::Lb,
                         last_used: now,
                     },
@@ -165,21 +170,25 @@ impl World {
                 let mut after = t;
                 after.dst = IpAddr::V4(pp.ip);
                 after.dport = m.internal_port;
+                let eth = tr.eth;
                 tr.step(|| Step::Transform {
                     layer: layer::PORT_MAPPING.into(),
                     rule: format!("PortMapping {} (LocalRoutedVip)", m.external_port),
-                    before: tuple_headers(&t),
-                    after: tuple_headers(&after),
+                    before: tuple_headers(&t, eth),
+                    after: tuple_headers(&after, eth),
                 });
                 self.hn_mut(h).nat.insert(
                     after.reversed(),
                     NatSession {
                         restore: t.reversed(),
                         zone: HOST,
+                        endpoint: hnsim_model::Guid::ZERO,
                         layer: NatLayer::PortMapping,
                         last_used: now,
                     },
                 );
+                let mut pkt = pkt;
+                set_tuple(&mut pkt, &after);
                 return self.apply(
                     h,
                     None,
@@ -230,6 +239,9 @@ impl World {
         d: Ipv4Addr,
         tr: &mut Tracer,
     ) -> Next {
+        // Transforms made before this point are already traced; the packet takes them now.
+        let mut pkt = pkt;
+        set_tuple(&mut pkt, &t);
         let node = self.nodes[h].name.clone();
         let route = self.host_route_lookup(h, d);
         let Some((via, prefix, origin)) = route else {
@@ -279,11 +291,19 @@ impl World {
                         .map(|n| (n.kind, n.name.clone()))
                 });
                 match src_net {
-                    Some((NetKind::Nat, _)) => {
+                    Some((kind @ (NetKind::Nat | NetKind::Ics), _))
+                        if kind == NetKind::Nat || hn.spec.dataplane.ics_shares_connection =>
+                    {
                         let host_ip = IpAddr::V4(hn.spec.ip);
                         let zone = v4(t.src)
                             .and_then(|s| hn.prog.port_by_ip.get(&s).copied())
                             .unwrap_or(UPLINK);
+                        let endpoint = hn
+                            .prog
+                            .ports
+                            .get(zone as usize)
+                            .map(|p| p.endpoint)
+                            .unwrap_or_default();
                         after.src = host_ip;
                         if t.proto == 6 || t.proto == 17 {
                             after.sport = match self.snat_port(h, host_ip, WINNAT_OWNER, &node) {
@@ -291,11 +311,12 @@ impl World {
                                 Err(e) => return drop(e),
                             };
                         }
+                        let eth = tr.eth;
                         tr.step(|| Step::Transform {
-                            layer: layer::WINNAT.into(),
-                            rule: "WinNAT outbound".into(),
-                            before: tuple_headers(&t),
-                            after: tuple_headers(&after),
+                            layer: if kind == NetKind::Nat { layer::WINNAT } else { layer::ICS }.into(),
+                            rule: "outbound NAT to the host address".into(),
+                            before: tuple_headers(&t, eth),
+                            after: tuple_headers(&after, eth),
                         });
                         let now = self.now;
                         self.hn_mut(h).nat.insert(
@@ -303,6 +324,7 @@ impl World {
                             NatSession {
                                 restore: t.reversed(),
                                 zone,
+                                endpoint,
                                 layer: NatLayer::WinNat,
                                 last_used: now,
                             },
@@ -311,12 +333,15 @@ impl World {
                     Some((NetKind::Ics | NetKind::Internal | NetKind::Private, name)) => {
                         return drop(Disposition::NoRoute {
                             node,
-                            reason: format!("network {name} has no external path (ICS/Internal/Private)"),
+                            reason: format!(
+                                "network {name} has no external path (Internal/Private, or ICS with ics_shares_connection off)"
+                            ),
                         })
                     }
                     _ => {}
                 }
                 let src_mac = self.hn(h).spec.mac;
+                set_tuple(&mut pkt, &after);
                 self.apply(
                     h,
                     None,

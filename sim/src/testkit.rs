@@ -179,6 +179,13 @@ impl Lab {
         hns.start_container(id).expect("container start");
     }
 
+    /// A created but not started container (HCS `Created`).
+    pub fn created_container(&mut self, host: &str, id: &str, endpoints: &[Guid]) {
+        self.hns(host)
+            .create_container(id, Isolation::Process, endpoints)
+            .expect("container create");
+    }
+
     pub fn stop_container(&mut self, host: &str, id: &str) {
         self.hns(host).stop_container(id).expect("container stop");
     }

@@ -1,7 +1,24 @@
 //! The world: underlay segments, routers, stations and Windows hosts (each with its HNS control
-//! plane and compiled dataplane), driven on one virtual clock with one seeded RNG.
+//! plane and compiled dataplane), driven on one virtual clock with one seeded RNG (ChaCha8).
 //!
 //! This is the API the scenario runner and the CLI code against; keep it stable (additions fine).
+//!
+//! How to use it: add segments, then routers, hosts and stations; drive each host's control plane
+//! through [`World::hns`] (the dataplane recompiles when `Hns::generation` moves); open listening
+//! sockets with [`World::listen`]; [`World::send`] runs one request and its reply to their ends
+//! and returns both traces.
+//!
+//! Names in traces and results: `container:ID` (an HCS container), `endpoint:GUID` (an endpoint in
+//! a namespace no container uses), `host:NAME`, `station:NAME`; drops name the node, or
+//! `HOST/ENDPOINT` for a port. Capture points are `HOST/uplink` (always) and `HOST/ENDPOINT` (on
+//! request).
+//!
+//! Modelling choices worth knowing (each a [`DataplaneSettings`] field where HNS is silent):
+//! - one packet is in flight at a time; ARP is resolved inline (the frames are captured);
+//! - IPv4 only: IPv6 destinations are refused with `WorldError::Invalid`, IPv6 policy entries
+//!   are skipped (so ND is not modelled);
+//! - no IP fragmentation: a packet larger than an MTU passes when DF is clear;
+//! - SNAT ports are not returned to the pool within a run.
 
 use crate::capture::PcapSet;
 use crate::compile::HostProgram;
@@ -61,7 +78,8 @@ pub struct DataplaneSettings {
     /// An LB with an empty `SourceVIP` SNATs to the node IP (older HNS) when true, or to the VIP
     /// itself (newer WS2019 builds, consumers.md P3) when false.
     pub empty_source_vip_uses_node_ip: bool,
-    /// SNAT ports per host address available to VFP NAT (handed out in blocks of `snat_block`).
+    /// SNAT ports per host address available to VFP NAT (handed out in blocks of `snat_block`;
+    /// capped by the port space above `snat_first_port`). Default: the Windows dynamic range.
     pub snat_pool_ports: u32,
     /// Block size of SNAT port reservation (HNS reserves 64, consumers.md P13).
     pub snat_block: u16,
@@ -79,6 +97,9 @@ pub struct DataplaneSettings {
     /// The host forwards packets not addressed to it (flannel host-gw and L2Bridge setups enable
     /// forwarding on the vNICs, consumers.md §2.2).
     pub ip_forwarding: bool,
+    /// ICS networks (the Hyper-V Default Switch, WSL) share the host's connection: egress is
+    /// NATed to the host address like WinNAT (hns-schema.md §2.2, §5.7). Off = no external path.
+    pub ics_shares_connection: bool,
 }
 
 impl Default for DataplaneSettings {
@@ -87,7 +108,7 @@ impl Default for DataplaneSettings {
             acl_default_block_when_rules_exist: true,
             acl_default_allow_when_no_rules: true,
             empty_source_vip_uses_node_ip: true,
-            snat_pool_ports: 64 * 16,
+            snat_pool_ports: 16384,
             snat_block: 64,
             snat_first_port: 49152,
             flow_idle_timeout_ns: 240_000_000_000,
@@ -95,6 +116,7 @@ impl Default for DataplaneSettings {
             session_affinity: true,
             container_mtu_reduction: 0,
             ip_forwarding: true,
+            ics_shares_connection: true,
         }
     }
 }
@@ -294,6 +316,7 @@ pub(crate) struct HostNode {
     pub nat: NatSessions,
     pub snat: SnatPools,
     pub link_up: bool,
+    pub switch: crate::switch::MacTable,
 }
 
 pub(crate) enum NodeKind {
@@ -353,7 +376,7 @@ impl World {
             node_by_name: BTreeMap::new(),
             partitions: BTreeSet::new(),
             listeners: BTreeSet::new(),
-            pcap: PcapSet::default(),
+            pcap: PcapSet::new(),
             pcap_ports: BTreeSet::new(),
             capture: true,
             counters: Counters::default(),
@@ -454,6 +477,7 @@ impl World {
             nat: NatSessions::default(),
             snat: SnatPools::new(d.snat_pool_ports, d.snat_block, d.snat_first_port),
             link_up: true,
+            switch: crate::switch::MacTable::default(),
             spec,
         };
         let name = node.spec.name.clone();

@@ -1282,3 +1282,27 @@ fn s15_2_stale_remote_endpoint_behind_a_local_ip() {
     assert_completed(&x);
     assert_eq!(x.request.delivered_to.as_deref(), Some("container:Y"));
 }
+
+#[test]
+fn s4_3_empty_source_vip_on_newer_ws2019_loops() {
+    // P3: non-DSR, SourceVIP "", a build that SNATs to the VIP itself: the backend's reply is
+    // addressed to the VIP and is taken for new LB traffic → dropped, the connection times out.
+    let mut s = bridge(16, &[]);
+    s.lab
+        .host_settings("node1", |d| d.empty_source_vip_uses_node_ip = false);
+    s.lab.lb("node1", &[s.a], clusterip_lb(0, "10.96.0.50", 80, 8080));
+    s.lab.listen(ctr("A"), L4::Tcp, 8080);
+    let x = s.lab.tcp(ctr("B"), "10.96.0.50", 80);
+    assert_eq!(x.request.disposition, Disposition::Delivered, "{x}");
+    assert_eq!(seen(&x).0, a("10.96.0.50"), "SNAT to the VIP itself");
+    let reply = x.reply.as_ref().unwrap();
+    assert!(
+        matches!(reply.disposition, Disposition::NoMatchingLoadBalancer { .. }),
+        "{x}"
+    );
+    // Older builds default the empty SourceVIP to the node IP: the same flow works.
+    let mut s = bridge(16, &[]);
+    s.lab.lb("node1", &[s.a], clusterip_lb(0, "10.96.0.50", 80, 8080));
+    s.lab.listen(ctr("A"), L4::Tcp, 8080);
+    assert_completed(&s.lab.tcp(ctr("B"), "10.96.0.50", 80));
+}

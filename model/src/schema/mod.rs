@@ -3,6 +3,11 @@
 //! Addresses and prefixes are kept as the strings HNS carries (an empty `SourceVIP` is legal and
 //! must round-trip); the state machine parses and validates them. Every object keeps unknown keys
 //! in `extra`, so a document read and written back loses nothing.
+//!
+//! Output is `serde::Serialize` (canonical HCN spelling, hcsshim's `omitempty` rules). Input goes
+//! through `read.rs`: keys in any case, numbers or strings for enums, v1 spellings, JSON-path
+//! errors. `serde_json::from_*::<Network>()` uses the same reader; `crate::document` adds kind
+//! detection, the v1 reply wrapper and HNS's output quirks (NAT `Type` omitted).
 
 mod common;
 mod endpoint;
@@ -21,5 +26,6 @@ pub use network::*;
 pub use policy::*;
 pub use query::*;
 pub use route::*;
+
 pub(crate) mod read;
 pub use read::{canon_guid, canon_mac};

@@ -4,7 +4,7 @@ use crate::ids::Guid;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// Namespace types; [doc2018] numbers them 0–3.
+/// Namespace types; \[doc2018\] numbers them 0–3.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum NamespaceType {
     Host,
@@ -66,7 +66,7 @@ impl<'de> Deserialize<'de> for NamespaceType {
 }
 
 /// A namespace resource: `{"Type":"Endpoint"|"Container","Data":{"ID":…}}`. v1's `Data.Id` is
-/// read as `ID` ([doc2018] numbers the types Container 0, Endpoint 1).
+/// read as `ID` (\[doc2018\] numbers the types Container 0, Endpoint 1).
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct NamespaceResource {

@@ -184,7 +184,7 @@ pub(crate) const IPAM_TYPES: &[&str] = &["Static", "Dhcp"];
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Ipam {
-    /// `Static` or `Dhcp` (any case on input; [doc2018] numbers 0, 1).
+    /// `Static` or `Dhcp` (any case on input; \[doc2018\] numbers 0, 1).
     #[serde(rename = "Type", skip_serializing_if = "String::is_empty")]
     pub ipam_type: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]

@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 pub mod nat_flags {
     pub const LOCAL_ROUTED_VIP: u32 = 1;
     pub const IPV6: u32 = 2;
-    /// From [sdn]; v1 `NAT` policies say `ExternalPortReserved: true`.
+    /// From \[sdn\]; v1 `NAT` policies say `ExternalPortReserved: true`.
     pub const EXTERNAL_PORT_RESERVED: u32 = 4;
 }
 
@@ -211,7 +211,7 @@ impl ReadDoc for SdnRoutePolicy {
     }
 }
 
-/// `L4Proxy` (v1 `PROXY`). hcsshim writes `Exceptions`/`OutboundNAT`, [schema]/[sdn]
+/// `L4Proxy` (v1 `PROXY`). hcsshim writes `Exceptions`/`OutboundNAT`, \[schema\]/\[sdn\]
 /// `ExceptionList`/`OutboundNat`; both are read, hcsshim's spelling is written.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -384,7 +384,7 @@ impl ReadDoc for EncapOverheadPolicy {
     }
 }
 
-/// IovInterruptModeration values ([schema] list order; numeric values inferred).
+/// IovInterruptModeration values (\[schema\] list order; numeric values inferred).
 pub mod iov_interrupt_moderation {
     pub const DEFAULT: u32 = 0;
     pub const ADAPTIVE: u32 = 1;
@@ -754,7 +754,7 @@ impl ReadDoc for VxlanPortPolicy {
 
 pub(crate) const SET_POLICY_TYPES: &[&str] = &["IPSET", "NESTEDIPSET"];
 
-/// Network `SetPolicy` (an IP set). The JSON key of the set type is `PolicyType`; [sdn] sends it
+/// Network `SetPolicy` (an IP set). The JSON key of the set type is `PolicyType`; \[sdn\] sends it
 /// as a number (0 IPSET, 1 NESTEDIPSET — list order, inferred).
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -801,7 +801,7 @@ impl ReadDoc for LayerConstraintPolicy {
     }
 }
 
-/// Network `NeighborDiscovery` ([sdn] only).
+/// Network `NeighborDiscovery` (\[sdn\] only).
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct NeighborDiscoveryPolicy {

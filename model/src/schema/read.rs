@@ -349,7 +349,7 @@ pub(crate) fn protocol_value(v: &Value, path: &str) -> R<u32> {
     })
 }
 
-/// An ACL `Protocols` list: numbers, or names converted to numbers (as [wcn] does).
+/// An ACL `Protocols` list: numbers, or names converted to numbers (as \[wcn\] does).
 pub(crate) fn protocol_list(s: &str) -> String {
     if s.trim().is_empty() {
         return String::new();

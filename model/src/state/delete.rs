@@ -163,7 +163,9 @@ impl Hns {
         }
         self.networks.retain(|id, _| !nets.contains(id));
         if drop_containers {
+            // The VMs are gone with the containers, and so are their NIC ports.
             self.compute_systems.clear();
+            self.vm_ports.clear();
         }
         if drop_namespaces {
             let all: Vec<Guid> = self.namespaces.keys().copied().collect();

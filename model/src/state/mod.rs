@@ -5,6 +5,18 @@
 //!
 //! Every operation validates completely before it changes anything, so a failed call leaves the
 //! state (including the RNG) exactly as it was.
+//!
+//! API: [`Hns::new`]; JSON in / JSON out through `impl HnsBackend for Hns` (the HCN calls); typed
+//! calls `network_create`, `endpoint_create`, `namespace_create`, `load_balancer_create`,
+//! `route_create`, `network_modify`, `endpoint_modify`, `namespace_modify`,
+//! `load_balancer_update`, `namespace_attach` / `namespace_detach`, `delete_object`,
+//! `open_object`, `query_object`, `enumerate_ids`; `restart_service` / `reboot`; HCS containers
+//! in [`hcs`]; the dataplane's read helpers (`endpoint_ips`, `endpoint_mac`, `network_of`,
+//! `endpoint_location`, …) below. Inferred HNS behaviour is a [`HostSettings`] field; the error
+//! codes chosen where HNS's are undocumented are listed in `validate.rs`.
+//!
+//! Modules: `ops` (create/open/query/enumerate), `modify`, `delete` (and restart), `validate`,
+//! `ipam`, `filter` (query filters), `features` (version gates), `hcs`, `backend_impl`.
 
 mod backend_impl;
 mod delete;

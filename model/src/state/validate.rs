@@ -676,17 +676,26 @@ fn endpoint_refs(hns: &Hns, refs: &mut [String], what: &str) -> HcnResult<()> {
     Ok(())
 }
 
-/// The frontends of an LB: (protocol, VIP or None for "no FrontendVIPs", external port).
-fn lb_frontends(lb: &LoadBalancer) -> Vec<(u32, Option<String>, u16)> {
-    let vips: Vec<Option<String>> = if lb.frontend_vips.is_empty() {
-        vec![None]
-    } else {
-        lb.frontend_vips.iter().map(|v| Some(v.clone())).collect()
-    };
-    lb.port_mappings
-        .iter()
-        .flat_map(|m| vips.iter().map(move |v| (m.protocol, v.clone(), m.external_port)))
-        .collect()
+/// The first frontend `a` and `b` share: (protocol, VIP or None for "no FrontendVIPs", external
+/// port). Allocation-free: kube-proxy hosts carry thousands of LBs.
+fn lb_clash<'a>(a: &'a LoadBalancer, b: &LoadBalancer) -> Option<(u32, Option<&'a str>, u16)> {
+    let same_vip = |v: &str| b.frontend_vips.iter().any(|w| w == v);
+    for m in &a.port_mappings {
+        let hit = b
+            .port_mappings
+            .iter()
+            .any(|n| n.protocol == m.protocol && n.external_port == m.external_port);
+        if !hit {
+            continue;
+        }
+        if a.frontend_vips.is_empty() && b.frontend_vips.is_empty() {
+            return Some((m.protocol, None, m.external_port));
+        }
+        if let Some(v) = a.frontend_vips.iter().find(|v| same_vip(v)) {
+            return Some((m.protocol, Some(v.as_str()), m.external_port));
+        }
+    }
+    None
 }
 
 /// Validate and normalise a load balancer (create, or the full document of an update of `me`).
@@ -748,18 +757,17 @@ pub(crate) fn load_balancer(hns: &Hns, me: Option<&Guid>, mut lb: LoadBalancer) 
         }
     }
     if hns.settings.unique_lb_frontends {
-        let mine = lb_frontends(&lb);
         for (id, other) in &hns.load_balancers {
             if Some(id) == me {
                 continue;
             }
-            if let Some(f) = lb_frontends(other).into_iter().find(|f| mine.contains(f)) {
+            if let Some(f) = lb_clash(&lb, other) {
                 return Err(err(
                     HResult::HCN_E_PORT_ALREADY_EXISTS,
                     format!(
                         "load balancer {id} already serves protocol {} {} port {}",
                         f.0,
-                        f.1.as_deref().unwrap_or("(any address)"),
+                        f.1.unwrap_or("(any address)"),
                         f.2
                     ),
                 ));

@@ -125,7 +125,11 @@ impl<A: Clone> FlowTable<A> {
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct NatSession {
     pub restore: Tuple,
+    /// A port zone, or the host / uplink zone.
     pub zone: u32,
+    /// The endpoint of a port zone (port indexes move when endpoints come and go; the session
+    /// is resolved by endpoint at restore time). Zero for the host and uplink zones.
+    pub endpoint: hnsim_model::Guid,
     /// Which layer made the translation (for trace names).
     pub layer: NatLayer,
     pub last_used: u64,

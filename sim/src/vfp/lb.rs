@@ -4,18 +4,18 @@
 //! used for lookup only; nothing iterates them.
 
 use hnsim_model::Guid;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
 /// A backend (DIP).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Backend {
     pub endpoint: Guid,
     pub ip: IpAddr,
 }
 
 /// One port mapping of one LB, with everything the slow path needs.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct LbMapping {
     pub lb: Guid,
     pub proto: u8,
@@ -49,6 +49,7 @@ pub struct LbIndex {
     pub mappings: Vec<LbMapping>,
     by_vip: HashMap<(u8, IpAddr, u16), u32>,
     by_port: HashMap<(u8, u16), u32>,
+    vips: HashSet<IpAddr>,
 }
 
 impl LbIndex {
@@ -58,6 +59,7 @@ impl LbIndex {
         if m.vips.is_empty() {
             self.by_port.entry((m.proto, m.external_port)).or_insert(idx);
         } else {
+            self.vips.extend(m.vips.iter().copied());
             for vip in &m.vips {
                 self.by_vip.entry((m.proto, *vip, m.external_port)).or_insert(idx);
             }
@@ -88,9 +90,9 @@ impl LbIndex {
         None
     }
 
-    /// Is `ip` a frontend VIP of some LB (any port)? Used to explain drops.
+    /// Is `ip` a frontend VIP of some LB (any port)? One hash probe.
     pub fn is_vip(&self, ip: IpAddr) -> bool {
-        self.mappings.iter().any(|m| m.vips.contains(&ip))
+        self.vips.contains(&ip)
     }
 
     pub fn len(&self) -> usize {

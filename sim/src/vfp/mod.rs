@@ -25,11 +25,15 @@
 //! The first packet of a connection takes the slow path through these layers; its composed
 //! result is cached in the [`flow::FlowTable`] for that port and direction, reply-direction entries
 //! are installed at the same time (stateful ACL), and translated connections get a
-//! [`flow::NatSession`] so the reply is restored with one lookup.
+//! [`flow::NatSession`] so the reply is restored with one lookup. Per VFP point an established
+//! packet costs two exact-match probes (the host's NAT-session table, then the port's flow
+//! table) and no rule evaluation, whatever the number of rules, LBs or endpoints.
 
 pub mod acl;
 pub mod flow;
+mod ingress;
 pub mod lb;
+mod port;
 
 pub use acl::{AclRule, AclSet, AclVerdict, AclView, Dir};
 pub use flow::{FlowKey, FlowTable, Miss, NatLayer, NatSession, NatSessions, SnatPools, Tuple};
@@ -45,4 +49,5 @@ pub mod layer {
     pub const ROUTE: &str = "ROUTE";
     pub const VNET: &str = "VNET";
     pub const WINNAT: &str = "WINNAT";
+    pub const ICS: &str = "ICS";
 }
