@@ -2,7 +2,7 @@
 //! settings, and every library scenario's top-level and step keys are ones the schema allows.
 
 use hnsim_sim::scenario::format::Step;
-use hnsim_sim::scenario::topology::SETTINGS;
+use hnsim_sim::scenario::topology::setting_names;
 use serde_json::Value;
 use std::collections::BTreeSet;
 
@@ -33,7 +33,7 @@ fn host_settings_match_the_runner() {
         .keys()
         .cloned()
         .collect();
-    let runner: BTreeSet<String> = SETTINGS.iter().map(|k| k.to_string()).collect();
+    let runner: BTreeSet<String> = setting_names().into_iter().collect();
     assert_eq!(keys, runner);
 }
 

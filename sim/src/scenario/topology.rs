@@ -12,9 +12,8 @@ use ipnet::{IpNet, Ipv4Net};
 use serde_json::Value as Json;
 use std::net::{IpAddr, Ipv4Addr};
 
-/// Host settings for inferred behaviours (docs/scenario-format.md "Host settings"). The first
-/// group is the control plane's (`HostSettings`), the second the dataplane's.
-pub const SETTINGS: &[&str] = &[
+/// Control-plane host settings (`HostSettings`, inferred HNS behaviours).
+const CONTROL_SETTINGS: &[&str] = &[
     "network-with-endpoints",
     "endpoint-in-namespace",
     "endpoint-in-policy-list",
@@ -22,17 +21,18 @@ pub const SETTINGS: &[&str] = &[
     "nat-networks-persist",
     "namespaces-survive-restart",
     "reject-reserved-addresses",
-    "acl-default-block-when-rules-exist",
-    "acl-default-allow-when-no-rules",
-    "empty-source-vip-uses-node-ip",
-    "snat-pool-ports",
-    "snat-block",
-    "snat-first-port",
-    "flow-idle-timeout-ns",
-    "honour-local-routed-vip",
-    "session-affinity",
-    "container-mtu-reduction",
 ];
+
+/// Every host setting (docs/scenario-format.md "Host settings"): the control plane's, then every
+/// field of the dataplane's `DataplaneSettings` in kebab case (read from the type, so new
+/// dataplane settings are accepted without a change here).
+pub fn setting_names() -> Vec<String> {
+    let mut out: Vec<String> = CONTROL_SETTINGS.iter().map(|s| s.to_string()).collect();
+    if let Ok(Json::Object(m)) = serde_json::to_value(DataplaneSettings::default()) {
+        out.extend(m.keys().map(|k| k.replace('_', "-")));
+    }
+    out
+}
 
 /// A host's settings from its `hns-version` and `settings:`; errors name the offending key.
 pub fn host_settings(h: &HostDef) -> Result<(HostSettings, DataplaneSettings), (String, String)> {
@@ -71,7 +71,7 @@ pub fn host_settings(h: &HostDef) -> Result<(HostSettings, DataplaneSettings), (
             "nat-networks-persist" => hs.nat_networks_persist = boolean(val)?,
             "namespaces-survive-restart" => hs.namespaces_survive_restart = boolean(val)?,
             "reject-reserved-addresses" => hs.reject_reserved_addresses = boolean(val)?,
-            k if SETTINGS.contains(&k) => {
+            k if setting_names().iter().any(|n| n == k) => {
                 let field = k.replace('-', "_");
                 let json: Json = serde_json::to_value(val).map_err(|e| (key.clone(), e.to_string()))?;
                 if let Some(o) = dp.as_object_mut() {
@@ -80,7 +80,7 @@ pub fn host_settings(h: &HostDef) -> Result<(HostSettings, DataplaneSettings), (
             }
             other => {
                 let mut msg = format!("unknown host setting `{other}`");
-                if let Some(s) = suggest(other, SETTINGS) {
+                if let Some(s) = suggest(other, &setting_names()) {
                     msg.push_str(&format!("; did you mean `{s}`?"));
                 }
                 return Err((key.clone(), msg));

@@ -27,8 +27,6 @@ pub const DISPOSITIONS: &[&str] = &[
     "NoNeighbor",
 ];
 
-pub use super::topology::SETTINGS;
-
 /// What a name refers to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NameKind {
