@@ -354,3 +354,47 @@ fn graph_prints_dot() {
     }
     assert!(out.contains(" -- "));
 }
+
+#[test]
+fn pcap_files_are_written_and_identical_across_runs() {
+    let base = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cli_run_pcap");
+    let _ = std::fs::remove_dir_all(&base);
+    let mut bytes = Vec::new();
+    for run in ["one", "two"] {
+        let dir = base.join(run);
+        let o = hnsim(&[
+            "run",
+            "scenarios/overlay/s8-flannel-vxlan.yaml",
+            "--pcap",
+            dir.to_str().unwrap(),
+        ]);
+        assert_eq!(o.status.code(), Some(0));
+        let f = dir.join("s8-flannel-vxlan").join("node1_uplink.pcap");
+        let b = std::fs::read(&f).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        // pcap with nanosecond timestamps, little endian, Ethernet link type.
+        assert_eq!(&b[..4], &0xa1b2_3c4du32.to_le_bytes());
+        assert_eq!(&b[20..24], &1u32.to_le_bytes());
+        assert!(b.len() > 24 + 16, "frames were captured");
+        bytes.push(b);
+    }
+    assert_eq!(bytes[0], bytes[1]);
+}
+
+#[test]
+fn junit_carries_reference_and_inferred_properties() {
+    let o = hnsim(&[
+        "run",
+        "scenarios/l2bridge/s1-host-gw-pod-to-pod.yaml",
+        "--format",
+        "junit",
+    ]);
+    let xml = stdout(&o);
+    let els = check_xml(&xml).unwrap();
+    let props: Vec<&Element> = els.iter().filter(|(n, _)| n == "property").collect();
+    assert!(props
+        .iter()
+        .any(|(_, a)| a.contains(&("value".into(), "consumers.md §7 S1".into()))));
+    assert!(props
+        .iter()
+        .any(|(_, a)| a.contains(&("name".into(), "inferred".into()))));
+}

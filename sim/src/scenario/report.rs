@@ -144,6 +144,25 @@ pub fn junit(reports: &[ScenarioReport]) -> String {
             xml_escape(&r.name),
             xml_escape(&r.file)
         );
+        if r.reference.is_some() || !r.inferred.is_empty() {
+            out.push_str("    <properties>\n");
+            if let Some(reference) = &r.reference {
+                let _ = writeln!(
+                    out,
+                    "      <property name=\"reference\" value=\"{}\"/>",
+                    xml_escape(reference)
+                );
+            }
+            let _ = writeln!(out, "      <property name=\"seed\" value=\"{}\"/>", r.seed);
+            for i in &r.inferred {
+                let _ = writeln!(
+                    out,
+                    "      <property name=\"inferred\" value=\"{}\"/>",
+                    xml_escape(i)
+                );
+            }
+            out.push_str("    </properties>\n");
+        }
         if let Some(e) = &r.error {
             let _ = writeln!(
                 out,

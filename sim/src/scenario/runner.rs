@@ -97,6 +97,9 @@ pub struct ScenarioReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reference: Option<String>,
     pub seed: u64,
+    /// Outcomes the scenario marks as inferred rather than documented.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub inferred: Vec<String>,
     pub steps: Vec<StepReport>,
     /// The world could not be built.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -187,6 +190,7 @@ pub fn execute<'a>(loaded: &'a Loaded, opts: &RunOptions) -> (ScenarioReport, Op
         name: s.name.clone(),
         reference: s.reference.clone(),
         seed,
+        inferred: s.inferred.clone(),
         steps: Vec::new(),
         error: None,
     };
