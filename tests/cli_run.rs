@@ -398,3 +398,23 @@ fn junit_carries_reference_and_inferred_properties() {
         .iter()
         .any(|(_, a)| a.contains(&("name".into(), "inferred".into()))));
 }
+
+#[test]
+fn a_failed_reachability_table_prints_expected_and_observed() {
+    let p = tmp(
+        "reach.yaml",
+        "name: reach\nunderlay:\n  segments:\n    lan: {prefix: 10.0.0.0/24}\nhosts:\n  node1: {ip: 10.0.0.11}\nstations:\n  s1: {ip: 10.0.0.50, listen: [tcp/80]}\n  s2: {ip: 10.0.0.51}\nsteps:\n  - reachability:\n      port: 80\n      from: [node1, s2]\n      to: [s1, s2]\n      expect:\n        node1: \". .\"\n        s2: \". X\"\n",
+    );
+    let o = hnsim(&["run", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    let table = "    ✗ node1 -> s2: expected reachable, got not reachable\n\
+                 \x20   ✗ table cells matching: expected 4, got 3\n\
+                 \x20   expected s1 s2\n\
+                 \x20   node1    .  . \n\
+                 \x20   s2       .  X \n\
+                 \x20   observed s1 s2\n\
+                 \x20   node1    .  X!\n\
+                 \x20   s2       .  X \n";
+    assert!(out.contains(table), "{out}");
+}

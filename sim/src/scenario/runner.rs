@@ -1234,3 +1234,38 @@ pub fn policylist_to_lb(doc: &Json) -> Result<Json, String> {
     }
     Ok(lb)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn elb_policy_list_maps_to_a_load_balancer() {
+        let v1 = json!({"References": ["/endpoints/AB", "/endpoints/CD"],
+            "Policies": [{"Type": "ELB", "ILB": true, "IsDSR": true, "SourceVIP": "10.0.1.3", "VIPs": ["10.0.1.2"],
+                          "Protocol": 6, "InternalPort": 80, "ExternalPort": 8080}]});
+        let lb = policylist_to_lb(&v1).unwrap();
+        assert_eq!(lb["HostComputeEndpoints"], json!(["AB", "CD"]));
+        assert_eq!(lb["FrontendVIPs"], json!(["10.0.1.2"]));
+        assert_eq!(lb["SourceVIP"], json!("10.0.1.3"));
+        assert_eq!(lb["Flags"], json!(1));
+        assert_eq!(
+            lb["PortMappings"][0],
+            json!({"Protocol": 6, "InternalPort": 80, "ExternalPort": 8080, "Flags": 1})
+        );
+        let route =
+            json!({"References": [], "Policies": [{"Type": "ROUTE", "DestinationPrefix": "10.0.0.0/8"}]});
+        assert!(policylist_to_lb(&route).unwrap_err().contains("ELB"));
+        assert!(policylist_to_lb(&json!({})).is_err());
+    }
+
+    #[test]
+    fn field_comparison() {
+        assert!(compare_field("Flags", &json!(8), Some(&json!(8))).ok);
+        assert!(!compare_field("Flags", &json!(8), Some(&json!(9))).ok);
+        assert!(compare_field("MacAddress", &Json::Null, None).ok);
+        assert!(!compare_field("MacAddress", &Json::Null, Some(&json!("00-15-5D-00-00-01"))).ok);
+        let c = compare_field("Name", &json!("nat"), None);
+        assert_eq!((c.ok, c.actual.as_str()), (false, "absent"));
+    }
+}
