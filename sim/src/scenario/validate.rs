@@ -737,6 +737,24 @@ impl Checker<'_> {
                 }
             }
         }
+        if t.size.is_some_and(|s| s > 65_000) {
+            self.err(
+                &[p.to_vec(), vec![k("size")]].concat(),
+                format!(
+                    "expected a payload of at most 65000 bytes, found {}",
+                    t.size.unwrap_or(0)
+                ),
+            );
+        }
+        if t.repeat.is_some_and(|r| r > 10_000) {
+            self.err(
+                &[p.to_vec(), vec![k("repeat")]].concat(),
+                format!(
+                    "expected a repeat count of at most 10000, found {}",
+                    t.repeat.unwrap_or(0)
+                ),
+            );
+        }
         if t.repeat == Some(0) {
             self.err(
                 &[p.to_vec(), vec![k("repeat")]].concat(),
