@@ -106,6 +106,56 @@ impl World {
         }
     }
 
+    /// Send `pkt` from `o`: a packet to one of the sender's own addresses never leaves its
+    /// compartment (loopback, no VFP); anything else takes the journey.
+    fn run_from(&mut self, o: Origin, pkt: Packet, tr: &mut Tracer) -> Outcome {
+        let dst = tuple_of(&pkt).and_then(|t| v4(t.dst));
+        if let Some(r) = dst.and_then(|d| self.loopback(o, d)) {
+            if tr.on {
+                let (node, port) = match o {
+                    Origin::Port { host, port } => (
+                        self.nodes[host].name.clone(),
+                        self.hn(host).prog.ports[port as usize].name.clone(),
+                    ),
+                    Origin::Host(h) => (self.nodes[h].name.clone(), "host stack".to_string()),
+                    Origin::Station(s) => (self.nodes[s].name.clone(), "eth0".to_string()),
+                };
+                tr.hop(&node, &port);
+                let to = self.place_of(r);
+                tr.step(|| crate::trace::Step::Deliver {
+                    to: format!("{to} (loopback)"),
+                });
+            }
+            return Outcome::Arrived(r, pkt);
+        }
+        let start = self.start_at(o, pkt);
+        self.journey(start, tr)
+    }
+
+    /// The receiver when `dst` is an address of the sender's own compartment.
+    fn loopback(&self, o: Origin, dst: Ipv4Addr) -> Option<Receiver> {
+        match o {
+            Origin::Port { host, port } => {
+                let prog = &self.hn(host).prog;
+                let ns = prog.ports.get(port as usize)?.namespace;
+                if prog.ports[port as usize].ip == dst {
+                    return Some(Receiver::Port { host, port });
+                }
+                prog.ports
+                    .iter()
+                    .position(|p| ns.is_some() && p.namespace == ns && p.ip == dst)
+                    .map(|q| Receiver::Port { host, port: q as u32 })
+            }
+            // The host stack delivers its own addresses itself, after the LocalRoutedVIP
+            // checks (a NodePort on the node's own address goes through the LB, P2).
+            Origin::Host(_) => None,
+            Origin::Station(s) => match &self.nodes[s].kind {
+                NodeKind::Station(spec, _) if spec.ip == dst => Some(Receiver::Station(s)),
+                _ => None,
+            },
+        }
+    }
+
     fn origin_of(r: Receiver) -> Origin {
         match r {
             Receiver::Port { host, port } => Origin::Port { host, port },
@@ -257,8 +307,7 @@ impl World {
                 reply: None,
             });
         }
-        let start = self.start_at(origin, pkt);
-        let outcome = self.journey(start, &mut tr);
+        let outcome = self.run_from(origin, pkt, &mut tr);
         let (disposition, reply_pkt) = match &outcome {
             Outcome::Dropped(d) => (d.clone(), None),
             Outcome::Arrived(r, p) => self.answer(*r, p, req.proto),
@@ -271,8 +320,7 @@ impl World {
             return Ok(Exchange { request, reply: None });
         };
         let mut tr = Tracer::new(self.tracing);
-        let start = self.start_at(Self::origin_of(receiver), reply_pkt);
-        let outcome = self.journey(start, &mut tr);
+        let outcome = self.run_from(Self::origin_of(receiver), reply_pkt, &mut tr);
         let disposition = match &outcome {
             Outcome::Dropped(d) => d.clone(),
             Outcome::Arrived(r, p) => {

@@ -13,7 +13,7 @@ use crate::compile::HostInfo;
 use crate::packet::{EthHeader, Packet, Transport};
 use crate::switch::SwitchPort;
 use crate::trace::{Disposition, Headers, Hop, Step};
-use crate::vfp::{Dir, Tuple};
+use crate::vfp::{Dir, FlowKey, Tuple};
 use crate::world::{HostNode, NodeKind, World};
 use hnsim_model::Mac;
 use std::cmp::Reverse;
@@ -184,6 +184,14 @@ pub(crate) enum Exit {
     },
     /// Deliver to the port's container.
     Deliver,
+    /// The reply of a translated connection: `FlowAction::after` is the restored tuple, handed
+    /// to `zone` (a port — found by `endpoint`, since port indexes move —, the host, or the
+    /// uplink).
+    Restore {
+        zone: u32,
+        endpoint: hnsim_model::Guid,
+        layer: crate::vfp::NatLayer,
+    },
     /// The ACL passed (stateful reply), the rest of the layers still to run.
     Pending,
     Deny(DenyRef),
@@ -316,6 +324,43 @@ impl World {
             hn.prog.port_generation.get(zone as usize).copied().unwrap_or(0)
         };
         (g << 24) ^ self.epoch
+    }
+
+    /// Pin the reverse translation of a NAT'd connection where its reply will show up: leaving
+    /// the backend's port, arriving on the uplink, or sent by the host stack.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn pin_restore(
+        &mut self,
+        h: usize,
+        forward_exit: &Exit,
+        after: &Tuple,
+        restore: Tuple,
+        zone: u32,
+        endpoint: hnsim_model::Guid,
+        layer: crate::vfp::NatLayer,
+    ) {
+        let (at, dir) = match *forward_exit {
+            Exit::Port(q) => (q, Dir::Out),
+            Exit::HostStack if Self::is_host_addr(self.hn(h), after.dst) => (HOST, Dir::Out),
+            _ => (UPLINK, Dir::In),
+        };
+        let now = self.now;
+        self.hn_mut(h).flows.insert_pinned(
+            FlowKey {
+                zone: at,
+                dir,
+                tuple: after.reversed(),
+            },
+            FlowAction {
+                after: restore,
+                exit: Exit::Restore {
+                    zone,
+                    endpoint,
+                    layer,
+                },
+            },
+            now,
+        );
     }
 
     pub(crate) fn is_host_addr(hn: &HostNode, ip: IpAddr) -> bool {

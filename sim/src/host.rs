@@ -13,8 +13,9 @@ use crate::engine::{
 };
 use crate::packet::{Packet, Payload};
 use crate::trace::{Disposition, Step};
-use crate::vfp::{layer, lb, NatLayer, NatSession};
+use crate::vfp::{layer, lb, Dir, FlowKey, NatLayer};
 use crate::world::{HostNode, World};
+use hnsim_model::{Guid, Mac};
 use ipnet::Ipv4Net;
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -30,7 +31,6 @@ pub(crate) fn hns_restart(h: &mut HostNode, reboot: bool) {
         h.hns.restart_service();
     }
     h.flows.clear();
-    h.nat.clear();
 }
 
 /// SNAT-port owner id of WinNAT.
@@ -95,6 +95,20 @@ impl World {
         let now = self.now;
         let host_ip = self.hn(h).spec.ip;
         if origin {
+            // A reply the host sends on a connection translated toward it (pinned at HOST).
+            let gen = self.flow_gen(h, HOST);
+            let key = FlowKey {
+                zone: HOST,
+                dir: Dir::Out,
+                tuple: t,
+            };
+            self.counters.table_lookups += 1;
+            if let Ok(a) = self.hn_mut(h).flows.lookup(&key, gen, now) {
+                if let Exit::Restore { .. } = a.exit {
+                    self.counters.fast_path += 1;
+                    return self.restore(h, pkt, t, a, tr);
+                }
+            }
             // Host → VIP / NodePort: only with LocalRoutedVIP (P2), and → own port mapping only
             // with the PortMapping LocalRoutedVip flag (Azure CNI #1863).
             let seed = self.seed;
@@ -136,23 +150,13 @@ impl World {
                     before: tuple_headers(&t, eth),
                     after: tuple_headers(&after, eth),
                 });
-                self.hn_mut(h).nat.insert(
-                    after.reversed(),
-                    NatSession {
-                        restore: t.reversed(),
-                        zone: HOST,
-                        endpoint: hnsim_model::Guid::ZERO,
-                        layer: NatLayer::Lb,
-                        last_used: now,
-                    },
-                );
                 let Some(d) = v4(b.ip) else {
                     return drop(Disposition::Unsupported {
                         node,
                         what: "IPv6 backends are not modelled".into(),
                     });
                 };
-                return self.host_forward(h, pkt, after, d, tr);
+                return self.host_forward(h, pkt, after, d, Some((t.reversed(), NatLayer::Lb)), tr);
             }
             let hn = self.hn(h);
             let pm = v4(t.dst).and_then(|d| {
@@ -177,15 +181,14 @@ impl World {
                     before: tuple_headers(&t, eth),
                     after: tuple_headers(&after, eth),
                 });
-                self.hn_mut(h).nat.insert(
-                    after.reversed(),
-                    NatSession {
-                        restore: t.reversed(),
-                        zone: HOST,
-                        endpoint: hnsim_model::Guid::ZERO,
-                        layer: NatLayer::PortMapping,
-                        last_used: now,
-                    },
+                self.pin_restore(
+                    h,
+                    &Exit::Port(m.port),
+                    &after,
+                    t.reversed(),
+                    HOST,
+                    hnsim_model::Guid::ZERO,
+                    NatLayer::PortMapping,
                 );
                 let mut pkt = pkt;
                 set_tuple(&mut pkt, &after);
@@ -227,7 +230,7 @@ impl World {
                 ip.ttl -= 1;
             }
         }
-        self.host_forward(h, pkt, t, d, tr)
+        self.host_forward(h, pkt, t, d, None, tr)
     }
 
     /// Route (and WinNAT when leaving a NAT network) a packet the host stack sends or forwards.
@@ -237,6 +240,7 @@ impl World {
         pkt: Packet,
         t: crate::vfp::Tuple,
         d: Ipv4Addr,
+        pin: Option<(crate::vfp::Tuple, NatLayer)>,
         tr: &mut Tracer,
     ) -> Next {
         // Transforms made before this point are already traced; the packet takes them now.
@@ -262,17 +266,22 @@ impl World {
         match via {
             Via::Switch(n) => {
                 let hn = self.hn(h);
-                match hn.prog.port_by_ip.get(&d) {
-                    Some(&q) if hn.prog.ports[q as usize].network == n => self.apply(
-                        h,
-                        None,
-                        pkt,
-                        FlowAction {
-                            after: t,
-                            exit: Exit::Port(q),
-                        },
-                        tr,
-                    ),
+                match hn.prog.port_by_ip.get(&d).copied() {
+                    Some(q) if hn.prog.ports[q as usize].network == n => {
+                        if let Some((restore, layer)) = pin {
+                            self.pin_restore(h, &Exit::Port(q), &t, restore, HOST, Guid::ZERO, layer);
+                        }
+                        self.apply(
+                            h,
+                            None,
+                            pkt,
+                            FlowAction {
+                                after: t,
+                                exit: Exit::Port(q),
+                            },
+                            tr,
+                        )
+                    }
                     _ => drop(Disposition::NoRoute {
                         node,
                         reason: format!("no endpoint with {d} on network {}", hn.prog.networks[n].name),
@@ -318,16 +327,18 @@ impl World {
                             before: tuple_headers(&t, eth),
                             after: tuple_headers(&after, eth),
                         });
-                        let now = self.now;
-                        self.hn_mut(h).nat.insert(
-                            after.reversed(),
-                            NatSession {
-                                restore: t.reversed(),
-                                zone,
-                                endpoint,
-                                layer: NatLayer::WinNat,
-                                last_used: now,
+                        let _now = self.now;
+                        self.pin_restore(
+                            h,
+                            &Exit::Uplink {
+                                next_hop: d,
+                                src_mac: Mac::default(),
                             },
+                            &after,
+                            t.reversed(),
+                            zone,
+                            endpoint,
+                            NatLayer::WinNat,
                         );
                     }
                     Some((NetKind::Ics | NetKind::Internal | NetKind::Private, name)) => {
@@ -341,6 +352,10 @@ impl World {
                     _ => {}
                 }
                 let src_mac = self.hn(h).spec.mac;
+                if let Some((restore, layer)) = pin {
+                    let uplink = Exit::Uplink { next_hop: d, src_mac };
+                    self.pin_restore(h, &uplink, &after, restore, HOST, Guid::ZERO, layer);
+                }
                 set_tuple(&mut pkt, &after);
                 self.apply(
                     h,

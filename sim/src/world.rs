@@ -24,7 +24,7 @@ use crate::capture::PcapSet;
 use crate::compile::HostProgram;
 use crate::engine::FlowAction;
 use crate::trace::L4;
-use crate::vfp::{FlowTable, NatSessions, SnatPools};
+use crate::vfp::{FlowTable, SnatPools};
 use hnsim_model::state::{Hns, HostSettings};
 use hnsim_model::{Guid, Mac};
 use ipnet::Ipv4Net;
@@ -313,7 +313,6 @@ pub(crate) struct HostNode {
     pub prog: HostProgram,
     pub compiled: bool,
     pub flows: FlowTable<FlowAction>,
-    pub nat: NatSessions,
     pub snat: SnatPools,
     pub link_up: bool,
     pub switch: crate::switch::MacTable,
@@ -474,7 +473,6 @@ impl World {
             prog: HostProgram::default(),
             compiled: false,
             flows: FlowTable::new(d.flow_idle_timeout_ns),
-            nat: NatSessions::default(),
             snat: SnatPools::new(d.snat_pool_ports, d.snat_block, d.snat_first_port),
             link_up: true,
             switch: crate::switch::MacTable::default(),

@@ -187,3 +187,20 @@ fn graph_lists_the_topology() {
     }
     assert!(names.iter().any(|n| n.starts_with("endpoint T 10.0.0.60")));
 }
+
+#[test]
+fn a_container_reaches_its_own_address_by_loopback() {
+    let mut lab = lab(9);
+    let x = lab.tcp(ctr("T"), "10.0.0.60", 80);
+    assert!(x.completed(), "{x}");
+    assert_eq!(x.request.delivered_to.as_deref(), Some("container:T"));
+    assert!(
+        x.request.hops.iter().all(|h| h.node == "node2" && h.port == "T"),
+        "{x}"
+    );
+    let x = lab.tcp(ctr("T"), "10.0.0.60", 81);
+    assert!(
+        matches!(x.request.disposition, Disposition::NoListener { .. }),
+        "{x}"
+    );
+}

@@ -1,8 +1,10 @@
 //! The unified flow table (vfp.md "UFT"): the first packet of a connection runs every layer (slow
 //! path) and caches the composed result; later packets of the flow, and its replies, take one
-//! exact-match lookup. Entries record the port's policy generation and are re-checked lazily when
-//! it moves; idle entries expire on virtual time. NAT sessions map a translated reply back to the
-//! original connection; SNAT ports are handed out per host address in blocks (64, as HNS does).
+//! exact-match lookup per VFP point. Entries record the port's policy generation and are
+//! re-checked lazily when it moves; idle entries expire on virtual time. The reverse translation
+//! of a NAT'd connection is pinned where its reply shows up (the backend's port, the uplink or
+//! the host stack) and survives policy changes. SNAT ports are handed out per host address in
+//! blocks (64, as HNS does).
 
 use super::acl::Dir;
 use std::collections::{BTreeMap, HashMap};
@@ -89,7 +91,7 @@ impl<A: Clone> FlowTable<A> {
     pub fn lookup(&mut self, key: &FlowKey, generation: u64, now: u64) -> Result<A, Miss> {
         match self.map.get_mut(key) {
             None => Err(Miss::Absent),
-            Some(e) if e.generation != generation => Err(Miss::Stale),
+            Some(e) if e.generation != generation && e.generation != PINNED => Err(Miss::Stale),
             Some(e) if now.saturating_sub(e.last_used) > self.idle_timeout_ns => Err(Miss::Expired),
             Some(e) => {
                 e.last_used = now;
@@ -109,6 +111,24 @@ impl<A: Clone> FlowTable<A> {
         );
     }
 
+    /// An entry that survives policy changes: the reverse translation of an established NAT'd
+    /// connection (VFP keeps NAT state across reprogramming; only idleness ends it).
+    pub fn insert_pinned(&mut self, key: FlowKey, action: A, now: u64) {
+        self.insert(key, action, PINNED, now);
+    }
+
+    /// Insert unless a live pinned entry holds the key (a reply's NAT restore wins over the
+    /// stateful-ACL entry for the same tuple).
+    pub fn insert_unless_pinned(&mut self, key: FlowKey, action: A, generation: u64, now: u64) {
+        let idle = self.idle_timeout_ns;
+        if let Some(e) = self.map.get(&key) {
+            if e.generation == PINNED && now.saturating_sub(e.last_used) <= idle {
+                return;
+            }
+        }
+        self.insert(key, action, generation, now);
+    }
+
     pub fn len(&self) -> usize {
         self.map.len()
     }
@@ -120,20 +140,8 @@ impl<A: Clone> FlowTable<A> {
     }
 }
 
-/// A translated connection: a reply carrying `key` (the reversed post-NAT tuple) is restored to
-/// `restore` and handed to `zone`.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub struct NatSession {
-    pub restore: Tuple,
-    /// A port zone, or the host / uplink zone.
-    pub zone: u32,
-    /// The endpoint of a port zone (port indexes move when endpoints come and go; the session
-    /// is resolved by endpoint at restore time). Zero for the host and uplink zones.
-    pub endpoint: hnsim_model::Guid,
-    /// Which layer made the translation (for trace names).
-    pub layer: NatLayer,
-    pub last_used: u64,
-}
+/// Generation of pinned entries (never stale).
+pub const PINNED: u64 = u64::MAX;
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub enum NatLayer {
@@ -151,34 +159,6 @@ impl NatLayer {
             NatLayer::PortMapping => "PORT_MAPPING",
             NatLayer::WinNat => "WINNAT",
         }
-    }
-}
-
-#[derive(Clone, Debug, Default)]
-pub struct NatSessions {
-    map: HashMap<Tuple, NatSession>,
-}
-
-impl NatSessions {
-    pub fn get(&mut self, reply: &Tuple, now: u64, idle: u64) -> Option<NatSession> {
-        let s = self.map.get_mut(reply)?;
-        if now.saturating_sub(s.last_used) > idle {
-            return None;
-        }
-        s.last_used = now;
-        Some(*s)
-    }
-    pub fn insert(&mut self, reply: Tuple, s: NatSession) {
-        self.map.insert(reply, s);
-    }
-    pub fn clear(&mut self) {
-        self.map.clear();
-    }
-    pub fn len(&self) -> usize {
-        self.map.len()
-    }
-    pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
     }
 }
 

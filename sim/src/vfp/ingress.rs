@@ -6,7 +6,7 @@ use crate::compile::NetKind;
 use crate::engine::{drop, set_tuple, tuple_headers, tuple_of, v4, Exit, FlowAction, Next, Tracer, UPLINK};
 use crate::packet::Packet;
 use crate::trace::{Disposition, SessionOp, Step};
-use crate::vfp::{layer, lb, Dir, FlowKey, NatLayer, NatSession, Tuple};
+use crate::vfp::{layer, lb, Dir, FlowKey, NatLayer, Tuple};
 use crate::world::World;
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -27,12 +27,6 @@ impl World {
             });
         };
         let now = self.now;
-        let idle = self.hn(h).flows.idle_timeout_ns;
-        self.counters.table_lookups += 1;
-        if let Some(s) = self.hn_mut(h).nat.get(&t, now, idle) {
-            self.counters.fast_path += 1;
-            return self.restore(h, pkt, t, s, tr);
-        }
         let gen = self.flow_gen(h, UPLINK);
         let key = FlowKey {
             zone: UPLINK,
@@ -42,6 +36,9 @@ impl World {
         self.counters.table_lookups += 1;
         if let Ok(a) = self.hn_mut(h).flows.lookup(&key, gen, now) {
             self.counters.fast_path += 1;
+            if let Exit::Restore { .. } = a.exit {
+                return self.restore(h, pkt, t, a, tr);
+            }
             tr.step(|| Step::Session {
                 setup_or_match: SessionOp::Match,
                 flow: t.to_string(),
@@ -68,7 +65,7 @@ impl World {
         tr: &mut Tracer,
     ) -> Result<FlowAction, Disposition> {
         let node = self.nodes[h].name.clone();
-        let now = self.now;
+        let _now = self.now;
         let seed = self.seed;
         self.conn_nonce += 1;
         let nonce = self.conn_nonce;
@@ -114,16 +111,6 @@ impl World {
                 before: tuple_headers(&t, eth),
                 after: tuple_headers(&after, eth),
             });
-            self.hn_mut(h).nat.insert(
-                after.reversed(),
-                NatSession {
-                    restore: t.reversed(),
-                    zone: UPLINK,
-                    endpoint: hnsim_model::Guid::ZERO,
-                    layer: NatLayer::Lb,
-                    last_used: now,
-                },
-            );
             let Some(d) = v4(b.ip) else {
                 return Err(Disposition::Unsupported {
                     node,
@@ -132,6 +119,15 @@ impl World {
             };
             let remote = !self.hn(h).prog.port_by_ep.contains_key(&b.endpoint);
             let exit = self.exit_from_host(h, d, &after, remote, tr)?;
+            self.pin_restore(
+                h,
+                &exit,
+                &after,
+                t.reversed(),
+                UPLINK,
+                hnsim_model::Guid::ZERO,
+                NatLayer::Lb,
+            );
             return Ok(FlowAction { after, exit });
         }
         // Port mappings (VFP NAT; WinNAT on NAT networks).
@@ -167,15 +163,14 @@ impl World {
                 before: tuple_headers(&t, eth),
                 after: tuple_headers(&after, eth),
             });
-            self.hn_mut(h).nat.insert(
-                after.reversed(),
-                NatSession {
-                    restore: t.reversed(),
-                    zone: UPLINK,
-                    endpoint: hnsim_model::Guid::ZERO,
-                    layer: layer_kind,
-                    last_used: now,
-                },
+            self.pin_restore(
+                h,
+                &Exit::Port(m.port),
+                &after,
+                t.reversed(),
+                UPLINK,
+                hnsim_model::Guid::ZERO,
+                layer_kind,
             );
             return Ok(FlowAction {
                 after,

@@ -24,10 +24,10 @@
 //!
 //! The first packet of a connection takes the slow path through these layers; its composed
 //! result is cached in the [`flow::FlowTable`] for that port and direction, reply-direction entries
-//! are installed at the same time (stateful ACL), and translated connections get a
-//! [`flow::NatSession`] so the reply is restored with one lookup. Per VFP point an established
-//! packet costs two exact-match probes (the host's NAT-session table, then the port's flow
-//! table) and no rule evaluation, whatever the number of rules, LBs or endpoints.
+//! are installed at the same time (stateful ACL), and the reverse translation of a NAT'd
+//! connection is pinned where its reply will show up. Per VFP point an established packet (or
+//! reply) costs one exact-match probe and no rule evaluation, whatever the number of rules, LBs
+//! or endpoints.
 
 pub mod acl;
 pub mod flow;
@@ -36,7 +36,7 @@ pub mod lb;
 mod port;
 
 pub use acl::{AclRule, AclSet, AclVerdict, AclView, Dir};
-pub use flow::{FlowKey, FlowTable, Miss, NatLayer, NatSession, NatSessions, SnatPools, Tuple};
+pub use flow::{FlowKey, FlowTable, Miss, NatLayer, SnatPools, Tuple};
 pub use lb::{Backend, LbIndex, LbMapping};
 
 /// Layer names used in traces.

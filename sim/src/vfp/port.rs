@@ -10,7 +10,7 @@ use crate::engine::{
 use crate::packet::Packet;
 use crate::switch::{Forward, SwitchPort};
 use crate::trace::{Action, Disposition, SessionOp, Step};
-use crate::vfp::{layer, lb, AclVerdict, AclView, Dir, FlowKey, NatLayer, NatSession, Tuple};
+use crate::vfp::{layer, lb, AclVerdict, AclView, Dir, FlowKey, NatLayer, Tuple};
 use crate::world::World;
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -181,13 +181,6 @@ impl World {
                 }
             }
         }
-        // A reply to a connection this host translated: one lookup restores it.
-        self.counters.table_lookups += 1;
-        let idle = self.hn(h).flows.idle_timeout_ns;
-        if let Some(s) = self.hn_mut(h).nat.get(&t, now, idle) {
-            self.counters.fast_path += 1;
-            return self.restore(h, pkt, t, s, tr);
-        }
         let gen = self.flow_gen(h, p);
         let key = FlowKey {
             zone: p,
@@ -198,6 +191,11 @@ impl World {
         let cached = self.hn_mut(h).flows.lookup(&key, gen, now);
         let mut acl_done = false;
         match cached {
+            // A reply to a connection this host translated: restored by the same lookup.
+            Ok(a) if matches!(a.exit, Exit::Restore { .. }) => {
+                self.counters.fast_path += 1;
+                return self.restore(h, pkt, t, a, tr);
+            }
             Ok(a) if a.exit != Exit::Pending => {
                 self.counters.fast_path += 1;
                 tr.step(|| Step::Session {
@@ -247,7 +245,7 @@ impl World {
                 let hn = self.hn_mut(h);
                 hn.flows.insert(key, a, gen, now);
                 // Stateful: the reply may enter this port without an In ACL check.
-                hn.flows.insert(
+                hn.flows.insert_unless_pinned(
                     FlowKey {
                         zone: p,
                         dir: Dir::In,
@@ -278,7 +276,7 @@ impl World {
         let seed = self.seed;
         self.conn_nonce += 1;
         let nonce = self.conn_nonce;
-        let now = self.now;
+        let _now = self.now;
         let mut lookups = 0u64;
         let hn = self.hn(h);
         let pp: PortProgram = hn.prog.ports[p as usize].clone();
@@ -390,18 +388,6 @@ impl World {
                 ),
             });
         }
-        if let Some(layer) = nat_layer {
-            self.hn_mut(h).nat.insert(
-                after.reversed(),
-                NatSession {
-                    restore: t.reversed(),
-                    zone: p,
-                    endpoint: pp.endpoint,
-                    layer,
-                    last_used: now,
-                },
-            );
-        }
         let Some(d) = dst4 else {
             return Err(Disposition::Unsupported {
                 node,
@@ -409,6 +395,9 @@ impl World {
             });
         };
         let exit = self.route_port(h, &pp, d, &after, backend_remote, tr)?;
+        if let Some(layer) = nat_layer {
+            self.pin_restore(h, &exit, &after, t.reversed(), p, pp.endpoint, layer);
+        }
         Ok(FlowAction { after, exit })
     }
 
@@ -692,31 +681,39 @@ impl World {
         h: usize,
         mut pkt: Packet,
         t: Tuple,
-        s: NatSession,
+        a: FlowAction,
         tr: &mut Tracer,
     ) -> Next {
+        let Exit::Restore {
+            zone,
+            endpoint,
+            layer,
+        } = a.exit
+        else {
+            return self.apply(h, None, pkt, a, tr);
+        };
         let before = t;
-        set_tuple(&mut pkt, &s.restore);
+        set_tuple(&mut pkt, &a.after);
         tr.step(|| Step::Session {
             setup_or_match: SessionOp::Match,
-            flow: format!("{} reply", s.layer.name()),
+            flow: format!("{} reply", layer.name()),
         });
         let eth = tr.eth;
         tr.step(|| Step::Transform {
-            layer: s.layer.name().into(),
+            layer: layer.name().into(),
             rule: "reverse NAT".into(),
             before: tuple_headers(&before, eth),
-            after: tuple_headers(&s.restore, eth),
+            after: tuple_headers(&a.after, eth),
         });
-        match s.zone {
+        match zone {
             HOST => Next::End(Outcome::Arrived(Receiver::Host(h), pkt)),
             UPLINK => self.host_route_out(h, pkt, tr),
             _ => {
                 self.counters.table_lookups += 1;
-                let Some(&q) = self.hn(h).prog.port_by_ep.get(&s.endpoint) else {
+                let Some(&q) = self.hn(h).prog.port_by_ep.get(&endpoint) else {
                     return drop(Disposition::NoRoute {
                         node: self.nodes[h].name.clone(),
-                        reason: format!("the endpoint {} of this connection is gone", s.endpoint),
+                        reason: format!("the endpoint {endpoint} of this connection is gone"),
                     });
                 };
                 Next::Go(
@@ -740,6 +737,10 @@ impl World {
         a: FlowAction,
         tr: &mut Tracer,
     ) -> Next {
+        if let Exit::Restore { .. } = a.exit {
+            let t = tuple_of(&pkt).unwrap_or(a.after);
+            return self.restore(h, pkt, t, a, tr);
+        }
         if tuple_of(&pkt) != Some(a.after) {
             let before = headers(&pkt);
             set_tuple(&mut pkt, &a.after);
@@ -799,7 +800,7 @@ impl World {
                 }
                 self.emit_uplink(h, pkt, outer_next_hop, host_mac, Some((pa, vni, udp_port)), tr)
             }
-            Exit::Deliver | Exit::Pending => match from {
+            Exit::Deliver | Exit::Pending | Exit::Restore { .. } => match from {
                 Some(p) => Next::End(Outcome::Arrived(Receiver::Port { host: h, port: p }, pkt)),
                 None => Next::Go(
                     At::HostStack {
@@ -886,7 +887,7 @@ impl World {
                     gen,
                     now,
                 );
-                hn.flows.insert(
+                hn.flows.insert_unless_pinned(
                     FlowKey {
                         zone: q,
                         dir: Dir::Out,
