@@ -345,3 +345,23 @@ fn dot(g: &hnsim_sim::world::TopologyGraph) -> String {
     out.push_str("}\n");
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_difference_names_the_line() {
+        assert_eq!(
+            first_difference("a\nb\nc\n", "a\nx\nc\n"),
+            "line 2: first run \"b\", second run \"x\""
+        );
+        assert_eq!(first_difference("a\n", "a\nb\n"), "lengths differ: 1 vs 2 lines");
+    }
+
+    #[test]
+    fn pcap_names_are_file_safe() {
+        assert_eq!(safe_name("node1/uplink"), "node1_uplink");
+        assert_eq!(safe_name("s1 host-gw: A→B"), "s1_host-gw__A_B");
+    }
+}
