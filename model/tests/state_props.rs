@@ -307,6 +307,8 @@ fn enumerate_all(h: &mut Hns, kind: ObjectKind) -> Vec<Guid> {
 }
 
 fn check_invariants(h: &mut Hns) -> Result<(), TestCaseError> {
+    // The secondary indexes agree with a rebuild from the object maps.
+    h.verify_indexes().map_err(TestCaseError::fail)?;
     // IDs unique across kinds and equal to their document's ID.
     let mut seen = BTreeSet::new();
     let all: Vec<(Guid, Guid)> = h

@@ -16,17 +16,24 @@
 //! codes chosen where HNS's are undocumented are listed in `validate.rs`.
 //!
 //! Modules: `ops` (create/open/query/enumerate), `modify`, `delete` (and restart), `validate`,
-//! `ipam`, `filter` (query filters), `features` (version gates), `hcs`, `backend_impl`.
+//! `ipam`, `filter` (query filters), `features` (version gates), `hcs`, `backend_impl`, `index`
+//! (the secondary indexes that keep every create/modify/delete free of whole-state scans), and
+//! `workload` (the kube-proxy programming workload the benches use).
+//!
+//! The object maps are public for reading. Change them only through the operations: the
+//! secondary indexes follow every change the state machine makes ([`Hns::verify_indexes`]).
 
 mod backend_impl;
 mod delete;
 pub mod features;
 mod filter;
 pub mod hcs;
+mod index;
 mod ipam;
 mod modify;
 mod ops;
 mod validate;
+pub mod workload;
 
 pub use features::Feature;
 pub use hcs::{ComputeSystem, ContainerState, EndpointLocation, Isolation};
@@ -133,6 +140,8 @@ pub struct Hns {
     pub compute_systems: BTreeMap<String, ComputeSystem>,
     /// Bumped on every successful change; the dataplane recompiles when it moves.
     pub generation: u64,
+    /// Secondary indexes over the maps above (derived data; see `index.rs`).
+    index: index::Index,
     rng: ChaCha8Rng,
     next_compartment: u32,
     mac_base: u64,
@@ -162,6 +171,7 @@ impl Hns {
             vm_ports: BTreeMap::new(),
             compute_systems: BTreeMap::new(),
             generation: 0,
+            index: index::Index::default(),
             rng,
             next_compartment: HOST_DEFAULT_COMPARTMENT + 1,
             mac_base,
@@ -182,16 +192,32 @@ impl Hns {
                 schema_version: Version::V2,
                 ..Default::default()
             };
-            self.namespaces.insert(id, ns);
+            self.put_namespace(ns);
         }
     }
 
     /// The `HostDefault` namespace (compartment 1), if there is one.
     pub fn host_default_namespace(&self) -> Option<Guid> {
-        self.namespaces
-            .iter()
-            .find(|(_, n)| n.namespace_type == Some(crate::schema::NamespaceType::HostDefault))
-            .map(|(id, _)| *id)
+        self.index.host_default()
+    }
+
+    /// Check the secondary indexes against a rebuild from the object maps; `Err` names the
+    /// indexes that disagree. The property tests call it after every operation.
+    pub fn verify_indexes(&self) -> Result<(), String> {
+        let fresh = index::Index::build(self);
+        let d = self.index.diff(&fresh);
+        if d.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("indexes out of step with the state: {}", d.join(", ")))
+        }
+    }
+
+    /// How many index lookups (and index entries visited) the state has made so far. A
+    /// statistic for tests and benches: one control-plane operation costs the same number
+    /// whatever the size of the state.
+    pub fn index_probes(&self) -> u64 {
+        self.index.probes()
     }
 
     /// Whether the configured HNS version supports `f` (hns-schema.md §4.6).
@@ -276,10 +302,9 @@ impl Hns {
 
     /// The endpoints of a network, in ID order.
     pub fn endpoints_of(&self, net: &Guid) -> impl Iterator<Item = (&Guid, &Endpoint)> + '_ {
-        let net = *net;
-        self.endpoints
-            .iter()
-            .filter(move |(_, e)| e.host_compute_network.parse::<Guid>().ok() == Some(net))
+        self.index
+            .endpoints_of(*net)
+            .filter_map(move |e| self.endpoints.get_key_value(&e))
     }
 
     /// The subnets (`IpAddressPrefix`) of a network, parsed.
