@@ -1,1 +1,410 @@
-//! host (owned by the dataplane work).
+//! The host TCP/IP stack: the default compartment's route table (connected underlay, default
+//! gateway, extra OS routes, host vNICs of NAT/ICS/Internal networks, host-attached endpoints,
+//! the overlay `HostRoute` policy), local delivery, IP forwarding with TTL, WinNAT for NAT networks
+//! (and Internet Connection Sharing's NAT for ICS networks),
+//! and host access to VIPs (`LocalRoutedVIP`, P2) and port mappings (`LocalRoutedVip`).
+//! Container namespaces are compartments too; their route table is the endpoint's own (on-link
+//! subnet + default gateway), evaluated by the port's route layer.
+
+use crate::compile::{NetKind, Via};
+use crate::engine::{
+    drop, set_tuple, tuple_headers, tuple_of, v4, Exit, FlowAction, Next, Outcome, Receiver, Tracer, HOST,
+    UPLINK,
+};
+use crate::packet::{Packet, Payload};
+use crate::trace::{Disposition, Step};
+use crate::vfp::{layer, lb, Dir, FlowKey, NatLayer};
+use crate::world::{HostNode, World};
+use hnsim_model::{Guid, Mac};
+use ipnet::Ipv4Net;
+use std::net::{IpAddr, Ipv4Addr};
+
+/// HNS service restart (P11): the model drops non-persistent networks with their endpoints;
+/// VFP is reprogrammed, so flows and NAT sessions are gone. A reboot also loses namespaces,
+/// containers and SNAT reservations.
+pub(crate) fn hns_restart(h: &mut HostNode, reboot: bool) {
+    if reboot {
+        h.hns.reboot();
+        h.snat.clear();
+        h.switch.clear_learned();
+    } else {
+        h.hns.restart_service();
+    }
+    h.flows.clear();
+}
+
+/// SNAT-port owner id of WinNAT.
+const WINNAT_OWNER: u32 = u32::MAX - 2;
+
+impl World {
+    /// Longest-prefix match over the host's default-compartment routes.
+    pub(crate) fn host_route_lookup(
+        &mut self,
+        h: usize,
+        d: Ipv4Addr,
+    ) -> Option<(Via, Ipv4Net, &'static str)> {
+        self.counters.table_lookups += 1;
+        let hn = self.hn(h);
+        let mut best: Option<(Via, Ipv4Net, &'static str)> = None;
+        let mut consider = |via: Via, prefix: Ipv4Net, origin: &'static str| {
+            if prefix.contains(&d) && best.is_none_or(|(_, b, _)| prefix.prefix_len() > b.prefix_len()) {
+                best = Some((via, prefix, origin));
+            }
+        };
+        let seg = &self.segments[hn.seg].spec;
+        consider(Via::Uplink(None), seg.prefix, "connected");
+        if let Some(gw) = hn.spec.gateway {
+            consider(Via::Uplink(Some(gw)), Ipv4Net::default(), "default gateway");
+        }
+        for (prefix, nh) in &hn.spec.routes {
+            consider(Via::Uplink(Some(*nh)), *prefix, "OS route");
+        }
+        for r in &hn.prog.host_routes {
+            consider(r.via, r.prefix, r.origin);
+        }
+        best
+    }
+
+    /// The host's source address toward `d` (the host vNIC address inside a network it routes into).
+    pub(crate) fn host_source_for(&mut self, h: usize, d: Ipv4Addr) -> Ipv4Addr {
+        let via = self.host_route_lookup(h, d);
+        let hn = self.hn(h);
+        if let Some((Via::Switch(n), _, _)) = via {
+            let net = &hn.prog.networks[n];
+            if let Some(a) = hn.prog.host_addrs.iter().find(|a| net.contains(**a)) {
+                return *a;
+            }
+        }
+        hn.spec.ip
+    }
+
+    /// The host stack receives a packet: host-originated VIP access, local delivery, or forwarding.
+    pub(crate) fn host_stack(&mut self, h: usize, mut pkt: Packet, origin: bool, tr: &mut Tracer) -> Next {
+        self.ensure_compiled(h);
+        // The host stack is not on the VFP fast path; its name is needed for drops and steps.
+        let node = self.nodes[h].name.clone();
+        if tr.on {
+            tr.hop(&node, "host stack");
+        }
+        let Some(t) = tuple_of(&pkt) else {
+            return drop(Disposition::Unsupported {
+                node,
+                what: "non-IP packet in the host stack".into(),
+            });
+        };
+        let now = self.now;
+        let host_ip = self.hn(h).spec.ip;
+        if origin {
+            // A reply the host sends on a connection translated toward it (pinned at HOST).
+            let gen = self.flow_gen(h, HOST);
+            let key = FlowKey {
+                zone: HOST,
+                dir: Dir::Out,
+                tuple: t,
+            };
+            self.counters.table_lookups += 1;
+            if let Ok(a) = self.hn_mut(h).flows.lookup(&key, gen, now) {
+                if let Exit::Restore { .. } = a.exit {
+                    self.counters.fast_path += 1;
+                    return self.restore(h, pkt, t, a, tr);
+                }
+            }
+            // Host → VIP / NodePort: only with LocalRoutedVIP (P2), and → own port mapping only
+            // with the PortMapping LocalRoutedVip flag (Azure CNI #1863).
+            let seed = self.seed;
+            self.conn_nonce += 1;
+            let nonce = self.conn_nonce;
+            let mut lookups = 0;
+            let hn = self.hn(h);
+            let any_local = Self::is_host_addr(hn, t.dst);
+            let honour = hn.spec.dataplane.honour_local_routed_vip;
+            let affinity = hn.spec.dataplane.session_affinity;
+            let m = hn
+                .prog
+                .lbs
+                .find(t.proto, t.dst, t.dport, any_local, &mut lookups)
+                .filter(|m| honour && m.local_routed_vip())
+                .cloned();
+            self.counters.table_lookups += lookups;
+            if let Some(m) = m {
+                let Some(b) = lb::choose(&m, seed, t.src, t.sport, nonce, affinity).cloned() else {
+                    return drop(Disposition::NoMatchingLoadBalancer {
+                        node,
+                        vip: t.dst,
+                        port: t.dport,
+                    });
+                };
+                tr.step(|| Step::LoadBalance {
+                    lb: m.lb.to_string(),
+                    vip: t.dst,
+                    port: t.dport,
+                    backend: format!("{} ({})", b.ip, b.endpoint),
+                });
+                let mut after = t;
+                after.dst = if m.preserve_dip() { t.dst } else { b.ip };
+                after.dport = m.internal_port;
+                let eth = tr.eth;
+                tr.step(|| Step::Transform {
+                    layer: layer::SLB_NAT.into(),
+                    rule: format!("LB {} (LocalRoutedVIP)", m.lb),
+                    before: tuple_headers(&t, eth),
+                    after: tuple_headers(&after, eth),
+                });
+                let Some(d) = v4(b.ip) else {
+                    return drop(Disposition::Unsupported {
+                        node,
+                        what: "IPv6 backends are not modelled".into(),
+                    });
+                };
+                return self.host_forward(h, pkt, after, d, Some((t.reversed(), NatLayer::Lb)), tr);
+            }
+            let hn = self.hn(h);
+            let pm = v4(t.dst).and_then(|d| {
+                hn.prog
+                    .port_maps
+                    .get(&(t.proto, t.dport))
+                    .and_then(|v| {
+                        v.iter()
+                            .find(|m| m.local_routed && m.vip.map_or(d == host_ip, |v| v == d))
+                    })
+                    .cloned()
+            });
+            if let Some(m) = pm {
+                let pp = &hn.prog.ports[m.port as usize];
+                let mut after = t;
+                after.dst = IpAddr::V4(pp.ip);
+                after.dport = m.internal_port;
+                let eth = tr.eth;
+                tr.step(|| Step::Transform {
+                    layer: layer::PORT_MAPPING.into(),
+                    rule: format!("PortMapping {} (LocalRoutedVip)", m.external_port),
+                    before: tuple_headers(&t, eth),
+                    after: tuple_headers(&after, eth),
+                });
+                self.pin_restore(
+                    h,
+                    &Exit::Port(m.port),
+                    &after,
+                    t.reversed(),
+                    HOST,
+                    hnsim_model::Guid::ZERO,
+                    NatLayer::PortMapping,
+                );
+                let mut pkt = pkt;
+                set_tuple(&mut pkt, &after);
+                return self.apply(
+                    h,
+                    None,
+                    pkt,
+                    FlowAction {
+                        after,
+                        exit: Exit::Port(m.port),
+                    },
+                    tr,
+                );
+            }
+        }
+        if Self::is_host_addr(self.hn(h), t.dst) {
+            tr.step(|| Step::Deliver {
+                to: format!("host:{node}"),
+            });
+            return Next::End(Outcome::Arrived(Receiver::Host(h), pkt));
+        }
+        let Some(d) = v4(t.dst) else {
+            return drop(Disposition::Unsupported {
+                node,
+                what: "IPv6 is not modelled".into(),
+            });
+        };
+        if !origin {
+            if !self.hn(h).spec.dataplane.ip_forwarding {
+                return drop(Disposition::NoRoute {
+                    node,
+                    reason: format!("{d} is not a host address and IP forwarding is off"),
+                });
+            }
+            if let Payload::Ip { ip, .. } = &mut pkt.payload {
+                if ip.ttl <= 1 {
+                    return drop(Disposition::TtlExceeded { node });
+                }
+                ip.ttl -= 1;
+            }
+        }
+        self.host_forward(h, pkt, t, d, None, tr)
+    }
+
+    /// Route (and WinNAT when leaving a NAT network) a packet the host stack sends or forwards.
+    fn host_forward(
+        &mut self,
+        h: usize,
+        pkt: Packet,
+        t: crate::vfp::Tuple,
+        d: Ipv4Addr,
+        pin: Option<(crate::vfp::Tuple, NatLayer)>,
+        tr: &mut Tracer,
+    ) -> Next {
+        // Transforms made before this point are already traced; the packet takes them now.
+        let mut pkt = pkt;
+        set_tuple(&mut pkt, &t);
+        let node = self.nodes[h].name.clone();
+        let route = self.host_route_lookup(h, d);
+        let Some((via, prefix, origin)) = route else {
+            return drop(Disposition::NoRoute {
+                node,
+                reason: format!("no host route to {d}"),
+            });
+        };
+        tr.step(|| Step::Route {
+            table: format!("host routes ({origin})"),
+            prefix: prefix.to_string(),
+            next_hop: match via {
+                Via::Uplink(Some(nh)) => nh.to_string(),
+                Via::Uplink(None) => "on-link (uplink)".into(),
+                Via::Switch(_) => "host vNIC".into(),
+            },
+        });
+        match via {
+            Via::Switch(n) => {
+                let hn = self.hn(h);
+                match hn.prog.port_by_ip.get(&d).copied() {
+                    Some(q) if hn.prog.ports[q as usize].network == n => {
+                        if let Some((restore, layer)) = pin {
+                            self.pin_restore(h, &Exit::Port(q), &t, restore, HOST, Guid::ZERO, layer);
+                        }
+                        self.apply(
+                            h,
+                            None,
+                            pkt,
+                            FlowAction {
+                                after: t,
+                                exit: Exit::Port(q),
+                            },
+                            tr,
+                        )
+                    }
+                    _ => drop(Disposition::NoRoute {
+                        node,
+                        reason: format!("no endpoint with {d} on network {}", hn.prog.networks[n].name),
+                    }),
+                }
+            }
+            Via::Uplink(nh) => {
+                let mut after = t;
+                // WinNAT: traffic from a NAT network leaving by the uplink is SNATed to the host.
+                let hn = self.hn(h);
+                let src_net = v4(t.src).and_then(|s| {
+                    hn.prog
+                        .networks
+                        .iter()
+                        .find(|n| n.contains(s) && !Self::is_host_addr(hn, t.src))
+                        .map(|n| (n.kind, n.name.clone()))
+                });
+                match src_net {
+                    Some((kind @ (NetKind::Nat | NetKind::Ics), _))
+                        if kind == NetKind::Nat || hn.spec.dataplane.ics_shares_connection =>
+                    {
+                        let host_ip = IpAddr::V4(hn.spec.ip);
+                        let zone = v4(t.src)
+                            .and_then(|s| hn.prog.port_by_ip.get(&s).copied())
+                            .unwrap_or(UPLINK);
+                        let endpoint = hn
+                            .prog
+                            .ports
+                            .get(zone as usize)
+                            .map(|p| p.endpoint)
+                            .unwrap_or_default();
+                        after.src = host_ip;
+                        if t.proto == 6 || t.proto == 17 {
+                            after.sport = match self.snat_port(h, host_ip, WINNAT_OWNER, &node) {
+                                Ok(p) => p,
+                                Err(e) => return drop(e),
+                            };
+                        }
+                        let eth = tr.eth;
+                        tr.step(|| Step::Transform {
+                            layer: if kind == NetKind::Nat { layer::WINNAT } else { layer::ICS }.into(),
+                            rule: "outbound NAT to the host address".into(),
+                            before: tuple_headers(&t, eth),
+                            after: tuple_headers(&after, eth),
+                        });
+                        let _now = self.now;
+                        self.pin_restore(
+                            h,
+                            &Exit::Uplink {
+                                next_hop: d,
+                                src_mac: Mac::default(),
+                            },
+                            &after,
+                            t.reversed(),
+                            zone,
+                            endpoint,
+                            NatLayer::WinNat,
+                        );
+                    }
+                    Some((NetKind::Ics | NetKind::Internal | NetKind::Private, name)) => {
+                        return drop(Disposition::NoRoute {
+                            node,
+                            reason: format!(
+                                "network {name} has no external path (Internal/Private, or ICS with ics_shares_connection off)"
+                            ),
+                        })
+                    }
+                    _ => {}
+                }
+                let src_mac = self.hn(h).spec.mac;
+                if let Some((restore, layer)) = pin {
+                    let uplink = Exit::Uplink { next_hop: d, src_mac };
+                    self.pin_restore(h, &uplink, &after, restore, HOST, Guid::ZERO, layer);
+                }
+                set_tuple(&mut pkt, &after);
+                self.apply(
+                    h,
+                    None,
+                    pkt,
+                    FlowAction {
+                        after,
+                        exit: Exit::Uplink {
+                            next_hop: nh.unwrap_or(d),
+                            src_mac,
+                        },
+                    },
+                    tr,
+                )
+            }
+        }
+    }
+
+    /// Capture a frame at a named port when asked for (`HOST/ENDPOINT-NAME` or `HOST/GUID`).
+    pub(crate) fn capture_port(&mut self, h: usize, p: u32, pkt: &Packet) {
+        if !self.capture || self.pcap_ports.is_empty() {
+            return;
+        }
+        let hn = self.hn(h);
+        let Some(pp) = hn.prog.ports.get(p as usize) else {
+            return;
+        };
+        let by_name = format!("{}/{}", self.nodes[h].name, pp.name);
+        let by_id = format!("{}/{}", self.nodes[h].name, pp.endpoint);
+        let point = if self.pcap_ports.contains(&by_name) {
+            by_name
+        } else if self.pcap_ports.contains(&by_id) {
+            by_id
+        } else {
+            return;
+        };
+        self.record(&point, pkt);
+    }
+
+    /// Record a frame at a capture point (real bytes from the wire encoder).
+    pub(crate) fn record(&mut self, point: &str, pkt: &Packet) {
+        if !self.capture {
+            return;
+        }
+        let mut buf = Vec::new();
+        crate::capture::encode(pkt, &mut buf);
+        if !buf.is_empty() {
+            let now = self.now;
+            self.pcap.record(point, now, &buf);
+        }
+    }
+}

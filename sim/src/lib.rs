@@ -3,6 +3,8 @@
 //! Follow one packet: a container's vNIC port → VFP (out) → vSwitch → host vNIC / uplink →
 //! underlay → another host's uplink → VFP (in) → delivered. See ARCHITECTURE in docs/.
 
+pub mod app;
+pub mod capture;
 pub mod compile;
 pub mod engine;
 pub mod fabric;
@@ -11,7 +13,14 @@ pub mod packet;
 pub mod pcap;
 pub mod scenario;
 pub mod switch;
+pub mod testkit;
 pub mod trace;
 pub mod vfp;
 pub mod wire;
 pub mod world;
+
+pub use trace::{Disposition, Exchange, Hop, Seen, Step, Trace, L4};
+pub use world::{
+    Counters, DataplaneSettings, Fault, HostSpec, Place, RouterInterface, RouterSpec, SegmentSpec,
+    SendRequest, StationSpec, World, WorldError,
+};

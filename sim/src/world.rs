@@ -1,1 +1,769 @@
-//! world (owned by the dataplane work).
+//! The world: underlay segments, routers, stations and Windows hosts (each with its HNS control
+//! plane and compiled dataplane), driven on one virtual clock with one seeded RNG (ChaCha8).
+//!
+//! This is the API the scenario runner and the CLI code against; keep it stable (additions fine).
+//!
+//! How to use it: add segments, then routers, hosts and stations; drive each host's control plane
+//! through [`World::hns`] (the dataplane recompiles when `Hns::generation` moves); open listening
+//! sockets with [`World::listen`]; [`World::send`] runs one request and its reply to their ends
+//! and returns both traces.
+//!
+//! Names in traces and results: `container:ID` (an HCS container), `endpoint:GUID` (an endpoint in
+//! a namespace no container uses), `host:NAME`, `station:NAME`; drops name the node, or
+//! `HOST/ENDPOINT` for a port. Capture points are `HOST/uplink` (always) and `HOST/ENDPOINT` (on
+//! request).
+//!
+//! Modelling choices worth knowing (each a [`DataplaneSettings`] field where HNS is silent):
+//! - one packet is in flight at a time; ARP is resolved inline (the frames are captured);
+//! - IPv4 only: IPv6 destinations are refused with `WorldError::Invalid`, IPv6 policy entries
+//!   are skipped (so ND is not modelled);
+//! - no IP fragmentation: a packet larger than an MTU passes when DF is clear;
+//! - SNAT ports are not returned to the pool within a run.
+
+use crate::capture::PcapSet;
+use crate::compile::HostProgram;
+use crate::engine::FlowAction;
+use crate::trace::L4;
+use crate::vfp::{FlowTable, SnatPools};
+use hnsim_model::state::{Hns, HostSettings};
+use hnsim_model::{Guid, Mac};
+use ipnet::Ipv4Net;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr};
+
+pub use crate::trace::{Disposition, Hop, Seen, Step, Trace};
+
+/// An underlay L2 segment (one broadcast domain with one IPv4 prefix).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SegmentSpec {
+    pub name: String,
+    pub prefix: Ipv4Net,
+    /// Link MTU (IP bytes), typically 1500.
+    pub mtu: u16,
+}
+
+/// A router interface on a segment.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouterInterface {
+    pub segment: String,
+    pub ip: Ipv4Addr,
+    pub mac: Mac,
+}
+
+/// A router joining segments. Connected prefixes are routed automatically.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouterSpec {
+    pub name: String,
+    pub interfaces: Vec<RouterInterface>,
+    #[serde(default)]
+    pub default_route: Option<Ipv4Addr>,
+    /// Static routes (prefix, next hop), e.g. a pod subnet toward its node (host-gw / UDR).
+    #[serde(default)]
+    pub routes: Vec<(Ipv4Net, Ipv4Addr)>,
+}
+
+/// Dataplane behaviours that HNS does not document; each is a choice (inferred) made configurable.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DataplaneSettings {
+    /// ACL default when some ACL of the direction exists but none matches (consumers.md S13.5,
+    /// unverified): `true` = block.
+    pub acl_default_block_when_rules_exist: bool,
+    /// ACL default when a direction has no ACL at all: `true` = allow (unverified).
+    pub acl_default_allow_when_no_rules: bool,
+    /// An LB with an empty `SourceVIP` SNATs to the node IP (older HNS) when true, or to the VIP
+    /// itself (newer WS2019 builds, consumers.md P3) when false.
+    pub empty_source_vip_uses_node_ip: bool,
+    /// SNAT ports per host address available to VFP NAT (handed out in blocks of `snat_block`;
+    /// capped by the port space above `snat_first_port`). Default: the Windows dynamic range.
+    pub snat_pool_ports: u32,
+    /// Block size of SNAT port reservation (HNS reserves 64, consumers.md P13).
+    pub snat_block: u16,
+    /// First SNAT port.
+    pub snat_first_port: u16,
+    /// Idle timeout of a flow-table entry (virtual ns).
+    pub flow_idle_timeout_ns: u64,
+    /// LB port-mapping flag LocalRoutedVIP (2) makes a VIP reachable from the host (P2).
+    pub honour_local_routed_vip: bool,
+    /// Session affinity (`DistributionType` 2) is honoured (WS2022+, S7).
+    pub session_affinity: bool,
+    /// Inner MTU of a process-isolated container vNIC = link MTU − this for every network type
+    /// (HNS uses 1450 on 1500 by design, P8). Overlay endpoints always subtract the encap overhead.
+    pub container_mtu_reduction: u16,
+    /// The host forwards packets not addressed to it (flannel host-gw and L2Bridge setups enable
+    /// forwarding on the vNICs, consumers.md §2.2).
+    pub ip_forwarding: bool,
+    /// ICS networks (the Hyper-V Default Switch, WSL) share the host's connection: egress is
+    /// NATed to the host address like WinNAT (hns-schema.md §2.2, §5.7). Off = no external path.
+    pub ics_shares_connection: bool,
+}
+
+impl Default for DataplaneSettings {
+    fn default() -> Self {
+        DataplaneSettings {
+            acl_default_block_when_rules_exist: true,
+            acl_default_allow_when_no_rules: true,
+            empty_source_vip_uses_node_ip: true,
+            snat_pool_ports: 16384,
+            snat_block: 64,
+            snat_first_port: 49152,
+            flow_idle_timeout_ns: 240_000_000_000,
+            honour_local_routed_vip: true,
+            session_affinity: true,
+            container_mtu_reduction: 0,
+            ip_forwarding: true,
+            ics_shares_connection: true,
+        }
+    }
+}
+
+/// A Windows node.
+#[derive(Clone, Debug)]
+pub struct HostSpec {
+    pub name: String,
+    pub segment: String,
+    pub ip: Ipv4Addr,
+    pub mac: Mac,
+    pub gateway: Option<Ipv4Addr>,
+    /// Uplink MTU.
+    pub mtu: u16,
+    pub settings: HostSettings,
+    /// Extra OS routes (prefix, next hop), e.g. flannel host-gw's remote pod subnets.
+    pub routes: Vec<(Ipv4Net, Ipv4Addr)>,
+    pub dataplane: DataplaneSettings,
+}
+
+impl HostSpec {
+    pub fn new(name: &str, segment: &str, ip: Ipv4Addr, mac: Mac) -> HostSpec {
+        HostSpec {
+            name: name.to_string(),
+            segment: segment.to_string(),
+            ip,
+            mac,
+            gateway: None,
+            mtu: 1500,
+            settings: HostSettings::default(),
+            routes: Vec::new(),
+            dataplane: DataplaneSettings::default(),
+        }
+    }
+}
+
+/// An external client or Internet host.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StationSpec {
+    pub name: String,
+    pub segment: String,
+    pub ip: Ipv4Addr,
+    pub mac: Mac,
+    #[serde(default)]
+    pub gateway: Option<Ipv4Addr>,
+}
+
+/// Where a packet starts or an application listens.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Place {
+    /// An HCS container by id (its namespace's endpoints).
+    Container(String),
+    /// A local HNS endpoint by GUID (on whichever host owns it).
+    Endpoint(Guid),
+    /// A host's own stack (default compartment).
+    Host(String),
+    /// A station.
+    Station(String),
+}
+
+impl fmt::Display for Place {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Place::Container(id) => write!(f, "container:{id}"),
+            Place::Endpoint(g) => write!(f, "endpoint:{g}"),
+            Place::Host(h) => write!(f, "host:{h}"),
+            Place::Station(s) => write!(f, "station:{s}"),
+        }
+    }
+}
+
+/// One packet to send (and the reply to wait for).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SendRequest {
+    pub from: Place,
+    pub dst: IpAddr,
+    pub proto: L4,
+    #[serde(default)]
+    pub src_port: Option<u16>,
+    #[serde(default)]
+    pub dst_port: u16,
+    #[serde(default)]
+    pub data_len: u16,
+    #[serde(default)]
+    pub dont_fragment: bool,
+    #[serde(default)]
+    pub ttl: Option<u8>,
+}
+
+impl SendRequest {
+    pub fn new(from: Place, dst: IpAddr, proto: L4, dst_port: u16) -> SendRequest {
+        SendRequest {
+            from,
+            dst,
+            proto,
+            src_port: None,
+            dst_port,
+            data_len: 0,
+            dont_fragment: false,
+            ttl: None,
+        }
+    }
+}
+
+/// Faults on virtual time.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Fault {
+    LinkDown {
+        host: String,
+    },
+    LinkUp {
+        host: String,
+    },
+    HostDown {
+        host: String,
+    },
+    HostUp {
+        host: String,
+    },
+    /// Seeded packet loss on a segment, in percent (0 clears it).
+    Loss {
+        segment: String,
+        percent: u8,
+    },
+    /// One-way latency added on a segment.
+    Latency {
+        segment: String,
+        ns: u64,
+    },
+    /// Nodes `a` and `b` (hosts, stations or routers) can no longer reach each other directly.
+    Partition {
+        a: String,
+        b: String,
+    },
+    Heal {
+        a: String,
+        b: String,
+    },
+    /// HNS service restart: non-persistent networks and their endpoints vanish (P11).
+    HnsRestart {
+        host: String,
+    },
+    /// Reboot: as HNS restart, plus flow tables and neighbour caches are cleared.
+    Reboot {
+        host: String,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum WorldError {
+    #[error("{kind} {name:?} already exists")]
+    Duplicate { kind: &'static str, name: String },
+    #[error("unknown {kind} {name:?}")]
+    Unknown { kind: &'static str, name: String },
+    #[error("{what}: address {ip} is not inside segment {segment} ({prefix})")]
+    NotInSegment {
+        what: String,
+        ip: Ipv4Addr,
+        segment: String,
+        prefix: Ipv4Net,
+    },
+    #[error("cannot send from {from}: {reason}")]
+    BadSource { from: String, reason: String },
+    #[error("invalid request: {0}")]
+    Invalid(String),
+}
+
+/// Counters of the packet path, for tests and benchmarks.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Counters {
+    /// Packets that took the slow path through the VFP layers.
+    pub slow_path: u64,
+    /// Packets that matched an established flow (one exact-match lookup).
+    pub fast_path: u64,
+    /// Individual rule evaluations (ACL rules tested, LB/NAT/route entries examined).
+    pub rule_evaluations: u64,
+    /// Hash-table lookups on the packet path (flow table, LB index, MAC/neighbour tables).
+    pub table_lookups: u64,
+}
+
+/// The topology as a graph (nodes: segments, routers, hosts, stations; edges: attachments).
+pub type TopologyGraph = petgraph::Graph<String, String>;
+
+pub(crate) struct Segment {
+    pub spec: SegmentSpec,
+    pub loss: u8,
+    pub latency: u64,
+}
+
+pub(crate) struct HostNode {
+    pub spec: HostSpec,
+    pub seg: usize,
+    pub hns: Hns,
+    pub prog: HostProgram,
+    pub compiled: bool,
+    pub flows: FlowTable<FlowAction>,
+    pub snat: SnatPools,
+    pub link_up: bool,
+    pub switch: crate::switch::MacTable,
+}
+
+pub(crate) enum NodeKind {
+    Host(Box<HostNode>),
+    /// A router and the segment index of each interface.
+    Router(RouterSpec, Vec<usize>),
+    Station(StationSpec, usize),
+}
+
+pub(crate) struct Node {
+    pub name: String,
+    pub kind: NodeKind,
+    pub up: bool,
+    /// Neighbour cache (lookup only; never iterated).
+    pub neigh: HashMap<Ipv4Addr, Mac>,
+}
+
+/// The simulated world. See the module doc.
+pub struct World {
+    pub(crate) seed: u64,
+    pub(crate) now: u64,
+    pub(crate) rng: ChaCha8Rng,
+    pub(crate) segments: Vec<Segment>,
+    pub(crate) seg_by_name: BTreeMap<String, usize>,
+    pub(crate) nodes: Vec<Node>,
+    pub(crate) node_by_name: BTreeMap<String, usize>,
+    pub(crate) partitions: BTreeSet<(usize, usize)>,
+    pub(crate) listeners: BTreeSet<(String, L4, u16)>,
+    pub(crate) pcap: PcapSet,
+    pub(crate) pcap_ports: BTreeSet<String>,
+    pub(crate) capture: bool,
+    pub(crate) counters: Counters,
+    pub(crate) tracing: bool,
+    /// Bumped by topology changes and faults; part of every flow entry's generation.
+    pub(crate) epoch: u64,
+    pub(crate) next_ephemeral: u16,
+    pub(crate) conn_nonce: u64,
+    pub(crate) events: crate::engine::EventQueue,
+}
+
+fn unknown(kind: &'static str, name: &str) -> WorldError {
+    WorldError::Unknown {
+        kind,
+        name: name.to_string(),
+    }
+}
+
+impl World {
+    pub fn new(seed: u64) -> World {
+        World {
+            seed,
+            now: 0,
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            segments: Vec::new(),
+            seg_by_name: BTreeMap::new(),
+            nodes: Vec::new(),
+            node_by_name: BTreeMap::new(),
+            partitions: BTreeSet::new(),
+            listeners: BTreeSet::new(),
+            pcap: PcapSet::new(),
+            pcap_ports: BTreeSet::new(),
+            capture: true,
+            counters: Counters::default(),
+            tracing: true,
+            epoch: 0,
+            next_ephemeral: 50000,
+            conn_nonce: 0,
+            events: Default::default(),
+        }
+    }
+
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    fn segment_index(&self, name: &str, ip: Ipv4Addr, what: &str) -> Result<usize, WorldError> {
+        let i = *self
+            .seg_by_name
+            .get(name)
+            .ok_or_else(|| unknown("segment", name))?;
+        let prefix = self.segments[i].spec.prefix;
+        if !prefix.contains(&ip) {
+            return Err(WorldError::NotInSegment {
+                what: what.to_string(),
+                ip,
+                segment: name.to_string(),
+                prefix,
+            });
+        }
+        Ok(i)
+    }
+
+    fn add_node(&mut self, name: &str, kind: NodeKind) -> Result<(), WorldError> {
+        if self.node_by_name.contains_key(name) {
+            return Err(WorldError::Duplicate {
+                kind: "node",
+                name: name.to_string(),
+            });
+        }
+        self.node_by_name.insert(name.to_string(), self.nodes.len());
+        self.nodes.push(Node {
+            name: name.to_string(),
+            kind,
+            up: true,
+            neigh: HashMap::new(),
+        });
+        self.epoch += 1;
+        Ok(())
+    }
+
+    pub fn add_segment(&mut self, spec: SegmentSpec) -> Result<(), WorldError> {
+        if self.seg_by_name.contains_key(&spec.name) {
+            return Err(WorldError::Duplicate {
+                kind: "segment",
+                name: spec.name,
+            });
+        }
+        if spec.mtu < 576 {
+            return Err(WorldError::Invalid(format!(
+                "segment {}: mtu {} is below the IPv4 minimum of 576",
+                spec.name, spec.mtu
+            )));
+        }
+        self.seg_by_name.insert(spec.name.clone(), self.segments.len());
+        self.segments.push(Segment {
+            spec,
+            loss: 0,
+            latency: 0,
+        });
+        Ok(())
+    }
+
+    pub fn add_router(&mut self, spec: RouterSpec) -> Result<(), WorldError> {
+        let mut segs = Vec::new();
+        for (i, itf) in spec.interfaces.iter().enumerate() {
+            segs.push(self.segment_index(
+                &itf.segment,
+                itf.ip,
+                &format!("router {} interface {i}", spec.name),
+            )?);
+        }
+        let name = spec.name.clone();
+        self.add_node(&name, NodeKind::Router(spec, segs))
+    }
+
+    pub fn add_host(&mut self, spec: HostSpec) -> Result<(), WorldError> {
+        let seg = self.segment_index(&spec.segment, spec.ip, &format!("host {}", spec.name))?;
+        let d = &spec.dataplane;
+        let node = HostNode {
+            seg,
+            hns: Hns::new(
+                spec.settings.clone(),
+                self.seed ^ crate::vfp::lb::mix(0x6e6f6465, &[self.nodes.len() as u64]),
+            ),
+            prog: HostProgram::default(),
+            compiled: false,
+            flows: FlowTable::new(d.flow_idle_timeout_ns),
+            snat: SnatPools::new(d.snat_pool_ports, d.snat_block, d.snat_first_port),
+            link_up: true,
+            switch: crate::switch::MacTable::default(),
+            spec,
+        };
+        let name = node.spec.name.clone();
+        self.add_node(&name, NodeKind::Host(Box::new(node)))
+    }
+
+    pub fn add_station(&mut self, spec: StationSpec) -> Result<(), WorldError> {
+        let seg = self.segment_index(&spec.segment, spec.ip, &format!("station {}", spec.name))?;
+        let name = spec.name.clone();
+        self.add_node(&name, NodeKind::Station(spec, seg))
+    }
+
+    pub(crate) fn host_index(&self, host: &str) -> Result<usize, WorldError> {
+        match self.node_by_name.get(host) {
+            Some(&i) if matches!(self.nodes[i].kind, NodeKind::Host(_)) => Ok(i),
+            _ => Err(unknown("host", host)),
+        }
+    }
+
+    /// The control plane of a host. The dataplane recompiles when its `generation` moves.
+    pub fn hns(&mut self, host: &str) -> Result<&mut Hns, WorldError> {
+        let i = self.host_index(host)?;
+        match &mut self.nodes[i].kind {
+            NodeKind::Host(h) => Ok(&mut h.hns),
+            _ => Err(unknown("host", host)),
+        }
+    }
+
+    /// Read-only view of a host's HNS state.
+    pub fn hns_ref(&self, host: &str) -> Result<&Hns, WorldError> {
+        let i = self.host_index(host)?;
+        match &self.nodes[i].kind {
+            NodeKind::Host(h) => Ok(&h.hns),
+            _ => Err(unknown("host", host)),
+        }
+    }
+
+    /// Open a listening socket. TCP and UDP only; ICMP echo is always answered.
+    pub fn listen(&mut self, at: &Place, proto: L4, port: u16) -> Result<(), WorldError> {
+        if proto == L4::Icmp {
+            return Err(WorldError::Invalid(
+                "ICMP has no ports to listen on; echo requests are always answered".into(),
+            ));
+        }
+        match at {
+            Place::Host(h) => {
+                self.host_index(h)?;
+            }
+            Place::Station(s) => match self.node_by_name.get(s) {
+                Some(&i) if matches!(self.nodes[i].kind, NodeKind::Station(..)) => {}
+                _ => return Err(unknown("station", s)),
+            },
+            Place::Container(_) | Place::Endpoint(_) => {}
+        }
+        self.listeners.insert((at.to_string(), proto, port));
+        Ok(())
+    }
+
+    pub fn advance(&mut self, ns: u64) {
+        self.now = self.now.saturating_add(ns);
+    }
+
+    pub fn now(&self) -> u64 {
+        self.now
+    }
+
+    /// Packet-path counters (slow path, fast path, rule evaluations, table lookups).
+    pub fn counters(&self) -> Counters {
+        self.counters
+    }
+
+    pub fn reset_counters(&mut self) {
+        self.counters = Counters::default();
+    }
+
+    /// Switch tracing off for benchmarks: no steps or hops are built.
+    pub fn set_tracing(&mut self, on: bool) {
+        self.tracing = on;
+    }
+
+    /// Switch all packet capture off (or back on) for benchmarks.
+    pub fn set_capture(&mut self, on: bool) {
+        self.capture = on;
+    }
+
+    /// Capture at named ports too (`HOST/ENDPOINT-NAME` or `HOST/ENDPOINT-GUID`); uplinks are
+    /// always captured (`HOST/uplink`).
+    pub fn enable_pcap(&mut self, ports: &[String]) {
+        self.pcap_ports.extend(ports.iter().cloned());
+    }
+
+    pub fn pcap(&self) -> &PcapSet {
+        &self.pcap
+    }
+
+    /// The topology for `hnsim graph`: segments, routers, hosts and stations; edges carry the
+    /// attachment address. HNS networks and local endpoints hang off their host.
+    pub fn graph(&self) -> TopologyGraph {
+        let mut g = TopologyGraph::new();
+        let segs: Vec<_> = self
+            .segments
+            .iter()
+            .map(|s| g.add_node(format!("segment {} {}", s.spec.name, s.spec.prefix)))
+            .collect();
+        for n in &self.nodes {
+            match &n.kind {
+                NodeKind::Host(h) => {
+                    let me = g.add_node(format!("host {}", n.name));
+                    g.add_edge(me, segs[h.seg], format!("{} {}", h.spec.ip, h.spec.mac));
+                    for net in h.hns.networks.values() {
+                        let nn = g.add_node(format!(
+                            "network {} ({}) on {}",
+                            net.name,
+                            net.kind().as_str(),
+                            n.name
+                        ));
+                        g.add_edge(me, nn, "vSwitch".to_string());
+                        for ep in h.hns.endpoints.values() {
+                            if ep.host_compute_network.parse::<Guid>().ok() == Some(net.id) {
+                                let ip = ep
+                                    .ip_configurations
+                                    .first()
+                                    .map(|c| c.ip_address.clone())
+                                    .unwrap_or_default();
+                                let kind = if ep.is_remote() {
+                                    "remote endpoint"
+                                } else {
+                                    "endpoint"
+                                };
+                                let label = if ep.name.is_empty() {
+                                    ep.id.to_string()
+                                } else {
+                                    ep.name.clone()
+                                };
+                                let e = g.add_node(format!("{kind} {label} {ip}"));
+                                g.add_edge(nn, e, "port".to_string());
+                            }
+                        }
+                    }
+                }
+                NodeKind::Router(spec, ss) => {
+                    let me = g.add_node(format!("router {}", n.name));
+                    for (itf, s) in spec.interfaces.iter().zip(ss) {
+                        g.add_edge(me, segs[*s], format!("{} {}", itf.ip, itf.mac));
+                    }
+                }
+                NodeKind::Station(spec, s) => {
+                    let me = g.add_node(format!("station {}", n.name));
+                    g.add_edge(me, segs[*s], format!("{} {}", spec.ip, spec.mac));
+                }
+            }
+        }
+        g
+    }
+
+    /// Inject a fault (effective immediately, on virtual time).
+    pub fn fault(&mut self, f: Fault) -> Result<(), WorldError> {
+        self.epoch += 1;
+        for n in &mut self.nodes {
+            n.neigh.clear();
+        }
+        let node = |w: &World, name: &str| -> Result<usize, WorldError> {
+            w.node_by_name
+                .get(name)
+                .copied()
+                .ok_or_else(|| unknown("node", name))
+        };
+        match f {
+            Fault::LinkDown { host } => self.host_mut(&host)?.link_up = false,
+            Fault::LinkUp { host } => self.host_mut(&host)?.link_up = true,
+            Fault::HostDown { host } => {
+                let i = node(self, &host)?;
+                self.nodes[i].up = false;
+            }
+            Fault::HostUp { host } => {
+                let i = node(self, &host)?;
+                self.nodes[i].up = true;
+            }
+            Fault::Loss { segment, percent } => {
+                let i = *self
+                    .seg_by_name
+                    .get(&segment)
+                    .ok_or_else(|| unknown("segment", &segment))?;
+                self.segments[i].loss = percent.min(100);
+            }
+            Fault::Latency { segment, ns } => {
+                let i = *self
+                    .seg_by_name
+                    .get(&segment)
+                    .ok_or_else(|| unknown("segment", &segment))?;
+                self.segments[i].latency = ns;
+            }
+            Fault::Partition { a, b } => {
+                let (a, b) = (node(self, &a)?, node(self, &b)?);
+                self.partitions.insert((a.min(b), a.max(b)));
+            }
+            Fault::Heal { a, b } => {
+                let (a, b) = (node(self, &a)?, node(self, &b)?);
+                self.partitions.remove(&(a.min(b), a.max(b)));
+            }
+            Fault::HnsRestart { host } => crate::host::hns_restart(self.host_mut(&host)?, false),
+            Fault::Reboot { host } => {
+                let i = self.host_index(&host)?;
+                self.nodes[i].neigh.clear();
+                crate::host::hns_restart(self.host_mut(&host)?, true);
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn host_mut(&mut self, host: &str) -> Result<&mut HostNode, WorldError> {
+        let i = self.host_index(host)?;
+        match &mut self.nodes[i].kind {
+            NodeKind::Host(h) => Ok(h),
+            _ => Err(unknown("host", host)),
+        }
+    }
+
+    /// Replace a host's extra OS routes (flannel host-gw adds and re-checks them).
+    pub fn set_host_routes(
+        &mut self,
+        host: &str,
+        routes: Vec<(Ipv4Net, Ipv4Addr)>,
+    ) -> Result<(), WorldError> {
+        self.host_mut(host)?.spec.routes = routes;
+        self.epoch += 1;
+        Ok(())
+    }
+
+    /// Attach a router to one more segment.
+    pub fn add_router_interface(
+        &mut self,
+        router: &str,
+        segment: &str,
+        ip: Ipv4Addr,
+        mac: Mac,
+    ) -> Result<(), WorldError> {
+        let seg = self.segment_index(segment, ip, &format!("router {router}"))?;
+        let i = *self
+            .node_by_name
+            .get(router)
+            .ok_or_else(|| unknown("router", router))?;
+        match &mut self.nodes[i].kind {
+            NodeKind::Router(spec, segs) => {
+                spec.interfaces.push(RouterInterface {
+                    segment: segment.to_string(),
+                    ip,
+                    mac,
+                });
+                segs.push(seg);
+            }
+            _ => return Err(unknown("router", router)),
+        }
+        self.epoch += 1;
+        Ok(())
+    }
+
+    /// Add a static route to a router (e.g. an external IP toward a node).
+    pub fn add_router_route(
+        &mut self,
+        router: &str,
+        prefix: Ipv4Net,
+        next_hop: Ipv4Addr,
+    ) -> Result<(), WorldError> {
+        let i = *self
+            .node_by_name
+            .get(router)
+            .ok_or_else(|| unknown("router", router))?;
+        match &mut self.nodes[i].kind {
+            NodeKind::Router(spec, _) => spec.routes.push((prefix, next_hop)),
+            _ => return Err(unknown("router", router)),
+        }
+        self.epoch += 1;
+        Ok(())
+    }
+
+    /// Compile errors of a host's current HNS state (policies the dataplane skipped).
+    pub fn compile_errors(&mut self, host: &str) -> Result<Vec<String>, WorldError> {
+        let i = self.host_index(host)?;
+        self.ensure_compiled(i);
+        match &self.nodes[i].kind {
+            NodeKind::Host(h) => Ok(h
+                .prog
+                .errors
+                .iter()
+                .map(|e| format!("{}: {}", e.path, e.message))
+                .collect()),
+            _ => Ok(Vec::new()),
+        }
+    }
+}

@@ -1,1 +1,53 @@
-//! VFP: layers, groups, rules, header transpositions, unified flow table (owned by the dataplane work).
+//! VFP: the per-port match-action engine HNS programs (reference/vfp.md).
+//!
+//! Each local endpoint gets a port with a program of layers. The layers this model implements, in
+//! the order an **outbound** packet (leaving the container) crosses them:
+//!
+//! | # | layer | from HNS | does |
+//! |---|-------|----------|------|
+//! | 1 | `ACL_SWITCH`, `ACL_HOST` | endpoint `ACL` policies (`RuleType` Switch / Host) | allow / block by priority (lower number first) |
+//! | 2 | `SLB_NAT` | `HostComputeLoadBalancer` (all of the host's LBs are on every port) | DNAT VIP:port → backend DIP:InternalPort; SNAT to `SourceVIP` unless DSR |
+//! | 3 | `OUTBOUND_NAT` | endpoint `OutBoundNAT` | SNAT to `VirtualIP` / the host address unless the destination is in `Exceptions`; with `Destinations` only toward those (loopback DSR) |
+//! | 4 | `ROUTE` | `SDNRoute`, `RemoteSubnetRoute`, remote endpoints + `ProviderAddress`, network subnets, host OS routes | picks the exit: another port, the host stack, or the uplink |
+//! | 5 | `VNET` | network type | L2Bridge: MAC rewrite to the host MAC; Overlay: VXLAN encap (VNI = VSID, UDP 4789 or `VxlanPort`, inner dst MAC = remote DR MAC) |
+//!
+//! An **inbound** packet crosses them in reverse: `VNET` decap (at the host's uplink, where the
+//! VNI picks the network), then reverse NAT (`SLB_NAT` / `OUTBOUND_NAT` / `PORT_MAPPING` sessions,
+//! or a new inbound LB / port-mapping DNAT), then `ACL` In at the destination port.
+//!
+//! Why this order: it is the address-space boundary rule of VFP (vfp.md: ACLs above the VIP→DIP
+//! NAT layer see container addresses, encap below it sees provider addresses) and it is the order
+//! consumers.md §8 derives from every outcome in §7 (S13: ACLs see the pod's own addresses before
+//! OutBoundNAT; S4: the LB decides DSR before OutBoundNAT's loopback `Destinations` applies; S8/S9:
+//! encap after SNAT to the source VIP). The exact internal VFP layer list of HNS is not published:
+//! the order is **inferred**.
+//!
+//! The first packet of a connection takes the slow path through these layers; its composed
+//! result is cached in the [`flow::FlowTable`] for that port and direction, reply-direction entries
+//! are installed at the same time (stateful ACL), and the reverse translation of a NAT'd
+//! connection is pinned where its reply will show up. Per VFP point an established packet (or
+//! reply) costs one exact-match probe and no rule evaluation, whatever the number of rules, LBs
+//! or endpoints.
+
+pub mod acl;
+pub mod flow;
+mod ingress;
+pub mod lb;
+mod port;
+
+pub use acl::{AclRule, AclSet, AclVerdict, AclView, Dir};
+pub use flow::{FlowKey, FlowTable, Miss, NatLayer, SnatPools, Tuple};
+pub use lb::{Backend, LbIndex, LbMapping};
+
+/// Layer names used in traces.
+pub mod layer {
+    pub const ACL_SWITCH: &str = "ACL_SWITCH";
+    pub const ACL_HOST: &str = "ACL_HOST";
+    pub const SLB_NAT: &str = "SLB_NAT";
+    pub const OUTBOUND_NAT: &str = "OUTBOUND_NAT";
+    pub const PORT_MAPPING: &str = "PORT_MAPPING";
+    pub const ROUTE: &str = "ROUTE";
+    pub const VNET: &str = "VNET";
+    pub const WINNAT: &str = "WINNAT";
+    pub const ICS: &str = "ICS";
+}

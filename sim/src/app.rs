@@ -1,0 +1,474 @@
+//! Applications: where a request starts (a container, an endpoint, a host, a station), listening
+//! sockets, and the replies a receiver sends — SYN-ACK to a TCP listener, RST to a closed TCP port
+//! (`NoListener`), a UDP answer or ICMP port unreachable, and ICMP echo replies. A reply counts as
+//! delivered only when it reaches the sender with the addresses the sender used (so a reply that
+//! was not reverse-translated is refused by the sender's stack).
+
+use crate::engine::{tuple_of, v4, At, Outcome, Receiver, Tracer};
+use crate::packet::{tcp_flags, EthHeader, IpHeader, Packet, Payload, Transport};
+use crate::trace::{Disposition, Exchange, Seen, Trace, L4};
+use crate::world::{NodeKind, Place, SendRequest, World, WorldError};
+use hnsim_model::Mac;
+use std::net::{IpAddr, Ipv4Addr};
+
+/// Where a packet starts.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum Origin {
+    Port { host: usize, port: u32 },
+    Host(usize),
+    Station(usize),
+}
+
+impl World {
+    fn resolve_place(&mut self, from: &Place, dst: Ipv4Addr) -> Result<Origin, WorldError> {
+        let bad = |reason: String| WorldError::BadSource {
+            from: from.to_string(),
+            reason,
+        };
+        match from {
+            Place::Host(name) => Ok(Origin::Host(self.host_index(name)?)),
+            Place::Station(name) => match self.node_by_name.get(name) {
+                Some(&i) if matches!(self.nodes[i].kind, NodeKind::Station(..)) => Ok(Origin::Station(i)),
+                _ => Err(WorldError::Unknown {
+                    kind: "station",
+                    name: name.clone(),
+                }),
+            },
+            Place::Endpoint(g) => {
+                for h in 0..self.nodes.len() {
+                    if let NodeKind::Host(hn) = &self.nodes[h].kind {
+                        if let Some(&p) = hn.prog.port_by_ep.get(g) {
+                            return Ok(Origin::Port { host: h, port: p });
+                        }
+                    }
+                }
+                Err(bad("no local endpoint with this ID on any host".into()))
+            }
+            Place::Container(id) => {
+                // The container's compartment: the endpoint whose subnet holds the destination,
+                // else the first one with a default gateway, else the first.
+                let mut first = None;
+                for h in 0..self.nodes.len() {
+                    if let NodeKind::Host(hn) = &self.nodes[h].kind {
+                        for (p, pp) in hn.prog.ports.iter().enumerate() {
+                            if pp.container.as_deref() != Some(id.as_str()) {
+                                continue;
+                            }
+                            let o = Origin::Port {
+                                host: h,
+                                port: p as u32,
+                            };
+                            if hn.prog.networks[pp.network].contains(dst) {
+                                return Ok(o);
+                            }
+                            if first.is_none() || pp.gateway.is_some() {
+                                first = first.or(Some(o));
+                            }
+                        }
+                    }
+                }
+                first.ok_or_else(|| {
+                    bad("no HNS namespace holds this container (resource Type Container) with an IPv4 endpoint".into())
+                })
+            }
+        }
+    }
+
+    fn place_of(&self, r: Receiver) -> String {
+        match r {
+            Receiver::Port { host, port } => self.port_place(host, port),
+            Receiver::Host(h) => format!("host:{}", self.nodes[h].name),
+            Receiver::Station(s) => format!("station:{}", self.nodes[s].name),
+        }
+    }
+
+    fn listening(&self, r: Receiver, proto: L4, port: u16) -> bool {
+        let mut keys = vec![self.place_of(r)];
+        if let Receiver::Port { host, port: q } = r {
+            keys.push(format!(
+                "endpoint:{}",
+                self.hn(host).prog.ports[q as usize].endpoint
+            ));
+        }
+        keys.into_iter()
+            .any(|k| self.listeners.contains(&(k, proto, port)))
+    }
+
+    fn start_at(&self, o: Origin, pkt: Packet) -> At {
+        match o {
+            Origin::Port { host, port } => At::PortOut { host, port, pkt },
+            Origin::Host(h) => At::HostStack {
+                host: h,
+                pkt,
+                origin: true,
+            },
+            Origin::Station(s) => At::StationOut { node: s, pkt },
+        }
+    }
+
+    /// Send `pkt` from `o`: a packet to one of the sender's own addresses never leaves its
+    /// compartment (loopback, no VFP); anything else takes the journey.
+    fn run_from(&mut self, o: Origin, pkt: Packet, tr: &mut Tracer) -> Outcome {
+        let dst = tuple_of(&pkt).and_then(|t| v4(t.dst));
+        if let Some(r) = dst.and_then(|d| self.loopback(o, d)) {
+            if tr.on {
+                let (node, port) = match o {
+                    Origin::Port { host, port } => (
+                        self.nodes[host].name.clone(),
+                        self.hn(host).prog.ports[port as usize].name.clone(),
+                    ),
+                    Origin::Host(h) => (self.nodes[h].name.clone(), "host stack".to_string()),
+                    Origin::Station(s) => (self.nodes[s].name.clone(), "eth0".to_string()),
+                };
+                tr.hop(&node, &port);
+                let to = self.place_of(r);
+                tr.step(|| crate::trace::Step::Deliver {
+                    to: format!("{to} (loopback)"),
+                });
+            }
+            return Outcome::Arrived(r, pkt);
+        }
+        let start = self.start_at(o, pkt);
+        self.journey(start, tr)
+    }
+
+    /// The receiver when `dst` is an address of the sender's own compartment.
+    fn loopback(&self, o: Origin, dst: Ipv4Addr) -> Option<Receiver> {
+        match o {
+            Origin::Port { host, port } => {
+                let prog = &self.hn(host).prog;
+                let ns = prog.ports.get(port as usize)?.namespace;
+                if prog.ports[port as usize].ip == dst {
+                    return Some(Receiver::Port { host, port });
+                }
+                prog.ports
+                    .iter()
+                    .position(|p| ns.is_some() && p.namespace == ns && p.ip == dst)
+                    .map(|q| Receiver::Port { host, port: q as u32 })
+            }
+            // The host stack delivers its own addresses itself, after the LocalRoutedVIP
+            // checks (a NodePort on the node's own address goes through the LB, P2).
+            Origin::Host(_) => None,
+            Origin::Station(s) => match &self.nodes[s].kind {
+                NodeKind::Station(spec, _) if spec.ip == dst => Some(Receiver::Station(s)),
+                _ => None,
+            },
+        }
+    }
+
+    fn origin_of(r: Receiver) -> Origin {
+        match r {
+            Receiver::Port { host, port } => Origin::Port { host, port },
+            Receiver::Host(h) => Origin::Host(h),
+            Receiver::Station(s) => Origin::Station(s),
+        }
+    }
+
+    fn origin_addr(&mut self, o: Origin, dst: Ipv4Addr) -> (Ipv4Addr, Mac, u8) {
+        match o {
+            Origin::Port { host, port } => {
+                let pp = &self.hn(host).prog.ports[port as usize];
+                (pp.ip, pp.mac, 128)
+            }
+            Origin::Host(h) => {
+                let src = self.host_source_for(h, dst);
+                (src, self.hn(h).spec.mac, 128)
+            }
+            Origin::Station(s) => match &self.nodes[s].kind {
+                NodeKind::Station(spec, _) => (spec.ip, spec.mac, 64),
+                _ => (Ipv4Addr::UNSPECIFIED, Mac::default(), 64),
+            },
+        }
+    }
+
+    fn ensure_all_compiled(&mut self) {
+        for i in 0..self.nodes.len() {
+            if matches!(self.nodes[i].kind, NodeKind::Host(_)) {
+                self.ensure_compiled(i);
+            }
+        }
+    }
+
+    fn trace_of(&self, tr: Tracer, outcome: &Outcome, disposition: Disposition) -> Trace {
+        let (delivered_to, seen) = match outcome {
+            Outcome::Arrived(r, pkt) if disposition.is_delivered() => (
+                Some(self.place_of(*r)),
+                tuple_of(pkt).map(|t| Seen {
+                    src: t.src,
+                    src_port: t.sport,
+                    dst: t.dst,
+                    dst_port: t.dport,
+                }),
+            ),
+            _ => (None, None),
+        };
+        Trace {
+            hops: tr.hops,
+            disposition,
+            delivered_to,
+            seen,
+        }
+    }
+
+    /// Send one packet and run virtual time until it and its reply (if any) end.
+    pub fn send(&mut self, req: &SendRequest) -> Result<Exchange, WorldError> {
+        self.ensure_all_compiled();
+        let IpAddr::V4(dst) = req.dst else {
+            return Err(WorldError::Invalid(format!(
+                "destination {}: the IPv6 dataplane is not modelled",
+                req.dst
+            )));
+        };
+        if req.proto != L4::Icmp && req.dst_port == 0 {
+            return Err(WorldError::Invalid(format!(
+                "{} to {dst} needs a destination port",
+                req.proto
+            )));
+        }
+        let origin = self.resolve_place(&req.from, dst)?;
+        if let Origin::Port { host, port } = origin {
+            if !self.hn(host).prog.ports[port as usize].running {
+                return Err(WorldError::BadSource {
+                    from: req.from.to_string(),
+                    reason: "its HCS container is not running".into(),
+                });
+            }
+        }
+        let (src, mac, default_ttl) = self.origin_addr(origin, dst);
+        let sport = match req.src_port {
+            Some(p) => p,
+            None => {
+                let p = self.next_ephemeral;
+                self.next_ephemeral = if p >= 59999 { 50000 } else { p + 1 };
+                p
+            }
+        };
+        let l4 = match req.proto {
+            L4::Tcp => Transport::Tcp {
+                src_port: sport,
+                dst_port: req.dst_port,
+                seq: 1000,
+                ack: 0,
+                flags: tcp_flags::SYN,
+            },
+            L4::Udp => Transport::Udp {
+                src_port: sport,
+                dst_port: req.dst_port,
+            },
+            L4::Icmp => Transport::Icmp {
+                icmp_type: 8,
+                code: 0,
+                id: sport,
+                seq: 1,
+            },
+        };
+        let pkt = Packet {
+            outer: None,
+            eth: EthHeader {
+                src: mac,
+                dst: Mac::default(),
+            },
+            payload: Payload::Ip {
+                ip: IpHeader {
+                    src: IpAddr::V4(src),
+                    dst: IpAddr::V4(dst),
+                    ttl: req.ttl.unwrap_or(default_ttl),
+                    dont_fragment: req.dont_fragment,
+                    ident: (self.conn_nonce & 0xffff) as u16,
+                },
+                l4,
+            },
+            data_len: req.data_len,
+        };
+        let sent = tuple_of(&pkt);
+        let mut tr = Tracer::new(self.tracing);
+        // The sender's own stack: MTU of its interface.
+        let mtu = match origin {
+            Origin::Port { host, port } => self.hn(host).prog.ports[port as usize].mtu,
+            Origin::Host(h) => self.hn(h).spec.mtu,
+            Origin::Station(s) => match &self.nodes[s].kind {
+                NodeKind::Station(_, seg) => self.segments[*seg].spec.mtu,
+                _ => 1500,
+            },
+        };
+        let size = crate::engine::ip_len(&pkt);
+        if req.dont_fragment && size > mtu {
+            let node = match origin {
+                Origin::Port { host, port } => self.port_place(host, port),
+                Origin::Host(h) | Origin::Station(h) => self.nodes[h].name.clone(),
+            };
+            return Ok(Exchange {
+                request: Trace {
+                    hops: Vec::new(),
+                    disposition: Disposition::MtuExceeded { node, mtu, size },
+                    delivered_to: None,
+                    seen: None,
+                },
+                reply: None,
+            });
+        }
+        let outcome = self.run_from(origin, pkt, &mut tr);
+        let (disposition, reply_pkt) = match &outcome {
+            Outcome::Dropped(d) => (d.clone(), None),
+            Outcome::Arrived(r, p) => self.answer(*r, p, req.proto),
+        };
+        let request = self.trace_of(tr, &outcome, disposition);
+        let Outcome::Arrived(receiver, _) = outcome else {
+            return Ok(Exchange { request, reply: None });
+        };
+        let Some(reply_pkt) = reply_pkt else {
+            return Ok(Exchange { request, reply: None });
+        };
+        let mut tr = Tracer::new(self.tracing);
+        let outcome = self.run_from(Self::origin_of(receiver), reply_pkt, &mut tr);
+        let disposition = match &outcome {
+            Outcome::Dropped(d) => d.clone(),
+            Outcome::Arrived(r, p) => {
+                let back = tuple_of(p).map(|t| t.reversed());
+                let expected = sent;
+                if Self::origin_of(*r) == origin && addresses_match(back, expected, req.proto) {
+                    Disposition::Delivered
+                } else {
+                    Disposition::NoListener {
+                        node: self.place_of(*r),
+                        reason: format!(
+                            "reply {} matches no connection of the receiver (sent {})",
+                            tuple_of(p).map(|t| t.to_string()).unwrap_or_default(),
+                            sent.map(|t| t.to_string()).unwrap_or_default()
+                        ),
+                    }
+                }
+            }
+        };
+        let reply = self.trace_of(tr, &outcome, disposition);
+        Ok(Exchange {
+            request,
+            reply: Some(reply),
+        })
+    }
+
+    /// The receiver's answer: the request's disposition and the reply packet.
+    fn answer(&mut self, r: Receiver, p: &Packet, proto: L4) -> (Disposition, Option<Packet>) {
+        let Payload::Ip { ip, l4 } = p.payload else {
+            return (
+                Disposition::Unsupported {
+                    node: self.place_of(r),
+                    what: "non-IP delivery".into(),
+                },
+                None,
+            );
+        };
+        let (_, mac, ttl) = self.origin_addr(Self::origin_of(r), v4(ip.src).unwrap_or(Ipv4Addr::UNSPECIFIED));
+        let mut reply = Packet {
+            outer: None,
+            eth: EthHeader {
+                src: mac,
+                dst: Mac::default(),
+            },
+            payload: Payload::Ip {
+                ip: IpHeader {
+                    src: ip.dst,
+                    dst: ip.src,
+                    ttl,
+                    dont_fragment: ip.dont_fragment,
+                    ident: ip.ident.wrapping_add(1),
+                },
+                l4,
+            },
+            data_len: 0,
+        };
+        let node = || self.place_of(r);
+        let (disp, l4r) = match l4 {
+            Transport::Tcp {
+                src_port,
+                dst_port,
+                seq,
+                ..
+            } => {
+                let open = self.listening(r, L4::Tcp, dst_port);
+                let flags = if open {
+                    tcp_flags::SYN | tcp_flags::ACK
+                } else {
+                    tcp_flags::RST | tcp_flags::ACK
+                };
+                (
+                    if open {
+                        Disposition::Delivered
+                    } else {
+                        Disposition::NoListener {
+                            node: node(),
+                            reason: format!("TCP port {dst_port} is closed: RST sent"),
+                        }
+                    },
+                    Transport::Tcp {
+                        src_port: dst_port,
+                        dst_port: src_port,
+                        seq: 5000,
+                        ack: seq.wrapping_add(1),
+                        flags,
+                    },
+                )
+            }
+            Transport::Udp { src_port, dst_port } => {
+                if self.listening(r, L4::Udp, dst_port) {
+                    (
+                        Disposition::Delivered,
+                        Transport::Udp {
+                            src_port: dst_port,
+                            dst_port: src_port,
+                        },
+                    )
+                } else {
+                    (
+                        Disposition::NoListener {
+                            node: node(),
+                            reason: format!("UDP port {dst_port} is closed: ICMP port unreachable sent"),
+                        },
+                        Transport::Icmp {
+                            icmp_type: 3,
+                            code: 3,
+                            id: src_port,
+                            seq: dst_port,
+                        },
+                    )
+                }
+            }
+            Transport::Icmp {
+                icmp_type: 8,
+                id,
+                seq,
+                ..
+            } => (
+                Disposition::Delivered,
+                Transport::Icmp {
+                    icmp_type: 0,
+                    code: 0,
+                    id,
+                    seq,
+                },
+            ),
+            Transport::Icmp { .. } => (Disposition::Delivered, l4),
+        };
+        let _ = proto;
+        if let Payload::Ip { l4, .. } = &mut reply.payload {
+            *l4 = l4r;
+        }
+        (disp, Some(reply))
+    }
+}
+
+/// Does the reply (reversed) carry the addresses the sender used? ICMP errors quote the original
+/// ports; only their addresses are compared.
+fn addresses_match(back: Option<crate::vfp::Tuple>, sent: Option<crate::vfp::Tuple>, proto: L4) -> bool {
+    match (back, sent) {
+        (Some(b), Some(s)) => {
+            if b.proto != s.proto {
+                // ICMP port unreachable answering UDP: addresses only.
+                return b.src == s.src && b.dst == s.dst;
+            }
+            let _ = proto;
+            b.src == s.src && b.dst == s.dst && b.sport == s.sport && b.dport == s.dport
+        }
+        _ => false,
+    }
+}

@@ -1,0 +1,249 @@
+//! A small lab for tests and examples: the common addressing of consumers.md §7 and helpers that
+//! feed HCN documents (as kube-proxy, flannel and the CNI plugins send them) through the host's
+//! HNS operations (`network_create`, `endpoint_create`, HCS `create_container`, …), so every
+//! document is validated as HNS would and IDs come from the seeded model.
+
+use crate::world::{
+    HostSpec, Place, RouterInterface, RouterSpec, SegmentSpec, SendRequest, StationSpec, World, WorldError,
+};
+use crate::{Exchange, L4};
+use hnsim_model::backend::ObjectKind;
+use hnsim_model::schema::{Endpoint, LoadBalancer, ModifyRequest, Namespace, Network};
+use hnsim_model::state::{Hns, Isolation};
+use hnsim_model::{Guid, Mac};
+use serde_json::{json, Value};
+use std::net::Ipv4Addr;
+
+/// A world under construction with deterministic object IDs.
+pub struct Lab {
+    pub w: World,
+}
+
+pub fn ip(s: &str) -> Ipv4Addr {
+    s.parse().expect("test address")
+}
+
+pub fn mac(s: &str) -> Mac {
+    s.parse().expect("test MAC")
+}
+
+impl Lab {
+    pub fn new(seed: u64) -> Lab {
+        Lab { w: World::new(seed) }
+    }
+
+    /// consumers.md §7 common addressing: underlay `lan` 10.0.0.0/24 with router `r1` 10.0.0.1
+    /// (also 203.0.113.1 on `internet`), node1 10.0.0.11 / 00-15-5D-00-00-11, node2 10.0.0.12 /
+    /// 00-15-5D-00-00-12, station `client` 10.0.0.50, station `inet` 203.0.113.50.
+    pub fn common(seed: u64) -> Lab {
+        let mut lab = Lab::new(seed);
+        lab.segment("lan", "10.0.0.0/24");
+        lab.segment("internet", "203.0.113.0/24");
+        lab.w
+            .add_router(RouterSpec {
+                name: "r1".into(),
+                interfaces: vec![
+                    RouterInterface {
+                        segment: "lan".into(),
+                        ip: ip("10.0.0.1"),
+                        mac: mac("00-00-5E-00-01-01"),
+                    },
+                    RouterInterface {
+                        segment: "internet".into(),
+                        ip: ip("203.0.113.1"),
+                        mac: mac("00-00-5E-00-01-02"),
+                    },
+                ],
+                default_route: None,
+                routes: Vec::new(),
+            })
+            .expect("router");
+        lab.host("node1", "lan", "10.0.0.11", "00-15-5D-00-00-11", &[]);
+        lab.host("node2", "lan", "10.0.0.12", "00-15-5D-00-00-12", &[]);
+        lab.station(
+            "client",
+            "lan",
+            "10.0.0.50",
+            "02-00-00-00-00-50",
+            Some("10.0.0.1"),
+        );
+        lab.station(
+            "inet",
+            "internet",
+            "203.0.113.50",
+            "02-00-00-00-71-50",
+            Some("203.0.113.1"),
+        );
+        lab
+    }
+
+    pub fn segment(&mut self, name: &str, prefix: &str) {
+        self.w
+            .add_segment(SegmentSpec {
+                name: name.into(),
+                prefix: prefix.parse().expect("prefix"),
+                mtu: 1500,
+            })
+            .expect("segment");
+    }
+
+    /// A Windows node with its gateway at .1 of its segment and extra OS routes.
+    pub fn host(&mut self, name: &str, seg: &str, addr: &str, m: &str, routes: &[(&str, &str)]) {
+        let mut spec = HostSpec::new(name, seg, ip(addr), mac(m));
+        let o = ip(addr).octets();
+        spec.gateway = Some(Ipv4Addr::new(o[0], o[1], o[2], 1));
+        spec.routes = routes
+            .iter()
+            .map(|(p, nh)| (p.parse().expect("route prefix"), ip(nh)))
+            .collect();
+        self.w.add_host(spec).expect("host");
+    }
+
+    /// Change a host's dataplane settings (e.g. a small SNAT pool).
+    pub fn host_settings(&mut self, name: &str, f: impl FnOnce(&mut crate::DataplaneSettings)) {
+        let h = self.w.host_mut(name).expect("host");
+        f(&mut h.spec.dataplane);
+        h.snat = crate::vfp::SnatPools::new(
+            h.spec.dataplane.snat_pool_ports,
+            h.spec.dataplane.snat_block,
+            h.spec.dataplane.snat_first_port,
+        );
+        h.compiled = false;
+    }
+
+    pub fn station(&mut self, name: &str, seg: &str, addr: &str, m: &str, gw: Option<&str>) {
+        self.w
+            .add_station(StationSpec {
+                name: name.into(),
+                segment: seg.into(),
+                ip: ip(addr),
+                mac: mac(m),
+                gateway: gw.map(ip),
+            })
+            .expect("station");
+    }
+
+    fn parse<T: serde::de::DeserializeOwned>(doc: Value) -> T {
+        serde_json::from_value(doc).expect("HCN document")
+    }
+
+    fn hns(&mut self, host: &str) -> &mut Hns {
+        self.w.hns(host).expect("host")
+    }
+
+    /// `HcnCreateNetwork` from its HCN JSON; returns its ID.
+    pub fn network(&mut self, host: &str, doc: Value) -> Guid {
+        let n: Network = Self::parse(doc);
+        self.hns(host)
+            .network_create(Guid::ZERO, n)
+            .expect("network create")
+    }
+
+    /// Add a network policy (flannel/Calico `RemoteSubnetRoute`, `HostRoute`, …): network
+    /// modify `Policy`/`Add`.
+    pub fn network_policy(&mut self, host: &str, net: Guid, policy: Value) {
+        let req: ModifyRequest = Self::parse(json!({"ResourceType": "Policy", "RequestType": "Add",
+            "Settings": {"Policies": [policy]}}));
+        self.hns(host).network_modify(&net, &req).expect("network modify");
+    }
+
+    /// `HcnCreateEndpoint` on `net` from its HCN JSON (`HostComputeNetwork` is filled in).
+    pub fn endpoint(&mut self, host: &str, net: Guid, mut doc: Value) -> Guid {
+        doc["HostComputeNetwork"] = json!(net.to_string());
+        let e: Endpoint = Self::parse(doc);
+        self.hns(host)
+            .endpoint_create(Guid::ZERO, e)
+            .expect("endpoint create")
+    }
+
+    pub fn delete_endpoint(&mut self, host: &str, ep: Guid) {
+        self.hns(host)
+            .delete_object(ObjectKind::Endpoint, &ep)
+            .expect("endpoint delete");
+    }
+
+    /// Replace an endpoint's policies (endpoint modify `Policy`/`Update`).
+    pub fn set_endpoint_policies(&mut self, host: &str, ep: Guid, policies: Value) {
+        let req: ModifyRequest = Self::parse(json!({"ResourceType": "Policy", "RequestType": "Update",
+            "Settings": {"Policies": policies}}));
+        self.hns(host)
+            .endpoint_modify(&ep, &req)
+            .expect("endpoint modify");
+    }
+
+    /// A running process-isolated HCS container with its own namespace holding `endpoints`.
+    pub fn container(&mut self, host: &str, id: &str, endpoints: &[Guid]) {
+        let hns = self.hns(host);
+        hns.create_container(id, Isolation::Process, endpoints)
+            .expect("container create");
+        hns.start_container(id).expect("container start");
+    }
+
+    /// A created but not started container (HCS `Created`).
+    pub fn created_container(&mut self, host: &str, id: &str, endpoints: &[Guid]) {
+        self.hns(host)
+            .create_container(id, Isolation::Process, endpoints)
+            .expect("container create");
+    }
+
+    pub fn stop_container(&mut self, host: &str, id: &str) {
+        self.hns(host).stop_container(id).expect("container stop");
+    }
+
+    /// Attach endpoints to the host's default compartment (flannel's `cbr0_ep`).
+    pub fn host_attach(&mut self, host: &str, endpoints: &[Guid]) -> Guid {
+        let resources: Vec<Value> = endpoints
+            .iter()
+            .map(|e| json!({"Type": "Endpoint", "Data": {"ID": e.to_string()}}))
+            .collect();
+        let ns: Namespace = Self::parse(json!({"Type": "HostDefault", "Resources": resources,
+            "SchemaVersion": {"Major": 2, "Minor": 0}}));
+        self.hns(host)
+            .namespace_create(Guid::ZERO, ns)
+            .expect("namespace create")
+    }
+
+    /// `HcnCreateLoadBalancer`; `backends` fill `HostComputeEndpoints`.
+    pub fn lb(&mut self, host: &str, backends: &[Guid], mut doc: Value) -> Guid {
+        doc["HostComputeEndpoints"] = json!(backends.iter().map(|g| g.to_string()).collect::<Vec<_>>());
+        let lb: LoadBalancer = Self::parse(doc);
+        self.hns(host)
+            .load_balancer_create(Guid::ZERO, lb)
+            .expect("load balancer create")
+    }
+
+    pub fn delete_lb(&mut self, host: &str, lb: Guid) {
+        self.hns(host)
+            .delete_object(ObjectKind::LoadBalancer, &lb)
+            .expect("load balancer delete");
+    }
+
+    pub fn listen(&mut self, at: Place, proto: L4, port: u16) {
+        self.w.listen(&at, proto, port).expect("listen");
+    }
+
+    /// Send TCP from `from` to `dst:port` (optionally from a fixed source port).
+    pub fn tcp(&mut self, from: Place, dst: &str, port: u16) -> Exchange {
+        self.send(from, dst, L4::Tcp, port, None)
+    }
+
+    pub fn send(&mut self, from: Place, dst: &str, proto: L4, port: u16, sport: Option<u16>) -> Exchange {
+        let mut r = SendRequest::new(from, ip(dst).into(), proto, port);
+        r.src_port = sport;
+        self.try_send(r).expect("send")
+    }
+
+    pub fn try_send(&mut self, r: SendRequest) -> Result<Exchange, WorldError> {
+        self.w.send(&r)
+    }
+}
+
+/// A container place.
+pub fn ctr(id: &str) -> Place {
+    Place::Container(id.into())
+}
+
+/// The standard pod OutBoundNAT of consumers.md §7.
+pub fn std_outbound_nat() -> Value {
+    json!({"Type": "OutBoundNAT", "Settings": {"Exceptions": ["10.244.0.0/16", "10.96.0.0/12", "10.0.0.0/24"]}})
+}

@@ -1,0 +1,264 @@
+//! The unified flow table (vfp.md "UFT"): the first packet of a connection runs every layer (slow
+//! path) and caches the composed result; later packets of the flow, and its replies, take one
+//! exact-match lookup per VFP point. Entries record the port's policy generation and are
+//! re-checked lazily when it moves; idle entries expire on virtual time. The reverse translation
+//! of a NAT'd connection is pinned where its reply shows up (the backend's port, the uplink or
+//! the host stack) and survives policy changes. SNAT ports are handed out per host address in
+//! blocks (64, as HNS does).
+
+use super::acl::Dir;
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+
+/// A connection 5-tuple (ICMP echo uses the identifier as both ports).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Tuple {
+    pub proto: u8,
+    pub src: IpAddr,
+    pub sport: u16,
+    pub dst: IpAddr,
+    pub dport: u16,
+}
+
+impl Tuple {
+    pub fn reversed(&self) -> Tuple {
+        Tuple {
+            proto: self.proto,
+            src: self.dst,
+            sport: self.dport,
+            dst: self.src,
+            dport: self.sport,
+        }
+    }
+}
+
+impl std::fmt::Display for Tuple {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let p = match self.proto {
+            6 => "tcp",
+            17 => "udp",
+            1 | 58 => "icmp",
+            _ => "ip",
+        };
+        write!(
+            f,
+            "{p} {}:{} -> {}:{}",
+            self.src, self.sport, self.dst, self.dport
+        )
+    }
+}
+
+/// Where a flow entry lives: a port (endpoint port index, or the host's uplink / host vNIC zone)
+/// and a direction.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct FlowKey {
+    pub zone: u32,
+    pub dir: Dir,
+    pub tuple: Tuple,
+}
+
+#[derive(Clone, Debug)]
+struct Entry<A> {
+    action: A,
+    generation: u64,
+    last_used: u64,
+}
+
+/// Exact-match flow cache. `A` is the composed action the engine caches.
+#[derive(Clone, Debug)]
+pub struct FlowTable<A> {
+    map: HashMap<FlowKey, Entry<A>>,
+    pub idle_timeout_ns: u64,
+}
+
+/// Why a lookup missed.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Miss {
+    Absent,
+    /// The entry's generation is older than the port's: re-run the slow path (lazy re-check).
+    Stale,
+    Expired,
+}
+
+impl<A: Clone> FlowTable<A> {
+    pub fn new(idle_timeout_ns: u64) -> Self {
+        FlowTable {
+            map: HashMap::new(),
+            idle_timeout_ns,
+        }
+    }
+
+    pub fn lookup(&mut self, key: &FlowKey, generation: u64, now: u64) -> Result<A, Miss> {
+        match self.map.get_mut(key) {
+            None => Err(Miss::Absent),
+            Some(e) if e.generation != generation && e.generation != PINNED => Err(Miss::Stale),
+            Some(e) if now.saturating_sub(e.last_used) > self.idle_timeout_ns => Err(Miss::Expired),
+            Some(e) => {
+                e.last_used = now;
+                Ok(e.action.clone())
+            }
+        }
+    }
+
+    pub fn insert(&mut self, key: FlowKey, action: A, generation: u64, now: u64) {
+        self.map.insert(
+            key,
+            Entry {
+                action,
+                generation,
+                last_used: now,
+            },
+        );
+    }
+
+    /// An entry that survives policy changes: the reverse translation of an established NAT'd
+    /// connection (VFP keeps NAT state across reprogramming; only idleness ends it).
+    pub fn insert_pinned(&mut self, key: FlowKey, action: A, now: u64) {
+        self.insert(key, action, PINNED, now);
+    }
+
+    /// Insert unless a live pinned entry holds the key (a reply's NAT restore wins over the
+    /// stateful-ACL entry for the same tuple).
+    pub fn insert_unless_pinned(&mut self, key: FlowKey, action: A, generation: u64, now: u64) {
+        let idle = self.idle_timeout_ns;
+        if let Some(e) = self.map.get(&key) {
+            if e.generation == PINNED && now.saturating_sub(e.last_used) <= idle {
+                return;
+            }
+        }
+        self.insert(key, action, generation, now);
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+    pub fn clear(&mut self) {
+        self.map.clear();
+    }
+}
+
+/// Generation of pinned entries (never stale).
+pub const PINNED: u64 = u64::MAX;
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum NatLayer {
+    Lb,
+    OutboundNat,
+    PortMapping,
+    WinNat,
+}
+
+impl NatLayer {
+    pub fn name(self) -> &'static str {
+        match self {
+            NatLayer::Lb => "SLB_NAT",
+            NatLayer::OutboundNat => "OUTBOUND_NAT",
+            NatLayer::PortMapping => "PORT_MAPPING",
+            NatLayer::WinNat => "WINNAT",
+        }
+    }
+}
+
+/// SNAT ports of one host: per address a pool of `total` ports from `first`, reserved by owners
+/// (ports) in blocks of `block` ports (consumers.md P13). Ports are never reused within a run
+/// (inferred simplification: HNS returns them when connections close; exhausting a pool is what
+/// tests need to reach).
+#[derive(Clone, Debug)]
+pub struct SnatPools {
+    pub total: u32,
+    pub block: u16,
+    pub first: u16,
+    pools: BTreeMap<IpAddr, Pool>,
+}
+
+#[derive(Clone, Debug, Default)]
+struct Pool {
+    blocks_reserved: u32,
+    /// owner → (block start, ports used in block)
+    current: BTreeMap<u32, (u16, u16)>,
+}
+
+impl SnatPools {
+    pub fn new(total: u32, block: u16, first: u16) -> Self {
+        SnatPools {
+            total,
+            block: block.max(1),
+            first,
+            pools: BTreeMap::new(),
+        }
+    }
+
+    /// A fresh port on `addr` for `owner`, or `None` when no block is left.
+    pub fn alloc(&mut self, addr: IpAddr, owner: u32) -> Option<u16> {
+        let block = self.block;
+        let max_blocks = self.total / block as u32;
+        let space = (u16::MAX - self.first) as u32 / block as u32;
+        let max_blocks = max_blocks.min(space);
+        let pool = self.pools.entry(addr).or_default();
+        let cur = pool.current.get(&owner).copied();
+        match cur {
+            Some((start, used)) if used < block => {
+                pool.current.insert(owner, (start, used + 1));
+                Some(start + used)
+            }
+            _ => {
+                if pool.blocks_reserved >= max_blocks {
+                    return None;
+                }
+                let start = self.first + (pool.blocks_reserved as u16) * block;
+                pool.blocks_reserved += 1;
+                pool.current.insert(owner, (start, 1));
+                Some(start)
+            }
+        }
+    }
+
+    /// Blocks reserved on `addr`.
+    pub fn blocks(&self, addr: IpAddr) -> u32 {
+        self.pools.get(&addr).map(|p| p.blocks_reserved).unwrap_or(0)
+    }
+
+    pub fn clear(&mut self) {
+        self.pools.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snat_blocks_of_64_then_exhaustion() {
+        let mut p = SnatPools::new(128, 64, 49152);
+        let a: IpAddr = "10.0.0.11".parse().unwrap();
+        let ports: Vec<u16> = (0..128).map(|_| p.alloc(a, 1).unwrap()).collect();
+        assert_eq!(ports[0], 49152);
+        assert_eq!(ports[64], 49216);
+        assert_eq!(p.blocks(a), 2);
+        assert_eq!(p.alloc(a, 1), None);
+        assert_eq!(p.alloc(a, 2), None);
+    }
+
+    #[test]
+    fn stale_and_expired_entries_miss() {
+        let mut t: FlowTable<u8> = FlowTable::new(100);
+        let k = FlowKey {
+            zone: 1,
+            dir: Dir::Out,
+            tuple: Tuple {
+                proto: 6,
+                src: "1.1.1.1".parse().unwrap(),
+                sport: 1,
+                dst: "2.2.2.2".parse().unwrap(),
+                dport: 2,
+            },
+        };
+        t.insert(k, 7, 3, 0);
+        assert_eq!(t.lookup(&k, 3, 50), Ok(7));
+        assert_eq!(t.lookup(&k, 4, 60), Err(Miss::Stale));
+        assert_eq!(t.lookup(&k, 3, 500), Err(Miss::Expired));
+    }
+}

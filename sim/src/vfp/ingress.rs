@@ -1,0 +1,297 @@
+//! The vSwitch ingress from the uplink (after VXLAN decap): reverse NAT, inbound LB
+//! (NodePort, ExternalIP, VIPs routed to the node), port mappings (VFP NAT / WinNAT), endpoints
+//! reachable on the wire, else the host stack; and how the host sends a packet it DNATed.
+
+use crate::compile::NetKind;
+use crate::engine::{drop, set_tuple, tuple_headers, tuple_of, v4, Exit, FlowAction, Next, Tracer, UPLINK};
+use crate::packet::Packet;
+use crate::trace::{Disposition, SessionOp, Step};
+use crate::vfp::{layer, lb, Dir, FlowKey, NatLayer, Tuple};
+use crate::world::World;
+use std::net::{IpAddr, Ipv4Addr};
+
+impl World {
+    /// Frames arriving on a host's uplink (after any VXLAN decap): reverse NAT, inbound LB,
+    /// port mappings, endpoints on the wire, or the host stack.
+    pub(crate) fn host_switch_in(
+        &mut self,
+        h: usize,
+        pkt: Packet,
+        overlay: Option<usize>,
+        tr: &mut Tracer,
+    ) -> Next {
+        let Some(t) = tuple_of(&pkt) else {
+            return drop(Disposition::Unsupported {
+                node: self.nodes[h].name.clone(),
+                what: "non-IP frame at the vSwitch".into(),
+            });
+        };
+        let now = self.now;
+        let gen = self.flow_gen(h, UPLINK);
+        let key = FlowKey {
+            zone: UPLINK,
+            dir: Dir::In,
+            tuple: t,
+        };
+        self.counters.table_lookups += 1;
+        if let Ok(a) = self.hn_mut(h).flows.lookup(&key, gen, now) {
+            self.counters.fast_path += 1;
+            if let Exit::Restore { .. } = a.exit {
+                return self.restore(h, pkt, t, a, tr);
+            }
+            tr.step(|| Step::Session {
+                setup_or_match: SessionOp::Match,
+                flow: t.to_string(),
+            });
+            return self.apply(h, None, pkt, a, tr);
+        }
+        self.counters.slow_path += 1;
+        match self.slow_in(h, t, overlay, tr) {
+            Ok(a) => {
+                self.hn_mut(h).flows.insert(key, a, gen, now);
+                let mut pkt = pkt;
+                set_tuple(&mut pkt, &a.after);
+                self.apply(h, None, pkt, a, tr)
+            }
+            Err(d) => drop(d),
+        }
+    }
+
+    pub(crate) fn slow_in(
+        &mut self,
+        h: usize,
+        t: Tuple,
+        overlay: Option<usize>,
+        tr: &mut Tracer,
+    ) -> Result<FlowAction, Disposition> {
+        let node = self.nodes[h].name.clone();
+        let _now = self.now;
+        let seed = self.seed;
+        self.conn_nonce += 1;
+        let nonce = self.conn_nonce;
+        let mut lookups = 0;
+        let hn = self.hn(h);
+        let host_ip = hn.spec.ip;
+        let any_local = Self::is_host_addr(hn, t.dst);
+        let affinity = hn.spec.dataplane.session_affinity;
+        let lbm = hn
+            .prog
+            .lbs
+            .find(t.proto, t.dst, t.dport, any_local, &mut lookups)
+            .filter(|m| !m.ilb())
+            .cloned();
+        self.counters.table_lookups += lookups;
+        if let Some(m) = lbm {
+            self.counters.rule_evaluations += 1;
+            let Some(b) = lb::choose(&m, seed, t.src, t.sport, nonce, affinity).cloned() else {
+                return Err(Disposition::NoMatchingLoadBalancer {
+                    node,
+                    vip: t.dst,
+                    port: t.dport,
+                });
+            };
+            tr.step(|| Step::LoadBalance {
+                lb: m.lb.to_string(),
+                vip: t.dst,
+                port: t.dport,
+                backend: format!("{} ({})", b.ip, b.endpoint),
+            });
+            let mut after = t;
+            after.dst = if m.preserve_dip() { t.dst } else { b.ip };
+            after.dport = m.internal_port;
+            if !m.dsr {
+                let src = m.source_vip.unwrap_or(IpAddr::V4(host_ip));
+                after.src = src;
+                after.sport = self.snat_port(h, src, UPLINK, &node)?;
+            }
+            let eth = tr.eth;
+            tr.step(|| Step::Transform {
+                layer: layer::SLB_NAT.into(),
+                rule: format!("LB {}{}", m.lb, if m.dsr { " (DSR)" } else { "" }),
+                before: tuple_headers(&t, eth),
+                after: tuple_headers(&after, eth),
+            });
+            let Some(d) = v4(b.ip) else {
+                return Err(Disposition::Unsupported {
+                    node,
+                    what: "IPv6 backends are not modelled".into(),
+                });
+            };
+            let remote = !self.hn(h).prog.port_by_ep.contains_key(&b.endpoint);
+            let exit = self.exit_from_host(h, d, &after, remote, tr)?;
+            self.pin_restore(
+                h,
+                &exit,
+                &after,
+                t.reversed(),
+                UPLINK,
+                hnsim_model::Guid::ZERO,
+                NatLayer::Lb,
+            );
+            return Ok(FlowAction { after, exit });
+        }
+        // Port mappings (VFP NAT; WinNAT on NAT networks).
+        self.counters.table_lookups += 1;
+        let hn = self.hn(h);
+        let pm = v4(t.dst).and_then(|d| {
+            hn.prog
+                .port_maps
+                .get(&(t.proto, t.dport))
+                .and_then(|v| {
+                    v.iter().find(|m| match m.vip {
+                        Some(vip) => vip == d,
+                        None => d == host_ip,
+                    })
+                })
+                .cloned()
+        });
+        if let Some(m) = pm {
+            let pp = hn.prog.ports[m.port as usize].clone();
+            let nat_net = hn.prog.networks[pp.network].kind == NetKind::Nat;
+            let mut after = t;
+            after.dst = IpAddr::V4(pp.ip);
+            after.dport = m.internal_port;
+            let (lname, layer_kind) = if nat_net {
+                (layer::WINNAT, NatLayer::WinNat)
+            } else {
+                (layer::PORT_MAPPING, NatLayer::PortMapping)
+            };
+            let eth = tr.eth;
+            tr.step(|| Step::Transform {
+                layer: lname.into(),
+                rule: format!("PortMapping {}:{} -> {}", t.dport, m.internal_port, pp.name),
+                before: tuple_headers(&t, eth),
+                after: tuple_headers(&after, eth),
+            });
+            self.pin_restore(
+                h,
+                &Exit::Port(m.port),
+                &after,
+                t.reversed(),
+                UPLINK,
+                hnsim_model::Guid::ZERO,
+                layer_kind,
+            );
+            return Ok(FlowAction {
+                after,
+                exit: Exit::Port(m.port),
+            });
+        }
+        let Some(d) = v4(t.dst) else {
+            return Err(Disposition::Unsupported {
+                node,
+                what: "IPv6 is not modelled".into(),
+            });
+        };
+        let hn = self.hn(h);
+        // An endpoint reachable from the wire (Transparent, L2Bridge, decapsulated overlay).
+        if let Some(&q) = hn.prog.port_by_ip.get(&d) {
+            let pp = &hn.prog.ports[q as usize];
+            let kind = hn.prog.networks[pp.network].kind;
+            let ok = match overlay {
+                Some(n) => pp.network == n,
+                None => matches!(
+                    kind,
+                    NetKind::Transparent | NetKind::L2Bridge | NetKind::L2Tunnel | NetKind::Overlay
+                ),
+            };
+            if ok && !pp.host_attached {
+                return Ok(FlowAction {
+                    after: t,
+                    exit: Exit::Port(q),
+                });
+            }
+        }
+        if overlay.is_some() && !Self::is_host_addr(hn, t.dst) {
+            return Err(Disposition::NoRoute {
+                node,
+                reason: format!(
+                    "decapsulated packet for {d}: no endpoint with that address on the overlay network"
+                ),
+            });
+        }
+        Ok(FlowAction {
+            after: t,
+            exit: Exit::HostStack,
+        })
+    }
+
+    /// Where the host sends a packet to `d` that it DNATed (inbound LB): a local port, a remote
+    /// endpoint over the overlay, or out by the host routes.
+    pub(crate) fn exit_from_host(
+        &mut self,
+        h: usize,
+        d: Ipv4Addr,
+        after: &Tuple,
+        backend_remote: bool,
+        tr: &mut Tracer,
+    ) -> Result<Exit, Disposition> {
+        let node = self.nodes[h].name.clone();
+        let hn = self.hn(h);
+        if let Some(&q) = hn.prog.port_by_ip.get(&d).filter(|_| !backend_remote) {
+            return Ok(Exit::Port(q));
+        }
+        if let Some(r) = hn.prog.remote_by_ip.get(&d).cloned() {
+            let net = &hn.prog.networks[r.network];
+            if let (NetKind::Overlay, Some(pa)) = (net.kind, r.pa) {
+                if pa != hn.spec.ip {
+                    let (vni, port) = (net.vsid.unwrap_or(0), net.vxlan_port);
+                    let onh = self.outer_next_hop(h, pa, &node)?;
+                    return Ok(Exit::Encap {
+                        outer_next_hop: onh,
+                        pa,
+                        vni,
+                        udp_port: port,
+                        inner_dst_mac: r.mac,
+                    });
+                }
+            }
+        }
+        let hn = self.hn(h);
+        for n in &hn.prog.networks {
+            if n.kind != NetKind::Overlay {
+                continue;
+            }
+            if let Some(r) = n
+                .remote_subnets
+                .iter()
+                .filter(|r| r.prefix.contains(&d))
+                .max_by_key(|r| r.prefix.prefix_len())
+                .cloned()
+            {
+                let (vni, port) = (r.vni, n.vxlan_port);
+                let onh = self.outer_next_hop(h, r.pa, &node)?;
+                return Ok(Exit::Encap {
+                    outer_next_hop: onh,
+                    pa: r.pa,
+                    vni,
+                    udp_port: port,
+                    inner_dst_mac: r.dr_mac,
+                });
+            }
+        }
+        let _ = after;
+        self.mac_rewrite_exit(h, d, &node, tr)
+    }
+
+    /// Route a packet out of the host by its routes (no TTL change: VFP, not the IP stack).
+    pub(crate) fn host_route_out(&mut self, h: usize, pkt: Packet, tr: &mut Tracer) -> Next {
+        let Some(d) = tuple_of(&pkt).and_then(|t| v4(t.dst)) else {
+            return drop(Disposition::Unsupported {
+                node: self.nodes[h].name.clone(),
+                what: "IPv6 is not modelled".into(),
+            });
+        };
+        let t = tuple_of(&pkt).unwrap_or(Tuple {
+            proto: 0,
+            src: IpAddr::V4(d),
+            sport: 0,
+            dst: IpAddr::V4(d),
+            dport: 0,
+        });
+        match self.exit_from_host(h, d, &t, false, tr) {
+            Ok(exit) => self.apply(h, None, pkt, FlowAction { after: t, exit }, tr),
+            Err(e) => drop(e),
+        }
+    }
+}

@@ -1,0 +1,947 @@
+//! The VFP pipeline of a container port: outbound (ACL → LB → OutBoundNAT → route/VNET) with
+//! the flow-table fast path and NAT-session restore, the route layer, and inbound (ACL In →
+//! delivery). The layer order and why it is this one: see the `vfp` module doc.
+
+use crate::compile::{NetKind, PortProgram, Via};
+use crate::engine::{
+    drop, headers, set_tuple, tuple_headers, tuple_of, v4, At, DenyRef, Exit, FlowAction, Next, Outcome,
+    Receiver, Tracer, HOST, UPLINK,
+};
+use crate::packet::Packet;
+use crate::switch::{Forward, SwitchPort};
+use crate::trace::{Action, Disposition, SessionOp, Step};
+use crate::vfp::{layer, lb, AclVerdict, AclView, Dir, FlowKey, NatLayer, Tuple};
+use crate::world::World;
+use std::net::{IpAddr, Ipv4Addr};
+
+impl World {
+    pub(crate) fn port_name(&self, h: usize, p: u32) -> &str {
+        self.hn(h)
+            .prog
+            .ports
+            .get(p as usize)
+            .map(|pp| pp.name.as_str())
+            .unwrap_or("?")
+    }
+
+    /// Evaluate the ACL layers of port `p` for direction `dir`.
+    pub(crate) fn acl(
+        &mut self,
+        h: usize,
+        p: u32,
+        dir: Dir,
+        t: &Tuple,
+        tr: &mut Tracer,
+    ) -> Result<(), DenyRef> {
+        let ports = t.proto == 6 || t.proto == 17;
+        let view = match dir {
+            Dir::Out => AclView {
+                proto: t.proto,
+                local: t.src,
+                local_port: ports.then_some(t.sport),
+                remote: t.dst,
+                remote_port: ports.then_some(t.dport),
+            },
+            Dir::In => AclView {
+                proto: t.proto,
+                local: t.dst,
+                local_port: ports.then_some(t.dport),
+                remote: t.src,
+                remote_port: ports.then_some(t.sport),
+            },
+        };
+        let mut evals = 0u64;
+        let result = (|| {
+            let hn = self.hn(h);
+            let pp = &hn.prog.ports[p as usize];
+            let d = &hn.spec.dataplane;
+            for host in [false, true] {
+                let set = pp.acl(host, dir);
+                let lname = if host { layer::ACL_HOST } else { layer::ACL_SWITCH };
+                match set.eval(&view, &mut evals) {
+                    AclVerdict::Rule(i) => {
+                        let r = &set.rules[i];
+                        tr.step(|| Step::Filter {
+                            layer: lname.into(),
+                            rule: r.name.clone(),
+                            action: if r.allow { Action::Allow } else { Action::Block },
+                            priority: r.priority,
+                        });
+                        if !r.allow {
+                            return Err(DenyRef {
+                                dir,
+                                host,
+                                rule: i as u16,
+                            });
+                        }
+                    }
+                    AclVerdict::NoRules => {
+                        if !host && !d.acl_default_allow_when_no_rules {
+                            return Err(DenyRef {
+                                dir,
+                                host,
+                                rule: u16::MAX,
+                            });
+                        }
+                    }
+                    AclVerdict::NoMatch => {
+                        let block = d.acl_default_block_when_rules_exist;
+                        tr.step(|| Step::Filter {
+                            layer: lname.into(),
+                            rule: "default (no rule matched)".into(),
+                            action: if block { Action::Block } else { Action::Allow },
+                            priority: u16::MAX,
+                        });
+                        if block {
+                            return Err(DenyRef {
+                                dir,
+                                host,
+                                rule: u16::MAX,
+                            });
+                        }
+                    }
+                }
+            }
+            Ok(())
+        })();
+        self.counters.rule_evaluations += evals;
+        result
+    }
+
+    pub(crate) fn deny_disposition(&self, h: usize, p: u32, d: DenyRef) -> Disposition {
+        let hn = self.hn(h);
+        let pp = &hn.prog.ports[p as usize];
+        let lname = if d.host {
+            layer::ACL_HOST
+        } else {
+            layer::ACL_SWITCH
+        };
+        let (rule, priority, reason) = match pp.acl(d.host, d.dir).rules.get(d.rule as usize) {
+            Some(r) => (r.name.clone(), r.priority, "Block rule matched".to_string()),
+            None => (
+                "default".to_string(),
+                u16::MAX,
+                format!(
+                    "no {:?} ACL rule matched on endpoint {}; default is block (inferred, setting acl_default_block_when_rules_exist)",
+                    d.dir, pp.name
+                ),
+            ),
+        };
+        let node = format!("{}/{}", self.nodes[h].name, pp.name);
+        match d.dir {
+            Dir::In => Disposition::DeniedIn {
+                node,
+                layer: lname.into(),
+                rule,
+                priority,
+                reason,
+            },
+            Dir::Out => Disposition::DeniedOut {
+                node,
+                layer: lname.into(),
+                rule,
+                priority,
+                reason,
+            },
+        }
+    }
+
+    /// A packet leaves container port `p` (VFP outbound).
+    pub(crate) fn port_out(&mut self, h: usize, p: u32, pkt: Packet, tr: &mut Tracer) -> Next {
+        self.ensure_compiled(h);
+        if tr.on {
+            let (n, pn) = (self.nodes[h].name.clone(), self.port_name(h, p).to_string());
+            tr.hop(&n, &pn);
+        }
+        self.capture_port(h, p, &pkt);
+        let Some(t) = tuple_of(&pkt) else {
+            return drop(Disposition::Unsupported {
+                node: self.nodes[h].name.clone(),
+                what: "non-IP frame from a container".into(),
+            });
+        };
+        let now = self.now;
+        // P3 (newer WS2019 builds, setting `empty_source_vip_uses_node_ip: false`): the NAT
+        // pool is the VIP itself, and VFP's LB layer claims every packet addressed to a VIP
+        // before the reply can be matched to its NAT session; a reply to VIP:<SNAT port> has no
+        // port mapping and is dropped (consumers.md P3, inferred mechanism).
+        if !self.hn(h).spec.dataplane.empty_source_vip_uses_node_ip {
+            self.counters.table_lookups += 1;
+            let hn = self.hn(h);
+            if hn.prog.lbs.is_vip(t.dst) {
+                let mut n = 0;
+                let found = hn.prog.lbs.find(t.proto, t.dst, t.dport, false, &mut n).is_some();
+                self.counters.table_lookups += n;
+                if !found {
+                    return drop(Disposition::NoMatchingLoadBalancer {
+                        node: self.nodes[h].name.clone(),
+                        vip: t.dst,
+                        port: t.dport,
+                    });
+                }
+            }
+        }
+        let gen = self.flow_gen(h, p);
+        let key = FlowKey {
+            zone: p,
+            dir: Dir::Out,
+            tuple: t,
+        };
+        self.counters.table_lookups += 1;
+        let cached = self.hn_mut(h).flows.lookup(&key, gen, now);
+        let mut acl_done = false;
+        match cached {
+            // A reply to a connection this host translated: restored by the same lookup.
+            Ok(a) if matches!(a.exit, Exit::Restore { .. }) => {
+                self.counters.fast_path += 1;
+                return self.restore(h, pkt, t, a, tr);
+            }
+            Ok(a) if a.exit != Exit::Pending => {
+                self.counters.fast_path += 1;
+                tr.step(|| Step::Session {
+                    setup_or_match: SessionOp::Match,
+                    flow: t.to_string(),
+                });
+                return self.apply(h, Some(p), pkt, a, tr);
+            }
+            Ok(_) => acl_done = true,
+            Err(_) => {}
+        }
+        self.counters.slow_path += 1;
+        tr.step(|| Step::Session {
+            setup_or_match: SessionOp::Setup,
+            flow: t.to_string(),
+        });
+        if !acl_done {
+            if let Err(d) = self.acl(h, p, Dir::Out, &t, tr) {
+                let a = FlowAction {
+                    after: t,
+                    exit: Exit::Deny(d),
+                };
+                self.hn_mut(h).flows.insert(key, a, gen, now);
+                return drop(self.deny_disposition(h, p, d));
+            }
+        }
+        // The reply of an inbound connection: no ACL, no NAT, only the route layer (stateful).
+        let result = if acl_done {
+            let pp = self.hn(h).prog.ports[p as usize].clone();
+            match v4(t.dst) {
+                Some(d) => self
+                    .route_port(h, &pp, d, &t, false, tr)
+                    .map(|exit| FlowAction { after: t, exit }),
+                None => Err(Disposition::Unsupported {
+                    node: self.nodes[h].name.clone(),
+                    what: "IPv6 forwarding is not modelled".into(),
+                }),
+            }
+        } else {
+            self.slow_out(h, p, t, tr)
+        };
+        match result {
+            Ok(a) => {
+                // The slow path already traced its transforms; the packet takes them now.
+                let mut pkt = pkt;
+                set_tuple(&mut pkt, &a.after);
+                let hn = self.hn_mut(h);
+                hn.flows.insert(key, a, gen, now);
+                // Stateful: the reply may enter this port without an In ACL check.
+                hn.flows.insert_unless_pinned(
+                    FlowKey {
+                        zone: p,
+                        dir: Dir::In,
+                        tuple: t.reversed(),
+                    },
+                    FlowAction {
+                        after: t.reversed(),
+                        exit: Exit::Deliver,
+                    },
+                    gen,
+                    now,
+                );
+                self.apply(h, Some(p), pkt, a, tr)
+            }
+            Err(d) => drop(d),
+        }
+    }
+
+    /// LB, OutBoundNAT and route layers of an outbound packet on port `p`.
+    pub(crate) fn slow_out(
+        &mut self,
+        h: usize,
+        p: u32,
+        t: Tuple,
+        tr: &mut Tracer,
+    ) -> Result<FlowAction, Disposition> {
+        let node = self.nodes[h].name.clone();
+        let seed = self.seed;
+        self.conn_nonce += 1;
+        let nonce = self.conn_nonce;
+        let _now = self.now;
+        let mut lookups = 0u64;
+        let hn = self.hn(h);
+        let pp: PortProgram = hn.prog.ports[p as usize].clone();
+        let host_ip = hn.spec.ip;
+        let affinity = hn.spec.dataplane.session_affinity;
+        let any_local = Self::is_host_addr(hn, t.dst);
+        let lbm = hn
+            .prog
+            .lbs
+            .find(t.proto, t.dst, t.dport, any_local, &mut lookups)
+            .cloned();
+        self.counters.table_lookups += lookups;
+        let mut after = t;
+        let mut route_to = t.dst;
+        let mut nat_layer = None;
+        let mut backend_remote = false;
+        if let Some(m) = lbm {
+            self.counters.rule_evaluations += 1;
+            let Some(b) = lb::choose(&m, seed, t.src, t.sport, nonce, affinity).cloned() else {
+                return Err(Disposition::NoMatchingLoadBalancer {
+                    node,
+                    vip: t.dst,
+                    port: t.dport,
+                });
+            };
+            tr.step(|| Step::LoadBalance {
+                lb: m.lb.to_string(),
+                vip: t.dst,
+                port: t.dport,
+                backend: format!("{} ({})", b.ip, b.endpoint),
+            });
+            after.dst = if m.preserve_dip() { t.dst } else { b.ip };
+            after.dport = m.internal_port;
+            route_to = b.ip;
+            // A remote-endpoint backend is sent toward its host even if a local endpoint now
+            // holds the same IP (a stale remote endpoint, consumers.md P12 / S15.2).
+            backend_remote = !self.hn(h).prog.port_by_ep.contains_key(&b.endpoint);
+            if !m.dsr {
+                let src = m.source_vip.unwrap_or(IpAddr::V4(host_ip));
+                after.src = src;
+                after.sport = self.snat_port(h, src, p, &node)?;
+            }
+            nat_layer = Some(NatLayer::Lb);
+            let before_h = t;
+            let eth = tr.eth;
+            tr.step(|| Step::Transform {
+                layer: layer::SLB_NAT.into(),
+                rule: format!(
+                    "LB {} {}:{} -> {}:{}{}",
+                    m.lb,
+                    t.dst,
+                    m.external_port,
+                    b.ip,
+                    m.internal_port,
+                    if m.dsr { " (DSR)" } else { "" }
+                ),
+                before: tuple_headers(&before_h, eth),
+                after: tuple_headers(&after, eth),
+            });
+        }
+        let dst4 = v4(route_to);
+        if after.src == t.src {
+            for o in &pp.outbound_nat {
+                self.counters.rule_evaluations += 1;
+                let Some(d) = dst4 else { break };
+                let applies = if !o.destinations.is_empty() {
+                    o.destinations.iter().any(|n| n.contains(&d))
+                } else {
+                    let net = &self.hn(h).prog.networks[pp.network];
+                    !o.exceptions.iter().any(|n| n.contains(&d)) && !net.contains(d)
+                };
+                if !applies {
+                    continue;
+                }
+                if t.proto == 1 || t.proto == 58 {
+                    return Err(Disposition::Unsupported {
+                        node,
+                        what: format!(
+                            "ICMP from {} to {} needs OutBoundNAT SNAT; VFP does not translate ICMP (consumers.md P5)",
+                            t.src, t.dst
+                        ),
+                    });
+                }
+                let src = IpAddr::V4(o.virtual_ip.unwrap_or(host_ip));
+                let before = after;
+                after.src = src;
+                after.sport = self.snat_port(h, src, p, &node)?;
+                nat_layer = Some(NatLayer::OutboundNat);
+                let eth = tr.eth;
+                tr.step(|| Step::Transform {
+                    layer: layer::OUTBOUND_NAT.into(),
+                    rule: if o.destinations.is_empty() {
+                        "OutBoundNAT (destination not in Exceptions)".into()
+                    } else {
+                        "OutBoundNAT Destinations (loopback DSR)".into()
+                    },
+                    before: tuple_headers(&before, eth),
+                    after: tuple_headers(&after, eth),
+                });
+                break;
+            }
+        }
+        if v4(after.src) == Some(pp.ip) && dst4 == Some(pp.ip) {
+            return Err(Disposition::Unsupported {
+                node,
+                what: format!(
+                    "hairpin: {} reaches itself through a VIP with its own source address; HNS does not hairpin without a loopback-DSR OutBoundNAT Destinations policy (consumers.md P1)",
+                    pp.ip
+                ),
+            });
+        }
+        let Some(d) = dst4 else {
+            return Err(Disposition::Unsupported {
+                node,
+                what: "IPv6 forwarding is not modelled".into(),
+            });
+        };
+        let exit = self.route_port(h, &pp, d, &after, backend_remote, tr)?;
+        if let Some(layer) = nat_layer {
+            self.pin_restore(h, &exit, &after, t.reversed(), p, pp.endpoint, layer);
+        }
+        Ok(FlowAction { after, exit })
+    }
+
+    pub(crate) fn snat_port(
+        &mut self,
+        h: usize,
+        src: IpAddr,
+        owner: u32,
+        node: &str,
+    ) -> Result<u16, Disposition> {
+        match self.hn_mut(h).snat.alloc(src, owner) {
+            Some(p) => Ok(p),
+            None => Err(Disposition::SnatPortsExhausted {
+                node: node.to_string(),
+                address: src,
+            }),
+        }
+    }
+
+    /// The route layer of a port: where a (translated) packet to `d` goes.
+    pub(crate) fn route_port(
+        &mut self,
+        h: usize,
+        pp: &PortProgram,
+        d: Ipv4Addr,
+        after: &Tuple,
+        backend_remote: bool,
+        tr: &mut Tracer,
+    ) -> Result<Exit, Disposition> {
+        let node = self.nodes[h].name.clone();
+        self.counters.table_lookups += 1;
+        let hn = self.hn(h);
+        let net = hn.prog.networks[pp.network].clone();
+        let net = &net;
+        let kind = net.kind;
+        let host_ip = hn.spec.ip;
+        let local = hn.prog.port_by_ip.get(&d).copied().filter(|&q| {
+            hn.prog.ports[q as usize].network == pp.network && !hn.prog.ports[q as usize].host_attached
+        });
+        let remote = hn.prog.remote_by_ip.get(&d).cloned();
+        let dst_is_host = Self::is_host_addr(hn, IpAddr::V4(d));
+        // 1. Another port on the same vSwitch network: switched locally (P15: L2Bridge same-host
+        //    traffic is bridged). L2Tunnel sends everything through the host (inferred).
+        if kind != NetKind::L2Tunnel && !backend_remote {
+            if let Some(q) = local {
+                return Ok(Exit::Port(q));
+            }
+        }
+        // The host's own addresses: up the host vNIC to the host stack.
+        if dst_is_host && kind != NetKind::Transparent {
+            tr.step(|| Step::Route {
+                table: format!("{} host address", layer::ROUTE),
+                prefix: format!("{d}/32"),
+                next_hop: "host stack".into(),
+            });
+            return Ok(Exit::HostStack);
+        }
+        // 2. SDNRoute NeedEncap: hand to the host (service CIDR with no LB, the node's own IP).
+        let sdn = pp
+            .sdn_routes
+            .iter()
+            .filter(|r| r.prefix.contains(&d))
+            .max_by_key(|r| r.prefix.prefix_len());
+        if let Some(r) = sdn {
+            self.counters.rule_evaluations += 1;
+            tr.step(|| Step::Route {
+                table: format!("{} SDNRoute", layer::ROUTE),
+                prefix: r.prefix.to_string(),
+                next_hop: if r.need_encap {
+                    "host (NeedEncap)".into()
+                } else {
+                    r.next_hop.map(|n| n.to_string()).unwrap_or_else(|| "host".into())
+                },
+            });
+            // NeedEncap hands the packet to the host; a plain SDNRoute with a next hop sends
+            // it there on the wire (host MAC, except for Transparent endpoints on the underlay).
+            match (r.need_encap, r.next_hop) {
+                (false, Some(nh)) if nh != Ipv4Addr::UNSPECIFIED => {
+                    let src_mac = if kind == NetKind::Transparent {
+                        pp.mac
+                    } else {
+                        self.hn(h).spec.mac
+                    };
+                    return Ok(Exit::Uplink {
+                        next_hop: nh,
+                        src_mac,
+                    });
+                }
+                _ => return Ok(Exit::HostStack),
+            }
+        }
+        let snat_to_host = v4(after.src) == Some(host_ip);
+        match kind {
+            NetKind::Overlay => {
+                let vsid = net.vsid.unwrap_or(0);
+                let port = net.vxlan_port;
+                if let Some(r) = &remote {
+                    // A remote endpoint that is its own PA is a host-network backend: plain
+                    // underlay, no encap (consumers.md S9.2, inferred path).
+                    if r.pa == Some(d) {
+                        return self.mac_rewrite_exit(h, d, &node, tr);
+                    }
+                    if let Some(pa) = r.pa {
+                        if pa == host_ip {
+                            tr.step(|| Step::Route {
+                                table: format!("{} remote endpoint", layer::ROUTE),
+                                prefix: format!("{d}/32"),
+                                next_hop: "host (PA is this host)".into(),
+                            });
+                            return Ok(Exit::HostStack);
+                        }
+                        let inner = r.mac;
+                        tr.step(|| Step::Route {
+                            table: format!("{} remote endpoint", layer::ROUTE),
+                            prefix: format!("{d}/32"),
+                            next_hop: format!("PA {pa}"),
+                        });
+                        let onh = self.outer_next_hop(h, pa, &node)?;
+                        return Ok(Exit::Encap {
+                            outer_next_hop: onh,
+                            pa,
+                            vni: vsid,
+                            udp_port: port,
+                            inner_dst_mac: inner,
+                        });
+                    }
+                }
+                let rsr = net
+                    .remote_subnets
+                    .iter()
+                    .filter(|r| r.prefix.contains(&d))
+                    .max_by_key(|r| r.prefix.prefix_len())
+                    .cloned();
+                if let Some(r) = rsr {
+                    self.counters.rule_evaluations += 1;
+                    tr.step(|| Step::Route {
+                        table: format!("{} RemoteSubnetRoute", layer::ROUTE),
+                        prefix: r.prefix.to_string(),
+                        next_hop: format!("PA {}", r.pa),
+                    });
+                    let onh = self.outer_next_hop(h, r.pa, &node)?;
+                    return Ok(Exit::Encap {
+                        outer_next_hop: onh,
+                        pa: r.pa,
+                        vni: r.vni,
+                        udp_port: port,
+                        inner_dst_mac: r.dr_mac,
+                    });
+                }
+                if snat_to_host {
+                    return self.mac_rewrite_exit(h, d, &node, tr);
+                }
+                Err(Disposition::NoRoute {
+                    node,
+                    reason: format!(
+                        "overlay network {}: no local endpoint, remote endpoint or RemoteSubnetRoute for {d}, and the packet is not SNATed (inferred, consumers.md S8.2)",
+                        net.name
+                    ),
+                })
+            }
+            NetKind::L2Bridge => {
+                // MAC rewrite: leave with the host MAC toward the next hop of the host's routes
+                // (P10; consumers.md S1.2).
+                if let Some(r) = &remote {
+                    let g = r.endpoint;
+                    tr.step(|| Step::Route {
+                        table: format!("{} remote endpoint", layer::ROUTE),
+                        prefix: format!("{d}/32"),
+                        next_hop: format!("host routes (remote endpoint {g})"),
+                    });
+                }
+                self.mac_rewrite_exit(h, d, &node, tr)
+            }
+            NetKind::Transparent => {
+                let via_route = pp
+                    .routes
+                    .iter()
+                    .filter(|(n, _)| n.contains(&d))
+                    .max_by_key(|(n, _)| n.prefix_len())
+                    .map(|(_, nh)| *nh);
+                let nh = if net.contains(d) {
+                    d
+                } else if let Some(nh) = via_route {
+                    nh
+                } else {
+                    match pp.gateway {
+                        Some(g) => g,
+                        None => {
+                            return Err(Disposition::NoRoute {
+                                node,
+                                reason: format!("endpoint {} has no gateway for {d}", pp.name),
+                            })
+                        }
+                    }
+                };
+                tr.step(|| Step::Route {
+                    table: format!("{} endpoint", layer::ROUTE),
+                    prefix: if nh == d {
+                        "on-link".into()
+                    } else {
+                        "0.0.0.0/0".into()
+                    },
+                    next_hop: nh.to_string(),
+                });
+                Ok(Exit::Uplink {
+                    next_hop: nh,
+                    src_mac: pp.mac,
+                })
+            }
+            NetKind::L2Tunnel => Ok(Exit::HostStack),
+            NetKind::Nat | NetKind::Ics | NetKind::Internal => {
+                if net.contains(d) && !dst_is_host {
+                    return Err(Disposition::NoRoute {
+                        node,
+                        reason: format!("no endpoint with {d} on network {}", net.name),
+                    });
+                }
+                tr.step(|| Step::Route {
+                    table: format!("{} endpoint", layer::ROUTE),
+                    prefix: "0.0.0.0/0".into(),
+                    next_hop: pp
+                        .gateway
+                        .map(|g| format!("{g} (host vNIC)"))
+                        .unwrap_or_else(|| "host vNIC".into()),
+                });
+                Ok(Exit::HostStack)
+            }
+            NetKind::Private | NetKind::Other => Err(Disposition::NoRoute {
+                node,
+                reason: format!("network {} ({:?}) has no path beyond its vSwitch", net.name, kind),
+            }),
+        }
+    }
+
+    pub(crate) fn outer_next_hop(
+        &mut self,
+        h: usize,
+        pa: Ipv4Addr,
+        node: &str,
+    ) -> Result<Ipv4Addr, Disposition> {
+        match self.host_route_lookup(h, pa) {
+            Some((Via::Uplink(nh), _, _)) => Ok(nh.unwrap_or(pa)),
+            _ => Err(Disposition::NoRoute {
+                node: node.to_string(),
+                reason: format!("no underlay route to provider address {pa}"),
+            }),
+        }
+    }
+
+    pub(crate) fn mac_rewrite_exit(
+        &mut self,
+        h: usize,
+        d: Ipv4Addr,
+        node: &str,
+        tr: &mut Tracer,
+    ) -> Result<Exit, Disposition> {
+        match self.host_route_lookup(h, d) {
+            Some((Via::Uplink(nh), prefix, origin)) => {
+                let nh = nh.unwrap_or(d);
+                tr.step(|| Step::Route {
+                    table: format!("{} host routes ({origin})", layer::ROUTE),
+                    prefix: prefix.to_string(),
+                    next_hop: nh.to_string(),
+                });
+                Ok(Exit::Uplink {
+                    next_hop: nh,
+                    src_mac: self.hn(h).spec.mac,
+                })
+            }
+            Some((Via::Switch(_), _, _)) => Ok(Exit::HostStack),
+            None => Err(Disposition::NoRoute {
+                node: node.to_string(),
+                reason: format!("no host route to {d}"),
+            }),
+        }
+    }
+
+    /// Restore a reply of a translated connection and hand it on.
+    pub(crate) fn restore(
+        &mut self,
+        h: usize,
+        mut pkt: Packet,
+        t: Tuple,
+        a: FlowAction,
+        tr: &mut Tracer,
+    ) -> Next {
+        let Exit::Restore {
+            zone,
+            endpoint,
+            layer,
+        } = a.exit
+        else {
+            return self.apply(h, None, pkt, a, tr);
+        };
+        let before = t;
+        set_tuple(&mut pkt, &a.after);
+        tr.step(|| Step::Session {
+            setup_or_match: SessionOp::Match,
+            flow: format!("{} reply", layer.name()),
+        });
+        let eth = tr.eth;
+        tr.step(|| Step::Transform {
+            layer: layer.name().into(),
+            rule: "reverse NAT".into(),
+            before: tuple_headers(&before, eth),
+            after: tuple_headers(&a.after, eth),
+        });
+        match zone {
+            HOST => Next::End(Outcome::Arrived(Receiver::Host(h), pkt)),
+            UPLINK => self.host_route_out(h, pkt, tr),
+            _ => {
+                self.counters.table_lookups += 1;
+                let Some(&q) = self.hn(h).prog.port_by_ep.get(&endpoint) else {
+                    return drop(Disposition::NoRoute {
+                        node: self.nodes[h].name.clone(),
+                        reason: format!("the endpoint {endpoint} of this connection is gone"),
+                    });
+                };
+                Next::Go(
+                    At::PortIn {
+                        host: h,
+                        port: q,
+                        pkt,
+                    },
+                    0,
+                )
+            }
+        }
+    }
+
+    /// Apply a (cached or fresh) flow action.
+    pub(crate) fn apply(
+        &mut self,
+        h: usize,
+        from: Option<u32>,
+        mut pkt: Packet,
+        a: FlowAction,
+        tr: &mut Tracer,
+    ) -> Next {
+        if let Exit::Restore { .. } = a.exit {
+            let t = tuple_of(&pkt).unwrap_or(a.after);
+            return self.restore(h, pkt, t, a, tr);
+        }
+        if tuple_of(&pkt) != Some(a.after) {
+            let before = headers(&pkt);
+            set_tuple(&mut pkt, &a.after);
+            if tr.on {
+                let after = headers(&pkt);
+                tr.step(|| Step::Transform {
+                    layer: "UFT".into(),
+                    rule: "cached transposition".into(),
+                    before,
+                    after,
+                });
+            }
+        }
+        match a.exit {
+            Exit::Port(q) => {
+                // The vSwitch forwards by the port's MAC (VFP rewrote the destination MAC).
+                self.counters.table_lookups += 1;
+                let mac = self.hn(h).prog.ports[q as usize].mac;
+                pkt.eth.dst = mac;
+                let fwd = self.hn(h).switch.forward(mac, self.now);
+                if tr.on {
+                    let name = match fwd {
+                        Forward::To(SwitchPort::Endpoint(p)) if p == q => self.port_name(h, q).to_string(),
+                        other => format!("{} ({other:?} in the MAC table)", self.port_name(h, q)),
+                    };
+                    tr.step(|| Step::Switch { mac, out_port: name });
+                }
+                Next::Go(
+                    At::PortIn {
+                        host: h,
+                        port: q,
+                        pkt,
+                    },
+                    0,
+                )
+            }
+            Exit::HostStack => Next::Go(
+                At::HostStack {
+                    host: h,
+                    pkt,
+                    origin: false,
+                },
+                0,
+            ),
+            Exit::Uplink { next_hop, src_mac } => self.emit_uplink(h, pkt, next_hop, src_mac, None, tr),
+            Exit::Encap {
+                outer_next_hop,
+                pa,
+                vni,
+                udp_port,
+                inner_dst_mac,
+            } => {
+                let host_mac = self.hn(h).spec.mac;
+                pkt.eth.dst = inner_dst_mac;
+                if from.is_none() {
+                    pkt.eth.src = host_mac;
+                }
+                self.emit_uplink(h, pkt, outer_next_hop, host_mac, Some((pa, vni, udp_port)), tr)
+            }
+            Exit::Deliver | Exit::Pending | Exit::Restore { .. } => match from {
+                Some(p) => Next::End(Outcome::Arrived(Receiver::Port { host: h, port: p }, pkt)),
+                None => Next::Go(
+                    At::HostStack {
+                        host: h,
+                        pkt,
+                        origin: false,
+                    },
+                    0,
+                ),
+            },
+            Exit::Deny(d) => match from {
+                Some(p) => drop(self.deny_disposition(h, p, d)),
+                None => drop(Disposition::NoRoute {
+                    node: self.nodes[h].name.clone(),
+                    reason: "denied".into(),
+                }),
+            },
+        }
+    }
+
+    /// A packet arrives at port `q` from the vSwitch (VFP inbound): ACL In, then the container.
+    pub(crate) fn port_in(&mut self, h: usize, q: u32, mut pkt: Packet, tr: &mut Tracer) -> Next {
+        self.ensure_compiled(h);
+        if q as usize >= self.hn(h).prog.ports.len() {
+            return drop(Disposition::NoRoute {
+                node: self.nodes[h].name.clone(),
+                reason: "the destination port was removed".into(),
+            });
+        }
+        if tr.on {
+            let (n, pn) = (self.nodes[h].name.clone(), self.port_name(h, q).to_string());
+            tr.hop(&n, &pn);
+        }
+        let Some(t) = tuple_of(&pkt) else {
+            return drop(Disposition::Unsupported {
+                node: self.nodes[h].name.clone(),
+                what: "non-IP frame at a port".into(),
+            });
+        };
+        let now = self.now;
+        let gen = self.flow_gen(h, q);
+        let key = FlowKey {
+            zone: q,
+            dir: Dir::In,
+            tuple: t,
+        };
+        self.counters.table_lookups += 1;
+        match self.hn_mut(h).flows.lookup(&key, gen, now) {
+            Ok(a) => {
+                self.counters.fast_path += 1;
+                tr.step(|| Step::Session {
+                    setup_or_match: SessionOp::Match,
+                    flow: t.to_string(),
+                });
+                if let Exit::Deny(d) = a.exit {
+                    return drop(self.deny_disposition(h, q, d));
+                }
+            }
+            Err(_) => {
+                self.counters.slow_path += 1;
+                tr.step(|| Step::Session {
+                    setup_or_match: SessionOp::Setup,
+                    flow: t.to_string(),
+                });
+                if let Err(d) = self.acl(h, q, Dir::In, &t, tr) {
+                    self.hn_mut(h).flows.insert(
+                        key,
+                        FlowAction {
+                            after: t,
+                            exit: Exit::Deny(d),
+                        },
+                        gen,
+                        now,
+                    );
+                    return drop(self.deny_disposition(h, q, d));
+                }
+                let hn = self.hn_mut(h);
+                hn.flows.insert(
+                    key,
+                    FlowAction {
+                        after: t,
+                        exit: Exit::Deliver,
+                    },
+                    gen,
+                    now,
+                );
+                hn.flows.insert_unless_pinned(
+                    FlowKey {
+                        zone: q,
+                        dir: Dir::Out,
+                        tuple: t.reversed(),
+                    },
+                    FlowAction {
+                        after: t.reversed(),
+                        exit: Exit::Pending,
+                    },
+                    gen,
+                    now,
+                );
+            }
+        }
+        if self.hn(h).prog.ports[q as usize].namespace.is_none() {
+            // No namespace, no vNIC in any compartment (never attached, or its container
+            // stopped and detached it).
+            return drop(Disposition::NoRoute {
+                node: self.port_place(h, q),
+                reason: "the endpoint is not attached to any namespace (no vNIC)".into(),
+            });
+        }
+        if !self.hn(h).prog.ports[q as usize].running {
+            // HCS: a stopped container's compartment receives nothing.
+            return drop(Disposition::HostDown {
+                node: self.port_place(h, q),
+            });
+        }
+        pkt.eth.dst = self.hn(h).prog.ports[q as usize].mac;
+        self.capture_port(h, q, &pkt);
+        if self.hn(h).prog.ports[q as usize].host_attached {
+            // A host vNIC endpoint (e.g. cbr0_ep): the host stack receives.
+            return Next::Go(
+                At::HostStack {
+                    host: h,
+                    pkt,
+                    origin: false,
+                },
+                0,
+            );
+        }
+        if tr.on {
+            let to = self.port_place(h, q);
+            tr.step(|| Step::Deliver { to });
+        }
+        Next::End(Outcome::Arrived(Receiver::Port { host: h, port: q }, pkt))
+    }
+
+    /// The place name of a port's owner: `container:ID` or `endpoint:GUID`.
+    pub(crate) fn port_place(&self, h: usize, q: u32) -> String {
+        let pp = &self.hn(h).prog.ports[q as usize];
+        match &pp.container {
+            Some(c) => format!("container:{c}"),
+            None => format!("endpoint:{}", pp.endpoint),
+        }
+    }
+}

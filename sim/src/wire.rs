@@ -1,1 +1,0 @@
-//! Real packet bytes (owned by the wire work).

@@ -1,0 +1,210 @@
+//! The unified flow table: the first packet of a connection takes the slow path, later packets
+//! (and replies) one exact-match lookup per VFP point, and that cost does not grow with the
+//! number of load balancers. With tracing and capture off, an established packet allocates
+//! nothing per hop.
+
+use hnsim_model::schema::{LbPortMapping, LoadBalancer};
+use hnsim_model::Guid;
+use hnsim_sim::testkit::{ctr, Lab};
+use hnsim_sim::{Counters, Place, L4};
+use serde_json::json;
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+/// Counts allocations of the current thread (tests run on several threads).
+struct Counting;
+
+thread_local! {
+    static ALLOCS: Cell<u64> = const { Cell::new(0) };
+}
+
+fn allocs_so_far() -> u64 {
+    ALLOCS.with(|c| c.get())
+}
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
+        unsafe { System.alloc(l) }
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        unsafe { System.dealloc(p, l) }
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
+        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
+        unsafe { System.realloc(p, l, n) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// An overlay pair (node1: A, B; node2: C) with `extra_lbs` unrelated ClusterIP LBs on node1 and
+/// the service 10.96.0.50:80 → C (remote, non-DSR, source VIP 10.244.1.2).
+fn lab_with_lbs(extra_lbs: u32) -> Lab {
+    let mut lab = Lab::common(42);
+    let net = |prefix: &str, gw: &str, pa: &str| {
+        json!({"Name": "vxlan0", "Type": "Overlay", "Ipams": [{"Type": "Static", "Subnets": [{"IpAddressPrefix": prefix,
+            "Routes": [{"NextHop": gw, "DestinationPrefix": "0.0.0.0/0"}],
+            "Policies": [{"Type": "VSID", "Settings": {"IsolationId": 4096}}]}]}],
+            "Policies": [{"Type": "ProviderAddress", "Settings": {"ProviderAddress": pa}}]})
+    };
+    let n1 = lab.network("node1", net("10.244.1.0/24", "10.244.1.1", "10.0.0.11"));
+    let n2 = lab.network("node2", net("10.244.2.0/24", "10.244.2.1", "10.0.0.12"));
+    let rsr = |p: &str, pa: &str| {
+        json!({"Type": "RemoteSubnetRoute", "Settings": {"DestinationPrefix": p, "IsolationId": 4096,
+            "ProviderAddress": pa, "DistributedRouterMacAddress": "00-15-5D-AA-00-01"}})
+    };
+    lab.network_policy("node1", n1, rsr("10.244.2.0/24", "10.0.0.12"));
+    lab.network_policy("node2", n2, rsr("10.244.1.0/24", "10.0.0.11"));
+    let pod = |addr: &str, m: &str| json!({"IpConfigurations": [{"IpAddress": addr}], "MacAddress": m});
+    let a = lab.endpoint("node1", n1, pod("10.244.1.10", "0E-2A-0a-f4-01-0a"));
+    let b = lab.endpoint("node1", n1, pod("10.244.1.11", "0E-2A-0a-f4-01-0b"));
+    let c = lab.endpoint("node2", n2, pod("10.244.2.10", "0E-2A-0a-f4-02-0a"));
+    lab.container("node1", "A", &[a]);
+    lab.container("node1", "B", &[b]);
+    lab.container("node2", "C", &[c]);
+    lab.listen(ctr("C"), L4::Tcp, 8080);
+    lab.listen(ctr("A"), L4::Tcp, 80);
+    let c_remote = lab.endpoint(
+        "node1",
+        n1,
+        json!({"IpConfigurations": [{"IpAddress": "10.244.2.10"}],
+        "MacAddress": "02-11-0a-f4-02-0a", "Flags": 1,
+        "Policies": [{"Type": "ProviderAddress", "Settings": {"ProviderAddress": "10.0.0.12"}}]}),
+    );
+    lab.lb(
+        "node1",
+        &[c_remote],
+        json!({"SourceVIP": "10.244.1.2", "FrontendVIPs": ["10.96.0.50"],
+        "PortMappings": [{"Protocol": 6, "InternalPort": 8080, "ExternalPort": 80}]}),
+    );
+    // Bulk LBs are put straight into the state (the HNS create path validates each against all
+    // others, which is quadratic and not what this test measures).
+    let hns = lab.w.hns("node1").unwrap();
+    for i in 0..extra_lbs {
+        let vip = format!("10.{}.{}.{}", 100 + (i >> 16), (i >> 8) & 0xff, i & 0xff);
+        let lb = LoadBalancer {
+            id: Guid(0xB000_0000 + i as u128),
+            host_compute_endpoints: vec![a.to_string()],
+            frontend_vips: vec![vip],
+            port_mappings: vec![LbPortMapping {
+                protocol: 6,
+                internal_port: 80,
+                external_port: 80,
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        hns.load_balancers.insert(lb.id, lb);
+    }
+    hns.generation += 1;
+    lab
+}
+
+fn delta(a: Counters, b: Counters) -> Counters {
+    Counters {
+        slow_path: b.slow_path - a.slow_path,
+        fast_path: b.fast_path - a.fast_path,
+        rule_evaluations: b.rule_evaluations - a.rule_evaluations,
+        table_lookups: b.table_lookups - a.table_lookups,
+    }
+}
+
+/// (first exchange, established exchange) counter deltas for B → 10.96.0.50:80.
+fn measure(extra_lbs: u32) -> (Counters, Counters) {
+    let mut lab = lab_with_lbs(extra_lbs);
+    let c0 = lab.w.counters();
+    let x = lab.send(ctr("B"), "10.96.0.50", L4::Tcp, 80, Some(50000));
+    assert!(x.completed(), "{x}");
+    let c1 = lab.w.counters();
+    let x = lab.send(ctr("B"), "10.96.0.50", L4::Tcp, 80, Some(50000));
+    assert!(x.completed(), "{x}");
+    let c2 = lab.w.counters();
+    (delta(c0, c1), delta(c1, c2))
+}
+
+#[test]
+fn established_flows_take_the_fast_path() {
+    let (first, est) = measure(10);
+    assert!(
+        first.slow_path >= 3,
+        "first packet and reply set flows up: {first:?}"
+    );
+    assert!(first.rule_evaluations > 0);
+    assert_eq!(est.slow_path, 0, "established exchange: {est:?}");
+    assert_eq!(
+        est.rule_evaluations, 0,
+        "no rule is evaluated on the fast path: {est:?}"
+    );
+    // One flow-table probe per VFP point: B's port out, node2's uplink, C's port in; C's port
+    // out, node1's uplink (the pinned reverse NAT), B's port in.
+    assert_eq!(est.fast_path, 6, "{est:?}");
+    // …plus two neighbour-cache hits, one vSwitch MAC lookup and the restored port by endpoint.
+    assert_eq!(est.table_lookups, 6 + 2 + 1 + 1, "{est:?}");
+}
+
+#[test]
+fn lookups_per_established_packet_do_not_grow_with_lbs() {
+    let (first10, est10) = measure(10);
+    let (first10k, est10k) = measure(10_000);
+    assert_eq!(est10, est10k, "established exchange with 10 vs 10,000 LBs");
+    // The LB index is O(1) on the slow path too: same probes for the first packet.
+    assert_eq!(first10.table_lookups, first10k.table_lookups);
+}
+
+#[test]
+fn policy_change_rechecks_stale_flows_lazily() {
+    let mut lab = lab_with_lbs(0);
+    lab.send(ctr("B"), "10.96.0.50", L4::Tcp, 80, Some(50001));
+    // A change on node1 (a new LB) moves the generation: the next packet re-runs the slow path once.
+    lab.lb("node1", &[], json!({"FrontendVIPs": ["10.96.0.99"], "PortMappings": [{"Protocol": 6, "InternalPort": 1, "ExternalPort": 1}]}));
+    let c0 = lab.w.counters();
+    assert!(lab
+        .send(ctr("B"), "10.96.0.50", L4::Tcp, 80, Some(50001))
+        .completed());
+    let c1 = lab.w.counters();
+    assert!(delta(c0, c1).slow_path >= 1);
+    assert!(lab
+        .send(ctr("B"), "10.96.0.50", L4::Tcp, 80, Some(50001))
+        .completed());
+    assert_eq!(delta(c1, lab.w.counters()).slow_path, 0);
+}
+
+#[test]
+fn idle_flows_expire_on_virtual_time() {
+    let mut lab = lab_with_lbs(0);
+    lab.send(ctr("B"), "10.244.1.10", L4::Tcp, 80, Some(50002));
+    lab.w.advance(10 * 60 * 1_000_000_000);
+    let c0 = lab.w.counters();
+    assert!(lab
+        .send(ctr("B"), "10.244.1.10", L4::Tcp, 80, Some(50002))
+        .completed());
+    assert!(
+        delta(c0, lab.w.counters()).slow_path >= 1,
+        "expired after the idle timeout"
+    );
+}
+
+#[test]
+fn no_allocation_per_hop_when_tracing_is_off() {
+    let mut lab = lab_with_lbs(0);
+    lab.w.set_tracing(false);
+    lab.w.set_capture(false);
+    let allocs = |lab: &mut Lab, to: &str, port: u16, sport: u16| {
+        lab.send(ctr("B"), to, L4::Tcp, port, Some(sport));
+        let before = allocs_so_far();
+        let x = lab.send(ctr("B"), to, L4::Tcp, port, Some(sport));
+        assert!(x.completed());
+        allocs_so_far() - before
+    };
+    // Same host (2 VFP points each way) vs across the overlay (uplinks, wire, decap, NAT): the
+    // per-exchange allocations (the result's place names) are the same, so none is per hop.
+    let local = allocs(&mut lab, "10.244.1.10", 80, 50010);
+    let remote = allocs(&mut lab, "10.96.0.50", 80, 50011);
+    assert_eq!(
+        local, remote,
+        "allocations: same-host {local}, cross-node {remote}"
+    );
+    let _ = Place::Host(String::new());
+}
