@@ -126,6 +126,42 @@ impl std::fmt::Debug for Probes {
     }
 }
 
+/// Parse a GUID. The canonical form HNS writes (and the state stores), 36 characters with
+/// dashes, is read here without allocating; any other form goes to `Guid::from_str`, so the
+/// answer is always `Guid::from_str`'s.
+pub(crate) fn guid(s: &str) -> Option<Guid> {
+    let b = s.as_bytes();
+    if b.len() == 36 {
+        let mut v: u128 = 0;
+        let mut ok = true;
+        for (i, &c) in b.iter().enumerate() {
+            if matches!(i, 8 | 13 | 18 | 23) {
+                ok &= c == b'-';
+                continue;
+            }
+            let d = match c {
+                b'0'..=b'9' => c - b'0',
+                b'A'..=b'F' => c - b'A' + 10,
+                b'a'..=b'f' => c - b'a' + 10,
+                _ => {
+                    ok = false;
+                    break;
+                }
+            };
+            v = (v << 4) | d as u128;
+        }
+        if ok {
+            return Some(Guid(v));
+        }
+    }
+    s.parse().ok()
+}
+
+/// Whether `s` is exactly `Guid`'s `Display` form (upper case), so it need not be rewritten.
+pub(crate) fn is_canonical_guid(s: &str) -> bool {
+    s.len() == 36 && !s.bytes().any(|c| c.is_ascii_lowercase()) && guid(s).is_some()
+}
+
 /// An IP address as a number in its family's space.
 pub(crate) fn ip_u128(ip: IpAddr) -> u128 {
     match ip {
@@ -200,7 +236,7 @@ pub(crate) struct Index {
 }
 
 fn ep_network(e: &Endpoint) -> Guid {
-    e.host_compute_network.parse().unwrap_or_default()
+    guid(&e.host_compute_network).unwrap_or_default()
 }
 
 fn ep_ips(e: &Endpoint) -> impl Iterator<Item = IpAddr> + '_ {
@@ -210,7 +246,7 @@ fn ep_ips(e: &Endpoint) -> impl Iterator<Item = IpAddr> + '_ {
 }
 
 fn ref_ids(refs: &[String]) -> impl Iterator<Item = Guid> + '_ {
-    refs.iter().filter_map(|s| s.parse().ok())
+    refs.iter().filter_map(|s| guid(s))
 }
 
 impl Index {
@@ -340,6 +376,28 @@ impl Index {
         }
         for e in ref_ids(&l.host_compute_endpoints) {
             self.ep_refs.remove(&(e, *id));
+        }
+    }
+
+    /// `old` becomes `new` (an in-place update): only the entries that differ are touched,
+    /// since an update usually keeps most backends and its frontend.
+    pub fn replace_lb(&mut self, id: &Guid, old: &LoadBalancer, new: &LoadBalancer) {
+        let (fo, fnew) = (frontend_keys(old), frontend_keys(new));
+        for (p, port, vip) in fo.iter().filter(|k| !fnew.contains(k)) {
+            self.lb_frontends.remove(&(*p, *port, *vip, *id));
+        }
+        for (p, port, vip) in fnew.iter().filter(|k| !fo.contains(k)) {
+            self.lb_frontends.insert((*p, *port, *vip, *id));
+        }
+        let mut ro: Vec<Guid> = ref_ids(&old.host_compute_endpoints).collect();
+        let mut rn: Vec<Guid> = ref_ids(&new.host_compute_endpoints).collect();
+        ro.sort_unstable();
+        rn.sort_unstable();
+        for e in ro.iter().filter(|e| rn.binary_search(e).is_err()) {
+            self.ep_refs.remove(&(*e, *id));
+        }
+        for e in rn.iter().filter(|e| ro.binary_search(e).is_err()) {
+            self.ep_refs.insert((*e, *id));
         }
     }
 
@@ -556,11 +614,16 @@ impl Hns {
 
     pub(crate) fn put_lb(&mut self, l: LoadBalancer) {
         let id = l.id;
-        if let Some(old) = self.load_balancers.remove(&id) {
-            self.index.remove_lb(&id, &old);
+        match self.load_balancers.get_mut(&id) {
+            Some(slot) => {
+                self.index.replace_lb(&id, slot, &l);
+                *slot = l;
+            }
+            None => {
+                self.index.add_lb(&id, &l);
+                self.load_balancers.insert(id, l);
+            }
         }
-        self.index.add_lb(&id, &l);
-        self.load_balancers.insert(id, l);
     }
 
     pub(crate) fn take_lb(&mut self, id: &Guid) -> Option<LoadBalancer> {
@@ -624,5 +687,57 @@ impl Hns {
                 self.put_compute_system(c);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fast_guid_parse_agrees_with_from_str() {
+        for s in [
+            "404947AC-1234-5678-9ABC-DEF012345678",
+            "404947ac-1234-5678-9abc-def012345678",
+            "{404947ac-1234-5678-9abc-def012345678}",
+            " 404947AC-1234-5678-9ABC-DEF012345678 ",
+            "404947AC-1234-5678-9ABC-DEF01234567G",
+            "404947AC-1234-5678-9ABC+DEF012345678",
+            "404947AC12345678-9ABC-DEF0123456789A",
+            "",
+        ] {
+            assert_eq!(guid(s), s.parse().ok(), "{s:?}");
+            assert_eq!(
+                is_canonical_guid(s),
+                s.parse::<Guid>().is_ok_and(|g| g.to_string() == s),
+                "{s:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn run_set_finds_the_lowest_free_value() {
+        let mut r: RunSet<u8> = RunSet::default();
+        for x in [5, 6, 7, 9, 10] {
+            r.insert(1, x);
+        }
+        r.insert(2, 8);
+        assert_eq!(r.first_free(1, 5), Some(8));
+        assert_eq!(r.first_free(1, 8), Some(8));
+        assert_eq!(r.first_free(1, 9), Some(11));
+        assert_eq!(r.first_free(2, 8), Some(9));
+        r.insert(1, 8); // joins 5..=7 and 9..=10
+        assert_eq!(r.first_free(1, 5), Some(11));
+        assert_eq!(r.runs.len(), 2);
+        r.remove(1, 7);
+        assert_eq!(r.first_free(1, 5), Some(7));
+        assert!(r.contains(1, 8) && !r.contains(1, 7));
+        r.insert(1, 7);
+        let mut fresh: RunSet<u8> = RunSet::default();
+        for x in 5..=10 {
+            fresh.insert(1, x);
+        }
+        fresh.insert(2, 8);
+        assert_eq!(r, fresh, "runs are canonical whatever the order of inserts");
     }
 }

@@ -292,12 +292,12 @@ impl Hns {
 
     /// The network an endpoint belongs to.
     pub fn network_of(&self, ep: &Guid) -> Option<Guid> {
-        self.endpoints.get(ep)?.host_compute_network.parse().ok()
+        index::guid(&self.endpoints.get(ep)?.host_compute_network)
     }
 
     /// The namespace an endpoint is attached to.
     pub fn namespace_of(&self, ep: &Guid) -> Option<Guid> {
-        self.endpoints.get(ep)?.host_compute_namespace.parse().ok()
+        index::guid(&self.endpoints.get(ep)?.host_compute_namespace)
     }
 
     /// The endpoints of a network, in ID order.

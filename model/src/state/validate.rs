@@ -19,7 +19,7 @@ use std::collections::BTreeSet;
 use std::net::IpAddr;
 
 pub(crate) fn parse_guid(s: &str, what: &str) -> HcnResult<Guid> {
-    s.parse().map_err(|_| {
+    super::index::guid(s).ok_or_else(|| {
         err(
             HResult::HCN_E_GUID_CONVERSION_FAILURE,
             format!("{what}: expected a GUID, found {s:?}"),
@@ -659,7 +659,9 @@ fn endpoint_refs(hns: &Hns, refs: &mut [String], what: &str) -> HcnResult<()> {
                 format!("{what}: endpoint {g} not found"),
             ));
         }
-        *r = g.to_string();
+        if !super::index::is_canonical_guid(r) {
+            *r = g.to_string();
+        }
     }
     Ok(())
 }
