@@ -25,6 +25,7 @@ enum Op {
         remote: bool,
         port: Option<u16>,
         mac: Option<u8>,
+        name: Option<u8>,
     },
     /// Add the network's second subnet, or remove its first (refused while in use).
     ModifySubnet {
@@ -90,8 +91,8 @@ fn op() -> impl Strategy<Value = Op> {
         4 => (0u8..4, prop::bool::weighted(0.7), prop::bool::weighted(0.3), prop::bool::weighted(0.3))
             .prop_map(|(slot, l2bridge, non_persistent, mac_pool)| Op::CreateNetwork { slot, l2bridge, non_persistent, mac_pool }),
         9 => (idx.clone(), prop::option::of(0u8..12), prop::bool::weighted(0.25), prop::option::of(80u16..84),
-            prop::option::weighted(0.2, 0u8..6))
-            .prop_map(|(net, host, remote, port, mac)| Op::CreateEndpoint { net, host, remote, port, mac }),
+            prop::option::weighted(0.2, 0u8..6), prop::option::of(0u8..4))
+            .prop_map(|(net, host, remote, port, mac, name)| Op::CreateEndpoint { net, host, remote, port, mac, name }),
         1 => (idx.clone(), any::<bool>()).prop_map(|(net, add)| Op::ModifySubnet { net, add }),
         2 => any::<bool>().prop_map(|default| Op::CreateNamespace { default }),
         4 => (idx.clone(), idx.clone()).prop_map(|(ns, ep)| Op::Attach { ns, ep }),
@@ -138,6 +139,23 @@ fn settings() -> impl Strategy<Value = HostSettings> {
             host_default_namespace: hd,
             ..HostSettings::default()
         })
+}
+
+/// Endpoint names: two that a filter calls equal (case, spaces), and a GUID in two spellings.
+const NAMES: [&str; 4] = [
+    "pod-a",
+    " POD-A ",
+    "{0badf00d-0000-4000-8000-00000000000a}",
+    "pod-b",
+];
+
+/// Whether a `Name` filter value matches a name, as hns-schema.md §4.4 describes: as GUIDs when
+/// both are GUIDs, else as trimmed text in any case.
+fn name_matches(name: &str, want: &str) -> bool {
+    match (name.parse::<Guid>(), want.parse::<Guid>()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => name.trim().eq_ignore_ascii_case(want.trim()),
+    }
 }
 
 const GHOST: &str = "0BADF00D-0000-4000-8000-000000000001";
@@ -218,6 +236,7 @@ fn apply(h: &mut Hns, op: &Op) -> bool {
             remote,
             port,
             mac,
+            name,
         } => {
             let nets: Vec<Guid> = h.networks.keys().copied().collect();
             let n = pick(nets.clone(), *net);
@@ -229,6 +248,9 @@ fn apply(h: &mut Hns, op: &Op) -> bool {
             let mut d = json!({"HostComputeNetwork": n});
             if let Some(m) = mac {
                 d["MacAddress"] = json!(format!("00-15-5D-AA-00-{m:02X}"));
+            }
+            if let Some(i) = name {
+                d["Name"] = json!(NAMES[*i as usize % NAMES.len()]);
             }
             if let Some(x) = host {
                 d["IpConfigurations"] = json!([{"IpAddress": format!("10.{slot}.0.{x}")}]);
@@ -489,6 +511,18 @@ fn check_invariants(h: &mut Hns) -> Result<(), TestCaseError> {
         prop_assert_eq!(
             enumerate_filtered(h, ObjectKind::Endpoint, json!({"ID": net.to_string()})),
             Vec::<Guid>::new()
+        );
+    }
+    for want in ["pod-a", "POD-B", "0BADF00D-0000-4000-8000-00000000000A", "nobody"] {
+        let named: Vec<Guid> = h
+            .endpoints
+            .iter()
+            .filter(|(_, e)| !e.name.is_empty() && name_matches(&e.name, want))
+            .map(|(k, _)| *k)
+            .collect();
+        prop_assert_eq!(
+            enumerate_filtered(h, ObjectKind::Endpoint, json!({"Name": want})),
+            named
         );
     }
     for kind in ObjectKind::ALL {

@@ -162,6 +162,21 @@ pub(crate) fn is_canonical_guid(s: &str) -> bool {
     s.len() == 36 && !s.bytes().any(|c| c.is_ascii_lowercase()) && guid(s).is_some()
 }
 
+/// A name as an enumerate filter compares it (`filter::values_equal`): as a GUID when it is
+/// one, else as trimmed text in any case. Equal keys ⇔ the filter calls the names equal.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum NameKey {
+    Guid(Guid),
+    Text(String),
+}
+
+pub(crate) fn name_key(s: &str) -> NameKey {
+    match guid(s) {
+        Some(g) => NameKey::Guid(g),
+        None => NameKey::Text(s.trim().to_ascii_lowercase()),
+    }
+}
+
 /// An IP address as a number in its family's space.
 pub(crate) fn ip_u128(ip: IpAddr) -> u128 {
     match ip {
@@ -224,6 +239,8 @@ pub(crate) struct Index {
     port_eps: BTreeSet<(Guid, u32, u16, Guid, Option<IpAddr>)>,
     /// (protocol, external port, VIP or None, load balancer) for every LB frontend.
     lb_frontends: BTreeSet<(u32, u16, Option<IpAddr>, Guid)>,
+    /// (name, endpoint) for every endpoint with a name (`Name` filters).
+    ep_names: BTreeSet<(NameKey, Guid)>,
     /// (endpoint, load balancer or SDN route listing it).
     ep_refs: BTreeSet<(Guid, Guid)>,
     /// (lower-case network name, network).
@@ -282,6 +299,7 @@ impl Index {
         }
         cmp!(
             net_eps,
+            ep_names,
             local_ips,
             ip_runs,
             macs,
@@ -316,6 +334,9 @@ impl Index {
     pub fn add_endpoint(&mut self, id: &Guid, e: &Endpoint) {
         let net = ep_network(e);
         self.net_eps.insert((net, *id));
+        if !e.name.is_empty() {
+            self.ep_names.insert((name_key(&e.name), *id));
+        }
         if !e.is_remote() {
             for ip in ep_ips(e) {
                 self.local_ips.insert((net, ip), *id);
@@ -338,6 +359,9 @@ impl Index {
     pub fn remove_endpoint(&mut self, id: &Guid, e: &Endpoint) {
         let net = ep_network(e);
         self.net_eps.remove(&(net, *id));
+        if !e.name.is_empty() {
+            self.ep_names.remove(&(name_key(&e.name), *id));
+        }
         if !e.is_remote() {
             for ip in ep_ips(e) {
                 if self.local_ips.get(&(net, ip)) == Some(id) {
@@ -446,6 +470,16 @@ impl Index {
                 self.probes.add(1);
                 *e
             })
+    }
+
+    /// The endpoints whose name a filter would call equal to `name`, in ID order.
+    pub fn endpoints_named(&self, name: &str) -> Vec<Guid> {
+        self.probes.add(1);
+        let k = name_key(name);
+        self.ep_names
+            .range((k.clone(), Guid::ZERO)..=(k, GUID_MAX))
+            .map(|(_, e)| *e)
+            .collect()
     }
 
     /// The local endpoint of `net` holding `ip`.

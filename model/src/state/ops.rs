@@ -208,9 +208,9 @@ impl Hns {
     }
 
     /// The objects a filter key selects, in ID order, when an index answers it exactly: `ID`
-    /// (a document's `ID` is its GUID, so only a GUID value can match it) and an endpoint's
-    /// network (`HostComputeNetwork`, v1 `VirtualNetwork`, `VirtualNetworkName`). `None` = the
-    /// key is checked object by object.
+    /// (a document's `ID` is its GUID, so only a GUID value can match it), an endpoint's network
+    /// (`HostComputeNetwork`, v1 `VirtualNetwork`, `VirtualNetworkName`) and an endpoint's
+    /// `Name` (hcsshim's `GetEndpointByName`). `None` = the key is checked object by object.
     fn filter_candidates(&self, kind: ObjectKind, key: &str, want: &Value) -> Option<Vec<Guid>> {
         let as_guid = || filter::text(want).parse::<Guid>().ok();
         if key.eq_ignore_ascii_case("ID") {
@@ -225,6 +225,10 @@ impl Hns {
                 Some(n) => self.index.endpoints_of(n).collect(),
                 None => Vec::new(),
             });
+        }
+        if key.eq_ignore_ascii_case("Name") {
+            // An unnamed endpoint's document has no Name field, so it never matches.
+            return Some(self.index.endpoints_named(&filter::text(want)));
         }
         if key.eq_ignore_ascii_case("VirtualNetworkName") {
             let mut out: Vec<Guid> = Vec::new();
