@@ -319,6 +319,10 @@ impl Index {
         self.probes.get()
     }
 
+    pub fn add_probes(&self, n: u64) {
+        self.probes.add(n);
+    }
+
     // ---- maintenance --------------------------------------------------------------------
 
     pub fn add_network(&mut self, id: &Guid, n: &Network) {

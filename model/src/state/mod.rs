@@ -21,7 +21,8 @@
 //! `workload` (the kube-proxy programming workload the benches use).
 //!
 //! The object maps are public for reading. Change them only through the operations: the
-//! secondary indexes follow every change the state machine makes ([`Hns::verify_indexes`]).
+//! secondary indexes follow every change the state machine makes ([`Hns::verify_indexes`]);
+//! code that edits the maps directly must call [`Hns::rebuild_indexes`] afterwards.
 
 mod backend_impl;
 mod delete;
@@ -211,6 +212,15 @@ impl Hns {
         } else {
             Err(format!("indexes out of step with the state: {}", d.join(", ")))
         }
+    }
+
+    /// Recompute the secondary indexes from the object maps. Only needed after changing the
+    /// public maps directly (a test that plants 10,000 load balancers without the create
+    /// path); every operation of the state machine keeps them in step by itself.
+    pub fn rebuild_indexes(&mut self) {
+        let probes = self.index.probes();
+        self.index = index::Index::build(self);
+        self.index.add_probes(probes);
     }
 
     /// How many index lookups (and index entries visited) the state has made so far. A
