@@ -320,29 +320,7 @@ impl<'a> Runner<'a> {
 
     fn step_inner(&mut self, step: &Step, rep: &mut StepReport) -> Result<(), String> {
         match step {
-            Step::CreateNetwork(s)
-            | Step::ModifyNetwork(s)
-            | Step::DeleteNetwork(s)
-            | Step::QueryNetwork(s)
-            | Step::CreateEndpoint(s)
-            | Step::ModifyEndpoint(s)
-            | Step::DeleteEndpoint(s)
-            | Step::QueryEndpoint(s)
-            | Step::CreateNamespace(s)
-            | Step::ModifyNamespace(s)
-            | Step::DeleteNamespace(s)
-            | Step::QueryNamespace(s)
-            | Step::CreateLoadbalancer(s)
-            | Step::ModifyLoadbalancer(s)
-            | Step::UpdateLoadbalancer(s)
-            | Step::DeleteLoadbalancer(s)
-            | Step::QueryLoadbalancer(s)
-            | Step::CreateRoute(s)
-            | Step::ModifyRoute(s)
-            | Step::DeleteRoute(s)
-            | Step::QueryRoute(s)
-            | Step::CreatePolicylist(s)
-            | Step::DeletePolicylist(s) => self.hns_step(step.kind(), s, rep),
+            hns_step!(s) => self.hns_step(step.kind(), s, rep),
             Step::List(s) => self.list(s, rep),
             Step::Attach(a) | Step::Detach(a) => {
                 let host = self.default_host(&a.host);
