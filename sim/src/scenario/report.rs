@@ -3,6 +3,7 @@
 //! scenario and seed), JUnit XML for CI.
 
 use super::runner::{ScenarioReport, StepReport, Table};
+use hnsim_model::conform::report::{xml_escape, xml_text};
 use std::fmt::Write;
 
 /// Counts of passed and failed scenarios.
@@ -105,24 +106,6 @@ pub fn json(reports: &[ScenarioReport]) -> String {
     s
 }
 
-/// Escape text for XML attributes and content; drops characters XML 1.0 forbids.
-pub fn xml_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// JUnit XML: one `<testsuite>` per scenario, one `<testcase>` per step.
 pub fn junit(reports: &[ScenarioReport]) -> String {
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
@@ -202,7 +185,7 @@ pub fn junit(reports: &[ScenarioReport]) -> String {
                 out,
                 "      <failure message=\"{}\" type=\"expectation\">{}</failure>",
                 xml_escape(&first),
-                xml_escape(&body)
+                xml_text(&body)
             );
             out.push_str("    </testcase>\n");
         }
