@@ -179,6 +179,20 @@ fn settings_fields_are_typed() {
         serde_json::from_value(json!({"Type":"Iov","Settings":{"InterruptModeration":"Medium"}})).unwrap();
     let EndpointPolicy::Iov(i) = p else { panic!() };
     assert_eq!(i.interrupt_moderation, iov_interrupt_moderation::MEDIUM);
+    for (name, want) in [
+        ("IovInterruptModerationHigh", iov_interrupt_moderation::HIGH),
+        (" iovinterruptmoderationoff ", iov_interrupt_moderation::OFF),
+        ("300", iov_interrupt_moderation::HIGH),
+    ] {
+        let p: EndpointPolicy =
+            serde_json::from_value(json!({"Type":"Iov","Settings":{"InterruptModeration":name}})).unwrap();
+        let EndpointPolicy::Iov(i) = p else { panic!() };
+        assert_eq!(i.interrupt_moderation, want, "{name:?}");
+    }
+    let bad = serde_json::from_value::<EndpointPolicy>(
+        json!({"Type":"Iov","Settings":{"InterruptModeration":"Turbo"}}),
+    );
+    assert!(bad.unwrap_err().to_string().contains("InterruptModeration"));
 }
 
 #[test]

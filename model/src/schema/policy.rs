@@ -294,53 +294,37 @@ pub mod iov_interrupt_moderation {
     pub const HIGH: u32 = 300;
 }
 
-/// `Iov` (schema 2.9).
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct IovPolicy {
-    #[serde(skip_serializing_if = "is_zero_u32")]
-    pub iov_offload_weight: u32,
-    #[serde(skip_serializing_if = "is_zero_u32")]
-    pub queue_pairs_requested: u32,
-    #[serde(skip_serializing_if = "is_zero_u32")]
-    pub interrupt_moderation: u32,
-    #[serde(flatten)]
-    pub extra: Extra,
+/// An IovInterruptModeration name, with or without its `IovInterruptModeration` prefix.
+fn iov_moderation_by_name(s: &str) -> Option<u32> {
+    use iov_interrupt_moderation as m;
+    const PREFIX: &str = "IovInterruptModeration";
+    let short = match s.get(..PREFIX.len()) {
+        Some(p) if p.eq_ignore_ascii_case(PREFIX) => &s[PREFIX.len()..],
+        _ => s,
+    };
+    [
+        ("Default", m::DEFAULT),
+        ("Adaptive", m::ADAPTIVE),
+        ("Off", m::OFF),
+        ("Low", m::LOW),
+        ("Medium", m::MEDIUM),
+        ("High", m::HIGH),
+    ]
+    .into_iter()
+    .find(|(n, _)| n.eq_ignore_ascii_case(short))
+    .map(|(_, x)| x)
 }
 
-impl ReadDoc for IovPolicy {
-    const WHAT: &'static str = "Iov settings";
-    fn read_obj(mut o: Obj) -> R<Self> {
-        use iov_interrupt_moderation as m;
-        let interrupt_moderation = match o.take(&["InterruptModeration"]) {
-            None => 0,
-            Some((p, v)) => {
-                let names = [
-                    ("IovInterruptModerationDefault", m::DEFAULT),
-                    ("IovInterruptModerationAdaptive", m::ADAPTIVE),
-                    ("IovInterruptModerationOff", m::OFF),
-                    ("IovInterruptModerationLow", m::LOW),
-                    ("IovInterruptModerationMedium", m::MEDIUM),
-                    ("IovInterruptModerationHigh", m::HIGH),
-                ];
-                let by_name = v.as_str().and_then(|s| {
-                    names
-                        .iter()
-                        .find(|(n, _)| n.eq_ignore_ascii_case(s) || n[22..].eq_ignore_ascii_case(s))
-                        .map(|(_, x)| *x)
-                });
-                match by_name {
-                    Some(x) => x,
-                    None => read::uint_value(&v, &p, u32::MAX as u64)? as u32,
-                }
-            }
-        };
-        Ok(IovPolicy {
-            iov_offload_weight: o.u32(&["IovOffloadWeight"])?,
-            queue_pairs_requested: o.u32(&["QueuePairsRequested"])?,
-            interrupt_moderation,
-            extra: o.rest(),
-        })
+settings! {
+    /// `Iov` (schema 2.9).
+    IovPolicy, "Iov settings", |o| {
+        #[serde(skip_serializing_if = "is_zero_u32")]
+        iov_offload_weight: u32 = o.u32(&["IovOffloadWeight"])?,
+        #[serde(skip_serializing_if = "is_zero_u32")]
+        queue_pairs_requested: u32 = o.u32(&["QueuePairsRequested"])?,
+        /// A number, or a name (`IovInterruptModerationHigh` or `High`).
+        #[serde(skip_serializing_if = "is_zero_u32")]
+        interrupt_moderation: u32 = o.named_u32(&["InterruptModeration"], iov_moderation_by_name)?,
     }
 }
 
@@ -733,4 +717,4 @@ policy_enum!(SubnetPolicy, "a subnet policy" {
     Vsid => "VSID",
 });
 
-deserialize_via_read!(PortMappingPolicy, AclPolicy, IovPolicy, EmptySettings,);
+deserialize_via_read!(PortMappingPolicy, AclPolicy, EmptySettings);
