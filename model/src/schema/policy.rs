@@ -245,12 +245,6 @@ settings! {
     }
 }
 
-impl ProxyExceptions {
-    pub fn is_empty(&self) -> bool {
-        self.ip_address_exceptions.is_empty() && self.port_exceptions.is_empty() && self.extra.is_empty()
-    }
-}
-
 settings! {
     /// `L4WFPPROXY`: WFP-based per-endpoint redirect (HNS ≥ 13.2).
     L4WfpProxyPolicy, "L4WFPPROXY settings", |o| {
@@ -261,9 +255,7 @@ settings! {
         filter_tuple: FiveTuple = o.object(&["FilterTuple"])?.unwrap_or_default(),
         #[serde(rename = "UserSID", skip_serializing_if = "String::is_empty")]
         user_sid: String = o.str(&["UserSID"])?,
-        #[serde(skip_serializing_if = "ProxyExceptions::is_empty")]
         inbound_exceptions: ProxyExceptions = o.object(&["InboundExceptions"])?.unwrap_or_default(),
-        #[serde(skip_serializing_if = "ProxyExceptions::is_empty")]
         outbound_exceptions: ProxyExceptions = o.object(&["OutboundExceptions"])?.unwrap_or_default(),
     }
 }
@@ -464,7 +456,7 @@ settings! {
 settings! {
     /// Network `VxlanPort`.
     VxlanPortPolicy, "VxlanPort settings", |o| {
-        #[serde(skip_serializing_if = "is_zero_u16")]
+        /// Always emitted (no `omitempty` in hcsshim).
         port: u16 = o.u16(&["Port"])?,
     }
 }
@@ -478,7 +470,6 @@ settings! {
         id: String = o.str(&["Id"])?,
         name: String = o.str(&["Name"])?,
         policy_type: String = o.enum_str(&["PolicyType"], SET_POLICY_TYPES)?,
-        #[serde(skip_serializing_if = "String::is_empty")]
         values: String = o.str(&["Values"])?,
     }
 }
