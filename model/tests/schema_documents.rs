@@ -147,6 +147,19 @@ fn empty_objects_and_zero_schema_version() {
     assert_eq!(q, HostComputeQuery::v2());
 }
 
+/// hcsshim tags IpConfig.IpAddress and MacRange's addresses `omitempty` (hcn/hcnendpoint.go,
+/// hcn/hcnnetwork.go): an empty one is not emitted.
+#[test]
+fn empty_ip_and_mac_range_fields_are_omitted() {
+    let ip: IpConfig = serde_json::from_value(json!({"PrefixLength":24})).unwrap();
+    assert_eq!(serde_json::to_value(&ip).unwrap(), json!({"PrefixLength":24}));
+    let r: MacRange = serde_json::from_value(json!({"StartMacAddress":"00-15-5D-00-00-00"})).unwrap();
+    assert_eq!(
+        serde_json::to_value(&r).unwrap(),
+        json!({"StartMacAddress":"00-15-5D-00-00-00"})
+    );
+}
+
 #[test]
 fn keys_in_any_case() {
     let e = decode_endpoint(r#"{"Id":"404947ac-1234-5678-9abc-def012345678","hostComputeNetwork":"b4e14e41-5ee4-441a-9675-138f88c43db0","IPCONFIGURATIONS":[{"ipaddress":"10.0.0.5","prefixlength":"24"}],"macaddress":"00:15:5d:00:00:01"}"#).unwrap();

@@ -109,7 +109,9 @@ pub mod subnet_flags {
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct MacRange {
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub start_mac_address: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub end_mac_address: String,
     #[serde(flatten)]
     pub extra: Extra,
