@@ -7,7 +7,7 @@
 //! * `sim` — the model, built by a factory the caller passes, so this module does not depend on
 //!   the state machine's internals.
 //!
-//! [`serve`] serves the protocol from any backend (`hnsim serve --stdio`).
+//! [`serve()`] serves the protocol from any backend (`hnsim serve --stdio`).
 
 pub mod exec;
 pub mod protocol;
