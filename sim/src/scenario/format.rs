@@ -356,7 +356,7 @@ pub struct TrafficStep {
     /// Payload bytes (default 64).
     #[serde(default)]
     pub size: Option<u32>,
-    /// Don't-fragment bit (default true).
+    /// Don't-fragment bit (default false: the runner sends with DF clear).
     #[serde(default)]
     pub df: Option<bool>,
     #[serde(default)]

@@ -752,13 +752,10 @@ impl<'a> Runner<'a> {
         let bare = out.last().cloned().unwrap_or_default();
         if let Ok(g) = bare.parse::<Guid>() {
             for (name, v) in &self.names {
-                if let Named::Object { id, host, .. } = v {
-                    if *id == g {
-                        out.push(name.clone());
-                        let _ = host;
-                        if let Some(c) = self.ep_container.get(&g) {
-                            out.push(c.clone());
-                        }
+                if matches!(v, Named::Object { id, .. } if *id == g) {
+                    out.push(name.clone());
+                    if let Some(c) = self.ep_container.get(&g) {
+                        out.push(c.clone());
                     }
                 }
             }
