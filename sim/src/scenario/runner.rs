@@ -11,7 +11,9 @@ use super::validate::{parse_duration, parse_hresult, parse_port_spec, parse_targ
 use crate::trace::{Exchange, L4};
 use crate::world::{Fault, Place, SendRequest, World};
 use hnsim_model::backend::{HcnCall, HcnOp, ObjectKind, Verb};
+use hnsim_model::document::encode_load_balancer;
 use hnsim_model::state::hcs::Isolation as HcsIsolation;
+use hnsim_model::v1::{policy_list_from_v1, PolicyListV2};
 use hnsim_model::{Guid, HnsBackend};
 use serde::Serialize;
 use serde_json::{json, Value as Json};
@@ -1163,51 +1165,19 @@ fn compare_field(path: &str, want: &Json, got: Option<&Json>) -> Check {
 }
 
 /// v1 `{References: ["/endpoints/<id>"], Policies: [{Type: ELB, …}]}` → a HostComputeLoadBalancer
-/// (hns-schema.md §5.6, §5.8: ELB policy lists and v2 load balancers are the same objects).
+/// (hns-schema.md §5.6, §5.8: ELB policy lists and v2 load balancers are the same objects),
+/// converted by the model's own v1 reader.
 pub fn policylist_to_lb(doc: &Json) -> Result<Json, String> {
-    let refs: Vec<Json> = doc
-        .get("References")
-        .and_then(Json::as_array)
-        .ok_or("a policy list needs `References` (a list of \"/endpoints/<id>\")")?
-        .iter()
-        .map(|r| {
-            let s = r.as_str().unwrap_or_default();
-            Json::String(s.trim_start_matches("/endpoints/").to_string())
-        })
-        .collect();
-    let policies = doc
-        .get("Policies")
-        .and_then(Json::as_array)
-        .ok_or("a policy list needs `Policies`")?;
-    let elb = policies
-        .iter()
-        .find(|p| {
-            p.get("Type")
-                .and_then(Json::as_str)
-                .is_some_and(|t| t.eq_ignore_ascii_case("ELB"))
-        })
-        .ok_or("this model maps only ELB policy lists; found no policy with Type ELB")?;
-    let num = |k: &str| elb.get(k).and_then(Json::as_u64).unwrap_or(0);
-    let flag = |k: &str| elb.get(k).and_then(Json::as_bool).unwrap_or(false);
-    let mut pm = json!({"Protocol": num("Protocol"), "InternalPort": num("InternalPort"), "ExternalPort": num("ExternalPort")});
-    if flag("ILB") {
-        pm["Flags"] = json!(1);
+    for key in ["References", "Policies"] {
+        if !doc.get(key).is_some_and(Json::is_array) {
+            return Err(format!("a policy list needs `{key}` (a list)"));
+        }
     }
-    let mut lb = json!({
-        "HostComputeEndpoints": refs,
-        "PortMappings": [pm],
-        "SchemaVersion": {"Major": 2, "Minor": 0}
-    });
-    if let Some(v) = elb.get("SourceVIP") {
-        lb["SourceVIP"] = v.clone();
+    let no_elb = "this model maps only ELB policy lists; found no policy with Type ELB";
+    match policy_list_from_v1(doc, "$").map_err(|e| e.to_string())? {
+        PolicyListV2::LoadBalancer(lb) if !lb.port_mappings.is_empty() => Ok(encode_load_balancer(&lb)),
+        _ => Err(no_elb.into()),
     }
-    if let Some(v) = elb.get("VIPs") {
-        lb["FrontendVIPs"] = v.clone();
-    }
-    if flag("IsDSR") {
-        lb["Flags"] = json!(1);
-    }
-    Ok(lb)
 }
 
 #[cfg(test)]
@@ -1232,6 +1202,16 @@ mod tests {
             json!({"References": [], "Policies": [{"Type": "ROUTE", "DestinationPrefix": "10.0.0.0/8"}]});
         assert!(policylist_to_lb(&route).unwrap_err().contains("ELB"));
         assert!(policylist_to_lb(&json!({})).is_err());
+        // v1 spellings the model reads everywhere else: protocol names, keys in any case.
+        let named = json!({"References": ["/endpoints/AB"],
+            "Policies": [{"type": "elb", "Protocol": "TCP", "internalPort": "80", "ExternalPort": 8080}]});
+        assert_eq!(
+            policylist_to_lb(&named).unwrap()["PortMappings"][0],
+            json!({"Protocol": 6, "InternalPort": 80, "ExternalPort": 8080})
+        );
+        // A reference that is not a string is an error with its path, not an empty endpoint ID.
+        let bad = json!({"References": [7], "Policies": [{"Type": "ELB"}]});
+        assert!(policylist_to_lb(&bad).unwrap_err().contains("$.References[0]"));
     }
 
     #[test]
