@@ -7,7 +7,7 @@ use super::interp::{expand_str, expand_value, lookup};
 use super::locate::Seg;
 use super::parse::Loaded;
 use super::topology::build_world;
-use super::validate::{parse_duration, parse_hresult, parse_port_spec, parse_target, Target};
+use super::validate::{object_kind, parse_duration, parse_hresult, parse_port_spec, parse_target, Target};
 use crate::trace::{Exchange, L4};
 use crate::world::{Fault, Place, SendRequest, World};
 use hnsim_model::backend::{HcnCall, HcnOp, ObjectKind, Verb};
@@ -156,16 +156,6 @@ pub struct Runner<'a> {
     ep_container: BTreeMap<Guid, String>,
     /// Source port counter for repeated sends without an explicit port.
     next_port: u16,
-}
-
-fn kind_of(obj: &str) -> ObjectKind {
-    match obj {
-        "network" => ObjectKind::Network,
-        "endpoint" => ObjectKind::Endpoint,
-        "namespace" => ObjectKind::Namespace,
-        "loadbalancer" | "policylist" => ObjectKind::LoadBalancer,
-        _ => ObjectKind::SdnRoute,
-    }
 }
 
 fn l4(p: Proto) -> L4 {
@@ -501,7 +491,8 @@ impl<'a> Runner<'a> {
     fn hns_step(&mut self, kind: &str, s: &HnsStep, rep: &mut StepReport) -> Result<(), String> {
         let host = self.default_host(&s.host);
         let (verb_s, obj) = kind.split_once('-').unwrap_or((kind, ""));
-        let okind = kind_of(obj);
+        // Validation admitted only the kinds `object_kind` knows.
+        let okind = object_kind(obj).ok_or_else(|| format!("unknown object kind in `{kind}`"))?;
         let verb = match verb_s {
             "create" => Verb::Create,
             "modify" | "update" => Verb::Modify,
@@ -602,7 +593,7 @@ impl<'a> Runner<'a> {
 
     fn list(&mut self, s: &ListStep, rep: &mut StepReport) -> Result<(), String> {
         let host = self.default_host(&s.host);
-        let kind = super::validate::object_kind(&s.kind).ok_or("unknown kind")?;
+        let kind = object_kind(&s.kind).ok_or("unknown kind")?;
         rep.label = format!("list {} on {host}", s.kind);
         let mut q = json!({"SchemaVersion": {"Major": 2, "Minor": 0}});
         if !s.filter.is_empty() {
