@@ -224,8 +224,19 @@ fn read_lines(out: impl Read, tx: mpsc::Sender<Line>) {
 }
 
 fn keep_tail(err: impl Read, tail: Arc<Mutex<VecDeque<String>>>) {
-    for line in BufReader::new(err).lines() {
-        let Ok(line) = line else { return };
+    // Read bytes, not `lines()`: a line that is not UTF-8 must not stop the draining, or a
+    // child that keeps writing to stderr would block on a full pipe.
+    let mut reader = BufReader::new(err);
+    loop {
+        let mut buf = Vec::new();
+        match reader.read_until(b'\n', &mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+        while matches!(buf.last(), Some(b'\n' | b'\r')) {
+            buf.pop();
+        }
+        let line = String::from_utf8_lossy(&buf).into_owned();
         if let Ok(mut t) = tail.lock() {
             if t.len() == STDERR_TAIL {
                 t.pop_front();
@@ -288,5 +299,18 @@ impl Drop for ExecBackend {
             thread::sleep(Duration::from_millis(5));
         }
         self.kill();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stderr_tail_survives_a_line_that_is_not_utf8() {
+        let tail = Arc::new(Mutex::new(VecDeque::new()));
+        keep_tail(&b"first\n\xff\xfe bad\nlast\r\n"[..], Arc::clone(&tail));
+        let got: Vec<String> = tail.lock().unwrap().iter().cloned().collect();
+        assert_eq!(got, ["first", "\u{FFFD}\u{FFFD} bad", "last"]);
     }
 }
