@@ -72,13 +72,23 @@ pub fn parse_file(path: &Path) -> Result<Loaded, ScenarioError> {
         pos: None,
         message: format!("cannot read the file: {e}"),
     })?;
-    let text = String::from_utf8(bytes).map_err(|e| ScenarioError {
-        file: file.clone(),
-        pos: None,
-        message: format!(
-            "expected UTF-8 text, found an invalid byte at offset {}",
-            e.utf8_error().valid_up_to()
-        ),
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let before = &e.as_bytes()[..at];
+        let line_start = before.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+        // Columns count characters; everything before `at` is valid UTF-8.
+        let col = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
+        ScenarioError {
+            file: file.clone(),
+            pos: Some(Pos {
+                line: before.iter().filter(|b| **b == b'\n').count() + 1,
+                col,
+            }),
+            message: format!(
+                "expected UTF-8 text, found the invalid byte 0x{:02X} (offset {at})",
+                e.as_bytes()[at]
+            ),
+        }
     })?;
     parse_str(&file, &text)
 }
