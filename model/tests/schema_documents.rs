@@ -221,6 +221,12 @@ fn enums_as_numbers_or_strings() {
     );
     let p = decode_endpoint_policies(&m.settings).unwrap();
     assert!(matches!(&p[0], EndpointPolicy::Acl(a) if a.action == "Allow"));
+    // RequestType by number (list order, inferred) — the same through serde as through the reader.
+    let m = decode_modify(r#"{"ResourceType":"Policy","RequestType":1}"#).unwrap();
+    assert_eq!(m.request_type, RequestType::Remove);
+    let r: RequestType = serde_json::from_value(json!(1)).unwrap();
+    assert_eq!(r, RequestType::Remove);
+    assert!(serde_json::from_value::<RequestType>(json!("Frob")).is_err());
     let ns = decode_namespace(r#"{"Type":1,"Resources":[]}"#).unwrap();
     assert_eq!(ns.namespace_type, Some(NamespaceType::HostDefault));
     let n = decode_network(r#"{"Type":"Overlay","Ipams":[{"Type":"DHCP"}]}"#).unwrap();
