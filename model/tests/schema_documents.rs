@@ -231,6 +231,17 @@ fn enums_as_numbers_or_strings() {
     assert_eq!(ns.namespace_type, Some(NamespaceType::HostDefault));
     let n = decode_network(r#"{"Type":"Overlay","Ipams":[{"Type":"DHCP"}]}"#).unwrap();
     assert_eq!(n.ipams[0].ipam_type, "Dhcp");
+    // Network and namespace types read the same through serde as through the document reader.
+    let t: NetworkType = serde_json::from_value(json!(3)).unwrap();
+    assert_eq!(t, NetworkType::L2Bridge);
+    assert!(serde_json::from_value::<NetworkType>(json!(9)).is_err());
+    assert_eq!(
+        decode_network(r#"{"Type":9,"Ipams":[]}"#).unwrap_err().path,
+        "$.Type"
+    );
+    let t: NamespaceType = serde_json::from_value(json!("guestdefault")).unwrap();
+    assert_eq!(t, NamespaceType::GuestDefault);
+    assert!(serde_json::from_value::<NamespaceType>(json!(4)).is_err());
 }
 
 #[test]
