@@ -278,7 +278,7 @@ mod tests {
         std::fs::create_dir_all(dir.join("sub")).unwrap();
         std::fs::write(dir.join("sub/a.yaml"), "name: a\n").unwrap();
         std::os::unix::fs::symlink(&dir, dir.join("sub/up")).unwrap();
-        let files = collect_paths(&[dir.clone()]).unwrap();
+        let files = collect_paths(std::slice::from_ref(&dir)).unwrap();
         assert_eq!(files, [dir.join("sub/a.yaml")]);
         let _ = std::fs::remove_dir_all(&dir);
     }
