@@ -18,6 +18,19 @@ pub struct Pos {
     pub col: usize,
 }
 
+impl Pos {
+    /// The position of byte `offset` in `bytes`, whose bytes before `offset` are valid UTF-8
+    /// (the column counts characters): where a decoder that stopped there points.
+    pub fn of_offset(bytes: &[u8], offset: usize) -> Pos {
+        let before = &bytes[..offset.min(bytes.len())];
+        let line_start = before.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+        Pos {
+            line: before.iter().filter(|b| **b == b'\n').count() + 1,
+            col: String::from_utf8_lossy(&before[line_start..]).chars().count() + 1,
+        }
+    }
+}
+
 impl fmt::Display for Pos {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}", self.line, self.col)

@@ -74,16 +74,9 @@ pub fn parse_file(path: &Path) -> Result<Loaded, ScenarioError> {
     })?;
     let text = String::from_utf8(bytes).map_err(|e| {
         let at = e.utf8_error().valid_up_to();
-        let before = &e.as_bytes()[..at];
-        let line_start = before.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
-        // Columns count characters; everything before `at` is valid UTF-8.
-        let col = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
         ScenarioError {
             file: file.clone(),
-            pos: Some(Pos {
-                line: before.iter().filter(|b| **b == b'\n').count() + 1,
-                col,
-            }),
+            pos: Some(Pos::of_offset(e.as_bytes(), at)),
             message: format!(
                 "expected UTF-8 text, found the invalid byte 0x{:02X} (offset {at})",
                 e.as_bytes()[at]
