@@ -109,7 +109,9 @@ pub fn json(reports: &[ScenarioReport]) -> String {
 /// JUnit XML: one `<testsuite>` per scenario, one `<testcase>` per step.
 pub fn junit(reports: &[ScenarioReport]) -> String {
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let tests: usize = reports.iter().map(|r| r.steps.len().max(1)).sum();
+    // One testcase per step, plus the `setup` testcase of a scenario whose world failed.
+    let cases = |r: &ScenarioReport| r.steps.len() + usize::from(r.error.is_some());
+    let tests: usize = reports.iter().map(cases).sum();
     let failures: usize = reports
         .iter()
         .map(|r| r.failed_steps().count() + usize::from(r.error.is_some()))
@@ -119,7 +121,7 @@ pub fn junit(reports: &[ScenarioReport]) -> String {
         "<testsuites name=\"hnsim\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\">"
     );
     for r in reports {
-        let n = r.steps.len().max(1);
+        let n = cases(r);
         let f = r.failed_steps().count() + usize::from(r.error.is_some());
         let _ = writeln!(
             out,
@@ -127,25 +129,24 @@ pub fn junit(reports: &[ScenarioReport]) -> String {
             xml_escape(&r.name),
             xml_escape(&r.file)
         );
-        if r.reference.is_some() || !r.inferred.is_empty() {
-            out.push_str("    <properties>\n");
-            if let Some(reference) = &r.reference {
-                let _ = writeln!(
-                    out,
-                    "      <property name=\"reference\" value=\"{}\"/>",
-                    xml_escape(reference)
-                );
-            }
-            let _ = writeln!(out, "      <property name=\"seed\" value=\"{}\"/>", r.seed);
-            for i in &r.inferred {
-                let _ = writeln!(
-                    out,
-                    "      <property name=\"inferred\" value=\"{}\"/>",
-                    xml_escape(i)
-                );
-            }
-            out.push_str("    </properties>\n");
+        // The seed is always there: with it a CI failure can be re-run exactly.
+        out.push_str("    <properties>\n");
+        if let Some(reference) = &r.reference {
+            let _ = writeln!(
+                out,
+                "      <property name=\"reference\" value=\"{}\"/>",
+                xml_escape(reference)
+            );
         }
+        let _ = writeln!(out, "      <property name=\"seed\" value=\"{}\"/>", r.seed);
+        for i in &r.inferred {
+            let _ = writeln!(
+                out,
+                "      <property name=\"inferred\" value=\"{}\"/>",
+                xml_escape(i)
+            );
+        }
+        out.push_str("    </properties>\n");
         if let Some(e) = &r.error {
             let _ = writeln!(
                 out,
