@@ -439,29 +439,7 @@ impl Checker<'_> {
         let kind = step.kind();
         let p = vec![k("steps"), Seg::Index(i), k(kind)];
         match step {
-            Step::CreateNetwork(s)
-            | Step::ModifyNetwork(s)
-            | Step::DeleteNetwork(s)
-            | Step::QueryNetwork(s)
-            | Step::CreateEndpoint(s)
-            | Step::ModifyEndpoint(s)
-            | Step::DeleteEndpoint(s)
-            | Step::QueryEndpoint(s)
-            | Step::CreateNamespace(s)
-            | Step::ModifyNamespace(s)
-            | Step::DeleteNamespace(s)
-            | Step::QueryNamespace(s)
-            | Step::CreateLoadbalancer(s)
-            | Step::ModifyLoadbalancer(s)
-            | Step::UpdateLoadbalancer(s)
-            | Step::DeleteLoadbalancer(s)
-            | Step::QueryLoadbalancer(s)
-            | Step::CreateRoute(s)
-            | Step::ModifyRoute(s)
-            | Step::DeleteRoute(s)
-            | Step::QueryRoute(s)
-            | Step::CreatePolicylist(s)
-            | Step::DeletePolicylist(s) => self.hns_step(&p, kind, s),
+            hns_step!(s) => self.hns_step(&p, kind, s),
             Step::List(s) => {
                 self.host_ref(&p, s.host.as_deref());
                 if object_kind(&s.kind).is_none() {
