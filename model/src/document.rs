@@ -2,7 +2,7 @@
 //! JSON-path errors; encoding HNS-style output (hns-schema.md §1, §2, §5).
 
 use crate::hresult::{HResult, HcnError};
-use crate::schema::read::{describe, ReadDoc};
+use crate::schema::read::{describe, Path, ReadDoc};
 use crate::schema::*;
 use crate::v1::{self, PolicyListV2, ENDPOINT_V1, NAMESPACE_V1, NETWORK_V1};
 use serde_json::{Map, Value};
@@ -133,7 +133,7 @@ fn detect(m: &Map<String, Value>) -> Option<Kind> {
     None
 }
 
-fn not_hns(m: &Map<String, Value>, path: &str) -> DocError {
+fn not_hns(m: &Map<String, Value>, path: Path<'_>) -> DocError {
     let keys: Vec<&str> = m.keys().map(String::as_str).take(8).collect();
     let mut found = format!(
         "an object with keys {}{}",
@@ -160,26 +160,23 @@ fn is_reply(m: &Map<String, Value>) -> bool {
     has(m, &["Success"]) && (has(m, &["Output"]) || has(m, &["Error"]))
 }
 
-fn decode_one(v: &Value, path: &str, out: &mut Vec<HnsDocument>) -> Result<(), DocError> {
-    let m = match v {
-        Value::Object(m) => m,
-        Value::Array(items) => {
-            for (i, item) in items.iter().enumerate() {
-                decode_one(item, &format!("{path}[{i}]"), out)?;
-            }
-            return Ok(());
+fn decode_one(v: Value, path: Path<'_>, out: &mut Vec<HnsDocument>) -> Result<(), DocError> {
+    if let Value::Array(items) = v {
+        for (i, item) in items.into_iter().enumerate() {
+            decode_one(item, path.index(i), out)?;
         }
-        other => {
-            return Err(DocError {
-                path: path.into(),
-                expected: "an HNS document (a JSON object) or an array of them".into(),
-                found: describe(other),
-            })
-        }
+        return Ok(());
+    }
+    let Value::Object(m) = &v else {
+        return Err(DocError {
+            path: path.to_string(),
+            expected: "an HNS document (a JSON object) or an array of them".into(),
+            found: describe(&v),
+        });
     };
     if is_reply(m) {
-        if let Some(o) = v1::unwrap_reply(v, path)? {
-            decode_one(&o, &format!("{path}.Output"), out)?;
+        if let Some(o) = v1::reply_output(v, path)? {
+            decode_one(o, path.key("Output"), out)?;
         }
         return Ok(());
     }
@@ -190,7 +187,7 @@ fn decode_one(v: &Value, path: &str, out: &mut Vec<HnsDocument>) -> Result<(), D
     Ok(())
 }
 
-fn decode_kind(v: &Value, path: &str, kind: Kind) -> Result<HnsDocument, DocError> {
+fn decode_kind(v: Value, path: Path<'_>, kind: Kind) -> Result<HnsDocument, DocError> {
     Ok(match kind {
         // The network, endpoint and namespace readers take both shapes (v1 keys are converted).
         Kind::Network => HnsDocument::Network(Network::read(v, path)?),
@@ -198,7 +195,7 @@ fn decode_kind(v: &Value, path: &str, kind: Kind) -> Result<HnsDocument, DocErro
         Kind::Namespace => HnsDocument::Namespace(Namespace::read(v, path)?),
         Kind::LoadBalancer => HnsDocument::LoadBalancer(LoadBalancer::read(v, path)?),
         Kind::Route => HnsDocument::Route(SdnRoute::read(v, path)?),
-        Kind::PolicyList => match v1::policy_list_from_v1(v, path)? {
+        Kind::PolicyList => match v1::read_policy_list(v, path)? {
             PolicyListV2::LoadBalancer(lb) => HnsDocument::LoadBalancer(lb),
             PolicyListV2::Route(r) => HnsDocument::Route(r),
         },
@@ -217,40 +214,32 @@ pub fn parse_json(json: &str) -> Result<Value, DocError> {
 /// Decode one document, an array of them, or a v1 reply wrapper; v2 or v1; the kind is told by
 /// its keys.
 pub fn decode_any(json: &str) -> Result<Vec<HnsDocument>, DocError> {
-    decode_any_value(&parse_json(json)?)
+    let mut out = Vec::new();
+    decode_one(parse_json(json)?, Path::ROOT, &mut out)?;
+    Ok(out)
 }
 
 pub fn decode_any_value(v: &Value) -> Result<Vec<HnsDocument>, DocError> {
     let mut out = Vec::new();
-    decode_one(v, "$", &mut out)?;
+    decode_one(v.clone(), Path::ROOT, &mut out)?;
     Ok(out)
 }
 
-/// The document (unwrapping a v1 reply whose `Output` is this one object).
-fn single<'a>(v: &'a Value, path: &mut String) -> Result<std::borrow::Cow<'a, Value>, DocError> {
-    if let Value::Object(m) = v {
+/// Decode `v` (or the `Output` of a v1 reply holding one object) as a `kind`.
+fn decode_as(v: Value, kind: Kind) -> Result<HnsDocument, DocError> {
+    if let Value::Object(m) = &v {
         if is_reply(m) {
-            return match v1::unwrap_reply(v, path)? {
-                Some(o) => {
-                    path.push_str(".Output");
-                    Ok(std::borrow::Cow::Owned(o))
-                }
+            return match v1::reply_output(v, Path::ROOT)? {
+                Some(o) => decode_kind(o, Path::ROOT.key("Output"), kind),
                 None => Err(DocError {
-                    path: path.clone(),
+                    path: "$".into(),
                     expected: "a v1 reply with an Output".into(),
                     found: "no Output".into(),
                 }),
             };
         }
     }
-    Ok(std::borrow::Cow::Borrowed(v))
-}
-
-/// Decode `v` (or the `Output` of a v1 reply) as a `kind`.
-fn decode_as(v: &Value, kind: Kind) -> Result<HnsDocument, DocError> {
-    let mut path = "$".to_string();
-    let v = single(v, &mut path)?;
-    decode_kind(&v, &path, kind)
+    decode_kind(v, Path::ROOT, kind)
 }
 
 /// Per kind: `decode_x(json)` and `decode_x_value(value)`. `$pick` chooses the reader from the
@@ -259,11 +248,20 @@ macro_rules! decoders {
     ($($(#[$m:meta])* $name:ident, $vname:ident, $t:ty, $kind:ident, $pick:expr, $what:expr;)*) => {$(
         $(#[$m])*
         pub fn $name(json: &str) -> Result<$t, DocError> {
-            $vname(&parse_json(json)?)
+            let v = parse_json(json)?;
+            let kind = $pick(&v);
+            match decode_as(v, kind)? {
+                HnsDocument::$kind(x) => Ok(x),
+                other => Err(DocError {
+                    path: "$".into(),
+                    expected: $what.into(),
+                    found: format!("a {} document", other.kind_name()),
+                }),
+            }
         }
         #[doc = concat!("As [`", stringify!($name), "`], from a parsed value.")]
         pub fn $vname(v: &Value) -> Result<$t, DocError> {
-            match decode_as(v, $pick(v))? {
+            match decode_as(v.clone(), $pick(v))? {
                 HnsDocument::$kind(x) => Ok(x),
                 other => Err(DocError {
                     path: "$".into(),
@@ -304,16 +302,20 @@ pub fn decode_query(json: &str) -> Result<HostComputeQuery, DocError> {
     if json.trim().is_empty() {
         return Ok(HostComputeQuery::v2());
     }
-    HostComputeQuery::read(&parse_json(json)?, "$")
+    HostComputeQuery::read(parse_json(json)?, Path::ROOT)
 }
 
 /// Decode a modify request `{ResourceType, RequestType, Settings}`.
 pub fn decode_modify(json: &str) -> Result<ModifyRequest, DocError> {
-    ModifyRequest::read(&parse_json(json)?, "$")
+    ModifyRequest::read(parse_json(json)?, Path::ROOT)
 }
 
 fn policies_of<T: ReadDoc>(settings: &Value) -> Result<Vec<T>, DocError> {
-    let mut o = crate::schema::read::Obj::new(settings, "$.Settings", "policy settings {\"Policies\":[…]}")?;
+    let mut o = crate::schema::read::Obj::new(
+        settings.clone(),
+        Path::Root("$.Settings"),
+        "policy settings {\"Policies\":[…]}",
+    )?;
     o.list(&["Policies"])
 }
 

@@ -15,18 +15,23 @@ impl Guid {
     }
 }
 
+const HEX: &[u8; 16] = b"0123456789ABCDEF";
+
 impl fmt::Display for Guid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let v = self.0;
-        write!(
-            f,
-            "{:08X}-{:04X}-{:04X}-{:04X}-{:012X}",
-            (v >> 96) as u32,
-            (v >> 80) as u16,
-            (v >> 64) as u16,
-            (v >> 48) as u16,
-            v & 0xFFFF_FFFF_FFFF
-        )
+        // `XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX`, upper case, without the formatting machinery
+        // (every create reply and every reference is written this way).
+        let mut out = [b'-'; 36];
+        let mut digit = 0;
+        for (i, c) in out.iter_mut().enumerate() {
+            if matches!(i, 8 | 13 | 18 | 23) {
+                continue;
+            }
+            *c = HEX[((self.0 >> (124 - 4 * digit)) & 0xF) as usize];
+            digit += 1;
+        }
+        // ASCII only.
+        f.write_str(std::str::from_utf8(&out).map_err(|_| fmt::Error)?)
     }
 }
 
@@ -40,21 +45,38 @@ impl fmt::Debug for Guid {
 #[error("expected a GUID like 01234567-89AB-CDEF-0123-456789ABCDEF, found {0:?}")]
 pub struct GuidParseError(pub String);
 
+impl Guid {
+    /// Whether `s` is exactly `XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX` (hex digits in any case).
+    pub fn is_hyphenated(s: &str) -> bool {
+        s.len() == 36
+            && s.bytes().enumerate().all(|(i, b)| match i {
+                8 | 13 | 18 | 23 => b == b'-',
+                _ => b.is_ascii_hexdigit(),
+            })
+    }
+}
+
+fn hex_value(b: u8) -> u8 {
+    match b {
+        b'0'..=b'9' => b - b'0',
+        b'a'..=b'f' => b - b'a' + 10,
+        _ => b - b'A' + 10,
+    }
+}
+
 impl FromStr for Guid {
     type Err = GuidParseError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let t = s.trim().trim_start_matches('{').trim_end_matches('}');
-        let groups: Vec<&str> = t.split('-').collect();
-        let lens = [8, 4, 4, 4, 12];
-        // from_str_radix would also take a leading `+`; a GUID is hex digits only.
-        let hex_group = |(g, l): (&&str, usize)| g.len() == l && g.bytes().all(|b| b.is_ascii_hexdigit());
-        if groups.len() != 5 || !groups.iter().zip(lens).all(hex_group) {
+        // Five groups of 8-4-4-4-12 hex digits; hex digits only (no sign, no spaces inside).
+        if !Guid::is_hyphenated(t) {
             return Err(GuidParseError(s.to_string()));
         }
-        let hex: String = groups.concat();
-        u128::from_str_radix(&hex, 16)
-            .map(Guid)
-            .map_err(|_| GuidParseError(s.to_string()))
+        let v = t
+            .bytes()
+            .filter(|b| *b != b'-')
+            .fold(0u128, |v, b| (v << 4) | hex_value(b) as u128);
+        Ok(Guid(v))
     }
 }
 
@@ -91,12 +113,12 @@ impl Mac {
 
 impl fmt::Display for Mac {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let m = self.0;
-        write!(
-            f,
-            "{:02X}-{:02X}-{:02X}-{:02X}-{:02X}-{:02X}",
-            m[0], m[1], m[2], m[3], m[4], m[5]
-        )
+        let mut out = [b'-'; 17];
+        for (i, b) in self.0.iter().enumerate() {
+            out[3 * i] = HEX[(b >> 4) as usize];
+            out[3 * i + 1] = HEX[(b & 0xF) as usize];
+        }
+        f.write_str(std::str::from_utf8(&out).map_err(|_| fmt::Error)?)
     }
 }
 
@@ -113,16 +135,18 @@ pub struct MacParseError(pub String);
 impl FromStr for Mac {
     type Err = MacParseError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let parts: Vec<&str> = s.trim().split(['-', ':']).collect();
-        if parts.len() != 6 {
-            return Err(MacParseError(s.to_string()));
-        }
+        // Six groups of one or two hex digits, separated by `-` or `:`.
         let mut m = [0u8; 6];
-        for (i, p) in parts.iter().enumerate() {
+        let mut parts = s.trim().split(['-', ':']);
+        for byte in m.iter_mut() {
+            let p = parts.next().ok_or_else(|| MacParseError(s.to_string()))?;
             if p.is_empty() || p.len() > 2 || !p.bytes().all(|b| b.is_ascii_hexdigit()) {
                 return Err(MacParseError(s.to_string()));
             }
-            m[i] = u8::from_str_radix(p, 16).map_err(|_| MacParseError(s.to_string()))?;
+            *byte = p.bytes().fold(0u8, |v, b| (v << 4) | hex_value(b));
+        }
+        if parts.next().is_some() {
+            return Err(MacParseError(s.to_string()));
         }
         Ok(Mac(m))
     }

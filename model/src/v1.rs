@@ -9,22 +9,27 @@
 
 use crate::document::DocError;
 use crate::ids::Guid;
-use crate::schema::read::{self, err, Obj, ReadDoc, R};
+use crate::schema::read::{self, err, Obj, Path, ReadDoc, R};
 use crate::schema::*;
 use serde_json::{json, Map, Value};
 
 /// The v1 reply envelope `{"Success":…,"Error":…,"Output":…}` (§5.1). Returns the `Output`
 /// (`None` when the reply has none), or an error when `Success` is false.
 pub fn unwrap_reply(v: &Value, path: &str) -> Result<Option<Value>, DocError> {
+    reply_output(v.clone(), Path::Root(path))
+}
+
+/// [`unwrap_reply`], consuming the reply.
+pub(crate) fn reply_output(v: Value, path: Path<'_>) -> Result<Option<Value>, DocError> {
     let mut o = Obj::new(v, path, "a v1 reply {Success, Error, Output}")?;
     let success = match o.take(&["Success"]) {
-        Some((p, s)) => read::bool_value(&s, &p)?,
+        Some((p, s)) => read::bool_value(&s, p)?,
         None => true,
     };
     if !success {
         let msg = o.str(&["Error"]).unwrap_or_default();
         return Err(DocError {
-            path: format!("{path}.Success"),
+            path: path.key("Success").to_string(),
             expected: "a successful reply (Success: true)".into(),
             found: format!("Success: false with Error {msg:?}"),
         });
@@ -110,6 +115,11 @@ pub(crate) const NAMESPACE_V1: &[&str] = &["CompartmentId", "IsDefault", "Resour
 /// A network in either shape: `HNSNetwork` (§5.2) keys are converted to v2 (§5.8), everything
 /// else is read as HostComputeNetwork. A v1 document without `SchemaVersion` becomes 2.0.
 pub fn network_from_v1(v: &Value, path: &str) -> Result<Network, DocError> {
+    read_network(v.clone(), Path::Root(path))
+}
+
+/// [`network_from_v1`], consuming the document.
+pub(crate) fn read_network(v: Value, path: Path<'_>) -> Result<Network, DocError> {
     let mut o = Obj::new(v, path, "a network (HostComputeNetwork or v1 HNSNetwork)")?;
     let v1_shaped = o.has(NETWORK_V1) && !o.has(&["SchemaVersion"]);
     let id = o.id()?;
@@ -200,6 +210,11 @@ fn merge_dns(into: &mut Dns, from: Dns) {
 /// An endpoint in either shape: `HNSEndpoint` (§5.3) keys are converted, the rest is read as
 /// HostComputeEndpoint.
 pub fn endpoint_from_v1(v: &Value, path: &str) -> Result<Endpoint, DocError> {
+    read_endpoint(v.clone(), Path::Root(path))
+}
+
+/// [`endpoint_from_v1`], consuming the document.
+pub(crate) fn read_endpoint(v: Value, path: Path<'_>) -> Result<Endpoint, DocError> {
     let mut o = Obj::new(v, path, "an endpoint (HostComputeEndpoint or v1 HNSEndpoint)")?;
     let v1_shaped = o.has(ENDPOINT_V1) && !o.has(&["SchemaVersion"]);
     let id = o.id()?;
@@ -266,7 +281,7 @@ pub fn endpoint_from_v1(v: &Value, path: &str) -> Result<Endpoint, DocError> {
     // `Namespace` is a v1 namespace object; only its ID carries over (a zero ID = none).
     let mut host_compute_namespace = String::new();
     if let Some((p, ns)) = o.take(&["Namespace"]) {
-        let mut no = Obj::new(&ns, &p, "a v1 namespace {ID}")?;
+        let mut no = Obj::new(ns, p, "a v1 namespace {ID}")?;
         let nsid = no.id()?;
         if !nsid.is_zero() {
             host_compute_namespace = nsid.to_string();
@@ -306,6 +321,11 @@ pub fn endpoint_from_v1(v: &Value, path: &str) -> Result<Endpoint, DocError> {
 /// `IsDefault: true` becomes `HostDefault`; otherwise the type is left unset, as hcsshim does
 /// for process-container namespaces.
 pub fn namespace_from_v1(v: &Value, path: &str) -> Result<Namespace, DocError> {
+    read_namespace(v.clone(), Path::Root(path))
+}
+
+/// [`namespace_from_v1`], consuming the document.
+pub(crate) fn read_namespace(v: Value, path: Path<'_>) -> Result<Namespace, DocError> {
     let mut o = Obj::new(v, path, "a namespace (HostComputeNamespace or v1 namespace)")?;
     let v1_shaped = o.has(NAMESPACE_V1) && !o.has(&["SchemaVersion"]);
     let id = o.id()?;
@@ -342,41 +362,49 @@ pub enum PolicyListV2 {
 /// v1 `PolicyList` (§5.6): ELB policies → HostComputeLoadBalancer, ROUTE policies →
 /// HostComputeRoute. A list with no ROUTE policy is a load balancer.
 pub fn policy_list_from_v1(v: &Value, path: &str) -> Result<PolicyListV2, DocError> {
+    read_policy_list(v.clone(), Path::Root(path))
+}
+
+/// [`policy_list_from_v1`], consuming the document.
+pub(crate) fn read_policy_list(v: Value, path: Path<'_>) -> Result<PolicyListV2, DocError> {
     let mut o = Obj::new(v, path, "a v1 PolicyList {References, Policies}")?;
     let had_version = o.has(&["SchemaVersion"]);
     let id = o.id()?;
     let endpoints = o.list_with(&["References"], |v, p| match v {
-        Value::String(s) => {
-            let tail = s.rsplit('/').next().unwrap_or(s);
-            Ok(read::canon_guid(tail))
-        }
-        other => Err(err(p, "an endpoint reference \"/endpoints/<guid>\"", other)),
+        Value::String(s) => Ok(match s.rsplit_once('/') {
+            Some((_, tail)) => read::canon_guid(tail),
+            None => read::canon_guid_owned(s),
+        }),
+        other => Err(err(p, "an endpoint reference \"/endpoints/<guid>\"", &other)),
     })?;
+    // Each policy without its `Type`, and its path (formatted: the policies are read after the
+    // list they came from is gone).
     let policies = o.list_with(&["Policies"], |v, p| {
         let mut po = Obj::new(v, p, "a v1 policy {Type, …}")?;
         let t = match po.take(&["Type"]) {
             Some((_, Value::String(s))) => s,
-            Some((tp, other)) => return Err(err(&tp, "a policy type name", &other)),
-            None => return Err(err(p, "a policy with a \"Type\"", v)),
+            Some((tp, other)) => return Err(err(tp, "a policy type name", &other)),
+            None => return Err(err(p, "a policy with a \"Type\"", &Value::Object(Map::new()))),
         };
-        Ok((t, po))
+        Ok((t, po.into_value(), p.to_string()))
     })?;
     // The rest is read as v2 (for a mixed document, and so unknown keys land in `extra`).
     let rest = o.into_value();
-    let mut lb = LoadBalancer::read(&rest, path)?;
+    let mut lb = LoadBalancer::read(rest.clone(), path)?;
     lb.id = id;
     lb.host_compute_endpoints.splice(0..0, endpoints.iter().cloned());
     if !had_version {
         lb.schema_version = Version::V2;
     }
-    let mut route = SdnRoute::read(&rest, path)?;
+    let mut route = SdnRoute::read(rest, path)?;
     route.id = id;
     route.host_compute_endpoints.splice(0..0, endpoints);
     if !had_version {
         route.schema_version = Version::V2;
     }
     let mut others = Vec::new();
-    for (t, mut po) in policies {
+    for (t, po, ppath) in policies {
+        let mut po = Obj::new(po, Path::Root(&ppath), "a v1 policy {Type, …}")?;
         if t.eq_ignore_ascii_case("ELB") {
             let vips = po.strings(&["VIPs"])?;
             for vip in vips {
@@ -657,7 +685,7 @@ pub fn is_zero_guid(g: &str) -> bool {
 /// → the v2 namespace modify `{ResourceType:"Endpoint", RequestType:"Add"|"Remove", Settings:{EndpointId}}`
 /// (§5.4, §5.8). A `Container` resource becomes `Settings:{ContainerId}`.
 pub fn namespace_resource_request(body: &Value, add: bool) -> Result<ModifyRequest, DocError> {
-    let r = NamespaceResource::read(body, "$")?;
+    let r = NamespaceResource::read(body.clone(), Path::ROOT)?;
     let id = r.id().unwrap_or_default().to_string();
     let settings = match r.resource_type.as_str() {
         "Endpoint" => json!({ "EndpointId": id }),
@@ -717,5 +745,5 @@ impl ReadDoc for AttachRequestV1 {
 
 /// Decode an endpoint attach/detach request body.
 pub fn decode_attach_request(json: &str) -> Result<AttachRequestV1, DocError> {
-    AttachRequestV1::read(&crate::document::parse_json(json)?, "$")
+    AttachRequestV1::read(crate::document::parse_json(json)?, Path::ROOT)
 }

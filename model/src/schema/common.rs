@@ -1,4 +1,4 @@
-use super::read::{deserialize_via_read, Obj, ReadDoc, R};
+use super::read::{deserialize_via_read, Obj, Path, ReadDoc, R};
 use indexmap::IndexMap;
 use serde::Serialize;
 use serde_json::Value;
@@ -47,8 +47,8 @@ impl std::fmt::Display for Version {
 
 impl ReadDoc for Version {
     const WHAT: &'static str = "a {\"Major\":…,\"Minor\":…} version";
-    fn read(v: &Value, path: &str) -> R<Self> {
-        if let Value::String(s) = v {
+    fn read(v: Value, path: Path<'_>) -> R<Self> {
+        if let Value::String(s) = &v {
             let mut it = s.trim().splitn(2, '.');
             let major = it.next().and_then(|m| m.parse().ok());
             let minor = it.next().map_or(Some(0), |m| m.parse().ok());

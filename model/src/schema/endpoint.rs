@@ -1,6 +1,6 @@
 use super::common::*;
 use super::policy::EndpointPolicy;
-use super::read::{deserialize_via_read, Obj, ReadDoc, R};
+use super::read::{deserialize_via_read, Obj, Path, ReadDoc, R};
 use crate::ids::Guid;
 use serde::Serialize;
 use serde_json::Value;
@@ -82,8 +82,8 @@ impl ReadDoc for Endpoint {
     const WHAT: &'static str = "an endpoint";
     /// Both shapes: v1 keys are converted to v2 (hns-schema.md §5.8) by [`crate::v1::endpoint_from_v1`],
     /// which reads the rest through `read_obj`.
-    fn read(v: &Value, path: &str) -> R<Self> {
-        crate::v1::endpoint_from_v1(v, path)
+    fn read(v: Value, path: Path<'_>) -> R<Self> {
+        crate::v1::read_endpoint(v, path)
     }
     fn read_obj(mut o: Obj) -> R<Self> {
         Ok(Endpoint {

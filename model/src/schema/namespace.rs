@@ -1,5 +1,5 @@
 use super::common::*;
-use super::read::{deserialize_via_read, err, Obj, ReadDoc, R};
+use super::read::{deserialize_via_read, err, Obj, Path, ReadDoc, R};
 use crate::ids::Guid;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -103,7 +103,7 @@ impl ReadDoc for NamespaceResource {
             }
             if resource_type == "Endpoint" {
                 if let Some(Value::String(s)) = m.get_mut("ID") {
-                    *s = super::read::canon_guid(s);
+                    *s = super::read::canon_guid_owned(std::mem::take(s));
                 }
             }
         }
@@ -147,7 +147,7 @@ pub(crate) fn read_namespace_type(o: &mut Obj) -> R<Option<NamespaceType>> {
         Some((_, Value::String(s))) if s.trim().is_empty() => Ok(None),
         Some((p, v)) => NamespaceType::from_value(&v)
             .map(Some)
-            .ok_or_else(|| err(&p, NAMESPACE_TYPE_EXPECTED, &v)),
+            .ok_or_else(|| err(p, NAMESPACE_TYPE_EXPECTED, &v)),
     }
 }
 
@@ -155,8 +155,8 @@ impl ReadDoc for Namespace {
     const WHAT: &'static str = "a namespace";
     /// Both shapes: v1 keys are converted to v2 (hns-schema.md §5.8) by [`crate::v1::namespace_from_v1`],
     /// which reads the rest through `read_obj`.
-    fn read(v: &Value, path: &str) -> R<Self> {
-        crate::v1::namespace_from_v1(v, path)
+    fn read(v: Value, path: Path<'_>) -> R<Self> {
+        crate::v1::read_namespace(v, path)
     }
     fn read_obj(mut o: Obj) -> R<Self> {
         Ok(Namespace {

@@ -1,6 +1,6 @@
 use super::common::*;
 use super::policy::{NetworkPolicy, SubnetPolicy};
-use super::read::{deserialize_via_read, err, Obj, ReadDoc, R};
+use super::read::{deserialize_via_read, err, Obj, Path, ReadDoc, R};
 use crate::ids::Guid;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -183,7 +183,7 @@ impl ReadDoc for Subnet {
         let ip_address_prefix = match o.take(&["IpAddressPrefix"]) {
             None => String::new(),
             Some((_, Value::String(s))) => s,
-            Some((p, v)) => return Err(err(&p, "a CIDR prefix string like \"10.0.0.0/24\"", &v)),
+            Some((p, v)) => return Err(err(p, "a CIDR prefix string like \"10.0.0.0/24\"", &v)),
         };
         Ok(Subnet {
             ip_address_prefix,
@@ -264,7 +264,7 @@ pub(crate) fn read_network_type(o: &mut Obj) -> R<Option<NetworkType>> {
     let t = match o.take(&["Type"]) {
         None => return Ok(None),
         Some((_, Value::String(s))) if s.trim().is_empty() => return Ok(None),
-        Some((p, v)) => NetworkType::from_value(&v).ok_or_else(|| err(&p, NETWORK_TYPE_EXPECTED, &v))?,
+        Some((p, v)) => NetworkType::from_value(&v).ok_or_else(|| err(p, NETWORK_TYPE_EXPECTED, &v))?,
     };
     Ok(Some(t).filter(|t| *t != NetworkType::Nat))
 }
@@ -273,8 +273,8 @@ impl ReadDoc for Network {
     const WHAT: &'static str = "a network";
     /// Both shapes: v1 keys are converted to v2 (hns-schema.md §5.8) by [`crate::v1::network_from_v1`],
     /// which reads the rest through `read_obj`.
-    fn read(v: &Value, path: &str) -> R<Self> {
-        crate::v1::network_from_v1(v, path)
+    fn read(v: Value, path: Path<'_>) -> R<Self> {
+        crate::v1::read_network(v, path)
     }
     fn read_obj(mut o: Obj) -> R<Self> {
         Ok(Network {

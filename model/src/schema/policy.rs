@@ -5,7 +5,7 @@
 //! follows hcsshim's `omitempty` tags (`hcn/hcnpolicy.go`).
 
 use super::common::*;
-use super::read::{self, deserialize_via_read, err, Obj, ReadDoc, R};
+use super::read::{self, deserialize_via_read, err, Obj, Path, ReadDoc, R};
 use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
 
@@ -559,42 +559,40 @@ pub enum SubnetPolicy {
     Unknown { type_name: String, settings: Value },
 }
 
-/// Split `{Type, Settings}` (also the stale `Data`, or flat v1-style fields) into its parts.
-fn split_policy(v: &Value, path: &str) -> R<(String, Value, String)> {
+/// Read a policy: split `{Type, Settings}` (also the stale `Data`, or flat v1-style fields) into
+/// its type name and settings, and build it with `from_parts` (type name, settings, the JSON path
+/// of the settings).
+fn read_policy<T>(v: Value, path: Path<'_>, from_parts: impl FnOnce(&str, Value, Path<'_>) -> R<T>) -> R<T> {
     let mut o = Obj::new(v, path, "a policy {\"Type\":…,\"Settings\":…}")?;
     let type_name = match o.take(&["Type"]) {
         Some((_, Value::String(s))) => s,
-        Some((p, other)) => return Err(err(&p, "a policy type name", &other)),
-        None => return Err(err(path, "a policy with a \"Type\"", v)),
+        Some((p, other)) => return Err(err(p, "a policy type name", &other)),
+        None => return Err(err(path, "a policy with a \"Type\"", &Value::Object(Map::new()))),
     };
-    let settings_path = format!("{path}.Settings");
-    match o.take(&["Settings", "Data"]) {
-        Some((p, s)) => {
+    match o.take_key(&["Settings", "Data"]) {
+        Some((key, s)) => {
             // Anything next to Type/Settings is kept with the settings so it survives.
             let rest = o.rest();
-            match s {
+            let s = match s {
                 Value::Object(mut m) if !rest.is_empty() => {
                     for (k, v) in rest {
                         m.entry(k).or_insert(v);
                     }
-                    Ok((type_name, Value::Object(m), p))
+                    Value::Object(m)
                 }
-                s => Ok((type_name, s, p)),
-            }
+                s => s,
+            };
+            from_parts(&type_name, s, path.key(&key))
         }
         // Flat v1-style policy: the remaining fields are the settings.
-        None if !o.is_empty() => Ok((
-            type_name,
-            Value::Object(o.rest().into_iter().collect()),
-            path.to_string(),
-        )),
-        None => Ok((type_name, Value::Null, settings_path)),
+        None if !o.is_empty() => from_parts(&type_name, Value::Object(o.rest().into_iter().collect()), path),
+        None => from_parts(&type_name, Value::Null, path.key("Settings")),
     }
 }
 
-fn typed<T: ReadDoc>(settings: &Value, path: &str) -> R<T> {
+fn typed<T: ReadDoc>(settings: Value, path: Path<'_>) -> R<T> {
     if settings.is_null() {
-        return T::read(&Value::Object(Map::new()), path);
+        return T::read(Value::Object(Map::new()), path);
     }
     T::read(settings, path)
 }
@@ -631,9 +629,13 @@ macro_rules! policy_enum {
             /// Build from a type name (any case, v1 aliases too) and its settings; `path` is the
             /// JSON path of the settings, for errors.
             pub fn from_parts(type_name: &str, settings: Value, path: &str) -> R<Self> {
+                Self::from_parts_at(type_name, settings, Path::Root(path))
+            }
+
+            fn from_parts_at(type_name: &str, settings: Value, path: Path<'_>) -> R<Self> {
                 $(
                     if type_name.eq_ignore_ascii_case($name) $(|| type_name.eq_ignore_ascii_case($alias))* {
-                        return Ok($enum::$variant(typed(&settings, path)?));
+                        return Ok($enum::$variant(typed(settings, path)?));
                     }
                 )*
                 Ok($enum::Unknown { type_name: type_name.to_string(), settings })
@@ -642,13 +644,12 @@ macro_rules! policy_enum {
 
         impl ReadDoc for $enum {
             const WHAT: &'static str = $what;
-            fn read(v: &Value, path: &str) -> R<Self> {
-                let (t, settings, spath) = split_policy(v, path)?;
-                $enum::from_parts(&t, settings, &spath)
+            fn read(v: Value, path: Path<'_>) -> R<Self> {
+                read_policy(v, path, $enum::from_parts_at)
             }
             fn read_obj(o: Obj) -> R<Self> {
-                let path = o.path.clone();
-                Self::read(&o.into_value(), &path)
+                let path = o.path;
+                Self::read(o.into_value(), path)
             }
         }
 

@@ -44,7 +44,7 @@ impl ReadDoc for HostComputeQuery {
             None => String::new(),
             Some((_, Value::String(s))) => s,
             Some((_, v @ Value::Object(_))) => v.to_string(),
-            Some((p, v)) => return Err(err(&p, "a filter string holding a JSON object", &v)),
+            Some((p, v)) => return Err(err(p, "a filter string holding a JSON object", &v)),
         };
         Ok(HostComputeQuery {
             schema_version: o.object(&["SchemaVersion"])?.unwrap_or_default(),
@@ -135,12 +135,12 @@ impl ReadDoc for ModifyRequest {
         let request_type = match o.take(&["RequestType"]) {
             None => {
                 return Err(crate::document::DocError {
-                    path: o.path.clone(),
+                    path: o.path.to_string(),
                     expected: "a modify request with a \"RequestType\"".into(),
                     found: "no RequestType".into(),
                 })
             }
-            Some((p, v)) => RequestType::from_value(&v).ok_or_else(|| err(&p, REQUEST_TYPES, &v))?,
+            Some((p, v)) => RequestType::from_value(&v).ok_or_else(|| err(p, REQUEST_TYPES, &v))?,
         };
         Ok(ModifyRequest {
             resource_type: o.enum_str(&["ResourceType"], RESOURCE_TYPES)?,

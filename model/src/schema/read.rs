@@ -5,11 +5,18 @@
 //! neither and loses the JSON path on error, so every HNS struct is read through [`Obj`]: each
 //! field is taken by name (any case, with aliases), type errors carry `$.A[0].B`, and whatever is
 //! left over becomes the struct's `extra` map so nothing is lost.
+//!
+//! Speed (issue 6: 100,000 endpoint documents per programming run): the parsed `Value` is
+//! consumed, never cloned — an [`Obj`] owns its map and moves each field out; a JSON path is a
+//! chain of borrowed segments ([`Path`]) that is only formatted when an error is made; and
+//! strings already in HNS's canonical GUID/MAC form are kept as they are.
 
 use super::common::Extra;
 use crate::document::DocError;
 use crate::ids::{Guid, Mac};
 use serde_json::{Map, Value};
+use std::borrow::Cow;
+use std::fmt;
 
 pub(crate) type R<T> = Result<T, DocError>;
 
@@ -31,7 +38,7 @@ pub(crate) fn describe(v: &Value) -> String {
     }
 }
 
-pub(crate) fn err(path: &str, expected: impl Into<String>, found: &Value) -> DocError {
+pub(crate) fn err(path: impl fmt::Display, expected: impl Into<String>, found: &Value) -> DocError {
     DocError {
         path: path.to_string(),
         expected: expected.into(),
@@ -39,22 +46,58 @@ pub(crate) fn err(path: &str, expected: impl Into<String>, found: &Value) -> Doc
     }
 }
 
-pub(crate) fn key_path(parent: &str, key: &str) -> String {
-    let plain = !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if plain {
-        format!("{parent}.{key}")
-    } else {
-        format!("{parent}[{key:?}]")
+/// A JSON path like `$.Ipams[0].Subnets[1].IpAddressPrefix`, as a chain of borrowed segments
+/// that costs nothing until an error formats it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Path<'a> {
+    /// The document (`$`), or a path already formatted.
+    Root(&'a str),
+    /// `.Key`, or `["odd key"]` when the key is not plain.
+    Key(&'a Path<'a>, &'a str),
+    /// `[i]`.
+    Index(&'a Path<'a>, usize),
+}
+
+impl<'a> Path<'a> {
+    pub const ROOT: Path<'static> = Path::Root("$");
+
+    pub fn key<'b>(&'b self, key: &'b str) -> Path<'b> {
+        Path::Key(self, key)
+    }
+
+    pub fn index(&self, i: usize) -> Path<'_> {
+        Path::Index(self, i)
     }
 }
 
-/// Implemented by every HNS struct: read it from a JSON object at `path`.
+impl fmt::Display for Path<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Path::Root(s) => f.write_str(s),
+            Path::Key(parent, key) => {
+                parent.fmt(f)?;
+                let plain = !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+                if plain {
+                    write!(f, ".{key}")
+                } else {
+                    write!(f, "[{key:?}]")
+                }
+            }
+            Path::Index(parent, i) => {
+                parent.fmt(f)?;
+                write!(f, "[{i}]")
+            }
+        }
+    }
+}
+
+/// Implemented by every HNS struct: read it from a JSON object at `path`, consuming the value.
 pub(crate) trait ReadDoc: Sized {
     /// What the object is, for "expected … object" messages.
     const WHAT: &'static str;
-    fn read_obj(o: Obj) -> R<Self>;
+    fn read_obj(o: Obj<'_>) -> R<Self>;
 
-    fn read(v: &Value, path: &str) -> R<Self> {
+    fn read(v: Value, path: Path<'_>) -> R<Self> {
         Self::read_obj(Obj::new(v, path, Self::WHAT)?)
     }
 }
@@ -66,7 +109,7 @@ macro_rules! deserialize_via_read {
         impl<'de> serde::Deserialize<'de> for $t {
             fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
                 let v = serde_json::Value::deserialize(d)?;
-                <$t as $crate::schema::read::ReadDoc>::read(&v, "$")
+                <$t as $crate::schema::read::ReadDoc>::read(v, $crate::schema::read::Path::ROOT)
                     .map_err(<D::Error as serde::de::Error>::custom)
             }
         }
@@ -74,69 +117,161 @@ macro_rules! deserialize_via_read {
 }
 pub(crate) use deserialize_via_read;
 
-/// The fields of one JSON object, taken out one by one.
-pub(crate) struct Obj {
-    pub path: String,
-    map: Map<String, Value>,
+/// Which entries of an object's map have been taken (bit i = entry i), without allocating for
+/// the first 64 keys.
+#[derive(Default)]
+struct Taken {
+    low: u64,
+    high: Vec<u64>,
 }
 
-impl Obj {
-    pub fn new(v: &Value, path: &str, what: &str) -> R<Obj> {
+impl Taken {
+    fn get(&self, i: usize) -> bool {
+        if i < 64 {
+            self.low & (1 << i) != 0
+        } else {
+            self.high
+                .get(i / 64 - 1)
+                .is_some_and(|w| w & (1 << (i % 64)) != 0)
+        }
+    }
+
+    fn set(&mut self, i: usize) {
+        if i < 64 {
+            self.low |= 1 << i;
+        } else {
+            let w = i / 64 - 1;
+            if self.high.len() <= w {
+                self.high.resize(w + 1, 0);
+            }
+            self.high[w] |= 1 << (i % 64);
+        }
+    }
+}
+
+/// The fields of one JSON object, taken out one by one. The map is owned (moved out of the
+/// parsed document); a taken entry stays in place, marked, so its key can name the path.
+pub(crate) struct Obj<'p> {
+    pub path: Path<'p>,
+    map: Map<String, Value>,
+    taken: Taken,
+}
+
+/// The entry of `map` that `names` selects: an exact match wins over a case-insensitive one
+/// ("ID" and "Id" may both be present); taken entries do not count.
+fn find(map: &Map<String, Value>, taken: &Taken, names: &[&str]) -> Option<usize> {
+    for n in names {
+        if let Some(i) = map.keys().enumerate().position(|(i, k)| k == n && !taken.get(i)) {
+            return Some(i);
+        }
+    }
+    for n in names {
+        if let Some(i) = map
+            .keys()
+            .enumerate()
+            .position(|(i, k)| k.eq_ignore_ascii_case(n) && !taken.get(i))
+        {
+            return Some(i);
+        }
+    }
+    None
+}
+
+/// Take the entry `names` selects, and drop its case variants; its key and value.
+fn take_entry<'m>(
+    map: &'m mut Map<String, Value>,
+    taken: &mut Taken,
+    names: &[&str],
+) -> Option<(&'m str, Value)> {
+    let at = find(map, taken, names)?;
+    let mut out = None;
+    for (i, (k, v)) in map.iter_mut().enumerate() {
+        if taken.get(i) {
+            continue;
+        }
+        if i == at {
+            taken.set(i);
+            out = Some((k.as_str(), std::mem::take(v)));
+        } else if names.iter().any(|n| k.eq_ignore_ascii_case(n)) {
+            taken.set(i);
+        }
+    }
+    out
+}
+
+impl<'p> Obj<'p> {
+    pub fn new(v: Value, path: Path<'p>, what: &str) -> R<Obj<'p>> {
         match v {
-            Value::Object(m) => Ok(Obj {
-                path: path.to_string(),
-                map: m.clone(),
+            Value::Object(map) => Ok(Obj {
+                path,
+                map,
+                taken: Taken::default(),
             }),
-            other => Err(err(path, format!("{what} object"), other)),
+            other => Err(err(path, format!("{what} object"), &other)),
         }
     }
 
     /// Whether a key (any case, any of the names) is present.
     pub fn has(&self, names: &[&str]) -> bool {
-        self.find(names).is_some()
-    }
-
-    fn find(&self, names: &[&str]) -> Option<String> {
-        // An exact match wins over a case-insensitive one ("ID" and "Id" may both be present).
-        for n in names {
-            if self.map.contains_key(*n) {
-                return Some((*n).to_string());
-            }
-        }
-        for n in names {
-            if let Some(k) = self.map.keys().find(|k| k.eq_ignore_ascii_case(n)) {
-                return Some(k.clone());
-            }
-        }
-        None
+        find(&self.map, &self.taken, names).is_some()
     }
 
     /// Remove a field; returns its path and value. `null` counts as absent.
     /// Case variants of the same key (`"Type"` and `"type"`) are duplicates: the exact spelling
     /// wins and the others are dropped, so they cannot reappear from `extra`.
-    pub fn take(&mut self, names: &[&str]) -> Option<(String, Value)> {
-        let k = self.find(names)?;
-        let v = self.map.shift_remove(&k)?;
-        self.map
-            .retain(|key, _| !names.iter().any(|n| key.eq_ignore_ascii_case(n)));
+    pub fn take(&mut self, names: &[&str]) -> Option<(Path<'_>, Value)> {
+        let (k, v) = take_entry(&mut self.map, &mut self.taken, names)?;
         if v.is_null() {
             return None;
         }
-        Some((key_path(&self.path, &k), v))
+        Some((Path::Key(&self.path, k), v))
+    }
+
+    /// As [`Obj::take`], but returns the key as sent instead of a path borrowing the object, so
+    /// the object can be consumed next; a key spelled exactly as in `names` is not copied.
+    pub fn take_key(&mut self, names: &[&'static str]) -> Option<(Cow<'static, str>, Value)> {
+        let (k, v) = take_entry(&mut self.map, &mut self.taken, names)?;
+        if v.is_null() {
+            return None;
+        }
+        let k = match names.iter().find(|n| **n == k) {
+            Some(n) => Cow::Borrowed(*n),
+            None => Cow::Owned(k.to_string()),
+        };
+        Some((k, v))
+    }
+
+    fn all_taken(&self) -> bool {
+        (0..self.map.len()).all(|i| self.taken.get(i))
     }
 
     /// What was not taken: the struct's `extra`. `null`s are dropped (null = absent, as for
     /// every modelled field), so a case-variant duplicate like `"type":null` does not linger.
     pub fn rest(self) -> Extra {
-        self.map.into_iter().filter(|(_, v)| !v.is_null()).collect()
+        if self.all_taken() {
+            return Extra::new();
+        }
+        let taken = self.taken;
+        self.map
+            .into_iter()
+            .enumerate()
+            .filter(|(i, (_, v))| !taken.get(*i) && !v.is_null())
+            .map(|(_, kv)| kv)
+            .collect()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.all_taken()
     }
 
     pub fn into_value(self) -> Value {
-        Value::Object(self.map)
+        let (mut map, taken) = (self.map, self.taken);
+        let mut i = 0;
+        map.retain(|_, _| {
+            i += 1;
+            !taken.get(i - 1)
+        });
+        Value::Object(map)
     }
 
     pub fn raw(&mut self, names: &[&str]) -> Option<Value> {
@@ -147,7 +282,7 @@ impl Obj {
         match self.take(names) {
             None => Ok(String::new()),
             Some((_, Value::String(s))) => Ok(s),
-            Some((p, v)) => Err(err(&p, "a string", &v)),
+            Some((p, v)) => Err(err(p, "a string", &v)),
         }
     }
 
@@ -157,14 +292,14 @@ impl Obj {
             None => Ok(String::new()),
             Some((_, Value::String(s))) => Ok(s),
             Some((_, Value::Number(n))) => Ok(n.to_string()),
-            Some((p, v)) => Err(err(&p, "a string or number", &v)),
+            Some((p, v)) => Err(err(p, "a string or number", &v)),
         }
     }
 
     pub fn uint(&mut self, names: &[&str], max: u64) -> R<u64> {
         match self.take(names) {
             None => Ok(0),
-            Some((p, v)) => uint_value(&v, &p, max),
+            Some((p, v)) => uint_value(&v, p, max),
         }
     }
     pub fn u64(&mut self, names: &[&str]) -> R<u64> {
@@ -180,7 +315,7 @@ impl Obj {
     pub fn bool(&mut self, names: &[&str]) -> R<bool> {
         match self.take(names) {
             None => Ok(false),
-            Some((p, v)) => bool_value(&v, &p),
+            Some((p, v)) => bool_value(&v, p),
         }
     }
 
@@ -188,7 +323,7 @@ impl Obj {
     pub fn protocol(&mut self, names: &[&str]) -> R<u32> {
         match self.take(names) {
             None => Ok(0),
-            Some((p, v)) => protocol_value(&v, &p),
+            Some((p, v)) => protocol_value(&v, p),
         }
     }
 
@@ -198,7 +333,7 @@ impl Obj {
     pub fn enum_str(&mut self, names: &[&str], variants: &[&str]) -> R<String> {
         match self.take(names) {
             None => Ok(String::new()),
-            Some((p, v)) => enum_value(&v, &p, variants),
+            Some((p, v)) => enum_value(v, p, variants),
         }
     }
 
@@ -209,7 +344,7 @@ impl Obj {
             None => Ok(0),
             Some((p, v)) => match v.as_str().and_then(|s| by_name(s.trim())) {
                 Some(x) => Ok(x),
-                None => uint_value(&v, &p, u32::MAX as u64).map(|n| n as u32),
+                None => uint_value(&v, p, u32::MAX as u64).map(|n| n as u32),
             },
         }
     }
@@ -219,31 +354,27 @@ impl Obj {
         match self.take(names) {
             None => Ok(Vec::new()),
             Some((_, Value::String(s))) => Ok(split_commas(&s)),
-            Some((p, Value::Array(a))) => a
-                .iter()
-                .enumerate()
-                .map(|(i, v)| match v {
-                    Value::String(s) => Ok(s.clone()),
-                    other => Err(err(&format!("{p}[{i}]"), "a string", other)),
-                })
-                .collect(),
-            Some((p, v)) => Err(err(&p, "an array of strings", &v)),
+            Some((p, Value::Array(a))) => collect_items(a, |v, i| match v {
+                Value::String(s) => Ok(s),
+                other => Err(err(p.index(i), "a string", &other)),
+            }),
+            Some((p, v)) => Err(err(p, "an array of strings", &v)),
         }
     }
 
     /// A GUID-valued string field holding a reference (kept as a string; upper-cased when it
     /// parses, as HNS writes GUIDs).
     pub fn guid_ref(&mut self, names: &[&str]) -> R<String> {
-        Ok(canon_guid(&self.str(names)?))
+        Ok(canon_guid_owned(self.str(names)?))
     }
 
     pub fn guid_refs(&mut self, names: &[&str]) -> R<Vec<String>> {
-        Ok(self.strings(names)?.iter().map(|s| canon_guid(s)).collect())
+        Ok(self.strings(names)?.into_iter().map(canon_guid_owned).collect())
     }
 
     /// A MAC-valued string field (dash form when it parses).
     pub fn mac(&mut self, names: &[&str]) -> R<String> {
-        Ok(canon_mac(&self.str(names)?))
+        Ok(canon_mac_owned(self.str(names)?))
     }
 
     /// An object's `ID`: a GUID (empty string = zero GUID).
@@ -253,19 +384,19 @@ impl Obj {
             Some((_, Value::String(s))) if s.trim().is_empty() => Ok(Guid::ZERO),
             Some((p, Value::String(s))) => s.parse().map_err(|_| {
                 err(
-                    &p,
+                    p,
                     "a GUID like 01234567-89AB-CDEF-0123-456789ABCDEF",
                     &Value::String(s),
                 )
             }),
-            Some((p, v)) => Err(err(&p, "a GUID string", &v)),
+            Some((p, v)) => Err(err(p, "a GUID string", &v)),
         }
     }
 
     pub fn object<T: ReadDoc>(&mut self, names: &[&str]) -> R<Option<T>> {
         match self.take(names) {
             None => Ok(None),
-            Some((p, v)) => T::read(&v, &p).map(Some),
+            Some((p, v)) => T::read(v, p).map(Some),
         }
     }
 
@@ -273,21 +404,26 @@ impl Obj {
         self.list_with(names, T::read)
     }
 
-    pub fn list_with<T>(&mut self, names: &[&str], mut f: impl FnMut(&Value, &str) -> R<T>) -> R<Vec<T>> {
+    pub fn list_with<T>(&mut self, names: &[&str], mut f: impl FnMut(Value, Path<'_>) -> R<T>) -> R<Vec<T>> {
         match self.take(names) {
             None => Ok(Vec::new()),
-            Some((p, Value::Array(a))) => a
-                .iter()
-                .enumerate()
-                .map(|(i, v)| f(v, &format!("{p}[{i}]")))
-                .collect(),
-            Some((p, v)) => Err(err(&p, "an array", &v)),
+            Some((p, Value::Array(a))) => collect_items(a, |v, i| f(v, p.index(i))),
+            Some((p, v)) => Err(err(p, "an array", &v)),
         }
     }
 }
 
-pub(crate) fn uint_value(v: &Value, path: &str, max: u64) -> R<u64> {
-    let expected = || format!("an integer from 0 to {max}");
+/// Map the items of an array, stopping at the first error. (Not `collect()`: that would reuse
+/// the array's allocation, sized for `Value`s, and the state keeps these vectors.)
+fn collect_items<T>(a: Vec<Value>, mut f: impl FnMut(Value, usize) -> R<T>) -> R<Vec<T>> {
+    let mut out = Vec::with_capacity(a.len());
+    for (i, v) in a.into_iter().enumerate() {
+        out.push(f(v, i)?);
+    }
+    Ok(out)
+}
+
+pub(crate) fn uint_value(v: &Value, path: Path<'_>, max: u64) -> R<u64> {
     let n = match v {
         Value::Number(n) => n.as_u64().or_else(|| {
             // 5.0 is an integer; 5.5 and -1 are not.
@@ -300,7 +436,7 @@ pub(crate) fn uint_value(v: &Value, path: &str, max: u64) -> R<u64> {
     };
     match n {
         Some(n) if n <= max => Ok(n),
-        _ => Err(err(path, expected(), v)),
+        _ => Err(err(path, format!("an integer from 0 to {max}"), v)),
     }
 }
 
@@ -312,7 +448,7 @@ fn parse_uint_str(s: &str) -> Option<u64> {
     t.parse().ok()
 }
 
-pub(crate) fn bool_value(v: &Value, path: &str) -> R<bool> {
+pub(crate) fn bool_value(v: &Value, path: Path<'_>) -> R<bool> {
     match v {
         Value::Bool(b) => Ok(*b),
         Value::String(s) if s.eq_ignore_ascii_case("true") => Ok(true),
@@ -346,7 +482,7 @@ pub(crate) fn protocol_number(name: &str) -> Option<u32> {
         .map(|(_, v)| *v)
 }
 
-pub(crate) fn protocol_value(v: &Value, path: &str) -> R<u32> {
+pub(crate) fn protocol_value(v: &Value, path: Path<'_>) -> R<u32> {
     let n = match v {
         Value::Number(n) => n.as_u64().and_then(|n| u32::try_from(n).ok()),
         Value::String(s) => protocol_number(s),
@@ -375,19 +511,19 @@ pub(crate) fn protocol_list(s: &str) -> String {
         .join(",")
 }
 
-pub(crate) fn enum_value(v: &Value, path: &str, variants: &[&str]) -> R<String> {
+pub(crate) fn enum_value(v: Value, path: Path<'_>, variants: &[&str]) -> R<String> {
     match v {
-        Value::String(s) => Ok(variants
-            .iter()
-            .find(|c| c.eq_ignore_ascii_case(s.trim()))
-            .map(|c| c.to_string())
-            .unwrap_or_else(|| s.clone())),
-        Value::Number(n) => n
+        Value::String(s) => Ok(match variants.iter().find(|c| c.eq_ignore_ascii_case(s.trim())) {
+            Some(c) if **c == *s => s,
+            Some(c) => c.to_string(),
+            None => s,
+        }),
+        Value::Number(ref n) => n
             .as_u64()
             .and_then(|i| variants.get(i as usize))
             .map(|c| c.to_string())
-            .ok_or_else(|| err(path, format!("one of {}", variants.join(", ")), v)),
-        other => Err(err(path, format!("one of {}", variants.join(", ")), other)),
+            .ok_or_else(|| err(path, format!("one of {}", variants.join(", ")), &v)),
+        other => Err(err(path, format!("one of {}", variants.join(", ")), &other)),
     }
 }
 
@@ -400,16 +536,52 @@ pub(crate) fn split_commas(s: &str) -> Vec<String> {
 
 /// Upper-case a GUID string the way HNS writes it; anything else is kept as is.
 pub fn canon_guid(s: &str) -> String {
+    canon_guid_owned(s.to_string())
+}
+
+/// [`canon_guid`] reusing the string: a GUID already in the 8-4-4-4-12 form (any case) is
+/// upper-cased in place; other spellings (braces, spaces) are parsed and re-formatted.
+pub(crate) fn canon_guid_owned(mut s: String) -> String {
+    if Guid::is_hyphenated(&s) {
+        s.make_ascii_uppercase();
+        return s;
+    }
     match s.parse::<Guid>() {
         Ok(g) => g.to_string(),
-        Err(_) => s.to_string(),
+        Err(_) => s,
     }
 }
 
 /// Dash-form, upper-case MAC; anything else is kept as is.
 pub fn canon_mac(s: &str) -> String {
-    match s.parse::<Mac>() {
-        Ok(m) => m.to_string(),
-        Err(_) => s.to_string(),
+    canon_mac_owned(s.to_string())
+}
+
+/// [`canon_mac`] reusing the string: `xx-xx-xx-xx-xx-xx` or `xx:xx:…` (any case) is rewritten in
+/// place; other spellings (one-digit groups, spaces) are parsed and re-formatted.
+pub(crate) fn canon_mac_owned(s: String) -> String {
+    let full = s.len() == 17
+        && s.bytes().enumerate().all(|(i, c)| {
+            if i % 3 == 2 {
+                c == b'-' || c == b':'
+            } else {
+                c.is_ascii_hexdigit()
+            }
+        });
+    if !full {
+        return match s.parse::<Mac>() {
+            Ok(m) => m.to_string(),
+            Err(_) => s,
+        };
     }
+    let mut b = s.into_bytes();
+    for (i, c) in b.iter_mut().enumerate() {
+        if i % 3 == 2 {
+            *c = b'-';
+        } else {
+            c.make_ascii_uppercase();
+        }
+    }
+    // Only ASCII bytes were rewritten with ASCII, so this cannot fail.
+    String::from_utf8(b).unwrap_or_default()
 }
