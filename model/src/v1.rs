@@ -299,9 +299,9 @@ pub(crate) fn read_endpoint(v: Value, path: Path<'_>) -> Result<Endpoint, DocErr
     if e.host_compute_namespace.is_empty() {
         e.host_compute_namespace = host_compute_namespace;
     }
-    e.policies.splice(0..0, policies);
-    e.ip_configurations.splice(0..0, ip_configurations);
-    e.routes.splice(0..0, routes);
+    prepend(&mut e.policies, policies);
+    prepend(&mut e.ip_configurations, ip_configurations);
+    prepend(&mut e.routes, routes);
     merge_dns(&mut e.dns, dns);
     if e.mac_address.is_empty() {
         e.mac_address = mac_address;
@@ -315,6 +315,17 @@ pub(crate) fn read_endpoint(v: Value, path: Path<'_>) -> Result<Endpoint, DocErr
         e.schema_version = Version::V2;
     }
     Ok(e)
+}
+
+/// `front` then `v` (without `splice`'s cost when one of them is empty, the usual case).
+fn prepend<T>(v: &mut Vec<T>, mut front: Vec<T>) {
+    if front.is_empty() {
+        return;
+    }
+    if !v.is_empty() {
+        front.append(v);
+    }
+    *v = front;
 }
 
 /// v1 namespace `{ID, IsDefault, ResourceList, CompartmentId}` (§5.4) → HostComputeNamespace.

@@ -155,48 +155,73 @@ pub(crate) struct Obj<'p> {
     pub path: Path<'p>,
     map: Map<String, Value>,
     taken: Taken,
+    /// [`key_bit`] of every key: most probes are for keys a document does not have (a v2
+    /// document has none of the ~20 v1 keys probed), and this answers them without a scan.
+    bits: u64,
+}
+
+/// A bit standing for a key's length and first letter, in any case.
+fn key_bit(k: &str) -> u64 {
+    let first = k.as_bytes().first().map_or(0, |b| b.to_ascii_lowercase()) as usize;
+    1 << ((k.len() * 7 + first) % 64)
 }
 
 /// The entry of `map` that `names` selects: an exact match wins over a case-insensitive one
-/// ("ID" and "Id" may both be present); taken entries do not count.
-fn find(map: &Map<String, Value>, taken: &Taken, names: &[&str]) -> Option<usize> {
-    for n in names {
-        if let Some(i) = map.keys().enumerate().position(|(i, k)| k == n && !taken.get(i)) {
-            return Some(i);
+/// ("ID" and "Id" may both be present), the first name over later ones; taken entries do not
+/// count. Also whether other live keys match one of the names (case variants to drop).
+fn find(map: &Map<String, Value>, taken: &Taken, bits: u64, names: &[&str]) -> Option<(usize, bool)> {
+    if let [n] = names {
+        if bits & key_bit(n) == 0 {
+            return None;
         }
-    }
-    for n in names {
-        if let Some(i) = map
-            .keys()
-            .enumerate()
-            .position(|(i, k)| k.eq_ignore_ascii_case(n) && !taken.get(i))
-        {
-            return Some(i);
+        // One pass: the exact spelling, else the first case variant.
+        let (mut exact, mut first, mut matches) = (None, None, 0);
+        for (i, k) in map.keys().enumerate() {
+            if k.len() != n.len() || taken.get(i) {
+                continue;
+            }
+            if k == n {
+                exact = exact.or(Some(i));
+            } else if k.eq_ignore_ascii_case(n) {
+                first = first.or(Some(i));
+            } else {
+                continue;
+            }
+            matches += 1;
         }
+        return exact.or(first).map(|i| (i, matches > 1));
     }
-    None
+    let names = || names.iter().filter(|n| bits & key_bit(n) != 0);
+    let live = |i: usize, k: &str, n: &str| !taken.get(i) && k.eq_ignore_ascii_case(n);
+    let at = names()
+        .find_map(|n| map.keys().enumerate().position(|(i, k)| k == n && !taken.get(i)))
+        .or_else(|| names().find_map(|n| map.keys().enumerate().position(|(i, k)| live(i, k, n))))?;
+    let matches = map
+        .keys()
+        .enumerate()
+        .filter(|(i, k)| names().any(|n| live(*i, k, n)))
+        .count();
+    Some((at, matches > 1))
 }
 
 /// Take the entry `names` selects, and drop its case variants; its key and value.
 fn take_entry<'m>(
     map: &'m mut Map<String, Value>,
     taken: &mut Taken,
+    bits: u64,
     names: &[&str],
 ) -> Option<(&'m str, Value)> {
-    let at = find(map, taken, names)?;
-    let mut out = None;
-    for (i, (k, v)) in map.iter_mut().enumerate() {
-        if taken.get(i) {
-            continue;
-        }
-        if i == at {
-            taken.set(i);
-            out = Some((k.as_str(), std::mem::take(v)));
-        } else if names.iter().any(|n| k.eq_ignore_ascii_case(n)) {
-            taken.set(i);
+    let (at, variants) = find(map, taken, bits, names)?;
+    if variants {
+        for (i, k) in map.keys().enumerate() {
+            if i != at && names.iter().any(|n| k.eq_ignore_ascii_case(n)) {
+                taken.set(i);
+            }
         }
     }
-    out
+    taken.set(at);
+    let (k, v) = map.iter_mut().nth(at)?;
+    Some((k.as_str(), std::mem::take(v)))
 }
 
 impl<'p> Obj<'p> {
@@ -204,6 +229,7 @@ impl<'p> Obj<'p> {
         match v {
             Value::Object(map) => Ok(Obj {
                 path,
+                bits: map.keys().fold(0, |b, k| b | key_bit(k)),
                 map,
                 taken: Taken::default(),
             }),
@@ -213,14 +239,17 @@ impl<'p> Obj<'p> {
 
     /// Whether a key (any case, any of the names) is present.
     pub fn has(&self, names: &[&str]) -> bool {
-        find(&self.map, &self.taken, names).is_some()
+        names.iter().any(|n| {
+            self.bits & key_bit(n) != 0
+                && (self.map.keys().enumerate()).any(|(i, k)| k.eq_ignore_ascii_case(n) && !self.taken.get(i))
+        })
     }
 
     /// Remove a field; returns its path and value. `null` counts as absent.
     /// Case variants of the same key (`"Type"` and `"type"`) are duplicates: the exact spelling
     /// wins and the others are dropped, so they cannot reappear from `extra`.
     pub fn take(&mut self, names: &[&str]) -> Option<(Path<'_>, Value)> {
-        let (k, v) = take_entry(&mut self.map, &mut self.taken, names)?;
+        let (k, v) = take_entry(&mut self.map, &mut self.taken, self.bits, names)?;
         if v.is_null() {
             return None;
         }
@@ -230,7 +259,7 @@ impl<'p> Obj<'p> {
     /// As [`Obj::take`], but returns the key as sent instead of a path borrowing the object, so
     /// the object can be consumed next; a key spelled exactly as in `names` is not copied.
     pub fn take_key(&mut self, names: &[&'static str]) -> Option<(Cow<'static, str>, Value)> {
-        let (k, v) = take_entry(&mut self.map, &mut self.taken, names)?;
+        let (k, v) = take_entry(&mut self.map, &mut self.taken, self.bits, names)?;
         if v.is_null() {
             return None;
         }
