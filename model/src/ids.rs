@@ -186,3 +186,69 @@ mod tests {
         assert!("+E-2A-0A-F4-01-0A".parse::<Mac>().is_err());
     }
 }
+
+#[cfg(test)]
+mod format_tests {
+    use super::*;
+
+    #[test]
+    fn display_matches_the_formatting_machinery() {
+        let mut x: u128 = 0x0123_4567_89AB_CDEF_FEDC_BA98_7654_3210;
+        for _ in 0..64 {
+            let g = Guid(x);
+            let want = format!(
+                "{:08X}-{:04X}-{:04X}-{:04X}-{:012X}",
+                (x >> 96) as u32,
+                (x >> 80) as u16,
+                (x >> 64) as u16,
+                (x >> 48) as u16,
+                x & 0xFFFF_FFFF_FFFF
+            );
+            assert_eq!(g.to_string(), want);
+            assert_eq!(want.parse::<Guid>().unwrap(), g);
+            assert_eq!(want.to_lowercase().parse::<Guid>().unwrap(), g);
+            let m = Mac::from_u64(x as u64 & 0xFFFF_FFFF_FFFF);
+            let b = m.0;
+            let want = format!(
+                "{:02X}-{:02X}-{:02X}-{:02X}-{:02X}-{:02X}",
+                b[0], b[1], b[2], b[3], b[4], b[5]
+            );
+            assert_eq!(m.to_string(), want);
+            assert_eq!(want.parse::<Mac>().unwrap(), m);
+            x = x.rotate_left(13).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x5851_F42D;
+        }
+    }
+
+    #[test]
+    fn parse_rejects_what_it_rejected() {
+        for s in [
+            "",
+            "{}",
+            "404947ac-1234-5678-9abc",
+            "404947ac-1234-5678-9abc-def0123456789",
+            "404947ac-12345-678-9abc-def012345678",
+        ] {
+            assert_eq!(s.parse::<Guid>(), Err(GuidParseError(s.to_string())));
+        }
+        for s in [
+            "",
+            "0e-2a-0a-f4-01",
+            "0e-2a-0a-f4-01-0a-0b",
+            "0e--2a-0a-f4-01-0a",
+            "100-2a-0a-f4-01-0a",
+        ] {
+            assert_eq!(s.parse::<Mac>(), Err(MacParseError(s.to_string())));
+        }
+        assert_eq!(
+            "e-2a-a-f4-1-a".parse::<Mac>().unwrap().to_string(),
+            "0E-2A-0A-F4-01-0A"
+        );
+        assert_eq!(
+            "{{404947ac-1234-5678-9abc-def012345678}}"
+                .parse::<Guid>()
+                .unwrap()
+                .to_string(),
+            "404947AC-1234-5678-9ABC-DEF012345678"
+        );
+    }
+}

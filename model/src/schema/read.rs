@@ -614,3 +614,143 @@ pub(crate) fn canon_mac_owned(s: String) -> String {
     // Only ASCII bytes were rewritten with ASCII, so this cannot fail.
     String::from_utf8(b).unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn obj(v: Value) -> Obj<'static> {
+        Obj::new(v, Path::ROOT, "a test").unwrap()
+    }
+
+    #[test]
+    fn paths_format_only_as_before() {
+        let ipams = Path::ROOT.key("Ipams");
+        let first = ipams.index(0);
+        assert_eq!(
+            first.key("IpAddressPrefix").to_string(),
+            "$.Ipams[0].IpAddressPrefix"
+        );
+        assert_eq!(first.key("odd key").to_string(), r#"$.Ipams[0]["odd key"]"#);
+        assert_eq!(Path::ROOT.key("").to_string(), r#"$[""]"#);
+        assert_eq!(Path::ROOT.key("a_b9").to_string(), "$.a_b9");
+        assert_eq!(
+            Path::Root("$.Settings").key("Policies").index(2).to_string(),
+            "$.Settings.Policies[2]"
+        );
+    }
+
+    #[test]
+    fn exact_spelling_wins_and_case_variants_are_dropped() {
+        let mut o = obj(json!({"type": "b", "Type": "a", "TYPE": null, "X": 1}));
+        let (p, v) = o.take(&["Type"]).unwrap();
+        assert_eq!((p.to_string(), v), ("$.Type".to_string(), json!("a")));
+        assert!(!o.has(&["type"]));
+        assert!(o.take(&["Type"]).is_none());
+        assert_eq!(Value::Object(o.rest().into_iter().collect()), json!({"X": 1}));
+
+        // No exact spelling: the first variant in document order, under its own name.
+        let mut o = obj(json!({"tYpe": "c", "type": "b"}));
+        let (p, v) = o.take(&["Type"]).unwrap();
+        assert_eq!((p.to_string(), v), ("$.tYpe".to_string(), json!("c")));
+        assert!(o.is_empty());
+
+        // Aliases: an exact later name beats a case variant of the first.
+        let mut o = obj(json!({"exceptions": ["a"], "ExceptionList": ["b"]}));
+        assert_eq!(o.strings(&["Exceptions", "ExceptionList"]).unwrap(), ["b"]);
+        assert!(o.is_empty());
+    }
+
+    #[test]
+    fn null_is_absent_but_still_a_key() {
+        let mut o = obj(json!({"Type": "x", "k": null}));
+        assert!(o.has(&["K"]));
+        o.take(&["Type"]);
+        assert!(!o.is_empty(), "a null key is still there");
+        assert!(o.take(&["k"]).is_none());
+        assert!(o.is_empty());
+        let mut o = obj(json!({"Type": "x", "k": null}));
+        o.take(&["Type"]);
+        assert!(o.rest().is_empty(), "nulls are not kept in extra");
+    }
+
+    #[test]
+    fn objects_with_more_than_64_keys() {
+        let m: Map<String, Value> = (0..100).map(|i| (format!("k{i}"), json!(i))).collect();
+        let mut o = obj(Value::Object(m));
+        for i in [99, 64, 3, 70] {
+            let (p, v) = o.take(&[&format!("K{i}")]).unwrap();
+            assert_eq!((p.to_string(), v), (format!("$.k{i}"), json!(i)));
+        }
+        assert!(!o.has(&["k70"]) && o.has(&["k71"]));
+        let rest = o.into_value();
+        let keys: Vec<&str> = rest.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys.len(), 96);
+        assert_eq!(&keys[..5], ["k0", "k1", "k2", "k4", "k5"]);
+        assert!(!keys.contains(&"k64") && keys.contains(&"k65"));
+    }
+
+    #[test]
+    fn key_bits_ignore_case() {
+        for (a, b) in [
+            ("ID", "id"),
+            ("HostComputeNetwork", "hostcomputenetwork"),
+            ("", ""),
+            ("é", "é"),
+        ] {
+            assert_eq!(key_bit(a), key_bit(b));
+        }
+    }
+
+    #[test]
+    fn errors_name_the_key_as_sent() {
+        let mut o = obj(json!({"flags": "x"}));
+        let e = o.u32(&["Flags"]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            r#"at $.flags: expected an integer from 0 to 4294967295, found "x""#
+        );
+        let mut o = obj(json!({"Routes": [{"Metric": 1}, "no"]}));
+        let e = o.list::<super::super::Route>(&["Routes"]).unwrap_err();
+        assert_eq!(e.path, "$.Routes[1]");
+    }
+
+    /// What `canon_guid` / `canon_mac` were before the in-place fast paths: parse and re-format.
+    fn reference<T: std::str::FromStr + ToString>(s: &str) -> String {
+        s.parse::<T>()
+            .map(|x| x.to_string())
+            .unwrap_or_else(|_| s.to_string())
+    }
+
+    #[test]
+    fn canonical_forms_match_parse_and_format() {
+        for s in [
+            "404947ac-1234-5678-9abc-def012345678",
+            "404947AC-1234-5678-9ABC-DEF012345678",
+            "{404947ac-1234-5678-9abc-def012345678}",
+            " 404947ac-1234-5678-9abc-def012345678 ",
+            "+04947ac-1234-5678-9abc-def012345678",
+            "404947ac-1234-5678-9abc-def01234567g",
+            "404947ac_1234-5678-9abc-def012345678",
+            "not a guid",
+            "",
+        ] {
+            assert_eq!(canon_guid(s), reference::<Guid>(s), "{s:?}");
+        }
+        for s in [
+            "0e:2a:0a:f4:01:0a",
+            "0E-2A-0A-F4-01-0A",
+            "0e-2a:0a-f4:01-0a",
+            "e:2a:a:f4:1:a",
+            " 0e:2a:0a:f4:01:0a",
+            "0e:2a:0a:f4:01:0a:00",
+            "0e:2a:0a:f4:01:zz",
+            "0e:2a:0a:f4:01:+a",
+            "0e.2a.0a.f4.01.0a",
+            "",
+        ] {
+            assert_eq!(canon_mac(s), reference::<Mac>(s), "{s:?}");
+        }
+    }
+}
