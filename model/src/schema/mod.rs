@@ -10,6 +10,7 @@
 //! detection, the v1 reply wrapper and HNS's output quirks (NAT `Type` omitted).
 
 mod common;
+mod empty;
 mod endpoint;
 mod loadbalancer;
 mod namespace;

@@ -597,19 +597,16 @@ fn typed<T: ReadDoc>(settings: Value, path: Path<'_>) -> R<T> {
     T::read(settings, path)
 }
 
+/// `{"Type": …, "Settings": …}`, `Settings` omitted when it would be `null` or `{}`.
 fn join_policy<S: Serializer, T: Serialize>(s: S, type_name: &str, settings: &T) -> Result<S::Ok, S::Error> {
-    let settings = serde_json::to_value(settings).map_err(serde::ser::Error::custom)?;
-    let mut m = Map::new();
-    m.insert("Type".into(), Value::String(type_name.into()));
-    let empty = match &settings {
-        Value::Null => true,
-        Value::Object(o) => o.is_empty(),
-        _ => false,
-    };
+    use serde::ser::SerializeMap;
+    let empty = super::empty::serializes_empty(settings);
+    let mut m = s.serialize_map(Some(if empty { 1 } else { 2 }))?;
+    m.serialize_entry("Type", type_name)?;
     if !empty {
-        m.insert("Settings".into(), settings);
+        m.serialize_entry("Settings", settings)?;
     }
-    Value::Object(m).serialize(s)
+    m.end()
 }
 
 macro_rules! policy_enum {
