@@ -17,10 +17,10 @@ impl Guid {
 
 const HEX: &[u8; 16] = b"0123456789ABCDEF";
 
-impl fmt::Display for Guid {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // `XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX`, upper case, without the formatting machinery
-        // (every create reply and every reference is written this way).
+impl Guid {
+    /// `XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX`, upper case, in a stack buffer (every create reply
+    /// and every reference is written this way, so not through the formatting machinery).
+    fn hyphenated(&self) -> [u8; 36] {
         let mut out = [b'-'; 36];
         let mut digit = 0;
         for (i, c) in out.iter_mut().enumerate() {
@@ -30,8 +30,14 @@ impl fmt::Display for Guid {
             *c = HEX[((self.0 >> (124 - 4 * digit)) & 0xF) as usize];
             digit += 1;
         }
-        // ASCII only.
-        f.write_str(std::str::from_utf8(&out).map_err(|_| fmt::Error)?)
+        out
+    }
+}
+
+impl fmt::Display for Guid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // ASCII only, so this cannot fail.
+        f.write_str(std::str::from_utf8(&self.hyphenated()).map_err(|_| fmt::Error)?)
     }
 }
 
@@ -56,11 +62,13 @@ impl Guid {
     }
 }
 
+/// The value of a hex digit (callers check `is_ascii_hexdigit` first; anything else is 0).
 fn hex_value(b: u8) -> u8 {
     match b {
         b'0'..=b'9' => b - b'0',
         b'a'..=b'f' => b - b'a' + 10,
-        _ => b - b'A' + 10,
+        b'A'..=b'F' => b - b'A' + 10,
+        _ => 0,
     }
 }
 
@@ -82,7 +90,8 @@ impl FromStr for Guid {
 
 impl Serialize for Guid {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+        let text = self.hyphenated();
+        s.serialize_str(std::str::from_utf8(&text).map_err(serde::ser::Error::custom)?)
     }
 }
 
@@ -135,6 +144,20 @@ pub struct MacParseError(pub String);
 impl FromStr for Mac {
     type Err = MacParseError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
+        // The usual form, `xx-xx-xx-xx-xx-xx` (or with colons), read directly.
+        let b = s.as_bytes();
+        let usual = b.len() == 17
+            && b.iter().enumerate().all(|(i, c)| match i % 3 {
+                2 => *c == b'-' || *c == b':',
+                _ => c.is_ascii_hexdigit(),
+            });
+        if usual {
+            let mut m = [0u8; 6];
+            for (i, byte) in m.iter_mut().enumerate() {
+                *byte = (hex_value(b[3 * i]) << 4) | hex_value(b[3 * i + 1]);
+            }
+            return Ok(Mac(m));
+        }
         // Six groups of one or two hex digits, separated by `-` or `:`.
         let mut m = [0u8; 6];
         let mut parts = s.trim().split(['-', ':']);
