@@ -509,7 +509,8 @@ pub(crate) fn endpoint(hns: &Hns, id: Guid, mut ep: Endpoint) -> HcnResult<Endpo
     let mut seen: BTreeSet<IpAddr> = BTreeSet::new();
     let (mut n4, mut n6) = (0, 0);
     for (i, c) in ep.ip_configurations.iter_mut().enumerate() {
-        let at = format!("IpConfigurations[{i}]");
+        // The JSON path is only formatted when an error is reported.
+        let at = IpConfigAt(i);
         let ip = parse_ip(&c.ip_address).ok_or_else(|| {
             err(
                 HResult::HCN_E_INVALID_IP,
@@ -773,4 +774,13 @@ pub(crate) fn sdn_route(hns: &Hns, mut r: SdnRoute) -> HcnResult<SdnRoute> {
         check_sdn_route(s, &format!("Routes[{i}]"))?;
     }
     Ok(r)
+}
+
+/// `IpConfigurations[i]` as a JSON path, formatted only when an error message needs it.
+struct IpConfigAt(usize);
+
+impl std::fmt::Display for IpConfigAt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "IpConfigurations[{}]", self.0)
+    }
 }
