@@ -1,18 +1,28 @@
-use std::path::PathBuf;
+//! `hnsim run`, `check`, `trace` and `graph` (ARCHITECTURE "The command line").
+
+use hnsim_sim::scenario::format::Proto;
+use hnsim_sim::scenario::runner::{execute, RunOptions, ScenarioReport};
+use hnsim_sim::scenario::{load_file, parse, report, Loaded, ScenarioError};
+use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
 pub struct RunArgs {
-    /// Scenario files or folders.
+    /// Scenario files or folders (folders are searched recursively for *.yaml / *.yml).
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
+    /// Override every scenario's `seed:`.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// text | json | junit
     #[arg(long, default_value = "text")]
     pub format: String,
+    /// Write the report to this file instead of standard output.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Write packet captures to DIR/<scenario>/<point>.pcap.
     #[arg(long)]
     pub pcap: Option<PathBuf>,
+    /// Run everything twice and fail at the first difference in the JSON report or the pcaps.
     #[arg(long)]
     pub check_determinism: bool,
 }
@@ -26,32 +36,312 @@ pub struct CheckArgs {
 #[derive(clap::Args)]
 pub struct TraceArgs {
     pub scenario: PathBuf,
+    /// A container, endpoint, host or station name from the scenario.
     #[arg(long)]
     pub from: String,
+    /// ADDR:PORT (or NAME:PORT; an address or name alone for icmp).
     #[arg(long)]
     pub to: String,
+    /// tcp | udp | icmp
     #[arg(long, default_value = "tcp")]
     pub proto: String,
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Print the trace as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(clap::Args)]
 pub struct GraphArgs {
     pub scenario: PathBuf,
+    /// dot
     #[arg(long, default_value = "dot")]
     pub format: String,
 }
 
-pub fn run(_a: RunArgs) -> u8 {
-    super::invalid("run: not implemented yet")
+/// A scenario's captures: its name and (capture point, pcap bytes) pairs.
+type Captures = (String, Vec<(String, Vec<u8>)>);
+
+fn print_errors(errors: &[ScenarioError]) {
+    for e in errors {
+        eprintln!("error: {e}");
+    }
 }
-pub fn check(_a: CheckArgs) -> u8 {
-    super::invalid("check: not implemented yet")
+
+/// Load every scenario under `paths`; all errors of all files, or the loaded scenarios.
+fn load_all(paths: &[PathBuf]) -> Result<Vec<Loaded>, Vec<ScenarioError>> {
+    let files = parse::collect_paths(paths).map_err(|e| vec![e])?;
+    if files.is_empty() {
+        return Err(vec![ScenarioError {
+            file: paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(" "),
+            pos: None,
+            message: "expected scenario files (*.yaml, *.yml), found none".into(),
+        }]);
+    }
+    let mut loaded = Vec::new();
+    let mut errors = Vec::new();
+    for f in files {
+        match load_file(&f) {
+            Ok(l) => loaded.push(l),
+            Err(mut e) => errors.append(&mut e),
+        }
+    }
+    if errors.is_empty() {
+        Ok(loaded)
+    } else {
+        Err(errors)
+    }
 }
-pub fn trace(_a: TraceArgs) -> u8 {
-    super::invalid("trace: not implemented yet")
+
+/// One pass over every scenario: the reports and each scenario's pcap files.
+fn run_once(loaded: &[Loaded], opts: &RunOptions) -> (Vec<ScenarioReport>, Vec<Captures>) {
+    let mut reports = Vec::new();
+    let mut pcaps = Vec::new();
+    for l in loaded {
+        let (rep, runner) = execute(l, opts);
+        if opts.pcap {
+            let mut files = Vec::new();
+            if let Some(r) = &runner {
+                let set = r.world.pcap();
+                for point in set.points() {
+                    files.push((point.to_string(), set.to_pcap_bytes(point)));
+                }
+            }
+            pcaps.push((rep.name.clone(), files));
+        }
+        reports.push(rep);
+    }
+    (reports, pcaps)
 }
-pub fn graph(_a: GraphArgs) -> u8 {
-    super::invalid("graph: not implemented yet")
+
+fn first_difference(a: &str, b: &str) -> String {
+    for (i, (x, y)) in a.lines().zip(b.lines()).enumerate() {
+        if x != y {
+            return format!("line {}: first run {x:?}, second run {y:?}", i + 1);
+        }
+    }
+    format!(
+        "lengths differ: {} vs {} lines",
+        a.lines().count(),
+        b.lines().count()
+    )
+}
+
+pub fn run(a: RunArgs) -> u8 {
+    let format = a.format.as_str();
+    if !matches!(format, "text" | "json" | "junit") {
+        return super::invalid(format!(
+            "--format: expected text, json or junit, found {format:?}"
+        ));
+    }
+    let loaded = match load_all(&a.paths) {
+        Ok(l) => l,
+        Err(e) => {
+            print_errors(&e);
+            return 2;
+        }
+    };
+    let opts = RunOptions {
+        seed: a.seed,
+        pcap: a.pcap.is_some() || a.check_determinism,
+        setup_only: false,
+    };
+    let (reports, pcaps) = run_once(&loaded, &opts);
+    if a.check_determinism {
+        let (again, pcaps2) = run_once(&loaded, &opts);
+        let (j1, j2) = (report::json(&reports), report::json(&again));
+        if j1 != j2 {
+            eprintln!(
+                "determinism: the JSON report differs between two runs: {}",
+                first_difference(&j1, &j2)
+            );
+            return 1;
+        }
+        for ((name, f1), (_, f2)) in pcaps.iter().zip(&pcaps2) {
+            for ((p1, b1), (p2, b2)) in f1.iter().zip(f2) {
+                if p1 != p2 || b1 != b2 {
+                    let at = b1
+                        .iter()
+                        .zip(b2)
+                        .position(|(x, y)| x != y)
+                        .unwrap_or(b1.len().min(b2.len()));
+                    eprintln!(
+                        "determinism: scenario {name}: capture {p1} differs between two runs at byte {at}"
+                    );
+                    return 1;
+                }
+            }
+            if f1.len() != f2.len() {
+                eprintln!("determinism: scenario {name}: the set of captures differs between two runs");
+                return 1;
+            }
+        }
+    }
+    if let Some(dir) = &a.pcap {
+        if let Err(e) = write_pcaps(dir, &pcaps) {
+            return super::invalid(format!("--pcap {}: {e}", dir.display()));
+        }
+    }
+    let text = match format {
+        "json" => report::json(&reports),
+        "junit" => report::junit(&reports),
+        _ => report::text(&reports),
+    };
+    match &a.out {
+        Some(path) => {
+            if let Err(e) = std::fs::write(path, &text) {
+                return super::invalid(format!("--out {}: {e}", path.display()));
+            }
+            // Keep the contract's last line on the terminal too.
+            let (p, f) = report::counts(&reports);
+            println!("{p} passed, {f} failed");
+        }
+        None => print!("{text}"),
+    }
+    if reports.iter().all(ScenarioReport::ok) {
+        0
+    } else {
+        1
+    }
+}
+
+fn safe_name(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+fn write_pcaps(dir: &Path, pcaps: &[Captures]) -> std::io::Result<()> {
+    for (name, files) in pcaps {
+        let sub = dir.join(safe_name(name));
+        std::fs::create_dir_all(&sub)?;
+        for (point, bytes) in files {
+            std::fs::write(sub.join(format!("{}.pcap", safe_name(point))), bytes)?;
+        }
+    }
+    Ok(())
+}
+
+pub fn check(a: CheckArgs) -> u8 {
+    match load_all(&a.paths) {
+        Ok(l) => {
+            for s in &l {
+                println!(
+                    "ok {} — {} ({} steps)",
+                    s.file,
+                    s.scenario.name,
+                    s.scenario.steps.len()
+                );
+            }
+            println!("{} valid, 0 invalid", l.len());
+            0
+        }
+        Err(e) => {
+            print_errors(&e);
+            2
+        }
+    }
+}
+
+fn load_one(path: &Path) -> Result<Loaded, u8> {
+    load_file(path).map_err(|e| {
+        print_errors(&e);
+        2
+    })
+}
+
+pub fn trace(a: TraceArgs) -> u8 {
+    let proto = match a.proto.as_str() {
+        "tcp" => Proto::Tcp,
+        "udp" => Proto::Udp,
+        "icmp" => Proto::Icmp,
+        other => return super::invalid(format!("--proto: expected tcp, udp or icmp, found {other:?}")),
+    };
+    let l = match load_one(&a.scenario) {
+        Ok(l) => l,
+        Err(c) => return c,
+    };
+    let opts = RunOptions {
+        seed: a.seed,
+        pcap: false,
+        setup_only: true,
+    };
+    let (rep, runner) = execute(&l, &opts);
+    let Some(mut runner) = runner else {
+        return super::invalid(format!("{}: {}", l.file, rep.error.unwrap_or_default()));
+    };
+    for s in rep.failed_steps() {
+        eprintln!(
+            "warning: setup step {} ({}:{}) did not go as expected: {}",
+            s.index, l.file, s.line, s.label
+        );
+    }
+    let ex = match runner.send_one(&a.from, &a.to, proto) {
+        Ok(ex) => ex,
+        Err(e) => return super::invalid(e),
+    };
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&ex).unwrap_or_default());
+    } else {
+        println!("{} -> {} ({})", a.from, a.to, a.proto);
+        println!("{ex}");
+    }
+    if ex.request.disposition.is_delivered() {
+        0
+    } else {
+        1
+    }
+}
+
+pub fn graph(a: GraphArgs) -> u8 {
+    if a.format != "dot" {
+        return super::invalid(format!("--format: expected dot, found {:?}", a.format));
+    }
+    let l = match load_one(&a.scenario) {
+        Ok(l) => l,
+        Err(c) => return c,
+    };
+    let opts = RunOptions {
+        seed: None,
+        pcap: false,
+        setup_only: true,
+    };
+    let (rep, runner) = execute(&l, &opts);
+    let Some(runner) = runner else {
+        return super::invalid(format!("{}: {}", l.file, rep.error.unwrap_or_default()));
+    };
+    let g = runner.world.graph();
+    print!("{}", dot(&g));
+    0
+}
+
+/// DOT text of the topology graph, with quoted labels and a stable order.
+fn dot(g: &hnsim_sim::world::TopologyGraph) -> String {
+    let mut out = String::from("graph hnsim {\n");
+    for i in g.node_indices() {
+        out.push_str(&format!("  n{} [label={:?}];\n", i.index(), g[i]));
+    }
+    for e in g.edge_indices() {
+        if let Some((a, b)) = g.edge_endpoints(e) {
+            out.push_str(&format!(
+                "  n{} -- n{} [label={:?}];\n",
+                a.index(),
+                b.index(),
+                g[e]
+            ));
+        }
+    }
+    out.push_str("}\n");
+    out
 }

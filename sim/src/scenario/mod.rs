@@ -1,1 +1,29 @@
-//! The scenario format, parser, runner and reports (owned by the scenario work).
+//! The scenario engine: the YAML format ([`format`]), parsing with located errors ([`parse`],
+//! [`locate`]), semantic validation ([`validate`]), `${…}` expressions ([`interp`]), the runner
+//! and the reports. The format is documented in docs/scenario-format.md.
+
+pub mod format;
+pub mod interp;
+pub mod locate;
+pub mod parse;
+pub mod report;
+pub mod runner;
+pub mod topology;
+pub mod validate;
+
+pub use format::Scenario;
+pub use parse::{parse_file, parse_str, Loaded, ScenarioError};
+
+/// Parse and validate scenario text: every error, in file order.
+pub fn load_str(file: &str, text: &str) -> Result<Loaded, Vec<ScenarioError>> {
+    let l = parse_str(file, text).map_err(|e| vec![e])?;
+    validate::validate(&l)?;
+    Ok(l)
+}
+
+/// Read, parse and validate one file.
+pub fn load_file(path: &std::path::Path) -> Result<Loaded, Vec<ScenarioError>> {
+    let l = parse_file(path).map_err(|e| vec![e])?;
+    validate::validate(&l)?;
+    Ok(l)
+}

@@ -1,0 +1,653 @@
+//! The scenario file format (docs/scenario-format.md): serde types with the exact YAML keys.
+//!
+//! Every struct denies unknown keys (the parser turns serde's message into "unknown key `x` …
+//! did you mean `y`?" with a location). HNS documents are kept as raw YAML values: they are
+//! HNS's own v2 or v1 JSON shapes, checked by the model when the step runs.
+
+use hnsim_model::Mac;
+use indexmap::IndexMap;
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+use serde_yaml::Value;
+use std::net::IpAddr;
+
+/// A whole scenario file.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Scenario {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// The RNG seed; `--seed` on the command line overrides it.
+    #[serde(default)]
+    pub seed: Option<u64>,
+    /// The reference this scenario reproduces, e.g. `consumers.md §7 S3`.
+    #[serde(default)]
+    pub reference: Option<String>,
+    /// Outcomes in this scenario that are inferred rather than documented.
+    #[serde(default)]
+    pub inferred: Vec<String>,
+    #[serde(default)]
+    pub underlay: Underlay,
+    pub hosts: IndexMap<String, HostDef>,
+    #[serde(default)]
+    pub stations: IndexMap<String, StationDef>,
+    #[serde(default)]
+    pub steps: Vec<Step>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Underlay {
+    #[serde(default)]
+    pub segments: IndexMap<String, SegmentDef>,
+    #[serde(default)]
+    pub routers: IndexMap<String, RouterDef>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct SegmentDef {
+    pub prefix: IpNet,
+    #[serde(default)]
+    pub mtu: Option<u16>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RouterDef {
+    pub interfaces: Vec<RouterInterface>,
+    /// Where packets for unknown prefixes go (e.g. an Internet segment's far side).
+    #[serde(default)]
+    pub default_route: Option<IpAddr>,
+    /// Static routes of the router: `prefix` via `via` (an address on one of its segments).
+    #[serde(default)]
+    pub routes: Vec<RouteDef>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RouterInterface {
+    pub segment: String,
+    pub ip: IpAddr,
+    #[serde(default)]
+    pub mac: Option<Mac>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RouteDef {
+    pub prefix: IpNet,
+    pub via: IpAddr,
+}
+
+/// A Windows host: its uplink, its HNS version and the settings for inferred behaviours.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct HostDef {
+    /// The underlay segment of the uplink; optional when the underlay has exactly one segment.
+    #[serde(default)]
+    pub segment: Option<String>,
+    pub ip: IpAddr,
+    #[serde(default)]
+    pub mac: Option<Mac>,
+    #[serde(default)]
+    pub gateway: Option<IpAddr>,
+    #[serde(default)]
+    pub mtu: Option<u16>,
+    /// HNS service version `MAJOR.MINOR` (gates features; hns-schema.md §4.6). Default 15.4.
+    #[serde(default)]
+    pub hns_version: Option<String>,
+    /// Host settings for behaviours HNS does not document (see docs/scenario-format.md).
+    #[serde(default)]
+    pub settings: IndexMap<String, Value>,
+    /// OS routes on the host (e.g. flannel host-gw's remote pod subnets).
+    #[serde(default)]
+    pub routes: Vec<RouteDef>,
+    /// Ports a process on the host listens on: `tcp/10250`, `udp/53`.
+    #[serde(default)]
+    pub listen: Vec<String>,
+}
+
+/// A plain machine on the underlay (a client, an Internet server).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct StationDef {
+    #[serde(default)]
+    pub segment: Option<String>,
+    pub ip: IpAddr,
+    #[serde(default)]
+    pub mac: Option<Mac>,
+    #[serde(default)]
+    pub gateway: Option<IpAddr>,
+    #[serde(default)]
+    pub listen: Vec<String>,
+}
+
+/// One step. Each step is a one-key map: the key says what the step does.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Step {
+    // HNS objects: create / modify / delete / query, for each object kind.
+    CreateNetwork(HnsStep),
+    ModifyNetwork(HnsStep),
+    DeleteNetwork(HnsStep),
+    QueryNetwork(HnsStep),
+    CreateEndpoint(HnsStep),
+    ModifyEndpoint(HnsStep),
+    DeleteEndpoint(HnsStep),
+    QueryEndpoint(HnsStep),
+    CreateNamespace(HnsStep),
+    ModifyNamespace(HnsStep),
+    DeleteNamespace(HnsStep),
+    QueryNamespace(HnsStep),
+    CreateLoadbalancer(HnsStep),
+    ModifyLoadbalancer(HnsStep),
+    /// `hcn.LoadBalancer.Update`: the whole LB document sent to HcnModifyLoadBalancer.
+    UpdateLoadbalancer(HnsStep),
+    DeleteLoadbalancer(HnsStep),
+    QueryLoadbalancer(HnsStep),
+    CreateRoute(HnsStep),
+    ModifyRoute(HnsStep),
+    DeleteRoute(HnsStep),
+    QueryRoute(HnsStep),
+    /// Enumerate objects of a kind (optionally with a filter) and count them.
+    List(ListStep),
+    // Namespace membership and policies (HcnModify* with ResourceType/RequestType).
+    Attach(AttachStep),
+    Detach(AttachStep),
+    AddEndpointPolicy(PolicyStep),
+    RemoveEndpointPolicy(PolicyStep),
+    UpdateEndpointPolicy(PolicyStep),
+    AddNetworkPolicy(PolicyStep),
+    RemoveNetworkPolicy(PolicyStep),
+    /// v1 `POST /policylists/`: an ELB policy list, mapped to a HostComputeLoadBalancer.
+    CreatePolicylist(HnsStep),
+    DeletePolicylist(HnsStep),
+    // HCS.
+    Container(ContainerStep),
+    StopContainer(StopContainerStep),
+    Listen(ListenStep),
+    // Traffic.
+    Send(TrafficStep),
+    Connect(TrafficStep),
+    Udp(TrafficStep),
+    Ping(TrafficStep),
+    Reachability(ReachabilityStep),
+    // Faults and time.
+    HnsRestart(HostRef),
+    Reboot(HostRef),
+    LinkDown(HostRef),
+    LinkUp(HostRef),
+    HostDown(HostRef),
+    HostUp(HostRef),
+    Loss(LossStep),
+    Latency(LatencyStep),
+    Partition(PartitionStep),
+    Heal(HealStep),
+    /// Advance virtual time: `5s`, `250ms`, `1m`.
+    Advance(String),
+}
+
+/// Any HNS object step.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct HnsStep {
+    /// The host whose HNS gets the call; optional when the scenario has one host.
+    #[serde(default)]
+    pub host: Option<String>,
+    /// Name the result; later steps use `${name.ID}` or `${name.Some.Field[0]}`.
+    #[serde(default, rename = "as")]
+    pub as_: Option<String>,
+    /// The object: a name given by `as:` or a GUID / `${…}` expression (not for create).
+    #[serde(default)]
+    pub target: Option<String>,
+    /// The HNS document (v2 or v1 shape), written as YAML.
+    #[serde(default)]
+    pub doc: Option<Value>,
+    /// The call must fail with this HRESULT (`HCN_E_PORT_ALREADY_EXISTS` or `0x803B0013`).
+    #[serde(default)]
+    pub expect_error: Option<String>,
+    /// Fields the reply (or a follow-up query) must hold: `{"IpConfigurations[0].IpAddress": 10.244.1.10}`.
+    #[serde(default)]
+    pub expect: IndexMap<String, Value>,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ListStep {
+    #[serde(default)]
+    pub host: Option<String>,
+    /// network | endpoint | namespace | loadbalancer | route
+    pub kind: String,
+    /// A filter map, e.g. `{Name: cbr0}` (sent as HostComputeQuery.Filter).
+    #[serde(default)]
+    pub filter: IndexMap<String, Value>,
+    #[serde(default)]
+    pub expect_count: Option<usize>,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct AttachStep {
+    #[serde(default)]
+    pub host: Option<String>,
+    pub namespace: String,
+    pub endpoint: String,
+    #[serde(default)]
+    pub expect_error: Option<String>,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct PolicyStep {
+    #[serde(default)]
+    pub host: Option<String>,
+    /// The endpoint or network (a name or an ID).
+    pub target: String,
+    /// Policies in HNS's `{Type, Settings}` shape.
+    pub policies: Vec<Value>,
+    #[serde(default)]
+    pub expect_error: Option<String>,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// An HCS compute system (container) with its isolation mode and its endpoints.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ContainerStep {
+    pub name: String,
+    #[serde(default)]
+    pub host: Option<String>,
+    #[serde(default)]
+    pub isolation: Isolation,
+    /// Endpoints (names or IDs) attached to the container's namespace.
+    #[serde(default)]
+    pub endpoints: Vec<String>,
+    /// Ports a process in the container listens on: `tcp/80`, `udp/53`.
+    #[serde(default)]
+    pub listen: Vec<String>,
+    #[serde(default)]
+    pub expect_error: Option<String>,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Isolation {
+    #[default]
+    Process,
+    Hyperv,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct StopContainerStep {
+    pub name: String,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// Open a listening socket on a container, endpoint, host or station.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ListenStep {
+    pub on: String,
+    pub ports: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Proto {
+    Tcp,
+    Udp,
+    Icmp,
+}
+
+/// One packet (or exchange) from a container, endpoint, host or station to an address or a name.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct TrafficStep {
+    pub from: String,
+    /// `ADDR:PORT`, `NAME:PORT`, `ADDR` or `NAME` (ping), `[v6]:PORT`.
+    pub to: String,
+    /// Protocol for `send` (default tcp); implied by `connect` (tcp), `udp`, `ping` (icmp).
+    #[serde(default)]
+    pub proto: Option<Proto>,
+    #[serde(default)]
+    pub src_port: Option<u16>,
+    /// Payload bytes (default 64).
+    #[serde(default)]
+    pub size: Option<u32>,
+    /// Don't-fragment bit (default true).
+    #[serde(default)]
+    pub df: Option<bool>,
+    #[serde(default)]
+    pub ttl: Option<u8>,
+    /// Send this many times (fresh source ports), each must meet `expect`.
+    #[serde(default)]
+    pub repeat: Option<u32>,
+    #[serde(default)]
+    pub expect: Option<Expect>,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// What a traffic step must observe.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Expect {
+    /// The request's disposition: `Delivered`, `DeniedIn`, `NoRoute`, …
+    #[serde(default)]
+    pub disposition: Option<String>,
+    /// Who received it: a container, endpoint, host or station name; or a list (any of).
+    #[serde(default)]
+    pub delivered_to: Option<OneOrMany>,
+    /// Addresses and ports as the receiver saw them.
+    #[serde(default)]
+    pub seen: Option<Seen>,
+    /// Step kinds or texts the path must contain (`Encap`, `Transform`, `Filter:…`).
+    #[serde(default)]
+    pub path_contains: Vec<String>,
+    /// … and must not contain.
+    #[serde(default)]
+    pub path_excludes: Vec<String>,
+    /// A substring the drop reason must contain.
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// The reply's fate: a disposition, or `none` for no reply at all.
+    #[serde(default)]
+    pub reply: Option<String>,
+    /// What the original sender saw in the reply (source address/port).
+    #[serde(default)]
+    pub reply_seen: Option<Seen>,
+    /// With `repeat`: all packets reach the same receiver (true) / not all the same (false).
+    #[serde(default)]
+    pub same_receiver: Option<bool>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    pub fn items(&self) -> Vec<&str> {
+        match self {
+            OneOrMany::One(s) => vec![s.as_str()],
+            OneOrMany::Many(v) => v.iter().map(String::as_str).collect(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Seen {
+    /// An address or a `${…}` expression that yields one.
+    #[serde(default)]
+    pub src: Option<String>,
+    #[serde(default)]
+    pub src_port: Option<u16>,
+    #[serde(default)]
+    pub dst: Option<String>,
+    #[serde(default)]
+    pub dst_port: Option<u16>,
+}
+
+/// Sources × destinations with an expected truth table (Kubernetes network-policy style).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ReachabilityStep {
+    #[serde(default)]
+    pub proto: Option<Proto>,
+    /// The destination port (ignored for icmp).
+    #[serde(default)]
+    pub port: Option<u16>,
+    pub from: Vec<String>,
+    /// Destination names or addresses (a name means its first IP).
+    pub to: Vec<String>,
+    /// One row per source: `.` reachable, `X` not, in `to` order, separated by spaces.
+    pub expect: IndexMap<String, String>,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct HostRef {
+    pub host: String,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct LossStep {
+    pub segment: String,
+    pub percent: u8,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct LatencyStep {
+    pub segment: String,
+    /// `5ms`, `1s`.
+    pub delay: String,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct PartitionStep {
+    pub a: String,
+    pub b: String,
+}
+
+/// Undo `partition` between `a` and `b`; with neither, undo every partition so far.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct HealStep {
+    #[serde(default)]
+    pub a: Option<String>,
+    #[serde(default)]
+    pub b: Option<String>,
+}
+
+impl Step {
+    /// The step's key as written in YAML.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Step::CreateNetwork(_) => "create-network",
+            Step::ModifyNetwork(_) => "modify-network",
+            Step::DeleteNetwork(_) => "delete-network",
+            Step::QueryNetwork(_) => "query-network",
+            Step::CreateEndpoint(_) => "create-endpoint",
+            Step::ModifyEndpoint(_) => "modify-endpoint",
+            Step::DeleteEndpoint(_) => "delete-endpoint",
+            Step::QueryEndpoint(_) => "query-endpoint",
+            Step::CreateNamespace(_) => "create-namespace",
+            Step::ModifyNamespace(_) => "modify-namespace",
+            Step::DeleteNamespace(_) => "delete-namespace",
+            Step::QueryNamespace(_) => "query-namespace",
+            Step::CreateLoadbalancer(_) => "create-loadbalancer",
+            Step::ModifyLoadbalancer(_) => "modify-loadbalancer",
+            Step::UpdateLoadbalancer(_) => "update-loadbalancer",
+            Step::DeleteLoadbalancer(_) => "delete-loadbalancer",
+            Step::QueryLoadbalancer(_) => "query-loadbalancer",
+            Step::CreateRoute(_) => "create-route",
+            Step::ModifyRoute(_) => "modify-route",
+            Step::DeleteRoute(_) => "delete-route",
+            Step::QueryRoute(_) => "query-route",
+            Step::List(_) => "list",
+            Step::Attach(_) => "attach",
+            Step::Detach(_) => "detach",
+            Step::AddEndpointPolicy(_) => "add-endpoint-policy",
+            Step::RemoveEndpointPolicy(_) => "remove-endpoint-policy",
+            Step::UpdateEndpointPolicy(_) => "update-endpoint-policy",
+            Step::AddNetworkPolicy(_) => "add-network-policy",
+            Step::RemoveNetworkPolicy(_) => "remove-network-policy",
+            Step::CreatePolicylist(_) => "create-policylist",
+            Step::DeletePolicylist(_) => "delete-policylist",
+            Step::Container(_) => "container",
+            Step::StopContainer(_) => "stop-container",
+            Step::Listen(_) => "listen",
+            Step::Send(_) => "send",
+            Step::Connect(_) => "connect",
+            Step::Udp(_) => "udp",
+            Step::Ping(_) => "ping",
+            Step::Reachability(_) => "reachability",
+            Step::HnsRestart(_) => "hns-restart",
+            Step::Reboot(_) => "reboot",
+            Step::LinkDown(_) => "link-down",
+            Step::LinkUp(_) => "link-up",
+            Step::HostDown(_) => "host-down",
+            Step::HostUp(_) => "host-up",
+            Step::Loss(_) => "loss",
+            Step::Latency(_) => "latency",
+            Step::Partition(_) => "partition",
+            Step::Heal(_) => "heal",
+            Step::Advance(_) => "advance",
+        }
+    }
+
+    /// Every step key, for suggestions and the JSON schema.
+    pub const KINDS: &'static [&'static str] = &[
+        "create-network",
+        "modify-network",
+        "delete-network",
+        "query-network",
+        "create-endpoint",
+        "modify-endpoint",
+        "delete-endpoint",
+        "query-endpoint",
+        "create-namespace",
+        "modify-namespace",
+        "delete-namespace",
+        "query-namespace",
+        "create-loadbalancer",
+        "modify-loadbalancer",
+        "update-loadbalancer",
+        "delete-loadbalancer",
+        "query-loadbalancer",
+        "create-route",
+        "modify-route",
+        "delete-route",
+        "query-route",
+        "list",
+        "attach",
+        "detach",
+        "add-endpoint-policy",
+        "remove-endpoint-policy",
+        "update-endpoint-policy",
+        "add-network-policy",
+        "remove-network-policy",
+        "create-policylist",
+        "delete-policylist",
+        "container",
+        "stop-container",
+        "listen",
+        "send",
+        "connect",
+        "udp",
+        "ping",
+        "reachability",
+        "hns-restart",
+        "reboot",
+        "link-down",
+        "link-up",
+        "host-down",
+        "host-up",
+        "loss",
+        "latency",
+        "partition",
+        "heal",
+        "advance",
+    ];
+}
+
+/// serde_yaml 0.9 wants YAML tags for enums; scenarios write one-key maps (`- send: {…}`), so the
+/// step is read by hand. Errors inside a step keep serde_yaml's path and location.
+impl<'de> Deserialize<'de> for Step {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct StepVisitor;
+        impl<'de> serde::de::Visitor<'de> for StepVisitor {
+            type Value = Step;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a step: a map with one key such as `create-network`, `send` or `advance`")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Step, A::Error> {
+                use serde::de::Error;
+                let Some(key) = map.next_key::<String>()? else {
+                    return Err(A::Error::custom("empty step: expected a key such as `send`"));
+                };
+                let step = match key.as_str() {
+                    "create-network" => Step::CreateNetwork(map.next_value()?),
+                    "modify-network" => Step::ModifyNetwork(map.next_value()?),
+                    "delete-network" => Step::DeleteNetwork(map.next_value()?),
+                    "query-network" => Step::QueryNetwork(map.next_value()?),
+                    "create-endpoint" => Step::CreateEndpoint(map.next_value()?),
+                    "modify-endpoint" => Step::ModifyEndpoint(map.next_value()?),
+                    "delete-endpoint" => Step::DeleteEndpoint(map.next_value()?),
+                    "query-endpoint" => Step::QueryEndpoint(map.next_value()?),
+                    "create-namespace" => Step::CreateNamespace(map.next_value()?),
+                    "modify-namespace" => Step::ModifyNamespace(map.next_value()?),
+                    "delete-namespace" => Step::DeleteNamespace(map.next_value()?),
+                    "query-namespace" => Step::QueryNamespace(map.next_value()?),
+                    "create-loadbalancer" => Step::CreateLoadbalancer(map.next_value()?),
+                    "modify-loadbalancer" => Step::ModifyLoadbalancer(map.next_value()?),
+                    "update-loadbalancer" => Step::UpdateLoadbalancer(map.next_value()?),
+                    "delete-loadbalancer" => Step::DeleteLoadbalancer(map.next_value()?),
+                    "query-loadbalancer" => Step::QueryLoadbalancer(map.next_value()?),
+                    "create-route" => Step::CreateRoute(map.next_value()?),
+                    "modify-route" => Step::ModifyRoute(map.next_value()?),
+                    "delete-route" => Step::DeleteRoute(map.next_value()?),
+                    "query-route" => Step::QueryRoute(map.next_value()?),
+                    "list" => Step::List(map.next_value()?),
+                    "attach" => Step::Attach(map.next_value()?),
+                    "detach" => Step::Detach(map.next_value()?),
+                    "add-endpoint-policy" => Step::AddEndpointPolicy(map.next_value()?),
+                    "remove-endpoint-policy" => Step::RemoveEndpointPolicy(map.next_value()?),
+                    "update-endpoint-policy" => Step::UpdateEndpointPolicy(map.next_value()?),
+                    "add-network-policy" => Step::AddNetworkPolicy(map.next_value()?),
+                    "remove-network-policy" => Step::RemoveNetworkPolicy(map.next_value()?),
+                    "create-policylist" => Step::CreatePolicylist(map.next_value()?),
+                    "delete-policylist" => Step::DeletePolicylist(map.next_value()?),
+                    "container" => Step::Container(map.next_value()?),
+                    "stop-container" => Step::StopContainer(map.next_value()?),
+                    "listen" => Step::Listen(map.next_value()?),
+                    "send" => Step::Send(map.next_value()?),
+                    "connect" => Step::Connect(map.next_value()?),
+                    "udp" => Step::Udp(map.next_value()?),
+                    "ping" => Step::Ping(map.next_value()?),
+                    "reachability" => Step::Reachability(map.next_value()?),
+                    "hns-restart" => Step::HnsRestart(map.next_value()?),
+                    "reboot" => Step::Reboot(map.next_value()?),
+                    "link-down" => Step::LinkDown(map.next_value()?),
+                    "link-up" => Step::LinkUp(map.next_value()?),
+                    "host-down" => Step::HostDown(map.next_value()?),
+                    "host-up" => Step::HostUp(map.next_value()?),
+                    "loss" => Step::Loss(map.next_value()?),
+                    "latency" => Step::Latency(map.next_value()?),
+                    "partition" => Step::Partition(map.next_value()?),
+                    "heal" => Step::Heal(map.next_value()?),
+                    "advance" => Step::Advance(map.next_value()?),
+                    _ => return Err(A::Error::unknown_variant(&key, Step::KINDS)),
+                };
+                if let Some(extra) = map.next_key::<String>()? {
+                    return Err(A::Error::custom(format!(
+                        "a step has exactly one key, found `{extra}` after `{key}` (indent it under `{key}`, or start a new step with `- `)"
+                    )));
+                }
+                Ok(step)
+            }
+        }
+        d.deserialize_map(StepVisitor)
+    }
+}

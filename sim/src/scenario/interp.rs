@@ -1,0 +1,168 @@
+//! `${name}` / `${name.Field[0].Sub}` expressions: references to results named with `as:`.
+//!
+//! A string that is exactly one expression is replaced by the referenced JSON value (so numbers
+//! stay numbers); an expression inside a longer string is replaced by its text.
+
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// The names referenced in a string, in order. Errors on an unterminated or empty `${`.
+pub fn references(s: &str) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    let mut rest = s;
+    while let Some(i) = rest.find("${") {
+        let after = &rest[i + 2..];
+        let end = after
+            .find('}')
+            .ok_or_else(|| format!("unterminated `${{` in {s:?}: expected `}}`"))?;
+        let expr = &after[..end];
+        let name = expr_name(expr);
+        if name.is_empty() {
+            return Err(format!("expected a name after `${{` in {s:?}"));
+        }
+        out.push(name.to_string());
+        rest = &after[end + 1..];
+    }
+    Ok(out)
+}
+
+fn expr_name(expr: &str) -> &str {
+    let end = expr.find(['.', '[']).unwrap_or(expr.len());
+    expr[..end].trim()
+}
+
+/// Look up `Field[0].Sub` inside a JSON value. Keys match case-insensitively (HNS itself does).
+pub fn lookup<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
+    let mut cur = v;
+    let mut rest = path;
+    while !rest.is_empty() {
+        if let Some(r) = rest.strip_prefix('.') {
+            rest = r;
+            continue;
+        }
+        if let Some(r) = rest.strip_prefix('[') {
+            let end = r.find(']')?;
+            let i: usize = r[..end].trim().parse().ok()?;
+            cur = cur.as_array()?.get(i)?;
+            rest = &r[end + 1..];
+            continue;
+        }
+        let end = rest.find(['.', '[']).unwrap_or(rest.len());
+        let key = &rest[..end];
+        let obj = cur.as_object()?;
+        cur = obj.get(key).or_else(|| {
+            obj.iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                .map(|(_, v)| v)
+        })?;
+        rest = &rest[end..];
+    }
+    Some(cur)
+}
+
+/// Replace every expression in `s`. `vars` maps names to their JSON.
+pub fn expand_str(s: &str, vars: &BTreeMap<String, Value>) -> Result<Value, String> {
+    let t = s.trim();
+    if t.starts_with("${") && t.ends_with('}') && t[2..].find('}') == Some(t.len() - 3) {
+        return eval(&t[2..t.len() - 1], vars).cloned();
+    }
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(i) = rest.find("${") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 2..];
+        let end = after
+            .find('}')
+            .ok_or_else(|| format!("unterminated `${{` in {s:?}"))?;
+        match eval(&after[..end], vars)? {
+            Value::String(x) => out.push_str(x),
+            other => out.push_str(&other.to_string()),
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(Value::String(out))
+}
+
+fn eval<'a>(expr: &str, vars: &'a BTreeMap<String, Value>) -> Result<&'a Value, String> {
+    let name = expr_name(expr);
+    let v = vars
+        .get(name)
+        .ok_or_else(|| format!("`${{{expr}}}`: `{name}` has no value (did its step fail?)"))?;
+    let path = &expr.trim()[name.len()..];
+    lookup(v, path).ok_or_else(|| {
+        format!(
+            "`${{{expr}}}`: `{name}` has no field `{}`",
+            path.trim_start_matches('.')
+        )
+    })
+}
+
+/// Expand every string in a YAML value, producing JSON.
+pub fn expand_value(v: &serde_yaml::Value, vars: &BTreeMap<String, Value>) -> Result<Value, String> {
+    Ok(match v {
+        serde_yaml::Value::Null => Value::Null,
+        serde_yaml::Value::Bool(b) => Value::Bool(*b),
+        serde_yaml::Value::Number(n) => {
+            if let Some(i) = n.as_u64() {
+                Value::from(i)
+            } else if let Some(i) = n.as_i64() {
+                Value::from(i)
+            } else {
+                serde_json::Number::from_f64(n.as_f64().unwrap_or(0.0))
+                    .map(Value::Number)
+                    .unwrap_or(Value::Null)
+            }
+        }
+        serde_yaml::Value::String(s) => expand_str(s, vars)?,
+        serde_yaml::Value::Sequence(items) => Value::Array(
+            items
+                .iter()
+                .map(|i| expand_value(i, vars))
+                .collect::<Result<_, _>>()?,
+        ),
+        serde_yaml::Value::Mapping(m) => {
+            let mut o = serde_json::Map::new();
+            for (k, val) in m {
+                let key = match k {
+                    serde_yaml::Value::String(s) => s.clone(),
+                    serde_yaml::Value::Number(n) => n.to_string(),
+                    serde_yaml::Value::Bool(b) => b.to_string(),
+                    _ => return Err("expected string keys in an HNS document".into()),
+                };
+                o.insert(key, expand_value(val, vars)?);
+            }
+            Value::Object(o)
+        }
+        serde_yaml::Value::Tagged(t) => expand_value(&t.value, vars)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn refs_and_expansion() {
+        assert_eq!(references("a ${x.ID} b ${y[0]}").unwrap(), vec!["x", "y"]);
+        assert!(references("${x").is_err());
+        let mut vars = BTreeMap::new();
+        vars.insert(
+            "ep".to_string(),
+            json!({"ID": "AB", "IpConfigurations": [{"IpAddress": "10.0.0.5"}], "Flags": 1}),
+        );
+        assert_eq!(expand_str("${ep.ID}", &vars).unwrap(), json!("AB"));
+        assert_eq!(expand_str("${ep.flags}", &vars).unwrap(), json!(1));
+        assert_eq!(
+            expand_str("/endpoints/${ep.ID}", &vars).unwrap(),
+            json!("/endpoints/AB")
+        );
+        assert_eq!(
+            expand_str("${ep.IpConfigurations[0].IpAddress}", &vars).unwrap(),
+            json!("10.0.0.5")
+        );
+        assert!(expand_str("${ep.Nope}", &vars).is_err());
+        assert!(expand_str("${zz.ID}", &vars).is_err());
+    }
+}

@@ -1,0 +1,1271 @@
+//! Running a validated scenario against the model: HNS steps through each host's `Hns`
+//! (`HnsBackend`, JSON in and out), HCS containers, traffic through `World::send`, faults and
+//! virtual time; every expectation becomes a [`Check`] in the [`ScenarioReport`].
+
+use super::format::*;
+use super::interp::{expand_str, expand_value, lookup};
+use super::locate::Seg;
+use super::parse::Loaded;
+use super::topology::build_world;
+use super::validate::{parse_duration, parse_hresult, parse_port_spec, parse_target, Target};
+use crate::trace::{Exchange, L4};
+use crate::world::{Fault, Place, SendRequest, World};
+use hnsim_model::backend::{HcnCall, HcnOp, ObjectKind, Verb};
+use hnsim_model::state::hcs::Isolation as HcsIsolation;
+use hnsim_model::{Guid, HnsBackend};
+use serde::Serialize;
+use serde_json::{json, Value as Json};
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+/// One expectation and how it came out.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Check {
+    pub what: String,
+    pub expected: String,
+    pub actual: String,
+    pub ok: bool,
+}
+
+impl Check {
+    fn new(
+        what: impl Into<String>,
+        expected: impl Into<String>,
+        actual: impl Into<String>,
+        ok: bool,
+    ) -> Check {
+        Check {
+            what: what.into(),
+            expected: expected.into(),
+            actual: actual.into(),
+            ok,
+        }
+    }
+    fn eq(
+        what: impl Into<String>,
+        expected: impl std::fmt::Display,
+        actual: impl std::fmt::Display,
+    ) -> Check {
+        let (e, a) = (expected.to_string(), actual.to_string());
+        let ok = e == a;
+        Check::new(what, e, a, ok)
+    }
+}
+
+/// A reachability table: expected and observed cells (`.` reachable, `X` not).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Table {
+    pub from: Vec<String>,
+    pub to: Vec<String>,
+    pub expected: Vec<Vec<char>>,
+    pub observed: Vec<Vec<char>>,
+}
+
+/// What one step did.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct StepReport {
+    /// 1-based step number.
+    pub index: usize,
+    pub line: usize,
+    pub kind: String,
+    pub label: String,
+    pub checks: Vec<Check>,
+    /// Traffic steps: the exchanges (request trace and reply trace).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub exchanges: Vec<Exchange>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub table: Option<Table>,
+    /// HNS steps: the reply document (created object, query result).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reply: Option<Json>,
+    /// The step could not run (e.g. an unknown name at run time, an unexpected HNS error).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl StepReport {
+    pub fn ok(&self) -> bool {
+        self.error.is_none() && self.checks.iter().all(|c| c.ok)
+    }
+}
+
+/// The outcome of one scenario.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ScenarioReport {
+    pub file: String,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    pub seed: u64,
+    /// Outcomes the scenario marks as inferred rather than documented.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub inferred: Vec<String>,
+    pub steps: Vec<StepReport>,
+    /// The world could not be built.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl ScenarioReport {
+    pub fn ok(&self) -> bool {
+        self.error.is_none() && self.steps.iter().all(StepReport::ok)
+    }
+    pub fn failed_steps(&self) -> impl Iterator<Item = &StepReport> {
+        self.steps.iter().filter(|s| !s.ok())
+    }
+}
+
+/// How to run.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    /// Overrides the scenario's `seed:`.
+    pub seed: Option<u64>,
+    /// Capture packets (for `--pcap`).
+    pub pcap: bool,
+    /// Run only the setup: skip traffic and reachability steps (for `hnsim trace`).
+    pub setup_only: bool,
+}
+
+/// What a name stands for at run time.
+#[derive(Clone, Debug)]
+enum Named {
+    Host,
+    Station,
+    Router,
+    Container {
+        host: String,
+    },
+    Object {
+        host: String,
+        kind: ObjectKind,
+        id: Guid,
+    },
+}
+
+/// A scenario being run: its world and the names defined so far.
+pub struct Runner<'a> {
+    pub loaded: &'a Loaded,
+    pub world: World,
+    pub seed: u64,
+    names: BTreeMap<String, Named>,
+    vars: BTreeMap<String, Json>,
+    partitions: Vec<(String, String)>,
+    /// Endpoint → the container it was attached to (for naming receivers).
+    ep_container: BTreeMap<Guid, String>,
+    /// Source port counter for repeated sends without an explicit port.
+    next_port: u16,
+}
+
+fn kind_of(obj: &str) -> ObjectKind {
+    match obj {
+        "network" => ObjectKind::Network,
+        "endpoint" => ObjectKind::Endpoint,
+        "namespace" => ObjectKind::Namespace,
+        "loadbalancer" | "policylist" => ObjectKind::LoadBalancer,
+        _ => ObjectKind::SdnRoute,
+    }
+}
+
+fn l4(p: Proto) -> L4 {
+    match p {
+        Proto::Tcp => L4::Tcp,
+        Proto::Udp => L4::Udp,
+        Proto::Icmp => L4::Icmp,
+    }
+}
+
+const DEFAULT_QUERY: &str = r#"{"SchemaVersion":{"Major":2,"Minor":0}}"#;
+
+/// Run a validated scenario.
+pub fn run(loaded: &Loaded, opts: &RunOptions) -> ScenarioReport {
+    execute(loaded, opts).0
+}
+
+/// Run a validated scenario and keep its world (for pcap output, `trace` and `graph`).
+pub fn execute<'a>(loaded: &'a Loaded, opts: &RunOptions) -> (ScenarioReport, Option<Runner<'a>>) {
+    let s = &loaded.scenario;
+    let seed = opts.seed.or(s.seed).unwrap_or(0);
+    let mut report = ScenarioReport {
+        file: loaded.file.clone(),
+        name: s.name.clone(),
+        reference: s.reference.clone(),
+        seed,
+        inferred: s.inferred.clone(),
+        steps: Vec::new(),
+        error: None,
+    };
+    let mut runner = match Runner::new(loaded, seed, opts.pcap) {
+        Ok(r) => r,
+        Err(e) => {
+            report.error = Some(e);
+            return (report, None);
+        }
+    };
+    for (i, step) in s.steps.iter().enumerate() {
+        if opts.setup_only && step.is_traffic() {
+            continue;
+        }
+        report.steps.push(runner.step(i, step));
+    }
+    (report, Some(runner))
+}
+
+impl Step {
+    /// Traffic and reachability steps (skipped by `hnsim trace`'s setup).
+    pub fn is_traffic(&self) -> bool {
+        matches!(
+            self,
+            Step::Send(_) | Step::Connect(_) | Step::Udp(_) | Step::Ping(_) | Step::Reachability(_)
+        )
+    }
+}
+
+impl<'a> Runner<'a> {
+    /// Build the world (underlay, hosts, stations, host and station listeners).
+    pub fn new(loaded: &'a Loaded, seed: u64, pcap: bool) -> Result<Runner<'a>, String> {
+        let s = &loaded.scenario;
+        let mut world = build_world(s, seed).map_err(|e| e.to_string())?;
+        if pcap {
+            world.enable_pcap(&[]);
+        }
+        let mut names = BTreeMap::new();
+        let mut vars = BTreeMap::new();
+        for (name, h) in &s.hosts {
+            names.insert(name.clone(), Named::Host);
+            vars.insert(name.clone(), json!({"Name": name, "IpAddress": h.ip.to_string()}));
+            for l in &h.listen {
+                let (p, port) = parse_port_spec(l)?;
+                world
+                    .listen(&Place::Host(name.clone()), l4(p), port)
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+        for (name, st) in &s.stations {
+            names.insert(name.clone(), Named::Station);
+            vars.insert(
+                name.clone(),
+                json!({"Name": name, "IpAddress": st.ip.to_string()}),
+            );
+            for l in &st.listen {
+                let (p, port) = parse_port_spec(l)?;
+                world
+                    .listen(&Place::Station(name.clone()), l4(p), port)
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+        for name in s.underlay.routers.keys() {
+            names.insert(name.clone(), Named::Router);
+        }
+        Ok(Runner {
+            loaded,
+            world,
+            seed,
+            names,
+            vars,
+            partitions: Vec::new(),
+            ep_container: BTreeMap::new(),
+            next_port: 50000,
+        })
+    }
+
+    fn default_host(&self, host: &Option<String>) -> String {
+        host.clone()
+            .or_else(|| self.loaded.scenario.hosts.keys().next().cloned())
+            .unwrap_or_default()
+    }
+
+    fn call(&mut self, host: &str, call: &HcnCall) -> Result<Result<String, hnsim_model::HcnError>, String> {
+        let hns = self.world.hns(host).map_err(|e| e.to_string())?;
+        Ok(hns.call(call))
+    }
+
+    /// Resolve an object reference: a name from `as:`, a GUID, or a `${…}` expression.
+    fn object_id(&self, r: &str) -> Result<String, String> {
+        if let Some(Named::Object { id, .. }) = self.names.get(r) {
+            return Ok(id.to_string());
+        }
+        if r.contains("${") {
+            return match expand_str(r, &self.vars)? {
+                Json::String(s) => Ok(s),
+                other => Ok(other.to_string()),
+            };
+        }
+        Ok(r.to_string())
+    }
+
+    /// Run one step.
+    pub fn step(&mut self, i: usize, step: &Step) -> StepReport {
+        let kind = step.kind();
+        let line = self
+            .loaded
+            .index
+            .nearest(&[Seg::Key("steps".into()), Seg::Index(i)])
+            .line;
+        let mut rep = StepReport {
+            index: i + 1,
+            line,
+            kind: kind.to_string(),
+            label: kind.to_string(),
+            checks: Vec::new(),
+            exchanges: Vec::new(),
+            table: None,
+            reply: None,
+            error: None,
+        };
+        if let Err(e) = self.step_inner(step, &mut rep) {
+            rep.error = Some(e);
+        }
+        rep
+    }
+
+    fn step_inner(&mut self, step: &Step, rep: &mut StepReport) -> Result<(), String> {
+        match step {
+            Step::CreateNetwork(s)
+            | Step::ModifyNetwork(s)
+            | Step::DeleteNetwork(s)
+            | Step::QueryNetwork(s)
+            | Step::CreateEndpoint(s)
+            | Step::ModifyEndpoint(s)
+            | Step::DeleteEndpoint(s)
+            | Step::QueryEndpoint(s)
+            | Step::CreateNamespace(s)
+            | Step::ModifyNamespace(s)
+            | Step::DeleteNamespace(s)
+            | Step::QueryNamespace(s)
+            | Step::CreateLoadbalancer(s)
+            | Step::ModifyLoadbalancer(s)
+            | Step::UpdateLoadbalancer(s)
+            | Step::DeleteLoadbalancer(s)
+            | Step::QueryLoadbalancer(s)
+            | Step::CreateRoute(s)
+            | Step::ModifyRoute(s)
+            | Step::DeleteRoute(s)
+            | Step::QueryRoute(s)
+            | Step::CreatePolicylist(s)
+            | Step::DeletePolicylist(s) => self.hns_step(step.kind(), s, rep),
+            Step::List(s) => self.list(s, rep),
+            Step::Attach(a) | Step::Detach(a) => {
+                let host = self.default_host(&a.host);
+                let ns = self.object_id(&a.namespace)?;
+                let ep = self.object_id(&a.endpoint)?;
+                let req = if matches!(step, Step::Attach(_)) {
+                    "Add"
+                } else {
+                    "Remove"
+                };
+                rep.label = format!(
+                    "{} {} {} namespace {} on {host}",
+                    step.kind(),
+                    a.endpoint,
+                    if req == "Add" { "to" } else { "from" },
+                    a.namespace
+                );
+                let doc =
+                    json!({"ResourceType": "Endpoint", "RequestType": req, "Settings": {"EndpointId": ep}});
+                let call = HcnCall::new(
+                    HcnOp::Object(Verb::Modify, ObjectKind::Namespace),
+                    ns,
+                    doc.to_string(),
+                );
+                let res = self.call(&host, &call)?;
+                self.check_result(res.map(|_| ()), &a.expect_error, rep)?;
+                self.refresh(&host);
+                Ok(())
+            }
+            Step::AddEndpointPolicy(p)
+            | Step::RemoveEndpointPolicy(p)
+            | Step::UpdateEndpointPolicy(p)
+            | Step::AddNetworkPolicy(p)
+            | Step::RemoveNetworkPolicy(p) => {
+                let host = self.default_host(&p.host);
+                let (req, kind) = match step {
+                    Step::AddEndpointPolicy(_) => ("Add", ObjectKind::Endpoint),
+                    Step::RemoveEndpointPolicy(_) => ("Remove", ObjectKind::Endpoint),
+                    Step::UpdateEndpointPolicy(_) => ("Update", ObjectKind::Endpoint),
+                    Step::AddNetworkPolicy(_) => ("Add", ObjectKind::Network),
+                    _ => ("Remove", ObjectKind::Network),
+                };
+                let id = self.object_id(&p.target)?;
+                let policies: Vec<Json> = p
+                    .policies
+                    .iter()
+                    .map(|v| expand_value(v, &self.vars))
+                    .collect::<Result<_, _>>()?;
+                let types: Vec<String> = policies
+                    .iter()
+                    .map(|v| v.get("Type").and_then(Json::as_str).unwrap_or("?").to_string())
+                    .collect();
+                rep.label = format!("{} [{}] on {} ({host})", step.kind(), types.join(", "), p.target);
+                let doc =
+                    json!({"ResourceType": "Policy", "RequestType": req, "Settings": {"Policies": policies}});
+                let call = HcnCall::new(HcnOp::Object(Verb::Modify, kind), id, doc.to_string());
+                let res = self.call(&host, &call)?;
+                self.check_result(res.map(|_| ()), &p.expect_error, rep)?;
+                self.refresh(&host);
+                Ok(())
+            }
+            Step::Container(c) => self.container(c, rep),
+            Step::StopContainer(c) => {
+                rep.label = format!("stop-container {}", c.name);
+                let host = match self.names.get(&c.name) {
+                    Some(Named::Container { host }) => host.clone(),
+                    _ => return Err(format!("`{}` is not a container", c.name)),
+                };
+                let hns = self.world.hns(&host).map_err(|e| e.to_string())?;
+                hns.stop_container(&c.name).map_err(|e| e.to_string())?;
+                Ok(())
+            }
+            Step::Listen(l) => {
+                rep.label = format!("listen on {} {}", l.on, l.ports.join(" "));
+                let place = self.place(&l.on)?;
+                for p in &l.ports {
+                    let (proto, port) = parse_port_spec(p)?;
+                    self.world
+                        .listen(&place, l4(proto), port)
+                        .map_err(|e| e.to_string())?;
+                }
+                Ok(())
+            }
+            Step::Send(t) => self.traffic(t.proto.unwrap_or(Proto::Tcp), false, t, rep),
+            Step::Connect(t) => self.traffic(Proto::Tcp, true, t, rep),
+            Step::Udp(t) => self.traffic(Proto::Udp, true, t, rep),
+            Step::Ping(t) => self.traffic(Proto::Icmp, true, t, rep),
+            Step::Reachability(r) => self.reachability(r, rep),
+            Step::HnsRestart(h) => self.fault(rep, Fault::HnsRestart { host: h.host.clone() }),
+            Step::Reboot(h) => self.fault(rep, Fault::Reboot { host: h.host.clone() }),
+            Step::LinkDown(h) => self.fault(rep, Fault::LinkDown { host: h.host.clone() }),
+            Step::LinkUp(h) => self.fault(rep, Fault::LinkUp { host: h.host.clone() }),
+            Step::HostDown(h) => self.fault(rep, Fault::HostDown { host: h.host.clone() }),
+            Step::HostUp(h) => self.fault(rep, Fault::HostUp { host: h.host.clone() }),
+            Step::Loss(l) => self.fault(
+                rep,
+                Fault::Loss {
+                    segment: l.segment.clone(),
+                    percent: l.percent,
+                },
+            ),
+            Step::Latency(l) => {
+                let ns = parse_duration(&l.delay)?;
+                self.fault(
+                    rep,
+                    Fault::Latency {
+                        segment: l.segment.clone(),
+                        ns,
+                    },
+                )
+            }
+            Step::Partition(p) => {
+                self.partitions.push((p.a.clone(), p.b.clone()));
+                self.fault(
+                    rep,
+                    Fault::Partition {
+                        a: p.a.clone(),
+                        b: p.b.clone(),
+                    },
+                )
+            }
+            Step::Heal(h) => {
+                let pairs: Vec<(String, String)> = match (&h.a, &h.b) {
+                    (Some(a), Some(b)) => vec![(a.clone(), b.clone())],
+                    _ => std::mem::take(&mut self.partitions),
+                };
+                rep.label = "heal".into();
+                for (a, b) in pairs {
+                    self.world
+                        .fault(Fault::Heal { a, b })
+                        .map_err(|e| e.to_string())?;
+                }
+                Ok(())
+            }
+            Step::Advance(d) => {
+                let ns = parse_duration(d)?;
+                rep.label = format!("advance {d}");
+                self.world.advance(ns);
+                Ok(())
+            }
+        }
+    }
+
+    fn fault(&mut self, rep: &mut StepReport, f: Fault) -> Result<(), String> {
+        rep.label = format!("{f:?}");
+        self.world.fault(f).map_err(|e| e.to_string())?;
+        // Objects may be gone: names stay (their IDs can still be used, e.g. to see NOT_FOUND).
+        Ok(())
+    }
+
+    /// Compare a call's result with `expect-error`.
+    fn check_result(
+        &mut self,
+        res: Result<(), hnsim_model::HcnError>,
+        expect_error: &Option<String>,
+        rep: &mut StepReport,
+    ) -> Result<(), String> {
+        match (res, expect_error) {
+            (Ok(()), None) => Ok(()),
+            (Err(e), None) => Err(format!("HNS call failed: {e}")),
+            (Ok(()), Some(want)) => {
+                rep.checks
+                    .push(Check::new("HNS error", want.clone(), "success", false));
+                Ok(())
+            }
+            (Err(e), Some(want)) => {
+                let code = parse_hresult(want).ok_or_else(|| format!("unknown HRESULT {want}"))?;
+                let ok = e.code == code;
+                rep.checks
+                    .push(Check::new("HNS error", code.to_string(), e.to_string(), ok));
+                Ok(())
+            }
+        }
+    }
+
+    fn hns_step(&mut self, kind: &str, s: &HnsStep, rep: &mut StepReport) -> Result<(), String> {
+        let host = self.default_host(&s.host);
+        let (verb_s, obj) = kind.split_once('-').unwrap_or((kind, ""));
+        let okind = kind_of(obj);
+        let verb = match verb_s {
+            "create" => Verb::Create,
+            "modify" | "update" => Verb::Modify,
+            "delete" => Verb::Delete,
+            _ => Verb::Query,
+        };
+        let mut doc = match &s.doc {
+            Some(d) => expand_value(d, &self.vars)?,
+            None if verb == Verb::Query => serde_json::from_str(DEFAULT_QUERY).map_err(|e| e.to_string())?,
+            None => Json::Null,
+        };
+        if obj == "policylist" && verb == Verb::Create {
+            doc = policylist_to_lb(&doc)?;
+        }
+        let id = match &s.target {
+            Some(t) => self.object_id(t)?,
+            None => String::new(),
+        };
+        let what = s
+            .as_
+            .clone()
+            .or_else(|| s.target.clone())
+            .or_else(|| doc.get("Name").and_then(Json::as_str).map(str::to_string))
+            .unwrap_or_default();
+        rep.label = format!("{kind} {what} on {host}").replace("  ", " ");
+        let body = if doc.is_null() {
+            String::new()
+        } else {
+            doc.to_string()
+        };
+        let call = HcnCall::new(HcnOp::Object(verb, okind), id.clone(), body);
+        let res = self.call(&host, &call)?;
+        match (&res, &s.expect_error) {
+            (Err(_), _) | (Ok(_), Some(_)) => {
+                return self.check_result(res.map(|_| ()), &s.expect_error, rep);
+            }
+            _ => {}
+        }
+        let reply = res.map_err(|e| e.to_string())?;
+        // The object's current document: the create/query reply, or a fresh query.
+        let current: Option<Json> = match verb {
+            Verb::Create | Verb::Query if !reply.is_empty() => {
+                Some(serde_json::from_str(&reply).map_err(|e| format!("HNS reply is not JSON: {e}"))?)
+            }
+            Verb::Delete => None,
+            _ => {
+                let q = HcnCall::new(HcnOp::Object(Verb::Query, okind), id.clone(), DEFAULT_QUERY);
+                self.call(&host, &q)?
+                    .ok()
+                    .and_then(|r| serde_json::from_str(&r).ok())
+            }
+        };
+        if let (Some(name), Some(cur)) = (&s.as_, &current) {
+            let gid = cur
+                .get("ID")
+                .and_then(Json::as_str)
+                .and_then(|g| g.parse::<Guid>().ok())
+                .unwrap_or_default();
+            self.names.insert(
+                name.clone(),
+                Named::Object {
+                    host: host.clone(),
+                    kind: okind,
+                    id: gid,
+                },
+            );
+            self.vars.insert(name.clone(), cur.clone());
+        }
+        for (path, want) in &s.expect {
+            let want = expand_value(want, &self.vars)?;
+            let got = current.as_ref().and_then(|c| lookup(c, path)).cloned();
+            rep.checks.push(compare_field(path, &want, got.as_ref()));
+        }
+        rep.reply = current;
+        self.refresh(&host);
+        Ok(())
+    }
+
+    /// Re-read every named object of a host so `${name.…}` sees modifications.
+    fn refresh(&mut self, host: &str) {
+        let named: Vec<(String, ObjectKind, Guid)> = self
+            .names
+            .iter()
+            .filter_map(|(n, v)| match v {
+                Named::Object { host: h, kind, id } if h == host => Some((n.clone(), *kind, *id)),
+                _ => None,
+            })
+            .collect();
+        for (name, kind, id) in named {
+            let q = HcnCall::new(HcnOp::Object(Verb::Query, kind), id.to_string(), DEFAULT_QUERY);
+            if let Ok(Ok(r)) = self.call(host, &q) {
+                if let Ok(v) = serde_json::from_str::<Json>(&r) {
+                    self.vars.insert(name, v);
+                }
+            }
+        }
+    }
+
+    fn list(&mut self, s: &ListStep, rep: &mut StepReport) -> Result<(), String> {
+        let host = self.default_host(&s.host);
+        let kind = super::validate::object_kind(&s.kind).ok_or("unknown kind")?;
+        rep.label = format!("list {} on {host}", s.kind);
+        let mut q = json!({"SchemaVersion": {"Major": 2, "Minor": 0}});
+        if !s.filter.is_empty() {
+            let mut f = serde_json::Map::new();
+            for (k, v) in &s.filter {
+                f.insert(k.clone(), expand_value(v, &self.vars)?);
+            }
+            q["Filter"] = Json::String(Json::Object(f).to_string());
+        }
+        let call = HcnCall::new(HcnOp::Object(Verb::Enumerate, kind), "", q.to_string());
+        let reply = self
+            .call(&host, &call)?
+            .map_err(|e| format!("HNS call failed: {e}"))?;
+        let ids: Json = serde_json::from_str(&reply).map_err(|e| e.to_string())?;
+        let n = ids.as_array().map(Vec::len).unwrap_or(0);
+        if let Some(want) = s.expect_count {
+            rep.checks.push(Check::eq("object count", want, n));
+        }
+        rep.reply = Some(ids);
+        Ok(())
+    }
+
+    fn container(&mut self, c: &ContainerStep, rep: &mut StepReport) -> Result<(), String> {
+        let host = self.default_host(&c.host);
+        let iso = match c.isolation {
+            Isolation::Process => HcsIsolation::Process,
+            Isolation::Hyperv => HcsIsolation::HyperV,
+        };
+        let iso_name = match c.isolation {
+            Isolation::Process => "process",
+            Isolation::Hyperv => "hyperv",
+        };
+        rep.label = format!("container {} ({iso_name}) on {host}", c.name);
+        let mut eps = Vec::new();
+        for e in &c.endpoints {
+            let id = self.object_id(e)?;
+            eps.push(id.parse::<Guid>().map_err(|e| e.to_string())?);
+        }
+        let hns = self.world.hns(&host).map_err(|e| e.to_string())?;
+        let res = hns
+            .create_container(&c.name, iso, &eps)
+            .and_then(|_| hns.start_container(&c.name));
+        let failed = res.is_err();
+        self.check_result(res, &c.expect_error, rep)?;
+        if failed {
+            return Ok(());
+        }
+        let hns = self.world.hns(&host).map_err(|e| e.to_string())?;
+        let ips: Vec<String> = eps
+            .iter()
+            .flat_map(|g| hns.endpoint_ips(g))
+            .map(|ip| ip.to_string())
+            .collect();
+        self.vars.insert(
+            c.name.clone(),
+            json!({"ID": c.name, "Host": host, "IpAddress": ips.first().cloned().unwrap_or_default(),
+                   "IpAddresses": ips, "Endpoints": eps.iter().map(|g| g.to_string()).collect::<Vec<_>>()}),
+        );
+        self.names
+            .insert(c.name.clone(), Named::Container { host: host.clone() });
+        for g in &eps {
+            self.ep_container.insert(*g, c.name.clone());
+        }
+        let place = Place::Container(c.name.clone());
+        for l in &c.listen {
+            let (p, port) = parse_port_spec(l)?;
+            self.world
+                .listen(&place, l4(p), port)
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+
+    /// A name (or address) as a place traffic starts from or is delivered to.
+    fn place(&self, name: &str) -> Result<Place, String> {
+        match self.names.get(name) {
+            Some(Named::Host) => Ok(Place::Host(name.to_string())),
+            Some(Named::Station) => Ok(Place::Station(name.to_string())),
+            Some(Named::Container { .. }) => Ok(Place::Container(name.to_string())),
+            Some(Named::Object {
+                kind: ObjectKind::Endpoint,
+                id,
+                ..
+            }) => Ok(Place::Endpoint(*id)),
+            Some(other) => Err(format!(
+                "`{name}` is {other:?}, not a place traffic can start from"
+            )),
+            None => Err(format!("`{name}` is not defined")),
+        }
+    }
+
+    /// The address of a named place: a host's or station's uplink address, a container's or
+    /// endpoint's first IP.
+    fn address_of(&mut self, name: &str) -> Result<IpAddr, String> {
+        if let Some(v) = self.vars.get(name) {
+            let ip = v
+                .get("IpAddress")
+                .and_then(Json::as_str)
+                .map(str::to_string)
+                .or_else(|| {
+                    lookup(v, "IpConfigurations[0].IpAddress")
+                        .and_then(Json::as_str)
+                        .map(str::to_string)
+                });
+            if let Some(ip) = ip {
+                return ip
+                    .parse()
+                    .map_err(|_| format!("`{name}` has address {ip:?}, not an IP"));
+            }
+        }
+        if let Some(Named::Object {
+            host,
+            kind: ObjectKind::Endpoint,
+            id,
+        }) = self.names.get(name).cloned()
+        {
+            let hns = self.world.hns(&host).map_err(|e| e.to_string())?;
+            if let Some(ip) = hns.endpoint_ips(&id).next() {
+                return Ok(ip);
+            }
+        }
+        Err(format!("`{name}` has no IP address"))
+    }
+
+    fn destination(&mut self, to: &str) -> Result<(IpAddr, Option<u16>), String> {
+        let (t, port) = parse_target(to)?;
+        let ip = match t {
+            Target::Addr(a) => a,
+            Target::Name(n) if n.contains("${") => {
+                let v = expand_str(&n, &self.vars)?;
+                let s = v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
+                s.parse()
+                    .map_err(|_| format!("`{n}` expands to {s:?}, not an IP address"))?
+            }
+            Target::Name(n) => self.address_of(&n)?,
+        };
+        Ok((ip, port))
+    }
+
+    /// The scenario names a trace's receiver answers to: the raw id, the endpoint's `as:` name,
+    /// the container using it, the host or station name.
+    fn receiver_names(&self, raw: &str) -> Vec<String> {
+        let mut out = vec![raw.to_string()];
+        for prefix in ["host:", "station:", "container:", "endpoint:"] {
+            if let Some(r) = raw.strip_prefix(prefix) {
+                out.push(r.to_string());
+            }
+        }
+        let bare = out.last().cloned().unwrap_or_default();
+        if let Ok(g) = bare.parse::<Guid>() {
+            for (name, v) in &self.names {
+                if let Named::Object { id, host, .. } = v {
+                    if *id == g {
+                        out.push(name.clone());
+                        let _ = host;
+                        if let Some(c) = self.ep_container.get(&g) {
+                            out.push(c.clone());
+                        }
+                    }
+                }
+            }
+        }
+        out.dedup();
+        out
+    }
+
+    /// The primary scenario name of a receiver (for messages and tables).
+    fn receiver_label(&self, raw: &str) -> String {
+        let names = self.receiver_names(raw);
+        names.last().cloned().unwrap_or_else(|| raw.to_string())
+    }
+
+    fn traffic(
+        &mut self,
+        proto: Proto,
+        exchange: bool,
+        t: &TrafficStep,
+        rep: &mut StepReport,
+    ) -> Result<(), String> {
+        rep.label = format!("{} {} -> {}", rep.kind, t.from, t.to);
+        let from = self.place(&t.from)?;
+        let (dst, port) = self.destination(&t.to)?;
+        let port = port.unwrap_or(0);
+        rep.label = format!(
+            "{} {} -> {} ({dst}{})",
+            rep.kind,
+            t.from,
+            t.to,
+            if proto == Proto::Icmp {
+                String::new()
+            } else {
+                format!(":{port}/{}", l4(proto))
+            }
+        );
+        let expect = t.expect.clone().unwrap_or_else(|| Expect {
+            disposition: Some("Delivered".into()),
+            reply: exchange.then(|| "Delivered".to_string()),
+            ..Default::default()
+        });
+        let n = t.repeat.unwrap_or(1);
+        let mut receivers: Vec<String> = Vec::new();
+        for k in 0..n {
+            let src_port = match (t.src_port, n) {
+                (Some(p), 1) => Some(p),
+                (Some(p), _) => Some(p.wrapping_add(k as u16)),
+                (None, 1) => None,
+                (None, _) => {
+                    self.next_port = self.next_port.wrapping_add(1).max(49152);
+                    Some(self.next_port)
+                }
+            };
+            let req = SendRequest {
+                from: from.clone(),
+                dst,
+                proto: l4(proto),
+                src_port,
+                dst_port: port,
+                data_len: t.size.unwrap_or(64).min(u16::MAX as u32) as u16,
+                dont_fragment: t.df.unwrap_or(false),
+                ttl: t.ttl,
+            };
+            let ex = self.world.send(&req).map_err(|e| e.to_string())?;
+            let tag = if n > 1 {
+                format!("[{}] ", k + 1)
+            } else {
+                String::new()
+            };
+            self.check_exchange(&tag, &expect, &ex, rep);
+            if let Some(r) = &ex.request.delivered_to {
+                receivers.push(self.receiver_label(r));
+            } else {
+                receivers.push("-".into());
+            }
+            rep.exchanges.push(ex);
+        }
+        if let Some(same) = expect.same_receiver {
+            let all_same = receivers.windows(2).all(|w| w[0] == w[1]);
+            rep.checks.push(Check::new(
+                "same receiver",
+                if same { "all the same" } else { "not all the same" },
+                format!(
+                    "{} ({})",
+                    if all_same {
+                        "all the same"
+                    } else {
+                        "not all the same"
+                    },
+                    receivers.join(", ")
+                ),
+                all_same == same,
+            ));
+        }
+        Ok(())
+    }
+
+    /// Every HNS object named with `as:` (by its GUID) and every container, for rendering
+    /// traces with names instead of GUIDs.
+    pub fn names_by_guid(&self) -> BTreeMap<Guid, String> {
+        let mut out = BTreeMap::new();
+        for (name, n) in &self.names {
+            if let Named::Object { id, .. } = n {
+                out.entry(*id).or_insert_with(|| name.clone());
+            }
+        }
+        out
+    }
+
+    /// Send one packet (for `hnsim trace`): `from` is a scenario name, `to` is `ADDR:PORT`,
+    /// `NAME:PORT`, or an address/name for icmp.
+    pub fn send_one(&mut self, from: &str, to: &str, proto: Proto) -> Result<Exchange, String> {
+        let place = self.place(from)?;
+        let (dst, port) = self.destination(to)?;
+        if proto != Proto::Icmp && port.is_none() {
+            return Err(format!("expected ADDR:PORT for {}, found `{to}`", l4(proto)));
+        }
+        let req = SendRequest {
+            from: place,
+            dst,
+            proto: l4(proto),
+            src_port: None,
+            dst_port: port.unwrap_or(0),
+            data_len: 64,
+            dont_fragment: false,
+            ttl: None,
+        };
+        self.world.send(&req).map_err(|e| e.to_string())
+    }
+
+    fn check_exchange(&self, tag: &str, e: &Expect, ex: &Exchange, rep: &mut StepReport) {
+        let req = &ex.request;
+        if let Some(d) = &e.disposition {
+            rep.checks.push(Check::new(
+                format!("{tag}disposition"),
+                d.clone(),
+                req.disposition.to_string(),
+                req.disposition.name() == d,
+            ));
+        }
+        if let Some(to) = &e.delivered_to {
+            let want = to.items();
+            let got = req
+                .delivered_to
+                .as_deref()
+                .map(|r| self.receiver_names(r))
+                .unwrap_or_default();
+            let ok = want.iter().any(|w| got.iter().any(|g| g == w));
+            let actual = req
+                .delivered_to
+                .as_deref()
+                .map(|r| self.receiver_label(r))
+                .unwrap_or_else(|| "nobody".into());
+            rep.checks.push(Check::new(
+                format!("{tag}delivered to"),
+                want.join(" or "),
+                actual,
+                ok,
+            ));
+        }
+        if let Some(seen) = &e.seen {
+            check_seen(
+                &format!("{tag}seen by receiver"),
+                seen,
+                req.seen.as_ref(),
+                &self.vars,
+                rep,
+            );
+        }
+        let texts: Vec<(String, String)> = req
+            .steps()
+            .map(|s| {
+                let v = serde_json::to_value(s).unwrap_or(Json::Null);
+                let kind = v.get("step").and_then(Json::as_str).unwrap_or("").to_string();
+                (kind, s.to_string())
+            })
+            .collect();
+        for want in &e.path_contains {
+            let hit = texts.iter().any(|(k, t)| k == want || t.contains(want.as_str()));
+            rep.checks.push(Check::new(
+                format!("{tag}path contains"),
+                want.clone(),
+                if hit { want.clone() } else { "absent".into() },
+                hit,
+            ));
+        }
+        for want in &e.path_excludes {
+            let hit = texts.iter().find(|(k, t)| k == want || t.contains(want.as_str()));
+            rep.checks.push(Check::new(
+                format!("{tag}path excludes"),
+                format!("no {want}"),
+                hit.map(|(_, t)| t.clone())
+                    .unwrap_or_else(|| format!("no {want}")),
+                hit.is_none(),
+            ));
+        }
+        if let Some(r) = &e.reason {
+            let text = req.disposition.to_string();
+            let ok = text.contains(r.as_str());
+            rep.checks.push(Check::new(
+                format!("{tag}drop reason"),
+                format!("contains {r:?}"),
+                text,
+                ok,
+            ));
+        }
+        if let Some(want) = &e.reply {
+            let actual = ex
+                .reply
+                .as_ref()
+                .map(|r| r.disposition.to_string())
+                .unwrap_or_else(|| "none".into());
+            let ok = match &ex.reply {
+                None => want == "none",
+                Some(r) => r.disposition.name() == want,
+            };
+            rep.checks
+                .push(Check::new(format!("{tag}reply"), want.clone(), actual, ok));
+        }
+        if let Some(seen) = &e.reply_seen {
+            check_seen(
+                &format!("{tag}reply seen by sender"),
+                seen,
+                ex.reply.as_ref().and_then(|r| r.seen.as_ref()),
+                &self.vars,
+                rep,
+            );
+        }
+    }
+
+    fn reachability(&mut self, r: &ReachabilityStep, rep: &mut StepReport) -> Result<(), String> {
+        let proto = r.proto.unwrap_or(Proto::Tcp);
+        let port = r.port.unwrap_or(0);
+        rep.label = format!(
+            "reachability {} × {} {}{}",
+            r.from.len(),
+            r.to.len(),
+            l4(proto),
+            if proto == Proto::Icmp {
+                String::new()
+            } else {
+                format!("/{port}")
+            }
+        );
+        let mut observed = Vec::new();
+        let mut expected = Vec::new();
+        for f in &r.from {
+            let from = self.place(f)?;
+            let mut row = Vec::new();
+            for t in &r.to {
+                let dst = match t.parse::<IpAddr>() {
+                    Ok(a) => a,
+                    Err(_) => self.address_of(t)?,
+                };
+                let req = SendRequest {
+                    from: from.clone(),
+                    dst,
+                    proto: l4(proto),
+                    src_port: None,
+                    dst_port: port,
+                    data_len: 64,
+                    dont_fragment: false,
+                    ttl: None,
+                };
+                let ex = self.world.send(&req).map_err(|e| e.to_string())?;
+                row.push(if ex.completed() { '.' } else { 'X' });
+                rep.exchanges.push(ex);
+            }
+            observed.push(row);
+            let want: Vec<char> = r
+                .expect
+                .get(f)
+                .map(|s| {
+                    s.split_whitespace()
+                        .map(|c| if c == "." { '.' } else { 'X' })
+                        .collect()
+                })
+                .unwrap_or_default();
+            expected.push(want);
+        }
+        for (i, f) in r.from.iter().enumerate() {
+            for (j, t) in r.to.iter().enumerate() {
+                let e = expected[i].get(j).copied().unwrap_or('?');
+                let o = observed[i][j];
+                if e != o {
+                    rep.checks.push(Check::new(
+                        format!("{f} -> {t}"),
+                        if e == '.' { "reachable" } else { "not reachable" },
+                        if o == '.' { "reachable" } else { "not reachable" },
+                        false,
+                    ));
+                }
+            }
+        }
+        let cells = r.from.len() * r.to.len();
+        let bad = rep.checks.len();
+        rep.checks
+            .push(Check::eq("table cells matching", cells, cells - bad.min(cells)));
+        rep.table = Some(Table {
+            from: r.from.clone(),
+            to: r.to.clone(),
+            expected,
+            observed,
+        });
+        Ok(())
+    }
+}
+
+/// Expected receiver view with addresses resolved.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct SeenWant {
+    src: Option<IpAddr>,
+    src_port: Option<u16>,
+    dst: Option<IpAddr>,
+    dst_port: Option<u16>,
+}
+
+impl SeenWant {
+    fn show(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(a) = self.src {
+            parts.push(format!("src {a}"));
+        }
+        if let Some(p) = self.src_port {
+            parts.push(format!("src-port {p}"));
+        }
+        if let Some(a) = self.dst {
+            parts.push(format!("dst {a}"));
+        }
+        if let Some(p) = self.dst_port {
+            parts.push(format!("dst-port {p}"));
+        }
+        parts.join(", ")
+    }
+}
+
+fn resolve_addr(s: &Option<String>, vars: &BTreeMap<String, Json>) -> Result<Option<IpAddr>, String> {
+    let Some(s) = s else { return Ok(None) };
+    let v = expand_str(s, vars)?;
+    let text = v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
+    text.parse()
+        .map(Some)
+        .map_err(|_| format!("`{s}` is {text:?}, not an IP address"))
+}
+
+fn check_seen(
+    what: &str,
+    want: &Seen,
+    got: Option<&crate::trace::Seen>,
+    vars: &BTreeMap<String, Json>,
+    rep: &mut StepReport,
+) {
+    let want = match (resolve_addr(&want.src, vars), resolve_addr(&want.dst, vars)) {
+        (Ok(src), Ok(dst)) => SeenWant {
+            src,
+            src_port: want.src_port,
+            dst,
+            dst_port: want.dst_port,
+        },
+        (Err(e), _) | (_, Err(e)) => {
+            rep.checks
+                .push(Check::new(what, "a resolvable address", e, false));
+            return;
+        }
+    };
+    let Some(g) = got else {
+        rep.checks.push(Check::new(
+            what,
+            want.show(),
+            "nothing seen (not delivered)",
+            false,
+        ));
+        return;
+    };
+    let actual = SeenWant {
+        src: want.src.map(|_| g.src),
+        src_port: want.src_port.map(|_| g.src_port),
+        dst: want.dst.map(|_| g.dst),
+        dst_port: want.dst_port.map(|_| g.dst_port),
+    };
+    rep.checks
+        .push(Check::new(what, want.show(), actual.show(), actual == want));
+}
+
+fn compare_field(path: &str, want: &Json, got: Option<&Json>) -> Check {
+    let show = |v: Option<&Json>| match v {
+        None => "absent".to_string(),
+        Some(Json::String(s)) => s.clone(),
+        Some(v) => v.to_string(),
+    };
+    let ok = match (want, got) {
+        (Json::Null, None) | (Json::Null, Some(Json::Null)) => true,
+        (Json::String(a), Some(Json::String(b))) => a == b,
+        // `Flags: 8` written in YAML against a number in HNS's JSON.
+        (Json::Number(a), Some(Json::Number(b))) => a.as_f64() == b.as_f64(),
+        (a, Some(b)) => a == b,
+        _ => false,
+    };
+    Check::new(
+        format!("reply {path}"),
+        show(Some(want)).replace("null", "absent"),
+        show(got),
+        ok,
+    )
+}
+
+/// v1 `{References: ["/endpoints/<id>"], Policies: [{Type: ELB, …}]}` → a HostComputeLoadBalancer
+/// (hns-schema.md §5.6, §5.8: ELB policy lists and v2 load balancers are the same objects).
+pub fn policylist_to_lb(doc: &Json) -> Result<Json, String> {
+    let refs: Vec<Json> = doc
+        .get("References")
+        .and_then(Json::as_array)
+        .ok_or("a policy list needs `References` (a list of \"/endpoints/<id>\")")?
+        .iter()
+        .map(|r| {
+            let s = r.as_str().unwrap_or_default();
+            Json::String(s.trim_start_matches("/endpoints/").to_string())
+        })
+        .collect();
+    let policies = doc
+        .get("Policies")
+        .and_then(Json::as_array)
+        .ok_or("a policy list needs `Policies`")?;
+    let elb = policies
+        .iter()
+        .find(|p| {
+            p.get("Type")
+                .and_then(Json::as_str)
+                .is_some_and(|t| t.eq_ignore_ascii_case("ELB"))
+        })
+        .ok_or("this model maps only ELB policy lists; found no policy with Type ELB")?;
+    let num = |k: &str| elb.get(k).and_then(Json::as_u64).unwrap_or(0);
+    let flag = |k: &str| elb.get(k).and_then(Json::as_bool).unwrap_or(false);
+    let mut pm = json!({"Protocol": num("Protocol"), "InternalPort": num("InternalPort"), "ExternalPort": num("ExternalPort")});
+    if flag("ILB") {
+        pm["Flags"] = json!(1);
+    }
+    let mut lb = json!({
+        "HostComputeEndpoints": refs,
+        "PortMappings": [pm],
+        "SchemaVersion": {"Major": 2, "Minor": 0}
+    });
+    if let Some(v) = elb.get("SourceVIP") {
+        lb["SourceVIP"] = v.clone();
+    }
+    if let Some(v) = elb.get("VIPs") {
+        lb["FrontendVIPs"] = v.clone();
+    }
+    if flag("IsDSR") {
+        lb["Flags"] = json!(1);
+    }
+    Ok(lb)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn elb_policy_list_maps_to_a_load_balancer() {
+        let v1 = json!({"References": ["/endpoints/AB", "/endpoints/CD"],
+            "Policies": [{"Type": "ELB", "ILB": true, "IsDSR": true, "SourceVIP": "10.0.1.3", "VIPs": ["10.0.1.2"],
+                          "Protocol": 6, "InternalPort": 80, "ExternalPort": 8080}]});
+        let lb = policylist_to_lb(&v1).unwrap();
+        assert_eq!(lb["HostComputeEndpoints"], json!(["AB", "CD"]));
+        assert_eq!(lb["FrontendVIPs"], json!(["10.0.1.2"]));
+        assert_eq!(lb["SourceVIP"], json!("10.0.1.3"));
+        assert_eq!(lb["Flags"], json!(1));
+        assert_eq!(
+            lb["PortMappings"][0],
+            json!({"Protocol": 6, "InternalPort": 80, "ExternalPort": 8080, "Flags": 1})
+        );
+        let route =
+            json!({"References": [], "Policies": [{"Type": "ROUTE", "DestinationPrefix": "10.0.0.0/8"}]});
+        assert!(policylist_to_lb(&route).unwrap_err().contains("ELB"));
+        assert!(policylist_to_lb(&json!({})).is_err());
+    }
+
+    #[test]
+    fn field_comparison() {
+        assert!(compare_field("Flags", &json!(8), Some(&json!(8))).ok);
+        assert!(!compare_field("Flags", &json!(8), Some(&json!(9))).ok);
+        assert!(compare_field("MacAddress", &Json::Null, None).ok);
+        assert!(!compare_field("MacAddress", &Json::Null, Some(&json!("00-15-5D-00-00-01"))).ok);
+        let c = compare_field("Name", &json!("nat"), None);
+        assert_eq!((c.ok, c.actual.as_str()), (false, "absent"));
+    }
+}
