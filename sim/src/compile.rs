@@ -5,6 +5,7 @@
 //! moves; a port keeps its policy generation when neither its own program nor the host-wide
 //! tables changed, so established flows on untouched ports stay on the fast path.
 
+use crate::fasthash::FastMap;
 use crate::vfp::{AclRule, AclSet, Backend, Dir, LbIndex, LbMapping};
 use hnsim_model::schema::{
     endpoint_flags, lb_flags, network_flags, EndpointPolicy, Network, NetworkPolicy, NetworkType,
@@ -188,6 +189,20 @@ pub struct HostInfo {
     pub empty_source_vip_uses_node_ip: bool,
 }
 
+/// What one compile rebuilt (the rest was carried over from the previous program). Tests count
+/// these so that a regression from incremental to full rebuilds fails.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct CompileStats {
+    /// Everything was rebuilt (first compile, or a network or host fact changed).
+    pub full: bool,
+    /// Port programs (local endpoints) compiled.
+    pub ports_rebuilt: u32,
+    /// Remote endpoints compiled.
+    pub remotes_rebuilt: u32,
+    /// Load balancers compiled (each gives one LB-index entry per port mapping).
+    pub lbs_rebuilt: u32,
+}
+
 /// The compiled dataplane program of one host.
 #[derive(Clone, Debug, Default)]
 pub struct HostProgram {
@@ -196,15 +211,21 @@ pub struct HostProgram {
     pub ports: Vec<PortProgram>,
     /// Policy generation per port (same index as `ports`).
     pub port_generation: Vec<u64>,
-    pub port_by_ep: HashMap<Guid, u32>,
-    pub port_by_ip: HashMap<Ipv4Addr, u32>,
-    pub remote_by_ip: HashMap<Ipv4Addr, RemoteEndpoint>,
+    pub port_by_ep: FastMap<Guid, u32>,
+    pub port_by_ip: FastMap<Ipv4Addr, u32>,
+    pub remote_by_ip: FastMap<Ipv4Addr, RemoteEndpoint>,
     pub lbs: LbIndex,
-    pub port_maps: HashMap<(u8, u16), Vec<PortMap>>,
+    pub port_maps: FastMap<(u8, u16), Vec<PortMap>>,
+    /// Transparent endpoints answer ARP and receive frames on the underlay themselves: MAC → IP
+    /// and IP → MAC (the first port in port order holding the address).
+    pub transparent_by_mac: FastMap<Mac, Ipv4Addr>,
+    pub transparent_by_ip: FastMap<Ipv4Addr, Mac>,
     /// Extra host-stack addresses (NAT gateways, host-attached endpoints).
     pub host_addrs: Vec<Ipv4Addr>,
     pub host_routes: Vec<HostRoute>,
     pub errors: Vec<CompileError>,
+    /// What the compile that produced this program rebuilt.
+    pub stats: CompileStats,
     /// Fingerprint of the host-wide tables (LBs, networks, remote endpoints, port maps).
     shared_fingerprint: u64,
 }
@@ -482,6 +503,12 @@ pub fn compile(hns: &Hns, info: &HostInfo, prev: Option<&HostProgram>) -> HostPr
             host_attached,
             running,
         });
+    }
+    for p in &prog.ports {
+        if prog.networks[p.network].kind == NetKind::Transparent {
+            prog.transparent_by_mac.entry(p.mac).or_insert(p.ip);
+            prog.transparent_by_ip.entry(p.ip).or_insert(p.mac);
+        }
     }
     // A remote endpoint whose IP is also a local endpoint's loses (kube-proxy keeps local ones).
     let locals: Vec<Ipv4Addr> = prog.port_by_ip.keys().copied().collect();

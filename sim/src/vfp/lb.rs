@@ -3,8 +3,8 @@
 //! LBs with no `FrontendVIPs` (NodePort: "any local address", consumers.md §8). The `HashMap`s are
 //! used for lookup only; nothing iterates them.
 
+use crate::fasthash::{FastMap, FastSet};
 use hnsim_model::Guid;
-use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
 /// A backend (DIP).
@@ -47,9 +47,9 @@ impl LbMapping {
 #[derive(Clone, Debug, Default)]
 pub struct LbIndex {
     pub mappings: Vec<LbMapping>,
-    by_vip: HashMap<(u8, IpAddr, u16), u32>,
-    by_port: HashMap<(u8, u16), u32>,
-    vips: HashSet<IpAddr>,
+    by_vip: FastMap<(u8, IpAddr, u16), u32>,
+    by_port: FastMap<(u8, u16), u32>,
+    vips: FastSet<IpAddr>,
 }
 
 impl LbIndex {
