@@ -9,7 +9,7 @@
 //! Locations inside a host: a container port's outbound VFP (`PortOut`), a port's inbound VFP
 //! (`PortIn`), the host TCP/IP stack (`HostStack`), and frames on the underlay (`Wire`, `Arrive`).
 
-use crate::compile::HostInfo;
+use crate::compile::{HostInfo, HostProgram};
 use crate::packet::{EthHeader, Packet, Transport};
 use crate::switch::SwitchPort;
 use crate::trace::{Disposition, Headers, Hop, Step};
@@ -303,8 +303,11 @@ impl World {
             container_mtu_reduction: hn.spec.dataplane.container_mtu_reduction,
             empty_source_vip_uses_node_ip: hn.spec.dataplane.empty_source_vip_uses_node_ip,
         };
-        let prog = crate::compile::compile(&hn.hns, &info, hn.compiled.then_some(&hn.prog));
-        hn.prog = prog;
+        if !hn.compiled {
+            hn.prog = HostProgram::default();
+        }
+        // Incremental: only the objects that changed since the last compile are recompiled.
+        crate::compile::update(&mut hn.prog, &hn.hns, &info);
         hn.compiled = true;
         let statics = hn
             .prog
