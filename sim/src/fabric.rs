@@ -73,6 +73,7 @@ impl World {
         up(from) && up(to) && !self.partitions.contains(&(from.min(to), from.max(to)))
     }
 
+    #[inline]
     fn capture_node(&mut self, node: usize, pkt: &Packet) {
         if self.capture && matches!(self.nodes[node].kind, NodeKind::Host(_)) {
             let point = format!("{}/uplink", self.nodes[node].name);

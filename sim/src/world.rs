@@ -354,7 +354,6 @@ pub struct World {
     pub(crate) epoch: u64,
     pub(crate) next_ephemeral: u16,
     pub(crate) conn_nonce: u64,
-    pub(crate) events: crate::engine::EventQueue,
 }
 
 fn unknown(kind: &'static str, name: &str) -> WorldError {
@@ -384,7 +383,6 @@ impl World {
             epoch: 0,
             next_ephemeral: 50000,
             conn_nonce: 0,
-            events: Default::default(),
         }
     }
 
