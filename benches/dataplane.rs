@@ -115,6 +115,7 @@ fn ratios() {
         "first_packet_lbs/1000",
         "first_packet_lbs/10000",
         "recompile/one_lb_of_10000",
+        "recompile/scan_only_10000",
     ];
     for id in ids {
         if let Some(ns) = mean_ns(id) {
@@ -140,6 +141,13 @@ fn recompile(c: &mut Criterion) {
         b.iter(|| {
             k = k.wrapping_add(1);
             benchkit::touch_one_lb(&mut lab, 4_321, 1024 + k % 30000);
+            black_box(lab.w.recompile("node1"))
+        })
+    });
+    // The change scan alone: the generation moves, nothing changed, nothing is rebuilt.
+    g.bench_function("scan_only_10000", |b| {
+        b.iter(|| {
+            lab.w.hns("node1").expect("node1").generation += 1;
             black_box(lab.w.recompile("node1"))
         })
     });
