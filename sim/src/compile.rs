@@ -250,7 +250,10 @@ struct Cache {
 
 #[derive(Clone, Debug)]
 struct EpUnit {
-    src: Endpoint,
+    /// A local endpoint as compiled (compared whole: ports read most of it).
+    src: Option<Endpoint>,
+    /// A remote endpoint's [`remote_fingerprint`] (there are tens of thousands of them).
+    fingerprint: u64,
     /// The IPv4 address a remote endpoint claims.
     remote_ip: Option<Ipv4Addr>,
 }
@@ -536,6 +539,43 @@ fn compile_endpoint(
     }))
 }
 
+/// A 64-bit hash of what the dataplane reads from a remote endpoint (network, addresses, MAC,
+/// flags, provider address); see [`lb_fingerprint`] for why a hash.
+fn remote_fingerprint(ep: &Endpoint) -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = crate::fasthash::FastBuild::default().build_hasher();
+    let s = |h: &mut crate::fasthash::FastHasher, v: &str| {
+        h.write_usize(v.len());
+        h.write(v.as_bytes());
+    };
+    h.write_u128(ep.id.0);
+    h.write_u32(ep.flags);
+    s(&mut h, &ep.host_compute_network);
+    s(&mut h, &ep.mac_address);
+    h.write_usize(ep.ip_configurations.len());
+    for c in &ep.ip_configurations {
+        s(&mut h, &c.ip_address);
+    }
+    for p in &ep.policies {
+        if let EndpointPolicy::ProviderAddress(a) = p {
+            s(&mut h, &a.provider_address);
+        }
+    }
+    h.finish()
+}
+
+fn is_remote(ep: &Endpoint) -> bool {
+    ep.flags & endpoint_flags::REMOTE_ENDPOINT != 0
+}
+
+/// Is `ep` what `unit` was compiled from?
+fn same_endpoint(ep: &Endpoint, unit: &EpUnit) -> bool {
+    match &unit.src {
+        Some(src) => src == ep,
+        None => is_remote(ep) && remote_fingerprint(ep) == unit.fingerprint,
+    }
+}
+
 /// A 64-bit hash of the fields of an LB that the dataplane compiles (fields it ignores do not
 /// trigger a recompile). Reading only the HNS side halves the memory traffic of the change scan
 /// over 10,000 LBs compared with keeping a copy of each; a collision (2^-64 per change) would
@@ -758,7 +798,9 @@ fn compile_changes(prog: &mut HostProgram, hns: &Hns, info: &HostInfo, stats: &m
     let mut shared_changed = false;
     let cache = &mut prog.cache;
     // Endpoints: the object, and for local ones where it lives (namespace, container state).
-    let ep_changes = diff(&hns.endpoints, &cache.endpoints, |_, ep, unit| ep == &unit.src);
+    let ep_changes = diff(&hns.endpoints, &cache.endpoints, |_, ep, unit| {
+        same_endpoint(ep, unit)
+    });
     let mut moved: Vec<Guid> = cache
         .locals
         .iter()
@@ -810,10 +852,12 @@ fn compile_changes(prog: &mut HostProgram, hns: &Hns, info: &HostInfo, stats: &m
                 cache.locals.insert(id, *u);
             }
         }
+        let remote = is_remote(ep);
         cache.endpoints.insert(
             id,
             EpUnit {
-                src: ep.clone(),
+                src: (!remote).then(|| ep.clone()),
+                fingerprint: if remote { remote_fingerprint(ep) } else { 0 },
                 remote_ip,
             },
         );
