@@ -82,8 +82,10 @@ fn first_packet(c: &mut Criterion) {
     g.finish();
 }
 
-/// Criterion's mean estimate (ns) of one benchmark from this run, if it ran.
+/// Criterion's mean estimate (ns) of one benchmark, if it ran in this process (estimates written
+/// since `since`; older files belong to earlier runs).
 fn mean_ns(id: &str) -> Option<f64> {
+    let since = *STARTED.get()?;
     let dir = std::env::var_os("CRITERION_HOME")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| {
@@ -92,7 +94,11 @@ fn mean_ns(id: &str) -> Option<f64> {
                 .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"))
                 .join("criterion")
         });
-    let text = std::fs::read_to_string(dir.join(id).join("new/estimates.json")).ok()?;
+    let file = dir.join(id).join("new/estimates.json");
+    if std::fs::metadata(&file).ok()?.modified().ok()? < since {
+        return None;
+    }
+    let text = std::fs::read_to_string(file).ok()?;
     let v: serde_json::Value = serde_json::from_str(&text).ok()?;
     v["mean"]["point_estimate"].as_f64()
 }
@@ -116,6 +122,7 @@ fn ratios() {
         "first_packet_lbs/10000",
         "recompile/one_lb_of_10000",
         "recompile/scan_only_10000",
+        "recompile/one_lb_of_10000_100k_endpoints",
     ];
     for id in ids {
         if let Some(ns) = mean_ns(id) {
@@ -152,9 +159,32 @@ fn recompile(c: &mut Criterion) {
         })
     });
     g.finish();
+    // The scale: 10,000 LBs × 10 backends of their own = 100,000 remote endpoints.
+    let mut lab = benchkit::overlay_lab_with_pool(9_999, 10, 99_990);
+    let _ = lab.w.recompile("node1");
+    let mut g = c.benchmark_group("recompile");
+    g.bench_function("one_lb_of_10000_100k_endpoints", |b| {
+        b.iter(|| {
+            k = k.wrapping_add(1);
+            benchkit::touch_one_lb(&mut lab, 4_321, 1024 + k % 30000);
+            black_box(lab.w.recompile("node1"))
+        })
+    });
+    g.finish();
 }
 
+static STARTED: std::sync::OnceLock<std::time::SystemTime> = std::sync::OnceLock::new();
+
 fn main() {
+    let _ = STARTED.set(std::time::SystemTime::now());
+    // `HNSIM_FIGURES=1 cargo bench --bench dataplane`: print what `hnsim bench --quick` measures
+    // (benchkit::dataplane_figures) as JSON, then run the benches.
+    if std::env::var_os("HNSIM_FIGURES").is_some() {
+        match benchkit::dataplane_figures(true) {
+            Ok(f) => println!("{}", serde_json::to_string_pretty(&f).unwrap_or_default()),
+            Err(e) => eprintln!("dataplane_figures: {e}"),
+        }
+    }
     let mut c = Criterion::default().configure_from_args();
     floor(&mut c);
     established(&mut c);

@@ -242,6 +242,15 @@ fn overlay_net(prefix: &str, gw: &str, pa: &str) -> serde_json::Value {
 /// 10.96.0.50:80 → C:8080 (non-DSR, SourceVIP 10.244.1.2) plus `extra_lbs` more ClusterIP
 /// services with `backends` remote backends each (drawn from a pool of remote endpoints on node2).
 pub fn overlay_lab(extra_lbs: u32, backends: u32) -> Lab {
+    overlay_lab_with_pool(
+        extra_lbs,
+        backends,
+        extra_lbs.saturating_mul(backends).clamp(1, 10_000),
+    )
+}
+
+/// [`overlay_lab`] with `pool` remote endpoints behind the extra LBs.
+pub fn overlay_lab_with_pool(extra_lbs: u32, backends: u32, pool: u32) -> Lab {
     let mut lab = Lab::common(42);
     let n1 = lab.network("node1", overlay_net("10.244.1.0/24", "10.244.1.1", "10.0.0.11"));
     let n2 = lab.network("node2", overlay_net("10.244.2.0/24", "10.244.2.1", "10.0.0.12"));
@@ -272,27 +281,34 @@ pub fn overlay_lab(extra_lbs: u32, backends: u32) -> Lab {
         json!({"SourceVIP": "10.244.1.2", "FrontendVIPs": ["10.96.0.50"],
             "PortMappings": [{"Protocol": 6, "InternalPort": 8080, "ExternalPort": 80}]}),
     );
-    add_bulk_lbs(&mut lab, n1, extra_lbs, backends);
+    add_bulk_lbs_with_pool(&mut lab, n1, extra_lbs, backends, pool);
     lab
 }
 
 /// `n` ClusterIP LBs (VIPs 10.100.0.0 + i, port 80 → 8080, SourceVIP 10.244.1.2) with `backends`
-/// remote backends each, from a pool of `min(n × backends, 10,000)` remote endpoints on node2.
+/// remote backends each, from a pool of `min(n × backends, 10,000)` remote endpoints on node2
+/// (see [`add_bulk_lbs_with_pool`]).
 /// Put straight into node1's HNS state: the HNS create path validates each LB against the
 /// others, which is the control-plane benchmark's business, not the dataplane's.
 pub fn add_bulk_lbs(lab: &mut Lab, net: Guid, n: u32, backends: u32) {
+    add_bulk_lbs_with_pool(lab, net, n, backends, n.saturating_mul(backends).clamp(1, 10_000));
+}
+
+/// [`add_bulk_lbs`] with a pool of `pool` remote endpoints (`n × backends` gives every LB its
+/// own backends: 10,000 × 10 = 100,000 endpoints, the control-plane scale).
+pub fn add_bulk_lbs_with_pool(lab: &mut Lab, net: Guid, n: u32, backends: u32, pool: u32) {
     if n == 0 {
         return;
     }
-    let pool = (n.saturating_mul(backends)).clamp(1, 10_000);
+    let pool = pool.clamp(1, 1 << 18);
     let hns = lab.w.hns("node1").expect("node1 exists in every benchmark lab");
     let mut ids = Vec::with_capacity(pool as usize);
     for i in 0..pool {
         let id = Guid(0xE000_0000_0000 + i as u128);
         let o = (i + 256).to_be_bytes();
         let doc = json!({"HostComputeNetwork": net.to_string(),
-            "IpConfigurations": [{"IpAddress": format!("10.245.{}.{}", o[2], o[3])}],
-            "MacAddress": format!("02-11-0a-f5-{:02x}-{:02x}", o[2], o[3]), "Flags": 1,
+            "IpConfigurations": [{"IpAddress": format!("10.{}.{}.{}", 245 + o[1] as u32, o[2], o[3])}],
+            "MacAddress": format!("02-11-{:02x}-{:02x}-{:02x}-{:02x}", o[0], 0xf5 + o[1] as u32, o[2], o[3]), "Flags": 1,
             "Policies": [{"Type": "ProviderAddress", "Settings": {"ProviderAddress": "10.0.0.12"}}]});
         let mut ep: Endpoint = serde_json::from_value(doc).expect("a valid remote endpoint document");
         ep.id = id;
