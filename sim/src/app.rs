@@ -11,6 +11,35 @@ use crate::world::{NodeKind, Place, SendRequest, World, WorldError};
 use hnsim_model::Mac;
 use std::net::{IpAddr, Ipv4Addr};
 
+/// A request packet built once by [`World::prepare_packet`], to forward many times.
+#[derive(Copy, Clone, Debug)]
+pub struct PreparedPacket {
+    origin: Origin,
+    pkt: Packet,
+}
+
+impl PreparedPacket {
+    /// The same packet from another source port (a new flow, for first-packet benchmarks).
+    pub fn with_src_port(mut self, port: u16) -> PreparedPacket {
+        if let Payload::Ip { l4, .. } = &mut self.pkt.payload {
+            match l4 {
+                Transport::Tcp { src_port, .. } | Transport::Udp { src_port, .. } => *src_port = port,
+                Transport::Icmp { id, .. } => *id = port,
+            }
+        }
+        self
+    }
+}
+
+/// What became of a packet pushed by [`World::forward_established`] (no names: nothing is
+/// allocated; send it with [`World::send`] to see its trace).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Forwarded {
+    /// It reached a receiver (a container, a host stack or a station).
+    Arrived,
+    Dropped,
+}
+
 /// Where a packet starts.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 enum Origin {
@@ -141,6 +170,10 @@ impl World {
                 if prog.ports[port as usize].ip == dst {
                     return Some(Receiver::Port { host, port });
                 }
+                // No port holds `dst` at all (the usual case): not loopback, no scan.
+                if !prog.port_by_ip.contains_key(&dst) {
+                    return None;
+                }
                 prog.ports
                     .iter()
                     .position(|p| ns.is_some() && p.namespace == ns && p.ip == dst)
@@ -210,9 +243,9 @@ impl World {
         }
     }
 
-    /// Send one packet and run virtual time until it and its reply (if any) end.
-    pub fn send(&mut self, req: &SendRequest) -> Result<Exchange, WorldError> {
-        self.ensure_all_compiled();
+    /// The request packet of `req` and where it starts (the sender's addresses, a fresh
+    /// ephemeral source port unless one is given).
+    fn request_packet(&mut self, req: &SendRequest) -> Result<(Origin, Packet), WorldError> {
         let IpAddr::V4(dst) = req.dst else {
             return Err(WorldError::Invalid(format!(
                 "destination {}: the IPv6 dataplane is not modelled",
@@ -280,6 +313,34 @@ impl World {
             },
             data_len: req.data_len,
         };
+        Ok((origin, pkt))
+    }
+
+    /// Build the request packet of `req` once, for [`World::forward_established`]: the same
+    /// packet [`World::send`] would send (give `req.src_port` to stay on one flow).
+    pub fn prepare_packet(&mut self, req: &SendRequest) -> Result<PreparedPacket, WorldError> {
+        self.ensure_all_compiled();
+        let (origin, pkt) = self.request_packet(req)?;
+        Ok(PreparedPacket { origin, pkt })
+    }
+
+    /// Push one prepared packet through the packet path — the same code [`World::send`] runs for
+    /// a request — without the exchange bookkeeping: no reply, no trace, no result names, no
+    /// sender MTU check. Tracing is off for this packet whatever [`World::set_tracing`] says;
+    /// capture follows [`World::set_capture`]. For benchmarks: on an established flow this is
+    /// one exact-match flow-table probe per VFP point and allocates nothing.
+    pub fn forward_established(&mut self, p: &PreparedPacket) -> Forwarded {
+        let mut tr = Tracer::new(false);
+        match self.run_from(p.origin, p.pkt, &mut tr) {
+            Outcome::Arrived(..) => Forwarded::Arrived,
+            Outcome::Dropped(_) => Forwarded::Dropped,
+        }
+    }
+
+    /// Send one packet and run virtual time until it and its reply (if any) end.
+    pub fn send(&mut self, req: &SendRequest) -> Result<Exchange, WorldError> {
+        self.ensure_all_compiled();
+        let (origin, pkt) = self.request_packet(req)?;
         let sent = tuple_of(&pkt);
         let mut tr = Tracer::new(self.tracing);
         // The sender's own stack: MTU of its interface.

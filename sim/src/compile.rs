@@ -5,17 +5,18 @@
 //! moves; a port keeps its policy generation when neither its own program nor the host-wide
 //! tables changed, so established flows on untouched ports stay on the fast path.
 
+use crate::fasthash::FastMap;
 use crate::vfp::{AclRule, AclSet, Backend, Dir, LbIndex, LbMapping};
 use hnsim_model::schema::{
-    endpoint_flags, lb_flags, network_flags, EndpointPolicy, Network, NetworkPolicy, NetworkType,
-    SubnetPolicy,
+    endpoint_flags, lb_flags, network_flags, Endpoint, EndpointPolicy, LoadBalancer, Network, NetworkPolicy,
+    NetworkType, SubnetPolicy,
 };
-use hnsim_model::state::Hns;
+use hnsim_model::state::{EndpointLocation, Hns};
 use hnsim_model::{Guid, Mac};
 use ipnet::Ipv4Net;
-use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
 
 /// The network types the dataplane distinguishes.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
@@ -179,7 +180,7 @@ pub struct CompileError {
 }
 
 /// Facts about the host the program is compiled for.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HostInfo {
     pub ip: Ipv4Addr,
     pub mac: Mac,
@@ -188,25 +189,90 @@ pub struct HostInfo {
     pub empty_source_vip_uses_node_ip: bool,
 }
 
+/// What one compile rebuilt (the rest was carried over from the previous program). Tests count
+/// these so that a regression from incremental to full rebuilds fails.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct CompileStats {
+    /// Everything was rebuilt (first compile, or a network or host fact changed).
+    pub full: bool,
+    /// Port programs (local endpoints) compiled.
+    pub ports_rebuilt: u32,
+    /// Remote endpoints compiled.
+    pub remotes_rebuilt: u32,
+    /// Load balancers compiled (each gives one LB-index entry per port mapping).
+    pub lbs_rebuilt: u32,
+}
+
 /// The compiled dataplane program of one host.
 #[derive(Clone, Debug, Default)]
 pub struct HostProgram {
     pub hns_generation: u64,
-    pub networks: Vec<NetProgram>,
-    pub ports: Vec<PortProgram>,
+    /// Shared (`Arc`) so that the slow path can hold a port's or network's program while it
+    /// updates the host (flows, SNAT) without copying rule lists.
+    pub networks: Vec<Arc<NetProgram>>,
+    pub ports: Vec<Arc<PortProgram>>,
     /// Policy generation per port (same index as `ports`).
     pub port_generation: Vec<u64>,
-    pub port_by_ep: HashMap<Guid, u32>,
-    pub port_by_ip: HashMap<Ipv4Addr, u32>,
-    pub remote_by_ip: HashMap<Ipv4Addr, RemoteEndpoint>,
+    pub port_by_ep: FastMap<Guid, u32>,
+    pub port_by_ip: FastMap<Ipv4Addr, u32>,
+    pub remote_by_ip: FastMap<Ipv4Addr, RemoteEndpoint>,
     pub lbs: LbIndex,
-    pub port_maps: HashMap<(u8, u16), Vec<PortMap>>,
+    pub port_maps: FastMap<(u8, u16), Vec<PortMap>>,
+    /// Transparent endpoints answer ARP and receive frames on the underlay themselves: MAC → IP
+    /// and IP → MAC (the first port in port order holding the address).
+    pub transparent_by_mac: FastMap<Mac, Ipv4Addr>,
+    pub transparent_by_ip: FastMap<Ipv4Addr, Mac>,
     /// Extra host-stack addresses (NAT gateways, host-attached endpoints).
     pub host_addrs: Vec<Ipv4Addr>,
     pub host_routes: Vec<HostRoute>,
     pub errors: Vec<CompileError>,
-    /// Fingerprint of the host-wide tables (LBs, networks, remote endpoints, port maps).
-    shared_fingerprint: u64,
+    /// What the compile that produced this program rebuilt.
+    pub stats: CompileStats,
+    /// The sources of the last compile and what each compiled to (for incremental compiles).
+    cache: Cache,
+}
+
+/// Per source object: the object as last compiled and its compiled unit.
+#[derive(Clone, Debug, Default)]
+struct Cache {
+    info: Option<HostInfo>,
+    networks: Vec<Network>,
+    net_index: HashMap<Guid, usize>,
+    endpoints: BTreeMap<Guid, EpUnit>,
+    /// Local endpoints (ports) by endpoint ID, in port order.
+    locals: BTreeMap<Guid, LocalUnit>,
+    /// Every remote endpoint by (IP, ID): the first for an IP wins it.
+    remotes: BTreeMap<(Ipv4Addr, Guid), RemoteEndpoint>,
+    lbs: BTreeMap<Guid, LbUnit>,
+    /// Compile errors per endpoint (only endpoints that have some), in endpoint order.
+    errors: BTreeMap<Guid, Vec<CompileError>>,
+}
+
+#[derive(Clone, Debug)]
+struct EpUnit {
+    /// A local endpoint as compiled (compared whole: ports read most of it). Boxed: the scan
+    /// walks every unit, and most are remote endpoints that only need their fingerprint.
+    src: Option<Box<Endpoint>>,
+    /// A remote endpoint's [`remote_fingerprint`] (there are tens of thousands of them).
+    fingerprint: u64,
+    /// The IPv4 address a remote endpoint claims.
+    remote_ip: Option<Ipv4Addr>,
+}
+
+#[derive(Clone, Debug)]
+struct LocalUnit {
+    location: Option<EndpointLocation>,
+    port: Arc<PortProgram>,
+    /// `PortMap::port` is filled in when the ports are laid out.
+    port_maps: Vec<PortMap>,
+}
+
+#[derive(Clone, Debug)]
+struct LbUnit {
+    /// [`lb_fingerprint`] of the LB as compiled.
+    fingerprint: u64,
+    backends: Vec<Guid>,
+    slots: Vec<u32>,
 }
 
 fn parse_v4(s: &str) -> Option<Ipv4Addr> {
@@ -284,174 +350,163 @@ fn proto_of(p: u32) -> u8 {
     }
 }
 
-/// Compile `hns` for the host described by `info`. `prev` carries port generations forward.
-pub fn compile(hns: &Hns, info: &HostInfo, prev: Option<&HostProgram>) -> HostProgram {
-    let mut prog = HostProgram {
-        hns_generation: hns.generation,
-        ..Default::default()
-    };
-    let mut net_index: HashMap<Guid, usize> = HashMap::new();
-    for n in hns.networks.values() {
-        net_index.insert(n.id, prog.networks.len());
-        prog.networks.push(network_program(n));
-    }
+/// What one endpoint compiles to.
+enum EpCompiled {
+    /// No IPv4 address, or no network on this host (an error is recorded).
+    Skipped,
+    Remote(RemoteEndpoint, Ipv4Addr),
+    Local(Box<LocalUnit>),
+}
 
-    for ep in hns.endpoints.values() {
-        let path = format!("endpoints[{}]", ep.id);
-        let Some(net) = ep
-            .host_compute_network
-            .parse::<Guid>()
-            .ok()
-            .and_then(|g| net_index.get(&g).copied())
-        else {
-            prog.errors.push(CompileError {
-                path: format!("{path}.HostComputeNetwork"),
-                message: format!("no network {:?} on this host", ep.host_compute_network),
-            });
-            continue;
-        };
-        let Some(ip) = ep.ip_configurations.iter().find_map(|c| parse_v4(&c.ip_address)) else {
-            continue; // IPv6-only or address-less endpoints carry no IPv4 dataplane
-        };
-        let mac: Mac = ep.mac_address.parse().unwrap_or_default();
-        let mut pa = None;
-        for p in &ep.policies {
-            if let EndpointPolicy::ProviderAddress(a) = p {
-                pa = parse_v4(&a.provider_address);
-            }
+fn compile_endpoint(
+    ep: &Endpoint,
+    hns: &Hns,
+    info: &HostInfo,
+    networks: &[Arc<NetProgram>],
+    net_index: &HashMap<Guid, usize>,
+    errors: &mut Vec<CompileError>,
+) -> EpCompiled {
+    let path = format!("endpoints[{}]", ep.id);
+    let Some(net) = ep
+        .host_compute_network
+        .parse::<Guid>()
+        .ok()
+        .and_then(|g| net_index.get(&g).copied())
+    else {
+        errors.push(CompileError {
+            path: format!("{path}.HostComputeNetwork"),
+            message: format!("no network {:?} on this host", ep.host_compute_network),
+        });
+        return EpCompiled::Skipped;
+    };
+    let Some(ip) = ep.ip_configurations.iter().find_map(|c| parse_v4(&c.ip_address)) else {
+        return EpCompiled::Skipped; // IPv6-only or address-less endpoints carry no IPv4 dataplane
+    };
+    let mac: Mac = ep.mac_address.parse().unwrap_or_default();
+    let mut pa = None;
+    for p in &ep.policies {
+        if let EndpointPolicy::ProviderAddress(a) = p {
+            pa = parse_v4(&a.provider_address);
         }
-        if ep.flags & endpoint_flags::REMOTE_ENDPOINT != 0 {
-            // Local endpoints never lose to remote ones with the same IP (P12): insert only if free.
-            prog.remote_by_ip.entry(ip).or_insert(RemoteEndpoint {
+    }
+    if ep.flags & endpoint_flags::REMOTE_ENDPOINT != 0 {
+        return EpCompiled::Remote(
+            RemoteEndpoint {
                 endpoint: ep.id,
                 network: net,
                 mac,
                 pa,
-            });
-            continue;
-        }
-        let nprog = &prog.networks[net];
-        let gateway = ep
-            .routes
-            .iter()
-            .find(|r| r.destination_prefix.trim() == "0.0.0.0/0")
-            .and_then(|r| parse_v4(&r.next_hop))
-            .or_else(|| {
-                nprog
-                    .subnets
-                    .iter()
-                    .find(|(n, _)| n.contains(&ip))
-                    .and_then(|(_, g)| *g)
-            });
-        let mut overhead = if nprog.kind == NetKind::Overlay {
-            crate::packet::VXLAN_OVERHEAD
-        } else {
-            0
-        };
-        let mut acls: [Vec<AclRule>; 4] = Default::default();
-        let mut outbound_nat = Vec::new();
-        let mut sdn_routes = Vec::new();
-        let mut port_maps = Vec::new();
-        let index = prog.ports.len() as u32;
-        for (i, p) in ep.policies.iter().enumerate() {
-            let ppath = format!("{path}.Policies[{i}].Settings");
-            match p {
-                EndpointPolicy::Acl(a) => match AclRule::parse(a, i) {
-                    Ok(r) => {
-                        let slot = (r.host as usize) * 2 + (r.dir == Dir::Out) as usize;
-                        acls[slot].push(r);
-                    }
-                    Err(message) => prog.errors.push(CompileError { path: ppath, message }),
-                },
-                EndpointPolicy::OutBoundNat(o) => {
-                    let nets = |v: &Vec<String>, field: &str, errs: &mut Vec<CompileError>| {
-                        let mut out = Vec::new();
-                        for (j, s) in v.iter().enumerate() {
-                            match parse_net(s) {
-                                Some(n) => out.push(n),
-                                None if s.contains(':') => {} // IPv6 entries do not apply to IPv4
-                                None => errs.push(CompileError {
-                                    path: format!("{ppath}.{field}[{j}]"),
-                                    message: format!("expected an IPv4 address or CIDR, found {s:?}"),
-                                }),
-                            }
+            },
+            ip,
+        );
+    }
+    let nprog = &networks[net];
+    let gateway = ep
+        .routes
+        .iter()
+        .find(|r| r.destination_prefix.trim() == "0.0.0.0/0")
+        .and_then(|r| parse_v4(&r.next_hop))
+        .or_else(|| {
+            nprog
+                .subnets
+                .iter()
+                .find(|(n, _)| n.contains(&ip))
+                .and_then(|(_, g)| *g)
+        });
+    let mut overhead = if nprog.kind == NetKind::Overlay {
+        crate::packet::VXLAN_OVERHEAD
+    } else {
+        0
+    };
+    let mut acls: [Vec<AclRule>; 4] = Default::default();
+    let mut outbound_nat = Vec::new();
+    let mut sdn_routes = Vec::new();
+    let mut port_maps = Vec::new();
+    for (i, p) in ep.policies.iter().enumerate() {
+        let ppath = format!("{path}.Policies[{i}].Settings");
+        match p {
+            EndpointPolicy::Acl(a) => match AclRule::parse(a, i) {
+                Ok(r) => {
+                    let slot = (r.host as usize) * 2 + (r.dir == Dir::Out) as usize;
+                    acls[slot].push(r);
+                }
+                Err(message) => errors.push(CompileError { path: ppath, message }),
+            },
+            EndpointPolicy::OutBoundNat(o) => {
+                let nets = |v: &Vec<String>, field: &str, errs: &mut Vec<CompileError>| {
+                    let mut out = Vec::new();
+                    for (j, s) in v.iter().enumerate() {
+                        match parse_net(s) {
+                            Some(n) => out.push(n),
+                            None if s.contains(':') => {} // IPv6 entries do not apply to IPv4
+                            None => errs.push(CompileError {
+                                path: format!("{ppath}.{field}[{j}]"),
+                                message: format!("expected an IPv4 address or CIDR, found {s:?}"),
+                            }),
                         }
-                        out
-                    };
-                    let exceptions = nets(&o.exceptions, "Exceptions", &mut prog.errors);
-                    let destinations = nets(&o.destinations, "Destinations", &mut prog.errors);
-                    if o.flags & hnsim_model::schema::nat_flags::IPV6 != 0 {
-                        continue;
                     }
-                    outbound_nat.push(OutboundNat {
-                        virtual_ip: parse_v4(&o.virtual_ip),
-                        exceptions,
-                        destinations,
-                    });
+                    out
+                };
+                let exceptions = nets(&o.exceptions, "Exceptions", errors);
+                let destinations = nets(&o.destinations, "Destinations", errors);
+                if o.flags & hnsim_model::schema::nat_flags::IPV6 != 0 {
+                    continue;
                 }
-                EndpointPolicy::SdnRoute(r) => match parse_net(&r.destination_prefix) {
-                    Some(prefix) => sdn_routes.push(SdnRoute {
-                        prefix,
-                        next_hop: parse_v4(&r.next_hop),
-                        need_encap: r.need_encap,
-                    }),
-                    None if r.destination_prefix.contains(':') => {}
-                    None => prog.errors.push(CompileError {
-                        path: format!("{ppath}.DestinationPrefix"),
-                        message: format!("expected a CIDR, found {:?}", r.destination_prefix),
-                    }),
-                },
-                EndpointPolicy::PortMapping(m) => {
-                    if m.flags & hnsim_model::schema::nat_flags::IPV6 != 0 {
-                        continue;
-                    }
-                    port_maps.push(PortMap {
-                        port: index,
-                        proto: proto_of(m.protocol),
-                        external_port: m.external_port,
-                        internal_port: if m.internal_port == 0 {
-                            m.external_port
-                        } else {
-                            m.internal_port
-                        },
-                        vip: parse_v4(&m.vip),
-                        local_routed: m.flags & hnsim_model::schema::nat_flags::LOCAL_ROUTED_VIP != 0,
-                    });
-                }
-                EndpointPolicy::EncapOverhead(o) => overhead = o.overhead,
-                _ => {}
-            }
-        }
-        let [sw_in, sw_out, h_in, h_out] = acls;
-        let (namespace, container, host_attached, running) = match hns.endpoint_location(&ep.id) {
-            Some(l) => (
-                Some(l.namespace),
-                l.container,
-                l.namespace_type == Some(hnsim_model::schema::NamespaceType::HostDefault)
-                    || l.compartment == hnsim_model::state::HOST_DEFAULT_COMPARTMENT,
-                l.running,
-            ),
-            None => (None, None, false, true),
-        };
-        for m in port_maps {
-            prog.port_maps
-                .entry((m.proto, m.external_port))
-                .or_default()
-                .push(m);
-        }
-        if host_attached {
-            prog.host_addrs.push(ip);
-            if let Some((n, _)) = nprog.subnets.iter().find(|(n, _)| n.contains(&ip)) {
-                prog.host_routes.push(HostRoute {
-                    prefix: *n,
-                    via: Via::Switch(net),
-                    origin: "host vNIC",
+                outbound_nat.push(OutboundNat {
+                    virtual_ip: parse_v4(&o.virtual_ip),
+                    exceptions,
+                    destinations,
                 });
             }
+            EndpointPolicy::SdnRoute(r) => match parse_net(&r.destination_prefix) {
+                Some(prefix) => sdn_routes.push(SdnRoute {
+                    prefix,
+                    next_hop: parse_v4(&r.next_hop),
+                    need_encap: r.need_encap,
+                }),
+                None if r.destination_prefix.contains(':') => {}
+                None => errors.push(CompileError {
+                    path: format!("{ppath}.DestinationPrefix"),
+                    message: format!("expected a CIDR, found {:?}", r.destination_prefix),
+                }),
+            },
+            EndpointPolicy::PortMapping(m) => {
+                if m.flags & hnsim_model::schema::nat_flags::IPV6 != 0 {
+                    continue;
+                }
+                port_maps.push(PortMap {
+                    port: 0,
+                    proto: proto_of(m.protocol),
+                    external_port: m.external_port,
+                    internal_port: if m.internal_port == 0 {
+                        m.external_port
+                    } else {
+                        m.internal_port
+                    },
+                    vip: parse_v4(&m.vip),
+                    local_routed: m.flags & hnsim_model::schema::nat_flags::LOCAL_ROUTED_VIP != 0,
+                });
+            }
+            EndpointPolicy::EncapOverhead(o) => overhead = o.overhead,
+            _ => {}
         }
-        prog.port_by_ep.insert(ep.id, index);
-        prog.port_by_ip.entry(ip).or_insert(index);
-        prog.ports.push(PortProgram {
+    }
+    let [sw_in, sw_out, h_in, h_out] = acls;
+    let location = hns.endpoint_location(&ep.id);
+    let (namespace, container, host_attached, running) = match &location {
+        Some(l) => (
+            Some(l.namespace),
+            l.container.clone(),
+            l.namespace_type == Some(hnsim_model::schema::NamespaceType::HostDefault)
+                || l.compartment == hnsim_model::state::HOST_DEFAULT_COMPARTMENT,
+            l.running,
+        ),
+        None => (None, None, false, true),
+    };
+    EpCompiled::Local(Box::new(LocalUnit {
+        location,
+        port_maps,
+        port: Arc::new(PortProgram {
             endpoint: ep.id,
             name: if ep.name.is_empty() {
                 ep.id.to_string()
@@ -481,14 +536,454 @@ pub fn compile(hns: &Hns, info: &HostInfo, prev: Option<&HostProgram>) -> HostPr
             container,
             host_attached,
             running,
-        });
-    }
-    // A remote endpoint whose IP is also a local endpoint's loses (kube-proxy keeps local ones).
-    let locals: Vec<Ipv4Addr> = prog.port_by_ip.keys().copied().collect();
-    for ip in locals {
-        prog.remote_by_ip.remove(&ip);
-    }
+        }),
+    }))
+}
 
+/// A 64-bit hash of what the dataplane reads from a remote endpoint (network, addresses, MAC,
+/// flags, provider address); see [`lb_fingerprint`] for why a hash.
+fn remote_fingerprint(ep: &Endpoint) -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = crate::fasthash::FastBuild::default().build_hasher();
+    let s = |h: &mut crate::fasthash::FastHasher, v: &str| {
+        h.write_usize(v.len());
+        h.write(v.as_bytes());
+    };
+    h.write_u128(ep.id.0);
+    h.write_u32(ep.flags);
+    s(&mut h, &ep.host_compute_network);
+    s(&mut h, &ep.mac_address);
+    h.write_usize(ep.ip_configurations.len());
+    for c in &ep.ip_configurations {
+        s(&mut h, &c.ip_address);
+    }
+    for p in &ep.policies {
+        if let EndpointPolicy::ProviderAddress(a) = p {
+            s(&mut h, &a.provider_address);
+        }
+    }
+    h.finish()
+}
+
+fn is_remote(ep: &Endpoint) -> bool {
+    ep.flags & endpoint_flags::REMOTE_ENDPOINT != 0
+}
+
+/// Is `ep` what `unit` was compiled from?
+fn same_endpoint(ep: &Endpoint, unit: &EpUnit) -> bool {
+    match &unit.src {
+        Some(src) => **src == *ep,
+        None => is_remote(ep) && remote_fingerprint(ep) == unit.fingerprint,
+    }
+}
+
+/// A 64-bit hash of the fields of an LB that the dataplane compiles (fields it ignores do not
+/// trigger a recompile). Reading only the HNS side halves the memory traffic of the change scan
+/// over 10,000 LBs compared with keeping a copy of each; a collision (2^-64 per change) would
+/// leave one stale LB.
+fn lb_fingerprint(lb: &LoadBalancer) -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = crate::fasthash::FastBuild::default().build_hasher();
+    let s = |h: &mut crate::fasthash::FastHasher, v: &str| {
+        h.write_usize(v.len());
+        h.write(v.as_bytes());
+    };
+    h.write_u128(lb.id.0);
+    h.write_u32(lb.flags);
+    s(&mut h, &lb.source_vip);
+    h.write_usize(lb.host_compute_endpoints.len());
+    for e in &lb.host_compute_endpoints {
+        s(&mut h, e);
+    }
+    h.write_usize(lb.frontend_vips.len());
+    for v in &lb.frontend_vips {
+        s(&mut h, v);
+    }
+    h.write_usize(lb.port_mappings.len());
+    for pm in &lb.port_mappings {
+        h.write_u32(pm.protocol);
+        h.write_u32(((pm.internal_port as u32) << 16) | pm.external_port as u32);
+        h.write_u32(pm.flags);
+        h.write_u32(pm.distribution_type);
+    }
+    h.finish()
+}
+
+/// The LB-index entries of one load balancer (one per port mapping) and its backend IDs.
+fn compile_lb(lb: &LoadBalancer, hns: &Hns, info: &HostInfo) -> (Vec<LbMapping>, Vec<Guid>) {
+    let ids: Vec<Guid> = lb
+        .host_compute_endpoints
+        .iter()
+        .filter_map(|s| s.parse::<Guid>().ok())
+        .collect();
+    let backends: Vec<Backend> = ids
+        .iter()
+        .filter_map(|g| {
+            let ep = hns.endpoints.get(g)?;
+            let ip = ep
+                .ip_configurations
+                .iter()
+                .find_map(|c| parse_v4(&c.ip_address))?;
+            Some(Backend {
+                endpoint: *g,
+                ip: IpAddr::V4(ip),
+            })
+        })
+        .collect();
+    let vips: Vec<IpAddr> = lb
+        .frontend_vips
+        .iter()
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    let source_vip: Option<IpAddr> = lb.source_vip.trim().parse().ok();
+    let mappings = lb
+        .port_mappings
+        .iter()
+        .map(|pm| {
+            let source_vip = match source_vip {
+                Some(v) => Some(v),
+                // P3: an empty SourceVIP means the node IP on older HNS, the VIP itself on newer
+                // WS2019 builds (setting).
+                None if info.empty_source_vip_uses_node_ip => Some(IpAddr::V4(info.ip)),
+                None => vips.first().copied(),
+            };
+            LbMapping {
+                lb: lb.id,
+                proto: proto_of(pm.protocol),
+                external_port: pm.external_port,
+                internal_port: if pm.internal_port == 0 {
+                    pm.external_port
+                } else {
+                    pm.internal_port
+                },
+                vips: vips.clone(),
+                source_vip,
+                dsr: lb.flags & lb_flags::DSR != 0,
+                flags: pm.flags,
+                distribution: pm.distribution_type,
+                backends: backends.clone(),
+            }
+        })
+        .collect();
+    (mappings, ids)
+}
+
+/// A change between two sorted maps, by key.
+enum Diff<'a, T> {
+    Added(&'a T),
+    Changed(&'a T),
+    Removed,
+}
+
+/// Walk two maps in key order and report what differs (`same` compares a new value with its
+/// cached unit). One pass, no allocation but the result.
+fn diff<'a, K: Ord + Copy, T, U>(
+    new: &'a BTreeMap<K, T>,
+    old: &BTreeMap<K, U>,
+    same: impl Fn(&K, &T, &U) -> bool,
+) -> Vec<(K, Diff<'a, T>)> {
+    let mut out = Vec::new();
+    let mut a = new.iter().peekable();
+    let mut b = old.iter().peekable();
+    loop {
+        match (a.peek(), b.peek()) {
+            (None, None) => break,
+            (Some((k, v)), None) => {
+                out.push((**k, Diff::Added(*v)));
+                a.next();
+            }
+            (None, Some((k, _))) => {
+                out.push((**k, Diff::Removed));
+                b.next();
+            }
+            (Some((ka, va)), Some((kb, vb))) => match ka.cmp(kb) {
+                std::cmp::Ordering::Less => {
+                    out.push((**ka, Diff::Added(*va)));
+                    a.next();
+                }
+                std::cmp::Ordering::Greater => {
+                    out.push((**kb, Diff::Removed));
+                    b.next();
+                }
+                std::cmp::Ordering::Equal => {
+                    if !same(ka, va, vb) {
+                        out.push((**ka, Diff::Changed(*va)));
+                    }
+                    a.next();
+                    b.next();
+                }
+            },
+        }
+    }
+    out
+}
+
+/// Compile `hns` for the host described by `info`. `prev` carries port generations forward and
+/// lets the compile be incremental. A pure function of its arguments.
+pub fn compile(hns: &Hns, info: &HostInfo, prev: Option<&HostProgram>) -> HostProgram {
+    let mut prog = prev.cloned().unwrap_or_default();
+    if prev.is_none() {
+        prog.cache.info = None;
+    }
+    update(&mut prog, hns, info);
+    prog
+}
+
+/// Bring `prog` up to date with `hns`, recompiling only the objects that changed since the last
+/// compile (and the LBs whose backends changed). A change to a network or to the host's facts
+/// recompiles everything. Port generations move only for ports whose program, or the host-wide
+/// tables, changed.
+pub fn update(prog: &mut HostProgram, hns: &Hns, info: &HostInfo) {
+    let mut stats = CompileStats::default();
+    let old_layout: Vec<(Arc<PortProgram>, u64)> = prog
+        .ports
+        .iter()
+        .cloned()
+        .zip(prog.port_generation.iter().copied())
+        .collect();
+    let full = prog.cache.info.as_ref() != Some(info)
+        || hns.networks.len() != prog.cache.networks.len()
+        || !hns.networks.values().eq(prog.cache.networks.iter());
+    let mut shared_changed = false;
+    if full {
+        let old_shared = shared_snapshot(prog);
+        let had_prev = prog.cache.info.is_some();
+        *prog = HostProgram::default();
+        stats.full = true;
+        prog.cache.info = Some(info.clone());
+        prog.cache.networks = hns.networks.values().cloned().collect();
+        for n in hns.networks.values() {
+            prog.cache.net_index.insert(n.id, prog.networks.len());
+            prog.networks.push(Arc::new(network_program(n)));
+        }
+        // Compared once the new tables are built (below): a rebuild that changes nothing
+        // host-wide keeps the ports' flows.
+        prog.cache.errors.clear();
+        compile_changes(prog, hns, info, &mut stats);
+        shared_changed = !had_prev || old_shared != shared_snapshot(prog);
+    } else if compile_changes(prog, hns, info, &mut stats) {
+        shared_changed = true;
+    }
+    prog.hns_generation = hns.generation;
+    layout_ports(prog, hns.generation, &old_layout, shared_changed);
+    prog.errors = prog.cache.errors.values().flatten().cloned().collect();
+    prog.stats = stats;
+}
+
+/// Host-wide tables, for comparing a full rebuild with the program it replaces.
+type SharedSnapshot = (
+    Vec<Arc<NetProgram>>,
+    Vec<LbMapping>,
+    Vec<(Ipv4Addr, RemoteEndpoint)>,
+    Vec<((u8, u16), Vec<PortMap>)>,
+    Vec<HostRoute>,
+);
+
+fn shared_snapshot(prog: &HostProgram) -> SharedSnapshot {
+    let mut remotes: Vec<_> = prog.remote_by_ip.iter().map(|(k, v)| (*k, v.clone())).collect();
+    remotes.sort_by_key(|(ip, _)| *ip);
+    let mut maps: Vec<_> = prog.port_maps.iter().map(|(k, v)| (*k, v.clone())).collect();
+    maps.sort_by_key(|(k, _)| *k);
+    (
+        prog.networks.clone(),
+        prog.lbs.mappings().into_iter().cloned().collect(),
+        remotes,
+        maps,
+        prog.host_routes.clone(),
+    )
+}
+
+/// Recompile the endpoints and LBs that differ from the cache; true when a host-wide table
+/// (LB index, remote endpoints) changed.
+fn compile_changes(prog: &mut HostProgram, hns: &Hns, info: &HostInfo, stats: &mut CompileStats) -> bool {
+    let mut shared_changed = false;
+    let cache = &mut prog.cache;
+    // Endpoints: the object, and for local ones where it lives (namespace, container state).
+    let ep_changes = diff(&hns.endpoints, &cache.endpoints, |_, ep, unit| {
+        same_endpoint(ep, unit)
+    });
+    let mut moved: Vec<Guid> = cache
+        .locals
+        .iter()
+        .filter(|(id, u)| hns.endpoints.contains_key(id) && hns.endpoint_location(id) != u.location)
+        .map(|(id, _)| *id)
+        .collect();
+    moved.retain(|id| !ep_changes.iter().any(|(k, _)| k == id));
+    // Backends of LBs: an endpoint added, removed or changed may change an LB's backend list.
+    let mut touched: BTreeSet<Guid> = BTreeSet::new();
+    let mut affected_ips: BTreeSet<Ipv4Addr> = BTreeSet::new();
+    let recompile = ep_changes
+        .into_iter()
+        .map(|(id, d)| match d {
+            Diff::Added(ep) | Diff::Changed(ep) => (id, Some(ep)),
+            Diff::Removed => (id, None),
+        })
+        .chain(moved.into_iter().map(|id| (id, hns.endpoints.get(&id))));
+    for (id, ep) in recompile {
+        touched.insert(id);
+        // Forget the old unit.
+        if let Some(old) = cache.endpoints.remove(&id) {
+            if let Some(ip) = old.remote_ip {
+                cache.remotes.remove(&(ip, id));
+                affected_ips.insert(ip);
+            }
+        }
+        if let Some(old) = cache.locals.remove(&id) {
+            affected_ips.insert(old.port.ip);
+        }
+        cache.errors.remove(&id);
+        let Some(ep) = ep else { continue };
+        let mut errors = Vec::new();
+        let compiled = compile_endpoint(ep, hns, info, &prog.networks, &cache.net_index, &mut errors);
+        if !errors.is_empty() {
+            cache.errors.insert(id, errors);
+        }
+        let mut remote_ip = None;
+        match compiled {
+            EpCompiled::Skipped => {}
+            EpCompiled::Remote(r, ip) => {
+                stats.remotes_rebuilt += 1;
+                affected_ips.insert(ip);
+                remote_ip = Some(ip);
+                cache.remotes.insert((ip, id), r);
+            }
+            EpCompiled::Local(u) => {
+                stats.ports_rebuilt += 1;
+                affected_ips.insert(u.port.ip);
+                cache.locals.insert(id, *u);
+            }
+        }
+        let remote = is_remote(ep);
+        cache.endpoints.insert(
+            id,
+            EpUnit {
+                src: (!remote).then(|| Box::new(ep.clone())),
+                fingerprint: if remote { remote_fingerprint(ep) } else { 0 },
+                remote_ip,
+            },
+        );
+    }
+    // Remote endpoints by IP: the first remote endpoint (ID order) with the IP, unless a local
+    // endpoint holds it (P12: local endpoints never lose to remote ones).
+    let local_ips: BTreeSet<Ipv4Addr> = cache.locals.values().map(|u| u.port.ip).collect();
+    for ip in affected_ips {
+        let winner = if local_ips.contains(&ip) {
+            None
+        } else {
+            cache
+                .remotes
+                .range((ip, Guid(0))..=(ip, Guid(u128::MAX)))
+                .next()
+                .map(|(_, r)| r.clone())
+        };
+        let before = match &winner {
+            Some(r) => prog.remote_by_ip.insert(ip, r.clone()),
+            None => prog.remote_by_ip.remove(&ip),
+        };
+        shared_changed |= before != winner;
+    }
+    // Load balancers: changed objects, and those naming a touched endpoint as a backend.
+    let mut lb_changes: Vec<(Guid, Option<&LoadBalancer>)> =
+        diff(&hns.load_balancers, &cache.lbs, |_, lb, u| {
+            lb_fingerprint(lb) == u.fingerprint
+        })
+        .into_iter()
+        .map(|(id, d)| match d {
+            Diff::Added(lb) | Diff::Changed(lb) => (id, Some(lb)),
+            Diff::Removed => (id, None),
+        })
+        .collect();
+    if !touched.is_empty() {
+        for (id, u) in &cache.lbs {
+            if u.backends.iter().any(|b| touched.contains(b)) && !lb_changes.iter().any(|(k, _)| k == id) {
+                lb_changes.push((*id, hns.load_balancers.get(id)));
+            }
+        }
+    }
+    for (id, lb) in lb_changes {
+        shared_changed = true;
+        if let Some(old) = cache.lbs.remove(&id) {
+            for s in old.slots {
+                prog.lbs.remove(s);
+            }
+        }
+        let Some(lb) = lb else { continue };
+        stats.lbs_rebuilt += 1;
+        let (mappings, backends) = compile_lb(lb, hns, info);
+        let slots = mappings
+            .into_iter()
+            .enumerate()
+            .map(|(i, m)| prog.lbs.insert_ordered(m, i as u32))
+            .collect();
+        cache.lbs.insert(
+            id,
+            LbUnit {
+                fingerprint: lb_fingerprint(lb),
+                backends,
+                slots,
+            },
+        );
+    }
+    shared_changed
+}
+
+/// Lay the ports out (local endpoints in ID order) with their lookup tables, port mappings, host
+/// addresses and host routes; give each port its generation.
+fn layout_ports(
+    prog: &mut HostProgram,
+    generation: u64,
+    old: &[(Arc<PortProgram>, u64)],
+    shared_changed: bool,
+) {
+    let sorted_maps = |prog: &HostProgram| {
+        let mut v: Vec<_> = prog.port_maps.iter().map(|(k, v)| (*k, v.clone())).collect();
+        v.sort_by_key(|(k, _)| *k);
+        v
+    };
+    let old_maps = sorted_maps(prog);
+    let old_routes = std::mem::take(&mut prog.host_routes);
+    prog.ports.clear();
+    prog.port_by_ep.clear();
+    prog.port_by_ip.clear();
+    prog.port_maps.clear();
+    prog.transparent_by_mac.clear();
+    prog.transparent_by_ip.clear();
+    prog.host_addrs.clear();
+    prog.host_routes.clear();
+    for (index, u) in prog.cache.locals.values().enumerate() {
+        let index = index as u32;
+        let p = &u.port;
+        for m in &u.port_maps {
+            prog.port_maps
+                .entry((m.proto, m.external_port))
+                .or_default()
+                .push(PortMap {
+                    port: index,
+                    ..m.clone()
+                });
+        }
+        if p.host_attached {
+            prog.host_addrs.push(p.ip);
+            if let Some((n, _)) = prog.networks[p.network]
+                .subnets
+                .iter()
+                .find(|(n, _)| n.contains(&p.ip))
+            {
+                prog.host_routes.push(HostRoute {
+                    prefix: *n,
+                    via: Via::Switch(p.network),
+                    origin: "host vNIC",
+                });
+            }
+        }
+        if prog.networks[p.network].kind == NetKind::Transparent {
+            prog.transparent_by_mac.entry(p.mac).or_insert(p.ip);
+            prog.transparent_by_ip.entry(p.ip).or_insert(p.mac);
+        }
+        prog.port_by_ep.insert(p.endpoint, index);
+        prog.port_by_ip.entry(p.ip).or_insert(index);
+        prog.ports.push(p.clone());
+    }
     for (i, n) in prog.networks.iter().enumerate() {
         // Host routes into a network: the host vNIC of NAT/ICS/Internal networks, the overlay
         // `HostRoute` policy, and L2Tunnel (all its traffic goes through the host, P15).
@@ -514,92 +1009,22 @@ pub fn compile(hns: &Hns, info: &HostInfo, prev: Option<&HostProgram>) -> HostPr
             }
         }
     }
-
-    for lb in hns.load_balancers.values() {
-        let backends: Vec<Backend> = lb
-            .host_compute_endpoints
+    // Which endpoint sits at which port index matters to every cached exit (exits name port
+    // indexes), and port mappings are host-wide: a change to either renews every port.
+    let layout_changed = old.len() != prog.ports.len()
+        || old
             .iter()
-            .filter_map(|s| s.parse::<Guid>().ok())
-            .filter_map(|g| {
-                let ep = hns.endpoints.get(&g)?;
-                let ip = ep
-                    .ip_configurations
-                    .iter()
-                    .find_map(|c| parse_v4(&c.ip_address))?;
-                Some(Backend {
-                    endpoint: g,
-                    ip: IpAddr::V4(ip),
-                })
-            })
-            .collect();
-        let vips: Vec<IpAddr> = lb
-            .frontend_vips
-            .iter()
-            .filter_map(|s| s.trim().parse().ok())
-            .collect();
-        let source_vip: Option<IpAddr> = lb.source_vip.trim().parse().ok();
-        for pm in &lb.port_mappings {
-            let source_vip = match source_vip {
-                Some(v) => Some(v),
-                // P3: an empty SourceVIP means the node IP on older HNS, the VIP itself on newer
-                // WS2019 builds (setting).
-                None if info.empty_source_vip_uses_node_ip => Some(IpAddr::V4(info.ip)),
-                None => vips.first().copied(),
-            };
-            prog.lbs.insert(LbMapping {
-                lb: lb.id,
-                proto: proto_of(pm.protocol),
-                external_port: pm.external_port,
-                internal_port: if pm.internal_port == 0 {
-                    pm.external_port
-                } else {
-                    pm.internal_port
-                },
-                vips: vips.clone(),
-                source_vip,
-                dsr: lb.flags & lb_flags::DSR != 0,
-                flags: pm.flags,
-                distribution: pm.distribution_type,
-                backends: backends.clone(),
-            });
-        }
-    }
-
-    // Generations: a port keeps its generation when its program and the shared tables are unchanged.
-    prog.shared_fingerprint = {
-        // A 64-bit hash of the host-wide tables (the hasher has fixed keys, so it is stable).
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        prog.networks.hash(&mut h);
-        prog.lbs.mappings.hash(&mut h);
-        let mut remotes: Vec<_> = prog.remote_by_ip.iter().collect();
-        remotes.sort_by_key(|(ip, _)| **ip);
-        remotes.hash(&mut h);
-        let mut maps: Vec<_> = prog.port_maps.iter().collect();
-        maps.sort_by_key(|(k, _)| **k);
-        maps.hash(&mut h);
-        prog.host_routes.hash(&mut h);
-        // Which endpoint sits at which port index (cached exits name port indexes).
-        for p in &prog.ports {
-            (p.endpoint, p.ip, p.mac, p.network).hash(&mut h);
-        }
-        h.finish()
-    };
+            .zip(&prog.ports)
+            .any(|((o, _), p)| (o.endpoint, o.ip, o.mac, o.network) != (p.endpoint, p.ip, p.mac, p.network));
+    let renew_all =
+        shared_changed || layout_changed || old_maps != sorted_maps(prog) || old_routes != prog.host_routes;
     prog.port_generation = prog
         .ports
         .iter()
-        .map(|p| {
-            let Some(prev) = prev else {
-                return hns.generation;
-            };
-            let same_shared = prev.shared_fingerprint == prog.shared_fingerprint;
-            let new_index = prog.port_by_ep.get(&p.endpoint).copied();
-            match prev.port_by_ep.get(&p.endpoint) {
-                Some(&i) if same_shared && Some(i) == new_index && prev.ports.get(i as usize) == Some(p) => {
-                    prev.port_generation[i as usize]
-                }
-                _ => hns.generation,
-            }
+        .enumerate()
+        .map(|(i, p)| match old.get(i) {
+            Some((o, g)) if !renew_all && o == p => *g,
+            _ => generation,
         })
         .collect();
-    prog
 }

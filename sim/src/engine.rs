@@ -1,23 +1,22 @@
 //! engine: discrete events on a virtual clock, and the types of the per-host packet path (the
 //! VFP pipeline itself is in `vfp::port` and `vfp::ingress`).
 //!
-//! A packet's journey is a sequence of events `(time, sequence, location)` in a binary heap with
-//! a sequence number, so the order is stable; wire transmissions advance virtual time by the
-//! segment's latency. One packet is in flight at a time (`World::send` runs a request to its end,
-//! then its reply); ARP exchanges are resolved inline (their frames are captured).
+//! A packet's journey is a chain of events `(time, location)`: each event is processed and names
+//! at most one next event (wire transmissions advance virtual time by the segment's latency).
+//! One packet is in flight at a time (`World::send` runs a request to its end, then its reply)
+//! and ARP exchanges are resolved inline (their frames are captured), so the chain needs no
+//! priority queue and its order is the processing order.
 //!
 //! Locations inside a host: a container port's outbound VFP (`PortOut`), a port's inbound VFP
 //! (`PortIn`), the host TCP/IP stack (`HostStack`), and frames on the underlay (`Wire`, `Arrive`).
 
-use crate::compile::HostInfo;
+use crate::compile::{HostInfo, HostProgram};
 use crate::packet::{EthHeader, Packet, Transport};
 use crate::switch::SwitchPort;
 use crate::trace::{Disposition, Headers, Hop, Step};
 use crate::vfp::{Dir, FlowKey, Tuple};
 use crate::world::{HostNode, NodeKind, World};
 use hnsim_model::Mac;
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::net::{IpAddr, Ipv4Addr};
 
 /// Flow-table zone of the host's uplink (external port) and of the host stack (host vNIC).
@@ -54,50 +53,6 @@ impl At {
     }
 }
 
-#[derive(Debug)]
-struct Event {
-    t: u64,
-    seq: u64,
-    at: At,
-}
-
-impl PartialEq for Event {
-    fn eq(&self, o: &Self) -> bool {
-        (self.t, self.seq) == (o.t, o.seq)
-    }
-}
-impl Eq for Event {}
-impl PartialOrd for Event {
-    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(o))
-    }
-}
-impl Ord for Event {
-    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
-        (self.t, self.seq).cmp(&(o.t, o.seq))
-    }
-}
-
-/// The event queue: ordered by (time, sequence number).
-#[derive(Debug, Default)]
-pub(crate) struct EventQueue {
-    heap: BinaryHeap<Reverse<Event>>,
-    seq: u64,
-}
-
-impl EventQueue {
-    pub fn push(&mut self, t: u64, at: At) {
-        self.seq += 1;
-        self.heap.push(Reverse(Event { t, seq: self.seq, at }));
-    }
-    pub fn pop(&mut self) -> Option<(u64, At)> {
-        self.heap.pop().map(|Reverse(e)| (e.t, e.at))
-    }
-    pub fn clear(&mut self) {
-        self.heap.clear();
-    }
-}
-
 /// Builds hops and steps only when tracing is on.
 pub(crate) struct Tracer {
     pub on: bool,
@@ -117,6 +72,7 @@ impl Tracer {
             },
         }
     }
+    #[inline(always)]
     pub fn hop(&mut self, node: &str, port: &str) {
         if self.on {
             self.hops.push(Hop {
@@ -126,6 +82,7 @@ impl Tracer {
             });
         }
     }
+    #[inline(always)]
     pub fn step(&mut self, f: impl FnOnce() -> Step) {
         if self.on {
             if let Some(h) = self.hops.last_mut() {
@@ -290,12 +247,19 @@ impl World {
         }
     }
 
-    /// Recompile a host's program when its HNS generation moved.
+    /// Recompile a host's program when its HNS generation moved (checked on every hop).
+    #[inline]
     pub(crate) fn ensure_compiled(&mut self, h: usize) {
-        let hn = self.hn_mut(h);
+        let hn = self.hn(h);
         if hn.compiled && hn.prog.hns_generation == hn.hns.generation {
             return;
         }
+        self.compile_host(h);
+    }
+
+    #[cold]
+    fn compile_host(&mut self, h: usize) {
+        let hn = self.hn_mut(h);
         let info = HostInfo {
             ip: hn.spec.ip,
             mac: hn.spec.mac,
@@ -303,8 +267,11 @@ impl World {
             container_mtu_reduction: hn.spec.dataplane.container_mtu_reduction,
             empty_source_vip_uses_node_ip: hn.spec.dataplane.empty_source_vip_uses_node_ip,
         };
-        let prog = crate::compile::compile(&hn.hns, &info, hn.compiled.then_some(&hn.prog));
-        hn.prog = prog;
+        if !hn.compiled {
+            hn.prog = HostProgram::default();
+        }
+        // Incremental: only the objects that changed since the last compile are recompiled.
+        crate::compile::update(&mut hn.prog, &hn.hns, &info);
         hn.compiled = true;
         let statics = hn
             .prog
@@ -372,15 +339,12 @@ impl World {
 
     /// Run one packet from `start` to its end.
     pub(crate) fn journey(&mut self, start: At, tr: &mut Tracer) -> Outcome {
-        self.events.clear();
-        self.events.push(self.now, start);
+        let mut at = start;
         let mut n = 0u32;
         let mut last = start.node();
-        while let Some((t, at)) = self.events.pop() {
-            self.now = self.now.max(t);
+        loop {
             n += 1;
             if n > HOP_BUDGET {
-                self.events.clear();
                 return Outcome::Dropped(Disposition::Loop {
                     node: self.nodes[last].name.clone(),
                     hops: HOP_BUDGET,
@@ -388,17 +352,13 @@ impl World {
             }
             last = at.node();
             match self.process(at, tr) {
-                Next::Go(next, delay) => self.events.push(self.now + delay, next),
-                Next::End(o) => {
-                    self.events.clear();
-                    return o;
+                Next::Go(next, delay) => {
+                    self.now = self.now.saturating_add(delay);
+                    at = next;
                 }
+                Next::End(o) => return o,
             }
         }
-        Outcome::Dropped(Disposition::Lost {
-            segment: String::new(),
-            reason: "no event left".into(),
-        })
     }
 
     fn process(&mut self, at: At, tr: &mut Tracer) -> Next {

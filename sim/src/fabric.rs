@@ -37,11 +37,7 @@ impl World {
                 return true;
             }
             match &self.nodes[n].kind {
-                NodeKind::Host(h) if h.seg == seg => h
-                    .prog
-                    .ports
-                    .iter()
-                    .any(|p| p.mac == mac && h.prog.networks[p.network].kind == NetKind::Transparent),
+                NodeKind::Host(h) if h.seg == seg => h.prog.transparent_by_mac.contains_key(&mac),
                 _ => false,
             }
         })
@@ -57,13 +53,8 @@ impl World {
             }
             if let NodeKind::Host(h) = &self.nodes[n].kind {
                 if h.seg == seg {
-                    if let Some(p) = h
-                        .prog
-                        .ports
-                        .iter()
-                        .find(|p| p.ip == ip && h.prog.networks[p.network].kind == NetKind::Transparent)
-                    {
-                        return Some((n, p.mac));
+                    if let Some(&mac) = h.prog.transparent_by_ip.get(&ip) {
+                        return Some((n, mac));
                     }
                 }
             }
@@ -82,6 +73,7 @@ impl World {
         up(from) && up(to) && !self.partitions.contains(&(from.min(to), from.max(to)))
     }
 
+    #[inline]
     fn capture_node(&mut self, node: usize, pkt: &Packet) {
         if self.capture && matches!(self.nodes[node].kind, NodeKind::Host(_)) {
             let point = format!("{}/uplink", self.nodes[node].name);
@@ -199,12 +191,15 @@ impl World {
         let seg = self.hn(h).seg;
         // A Transparent endpoint asks for its neighbours itself.
         let sender = if encap.is_none() && src_mac != self.hn(h).spec.mac {
-            self.hn(h)
-                .prog
-                .ports
-                .iter()
-                .find(|p| p.mac == src_mac)
-                .map(|p| (p.ip, p.mac))
+            let prog = &self.hn(h).prog;
+            match prog.transparent_by_mac.get(&src_mac) {
+                Some(&ip) => Some((ip, src_mac)),
+                None => prog
+                    .ports
+                    .iter()
+                    .find(|p| p.mac == src_mac)
+                    .map(|p| (p.ip, p.mac)),
+            }
         } else {
             None
         };

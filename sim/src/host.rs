@@ -375,10 +375,16 @@ impl World {
     }
 
     /// Capture a frame at a named port when asked for (`HOST/ENDPOINT-NAME` or `HOST/GUID`).
+    #[inline]
     pub(crate) fn capture_port(&mut self, h: usize, p: u32, pkt: &Packet) {
         if !self.capture || self.pcap_ports.is_empty() {
             return;
         }
+        self.capture_port_named(h, p, pkt);
+    }
+
+    #[cold]
+    fn capture_port_named(&mut self, h: usize, p: u32, pkt: &Packet) {
         let hn = self.hn(h);
         let Some(pp) = hn.prog.ports.get(p as usize) else {
             return;

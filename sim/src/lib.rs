@@ -4,10 +4,12 @@
 //! underlay → another host's uplink → VFP (in) → delivered. See ARCHITECTURE in docs/.
 
 pub mod app;
+pub mod benchkit;
 pub mod capture;
 pub mod compile;
 pub mod engine;
 pub mod fabric;
+pub mod fasthash;
 pub mod host;
 pub mod packet;
 pub mod pcap;
@@ -21,6 +23,6 @@ pub mod world;
 
 pub use trace::{Disposition, Exchange, Hop, Seen, Step, Trace, L4};
 pub use world::{
-    Counters, DataplaneSettings, Fault, HostSpec, Place, RouterInterface, RouterSpec, SegmentSpec,
-    SendRequest, StationSpec, World, WorldError,
+    Counters, DataplaneSettings, Fault, Forwarded, HostSpec, Place, PreparedPacket, RouterInterface,
+    RouterSpec, SegmentSpec, SendRequest, StationSpec, World, WorldError,
 };

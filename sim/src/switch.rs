@@ -4,8 +4,8 @@
 //! flooded: in this model the flood reaches the uplink only (VFP's route layer has already
 //! decided every local delivery by address, so no local port can own an unknown MAC).
 
+use crate::fasthash::FastMap;
 use hnsim_model::Mac;
-use std::collections::HashMap;
 
 /// A vSwitch port.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
@@ -36,7 +36,7 @@ struct Entry {
 /// The MAC table (lookup only; never iterated).
 #[derive(Clone, Debug)]
 pub struct MacTable {
-    entries: HashMap<Mac, Entry>,
+    entries: FastMap<Mac, Entry>,
     pub aging_ns: u64,
 }
 
@@ -44,7 +44,7 @@ impl Default for MacTable {
     fn default() -> Self {
         // Hyper-V's default MAC aging is 300 s.
         MacTable {
-            entries: HashMap::new(),
+            entries: FastMap::default(),
             aging_ns: 300_000_000_000,
         }
     }

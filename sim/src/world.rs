@@ -31,10 +31,11 @@ use ipnet::Ipv4Net;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
 
+pub use crate::app::{Forwarded, PreparedPacket};
 pub use crate::trace::{Disposition, Hop, Seen, Step, Trace};
 
 /// An underlay L2 segment (one broadcast domain with one IPv4 prefix).
@@ -330,7 +331,7 @@ pub(crate) struct Node {
     pub kind: NodeKind,
     pub up: bool,
     /// Neighbour cache (lookup only; never iterated).
-    pub neigh: HashMap<Ipv4Addr, Mac>,
+    pub neigh: crate::fasthash::FastMap<Ipv4Addr, Mac>,
 }
 
 /// The simulated world. See the module doc.
@@ -353,7 +354,6 @@ pub struct World {
     pub(crate) epoch: u64,
     pub(crate) next_ephemeral: u16,
     pub(crate) conn_nonce: u64,
-    pub(crate) events: crate::engine::EventQueue,
 }
 
 fn unknown(kind: &'static str, name: &str) -> WorldError {
@@ -383,7 +383,6 @@ impl World {
             epoch: 0,
             next_ephemeral: 50000,
             conn_nonce: 0,
-            events: Default::default(),
         }
     }
 
@@ -420,7 +419,7 @@ impl World {
             name: name.to_string(),
             kind,
             up: true,
-            neigh: HashMap::new(),
+            neigh: Default::default(),
         });
         self.epoch += 1;
         Ok(())
@@ -750,6 +749,31 @@ impl World {
         }
         self.epoch += 1;
         Ok(())
+    }
+
+    /// Forget every established flow, NAT session and SNAT port reservation on every host (VFP
+    /// state only; HNS objects stay). For first-packet benchmarks, which need fresh flows.
+    pub fn flush_flows(&mut self) {
+        for n in &mut self.nodes {
+            if let NodeKind::Host(h) = &mut n.kind {
+                h.flows.clear();
+                h.snat.clear();
+            }
+        }
+    }
+
+    /// Bring a host's dataplane program up to date with its HNS state now (it is otherwise done
+    /// lazily before a packet) and say what the compile rebuilt (nothing when it was current).
+    pub fn recompile(&mut self, host: &str) -> Result<crate::compile::CompileStats, WorldError> {
+        let i = self.host_index(host)?;
+        let before = self.hn(i).prog.hns_generation;
+        let was = self.hn(i).compiled;
+        self.ensure_compiled(i);
+        let hn = self.hn(i);
+        if was && before == hn.prog.hns_generation {
+            return Ok(Default::default());
+        }
+        Ok(hn.prog.stats)
     }
 
     /// Compile errors of a host's current HNS state (policies the dataplane skipped).

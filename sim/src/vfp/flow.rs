@@ -7,11 +7,13 @@
 //! blocks (64, as HNS does).
 
 use super::acl::Dir;
-use std::collections::{BTreeMap, HashMap};
+use crate::fasthash::FastMap;
+use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
 
 /// A connection 5-tuple (ICMP echo uses the identifier as both ports).
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Tuple {
     pub proto: u8,
     pub src: IpAddr,
@@ -50,11 +52,55 @@ impl std::fmt::Display for Tuple {
 
 /// Where a flow entry lives: a port (endpoint port index, or the host's uplink / host vNIC zone)
 /// and a direction.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct FlowKey {
     pub zone: u32,
     pub dir: Dir,
     pub tuple: Tuple,
+}
+
+/// The words of an address: IPv4 as one (tagged), IPv6 as two.
+#[inline(always)]
+fn addr_words<H: Hasher>(ip: &IpAddr, h: &mut H) {
+    match ip {
+        IpAddr::V4(a) => h.write_u64(u32::from(*a) as u64),
+        IpAddr::V6(a) => h.write_u128(u128::from(*a) ^ (1 << 127)),
+    }
+}
+
+// Hashed as a few whole words rather than field by field (the flow table is probed on every
+// hop); consistent with `Eq`, which compares the same fields.
+impl Hash for Tuple {
+    #[inline]
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        h.write_u64(((self.proto as u64) << 32) | ((self.sport as u64) << 16) | self.dport as u64);
+        addr_words(&self.src, h);
+        addr_words(&self.dst, h);
+    }
+}
+
+impl Hash for FlowKey {
+    #[inline]
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        let t = &self.tuple;
+        h.write_u64(
+            ((self.zone as u64) << 32)
+                | ((matches!(self.dir, Dir::Out) as u64) << 24)
+                | ((t.proto as u64) << 16)
+                | t.sport as u64,
+        );
+        match (t.src, t.dst) {
+            (IpAddr::V4(s), IpAddr::V4(d)) => {
+                h.write_u64(((u32::from(s) as u64) << 32) | u32::from(d) as u64);
+                h.write_u16(t.dport);
+            }
+            (s, d) => {
+                h.write_u16(t.dport);
+                addr_words(&s, h);
+                addr_words(&d, h);
+            }
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -67,7 +113,7 @@ struct Entry<A> {
 /// Exact-match flow cache. `A` is the composed action the engine caches.
 #[derive(Clone, Debug)]
 pub struct FlowTable<A> {
-    map: HashMap<FlowKey, Entry<A>>,
+    map: FastMap<FlowKey, Entry<A>>,
     pub idle_timeout_ns: u64,
 }
 
@@ -83,7 +129,7 @@ pub enum Miss {
 impl<A: Clone> FlowTable<A> {
     pub fn new(idle_timeout_ns: u64) -> Self {
         FlowTable {
-            map: HashMap::new(),
+            map: FastMap::default(),
             idle_timeout_ns,
         }
     }

@@ -3,8 +3,8 @@
 //! LBs with no `FrontendVIPs` (NodePort: "any local address", consumers.md §8). The `HashMap`s are
 //! used for lookup only; nothing iterates them.
 
+use crate::fasthash::FastMap;
 use hnsim_model::Guid;
-use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
 /// A backend (DIP).
@@ -43,28 +43,167 @@ impl LbMapping {
     }
 }
 
-/// The LB index of one host.
+/// The LB index of one host. Mappings live in slots so that one LB can be replaced without
+/// rebuilding the rest (incremental compile); a key two mappings claim goes to the first in
+/// (LB GUID, port-mapping index) order, as HNS compiles them.
 #[derive(Clone, Debug, Default)]
 pub struct LbIndex {
-    pub mappings: Vec<LbMapping>,
-    by_vip: HashMap<(u8, IpAddr, u16), u32>,
-    by_port: HashMap<(u8, u16), u32>,
-    vips: HashSet<IpAddr>,
+    slots: Vec<Option<Slot>>,
+    free: Vec<u32>,
+    live: usize,
+    seq: u32,
+    by_vip: FastMap<(u8, IpAddr, u16), u32>,
+    by_port: FastMap<(u8, u16), u32>,
+    /// How many mappings claim each key (more than one only when LBs clash).
+    vip_claims: FastMap<(u8, IpAddr, u16), u32>,
+    port_claims: FastMap<(u8, u16), u32>,
+    /// Frontend VIPs (any port) with the number of mappings naming them.
+    vips: FastMap<IpAddr, u32>,
+}
+
+#[derive(Clone, Debug)]
+struct Slot {
+    order: (Guid, u32),
+    m: LbMapping,
+}
+
+#[derive(Copy, Clone, PartialEq, Eq, Hash)]
+enum Key {
+    Vip(u8, IpAddr, u16),
+    Port(u8, u16),
+}
+
+fn keys(m: &LbMapping) -> impl Iterator<Item = Key> + '_ {
+    let port_key = m.vips.is_empty().then_some(Key::Port(m.proto, m.external_port));
+    port_key
+        .into_iter()
+        .chain(m.vips.iter().map(|v| Key::Vip(m.proto, *v, m.external_port)))
 }
 
 impl LbIndex {
-    /// Add a mapping; the first LB (in GUID order, as compiled) wins a key both claim.
-    pub fn insert(&mut self, m: LbMapping) {
-        let idx = self.mappings.len() as u32;
-        if m.vips.is_empty() {
-            self.by_port.entry((m.proto, m.external_port)).or_insert(idx);
-        } else {
-            self.vips.extend(m.vips.iter().copied());
-            for vip in &m.vips {
-                self.by_vip.entry((m.proto, *vip, m.external_port)).or_insert(idx);
+    /// Add a mapping; among mappings added this way, the first added wins a key both claim.
+    pub fn insert(&mut self, m: LbMapping) -> u32 {
+        self.seq += 1;
+        let order = (m.lb, self.seq);
+        self.insert_ordered(m, order.1)
+    }
+
+    /// Add port mapping number `index` of LB `m.lb`; returns its slot.
+    pub fn insert_ordered(&mut self, m: LbMapping, index: u32) -> u32 {
+        let order = (m.lb, index);
+        let slot = match self.free.pop() {
+            Some(s) => s,
+            None => {
+                self.slots.push(None);
+                (self.slots.len() - 1) as u32
+            }
+        };
+        for k in keys(&m) {
+            match k {
+                Key::Vip(p, v, port) => {
+                    *self.vips.entry(v).or_insert(0) += 1;
+                    *self.vip_claims.entry((p, v, port)).or_insert(0) += 1;
+                    let cur = self.by_vip.get(&(p, v, port)).copied();
+                    if cur.is_none_or(|c| self.order_of(c) > order) {
+                        self.by_vip.insert((p, v, port), slot);
+                    }
+                }
+                Key::Port(p, port) => {
+                    *self.port_claims.entry((p, port)).or_insert(0) += 1;
+                    let cur = self.by_port.get(&(p, port)).copied();
+                    if cur.is_none_or(|c| self.order_of(c) > order) {
+                        self.by_port.insert((p, port), slot);
+                    }
+                }
             }
         }
-        self.mappings.push(m);
+        self.slots[slot as usize] = Some(Slot { order, m });
+        self.live += 1;
+        slot
+    }
+
+    fn order_of(&self, slot: u32) -> (Guid, u32) {
+        match self.slots.get(slot as usize) {
+            Some(Some(s)) => s.order,
+            _ => (Guid(u128::MAX), u32::MAX),
+        }
+    }
+
+    /// Remove the mapping in `slot` (from [`LbIndex::insert_ordered`]).
+    pub fn remove(&mut self, slot: u32) {
+        let Some(Slot { m, .. }) = self.slots.get_mut(slot as usize).and_then(Option::take) else {
+            return;
+        };
+        self.live -= 1;
+        self.free.push(slot);
+        for k in keys(&m) {
+            match k {
+                Key::Vip(p, v, port) => {
+                    if let Some(n) = self.vips.get_mut(&v) {
+                        *n -= 1;
+                        if *n == 0 {
+                            self.vips.remove(&v);
+                        }
+                    }
+                    let left = match self.vip_claims.get_mut(&(p, v, port)) {
+                        Some(n) => {
+                            *n -= 1;
+                            *n
+                        }
+                        None => 0,
+                    };
+                    if left == 0 {
+                        self.vip_claims.remove(&(p, v, port));
+                        self.by_vip.remove(&(p, v, port));
+                    } else if self.by_vip.get(&(p, v, port)) == Some(&slot) {
+                        // A clash: hand the key to the next claimant (a scan, rare).
+                        let next = self.first_claimant(Key::Vip(p, v, port));
+                        if let Some(n) = next {
+                            self.by_vip.insert((p, v, port), n);
+                        }
+                    }
+                }
+                Key::Port(p, port) => {
+                    let left = match self.port_claims.get_mut(&(p, port)) {
+                        Some(n) => {
+                            *n -= 1;
+                            *n
+                        }
+                        None => 0,
+                    };
+                    if left == 0 {
+                        self.port_claims.remove(&(p, port));
+                        self.by_port.remove(&(p, port));
+                    } else if self.by_port.get(&(p, port)) == Some(&slot) {
+                        let next = self.first_claimant(Key::Port(p, port));
+                        if let Some(n) = next {
+                            self.by_port.insert((p, port), n);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn first_claimant(&self, key: Key) -> Option<u32> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.as_ref().map(|s| (i as u32, s)))
+            .filter(|(_, s)| keys(&s.m).any(|k| k == key))
+            .min_by_key(|(_, s)| s.order)
+            .map(|(i, _)| i)
+    }
+
+    /// The live mappings in (LB GUID, port-mapping index) order.
+    pub fn mappings(&self) -> Vec<&LbMapping> {
+        let mut v: Vec<&Slot> = self.slots.iter().flatten().collect();
+        v.sort_by_key(|s| s.order);
+        v.into_iter().map(|s| &s.m).collect()
+    }
+
+    fn get(&self, slot: u32) -> Option<&LbMapping> {
+        self.slots.get(slot as usize)?.as_ref().map(|s| &s.m)
     }
 
     /// Look up by VIP; `any_local` says the destination is one of this host's addresses, so
@@ -79,12 +218,12 @@ impl LbIndex {
     ) -> Option<&LbMapping> {
         *lookups += 1;
         if let Some(i) = self.by_vip.get(&(proto, dst, port)) {
-            return self.mappings.get(*i as usize);
+            return self.get(*i);
         }
         if any_local && !self.by_port.is_empty() {
             *lookups += 1;
             if let Some(i) = self.by_port.get(&(proto, port)) {
-                return self.mappings.get(*i as usize);
+                return self.get(*i);
             }
         }
         None
@@ -92,14 +231,14 @@ impl LbIndex {
 
     /// Is `ip` a frontend VIP of some LB (any port)? One hash probe.
     pub fn is_vip(&self, ip: IpAddr) -> bool {
-        self.vips.contains(&ip)
+        self.vips.contains_key(&ip)
     }
 
     pub fn len(&self) -> usize {
-        self.mappings.len()
+        self.live
     }
     pub fn is_empty(&self) -> bool {
-        self.mappings.is_empty()
+        self.live == 0
     }
 }
 
@@ -195,6 +334,32 @@ mod tests {
         assert!(idx
             .find(6, "10.0.0.11".parse().unwrap(), 30080, true, &mut n)
             .is_some());
+    }
+
+    #[test]
+    fn clashing_keys_go_to_the_first_lb_and_pass_on_when_it_is_removed() {
+        let mut idx = LbIndex::default();
+        let vip: IpAddr = "10.96.0.50".parse().unwrap();
+        let mut late = mapping(vec![vip], 80);
+        late.lb = Guid(9);
+        late.internal_port = 9;
+        let mut early = mapping(vec![vip], 80);
+        early.lb = Guid(2);
+        early.internal_port = 2;
+        let s_late = idx.insert_ordered(late, 0);
+        let s_early = idx.insert_ordered(early, 0);
+        let mut n = 0;
+        assert_eq!(idx.find(6, vip, 80, false, &mut n).unwrap().internal_port, 2);
+        idx.remove(s_early);
+        assert_eq!(idx.find(6, vip, 80, false, &mut n).unwrap().internal_port, 9);
+        assert!(idx.is_vip(vip));
+        idx.remove(s_late);
+        assert!(idx.find(6, vip, 80, false, &mut n).is_none());
+        assert!(!idx.is_vip(vip));
+        assert!(idx.is_empty());
+        // Freed slots are reused.
+        let again = idx.insert(mapping(vec![], 30080));
+        assert!([s_early, s_late].contains(&again));
     }
 
     #[test]

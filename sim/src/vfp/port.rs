@@ -279,7 +279,7 @@ impl World {
         let _now = self.now;
         let mut lookups = 0u64;
         let hn = self.hn(h);
-        let pp: PortProgram = hn.prog.ports[p as usize].clone();
+        let pp = hn.prog.ports[p as usize].clone();
         let host_ip = hn.spec.ip;
         let affinity = hn.spec.dataplane.session_affinity;
         let any_local = Self::is_host_addr(hn, t.dst);
