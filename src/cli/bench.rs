@@ -35,9 +35,7 @@ pub struct Figure {
     pub what: String,
 }
 
-/// The figures the dataplane will report. TODO(dataplane): measure them in
-/// [`dataplane_figures`] (established-flow packets per second per path, and the per-packet
-/// cost ratio at 10,000 vs 10 load balancers) and they leave this list.
+/// The dataplane figures by name; one that could not be measured is listed as `not_measured`.
 pub const DATAPLANE_FIGURES: [&str; 4] = [
     "dataplane.established_pps.same_host_l2bridge",
     "dataplane.established_pps.cross_host_overlay",
@@ -94,12 +92,47 @@ pub fn control_plane_figures(w: &KubeProxyWorkload, updates: usize) -> Result<Ve
     ])
 }
 
-/// TODO(dataplane): the established-path figures, measured on a `hnsim_sim` world built from
-/// the same workload (one host at 10 and at 10,000 load balancers), named as in
-/// [`DATAPLANE_FIGURES`]. Until then nothing is measured and those names are reported as
-/// `not_measured`.
-pub fn dataplane_figures(_quick: bool) -> Vec<Figure> {
-    Vec::new()
+/// The dataplane figures, measured by `hnsim_sim::benchkit` on worlds built like the criterion
+/// benches': established-flow packets per second per path (tracing and capture off), the floor
+/// they are compared with, and the per-packet cost ratio at 10,000 vs 10 load balancers.
+pub fn dataplane_figures(quick: bool) -> Result<Vec<Figure>, String> {
+    let d = hnsim_sim::benchkit::dataplane_figures(quick)
+        .map_err(|e| format!("the {} bench world could not be built: {}", e.world, e.what))?;
+    let mut out = vec![Figure {
+        name: "dataplane.floor_ns",
+        value: d.floor_ns,
+        unit: "ns",
+        what: "parse headers + one 5-tuple lookup + rewrite + checksum (the least a hop does)".into(),
+    }];
+    for p in &d.paths {
+        let name = match p.name.as_str() {
+            "same_host_l2bridge" => DATAPLANE_FIGURES[0],
+            "cross_host_overlay" => DATAPLANE_FIGURES[1],
+            "cross_host_clusterip" => DATAPLANE_FIGURES[2],
+            _ => continue,
+        };
+        out.push(Figure {
+            name,
+            value: p.packets_per_second,
+            unit: "packets/s",
+            what: format!(
+                "{} ns per established packet, {:.2}x floor",
+                p.ns_per_packet.round(),
+                p.ratio_to_floor
+            ),
+        });
+    }
+    out.push(Figure {
+        name: DATAPLANE_FIGURES[3],
+        value: d.lb_scaling_ratio,
+        unit: "ratio",
+        what: format!(
+            "established ClusterIP cost with 10,000 vs 10 LBs ({} vs {} ns)",
+            d.clusterip_ns_10000_lbs.round(),
+            d.clusterip_ns_10_lbs.round()
+        ),
+    });
+    Ok(out)
 }
 
 /// The JSON report.
@@ -135,7 +168,7 @@ pub fn to_text(quick: bool, figures: &[Figure]) -> String {
     for x in figures {
         let prec = if x.value.abs() < 100.0 { 3 } else { 0 };
         out.push_str(&format!(
-            "  {:<44} {:>14.prec$} {:<12} {}\n",
+            "  {:<50} {:>12.prec$} {:<12} {}\n",
             x.name, x.value, x.unit, x.what
         ));
     }
@@ -169,7 +202,10 @@ pub fn bench(a: BenchArgs) -> u8 {
             return 1;
         }
     };
-    figures.extend(dataplane_figures(a.quick));
+    match dataplane_figures(a.quick) {
+        Ok(d) => figures.extend(d),
+        Err(e) => eprintln!("warning: {e}"),
+    }
     if json_out {
         println!("{}", to_json(a.quick, &w, &figures));
     } else {
