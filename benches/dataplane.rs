@@ -1,7 +1,7 @@
 //! Dataplane benchmarks (issue 6): one packet end to end on established flows, the first packet
 //! of a flow (the slow path) as ACL rules and load balancers grow, and the incremental recompile
 //! after one HNS change. Every figure is also printed as a ratio to `floor`, measured in the same
-//! run (see benches/DATAPLANE.md).
+//! run (see benches/README.md).
 //!
 //! The worlds come from `hnsim_sim::benchkit` (shared with `hnsim bench`); packets are pushed
 //! with `World::forward_established` (the request's packet path without the exchange
