@@ -397,6 +397,18 @@ fn junit_carries_reference_and_inferred_properties() {
     assert!(props
         .iter()
         .any(|(_, a)| a.contains(&("name".into(), "inferred".into()))));
+
+    // A scenario without a reference or inferred outcomes still carries its seed.
+    let p = tmp("plain.yaml", "name: plain\nseed: 7\nunderlay:\n  segments:\n    lan: {prefix: 10.0.0.0/24}\nhosts:\n  node1: {ip: 10.0.0.11}\n");
+    let xml = stdout(&hnsim(&["run", p.to_str().unwrap(), "--format", "junit"]));
+    let els = check_xml(&xml).unwrap();
+    let props: Vec<&Element> = els.iter().filter(|(n, _)| n == "property").collect();
+    assert_eq!(props.len(), 1, "{xml}");
+    assert!(props[0].1.contains(&("name".into(), "seed".into())), "{xml}");
+    assert!(props[0].1.contains(&("value".into(), "7".into())), "{xml}");
+    // No steps: no testcase, and the counts say so.
+    assert!(!els.iter().any(|(n, _)| n == "testcase"), "{xml}");
+    assert!(els[0].1.contains(&("tests".into(), "0".into())), "{xml}");
 }
 
 #[test]

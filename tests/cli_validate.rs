@@ -138,3 +138,22 @@ fn missing_file() {
     assert_eq!(code, 2);
     assert!(err.contains("does-not-exist.json: cannot read:"), "{err}");
 }
+
+#[test]
+fn not_utf8_names_line_and_column() {
+    let p = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("latin1.json");
+    std::fs::write(&p, b"{\n  \"Name\": \"caf\xe9\"\n}\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_hnsim"))
+        .args(["hns", "validate"])
+        .arg(&p)
+        .output()
+        .expect("run hnsim");
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!(
+            "error: {}:2:15: expected UTF-8 JSON, found the invalid byte 0xE9 (offset 16)\n",
+            p.display()
+        )
+    );
+}

@@ -181,7 +181,15 @@ fn empty_and_binary_files() {
     assert_eq!(code, 2);
     assert_eq!(
         err,
-        "error: binary.yaml: expected UTF-8 text, found an invalid byte at offset 0\n"
+        "error: binary.yaml:1:1: expected UTF-8 text, found the invalid byte 0xFF (offset 0)\n"
+    );
+    // Past the start: the line and column (in characters) of the bad byte.
+    // "é" is two bytes in UTF-8; the Latin-1 "é" after it (0xE9) is the bad byte.
+    let (code, err) = hnsim_bytes("check", "latin1.yaml", b"name: x\nnote: caf\xc3\xa9 \xe9t\xe9\n");
+    assert_eq!(code, 2);
+    assert_eq!(
+        err,
+        "error: latin1.yaml:2:12: expected UTF-8 text, found the invalid byte 0xE9 (offset 20)\n"
     );
 }
 

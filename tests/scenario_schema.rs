@@ -79,3 +79,20 @@ fn library_keys_are_allowed_by_the_schema() {
         }
     }
 }
+
+/// The complete example in docs/scenario-format.md is a valid scenario that passes.
+#[test]
+fn the_documented_example_runs() {
+    let doc =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/scenario-format.md")).unwrap();
+    let start = doc.find("```yaml\n# Reproduces").expect("the example") + "```yaml\n".len();
+    let end = start + doc[start..].find("```").unwrap();
+    let l = hnsim_sim::scenario::load_str("docs/scenario-format.md", &doc[start..end])
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let rep = hnsim_sim::scenario::runner::run(&l, &Default::default());
+    assert!(
+        rep.ok(),
+        "{}",
+        hnsim_sim::scenario::report::text(std::slice::from_ref(&rep))
+    );
+}

@@ -2,6 +2,10 @@
 //! JSON-path errors; encoding HNS-style output (hns-schema.md §1, §2, §5).
 
 use crate::hresult::{HResult, HcnError};
+use crate::schema::read::{describe, ReadDoc};
+use crate::schema::*;
+use crate::v1::{self, PolicyListV2, ENDPOINT_V1, NAMESPACE_V1, NETWORK_V1};
+use serde_json::{Map, Value};
 
 /// A document that does not fit the HNS schema: where, what was expected, what was found.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -19,11 +23,6 @@ impl DocError {
         HcnError::new(HResult::HCN_E_INVALID_JSON, self.to_string())
     }
 }
-
-use crate::schema::read::{describe, ReadDoc};
-use crate::schema::*;
-use crate::v1::{self, PolicyListV2, ENDPOINT_V1, NAMESPACE_V1, NETWORK_V1};
-use serde_json::{Map, Value};
 
 /// Any top-level HNS object, normalised to v2.
 #[derive(Clone, Debug, PartialEq)]
@@ -254,19 +253,21 @@ fn decode_as(v: &Value, kind: Kind) -> Result<HnsDocument, DocError> {
     decode_kind(&v, &path, kind)
 }
 
+/// Per kind: `decode_x(json)` and `decode_x_value(value)`. `$pick` chooses the reader from the
+/// value (a load balancer or route may come as a v1 PolicyList).
 macro_rules! decoders {
-    ($($name:ident, $vname:ident, $t:ty, $kind:ident;)*) => {$(
-        #[doc = concat!("Decode a ", stringify!($kind), " document (v2 or v1 shape, or a v1 reply holding one).")]
+    ($($(#[$m:meta])* $name:ident, $vname:ident, $t:ty, $kind:ident, $pick:expr, $what:expr;)*) => {$(
+        $(#[$m])*
         pub fn $name(json: &str) -> Result<$t, DocError> {
             $vname(&parse_json(json)?)
         }
         #[doc = concat!("As [`", stringify!($name), "`], from a parsed value.")]
         pub fn $vname(v: &Value) -> Result<$t, DocError> {
-            match decode_as(v, Kind::$kind)? {
+            match decode_as(v, $pick(v))? {
                 HnsDocument::$kind(x) => Ok(x),
                 other => Err(DocError {
                     path: "$".into(),
-                    expected: concat!("a ", stringify!($kind), " document").into(),
+                    expected: $what.into(),
                     found: format!("a {} document", other.kind_name()),
                 }),
             }
@@ -275,43 +276,20 @@ macro_rules! decoders {
 }
 
 decoders! {
-    decode_network, decode_network_value, Network, Network;
-    decode_endpoint, decode_endpoint_value, Endpoint, Endpoint;
-    decode_namespace, decode_namespace_value, Namespace, Namespace;
-}
-
-/// Decode a load balancer: a HostComputeLoadBalancer or a v1 ELB PolicyList.
-pub fn decode_load_balancer(json: &str) -> Result<LoadBalancer, DocError> {
-    decode_load_balancer_value(&parse_json(json)?)
-}
-
-pub fn decode_load_balancer_value(v: &Value) -> Result<LoadBalancer, DocError> {
-    let kind = policy_list_or(v, Kind::LoadBalancer);
-    match decode_as(v, kind)? {
-        HnsDocument::LoadBalancer(lb) => Ok(lb),
-        other => Err(DocError {
-            path: "$".into(),
-            expected: "a load balancer (HostComputeLoadBalancer or a v1 ELB PolicyList)".into(),
-            found: format!("a {} document", other.kind_name()),
-        }),
-    }
-}
-
-/// Decode an SDN route: a HostComputeRoute or a v1 ROUTE PolicyList.
-pub fn decode_route(json: &str) -> Result<SdnRoute, DocError> {
-    decode_route_value(&parse_json(json)?)
-}
-
-pub fn decode_route_value(v: &Value) -> Result<SdnRoute, DocError> {
-    let kind = policy_list_or(v, Kind::Route);
-    match decode_as(v, kind)? {
-        HnsDocument::Route(r) => Ok(r),
-        other => Err(DocError {
-            path: "$".into(),
-            expected: "an SDN route (HostComputeRoute or a v1 ROUTE PolicyList)".into(),
-            found: format!("a {} document", other.kind_name()),
-        }),
-    }
+    /// Decode a Network document (v2 or v1 shape, or a v1 reply holding one).
+    decode_network, decode_network_value, Network, Network, |_| Kind::Network, "a network document";
+    /// Decode an Endpoint document (v2 or v1 shape, or a v1 reply holding one).
+    decode_endpoint, decode_endpoint_value, Endpoint, Endpoint, |_| Kind::Endpoint, "an endpoint document";
+    /// Decode a Namespace document (v2 or v1 shape, or a v1 reply holding one).
+    decode_namespace, decode_namespace_value, Namespace, Namespace, |_| Kind::Namespace, "a namespace document";
+    /// Decode a load balancer: a HostComputeLoadBalancer or a v1 ELB PolicyList.
+    decode_load_balancer, decode_load_balancer_value, LoadBalancer, LoadBalancer,
+        |v| policy_list_or(v, Kind::LoadBalancer),
+        "a load balancer (HostComputeLoadBalancer or a v1 ELB PolicyList)";
+    /// Decode an SDN route: a HostComputeRoute or a v1 ROUTE PolicyList.
+    decode_route, decode_route_value, SdnRoute, Route,
+        |v| policy_list_or(v, Kind::Route),
+        "an SDN route (HostComputeRoute or a v1 ROUTE PolicyList)";
 }
 
 fn policy_list_or(v: &Value, kind: Kind) -> Kind {

@@ -11,7 +11,7 @@ macro_rules! hresults {
         impl HResult {
             $(pub const $name: HResult = HResult($val);)*
 
-            /// Every code this model knows, in numeric order of declaration.
+            /// Every code this model knows, in declaration order.
             pub const ALL: &'static [HResult] = &[$(HResult::$name),*];
 
             /// The symbolic name (`HCN_E_NETWORK_NOT_FOUND`), if known.
@@ -34,7 +34,7 @@ macro_rules! hresults {
 }
 
 hresults! {
-    S_OK = 0x0000_0000, "success";
+    S_OK = 0x0000_0000, "Success.";
     HCN_E_NETWORK_NOT_FOUND = 0x803B_0001, "The network was not found.";
     HCN_E_ENDPOINT_NOT_FOUND = 0x803B_0002, "The endpoint was not found.";
     HCN_E_LAYER_NOT_FOUND = 0x803B_0003, "The network's underlying layer was not found.";
@@ -67,21 +67,21 @@ hresults! {
     HCN_E_INVALID_IP = 0x803B_001E, "IP address is either invalid or not part of any configured subnet(s).";
     HCN_E_SWITCH_EXTENSION_NOT_FOUND = 0x803B_001F, "The specified switch extension does not exist on this switch.";
     HCN_E_MANAGER_STOPPED = 0x803B_0020, "Operation cannot be performed while service is stopping.";
-    GCN_E_DEFAULTNAMESPACE_EXISTS = 0x803B_0029, "A default namespace already exists.";
-    HCN_E_ICS_DISABLED = 0x803B_002A, "The SharedAccess service (ICS) is disabled.";
-    HCN_E_ENDPOINT_NAMESPACE_ALREADY_EXISTS = 0x803B_002B, "This endpoint is already part of a namespace.";
-    HCN_E_ENTITY_HAS_REFERENCES = 0x803B_002C, "Cannot remove this entity while it has references.";
-    HCN_E_INVALID_INTERNAL_PORT = 0x803B_002D, "The internal port must be non-zero.";
-    HCN_E_NAMESPACE_ATTACH_FAILED = 0x803B_002E, "Attaching the endpoint to the namespace failed.";
-    HCN_E_ADDR_INVALID_OR_RESERVED = 0x803B_002F, "The address is invalid or reserved.";
-    HCN_E_INVALID_PREFIX = 0x803B_0030, "The prefix is invalid.";
-    HCN_E_OBJECT_USED_AFTER_UNLOAD = 0x803B_0031, "The object was used after it was unloaded.";
-    HCN_E_INVALID_SUBNET = 0x803B_0032, "The subnet is invalid.";
-    HCN_E_INVALID_IP_SUBNET = 0x803B_0033, "The IP subnet is invalid.";
-    HCN_E_ENDPOINT_NOT_ATTACHED = 0x803B_0034, "The endpoint is not attached.";
-    HCN_E_ENDPOINT_NOT_LOCAL = 0x803B_0035, "The endpoint is not local.";
-    HCN_INTERFACEPARAMETERS_ALREADY_APPLIED = 0x803B_0036, "Interface parameters were already applied.";
-    HCN_E_VFP_NOT_ALLOWED = 0x803B_0037, "VFP is not allowed here.";
+    GCN_E_DEFAULTNAMESPACE_EXISTS = 0x803B_0029, "Default Namespace already exists.";
+    HCN_E_ICS_DISABLED = 0x803B_002A, "Internet Connection Sharing service (SharedAccess) is disabled and cannot be started.";
+    HCN_E_ENDPOINT_NAMESPACE_ALREADY_EXISTS = 0x803B_002B, "This requested operation is invalid as endpoint is already part of a network namespace.";
+    HCN_E_ENTITY_HAS_REFERENCES = 0x803B_002C, "The specified entity cannot be removed while it still has references.";
+    HCN_E_INVALID_INTERNAL_PORT = 0x803B_002D, "The internal port must exist and cannot be zero.";
+    HCN_E_NAMESPACE_ATTACH_FAILED = 0x803B_002E, "The requested operation for attach namespace failed.";
+    HCN_E_ADDR_INVALID_OR_RESERVED = 0x803B_002F, "An address provided is invalid or reserved.";
+    HCN_E_INVALID_PREFIX = 0x803B_0030, "The prefix provided is invalid.";
+    HCN_E_OBJECT_USED_AFTER_UNLOAD = 0x803B_0031, "A call was performed against an object that was torn down.";
+    HCN_E_INVALID_SUBNET = 0x803B_0032, "The provided subnet configuration is invalid or missing parameters.";
+    HCN_E_INVALID_IP_SUBNET = 0x803B_0033, "The provided IP subnet configuration is invalid or missing parameters.";
+    HCN_E_ENDPOINT_NOT_ATTACHED = 0x803B_0034, "The endpoint must be attached to complete the operation.";
+    HCN_E_ENDPOINT_NOT_LOCAL = 0x803B_0035, "The endpoint must be local to complete the operation.";
+    HCN_INTERFACEPARAMETERS_ALREADY_APPLIED = 0x803B_0036, "Cannot apply more than one InterfaceParameters policy.";
+    HCN_E_VFP_NOT_ALLOWED = 0x803B_0037, "A network of this type can not be created because VFP is not available.";
     ERROR_NOT_FOUND = 0x8007_0490, "Element not found.";
     E_NOTIMPL = 0x8000_4001, "Not implemented.";
     E_INVALIDARG = 0x8007_0057, "The parameter is incorrect.";

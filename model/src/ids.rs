@@ -46,7 +46,9 @@ impl FromStr for Guid {
         let t = s.trim().trim_start_matches('{').trim_end_matches('}');
         let groups: Vec<&str> = t.split('-').collect();
         let lens = [8, 4, 4, 4, 12];
-        if groups.len() != 5 || groups.iter().zip(lens).any(|(g, l)| g.len() != l) {
+        // from_str_radix would also take a leading `+`; a GUID is hex digits only.
+        let hex_group = |(g, l): (&&str, usize)| g.len() == l && g.bytes().all(|b| b.is_ascii_hexdigit());
+        if groups.len() != 5 || !groups.iter().zip(lens).all(hex_group) {
             return Err(GuidParseError(s.to_string()));
         }
         let hex: String = groups.concat();
@@ -117,7 +119,7 @@ impl FromStr for Mac {
         }
         let mut m = [0u8; 6];
         for (i, p) in parts.iter().enumerate() {
-            if p.is_empty() || p.len() > 2 {
+            if p.is_empty() || p.len() > 2 || !p.bytes().all(|b| b.is_ascii_hexdigit()) {
                 return Err(MacParseError(s.to_string()));
             }
             m[i] = u8::from_str_radix(p, 16).map_err(|_| MacParseError(s.to_string()))?;
@@ -148,6 +150,7 @@ mod tests {
         let g: Guid = "{404947ac-1234-5678-9abc-def012345678}".parse().unwrap();
         assert_eq!(g.to_string(), "404947AC-1234-5678-9ABC-DEF012345678");
         assert!("404947ac-1234".parse::<Guid>().is_err());
+        assert!("+04947ac-1234-5678-9abc-def012345678".parse::<Guid>().is_err());
     }
 
     #[test]
@@ -156,5 +159,6 @@ mod tests {
         assert_eq!(m.to_string(), "0E-2A-0A-F4-01-0A");
         assert_eq!(Mac::from_u64(m.to_u64()), m);
         assert!("0E-2A-0A".parse::<Mac>().is_err());
+        assert!("+E-2A-0A-F4-01-0A".parse::<Mac>().is_err());
     }
 }

@@ -567,20 +567,26 @@ pub fn network_to_v1(n: &Network) -> Value {
     if !subnets.is_empty() {
         m.insert("Subnets".into(), Value::Array(subnets));
     }
-    if !n.dns.domain.is_empty() {
-        m.insert("DNSSuffix".into(), n.dns.domain.clone().into());
-    }
-    if !n.dns.server_list.is_empty() {
-        m.insert("DNSServerList".into(), n.dns.server_list.join(",").into());
-    }
     m.insert("Flags".into(), n.flags.into());
-    if let Some(h) = &n.health {
+    put_dns_health_extra(&mut m, &n.dns, &n.health, &n.extra);
+    Value::Object(m)
+}
+
+/// The v1 keys networks and endpoints share: `DNSSuffix`, `DNSServerList` (comma-separated),
+/// `Health`; then every unknown key kept from input, unless a v1 key already has its name.
+fn put_dns_health_extra(m: &mut Map<String, Value>, dns: &Dns, health: &Option<Value>, extra: &Extra) {
+    if !dns.domain.is_empty() {
+        m.insert("DNSSuffix".into(), dns.domain.clone().into());
+    }
+    if !dns.server_list.is_empty() {
+        m.insert("DNSServerList".into(), dns.server_list.join(",").into());
+    }
+    if let Some(h) = health {
         m.insert("Health".into(), h.clone());
     }
-    for (k, v) in &n.extra {
+    for (k, v) in extra {
         m.entry(k.clone()).or_insert_with(|| v.clone());
     }
-    Value::Object(m)
 }
 
 /// A HostComputeEndpoint in the v1 `HNSEndpoint` shape.
@@ -626,12 +632,6 @@ pub fn endpoint_to_v1(e: &Endpoint) -> Value {
             _ => {}
         }
     }
-    if !e.dns.domain.is_empty() {
-        m.insert("DNSSuffix".into(), e.dns.domain.clone().into());
-    }
-    if !e.dns.server_list.is_empty() {
-        m.insert("DNSServerList".into(), e.dns.server_list.join(",").into());
-    }
     if e.is_remote() {
         m.insert("IsRemoteEndpoint".into(), true.into());
     }
@@ -644,12 +644,7 @@ pub fn endpoint_to_v1(e: &Endpoint) -> Value {
     if !e.host_compute_namespace.is_empty() {
         m.insert("Namespace".into(), json!({"ID": e.host_compute_namespace}));
     }
-    if let Some(h) = &e.health {
-        m.insert("Health".into(), h.clone());
-    }
-    for (k, v) in &e.extra {
-        m.entry(k.clone()).or_insert_with(|| v.clone());
-    }
+    put_dns_health_extra(&mut m, &e.dns, &e.health, &e.extra);
     Value::Object(m)
 }
 

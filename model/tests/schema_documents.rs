@@ -147,6 +147,19 @@ fn empty_objects_and_zero_schema_version() {
     assert_eq!(q, HostComputeQuery::v2());
 }
 
+/// hcsshim tags IpConfig.IpAddress and MacRange's addresses `omitempty` (hcn/hcnendpoint.go,
+/// hcn/hcnnetwork.go): an empty one is not emitted.
+#[test]
+fn empty_ip_and_mac_range_fields_are_omitted() {
+    let ip: IpConfig = serde_json::from_value(json!({"PrefixLength":24})).unwrap();
+    assert_eq!(serde_json::to_value(&ip).unwrap(), json!({"PrefixLength":24}));
+    let r: MacRange = serde_json::from_value(json!({"StartMacAddress":"00-15-5D-00-00-00"})).unwrap();
+    assert_eq!(
+        serde_json::to_value(&r).unwrap(),
+        json!({"StartMacAddress":"00-15-5D-00-00-00"})
+    );
+}
+
 #[test]
 fn keys_in_any_case() {
     let e = decode_endpoint(r#"{"Id":"404947ac-1234-5678-9abc-def012345678","hostComputeNetwork":"b4e14e41-5ee4-441a-9675-138f88c43db0","IPCONFIGURATIONS":[{"ipaddress":"10.0.0.5","prefixlength":"24"}],"macaddress":"00:15:5d:00:00:01"}"#).unwrap();
@@ -208,10 +221,27 @@ fn enums_as_numbers_or_strings() {
     );
     let p = decode_endpoint_policies(&m.settings).unwrap();
     assert!(matches!(&p[0], EndpointPolicy::Acl(a) if a.action == "Allow"));
+    // RequestType by number (list order, inferred) — the same through serde as through the reader.
+    let m = decode_modify(r#"{"ResourceType":"Policy","RequestType":1}"#).unwrap();
+    assert_eq!(m.request_type, RequestType::Remove);
+    let r: RequestType = serde_json::from_value(json!(1)).unwrap();
+    assert_eq!(r, RequestType::Remove);
+    assert!(serde_json::from_value::<RequestType>(json!("Frob")).is_err());
     let ns = decode_namespace(r#"{"Type":1,"Resources":[]}"#).unwrap();
     assert_eq!(ns.namespace_type, Some(NamespaceType::HostDefault));
     let n = decode_network(r#"{"Type":"Overlay","Ipams":[{"Type":"DHCP"}]}"#).unwrap();
     assert_eq!(n.ipams[0].ipam_type, "Dhcp");
+    // Network and namespace types read the same through serde as through the document reader.
+    let t: NetworkType = serde_json::from_value(json!(3)).unwrap();
+    assert_eq!(t, NetworkType::L2Bridge);
+    assert!(serde_json::from_value::<NetworkType>(json!(9)).is_err());
+    assert_eq!(
+        decode_network(r#"{"Type":9,"Ipams":[]}"#).unwrap_err().path,
+        "$.Type"
+    );
+    let t: NamespaceType = serde_json::from_value(json!("guestdefault")).unwrap();
+    assert_eq!(t, NamespaceType::GuestDefault);
+    assert!(serde_json::from_value::<NamespaceType>(json!(4)).is_err());
 }
 
 #[test]

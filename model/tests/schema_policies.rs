@@ -179,6 +179,42 @@ fn settings_fields_are_typed() {
         serde_json::from_value(json!({"Type":"Iov","Settings":{"InterruptModeration":"Medium"}})).unwrap();
     let EndpointPolicy::Iov(i) = p else { panic!() };
     assert_eq!(i.interrupt_moderation, iov_interrupt_moderation::MEDIUM);
+    for (name, want) in [
+        ("IovInterruptModerationHigh", iov_interrupt_moderation::HIGH),
+        (" iovinterruptmoderationoff ", iov_interrupt_moderation::OFF),
+        ("300", iov_interrupt_moderation::HIGH),
+    ] {
+        let p: EndpointPolicy =
+            serde_json::from_value(json!({"Type":"Iov","Settings":{"InterruptModeration":name}})).unwrap();
+        let EndpointPolicy::Iov(i) = p else { panic!() };
+        assert_eq!(i.interrupt_moderation, want, "{name:?}");
+    }
+    let bad = serde_json::from_value::<EndpointPolicy>(
+        json!({"Type":"Iov","Settings":{"InterruptModeration":"Turbo"}}),
+    );
+    assert!(bad.unwrap_err().to_string().contains("InterruptModeration"));
+}
+
+/// hcsshim has no `omitempty` on these, and Go never omits a struct: they are always emitted
+/// (hcsshim `hcn/hcnpolicy.go`).
+#[test]
+fn fields_without_omitempty_are_always_emitted() {
+    let enc =
+        |doc: Value| serde_json::to_value(serde_json::from_value::<NetworkPolicy>(doc).unwrap()).unwrap();
+    assert_eq!(
+        enc(json!({"Type":"VxlanPort"})),
+        json!({"Type":"VxlanPort","Settings":{"Port":0}})
+    );
+    assert_eq!(
+        enc(json!({"Type":"SetPolicy","Settings":{"Id":"s","Name":"n","PolicyType":"IPSET"}})),
+        json!({"Type":"SetPolicy","Settings":{"Id":"s","Name":"n","PolicyType":"IPSET","Values":""}})
+    );
+    let p: EndpointPolicy =
+        serde_json::from_value(json!({"Type":"L4WFPPROXY","Settings":{"InboundProxyPort":"15006"}})).unwrap();
+    assert_eq!(
+        serde_json::to_value(&p).unwrap(),
+        json!({"Type":"L4WFPPROXY","Settings":{"InboundProxyPort":"15006","FilterTuple":{},"InboundExceptions":{},"OutboundExceptions":{}}})
+    );
 }
 
 #[test]

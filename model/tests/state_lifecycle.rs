@@ -571,3 +571,29 @@ fn create_normalises_references_and_ignores_read_only_namespace() {
     d["IpConfigurations"][0]["IpSubnetId"] = json!("5a5a5a5a-0000-0000-0000-000000000001");
     create(&mut h, ObjectKind::Endpoint, &d).unwrap();
 }
+
+#[test]
+fn maps_changed_directly_are_indexed_again_by_rebuild_indexes() {
+    let mut h = hns();
+    let n = net(&mut h, l2bridge_network("l2", "10.1.0.0/24", "10.1.0.1"));
+    let e = ep(&mut h, &n, None);
+    let mut lb: hnsim_model::schema::LoadBalancer = serde_json::from_value(json!({
+        "HostComputeEndpoints": [e.to_string()], "FrontendVIPs": ["10.96.0.1"],
+        "PortMappings": [{"Protocol": 6, "InternalPort": 80, "ExternalPort": 80}]}))
+    .expect("lb document");
+    lb.id = "0BADF00D-0000-4000-8000-0000000000B1".parse().expect("guid");
+    h.load_balancers.insert(lb.id, lb);
+    assert!(h.verify_indexes().is_err(), "a planted LB is not indexed");
+    h.rebuild_indexes();
+    h.verify_indexes().expect("indexed again");
+    // The planted LB now takes part in the frontend check and in the endpoint's references.
+    let dup = json!({"HostComputeEndpoints": [], "FrontendVIPs": ["10.96.0.1"],
+        "PortMappings": [{"Protocol": 6, "InternalPort": 81, "ExternalPort": 80}]});
+    assert_eq!(
+        code(h.create(ObjectKind::LoadBalancer, "", &dup.to_string())),
+        HResult::HCN_E_PORT_ALREADY_EXISTS
+    );
+    h.delete(ObjectKind::Endpoint, &e.to_string()).expect("delete");
+    let lb = &h.load_balancers.values().next().expect("the LB stays");
+    assert!(lb.host_compute_endpoints.is_empty(), "the reference was released");
+}

@@ -17,12 +17,20 @@ enum Op {
         slot: u8,
         l2bridge: bool,
         non_persistent: bool,
+        mac_pool: bool,
     },
     CreateEndpoint {
         net: usize,
         host: Option<u8>,
         remote: bool,
         port: Option<u16>,
+        mac: Option<u8>,
+        name: Option<u8>,
+    },
+    /// Add the network's second subnet, or remove its first (refused while in use).
+    ModifySubnet {
+        net: usize,
+        add: bool,
     },
     CreateNamespace {
         default: bool,
@@ -80,9 +88,12 @@ fn op() -> impl Strategy<Value = Op> {
     let idx = 0usize..8;
     let eps = prop::collection::vec(0usize..8, 0..4);
     prop_oneof![
-        4 => (0u8..4, prop::bool::weighted(0.7), prop::bool::weighted(0.3)).prop_map(|(slot, l2bridge, non_persistent)| Op::CreateNetwork { slot, l2bridge, non_persistent }),
-        9 => (idx.clone(), prop::option::of(0u8..12), prop::bool::weighted(0.25), prop::option::of(80u16..84))
-            .prop_map(|(net, host, remote, port)| Op::CreateEndpoint { net, host, remote, port }),
+        4 => (0u8..4, prop::bool::weighted(0.7), prop::bool::weighted(0.3), prop::bool::weighted(0.3))
+            .prop_map(|(slot, l2bridge, non_persistent, mac_pool)| Op::CreateNetwork { slot, l2bridge, non_persistent, mac_pool }),
+        9 => (idx.clone(), prop::option::of(0u8..12), prop::bool::weighted(0.25), prop::option::of(80u16..84),
+            prop::option::weighted(0.2, 0u8..6), prop::option::of(0u8..4))
+            .prop_map(|(net, host, remote, port, mac, name)| Op::CreateEndpoint { net, host, remote, port, mac, name }),
+        1 => (idx.clone(), any::<bool>()).prop_map(|(net, add)| Op::ModifySubnet { net, add }),
         2 => any::<bool>().prop_map(|default| Op::CreateNamespace { default }),
         4 => (idx.clone(), idx.clone()).prop_map(|(ns, ep)| Op::Attach { ns, ep }),
         2 => (idx.clone(), idx.clone()).prop_map(|(ns, ep)| Op::Detach { ns, ep }),
@@ -130,6 +141,23 @@ fn settings() -> impl Strategy<Value = HostSettings> {
         })
 }
 
+/// Endpoint names: two that a filter calls equal (case, spaces), and a GUID in two spellings.
+const NAMES: [&str; 4] = [
+    "pod-a",
+    " POD-A ",
+    "{0badf00d-0000-4000-8000-00000000000a}",
+    "pod-b",
+];
+
+/// Whether a `Name` filter value matches a name, as hns-schema.md §4.4 describes: as GUIDs when
+/// both are GUIDs, else as trimmed text in any case.
+fn name_matches(name: &str, want: &str) -> bool {
+    match (name.parse::<Guid>(), want.parse::<Guid>()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => name.trim().eq_ignore_ascii_case(want.trim()),
+    }
+}
+
 const GHOST: &str = "0BADF00D-0000-4000-8000-000000000001";
 
 /// The i-th live key (modulo), or a GUID that names nothing.
@@ -175,19 +203,40 @@ fn apply(h: &mut Hns, op: &Op) -> bool {
             slot,
             l2bridge,
             non_persistent,
+            mac_pool,
         } => {
             let s = *slot;
-            let d = json!({"Name": format!("net{s}"), "Type": if *l2bridge { "L2Bridge" } else { "NAT" },
+            let mut d = json!({"Name": format!("net{s}"), "Type": if *l2bridge { "L2Bridge" } else { "NAT" },
                 "Flags": if *non_persistent { 8 } else { 0 },
                 "Ipams": [{"Type": "Static", "Subnets": [{"IpAddressPrefix": format!("10.{s}.0.0/28"),
                     "Routes": [{"NextHop": format!("10.{s}.0.1"), "DestinationPrefix": "0.0.0.0/0"}]}]}]});
+            if *mac_pool {
+                // Four MACs, overlapping the explicit ones CreateEndpoint may give.
+                d["MacPool"] = json!({"Ranges": [{"StartMacAddress": "00-15-5D-AA-00-02", "EndMacAddress": "00-15-5D-AA-00-05"}]});
+            }
             ok(h.create_network("", &d.to_string()))
+        }
+        Op::ModifySubnet { net, add } => {
+            let nets: Vec<Guid> = h.networks.keys().copied().collect();
+            let n = pick(nets.clone(), *net);
+            let slot = nets
+                .get(*net % nets.len().max(1))
+                .and_then(|g| h.networks.get(g))
+                .map(|n| n.name.trim_start_matches("net").to_string())
+                .unwrap_or_else(|| "0".into());
+            let (verb, third) = if *add { ("Add", 1) } else { ("Remove", 0) };
+            let req = json!({"ResourceType": "Subnet", "RequestType": verb, "Settings": {"Subnets": [
+                {"IpAddressPrefix": format!("10.{slot}.{third}.0/28"),
+                 "Routes": [{"NextHop": format!("10.{slot}.{third}.1"), "DestinationPrefix": "0.0.0.0/0"}]}]}});
+            ok(h.modify_network(&n, &req.to_string()))
         }
         Op::CreateEndpoint {
             net,
             host,
             remote,
             port,
+            mac,
+            name,
         } => {
             let nets: Vec<Guid> = h.networks.keys().copied().collect();
             let n = pick(nets.clone(), *net);
@@ -197,6 +246,12 @@ fn apply(h: &mut Hns, op: &Op) -> bool {
                 .map(|n| n.name.trim_start_matches("net").to_string())
                 .unwrap_or_else(|| "0".into());
             let mut d = json!({"HostComputeNetwork": n});
+            if let Some(m) = mac {
+                d["MacAddress"] = json!(format!("00-15-5D-AA-00-{m:02X}"));
+            }
+            if let Some(i) = name {
+                d["Name"] = json!(NAMES[*i as usize % NAMES.len()]);
+            }
             if let Some(x) = host {
                 d["IpConfigurations"] = json!([{"IpAddress": format!("10.{slot}.0.{x}")}]);
             }
@@ -306,7 +361,16 @@ fn enumerate_all(h: &mut Hns, kind: ObjectKind) -> Vec<Guid> {
     v.iter().map(|s| s.parse().expect("guid")).collect()
 }
 
+fn enumerate_filtered(h: &mut Hns, kind: ObjectKind, filter: Value) -> Vec<Guid> {
+    let q = json!({"SchemaVersion": {"Major": 2, "Minor": 0}, "Filter": filter.to_string()});
+    let out = h.enumerate(kind, &q.to_string()).expect("enumerate");
+    let v: Vec<String> = serde_json::from_str(&out).expect("array");
+    v.iter().map(|s| s.parse().expect("guid")).collect()
+}
+
 fn check_invariants(h: &mut Hns) -> Result<(), TestCaseError> {
+    // The secondary indexes agree with a rebuild from the object maps.
+    h.verify_indexes().map_err(TestCaseError::fail)?;
     // IDs unique across kinds and equal to their document's ID.
     let mut seen = BTreeSet::new();
     let all: Vec<(Guid, Guid)> = h
@@ -397,6 +461,89 @@ fn check_invariants(h: &mut Hns) -> Result<(), TestCaseError> {
         .filter(|n| n.namespace_type == Some(hnsim_model::schema::NamespaceType::HostDefault))
         .count();
     prop_assert!(defaults <= 1);
+    // Enumerate filters answered from the indexes agree with a filter applied object by object.
+    let nets: Vec<(Guid, String)> = h.networks.iter().map(|(k, n)| (*k, n.name.clone())).collect();
+    for (net, name) in &nets {
+        let on_net: Vec<Guid> = h
+            .endpoints
+            .iter()
+            .filter(|(_, e)| e.host_compute_network.parse::<Guid>().ok() == Some(*net))
+            .map(|(k, _)| *k)
+            .collect();
+        let lower = net.to_string().to_lowercase();
+        prop_assert_eq!(
+            &enumerate_filtered(h, ObjectKind::Endpoint, json!({"VirtualNetwork": lower})),
+            &on_net
+        );
+        prop_assert_eq!(
+            &enumerate_filtered(
+                h,
+                ObjectKind::Endpoint,
+                json!({"HostComputeNetwork": net.to_string()})
+            ),
+            &on_net
+        );
+        prop_assert_eq!(
+            &enumerate_filtered(
+                h,
+                ObjectKind::Endpoint,
+                json!({"virtualnetworkname": name.to_uppercase()})
+            ),
+            &on_net
+        );
+        let remote: Vec<Guid> = on_net
+            .iter()
+            .copied()
+            .filter(|e| h.endpoints[e].is_remote())
+            .collect();
+        prop_assert_eq!(
+            enumerate_filtered(
+                h,
+                ObjectKind::Endpoint,
+                json!({"VirtualNetwork": net.to_string(), "IsRemoteEndpoint": true})
+            ),
+            remote
+        );
+        prop_assert_eq!(
+            enumerate_filtered(h, ObjectKind::Network, json!({"ID": net.to_string()})),
+            vec![*net]
+        );
+        prop_assert_eq!(
+            enumerate_filtered(h, ObjectKind::Endpoint, json!({"ID": net.to_string()})),
+            Vec::<Guid>::new()
+        );
+    }
+    for want in ["pod-a", "POD-B", "0BADF00D-0000-4000-8000-00000000000A", "nobody"] {
+        let named: Vec<Guid> = h
+            .endpoints
+            .iter()
+            .filter(|(_, e)| !e.name.is_empty() && name_matches(&e.name, want))
+            .map(|(k, _)| *k)
+            .collect();
+        prop_assert_eq!(
+            enumerate_filtered(h, ObjectKind::Endpoint, json!({"Name": want})),
+            named
+        );
+    }
+    for kind in ObjectKind::ALL {
+        let ids: Vec<Guid> = match kind {
+            ObjectKind::Network => h.networks.keys().copied().collect(),
+            ObjectKind::Endpoint => h.endpoints.keys().copied().collect(),
+            ObjectKind::Namespace => h.namespaces.keys().copied().collect(),
+            ObjectKind::LoadBalancer => h.load_balancers.keys().copied().collect(),
+            ObjectKind::SdnRoute => h.routes.keys().copied().collect(),
+        };
+        for id in ids {
+            // The create reply (serialised straight from the object) equals the query document.
+            let text = h
+                .document_text(kind, &id)
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let doc = h
+                .document(kind, &id)
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert_eq!(text, doc.to_string());
+        }
+    }
     // Enumerate returns exactly the live objects.
     prop_assert_eq!(
         enumerate_all(h, ObjectKind::Network),

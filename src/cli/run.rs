@@ -223,8 +223,19 @@ fn safe_name(s: &str) -> String {
 }
 
 fn write_pcaps(dir: &Path, pcaps: &[Captures]) -> std::io::Result<()> {
+    // Two scenarios may share a name (or a file-safe form of it): the later ones get `-2`, `-3`, …
+    // rather than overwriting the earlier one's captures.
+    let mut used = std::collections::BTreeSet::new();
     for (name, files) in pcaps {
-        let sub = dir.join(safe_name(name));
+        let base = safe_name(name);
+        let mut folder = base.clone();
+        for n in 2.. {
+            if used.insert(folder.clone()) {
+                break;
+            }
+            folder = format!("{base}-{n}");
+        }
+        let sub = dir.join(folder);
         std::fs::create_dir_all(&sub)?;
         for (point, bytes) in files {
             std::fs::write(sub.join(format!("{}.pcap", safe_name(point))), bytes)?;
@@ -344,4 +355,36 @@ fn dot(g: &hnsim_sim::world::TopologyGraph) -> String {
     }
     out.push_str("}\n");
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_difference_names_the_line() {
+        assert_eq!(
+            first_difference("a\nb\nc\n", "a\nx\nc\n"),
+            "line 2: first run \"b\", second run \"x\""
+        );
+        assert_eq!(first_difference("a\n", "a\nb\n"), "lengths differ: 1 vs 2 lines");
+    }
+
+    #[test]
+    fn scenarios_with_the_same_name_get_their_own_pcap_folder() {
+        let dir = std::env::temp_dir().join(format!("hnsim-same-name-pcaps-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let one = |b: u8| ("same name".to_string(), vec![("p".to_string(), vec![b])]);
+        write_pcaps(&dir, &[one(1), one(2), one(3)]).unwrap();
+        for (folder, b) in [("same_name", 1), ("same_name-2", 2), ("same_name-3", 3)] {
+            assert_eq!(std::fs::read(dir.join(folder).join("p.pcap")).unwrap(), [b]);
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn pcap_names_are_file_safe() {
+        assert_eq!(safe_name("node1/uplink"), "node1_uplink");
+        assert_eq!(safe_name("s1 host-gw: A→B"), "s1_host-gw__A_B");
+    }
 }

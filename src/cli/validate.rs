@@ -2,6 +2,7 @@
 //! normal v2 form; exit 2 with file, JSON path, expected and found on a bad document.
 
 use hnsim_model::document::{decode_any_value, encode_document};
+use hnsim_sim::scenario::locate::Pos;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -13,9 +14,20 @@ pub struct ValidateArgs {
 
 pub fn validate(a: ValidateArgs) -> u8 {
     let file = a.file.display();
-    let text = match std::fs::read_to_string(&a.file) {
-        Ok(t) => t,
+    let bytes = match std::fs::read(&a.file) {
+        Ok(b) => b,
         Err(e) => return super::invalid(format!("{file}: cannot read: {e}")),
+    };
+    let text = match String::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to();
+            return super::invalid(format!(
+                "{file}:{}: expected UTF-8 JSON, found the invalid byte 0x{:02X} (offset {at})",
+                Pos::of_offset(e.as_bytes(), at),
+                e.as_bytes()[at]
+            ));
+        }
     };
     let value: serde_json::Value = match serde_json::from_str(&text) {
         Ok(v) => v,

@@ -93,7 +93,7 @@ impl ExecBackend {
         };
         let hello = match backend.next_line(backend.options.hello_timeout) {
             Ok(l) => l,
-            Err(why) => {
+            Err((_, why)) => {
                 backend.kill();
                 return Err(AdapterError::Hello {
                     command: command.to_string(),
@@ -125,17 +125,23 @@ impl ExecBackend {
     }
 
     /// Wait for one line from the child, or say why none came.
-    fn next_line(&mut self, timeout: Duration) -> Result<String, String> {
+    /// The next line from the child; on failure the HRESULT to report (TIMEOUT when it did not
+    /// answer in time, BROKEN_PIPE when its output ended) and why.
+    fn next_line(&mut self, timeout: Duration) -> Result<String, (HResult, String)> {
         match self.lines.recv_timeout(timeout) {
             Ok(Line::Text(l)) => Ok(l),
-            Ok(Line::Failed(e)) => Err(format!("reading the child's output failed: {e}")),
-            Ok(Line::Eof) | Err(RecvTimeoutError::Disconnected) => {
-                Err(format!("the child closed its output{}", self.exit_note()))
-            }
-            Err(RecvTimeoutError::Timeout) => Err(format!(
-                "no answer from the child within {:.1}s{}",
-                timeout.as_secs_f64(),
-                self.stderr_note()
+            Ok(Line::Failed(e)) => Err((BROKEN_PIPE, format!("reading the child's output failed: {e}"))),
+            Ok(Line::Eof) | Err(RecvTimeoutError::Disconnected) => Err((
+                BROKEN_PIPE,
+                format!("the child closed its output{}", self.exit_note()),
+            )),
+            Err(RecvTimeoutError::Timeout) => Err((
+                TIMEOUT,
+                format!(
+                    "no answer from the child within {:.1}s{}",
+                    timeout.as_secs_f64(),
+                    self.stderr_note()
+                ),
             )),
         }
     }
@@ -224,8 +230,19 @@ fn read_lines(out: impl Read, tx: mpsc::Sender<Line>) {
 }
 
 fn keep_tail(err: impl Read, tail: Arc<Mutex<VecDeque<String>>>) {
-    for line in BufReader::new(err).lines() {
-        let Ok(line) = line else { return };
+    // Read bytes, not `lines()`: a line that is not UTF-8 must not stop the draining, or a
+    // child that keeps writing to stderr would block on a full pipe.
+    let mut reader = BufReader::new(err);
+    loop {
+        let mut buf = Vec::new();
+        match reader.read_until(b'\n', &mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+        while matches!(buf.last(), Some(b'\n' | b'\r')) {
+            buf.pop();
+        }
+        let line = String::from_utf8_lossy(&buf).into_owned();
         if let Ok(mut t) = tail.lock() {
             if t.len() == STDERR_TAIL {
                 t.pop_front();
@@ -256,14 +273,7 @@ impl HnsBackend for ExecBackend {
         }
         let reply = match self.next_line(self.options.call_timeout) {
             Ok(l) => l,
-            Err(why) => {
-                let code = if why.starts_with("no answer") {
-                    TIMEOUT
-                } else {
-                    BROKEN_PIPE
-                };
-                return Err(self.fault(code, call, why));
-            }
+            Err((code, why)) => return Err(self.fault(code, call, why)),
         };
         match protocol::decode_reply(&reply) {
             Ok(Ok(json)) => Ok(json),
@@ -288,5 +298,18 @@ impl Drop for ExecBackend {
             thread::sleep(Duration::from_millis(5));
         }
         self.kill();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stderr_tail_survives_a_line_that_is_not_utf8() {
+        let tail = Arc::new(Mutex::new(VecDeque::new()));
+        keep_tail(&b"first\n\xff\xfe bad\nlast\r\n"[..], Arc::clone(&tail));
+        let got: Vec<String> = tail.lock().unwrap().iter().cloned().collect();
+        assert_eq!(got, ["first", "\u{FFFD}\u{FFFD} bad", "last"]);
     }
 }

@@ -7,7 +7,7 @@
 //! * `sim` — the model, built by a factory the caller passes, so this module does not depend on
 //!   the state machine's internals.
 //!
-//! [`serve`] serves the protocol from any backend (`hnsim serve --stdio`).
+//! [`serve()`] serves the protocol from any backend (`hnsim serve --stdio`).
 
 pub mod exec;
 pub mod protocol;
@@ -174,6 +174,18 @@ mod tests {
         assert!(lines[2].starts_with("ERR\t0x803B0010\texists\\twith a tab\t{"));
         assert!(lines[3].starts_with("ERR\t0x80070057\tmalformed request line"));
         assert!(lines[4].starts_with("ERR\t0x80004001\tunknown HCN call"));
+
+        // A line that is not UTF-8 is one more malformed request; the next one is still served.
+        let input: &[u8] = b"HcnCreateNetwork\t\t{\"a\":\"\xff\"}\r\nHcnCreateNetwork\t\t{\"b\":1}\n";
+        let mut out = Vec::new();
+        assert_eq!(serve(input, &mut out, &mut fake()).unwrap(), 2);
+        let out = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = out.lines().collect();
+        assert!(
+            lines[1].starts_with("ERR\t0x80070057\tmalformed request line: not UTF-8"),
+            "{out}"
+        );
+        assert_eq!(lines[2], "OK\t{\"N\":1}");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use super::protocol;
 use crate::backend::HnsBackend;
+use crate::hresult::{HResult, HcnError};
 use std::io::{self, BufRead, Write};
 
 /// Write the hello line, then answer one reply line per request line until the reader ends.
@@ -10,10 +11,20 @@ pub fn serve(reader: impl BufRead, mut writer: impl Write, backend: &mut dyn Hns
     writeln!(writer, "{}", protocol::hello_line(&backend.describe()))?;
     writer.flush()?;
     let mut served = 0;
-    for line in reader.lines() {
-        let line = line?;
-        let line = line.strip_suffix('\r').unwrap_or(&line);
-        let reply = protocol::decode_request(line).and_then(|call| backend.call(&call));
+    // Lines are read as bytes: a request that is not UTF-8 is malformed, answered like any other
+    // malformed request, not a reason to stop serving.
+    for line in reader.split(b'\n') {
+        let mut line = line?;
+        if line.last() == Some(&b'\r') {
+            line.pop();
+        }
+        let reply = match std::str::from_utf8(&line) {
+            Ok(text) => protocol::decode_request(text).and_then(|call| backend.call(&call)),
+            Err(e) => Err(HcnError::new(
+                HResult::E_INVALIDARG,
+                format!("malformed request line: not UTF-8 ({e})"),
+            )),
+        };
         writeln!(writer, "{}", protocol::encode_reply(&reply))?;
         writer.flush()?;
         served += 1;

@@ -203,11 +203,8 @@ fn network_lifecycle(ctx: &mut Ctx) -> Step<()> {
         ty.eq_ignore_ascii_case("NAT"),
         "queried Type {ty:?}, expected NAT"
     );
-    let prefixes: Vec<&str> = q["Ipams"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|i| i["Subnets"].as_array().into_iter().flatten())
+    let prefixes: Vec<&str> = items(&q, "Ipams")
+        .flat_map(|i| items(i, "Subnets"))
         .filter_map(|s| str_of(s, "IpAddressPrefix"))
         .collect();
     ensure!(
@@ -293,11 +290,13 @@ fn network_invalid_type(ctx: &mut Ctx) -> Step<()> {
     Ok(())
 }
 
+/// The items of the array `v[key]` (none when it is absent or not an array).
+fn items<'a>(v: &'a Value, key: &str) -> impl Iterator<Item = &'a Value> {
+    v[key].as_array().into_iter().flatten()
+}
+
 fn policy_types(v: &Value) -> Vec<String> {
-    v["Policies"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    items(v, "Policies")
         .filter_map(|p| str_of(p, "Type").map(str::to_string))
         .collect()
 }
@@ -371,10 +370,7 @@ fn query_filters(ctx: &mut Ctx) -> Step<()> {
 }
 
 fn ip_configs(v: &Value) -> Vec<String> {
-    v["IpConfigurations"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    items(v, "IpConfigurations")
         .filter_map(|c| str_of(c, "IpAddress").map(str::to_string))
         .collect()
 }
@@ -536,10 +532,7 @@ fn namespace_lifecycle(ctx: &mut Ctx) -> Step<()> {
 }
 
 fn resource_endpoints(ns: &Value) -> Vec<String> {
-    ns["Resources"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    items(ns, "Resources")
         .filter(|r| str_of(r, "Type") == Some("Endpoint"))
         .filter_map(|r| str_of(&r["Data"], "ID").map(str::to_string))
         .collect()
@@ -604,10 +597,7 @@ fn lb_doc(backends: &[&str], vip: &str) -> Value {
 }
 
 fn lb_backends(v: &Value) -> Vec<String> {
-    v["HostComputeEndpoints"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    items(v, "HostComputeEndpoints")
         .filter_map(|e| e.as_str().map(str::to_string))
         .collect()
 }

@@ -128,8 +128,20 @@ impl Report {
     }
 }
 
-/// Escape for XML text and attribute values; characters XML 1.0 cannot hold become U+FFFD.
+/// Escape for an XML attribute value (and text): tab, CR and LF become character references,
+/// because a parser turns raw ones in an attribute into spaces. Characters XML 1.0 cannot hold
+/// become U+FFFD, so the reader sees that something was there.
 pub fn xml_escape(s: &str) -> String {
+    escape(s, true)
+}
+
+/// Escape for XML element text: like [`xml_escape`], but tab, CR and LF stay as they are so a
+/// multi-line body stays readable in the raw file.
+pub fn xml_text(s: &str) -> String {
+    escape(s, false)
+}
+
+fn escape(s: &str, attribute: bool) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -138,6 +150,7 @@ pub fn xml_escape(s: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
+            '\t' | '\n' | '\r' if !attribute => out.push(c),
             '\t' => out.push_str("&#9;"),
             '\n' => out.push_str("&#10;"),
             '\r' => out.push_str("&#13;"),
@@ -177,5 +190,11 @@ mod tests {
         ));
         assert!(x.contains("failures=\"1\""));
         assert!(!r.passed());
+    }
+
+    #[test]
+    fn text_keeps_line_breaks_and_attributes_encode_them() {
+        assert_eq!(xml_text("a\tb\nc\r<\u{1}"), "a\tb\nc\r&lt;\u{FFFD}");
+        assert_eq!(xml_escape("a\tb\nc\r"), "a&#9;b&#10;c&#13;");
     }
 }

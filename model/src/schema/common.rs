@@ -6,6 +6,9 @@ use serde_json::Value;
 /// Unknown keys of an object, kept in their original order.
 pub type Extra = IndexMap<String, Value>;
 
+pub(crate) fn is_zero_u64(v: &u64) -> bool {
+    *v == 0
+}
 pub(crate) fn is_zero_u32(v: &u32) -> bool {
     *v == 0
 }

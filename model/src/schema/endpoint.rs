@@ -18,6 +18,7 @@ pub mod endpoint_flags {
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct IpConfig {
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub ip_address: String,
     #[serde(skip_serializing_if = "is_zero_u8")]
     pub prefix_length: u8,

@@ -1,5 +1,5 @@
 use super::common::*;
-use super::read::{self, deserialize_via_read, Obj, ReadDoc, R};
+use super::read::{deserialize_via_read, Obj, ReadDoc, R};
 use crate::ids::Guid;
 use serde::Serialize;
 
@@ -48,23 +48,17 @@ pub struct LbPortMapping {
 impl ReadDoc for LbPortMapping {
     const WHAT: &'static str = "a port mapping {Protocol, InternalPort, ExternalPort, …}";
     fn read_obj(mut o: Obj) -> R<Self> {
-        // DistributionType is a number from hcsshim; names are accepted too.
-        let distribution_type = match o.take(&["DistributionType"]) {
-            None => 0,
-            Some((p, v)) => match v.as_str().and_then(|s| {
-                DISTRIBUTIONS
-                    .iter()
-                    .position(|d| d.eq_ignore_ascii_case(s.trim()))
-            }) {
-                Some(i) => i as u32,
-                None => read::uint_value(&v, &p, u32::MAX as u64)? as u32,
-            },
-        };
         Ok(LbPortMapping {
             protocol: o.protocol(&["Protocol"])?,
             internal_port: o.u16(&["InternalPort"])?,
             external_port: o.u16(&["ExternalPort"])?,
-            distribution_type,
+            // A number from hcsshim; names are accepted too.
+            distribution_type: o.named_u32(&["DistributionType"], |s| {
+                DISTRIBUTIONS
+                    .iter()
+                    .position(|d| d.eq_ignore_ascii_case(s))
+                    .map(|i| i as u32)
+            })?,
             flags: o.u32(&["Flags"])?,
             extra: o.rest(),
         })

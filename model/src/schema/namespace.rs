@@ -49,19 +49,25 @@ impl Serialize for NamespaceType {
     }
 }
 
+/// What a namespace `Type` may be, for messages.
+const NAMESPACE_TYPE_EXPECTED: &str = "a namespace type (Host, HostDefault, Guest, GuestDefault, or 0-3)";
+
+impl NamespaceType {
+    /// From JSON: a name in any case, or a number 0–3.
+    fn from_value(v: &Value) -> Option<NamespaceType> {
+        match v {
+            Value::String(s) => NamespaceType::parse(s),
+            Value::Number(n) => NamespaceType::parse(&n.to_string()),
+            _ => None,
+        }
+    }
+}
+
 impl<'de> Deserialize<'de> for NamespaceType {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let v = Value::deserialize(d)?;
-        let s = match &v {
-            Value::String(s) => s.clone(),
-            Value::Number(n) => n.to_string(),
-            _ => String::new(),
-        };
-        NamespaceType::parse(&s).ok_or_else(|| {
-            serde::de::Error::custom(format!(
-                "expected a namespace type (Host, HostDefault, Guest, GuestDefault), found {v}"
-            ))
-        })
+        NamespaceType::from_value(&v)
+            .ok_or_else(|| serde::de::Error::custom(format!("expected {NAMESPACE_TYPE_EXPECTED}, found {v}")))
     }
 }
 
@@ -136,20 +142,12 @@ impl Namespace {
 }
 
 pub(crate) fn read_namespace_type(o: &mut Obj) -> R<Option<NamespaceType>> {
-    let expected = "a namespace type (Host, HostDefault, Guest, GuestDefault, or 0-3)";
     match o.take(&["Type"]) {
         None => Ok(None),
         Some((_, Value::String(s))) if s.trim().is_empty() => Ok(None),
-        Some((p, v)) => {
-            let s = match &v {
-                Value::String(s) => s.clone(),
-                Value::Number(n) => n.to_string(),
-                _ => return Err(err(&p, expected, &v)),
-            };
-            NamespaceType::parse(&s)
-                .map(Some)
-                .ok_or_else(|| err(&p, expected, &v))
-        }
+        Some((p, v)) => NamespaceType::from_value(&v)
+            .map(Some)
+            .ok_or_else(|| err(&p, NAMESPACE_TYPE_EXPECTED, &v)),
     }
 }
 

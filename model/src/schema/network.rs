@@ -77,15 +77,29 @@ impl Serialize for NetworkType {
     }
 }
 
+/// What a network `Type` may be, for messages.
+const NETWORK_TYPE_EXPECTED: &str =
+    "a network type name (NAT, ICS, Transparent, L2Bridge, L2Tunnel, Overlay, Private, Internal) or number 0–7";
+
+impl NetworkType {
+    /// From JSON: a name in any case (unknown names are kept as `Other`), or a number 0–7.
+    fn from_value(v: &Value) -> Option<NetworkType> {
+        match v {
+            Value::String(s) => Some(NetworkType::parse(s)),
+            Value::Number(n) => n
+                .as_u64()
+                .filter(|i| *i < 8)
+                .map(|i| NetworkType::parse(&i.to_string())),
+            _ => None,
+        }
+    }
+}
+
 impl<'de> Deserialize<'de> for NetworkType {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        match Value::deserialize(d)? {
-            Value::String(s) => Ok(NetworkType::parse(&s)),
-            Value::Number(n) => Ok(NetworkType::parse(&n.to_string())),
-            other => Err(serde::de::Error::custom(format!(
-                "expected a network type name (NAT, ICS, Transparent, L2Bridge, L2Tunnel, Overlay, Private, Internal) or number, found {other}"
-            ))),
-        }
+        let v = Value::deserialize(d)?;
+        NetworkType::from_value(&v)
+            .ok_or_else(|| serde::de::Error::custom(format!("expected {NETWORK_TYPE_EXPECTED}, found {v}")))
     }
 }
 
@@ -109,7 +123,9 @@ pub mod subnet_flags {
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct MacRange {
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub start_mac_address: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub end_mac_address: String,
     #[serde(flatten)]
     pub extra: Extra,
@@ -243,22 +259,14 @@ impl Network {
     }
 }
 
+/// A network's `Type`; NAT (explicit or absent) is `None`, as HNS writes it.
 pub(crate) fn read_network_type(o: &mut Obj) -> R<Option<NetworkType>> {
-    match o.take(&["Type"]) {
-        None => Ok(None),
-        Some((_, Value::String(s))) if s.trim().is_empty() => Ok(None),
-        Some((_, Value::String(s))) => Ok(Some(NetworkType::parse(&s))),
-        Some((p, Value::Number(n))) => match n.as_u64() {
-            Some(i) if i < 8 => Ok(Some(NetworkType::parse(&i.to_string()))),
-            _ => Err(err(&p, "a network type number 0–7", &Value::Number(n))),
-        },
-        Some((p, v)) => Err(err(
-            &p,
-            "a network type name (NAT, ICS, Transparent, L2Bridge, L2Tunnel, Overlay, Private, Internal)",
-            &v,
-        )),
-    }
-    .map(|t| t.filter(|t| *t != NetworkType::Nat))
+    let t = match o.take(&["Type"]) {
+        None => return Ok(None),
+        Some((_, Value::String(s))) if s.trim().is_empty() => return Ok(None),
+        Some((p, v)) => NetworkType::from_value(&v).ok_or_else(|| err(&p, NETWORK_TYPE_EXPECTED, &v))?,
+    };
+    Ok(Some(t).filter(|t| *t != NetworkType::Nat))
 }
 
 impl ReadDoc for Network {

@@ -9,6 +9,37 @@ use super::read::{self, deserialize_via_read, err, Obj, ReadDoc, R};
 use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
 
+/// A settings struct whose fields are each read by one expression over the object `o`
+/// (`Field: Type = o.str(&["Field"])?,`), declared once: the struct with HCN's PascalCase names,
+/// the unknown keys kept in `extra`, its [`ReadDoc`] and `Deserialize`. Serde attributes on a
+/// field pass through (they carry hcsshim's `omitempty` rules).
+macro_rules! settings {
+    ($(#[$m:meta])* $name:ident, $what:literal, |$o:ident| {
+        $($(#[$fm:meta])* $field:ident: $ty:ty = $read:expr,)*
+    }) => {
+        $(#[$m])*
+        #[derive(Clone, Debug, Default, PartialEq, Serialize)]
+        #[serde(rename_all = "PascalCase")]
+        pub struct $name {
+            $($(#[$fm])* pub $field: $ty,)*
+            #[serde(flatten)]
+            pub extra: Extra,
+        }
+
+        impl ReadDoc for $name {
+            const WHAT: &'static str = $what;
+            fn read_obj(mut $o: Obj) -> R<Self> {
+                Ok($name {
+                    $($field: $read,)*
+                    extra: $o.rest(),
+                })
+            }
+        }
+
+        deserialize_via_read!($name);
+    };
+}
+
 /// NatFlags of PortMapping / OutBoundNAT.
 pub mod nat_flags {
     pub const LOCAL_ROUTED_VIP: u32 = 1;
@@ -129,258 +160,119 @@ impl ReadDoc for AclPolicy {
     }
 }
 
-/// `QOS`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct QosPolicy {
-    pub maximum_outgoing_bandwidth_in_bytes: u64,
-    #[serde(flatten)]
-    pub extra: Extra,
-}
-
-impl ReadDoc for QosPolicy {
-    const WHAT: &'static str = "QOS settings";
-    fn read_obj(mut o: Obj) -> R<Self> {
-        Ok(QosPolicy {
-            maximum_outgoing_bandwidth_in_bytes: o.u64(&["MaximumOutgoingBandwidthInBytes"])?,
-            extra: o.rest(),
-        })
+settings! {
+    /// `QOS`.
+    QosPolicy, "QOS settings", |o| {
+        maximum_outgoing_bandwidth_in_bytes: u64 = o.u64(&["MaximumOutgoingBandwidthInBytes"])?,
     }
 }
 
-/// `OutBoundNAT` (v1 `OutBoundNAT` with `VIP` / `ExceptionList`).
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct OutboundNatPolicy {
-    #[serde(rename = "VirtualIP", skip_serializing_if = "String::is_empty")]
-    pub virtual_ip: String,
-    /// CIDRs/IPs not SNATed. v1 and some clients spell it `ExceptionList`.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub exceptions: Vec<String>,
-    /// When set, SNAT only toward these (loopback DSR uses the pod's own IP).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub destinations: Vec<String>,
-    #[serde(skip_serializing_if = "is_zero_u32")]
-    pub flags: u32,
-    #[serde(skip_serializing_if = "is_zero_u16")]
-    pub max_port_pool_usage: u16,
-    #[serde(flatten)]
-    pub extra: Extra,
-}
-
-impl ReadDoc for OutboundNatPolicy {
-    const WHAT: &'static str = "OutBoundNAT settings";
-    fn read_obj(mut o: Obj) -> R<Self> {
-        Ok(OutboundNatPolicy {
-            virtual_ip: o.str(&["VirtualIP", "VIP"])?,
-            exceptions: o.strings(&["Exceptions", "ExceptionList"])?,
-            destinations: o.strings(&["Destinations"])?,
-            flags: o.u32(&["Flags"])?,
-            max_port_pool_usage: o.u16(&["MaxPortPoolUsage"])?,
-            extra: o.rest(),
-        })
+settings! {
+    /// `OutBoundNAT` (v1 `OutBoundNAT` with `VIP` / `ExceptionList`).
+    OutboundNatPolicy, "OutBoundNAT settings", |o| {
+        #[serde(rename = "VirtualIP", skip_serializing_if = "String::is_empty")]
+        virtual_ip: String = o.str(&["VirtualIP", "VIP"])?,
+        /// CIDRs/IPs not SNATed. v1 and some clients spell it `ExceptionList`.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        exceptions: Vec<String> = o.strings(&["Exceptions", "ExceptionList"])?,
+        /// When set, SNAT only toward these (loopback DSR uses the pod's own IP).
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        destinations: Vec<String> = o.strings(&["Destinations"])?,
+        #[serde(skip_serializing_if = "is_zero_u32")]
+        flags: u32 = o.u32(&["Flags"])?,
+        #[serde(skip_serializing_if = "is_zero_u16")]
+        max_port_pool_usage: u16 = o.u16(&["MaxPortPoolUsage"])?,
     }
 }
 
-/// `SDNRoute` endpoint policy (v1 `ROUTE`); also one entry of a HostComputeRoute.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct SdnRoutePolicy {
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub destination_prefix: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub next_hop: String,
-    #[serde(skip_serializing_if = "is_false")]
-    pub need_encap: bool,
-    #[serde(skip_serializing_if = "is_false")]
-    pub automatic_endpoint_monitor: bool,
-    #[serde(flatten)]
-    pub extra: Extra,
-}
-
-impl ReadDoc for SdnRoutePolicy {
-    const WHAT: &'static str = "SDNRoute settings";
-    fn read_obj(mut o: Obj) -> R<Self> {
-        Ok(SdnRoutePolicy {
-            destination_prefix: o.str(&["DestinationPrefix"])?,
-            next_hop: o.str(&["NextHop"])?,
-            need_encap: o.bool(&["NeedEncap"])?,
-            automatic_endpoint_monitor: o.bool(&["AutomaticEndpointMonitor"])?,
-            extra: o.rest(),
-        })
+settings! {
+    /// `SDNRoute` endpoint policy (v1 `ROUTE`); also one entry of a HostComputeRoute.
+    SdnRoutePolicy, "SDNRoute settings", |o| {
+        #[serde(skip_serializing_if = "String::is_empty")]
+        destination_prefix: String = o.str(&["DestinationPrefix"])?,
+        #[serde(skip_serializing_if = "String::is_empty")]
+        next_hop: String = o.str(&["NextHop"])?,
+        #[serde(skip_serializing_if = "is_false")]
+        need_encap: bool = o.bool(&["NeedEncap"])?,
+        #[serde(skip_serializing_if = "is_false")]
+        automatic_endpoint_monitor: bool = o.bool(&["AutomaticEndpointMonitor"])?,
     }
 }
 
-/// `L4Proxy` (v1 `PROXY`). hcsshim writes `Exceptions`/`OutboundNAT`, \[schema\]/\[sdn\]
-/// `ExceptionList`/`OutboundNat`; both are read, hcsshim's spelling is written.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct L4ProxyPolicy {
-    #[serde(rename = "IP", skip_serializing_if = "String::is_empty")]
-    pub ip: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub port: String,
-    #[serde(skip_serializing_if = "is_zero_u32")]
-    pub protocol: u32,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub exceptions: Vec<String>,
-    pub destination: String,
-    #[serde(rename = "OutboundNAT", skip_serializing_if = "is_false")]
-    pub outbound_nat: bool,
-    #[serde(flatten)]
-    pub extra: Extra,
-}
-
-impl ReadDoc for L4ProxyPolicy {
-    const WHAT: &'static str = "L4Proxy settings";
-    fn read_obj(mut o: Obj) -> R<Self> {
-        Ok(L4ProxyPolicy {
-            ip: o.str(&["IP"])?,
-            port: o.str_or_num(&["Port"])?,
-            protocol: o.protocol(&["Protocol"])?,
-            exceptions: o.strings(&["Exceptions", "ExceptionList"])?,
-            destination: o.str(&["Destination"])?,
-            outbound_nat: o.bool(&["OutboundNAT"])?,
-            extra: o.rest(),
-        })
+settings! {
+    /// `L4Proxy` (v1 `PROXY`). hcsshim writes `Exceptions`/`OutboundNAT`, \[schema\]/\[sdn\]
+    /// `ExceptionList`/`OutboundNat`; both are read, hcsshim's spelling is written.
+    L4ProxyPolicy, "L4Proxy settings", |o| {
+        #[serde(rename = "IP", skip_serializing_if = "String::is_empty")]
+        ip: String = o.str(&["IP"])?,
+        #[serde(skip_serializing_if = "String::is_empty")]
+        port: String = o.str_or_num(&["Port"])?,
+        #[serde(skip_serializing_if = "is_zero_u32")]
+        protocol: u32 = o.protocol(&["Protocol"])?,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        exceptions: Vec<String> = o.strings(&["Exceptions", "ExceptionList"])?,
+        destination: String = o.str(&["Destination"])?,
+        #[serde(rename = "OutboundNAT", skip_serializing_if = "is_false")]
+        outbound_nat: bool = o.bool(&["OutboundNAT"])?,
     }
 }
 
-/// The 5-tuple filter of an `L4WFPPROXY` policy.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct FiveTuple {
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub protocols: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub local_addresses: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub remote_addresses: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub local_ports: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub remote_ports: String,
-    #[serde(skip_serializing_if = "is_zero_u16")]
-    pub priority: u16,
-    #[serde(flatten)]
-    pub extra: Extra,
-}
-
-impl ReadDoc for FiveTuple {
-    const WHAT: &'static str = "a FilterTuple";
-    fn read_obj(mut o: Obj) -> R<Self> {
-        Ok(FiveTuple {
-            protocols: read::protocol_list(&o.str_or_num(&["Protocols"])?),
-            local_addresses: o.str(&["LocalAddresses"])?,
-            remote_addresses: o.str(&["RemoteAddresses"])?,
-            local_ports: o.str_or_num(&["LocalPorts"])?,
-            remote_ports: o.str_or_num(&["RemotePorts"])?,
-            priority: o.u16(&["Priority"])?,
-            extra: o.rest(),
-        })
+settings! {
+    /// The 5-tuple filter of an `L4WFPPROXY` policy.
+    FiveTuple, "a FilterTuple", |o| {
+        #[serde(skip_serializing_if = "String::is_empty")]
+        protocols: String = read::protocol_list(&o.str_or_num(&["Protocols"])?),
+        #[serde(skip_serializing_if = "String::is_empty")]
+        local_addresses: String = o.str(&["LocalAddresses"])?,
+        #[serde(skip_serializing_if = "String::is_empty")]
+        remote_addresses: String = o.str(&["RemoteAddresses"])?,
+        #[serde(skip_serializing_if = "String::is_empty")]
+        local_ports: String = o.str_or_num(&["LocalPorts"])?,
+        #[serde(skip_serializing_if = "String::is_empty")]
+        remote_ports: String = o.str_or_num(&["RemotePorts"])?,
+        #[serde(skip_serializing_if = "is_zero_u16")]
+        priority: u16 = o.u16(&["Priority"])?,
     }
 }
 
-/// `InboundExceptions` / `OutboundExceptions` of an `L4WFPPROXY` policy (schema 2.14).
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct ProxyExceptions {
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub ip_address_exceptions: Vec<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub port_exceptions: Vec<String>,
-    #[serde(flatten)]
-    pub extra: Extra,
-}
-
-impl ProxyExceptions {
-    pub fn is_empty(&self) -> bool {
-        self.ip_address_exceptions.is_empty() && self.port_exceptions.is_empty() && self.extra.is_empty()
+settings! {
+    /// `InboundExceptions` / `OutboundExceptions` of an `L4WFPPROXY` policy (schema 2.14).
+    ProxyExceptions, "proxy exceptions", |o| {
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        ip_address_exceptions: Vec<String> = o.strings(&["IpAddressExceptions"])?,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        port_exceptions: Vec<String> = o.strings(&["PortExceptions"])?,
     }
 }
 
-impl ReadDoc for ProxyExceptions {
-    const WHAT: &'static str = "proxy exceptions";
-    fn read_obj(mut o: Obj) -> R<Self> {
-        Ok(ProxyExceptions {
-            ip_address_exceptions: o.strings(&["IpAddressExceptions"])?,
-            port_exceptions: o.strings(&["PortExceptions"])?,
-            extra: o.rest(),
-        })
+settings! {
+    /// `L4WFPPROXY`: WFP-based per-endpoint redirect (HNS ≥ 13.2).
+    L4WfpProxyPolicy, "L4WFPPROXY settings", |o| {
+        #[serde(skip_serializing_if = "String::is_empty")]
+        inbound_proxy_port: String = o.str_or_num(&["InboundProxyPort"])?,
+        #[serde(skip_serializing_if = "String::is_empty")]
+        outbound_proxy_port: String = o.str_or_num(&["OutboundProxyPort"])?,
+        filter_tuple: FiveTuple = o.object(&["FilterTuple"])?.unwrap_or_default(),
+        #[serde(rename = "UserSID", skip_serializing_if = "String::is_empty")]
+        user_sid: String = o.str(&["UserSID"])?,
+        inbound_exceptions: ProxyExceptions = o.object(&["InboundExceptions"])?.unwrap_or_default(),
+        outbound_exceptions: ProxyExceptions = o.object(&["OutboundExceptions"])?.unwrap_or_default(),
     }
 }
 
-/// `L4WFPPROXY`: WFP-based per-endpoint redirect (HNS ≥ 13.2).
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct L4WfpProxyPolicy {
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub inbound_proxy_port: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub outbound_proxy_port: String,
-    pub filter_tuple: FiveTuple,
-    #[serde(rename = "UserSID", skip_serializing_if = "String::is_empty")]
-    pub user_sid: String,
-    #[serde(skip_serializing_if = "ProxyExceptions::is_empty")]
-    pub inbound_exceptions: ProxyExceptions,
-    #[serde(skip_serializing_if = "ProxyExceptions::is_empty")]
-    pub outbound_exceptions: ProxyExceptions,
-    #[serde(flatten)]
-    pub extra: Extra,
-}
-
-impl ReadDoc for L4WfpProxyPolicy {
-    const WHAT: &'static str = "L4WFPPROXY settings";
-    fn read_obj(mut o: Obj) -> R<Self> {
-        Ok(L4WfpProxyPolicy {
-            inbound_proxy_port: o.str_or_num(&["InboundProxyPort"])?,
-            outbound_proxy_port: o.str_or_num(&["OutboundProxyPort"])?,
-            filter_tuple: o.object(&["FilterTuple"])?.unwrap_or_default(),
-            user_sid: o.str(&["UserSID"])?,
-            inbound_exceptions: o.object(&["InboundExceptions"])?.unwrap_or_default(),
-            outbound_exceptions: o.object(&["OutboundExceptions"])?.unwrap_or_default(),
-            extra: o.rest(),
-        })
+settings! {
+    /// `PortName`.
+    PortNamePolicy, "PortName settings", |o| {
+        #[serde(skip_serializing_if = "String::is_empty")]
+        name: String = o.str(&["Name"])?,
     }
 }
 
-/// `PortName`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct PortNamePolicy {
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub name: String,
-    #[serde(flatten)]
-    pub extra: Extra,
-}
-
-impl ReadDoc for PortNamePolicy {
-    const WHAT: &'static str = "PortName settings";
-    fn read_obj(mut o: Obj) -> R<Self> {
-        Ok(PortNamePolicy {
-            name: o.str(&["Name"])?,
-            extra: o.rest(),
-        })
-    }
-}
-
-/// `EncapOverhead` (v1: the endpoint field `EncapOverhead`).
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct EncapOverheadPolicy {
-    #[serde(skip_serializing_if = "is_zero_u16")]
-    pub overhead: u16,
-    #[serde(flatten)]
-    pub extra: Extra,
-}
-
-impl ReadDoc for EncapOverheadPolicy {
-    const WHAT: &'static str = "EncapOverhead settings";
-    fn read_obj(mut o: Obj) -> R<Self> {
-        Ok(EncapOverheadPolicy {
-            overhead: o.u16(&["Overhead"])?,
-            extra: o.rest(),
-        })
+settings! {
+    /// `EncapOverhead` (v1: the endpoint field `EncapOverhead`).
+    EncapOverheadPolicy, "EncapOverhead settings", |o| {
+        #[serde(skip_serializing_if = "is_zero_u16")]
+        overhead: u16 = o.u16(&["Overhead"])?,
     }
 }
 
@@ -394,199 +286,104 @@ pub mod iov_interrupt_moderation {
     pub const HIGH: u32 = 300;
 }
 
-/// `Iov` (schema 2.9).
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct IovPolicy {
-    #[serde(skip_serializing_if = "is_zero_u32")]
-    pub iov_offload_weight: u32,
-    #[serde(skip_serializing_if = "is_zero_u32")]
-    pub queue_pairs_requested: u32,
-    #[serde(skip_serializing_if = "is_zero_u32")]
-    pub interrupt_moderation: u32,
-    #[serde(flatten)]
-    pub extra: Extra,
+/// An IovInterruptModeration name, with or without its `IovInterruptModeration` prefix.
+fn iov_moderation_by_name(s: &str) -> Option<u32> {
+    use iov_interrupt_moderation as m;
+    const PREFIX: &str = "IovInterruptModeration";
+    let short = match s.get(..PREFIX.len()) {
+        Some(p) if p.eq_ignore_ascii_case(PREFIX) => &s[PREFIX.len()..],
+        _ => s,
+    };
+    [
+        ("Default", m::DEFAULT),
+        ("Adaptive", m::ADAPTIVE),
+        ("Off", m::OFF),
+        ("Low", m::LOW),
+        ("Medium", m::MEDIUM),
+        ("High", m::HIGH),
+    ]
+    .into_iter()
+    .find(|(n, _)| n.eq_ignore_ascii_case(short))
+    .map(|(_, x)| x)
 }
 
-impl ReadDoc for IovPolicy {
-    const WHAT: &'static str = "Iov settings";
-    fn read_obj(mut o: Obj) -> R<Self> {
-        use iov_interrupt_moderation as m;
-        let interrupt_moderation = match o.take(&["InterruptModeration"]) {
-            None => 0,
-            Some((p, v)) => {
-                let names = [
-                    ("IovInterruptModerationDefault", m::DEFAULT),
-                    ("IovInterruptModerationAdaptive", m::ADAPTIVE),
-                    ("IovInterruptModerationOff", m::OFF),
-                    ("IovInterruptModerationLow", m::LOW),
-                    ("IovInterruptModerationMedium", m::MEDIUM),
-                    ("IovInterruptModerationHigh", m::HIGH),
-                ];
-                let by_name = v.as_str().and_then(|s| {
-                    names
-                        .iter()
-                        .find(|(n, _)| n.eq_ignore_ascii_case(s) || n[22..].eq_ignore_ascii_case(s))
-                        .map(|(_, x)| *x)
-                });
-                match by_name {
-                    Some(x) => x,
-                    None => read::uint_value(&v, &p, u32::MAX as u64)? as u32,
-                }
-            }
-        };
-        Ok(IovPolicy {
-            iov_offload_weight: o.u32(&["IovOffloadWeight"])?,
-            queue_pairs_requested: o.u32(&["QueuePairsRequested"])?,
-            interrupt_moderation,
-            extra: o.rest(),
-        })
+settings! {
+    /// `Iov` (schema 2.9).
+    IovPolicy, "Iov settings", |o| {
+        #[serde(skip_serializing_if = "is_zero_u32")]
+        iov_offload_weight: u32 = o.u32(&["IovOffloadWeight"])?,
+        #[serde(skip_serializing_if = "is_zero_u32")]
+        queue_pairs_requested: u32 = o.u32(&["QueuePairsRequested"])?,
+        /// A number, or a name (`IovInterruptModerationHigh` or `High`).
+        #[serde(skip_serializing_if = "is_zero_u32")]
+        interrupt_moderation: u32 = o.named_u32(&["InterruptModeration"], iov_moderation_by_name)?,
     }
 }
 
-/// `ProviderAddress` (v1 `PA` with field `PA`).
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct ProviderAddressPolicy {
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub provider_address: String,
-    #[serde(flatten)]
-    pub extra: Extra,
-}
-
-impl ReadDoc for ProviderAddressPolicy {
-    const WHAT: &'static str = "ProviderAddress settings";
-    fn read_obj(mut o: Obj) -> R<Self> {
-        Ok(ProviderAddressPolicy {
-            provider_address: o.str(&["ProviderAddress", "PA"])?,
-            extra: o.rest(),
-        })
+settings! {
+    /// `ProviderAddress` (v1 `PA` with field `PA`).
+    ProviderAddressPolicy, "ProviderAddress settings", |o| {
+        #[serde(skip_serializing_if = "String::is_empty")]
+        provider_address: String = o.str(&["ProviderAddress", "PA"])?,
     }
 }
 
-/// `InterfaceConstraint` (endpoint and network policy).
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct InterfaceConstraintPolicy {
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub interface_guid: String,
-    #[serde(skip_serializing_if = "is_zero_u64")]
-    pub interface_luid: u64,
-    #[serde(skip_serializing_if = "is_zero_u32")]
-    pub interface_index: u32,
-    #[serde(skip_serializing_if = "is_zero_u32")]
-    pub interface_media_type: u32,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub interface_alias: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub interface_description: String,
-    #[serde(flatten)]
-    pub extra: Extra,
-}
-
-fn is_zero_u64(v: &u64) -> bool {
-    *v == 0
-}
-
-impl ReadDoc for InterfaceConstraintPolicy {
-    const WHAT: &'static str = "InterfaceConstraint settings";
-    fn read_obj(mut o: Obj) -> R<Self> {
-        Ok(InterfaceConstraintPolicy {
-            interface_guid: o.guid_ref(&["InterfaceGuid"])?,
-            interface_luid: o.u64(&["InterfaceLuid"])?,
-            interface_index: o.u32(&["InterfaceIndex"])?,
-            interface_media_type: o.u32(&["InterfaceMediaType"])?,
-            interface_alias: o.str(&["InterfaceAlias"])?,
-            interface_description: o.str(&["InterfaceDescription"])?,
-            extra: o.rest(),
-        })
+settings! {
+    /// `InterfaceConstraint` (endpoint and network policy).
+    InterfaceConstraintPolicy, "InterfaceConstraint settings", |o| {
+        #[serde(skip_serializing_if = "String::is_empty")]
+        interface_guid: String = o.guid_ref(&["InterfaceGuid"])?,
+        #[serde(skip_serializing_if = "is_zero_u64")]
+        interface_luid: u64 = o.u64(&["InterfaceLuid"])?,
+        #[serde(skip_serializing_if = "is_zero_u32")]
+        interface_index: u32 = o.u32(&["InterfaceIndex"])?,
+        #[serde(skip_serializing_if = "is_zero_u32")]
+        interface_media_type: u32 = o.u32(&["InterfaceMediaType"])?,
+        #[serde(skip_serializing_if = "String::is_empty")]
+        interface_alias: String = o.str(&["InterfaceAlias"])?,
+        #[serde(skip_serializing_if = "String::is_empty")]
+        interface_description: String = o.str(&["InterfaceDescription"])?,
     }
 }
 
-/// One rule of a `TierAcl` policy.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct TierAclRule {
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub id: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub protocols: String,
-    /// `Allow`, `Block` or `Pass`.
-    pub tier_acl_rule_action: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub local_addresses: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub remote_addresses: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub local_ports: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub remote_ports: String,
-    #[serde(skip_serializing_if = "is_zero_u16")]
-    pub priority: u16,
-    #[serde(flatten)]
-    pub extra: Extra,
-}
-
-impl ReadDoc for TierAclRule {
-    const WHAT: &'static str = "a TierAcl rule";
-    fn read_obj(mut o: Obj) -> R<Self> {
-        Ok(TierAclRule {
-            id: o.str(&["Id"])?,
-            protocols: read::protocol_list(&o.str_or_num(&["Protocols"])?),
-            tier_acl_rule_action: o.enum_str(&["TierAclRuleAction"], ACTIONS)?,
-            local_addresses: o.str(&["LocalAddresses"])?,
-            remote_addresses: o.str(&["RemoteAddresses"])?,
-            local_ports: o.str_or_num(&["LocalPorts"])?,
-            remote_ports: o.str_or_num(&["RemotePorts"])?,
-            priority: o.u16(&["Priority"])?,
-            extra: o.rest(),
-        })
+settings! {
+    /// One rule of a `TierAcl` policy.
+    TierAclRule, "a TierAcl rule", |o| {
+        #[serde(skip_serializing_if = "String::is_empty")]
+        id: String = o.str(&["Id"])?,
+        #[serde(skip_serializing_if = "String::is_empty")]
+        protocols: String = read::protocol_list(&o.str_or_num(&["Protocols"])?),
+        /// `Allow`, `Block` or `Pass`.
+        tier_acl_rule_action: String = o.enum_str(&["TierAclRuleAction"], ACTIONS)?,
+        #[serde(skip_serializing_if = "String::is_empty")]
+        local_addresses: String = o.str(&["LocalAddresses"])?,
+        #[serde(skip_serializing_if = "String::is_empty")]
+        remote_addresses: String = o.str(&["RemoteAddresses"])?,
+        #[serde(skip_serializing_if = "String::is_empty")]
+        local_ports: String = o.str_or_num(&["LocalPorts"])?,
+        #[serde(skip_serializing_if = "String::is_empty")]
+        remote_ports: String = o.str_or_num(&["RemotePorts"])?,
+        #[serde(skip_serializing_if = "is_zero_u16")]
+        priority: u16 = o.u16(&["Priority"])?,
     }
 }
 
-/// `TierAcl` (HNS ≥ 14.0).
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct TierAclPolicy {
-    pub name: String,
-    pub direction: String,
-    pub order: u16,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub tier_acl_rules: Vec<TierAclRule>,
-    #[serde(flatten)]
-    pub extra: Extra,
-}
-
-impl ReadDoc for TierAclPolicy {
-    const WHAT: &'static str = "TierAcl settings";
-    fn read_obj(mut o: Obj) -> R<Self> {
-        Ok(TierAclPolicy {
-            name: o.str(&["Name"])?,
-            direction: o.enum_str(&["Direction"], DIRECTIONS)?,
-            order: o.u16(&["Order"])?,
-            tier_acl_rules: o.list(&["TierAclRules"])?,
-            extra: o.rest(),
-        })
+settings! {
+    /// `TierAcl` (HNS ≥ 14.0).
+    TierAclPolicy, "TierAcl settings", |o| {
+        name: String = o.str(&["Name"])?,
+        direction: String = o.enum_str(&["Direction"], DIRECTIONS)?,
+        order: u16 = o.u16(&["Order"])?,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        tier_acl_rules: Vec<TierAclRule> = o.list(&["TierAclRules"])?,
     }
 }
 
-/// `InterfaceParameters` (schema 2.4).
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct InterfaceParametersPolicy {
-    #[serde(skip_serializing_if = "is_zero_u32")]
-    pub mtu: u32,
-    #[serde(flatten)]
-    pub extra: Extra,
-}
-
-impl ReadDoc for InterfaceParametersPolicy {
-    const WHAT: &'static str = "InterfaceParameters settings";
-    fn read_obj(mut o: Obj) -> R<Self> {
-        Ok(InterfaceParametersPolicy {
-            mtu: o.u32(&["Mtu"])?,
-            extra: o.rest(),
-        })
+settings! {
+    /// `InterfaceParameters` (schema 2.4).
+    InterfaceParametersPolicy, "InterfaceParameters settings", |o| {
+        #[serde(skip_serializing_if = "is_zero_u32")]
+        mtu: u32 = o.u32(&["Mtu"])?,
     }
 }
 
@@ -604,245 +401,103 @@ impl ReadDoc for EmptySettings {
     }
 }
 
-/// Network `SourceMacAddress` (v1: the network field `SourceMac`).
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct SourceMacAddressPolicy {
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub source_mac_address: String,
-    #[serde(flatten)]
-    pub extra: Extra,
-}
-
-impl ReadDoc for SourceMacAddressPolicy {
-    const WHAT: &'static str = "SourceMacAddress settings";
-    fn read_obj(mut o: Obj) -> R<Self> {
-        Ok(SourceMacAddressPolicy {
-            source_mac_address: o.mac(&["SourceMacAddress"])?,
-            extra: o.rest(),
-        })
+settings! {
+    /// Network `SourceMacAddress` (v1: the network field `SourceMac`).
+    SourceMacAddressPolicy, "SourceMacAddress settings", |o| {
+        #[serde(skip_serializing_if = "String::is_empty")]
+        source_mac_address: String = o.mac(&["SourceMacAddress"])?,
     }
 }
 
-/// Network `NetAdapterName` (v1: the network field `NetworkAdapterName`).
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct NetAdapterNamePolicy {
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub network_adapter_name: String,
-    #[serde(flatten)]
-    pub extra: Extra,
-}
-
-impl ReadDoc for NetAdapterNamePolicy {
-    const WHAT: &'static str = "NetAdapterName settings";
-    fn read_obj(mut o: Obj) -> R<Self> {
-        Ok(NetAdapterNamePolicy {
-            network_adapter_name: o.str(&["NetworkAdapterName"])?,
-            extra: o.rest(),
-        })
+settings! {
+    /// Network `NetAdapterName` (v1: the network field `NetworkAdapterName`).
+    NetAdapterNamePolicy, "NetAdapterName settings", |o| {
+        #[serde(skip_serializing_if = "String::is_empty")]
+        network_adapter_name: String = o.str(&["NetworkAdapterName"])?,
     }
 }
 
-/// Network `VSwitchExtension`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct VSwitchExtensionPolicy {
-    #[serde(rename = "ExtensionID", skip_serializing_if = "String::is_empty")]
-    pub extension_id: String,
-    #[serde(skip_serializing_if = "is_false")]
-    pub enable: bool,
-    #[serde(flatten)]
-    pub extra: Extra,
-}
-
-impl ReadDoc for VSwitchExtensionPolicy {
-    const WHAT: &'static str = "VSwitchExtension settings";
-    fn read_obj(mut o: Obj) -> R<Self> {
-        Ok(VSwitchExtensionPolicy {
-            extension_id: o.guid_ref(&["ExtensionID"])?,
-            enable: o.bool(&["Enable"])?,
-            extra: o.rest(),
-        })
+settings! {
+    /// Network `VSwitchExtension`.
+    VSwitchExtensionPolicy, "VSwitchExtension settings", |o| {
+        #[serde(rename = "ExtensionID", skip_serializing_if = "String::is_empty")]
+        extension_id: String = o.guid_ref(&["ExtensionID"])?,
+        #[serde(skip_serializing_if = "is_false")]
+        enable: bool = o.bool(&["Enable"])?,
     }
 }
 
-/// Network `DrMacAddress`: the distributed router MAC.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct DrMacAddressPolicy {
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub address: String,
-    #[serde(flatten)]
-    pub extra: Extra,
-}
-
-impl ReadDoc for DrMacAddressPolicy {
-    const WHAT: &'static str = "DrMacAddress settings";
-    fn read_obj(mut o: Obj) -> R<Self> {
-        Ok(DrMacAddressPolicy {
-            address: o.mac(&["Address"])?,
-            extra: o.rest(),
-        })
+settings! {
+    /// Network `DrMacAddress`: the distributed router MAC.
+    DrMacAddressPolicy, "DrMacAddress settings", |o| {
+        #[serde(skip_serializing_if = "String::is_empty")]
+        address: String = o.mac(&["Address"])?,
     }
 }
 
-/// Network `AutomaticDNS` (v1: the network field `AutomaticDNS`).
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct AutomaticDnsPolicy {
-    #[serde(skip_serializing_if = "is_false")]
-    pub enable: bool,
-    #[serde(flatten)]
-    pub extra: Extra,
-}
-
-impl ReadDoc for AutomaticDnsPolicy {
-    const WHAT: &'static str = "AutomaticDNS settings";
-    fn read_obj(mut o: Obj) -> R<Self> {
-        Ok(AutomaticDnsPolicy {
-            enable: o.bool(&["Enable"])?,
-            extra: o.rest(),
-        })
+settings! {
+    /// Network `AutomaticDNS` (v1: the network field `AutomaticDNS`).
+    AutomaticDnsPolicy, "AutomaticDNS settings", |o| {
+        #[serde(skip_serializing_if = "is_false")]
+        enable: bool = o.bool(&["Enable"])?,
     }
 }
 
-/// Network `RemoteSubnetRoute`: overlay remote pod subnet → its node's PA.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct RemoteSubnetRoutePolicy {
-    pub destination_prefix: String,
-    pub isolation_id: u32,
-    pub provider_address: String,
-    pub distributed_router_mac_address: String,
-    #[serde(flatten)]
-    pub extra: Extra,
-}
-
-impl ReadDoc for RemoteSubnetRoutePolicy {
-    const WHAT: &'static str = "RemoteSubnetRoute settings";
-    fn read_obj(mut o: Obj) -> R<Self> {
-        Ok(RemoteSubnetRoutePolicy {
-            destination_prefix: o.str(&["DestinationPrefix"])?,
-            isolation_id: o.u32(&["IsolationId"])?,
-            provider_address: o.str(&["ProviderAddress"])?,
-            distributed_router_mac_address: o.mac(&["DistributedRouterMacAddress"])?,
-            extra: o.rest(),
-        })
+settings! {
+    /// Network `RemoteSubnetRoute`: overlay remote pod subnet → its node's PA.
+    RemoteSubnetRoutePolicy, "RemoteSubnetRoute settings", |o| {
+        destination_prefix: String = o.str(&["DestinationPrefix"])?,
+        isolation_id: u32 = o.u32(&["IsolationId"])?,
+        provider_address: String = o.str(&["ProviderAddress"])?,
+        distributed_router_mac_address: String = o.mac(&["DistributedRouterMacAddress"])?,
     }
 }
 
-/// Network `VxlanPort`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct VxlanPortPolicy {
-    #[serde(skip_serializing_if = "is_zero_u16")]
-    pub port: u16,
-    #[serde(flatten)]
-    pub extra: Extra,
-}
-
-impl ReadDoc for VxlanPortPolicy {
-    const WHAT: &'static str = "VxlanPort settings";
-    fn read_obj(mut o: Obj) -> R<Self> {
-        Ok(VxlanPortPolicy {
-            port: o.u16(&["Port"])?,
-            extra: o.rest(),
-        })
+settings! {
+    /// Network `VxlanPort`.
+    VxlanPortPolicy, "VxlanPort settings", |o| {
+        /// Always emitted (no `omitempty` in hcsshim).
+        port: u16 = o.u16(&["Port"])?,
     }
 }
 
 pub(crate) const SET_POLICY_TYPES: &[&str] = &["IPSET", "NESTEDIPSET"];
 
-/// Network `SetPolicy` (an IP set). The JSON key of the set type is `PolicyType`; \[sdn\] sends it
-/// as a number (0 IPSET, 1 NESTEDIPSET — list order, inferred).
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct SetPolicySetting {
-    pub id: String,
-    pub name: String,
-    pub policy_type: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub values: String,
-    #[serde(flatten)]
-    pub extra: Extra,
-}
-
-impl ReadDoc for SetPolicySetting {
-    const WHAT: &'static str = "SetPolicy settings";
-    fn read_obj(mut o: Obj) -> R<Self> {
-        Ok(SetPolicySetting {
-            id: o.str(&["Id"])?,
-            name: o.str(&["Name"])?,
-            policy_type: o.enum_str(&["PolicyType"], SET_POLICY_TYPES)?,
-            values: o.str(&["Values"])?,
-            extra: o.rest(),
-        })
+settings! {
+    /// Network `SetPolicy` (an IP set). The JSON key of the set type is `PolicyType`; \[sdn\] sends it
+    /// as a number (0 IPSET, 1 NESTEDIPSET — list order, inferred).
+    SetPolicySetting, "SetPolicy settings", |o| {
+        id: String = o.str(&["Id"])?,
+        name: String = o.str(&["Name"])?,
+        policy_type: String = o.enum_str(&["PolicyType"], SET_POLICY_TYPES)?,
+        values: String = o.str(&["Values"])?,
     }
 }
 
-/// Network `LayerConstraint`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct LayerConstraintPolicy {
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub layer_id: String,
-    #[serde(flatten)]
-    pub extra: Extra,
-}
-
-impl ReadDoc for LayerConstraintPolicy {
-    const WHAT: &'static str = "LayerConstraint settings";
-    fn read_obj(mut o: Obj) -> R<Self> {
-        Ok(LayerConstraintPolicy {
-            layer_id: o.guid_ref(&["LayerId"])?,
-            extra: o.rest(),
-        })
+settings! {
+    /// Network `LayerConstraint`.
+    LayerConstraintPolicy, "LayerConstraint settings", |o| {
+        #[serde(skip_serializing_if = "String::is_empty")]
+        layer_id: String = o.guid_ref(&["LayerId"])?,
     }
 }
 
-/// Network `NeighborDiscovery` (\[sdn\] only).
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct NeighborDiscoveryPolicy {
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub target_ip_prefix: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub sender_ip_address: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub sender_mac_address: String,
-    #[serde(flatten)]
-    pub extra: Extra,
-}
-
-impl ReadDoc for NeighborDiscoveryPolicy {
-    const WHAT: &'static str = "NeighborDiscovery settings";
-    fn read_obj(mut o: Obj) -> R<Self> {
-        Ok(NeighborDiscoveryPolicy {
-            target_ip_prefix: o.str(&["TargetIpPrefix"])?,
-            sender_ip_address: o.str(&["SenderIpAddress"])?,
-            sender_mac_address: o.mac(&["SenderMacAddress"])?,
-            extra: o.rest(),
-        })
+settings! {
+    /// Network `NeighborDiscovery` (\[sdn\] only).
+    NeighborDiscoveryPolicy, "NeighborDiscovery settings", |o| {
+        #[serde(skip_serializing_if = "String::is_empty")]
+        target_ip_prefix: String = o.str(&["TargetIpPrefix"])?,
+        #[serde(skip_serializing_if = "String::is_empty")]
+        sender_ip_address: String = o.str(&["SenderIpAddress"])?,
+        #[serde(skip_serializing_if = "String::is_empty")]
+        sender_mac_address: String = o.mac(&["SenderMacAddress"])?,
     }
 }
 
-/// `VLAN` / `VSID` settings (v1 flat `{"Type":"VSID","VSID":n}` / `{"Type":"VLAN","VLAN":n}`).
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct IsolationIdPolicy {
-    pub isolation_id: u32,
-    #[serde(flatten)]
-    pub extra: Extra,
-}
-
-impl ReadDoc for IsolationIdPolicy {
-    const WHAT: &'static str = "VLAN/VSID settings";
-    fn read_obj(mut o: Obj) -> R<Self> {
-        Ok(IsolationIdPolicy {
-            isolation_id: o.u32(&["IsolationId", "VSID", "VLAN"])?,
-            extra: o.rest(),
-        })
+settings! {
+    /// `VLAN` / `VSID` settings (v1 flat `{"Type":"VSID","VSID":n}` / `{"Type":"VLAN","VLAN":n}`).
+    IsolationIdPolicy, "VLAN/VSID settings", |o| {
+        isolation_id: u32 = o.u32(&["IsolationId", "VSID", "VLAN"])?,
     }
 }
 
@@ -1053,34 +708,4 @@ policy_enum!(SubnetPolicy, "a subnet policy" {
     Vsid => "VSID",
 });
 
-deserialize_via_read!(
-    PortMappingPolicy,
-    AclPolicy,
-    QosPolicy,
-    OutboundNatPolicy,
-    SdnRoutePolicy,
-    L4ProxyPolicy,
-    L4WfpProxyPolicy,
-    FiveTuple,
-    ProxyExceptions,
-    PortNamePolicy,
-    EncapOverheadPolicy,
-    IovPolicy,
-    ProviderAddressPolicy,
-    InterfaceConstraintPolicy,
-    TierAclPolicy,
-    TierAclRule,
-    InterfaceParametersPolicy,
-    EmptySettings,
-    SourceMacAddressPolicy,
-    NetAdapterNamePolicy,
-    VSwitchExtensionPolicy,
-    DrMacAddressPolicy,
-    AutomaticDnsPolicy,
-    RemoteSubnetRoutePolicy,
-    VxlanPortPolicy,
-    SetPolicySetting,
-    LayerConstraintPolicy,
-    NeighborDiscoveryPolicy,
-    IsolationIdPolicy,
-);
+deserialize_via_read!(PortMappingPolicy, AclPolicy, EmptySettings);

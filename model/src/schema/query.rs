@@ -83,18 +83,27 @@ impl RequestType {
     }
 }
 
+impl RequestType {
+    /// A name in any case, or its number in [`RequestType::ALL`] order (numeric forms inferred).
+    pub fn from_value(v: &Value) -> Option<RequestType> {
+        match v {
+            Value::String(s) => RequestType::ALL
+                .into_iter()
+                .find(|r| r.as_str().eq_ignore_ascii_case(s.trim())),
+            Value::Number(n) => n.as_u64().and_then(|i| RequestType::ALL.get(i as usize).copied()),
+            _ => None,
+        }
+    }
+}
+
+const REQUEST_TYPES: &str = "one of Add, Remove, Update, Refresh, Reset";
+
 impl<'de> serde::Deserialize<'de> for RequestType {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let v = Value::deserialize(d)?;
-        let s = v.as_str().unwrap_or_default();
-        RequestType::ALL
-            .into_iter()
-            .find(|r| r.as_str().eq_ignore_ascii_case(s.trim()))
-            .ok_or_else(|| {
-                <D::Error as serde::de::Error>::custom(format!(
-                    "expected one of Add, Remove, Update, Refresh, Reset, found {v}"
-                ))
-            })
+        RequestType::from_value(&v).ok_or_else(|| {
+            <D::Error as serde::de::Error>::custom(format!("expected {REQUEST_TYPES}, found {v}"))
+        })
     }
 }
 
@@ -123,8 +132,6 @@ pub struct ModifyRequest {
 impl ReadDoc for ModifyRequest {
     const WHAT: &'static str = "a modify request {ResourceType, RequestType, Settings}";
     fn read_obj(mut o: Obj) -> R<Self> {
-        let names = "one of Add, Remove, Update, Refresh, Reset";
-        // Numeric forms follow the list order (inferred).
         let request_type = match o.take(&["RequestType"]) {
             None => {
                 return Err(crate::document::DocError {
@@ -133,16 +140,7 @@ impl ReadDoc for ModifyRequest {
                     found: "no RequestType".into(),
                 })
             }
-            Some((p, v)) => {
-                let found = match &v {
-                    Value::String(s) => RequestType::ALL
-                        .into_iter()
-                        .find(|r| r.as_str().eq_ignore_ascii_case(s.trim())),
-                    Value::Number(n) => n.as_u64().and_then(|i| RequestType::ALL.get(i as usize).copied()),
-                    _ => None,
-                };
-                found.ok_or_else(|| err(&p, names, &v))?
-            }
+            Some((p, v)) => RequestType::from_value(&v).ok_or_else(|| err(&p, REQUEST_TYPES, &v))?,
         };
         Ok(ModifyRequest {
             resource_type: o.enum_str(&["ResourceType"], RESOURCE_TYPES)?,

@@ -202,6 +202,18 @@ impl Obj {
         }
     }
 
+    /// A numeric enum that callers also send by name: `by_name` maps a (trimmed) name to its
+    /// value; anything else must be an integer.
+    pub fn named_u32(&mut self, names: &[&str], by_name: impl Fn(&str) -> Option<u32>) -> R<u32> {
+        match self.take(names) {
+            None => Ok(0),
+            Some((p, v)) => match v.as_str().and_then(|s| by_name(s.trim())) {
+                Some(x) => Ok(x),
+                None => uint_value(&v, &p, u32::MAX as u64).map(|n| n as u32),
+            },
+        }
+    }
+
     /// A list of strings; a single comma-separated string is accepted too (v1 style).
     pub fn strings(&mut self, names: &[&str]) -> R<Vec<String>> {
         match self.take(names) {

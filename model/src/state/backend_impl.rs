@@ -31,7 +31,7 @@ impl HnsBackend for Hns {
                 Verb::Create => {
                     let id = id_arg(&call.id, kind)?;
                     let id = ops::decode_by_kind_and_create(self, kind, id, &call.document)?;
-                    Ok(to_json(&self.document(kind, &id)?))
+                    self.document_text(kind, &id)
                 }
                 Verb::Open => {
                     let id = required_id(&call.id, kind)?;

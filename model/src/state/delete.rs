@@ -13,14 +13,7 @@ impl Hns {
     // ---- delete -------------------------------------------------------------------------
 
     fn lists_endpoint(&self, ep: &Guid) -> bool {
-        let s = ep.to_string();
-        self.load_balancers
-            .values()
-            .any(|l| l.host_compute_endpoints.contains(&s))
-            || self
-                .routes
-                .values()
-                .any(|r| r.host_compute_endpoints.contains(&s))
+        self.index.referrers(*ep).next().is_some()
     }
 
     fn check_endpoint_delete(&self, ep: &Guid) -> HcnResult<()> {
@@ -47,17 +40,21 @@ impl Hns {
             self.detach_unchecked(&ns, ep);
         }
         self.vm_ports.remove(ep);
+        // The LBs and routes that list it (references are stored normalised, upper case).
         let s = ep.to_string();
-        for l in self.load_balancers.values_mut() {
-            l.host_compute_endpoints.retain(|x| *x != s);
+        let referrers: Vec<Guid> = self.index.referrers(*ep).collect();
+        for r in referrers {
+            if let Some(mut l) = self.take_lb(&r) {
+                l.host_compute_endpoints.retain(|x| *x != s);
+                self.put_lb(l);
+            } else if let Some(mut rt) = self.take_route(&r) {
+                rt.host_compute_endpoints.retain(|x| *x != s);
+                self.put_route(rt);
+            }
         }
-        for r in self.routes.values_mut() {
-            r.host_compute_endpoints.retain(|x| *x != s);
-        }
-        for c in self.compute_systems.values_mut() {
-            c.endpoints.retain(|x| x != ep);
-        }
-        self.endpoints.remove(ep);
+        // Only a container using its namespace can list it (the detach above took it out of
+        // those), so no other compute system needs looking at.
+        self.take_endpoint(ep);
     }
 
     /// `HcnDeleteX`: ERROR_NOT_FOUND for an unknown GUID; what happens to references follows
@@ -67,7 +64,7 @@ impl Hns {
         self.open_object(kind, id)?;
         match kind {
             ObjectKind::Network => {
-                let eps: Vec<Guid> = self.endpoints_of(id).map(|(e, _)| *e).collect();
+                let eps: Vec<Guid> = self.index.endpoints_of(*id).collect();
                 if !eps.is_empty() && self.settings.network_with_endpoints == OnReferenced::Refuse {
                     return Err(err(
                         HResult::HCN_E_ENTITY_HAS_REFERENCES,
@@ -80,7 +77,7 @@ impl Hns {
                 for e in &eps {
                     self.remove_endpoint(e);
                 }
-                self.networks.remove(id);
+                self.take_network(id);
             }
             ObjectKind::Endpoint => {
                 self.check_endpoint_delete(id)?;
@@ -88,8 +85,7 @@ impl Hns {
             }
             ObjectKind::Namespace => {
                 let ns = &self.namespaces[id];
-                let in_use = !ns.resources.is_empty()
-                    || self.compute_systems.values().any(|c| c.namespace == Some(*id));
+                let in_use = !ns.resources.is_empty() || self.index.users_of(*id).next().is_some();
                 if in_use && self.settings.namespace_with_resources == OnReferenced::Refuse {
                     return Err(err(
                         HResult::HCN_E_ENTITY_HAS_REFERENCES,
@@ -100,19 +96,14 @@ impl Hns {
                 for e in &eps {
                     self.detach_unchecked(id, e);
                 }
-                for c in self.compute_systems.values_mut() {
-                    if c.namespace == Some(*id) {
-                        c.namespace = None;
-                        c.endpoints.clear();
-                    }
-                }
-                self.namespaces.remove(id);
+                self.release_namespace_users(id);
+                self.take_namespace(id);
             }
             ObjectKind::LoadBalancer => {
-                self.load_balancers.remove(id);
+                self.take_lb(id);
             }
             ObjectKind::SdnRoute => {
-                self.routes.remove(id);
+                self.take_route(id);
             }
         }
         self.bump();
@@ -147,37 +138,45 @@ impl Hns {
             .filter(|(_, n)| !self.persists(n))
             .map(|(id, _)| *id)
             .collect();
-        let eps: BTreeSet<Guid> = self
-            .endpoints
-            .keys()
-            .filter(|e| self.network_of(e).is_some_and(|n| nets.contains(&n)))
-            .copied()
-            .collect();
-        let names: BTreeSet<String> = eps.iter().map(Guid::to_string).collect();
-        self.load_balancers
-            .retain(|_, l| !l.host_compute_endpoints.iter().any(|e| names.contains(e)));
-        self.routes
-            .retain(|_, r| !r.host_compute_endpoints.iter().any(|e| names.contains(e)));
+        let eps: BTreeSet<Guid> = nets.iter().flat_map(|n| self.index.endpoints_of(*n)).collect();
+        // Every LB / route that lists one of those endpoints goes with them.
+        let listing: BTreeSet<Guid> = eps.iter().flat_map(|e| self.index.referrers(*e)).collect();
+        for r in &listing {
+            if self.take_lb(r).is_none() {
+                self.take_route(r);
+            }
+        }
         for e in &eps {
             self.remove_endpoint(e);
         }
-        self.networks.retain(|id, _| !nets.contains(id));
+        for n in &nets {
+            self.take_network(n);
+        }
         if drop_containers {
             // The VMs are gone with the containers, and so are their NIC ports.
-            self.compute_systems.clear();
+            let all: Vec<String> = self.compute_systems.keys().cloned().collect();
+            for c in all {
+                self.take_compute_system(&c);
+            }
             self.vm_ports.clear();
         }
         if drop_namespaces {
             let all: Vec<Guid> = self.namespaces.keys().copied().collect();
-            for ns in all {
-                for e in self.namespace_endpoints(&ns) {
-                    self.detach_unchecked(&ns, &e);
+            for ns in &all {
+                for e in self.namespace_endpoints(ns) {
+                    self.detach_unchecked(ns, &e);
                 }
             }
-            self.namespaces.clear();
-            for c in self.compute_systems.values_mut() {
-                c.namespace = None;
-                c.endpoints.clear();
+            for ns in &all {
+                self.take_namespace(ns);
+            }
+            let cs: Vec<String> = self.compute_systems.keys().cloned().collect();
+            for id in cs {
+                if let Some(mut c) = self.take_compute_system(&id) {
+                    c.namespace = None;
+                    c.endpoints.clear();
+                    self.put_compute_system(c);
+                }
             }
             self.next_compartment = HOST_DEFAULT_COMPARTMENT + 1;
             self.ensure_host_default();

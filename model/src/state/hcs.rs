@@ -147,7 +147,7 @@ impl Hns {
             endpoints: endpoint_ids.to_vec(),
             owns_namespace: true,
         };
-        self.compute_systems.insert(id.to_string(), cs.clone());
+        self.put_compute_system(cs.clone());
         self.bump();
         Ok(cs)
     }
@@ -188,7 +188,7 @@ impl Hns {
         let ns = cs.namespace;
         let owned = cs.owns_namespace;
         self.detach_container(id);
-        self.compute_systems.remove(id);
+        self.take_compute_system(id);
         if let Some(ns) = ns {
             if let Some(n) = self.namespaces.get_mut(&ns) {
                 n.resources.retain(|r| {
@@ -196,14 +196,14 @@ impl Hns {
                         && r.data.get("ID").and_then(|v| v.as_str()) == Some(id))
                 });
             }
-            let shared = self.compute_systems.values().any(|c| c.namespace == Some(ns));
+            let shared = self.index.users_of(ns).next().is_some();
             if owned && !shared && self.namespaces.contains_key(&ns) {
                 // Detach whatever else was added to it by hand, then drop it.
                 for ep in self.namespace_endpoints(&ns) {
                     self.detach_unchecked(&ns, &ep);
                     self.vm_ports.remove(&ep);
                 }
-                self.namespaces.remove(&ns);
+                self.take_namespace(&ns);
             }
         }
         self.bump();
@@ -234,9 +234,9 @@ impl Hns {
         let ns_id = self.namespace_of(ep)?;
         let ns = self.namespaces.get(&ns_id)?;
         let users: Vec<&ComputeSystem> = self
-            .compute_systems
-            .values()
-            .filter(|c| c.namespace == Some(ns_id))
+            .index
+            .users_of(ns_id)
+            .filter_map(|c| self.compute_systems.get(c))
             .collect();
         // Name the container that attached the endpoint, else the namespace's creator, else any.
         let named = users
@@ -274,9 +274,10 @@ impl Hns {
         self.open_object(ObjectKind::Namespace, namespace)?;
         // A Hyper-V container joins its sandbox's utility VM.
         let utility_vm = self
-            .compute_systems
-            .values()
-            .find(|c| c.namespace == Some(*namespace))
+            .index
+            .users_of(*namespace)
+            .next()
+            .and_then(|c| self.compute_systems.get(c))
             .and_then(|c| c.utility_vm);
         if let Some(ns) = self.namespaces.get_mut(namespace) {
             ns.resources.push(NamespaceResource {
@@ -293,14 +294,19 @@ impl Hns {
             endpoints: Vec::new(),
             owns_namespace: false,
         };
-        self.compute_systems.insert(id.to_string(), cs.clone());
+        self.put_compute_system(cs.clone());
         self.bump();
         Ok(cs)
     }
 
-    /// The compute system using endpoint `ep`, if any.
+    /// The compute system using endpoint `ep`, if any. Only a container using the endpoint's
+    /// namespace can list it (an invariant the property tests check).
     pub fn container_of(&self, ep: &Guid) -> Option<&ComputeSystem> {
-        self.compute_systems.values().find(|c| c.endpoints.contains(ep))
+        let ns = self.namespace_of(ep)?;
+        self.index
+            .users_of(ns)
+            .filter_map(|c| self.compute_systems.get(c))
+            .find(|c| c.endpoints.contains(ep))
     }
 
     fn check_attachable_for_hcs(&self, ep: &Guid) -> HcnResult<()> {

@@ -6,12 +6,12 @@
 //! (its default-route NextHop, unless SubnetFlags 1 DoNotReserveGatewayAddress) are reserved;
 //! only LOCAL endpoints hold addresses (a remote endpoint may repeat a local address, P12).
 
+use super::index::ip_u128;
 use super::{err, Hns, ERROR_NO_MORE_ITEMS};
 use crate::hresult::HcnResult;
 use crate::ids::{Guid, Mac};
 use crate::schema::{subnet_flags, Network, Subnet};
 use ipnet::IpNet;
-use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// A parsed subnet of a network.
@@ -74,21 +74,6 @@ pub(crate) fn subnets(net: &Network) -> Vec<SubnetView> {
         .collect()
 }
 
-/// Addresses held by the LOCAL endpoints of a network (`except` excluded).
-pub(crate) fn used_local_ips(hns: &Hns, net: &Guid, except: Option<&Guid>) -> BTreeSet<IpAddr> {
-    hns.endpoints_of(net)
-        .filter(|(id, e)| Some(*id) != except && !e.is_remote())
-        .flat_map(|(id, _)| hns.endpoint_ips(id))
-        .collect()
-}
-
-fn to_u128(ip: IpAddr) -> u128 {
-    match ip {
-        IpAddr::V4(a) => u32::from(a) as u128,
-        IpAddr::V6(a) => u128::from(a),
-    }
-}
-
 fn from_u128(v: u128, v4: bool) -> IpAddr {
     if v4 {
         IpAddr::V4(Ipv4Addr::from(v as u32))
@@ -100,11 +85,14 @@ fn from_u128(v: u128, v4: bool) -> IpAddr {
 /// How many candidates an IPv6 scan looks at before giving up (a /64 is never exhausted here).
 const MAX_SCAN: u128 = 1 << 20;
 
-/// The lowest free address of the first static subnet of the family with room.
+/// The lowest free address of the first static subnet of the family with room. "Free" = no
+/// LOCAL endpoint of network `net` holds it and the subnet does not reserve it; the index's runs
+/// of held addresses find it in a few lookups however many endpoints the network has.
 pub(crate) fn allocate(
+    hns: &Hns,
+    net: Guid,
     subnets: &[SubnetView],
     v4: bool,
-    used: &BTreeSet<IpAddr>,
 ) -> HcnResult<Option<(IpAddr, u8)>> {
     let mut any = false;
     for s in subnets
@@ -113,15 +101,22 @@ pub(crate) fn allocate(
     {
         any = true;
         let p = s.prefix.trunc();
-        let first = to_u128(p.network());
-        let last = to_u128(p.broadcast());
+        let first = ip_u128(p.network());
+        let last = ip_u128(p.broadcast());
         let mut c = first;
-        while c <= last && c - first < MAX_SCAN {
-            let ip = from_u128(c, v4);
-            if !s.is_reserved(ip) && !used.contains(&ip) {
+        // At most the network, broadcast and gateway addresses are skipped as reserved.
+        while let Some(free) = hns.index.first_free_ip(net, !v4, c) {
+            if free > last || free - first >= MAX_SCAN {
+                break;
+            }
+            let ip = from_u128(free, v4);
+            if !s.is_reserved(ip) {
                 return Ok(Some((ip, p.prefix_len())));
             }
-            c += 1;
+            match free.checked_add(1) {
+                Some(n) => c = n,
+                None => break,
+            }
         }
     }
     if any {
@@ -137,20 +132,12 @@ pub(crate) fn allocate(
     }
 }
 
-/// MACs held by any endpoint of the host.
-pub(crate) fn used_macs(hns: &Hns) -> BTreeSet<Mac> {
-    hns.endpoints
-        .values()
-        .filter_map(|e| e.mac_address.parse().ok())
-        .collect()
-}
-
-/// The lowest free MAC of the network's MacPool; `Ok(None)` when the network has no pool.
+/// The lowest MAC of the network's MacPool that no endpoint of the host holds; `Ok(None)` when
+/// the network has no pool.
 pub(crate) fn pool_mac(hns: &Hns, net: &Network) -> HcnResult<Option<Mac>> {
     if net.mac_pool.ranges.is_empty() {
         return Ok(None);
     }
-    let used = used_macs(hns);
     for r in &net.mac_pool.ranges {
         let (Ok(a), Ok(b)) = (
             r.start_mac_address.parse::<Mac>(),
@@ -158,13 +145,10 @@ pub(crate) fn pool_mac(hns: &Hns, net: &Network) -> HcnResult<Option<Mac>> {
         ) else {
             continue;
         };
-        let mut m = a.to_u64();
-        while m <= b.to_u64() {
-            let mac = Mac::from_u64(m);
-            if !used.contains(&mac) {
-                return Ok(Some(mac));
+        if let Some(m) = hns.index.first_free_mac(a.to_u64()) {
+            if m <= b.to_u64() {
+                return Ok(Some(Mac::from_u64(m)));
             }
-            m += 1;
         }
     }
     Err(err(
@@ -176,11 +160,10 @@ pub(crate) fn pool_mac(hns: &Hns, net: &Network) -> HcnResult<Option<Mac>> {
 impl Hns {
     /// The next MAC of the host's Hyper-V range 00-15-5D-XX-YY-ZZ not held by any endpoint.
     pub(crate) fn host_mac(&mut self) -> Mac {
-        let used = used_macs(self);
         loop {
             let m = Mac::from_u64((self.mac_base + self.next_mac) & 0xFFFF_FFFF_FFFF);
             self.next_mac += 1;
-            if !used.contains(&m) {
+            if !self.index.mac_in_use(m) {
                 return m;
             }
         }

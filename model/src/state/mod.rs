@@ -16,17 +16,25 @@
 //! codes chosen where HNS's are undocumented are listed in `validate.rs`.
 //!
 //! Modules: `ops` (create/open/query/enumerate), `modify`, `delete` (and restart), `validate`,
-//! `ipam`, `filter` (query filters), `features` (version gates), `hcs`, `backend_impl`.
+//! `ipam`, `filter` (query filters), `features` (version gates), `hcs`, `backend_impl`, `index`
+//! (the secondary indexes that keep every create/modify/delete free of whole-state scans), and
+//! `workload` (the kube-proxy programming workload the benches use).
+//!
+//! The object maps are public for reading. Change them only through the operations: the
+//! secondary indexes follow every change the state machine makes ([`Hns::verify_indexes`]);
+//! code that edits the maps directly must call [`Hns::rebuild_indexes`] afterwards.
 
 mod backend_impl;
 mod delete;
 pub mod features;
 mod filter;
 pub mod hcs;
+mod index;
 mod ipam;
 mod modify;
 mod ops;
 mod validate;
+pub mod workload;
 
 pub use features::Feature;
 pub use hcs::{ComputeSystem, ContainerState, EndpointLocation, Isolation};
@@ -133,6 +141,8 @@ pub struct Hns {
     pub compute_systems: BTreeMap<String, ComputeSystem>,
     /// Bumped on every successful change; the dataplane recompiles when it moves.
     pub generation: u64,
+    /// Secondary indexes over the maps above (derived data; see `index.rs`).
+    index: index::Index,
     rng: ChaCha8Rng,
     next_compartment: u32,
     mac_base: u64,
@@ -162,6 +172,7 @@ impl Hns {
             vm_ports: BTreeMap::new(),
             compute_systems: BTreeMap::new(),
             generation: 0,
+            index: index::Index::default(),
             rng,
             next_compartment: HOST_DEFAULT_COMPARTMENT + 1,
             mac_base,
@@ -182,16 +193,41 @@ impl Hns {
                 schema_version: Version::V2,
                 ..Default::default()
             };
-            self.namespaces.insert(id, ns);
+            self.put_namespace(ns);
         }
     }
 
     /// The `HostDefault` namespace (compartment 1), if there is one.
     pub fn host_default_namespace(&self) -> Option<Guid> {
-        self.namespaces
-            .iter()
-            .find(|(_, n)| n.namespace_type == Some(crate::schema::NamespaceType::HostDefault))
-            .map(|(id, _)| *id)
+        self.index.host_default()
+    }
+
+    /// Check the secondary indexes against a rebuild from the object maps; `Err` names the
+    /// indexes that disagree. The property tests call it after every operation.
+    pub fn verify_indexes(&self) -> Result<(), String> {
+        let fresh = index::Index::build(self);
+        let d = self.index.diff(&fresh);
+        if d.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("indexes out of step with the state: {}", d.join(", ")))
+        }
+    }
+
+    /// Recompute the secondary indexes from the object maps. Only needed after changing the
+    /// public maps directly (a test that plants 10,000 load balancers without the create
+    /// path); every operation of the state machine keeps them in step by itself.
+    pub fn rebuild_indexes(&mut self) {
+        let probes = self.index.probes();
+        self.index = index::Index::build(self);
+        self.index.add_probes(probes);
+    }
+
+    /// How many index lookups (and index entries visited) the state has made so far. A
+    /// statistic for tests and benches: one control-plane operation costs the same number
+    /// whatever the size of the state.
+    pub fn index_probes(&self) -> u64 {
+        self.index.probes()
     }
 
     /// Whether the configured HNS version supports `f` (hns-schema.md §4.6).
@@ -266,20 +302,19 @@ impl Hns {
 
     /// The network an endpoint belongs to.
     pub fn network_of(&self, ep: &Guid) -> Option<Guid> {
-        self.endpoints.get(ep)?.host_compute_network.parse().ok()
+        index::guid(&self.endpoints.get(ep)?.host_compute_network)
     }
 
     /// The namespace an endpoint is attached to.
     pub fn namespace_of(&self, ep: &Guid) -> Option<Guid> {
-        self.endpoints.get(ep)?.host_compute_namespace.parse().ok()
+        index::guid(&self.endpoints.get(ep)?.host_compute_namespace)
     }
 
     /// The endpoints of a network, in ID order.
     pub fn endpoints_of(&self, net: &Guid) -> impl Iterator<Item = (&Guid, &Endpoint)> + '_ {
-        let net = *net;
-        self.endpoints
-            .iter()
-            .filter(move |(_, e)| e.host_compute_network.parse::<Guid>().ok() == Some(net))
+        self.index
+            .endpoints_of(*net)
+            .filter_map(move |e| self.endpoints.get_key_value(&e))
     }
 
     /// The subnets (`IpAddressPrefix`) of a network, parsed.

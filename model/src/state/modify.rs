@@ -100,7 +100,7 @@ impl Hns {
         self.open_object(ObjectKind::LoadBalancer, id)?;
         let mut lb = validate::load_balancer(self, Some(id), lb)?;
         lb.id = *id;
-        self.load_balancers.insert(*id, lb);
+        self.put_lb(lb);
         self.bump();
         Ok(())
     }
@@ -165,13 +165,7 @@ impl Hns {
                             .iter()
                             .position(|x| x.ip_address_prefix.trim().parse::<ipnet::IpNet>().ok() == want)
                         {
-                            let prefix = want.map(|w| w.trunc());
-                            let in_use = self.endpoints_of(id).any(|(eid, e)| {
-                                !e.is_remote()
-                                    && self
-                                        .endpoint_ips(eid)
-                                        .any(|ip| prefix.is_some_and(|p| p.contains(&ip)))
-                            });
+                            let in_use = want.is_some_and(|p| self.index.any_local_ip_in(*id, p));
                             if in_use {
                                 return Err(err(
                                     HResult::HCN_E_ENTITY_HAS_REFERENCES,
@@ -193,7 +187,7 @@ impl Hns {
             }
             _ => return Err(unsupported("network", req)),
         }
-        self.networks.insert(*id, net);
+        self.put_network(net);
         self.bump();
         Ok(())
     }
@@ -273,7 +267,7 @@ impl Hns {
             }
             _ => return Err(unsupported("endpoint", req)),
         }
-        self.endpoints.insert(*id, ep);
+        self.put_endpoint(ep);
         self.bump();
         Ok(())
     }
@@ -379,8 +373,8 @@ impl Hns {
             e.host_compute_namespace.clear();
         }
         // A container that attached it no longer has it.
-        for c in self.compute_systems.values_mut() {
-            if c.namespace == Some(*ns) {
+        for u in self.index.users_of(*ns) {
+            if let Some(c) = self.compute_systems.get_mut(u) {
                 c.endpoints.retain(|x| x != ep);
             }
         }

@@ -118,6 +118,25 @@ impl Hns {
         v.ok_or_else(|| not_found(kind, id))
     }
 
+    /// The object's v2 document as JSON text: the same text as `document(..).to_string()`,
+    /// serialised straight from the stored object (no intermediate `Value`) where the encoder
+    /// is plain serialisation. The create replies of a kube-proxy node are most of its traffic.
+    pub fn document_text(&self, kind: ObjectKind, id: &Guid) -> HcnResult<String> {
+        let text = match kind {
+            ObjectKind::Network => return self.document(kind, id).map(|v| v.to_string()),
+            ObjectKind::Endpoint => self.endpoints.get(id).map(serde_json::to_string),
+            ObjectKind::Namespace => self.namespaces.get(id).map(serde_json::to_string),
+            ObjectKind::LoadBalancer => self.load_balancers.get(id).map(serde_json::to_string),
+            ObjectKind::SdnRoute => self.routes.get(id).map(serde_json::to_string),
+        };
+        match text {
+            Some(Ok(t)) => Ok(t),
+            // Our types have string keys only, so this does not happen; the encoder decides.
+            Some(Err(_)) => self.document(kind, id).map(|v| v.to_string()),
+            None => Err(not_found(kind, id)),
+        }
+    }
+
     /// `HcnQueryXProperties`. A query with SchemaVersion 1.x gets the v1 shape for networks and
     /// endpoints (hns-schema.md §1, inferred); everything else is the v2 document.
     pub fn query_object(&self, kind: ObjectKind, id: &Guid, q: &HostComputeQuery) -> HcnResult<Value> {
@@ -149,11 +168,27 @@ impl Hns {
         }
     }
 
-    fn filter_matches(&self, kind: ObjectKind, id: &Guid, doc: &Value, key: &str, want: &Value) -> bool {
+    /// Whether filter key `key` must read the object's document (the rest read the state).
+    fn filter_needs_doc(kind: ObjectKind, key: &str) -> bool {
+        !(kind == ObjectKind::Endpoint
+            && ["VirtualNetworkName", "IsRemoteEndpoint"]
+                .iter()
+                .any(|k| key.eq_ignore_ascii_case(k)))
+    }
+
+    fn filter_matches(
+        &self,
+        kind: ObjectKind,
+        id: &Guid,
+        doc: Option<&Value>,
+        key: &str,
+        want: &Value,
+    ) -> bool {
         if kind == ObjectKind::Endpoint {
             let ep = self.endpoints.get(id);
             if key.eq_ignore_ascii_case("VirtualNetwork") {
-                return filter::field(doc, "HostComputeNetwork")
+                return doc
+                    .and_then(|d| filter::field(d, "HostComputeNetwork"))
                     .is_some_and(|f| filter::values_equal(f, want));
             }
             if key.eq_ignore_ascii_case("VirtualNetworkName") {
@@ -168,22 +203,78 @@ impl Hns {
                 return filter::values_equal(&Value::Bool(remote), want);
             }
         }
-        filter::field(doc, key).is_some_and(|f| filter::values_equal(f, want))
+        doc.and_then(|d| filter::field(d, key))
+            .is_some_and(|f| filter::values_equal(f, want))
+    }
+
+    /// The objects a filter key selects, in ID order, when an index answers it exactly: `ID`
+    /// (a document's `ID` is its GUID, so only a GUID value can match it), an endpoint's network
+    /// (`HostComputeNetwork`, v1 `VirtualNetwork`, `VirtualNetworkName`) and an endpoint's
+    /// `Name` (hcsshim's `GetEndpointByName`). `None` = the key is checked object by object.
+    fn filter_candidates(&self, kind: ObjectKind, key: &str, want: &Value) -> Option<Vec<Guid>> {
+        let as_guid = || filter::text(want).parse::<Guid>().ok();
+        if key.eq_ignore_ascii_case("ID") {
+            return Some(as_guid().filter(|g| self.exists(kind, g)).into_iter().collect());
+        }
+        if kind != ObjectKind::Endpoint {
+            return None;
+        }
+        if key.eq_ignore_ascii_case("HostComputeNetwork") || key.eq_ignore_ascii_case("VirtualNetwork") {
+            // The stored value is the network's GUID, so it equals `want` only as GUIDs.
+            return Some(match as_guid() {
+                Some(n) => self.index.endpoints_of(n).collect(),
+                None => Vec::new(),
+            });
+        }
+        if key.eq_ignore_ascii_case("Name") {
+            // An unnamed endpoint's document has no Name field, so it never matches.
+            return Some(self.index.endpoints_named(&filter::text(want)));
+        }
+        if key.eq_ignore_ascii_case("VirtualNetworkName") {
+            let mut out: Vec<Guid> = Vec::new();
+            for (nid, n) in &self.networks {
+                if filter::values_equal(&Value::String(n.name.clone()), want) {
+                    out.extend(self.index.endpoints_of(*nid));
+                }
+            }
+            out.sort_unstable();
+            return Some(out);
+        }
+        None
     }
 
     /// `HcnEnumerateXs`: the IDs of the live objects matching the query's filter, in ID order.
     pub fn enumerate_ids(&self, kind: ObjectKind, q: &HostComputeQuery) -> HcnResult<Vec<Guid>> {
         let filter = q.filter_map().map_err(|e| err(HResult::HCN_E_INVALID_JSON, e))?;
+        let mut candidates: Option<Vec<Guid>> = None;
+        let mut rest: Vec<(&String, &Value)> = Vec::new();
+        for (k, v) in &filter {
+            match self.filter_candidates(kind, k, v) {
+                Some(ids) => {
+                    candidates = Some(match candidates {
+                        None => ids,
+                        Some(c) => c.into_iter().filter(|g| ids.binary_search(g).is_ok()).collect(),
+                    })
+                }
+                None => rest.push((k, v)),
+            }
+        }
+        let ids = candidates.unwrap_or_else(|| self.ids(kind));
+        let needs_doc = rest.iter().any(|(k, _)| Self::filter_needs_doc(kind, k));
         let mut out = Vec::new();
-        for id in self.ids(kind) {
-            if filter.is_empty() {
+        for id in ids {
+            if rest.is_empty() {
                 out.push(id);
                 continue;
             }
-            let doc = self.document(kind, &id)?;
-            if filter
+            let doc = if needs_doc {
+                Some(self.document(kind, &id)?)
+            } else {
+                None
+            };
+            if rest
                 .iter()
-                .all(|(k, v)| self.filter_matches(kind, &id, &doc, k, v))
+                .all(|(k, v)| self.filter_matches(kind, &id, doc.as_ref(), k, v))
             {
                 out.push(id);
             }
@@ -219,7 +310,7 @@ impl Hns {
         let mut net = validate::network(self, id, net)?;
         net.id = self.pick_id(id);
         let id = net.id;
-        self.networks.insert(id, net);
+        self.put_network(net);
         self.bump();
         Ok(id)
     }
@@ -235,7 +326,7 @@ impl Hns {
             ep.mac_address = self.host_mac().to_string();
         }
         let id = ep.id;
-        self.endpoints.insert(id, ep);
+        self.put_endpoint(ep);
         self.bump();
         Ok(id)
     }
@@ -245,12 +336,7 @@ impl Hns {
         self.check_v2()?;
         let id = if id.is_zero() { ns.id } else { id };
         self.check_new_id(&id)?;
-        if ns.namespace_type == Some(NamespaceType::HostDefault)
-            && self
-                .namespaces
-                .values()
-                .any(|n| n.namespace_type == Some(NamespaceType::HostDefault))
-        {
+        if ns.namespace_type == Some(NamespaceType::HostDefault) && self.host_default_namespace().is_some() {
             return Err(err(
                 HResult::GCN_E_DEFAULTNAMESPACE_EXISTS,
                 "a HostDefault namespace already exists",
@@ -297,7 +383,7 @@ impl Hns {
                 c
             };
         }
-        self.namespaces.insert(id, ns);
+        self.put_namespace(ns);
         for ep in eps {
             self.attach_unchecked(&id, &ep);
         }
@@ -312,7 +398,7 @@ impl Hns {
         let mut lb = validate::load_balancer(self, None, lb)?;
         lb.id = self.pick_id(id);
         let id = lb.id;
-        self.load_balancers.insert(id, lb);
+        self.put_lb(lb);
         self.bump();
         Ok(id)
     }
@@ -324,7 +410,7 @@ impl Hns {
         let mut r = validate::sdn_route(self, r)?;
         r.id = self.pick_id(id);
         let id = r.id;
-        self.routes.insert(id, r);
+        self.put_route(r);
         self.bump();
         Ok(id)
     }

@@ -5,6 +5,7 @@
 //! fails with HCN_E_INVALID_POLICY_TYPE; an unsupported flag or address family with
 //! HCN_E_REQUEST_UNSUPPORTED (the exact code real HNS returns is not documented; inferred).
 
+use super::index::{port_keys, PortKey};
 use super::ipam::{self, SubnetView};
 use super::{err, Feature, Hns, ERROR_OBJECT_ALREADY_EXISTS};
 use crate::hresult::{HResult, HcnResult};
@@ -18,7 +19,7 @@ use std::collections::BTreeSet;
 use std::net::IpAddr;
 
 pub(crate) fn parse_guid(s: &str, what: &str) -> HcnResult<Guid> {
-    s.parse().map_err(|_| {
+    super::index::guid(s).ok_or_else(|| {
         err(
             HResult::HCN_E_GUID_CONVERSION_FAILURE,
             format!("{what}: expected a GUID, found {s:?}"),
@@ -283,35 +284,21 @@ pub(crate) fn endpoint_policy(hns: &Hns, p: &EndpointPolicy, remote: bool) -> Hc
     Ok(())
 }
 
-/// A PortMapping's conflict key: (protocol, external port, VIP or None = every address).
-type PortKey = (u32, u16, Option<IpAddr>);
-
-fn port_keys(policies: &[EndpointPolicy]) -> Vec<PortKey> {
-    policies
-        .iter()
-        .filter_map(|p| match p {
-            EndpointPolicy::PortMapping(m) if m.external_port != 0 => {
-                Some((m.protocol, m.external_port, parse_ip(&m.vip)))
-            }
-            _ => None,
-        })
-        .collect()
-}
-
 fn keys_clash(a: &PortKey, b: &PortKey) -> bool {
     a.0 == b.0 && a.1 == b.1 && (a.2.is_none() || b.2.is_none() || a.2 == b.2)
 }
 
 /// HCN_E_PORT_ALREADY_EXISTS when a PortMapping repeats one of the same endpoint or of another
 /// endpoint of the same network (protocol + external port, + VIP when both set; hcsshim
-/// `hcnerrors_test.go`).
+/// `hcnerrors_test.go`). The message names the first of `policies`' mappings that clashes with
+/// the lowest-ID clashing endpoint.
 pub(crate) fn port_conflicts(
     hns: &Hns,
     net: &Guid,
     ep: Option<&Guid>,
     policies: &[EndpointPolicy],
 ) -> HcnResult<()> {
-    let mine = port_keys(policies);
+    let mine: Vec<PortKey> = port_keys(policies).collect();
     let clash = |k: &PortKey| {
         err(
             HResult::HCN_E_PORT_ALREADY_EXISTS,
@@ -326,16 +313,23 @@ pub(crate) fn port_conflicts(
             return Err(clash(a));
         }
     }
-    for (id, other) in hns.endpoints_of(net) {
-        if Some(id) == ep {
-            continue;
-        }
-        let theirs = port_keys(&other.policies);
-        if let Some(a) = mine.iter().find(|a| theirs.iter().any(|b| keys_clash(a, b))) {
-            return Err(clash(a));
-        }
+    let me = ep.copied();
+    let Some(owner) = mine
+        .iter()
+        .filter_map(|k| hns.index.port_owner(*net, me, *k))
+        .min()
+    else {
+        return Ok(());
+    };
+    let theirs: Vec<PortKey> = hns
+        .endpoints
+        .get(&owner)
+        .map(|o| port_keys(&o.policies).collect())
+        .unwrap_or_default();
+    match mine.iter().find(|a| theirs.iter().any(|b| keys_clash(a, b))) {
+        Some(a) => Err(clash(a)),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 fn is_default_route(r: &Route) -> bool {
@@ -425,12 +419,7 @@ pub(crate) fn network(hns: &Hns, id: Guid, mut net: Network) -> HcnResult<Networ
         NetworkType::Nat => net.network_type = None,
         _ => {}
     }
-    if !net.name.is_empty()
-        && hns
-            .networks
-            .values()
-            .any(|n| n.name.eq_ignore_ascii_case(&net.name))
-    {
+    if !net.name.is_empty() && hns.index.network_named(&net.name) {
         return Err(err(
             HResult::HCN_E_NETWORK_ALREADY_EXISTS,
             format!("a network named {:?} already exists", net.name),
@@ -517,7 +506,6 @@ pub(crate) fn endpoint(hns: &Hns, id: Guid, mut ep: Endpoint) -> HcnResult<Endpo
     ep.host_compute_network = net_id.to_string();
 
     let subs = ipam::subnets(net);
-    let used = ipam::used_local_ips(hns, &net_id, None);
     let mut seen: BTreeSet<IpAddr> = BTreeSet::new();
     let (mut n4, mut n6) = (0, 0);
     for (i, c) in ep.ip_configurations.iter_mut().enumerate() {
@@ -582,7 +570,7 @@ pub(crate) fn endpoint(hns: &Hns, id: Guid, mut ep: Endpoint) -> HcnResult<Endpo
                     format!("{at}.IpAddress {ip} is reserved in subnet {}", s.prefix),
                 ));
             }
-            if used.contains(&ip) || !seen.insert(ip) {
+            if hns.index.local_ip_owner(net_id, ip).is_some() || !seen.insert(ip) {
                 return Err(err(
                     ERROR_OBJECT_ALREADY_EXISTS,
                     format!("address {ip} is already used by an endpoint of network {net_id}"),
@@ -607,7 +595,7 @@ pub(crate) fn endpoint(hns: &Hns, id: Guid, mut ep: Endpoint) -> HcnResult<Endpo
             if !v4 && !hns.supports(Feature::Ipv6DualStack) {
                 continue;
             }
-            if let Some((ip, len)) = ipam::allocate(&subs, v4, &used)? {
+            if let Some((ip, len)) = ipam::allocate(hns, net_id, &subs, v4)? {
                 ep.ip_configurations.push(crate::schema::IpConfig {
                     ip_address: ip.to_string(),
                     prefix_length: len,
@@ -671,7 +659,9 @@ fn endpoint_refs(hns: &Hns, refs: &mut [String], what: &str) -> HcnResult<()> {
                 format!("{what}: endpoint {g} not found"),
             ));
         }
-        *r = g.to_string();
+        if !super::index::is_canonical_guid(r) {
+            *r = g.to_string();
+        }
     }
     Ok(())
 }
@@ -757,10 +747,9 @@ pub(crate) fn load_balancer(hns: &Hns, me: Option<&Guid>, mut lb: LoadBalancer) 
         }
     }
     if hns.settings.unique_lb_frontends {
-        for (id, other) in &hns.load_balancers {
-            if Some(id) == me {
-                continue;
-            }
+        // The lowest-ID LB sharing a frontend is the one named, as a scan in ID order would.
+        let owner = hns.index.lb_frontend_owner(&lb, me.copied());
+        if let Some((id, other)) = owner.and_then(|o| hns.load_balancers.get_key_value(&o)) {
             if let Some(f) = lb_clash(&lb, other) {
                 return Err(err(
                     HResult::HCN_E_PORT_ALREADY_EXISTS,

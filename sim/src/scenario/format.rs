@@ -124,69 +124,98 @@ pub struct StationDef {
     pub listen: Vec<String>,
 }
 
-/// One step. Each step is a one-key map: the key says what the step does.
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Step {
+/// Declares [`Step`] from one table of `Variant(Settings) = "yaml-key"`, so the enum, its YAML
+/// keys, [`Step::kind`], [`Step::KINDS`] and the reader cannot drift apart.
+macro_rules! steps {
+    ($($(#[$m:meta])* $variant:ident($ty:ty) = $key:literal,)*) => {
+        /// One step. Each step is a one-key map: the key says what the step does.
+        #[derive(Clone, Debug, Serialize)]
+        pub enum Step {
+            $($(#[$m])* #[serde(rename = $key)] $variant($ty),)*
+        }
+
+        impl Step {
+            /// The step's key as written in YAML.
+            pub fn kind(&self) -> &'static str {
+                match self {
+                    $(Step::$variant(_) => $key,)*
+                }
+            }
+
+            /// Every step key, for suggestions and the JSON schema.
+            pub const KINDS: &'static [&'static str] = &[$($key),*];
+
+            /// Read the value of the step whose key is `key`; `None` for an unknown key.
+            fn read_value<'de, A: serde::de::MapAccess<'de>>(key: &str, map: &mut A) -> Result<Option<Step>, A::Error> {
+                Ok(Some(match key {
+                    $($key => Step::$variant(map.next_value()?),)*
+                    _ => return Ok(None),
+                }))
+            }
+        }
+    };
+}
+
+steps! {
     // HNS objects: create / modify / delete / query, for each object kind.
-    CreateNetwork(HnsStep),
-    ModifyNetwork(HnsStep),
-    DeleteNetwork(HnsStep),
-    QueryNetwork(HnsStep),
-    CreateEndpoint(HnsStep),
-    ModifyEndpoint(HnsStep),
-    DeleteEndpoint(HnsStep),
-    QueryEndpoint(HnsStep),
-    CreateNamespace(HnsStep),
-    ModifyNamespace(HnsStep),
-    DeleteNamespace(HnsStep),
-    QueryNamespace(HnsStep),
-    CreateLoadbalancer(HnsStep),
-    ModifyLoadbalancer(HnsStep),
+    CreateNetwork(HnsStep) = "create-network",
+    ModifyNetwork(HnsStep) = "modify-network",
+    DeleteNetwork(HnsStep) = "delete-network",
+    QueryNetwork(HnsStep) = "query-network",
+    CreateEndpoint(HnsStep) = "create-endpoint",
+    ModifyEndpoint(HnsStep) = "modify-endpoint",
+    DeleteEndpoint(HnsStep) = "delete-endpoint",
+    QueryEndpoint(HnsStep) = "query-endpoint",
+    CreateNamespace(HnsStep) = "create-namespace",
+    ModifyNamespace(HnsStep) = "modify-namespace",
+    DeleteNamespace(HnsStep) = "delete-namespace",
+    QueryNamespace(HnsStep) = "query-namespace",
+    CreateLoadbalancer(HnsStep) = "create-loadbalancer",
+    ModifyLoadbalancer(HnsStep) = "modify-loadbalancer",
     /// `hcn.LoadBalancer.Update`: the whole LB document sent to HcnModifyLoadBalancer.
-    UpdateLoadbalancer(HnsStep),
-    DeleteLoadbalancer(HnsStep),
-    QueryLoadbalancer(HnsStep),
-    CreateRoute(HnsStep),
-    ModifyRoute(HnsStep),
-    DeleteRoute(HnsStep),
-    QueryRoute(HnsStep),
+    UpdateLoadbalancer(HnsStep) = "update-loadbalancer",
+    DeleteLoadbalancer(HnsStep) = "delete-loadbalancer",
+    QueryLoadbalancer(HnsStep) = "query-loadbalancer",
+    CreateRoute(HnsStep) = "create-route",
+    ModifyRoute(HnsStep) = "modify-route",
+    DeleteRoute(HnsStep) = "delete-route",
+    QueryRoute(HnsStep) = "query-route",
     /// Enumerate objects of a kind (optionally with a filter) and count them.
-    List(ListStep),
+    List(ListStep) = "list",
     // Namespace membership and policies (HcnModify* with ResourceType/RequestType).
-    Attach(AttachStep),
-    Detach(AttachStep),
-    AddEndpointPolicy(PolicyStep),
-    RemoveEndpointPolicy(PolicyStep),
-    UpdateEndpointPolicy(PolicyStep),
-    AddNetworkPolicy(PolicyStep),
-    RemoveNetworkPolicy(PolicyStep),
+    Attach(AttachStep) = "attach",
+    Detach(AttachStep) = "detach",
+    AddEndpointPolicy(PolicyStep) = "add-endpoint-policy",
+    RemoveEndpointPolicy(PolicyStep) = "remove-endpoint-policy",
+    UpdateEndpointPolicy(PolicyStep) = "update-endpoint-policy",
+    AddNetworkPolicy(PolicyStep) = "add-network-policy",
+    RemoveNetworkPolicy(PolicyStep) = "remove-network-policy",
     /// v1 `POST /policylists/`: an ELB policy list, mapped to a HostComputeLoadBalancer.
-    CreatePolicylist(HnsStep),
-    DeletePolicylist(HnsStep),
+    CreatePolicylist(HnsStep) = "create-policylist",
+    DeletePolicylist(HnsStep) = "delete-policylist",
     // HCS.
-    Container(ContainerStep),
-    StopContainer(StopContainerStep),
-    Listen(ListenStep),
+    Container(ContainerStep) = "container",
+    StopContainer(StopContainerStep) = "stop-container",
+    Listen(ListenStep) = "listen",
     // Traffic.
-    Send(TrafficStep),
-    Connect(TrafficStep),
-    Udp(TrafficStep),
-    Ping(TrafficStep),
-    Reachability(ReachabilityStep),
+    Send(TrafficStep) = "send",
+    Connect(TrafficStep) = "connect",
+    Udp(TrafficStep) = "udp",
+    Ping(TrafficStep) = "ping",
+    Reachability(ReachabilityStep) = "reachability",
     // Faults and time.
-    HnsRestart(HostRef),
-    Reboot(HostRef),
-    LinkDown(HostRef),
-    LinkUp(HostRef),
-    HostDown(HostRef),
-    HostUp(HostRef),
-    Loss(LossStep),
-    Latency(LatencyStep),
-    Partition(PartitionStep),
-    Heal(HealStep),
+    HnsRestart(HostRef) = "hns-restart",
+    Reboot(HostRef) = "reboot",
+    LinkDown(HostRef) = "link-down",
+    LinkUp(HostRef) = "link-up",
+    HostDown(HostRef) = "host-down",
+    HostUp(HostRef) = "host-up",
+    Loss(LossStep) = "loss",
+    Latency(LatencyStep) = "latency",
+    Partition(PartitionStep) = "partition",
+    Heal(HealStep) = "heal",
     /// Advance virtual time: `5s`, `250ms`, `1m`.
-    Advance(String),
+    Advance(String) = "advance",
 }
 
 /// Any HNS object step.
@@ -327,7 +356,7 @@ pub struct TrafficStep {
     /// Payload bytes (default 64).
     #[serde(default)]
     pub size: Option<u32>,
-    /// Don't-fragment bit (default true).
+    /// Don't-fragment bit (default false: the runner sends with DF clear).
     #[serde(default)]
     pub df: Option<bool>,
     #[serde(default)]
@@ -460,117 +489,37 @@ pub struct HealStep {
     pub b: Option<String>,
 }
 
-impl Step {
-    /// The step's key as written in YAML.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Step::CreateNetwork(_) => "create-network",
-            Step::ModifyNetwork(_) => "modify-network",
-            Step::DeleteNetwork(_) => "delete-network",
-            Step::QueryNetwork(_) => "query-network",
-            Step::CreateEndpoint(_) => "create-endpoint",
-            Step::ModifyEndpoint(_) => "modify-endpoint",
-            Step::DeleteEndpoint(_) => "delete-endpoint",
-            Step::QueryEndpoint(_) => "query-endpoint",
-            Step::CreateNamespace(_) => "create-namespace",
-            Step::ModifyNamespace(_) => "modify-namespace",
-            Step::DeleteNamespace(_) => "delete-namespace",
-            Step::QueryNamespace(_) => "query-namespace",
-            Step::CreateLoadbalancer(_) => "create-loadbalancer",
-            Step::ModifyLoadbalancer(_) => "modify-loadbalancer",
-            Step::UpdateLoadbalancer(_) => "update-loadbalancer",
-            Step::DeleteLoadbalancer(_) => "delete-loadbalancer",
-            Step::QueryLoadbalancer(_) => "query-loadbalancer",
-            Step::CreateRoute(_) => "create-route",
-            Step::ModifyRoute(_) => "modify-route",
-            Step::DeleteRoute(_) => "delete-route",
-            Step::QueryRoute(_) => "query-route",
-            Step::List(_) => "list",
-            Step::Attach(_) => "attach",
-            Step::Detach(_) => "detach",
-            Step::AddEndpointPolicy(_) => "add-endpoint-policy",
-            Step::RemoveEndpointPolicy(_) => "remove-endpoint-policy",
-            Step::UpdateEndpointPolicy(_) => "update-endpoint-policy",
-            Step::AddNetworkPolicy(_) => "add-network-policy",
-            Step::RemoveNetworkPolicy(_) => "remove-network-policy",
-            Step::CreatePolicylist(_) => "create-policylist",
-            Step::DeletePolicylist(_) => "delete-policylist",
-            Step::Container(_) => "container",
-            Step::StopContainer(_) => "stop-container",
-            Step::Listen(_) => "listen",
-            Step::Send(_) => "send",
-            Step::Connect(_) => "connect",
-            Step::Udp(_) => "udp",
-            Step::Ping(_) => "ping",
-            Step::Reachability(_) => "reachability",
-            Step::HnsRestart(_) => "hns-restart",
-            Step::Reboot(_) => "reboot",
-            Step::LinkDown(_) => "link-down",
-            Step::LinkUp(_) => "link-up",
-            Step::HostDown(_) => "host-down",
-            Step::HostUp(_) => "host-up",
-            Step::Loss(_) => "loss",
-            Step::Latency(_) => "latency",
-            Step::Partition(_) => "partition",
-            Step::Heal(_) => "heal",
-            Step::Advance(_) => "advance",
-        }
-    }
-
-    /// Every step key, for suggestions and the JSON schema.
-    pub const KINDS: &'static [&'static str] = &[
-        "create-network",
-        "modify-network",
-        "delete-network",
-        "query-network",
-        "create-endpoint",
-        "modify-endpoint",
-        "delete-endpoint",
-        "query-endpoint",
-        "create-namespace",
-        "modify-namespace",
-        "delete-namespace",
-        "query-namespace",
-        "create-loadbalancer",
-        "modify-loadbalancer",
-        "update-loadbalancer",
-        "delete-loadbalancer",
-        "query-loadbalancer",
-        "create-route",
-        "modify-route",
-        "delete-route",
-        "query-route",
-        "list",
-        "attach",
-        "detach",
-        "add-endpoint-policy",
-        "remove-endpoint-policy",
-        "update-endpoint-policy",
-        "add-network-policy",
-        "remove-network-policy",
-        "create-policylist",
-        "delete-policylist",
-        "container",
-        "stop-container",
-        "listen",
-        "send",
-        "connect",
-        "udp",
-        "ping",
-        "reachability",
-        "hns-restart",
-        "reboot",
-        "link-down",
-        "link-up",
-        "host-down",
-        "host-up",
-        "loss",
-        "latency",
-        "partition",
-        "heal",
-        "advance",
-    ];
+/// The pattern of every step that is one HCN object call (create/modify/delete/query of any kind,
+/// and the v1 policy lists), binding its [`HnsStep`] to `$s`. A pattern rather than a method, so a
+/// `match` over steps stays exhaustive.
+macro_rules! hns_step {
+    ($s:ident) => {
+        $crate::scenario::format::Step::CreateNetwork($s)
+            | $crate::scenario::format::Step::ModifyNetwork($s)
+            | $crate::scenario::format::Step::DeleteNetwork($s)
+            | $crate::scenario::format::Step::QueryNetwork($s)
+            | $crate::scenario::format::Step::CreateEndpoint($s)
+            | $crate::scenario::format::Step::ModifyEndpoint($s)
+            | $crate::scenario::format::Step::DeleteEndpoint($s)
+            | $crate::scenario::format::Step::QueryEndpoint($s)
+            | $crate::scenario::format::Step::CreateNamespace($s)
+            | $crate::scenario::format::Step::ModifyNamespace($s)
+            | $crate::scenario::format::Step::DeleteNamespace($s)
+            | $crate::scenario::format::Step::QueryNamespace($s)
+            | $crate::scenario::format::Step::CreateLoadbalancer($s)
+            | $crate::scenario::format::Step::ModifyLoadbalancer($s)
+            | $crate::scenario::format::Step::UpdateLoadbalancer($s)
+            | $crate::scenario::format::Step::DeleteLoadbalancer($s)
+            | $crate::scenario::format::Step::QueryLoadbalancer($s)
+            | $crate::scenario::format::Step::CreateRoute($s)
+            | $crate::scenario::format::Step::ModifyRoute($s)
+            | $crate::scenario::format::Step::DeleteRoute($s)
+            | $crate::scenario::format::Step::QueryRoute($s)
+            | $crate::scenario::format::Step::CreatePolicylist($s)
+            | $crate::scenario::format::Step::DeletePolicylist($s)
+    };
 }
+pub(crate) use hns_step;
 
 /// serde_yaml 0.9 wants YAML tags for enums; scenarios write one-key maps (`- send: {…}`), so the
 /// step is read by hand. Errors inside a step keep serde_yaml's path and location.
@@ -587,58 +536,8 @@ impl<'de> Deserialize<'de> for Step {
                 let Some(key) = map.next_key::<String>()? else {
                     return Err(A::Error::custom("empty step: expected a key such as `send`"));
                 };
-                let step = match key.as_str() {
-                    "create-network" => Step::CreateNetwork(map.next_value()?),
-                    "modify-network" => Step::ModifyNetwork(map.next_value()?),
-                    "delete-network" => Step::DeleteNetwork(map.next_value()?),
-                    "query-network" => Step::QueryNetwork(map.next_value()?),
-                    "create-endpoint" => Step::CreateEndpoint(map.next_value()?),
-                    "modify-endpoint" => Step::ModifyEndpoint(map.next_value()?),
-                    "delete-endpoint" => Step::DeleteEndpoint(map.next_value()?),
-                    "query-endpoint" => Step::QueryEndpoint(map.next_value()?),
-                    "create-namespace" => Step::CreateNamespace(map.next_value()?),
-                    "modify-namespace" => Step::ModifyNamespace(map.next_value()?),
-                    "delete-namespace" => Step::DeleteNamespace(map.next_value()?),
-                    "query-namespace" => Step::QueryNamespace(map.next_value()?),
-                    "create-loadbalancer" => Step::CreateLoadbalancer(map.next_value()?),
-                    "modify-loadbalancer" => Step::ModifyLoadbalancer(map.next_value()?),
-                    "update-loadbalancer" => Step::UpdateLoadbalancer(map.next_value()?),
-                    "delete-loadbalancer" => Step::DeleteLoadbalancer(map.next_value()?),
-                    "query-loadbalancer" => Step::QueryLoadbalancer(map.next_value()?),
-                    "create-route" => Step::CreateRoute(map.next_value()?),
-                    "modify-route" => Step::ModifyRoute(map.next_value()?),
-                    "delete-route" => Step::DeleteRoute(map.next_value()?),
-                    "query-route" => Step::QueryRoute(map.next_value()?),
-                    "list" => Step::List(map.next_value()?),
-                    "attach" => Step::Attach(map.next_value()?),
-                    "detach" => Step::Detach(map.next_value()?),
-                    "add-endpoint-policy" => Step::AddEndpointPolicy(map.next_value()?),
-                    "remove-endpoint-policy" => Step::RemoveEndpointPolicy(map.next_value()?),
-                    "update-endpoint-policy" => Step::UpdateEndpointPolicy(map.next_value()?),
-                    "add-network-policy" => Step::AddNetworkPolicy(map.next_value()?),
-                    "remove-network-policy" => Step::RemoveNetworkPolicy(map.next_value()?),
-                    "create-policylist" => Step::CreatePolicylist(map.next_value()?),
-                    "delete-policylist" => Step::DeletePolicylist(map.next_value()?),
-                    "container" => Step::Container(map.next_value()?),
-                    "stop-container" => Step::StopContainer(map.next_value()?),
-                    "listen" => Step::Listen(map.next_value()?),
-                    "send" => Step::Send(map.next_value()?),
-                    "connect" => Step::Connect(map.next_value()?),
-                    "udp" => Step::Udp(map.next_value()?),
-                    "ping" => Step::Ping(map.next_value()?),
-                    "reachability" => Step::Reachability(map.next_value()?),
-                    "hns-restart" => Step::HnsRestart(map.next_value()?),
-                    "reboot" => Step::Reboot(map.next_value()?),
-                    "link-down" => Step::LinkDown(map.next_value()?),
-                    "link-up" => Step::LinkUp(map.next_value()?),
-                    "host-down" => Step::HostDown(map.next_value()?),
-                    "host-up" => Step::HostUp(map.next_value()?),
-                    "loss" => Step::Loss(map.next_value()?),
-                    "latency" => Step::Latency(map.next_value()?),
-                    "partition" => Step::Partition(map.next_value()?),
-                    "heal" => Step::Heal(map.next_value()?),
-                    "advance" => Step::Advance(map.next_value()?),
-                    _ => return Err(A::Error::unknown_variant(&key, Step::KINDS)),
+                let Some(step) = Step::read_value(&key, &mut map)? else {
+                    return Err(A::Error::unknown_variant(&key, Step::KINDS));
                 };
                 if let Some(extra) = map.next_key::<String>()? {
                     return Err(A::Error::custom(format!(

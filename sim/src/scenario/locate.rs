@@ -18,6 +18,19 @@ pub struct Pos {
     pub col: usize,
 }
 
+impl Pos {
+    /// The position of byte `offset` in `bytes`, whose bytes before `offset` are valid UTF-8
+    /// (the column counts characters): where a decoder that stopped there points.
+    pub fn of_offset(bytes: &[u8], offset: usize) -> Pos {
+        let before = &bytes[..offset.min(bytes.len())];
+        let line_start = before.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+        Pos {
+            line: before.iter().filter(|b| **b == b'\n').count() + 1,
+            col: String::from_utf8_lossy(&before[line_start..]).chars().count() + 1,
+        }
+    }
+}
+
 impl fmt::Display for Pos {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}", self.line, self.col)
@@ -286,16 +299,7 @@ impl Index {
 fn split_key(line: &[char], col: usize) -> Option<(String, usize)> {
     let first = *line.get(col)?;
     if first == '"' || first == '\'' {
-        let mut i = col + 1;
-        let mut key = String::new();
-        while i < line.len() && line[i] != first {
-            if line[i] == '\\' && first == '"' && i + 1 < line.len() {
-                i += 1;
-            }
-            key.push(line[i]);
-            i += 1;
-        }
-        i += 1;
+        let (key, mut i) = read_quoted(line, col);
         while i < line.len() && line[i] == ' ' {
             i += 1;
         }
@@ -430,19 +434,25 @@ fn scan_flow(lines: &[Vec<char>], li: usize, col: usize, base: &[Seg], idx: &mut
     }
 }
 
-fn read_flow_scalar(line: &[char], c: usize) -> (String, usize) {
-    let q = line[c];
-    if q == '"' || q == '\'' {
-        let mut i = c + 1;
-        let mut s = String::new();
-        while i < line.len() && line[i] != q {
-            if line[i] == '\\' && q == '"' && i + 1 < line.len() {
-                i += 1;
-            }
-            s.push(line[i]);
+/// The text of the quoted scalar whose quote (`"` with `\\` escapes, or `'`) is at `start`, and
+/// the index just past its closing quote.
+fn read_quoted(line: &[char], start: usize) -> (String, usize) {
+    let q = line[start];
+    let mut i = start + 1;
+    let mut s = String::new();
+    while i < line.len() && line[i] != q {
+        if line[i] == '\\' && q == '"' && i + 1 < line.len() {
             i += 1;
         }
-        return (s, i + 1);
+        s.push(line[i]);
+        i += 1;
+    }
+    (s, i + 1)
+}
+
+fn read_flow_scalar(line: &[char], c: usize) -> (String, usize) {
+    if matches!(line.get(c), Some('"' | '\'')) {
+        return read_quoted(line, c);
     }
     let mut i = c;
     while i < line.len() {

@@ -72,13 +72,16 @@ pub fn parse_file(path: &Path) -> Result<Loaded, ScenarioError> {
         pos: None,
         message: format!("cannot read the file: {e}"),
     })?;
-    let text = String::from_utf8(bytes).map_err(|e| ScenarioError {
-        file: file.clone(),
-        pos: None,
-        message: format!(
-            "expected UTF-8 text, found an invalid byte at offset {}",
-            e.utf8_error().valid_up_to()
-        ),
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        ScenarioError {
+            file: file.clone(),
+            pos: Some(Pos::of_offset(e.as_bytes(), at)),
+            message: format!(
+                "expected UTF-8 text, found the invalid byte 0x{:02X} (offset {at})",
+                e.as_bytes()[at]
+            ),
+        }
     })?;
     parse_str(&file, &text)
 }
@@ -89,7 +92,7 @@ pub fn collect_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, ScenarioError> {
     for p in paths {
         if p.is_dir() {
             let mut found = Vec::new();
-            walk(p, &mut found).map_err(|e| ScenarioError {
+            walk(p, &mut found, &mut Default::default()).map_err(|e| ScenarioError {
                 file: p.display().to_string(),
                 pos: None,
                 message: format!("cannot read the folder: {e}"),
@@ -109,14 +112,23 @@ pub fn collect_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, ScenarioError> {
     Ok(out)
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+/// `seen` holds the canonical folders already walked, so a symlink that points back up the
+/// tree is walked once instead of recursing until the stack overflows.
+fn walk(
+    dir: &Path,
+    out: &mut Vec<PathBuf>,
+    seen: &mut std::collections::BTreeSet<PathBuf>,
+) -> std::io::Result<()> {
+    if !seen.insert(std::fs::canonicalize(dir)?) {
+        return Ok(());
+    }
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .collect();
     entries.sort();
     for p in entries {
         if p.is_dir() {
-            walk(&p, out)?;
+            walk(&p, out, seen)?;
         } else if p.extension().is_some_and(|e| e == "yaml" || e == "yml") {
             out.push(p);
         }
@@ -249,5 +261,18 @@ mod tests {
             e.to_string(),
             "t.yaml:4:5: steps[0]: unknown step `sned`; did you mean `send`?"
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlink_loop_in_a_folder_is_walked_once() {
+        let dir = std::env::temp_dir().join(format!("hnsim-walk-loop-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("sub")).unwrap();
+        std::fs::write(dir.join("sub/a.yaml"), "name: a\n").unwrap();
+        std::os::unix::fs::symlink(&dir, dir.join("sub/up")).unwrap();
+        let files = collect_paths(std::slice::from_ref(&dir)).unwrap();
+        assert_eq!(files, [dir.join("sub/a.yaml")]);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -3,6 +3,7 @@
 //! scenario and seed), JUnit XML for CI.
 
 use super::runner::{ScenarioReport, StepReport, Table};
+use hnsim_model::conform::report::{xml_escape, xml_text};
 use std::fmt::Write;
 
 /// Counts of passed and failed scenarios.
@@ -105,28 +106,12 @@ pub fn json(reports: &[ScenarioReport]) -> String {
     s
 }
 
-/// Escape text for XML attributes and content; drops characters XML 1.0 forbids.
-pub fn xml_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// JUnit XML: one `<testsuite>` per scenario, one `<testcase>` per step.
 pub fn junit(reports: &[ScenarioReport]) -> String {
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let tests: usize = reports.iter().map(|r| r.steps.len().max(1)).sum();
+    // One testcase per step, plus the `setup` testcase of a scenario whose world failed.
+    let cases = |r: &ScenarioReport| r.steps.len() + usize::from(r.error.is_some());
+    let tests: usize = reports.iter().map(cases).sum();
     let failures: usize = reports
         .iter()
         .map(|r| r.failed_steps().count() + usize::from(r.error.is_some()))
@@ -136,7 +121,7 @@ pub fn junit(reports: &[ScenarioReport]) -> String {
         "<testsuites name=\"hnsim\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\">"
     );
     for r in reports {
-        let n = r.steps.len().max(1);
+        let n = cases(r);
         let f = r.failed_steps().count() + usize::from(r.error.is_some());
         let _ = writeln!(
             out,
@@ -144,25 +129,24 @@ pub fn junit(reports: &[ScenarioReport]) -> String {
             xml_escape(&r.name),
             xml_escape(&r.file)
         );
-        if r.reference.is_some() || !r.inferred.is_empty() {
-            out.push_str("    <properties>\n");
-            if let Some(reference) = &r.reference {
-                let _ = writeln!(
-                    out,
-                    "      <property name=\"reference\" value=\"{}\"/>",
-                    xml_escape(reference)
-                );
-            }
-            let _ = writeln!(out, "      <property name=\"seed\" value=\"{}\"/>", r.seed);
-            for i in &r.inferred {
-                let _ = writeln!(
-                    out,
-                    "      <property name=\"inferred\" value=\"{}\"/>",
-                    xml_escape(i)
-                );
-            }
-            out.push_str("    </properties>\n");
+        // The seed is always there: with it a CI failure can be re-run exactly.
+        out.push_str("    <properties>\n");
+        if let Some(reference) = &r.reference {
+            let _ = writeln!(
+                out,
+                "      <property name=\"reference\" value=\"{}\"/>",
+                xml_escape(reference)
+            );
         }
+        let _ = writeln!(out, "      <property name=\"seed\" value=\"{}\"/>", r.seed);
+        for i in &r.inferred {
+            let _ = writeln!(
+                out,
+                "      <property name=\"inferred\" value=\"{}\"/>",
+                xml_escape(i)
+            );
+        }
+        out.push_str("    </properties>\n");
         if let Some(e) = &r.error {
             let _ = writeln!(
                 out,
@@ -202,7 +186,7 @@ pub fn junit(reports: &[ScenarioReport]) -> String {
                 out,
                 "      <failure message=\"{}\" type=\"expectation\">{}</failure>",
                 xml_escape(&first),
-                xml_escape(&body)
+                xml_text(&body)
             );
             out.push_str("    </testcase>\n");
         }

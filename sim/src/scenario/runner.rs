@@ -7,11 +7,13 @@ use super::interp::{expand_str, expand_value, lookup};
 use super::locate::Seg;
 use super::parse::Loaded;
 use super::topology::build_world;
-use super::validate::{parse_duration, parse_hresult, parse_port_spec, parse_target, Target};
+use super::validate::{object_kind, parse_duration, parse_hresult, parse_port_spec, parse_target, Target};
 use crate::trace::{Exchange, L4};
 use crate::world::{Fault, Place, SendRequest, World};
 use hnsim_model::backend::{HcnCall, HcnOp, ObjectKind, Verb};
+use hnsim_model::document::encode_load_balancer;
 use hnsim_model::state::hcs::Isolation as HcsIsolation;
+use hnsim_model::v1::{policy_list_from_v1, PolicyListV2};
 use hnsim_model::{Guid, HnsBackend};
 use serde::Serialize;
 use serde_json::{json, Value as Json};
@@ -154,16 +156,6 @@ pub struct Runner<'a> {
     ep_container: BTreeMap<Guid, String>,
     /// Source port counter for repeated sends without an explicit port.
     next_port: u16,
-}
-
-fn kind_of(obj: &str) -> ObjectKind {
-    match obj {
-        "network" => ObjectKind::Network,
-        "endpoint" => ObjectKind::Endpoint,
-        "namespace" => ObjectKind::Namespace,
-        "loadbalancer" | "policylist" => ObjectKind::LoadBalancer,
-        _ => ObjectKind::SdnRoute,
-    }
 }
 
 fn l4(p: Proto) -> L4 {
@@ -320,29 +312,7 @@ impl<'a> Runner<'a> {
 
     fn step_inner(&mut self, step: &Step, rep: &mut StepReport) -> Result<(), String> {
         match step {
-            Step::CreateNetwork(s)
-            | Step::ModifyNetwork(s)
-            | Step::DeleteNetwork(s)
-            | Step::QueryNetwork(s)
-            | Step::CreateEndpoint(s)
-            | Step::ModifyEndpoint(s)
-            | Step::DeleteEndpoint(s)
-            | Step::QueryEndpoint(s)
-            | Step::CreateNamespace(s)
-            | Step::ModifyNamespace(s)
-            | Step::DeleteNamespace(s)
-            | Step::QueryNamespace(s)
-            | Step::CreateLoadbalancer(s)
-            | Step::ModifyLoadbalancer(s)
-            | Step::UpdateLoadbalancer(s)
-            | Step::DeleteLoadbalancer(s)
-            | Step::QueryLoadbalancer(s)
-            | Step::CreateRoute(s)
-            | Step::ModifyRoute(s)
-            | Step::DeleteRoute(s)
-            | Step::QueryRoute(s)
-            | Step::CreatePolicylist(s)
-            | Step::DeletePolicylist(s) => self.hns_step(step.kind(), s, rep),
+            hns_step!(s) => self.hns_step(step.kind(), s, rep),
             Step::List(s) => self.list(s, rep),
             Step::Attach(a) | Step::Detach(a) => {
                 let host = self.default_host(&a.host);
@@ -521,7 +491,8 @@ impl<'a> Runner<'a> {
     fn hns_step(&mut self, kind: &str, s: &HnsStep, rep: &mut StepReport) -> Result<(), String> {
         let host = self.default_host(&s.host);
         let (verb_s, obj) = kind.split_once('-').unwrap_or((kind, ""));
-        let okind = kind_of(obj);
+        // Validation admitted only the kinds `object_kind` knows.
+        let okind = object_kind(obj).ok_or_else(|| format!("unknown object kind in `{kind}`"))?;
         let verb = match verb_s {
             "create" => Verb::Create,
             "modify" | "update" => Verb::Modify,
@@ -622,7 +593,7 @@ impl<'a> Runner<'a> {
 
     fn list(&mut self, s: &ListStep, rep: &mut StepReport) -> Result<(), String> {
         let host = self.default_host(&s.host);
-        let kind = super::validate::object_kind(&s.kind).ok_or("unknown kind")?;
+        let kind = object_kind(&s.kind).ok_or("unknown kind")?;
         rep.label = format!("list {} on {host}", s.kind);
         let mut q = json!({"SchemaVersion": {"Major": 2, "Minor": 0}});
         if !s.filter.is_empty() {
@@ -774,13 +745,10 @@ impl<'a> Runner<'a> {
         let bare = out.last().cloned().unwrap_or_default();
         if let Ok(g) = bare.parse::<Guid>() {
             for (name, v) in &self.names {
-                if let Named::Object { id, host, .. } = v {
-                    if *id == g {
-                        out.push(name.clone());
-                        let _ = host;
-                        if let Some(c) = self.ep_container.get(&g) {
-                            out.push(c.clone());
-                        }
+                if matches!(v, Named::Object { id, .. } if *id == g) {
+                    out.push(name.clone());
+                    if let Some(c) = self.ep_container.get(&g) {
+                        out.push(c.clone());
                     }
                 }
             }
@@ -1188,51 +1156,19 @@ fn compare_field(path: &str, want: &Json, got: Option<&Json>) -> Check {
 }
 
 /// v1 `{References: ["/endpoints/<id>"], Policies: [{Type: ELB, …}]}` → a HostComputeLoadBalancer
-/// (hns-schema.md §5.6, §5.8: ELB policy lists and v2 load balancers are the same objects).
+/// (hns-schema.md §5.6, §5.8: ELB policy lists and v2 load balancers are the same objects),
+/// converted by the model's own v1 reader.
 pub fn policylist_to_lb(doc: &Json) -> Result<Json, String> {
-    let refs: Vec<Json> = doc
-        .get("References")
-        .and_then(Json::as_array)
-        .ok_or("a policy list needs `References` (a list of \"/endpoints/<id>\")")?
-        .iter()
-        .map(|r| {
-            let s = r.as_str().unwrap_or_default();
-            Json::String(s.trim_start_matches("/endpoints/").to_string())
-        })
-        .collect();
-    let policies = doc
-        .get("Policies")
-        .and_then(Json::as_array)
-        .ok_or("a policy list needs `Policies`")?;
-    let elb = policies
-        .iter()
-        .find(|p| {
-            p.get("Type")
-                .and_then(Json::as_str)
-                .is_some_and(|t| t.eq_ignore_ascii_case("ELB"))
-        })
-        .ok_or("this model maps only ELB policy lists; found no policy with Type ELB")?;
-    let num = |k: &str| elb.get(k).and_then(Json::as_u64).unwrap_or(0);
-    let flag = |k: &str| elb.get(k).and_then(Json::as_bool).unwrap_or(false);
-    let mut pm = json!({"Protocol": num("Protocol"), "InternalPort": num("InternalPort"), "ExternalPort": num("ExternalPort")});
-    if flag("ILB") {
-        pm["Flags"] = json!(1);
+    for key in ["References", "Policies"] {
+        if !doc.get(key).is_some_and(Json::is_array) {
+            return Err(format!("a policy list needs `{key}` (a list)"));
+        }
     }
-    let mut lb = json!({
-        "HostComputeEndpoints": refs,
-        "PortMappings": [pm],
-        "SchemaVersion": {"Major": 2, "Minor": 0}
-    });
-    if let Some(v) = elb.get("SourceVIP") {
-        lb["SourceVIP"] = v.clone();
+    let no_elb = "this model maps only ELB policy lists; found no policy with Type ELB";
+    match policy_list_from_v1(doc, "$").map_err(|e| e.to_string())? {
+        PolicyListV2::LoadBalancer(lb) if !lb.port_mappings.is_empty() => Ok(encode_load_balancer(&lb)),
+        _ => Err(no_elb.into()),
     }
-    if let Some(v) = elb.get("VIPs") {
-        lb["FrontendVIPs"] = v.clone();
-    }
-    if flag("IsDSR") {
-        lb["Flags"] = json!(1);
-    }
-    Ok(lb)
 }
 
 #[cfg(test)]
@@ -1257,6 +1193,16 @@ mod tests {
             json!({"References": [], "Policies": [{"Type": "ROUTE", "DestinationPrefix": "10.0.0.0/8"}]});
         assert!(policylist_to_lb(&route).unwrap_err().contains("ELB"));
         assert!(policylist_to_lb(&json!({})).is_err());
+        // v1 spellings the model reads everywhere else: protocol names, keys in any case.
+        let named = json!({"References": ["/endpoints/AB"],
+            "Policies": [{"type": "elb", "Protocol": "TCP", "internalPort": "80", "ExternalPort": 8080}]});
+        assert_eq!(
+            policylist_to_lb(&named).unwrap()["PortMappings"][0],
+            json!({"Protocol": 6, "InternalPort": 80, "ExternalPort": 8080})
+        );
+        // A reference that is not a string is an error with its path, not an empty endpoint ID.
+        let bad = json!({"References": [7], "Policies": [{"Type": "ELB"}]});
+        assert!(policylist_to_lb(&bad).unwrap_err().contains("$.References[0]"));
     }
 
     #[test]

@@ -439,29 +439,7 @@ impl Checker<'_> {
         let kind = step.kind();
         let p = vec![k("steps"), Seg::Index(i), k(kind)];
         match step {
-            Step::CreateNetwork(s)
-            | Step::ModifyNetwork(s)
-            | Step::DeleteNetwork(s)
-            | Step::QueryNetwork(s)
-            | Step::CreateEndpoint(s)
-            | Step::ModifyEndpoint(s)
-            | Step::DeleteEndpoint(s)
-            | Step::QueryEndpoint(s)
-            | Step::CreateNamespace(s)
-            | Step::ModifyNamespace(s)
-            | Step::DeleteNamespace(s)
-            | Step::QueryNamespace(s)
-            | Step::CreateLoadbalancer(s)
-            | Step::ModifyLoadbalancer(s)
-            | Step::UpdateLoadbalancer(s)
-            | Step::DeleteLoadbalancer(s)
-            | Step::QueryLoadbalancer(s)
-            | Step::CreateRoute(s)
-            | Step::ModifyRoute(s)
-            | Step::DeleteRoute(s)
-            | Step::QueryRoute(s)
-            | Step::CreatePolicylist(s)
-            | Step::DeletePolicylist(s) => self.hns_step(&p, kind, s),
+            hns_step!(s) => self.hns_step(&p, kind, s),
             Step::List(s) => {
                 self.host_ref(&p, s.host.as_deref());
                 if object_kind(&s.kind).is_none() {
@@ -736,6 +714,24 @@ impl Checker<'_> {
                     }
                 }
             }
+        }
+        if t.size.is_some_and(|s| s > 65_000) {
+            self.err(
+                &[p.to_vec(), vec![k("size")]].concat(),
+                format!(
+                    "expected a payload of at most 65000 bytes, found {}",
+                    t.size.unwrap_or(0)
+                ),
+            );
+        }
+        if t.repeat.is_some_and(|r| r > 10_000) {
+            self.err(
+                &[p.to_vec(), vec![k("repeat")]].concat(),
+                format!(
+                    "expected a repeat count of at most 10000, found {}",
+                    t.repeat.unwrap_or(0)
+                ),
+            );
         }
         if t.repeat == Some(0) {
             self.err(
