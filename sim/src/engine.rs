@@ -273,6 +273,8 @@ impl World {
         // Incremental: only the objects that changed since the last compile are recompiled.
         crate::compile::update(&mut hn.prog, &hn.hns, &info);
         hn.compiled = true;
+        // Endpoints and their MACs may have changed: compartments ARP again.
+        hn.neigh.clear();
         let statics = hn
             .prog
             .ports

@@ -317,6 +317,8 @@ pub(crate) struct HostNode {
     pub snat: SnatPools,
     pub link_up: bool,
     pub switch: crate::switch::MacTable,
+    /// Container compartments' neighbour caches (`neigh`).
+    pub neigh: crate::neigh::CompartmentNeighbours,
 }
 
 pub(crate) enum NodeKind {
@@ -475,6 +477,7 @@ impl World {
             snat: SnatPools::new(d.snat_pool_ports, d.snat_block, d.snat_first_port),
             link_up: true,
             switch: crate::switch::MacTable::default(),
+            neigh: Default::default(),
             spec,
         };
         let name = node.spec.name.clone();
@@ -636,6 +639,7 @@ impl World {
         for n in &mut self.nodes {
             n.neigh.clear();
         }
+        crate::neigh::clear_all(self);
         let node = |w: &World, name: &str| -> Result<usize, WorldError> {
             w.node_by_name
                 .get(name)

@@ -140,8 +140,10 @@ fn established_flows_take_the_fast_path() {
     // One flow-table probe per VFP point: B's port out, node2's uplink, C's port in; C's port
     // out, node1's uplink (the pinned reverse NAT), B's port in.
     assert_eq!(est.fast_path, 6, "{est:?}");
-    // …plus two neighbour-cache hits, one vSwitch MAC lookup and the restored port by endpoint.
-    assert_eq!(est.table_lookups, 6 + 2 + 1 + 1, "{est:?}");
+    // …plus two host neighbour-cache hits (the outer next hops), two compartment neighbour-cache
+    // hits (B's and C's stacks resolving their gateways), one vSwitch MAC lookup and the
+    // restored port by endpoint.
+    assert_eq!(est.table_lookups, 6 + 2 + 2 + 1 + 1, "{est:?}");
 }
 
 #[test]

@@ -147,11 +147,15 @@ impl World {
     }
 
     /// A packet leaves container port `p` (VFP outbound).
-    pub(crate) fn port_out(&mut self, h: usize, p: u32, pkt: Packet, tr: &mut Tracer) -> Next {
+    pub(crate) fn port_out(&mut self, h: usize, p: u32, mut pkt: Packet, tr: &mut Tracer) -> Next {
         self.ensure_compiled(h);
         if tr.on {
             let (n, pn) = (self.nodes[h].name.clone(), self.port_name(h, p).to_string());
             tr.hop(&n, &pn);
+        }
+        // The container's stack resolves the next hop before the frame reaches the port.
+        if let Err(d) = self.container_resolve(h, p, &mut pkt, tr) {
+            return drop(d);
         }
         self.capture_port(h, p, &pkt);
         let Some(t) = tuple_of(&pkt) else {
