@@ -881,6 +881,13 @@ impl World {
                     );
                     return drop(self.deny_disposition(h, q, d));
                 }
+                // Unified flow (vfp.md): the first packet installs both directions. The reply
+                // leaving this port needs no ACL (stateful: an allowed inbound connection's reply
+                // passes whatever the Out ACLs say) and no NAT; its route is composed now, so the
+                // reply is one exact-match lookup. If the reply has no route yet, it is left
+                // `Pending` and the route layer runs when it is sent.
+                let reply = t.reversed();
+                let exit = self.reply_route(h, q, &reply).unwrap_or(Exit::Pending);
                 let hn = self.hn_mut(h);
                 hn.flows.insert(
                     key,
@@ -895,12 +902,9 @@ impl World {
                     FlowKey {
                         zone: q,
                         dir: Dir::Out,
-                        tuple: t.reversed(),
+                        tuple: reply,
                     },
-                    FlowAction {
-                        after: t.reversed(),
-                        exit: Exit::Pending,
-                    },
+                    FlowAction { after: reply, exit },
                     gen,
                     now,
                 );
@@ -938,6 +942,16 @@ impl World {
             tr.step(|| Step::Deliver { to });
         }
         Next::End(Outcome::Arrived(Receiver::Port { host: h, port: q }, pkt))
+    }
+
+    /// The route layer's exit for the reply `reply` of an inbound connection leaving port `q`,
+    /// composed when the connection is set up (not traced: the request's trace shows the
+    /// request; the reply's trace shows the cached flow it matches).
+    fn reply_route(&mut self, h: usize, q: u32, reply: &Tuple) -> Option<Exit> {
+        let d = v4(reply.dst)?;
+        let pp = self.hn(h).prog.ports[q as usize].clone();
+        let mut quiet = Tracer::new(false);
+        self.route_port(h, &pp, d, reply, false, &mut quiet).ok()
     }
 
     /// The place name of a port's owner: `container:ID` or `endpoint:GUID`.
