@@ -215,12 +215,13 @@ pub(crate) fn headers(p: &Packet) -> Headers {
 /// IP total length of the (inner) packet.
 pub(crate) fn ip_len(p: &Packet) -> u16 {
     match p.payload {
-        crate::packet::Payload::Ip { l4, .. } => {
+        crate::packet::Payload::Ip { ip, l4 } => {
             let l4h = match l4 {
                 Transport::Tcp { .. } => 20,
                 Transport::Udp { .. } | Transport::Icmp { .. } => 8,
             };
-            20 + l4h + p.data_len
+            let iph = if ip.dst.is_ipv6() { 40 } else { 20 };
+            iph + l4h + p.data_len
         }
         crate::packet::Payload::Arp(_) => 28,
     }

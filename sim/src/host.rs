@@ -37,6 +37,22 @@ pub(crate) fn hns_restart(h: &mut HostNode, reboot: bool) {
 const WINNAT_OWNER: u32 = u32::MAX - 2;
 
 impl World {
+    /// Longest-prefix match over the host's IPv6 routes (prefix, IPv4 address of the next-hop
+    /// node; see [`World::set_host_routes6`]).
+    pub(crate) fn host_route6_lookup(
+        &mut self,
+        h: usize,
+        d: std::net::Ipv6Addr,
+    ) -> Option<(ipnet::Ipv6Net, Ipv4Addr)> {
+        self.counters.table_lookups += 1;
+        self.hn(h)
+            .routes6
+            .iter()
+            .filter(|(n, _)| n.contains(&d))
+            .max_by_key(|(n, _)| n.prefix_len())
+            .copied()
+    }
+
     /// Longest-prefix match over the host's default-compartment routes.
     pub(crate) fn host_route_lookup(
         &mut self,

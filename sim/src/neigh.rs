@@ -12,6 +12,9 @@
 //!   answers (the ARP frames also appear at the port);
 //! - an on-link address nobody holds on NAT/ICS/Internal/Private/Transparent: no answer.
 //!
+//! IPv6 (dual-stack L2Bridge): neighbour discovery is resolved the same way, simplified (no
+//! NS/NA frames; see `container_resolve6`).
+//!
 //! The answer is cached per compartment (namespace, else the endpoint), so established flows
 //! take one hash probe and never ARP again. Caches are cleared when the host's HNS state is
 //! recompiled and on faults (an endpoint or its MAC may have changed).
@@ -22,7 +25,7 @@ use crate::packet::{Arp, ArpOp, EthHeader, Packet, Payload};
 use crate::trace::{Disposition, Step};
 use crate::world::{NodeKind, World};
 use hnsim_model::{Guid, Mac};
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// The per-compartment neighbour cache of a host: (compartment, next hop) → MAC.
 pub(crate) type CompartmentNeighbours = crate::fasthash::FastMap<(Guid, IpAddr), Mac>;
@@ -104,8 +107,9 @@ impl World {
         let Payload::Ip { ip, .. } = pkt.payload else {
             return Ok(());
         };
-        let IpAddr::V4(dst) = ip.dst else {
-            return Ok(());
+        let dst = match ip.dst {
+            IpAddr::V4(d) => d,
+            IpAddr::V6(d) => return self.container_resolve6(h, p, d, pkt, tr),
         };
         let (compartment, my_ip, my_mac) = {
             let pp = &self.hn(h).prog.ports[p as usize];
@@ -192,6 +196,75 @@ impl World {
             is_at: Some(mac),
             cached: false,
         });
+        pkt.eth.dst = mac;
+        Ok(())
+    }
+}
+
+impl World {
+    /// IPv6 neighbour discovery of a dual-stack container (documented simplification: the
+    /// answer and its cache are modelled, the NS/NA frames are not emitted — the packet model
+    /// has no ND target/option fields). Next hop: the destination when inside one of the
+    /// network's IPv6 subnets, else the endpoint's `::/0` next hop. A local endpoint answers for
+    /// its own address; VFP answers for the gateway with the host vNIC MAC (L2Bridge; other
+    /// network types refuse IPv6 in the route layer, consumers.md P14).
+    fn container_resolve6(
+        &mut self,
+        h: usize,
+        p: u32,
+        dst: Ipv6Addr,
+        pkt: &mut Packet,
+        tr: &mut Tracer,
+    ) -> Result<(), Disposition> {
+        let hn = self.hn(h);
+        let prog = &hn.prog;
+        let pp = &prog.ports[p as usize];
+        let compartment = pp.namespace.unwrap_or(pp.endpoint);
+        let net = &prog.networks[pp.network];
+        let (nh, on_link) = if net.contains6(dst) {
+            (dst, true)
+        } else {
+            match pp.gateway6 {
+                Some(g) => (g, false),
+                None => {
+                    return Err(Disposition::NoRoute {
+                        node: self.port_place(h, p),
+                        reason: format!(
+                            "the compartment has no IPv6 route to {dst} (not on-link, no ::/0 route)"
+                        ),
+                    })
+                }
+            }
+        };
+        let key = (compartment, IpAddr::V6(nh));
+        let cached = hn.neigh.get(&key).copied();
+        let answer = match prog.port_by_ip6.get(&nh) {
+            Some(&q) if prog.ports[q as usize].network == pp.network => Some(prog.ports[q as usize].mac),
+            _ if !on_link || net.kind == NetKind::L2Bridge => Some(hn.spec.mac),
+            _ => None,
+        };
+        self.counters.table_lookups += 1;
+        if let Some(m) = cached {
+            tr.step(|| Step::Nd {
+                who_has: nh,
+                is_at: Some(m),
+                cached: true,
+            });
+            pkt.eth.dst = m;
+            return Ok(());
+        }
+        tr.step(|| Step::Nd {
+            who_has: nh,
+            is_at: answer,
+            cached: false,
+        });
+        let Some(mac) = answer else {
+            return Err(Disposition::NoRoute {
+                node: self.port_place(h, p),
+                reason: format!("neighbour solicitation for {nh} got no answer"),
+            });
+        };
+        self.hn_mut(h).neigh.insert(key, mac);
         pkt.eth.dst = mac;
         Ok(())
     }
