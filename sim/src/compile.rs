@@ -271,8 +271,9 @@ struct Cache {
 
 #[derive(Clone, Debug)]
 struct EpUnit {
-    /// A local endpoint as compiled (compared whole: ports read most of it).
-    src: Option<Endpoint>,
+    /// A local endpoint as compiled (compared whole: ports read most of it). Boxed: the scan
+    /// walks every unit, and most are remote endpoints that only need their fingerprint.
+    src: Option<Box<Endpoint>>,
     /// A remote endpoint's [`remote_fingerprint`] (there are tens of thousands of them).
     fingerprint: u64,
     /// The IPv4 address a remote endpoint claims.
@@ -640,7 +641,7 @@ fn is_remote(ep: &Endpoint) -> bool {
 /// Is `ep` what `unit` was compiled from?
 fn same_endpoint(ep: &Endpoint, unit: &EpUnit) -> bool {
     match &unit.src {
-        Some(src) => src == ep,
+        Some(src) => **src == *ep,
         None => is_remote(ep) && remote_fingerprint(ep) == unit.fingerprint,
     }
 }
@@ -927,7 +928,7 @@ fn compile_changes(prog: &mut HostProgram, hns: &Hns, info: &HostInfo, stats: &m
         cache.endpoints.insert(
             id,
             EpUnit {
-                src: (!remote).then(|| ep.clone()),
+                src: (!remote).then(|| Box::new(ep.clone())),
                 fingerprint: if remote { remote_fingerprint(ep) } else { 0 },
                 remote_ip,
             },
