@@ -12,8 +12,8 @@
 //!   answers (the ARP frames also appear at the port);
 //! - an on-link address nobody holds on NAT/ICS/Internal/Private/Transparent: no answer.
 //!
-//! IPv6 (dual-stack L2Bridge): neighbour discovery is resolved the same way, simplified (no
-//! NS/NA frames; see `container_resolve6`).
+//! IPv6 (dual-stack L2Bridge): neighbour discovery is resolved the same way, with real
+//! Neighbor Solicitation / Advertisement frames in the port's capture (`container_resolve6`).
 //!
 //! The answer is cached per compartment (namespace, else the endpoint), so established flows
 //! take one hash probe and never ARP again. Caches are cleared when the host's HNS state is
@@ -202,9 +202,9 @@ impl World {
 }
 
 impl World {
-    /// IPv6 neighbour discovery of a dual-stack container (documented simplification: the
-    /// answer and its cache are modelled, the NS/NA frames are not emitted — the packet model
-    /// has no ND target/option fields). Next hop: the destination when inside one of the
+    /// IPv6 neighbour discovery of a dual-stack container: a real Neighbor Solicitation to the
+    /// target's solicited-node multicast address and, when answered, the Neighbor Advertisement
+    /// (RFC 4861 §4.3, §4.4) go into the port's capture. Next hop: the destination when inside one of the
     /// network's IPv6 subnets, else the endpoint's `::/0` next hop. A local endpoint answers for
     /// its own address; VFP answers for the gateway with the host vNIC MAC (L2Bridge; other
     /// network types refuse IPv6 in the route layer, consumers.md P14).
@@ -253,6 +253,7 @@ impl World {
             pkt.eth.dst = m;
             return Ok(());
         }
+        self.container_nd(h, p, nh, answer, on_link);
         tr.step(|| Step::Nd {
             who_has: nh,
             is_at: answer,
@@ -268,6 +269,92 @@ impl World {
         pkt.eth.dst = mac;
         Ok(())
     }
+}
+
+impl World {
+    /// Capture the NS (and the NA when `answer` is some) of a container resolving `target`.
+    #[cold]
+    fn container_nd(&mut self, h: usize, p: u32, target: Ipv6Addr, answer: Option<Mac>, on_link: bool) {
+        if !self.capture || self.pcap_ports.is_empty() {
+            return;
+        }
+        let pp = &self.hn(h).prog.ports[p as usize];
+        let (my_mac, Some(my_ip)) = (pp.mac, pp.ip6) else {
+            return;
+        };
+        let t = target.octets();
+        let solicited = Ipv6Addr::new(
+            0xff02,
+            0,
+            0,
+            0,
+            0,
+            1,
+            0xff00 | t[13] as u16,
+            u16::from_be_bytes([t[14], t[15]]),
+        );
+        let group_mac = Mac([0x33, 0x33, 0xff, t[13], t[14], t[15]]);
+        let ns = nd_frame(my_mac, group_mac, my_ip, solicited, 135, 0, target, 1, my_mac);
+        self.capture_port_bytes(h, p, &ns);
+        if let Some(mac) = answer {
+            // Solicited + Override; Router when VFP answers for the gateway.
+            let flags = 0x6000_0000 | if on_link { 0 } else { 0x8000_0000 };
+            let na = nd_frame(mac, my_mac, target, my_ip, 136, flags, target, 2, mac);
+            self.capture_port_bytes(h, p, &na);
+        }
+    }
+}
+
+/// An Ethernet + IPv6 + ICMPv6 Neighbor Solicitation (135) or Advertisement (136) frame with
+/// one link-layer address option (1 = source, 2 = target) and a correct checksum.
+#[allow(clippy::too_many_arguments)]
+fn nd_frame(
+    src_mac: Mac,
+    dst_mac: Mac,
+    src: Ipv6Addr,
+    dst: Ipv6Addr,
+    icmp_type: u8,
+    flags: u32,
+    target: Ipv6Addr,
+    option: u8,
+    lladdr: Mac,
+) -> Vec<u8> {
+    const ICMP_LEN: usize = 4 + 4 + 16 + 8;
+    let mut icmp = Vec::with_capacity(ICMP_LEN);
+    icmp.extend_from_slice(&[icmp_type, 0, 0, 0]);
+    icmp.extend_from_slice(&flags.to_be_bytes());
+    icmp.extend_from_slice(&target.octets());
+    icmp.extend_from_slice(&[option, 1]);
+    icmp.extend_from_slice(&lladdr.0);
+    // RFC 8200 §8.1 pseudo-header: source, destination, upper-layer length, next header 58.
+    let mut sum: u32 = 0;
+    let mut add = |b: &[u8]| {
+        for w in b.chunks(2) {
+            sum += u32::from(u16::from_be_bytes([w[0], *w.get(1).unwrap_or(&0)]));
+        }
+    };
+    add(&src.octets());
+    add(&dst.octets());
+    add(&(ICMP_LEN as u32).to_be_bytes());
+    add(&[0, 0, 0, 58]);
+    add(&icmp);
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    let ck = !(sum as u16);
+    icmp[2..4].copy_from_slice(&ck.to_be_bytes());
+    let mut f = Vec::with_capacity(14 + 40 + ICMP_LEN);
+    f.extend_from_slice(&dst_mac.0);
+    f.extend_from_slice(&src_mac.0);
+    f.extend_from_slice(&0x86ddu16.to_be_bytes());
+    f.extend_from_slice(&[0x60, 0, 0, 0]);
+    f.extend_from_slice(&(ICMP_LEN as u16).to_be_bytes());
+    // Next header ICMPv6, hop limit 255 (RFC 4861 §7.1: ND messages must carry 255).
+    f.extend_from_slice(&[58, 255]);
+    f.extend_from_slice(&src.octets());
+    f.extend_from_slice(&dst.octets());
+    f.extend_from_slice(&icmp);
+    f
 }
 
 /// Forget every compartment neighbour entry of every host (faults, reboots).

@@ -117,9 +117,8 @@ pub enum Step {
         is_at: Option<Mac>,
         cached: bool,
     },
-    /// IPv6 neighbour discovery by a container's stack. Simplified: the resolution and its
-    /// cache are modelled, the NS/NA frames are not emitted (the packet model carries no ND
-    /// target/option fields).
+    /// IPv6 neighbour discovery by a container's stack (real NS/NA frames are captured at the
+    /// port when not cached).
     Nd {
         who_has: Ipv6Addr,
         is_at: Option<Mac>,

@@ -17,8 +17,8 @@
 //! - one packet is in flight at a time; ARP is resolved inline (the frames are captured);
 //! - IPv4 underlay; IPv6 for dual-stack L2Bridge container endpoints (same host, and across
 //!   hosts by [`World::set_host_routes6`]), with LBs and OutBoundNAT carrying the IPv6 flag;
-//!   IPv6 on other network types is `Unsupported` (consumers.md P14); ND is resolved without
-//!   NS/NA frames (`Step::Nd`); hosts and stations do not send IPv6;
+//!   IPv6 on other network types is `Unsupported` (consumers.md P14); a container's ND sends
+//!   real NS/NA frames on its port (`Step::Nd`); hosts and stations do not send IPv6;
 //! - no IP fragmentation: a packet larger than an MTU passes when DF is clear;
 //! - SNAT ports are not returned to the pool within a run.
 

@@ -124,9 +124,41 @@ fn seen(x: &Exchange) -> (IpAddr, IpAddr, u16) {
 #[test]
 fn ipv6_between_pods_on_one_host_is_bridged_with_neighbour_discovery() {
     let mut lab = lab(&["fd00::/16"]);
+    lab.w.enable_pcap(&["node1/A".to_string()]);
     let x = send6(&mut lab, "A", "fd00:1::11", L4::Tcp, 80);
     assert!(x.completed(), "{x}");
     assert_eq!(seen(&x), (v6("fd00:1::10").into(), v6("fd00:1::11").into(), 80));
+    // Real ND frames at A's port (the decoder verifies the ICMPv6 checksums): a Neighbor
+    // Solicitation to B's solicited-node group, B's Neighbor Advertisement, then the SYN.
+    let at_a: Vec<_> = lab
+        .w
+        .pcap()
+        .frames("node1/A")
+        .iter()
+        .map(|c| hnsim_sim::wire::decode(&c.frame).expect("captured frame decodes"))
+        .collect();
+    let icmp6 = |p: &hnsim_sim::packet::Packet| match p.payload {
+        Payload::Ip {
+            ip,
+            l4: Transport::Icmp { icmp_type, .. },
+        } => Some((icmp_type, ip.src, ip.dst, ip.ttl)),
+        _ => None,
+    };
+    assert_eq!(
+        icmp6(&at_a[0]),
+        Some((135, v6("fd00:1::10").into(), v6("ff02::1:ff00:11").into(), 255))
+    );
+    assert_eq!(at_a[0].eth.dst, mac("33-33-FF-00-00-11"));
+    assert_eq!(
+        icmp6(&at_a[1]),
+        Some((136, v6("fd00:1::11").into(), v6("fd00:1::10").into(), 255))
+    );
+    assert_eq!(at_a[1].eth.src, mac("00-15-5D-01-01-0B"));
+    assert_eq!(
+        at_a[2].eth.dst,
+        mac("00-15-5D-01-01-0B"),
+        "the SYN goes to B's MAC"
+    );
     let nd = x.request.hops[0]
         .steps
         .iter()
