@@ -256,3 +256,50 @@ fn ipv6_between_overlay_pods_is_unsupported() {
     let x = lab.tcp(ctr("A"), "10.244.1.11", 80);
     assert!(x.completed(), "{x}");
 }
+
+/// Wireshark decodes the captured Neighbor Solicitation / Advertisement (when tshark is on PATH).
+#[test]
+fn tshark_decodes_the_neighbour_discovery_frames() {
+    use std::process::Command;
+    if !Command::new("tshark")
+        .arg("-v")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        eprintln!("note: tshark not on PATH; skipping the Wireshark cross-check");
+        return;
+    }
+    let mut lab = lab(&["fd00::/16"]);
+    lab.w.enable_pcap(&["node1/A".to_string()]);
+    let x = send6(&mut lab, "A", "fd00:1::11", L4::Tcp, 80);
+    assert!(x.completed(), "{x}");
+    let dir = std::env::temp_dir().join(format!("hnsim-nd-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let files = lab.w.pcap().write_to_dir(&dir).unwrap();
+    let file = files
+        .iter()
+        .find(|f| f.to_string_lossy().contains('A'))
+        .expect("the port's pcap");
+    let out = Command::new("tshark")
+        .args(["-r", file.to_str().unwrap(), "-T", "fields"])
+        .args([
+            "-e",
+            "icmpv6.type",
+            "-e",
+            "icmpv6.nd.ns.target_address",
+            "-e",
+            "icmpv6.nd.na.target_address",
+        ])
+        .args(["-e", "icmpv6.checksum.status", "-Y", "icmpv6"])
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<Vec<&str>> = text.lines().map(|l| l.split('\t').collect()).collect();
+    assert_eq!(lines.len(), 2, "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(lines[0][..2], ["135", "fd00:1::11"], "{text}");
+    assert_eq!(lines[1][0], "136", "{text}");
+    assert_eq!(lines[1][2], "fd00:1::11", "{text}");
+    // Wireshark's checksum status 1 = good.
+    assert!(lines.iter().all(|l| l.get(3) == Some(&"1")), "{text}");
+}
