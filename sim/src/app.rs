@@ -49,7 +49,7 @@ enum Origin {
 }
 
 impl World {
-    fn resolve_place(&mut self, from: &Place, dst: Ipv4Addr) -> Result<Origin, WorldError> {
+    fn resolve_place(&mut self, from: &Place, dst: IpAddr) -> Result<Origin, WorldError> {
         let bad = |reason: String| WorldError::BadSource {
             from: from.to_string(),
             reason,
@@ -87,17 +87,30 @@ impl World {
                                 host: h,
                                 port: p as u32,
                             };
-                            if hn.prog.networks[pp.network].contains(dst) {
+                            let net = &hn.prog.networks[pp.network];
+                            let (on_link, has_gw) = match dst {
+                                IpAddr::V4(d) => (net.contains(d), pp.gateway.is_some()),
+                                // Dual-stack: only endpoints with an IPv6 address send IPv6.
+                                IpAddr::V6(d) => match pp.ip6 {
+                                    Some(_) => (net.contains6(d), pp.gateway6.is_some()),
+                                    None => continue,
+                                },
+                            };
+                            if on_link {
                                 return Ok(o);
                             }
-                            if first.is_none() || pp.gateway.is_some() {
+                            if first.is_none() || has_gw {
                                 first = first.or(Some(o));
                             }
                         }
                     }
                 }
                 first.ok_or_else(|| {
-                    bad("no HNS namespace holds this container (resource Type Container) with an IPv4 endpoint".into())
+                    bad(if dst.is_ipv6() {
+                        "no HNS namespace holds this container with a dual-stack (IPv6) endpoint".into()
+                    } else {
+                        "no HNS namespace holds this container (resource Type Container) with an IPv4 endpoint".into()
+                    })
                 })
             }
         }
@@ -138,7 +151,7 @@ impl World {
     /// Send `pkt` from `o`: a packet to one of the sender's own addresses never leaves its
     /// compartment (loopback, no VFP); anything else takes the journey.
     fn run_from(&mut self, o: Origin, pkt: Packet, tr: &mut Tracer) -> Outcome {
-        let dst = tuple_of(&pkt).and_then(|t| v4(t.dst));
+        let dst = tuple_of(&pkt).map(|t| t.dst);
         if let Some(r) = dst.and_then(|d| self.loopback(o, d)) {
             if tr.on {
                 let (node, port) = match o {
@@ -162,7 +175,19 @@ impl World {
     }
 
     /// The receiver when `dst` is an address of the sender's own compartment.
-    fn loopback(&self, o: Origin, dst: Ipv4Addr) -> Option<Receiver> {
+    fn loopback(&self, o: Origin, dst: IpAddr) -> Option<Receiver> {
+        let dst = match dst {
+            IpAddr::V4(d) => d,
+            IpAddr::V6(d) => {
+                return match o {
+                    Origin::Port { host, port } => {
+                        let pp = self.hn(host).prog.ports.get(port as usize)?;
+                        (pp.ip6 == Some(d)).then_some(Receiver::Port { host, port })
+                    }
+                    _ => None,
+                }
+            }
+        };
         match o {
             Origin::Port { host, port } => {
                 let prog = &self.hn(host).prog;
@@ -246,12 +271,7 @@ impl World {
     /// The request packet of `req` and where it starts (the sender's addresses, a fresh
     /// ephemeral source port unless one is given).
     fn request_packet(&mut self, req: &SendRequest) -> Result<(Origin, Packet), WorldError> {
-        let IpAddr::V4(dst) = req.dst else {
-            return Err(WorldError::Invalid(format!(
-                "destination {}: the IPv6 dataplane is not modelled",
-                req.dst
-            )));
-        };
+        let dst = req.dst;
         if req.proto != L4::Icmp && req.dst_port == 0 {
             return Err(WorldError::Invalid(format!(
                 "{} to {dst} needs a destination port",
@@ -267,7 +287,30 @@ impl World {
                 });
             }
         }
-        let (src, mac, default_ttl) = self.origin_addr(origin, dst);
+        let (src, mac, default_ttl) = match dst {
+            IpAddr::V4(d) => {
+                let (s, m, t) = self.origin_addr(origin, d);
+                (IpAddr::V4(s), m, t)
+            }
+            IpAddr::V6(_) => {
+                // IPv6 is modelled for dual-stack container endpoints (L2Bridge, consumers.md
+                // §3.1); hosts and stations sit on hnsim's IPv4-only underlay.
+                let Origin::Port { host, port } = origin else {
+                    return Err(WorldError::Invalid(format!(
+                        "{} -> {dst}: IPv6 is modelled for dual-stack container endpoints only (the underlay, hosts and stations are IPv4)",
+                        req.from
+                    )));
+                };
+                let pp = &self.hn(host).prog.ports[port as usize];
+                let Some(s) = pp.ip6 else {
+                    return Err(WorldError::BadSource {
+                        from: req.from.to_string(),
+                        reason: "its endpoint has no IPv6 address".into(),
+                    });
+                };
+                (IpAddr::V6(s), pp.mac, 128)
+            }
+        };
         let sport = match req.src_port {
             Some(p) => p,
             None => {
@@ -289,7 +332,8 @@ impl World {
                 dst_port: req.dst_port,
             },
             L4::Icmp => Transport::Icmp {
-                icmp_type: 8,
+                // Echo request: ICMPv4 8, ICMPv6 128.
+                icmp_type: if dst.is_ipv6() { 128 } else { 8 },
                 code: 0,
                 id: sport,
                 seq: 1,
@@ -303,10 +347,11 @@ impl World {
             },
             payload: Payload::Ip {
                 ip: IpHeader {
-                    src: IpAddr::V4(src),
-                    dst: IpAddr::V4(dst),
+                    src,
+                    dst,
                     ttl: req.ttl.unwrap_or(default_ttl),
-                    dont_fragment: req.dont_fragment,
+                    // IPv6 routers never fragment.
+                    dont_fragment: req.dont_fragment || dst.is_ipv6(),
                     ident: (self.conn_nonce & 0xffff) as u16,
                 },
                 l4,
@@ -439,6 +484,7 @@ impl World {
             data_len: 0,
         };
         let node = || self.place_of(r);
+        let v6 = ip.dst.is_ipv6();
         let (disp, l4r) = match l4 {
             Transport::Tcp {
                 src_port,
@@ -485,9 +531,10 @@ impl World {
                             node: node(),
                             reason: format!("UDP port {dst_port} is closed: ICMP port unreachable sent"),
                         },
+                        // Port unreachable: ICMPv4 3/3, ICMPv6 1/4.
                         Transport::Icmp {
-                            icmp_type: 3,
-                            code: 3,
+                            icmp_type: if v6 { 1 } else { 3 },
+                            code: if v6 { 4 } else { 3 },
                             id: src_port,
                             seq: dst_port,
                         },
@@ -495,14 +542,14 @@ impl World {
                 }
             }
             Transport::Icmp {
-                icmp_type: 8,
+                icmp_type: 8 | 128,
                 id,
                 seq,
                 ..
             } => (
                 Disposition::Delivered,
                 Transport::Icmp {
-                    icmp_type: 0,
+                    icmp_type: if v6 { 129 } else { 0 },
                     code: 0,
                     id,
                     seq,

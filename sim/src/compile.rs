@@ -13,9 +13,9 @@ use hnsim_model::schema::{
 };
 use hnsim_model::state::{EndpointLocation, Hns};
 use hnsim_model::{Guid, Mac};
-use ipnet::Ipv4Net;
+use ipnet::{Ipv4Net, Ipv6Net};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
 /// The network types the dataplane distinguishes.
@@ -69,6 +69,9 @@ pub struct NetProgram {
     pub kind: NetKind,
     /// (prefix, gateway) per IPv4 subnet.
     pub subnets: Vec<(Ipv4Net, Option<Ipv4Addr>)>,
+    /// (prefix, gateway from the `::/0` route) per IPv6 subnet: dual-stack = two subnets in one
+    /// Ipam (hns-schema.md §2.2).
+    pub subnets6: Vec<(Ipv6Net, Option<Ipv6Addr>)>,
     pub vsid: Option<u32>,
     pub vxlan_port: u16,
     pub dr_mac: Option<Mac>,
@@ -81,6 +84,9 @@ impl NetProgram {
     pub fn contains(&self, ip: Ipv4Addr) -> bool {
         self.subnets.iter().any(|(n, _)| n.contains(&ip))
     }
+    pub fn contains6(&self, ip: Ipv6Addr) -> bool {
+        self.subnets6.iter().any(|(n, _)| n.contains(&ip))
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -88,6 +94,14 @@ pub struct OutboundNat {
     pub virtual_ip: Option<Ipv4Addr>,
     pub exceptions: Vec<Ipv4Net>,
     pub destinations: Vec<Ipv4Net>,
+}
+
+/// An `OutBoundNAT` policy with the IPv6 flag (`Flags: 2`, consumers.md §3.1 dual-stack).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct OutboundNat6 {
+    pub virtual_ip: Option<Ipv6Addr>,
+    pub exceptions: Vec<Ipv6Net>,
+    pub destinations: Vec<Ipv6Net>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -125,6 +139,11 @@ pub struct PortProgram {
     pub outbound_nat: Vec<OutboundNat>,
     pub sdn_routes: Vec<SdnRoute>,
     pub provider_address: Option<Ipv4Addr>,
+    /// The IPv6 side of a dual-stack endpoint: its address, its `::/0` next hop (else the
+    /// subnet's) and its OutBoundNAT policies with the IPv6 flag (2).
+    pub ip6: Option<Ipv6Addr>,
+    pub gateway6: Option<Ipv6Addr>,
+    pub outbound_nat6: Vec<OutboundNat6>,
     pub namespace: Option<Guid>,
     /// The HCS container owning the namespace, if any.
     pub container: Option<String>,
@@ -215,6 +234,8 @@ pub struct HostProgram {
     pub port_generation: Vec<u64>,
     pub port_by_ep: FastMap<Guid, u32>,
     pub port_by_ip: FastMap<Ipv4Addr, u32>,
+    /// Ports by their IPv6 address (dual-stack endpoints).
+    pub port_by_ip6: FastMap<Ipv6Addr, u32>,
     pub remote_by_ip: FastMap<Ipv4Addr, RemoteEndpoint>,
     pub lbs: LbIndex,
     pub port_maps: FastMap<(u8, u16), Vec<PortMap>>,
@@ -288,10 +309,31 @@ fn parse_net(s: &str) -> Option<Ipv4Net> {
     }
 }
 
+fn parse_net6(s: &str) -> Option<Ipv6Net> {
+    let s = s.trim();
+    if s.contains('/') {
+        s.parse().ok()
+    } else {
+        s.parse::<Ipv6Addr>()
+            .ok()
+            .map(|ip| Ipv6Net::new(ip, 128).unwrap_or_default())
+    }
+}
+
 fn network_program(n: &Network) -> NetProgram {
     let mut subnets = Vec::new();
+    let mut subnets6 = Vec::new();
     let mut vsid = None;
     for s in n.subnets() {
+        if let Some(prefix) = parse_net6(&s.ip_address_prefix) {
+            let gw = s
+                .routes
+                .iter()
+                .find(|r| r.destination_prefix.trim() == "::/0")
+                .and_then(|r| r.next_hop.trim().parse().ok());
+            subnets6.push((prefix, gw));
+            continue;
+        }
         let Some(prefix) = parse_net(&s.ip_address_prefix) else {
             continue;
         };
@@ -312,6 +354,7 @@ fn network_program(n: &Network) -> NetProgram {
         name: n.name.clone(),
         kind: NetKind::of(&n.kind()),
         subnets,
+        subnets6,
         vsid,
         vxlan_port: 4789,
         dr_mac: None,
@@ -401,6 +444,10 @@ fn compile_endpoint(
         );
     }
     let nprog = &networks[net];
+    let ip6: Option<Ipv6Addr> = ep
+        .ip_configurations
+        .iter()
+        .find_map(|c| c.ip_address.trim().parse().ok());
     let gateway = ep
         .routes
         .iter()
@@ -420,6 +467,7 @@ fn compile_endpoint(
     };
     let mut acls: [Vec<AclRule>; 4] = Default::default();
     let mut outbound_nat = Vec::new();
+    let mut outbound_nat6 = Vec::new();
     let mut sdn_routes = Vec::new();
     let mut port_maps = Vec::new();
     for (i, p) in ep.policies.iter().enumerate() {
@@ -447,11 +495,17 @@ fn compile_endpoint(
                     }
                     out
                 };
-                let exceptions = nets(&o.exceptions, "Exceptions", errors);
-                let destinations = nets(&o.destinations, "Destinations", errors);
                 if o.flags & hnsim_model::schema::nat_flags::IPV6 != 0 {
+                    let nets6 = |v: &Vec<String>| v.iter().filter_map(|s| parse_net6(s)).collect();
+                    outbound_nat6.push(OutboundNat6 {
+                        virtual_ip: o.virtual_ip.trim().parse().ok(),
+                        exceptions: nets6(&o.exceptions),
+                        destinations: nets6(&o.destinations),
+                    });
                     continue;
                 }
+                let exceptions = nets(&o.exceptions, "Exceptions", errors);
+                let destinations = nets(&o.destinations, "Destinations", errors);
                 outbound_nat.push(OutboundNat {
                     virtual_ip: parse_v4(&o.virtual_ip),
                     exceptions,
@@ -520,7 +574,7 @@ fn compile_endpoint(
             routes: ep
                 .routes
                 .iter()
-                .filter(|r| r.destination_prefix.trim() != "0.0.0.0/0")
+                .filter(|r| !matches!(r.destination_prefix.trim(), "0.0.0.0/0" | "::/0"))
                 .filter_map(|r| Some((parse_net(&r.destination_prefix)?, parse_v4(&r.next_hop)?)))
                 .collect(),
             mtu: info
@@ -532,6 +586,21 @@ fn compile_endpoint(
             outbound_nat,
             sdn_routes,
             provider_address: pa,
+            ip6,
+            gateway6: ep
+                .routes
+                .iter()
+                .find(|r| r.destination_prefix.trim() == "::/0")
+                .and_then(|r| r.next_hop.trim().parse().ok())
+                .or_else(|| {
+                    let ip6 = ip6?;
+                    nprog
+                        .subnets6
+                        .iter()
+                        .find(|(n, _)| n.contains(&ip6))
+                        .and_then(|(_, g)| *g)
+                }),
+            outbound_nat6,
             namespace,
             container,
             host_attached,
@@ -611,6 +680,8 @@ fn lb_fingerprint(lb: &LoadBalancer) -> u64 {
 
 /// The LB-index entries of one load balancer (one per port mapping) and its backend IDs.
 fn compile_lb(lb: &LoadBalancer, hns: &Hns, info: &HostInfo) -> (Vec<LbMapping>, Vec<Guid>) {
+    // An LB with the IPv6 flag (2) balances to its backends' IPv6 addresses (consumers.md §0).
+    let v6 = lb.flags & lb_flags::IPV6 != 0;
     let ids: Vec<Guid> = lb
         .host_compute_endpoints
         .iter()
@@ -620,14 +691,11 @@ fn compile_lb(lb: &LoadBalancer, hns: &Hns, info: &HostInfo) -> (Vec<LbMapping>,
         .iter()
         .filter_map(|g| {
             let ep = hns.endpoints.get(g)?;
-            let ip = ep
-                .ip_configurations
-                .iter()
-                .find_map(|c| parse_v4(&c.ip_address))?;
-            Some(Backend {
-                endpoint: *g,
-                ip: IpAddr::V4(ip),
-            })
+            let ip = ep.ip_configurations.iter().find_map(|c| {
+                let a: IpAddr = c.ip_address.trim().parse().ok()?;
+                (a.is_ipv6() == v6).then_some(a)
+            })?;
+            Some(Backend { endpoint: *g, ip })
         })
         .collect();
     let vips: Vec<IpAddr> = lb
@@ -644,6 +712,9 @@ fn compile_lb(lb: &LoadBalancer, hns: &Hns, info: &HostInfo) -> (Vec<LbMapping>,
                 Some(v) => Some(v),
                 // P3: an empty SourceVIP means the node IP on older HNS, the VIP itself on newer
                 // WS2019 builds (setting).
+                // The node's IPv4 address is no IPv6 source: an IPv6 non-DSR LB needs its
+                // SourceVIP (the slow path says so).
+                None if v6 => None,
                 None if info.empty_source_vip_uses_node_ip => Some(IpAddr::V4(info.ip)),
                 None => vips.first().copied(),
             };
@@ -945,6 +1016,7 @@ fn layout_ports(
     prog.ports.clear();
     prog.port_by_ep.clear();
     prog.port_by_ip.clear();
+    prog.port_by_ip6.clear();
     prog.port_maps.clear();
     prog.transparent_by_mac.clear();
     prog.transparent_by_ip.clear();
@@ -982,6 +1054,9 @@ fn layout_ports(
         }
         prog.port_by_ep.insert(p.endpoint, index);
         prog.port_by_ip.entry(p.ip).or_insert(index);
+        if let Some(a) = p.ip6 {
+            prog.port_by_ip6.entry(a).or_insert(index);
+        }
         prog.ports.push(p.clone());
     }
     for (i, n) in prog.networks.iter().enumerate() {

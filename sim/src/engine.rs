@@ -215,12 +215,13 @@ pub(crate) fn headers(p: &Packet) -> Headers {
 /// IP total length of the (inner) packet.
 pub(crate) fn ip_len(p: &Packet) -> u16 {
     match p.payload {
-        crate::packet::Payload::Ip { l4, .. } => {
+        crate::packet::Payload::Ip { ip, l4 } => {
             let l4h = match l4 {
                 Transport::Tcp { .. } => 20,
                 Transport::Udp { .. } | Transport::Icmp { .. } => 8,
             };
-            20 + l4h + p.data_len
+            let iph = if ip.dst.is_ipv6() { 40 } else { 20 };
+            iph + l4h + p.data_len
         }
         crate::packet::Payload::Arp(_) => 28,
     }
@@ -273,6 +274,8 @@ impl World {
         // Incremental: only the objects that changed since the last compile are recompiled.
         crate::compile::update(&mut hn.prog, &hn.hns, &info);
         hn.compiled = true;
+        // Endpoints and their MACs may have changed: compartments ARP again.
+        hn.neigh.clear();
         let statics = hn
             .prog
             .ports

@@ -44,7 +44,7 @@ impl World {
     }
 
     /// Who answers ARP for `ip` on `seg`.
-    fn owner_of_ip(&self, seg: usize, ip: Ipv4Addr) -> Option<(usize, Mac)> {
+    pub(crate) fn owner_of_ip(&self, seg: usize, ip: Ipv4Addr) -> Option<(usize, Mac)> {
         for n in 0..self.nodes.len() {
             if let Some((a, m)) = self.node_iface(n, seg) {
                 if a == ip {

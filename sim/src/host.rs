@@ -37,6 +37,22 @@ pub(crate) fn hns_restart(h: &mut HostNode, reboot: bool) {
 const WINNAT_OWNER: u32 = u32::MAX - 2;
 
 impl World {
+    /// Longest-prefix match over the host's IPv6 routes (prefix, IPv4 address of the next-hop
+    /// node; see [`World::set_host_routes6`]).
+    pub(crate) fn host_route6_lookup(
+        &mut self,
+        h: usize,
+        d: std::net::Ipv6Addr,
+    ) -> Option<(ipnet::Ipv6Net, Ipv4Addr)> {
+        self.counters.table_lookups += 1;
+        self.hn(h)
+            .routes6
+            .iter()
+            .filter(|(n, _)| n.contains(&d))
+            .max_by_key(|(n, _)| n.prefix_len())
+            .copied()
+    }
+
     /// Longest-prefix match over the host's default-compartment routes.
     pub(crate) fn host_route_lookup(
         &mut self,
@@ -385,20 +401,36 @@ impl World {
 
     #[cold]
     fn capture_port_named(&mut self, h: usize, p: u32, pkt: &Packet) {
-        let hn = self.hn(h);
-        let Some(pp) = hn.prog.ports.get(p as usize) else {
-            return;
-        };
+        if let Some(point) = self.port_capture_point(h, p) {
+            self.record(&point, pkt);
+        }
+    }
+
+    /// The capture point of port `p` when asked for (by endpoint name or GUID).
+    fn port_capture_point(&self, h: usize, p: u32) -> Option<String> {
+        let pp = self.hn(h).prog.ports.get(p as usize)?;
         let by_name = format!("{}/{}", self.nodes[h].name, pp.name);
         let by_id = format!("{}/{}", self.nodes[h].name, pp.endpoint);
-        let point = if self.pcap_ports.contains(&by_name) {
-            by_name
+        if self.pcap_ports.contains(&by_name) {
+            Some(by_name)
         } else if self.pcap_ports.contains(&by_id) {
-            by_id
+            Some(by_id)
         } else {
+            None
+        }
+    }
+
+    /// Capture a frame given as bytes at port `p` (frames the packet model does not carry, such
+    /// as IPv6 neighbour discovery).
+    #[cold]
+    pub(crate) fn capture_port_bytes(&mut self, h: usize, p: u32, frame: &[u8]) {
+        if !self.capture {
             return;
-        };
-        self.record(&point, pkt);
+        }
+        if let Some(point) = self.port_capture_point(h, p) {
+            let now = self.now;
+            self.pcap.record(&point, now, frame);
+        }
     }
 
     /// Record a frame at a capture point (real bytes from the wire encoder).

@@ -11,6 +11,7 @@ pub mod engine;
 pub mod fabric;
 pub mod fasthash;
 pub mod host;
+pub(crate) mod neigh;
 pub mod packet;
 pub mod pcap;
 pub mod scenario;

@@ -10,7 +10,7 @@
 use hnsim_model::Mac;
 use serde::Serialize;
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// Transport protocol of a request.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize)]
@@ -117,6 +117,13 @@ pub enum Step {
         is_at: Option<Mac>,
         cached: bool,
     },
+    /// IPv6 neighbour discovery by a container's stack (real NS/NA frames are captured at the
+    /// port when not cached).
+    Nd {
+        who_has: Ipv6Addr,
+        is_at: Option<Mac>,
+        cached: bool,
+    },
     /// A vSwitch forwarding decision (MAC table hit or flood).
     Switch { mac: Mac, out_port: String },
     /// Put on a wire (underlay segment).
@@ -179,6 +186,18 @@ impl fmt::Display for Step {
                     if *cached { " (cached)" } else { "" }
                 ),
                 None => write!(f, "arp     who-has {who_has}: no answer"),
+            },
+            Step::Nd {
+                who_has,
+                is_at,
+                cached,
+            } => match is_at {
+                Some(m) => write!(
+                    f,
+                    "nd      {who_has} is-at {m}{}",
+                    if *cached { " (cached)" } else { "" }
+                ),
+                None => write!(f, "nd      who-has {who_has}: no answer"),
             },
             Step::Switch { mac, out_port } => write!(f, "switch  dst {mac} -> port {out_port}"),
             Step::Transmit { segment, bytes } => write!(f, "wire    {segment} ({bytes} bytes)"),

@@ -15,8 +15,10 @@
 //!
 //! Modelling choices worth knowing (each a [`DataplaneSettings`] field where HNS is silent):
 //! - one packet is in flight at a time; ARP is resolved inline (the frames are captured);
-//! - IPv4 only: IPv6 destinations are refused with `WorldError::Invalid`, IPv6 policy entries
-//!   are skipped (so ND is not modelled);
+//! - IPv4 underlay; IPv6 for dual-stack L2Bridge container endpoints (same host, and across
+//!   hosts by [`World::set_host_routes6`]), with LBs and OutBoundNAT carrying the IPv6 flag;
+//!   IPv6 on other network types is `Unsupported` (consumers.md P14); a container's ND sends
+//!   real NS/NA frames on its port (`Step::Nd`); hosts and stations do not send IPv6;
 //! - no IP fragmentation: a packet larger than an MTU passes when DF is clear;
 //! - SNAT ports are not returned to the pool within a run.
 
@@ -317,6 +319,10 @@ pub(crate) struct HostNode {
     pub snat: SnatPools,
     pub link_up: bool,
     pub switch: crate::switch::MacTable,
+    /// Container compartments' neighbour caches (`neigh`).
+    pub neigh: crate::neigh::CompartmentNeighbours,
+    /// IPv6 routes (prefix, IPv4 address of the next-hop node): see [`World::set_host_routes6`].
+    pub routes6: Vec<(ipnet::Ipv6Net, Ipv4Addr)>,
 }
 
 pub(crate) enum NodeKind {
@@ -475,6 +481,8 @@ impl World {
             snat: SnatPools::new(d.snat_pool_ports, d.snat_block, d.snat_first_port),
             link_up: true,
             switch: crate::switch::MacTable::default(),
+            neigh: Default::default(),
+            routes6: Vec::new(),
             spec,
         };
         let name = node.spec.name.clone();
@@ -636,6 +644,7 @@ impl World {
         for n in &mut self.nodes {
             n.neigh.clear();
         }
+        crate::neigh::clear_all(self);
         let node = |w: &World, name: &str| -> Result<usize, WorldError> {
             w.node_by_name
                 .get(name)
@@ -700,6 +709,20 @@ impl World {
         routes: Vec<(Ipv4Net, Ipv4Addr)>,
     ) -> Result<(), WorldError> {
         self.host_mut(host)?.spec.routes = routes;
+        self.epoch += 1;
+        Ok(())
+    }
+
+    /// Replace a host's IPv6 routes toward other nodes' dual-stack pod subnets (flannel host-gw
+    /// style). Simplification: hnsim's underlay is IPv4-only, so a route names the next-hop
+    /// node by its IPv4 address on the segment and its MAC is resolved by ARP (a dual-stack node
+    /// would resolve the same MAC by ND on the node's IPv6 address).
+    pub fn set_host_routes6(
+        &mut self,
+        host: &str,
+        routes: Vec<(ipnet::Ipv6Net, Ipv4Addr)>,
+    ) -> Result<(), WorldError> {
+        self.host_mut(host)?.routes6 = routes;
         self.epoch += 1;
         Ok(())
     }

@@ -140,8 +140,10 @@ fn established_flows_take_the_fast_path() {
     // One flow-table probe per VFP point: B's port out, node2's uplink, C's port in; C's port
     // out, node1's uplink (the pinned reverse NAT), B's port in.
     assert_eq!(est.fast_path, 6, "{est:?}");
-    // …plus two neighbour-cache hits, one vSwitch MAC lookup and the restored port by endpoint.
-    assert_eq!(est.table_lookups, 6 + 2 + 1 + 1, "{est:?}");
+    // …plus two host neighbour-cache hits (the outer next hops), two compartment neighbour-cache
+    // hits (B's and C's stacks resolving their gateways), one vSwitch MAC lookup and the
+    // restored port by endpoint.
+    assert_eq!(est.table_lookups, 6 + 2 + 2 + 1 + 1, "{est:?}");
 }
 
 #[test]
@@ -259,4 +261,56 @@ fn first_packet_benchmarks_take_the_slow_path() {
         assert_eq!(f.forward_new_flow(), Forwarded::Arrived);
     }
     assert_eq!(delta(c0, f.world.counters()).fast_path, 0);
+}
+
+/// Dual-stack L2Bridge: an established IPv6 packet (A → B on one host, A → C across hosts) takes
+/// one exact-match probe per VFP point and allocates nothing, like IPv4.
+#[test]
+fn established_ipv6_packets_take_the_fast_path_without_allocating() {
+    use hnsim_sim::{Forwarded, SendRequest};
+    let mut lab = Lab::common(64);
+    let net = |p4: &str, g4: &str, p6: &str, g6: &str| {
+        json!({"Name": "cbr0", "Type": "L2Bridge", "Ipams": [{"Type": "Static", "Subnets": [
+            {"IpAddressPrefix": p4, "Routes": [{"NextHop": g4, "DestinationPrefix": "0.0.0.0/0"}]},
+            {"IpAddressPrefix": p6, "Routes": [{"NextHop": g6, "DestinationPrefix": "::/0"}]}]}]})
+    };
+    let n1 = lab.network(
+        "node1",
+        net("10.244.1.0/24", "10.244.1.2", "fd00:1::/64", "fd00:1::2"),
+    );
+    let n2 = lab.network(
+        "node2",
+        net("10.244.2.0/24", "10.244.2.2", "fd00:2::/64", "fd00:2::2"),
+    );
+    let pod = |a4: &str, a6: &str| json!({"IpConfigurations": [{"IpAddress": a4}, {"IpAddress": a6}]});
+    let a = lab.endpoint("node1", n1, pod("10.244.1.10", "fd00:1::10"));
+    let b = lab.endpoint("node1", n1, pod("10.244.1.11", "fd00:1::11"));
+    let c = lab.endpoint("node2", n2, pod("10.244.2.10", "fd00:2::10"));
+    lab.container("node1", "A", &[a]);
+    lab.container("node1", "B", &[b]);
+    lab.container("node2", "C", &[c]);
+    lab.w
+        .set_host_routes6(
+            "node1",
+            vec![("fd00:2::/64".parse().unwrap(), "10.0.0.12".parse().unwrap())],
+        )
+        .unwrap();
+    lab.w.set_tracing(false);
+    lab.w.set_capture(false);
+    for (to, points) in [("fd00:1::11", 2), ("fd00:2::10", 3)] {
+        let mut r = SendRequest::new(ctr("A"), to.parse().unwrap(), L4::Udp, 53);
+        r.src_port = Some(45000);
+        let p = lab.w.prepare_packet(&r).unwrap();
+        assert_eq!(lab.w.forward_established(&p), Forwarded::Arrived, "{to}");
+        let c0 = lab.w.counters();
+        let before = allocs_so_far();
+        for _ in 0..100 {
+            assert_eq!(lab.w.forward_established(&p), Forwarded::Arrived, "{to}");
+        }
+        let allocs = allocs_so_far() - before;
+        let c = delta(c0, lab.w.counters());
+        assert_eq!(allocs, 0, "{to}: {allocs} allocations for 100 packets");
+        assert_eq!((c.slow_path, c.rule_evaluations), (0, 0), "{to}: {c:?}");
+        assert_eq!(c.fast_path, 100 * points, "{to}: {c:?}");
+    }
 }

@@ -177,11 +177,30 @@ impl World {
                 exit: Exit::Port(m.port),
             });
         }
-        let Some(d) = v4(t.dst) else {
-            return Err(Disposition::Unsupported {
-                node,
-                what: "IPv6 is not modelled".into(),
-            });
+        let d = match t.dst {
+            IpAddr::V4(d) => d,
+            // IPv6 from the wire: a dual-stack L2Bridge endpoint of this host (the host stack
+            // has no IPv6 address in hnsim).
+            IpAddr::V6(d) => {
+                let hn = self.hn(h);
+                return match hn.prog.port_by_ip6.get(&d) {
+                    Some(&q)
+                        if overlay.is_none()
+                            && hn.prog.networks[hn.prog.ports[q as usize].network].kind
+                                == NetKind::L2Bridge
+                            && !hn.prog.ports[q as usize].host_attached =>
+                    {
+                        Ok(FlowAction {
+                            after: t,
+                            exit: Exit::Port(q),
+                        })
+                    }
+                    _ => Err(Disposition::NoRoute {
+                        node,
+                        reason: format!("no dual-stack L2Bridge endpoint with {d} on this host"),
+                    }),
+                };
+            }
         };
         let hn = self.hn(h);
         // An endpoint reachable from the wire (Transparent, L2Bridge, decapsulated overlay).

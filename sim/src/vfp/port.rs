@@ -12,7 +12,7 @@ use crate::switch::{Forward, SwitchPort};
 use crate::trace::{Action, Disposition, SessionOp, Step};
 use crate::vfp::{layer, lb, AclVerdict, AclView, Dir, FlowKey, NatLayer, Tuple};
 use crate::world::World;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 impl World {
     pub(crate) fn port_name(&self, h: usize, p: u32) -> &str {
@@ -147,12 +147,17 @@ impl World {
     }
 
     /// A packet leaves container port `p` (VFP outbound).
-    pub(crate) fn port_out(&mut self, h: usize, p: u32, pkt: Packet, tr: &mut Tracer) -> Next {
+    pub(crate) fn port_out(&mut self, h: usize, p: u32, mut pkt: Packet, tr: &mut Tracer) -> Next {
         self.ensure_compiled(h);
         if tr.on {
             let (n, pn) = (self.nodes[h].name.clone(), self.port_name(h, p).to_string());
             tr.hop(&n, &pn);
         }
+        // The container's stack resolves the next hop before the frame reaches the port.
+        if let Err(d) = self.container_resolve(h, p, &mut pkt, tr) {
+            return drop(d);
+        }
+        tr.eth = pkt.eth;
         self.capture_port(h, p, &pkt);
         let Some(t) = tuple_of(&pkt) else {
             return drop(Disposition::Unsupported {
@@ -225,15 +230,8 @@ impl World {
         // The reply of an inbound connection: no ACL, no NAT, only the route layer (stateful).
         let result = if acl_done {
             let pp = self.hn(h).prog.ports[p as usize].clone();
-            match v4(t.dst) {
-                Some(d) => self
-                    .route_port(h, &pp, d, &t, false, tr)
-                    .map(|exit| FlowAction { after: t, exit }),
-                None => Err(Disposition::Unsupported {
-                    node: self.nodes[h].name.clone(),
-                    what: "IPv6 forwarding is not modelled".into(),
-                }),
-            }
+            self.route_any(h, &pp, t.dst, &t, false, tr)
+                .map(|exit| FlowAction { after: t, exit })
         } else {
             self.slow_out(h, p, t, tr)
         };
@@ -316,6 +314,15 @@ impl World {
             backend_remote = !self.hn(h).prog.port_by_ep.contains_key(&b.endpoint);
             if !m.dsr {
                 let src = m.source_vip.unwrap_or(IpAddr::V4(host_ip));
+                if src.is_ipv6() != b.ip.is_ipv6() {
+                    return Err(Disposition::Unsupported {
+                        node,
+                        what: format!(
+                            "LB {}: non-DSR needs a SourceVIP of the backend's address family ({} backend, SourceVIP {})",
+                            m.lb, b.ip, src
+                        ),
+                    });
+                }
                 after.src = src;
                 after.sport = self.snat_port(h, src, p, &node)?;
             }
@@ -379,7 +386,51 @@ impl World {
                 break;
             }
         }
-        if v4(after.src) == Some(pp.ip) && dst4 == Some(pp.ip) {
+        if let (IpAddr::V6(d), true) = (route_to, after.src == t.src) {
+            // OutBoundNAT with the IPv6 flag (2): SNAT to its VirtualIP unless the destination
+            // is an exception or inside the network's IPv6 subnets; `Destinations` forces it.
+            for o in &pp.outbound_nat6 {
+                self.counters.rule_evaluations += 1;
+                let applies = if !o.destinations.is_empty() {
+                    o.destinations.iter().any(|n| n.contains(&d))
+                } else {
+                    let net = &self.hn(h).prog.networks[pp.network];
+                    !o.exceptions.iter().any(|n| n.contains(&d)) && !net.contains6(d)
+                };
+                if !applies {
+                    continue;
+                }
+                if t.proto == 58 {
+                    return Err(Disposition::Unsupported {
+                        node,
+                        what: format!(
+                            "ICMPv6 from {} to {} needs OutBoundNAT SNAT; VFP does not translate ICMP (consumers.md P5)",
+                            t.src, t.dst
+                        ),
+                    });
+                }
+                let Some(vip) = o.virtual_ip else {
+                    return Err(Disposition::Unsupported {
+                        node,
+                        what: "an IPv6 OutBoundNAT without a VirtualIP: the host has no IPv6 address in hnsim to SNAT to".into(),
+                    });
+                };
+                let before = after;
+                after.src = IpAddr::V6(vip);
+                after.sport = self.snat_port(h, after.src, p, &node)?;
+                nat_layer = Some(NatLayer::OutboundNat);
+                let eth = tr.eth;
+                tr.step(|| Step::Transform {
+                    layer: layer::OUTBOUND_NAT.into(),
+                    rule: "OutBoundNAT IPv6 (destination not in Exceptions)".into(),
+                    before: tuple_headers(&before, eth),
+                    after: tuple_headers(&after, eth),
+                });
+                break;
+            }
+        }
+        if after.src == route_to && (Some(route_to) == pp.ip6.map(IpAddr::V6) || v4(route_to) == Some(pp.ip))
+        {
             return Err(Disposition::Unsupported {
                 node,
                 what: format!(
@@ -388,13 +439,7 @@ impl World {
                 ),
             });
         }
-        let Some(d) = dst4 else {
-            return Err(Disposition::Unsupported {
-                node,
-                what: "IPv6 forwarding is not modelled".into(),
-            });
-        };
-        let exit = self.route_port(h, &pp, d, &after, backend_remote, tr)?;
+        let exit = self.route_any(h, &pp, route_to, &after, backend_remote, tr)?;
         if let Some(layer) = nat_layer {
             self.pin_restore(h, &exit, &after, t.reversed(), p, pp.endpoint, layer);
         }
@@ -413,6 +458,84 @@ impl World {
             None => Err(Disposition::SnatPortsExhausted {
                 node: node.to_string(),
                 address: src,
+            }),
+        }
+    }
+
+    /// The route layer for either address family.
+    pub(crate) fn route_any(
+        &mut self,
+        h: usize,
+        pp: &PortProgram,
+        d: IpAddr,
+        after: &Tuple,
+        backend_remote: bool,
+        tr: &mut Tracer,
+    ) -> Result<Exit, Disposition> {
+        match d {
+            IpAddr::V4(d) => self.route_port(h, pp, d, after, backend_remote, tr),
+            IpAddr::V6(d) => self.route_port6(h, pp, d, backend_remote, tr),
+        }
+    }
+
+    /// The IPv6 route layer of a dual-stack port. HNS supports dual-stack on L2Bridge only and
+    /// not IPv6 between overlay pods (consumers.md P14, §3.1). Same vSwitch: switched to the
+    /// port; otherwise the host's IPv6 routes, leaving with the host MAC like IPv4 (P10).
+    pub(crate) fn route_port6(
+        &mut self,
+        h: usize,
+        pp: &PortProgram,
+        d: Ipv6Addr,
+        backend_remote: bool,
+        tr: &mut Tracer,
+    ) -> Result<Exit, Disposition> {
+        let node = self.nodes[h].name.clone();
+        self.counters.table_lookups += 1;
+        let hn = self.hn(h);
+        let net = &hn.prog.networks[pp.network];
+        match net.kind {
+            NetKind::L2Bridge => {}
+            NetKind::Overlay => {
+                return Err(Disposition::Unsupported {
+                    node,
+                    what: format!(
+                        "IPv6 between overlay pods is not supported by HNS (consumers.md P14): {d}"
+                    ),
+                })
+            }
+            k => {
+                return Err(Disposition::Unsupported {
+                    node,
+                    what: format!(
+                        "IPv6 on a {k:?} network: HNS allows dual-stack on L2Bridge only (consumers.md P14)"
+                    ),
+                })
+            }
+        }
+        if !backend_remote {
+            if let Some(&q) = hn.prog.port_by_ip6.get(&d) {
+                let qp = &hn.prog.ports[q as usize];
+                if qp.network == pp.network && !qp.host_attached {
+                    return Ok(Exit::Port(q));
+                }
+            }
+        }
+        let route = self.host_route6_lookup(h, d);
+        match route {
+            Some((prefix, nh)) => {
+                tr.step(|| Step::Route {
+                    table: format!("{} host IPv6 routes", layer::ROUTE),
+                    prefix: prefix.to_string(),
+                    next_hop: format!("node {nh}"),
+                });
+                Ok(Exit::Uplink {
+                    next_hop: nh,
+                    src_mac: self.hn(h).spec.mac,
+                })
+            }
+            None => Err(Disposition::NoRoute {
+                node,
+                reason: format!("no host IPv6 route to {d} (World::set_host_routes6)"),
             }),
         }
     }
@@ -877,6 +1000,13 @@ impl World {
                     );
                     return drop(self.deny_disposition(h, q, d));
                 }
+                // Unified flow (vfp.md): the first packet installs both directions. The reply
+                // leaving this port needs no ACL (stateful: an allowed inbound connection's reply
+                // passes whatever the Out ACLs say) and no NAT; its route is composed now, so the
+                // reply is one exact-match lookup. If the reply has no route yet, it is left
+                // `Pending` and the route layer runs when it is sent.
+                let reply = t.reversed();
+                let exit = self.reply_route(h, q, &reply).unwrap_or(Exit::Pending);
                 let hn = self.hn_mut(h);
                 hn.flows.insert(
                     key,
@@ -891,12 +1021,9 @@ impl World {
                     FlowKey {
                         zone: q,
                         dir: Dir::Out,
-                        tuple: t.reversed(),
+                        tuple: reply,
                     },
-                    FlowAction {
-                        after: t.reversed(),
-                        exit: Exit::Pending,
-                    },
+                    FlowAction { after: reply, exit },
                     gen,
                     now,
                 );
@@ -934,6 +1061,15 @@ impl World {
             tr.step(|| Step::Deliver { to });
         }
         Next::End(Outcome::Arrived(Receiver::Port { host: h, port: q }, pkt))
+    }
+
+    /// The route layer's exit for the reply `reply` of an inbound connection leaving port `q`,
+    /// composed when the connection is set up (not traced: the request's trace shows the
+    /// request; the reply's trace shows the cached flow it matches).
+    fn reply_route(&mut self, h: usize, q: u32, reply: &Tuple) -> Option<Exit> {
+        let pp = self.hn(h).prog.ports[q as usize].clone();
+        let mut quiet = Tracer::new(false);
+        self.route_any(h, &pp, reply.dst, reply, false, &mut quiet).ok()
     }
 
     /// The place name of a port's owner: `container:ID` or `endpoint:GUID`.
