@@ -202,10 +202,19 @@ pub fn build_world(s: &Scenario, seed: u64) -> Result<World, WorldError> {
         let (hs, dp) = host_settings(h).map_err(|(_, m)| WorldError::Invalid(m))?;
         spec.settings = hs;
         spec.dataplane = dp;
+        // IPv6 OS routes name their next-hop node by its IPv4 underlay address (the underlay is
+        // IPv4 only; World::set_host_routes6).
+        let mut routes6 = Vec::new();
         for rt in &h.routes {
-            spec.routes.push((v4net(rt.prefix, name)?, v4(rt.via, name)?));
+            match rt.prefix {
+                IpNet::V6(p6) => routes6.push((p6, v4(rt.via, name)?)),
+                IpNet::V4(_) => spec.routes.push((v4net(rt.prefix, name)?, v4(rt.via, name)?)),
+            }
         }
         w.add_host(spec)?;
+        if !routes6.is_empty() {
+            w.set_host_routes6(name, routes6)?;
+        }
     }
     for (name, st) in &s.stations {
         let ip = v4(st.ip, &format!("station {name}"))?;
