@@ -143,22 +143,10 @@ impl World {
                 .cloned();
             self.counters.table_lookups += lookups;
             if let Some(m) = m {
-                let Some(b) = lb::choose(&m, seed, t.src, t.sport, nonce, affinity).cloned() else {
-                    return drop(Disposition::NoMatchingLoadBalancer {
-                        node,
-                        vip: t.dst,
-                        port: t.dport,
-                    });
+                let (b, after) = match lb::dnat(&m, t, seed, nonce, affinity, &node, tr) {
+                    Ok(x) => x,
+                    Err(d) => return drop(d),
                 };
-                tr.step(|| Step::LoadBalance {
-                    lb: m.lb.to_string(),
-                    vip: t.dst,
-                    port: t.dport,
-                    backend: format!("{} ({})", b.ip, b.endpoint),
-                });
-                let mut after = t;
-                after.dst = if m.preserve_dip() { t.dst } else { b.ip };
-                after.dport = m.internal_port;
                 let eth = tr.eth;
                 tr.step(|| Step::Transform {
                     layer: layer::SLB_NAT.into(),

@@ -83,22 +83,7 @@ impl World {
         self.counters.table_lookups += lookups;
         if let Some(m) = lbm {
             self.counters.rule_evaluations += 1;
-            let Some(b) = lb::choose(&m, seed, t.src, t.sport, nonce, affinity).cloned() else {
-                return Err(Disposition::NoMatchingLoadBalancer {
-                    node,
-                    vip: t.dst,
-                    port: t.dport,
-                });
-            };
-            tr.step(|| Step::LoadBalance {
-                lb: m.lb.to_string(),
-                vip: t.dst,
-                port: t.dport,
-                backend: format!("{} ({})", b.ip, b.endpoint),
-            });
-            let mut after = t;
-            after.dst = if m.preserve_dip() { t.dst } else { b.ip };
-            after.dport = m.internal_port;
+            let (b, mut after) = lb::dnat(&m, t, seed, nonce, affinity, &node, tr)?;
             if !m.dsr {
                 let src = m.source_vip.unwrap_or(IpAddr::V4(host_ip));
                 after.src = src;

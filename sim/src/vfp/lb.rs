@@ -288,6 +288,38 @@ pub fn choose(
     m.backends.get((h % m.backends.len() as u64) as usize)
 }
 
+/// The DNAT every load-balancing point shares (a container port, the uplink, the host stack):
+/// choose a backend, trace the choice, and rewrite the destination to the backend's
+/// `InternalPort` (keeping the VIP with PreserveDIP). The caller adds SNAT and routing.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn dnat(
+    m: &LbMapping,
+    t: super::Tuple,
+    seed: u64,
+    nonce: u64,
+    affinity_supported: bool,
+    node: &str,
+    tr: &mut crate::engine::Tracer,
+) -> Result<(Backend, super::Tuple), crate::trace::Disposition> {
+    let Some(b) = choose(m, seed, t.src, t.sport, nonce, affinity_supported).cloned() else {
+        return Err(crate::trace::Disposition::NoMatchingLoadBalancer {
+            node: node.to_string(),
+            vip: t.dst,
+            port: t.dport,
+        });
+    };
+    tr.step(|| crate::trace::Step::LoadBalance {
+        lb: m.lb.to_string(),
+        vip: t.dst,
+        port: t.dport,
+        backend: format!("{} ({})", b.ip, b.endpoint),
+    });
+    let mut after = t;
+    after.dst = if m.preserve_dip() { t.dst } else { b.ip };
+    after.dport = m.internal_port;
+    Ok((b, after))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -293,21 +293,8 @@ impl World {
         let mut backend_remote = false;
         if let Some(m) = lbm {
             self.counters.rule_evaluations += 1;
-            let Some(b) = lb::choose(&m, seed, t.src, t.sport, nonce, affinity).cloned() else {
-                return Err(Disposition::NoMatchingLoadBalancer {
-                    node,
-                    vip: t.dst,
-                    port: t.dport,
-                });
-            };
-            tr.step(|| Step::LoadBalance {
-                lb: m.lb.to_string(),
-                vip: t.dst,
-                port: t.dport,
-                backend: format!("{} ({})", b.ip, b.endpoint),
-            });
-            after.dst = if m.preserve_dip() { t.dst } else { b.ip };
-            after.dport = m.internal_port;
+            let b;
+            (b, after) = lb::dnat(&m, t, seed, nonce, affinity, &node, tr)?;
             route_to = b.ip;
             // A remote-endpoint backend is sent toward its host even if a local endpoint now
             // holds the same IP (a stale remote endpoint, consumers.md P12 / S15.2).
