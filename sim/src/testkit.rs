@@ -247,3 +247,55 @@ pub fn ctr(id: &str) -> Place {
 pub fn std_outbound_nat() -> Value {
     json!({"Type": "OutBoundNAT", "Settings": {"Exceptions": ["10.244.0.0/16", "10.96.0.0/12", "10.0.0.0/24"]}})
 }
+
+/// flannel's VXLAN network (consumers.md §7 S8): Overlay `vxlan0`, VSID 4096, default route via `gw`.
+pub fn overlay_network(prefix: &str, gw: &str) -> Value {
+    json!({"Name": "vxlan0", "Type": "Overlay", "Ipams": [{"Type": "Static", "Subnets": [{"IpAddressPrefix": prefix,
+        "Routes": [{"NextHop": gw, "DestinationPrefix": "0.0.0.0/0"}],
+        "Policies": [{"Type": "VSID", "Settings": {"IsolationId": 4096}}]}]}]})
+}
+
+/// A RemoteSubnetRoute network policy for VNI 4096: `prefix` lives behind provider address `pa`.
+pub fn remote_subnet_route(prefix: &str, pa: &str, dr_mac: &str) -> Value {
+    json!({"Type": "RemoteSubnetRoute", "Settings": {"DestinationPrefix": prefix, "IsolationId": 4096,
+        "ProviderAddress": pa, "DistributedRouterMacAddress": dr_mac}})
+}
+
+impl Lab {
+    /// S8 on the common underlay: `vxlan0` on node1 (10.244.1.0/24) and node2 (10.244.2.0/24),
+    /// each with a RemoteSubnetRoute to the other; pod A (10.244.1.10) on node1 and pod C
+    /// (10.244.2.10, with endpoint `c_policies` unless null) on node2, both running, nothing
+    /// listening. `node1_dr` publishes node1's `DrMacAddress` network policy.
+    pub fn s8_overlay(seed: u64, node1_dr: Option<&str>, c_policies: Value) -> Lab {
+        let mut lab = Lab::common(seed);
+        let mut net1 = overlay_network("10.244.1.0/24", "10.244.1.1");
+        if let Some(dr) = node1_dr {
+            net1["Policies"] = json!([{"Type": "DrMacAddress", "Settings": {"Address": dr}}]);
+        }
+        let n1 = lab.network("node1", net1);
+        let n2 = lab.network("node2", overlay_network("10.244.2.0/24", "10.244.2.1"));
+        lab.network_policy(
+            "node1",
+            n1,
+            remote_subnet_route("10.244.2.0/24", "10.0.0.12", "00-15-5D-AA-00-12"),
+        );
+        lab.network_policy(
+            "node2",
+            n2,
+            remote_subnet_route("10.244.1.0/24", "10.0.0.11", "00-15-5D-AA-00-11"),
+        );
+        let a = lab.endpoint(
+            "node1",
+            n1,
+            json!({"Name": "A", "IpConfigurations": [{"IpAddress": "10.244.1.10"}], "MacAddress": "0E-2A-0a-f4-01-0a"}),
+        );
+        let mut c = json!({"Name": "C", "IpConfigurations": [{"IpAddress": "10.244.2.10"}], "MacAddress": "0E-2A-0a-f4-02-0a"});
+        if !c_policies.is_null() {
+            c["Policies"] = c_policies;
+        }
+        let c = lab.endpoint("node2", n2, c);
+        lab.container("node1", "A", &[a]);
+        lab.container("node2", "C", &[c]);
+        lab
+    }
+}

@@ -52,40 +52,8 @@ fn no_zero_dst_mac(frames: &[Packet], point: &str) {
 }
 
 fn overlay() -> Lab {
-    let mut lab = Lab::common(5);
-    let net = |prefix: &str, gw: &str, dr: Option<&str>| {
-        let mut n = json!({"Name": "vxlan0", "Type": "Overlay", "Ipams": [{"Type": "Static", "Subnets": [{"IpAddressPrefix": prefix,
-            "Routes": [{"NextHop": gw, "DestinationPrefix": "0.0.0.0/0"}],
-            "Policies": [{"Type": "VSID", "Settings": {"IsolationId": 4096}}]}]}]});
-        if let Some(dr) = dr {
-            n["Policies"] = json!([{"Type": "DrMacAddress", "Settings": {"Address": dr}}]);
-        }
-        n
-    };
     // node1 publishes its DR MAC; node2 does not (a derived one is used).
-    let n1 = lab.network(
-        "node1",
-        net("10.244.1.0/24", "10.244.1.1", Some("00-15-5D-AA-00-11")),
-    );
-    let n2 = lab.network("node2", net("10.244.2.0/24", "10.244.2.1", None));
-    let rsr = |p: &str, pa: &str, dr: &str| {
-        json!({"Type": "RemoteSubnetRoute", "Settings": {"DestinationPrefix": p, "IsolationId": 4096,
-            "ProviderAddress": pa, "DistributedRouterMacAddress": dr}})
-    };
-    lab.network_policy(
-        "node1",
-        n1,
-        rsr("10.244.2.0/24", "10.0.0.12", "00-15-5D-AA-00-12"),
-    );
-    lab.network_policy(
-        "node2",
-        n2,
-        rsr("10.244.1.0/24", "10.0.0.11", "00-15-5D-AA-00-11"),
-    );
-    let a = lab.endpoint("node1", n1, json!({"Name": "A", "IpConfigurations": [{"IpAddress": "10.244.1.10"}], "MacAddress": "0E-2A-0a-f4-01-0a"}));
-    let c = lab.endpoint("node2", n2, json!({"Name": "C", "IpConfigurations": [{"IpAddress": "10.244.2.10"}], "MacAddress": "0E-2A-0a-f4-02-0a"}));
-    lab.container("node1", "A", &[a]);
-    lab.container("node2", "C", &[c]);
+    let mut lab = Lab::s8_overlay(5, Some("00-15-5D-AA-00-11"), serde_json::Value::Null);
     lab.listen(ctr("C"), L4::Tcp, 80);
     lab.w.enable_pcap(&["node1/A".to_string(), "node2/C".to_string()]);
     lab

@@ -10,37 +10,7 @@ use serde_json::{json, Value};
 
 /// node1: A; node2: C (overlay, S8 addressing) with C's extra endpoint policies.
 fn overlay(c_policies: Value) -> Lab {
-    let mut lab = Lab::common(8);
-    let net = |prefix: &str, gw: &str| {
-        json!({"Name": "vxlan0", "Type": "Overlay", "Ipams": [{"Type": "Static", "Subnets": [{"IpAddressPrefix": prefix,
-            "Routes": [{"NextHop": gw, "DestinationPrefix": "0.0.0.0/0"}],
-            "Policies": [{"Type": "VSID", "Settings": {"IsolationId": 4096}}]}]}]})
-    };
-    let n1 = lab.network("node1", net("10.244.1.0/24", "10.244.1.1"));
-    let n2 = lab.network("node2", net("10.244.2.0/24", "10.244.2.1"));
-    let rsr = |p: &str, pa: &str, dr: &str| {
-        json!({"Type": "RemoteSubnetRoute", "Settings": {"DestinationPrefix": p, "IsolationId": 4096,
-            "ProviderAddress": pa, "DistributedRouterMacAddress": dr}})
-    };
-    lab.network_policy(
-        "node1",
-        n1,
-        rsr("10.244.2.0/24", "10.0.0.12", "00-15-5D-AA-00-12"),
-    );
-    lab.network_policy(
-        "node2",
-        n2,
-        rsr("10.244.1.0/24", "10.0.0.11", "00-15-5D-AA-00-11"),
-    );
-    let a = lab.endpoint("node1", n1, json!({"Name": "A", "IpConfigurations": [{"IpAddress": "10.244.1.10"}], "MacAddress": "0E-2A-0a-f4-01-0a"}));
-    let c = lab.endpoint(
-        "node2",
-        n2,
-        json!({"Name": "C", "IpConfigurations": [{"IpAddress": "10.244.2.10"}],
-        "MacAddress": "0E-2A-0a-f4-02-0a", "Policies": c_policies}),
-    );
-    lab.container("node1", "A", &[a]);
-    lab.container("node2", "C", &[c]);
+    let mut lab = Lab::s8_overlay(8, None, c_policies);
     lab.listen(ctr("C"), L4::Tcp, 80);
     lab.listen(ctr("A"), L4::Tcp, 80);
     lab
