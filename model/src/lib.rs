@@ -7,6 +7,7 @@
 //!   MAC pools, HCS compute systems, feature gates by HNS version.
 //! * [`backend`]: the `HnsBackend` adapter trait — one method per HCN call, JSON in and JSON out.
 //! * [`hresult`]: HNS's error codes.
+//! * [`text`]: reading input files (UTF-8 with or without BOM, UTF-16 with BOM, size-capped).
 
 pub mod adapter;
 pub mod backend;
@@ -16,6 +17,7 @@ pub mod hresult;
 pub mod ids;
 pub mod schema;
 pub mod state;
+pub mod text;
 pub mod v1;
 
 pub use backend::HnsBackend;
