@@ -10,6 +10,7 @@
 //!   [`adapter`]: the other backends (`exec:CMD`, `serve`, `record` / `replay:FILE`).
 //! * [`conform`]: the conformance suite, written once against `HnsBackend`.
 //! * [`hresult`], [`ids`]: HNS's error codes; GUIDs and MACs as HNS writes them.
+//! * [`text`]: reading input files (UTF-8 with or without BOM, UTF-16 with BOM, size-capped).
 //!
 //! The layers and rules: docs/ARCHITECTURE.md; the facts cited as `hns-schema.md §…`:
 //! docs/reference/.
@@ -22,6 +23,7 @@ pub mod hresult;
 pub mod ids;
 pub mod schema;
 pub mod state;
+pub mod text;
 pub mod v1;
 
 pub use backend::HnsBackend;
