@@ -7,12 +7,14 @@
 //!   MAC pools, HCS compute systems, feature gates by HNS version.
 //! * [`backend`]: the `HnsBackend` adapter trait — one method per HCN call, JSON in and JSON out.
 //! * [`hresult`]: HNS's error codes.
+//! * [`hint`]: "did you mean" suggestions for misspelt names.
 //! * [`text`]: reading input files (UTF-8 with or without BOM, UTF-16 with BOM, size-capped).
 
 pub mod adapter;
 pub mod backend;
 pub mod conform;
 pub mod document;
+pub mod hint;
 pub mod hresult;
 pub mod ids;
 pub mod schema;
