@@ -339,6 +339,12 @@ impl<'p> Obj<'p> {
 
     pub fn rest(self) -> Extra {
         self.report_leftovers();
+        self.take_rest()
+    }
+
+    /// As [`Obj::rest`], for leftovers that another reader takes next (a flat v1 policy's
+    /// settings): not reported as unknown here.
+    pub fn take_rest(self) -> Extra {
         if self.all_taken() {
             return Extra::new();
         }

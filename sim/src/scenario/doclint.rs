@@ -5,7 +5,7 @@
 //! every key (lossless), and `check`/`run` warn about each unknown one at its line and column
 //! with a "did you mean"; `--strict` makes the warnings errors.
 
-use super::format::Step;
+use super::format::{hns_step, Step};
 use super::locate::Seg;
 use super::parse::{Loaded, ScenarioError};
 use hnsim_model::document::{decode_any_value, decode_endpoint_policies, decode_network_policies};
