@@ -1,6 +1,8 @@
 //! One module per command family.
 pub mod adapter;
 pub mod bench;
+pub mod input;
+pub mod out;
 pub mod run;
 pub mod validate;
 

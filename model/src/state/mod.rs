@@ -28,6 +28,7 @@ mod backend_impl;
 mod delete;
 pub mod features;
 mod filter;
+pub mod lint;
 pub mod hcs;
 mod index;
 mod ipam;

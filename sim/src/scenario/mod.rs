@@ -2,6 +2,8 @@
 //! [`locate`]), semantic validation ([`validate`]), `${…}` expressions ([`interp`]), the runner
 //! and the reports. The format is documented in docs/scenario-format.md.
 
+pub mod doclint;
+pub mod followon;
 pub mod format;
 pub mod interp;
 pub mod locate;

@@ -193,11 +193,17 @@ pub fn execute<'a>(loaded: &'a Loaded, opts: &RunOptions) -> (ScenarioReport, Op
             return (report, None);
         }
     };
+    let mut failed = super::followon::FailedNames::default();
     for (i, step) in s.steps.iter().enumerate() {
         if opts.setup_only && step.is_traffic() {
             continue;
         }
-        report.steps.push(runner.step(i, step));
+        let rep = match failed.skip_reason(step) {
+            Some(why) => runner.skipped(i, step, why),
+            None => runner.step(i, step),
+        };
+        failed.record(step, &rep);
+        report.steps.push(rep);
     }
     (report, Some(runner))
 }
@@ -287,13 +293,28 @@ impl<'a> Runner<'a> {
 
     /// Run one step.
     pub fn step(&mut self, i: usize, step: &Step) -> StepReport {
+        let mut rep = self.report_of(i, step);
+        if let Err(e) = self.step_inner(step, &mut rep) {
+            rep.error = Some(e);
+        }
+        rep
+    }
+
+    /// A step not run, and why (a step it depends on failed).
+    pub fn skipped(&self, i: usize, step: &Step, why: String) -> StepReport {
+        let mut rep = self.report_of(i, step);
+        rep.error = Some(why);
+        rep
+    }
+
+    fn report_of(&self, i: usize, step: &Step) -> StepReport {
         let kind = step.kind();
         let line = self
             .loaded
             .index
             .nearest(&[Seg::Key("steps".into()), Seg::Index(i)])
             .line;
-        let mut rep = StepReport {
+        StepReport {
             index: i + 1,
             line,
             kind: kind.to_string(),
@@ -303,11 +324,7 @@ impl<'a> Runner<'a> {
             table: None,
             reply: None,
             error: None,
-        };
-        if let Err(e) = self.step_inner(step, &mut rep) {
-            rep.error = Some(e);
         }
-        rep
     }
 
     fn step_inner(&mut self, step: &Step, rep: &mut StepReport) -> Result<(), String> {
