@@ -2,7 +2,7 @@
 
 use hnsim_sim::scenario::format::Proto;
 use hnsim_sim::scenario::runner::{execute, RunOptions, ScenarioReport};
-use hnsim_sim::scenario::{load_file, parse, report, Loaded, ScenarioError};
+use hnsim_sim::scenario::{expect_lint, load_file, parse, report, Loaded, ScenarioError};
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
@@ -25,12 +25,18 @@ pub struct RunArgs {
     /// Run everything twice and fail at the first difference in the JSON report or the pcaps.
     #[arg(long)]
     pub check_determinism: bool,
+    /// Treat warnings (e.g. an `expect:` without `disposition:`) as errors: exit 2.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 #[derive(clap::Args)]
 pub struct CheckArgs {
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
+    /// Treat warnings (e.g. an `expect:` without `disposition:`) as errors: exit 2.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 #[derive(clap::Args)]
@@ -98,6 +104,20 @@ fn load_all(paths: &[PathBuf]) -> Result<Vec<Loaded>, Vec<ScenarioError>> {
     }
 }
 
+/// Print the scenarios' warnings; under `--strict` they are errors and the exit code is 2.
+fn warn(loaded: &[Loaded], strict: bool) -> Result<(), u8> {
+    let found: Vec<ScenarioError> = loaded.iter().flat_map(expect_lint::warnings).collect();
+    let label = if strict { "error" } else { "warning" };
+    for w in &found {
+        eprintln!("{label}: {w}");
+    }
+    if strict && !found.is_empty() {
+        Err(2)
+    } else {
+        Ok(())
+    }
+}
+
 /// One pass over every scenario: the reports and each scenario's pcap files.
 fn run_once(loaded: &[Loaded], opts: &RunOptions) -> (Vec<ScenarioReport>, Vec<Captures>) {
     let mut reports = Vec::new();
@@ -146,6 +166,9 @@ pub fn run(a: RunArgs) -> u8 {
             return 2;
         }
     };
+    if let Err(code) = warn(&loaded, a.strict) {
+        return code;
+    }
     let opts = RunOptions {
         seed: a.seed,
         pcap: a.pcap.is_some() || a.check_determinism,
@@ -247,6 +270,9 @@ fn write_pcaps(dir: &Path, pcaps: &[Captures]) -> std::io::Result<()> {
 pub fn check(a: CheckArgs) -> u8 {
     match load_all(&a.paths) {
         Ok(l) => {
+            if let Err(code) = warn(&l, a.strict) {
+                return code;
+            }
             for s in &l {
                 println!(
                     "ok {} — {} ({} steps)",

@@ -2,6 +2,7 @@
 //! [`locate`]), semantic validation ([`validate`]), `${…}` expressions ([`interp`]), the runner
 //! and the reports. The format is documented in docs/scenario-format.md.
 
+pub mod expect_lint;
 pub mod format;
 pub mod interp;
 pub mod locate;
