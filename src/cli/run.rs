@@ -2,7 +2,9 @@
 
 use hnsim_sim::scenario::format::Proto;
 use hnsim_sim::scenario::runner::{execute, RunOptions, ScenarioReport};
-use hnsim_sim::scenario::{doclint, load_file, load_str, parse, report, Loaded, ScenarioError};
+use hnsim_sim::scenario::{
+    doclint, expect_lint, load_file, load_str, parse, report, Loaded, ScenarioError,
+};
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
@@ -11,7 +13,8 @@ pub struct RunArgs {
     /// reads one scenario from standard input).
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
-    /// Treat warnings (keys HNS ignores inside HNS documents) as errors.
+    /// Treat warnings (keys HNS ignores inside HNS documents, an `expect:` without
+    /// `disposition:`) as errors: exit 2.
     #[arg(long)]
     pub strict: bool,
     /// Override every scenario's `seed:`.
@@ -37,7 +40,8 @@ pub struct CheckArgs {
     /// reads one scenario from standard input).
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
-    /// Treat warnings (keys HNS ignores inside HNS documents) as errors.
+    /// Treat warnings (keys HNS ignores inside HNS documents, an `expect:` without
+    /// `disposition:`) as errors: exit 2.
     #[arg(long)]
     pub strict: bool,
 }
@@ -123,7 +127,10 @@ fn load_all(paths: &[PathBuf], strict: bool) -> Result<Vec<Loaded>, Vec<Scenario
     for f in files {
         match load_path(&f) {
             Ok(l) => {
-                for w in doclint::warnings(&l) {
+                for w in doclint::warnings(&l)
+                    .into_iter()
+                    .chain(expect_lint::warnings(&l))
+                {
                     if strict {
                         errors.push(w);
                     } else {

@@ -3,6 +3,7 @@
 //! and the reports. The format is documented in docs/scenario-format.md.
 
 pub mod doclint;
+pub mod expect_lint;
 pub mod followon;
 pub mod format;
 pub mod interp;
