@@ -13,7 +13,7 @@ pub struct RunArgs {
     /// Override every scenario's `seed:`.
     #[arg(long)]
     pub seed: Option<u64>,
-    /// text | json | junit
+    /// text | json | junit | html
     #[arg(long, default_value = "text")]
     pub format: String,
     /// Write the report to this file instead of standard output.
@@ -47,15 +47,18 @@ pub struct TraceArgs {
     pub proto: String,
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Print the trace as JSON.
+    /// Print the trace as JSON (same as `--format json`).
     #[arg(long)]
     pub json: bool,
+    /// text | json | html (a self-contained page: the topology with the packet's path drawn)
+    #[arg(long, default_value = "text")]
+    pub format: String,
 }
 
 #[derive(clap::Args)]
 pub struct GraphArgs {
     pub scenario: PathBuf,
-    /// dot
+    /// dot | json (nodes and edges with kinds and names)
     #[arg(long, default_value = "dot")]
     pub format: String,
 }
@@ -134,9 +137,9 @@ fn first_difference(a: &str, b: &str) -> String {
 
 pub fn run(a: RunArgs) -> u8 {
     let format = a.format.as_str();
-    if !matches!(format, "text" | "json" | "junit") {
+    if !matches!(format, "text" | "json" | "junit" | "html") {
         return super::invalid(format!(
-            "--format: expected text, json or junit, found {format:?}"
+            "--format: expected text, json, junit or html, found {format:?}"
         ));
     }
     let loaded = match load_all(&a.paths) {
@@ -190,6 +193,7 @@ pub fn run(a: RunArgs) -> u8 {
     let text = match format {
         "json" => report::json(&reports),
         "junit" => report::junit(&reports),
+        "html" => hnsim_sim::view::html::report(&reports, "hnsim report"),
         _ => report::text(&reports),
     };
     match &a.out {
@@ -273,6 +277,10 @@ fn load_one(path: &Path) -> Result<Loaded, u8> {
 }
 
 pub fn trace(a: TraceArgs) -> u8 {
+    let format = if a.json { "json" } else { a.format.as_str() };
+    if !matches!(format, "text" | "json" | "html") {
+        return super::invalid(format!("--format: expected text, json or html, found {format:?}"));
+    }
     let proto = match a.proto.as_str() {
         "tcp" => Proto::Tcp,
         "udp" => Proto::Udp,
@@ -302,13 +310,24 @@ pub fn trace(a: TraceArgs) -> u8 {
         Ok(ex) => ex,
         Err(e) => return super::invalid(e),
     };
-    if a.json {
+    let delivered = ex.request.disposition.is_delivered();
+    if format == "html" {
+        let mut rep = rep;
+        let label = format!("trace {} -> {} ({})", a.from, a.to, a.proto);
+        rep.steps
+            .push(hnsim_sim::view::html::trace_step(rep.steps.len() + 1, label, ex));
+        rep.topology = Some(hnsim_sim::view::Topology::of(
+            &runner.world,
+            &runner.names_by_guid(),
+        ));
+        print!("{}", hnsim_sim::view::html::report(&[rep], "hnsim trace"));
+    } else if format == "json" {
         println!("{}", serde_json::to_string_pretty(&ex).unwrap_or_default());
     } else {
         println!("{} -> {} ({})", a.from, a.to, a.proto);
         println!("{ex}");
     }
-    if ex.request.disposition.is_delivered() {
+    if delivered {
         0
     } else {
         1
@@ -316,8 +335,8 @@ pub fn trace(a: TraceArgs) -> u8 {
 }
 
 pub fn graph(a: GraphArgs) -> u8 {
-    if a.format != "dot" {
-        return super::invalid(format!("--format: expected dot, found {:?}", a.format));
+    if !matches!(a.format.as_str(), "dot" | "json") {
+        return super::invalid(format!("--format: expected dot or json, found {:?}", a.format));
     }
     let l = match load_one(&a.scenario) {
         Ok(l) => l,
@@ -332,29 +351,12 @@ pub fn graph(a: GraphArgs) -> u8 {
     let Some(runner) = runner else {
         return super::invalid(format!("{}: {}", l.file, rep.error.unwrap_or_default()));
     };
-    let g = runner.world.graph();
-    print!("{}", dot(&g));
+    let t = hnsim_sim::view::Topology::of(&runner.world, &runner.names_by_guid());
+    match a.format.as_str() {
+        "json" => print!("{}", hnsim_sim::view::graph::json(&t)),
+        _ => print!("{}", hnsim_sim::view::graph::dot(&t)),
+    }
     0
-}
-
-/// DOT text of the topology graph, with quoted labels and a stable order.
-fn dot(g: &hnsim_sim::world::TopologyGraph) -> String {
-    let mut out = String::from("graph hnsim {\n");
-    for i in g.node_indices() {
-        out.push_str(&format!("  n{} [label={:?}];\n", i.index(), g[i]));
-    }
-    for e in g.edge_indices() {
-        if let Some((a, b)) = g.edge_endpoints(e) {
-            out.push_str(&format!(
-                "  n{} -- n{} [label={:?}];\n",
-                a.index(),
-                b.index(),
-                g[e]
-            ));
-        }
-    }
-    out.push_str("}\n");
-    out
 }
 
 #[cfg(test)]

@@ -106,6 +106,9 @@ pub struct ScenarioReport {
     /// The world could not be built.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The topology at the end of the run, for pictures (`view::html`); not in the JSON report.
+    #[serde(skip)]
+    pub topology: Option<crate::view::Topology>,
 }
 
 impl ScenarioReport {
@@ -185,6 +188,7 @@ pub fn execute<'a>(loaded: &'a Loaded, opts: &RunOptions) -> (ScenarioReport, Op
         inferred: s.inferred.clone(),
         steps: Vec::new(),
         error: None,
+        topology: None,
     };
     let mut runner = match Runner::new(loaded, seed, opts.pcap) {
         Ok(r) => r,
@@ -199,6 +203,7 @@ pub fn execute<'a>(loaded: &'a Loaded, opts: &RunOptions) -> (ScenarioReport, Op
         }
         report.steps.push(runner.step(i, step));
     }
+    report.topology = Some(crate::view::Topology::of(&runner.world, &runner.names_by_guid()));
     (report, Some(runner))
 }
 
