@@ -75,7 +75,7 @@ section.scenario{border-top:3px solid #d0d7de;margin-top:24px;padding-top:10px}
 section.scenario.fail{border-top-color:#d32f2f}
 .meta{color:#57606a;margin:0 0 8px}.error{color:#d32f2f;font-weight:600}
 .cols{display:flex;flex-wrap:wrap;gap:18px;align-items:flex-start}
-.topology{flex:0 1 auto;max-width:100%;overflow-x:auto;border:1px solid #e1e4e8;border-radius:6px;background:#fbfcfd}
+.topology{position:sticky;top:8px;flex:0 1 auto;max-width:100%;overflow-x:auto;border:1px solid #e1e4e8;border-radius:6px;background:#fbfcfd}
 .steps{flex:1 1 440px;min-width:360px}
 div.step{border-left:4px solid #0a8f3c;padding:2px 10px;margin:8px 0;background:#f6f8fa}
 div.step.fail{border-left-color:#d32f2f;background:#fff5f5}
