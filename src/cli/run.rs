@@ -193,7 +193,7 @@ pub fn run(a: RunArgs) -> u8 {
     let text = match format {
         "json" => report::json(&reports),
         "junit" => report::junit(&reports),
-        "html" => hnsim_sim::view::html::report(&reports, "hnsim report"),
+        "html" => hnsim_sim::view::html::report(&reports),
         _ => report::text(&reports),
     };
     match &a.out {
@@ -312,15 +312,8 @@ pub fn trace(a: TraceArgs) -> u8 {
     };
     let delivered = ex.request.disposition.is_delivered();
     if format == "html" {
-        let mut rep = rep;
         let label = format!("trace {} -> {} ({})", a.from, a.to, a.proto);
-        rep.steps
-            .push(hnsim_sim::view::html::trace_step(rep.steps.len() + 1, label, ex));
-        rep.topology = Some(hnsim_sim::view::Topology::of(
-            &runner.world,
-            &runner.names_by_guid(),
-        ));
-        print!("{}", hnsim_sim::view::html::report(&[rep], "hnsim trace"));
+        print!("{}", hnsim_sim::view::html::trace(&rep, label, ex));
     } else if format == "json" {
         println!("{}", serde_json::to_string_pretty(&ex).unwrap_or_default());
     } else {

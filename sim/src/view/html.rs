@@ -385,17 +385,25 @@ fn draw_packet(
             .copied()
             .unwrap_or((l.places[first].x, l.places[first].y + 1)),
     );
-    let _ = write!(
-        marks,
-        "<circle cx=\"{}\" cy=\"{}\" r=\"4\" fill=\"{col}\"/>",
-        start.0, start.1
-    );
+    if seq.len() > 1 {
+        let _ = write!(
+            marks,
+            "<circle cx=\"{}\" cy=\"{}\" r=\"4\" fill=\"{col}\"/>",
+            start.0, start.1
+        );
+    }
     let before = if pts.len() > 1 {
         pts[pts.len() - 2]
     } else {
         (l.places[last].x, l.places[last].y - 1)
     };
-    let (x, y) = edge_of(l.places[last], before);
+    let (x, y) = if seq.len() == 1 {
+        // Dropped where it started: mark the box's corner, clear of its text.
+        let q = l.places[last];
+        (q.x + q.w / 2 - 4, q.y - q.h / 2 + 4)
+    } else {
+        edge_of(l.places[last], before)
+    };
     if path.dropped_at.is_some() {
         let _ = write!(
             marks,
@@ -418,6 +426,43 @@ fn draw_packet(
     marks.push_str("</g>\n");
 }
 
+/// `text` with every GUID the topology knows written as `name (GUID)`: names first in the step
+/// list too.
+fn name_guids(text: &str, names: &BTreeMap<&str, &str>) -> String {
+    let b = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < text.len() {
+        if i + 36 <= b.len() && text.is_char_boundary(i + 36) && is_guid(&text[i..i + 36]) {
+            let g = &text[i..i + 36];
+            match names.get(g) {
+                Some(name) => {
+                    let _ = write!(out, "{name} ({g})");
+                }
+                None => out.push_str(g),
+            }
+            i += 36;
+            continue;
+        }
+        let c = text[i..].chars().next().unwrap_or(' ');
+        out.push(c);
+        i += c.len_utf8();
+    }
+    out
+}
+
+fn guid_names(t: Option<&Topology>) -> BTreeMap<&str, &str> {
+    t.into_iter()
+        .flat_map(|t| t.nodes.iter())
+        .filter_map(|n| {
+            n.guid
+                .as_deref()
+                .filter(|g| *g != n.name)
+                .map(|g| (g, n.name.as_str()))
+        })
+        .collect()
+}
+
 fn drop_rule(d: &Disposition) -> Option<(&str, &str)> {
     match d {
         Disposition::DeniedIn { layer, rule, .. } | Disposition::DeniedOut { layer, rule, .. } => {
@@ -427,7 +472,7 @@ fn drop_rule(d: &Disposition) -> Option<(&str, &str)> {
     }
 }
 
-fn trace_html(out: &mut String, p: &Packet<'_>, label: &str) {
+fn trace_html(out: &mut String, p: &Packet<'_>, label: &str, names: &BTreeMap<&str, &str>) {
     let d = &p.trace.disposition;
     let _ = write!(
         out,
@@ -468,7 +513,7 @@ fn trace_html(out: &mut String, p: &Packet<'_>, label: &str) {
                 out,
                 "<li class=\"{}\">{}</li>",
                 if is_rule { "tstep drop-rule" } else { "tstep" },
-                esc(&s.to_string())
+                esc(&name_guids(&s.to_string(), names))
             );
         }
         out.push_str("</ul>");
@@ -506,19 +551,38 @@ fn table_html(out: &mut String, t: &Table) {
     out.push_str("</table>\n");
 }
 
-fn step_html(out: &mut String, sid: &str, file: &str, s: &StepReport, pk: &[Packet<'_>]) {
+fn step_html(
+    out: &mut String,
+    sid: &str,
+    file: &str,
+    s: &StepReport,
+    pk: &[Packet<'_>],
+    names: &BTreeMap<&str, &str>,
+) {
     let ok = s.ok();
+    let status = if ok { "pass" } else { "fail" };
     let _ = write!(
         out,
-        "<div class=\"step {}\" id=\"{sid}-step{}\" data-step=\"{}\"><h3><span class=\"badge {}\">{}</span>step {} <span class=\"mono\">{}:{}</span> {}</h3>\n",
-        if ok { "pass" } else { "fail" },
+        "<div class=\"step {status}\" id=\"{sid}-step{}\" data-step=\"{}\"><h3>",
+        s.index, s.index
+    );
+    // A step without expectations (`hnsim trace`'s packet) gets no pass/fail badge.
+    if !s.checks.is_empty() || s.error.is_some() {
+        let _ = write!(
+            out,
+            "<span class=\"badge {status}\">{}</span>",
+            if ok { "✓" } else { "✗" }
+        );
+    }
+    let at = if s.line == 0 {
+        esc(file)
+    } else {
+        format!("{}:{}", esc(file), s.line)
+    };
+    let _ = writeln!(
+        out,
+        "step {} <span class=\"mono\">{at}</span> {}</h3>",
         s.index,
-        s.index,
-        if ok { "pass" } else { "fail" },
-        if ok { "✓" } else { "✗" },
-        s.index,
-        esc(file),
-        s.line,
         esc(&s.label)
     );
     if let Some(e) = &s.error {
@@ -559,7 +623,7 @@ fn step_html(out: &mut String, sid: &str, file: &str, s: &StepReport, pk: &[Pack
             (false, true) => format!("packet {n} request"),
             (true, true) => format!("packet {n} reply"),
         };
-        trace_html(out, p, &label);
+        trace_html(out, p, &label, names);
     }
     out.push_str("</div>\n");
 }
@@ -625,8 +689,9 @@ fn scenario_html(out: &mut String, sid: &str, r: &ScenarioReport) {
         None => out.push_str("<p class=\"error\">no topology: the world could not be built</p>\n"),
     }
     out.push_str("</div>\n<div class=\"steps\">\n");
+    let names = guid_names(r.topology.as_ref());
     for s in &shown {
-        step_html(out, sid, &r.file, s, &pk);
+        step_html(out, sid, &r.file, s, &pk, &names);
     }
     if !quiet.is_empty() {
         let _ = write!(
@@ -648,17 +713,40 @@ fn scenario_html(out: &mut String, sid: &str, r: &ScenarioReport) {
     out.push_str("</div>\n</div>\n</section>\n");
 }
 
-/// The whole report.
-pub fn report(reports: &[ScenarioReport], title: &str) -> String {
+/// The report of `hnsim run`: totals, a table per folder, then every scenario (failed first).
+pub fn report(reports: &[ScenarioReport]) -> String {
+    page(reports, "hnsim report", true)
+}
+
+/// The page of `hnsim trace`: the scenario's topology after setup, the one packet drawn over it.
+pub fn trace(setup: &ScenarioReport, label: String, ex: Exchange) -> String {
+    let mut r = setup.clone();
+    r.steps.push(StepReport {
+        index: r.steps.len() + 1,
+        line: 0,
+        kind: "trace".to_string(),
+        label,
+        checks: Vec::new(),
+        exchanges: vec![ex],
+        table: None,
+        reply: None,
+        error: None,
+    });
+    page(std::slice::from_ref(&r), "hnsim trace", false)
+}
+
+fn page(reports: &[ScenarioReport], title: &str, summary: bool) -> String {
     let mut out = String::from("<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n");
     let _ = writeln!(out, "<title>{}</title>", esc(title));
     let _ = writeln!(out, "<style>{CSS}</style>\n</head>\n<body>");
-    let (p, f) = crate::scenario::report::counts(reports);
-    let _ = writeln!(
-        out,
-        "<header><h1>{}</h1><p class=\"totals\"><span class=\"pass\">{p} passed</span>, <span class=\"fail\">{f} failed</span></p>",
-        esc(title)
-    );
+    let _ = write!(out, "<header><h1>{}</h1>", esc(title));
+    if summary {
+        let (p, f) = crate::scenario::report::counts(reports);
+        let _ = writeln!(
+            out,
+            "<p class=\"totals\"><span class=\"pass\">{p} passed</span>, <span class=\"fail\">{f} failed</span></p>"
+        );
+    }
     out.push_str("<p class=\"legend\">");
     for (name, c) in LEGEND {
         let _ = write!(
@@ -667,7 +755,21 @@ pub fn report(reports: &[ScenarioReport], title: &str) -> String {
         );
     }
     out.push_str("<span>dashed: reply · ✗: where a packet was dropped</span></p></header>\n");
-    // Per folder: counts and links, failed scenarios first.
+    if summary {
+        folder_table(&mut out, reports);
+    }
+    let order = (0..reports.len())
+        .filter(|&i| !reports[i].ok())
+        .chain((0..reports.len()).filter(|&i| reports[i].ok()));
+    for i in order {
+        scenario_html(&mut out, &format!("s{i}"), &reports[i]);
+    }
+    out.push_str("</body>\n</html>\n");
+    out
+}
+
+/// Per folder: counts and links, failed scenarios first.
+fn folder_table(out: &mut String, reports: &[ScenarioReport]) {
     let mut folders: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (i, r) in reports.iter().enumerate() {
         folders.entry(folder_of(&r.file)).or_default().push(i);
@@ -698,27 +800,4 @@ pub fn report(reports: &[ScenarioReport], title: &str) -> String {
         out.push_str("</td></tr>\n");
     }
     out.push_str("</table></section>\n");
-    let order = (0..reports.len())
-        .filter(|&i| !reports[i].ok())
-        .chain((0..reports.len()).filter(|&i| reports[i].ok()));
-    for i in order {
-        scenario_html(&mut out, &format!("s{i}"), &reports[i]);
-    }
-    out.push_str("</body>\n</html>\n");
-    out
-}
-
-/// The step `hnsim trace` adds to its setup report: the one packet it sent.
-pub fn trace_step(index: usize, label: String, ex: Exchange) -> StepReport {
-    StepReport {
-        index,
-        line: 0,
-        kind: "trace".to_string(),
-        label,
-        checks: Vec::new(),
-        exchanges: vec![ex],
-        table: None,
-        reply: None,
-        error: None,
-    }
 }

@@ -1,5 +1,6 @@
 //! A traced packet's path through a [`Topology`]: the node of every hop, with the underlay segment
-//! of every `Transmit` step in between, and where it ended.
+//! of every `Transmit` step and the load balancer of every `LoadBalance` step in between, and
+//! where it ended.
 //!
 //! Hops name a node (host, router, station) and a port: `uplink` or `host stack` (the host),
 //! `eth0` (a station), a segment name (a router), or an endpoint's HNS name or GUID (its vNIC).
@@ -61,10 +62,22 @@ impl Topology {
             }
         };
         for h in &t.hops {
-            push(&mut points, self.hop_node(&h.node, &h.port));
+            let at = self.hop_node(&h.node, &h.port);
+            push(&mut points, at);
             for s in &h.steps {
-                if let Step::Transmit { segment, .. } = s {
-                    push(&mut points, self.find(&format!("segment:{segment}")));
+                match s {
+                    Step::Transmit { segment, .. } => {
+                        push(&mut points, self.find(&format!("segment:{segment}")))
+                    }
+                    // Through the load balancer that chose the backend, and back.
+                    Step::LoadBalance { lb, .. } => {
+                        let lb = self.find(&format!("lb:{}/{lb}", h.node));
+                        if lb.is_some() {
+                            push(&mut points, lb);
+                            push(&mut points, at);
+                        }
+                    }
+                    _ => {}
                 }
             }
         }
