@@ -106,6 +106,9 @@ pub struct ScenarioReport {
     /// The world could not be built.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The topology at the end of the run, for pictures (`view::html`); not in the JSON report.
+    #[serde(skip)]
+    pub topology: Option<crate::view::Topology>,
 }
 
 impl ScenarioReport {
@@ -195,6 +198,7 @@ pub fn execute<'a>(loaded: &'a Loaded, opts: &RunOptions) -> (ScenarioReport, Op
         inferred: s.inferred.clone(),
         steps: Vec::new(),
         error: None,
+        topology: None,
     };
     let mut runner = match Runner::new(loaded, seed, opts.pcap) {
         Ok(r) => r,
@@ -215,6 +219,7 @@ pub fn execute<'a>(loaded: &'a Loaded, opts: &RunOptions) -> (ScenarioReport, Op
         failed.record(step, &rep);
         report.steps.push(rep);
     }
+    report.topology = Some(crate::view::Topology::of(&runner.world, &runner.names_by_guid()));
     (report, Some(runner))
 }
 
