@@ -12,6 +12,7 @@ pub mod adapter;
 pub mod backend;
 pub mod conform;
 pub mod document;
+pub mod dump;
 pub mod hresult;
 pub mod ids;
 pub mod schema;

@@ -29,6 +29,7 @@ mod delete;
 pub mod features;
 mod filter;
 pub mod hcs;
+mod import;
 mod index;
 mod ipam;
 mod modify;
@@ -38,6 +39,7 @@ pub mod workload;
 
 pub use features::Feature;
 pub use hcs::{ComputeSystem, ContainerState, EndpointLocation, Isolation};
+pub use import::{ImportProblem, ImportReport};
 
 use crate::hresult::{HResult, HcnError};
 use crate::ids::{Guid, Mac};
