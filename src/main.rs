@@ -36,6 +36,11 @@ enum Command {
     Serve(cli::adapter::ServeArgs),
     /// Run the conformance suite against a backend.
     Conform(cli::adapter::ConformArgs),
+    /// Offline work on a live node's dumps (import as a scenario, diff).
+    Node {
+        #[command(subcommand)]
+        command: cli::node::NodeCommand,
+    },
     /// Headline performance figures for this machine.
     Bench(cli::bench::BenchArgs),
 }
@@ -59,6 +64,7 @@ fn main() -> ExitCode {
         Command::Serve(a) => cli::adapter::serve(a),
         Command::Conform(a) => cli::adapter::conform(a),
         Command::Bench(a) => cli::bench::bench(a),
+        Command::Node { command } => cli::node::run(command),
     };
     ExitCode::from(code)
 }

@@ -160,10 +160,16 @@ pub fn read_dump(name: &str, bytes: &[u8]) -> NodeDump {
         out: &mut out,
         found_json: false,
         table_lines: 0,
+        table_rows: 0,
         format_list: false,
     };
     scan.run(pools);
-    let (found, table, flist) = (scan.found_json, scan.table_lines, scan.format_list);
+    let (found, table, rows, flist) = (
+        scan.found_json,
+        scan.table_lines,
+        scan.table_rows,
+        scan.format_list,
+    );
     if !found {
         let msg = if text.trim().is_empty() {
             "holds only white space".to_string()
@@ -171,6 +177,14 @@ pub fn read_dump(name: &str, bytes: &[u8]) -> NodeDump {
             "PowerShell Format-List output only: nested values are cut to System.Object[]; \
              re-collect with `| ConvertTo-Json -Depth 20`"
                 .to_string()
+        } else if table > 0 && rows == 0 {
+            note(
+                &mut out,
+                Level::Info,
+                None,
+                "an empty PowerShell table (no objects of this kind)".into(),
+            );
+            return out;
         } else if table > 0 {
             "a PowerShell table only, no JSON: re-collect with `| ConvertTo-Json -Depth 20`".to_string()
         } else {
@@ -188,6 +202,8 @@ struct Scanner<'a, 'o> {
     found_json: bool,
     /// Lines of `---- ----` (a Format-Table header rule).
     table_lines: usize,
+    /// Non-blank lines after a header rule (the table's rows).
+    table_rows: usize,
     format_list: bool,
 }
 
@@ -230,6 +246,8 @@ impl Scanner<'_, '_> {
                 self.log_line(&l[i + KUBE_PROXY_LB.len()..], line);
             } else if is_rule(t) {
                 self.table_lines += 1;
+            } else if self.table_lines > 0 && !t.trim().is_empty() {
+                self.table_rows += 1;
             } else if t.contains(TRUNCATED_ARRAY) || t.contains(": @{") {
                 self.format_list = true;
             }
@@ -497,8 +515,8 @@ pub struct InputFile<'a> {
 }
 
 /// Read several files as one node. The same object (kind and ID) seen in more than one place
-/// (network.txt and networkdetailed.txt; v1 and v2 endpoint dumps) is kept once: the copy with
-/// the most content wins, and a remote flag seen in any copy is kept (v1 says
+/// (network.txt and networkdetailed.txt; v1 and v2 endpoint dumps) is kept once: a copy without
+/// truncated fields beats one with, then the copy with the most content wins, and a remote flag seen in any copy is kept (v1 says
 /// `IsRemoteEndpoint`, v2 says `Flags: 1`).
 pub fn read_files(files: &[InputFile<'_>]) -> NodeDump {
     let mut all = NodeDump::default();
@@ -553,7 +571,10 @@ fn dedup(docs: Vec<DumpDoc>) -> Vec<DumpDoc> {
             Some(&i) => {
                 let remote = matches!((&out[i].doc, &d.doc),
                     (HnsDocument::Endpoint(a), HnsDocument::Endpoint(b)) if a.is_remote() || b.is_remote());
-                if weight(&d.doc) > weight(&out[i].doc) {
+                // A complete copy beats a truncated one, then the fuller one wins.
+                let better = (d.truncated.is_empty(), weight(&d.doc))
+                    > (out[i].truncated.is_empty(), weight(&out[i].doc));
+                if better {
                     out[i] = d;
                 }
                 if remote {

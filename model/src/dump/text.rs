@@ -95,9 +95,11 @@ mod tests {
 
     #[test]
     fn every_encoding_a_node_writes() {
-        let (s, e, bad) = decode_text(&le("{\"a\": \"é\"}", true)).unwrap();
+        let bytes = le("{\"a\": \"é\"}", true);
+        let (s, e, bad) = decode_text(&bytes).unwrap();
         assert_eq!((s.as_ref(), e, bad), ("{\"a\": \"é\"}", Encoding::Utf16LeBom, 0));
-        let (s, e, _) = decode_text(&le("[1, 2]", false)).unwrap();
+        let bytes = le("[1, 2]", false);
+        let (s, e, _) = decode_text(&bytes).unwrap();
         assert_eq!((s.as_ref(), e), ("[1, 2]", Encoding::Utf16LeNoBom));
         let (s, e, _) = decode_text(b"\xEF\xBB\xBF{}").unwrap();
         assert_eq!((s.as_ref(), e), ("{}", Encoding::Utf8Bom));

@@ -7,6 +7,7 @@ pub mod interp;
 pub mod locate;
 pub mod parse;
 pub mod report;
+pub mod restore;
 pub mod runner;
 pub mod topology;
 pub mod validate;
