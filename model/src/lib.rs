@@ -11,6 +11,7 @@
 pub mod adapter;
 pub mod backend;
 pub mod conform;
+pub mod doctor;
 pub mod document;
 pub mod dump;
 pub mod hresult;

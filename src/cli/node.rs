@@ -10,6 +10,9 @@ use std::path::{Path, PathBuf};
 pub enum NodeCommand {
     /// Read a collectlogs.ps1 folder or HNS dump files; write a scenario holding that state.
     Import(ImportArgs),
+    /// Compare two HNS states (dump folders, files or scenarios): what one holds that the other
+    /// does not, flags that differ, remote endpoints on a different PA. Exit 1 when they differ.
+    Diff(super::doctor::DiffArgs),
 }
 
 #[derive(clap::Args)]
@@ -40,6 +43,7 @@ pub struct ImportArgs {
 pub fn run(c: NodeCommand) -> u8 {
     match c {
         NodeCommand::Import(a) => import(a),
+        NodeCommand::Diff(a) => super::doctor::diff(a),
     }
 }
 

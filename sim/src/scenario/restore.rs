@@ -127,7 +127,7 @@ pub const DEFAULT_NODE_IP: &str = "10.0.0.4";
 
 /// The node's own address as the dump shows it: a network's `ManagementIP` (v1), else its
 /// `ProviderAddress` network policy (overlay; the node's PA is its underlay address).
-fn node_ip_in(docs: &[HnsDocument]) -> Option<(std::net::IpAddr, String)> {
+pub fn node_ip_in(docs: &[HnsDocument]) -> Option<(std::net::IpAddr, String)> {
     use hnsim_model::schema::NetworkPolicy;
     for d in docs {
         if let HnsDocument::Network(n) = d {
