@@ -19,7 +19,9 @@
 pub mod adapter;
 pub mod backend;
 pub mod conform;
+pub mod doctor;
 pub mod document;
+pub mod dump;
 pub mod hint;
 pub mod hresult;
 pub mod ids;

@@ -30,6 +30,7 @@ pub mod features;
 mod filter;
 pub mod lint;
 pub mod hcs;
+mod import;
 mod index;
 mod ipam;
 pub mod journal;
@@ -41,6 +42,7 @@ pub mod workload;
 pub use features::Feature;
 pub use journal::{Change, Cursor};
 pub use hcs::{ComputeSystem, ContainerState, EndpointLocation, Isolation};
+pub use import::{ImportProblem, ImportReport};
 
 use crate::hresult::{HResult, HcnError};
 use crate::ids::{Guid, Mac};

@@ -10,6 +10,7 @@ pub mod interp;
 pub mod locate;
 pub mod parse;
 pub mod report;
+pub mod restore;
 pub mod runner;
 pub mod synth;
 pub mod topology;

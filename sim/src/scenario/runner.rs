@@ -546,6 +546,7 @@ impl<'a> Runner<'a> {
                 }
                 Ok(())
             }
+            Step::Restore(s) => self.restore(s, rep),
             Step::Advance(d) => {
                 let ns = parse_duration(d)?;
                 rep.label = format!("advance {d}");
@@ -668,6 +669,43 @@ impl<'a> Runner<'a> {
             rep.checks.push(compare_field(path, &want, got.as_ref()));
         }
         rep.reply = current;
+        Ok(())
+    }
+
+    /// `restore:` (logic in restore.rs): import the objects, then bind the step's names.
+    fn restore(&mut self, s: &super::restore::RestoreStep, rep: &mut StepReport) -> Result<(), String> {
+        let host = self.default_host(&s.host);
+        rep.label = format!("restore {} object(s) on {host}", s.objects.len());
+        let hns = self.world.hns(&host).map_err(|e| e.to_string())?;
+        let (_, reply) = super::restore::apply(hns, s)?;
+        let generation = hns.generation;
+        let mut bound = Vec::new();
+        for (name, id) in &s.names {
+            let id: Guid = id.parse().map_err(|_| format!("names.{name}: not a GUID"))?;
+            let found = [
+                ObjectKind::Endpoint,
+                ObjectKind::Network,
+                ObjectKind::LoadBalancer,
+                ObjectKind::Namespace,
+                ObjectKind::SdnRoute,
+            ]
+            .into_iter()
+            .find_map(|k| hns.document(k, &id).ok().map(|d| (k, d)));
+            if let Some((kind, doc)) = found {
+                bound.push((name, kind, id, doc));
+            }
+        }
+        for (name, kind, id, doc) in bound {
+            let object = Named::Object {
+                host: host.clone(),
+                kind,
+                id,
+            };
+            self.bind(name, object);
+            self.vars.insert(name.clone(), doc);
+            self.read_at.insert(name.clone(), generation);
+        }
+        rep.reply = Some(reply);
         Ok(())
     }
 
