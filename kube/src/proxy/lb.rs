@@ -80,9 +80,12 @@ pub struct LbSpec {
 
 /// The identity kube-proxy keys LBs by: (protocol, internal port, external port, first
 /// frontend VIP, hash of the endpoint IDs). Flags, SourceVIP and DistributionType are not part
-/// of it, so an LB that differs only in those is reused.
+/// of it, so an LB that differs only in those is reused. PR #136241 added the IP family
+/// (`ipv6`, only set by the `latest` profile); before it a v4 and a v6 LB with the same ports
+/// and backend IDs were one.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct LbIdentity {
+    pub ipv6: bool,
     pub protocol: u16,
     pub internal_port: u16,
     pub external_port: u16,
@@ -104,8 +107,9 @@ pub fn hash_endpoints<'a>(ids: impl IntoIterator<Item = &'a str>) -> u64 {
 }
 
 impl LbSpec {
-    pub fn identity(&self) -> LbIdentity {
+    pub fn identity(&self, with_family: bool) -> LbIdentity {
         LbIdentity {
+            ipv6: with_family && self.flags.ipv6,
             protocol: self.protocol,
             internal_port: self.internal_port,
             external_port: self.external_port,
@@ -146,7 +150,7 @@ impl LbSpec {
 
 /// The identity of an LB read back from HNS; `None` for an LB without PortMappings (which made
 /// older kube-proxy panic, PR #141489; newer ones skip it).
-pub fn identity_of(lb: &Json) -> Option<LbIdentity> {
+pub fn identity_of(lb: &Json, with_family: bool) -> Option<LbIdentity> {
     let pm = lb.get("PortMappings")?.as_array()?.first()?;
     let n = |k: &str| pm.get(k).and_then(Json::as_u64).unwrap_or(0);
     let vip = lb
@@ -161,7 +165,9 @@ pub fn identity_of(lb: &Json) -> Option<LbIdentity> {
         .and_then(Json::as_array)
         .map(|a| a.iter().filter_map(Json::as_str).collect::<Vec<_>>())
         .unwrap_or_default();
+    let flags = lb.get("Flags").and_then(Json::as_u64).unwrap_or(0) as u32;
     Some(LbIdentity {
+        ipv6: with_family && flags & lb_flags::IPV6 != 0,
         protocol: n("Protocol") as u16,
         internal_port: n("InternalPort") as u16,
         external_port: n("ExternalPort") as u16,

@@ -269,7 +269,9 @@ impl Proxier {
         self.network.as_ref().is_some_and(|n| n.overlay)
     }
 
-    fn find_remote_subnet_pa(&self, ip: &str) -> String {
+    /// `findRemoteSubnetProviderAddress`: the PA of the RemoteSubnetRoute whose prefix holds
+    /// `ip` or whose PA is `ip`; empty when none (then kube-proxy assumes a public IP).
+    pub fn find_remote_subnet_pa(&self, ip: &str) -> String {
         let mut pa = String::new();
         let Some(n) = &self.network else { return pa };
         let addr: Option<IpAddr> = ip.parse().ok();
@@ -657,7 +659,7 @@ impl Proxier {
         }
         let mut lbs: BTreeMap<LbIdentity, String> = BTreeMap::new();
         for l in hcn.list(ObjectKind::LoadBalancer, None).unwrap_or_default() {
-            if let Some(i) = identity_of(&l) {
+            if let Some(i) = identity_of(&l, self.family_in_identity()) {
                 lbs.insert(i, id_of(&l));
             }
         }
@@ -1119,12 +1121,13 @@ impl Proxier {
         lbs: &mut BTreeMap<LbIdentity, String>,
         origin: &str,
     ) -> bool {
+        let fam = self.family_in_identity();
         let requires_update = self.modify_supported && !id.is_empty() && !s.endpoints.is_empty();
         if requires_update && available {
             match hcn.modify(ObjectKind::LoadBalancer, id, &s.document()) {
                 Ok(()) => {
                     self.stats.lbs_updated += 1;
-                    lbs.insert(s.identity(), id.clone());
+                    lbs.insert(s.identity(fam), id.clone());
                 }
                 Err(e) if e.code == hnsim_model::HResult::E_NOTIMPL => {
                     self.log
@@ -1140,19 +1143,19 @@ impl Proxier {
         }
         if !(self.modify_supported && !id.is_empty() && !s.endpoints.is_empty()) {
             // deleteExistingLoadBalancer
-            if optimize && !id.is_empty() && !lbs.contains_key(&s.identity()) {
+            if optimize && !id.is_empty() && !lbs.contains_key(&s.identity(fam)) {
                 self.delete_lb(hcn, id);
             } else if !optimize {
                 id.clear();
             }
             if !s.endpoints.is_empty() && available {
-                if let Some(existing) = lbs.get(&s.identity()) {
+                if let Some(existing) = lbs.get(&s.identity(fam)) {
                     *id = existing.clone();
                 } else {
                     match hcn.create(ObjectKind::LoadBalancer, &s.document()) {
                         Ok(new) => {
                             self.stats.lbs_created += 1;
-                            lbs.insert(s.identity(), new.clone());
+                            lbs.insert(s.identity(fam), new.clone());
                             self.origins
                                 .insert(new.clone(), format!("{origin} {}", s.kind.name()));
                             *id = new;
@@ -1171,6 +1174,11 @@ impl Proxier {
             }
         }
         true
+    }
+
+    /// Whether LB identities carry the IP family (PR #136241, the `latest` profile).
+    fn family_in_identity(&self) -> bool {
+        self.cfg.profile == Profile::Latest
     }
 
     /// The shared refcount of an HNS endpoint (tests mirror upstream's refcount checks).
