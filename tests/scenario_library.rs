@@ -174,4 +174,3 @@ fn the_gap_check_tells_failing_from_passing_and_broken() {
     let broken = still_a_gap(&scenario("broken.yaml.gap", "NoSuchDisposition")).unwrap_err();
     assert!(broken.contains("broken.yaml.gap"), "{broken}");
 }
-}
