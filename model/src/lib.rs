@@ -10,6 +10,7 @@
 //!   [`adapter`]: the other backends (`exec:CMD`, `serve`, `record` / `replay:FILE`).
 //! * [`conform`]: the conformance suite, written once against `HnsBackend`.
 //! * [`hresult`], [`ids`]: HNS's error codes; GUIDs and MACs as HNS writes them.
+//! * [`hint`]: "did you mean" suggestions for misspelt names.
 //! * [`text`]: reading input files (UTF-8 with or without BOM, UTF-16 with BOM, size-capped).
 //!
 //! The layers and rules: docs/ARCHITECTURE.md; the facts cited as `hns-schema.md §…`:
@@ -18,7 +19,10 @@
 pub mod adapter;
 pub mod backend;
 pub mod conform;
+pub mod doctor;
 pub mod document;
+pub mod dump;
+pub mod hint;
 pub mod hresult;
 pub mod ids;
 pub mod schema;

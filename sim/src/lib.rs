@@ -27,6 +27,7 @@ pub mod switch;
 pub mod testkit;
 pub mod trace;
 pub mod vfp;
+pub mod view;
 pub mod wire;
 pub mod world;
 
