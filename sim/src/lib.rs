@@ -7,7 +7,8 @@
 //! * control plane → dataplane: [`compile`] (HNS state → per-port [`vfp`] programs);
 //! * components: [`vfp`], [`switch`], [`host`], `neigh`, [`fabric`], [`app`], driven by
 //!   [`engine`] and held by [`world`];
-//! * packets and output: [`packet`], [`wire`], [`trace`], [`capture`], [`pcap`];
+//! * packets and output: [`packet`], [`wire`], [`trace`], [`capture`], [`pcap`], [`view`]
+//!   (topology, layout and paths as DOT, JSON, HTML);
 //! * [`scenario`]: the YAML format, parser, validator, runner and reports;
 //! * [`testkit`], [`benchkit`]: labs for tests and benchmarks.
 
