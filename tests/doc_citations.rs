@@ -146,7 +146,15 @@ fn defined_labels(text: &str) -> BTreeSet<String> {
 fn defined(text: &str) -> Defined {
     let mut labels = BTreeSet::new();
     let mut titles = Vec::new();
+    let mut in_code = false;
     for line in text.lines() {
+        if line.trim_start().starts_with("```") {
+            in_code = !in_code;
+            continue;
+        }
+        if in_code {
+            continue; // `# comment` lines in a YAML or shell block are not headings
+        }
         if line.starts_with('#') {
             let heading = line.trim_start_matches('#').trim_start();
             titles.push(heading.to_lowercase());
@@ -467,7 +475,9 @@ fn quoted_headings() {
             ("ARCHITECTURE.md", "\"The command line\"".to_string())
         ]
     );
-    let d = defined("## The command line\n| **unified flow table (UFT)** | x |\n");
+    let d =
+        defined("## The command line\n| **unified flow table (UFT)** | x |\n```yaml\n# S9 comment\n```\n");
+    assert!(!d.resolves("S9"), "a comment in a code block is not a heading");
     assert!(d.resolves("\"uft") && d.resolves("\"The command line") && !d.resolves("\"Fast path"));
     assert_eq!(shown("P13"), "P13");
     assert_eq!(shown("2.2"), "§2.2");
