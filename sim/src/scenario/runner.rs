@@ -17,6 +17,9 @@ use hnsim_model::v1::{policy_list_from_v1, PolicyListV2};
 use hnsim_model::{Guid, HnsBackend};
 use serde::Serialize;
 use serde_json::{json, Value as Json};
+
+mod bulk;
+pub use bulk::{parse_rate, problems as bulk_problems, BulkSummary};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
@@ -83,6 +86,9 @@ pub struct StepReport {
     /// The step could not run (e.g. an unknown name at run time, an unexpected HNS error).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Bulk traffic steps (`packets:` / `flows:`): counts instead of every exchange.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bulk: Option<BulkSummary>,
 }
 
 impl StepReport {
@@ -383,6 +389,7 @@ impl<'a> Runner<'a> {
             table: None,
             reply: None,
             error: None,
+            bulk: None,
         };
         if let Err(e) = self.step_inner(step, &mut rep) {
             rep.error = Some(e);
@@ -854,6 +861,19 @@ impl<'a> Runner<'a> {
             .flat_map(|a| references(a).unwrap_or_default())
             .collect();
         self.vars_for(seen_refs);
+        if t.packets.is_some() || t.flows.is_some() {
+            let req = SendRequest {
+                from: from.clone(),
+                dst,
+                proto: l4(proto),
+                src_port: t.src_port,
+                dst_port: port,
+                data_len: t.size.unwrap_or(64).min(u16::MAX as u32) as u16,
+                dont_fragment: t.df.unwrap_or(false),
+                ttl: t.ttl,
+            };
+            return self.bulk(req, &expect, t, rep);
+        }
         let n = t.repeat.unwrap_or(1);
         let mut receivers: Vec<String> = Vec::new();
         for k in 0..n {
