@@ -366,6 +366,15 @@ pub struct TrafficStep {
     /// Send this many times (fresh source ports), each must meet `expect`.
     #[serde(default)]
     pub repeat: Option<u32>,
+    /// Bulk: this many packets on the step's one flow (counted, not all traced).
+    #[serde(default)]
+    pub packets: Option<u64>,
+    /// Bulk: this many connections, source ports `src-port` (default 1024) upward.
+    #[serde(default)]
+    pub flows: Option<u64>,
+    /// Bulk: spacing in virtual time, `N/s`, `N/ms` or `N/us`.
+    #[serde(default)]
+    pub rate: Option<String>,
     #[serde(default)]
     pub expect: Option<Expect>,
     #[serde(default)]

@@ -745,6 +745,9 @@ impl Checker<'_> {
                 ),
             );
         }
+        for (key, msg) in super::runner::bulk_problems(t) {
+            self.err(&[p.to_vec(), vec![k(key)]].concat(), msg);
+        }
         if t.repeat == Some(0) {
             self.err(
                 &[p.to_vec(), vec![k("repeat")]].concat(),
