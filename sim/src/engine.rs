@@ -284,6 +284,8 @@ impl World {
             .map(|(i, p)| (p.mac, SwitchPort::Endpoint(i as u32)))
             .chain([(hn.spec.mac, SwitchPort::HostVnic)]);
         hn.switch.program(statics.collect::<Vec<_>>());
+        let connected = self.segments[self.hn(h).seg].spec.prefix;
+        self.hn_mut(h).rebuild_routes(connected);
     }
 
     pub(crate) fn flow_gen(&self, h: usize, zone: u32) -> u64 {

@@ -13,7 +13,7 @@ use crate::engine::{
 };
 use crate::packet::{Packet, Payload};
 use crate::trace::{Disposition, Step};
-use crate::vfp::{layer, lb, Dir, FlowKey, NatLayer};
+use crate::vfp::{layer, lb, Dir, FlowKey, NatLayer, PortMapFrom};
 use crate::world::{HostNode, World};
 use hnsim_model::{Guid, Mac};
 use ipnet::Ipv4Net;
@@ -45,12 +45,7 @@ impl World {
         d: std::net::Ipv6Addr,
     ) -> Option<(ipnet::Ipv6Net, Ipv4Addr)> {
         self.counters.table_lookups += 1;
-        self.hn(h)
-            .routes6
-            .iter()
-            .filter(|(n, _)| n.contains(&d))
-            .max_by_key(|(n, _)| n.prefix_len())
-            .copied()
+        self.hn(h).routes6.lookup(d).copied()
     }
 
     /// Longest-prefix match over the host's default-compartment routes.
@@ -60,25 +55,7 @@ impl World {
         d: Ipv4Addr,
     ) -> Option<(Via, Ipv4Net, &'static str)> {
         self.counters.table_lookups += 1;
-        let hn = self.hn(h);
-        let mut best: Option<(Via, Ipv4Net, &'static str)> = None;
-        let mut consider = |via: Via, prefix: Ipv4Net, origin: &'static str| {
-            if prefix.contains(&d) && best.is_none_or(|(_, b, _)| prefix.prefix_len() > b.prefix_len()) {
-                best = Some((via, prefix, origin));
-            }
-        };
-        let seg = &self.segments[hn.seg].spec;
-        consider(Via::Uplink(None), seg.prefix, "connected");
-        if let Some(gw) = hn.spec.gateway {
-            consider(Via::Uplink(Some(gw)), Ipv4Net::default(), "default gateway");
-        }
-        for (prefix, nh) in &hn.spec.routes {
-            consider(Via::Uplink(Some(*nh)), *prefix, "OS route");
-        }
-        for r in &hn.prog.host_routes {
-            consider(r.via, r.prefix, r.origin);
-        }
-        best
+        self.hn(h).routes.lookup(d).map(|r| (r.via, r.prefix, r.origin))
     }
 
     /// The host's source address toward `d` (the host vNIC address inside a network it routes into).
@@ -109,7 +86,6 @@ impl World {
             });
         };
         let now = self.now;
-        let host_ip = self.hn(h).spec.ip;
         if origin {
             // A reply the host sends on a connection translated toward it (pinned at HOST).
             let gen = self.flow_gen(h, HOST);
@@ -162,50 +138,10 @@ impl World {
                 };
                 return self.host_forward(h, pkt, after, d, Some((t.reversed(), NatLayer::Lb)), tr);
             }
-            let hn = self.hn(h);
-            let pm = v4(t.dst).and_then(|d| {
-                hn.prog
-                    .port_maps
-                    .get(&(t.proto, t.dport))
-                    .and_then(|v| {
-                        v.iter()
-                            .find(|m| m.local_routed && m.vip.map_or(d == host_ip, |v| v == d))
-                    })
-                    .cloned()
-            });
-            if let Some(m) = pm {
-                let pp = &hn.prog.ports[m.port as usize];
-                let mut after = t;
-                after.dst = IpAddr::V4(pp.ip);
-                after.dport = m.internal_port;
-                let eth = tr.eth;
-                tr.step(|| Step::Transform {
-                    layer: layer::PORT_MAPPING.into(),
-                    rule: format!("PortMapping {} (LocalRoutedVip)", m.external_port),
-                    before: tuple_headers(&t, eth),
-                    after: tuple_headers(&after, eth),
-                });
-                self.pin_restore(
-                    h,
-                    &Exit::Port(m.port),
-                    &after,
-                    t.reversed(),
-                    HOST,
-                    hnsim_model::Guid::ZERO,
-                    NatLayer::PortMapping,
-                );
+            if let Some(a) = self.port_map_dnat(h, t, PortMapFrom::HostStack, tr) {
                 let mut pkt = pkt;
-                set_tuple(&mut pkt, &after);
-                return self.apply(
-                    h,
-                    None,
-                    pkt,
-                    FlowAction {
-                        after,
-                        exit: Exit::Port(m.port),
-                    },
-                    tr,
-                );
+                set_tuple(&mut pkt, &a.after);
+                return self.apply(h, None, pkt, a, tr);
             }
         }
         if Self::is_host_addr(self.hn(h), t.dst) {

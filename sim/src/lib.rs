@@ -14,6 +14,7 @@ pub mod host;
 pub(crate) mod neigh;
 pub mod packet;
 pub mod pcap;
+pub mod route;
 pub mod scenario;
 pub mod switch;
 pub mod testkit;

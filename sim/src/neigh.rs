@@ -21,7 +21,7 @@
 
 use crate::compile::NetKind;
 use crate::engine::Tracer;
-use crate::packet::{Arp, ArpOp, EthHeader, Packet, Payload};
+use crate::packet::{Packet, Payload};
 use crate::trace::{Disposition, Step};
 use crate::world::{NodeKind, World};
 use hnsim_model::{Guid, Mac};
@@ -48,13 +48,7 @@ impl World {
         if prog.networks[pp.network].contains(dst) {
             return Some((dst, true));
         }
-        let nh = pp
-            .routes
-            .iter()
-            .filter(|(n, _)| n.contains(&dst))
-            .max_by_key(|(n, _)| n.prefix_len())
-            .map(|(_, nh)| *nh)
-            .or(pp.gateway)?;
+        let nh = pp.routes.lookup(dst).map(|&(_, nh)| nh).or(pp.gateway)?;
         Some(if nh.is_unspecified() {
             (dst, true)
         } else {
@@ -147,21 +141,7 @@ impl World {
         pkt: &mut Packet,
         tr: &mut Tracer,
     ) -> Result<(), Disposition> {
-        let request = Packet {
-            outer: None,
-            eth: EthHeader {
-                src: my_mac,
-                dst: Mac::BROADCAST,
-            },
-            payload: Payload::Arp(Arp {
-                op: ArpOp::Request,
-                sender_mac: my_mac,
-                sender_ip: my_ip,
-                target_mac: Mac::default(),
-                target_ip: nh,
-            }),
-            data_len: 0,
-        };
+        let request = Packet::arp_request((my_ip, my_mac), nh);
         self.capture_port(h, p, &request);
         let Some(mac) = self.arp_answer(h, p, nh, on_link) else {
             tr.step(|| Step::Arp {
@@ -174,21 +154,7 @@ impl World {
                 reason: format!("ARP for {nh} on the container's vNIC got no answer"),
             });
         };
-        let reply = Packet {
-            outer: None,
-            eth: EthHeader {
-                src: mac,
-                dst: my_mac,
-            },
-            payload: Payload::Arp(Arp {
-                op: ArpOp::Reply,
-                sender_mac: mac,
-                sender_ip: nh,
-                target_mac: my_mac,
-                target_ip: my_ip,
-            }),
-            data_len: 0,
-        };
+        let reply = request.arp_reply(mac);
         self.capture_port(h, p, &reply);
         self.hn_mut(h).neigh.insert((compartment, IpAddr::V4(nh)), mac);
         tr.step(|| Step::Arp {

@@ -23,8 +23,9 @@
 //! - SNAT ports are not returned to the pool within a run.
 
 use crate::capture::PcapSet;
-use crate::compile::HostProgram;
+use crate::compile::{HostProgram, HostRoute, Via};
 use crate::engine::FlowAction;
+use crate::route::RouteTable;
 use crate::trace::L4;
 use crate::vfp::{FlowTable, SnatPools};
 use hnsim_model::state::{Hns, HostSettings};
@@ -321,8 +322,43 @@ pub(crate) struct HostNode {
     pub switch: crate::switch::MacTable,
     /// Container compartments' neighbour caches (`neigh`).
     pub neigh: crate::neigh::CompartmentNeighbours,
+    /// The default compartment's IPv4 routes: see [`HostNode::rebuild_routes`].
+    pub routes: RouteTable<HostRoute>,
     /// IPv6 routes (prefix, IPv4 address of the next-hop node): see [`World::set_host_routes6`].
-    pub routes6: Vec<(ipnet::Ipv6Net, Ipv4Addr)>,
+    pub routes6: RouteTable<(ipnet::Ipv6Net, Ipv4Addr)>,
+}
+
+impl HostNode {
+    /// Rebuild the default compartment's route table from its sources: the connected underlay
+    /// prefix, the default gateway, the extra OS routes and the routes HNS adds (host vNICs,
+    /// host-attached endpoints, `HostRoute`). They rank in that order when two have a prefix
+    /// of the same length, so they are pushed in reverse (in a [`RouteTable`] the later wins).
+    pub(crate) fn rebuild_routes(&mut self, connected: Ipv4Net) {
+        let mut t = RouteTable::new();
+        for r in self.prog.host_routes.iter().rev() {
+            t.push(r.clone());
+        }
+        for (prefix, nh) in self.spec.routes.iter().rev() {
+            t.push(HostRoute {
+                prefix: *prefix,
+                via: Via::Uplink(Some(*nh)),
+                origin: "OS route",
+            });
+        }
+        if let Some(gw) = self.spec.gateway {
+            t.push(HostRoute {
+                prefix: Ipv4Net::default(),
+                via: Via::Uplink(Some(gw)),
+                origin: "default gateway",
+            });
+        }
+        t.push(HostRoute {
+            prefix: connected,
+            via: Via::Uplink(None),
+            origin: "connected",
+        });
+        self.routes = t;
+    }
 }
 
 pub(crate) enum NodeKind {
@@ -482,9 +518,12 @@ impl World {
             link_up: true,
             switch: crate::switch::MacTable::default(),
             neigh: Default::default(),
-            routes6: Vec::new(),
+            routes: RouteTable::new(),
+            routes6: RouteTable::new(),
             spec,
         };
+        let mut node = node;
+        node.rebuild_routes(self.segments[seg].spec.prefix);
         let name = node.spec.name.clone();
         self.add_node(&name, NodeKind::Host(Box::new(node)))
     }
@@ -708,7 +747,11 @@ impl World {
         host: &str,
         routes: Vec<(Ipv4Net, Ipv4Addr)>,
     ) -> Result<(), WorldError> {
-        self.host_mut(host)?.spec.routes = routes;
+        let seg = self.host_mut(host)?.seg;
+        let connected = self.segments[seg].spec.prefix;
+        let hn = self.host_mut(host)?;
+        hn.spec.routes = routes;
+        hn.rebuild_routes(connected);
         self.epoch += 1;
         Ok(())
     }
@@ -722,7 +765,7 @@ impl World {
         host: &str,
         routes: Vec<(ipnet::Ipv6Net, Ipv4Addr)>,
     ) -> Result<(), WorldError> {
-        self.host_mut(host)?.routes6 = routes;
+        self.host_mut(host)?.routes6 = routes.into_iter().collect();
         self.epoch += 1;
         Ok(())
     }

@@ -37,6 +37,7 @@ mod port;
 
 pub use acl::{AclRule, AclSet, AclVerdict, AclView, Dir};
 pub use flow::{FlowKey, FlowTable, Miss, NatLayer, SnatPools, Tuple};
+pub(crate) use ingress::PortMapFrom;
 pub use lb::{Backend, LbIndex, LbMapping};
 
 /// Layer names used in traces.

@@ -566,11 +566,7 @@ impl World {
             return Ok(Exit::HostStack);
         }
         // 2. SDNRoute NeedEncap: hand to the host (service CIDR with no LB, the node's own IP).
-        let sdn = pp
-            .sdn_routes
-            .iter()
-            .filter(|r| r.prefix.contains(&d))
-            .max_by_key(|r| r.prefix.prefix_len());
+        let sdn = pp.sdn_routes.lookup(d);
         if let Some(r) = sdn {
             self.counters.rule_evaluations += 1;
             tr.step(|| Step::Route {
@@ -635,12 +631,7 @@ impl World {
                         });
                     }
                 }
-                let rsr = net
-                    .remote_subnets
-                    .iter()
-                    .filter(|r| r.prefix.contains(&d))
-                    .max_by_key(|r| r.prefix.prefix_len())
-                    .cloned();
+                let rsr = net.remote_subnets.lookup(d).cloned();
                 if let Some(r) = rsr {
                     self.counters.rule_evaluations += 1;
                     tr.step(|| Step::Route {
@@ -682,12 +673,7 @@ impl World {
                 self.mac_rewrite_exit(h, d, &node, tr)
             }
             NetKind::Transparent => {
-                let via_route = pp
-                    .routes
-                    .iter()
-                    .filter(|(n, _)| n.contains(&d))
-                    .max_by_key(|(n, _)| n.prefix_len())
-                    .map(|(_, nh)| *nh);
+                let via_route = pp.routes.lookup(d).map(|&(_, nh)| nh);
                 let nh = if net.contains(d) {
                     d
                 } else if let Some(nh) = via_route {
