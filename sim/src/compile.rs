@@ -7,7 +7,8 @@
 
 use crate::fasthash::FastMap;
 use crate::route::{Route, RouteTable};
-use crate::vfp::{AclRule, AclSet, Backend, Dir, LbIndex, LbMapping};
+use crate::vfp::acl::{AclRule, AclSet, Dir};
+use crate::vfp::lb::{Backend, LbIndex, LbMapping};
 use hnsim_model::schema::{
     endpoint_flags, lb_flags, network_flags, Endpoint, EndpointPolicy, LoadBalancer, Network, NetworkPolicy,
     NetworkType, SubnetPolicy,

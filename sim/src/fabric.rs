@@ -4,8 +4,8 @@
 //! per-node cache; a frame is received by the node owning its destination MAC.
 
 use crate::compile::NetKind;
-use crate::engine::{drop, ip_len, tuple_of, v4, At, Next, Outcome, Receiver, Tracer};
 use crate::packet::{EthHeader, Packet, Payload, VxlanOuter, VXLAN_OVERHEAD};
+use crate::path::{drop, ip_len, tuple_of, v4, At, Next, Outcome, Receiver, Tracer};
 use crate::route::RouteTable;
 use crate::trace::{Disposition, Step};
 use crate::vfp::lb::{ip_word, mix};
@@ -228,11 +228,11 @@ impl World {
                 pkt.outer = Some(outer);
             }
             None => {
-                let before = crate::engine::headers(&pkt);
+                let before = crate::path::headers(&pkt);
                 pkt.eth.src = src_mac;
                 pkt.eth.dst = mac;
                 if tr.on && before.src_mac != src_mac && before.src_mac != Mac::default() {
-                    let after = crate::engine::headers(&pkt);
+                    let after = crate::path::headers(&pkt);
                     tr.step(|| Step::Transform {
                         layer: crate::vfp::layer::VNET.into(),
                         rule: "MAC rewrite (frames leave with the host MAC)".into(),

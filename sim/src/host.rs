@@ -7,31 +7,17 @@
 //! subnet + default gateway), evaluated by the port's route layer.
 
 use crate::compile::{NetKind, Via};
-use crate::engine::{
+use crate::packet::{Packet, Payload};
+use crate::path::{
     drop, set_tuple, tuple_headers, tuple_of, v4, Exit, FlowAction, Next, Outcome, Receiver, Tracer, HOST,
     UPLINK,
 };
-use crate::packet::{Packet, Payload};
 use crate::trace::{Disposition, Step};
 use crate::vfp::{layer, lb, Dir, FlowKey, NatLayer, PortMapFrom};
-use crate::world::{HostNode, World};
+use crate::world::World;
 use hnsim_model::{Guid, Mac};
 use ipnet::Ipv4Net;
 use std::net::{IpAddr, Ipv4Addr};
-
-/// HNS service restart (P11): the model drops non-persistent networks with their endpoints;
-/// VFP is reprogrammed, so flows and NAT sessions are gone. A reboot also loses namespaces,
-/// containers and SNAT reservations.
-pub(crate) fn hns_restart(h: &mut HostNode, reboot: bool) {
-    if reboot {
-        h.hns.reboot();
-        h.snat.clear();
-        h.switch.clear_learned();
-    } else {
-        h.hns.restart_service();
-    }
-    h.flows.clear();
-}
 
 /// SNAT-port owner id of WinNAT.
 const WINNAT_OWNER: u32 = u32::MAX - 2;

@@ -20,15 +20,12 @@
 //! recompiled and on faults (an endpoint or its MAC may have changed).
 
 use crate::compile::NetKind;
-use crate::engine::Tracer;
 use crate::packet::{Packet, Payload};
+use crate::path::Tracer;
 use crate::trace::{Disposition, Step};
-use crate::world::{NodeKind, World};
+use crate::world::World;
 use hnsim_model::{Guid, Mac};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-
-/// The per-compartment neighbour cache of a host: (compartment, next hop) → MAC.
-pub(crate) type CompartmentNeighbours = crate::fasthash::FastMap<(Guid, IpAddr), Mac>;
 
 /// The distributed-router MAC of an overlay network without a `DrMacAddress` policy: derived
 /// from the network ID under the Hyper-V OUI 00-15-5D (inferred; real HNS generates one and
@@ -321,13 +318,4 @@ fn nd_frame(
     f.extend_from_slice(&dst.octets());
     f.extend_from_slice(&icmp);
     f
-}
-
-/// Forget every compartment neighbour entry of every host (faults, reboots).
-pub(crate) fn clear_all(w: &mut World) {
-    for n in &mut w.nodes {
-        if let NodeKind::Host(h) = &mut n.kind {
-            h.neigh.clear();
-        }
-    }
 }

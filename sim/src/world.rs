@@ -24,10 +24,10 @@
 
 use crate::capture::PcapSet;
 use crate::compile::{HostProgram, HostRoute, Via};
-use crate::engine::FlowAction;
+use crate::path::FlowAction;
 use crate::route::RouteTable;
 use crate::trace::L4;
-use crate::vfp::{FlowTable, SnatPools};
+use crate::vfp::flow::{FlowTable, SnatPools};
 use hnsim_model::state::{Hns, HostSettings};
 use hnsim_model::{Guid, Mac};
 use ipnet::Ipv4Net;
@@ -38,7 +38,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
 
-pub use crate::app::{Forwarded, PreparedPacket};
 pub use crate::trace::{Disposition, Hop, Seen, Step, Trace};
 
 /// An underlay L2 segment (one broadcast domain with one IPv4 prefix).
@@ -321,14 +320,31 @@ pub(crate) struct HostNode {
     pub link_up: bool,
     pub switch: crate::switch::MacTable,
     /// Container compartments' neighbour caches (`neigh`).
-    pub neigh: crate::neigh::CompartmentNeighbours,
+    pub neigh: CompartmentNeighbours,
     /// The default compartment's IPv4 routes: see [`HostNode::rebuild_routes`].
     pub routes: RouteTable<HostRoute>,
     /// IPv6 routes (prefix, IPv4 address of the next-hop node): see [`World::set_host_routes6`].
     pub routes6: RouteTable<(ipnet::Ipv6Net, Ipv4Addr)>,
 }
 
+/// The per-compartment neighbour cache of a host: (compartment, next hop) → MAC (`neigh`).
+pub(crate) type CompartmentNeighbours = crate::fasthash::FastMap<(Guid, std::net::IpAddr), Mac>;
+
 impl HostNode {
+    /// HNS service restart (P11): the model drops non-persistent networks with their endpoints;
+    /// VFP is reprogrammed, so flows and NAT sessions are gone. A reboot also loses namespaces,
+    /// containers and SNAT reservations.
+    pub(crate) fn hns_restart(&mut self, reboot: bool) {
+        if reboot {
+            self.hns.reboot();
+            self.snat.clear();
+            self.switch.clear_learned();
+        } else {
+            self.hns.restart_service();
+        }
+        self.flows.clear();
+    }
+
     /// Rebuild the default compartment's route table from its sources: the connected underlay
     /// prefix, the default gateway, the extra OS routes and the routes HNS adds (host vNICs,
     /// host-attached endpoints, `HostRoute`). They rank in that order when two have a prefix
@@ -683,7 +699,11 @@ impl World {
         for n in &mut self.nodes {
             n.neigh.clear();
         }
-        crate::neigh::clear_all(self);
+        for n in &mut self.nodes {
+            if let NodeKind::Host(h) = &mut n.kind {
+                h.neigh.clear();
+            }
+        }
         let node = |w: &World, name: &str| -> Result<usize, WorldError> {
             w.node_by_name
                 .get(name)
@@ -723,11 +743,11 @@ impl World {
                 let (a, b) = (node(self, &a)?, node(self, &b)?);
                 self.partitions.remove(&(a.min(b), a.max(b)));
             }
-            Fault::HnsRestart { host } => crate::host::hns_restart(self.host_mut(&host)?, false),
+            Fault::HnsRestart { host } => self.host_mut(&host)?.hns_restart(false),
             Fault::Reboot { host } => {
                 let i = self.host_index(&host)?;
                 self.nodes[i].neigh.clear();
-                crate::host::hns_restart(self.host_mut(&host)?, true);
+                self.host_mut(&host)?.hns_restart(true);
             }
         }
         Ok(())

@@ -3,10 +3,10 @@
 //! reachable on the wire, else the host stack; and how the host sends a packet it DNATed.
 
 use crate::compile::NetKind;
-use crate::engine::{
+use crate::packet::Packet;
+use crate::path::{
     drop, set_tuple, tuple_headers, tuple_of, v4, Exit, FlowAction, Next, Tracer, HOST, UPLINK,
 };
-use crate::packet::Packet;
 use crate::trace::{Disposition, SessionOp, Step};
 use crate::vfp::{layer, lb, Dir, FlowKey, NatLayer, Tuple};
 use crate::world::World;

@@ -3,11 +3,11 @@
 //! delivery). The layer order and why it is this one: see the `vfp` module doc.
 
 use crate::compile::{NetKind, PortProgram, Via};
-use crate::engine::{
+use crate::packet::Packet;
+use crate::path::{
     drop, headers, set_tuple, tuple_headers, tuple_of, v4, At, DenyRef, Exit, FlowAction, Next, Outcome,
     Receiver, Tracer, HOST, UPLINK,
 };
-use crate::packet::Packet;
 use crate::switch::{Forward, SwitchPort};
 use crate::trace::{Action, Disposition, SessionOp, Step};
 use crate::vfp::{layer, lb, AclVerdict, AclView, Dir, FlowKey, NatLayer, Tuple};
