@@ -11,10 +11,10 @@
 //! (`PortIn`), the host TCP/IP stack (`HostStack`), and frames on the underlay (`Wire`, `Arrive`).
 
 use crate::compile::{HostInfo, HostProgram};
-use crate::path::{v4, At, Exit, FlowAction, Next, Outcome, Tracer, HOP_BUDGET, HOST, UPLINK};
+use crate::path::{v4, At, Exit, FlowAction, Next, Outcome, Tracer, HOP_BUDGET};
 use crate::switch::SwitchPort;
 use crate::trace::Disposition;
-use crate::vfp::{Dir, FlowKey, Tuple};
+use crate::vfp::{Dir, FlowKey, Tuple, Zone};
 use crate::world::{HostNode, NodeKind, World};
 use std::net::IpAddr;
 
@@ -72,12 +72,11 @@ impl World {
         self.hn_mut(h).rebuild_routes(connected);
     }
 
-    pub(crate) fn flow_gen(&self, h: usize, zone: u32) -> u64 {
+    pub(crate) fn flow_gen(&self, h: usize, zone: Zone) -> u64 {
         let hn = self.hn(h);
-        let g = if zone == UPLINK || zone == HOST {
-            hn.prog.hns_generation
-        } else {
-            hn.prog.port_generation.get(zone as usize).copied().unwrap_or(0)
+        let g = match zone {
+            Zone::Uplink | Zone::HostStack => hn.prog.hns_generation,
+            Zone::Port(p) => hn.prog.port_generation.get(p as usize).copied().unwrap_or(0),
         };
         (g << 24) ^ self.epoch
     }
@@ -91,14 +90,14 @@ impl World {
         forward_exit: &Exit,
         after: &Tuple,
         restore: Tuple,
-        zone: u32,
+        zone: Zone,
         endpoint: hnsim_model::Guid,
         layer: crate::vfp::NatLayer,
     ) {
         let (at, dir) = match *forward_exit {
-            Exit::Port(q) => (q, Dir::Out),
-            Exit::HostStack if Self::is_host_addr(self.hn(h), after.dst) => (HOST, Dir::Out),
-            _ => (UPLINK, Dir::In),
+            Exit::Port(q) => (Zone::Port(q), Dir::Out),
+            Exit::HostStack if Self::is_host_addr(self.hn(h), after.dst) => (Zone::HostStack, Dir::Out),
+            _ => (Zone::Uplink, Dir::In),
         };
         let now = self.now;
         self.hn_mut(h).flows.insert_pinned(

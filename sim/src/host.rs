@@ -9,18 +9,14 @@
 use crate::compile::{NetKind, Via};
 use crate::packet::{Packet, Payload};
 use crate::path::{
-    drop, set_tuple, tuple_headers, tuple_of, v4, Exit, FlowAction, Next, Outcome, Receiver, Tracer, HOST,
-    UPLINK,
+    drop, set_tuple, tuple_headers, tuple_of, v4, Exit, FlowAction, Next, Outcome, Receiver, Tracer,
 };
 use crate::trace::{Disposition, Step};
-use crate::vfp::{layer, lb, Dir, FlowKey, NatLayer, PortMapFrom};
+use crate::vfp::{layer, lb, Dir, FlowKey, NatLayer, PortMapFrom, SnatOwner, Zone};
 use crate::world::World;
 use hnsim_model::{Guid, Mac};
 use ipnet::Ipv4Net;
 use std::net::{IpAddr, Ipv4Addr};
-
-/// SNAT-port owner id of WinNAT.
-const WINNAT_OWNER: u32 = u32::MAX - 2;
 
 impl World {
     /// Longest-prefix match over the host's IPv6 routes (prefix, IPv4 address of the next-hop
@@ -74,9 +70,9 @@ impl World {
         let now = self.now;
         if origin {
             // A reply the host sends on a connection translated toward it (pinned at HOST).
-            let gen = self.flow_gen(h, HOST);
+            let gen = self.flow_gen(h, Zone::HostStack);
             let key = FlowKey {
-                zone: HOST,
+                zone: Zone::HostStack,
                 dir: Dir::Out,
                 tuple: t,
             };
@@ -195,7 +191,15 @@ impl World {
                 match hn.prog.port_by_ip.get(&d).copied() {
                     Some(q) if hn.prog.ports[q as usize].network == n => {
                         if let Some((restore, layer)) = pin {
-                            self.pin_restore(h, &Exit::Port(q), &t, restore, HOST, Guid::ZERO, layer);
+                            self.pin_restore(
+                                h,
+                                &Exit::Port(q),
+                                &t,
+                                restore,
+                                Zone::HostStack,
+                                Guid::ZERO,
+                                layer,
+                            );
                         }
                         self.apply(
                             h,
@@ -232,16 +236,15 @@ impl World {
                         let host_ip = IpAddr::V4(hn.spec.ip);
                         let zone = v4(t.src)
                             .and_then(|s| hn.prog.port_by_ip.get(&s).copied())
-                            .unwrap_or(UPLINK);
-                        let endpoint = hn
-                            .prog
-                            .ports
-                            .get(zone as usize)
+                            .map_or(Zone::Uplink, Zone::Port);
+                        let endpoint = zone
+                            .port()
+                            .and_then(|p| hn.prog.ports.get(p as usize))
                             .map(|p| p.endpoint)
                             .unwrap_or_default();
                         after.src = host_ip;
                         if t.proto == 6 || t.proto == 17 {
-                            after.sport = match self.snat_port(h, host_ip, WINNAT_OWNER, &node) {
+                            after.sport = match self.snat_port(h, host_ip, SnatOwner::WinNat, &node) {
                                 Ok(p) => p,
                                 Err(e) => return drop(e),
                             };
@@ -280,7 +283,7 @@ impl World {
                 let src_mac = self.hn(h).spec.mac;
                 if let Some((restore, layer)) = pin {
                     let uplink = Exit::Uplink { next_hop: d, src_mac };
-                    self.pin_restore(h, &uplink, &after, restore, HOST, Guid::ZERO, layer);
+                    self.pin_restore(h, &uplink, &after, restore, Zone::HostStack, Guid::ZERO, layer);
                 }
                 set_tuple(&mut pkt, &after);
                 self.apply(

@@ -10,10 +10,6 @@ use crate::vfp::flow::Tuple;
 use hnsim_model::Mac;
 use std::net::{IpAddr, Ipv4Addr};
 
-/// Flow-table zone of the host's uplink (external port) and of the host stack (host vNIC).
-pub(crate) const UPLINK: u32 = u32::MAX;
-pub(crate) const HOST: u32 = u32::MAX - 1;
-
 /// The most events one packet may cause before it is declared a loop.
 pub(crate) const HOP_BUDGET: u32 = 64;
 
@@ -136,7 +132,7 @@ pub(crate) enum Exit {
     /// to `zone` (a port — found by `endpoint`, since port indexes move —, the host, or the
     /// uplink).
     Restore {
-        zone: u32,
+        zone: crate::vfp::flow::Zone,
         endpoint: hnsim_model::Guid,
         layer: crate::vfp::flow::NatLayer,
     },

@@ -4,11 +4,9 @@
 
 use crate::compile::NetKind;
 use crate::packet::Packet;
-use crate::path::{
-    drop, set_tuple, tuple_headers, tuple_of, v4, Exit, FlowAction, Next, Tracer, HOST, UPLINK,
-};
+use crate::path::{drop, set_tuple, tuple_headers, tuple_of, v4, Exit, FlowAction, Next, Tracer};
 use crate::trace::{Disposition, SessionOp, Step};
-use crate::vfp::{layer, lb, Dir, FlowKey, NatLayer, Tuple};
+use crate::vfp::{layer, lb, Dir, FlowKey, NatLayer, SnatOwner, Tuple, Zone};
 use crate::world::World;
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -38,9 +36,9 @@ impl World {
             });
         };
         let now = self.now;
-        let gen = self.flow_gen(h, UPLINK);
+        let gen = self.flow_gen(h, Zone::Uplink);
         let key = FlowKey {
-            zone: UPLINK,
+            zone: Zone::Uplink,
             dir: Dir::In,
             tuple: t,
         };
@@ -98,7 +96,7 @@ impl World {
             if !m.dsr {
                 let src = m.source_vip.unwrap_or(IpAddr::V4(host_ip));
                 after.src = src;
-                after.sport = self.snat_port(h, src, UPLINK, &node)?;
+                after.sport = self.snat_port(h, src, SnatOwner::InboundLb, &node)?;
             }
             let eth = tr.eth;
             tr.step(|| Step::Transform {
@@ -120,7 +118,7 @@ impl World {
                 &exit,
                 &after,
                 t.reversed(),
-                UPLINK,
+                Zone::Uplink,
                 hnsim_model::Guid::ZERO,
                 NatLayer::Lb,
             );
@@ -214,10 +212,10 @@ impl World {
         after.dport = m.internal_port;
         let (lname, layer_kind, zone) = match from {
             PortMapFrom::Uplink if hn.prog.networks[pp.network].kind == NetKind::Nat => {
-                (layer::WINNAT, NatLayer::WinNat, UPLINK)
+                (layer::WINNAT, NatLayer::WinNat, Zone::Uplink)
             }
-            PortMapFrom::Uplink => (layer::PORT_MAPPING, NatLayer::PortMapping, UPLINK),
-            PortMapFrom::HostStack => (layer::PORT_MAPPING, NatLayer::PortMapping, HOST),
+            PortMapFrom::Uplink => (layer::PORT_MAPPING, NatLayer::PortMapping, Zone::Uplink),
+            PortMapFrom::HostStack => (layer::PORT_MAPPING, NatLayer::PortMapping, Zone::HostStack),
         };
         if tr.on {
             let rule = match from {
