@@ -22,7 +22,9 @@ pub mod fasthash;
 pub mod host;
 pub(crate) mod neigh;
 pub mod packet;
+pub(crate) mod path;
 pub mod pcap;
+pub mod route;
 pub mod scenario;
 pub mod switch;
 pub mod testkit;
@@ -32,8 +34,9 @@ pub mod view;
 pub mod wire;
 pub mod world;
 
+pub use app::{Forwarded, PreparedPacket};
 pub use trace::{Disposition, Exchange, Hop, Seen, Step, Trace, L4};
 pub use world::{
-    Counters, DataplaneSettings, Fault, Forwarded, HostSpec, Place, PreparedPacket, RouterInterface,
-    RouterSpec, SegmentSpec, SendRequest, StationSpec, World, WorldError,
+    Counters, DataplaneSettings, Fault, HostSpec, Place, RouterInterface, RouterSpec, SegmentSpec,
+    SendRequest, StationSpec, World, WorldError,
 };
