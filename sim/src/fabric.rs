@@ -480,13 +480,13 @@ impl World {
         for (prefix, nh) in &spec.routes {
             if prefix.contains(&dst) {
                 if let Some(s) = seg_of(*nh) {
-                    consider(prefix.prefix_len(), s, *nh, format!("{prefix} via {nh}"));
+                    consider(prefix.prefix_len(), s, *nh, prefix.to_string());
                 }
             }
         }
         if let Some(gw) = spec.default_route {
             if let Some(s) = seg_of(gw) {
-                consider(0, s, gw, format!("0.0.0.0/0 via {gw}"));
+                consider(0, s, gw, "0.0.0.0/0".to_string());
             }
         }
         let Some((_, seg_out, nh, label)) = best else {

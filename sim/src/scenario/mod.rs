@@ -10,6 +10,7 @@ pub mod locate;
 pub mod parse;
 pub mod report;
 pub mod runner;
+pub mod sanity;
 pub mod topology;
 pub mod validate;
 
