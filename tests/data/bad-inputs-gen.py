@@ -1,5 +1,6 @@
 import os, json
-os.chdir('/work/wt/inputs/tests/data/bad')
+os.makedirs(os.path.join(os.path.dirname(os.path.abspath(__file__)), 'bad'), exist_ok=True)
+os.chdir(os.path.join(os.path.dirname(os.path.abspath(__file__)), 'bad'))
 manifest = []
 BASE_HEAD = """name: bad
 underlay:
