@@ -23,7 +23,11 @@ fn hnsim(args: &[&str], input: Option<&[u8]>) -> Output {
         Command::new(env!("CARGO_BIN_EXE_hnsim"))
     };
     cmd.args(args)
-        .stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("run hnsim");
@@ -39,7 +43,11 @@ fn no_panic(what: &str, out: &Output) {
         !err.contains("panicked") && out.status.code() != Some(101),
         "{what}: panicked: {err}"
     );
-    assert!(out.status.code().is_some(), "{what}: killed by a signal ({:?}): {err}", out.status);
+    assert!(
+        out.status.code().is_some(),
+        "{what}: killed by a signal ({:?}): {err}",
+        out.status
+    );
 }
 
 #[test]
@@ -49,9 +57,16 @@ fn every_bad_input_gets_its_documented_answer() {
     let mut listed = std::collections::BTreeSet::new();
     let mut failures = Vec::new();
     let mut count = 0;
-    for line in manifest.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+    for line in manifest
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
         let f: Vec<&str> = line.split('\t').collect();
-        assert_eq!(f.len(), 4, "MANIFEST line {line:?}: expected 4 tab-separated fields");
+        assert_eq!(
+            f.len(),
+            4,
+            "MANIFEST line {line:?}: expected 4 tab-separated fields"
+        );
         let (file, command, code, want) = (f[0], f[1], f[2], f[3]);
         listed.insert(file.to_string());
         let path = dir.join(file);
@@ -62,7 +77,11 @@ fn every_bad_input_gets_its_documented_answer() {
         count += 1;
         no_panic(line, &out);
         // `run` reports failed expectations on stdout; everything else speaks on stderr.
-        let text = format!("{}{}", String::from_utf8_lossy(&out.stderr), String::from_utf8_lossy(&out.stdout));
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stderr),
+            String::from_utf8_lossy(&out.stdout)
+        );
         let err = text.replace(&format!("{}/", dir.display()), "");
         let code: i32 = code.parse().unwrap();
         if out.status.code() != Some(code) || !err.contains(want) {
@@ -73,7 +92,9 @@ fn every_bad_input_gets_its_documented_answer() {
         }
         // An error names its file and a position (or a JSON path).
         if code == 2 && !command.starts_with("hns") && !err.contains(&format!("{file}:")) {
-            failures.push(format!("{file}: the message does not lead with the file name:\n{err}"));
+            failures.push(format!(
+                "{file}: the message does not lead with the file name:\n{err}"
+            ));
         }
     }
     let on_disk: std::collections::BTreeSet<String> = std::fs::read_dir(&dir)
@@ -84,7 +105,12 @@ fn every_bad_input_gets_its_documented_answer() {
     let unlisted: Vec<_> = on_disk.difference(&listed).collect();
     assert!(unlisted.is_empty(), "files without a MANIFEST line: {unlisted:?}");
     assert!(on_disk.len() >= 60, "only {} bad inputs", on_disk.len());
-    assert!(failures.is_empty(), "{} of {count} failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {count} failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[cfg(unix)]
@@ -100,7 +126,12 @@ fn a_fifo_in_a_folder_is_skipped_not_waited_for() {
     }
     let out = hnsim(&["check", &dir.display().to_string()], None);
     no_panic("fifo", &out);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).ends_with("1 valid, 0 invalid\n"));
 }
 
@@ -123,14 +154,24 @@ fn an_endless_file_is_cut_at_the_size_cap() {
 fn a_scenario_and_a_document_from_standard_input() {
     let yaml = std::fs::read(bad_dir().join("ok-utf16le-bom.yaml")).unwrap();
     let out = hnsim(&["check", "-"], Some(&yaml));
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("ok <stdin> — bad"));
     let out = hnsim(&["check", "-"], Some(b"name: x\nhosts: {}\nstepz: []\n"));
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("<stdin>:3:1: unknown key `stepz`"));
-    let out = hnsim(&["hns", "validate", "-"], Some(b"{\"Name\":\"a\",\"Name\":\"b\"}"));
+    let out = hnsim(
+        &["hns", "validate", "-"],
+        Some(b"{\"Name\":\"a\",\"Name\":\"b\"}"),
+    );
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("<stdin>:1:18: malformed JSON: expected each key once"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("<stdin>:1:18: malformed JSON: expected each key once")
+    );
 }
 
 #[cfg(unix)]
@@ -150,7 +191,10 @@ fn a_closed_pipe_ends_quietly_and_a_full_disk_is_an_error() {
             .output()
             .unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(!err.contains("panicked") && !err.contains("Broken pipe"), "{args}: {err}");
+        assert!(
+            !err.contains("panicked") && !err.contains("Broken pipe"),
+            "{args}: {err}"
+        );
     }
     if Path::new("/dev/full").exists() {
         let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
@@ -161,6 +205,9 @@ fn a_closed_pipe_ends_quietly_and_a_full_disk_is_an_error() {
             .unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{err}");
-        assert!(err.starts_with("error: writing to standard output: No space left on device"), "{err}");
+        assert!(
+            err.starts_with("error: writing to standard output: No space left on device"),
+            "{err}"
+        );
     }
 }

@@ -4,7 +4,10 @@
 use std::process::Command;
 
 fn hnsim(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_hnsim")).args(args).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_hnsim"))
+        .args(args)
+        .output()
+        .unwrap();
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -22,11 +25,23 @@ fn check_trace_and_graph_explain_their_arguments() {
         ("graph", "<SCENARIO>", "builds the topology"),
         ("hns", "--strict", "Treat warnings"),
     ] {
-        let args: Vec<&str> = if cmd == "hns" { vec!["hns", "validate", "--help"] } else { vec![cmd, "--help"] };
+        let args: Vec<&str> = if cmd == "hns" {
+            vec!["hns", "validate", "--help"]
+        } else {
+            vec![cmd, "--help"]
+        };
         let (code, out, _) = hnsim(&args);
         assert_eq!(code, 0);
-        let line = out.lines().skip_while(|l| !l.trim_start().starts_with(arg)).take(2).collect::<Vec<_>>().join(" ");
-        assert!(line.contains(words), "`{cmd} --help`: {arg} has no help ({words:?}):\n{out}");
+        let line = out
+            .lines()
+            .skip_while(|l| !l.trim_start().starts_with(arg))
+            .take(2)
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(
+            line.contains(words),
+            "`{cmd} --help`: {arg} has no help ({words:?}):\n{out}"
+        );
     }
 }
 
@@ -39,5 +54,8 @@ fn conform_timeout_holds_for_the_first_line() {
     assert!(err.contains("no answer from the child within 0.3s"), "{err}");
     let (code, _, err) = hnsim(&["conform", "--timeout", "0"]);
     assert_eq!(code, 2);
-    assert!(err.contains("--timeout: expected a number of seconds above 0"), "{err}");
+    assert!(
+        err.contains("--timeout: expected a number of seconds above 0"),
+        "{err}"
+    );
 }

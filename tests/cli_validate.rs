@@ -136,7 +136,10 @@ fn failed_v1_reply_is_an_error() {
 fn missing_file() {
     let (code, _, err) = validate("hns-validate/does-not-exist.json");
     assert_eq!(code, 2);
-    assert!(err.contains("does-not-exist.json: cannot read the file:"), "{err}");
+    assert!(
+        err.contains("does-not-exist.json: cannot read the file:"),
+        "{err}"
+    );
 }
 
 #[test]

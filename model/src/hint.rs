@@ -67,9 +67,21 @@ mod tests {
             Some("expect-error")
         );
         assert_eq!(suggest("zzzzzz", &["host", "as"]), None);
-        assert_eq!(explain_prefix("10.0.0.0/33"), "prefix length 33 > 32 in `10.0.0.0/33`");
-        assert_eq!(explain_prefix("fd00::/129"), "prefix length 129 > 128 in `fd00::/129`");
-        assert_eq!(explain_prefix("10.0.0/8"), "expected an address prefix like 10.0.0.0/24, found `10.0.0/8`");
-        assert_eq!(did_you_mean("RemoteAddress", &["RemoteAddresses", "Action"]), "; did you mean `RemoteAddresses`?");
+        assert_eq!(
+            explain_prefix("10.0.0.0/33"),
+            "prefix length 33 > 32 in `10.0.0.0/33`"
+        );
+        assert_eq!(
+            explain_prefix("fd00::/129"),
+            "prefix length 129 > 128 in `fd00::/129`"
+        );
+        assert_eq!(
+            explain_prefix("10.0.0/8"),
+            "expected an address prefix like 10.0.0.0/24, found `10.0.0/8`"
+        );
+        assert_eq!(
+            did_you_mean("RemoteAddress", &["RemoteAddresses", "Action"]),
+            "; did you mean `RemoteAddresses`?"
+        );
     }
 }

@@ -8,7 +8,9 @@ use hnsim_model::text::decode_text;
 
 /// Scenario YAML: read as a file would be (BOM, UTF-16), parse, validate, lint the documents.
 pub fn scenario_yaml(data: &[u8]) {
-    let Ok(text) = decode_text(data.to_vec()) else { return };
+    let Ok(text) = decode_text(data.to_vec()) else {
+        return;
+    };
     if let Ok(l) = crate::scenario::load_str("fuzz.yaml", &text) {
         let _ = crate::scenario::doclint::warnings(&l);
     }
@@ -17,7 +19,9 @@ pub fn scenario_yaml(data: &[u8]) {
 /// An HNS JSON document (v1, v2, a v1 reply, an array) through `hnsim hns validate`'s checks;
 /// a document that passes must pass again in its printed normal form.
 pub fn hns_json(data: &[u8]) {
-    let Ok(text) = decode_text(data.to_vec()) else { return };
+    let Ok(text) = decode_text(data.to_vec()) else {
+        return;
+    };
     let settings = HostSettings::default();
     if let Ok((out, problems)) = hnsim_model::state::lint::check_text(&text, &settings) {
         if problems.iter().all(|p| p.is_warning()) {

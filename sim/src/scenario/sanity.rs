@@ -17,7 +17,10 @@ pub fn check(l: &Loaded) -> Vec<ScenarioError> {
     let mut out = Vec::new();
     let mut err = |path: &[Seg], msg: String| out.push(l.error_at(l.index.nearest(path), msg));
     if s.name.trim().is_empty() {
-        err(&[k("name")], format!("expected a scenario name, found {:?}", s.name));
+        err(
+            &[k("name")],
+            format!("expected a scenario name, found {:?}", s.name),
+        );
     }
     for (name, seg) in &s.underlay.segments {
         if let Some(m) = host_bits(&seg.prefix) {
@@ -27,7 +30,14 @@ pub fn check(l: &Loaded) -> Vec<ScenarioError> {
     for (name, r) in &s.underlay.routers {
         for (i, rt) in r.routes.iter().enumerate() {
             if let Some(m) = host_bits(&rt.prefix) {
-                let p = [k("underlay"), k("routers"), k(name), k("routes"), Seg::Index(i), k("prefix")];
+                let p = [
+                    k("underlay"),
+                    k("routers"),
+                    k(name),
+                    k("routes"),
+                    Seg::Index(i),
+                    k("prefix"),
+                ];
                 err(&p, m);
             }
         }
@@ -52,12 +62,7 @@ pub fn check(l: &Loaded) -> Vec<ScenarioError> {
 
 /// `10.0.0.5/24` → "… has host bits set; did you mean 10.0.0.0/24?".
 fn host_bits(p: &IpNet) -> Option<String> {
-    (p.addr() != p.network()).then(|| {
-        format!(
-            "prefix {p} has host bits set; did you mean {}?",
-            p.trunc()
-        )
-    })
+    (p.addr() != p.network()).then(|| format!("prefix {p} has host bits set; did you mean {}?", p.trunc()))
 }
 
 /// A host's MAC must be a unicast, non-zero address (a multicast source MAC is dropped by every
@@ -77,7 +82,10 @@ fn bad_mac(m: &str) -> Option<String> {
 /// gets holds the merged keys rather than a literal `<<` key HNS would ignore.
 pub fn expand_merge_keys(l: &mut Loaded) -> Result<(), ScenarioError> {
     let Loaded {
-        scenario, index, file, ..
+        scenario,
+        index,
+        file,
+        ..
     } = l;
     for (i, step) in scenario.steps.iter_mut().enumerate() {
         let kind = step.kind();
@@ -125,7 +133,9 @@ mod tests {
         let t = "name: x\nhosts: {n1: {ip: 10.0.0.1}}\nunderlay: {segments: {lan: {prefix: 10.0.0.0/24}}}\nnets:\nsteps:\n  - create-network:\n      doc:\n        <<: {Name: n, Type: L2Bridge}\n        Flags: 0\n";
         let t = t.replace("nets:\n", "");
         let l = super::super::parse_str("t.yaml", &t).unwrap();
-        let Step::CreateNetwork(s) = &l.scenario.steps[0] else { panic!() };
+        let Step::CreateNetwork(s) = &l.scenario.steps[0] else {
+            panic!()
+        };
         let doc = s.doc.as_ref().unwrap();
         assert_eq!(doc.get("Type").and_then(|v| v.as_str()), Some("L2Bridge"));
         assert!(doc.get("<<").is_none());

@@ -109,7 +109,10 @@ pub fn host_settings(h: &HostDef) -> Result<(HostSettings, DataplaneSettings), (
 fn settings_in_range(h: &HostDef, dp: &DataplaneSettings) -> Result<(), (String, String)> {
     let bad = |key: &str, msg: String| Err((key.to_string(), format!("`{key}`: {msg}")));
     if dp.snat_block == 0 {
-        return bad("snat-block", "expected a block size of at least 1, found 0".into());
+        return bad(
+            "snat-block",
+            "expected a block size of at least 1, found 0".into(),
+        );
     }
     if dp.snat_first_port == 0 || u32::from(dp.snat_first_port) + u32::from(dp.snat_block) - 1 > 65535 {
         return bad(

@@ -14,7 +14,18 @@ pub const DISPOSITIONS: &[&str] = crate::trace::Disposition::NAMES;
 /// Layer names a trace step can carry (for `path-contains`/`path-excludes` words).
 const LAYERS: &[&str] = {
     use crate::vfp::layer::*;
-    &[ACL_SWITCH, ACL_HOST, SLB_NAT, OUTBOUND_NAT, PORT_MAPPING, ROUTE, VNET, WINNAT, ICS, "UFT"]
+    &[
+        ACL_SWITCH,
+        ACL_HOST,
+        SLB_NAT,
+        OUTBOUND_NAT,
+        PORT_MAPPING,
+        ROUTE,
+        VNET,
+        WINNAT,
+        ICS,
+        "UFT",
+    ]
 };
 
 /// A `path-contains`/`path-excludes` entry: a capitalised bare word must be a trace step kind
@@ -762,7 +773,10 @@ impl Checker<'_> {
                     }
                 }
             }
-            for (field, words) in [("path-contains", &e.path_contains), ("path-excludes", &e.path_excludes)] {
+            for (field, words) in [
+                ("path-contains", &e.path_contains),
+                ("path-excludes", &e.path_excludes),
+            ] {
                 for (j, w) in words.iter().enumerate() {
                     if let Err(m) = check_path_word(w) {
                         self.err(&[ep.clone(), vec![k(field), Seg::Index(j)]].concat(), m);
