@@ -19,6 +19,7 @@ pub mod compile;
 pub mod engine;
 pub mod fabric;
 pub mod fasthash;
+pub mod fuzz_entry;
 pub mod host;
 pub(crate) mod neigh;
 pub mod packet;

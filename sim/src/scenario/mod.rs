@@ -12,6 +12,7 @@ pub mod parse;
 pub mod report;
 pub mod restore;
 pub mod runner;
+pub mod sanity;
 pub mod synth;
 pub mod topology;
 pub mod validate;
