@@ -38,6 +38,17 @@ enum Command {
     Conform(cli::adapter::ConformArgs),
     /// Headline performance figures for this machine.
     Bench(cli::bench::BenchArgs),
+    /// Kubernetes: what the node components would send to HNS.
+    K8s {
+        #[command(subcommand)]
+        command: K8sCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum K8sCommand {
+    /// Print, per Windows node, the HCN calls flannel, the CNI and kube-proxy would make, in order.
+    Render(cli::k8s::RenderArgs),
 }
 
 #[derive(Subcommand)]
@@ -59,6 +70,9 @@ fn main() -> ExitCode {
         Command::Serve(a) => cli::adapter::serve(a),
         Command::Conform(a) => cli::adapter::conform(a),
         Command::Bench(a) => cli::bench::bench(a),
+        Command::K8s {
+            command: K8sCommand::Render(a),
+        } => cli::k8s::render(a),
     };
     ExitCode::from(code)
 }

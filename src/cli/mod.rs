@@ -1,6 +1,7 @@
 //! One module per command family.
 pub mod adapter;
 pub mod bench;
+pub mod k8s;
 pub mod run;
 pub mod validate;
 

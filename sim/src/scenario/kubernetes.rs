@@ -780,3 +780,81 @@ fn step_inner(k: &mut K8sRun, r: &mut Runner, st: &Step, rep: &mut StepReport) -
     }
     Ok(())
 }
+
+// ---- for `hnsim k8s render` ---------------------------------------------------------------
+
+/// The cluster a scenario's `kubernetes:` section describes (its initial objects).
+pub fn cluster_of_scenario(l: &Loaded) -> Result<(Cluster, Vec<ScenarioError>), Vec<ScenarioError>> {
+    let mut errors = Vec::new();
+    let Some(input) = read_section(l, &mut errors) else {
+        if errors.is_empty() {
+            errors.push(l.error_at(
+                Pos { line: 1, col: 1 },
+                "this scenario has no `kubernetes:` section",
+            ));
+        }
+        return Err(errors);
+    };
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let mut cluster = Cluster::new(input.section.cluster.clone());
+    match cluster.apply(input.objects) {
+        Ok(w) => Ok((cluster, w.iter().map(|f| input.sources.error(f)).collect())),
+        Err(fs) => Err(fs
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+            .map(|f| input.sources.error(f))
+            .collect()),
+    }
+}
+
+/// A cluster file: multi-document YAML with one `kind: Cluster` document (the configuration)
+/// and Kubernetes objects (or `kind: List`s). Errors and warnings are located.
+pub fn cluster_of_file(file: &str, text: &str) -> Result<(Cluster, Vec<ScenarioError>), Vec<ScenarioError>> {
+    let mut sources = Sources::default();
+    let docs = load::split_documents(text);
+    for (start, d) in &docs {
+        sources.add(file, Some(Index::build(d)), start - 1, Vec::new());
+    }
+    let mut out = load::Loaded::default();
+    read_text(text, 0, &mut out);
+    let mut errors: Vec<ScenarioError> = out
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .map(|f| sources.error(f))
+        .collect();
+    let mut warnings: Vec<ScenarioError> = out
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Warning)
+        .map(|f| sources.error(f))
+        .collect();
+    let Some(cfg) = out.config else {
+        errors.push(ScenarioError {
+            file: file.to_string(),
+            pos: None,
+            message:
+                "no `kind: Cluster` document (apiVersion: hnsim/v1) with the network plugin and node settings"
+                    .into(),
+        });
+        return Err(errors);
+    };
+    if !errors.is_empty() {
+        errors.extend(warnings);
+        return Err(errors);
+    }
+    let mut cluster = Cluster::new(cfg.value);
+    match cluster.apply(out.objects) {
+        Ok(w) => {
+            warnings.extend(w.iter().map(|f| sources.error(f)));
+            Ok((cluster, warnings))
+        }
+        Err(fs) => {
+            let mut all: Vec<ScenarioError> = fs.iter().map(|f| sources.error(f)).collect();
+            all.extend(warnings);
+            Err(all)
+        }
+    }
+}
