@@ -170,6 +170,8 @@ pub struct Proxier {
     dsr_supported: bool,
     /// klog-style lines kube-proxy would log, for `render` and failing tests.
     pub log: Vec<String>,
+    /// The HNS calls that failed in the last sync (kube-proxy logs them and retries later).
+    pub errors: Vec<String>,
     /// Which Kubernetes object each HNS object kube-proxy created came from.
     pub origins: BTreeMap<String, String>,
     pub stats: SyncStats,
@@ -224,6 +226,7 @@ impl Proxier {
             stale_lbs: BTreeSet::new(),
             terminated: BTreeSet::new(),
             log: Vec::new(),
+            errors: Vec::new(),
             origins: BTreeMap::new(),
             stats: SyncStats::default(),
         };
@@ -608,6 +611,12 @@ impl Proxier {
 
     /// `syncProxyRules`, after taking the cluster's current Services and EndpointSlices.
     pub fn sync(&mut self, hcn: &mut Hcn, services: &[Service], slices: &[EndpointSlice]) {
+        let first = self.log.len();
+        self.sync_inner(hcn, services, slices);
+        self.errors = self.log[first..].iter().filter(|l| l.contains("failed")).cloned().collect();
+    }
+
+    fn sync_inner(&mut self, hcn: &mut Hcn, services: &[Service], slices: &[EndpointSlice]) {
         hcn.component = Component::KubeProxy;
         self.stats.syncs += 1;
         let prev = self.network.as_ref().map(|n| n.id.clone());

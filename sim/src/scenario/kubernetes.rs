@@ -603,6 +603,27 @@ impl K8sRun {
                 self.containers.insert(k.clone(), (host.clone(), name));
             }
         }
+        // flannel host-gw's OS routes (remote pod subnet → remote node), with the host's own.
+        for (node, a) in &self.agents.nodes {
+            let Some(host) = self.hosts.get(node) else { continue };
+            if a.plugin.os_routes.is_empty() {
+                continue;
+            }
+            let mut routes: Vec<(ipnet::Ipv4Net, std::net::Ipv4Addr)> = Vec::new();
+            if let Some(h) = r.loaded.scenario.hosts.get(host) {
+                for rt in &h.routes {
+                    if let (ipnet::IpNet::V4(p), std::net::IpAddr::V4(v)) = (rt.prefix, rt.via) {
+                        routes.push((p, v));
+                    }
+                }
+            }
+            for (p, v) in &a.plugin.os_routes {
+                if let (ipnet::IpNet::V4(p), std::net::IpAddr::V4(v)) = (p, v) {
+                    routes.push((*p, *v));
+                }
+            }
+            let _ = r.world.set_host_routes(host, routes);
+        }
         for (k, p) in &self.cluster.pods {
             if !self.containers.contains_key(k) {
                 if let Some(ip) = p.value.ips().first() {
@@ -629,6 +650,9 @@ impl K8sRun {
             out.extend(a.errors.iter().map(|e| format!("{n}: {e}")));
             if let Some(e) = &a.proxy_error {
                 out.push(format!("{n}: kube-proxy: {e}"));
+            }
+            for p in &a.proxiers {
+                out.extend(p.errors.iter().map(|e| format!("{n}: kube-proxy: {e}")));
             }
         }
         out
