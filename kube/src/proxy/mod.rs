@@ -1206,6 +1206,28 @@ impl Proxier {
         ))
     }
 
+    /// Every LB kube-proxy holds: (service port, LB kind, HNS ID).
+    pub fn load_balancers(&self) -> Vec<(String, LbKind, String)> {
+        let mut out = Vec::new();
+        for (k, sp) in &self.svc_ports {
+            let mut push = |kind, id: &String| {
+                if !id.is_empty() {
+                    out.push((k.clone(), kind, id.clone()));
+                }
+            };
+            push(LbKind::ClusterIp, &sp.hns_id);
+            push(LbKind::NodePort, &sp.node_port_hns_id);
+            for id in &sp.external_ids {
+                push(LbKind::ExternalIp, id);
+            }
+            for (id, hc) in &sp.ingress_ids {
+                push(LbKind::Ingress, id);
+                push(LbKind::HealthCheck, hc);
+            }
+        }
+        out
+    }
+
     /// Service ports (their names) and whether their policies are applied.
     pub fn service_ports_applied(&self) -> Vec<(String, bool)> {
         self.svc_ports

@@ -45,6 +45,10 @@ struct Section {
     /// CNI `loopbackDSR` (hairpin with DSR).
     #[serde(default)]
     loopback_dsr: bool,
+    /// Component errors the initial programming must hit (substrings), e.g. kube-proxy's
+    /// "source-vip flag not set"; any other error fails the scenario's set-up.
+    #[serde(default)]
+    expect_errors: Vec<String>,
 }
 
 fn yes() -> bool {
@@ -263,8 +267,16 @@ fn cluster_names(c: &Cluster) -> Vec<(String, NameKind)> {
         };
         out.push((format!("pod/{k}"), kind));
     }
-    for k in c.services.keys() {
+    for (k, s) in &c.services {
         out.push((format!("svc/{k}"), NameKind::Kubernetes));
+        if !s.value.proxied() {
+            continue;
+        }
+        for node in hosts.keys() {
+            for kind in ["ClusterIP", "NodePort", "ExternalIP", "IngressIP", "HealthCheck"] {
+                out.push((format!("lb/{node}/{k}/{kind}"), NameKind::Object("loadbalancer")));
+            }
+        }
     }
     for k in c.nodes.keys() {
         out.push((format!("node/{k}"), NameKind::Kubernetes));
@@ -506,11 +518,18 @@ pub fn init(r: &mut Runner) -> Result<(), String> {
     k.reconcile(r, true);
     let errs = k.component_errors();
     r.k8s = Some(k);
-    if errs.is_empty() {
-        Ok(())
-    } else {
-        Err(format!("programming the cluster failed: {}", errs.join("; ")))
+    let expected = &input.section.expect_errors;
+    let unexpected: Vec<&String> = errs.iter().filter(|e| !expected.iter().any(|x| e.contains(x.as_str()))).collect();
+    let missing: Vec<&String> = expected.iter().filter(|x| !errs.iter().any(|e| e.contains(x.as_str()))).collect();
+    if !unexpected.is_empty() {
+        let list: Vec<&str> = unexpected.iter().map(|s| s.as_str()).collect();
+        return Err(format!("programming the cluster failed: {}", list.join("; ")));
     }
+    if !missing.is_empty() {
+        let list: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
+        return Err(format!("kubernetes.expect-errors: no component error contains {}", list.join(", ")));
+    }
+    Ok(())
 }
 
 impl K8sRun {
@@ -601,6 +620,22 @@ impl K8sRun {
                     }
                 }
                 self.containers.insert(k.clone(), (host.clone(), name));
+            }
+        }
+        // kube-proxy's load balancers: `lb/NODE/NAMESPACE/SERVICE/Kind` (the last of a kind wins
+        // for multi-port Services).
+        for (node, a) in &self.agents.nodes {
+            let Some(host) = self.hosts.get(node) else { continue };
+            for p in &a.proxiers {
+                for (svc_port, kind, id) in p.load_balancers() {
+                    let svc = svc_port.split(':').next().unwrap_or_default();
+                    if let Ok(g) = id.parse::<Guid>() {
+                        r.names.insert(
+                            format!("lb/{node}/{svc}/{}", kind.name()),
+                            Named::Object { host: host.clone(), kind: hnsim_model::backend::ObjectKind::LoadBalancer, id: g },
+                        );
+                    }
+                }
             }
         }
         // flannel host-gw's OS routes (remote pod subnet → remote node), with the host's own.
