@@ -172,7 +172,8 @@ pub struct Proxier {
     pub log: Vec<String>,
     /// The HNS calls that failed in the last sync (kube-proxy logs them and retries later).
     pub errors: Vec<String>,
-    /// Which Kubernetes object each HNS object kube-proxy created came from.
+    /// What each HNS object kube-proxy created is: `source-vip`, `clusterip svc/NS/NAME`,
+    /// `remote IP`, or `svc/NS/NAME Kind` for LBs.
     pub origins: BTreeMap<String, String>,
     pub stats: SyncStats,
 }
@@ -613,7 +614,11 @@ impl Proxier {
     pub fn sync(&mut self, hcn: &mut Hcn, services: &[Service], slices: &[EndpointSlice]) {
         let first = self.log.len();
         self.sync_inner(hcn, services, slices);
-        self.errors = self.log[first..].iter().filter(|l| l.contains("failed")).cloned().collect();
+        self.errors = self.log[first..]
+            .iter()
+            .filter(|l| l.contains("failed"))
+            .cloned()
+            .collect();
     }
 
     fn sync_inner(&mut self, hcn: &mut Hcn, services: &[Service], slices: &[EndpointSlice]) {
@@ -684,7 +689,7 @@ impl Proxier {
                 match hcn.create(ObjectKind::Endpoint, &doc) {
                     Ok(id) => {
                         self.stats.endpoints_created += 1;
-                        self.origins.insert(id, "kube-proxy --source-vip".into());
+                        self.origins.insert(id, "source-vip".into());
                     }
                     Err(e) => {
                         self.log.push(format!("Source Vip endpoint creation failed: {e}"));
@@ -751,7 +756,7 @@ impl Proxier {
                     let sp = self.svc_ports.get_mut(k).expect("exists");
                     sp.remote_endpoint = Some(id.clone());
                     sp.remote_endpoint_counted = true;
-                    self.origins.insert(id.clone(), format!("{svc_label} clusterIP"));
+                    self.origins.insert(id.clone(), format!("clusterip {svc_label}"));
                     queried.insert(
                         id.clone(),
                         HnsEp {
@@ -846,7 +851,7 @@ impl Proxier {
                             self.stats.endpoints_created += 1;
                             self.origins
                                 .entry(id.clone())
-                                .or_insert_with(|| format!("{svc_label} endpoint {}", e.ip));
+                                .or_insert_with(|| format!("remote {}", e.ip));
                             let h = HnsEp {
                                 id: id.clone(),
                                 is_local: false,

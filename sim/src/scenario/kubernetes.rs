@@ -519,15 +519,24 @@ pub fn init(r: &mut Runner) -> Result<(), String> {
     let errs = k.component_errors();
     r.k8s = Some(k);
     let expected = &input.section.expect_errors;
-    let unexpected: Vec<&String> = errs.iter().filter(|e| !expected.iter().any(|x| e.contains(x.as_str()))).collect();
-    let missing: Vec<&String> = expected.iter().filter(|x| !errs.iter().any(|e| e.contains(x.as_str()))).collect();
+    let unexpected: Vec<&String> = errs
+        .iter()
+        .filter(|e| !expected.iter().any(|x| e.contains(x.as_str())))
+        .collect();
+    let missing: Vec<&String> = expected
+        .iter()
+        .filter(|x| !errs.iter().any(|e| e.contains(x.as_str())))
+        .collect();
     if !unexpected.is_empty() {
         let list: Vec<&str> = unexpected.iter().map(|s| s.as_str()).collect();
         return Err(format!("programming the cluster failed: {}", list.join("; ")));
     }
     if !missing.is_empty() {
         let list: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
-        return Err(format!("kubernetes.expect-errors: no component error contains {}", list.join(", ")));
+        return Err(format!(
+            "kubernetes.expect-errors: no component error contains {}",
+            list.join(", ")
+        ));
     }
     Ok(())
 }
@@ -561,6 +570,7 @@ impl K8sRun {
                 let _ = h.remove_container(&name);
             }
             r.names.remove(&name);
+            r.names.remove(&format!("endpoint {name}"));
             r.vars.remove(&name);
         }
     }
@@ -603,6 +613,14 @@ impl K8sRun {
                 r.names
                     .insert(name.clone(), Named::Container { host: host.clone() });
                 r.ep_container.insert(ep, name.clone());
+                r.names.insert(
+                    format!("endpoint {name}"),
+                    Named::Object {
+                        host: host.clone(),
+                        kind: hnsim_model::backend::ObjectKind::Endpoint,
+                        id: ep,
+                    },
+                );
                 r.vars.insert(
                     name.clone(),
                     json!({"ID": name, "Host": host, "IpAddress": pn.ip.to_string(), "IpAddresses": [pn.ip.to_string()], "Endpoints": [pn.endpoint_id]}),
@@ -625,22 +643,60 @@ impl K8sRun {
         // kube-proxy's load balancers: `lb/NODE/NAMESPACE/SERVICE/Kind` (the last of a kind wins
         // for multi-port Services).
         for (node, a) in &self.agents.nodes {
-            let Some(host) = self.hosts.get(node) else { continue };
+            let Some(host) = self.hosts.get(node) else {
+                continue;
+            };
             for p in &a.proxiers {
                 for (svc_port, kind, id) in p.load_balancers() {
                     let svc = svc_port.split(':').next().unwrap_or_default();
                     if let Ok(g) = id.parse::<Guid>() {
                         r.names.insert(
                             format!("lb/{node}/{svc}/{}", kind.name()),
-                            Named::Object { host: host.clone(), kind: hnsim_model::backend::ObjectKind::LoadBalancer, id: g },
+                            Named::Object {
+                                host: host.clone(),
+                                kind: hnsim_model::backend::ObjectKind::LoadBalancer,
+                                id: g,
+                            },
                         );
                     }
                 }
             }
         }
+        // kube-proxy's endpoints: `NODE/source-vip`, `NODE/clusterip svc/NS/NAME`,
+        // `NODE/remote pod/NS/NAME` (or the IP when no pod has it), for traces.
+        for (node, a) in &self.agents.nodes {
+            let Some(host) = self.hosts.get(node) else {
+                continue;
+            };
+            for p in &a.proxiers {
+                for (id, label) in &p.origins {
+                    let Ok(g) = id.parse::<Guid>() else { continue };
+                    let name = match label.strip_prefix("remote ") {
+                        Some(ip) => match self.cluster.pod_by_ip(ip) {
+                            Some((k, _)) => format!("{node}/remote pod/{k}"),
+                            None => format!("{node}/remote {ip}"),
+                        },
+                        None if label.starts_with("source-vip") || label.starts_with("clusterip") => {
+                            format!("{node}/{label}")
+                        }
+                        None => continue,
+                    };
+                    r.names.insert(
+                        name,
+                        Named::Object {
+                            host: host.clone(),
+                            kind: hnsim_model::backend::ObjectKind::Endpoint,
+                            id: g,
+                        },
+                    );
+                }
+            }
+        }
         // flannel host-gw's OS routes (remote pod subnet → remote node), with the host's own.
         for (node, a) in &self.agents.nodes {
-            let Some(host) = self.hosts.get(node) else { continue };
+            let Some(host) = self.hosts.get(node) else {
+                continue;
+            };
             if a.plugin.os_routes.is_empty() {
                 continue;
             }
