@@ -3,6 +3,7 @@ pub mod adapter;
 pub mod bench;
 pub mod doctor;
 pub mod input;
+pub mod k8s;
 pub mod node;
 pub mod out;
 pub mod run;

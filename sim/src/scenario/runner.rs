@@ -155,6 +155,9 @@ enum Named {
 }
 
 /// A scenario being run: its world and the names defined so far.
+#[path = "kubernetes.rs"]
+pub mod kubernetes;
+
 pub struct Runner<'a> {
     pub loaded: &'a Loaded,
     pub world: World,
@@ -178,6 +181,8 @@ pub struct Runner<'a> {
     ep_container: BTreeMap<Guid, String>,
     /// Source port counter for repeated sends without an explicit port.
     next_port: u16,
+    /// The Kubernetes cluster, when the scenario has a `kubernetes:` section.
+    k8s: Option<kubernetes::K8sRun>,
 }
 
 fn l4(p: Proto) -> L4 {
@@ -278,7 +283,7 @@ impl<'a> Runner<'a> {
         for name in s.underlay.routers.keys() {
             names.insert(name.clone(), Named::Router);
         }
-        Ok(Runner {
+        let mut r = Runner {
             loaded,
             world,
             seed,
@@ -291,7 +296,10 @@ impl<'a> Runner<'a> {
             partitions: Vec::new(),
             ep_container: BTreeMap::new(),
             next_port: 50000,
-        })
+            k8s: None,
+        };
+        kubernetes::init(&mut r)?;
+        Ok(r)
     }
 
     fn default_host(&self, host: &Option<String>) -> String {
@@ -584,6 +592,9 @@ impl<'a> Runner<'a> {
                 Ok(())
             }
             Step::Restore(s) => self.restore(s, rep),
+            Step::Apply(_) | Step::Delete(_) | Step::KubeProxySync(_) | Step::Restart(_) => {
+                kubernetes::step(self, step, rep)
+            }
             Step::Advance(d) => {
                 let ns = parse_duration(d)?;
                 rep.label = format!("advance {d}");
