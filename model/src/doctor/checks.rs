@@ -104,7 +104,7 @@ fn ep_label(id: &Guid, e: &Endpoint) -> String {
     format!("endpoint {id} ({}{remote})", ip.join(", "))
 }
 
-fn proto(p: u32) -> String {
+pub(crate) fn proto(p: u32) -> String {
     match p {
         6 => "tcp".into(),
         17 => "udp".into(),

@@ -54,7 +54,7 @@ fn lb_key(l: &LoadBalancer) -> String {
     let pm: Vec<String> = l
         .port_mappings
         .iter()
-        .map(|m| format!("{vip}:{}/{}", m.external_port, m.protocol))
+        .map(|m| format!("{vip}:{}/{}", m.external_port, super::checks::proto(m.protocol)))
         .collect();
     format!("load balancer {}", pm.join(" "))
 }
