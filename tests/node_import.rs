@@ -178,7 +178,22 @@ fn doctor_reports_each_fixture() {
 fn doctor_is_silent_on_a_healthy_scenario_and_lists_its_checks() {
     let o = hnsim(&["doctor", "scenarios/overlay/s8-flannel-vxlan.yaml"]);
     let t = out(&o);
-    assert!(t.contains("finding(s)"), "{t}{}", err(&o));
+    assert_eq!(o.status.code(), Some(0), "{t}{}", err(&o));
+    assert_eq!(
+        t.lines()
+            .filter(|l| l.ends_with("0 finding(s): 0 error(s), 0 warning(s), 0 info"))
+            .count(),
+        3,
+        "{t}"
+    );
+    // kube-proxy's empty SourceVIP on L2Bridge is info only: reported, exit 0.
+    let o = hnsim(&["doctor", "scenarios/kube-proxy/s3-clusterip-l2bridge.yaml"]);
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    assert!(
+        out(&o).contains("info     empty-source-vip-l2bridge"),
+        "{}",
+        out(&o)
+    );
     let o = hnsim(&["doctor", "--list-checks", "x"]);
     assert_eq!(o.status.code(), Some(0));
     assert_eq!(out(&o).lines().count(), 20);

@@ -1,6 +1,6 @@
 //! `hnsim doctor PATH…`: named checks over a node's HNS state (a dump folder, dump files, or
 //! scenarios), with severity, the objects involved and the public issue each comes from.
-//! Exit 0 = no findings, 1 = findings, 2 = bad input. `hnsim node diff A B` shares the loading.
+//! Exit 0 = no findings (or info only), 1 = warnings or errors, 2 = bad input. `hnsim node diff A B` shares the loading.
 
 use hnsim_model::doctor::{self, Context, Finding, Severity};
 use hnsim_model::state::{Hns, HostSettings};
@@ -142,7 +142,7 @@ pub fn doctor(a: DoctorArgs) -> u8 {
             s.ctx.node_ip = a.node_ip;
         }
         let findings = doctor::run(&s.hns, &s.ctx);
-        total += findings.len();
+        total += findings.iter().filter(|f| f.severity > Severity::Info).count();
         if json {
             reports.push(
                 serde_json::json!({"source": s.label, "findings": findings, "summary": summary(&findings)}),
