@@ -1,5 +1,7 @@
-//! The `hnsim` command line. The contract (commands, flags, exit codes) is in docs/cli.md and
-//! ARCHITECTURE: 0 = success, 1 = expectations failed / packet dropped, 2 = invalid input.
+//! The `hnsim` command line. The contract (commands, flags, exit codes) is in docs/ARCHITECTURE.md
+//! "The command line": 0 = success, 1 = expectations failed / packet dropped, 2 = invalid input.
+//! One module per command family in `cli/`: `run` (run, check, trace, graph), `validate`
+//! (hns validate), `adapter` (serve, conform), `bench`.
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

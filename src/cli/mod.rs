@@ -2,7 +2,9 @@
 pub mod adapter;
 pub mod bench;
 pub mod doctor;
+pub mod input;
 pub mod node;
+pub mod out;
 pub mod run;
 pub mod validate;
 
