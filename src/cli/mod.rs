@@ -2,6 +2,7 @@
 pub mod adapter;
 pub mod bench;
 pub mod doctor;
+pub mod drift;
 pub mod input;
 pub mod k8s;
 pub mod node;
