@@ -2,14 +2,21 @@
 
 use hnsim_sim::scenario::format::Proto;
 use hnsim_sim::scenario::runner::{execute, RunOptions, ScenarioReport};
-use hnsim_sim::scenario::{load_file, parse, report, Loaded, ScenarioError};
+use hnsim_sim::scenario::{
+    doclint, expect_lint, load_file, load_str, parse, report, Loaded, ScenarioError,
+};
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
 pub struct RunArgs {
-    /// Scenario files or folders (folders are searched recursively for *.yaml / *.yml).
+    /// Scenario files or folders (folders are searched recursively for *.yaml / *.yml; `-`
+    /// reads one scenario from standard input).
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
+    /// Treat warnings (keys HNS ignores inside HNS documents, an `expect:` without
+    /// `disposition:`) as errors: exit 2.
+    #[arg(long)]
+    pub strict: bool,
     /// Override every scenario's `seed:`.
     #[arg(long)]
     pub seed: Option<u64>,
@@ -29,12 +36,19 @@ pub struct RunArgs {
 
 #[derive(clap::Args)]
 pub struct CheckArgs {
+    /// Scenario files or folders (folders are searched recursively for *.yaml / *.yml; `-`
+    /// reads one scenario from standard input).
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
+    /// Treat warnings (keys HNS ignores inside HNS documents, an `expect:` without
+    /// `disposition:`) as errors: exit 2.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 #[derive(clap::Args)]
 pub struct TraceArgs {
+    /// The scenario file whose set-up (every step but traffic) builds the world (`-` = stdin).
     pub scenario: PathBuf,
     /// A container, endpoint, host or station name from the scenario.
     #[arg(long)]
@@ -45,6 +59,7 @@ pub struct TraceArgs {
     /// tcp | udp | icmp
     #[arg(long, default_value = "tcp")]
     pub proto: String,
+    /// Override the scenario's `seed:`.
     #[arg(long)]
     pub seed: Option<u64>,
     /// Print the trace as JSON (same as `--format json`).
@@ -57,6 +72,7 @@ pub struct TraceArgs {
 
 #[derive(clap::Args)]
 pub struct GraphArgs {
+    /// The scenario file whose set-up builds the topology (`-` = stdin).
     pub scenario: PathBuf,
     /// dot | json (nodes and edges with kinds and names)
     #[arg(long, default_value = "dot")]
@@ -72,9 +88,32 @@ fn print_errors(errors: &[ScenarioError]) {
     }
 }
 
-/// Load every scenario under `paths`; all errors of all files, or the loaded scenarios.
-fn load_all(paths: &[PathBuf]) -> Result<Vec<Loaded>, Vec<ScenarioError>> {
-    let files = parse::collect_paths(paths).map_err(|e| vec![e])?;
+/// Load one named scenario file, or standard input for `-`.
+fn load_path(p: &Path) -> Result<Loaded, Vec<ScenarioError>> {
+    if !super::input::is_stdin(p) {
+        return load_file(p);
+    }
+    let (name, text) = super::input::read(p).map_err(|message| {
+        vec![ScenarioError {
+            file: super::input::STDIN_NAME.into(),
+            pos: None,
+            message,
+        }]
+    })?;
+    load_str(&name, &text)
+}
+
+/// Load every scenario under `paths` and warn about keys HNS ignores in their documents (errors
+/// with `strict`); all errors of all files, or the loaded scenarios.
+fn load_all(paths: &[PathBuf], strict: bool) -> Result<Vec<Loaded>, Vec<ScenarioError>> {
+    let (stdin, named): (Vec<PathBuf>, Vec<PathBuf>) =
+        paths.iter().cloned().partition(|p| super::input::is_stdin(p));
+    let mut files = if named.is_empty() {
+        Vec::new()
+    } else {
+        parse::collect_paths(&named).map_err(|e| vec![e])?
+    };
+    files.extend(stdin.into_iter().take(1));
     if files.is_empty() {
         return Err(vec![ScenarioError {
             file: paths
@@ -89,8 +128,20 @@ fn load_all(paths: &[PathBuf]) -> Result<Vec<Loaded>, Vec<ScenarioError>> {
     let mut loaded = Vec::new();
     let mut errors = Vec::new();
     for f in files {
-        match load_file(&f) {
-            Ok(l) => loaded.push(l),
+        match load_path(&f) {
+            Ok(l) => {
+                for w in doclint::warnings(&l)
+                    .into_iter()
+                    .chain(expect_lint::warnings(&l))
+                {
+                    if strict {
+                        errors.push(w);
+                    } else {
+                        eprintln!("warning: {w}");
+                    }
+                }
+                loaded.push(l)
+            }
             Err(mut e) => errors.append(&mut e),
         }
     }
@@ -142,7 +193,7 @@ pub fn run(a: RunArgs) -> u8 {
             "--format: expected text, json, junit or html, found {format:?}"
         ));
     }
-    let loaded = match load_all(&a.paths) {
+    let loaded = match load_all(&a.paths, a.strict) {
         Ok(l) => l,
         Err(e) => {
             print_errors(&e);
@@ -203,9 +254,15 @@ pub fn run(a: RunArgs) -> u8 {
             }
             // Keep the contract's last line on the terminal too.
             let (p, f) = report::counts(&reports);
-            println!("{p} passed, {f} failed");
+            if let Err(c) = super::out::println(&format!("{p} passed, {f} failed")) {
+                return c;
+            }
         }
-        None => print!("{text}"),
+        None => {
+            if let Err(c) = super::out::print(&text) {
+                return c;
+            }
+        }
     }
     if reports.iter().all(ScenarioReport::ok) {
         0
@@ -249,18 +306,19 @@ fn write_pcaps(dir: &Path, pcaps: &[Captures]) -> std::io::Result<()> {
 }
 
 pub fn check(a: CheckArgs) -> u8 {
-    match load_all(&a.paths) {
+    match load_all(&a.paths, a.strict) {
         Ok(l) => {
+            let mut text = String::new();
             for s in &l {
-                println!(
-                    "ok {} — {} ({} steps)",
+                text.push_str(&format!(
+                    "ok {} — {} ({} steps)\n",
                     s.file,
                     s.scenario.name,
                     s.scenario.steps.len()
-                );
+                ));
             }
-            println!("{} valid, 0 invalid", l.len());
-            0
+            text.push_str(&format!("{} valid, 0 invalid\n", l.len()));
+            super::out::finish(super::out::print(&text), 0)
         }
         Err(e) => {
             print_errors(&e);
@@ -270,10 +328,38 @@ pub fn check(a: CheckArgs) -> u8 {
 }
 
 fn load_one(path: &Path) -> Result<Loaded, u8> {
-    load_file(path).map_err(|e| {
+    load_path(path).map_err(|e| {
         print_errors(&e);
         2
     })
+}
+
+/// Why a set-up step did not go as expected: its error, or each failed check.
+fn why(s: &hnsim_sim::scenario::runner::StepReport) -> String {
+    if let Some(e) = &s.error {
+        return e.clone();
+    }
+    let failed: Vec<String> = (s.checks.iter().filter(|c| !c.ok))
+        .map(|c| format!("{}: expected {}, found {}", c.what, c.expected, c.actual))
+        .collect();
+    failed.join("; ")
+}
+
+/// Warn about every set-up step that did not go as expected; whether there was one.
+fn warn_failed_setup(l: &Loaded, rep: &ScenarioReport) -> bool {
+    let mut any = false;
+    for s in rep.failed_steps() {
+        any = true;
+        eprintln!(
+            "warning: setup step {} ({}:{}: {}) did not go as expected: {}",
+            s.index,
+            l.file,
+            s.line,
+            s.label,
+            why(s)
+        );
+    }
+    any
 }
 
 pub fn trace(a: TraceArgs) -> u8 {
@@ -300,31 +386,26 @@ pub fn trace(a: TraceArgs) -> u8 {
     let Some(mut runner) = runner else {
         return super::invalid(format!("{}: {}", l.file, rep.error.unwrap_or_default()));
     };
-    for s in rep.failed_steps() {
-        eprintln!(
-            "warning: setup step {} ({}:{}) did not go as expected: {}",
-            s.index, l.file, s.line, s.label
-        );
-    }
+    warn_failed_setup(&l, &rep);
     let ex = match runner.send_one(&a.from, &a.to, proto) {
         Ok(ex) => ex,
         Err(e) => return super::invalid(e),
     };
     let delivered = ex.request.disposition.is_delivered();
-    if format == "html" {
-        let label = format!("trace {} -> {} ({})", a.from, a.to, a.proto);
-        print!("{}", hnsim_sim::view::html::trace(&rep, label, ex));
-    } else if format == "json" {
-        println!("{}", serde_json::to_string_pretty(&ex).unwrap_or_default());
-    } else {
-        println!("{} -> {} ({})", a.from, a.to, a.proto);
-        println!("{ex}");
-    }
-    if delivered {
+    let text = match format {
+        "html" => {
+            let label = format!("trace {} -> {} ({})", a.from, a.to, a.proto);
+            hnsim_sim::view::html::trace(&rep, label, ex)
+        }
+        "json" => serde_json::to_string_pretty(&ex).unwrap_or_default() + "\n",
+        _ => format!("{} -> {} ({})\n{ex}\n", a.from, a.to, a.proto),
+    };
+    let code = if delivered {
         0
     } else {
         1
-    }
+    };
+    super::out::finish(super::out::print(&text), code)
 }
 
 pub fn graph(a: GraphArgs) -> u8 {
@@ -344,12 +425,14 @@ pub fn graph(a: GraphArgs) -> u8 {
     let Some(runner) = runner else {
         return super::invalid(format!("{}: {}", l.file, rep.error.unwrap_or_default()));
     };
+    // The graph of a half-built world is still worth seeing, but not as a success.
+    let code = if warn_failed_setup(&l, &rep) { 1 } else { 0 };
     let t = hnsim_sim::view::Topology::of(&runner.world, &runner.names_by_guid());
-    match a.format.as_str() {
-        "json" => print!("{}", hnsim_sim::view::graph::json(&t)),
-        _ => print!("{}", hnsim_sim::view::graph::dot(&t)),
-    }
-    0
+    let text = match a.format.as_str() {
+        "json" => hnsim_sim::view::graph::json(&t),
+        _ => hnsim_sim::view::graph::dot(&t),
+    };
+    super::out::finish(super::out::print(&text), code)
 }
 
 #[cfg(test)]
