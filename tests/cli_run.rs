@@ -291,7 +291,10 @@ fn an_expectation_without_disposition_warns_and_fails_under_strict() {
         let o = hnsim(&[cmd, f]);
         let err = String::from_utf8_lossy(&o.stderr).into_owned();
         assert_eq!(o.status.code(), Some(0), "{cmd}: {err}");
-        assert!(err.starts_with("warning: ") && err.contains("no-disposition.yaml:10:"), "{cmd}: {err}");
+        assert!(
+            err.starts_with("warning: ") && err.contains("no-disposition.yaml:10:"),
+            "{cmd}: {err}"
+        );
         assert!(err.contains("`disposition:`"), "{err}");
         let o = hnsim(&[cmd, "--strict", f]);
         let err = String::from_utf8_lossy(&o.stderr).into_owned();

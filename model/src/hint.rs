@@ -53,6 +53,9 @@ mod tests {
             Some("expect-error")
         );
         assert_eq!(suggest("zzzzzz", &["host", "as"]), None);
-        assert_eq!(did_you_mean("RemoteAddress", &["RemoteAddresses", "Action"]), "; did you mean `RemoteAddresses`?");
+        assert_eq!(
+            did_you_mean("RemoteAddress", &["RemoteAddresses", "Action"]),
+            "; did you mean `RemoteAddresses`?"
+        );
     }
 }

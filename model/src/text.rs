@@ -234,10 +234,7 @@ mod tests {
         // An unpaired high surrogate followed by 'x'.
         let b = vec![0xFF, 0xFE, b'a', 0, 0x00, 0xD8, b'x', 0];
         let e = decode_text(b).unwrap_err();
-        assert!(
-            matches!(e, ReadError::InvalidUtf16 { offset: 4, .. }),
-            "{e:?}"
-        );
+        assert!(matches!(e, ReadError::InvalidUtf16 { offset: 4, .. }), "{e:?}");
     }
 
     #[test]

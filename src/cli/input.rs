@@ -15,7 +15,10 @@ pub fn is_stdin(path: &Path) -> bool {
 /// Read `path` (or standard input for `-`): its display name and text, or a located message.
 pub fn read(path: &Path) -> Result<(String, String), String> {
     let (name, r) = if is_stdin(path) {
-        (STDIN_NAME.to_string(), read_text(std::io::stdin().lock(), MAX_INPUT_BYTES))
+        (
+            STDIN_NAME.to_string(),
+            read_text(std::io::stdin().lock(), MAX_INPUT_BYTES),
+        )
     } else {
         (path.display().to_string(), read_text_file(path, MAX_INPUT_BYTES))
     };

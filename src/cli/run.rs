@@ -2,9 +2,7 @@
 
 use hnsim_sim::scenario::format::Proto;
 use hnsim_sim::scenario::runner::{execute, RunOptions, ScenarioReport};
-use hnsim_sim::scenario::{
-    doclint, expect_lint, load_file, load_str, parse, report, Loaded, ScenarioError,
-};
+use hnsim_sim::scenario::{doclint, expect_lint, load_file, load_str, parse, report, Loaded, ScenarioError};
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
@@ -130,10 +128,7 @@ fn load_all(paths: &[PathBuf], strict: bool) -> Result<Vec<Loaded>, Vec<Scenario
     for f in files {
         match load_path(&f) {
             Ok(l) => {
-                for w in doclint::warnings(&l)
-                    .into_iter()
-                    .chain(expect_lint::warnings(&l))
-                {
+                for w in doclint::warnings(&l).into_iter().chain(expect_lint::warnings(&l)) {
                     if strict {
                         errors.push(w);
                     } else {
@@ -400,11 +395,7 @@ pub fn trace(a: TraceArgs) -> u8 {
         "json" => serde_json::to_string_pretty(&ex).unwrap_or_default() + "\n",
         _ => format!("{} -> {} ({})\n{ex}\n", a.from, a.to, a.proto),
     };
-    let code = if delivered {
-        0
-    } else {
-        1
-    };
+    let code = if delivered { 0 } else { 1 };
     super::out::finish(super::out::print(&text), code)
 }
 
@@ -427,7 +418,7 @@ pub fn graph(a: GraphArgs) -> u8 {
     };
     // The graph of a half-built world is still worth seeing, but not as a success.
     let code = if warn_failed_setup(&l, &rep) { 1 } else { 0 };
-    let t = hnsim_sim::view::Topology::of(&runner.world, &runner.names_by_guid());
+    let t = runner.topology();
     let text = match a.format.as_str() {
         "json" => hnsim_sim::view::graph::json(&t),
         _ => hnsim_sim::view::graph::dot(&t),

@@ -586,7 +586,11 @@ fn read_policy<T>(v: Value, path: Path<'_>, from_parts: impl FnOnce(&str, Value,
             from_parts(&type_name, s, path.key(&key))
         }
         // Flat v1-style policy: the remaining fields are the settings.
-        None if !o.is_empty() => from_parts(&type_name, Value::Object(o.take_rest().into_iter().collect()), path),
+        None if !o.is_empty() => from_parts(
+            &type_name,
+            Value::Object(o.take_rest().into_iter().collect()),
+            path,
+        ),
         None => from_parts(&type_name, Value::Null, path.key("Settings")),
     }
 }

@@ -59,7 +59,9 @@ pub fn check_text(text: &str, settings: &HostSettings) -> Result<(serde_json::Va
     let value = parse_json_strict(text).map_err(|e| {
         // serde_json's message ends in "at line L column C"; lead with line:col instead.
         let msg = e.to_string();
-        let msg = msg.rsplit_once(" at line ").map_or(msg.clone(), |(m, _)| m.to_string());
+        let msg = msg
+            .rsplit_once(" at line ")
+            .map_or(msg.clone(), |(m, _)| m.to_string());
         format!(":{}:{}: malformed JSON: {msg}", e.line(), e.column())
     })?;
     let (docs, problems) = check_value(&value, settings).map_err(|e| format!(": {e}"))?;
@@ -171,23 +173,63 @@ impl<'de> serde::de::Visitor<'de> for StrictVisitor {
 /// without reading: not typos. From the field lists in docs/reference/hns-schema.md §5.2, §5.3
 /// and the real-output lists after them; keyed by the start of the reader's object name.
 const DEFINED_BUT_OPAQUE: &[(&str, &[&str])] = &[
-    ("", &["ActivityId", "AdditionalParams", "Health", "Resources", "State", "Version"]),
+    (
+        "",
+        &[
+            "ActivityId",
+            "AdditionalParams",
+            "Health",
+            "Resources",
+            "State",
+            "Version",
+        ],
+    ),
     (
         "a network",
         &[
-            "AutomaticDNS", "CurrentEndpointCount", "DNSServerCompartment", "DNSServerList", "DNSSuffix",
-            "DrMacAddress", "Extensions", "GatewayMac", "IPv6", "IsolateSwitch", "LayeredOn", "ManagementIP",
-            "MaxConcurrentEndpoints", "NatName", "NetworkAdapterName", "SourceMac", "SwitchGuid", "SwitchName",
+            "AutomaticDNS",
+            "CurrentEndpointCount",
+            "DNSServerCompartment",
+            "DNSServerList",
+            "DNSSuffix",
+            "DrMacAddress",
+            "Extensions",
+            "GatewayMac",
+            "IPv6",
+            "IsolateSwitch",
+            "LayeredOn",
+            "ManagementIP",
+            "MaxConcurrentEndpoints",
+            "NatName",
+            "NetworkAdapterName",
+            "SourceMac",
+            "SwitchGuid",
+            "SwitchName",
             "TotalEndpoints",
         ],
     ),
     (
         "an endpoint",
         &[
-            "DisableICC", "DNSDomain", "DNSServerList", "DNSSuffix", "EnableInternalDNS", "EnableLowMetric",
-            "EncapOverhead", "GatewayAddress", "GatewayAddressV6", "InterfaceConstraint", "IPv6Address",
-            "IPv6PrefixLength", "IsRemoteEndpoint", "Namespace", "SharedContainers", "StartTime", "Type",
-            "VirtualNetwork", "VirtualNetworkName",
+            "DisableICC",
+            "DNSDomain",
+            "DNSServerList",
+            "DNSSuffix",
+            "EnableInternalDNS",
+            "EnableLowMetric",
+            "EncapOverhead",
+            "GatewayAddress",
+            "GatewayAddressV6",
+            "InterfaceConstraint",
+            "IPv6Address",
+            "IPv6PrefixLength",
+            "IsRemoteEndpoint",
+            "Namespace",
+            "SharedContainers",
+            "StartTime",
+            "Type",
+            "VirtualNetwork",
+            "VirtualNetworkName",
         ],
     ),
     ("a v1 subnet", &["Flags", "ID", "IpSubnets", "ObjectType"]),
@@ -254,7 +296,10 @@ pub fn check_document(doc: &HnsDocument, settings: &HostSettings) -> Vec<Problem
             let mut rest = n.clone();
             rest.ipams.clear();
             rest.policies.clear();
-            push("$".into(), validate::network(&hns, Guid::default(), rest).map(drop));
+            push(
+                "$".into(),
+                validate::network(&hns, Guid::default(), rest).map(drop),
+            );
         }
         HnsDocument::Endpoint(e) => {
             let remote = e.is_remote();
@@ -265,7 +310,10 @@ pub fn check_document(doc: &HnsDocument, settings: &HostSettings) -> Vec<Problem
                 );
             }
             for (i, c) in e.ip_configurations.iter().enumerate() {
-                push(format!("$.IpConfigurations[{i}]"), ip_config(&hns, &c.ip_address, c.prefix_length));
+                push(
+                    format!("$.IpConfigurations[{i}]"),
+                    ip_config(&hns, &c.ip_address, c.prefix_length),
+                );
             }
             if !e.mac_address.trim().is_empty() && e.mac_address.parse::<Mac>().is_err() {
                 push(
@@ -277,7 +325,10 @@ pub fn check_document(doc: &HnsDocument, settings: &HostSettings) -> Vec<Problem
                 );
             }
             for (i, p) in e.policies.iter().enumerate() {
-                push(format!("$.Policies[{i}]"), validate::endpoint_policy(&hns, p, remote));
+                push(
+                    format!("$.Policies[{i}]"),
+                    validate::endpoint_policy(&hns, p, remote),
+                );
             }
         }
         HnsDocument::LoadBalancer(lb) => {
@@ -317,12 +368,17 @@ fn ip_config(hns: &Hns, ip: &str, prefix_length: u8) -> Result<(), HcnError> {
         .map_err(|_| bad(format!("IpAddress: expected an IP address, found {ip:?}")))?;
     let max = if addr.is_ipv4() { 32 } else { 128 };
     if prefix_length > max {
-        return Err(bad(format!("PrefixLength: prefix length {prefix_length} > {max}")));
+        return Err(bad(format!(
+            "PrefixLength: prefix length {prefix_length} > {max}"
+        )));
     }
     if addr.is_ipv6() && !hns.supports(super::Feature::Ipv6DualStack) {
         return Err(HcnError::new(
             HResult::HCN_E_REQUEST_UNSUPPORTED,
-            format!("an IPv6 endpoint address needs HNS feature Ipv6DualStack, which HNS {} does not support", hns.settings.hns_version),
+            format!(
+                "an IPv6 endpoint address needs HNS feature Ipv6DualStack, which HNS {} does not support",
+                hns.settings.hns_version
+            ),
         ));
     }
     Ok(())
@@ -347,7 +403,10 @@ mod tests {
                 .as_str(),
         );
         assert_eq!(p.len(), 1, "{p:?}");
-        assert!(p[0].starts_with("$.Policies[0].Settings.RemoteAddress: unknown key `RemoteAddress`"), "{p:?}");
+        assert!(
+            p[0].starts_with("$.Policies[0].Settings.RemoteAddress: unknown key `RemoteAddress`"),
+            "{p:?}"
+        );
         assert!(p[0].ends_with("did you mean `RemoteAddresses`?"), "{p:?}");
     }
 
@@ -358,18 +417,29 @@ mod tests {
                 "Policies":[{"Type":"NoSuchPolicy","Settings":{}},{"Type":"NetworkACL","Settings":{"Action":"Alow","Direction":"In"}}]}"#,
         );
         assert_eq!(p.len(), 3, "{p:?}");
-        assert!(p[0].starts_with("$.Ipams: Ipams[0].Subnets[0]: subnet has address prefix but no gateway"), "{p:?}");
+        assert!(
+            p[0].starts_with("$.Ipams: Ipams[0].Subnets[0]: subnet has address prefix but no gateway"),
+            "{p:?}"
+        );
         assert!(p[0].contains("HCN_E_INVALID_NETWORK"), "{p:?}");
-        assert!(p[1].starts_with("$.Policies[0]: unknown network policy type"), "{p:?}");
+        assert!(
+            p[1].starts_with("$.Policies[0]: unknown network policy type"),
+            "{p:?}"
+        );
         assert!(p[1].contains("HCN_E_INVALID_POLICY_TYPE"), "{p:?}");
         assert!(p[2].contains("Action must be Allow, Block or Pass"), "{p:?}");
     }
 
     #[test]
     fn a_bad_vip_and_a_long_prefix_are_errors() {
-        let p = problems(r#"{"FrontendVIPs":["10.96.0.999"],"PortMappings":[{"Protocol":6,"InternalPort":80,"ExternalPort":80}]}"#);
+        let p = problems(
+            r#"{"FrontendVIPs":["10.96.0.999"],"PortMappings":[{"Protocol":6,"InternalPort":80,"ExternalPort":80}]}"#,
+        );
         assert_eq!(p.len(), 1, "{p:?}");
-        assert!(p[0].contains("FrontendVIPs") && p[0].contains("HCN_E_INVALID_IP"), "{p:?}");
+        assert!(
+            p[0].contains("FrontendVIPs") && p[0].contains("HCN_E_INVALID_IP"),
+            "{p:?}"
+        );
         let p = problems(
             r#"{"Name":"e","HostComputeNetwork":"00000000-0000-0000-0000-000000000001","IpConfigurations":[{"IpAddress":"10.0.0.5","PrefixLength":33}]}"#,
         );
@@ -380,11 +450,18 @@ mod tests {
     #[test]
     fn duplicate_keys_are_located() {
         let e = parse_json_strict("{\n  \"Name\": \"a\",\n  \"Name\": \"b\"\n}").unwrap_err();
-        assert!(e.to_string().starts_with("expected each key once, found `Name` twice"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("expected each key once, found `Name` twice"),
+            "{e}"
+        );
         assert_eq!(e.line(), 3);
         let e = parse_json_strict(r#"{"Type":"ACL","type":"x"}"#).unwrap_err();
         assert!(e.to_string().contains("found `Type` and `type`"), "{e}");
-        assert_eq!(parse_json_strict(r#"{"a":[1,2.5,"x",null,true,{}]}"#).unwrap(), serde_json::json!({"a":[1,2.5,"x",null,true,{}]}));
+        assert_eq!(
+            parse_json_strict(r#"{"a":[1,2.5,"x",null,true,{}]}"#).unwrap(),
+            serde_json::json!({"a":[1,2.5,"x",null,true,{}]})
+        );
     }
 
     #[test]
@@ -410,8 +487,12 @@ mod dumps {
         for e in std::fs::read_dir(&dir).unwrap() {
             let p = e.unwrap().path();
             let text = std::fs::read_to_string(&p).unwrap();
-            let Ok(v) = serde_json::from_str::<Value>(&text) else { continue };
-            let Ok((_, problems)) = check_value(&v, &HostSettings::default()) else { continue };
+            let Ok(v) = serde_json::from_str::<Value>(&text) else {
+                continue;
+            };
+            let Ok((_, problems)) = check_value(&v, &HostSettings::default()) else {
+                continue;
+            };
             seen += 1;
             for pr in problems.iter().filter(|p| p.is_warning()) {
                 all.push(format!("{}: {pr}", p.display()));

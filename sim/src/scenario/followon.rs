@@ -49,9 +49,9 @@ fn mentions(text: &str, name: &str) -> bool {
     let expr = ["${", name].concat();
     text.contains(&quoted)
         || text.contains(&port)
-        || text.match_indices(&expr).any(|(i, _)| {
-            matches!(text[i + expr.len()..].chars().next(), Some('.' | '}' | '['))
-        })
+        || text
+            .match_indices(&expr)
+            .any(|(i, _)| matches!(text[i + expr.len()..].chars().next(), Some('.' | '}' | '[')))
 }
 
 #[cfg(test)]
