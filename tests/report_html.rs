@@ -63,6 +63,29 @@ fn assert_self_contained(doc: &Document, html: &str) {
     assert!(!html.contains("url(") && !html.contains("@import"));
 }
 
+const MAX_PACKETS_PER_STEP: usize = hnsim_sim::view::html::MAX_PACKETS_PER_STEP;
+
+/// No two node boxes of a topology overlap (segment bars aside, which members hang from).
+fn assert_no_overlaps(id: &str, svg: Node) {
+    let num = |n: &Node, a: &str| n.attribute(a).unwrap().parse::<i32>().unwrap();
+    let boxes: Vec<(&str, [i32; 4])> = all(svg, "g", "node")
+        .into_iter()
+        .filter(|g| !has_class(g, "kind-segment"))
+        .map(|g| {
+            let r = g.children().find(|c| c.tag_name().name() == "rect").unwrap();
+            let b = [num(&r, "x"), num(&r, "y"), num(&r, "width"), num(&r, "height")];
+            (g.attribute("data-key").unwrap(), b)
+        })
+        .collect();
+    for (i, (ka, a)) in boxes.iter().enumerate() {
+        for (kb, b) in &boxes[i + 1..] {
+            let apart =
+                a[0] + a[2] <= b[0] || b[0] + b[2] <= a[0] || a[1] + a[3] <= b[1] || b[1] + b[3] <= a[1];
+            assert!(apart, "{id}: {ka} overlaps {kb}");
+        }
+    }
+}
+
 #[test]
 fn the_library_report_is_deterministic_structured_self_contained_and_small() {
     let (a, b) = (tmp("lib-a.html"), tmp("lib-b.html"));
@@ -106,13 +129,21 @@ fn the_library_report_is_deterministic_structured_self_contained_and_small() {
             .filter_map(|n| n.attribute("data-key"))
             .collect();
         assert!(keys.iter().any(|k| k.starts_with("segment:")), "{id}: no segment");
-        // One path per traced packet, the same ids beside it.
+        assert_no_overlaps(id, svgs[0]);
+        // One path per traced packet (up to the per-step cap), the same ids beside it.
         let traces: usize = rep["steps"]
             .as_array()
             .unwrap()
             .iter()
-            .flat_map(|st| st["exchanges"].as_array().into_iter().flatten())
-            .map(|ex| 1 + usize::from(!ex["reply"].is_null()))
+            .map(|st| {
+                let n: usize = st["exchanges"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|ex| 1 + usize::from(!ex["reply"].is_null()))
+                    .sum();
+                n.min(MAX_PACKETS_PER_STEP)
+            })
             .sum();
         let paths = all(svgs[0], "g", "packet");
         let listed = all(*s, "div", "packet");

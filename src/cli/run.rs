@@ -418,7 +418,7 @@ pub fn graph(a: GraphArgs) -> u8 {
     };
     // The graph of a half-built world is still worth seeing, but not as a success.
     let code = if warn_failed_setup(&l, &rep) { 1 } else { 0 };
-    let t = hnsim_sim::view::Topology::of(&runner.world, &runner.names_by_guid());
+    let t = runner.topology();
     let text = match a.format.as_str() {
         "json" => hnsim_sim::view::graph::json(&t),
         _ => hnsim_sim::view::graph::dot(&t),

@@ -183,6 +183,9 @@ pub struct Runner<'a> {
     next_port: u16,
     /// The Kubernetes cluster, when the scenario has a `kubernetes:` section.
     k8s: Option<kubernetes::K8sRun>,
+    /// Display names for pictures (GUID, container id or host name → name), e.g. Kubernetes Pod,
+    /// Service and node names from the Kubernetes layer; see `view::Topology::apply_display_names`.
+    pub display_names: crate::view::DisplayNames,
 }
 
 fn l4(p: Proto) -> L4 {
@@ -233,7 +236,7 @@ pub fn execute<'a>(loaded: &'a Loaded, opts: &RunOptions) -> (ScenarioReport, Op
         failed.record(step, &rep);
         report.steps.push(rep);
     }
-    report.topology = Some(crate::view::Topology::of(&runner.world, &runner.names_by_guid()));
+    report.topology = Some(runner.topology());
     (report, Some(runner))
 }
 
@@ -297,6 +300,7 @@ impl<'a> Runner<'a> {
             ep_container: BTreeMap::new(),
             next_port: 50000,
             k8s: None,
+            display_names: Default::default(),
         };
         kubernetes::init(&mut r)?;
         Ok(r)
@@ -1030,6 +1034,13 @@ impl<'a> Runner<'a> {
             ));
         }
         Ok(())
+    }
+
+    /// The world's topology for pictures, with the scenario's `as:` names and any display names.
+    pub fn topology(&self) -> crate::view::Topology {
+        let mut t = crate::view::Topology::of(&self.world, &self.names_by_guid());
+        t.apply_display_names(&self.display_names);
+        t
     }
 
     /// Every HNS object named with `as:` (by its GUID) and every container, for rendering

@@ -122,36 +122,50 @@ fn is_guid(s: &str) -> bool {
     s.parse::<hnsim_model::Guid>().is_ok()
 }
 
-/// One traced packet of a scenario: its id, the step it belongs to, and the trace.
+/// At most this many traced packets of one step are drawn and listed (a bulk step could send
+/// thousands); the step says how many more there were.
+pub const MAX_PACKETS_PER_STEP: usize = 256;
+
+/// One traced packet of a scenario: its id, its label in the step list, and the trace.
 struct Packet<'a> {
     id: String,
+    label: String,
     reply: bool,
     trace: &'a Trace,
 }
 
-fn packets<'a>(sid: &str, steps: &[&'a StepReport]) -> Vec<Packet<'a>> {
+/// The packets of one step, at most [`MAX_PACKETS_PER_STEP`]; and how many were left out.
+fn packets<'a>(sid: &str, s: &'a StepReport) -> (Vec<Packet<'a>>, usize) {
+    let many = s.exchanges.len() > 1;
     let mut out = Vec::new();
-    for s in steps {
-        for (k, ex) in s.exchanges.iter().enumerate() {
-            out.push(Packet {
-                id: format!("{sid}-{}-{}-req", s.index, k + 1),
-                reply: false,
-                trace: &ex.request,
-            });
-            if let Some(r) = &ex.reply {
-                out.push(Packet {
-                    id: format!("{sid}-{}-{}-rep", s.index, k + 1),
-                    reply: true,
-                    trace: r,
-                });
+    let mut total = 0;
+    for (k, ex) in s.exchanges.iter().enumerate() {
+        let n = k + 1;
+        for (reply, trace) in [(false, Some(&ex.request)), (true, ex.reply.as_ref())] {
+            let Some(trace) = trace else { continue };
+            total += 1;
+            if out.len() == MAX_PACKETS_PER_STEP {
+                continue;
             }
+            let what = if reply { "reply" } else { "request" };
+            out.push(Packet {
+                id: format!("{sid}-{}-{n}-{}", s.index, &what[..3]),
+                label: if many {
+                    format!("packet {n} {what}")
+                } else {
+                    what.to_string()
+                },
+                reply,
+                trace,
+            });
         }
     }
-    out
+    let left_out = total - out.len();
+    (out, left_out)
 }
 
 /// The SVG of a topology with packets drawn over it.
-fn svg(out: &mut String, t: &Topology, l: &Layout, pk: &[Packet<'_>]) {
+fn svg(out: &mut String, t: &Topology, l: &Layout, pk: &[&Packet<'_>]) {
     let _ = writeln!(
         out,
         "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"topology\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" role=\"img\">",
@@ -556,7 +570,7 @@ fn step_html(
     sid: &str,
     file: &str,
     s: &StepReport,
-    pk: &[Packet<'_>],
+    (pk, left_out): &(Vec<Packet<'_>>, usize),
     names: &BTreeMap<&str, &str>,
 ) {
     let ok = s.ok();
@@ -612,18 +626,14 @@ fn step_html(
     if let Some(t) = &s.table {
         table_html(out, t);
     }
-    let prefix = format!("{sid}-{}-", s.index);
-    let mine: Vec<&Packet<'_>> = pk.iter().filter(|p| p.id.starts_with(&prefix)).collect();
-    let many = s.exchanges.len() > 1;
-    for p in mine {
-        let n = p.id[prefix.len()..].split('-').next().unwrap_or("1");
-        let label = match (p.reply, many) {
-            (false, false) => "request".to_string(),
-            (true, false) => "reply".to_string(),
-            (false, true) => format!("packet {n} request"),
-            (true, true) => format!("packet {n} reply"),
-        };
-        trace_html(out, p, &label, names);
+    for p in pk {
+        trace_html(out, p, &p.label, names);
+    }
+    if *left_out > 0 {
+        let _ = writeln!(
+            out,
+            "<p class=\"meta\">… and {left_out} more packets, neither drawn nor listed (all are in --format json)</p>"
+        );
     }
     out.push_str("</div>\n");
 }
@@ -682,16 +692,17 @@ fn scenario_html(out: &mut String, sid: &str, r: &ScenarioReport) {
         .filter(|s| s.ok() && s.exchanges.is_empty() && s.table.is_none())
         .collect();
     let shown: Vec<&StepReport> = failed.iter().chain(&traffic).copied().collect();
-    let pk = packets(sid, &shown);
+    let pk: Vec<_> = shown.iter().map(|s| packets(sid, s)).collect();
+    let all: Vec<&Packet<'_>> = pk.iter().flat_map(|(p, _)| p).collect();
     out.push_str("<div class=\"cols\">\n<div class=\"topology\">\n");
     match &r.topology {
-        Some(t) => svg(out, t, &layout(t), &pk),
+        Some(t) => svg(out, t, &layout(t), &all),
         None => out.push_str("<p class=\"error\">no topology: the world could not be built</p>\n"),
     }
     out.push_str("</div>\n<div class=\"steps\">\n");
     let names = guid_names(r.topology.as_ref());
-    for s in &shown {
-        step_html(out, sid, &r.file, s, &pk, &names);
+    for (s, pk) in shown.iter().zip(&pk) {
+        step_html(out, sid, &r.file, s, pk, &names);
     }
     if !quiet.is_empty() {
         let _ = write!(
@@ -800,4 +811,65 @@ fn folder_table(out: &mut String, reports: &[ScenarioReport]) {
         out.push_str("</td></tr>\n");
     }
     out.push_str("</table></section>\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn delivered() -> Trace {
+        Trace {
+            hops: Vec::new(),
+            disposition: Disposition::Delivered,
+            delivered_to: None,
+            seen: None,
+        }
+    }
+
+    #[test]
+    fn a_bulk_step_draws_at_most_the_cap_and_counts_the_rest() {
+        let mut step = trace_free_step();
+        step.exchanges = (0..300)
+            .map(|_| Exchange {
+                request: delivered(),
+                reply: None,
+            })
+            .collect();
+        let (pk, left_out) = packets("s0", &step);
+        assert_eq!(pk.len(), MAX_PACKETS_PER_STEP);
+        assert_eq!(left_out, 300 - MAX_PACKETS_PER_STEP);
+        assert_eq!(pk[0].id, "s0-7-1-req");
+        assert_eq!(pk[0].label, "packet 1 request");
+        let mut out = String::new();
+        step_html(&mut out, "s0", "f.yaml", &step, &(pk, left_out), &BTreeMap::new());
+        assert!(out.contains("… and 44 more packets"), "{out}");
+    }
+
+    fn trace_free_step() -> StepReport {
+        StepReport {
+            index: 7,
+            line: 3,
+            kind: "connect".into(),
+            label: "connect".into(),
+            checks: Vec::new(),
+            exchanges: Vec::new(),
+            table: None,
+            reply: None,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn known_guids_are_named_first_and_text_is_escaped() {
+        let g = "A5EB1335-C121-4E21-8874-83A02C52151B";
+        let names: BTreeMap<&str, &str> = [(g, "web")].into_iter().collect();
+        assert_eq!(
+            name_guids(&format!("lb {g}: 10.96.0.50:80 -> backend x ({g})"), &names),
+            format!("lb web ({g}): 10.96.0.50:80 -> backend x (web ({g}))")
+        );
+        let other = "B5EB1335-C121-4E21-8874-83A02C52151B";
+        assert_eq!(name_guids(other, &names), other);
+        assert_eq!(name_guids("é→ x", &names), "é→ x");
+        assert_eq!(esc("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+    }
 }

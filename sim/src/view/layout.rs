@@ -118,15 +118,16 @@ pub fn layout(t: &Topology) -> Layout {
         };
     }
     // Routers: above the middle of their segments, then pushed apart left to right.
+    let mut seg_xs: Vec<Vec<i32>> = vec![Vec::new(); n];
+    for e in &t.edges {
+        if t.nodes[e.a].kind == Kind::Router {
+            seg_xs[e.a].push(places[e.b].x);
+        }
+    }
     let mut routers: Vec<(i32, usize)> = (0..n)
         .filter(|&i| t.nodes[i].kind == Kind::Router)
         .map(|r| {
-            let xs: Vec<i32> = t
-                .edges
-                .iter()
-                .filter(|e| e.a == r)
-                .map(|e| places[e.b].x)
-                .collect();
+            let xs = &seg_xs[r];
             let x = if xs.is_empty() {
                 MARGIN + SLOT / 2
             } else {

@@ -113,6 +113,16 @@ pub type DisplayNames = BTreeMap<String, String>;
 pub struct Topology {
     pub nodes: Vec<Node>,
     pub edges: Vec<Edge>,
+    /// Node by key, by (host, trace port name) and by container: lookups for drawing paths.
+    #[serde(skip)]
+    index: Index,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Index {
+    key: BTreeMap<String, usize>,
+    port: BTreeMap<(String, String), usize>,
+    container: BTreeMap<String, usize>,
 }
 
 fn node(key: String, kind: Kind, name: String) -> Node {
@@ -167,7 +177,39 @@ impl Topology {
                 NodeKind::Host(h) => t.add_host(&wn.name, h, segs[h.seg], names),
             }
         }
+        t.reindex();
         t
+    }
+
+    /// Rebuild the lookups (after building, or after changing `nodes`).
+    pub fn reindex(&mut self) {
+        let mut ix = Index::default();
+        for (i, n) in self.nodes.iter().enumerate() {
+            ix.key.entry(n.key.clone()).or_insert(i);
+            if let Some(host) = &n.host {
+                for p in n.port.iter().chain(&n.guid) {
+                    ix.port.entry((host.clone(), p.clone())).or_insert(i);
+                }
+            }
+            if let Some(c) = &n.container {
+                ix.container.entry(c.clone()).or_insert(i);
+            }
+        }
+        self.index = ix;
+    }
+
+    /// The endpoint (or remote endpoint) that traces call `port` on `host`.
+    pub fn port_node(&self, host: &str, port: &str) -> Option<usize> {
+        self.index
+            .port
+            .get(&(host.to_string(), port.to_string()))
+            .copied()
+            .filter(|&i| matches!(self.nodes[i].kind, Kind::Endpoint | Kind::RemoteEndpoint))
+    }
+
+    /// The endpoint a container uses.
+    pub fn container_node(&self, container: &str) -> Option<usize> {
+        self.index.container.get(container).copied()
     }
 
     fn push(&mut self, n: Node) -> usize {
@@ -199,6 +241,13 @@ impl Topology {
                 container.entry(*ep).or_insert(cs.id.as_str());
             }
         }
+        // Endpoints by network, in GUID order (one pass, not one per network).
+        let mut by_net: BTreeMap<Guid, Vec<&hnsim_model::schema::Endpoint>> = BTreeMap::new();
+        for ep in hns.endpoints.values() {
+            if let Ok(net) = ep.host_compute_network.parse::<Guid>() {
+                by_net.entry(net).or_default().push(ep);
+            }
+        }
         let mut ep_index = BTreeMap::new();
         for net in hns.networks.values() {
             let guid = net.id.to_string();
@@ -217,10 +266,7 @@ impl Topology {
             nn.parent = Some(me);
             let ni = self.push(nn);
             self.edge(me, ni, EdgeKind::Vswitch, "vSwitch".to_string());
-            for ep in hns.endpoints.values() {
-                if ep.host_compute_network.parse::<Guid>().ok() != Some(net.id) {
-                    continue;
-                }
+            for ep in by_net.get(&net.id).into_iter().flatten() {
                 let guid = ep.id.to_string();
                 let kind = if ep.is_remote() {
                     Kind::RemoteEndpoint
@@ -318,7 +364,7 @@ impl Topology {
 
     /// The node with this key.
     pub fn find(&self, key: &str) -> Option<usize> {
-        self.nodes.iter().position(|n| n.key == key)
+        self.index.key.get(key).copied()
     }
 
     /// The chain of layout parents from `i` (itself first) up to its root.
@@ -355,6 +401,7 @@ mod tests {
                 named(Kind::Endpoint, "B", Some("G2")),
             ],
             edges: Vec::new(),
+            ..Default::default()
         };
         let names: DisplayNames = [("node1", "k8s-node-1"), ("G1", "default/web-0")]
             .into_iter()
