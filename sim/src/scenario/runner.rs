@@ -731,7 +731,6 @@ impl<'a> Runner<'a> {
         rep.label = format!("restore {} object(s) on {host}", s.objects.len());
         let hns = self.world.hns(&host).map_err(|e| e.to_string())?;
         let (_, reply) = super::restore::apply(hns, s)?;
-        let generation = hns.generation;
         let mut bound = Vec::new();
         for (name, id) in &s.names {
             let id: Guid = id.parse().map_err(|_| format!("names.{name}: not a GUID"))?;
@@ -756,7 +755,6 @@ impl<'a> Runner<'a> {
             };
             self.bind(name, object);
             self.vars.insert(name.clone(), doc);
-            self.read_at.insert(name.clone(), generation);
         }
         rep.reply = Some(reply);
         Ok(())

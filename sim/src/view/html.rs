@@ -742,6 +742,7 @@ pub fn trace(setup: &ScenarioReport, label: String, ex: Exchange) -> String {
         table: None,
         reply: None,
         error: None,
+        bulk: None,
     });
     page(std::slice::from_ref(&r), "hnsim trace", false)
 }
@@ -856,6 +857,7 @@ mod tests {
             table: None,
             reply: None,
             error: None,
+            bulk: None,
         }
     }
 
