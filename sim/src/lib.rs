@@ -5,6 +5,7 @@
 //! map, determinism rules) and docs/packet-walk.md (the walk function by function).
 //!
 //! * control plane → dataplane: [`compile`] (HNS state → per-port [`vfp`] programs);
+//! * the packet path's vocabulary and route table: `path`, [`route`];
 //! * components: [`vfp`], [`switch`], [`host`], `neigh`, [`fabric`], [`app`], driven by
 //!   [`engine`] and held by [`world`];
 //! * packets and output: [`packet`], [`wire`], [`trace`], [`capture`], [`pcap`], [`view`]
