@@ -38,6 +38,17 @@ enum Command {
     Conform(cli::adapter::ConformArgs),
     /// Headline performance figures for this machine.
     Bench(cli::bench::BenchArgs),
+    /// Work with run reports.
+    Report {
+        #[command(subcommand)]
+        command: ReportCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReportCommand {
+    /// Merge JSON reports of `hnsim run --shard I/N` into one.
+    Merge(cli::merge::MergeArgs),
 }
 
 #[derive(Subcommand)]
@@ -59,6 +70,9 @@ fn main() -> ExitCode {
         Command::Serve(a) => cli::adapter::serve(a),
         Command::Conform(a) => cli::adapter::conform(a),
         Command::Bench(a) => cli::bench::bench(a),
+        Command::Report {
+            command: ReportCommand::Merge(a),
+        } => cli::merge::merge(a),
     };
     ExitCode::from(code)
 }

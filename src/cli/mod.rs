@@ -1,7 +1,9 @@
 //! One module per command family.
 pub mod adapter;
 pub mod bench;
+pub mod merge;
 pub mod run;
+pub mod sweep;
 pub mod validate;
 
 /// Print an invalid-input message and return exit code 2.
