@@ -22,7 +22,12 @@ fn runs(v: &Value) -> Vec<(String, u64)> {
         .as_array()
         .expect("scenarios")
         .iter()
-        .map(|s| (s["name"].as_str().unwrap_or("").to_string(), s["seed"].as_u64().unwrap_or(0)))
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap_or("").to_string(),
+                s["seed"].as_u64().unwrap_or(0),
+            )
+        })
         .collect()
 }
 
@@ -32,7 +37,10 @@ const DIR: &str = "scenarios/kube-proxy";
 fn seeds_run_every_scenario_under_every_seed() {
     let o = hnsim(&["run", DIR, "--seeds", "3..=5", "--format", "json"]);
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
-    assert!(o.stderr.is_empty(), "no progress bar when stderr is not a terminal");
+    assert!(
+        o.stderr.is_empty(),
+        "no progress bar when stderr is not a terminal"
+    );
     let got = runs(&json(&o));
     let single = runs(&json(&hnsim(&["run", DIR, "--format", "json"])));
     assert_eq!(got.len(), 3 * single.len());
@@ -40,7 +48,12 @@ fn seeds_run_every_scenario_under_every_seed() {
         assert_eq!(name, &single[k / 3].0);
         assert_eq!(*seed, 3 + (k % 3) as u64);
     }
-    for bad in [["--seeds", "5..5"], ["--seeds", "a..b"], ["--shard", "3/2"], ["--shard", "0/2"]] {
+    for bad in [
+        ["--seeds", "5..5"],
+        ["--seeds", "a..b"],
+        ["--shard", "3/2"],
+        ["--shard", "0/2"],
+    ] {
         let o = hnsim(&["run", DIR, bad[0], bad[1]]);
         assert_eq!(o.status.code(), Some(2), "{bad:?}");
         assert!(String::from_utf8_lossy(&o.stderr).contains(bad[0]), "{bad:?}");
@@ -58,7 +71,9 @@ fn shards_partition_the_pairs_and_merge_back_to_the_whole_run() {
     let mut seen = Vec::new();
     for i in 1..=3 {
         let shard = format!("{i}/3");
-        let o = hnsim(&["run", DIR, "--seeds", "1..3", "--shard", &shard, "--format", "json"]);
+        let o = hnsim(&[
+            "run", DIR, "--seeds", "1..3", "--shard", &shard, "--format", "json",
+        ]);
         assert_eq!(o.status.code(), Some(0));
         let p = dir.join(format!("shard{i}.json"));
         std::fs::write(&p, &o.stdout).expect("write shard");

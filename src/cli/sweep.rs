@@ -21,7 +21,11 @@ pub fn parse_seeds(s: &str) -> Result<Vec<u64>, String> {
     };
     let a: u64 = a.trim().parse().map_err(|_| bad())?;
     let b: u64 = b.trim().parse().map_err(|_| bad())?;
-    let end = if inclusive { b.checked_add(1).ok_or_else(bad)? } else { b };
+    let end = if inclusive {
+        b.checked_add(1).ok_or_else(bad)?
+    } else {
+        b
+    };
     if end <= a {
         return Err(format!("--seeds: the range {s:?} holds no seed"));
     }
@@ -138,10 +142,15 @@ mod tests {
         }
         let all = plan(3, Some(&[1, 2]), None);
         assert_eq!(all.len(), 6);
-        let mut union: Vec<_> = (1..=4).flat_map(|i| plan(3, Some(&[1, 2]), Some((i, 4)))).collect();
+        let mut union: Vec<_> = (1..=4)
+            .flat_map(|i| plan(3, Some(&[1, 2]), Some((i, 4))))
+            .collect();
         union.sort();
         assert_eq!(union, all, "the shards cover every pair once");
         assert_eq!(plan(3, None, Some((2, 2))), vec![(1, None)]);
-        assert_eq!(colour_text("PASS a\nx\nFAIL b\n"), "\x1b[32mPASS\x1b[0m a\nx\n\x1b[31mFAIL\x1b[0m b\n");
+        assert_eq!(
+            colour_text("PASS a\nx\nFAIL b\n"),
+            "\x1b[32mPASS\x1b[0m a\nx\n\x1b[31mFAIL\x1b[0m b\n"
+        );
     }
 }

@@ -38,8 +38,8 @@ mod validate;
 pub mod workload;
 
 pub use features::Feature;
-pub use journal::{Change, Cursor};
 pub use hcs::{ComputeSystem, ContainerState, EndpointLocation, Isolation};
+pub use journal::{Change, Cursor};
 
 use crate::hresult::{HResult, HcnError};
 use crate::ids::{Guid, Mac};
