@@ -10,10 +10,11 @@
 //!
 //! This is a user-facing measurement, not a test: nothing here asserts a time.
 
+use crate::app::{Forwarded, PreparedPacket};
 use crate::packet::{proto, tcp_flags, EthHeader, IpHeader, Packet, Payload, Transport};
 use crate::testkit::{ctr, std_outbound_nat, Lab};
 use crate::wire::{self, FiveTuple, Side};
-use crate::world::{Forwarded, PreparedPacket, SendRequest, World};
+use crate::world::{SendRequest, World};
 use crate::L4;
 use hnsim_model::schema::{Endpoint, LbPortMapping, LoadBalancer};
 use hnsim_model::{Guid, Mac};

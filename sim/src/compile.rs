@@ -8,7 +8,9 @@
 mod changes;
 
 use crate::fasthash::FastMap;
-use crate::vfp::{AclRule, AclSet, Backend, Dir, LbIndex, LbMapping};
+use crate::route::{Route, RouteTable};
+use crate::vfp::acl::{AclRule, AclSet, Dir};
+use crate::vfp::lb::{Backend, LbIndex, LbMapping};
 use hnsim_model::schema::{
     endpoint_flags, lb_flags, network_flags, Endpoint, EndpointPolicy, LoadBalancer, Network, NetworkPolicy,
     NetworkType, SubnetPolicy,
@@ -77,7 +79,7 @@ pub struct NetProgram {
     pub vsid: Option<u32>,
     pub vxlan_port: u16,
     pub dr_mac: Option<Mac>,
-    pub remote_subnets: Vec<RemoteSubnet>,
+    pub remote_subnets: RouteTable<RemoteSubnet>,
     pub host_route: bool,
     pub persistent: bool,
 }
@@ -134,12 +136,12 @@ pub struct PortProgram {
     pub mac: Mac,
     pub gateway: Option<Ipv4Addr>,
     /// The endpoint's other `Routes` (prefix, next hop) in its compartment.
-    pub routes: Vec<(Ipv4Net, Ipv4Addr)>,
+    pub routes: RouteTable<(Ipv4Net, Ipv4Addr)>,
     pub mtu: u16,
     pub acl_switch: [AclSet; 2],
     pub acl_host: [AclSet; 2],
     pub outbound_nat: Vec<OutboundNat>,
-    pub sdn_routes: Vec<SdnRoute>,
+    pub sdn_routes: RouteTable<SdnRoute>,
     pub provider_address: Option<Ipv4Addr>,
     /// The IPv6 side of a dual-stack endpoint: its address, its `::/0` next hop (else the
     /// subnet's) and its OutBoundNAT policies with the IPv6 flag (2).
@@ -191,6 +193,27 @@ pub struct HostRoute {
     pub prefix: Ipv4Net,
     pub via: Via,
     pub origin: &'static str,
+}
+
+impl Route for HostRoute {
+    type Net = Ipv4Net;
+    fn prefix(&self) -> Ipv4Net {
+        self.prefix
+    }
+}
+
+impl Route for RemoteSubnet {
+    type Net = Ipv4Net;
+    fn prefix(&self) -> Ipv4Net {
+        self.prefix
+    }
+}
+
+impl Route for SdnRoute {
+    type Net = Ipv4Net;
+    fn prefix(&self) -> Ipv4Net {
+        self.prefix
+    }
 }
 
 /// A policy that could not be compiled (skipped), with its JSON path.
@@ -377,7 +400,7 @@ fn network_program(n: &Network) -> NetProgram {
         vsid,
         vxlan_port: 4789,
         dr_mac: None,
-        remote_subnets: Vec::new(),
+        remote_subnets: RouteTable::new(),
         host_route: false,
         persistent: n.flags & network_flags::ENABLE_NON_PERSISTENT == 0 && n.kind() != NetworkType::Nat,
     };
@@ -487,7 +510,7 @@ fn compile_endpoint(
     let mut acls: [Vec<AclRule>; 4] = Default::default();
     let mut outbound_nat = Vec::new();
     let mut outbound_nat6 = Vec::new();
-    let mut sdn_routes = Vec::new();
+    let mut sdn_routes = RouteTable::new();
     let mut port_maps = Vec::new();
     for (i, p) in ep.policies.iter().enumerate() {
         let ppath = format!("{path}.Policies[{i}].Settings");

@@ -1,7 +1,13 @@
 //! One module per command family.
 pub mod adapter;
 pub mod bench;
+pub mod doctor;
+pub mod drift;
+pub mod input;
 pub mod merge;
+pub mod k8s;
+pub mod node;
+pub mod out;
 pub mod run;
 pub mod sweep;
 pub mod validate;

@@ -198,14 +198,21 @@ pub(crate) fn port_keys(policies: &[EndpointPolicy]) -> impl Iterator<Item = Por
     })
 }
 
-/// The frontend keys of a load balancer: (protocol, external port, VIP), with `None` for an LB
-/// with no FrontendVIPs (it matches any local address).
-fn frontend_keys(lb: &LoadBalancer) -> Vec<(u32, u16, Option<IpAddr>)> {
-    let vips: Vec<Option<IpAddr>> = if lb.frontend_vips.is_empty() {
-        vec![None]
+/// The frontend VIPs of a load balancer, with `None` for an IPv4 LB with no FrontendVIPs (it
+/// matches any local address) and `::` for an IPv6-flagged one: kube-proxy's dual-stack
+/// NodePort LBs (no VIPs, same port, one per family) coexist (docs/reference/kubernetes.md §2.7).
+fn frontend_vips(lb: &LoadBalancer) -> Vec<Option<IpAddr>> {
+    if lb.frontend_vips.is_empty() {
+        let v6 = lb.flags & crate::schema::lb_flags::IPV6 != 0;
+        vec![v6.then_some(IpAddr::V6(Ipv6Addr::UNSPECIFIED))]
     } else {
         lb.frontend_vips.iter().map(|v| v.trim().parse().ok()).collect()
-    };
+    }
+}
+
+/// The frontend keys of a load balancer: (protocol, external port, VIP), see [`frontend_vips`].
+fn frontend_keys(lb: &LoadBalancer) -> Vec<(u32, u16, Option<IpAddr>)> {
+    let vips = frontend_vips(lb);
     let mut out = Vec::with_capacity(lb.port_mappings.len() * vips.len());
     for m in &lb.port_mappings {
         for v in &vips {
@@ -554,11 +561,7 @@ impl Index {
     /// The lowest-ID load balancer other than `me` sharing a frontend with `lb`.
     pub fn lb_frontend_owner(&self, lb: &LoadBalancer, me: Option<Guid>) -> Option<Guid> {
         let mut best: Option<Guid> = None;
-        let vips: Vec<Option<IpAddr>> = if lb.frontend_vips.is_empty() {
-            vec![None]
-        } else {
-            lb.frontend_vips.iter().map(|v| v.trim().parse().ok()).collect()
-        };
+        let vips = frontend_vips(lb);
         for m in &lb.port_mappings {
             for v in &vips {
                 self.probes.add(1);

@@ -29,9 +29,11 @@ mod delete;
 pub mod features;
 mod filter;
 pub mod hcs;
+mod import;
 mod index;
 mod ipam;
 pub mod journal;
+pub mod lint;
 mod modify;
 mod ops;
 mod validate;
@@ -39,6 +41,7 @@ pub mod workload;
 
 pub use features::Feature;
 pub use hcs::{ComputeSystem, ContainerState, EndpointLocation, Isolation};
+pub use import::{ImportProblem, ImportReport};
 pub use journal::{Change, Cursor};
 
 use crate::hresult::{HResult, HcnError};

@@ -34,6 +34,9 @@ pub struct Scenario {
     pub stations: IndexMap<String, StationDef>,
     #[serde(default)]
     pub steps: Vec<Step>,
+    /// The Kubernetes cluster (docs/scenario-format.md "Kubernetes"); read by `kubernetes.rs`.
+    #[serde(default)]
+    pub kubernetes: Option<Value>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
@@ -216,6 +219,13 @@ steps! {
     Heal(HealStep) = "heal",
     /// Advance virtual time: `5s`, `250ms`, `1m`.
     Advance(String) = "advance",
+    /// Load a host's HNS state as a node dump showed it (`hnsim node import`).
+    Restore(super::restore::RestoreStep) = "restore",
+    // Kubernetes (scenario/kubernetes.rs): objects in Kubernetes' own YAML.
+    Apply(Value) = "apply",
+    Delete(Value) = "delete",
+    KubeProxySync(Value) = "kube-proxy-sync",
+    Restart(Value) = "restart",
 }
 
 /// Any HNS object step.

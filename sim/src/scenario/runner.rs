@@ -113,6 +113,9 @@ pub struct ScenarioReport {
     /// The world could not be built.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The topology at the end of the run, for pictures (`view::html`); not in the JSON report.
+    #[serde(skip)]
+    pub topology: Option<crate::view::Topology>,
 }
 
 impl ScenarioReport {
@@ -152,6 +155,9 @@ enum Named {
 }
 
 /// A scenario being run: its world and the names defined so far.
+#[path = "kubernetes.rs"]
+pub mod kubernetes;
+
 pub struct Runner<'a> {
     pub loaded: &'a Loaded,
     pub world: World,
@@ -175,6 +181,11 @@ pub struct Runner<'a> {
     ep_container: BTreeMap<Guid, String>,
     /// Source port counter for repeated sends without an explicit port.
     next_port: u16,
+    /// The Kubernetes cluster, when the scenario has a `kubernetes:` section.
+    k8s: Option<kubernetes::K8sRun>,
+    /// Display names for pictures (GUID, container id or host name → name), e.g. Kubernetes Pod,
+    /// Service and node names from the Kubernetes layer; see `view::Topology::apply_display_names`.
+    pub display_names: crate::view::DisplayNames,
 }
 
 fn l4(p: Proto) -> L4 {
@@ -204,6 +215,7 @@ pub fn execute<'a>(loaded: &'a Loaded, opts: &RunOptions) -> (ScenarioReport, Op
         inferred: s.inferred.clone(),
         steps: Vec::new(),
         error: None,
+        topology: None,
     };
     let mut runner = match Runner::new(loaded, seed, opts.pcap) {
         Ok(r) => r,
@@ -212,12 +224,19 @@ pub fn execute<'a>(loaded: &'a Loaded, opts: &RunOptions) -> (ScenarioReport, Op
             return (report, None);
         }
     };
+    let mut failed = super::followon::FailedNames::default();
     for (i, step) in s.steps.iter().enumerate() {
         if opts.setup_only && step.is_traffic() {
             continue;
         }
-        report.steps.push(runner.step(i, step));
+        let rep = match failed.skip_reason(step) {
+            Some(why) => runner.skipped(i, step, why),
+            None => runner.step(i, step),
+        };
+        failed.record(step, &rep);
+        report.steps.push(rep);
     }
+    report.topology = Some(runner.topology());
     (report, Some(runner))
 }
 
@@ -267,7 +286,7 @@ impl<'a> Runner<'a> {
         for name in s.underlay.routers.keys() {
             names.insert(name.clone(), Named::Router);
         }
-        Ok(Runner {
+        let mut r = Runner {
             loaded,
             world,
             seed,
@@ -280,7 +299,11 @@ impl<'a> Runner<'a> {
             partitions: Vec::new(),
             ep_container: BTreeMap::new(),
             next_port: 50000,
-        })
+            k8s: None,
+            display_names: Default::default(),
+        };
+        kubernetes::init(&mut r)?;
+        Ok(r)
     }
 
     fn default_host(&self, host: &Option<String>) -> String {
@@ -404,13 +427,28 @@ impl<'a> Runner<'a> {
 
     /// Run one step.
     pub fn step(&mut self, i: usize, step: &Step) -> StepReport {
+        let mut rep = self.report_of(i, step);
+        if let Err(e) = self.step_inner(step, &mut rep) {
+            rep.error = Some(e);
+        }
+        rep
+    }
+
+    /// A step not run, and why (a step it depends on failed).
+    pub fn skipped(&self, i: usize, step: &Step, why: String) -> StepReport {
+        let mut rep = self.report_of(i, step);
+        rep.error = Some(why);
+        rep
+    }
+
+    fn report_of(&self, i: usize, step: &Step) -> StepReport {
         let kind = step.kind();
         let line = self
             .loaded
             .index
             .nearest(&[Seg::Key("steps".into()), Seg::Index(i)])
             .line;
-        let mut rep = StepReport {
+        StepReport {
             index: i + 1,
             line,
             kind: kind.to_string(),
@@ -421,11 +459,7 @@ impl<'a> Runner<'a> {
             reply: None,
             error: None,
             bulk: None,
-        };
-        if let Err(e) = self.step_inner(step, &mut rep) {
-            rep.error = Some(e);
         }
-        rep
     }
 
     fn step_inner(&mut self, step: &Step, rep: &mut StepReport) -> Result<(), String> {
@@ -562,6 +596,10 @@ impl<'a> Runner<'a> {
                 }
                 Ok(())
             }
+            Step::Restore(s) => self.restore(s, rep),
+            Step::Apply(_) | Step::Delete(_) | Step::KubeProxySync(_) | Step::Restart(_) => {
+                kubernetes::step(self, step, rep)
+            }
             Step::Advance(d) => {
                 let ns = parse_duration(d)?;
                 rep.label = format!("advance {d}");
@@ -685,6 +723,41 @@ impl<'a> Runner<'a> {
             rep.checks.push(compare_field(path, &want, got.as_ref()));
         }
         rep.reply = current;
+        Ok(())
+    }
+
+    /// `restore:` (logic in restore.rs): import the objects, then bind the step's names.
+    fn restore(&mut self, s: &super::restore::RestoreStep, rep: &mut StepReport) -> Result<(), String> {
+        let host = self.default_host(&s.host);
+        rep.label = format!("restore {} object(s) on {host}", s.objects.len());
+        let hns = self.world.hns(&host).map_err(|e| e.to_string())?;
+        let (_, reply) = super::restore::apply(hns, s)?;
+        let mut bound = Vec::new();
+        for (name, id) in &s.names {
+            let id: Guid = id.parse().map_err(|_| format!("names.{name}: not a GUID"))?;
+            let found = [
+                ObjectKind::Endpoint,
+                ObjectKind::Network,
+                ObjectKind::LoadBalancer,
+                ObjectKind::Namespace,
+                ObjectKind::SdnRoute,
+            ]
+            .into_iter()
+            .find_map(|k| hns.document(k, &id).ok().map(|d| (k, d)));
+            if let Some((kind, doc)) = found {
+                bound.push((name, kind, id, doc));
+            }
+        }
+        for (name, kind, id, doc) in bound {
+            let object = Named::Object {
+                host: host.clone(),
+                kind,
+                id,
+            };
+            self.bind(name, object);
+            self.vars.insert(name.clone(), doc);
+        }
+        rep.reply = Some(reply);
         Ok(())
     }
 
@@ -960,6 +1033,13 @@ impl<'a> Runner<'a> {
             ));
         }
         Ok(())
+    }
+
+    /// The world's topology for pictures, with the scenario's `as:` names and any display names.
+    pub fn topology(&self) -> crate::view::Topology {
+        let mut t = crate::view::Topology::of(&self.world, &self.names_by_guid());
+        t.apply_display_names(&self.display_names);
+        t
     }
 
     /// Every HNS object named with `as:` (by its GUID) and every container, for rendering

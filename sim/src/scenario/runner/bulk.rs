@@ -15,7 +15,8 @@
 
 use super::{Check, Runner, StepReport};
 use crate::scenario::format::{Expect, TrafficStep};
-use crate::world::{Forwarded, SendRequest};
+use crate::world::SendRequest;
+use crate::Forwarded;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
