@@ -234,7 +234,7 @@ impl World {
                 if tr.on && before.src_mac != src_mac && before.src_mac != Mac::default() {
                     let after = crate::path::headers(&pkt);
                     tr.step(|| Step::Transform {
-                        layer: crate::vfp::layer::VNET.into(),
+                        layer: crate::vfp::Layer::Vnet.into(),
                         rule: "MAC rewrite (frames leave with the host MAC)".into(),
                         before,
                         after,
@@ -389,7 +389,7 @@ impl World {
             }) else {
                 return drop(Disposition::DeniedIn {
                     node: name(),
-                    layer: crate::vfp::layer::VNET.into(),
+                    layer: crate::vfp::Layer::Vnet.into(),
                     rule: "VSID".into(),
                     priority: 0,
                     reason: format!(

@@ -12,7 +12,7 @@ use crate::path::{
     drop, set_tuple, tuple_headers, tuple_of, v4, Exit, FlowAction, Next, Outcome, Receiver, Tracer,
 };
 use crate::trace::{Disposition, Step};
-use crate::vfp::{layer, lb, Dir, FlowKey, NatLayer, PortMapFrom, SnatOwner, Zone};
+use crate::vfp::{lb, Dir, FlowKey, Layer, NatLayer, PortMapFrom, SnatOwner, Zone};
 use crate::world::World;
 use hnsim_model::{Guid, Mac};
 use ipnet::Ipv4Net;
@@ -107,7 +107,7 @@ impl World {
                 };
                 let eth = tr.eth;
                 tr.step(|| Step::Transform {
-                    layer: layer::SLB_NAT.into(),
+                    layer: Layer::SlbNat.into(),
                     rule: format!("LB {} (LocalRoutedVIP)", m.lb),
                     before: tuple_headers(&t, eth),
                     after: tuple_headers(&after, eth),
@@ -251,7 +251,7 @@ impl World {
                         }
                         let eth = tr.eth;
                         tr.step(|| Step::Transform {
-                            layer: if kind == NetKind::Nat { layer::WINNAT } else { layer::ICS }.into(),
+                            layer: if kind == NetKind::Nat { Layer::WinNat } else { Layer::Ics }.into(),
                             rule: "outbound NAT to the host address".into(),
                             before: tuple_headers(&t, eth),
                             after: tuple_headers(&after, eth),

@@ -102,12 +102,21 @@ pub(crate) fn drop(d: Disposition) -> Next {
     Next::End(Outcome::Dropped(d))
 }
 
-/// A cached ACL denial: (direction, host rule type, rule index or `u16::MAX` = default).
+/// Which ACL decided: a rule of the set (its index), or the set's default (no rule matched, or
+/// no rule at all; see `DataplaneSettings::acl_default_*`).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum AclRuleRef {
+    Rule(u32),
+    Default,
+}
+
+/// A cached ACL denial: the direction, the layer (`host`: ACL_HOST, else ACL_SWITCH) and the
+/// rule.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub(crate) struct DenyRef {
     pub dir: Dir,
     pub host: bool,
-    pub rule: u16,
+    pub rule: AclRuleRef,
 }
 
 /// Where a flow goes after its transposition.

@@ -6,7 +6,7 @@ use crate::compile::NetKind;
 use crate::packet::Packet;
 use crate::path::{drop, set_tuple, tuple_headers, tuple_of, v4, Exit, FlowAction, Next, Tracer};
 use crate::trace::{Disposition, SessionOp, Step};
-use crate::vfp::{layer, lb, Dir, FlowKey, NatLayer, SnatOwner, Tuple, Zone};
+use crate::vfp::{lb, Dir, FlowKey, Layer, NatLayer, SnatOwner, Tuple, Zone};
 use crate::world::World;
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -100,7 +100,7 @@ impl World {
             }
             let eth = tr.eth;
             tr.step(|| Step::Transform {
-                layer: layer::SLB_NAT.into(),
+                layer: Layer::SlbNat.into(),
                 rule: format!("LB {}{}", m.lb, if m.dsr { " (DSR)" } else { "" }),
                 before: tuple_headers(&t, eth),
                 after: tuple_headers(&after, eth),
@@ -212,10 +212,10 @@ impl World {
         after.dport = m.internal_port;
         let (lname, layer_kind, zone) = match from {
             PortMapFrom::Uplink if hn.prog.networks[pp.network].kind == NetKind::Nat => {
-                (layer::WINNAT, NatLayer::WinNat, Zone::Uplink)
+                (Layer::WinNat, NatLayer::WinNat, Zone::Uplink)
             }
-            PortMapFrom::Uplink => (layer::PORT_MAPPING, NatLayer::PortMapping, Zone::Uplink),
-            PortMapFrom::HostStack => (layer::PORT_MAPPING, NatLayer::PortMapping, Zone::HostStack),
+            PortMapFrom::Uplink => (Layer::PortMapping, NatLayer::PortMapping, Zone::Uplink),
+            PortMapFrom::HostStack => (Layer::PortMapping, NatLayer::PortMapping, Zone::HostStack),
         };
         if tr.on {
             let rule = match from {

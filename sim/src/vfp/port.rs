@@ -5,12 +5,12 @@
 use crate::compile::{NetKind, PortProgram, Via};
 use crate::packet::Packet;
 use crate::path::{
-    drop, headers, set_tuple, tuple_headers, tuple_of, v4, At, DenyRef, Exit, FlowAction, Next, Outcome,
-    Receiver, Tracer,
+    drop, headers, set_tuple, tuple_headers, tuple_of, v4, AclRuleRef, At, DenyRef, Exit, FlowAction, Next,
+    Outcome, Receiver, Tracer,
 };
 use crate::switch::{Forward, SwitchPort};
 use crate::trace::{Action, Disposition, SessionOp, Step};
-use crate::vfp::{layer, lb, AclVerdict, AclView, Dir, FlowKey, NatLayer, SnatOwner, Tuple, Zone};
+use crate::vfp::{lb, AclVerdict, AclView, Dir, FlowKey, Layer, NatLayer, SnatOwner, Tuple, Zone};
 use crate::world::World;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -57,7 +57,7 @@ impl World {
             let d = &hn.spec.dataplane;
             for host in [false, true] {
                 let set = pp.acl(host, dir);
-                let lname = if host { layer::ACL_HOST } else { layer::ACL_SWITCH };
+                let lname = if host { Layer::AclHost } else { Layer::AclSwitch };
                 match set.eval(&view, &mut evals) {
                     AclVerdict::Rule(i) => {
                         let r = &set.rules[i];
@@ -71,7 +71,7 @@ impl World {
                             return Err(DenyRef {
                                 dir,
                                 host,
-                                rule: i as u16,
+                                rule: AclRuleRef::Rule(i as u32),
                             });
                         }
                     }
@@ -80,7 +80,7 @@ impl World {
                             return Err(DenyRef {
                                 dir,
                                 host,
-                                rule: u16::MAX,
+                                rule: AclRuleRef::Default,
                             });
                         }
                     }
@@ -96,7 +96,7 @@ impl World {
                             return Err(DenyRef {
                                 dir,
                                 host,
-                                rule: u16::MAX,
+                                rule: AclRuleRef::Default,
                             });
                         }
                     }
@@ -111,12 +111,13 @@ impl World {
     pub(crate) fn deny_disposition(&self, h: usize, p: u32, d: DenyRef) -> Disposition {
         let hn = self.hn(h);
         let pp = &hn.prog.ports[p as usize];
-        let lname = if d.host {
-            layer::ACL_HOST
-        } else {
-            layer::ACL_SWITCH
+        let lname = if d.host { Layer::AclHost } else { Layer::AclSwitch };
+        let set = pp.acl(d.host, d.dir);
+        let hit = match d.rule {
+            AclRuleRef::Rule(i) => set.rules.get(i as usize),
+            AclRuleRef::Default => None,
         };
-        let (rule, priority, reason) = match pp.acl(d.host, d.dir).rules.get(d.rule as usize) {
+        let (rule, priority, reason) = match hit {
             Some(r) => (r.name.clone(), r.priority, "Block rule matched".to_string()),
             None => (
                 "default".to_string(),
@@ -317,7 +318,7 @@ impl World {
             let before_h = t;
             let eth = tr.eth;
             tr.step(|| Step::Transform {
-                layer: layer::SLB_NAT.into(),
+                layer: Layer::SlbNat.into(),
                 rule: format!(
                     "LB {} {}:{} -> {}:{}{}",
                     m.lb,
@@ -361,7 +362,7 @@ impl World {
                 nat_layer = Some(NatLayer::OutboundNat);
                 let eth = tr.eth;
                 tr.step(|| Step::Transform {
-                    layer: layer::OUTBOUND_NAT.into(),
+                    layer: Layer::OutboundNat.into(),
                     rule: if o.destinations.is_empty() {
                         "OutBoundNAT (destination not in Exceptions)".into()
                     } else {
@@ -408,7 +409,7 @@ impl World {
                 nat_layer = Some(NatLayer::OutboundNat);
                 let eth = tr.eth;
                 tr.step(|| Step::Transform {
-                    layer: layer::OUTBOUND_NAT.into(),
+                    layer: Layer::OutboundNat.into(),
                     rule: "OutBoundNAT IPv6 (destination not in Exceptions)".into(),
                     before: tuple_headers(&before, eth),
                     after: tuple_headers(&after, eth),
@@ -511,7 +512,7 @@ impl World {
         match route {
             Some((prefix, nh)) => {
                 tr.step(|| Step::Route {
-                    table: format!("{} host IPv6 routes", layer::ROUTE),
+                    table: format!("{} host IPv6 routes", Layer::Route),
                     prefix: prefix.to_string(),
                     next_hop: format!("node {nh}"),
                 });
@@ -559,7 +560,7 @@ impl World {
         // The host's own addresses: up the host vNIC to the host stack.
         if dst_is_host && kind != NetKind::Transparent {
             tr.step(|| Step::Route {
-                table: format!("{} host address", layer::ROUTE),
+                table: format!("{} host address", Layer::Route),
                 prefix: format!("{d}/32"),
                 next_hop: "host stack".into(),
             });
@@ -570,7 +571,7 @@ impl World {
         if let Some(r) = sdn {
             self.counters.rule_evaluations += 1;
             tr.step(|| Step::Route {
-                table: format!("{} SDNRoute", layer::ROUTE),
+                table: format!("{} SDNRoute", Layer::Route),
                 prefix: r.prefix.to_string(),
                 next_hop: if r.need_encap {
                     "host (NeedEncap)".into()
@@ -609,7 +610,7 @@ impl World {
                     if let Some(pa) = r.pa {
                         if pa == host_ip {
                             tr.step(|| Step::Route {
-                                table: format!("{} remote endpoint", layer::ROUTE),
+                                table: format!("{} remote endpoint", Layer::Route),
                                 prefix: format!("{d}/32"),
                                 next_hop: "host (PA is this host)".into(),
                             });
@@ -617,7 +618,7 @@ impl World {
                         }
                         let inner = r.mac;
                         tr.step(|| Step::Route {
-                            table: format!("{} remote endpoint", layer::ROUTE),
+                            table: format!("{} remote endpoint", Layer::Route),
                             prefix: format!("{d}/32"),
                             next_hop: format!("PA {pa}"),
                         });
@@ -635,7 +636,7 @@ impl World {
                 if let Some(r) = rsr {
                     self.counters.rule_evaluations += 1;
                     tr.step(|| Step::Route {
-                        table: format!("{} RemoteSubnetRoute", layer::ROUTE),
+                        table: format!("{} RemoteSubnetRoute", Layer::Route),
                         prefix: r.prefix.to_string(),
                         next_hop: format!("PA {}", r.pa),
                     });
@@ -665,7 +666,7 @@ impl World {
                 if let Some(r) = &remote {
                     let g = r.endpoint;
                     tr.step(|| Step::Route {
-                        table: format!("{} remote endpoint", layer::ROUTE),
+                        table: format!("{} remote endpoint", Layer::Route),
                         prefix: format!("{d}/32"),
                         next_hop: format!("host routes (remote endpoint {g})"),
                     });
@@ -690,7 +691,7 @@ impl World {
                     }
                 };
                 tr.step(|| Step::Route {
-                    table: format!("{} endpoint", layer::ROUTE),
+                    table: format!("{} endpoint", Layer::Route),
                     prefix: if nh == d {
                         "on-link".into()
                     } else {
@@ -712,7 +713,7 @@ impl World {
                     });
                 }
                 tr.step(|| Step::Route {
-                    table: format!("{} endpoint", layer::ROUTE),
+                    table: format!("{} endpoint", Layer::Route),
                     prefix: "0.0.0.0/0".into(),
                     next_hop: pp
                         .gateway
@@ -754,7 +755,7 @@ impl World {
             Some((Via::Uplink(nh), prefix, origin)) => {
                 let nh = nh.unwrap_or(d);
                 tr.step(|| Step::Route {
-                    table: format!("{} host routes ({origin})", layer::ROUTE),
+                    table: format!("{} host routes ({origin})", Layer::Route),
                     prefix: prefix.to_string(),
                     next_hop: nh.to_string(),
                 });
