@@ -2,7 +2,7 @@
 //! the flow-table fast path and NAT-session restore, the route layer, and inbound (ACL In →
 //! delivery). The layer order and why it is this one: see the `vfp` module doc.
 
-use crate::compile::{NetKind, PortProgram, Via};
+use crate::compile::{NetKind, NetProgram, PortProgram, RemoteEndpoint, Via};
 use crate::packet::Packet;
 use crate::path::{
     drop, headers, set_tuple, tuple_headers, tuple_of, v4, AclRuleRef, At, DenyRef, Exit, FlowAction, Next,
@@ -598,135 +598,114 @@ impl World {
         }
         let snat_to_host = v4(after.src) == Some(host_ip);
         match kind {
-            NetKind::Overlay => {
-                let vsid = net.vsid.unwrap_or(0);
-                let port = net.vxlan_port;
-                if let Some(r) = &remote {
-                    // A remote endpoint that is its own PA is a host-network backend: plain
-                    // underlay, no encap (consumers.md S9.2, inferred path).
-                    if r.pa == Some(d) {
-                        return self.mac_rewrite_exit(h, d, &node, tr);
-                    }
-                    if let Some(pa) = r.pa {
-                        if pa == host_ip {
-                            tr.step(|| Step::Route {
-                                table: format!("{} remote endpoint", Layer::Route),
-                                prefix: format!("{d}/32"),
-                                next_hop: "host (PA is this host)".into(),
-                            });
-                            return Ok(Exit::HostStack);
-                        }
-                        let inner = r.mac;
-                        tr.step(|| Step::Route {
-                            table: format!("{} remote endpoint", Layer::Route),
-                            prefix: format!("{d}/32"),
-                            next_hop: format!("PA {pa}"),
-                        });
-                        let onh = self.outer_next_hop(h, pa, &node)?;
-                        return Ok(Exit::Encap {
-                            outer_next_hop: onh,
-                            pa,
-                            vni: vsid,
-                            udp_port: port,
-                            inner_dst_mac: inner,
-                        });
-                    }
-                }
-                let rsr = net.remote_subnets.lookup(d).cloned();
-                if let Some(r) = rsr {
-                    self.counters.rule_evaluations += 1;
-                    tr.step(|| Step::Route {
-                        table: format!("{} RemoteSubnetRoute", Layer::Route),
-                        prefix: r.prefix.to_string(),
-                        next_hop: format!("PA {}", r.pa),
-                    });
-                    let onh = self.outer_next_hop(h, r.pa, &node)?;
-                    return Ok(Exit::Encap {
-                        outer_next_hop: onh,
-                        pa: r.pa,
-                        vni: r.vni,
-                        udp_port: port,
-                        inner_dst_mac: r.dr_mac,
-                    });
-                }
-                if snat_to_host {
-                    return self.mac_rewrite_exit(h, d, &node, tr);
-                }
-                Err(Disposition::NoRoute {
-                    node,
-                    reason: format!(
-                        "overlay network {}: no local endpoint, remote endpoint or RemoteSubnetRoute for {d}, and the packet is not SNATed (inferred, consumers.md S8.2)",
-                        net.name
-                    ),
-                })
-            }
-            NetKind::L2Bridge => {
-                // MAC rewrite: leave with the host MAC toward the next hop of the host's routes
-                // (P10; consumers.md S1.2).
-                if let Some(r) = &remote {
-                    let g = r.endpoint;
-                    tr.step(|| Step::Route {
-                        table: format!("{} remote endpoint", Layer::Route),
-                        prefix: format!("{d}/32"),
-                        next_hop: format!("host routes (remote endpoint {g})"),
-                    });
-                }
-                self.mac_rewrite_exit(h, d, &node, tr)
-            }
-            NetKind::Transparent => {
-                let via_route = pp.routes.lookup(d).map(|&(_, nh)| nh);
-                let nh = if net.contains(d) {
-                    d
-                } else if let Some(nh) = via_route {
-                    nh
-                } else {
-                    match pp.gateway {
-                        Some(g) => g,
-                        None => {
-                            return Err(Disposition::NoRoute {
-                                node,
-                                reason: format!("endpoint {} has no gateway for {d}", pp.name),
-                            })
-                        }
-                    }
-                };
-                tr.step(|| Step::Route {
-                    table: format!("{} endpoint", Layer::Route),
-                    prefix: if nh == d {
-                        "on-link".into()
-                    } else {
-                        "0.0.0.0/0".into()
-                    },
-                    next_hop: nh.to_string(),
-                });
-                Ok(Exit::Uplink {
-                    next_hop: nh,
-                    src_mac: pp.mac,
-                })
-            }
+            NetKind::Overlay => self.route_overlay(h, net, d, remote.as_ref(), snat_to_host, node, tr),
+            NetKind::L2Bridge => self.route_l2bridge(h, d, remote.as_ref(), &node, tr),
+            NetKind::Transparent => route_transparent(pp, net, d, node, tr),
             NetKind::L2Tunnel => Ok(Exit::HostStack),
             NetKind::Nat | NetKind::Ics | NetKind::Internal => {
-                if net.contains(d) && !dst_is_host {
-                    return Err(Disposition::NoRoute {
-                        node,
-                        reason: format!("no endpoint with {d} on network {}", net.name),
-                    });
-                }
-                tr.step(|| Step::Route {
-                    table: format!("{} endpoint", Layer::Route),
-                    prefix: "0.0.0.0/0".into(),
-                    next_hop: pp
-                        .gateway
-                        .map(|g| format!("{g} (host vNIC)"))
-                        .unwrap_or_else(|| "host vNIC".into()),
-                });
-                Ok(Exit::HostStack)
+                route_host_vnic(pp, net, d, dst_is_host, node, tr)
             }
             NetKind::Private | NetKind::Other => Err(Disposition::NoRoute {
                 node,
                 reason: format!("network {} ({:?}) has no path beyond its vSwitch", net.name, kind),
             }),
         }
+    }
+
+    /// Route layer, Overlay: a remote endpoint's PA (VXLAN encap with the network's VSID), a
+    /// `RemoteSubnetRoute`, or — for a packet SNATed to the host — the host's routes.
+    #[allow(clippy::too_many_arguments)]
+    fn route_overlay(
+        &mut self,
+        h: usize,
+        net: &NetProgram,
+        d: Ipv4Addr,
+        remote: Option<&RemoteEndpoint>,
+        snat_to_host: bool,
+        node: String,
+        tr: &mut Tracer,
+    ) -> Result<Exit, Disposition> {
+        let host_ip = self.hn(h).spec.ip;
+        let vsid = net.vsid.unwrap_or(0);
+        let port = net.vxlan_port;
+        if let Some(r) = remote {
+            // A remote endpoint that is its own PA is a host-network backend: plain
+            // underlay, no encap (consumers.md S9.2, inferred path).
+            if r.pa == Some(d) {
+                return self.mac_rewrite_exit(h, d, &node, tr);
+            }
+            if let Some(pa) = r.pa {
+                if pa == host_ip {
+                    tr.step(|| Step::Route {
+                        table: format!("{} remote endpoint", Layer::Route),
+                        prefix: format!("{d}/32"),
+                        next_hop: "host (PA is this host)".into(),
+                    });
+                    return Ok(Exit::HostStack);
+                }
+                let inner = r.mac;
+                tr.step(|| Step::Route {
+                    table: format!("{} remote endpoint", Layer::Route),
+                    prefix: format!("{d}/32"),
+                    next_hop: format!("PA {pa}"),
+                });
+                let onh = self.outer_next_hop(h, pa, &node)?;
+                return Ok(Exit::Encap {
+                    outer_next_hop: onh,
+                    pa,
+                    vni: vsid,
+                    udp_port: port,
+                    inner_dst_mac: inner,
+                });
+            }
+        }
+        if let Some(r) = net.remote_subnets.lookup(d) {
+            self.counters.rule_evaluations += 1;
+            tr.step(|| Step::Route {
+                table: format!("{} RemoteSubnetRoute", Layer::Route),
+                prefix: r.prefix.to_string(),
+                next_hop: format!("PA {}", r.pa),
+            });
+            let onh = self.outer_next_hop(h, r.pa, &node)?;
+            return Ok(Exit::Encap {
+                outer_next_hop: onh,
+                pa: r.pa,
+                vni: r.vni,
+                udp_port: port,
+                inner_dst_mac: r.dr_mac,
+            });
+        }
+        if snat_to_host {
+            return self.mac_rewrite_exit(h, d, &node, tr);
+        }
+        Err(Disposition::NoRoute {
+            node,
+            reason: format!(
+                "overlay network {}: no local endpoint, remote endpoint or RemoteSubnetRoute for {d}, and the packet is not SNATed (inferred, consumers.md S8.2)",
+                net.name
+            ),
+        })
+    }
+
+    /// Route layer, L2Bridge: MAC rewrite — leave with the host MAC toward the next hop of the
+    /// host's routes (P10; consumers.md S1.2).
+    fn route_l2bridge(
+        &mut self,
+        h: usize,
+        d: Ipv4Addr,
+        remote: Option<&RemoteEndpoint>,
+        node: &str,
+        tr: &mut Tracer,
+    ) -> Result<Exit, Disposition> {
+        if let Some(r) = remote {
+            let g = r.endpoint;
+            tr.step(|| Step::Route {
+                table: format!("{} remote endpoint", Layer::Route),
+                prefix: format!("{d}/32"),
+                next_hop: format!("host routes (remote endpoint {g})"),
+            });
+        }
+        self.mac_rewrite_exit(h, d, node, tr)
     }
 
     pub(crate) fn outer_next_hop(
@@ -1054,4 +1033,70 @@ impl World {
             None => format!("endpoint:{}", pp.endpoint),
         }
     }
+}
+
+/// Route layer, Transparent: the endpoint sits on the underlay and leaves with its own MAC
+/// toward the destination (on-link), its longest matching route, or its gateway.
+fn route_transparent(
+    pp: &PortProgram,
+    net: &NetProgram,
+    d: Ipv4Addr,
+    node: String,
+    tr: &mut Tracer,
+) -> Result<Exit, Disposition> {
+    let nh = if net.contains(d) {
+        d
+    } else if let Some(&(_, nh)) = pp.routes.lookup(d) {
+        nh
+    } else {
+        match pp.gateway {
+            Some(g) => g,
+            None => {
+                return Err(Disposition::NoRoute {
+                    node,
+                    reason: format!("endpoint {} has no gateway for {d}", pp.name),
+                })
+            }
+        }
+    };
+    tr.step(|| Step::Route {
+        table: format!("{} endpoint", Layer::Route),
+        prefix: if nh == d {
+            "on-link".into()
+        } else {
+            "0.0.0.0/0".into()
+        },
+        next_hop: nh.to_string(),
+    });
+    Ok(Exit::Uplink {
+        next_hop: nh,
+        src_mac: pp.mac,
+    })
+}
+
+/// Route layer, NAT / ICS / Internal: everything off the network goes up the host vNIC (the
+/// gateway) to the host stack; an address of the network that no endpoint holds is unroutable.
+fn route_host_vnic(
+    pp: &PortProgram,
+    net: &NetProgram,
+    d: Ipv4Addr,
+    dst_is_host: bool,
+    node: String,
+    tr: &mut Tracer,
+) -> Result<Exit, Disposition> {
+    if net.contains(d) && !dst_is_host {
+        return Err(Disposition::NoRoute {
+            node,
+            reason: format!("no endpoint with {d} on network {}", net.name),
+        });
+    }
+    tr.step(|| Step::Route {
+        table: format!("{} endpoint", Layer::Route),
+        prefix: "0.0.0.0/0".into(),
+        next_hop: pp
+            .gateway
+            .map(|g| format!("{g} (host vNIC)"))
+            .unwrap_or_else(|| "host vNIC".into()),
+    });
+    Ok(Exit::HostStack)
 }
