@@ -24,7 +24,7 @@
 
 use crate::capture::PcapSet;
 use crate::compile::{HostProgram, HostRoute, Via};
-use crate::path::FlowAction;
+use crate::path::{FlowAction, HostId};
 use crate::route::RouteTable;
 use crate::trace::L4;
 use crate::vfp::flow::{FlowTable, SnatPools};
@@ -550,9 +550,9 @@ impl World {
         self.add_node(&name, NodeKind::Station(spec, seg))
     }
 
-    pub(crate) fn host_index(&self, host: &str) -> Result<usize, WorldError> {
+    pub(crate) fn host_index(&self, host: &str) -> Result<HostId, WorldError> {
         match self.node_by_name.get(host) {
-            Some(&i) if matches!(self.nodes[i].kind, NodeKind::Host(_)) => Ok(i),
+            Some(&i) if matches!(self.nodes[i].kind, NodeKind::Host(_)) => Ok(HostId(i)),
             _ => Err(unknown("host", host)),
         }
     }
@@ -560,7 +560,7 @@ impl World {
     /// The control plane of a host. The dataplane recompiles when its `generation` moves.
     pub fn hns(&mut self, host: &str) -> Result<&mut Hns, WorldError> {
         let i = self.host_index(host)?;
-        match &mut self.nodes[i].kind {
+        match &mut self.nodes[i.0].kind {
             NodeKind::Host(h) => Ok(&mut h.hns),
             _ => Err(unknown("host", host)),
         }
@@ -569,7 +569,7 @@ impl World {
     /// Read-only view of a host's HNS state.
     pub fn hns_ref(&self, host: &str) -> Result<&Hns, WorldError> {
         let i = self.host_index(host)?;
-        match &self.nodes[i].kind {
+        match &self.nodes[i.0].kind {
             NodeKind::Host(h) => Ok(&h.hns),
             _ => Err(unknown("host", host)),
         }
@@ -746,7 +746,7 @@ impl World {
             Fault::HnsRestart { host } => self.host_mut(&host)?.hns_restart(false),
             Fault::Reboot { host } => {
                 let i = self.host_index(&host)?;
-                self.nodes[i].neigh.clear();
+                self.nodes[i.0].neigh.clear();
                 self.host_mut(&host)?.hns_restart(true);
             }
         }
@@ -755,7 +755,7 @@ impl World {
 
     pub(crate) fn host_mut(&mut self, host: &str) -> Result<&mut HostNode, WorldError> {
         let i = self.host_index(host)?;
-        match &mut self.nodes[i].kind {
+        match &mut self.nodes[i.0].kind {
             NodeKind::Host(h) => Ok(h),
             _ => Err(unknown("host", host)),
         }
@@ -866,7 +866,7 @@ impl World {
     pub fn compile_errors(&mut self, host: &str) -> Result<Vec<String>, WorldError> {
         let i = self.host_index(host)?;
         self.ensure_compiled(i);
-        match &self.nodes[i].kind {
+        match &self.nodes[i.0].kind {
             NodeKind::Host(h) => Ok(h
                 .prog
                 .errors

@@ -4,6 +4,7 @@
 
 use crate::compile::{NetKind, NetProgram, PortProgram, RemoteEndpoint, Via};
 use crate::packet::Packet;
+use crate::path::HostId;
 use crate::path::{
     drop, headers, set_tuple, tuple_headers, tuple_of, v4, AclRuleRef, At, DenyRef, Exit, FlowAction, Next,
     Outcome, Receiver, Tracer,
@@ -15,7 +16,7 @@ use crate::world::World;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 impl World {
-    pub(crate) fn port_name(&self, h: usize, p: u32) -> &str {
+    pub(crate) fn port_name(&self, h: HostId, p: u32) -> &str {
         self.hn(h)
             .prog
             .ports
@@ -27,7 +28,7 @@ impl World {
     /// Evaluate the ACL layers of port `p` for direction `dir`.
     pub(crate) fn acl(
         &mut self,
-        h: usize,
+        h: HostId,
         p: u32,
         dir: Dir,
         t: &Tuple,
@@ -108,7 +109,7 @@ impl World {
         result
     }
 
-    pub(crate) fn deny_disposition(&self, h: usize, p: u32, d: DenyRef) -> Disposition {
+    pub(crate) fn deny_disposition(&self, h: HostId, p: u32, d: DenyRef) -> Disposition {
         let hn = self.hn(h);
         let pp = &hn.prog.ports[p as usize];
         let lname = if d.host { Layer::AclHost } else { Layer::AclSwitch };
@@ -128,7 +129,7 @@ impl World {
                 ),
             ),
         };
-        let node = format!("{}/{}", self.nodes[h].name, pp.name);
+        let node = format!("{}/{}", self.nodes[h.0].name, pp.name);
         match d.dir {
             Dir::In => Disposition::DeniedIn {
                 node,
@@ -148,10 +149,10 @@ impl World {
     }
 
     /// A packet leaves container port `p` (VFP outbound).
-    pub(crate) fn port_out(&mut self, h: usize, p: u32, mut pkt: Packet, tr: &mut Tracer) -> Next {
+    pub(crate) fn port_out(&mut self, h: HostId, p: u32, mut pkt: Packet, tr: &mut Tracer) -> Next {
         self.ensure_compiled(h);
         if tr.on {
-            let (n, pn) = (self.nodes[h].name.clone(), self.port_name(h, p).to_string());
+            let (n, pn) = (self.nodes[h.0].name.clone(), self.port_name(h, p).to_string());
             tr.hop(&n, &pn);
         }
         // The container's stack resolves the next hop before the frame reaches the port.
@@ -162,7 +163,7 @@ impl World {
         self.capture_port(h, p, &pkt);
         let Some(t) = tuple_of(&pkt) else {
             return drop(Disposition::Unsupported {
-                node: self.nodes[h].name.clone(),
+                node: self.nodes[h.0].name.clone(),
                 what: "non-IP frame from a container".into(),
             });
         };
@@ -180,7 +181,7 @@ impl World {
                 self.counters.table_lookups += n;
                 if !found {
                     return drop(Disposition::NoMatchingLoadBalancer {
-                        node: self.nodes[h].name.clone(),
+                        node: self.nodes[h.0].name.clone(),
                         vip: t.dst,
                         port: t.dport,
                     });
@@ -266,12 +267,12 @@ impl World {
     /// LB, OutBoundNAT and route layers of an outbound packet on port `p`.
     pub(crate) fn slow_out(
         &mut self,
-        h: usize,
+        h: HostId,
         p: u32,
         t: Tuple,
         tr: &mut Tracer,
     ) -> Result<FlowAction, Disposition> {
-        let node = self.nodes[h].name.clone();
+        let node = self.nodes[h.0].name.clone();
         let seed = self.seed;
         self.conn_nonce += 1;
         let nonce = self.conn_nonce;
@@ -436,7 +437,7 @@ impl World {
 
     pub(crate) fn snat_port(
         &mut self,
-        h: usize,
+        h: HostId,
         src: IpAddr,
         owner: SnatOwner,
         node: &str,
@@ -453,7 +454,7 @@ impl World {
     /// The route layer for either address family.
     pub(crate) fn route_any(
         &mut self,
-        h: usize,
+        h: HostId,
         pp: &PortProgram,
         d: IpAddr,
         after: &Tuple,
@@ -471,13 +472,13 @@ impl World {
     /// port; otherwise the host's IPv6 routes, leaving with the host MAC like IPv4 (P10).
     pub(crate) fn route_port6(
         &mut self,
-        h: usize,
+        h: HostId,
         pp: &PortProgram,
         d: Ipv6Addr,
         backend_remote: bool,
         tr: &mut Tracer,
     ) -> Result<Exit, Disposition> {
-        let node = self.nodes[h].name.clone();
+        let node = self.nodes[h.0].name.clone();
         self.counters.table_lookups += 1;
         let hn = self.hn(h);
         let net = &hn.prog.networks[pp.network];
@@ -531,14 +532,14 @@ impl World {
     /// The route layer of a port: where a (translated) packet to `d` goes.
     pub(crate) fn route_port(
         &mut self,
-        h: usize,
+        h: HostId,
         pp: &PortProgram,
         d: Ipv4Addr,
         after: &Tuple,
         backend_remote: bool,
         tr: &mut Tracer,
     ) -> Result<Exit, Disposition> {
-        let node = self.nodes[h].name.clone();
+        let node = self.nodes[h.0].name.clone();
         self.counters.table_lookups += 1;
         let hn = self.hn(h);
         let net = hn.prog.networks[pp.network].clone();
@@ -617,7 +618,7 @@ impl World {
     #[allow(clippy::too_many_arguments)]
     fn route_overlay(
         &mut self,
-        h: usize,
+        h: HostId,
         net: &NetProgram,
         d: Ipv4Addr,
         remote: Option<&RemoteEndpoint>,
@@ -691,7 +692,7 @@ impl World {
     /// host's routes (P10; consumers.md S1.2).
     fn route_l2bridge(
         &mut self,
-        h: usize,
+        h: HostId,
         d: Ipv4Addr,
         remote: Option<&RemoteEndpoint>,
         node: &str,
@@ -710,7 +711,7 @@ impl World {
 
     pub(crate) fn outer_next_hop(
         &mut self,
-        h: usize,
+        h: HostId,
         pa: Ipv4Addr,
         node: &str,
     ) -> Result<Ipv4Addr, Disposition> {
@@ -725,7 +726,7 @@ impl World {
 
     pub(crate) fn mac_rewrite_exit(
         &mut self,
-        h: usize,
+        h: HostId,
         d: Ipv4Addr,
         node: &str,
         tr: &mut Tracer,
@@ -754,7 +755,7 @@ impl World {
     /// Restore a reply of a translated connection and hand it on.
     pub(crate) fn restore(
         &mut self,
-        h: usize,
+        h: HostId,
         mut pkt: Packet,
         t: Tuple,
         a: FlowAction,
@@ -788,7 +789,7 @@ impl World {
                 self.counters.table_lookups += 1;
                 let Some(&q) = self.hn(h).prog.port_by_ep.get(&endpoint) else {
                     return drop(Disposition::NoRoute {
-                        node: self.nodes[h].name.clone(),
+                        node: self.nodes[h.0].name.clone(),
                         reason: format!("the endpoint {endpoint} of this connection is gone"),
                     });
                 };
@@ -807,7 +808,7 @@ impl World {
     /// Apply a (cached or fresh) flow action.
     pub(crate) fn apply(
         &mut self,
-        h: usize,
+        h: HostId,
         from: Option<u32>,
         mut pkt: Packet,
         a: FlowAction,
@@ -890,7 +891,7 @@ impl World {
             Exit::Deny(d) => match from {
                 Some(p) => drop(self.deny_disposition(h, p, d)),
                 None => drop(Disposition::NoRoute {
-                    node: self.nodes[h].name.clone(),
+                    node: self.nodes[h.0].name.clone(),
                     reason: "denied".into(),
                 }),
             },
@@ -898,21 +899,21 @@ impl World {
     }
 
     /// A packet arrives at port `q` from the vSwitch (VFP inbound): ACL In, then the container.
-    pub(crate) fn port_in(&mut self, h: usize, q: u32, mut pkt: Packet, tr: &mut Tracer) -> Next {
+    pub(crate) fn port_in(&mut self, h: HostId, q: u32, mut pkt: Packet, tr: &mut Tracer) -> Next {
         self.ensure_compiled(h);
         if q as usize >= self.hn(h).prog.ports.len() {
             return drop(Disposition::NoRoute {
-                node: self.nodes[h].name.clone(),
+                node: self.nodes[h.0].name.clone(),
                 reason: "the destination port was removed".into(),
             });
         }
         if tr.on {
-            let (n, pn) = (self.nodes[h].name.clone(), self.port_name(h, q).to_string());
+            let (n, pn) = (self.nodes[h.0].name.clone(), self.port_name(h, q).to_string());
             tr.hop(&n, &pn);
         }
         let Some(t) = tuple_of(&pkt) else {
             return drop(Disposition::Unsupported {
-                node: self.nodes[h].name.clone(),
+                node: self.nodes[h.0].name.clone(),
                 what: "non-IP frame at a port".into(),
             });
         };
@@ -1019,14 +1020,14 @@ impl World {
     /// The route layer's exit for the reply `reply` of an inbound connection leaving port `q`,
     /// composed when the connection is set up (not traced: the request's trace shows the
     /// request; the reply's trace shows the cached flow it matches).
-    fn reply_route(&mut self, h: usize, q: u32, reply: &Tuple) -> Option<Exit> {
+    fn reply_route(&mut self, h: HostId, q: u32, reply: &Tuple) -> Option<Exit> {
         let pp = self.hn(h).prog.ports[q as usize].clone();
         let mut quiet = Tracer::new(false);
         self.route_any(h, &pp, reply.dst, reply, false, &mut quiet).ok()
     }
 
     /// The place name of a port's owner: `container:ID` or `endpoint:GUID`.
-    pub(crate) fn port_place(&self, h: usize, q: u32) -> String {
+    pub(crate) fn port_place(&self, h: HostId, q: u32) -> String {
         let pp = &self.hn(h).prog.ports[q as usize];
         match &pp.container {
             Some(c) => format!("container:{c}"),
