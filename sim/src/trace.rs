@@ -265,6 +265,11 @@ pub enum Disposition {
         node: String,
         address: IpAddr,
     },
+    /// Dropped by an endpoint's `QOS` meter (`MaximumOutgoingBandwidthInBytes`, docs/qos.md).
+    RateLimited {
+        node: String,
+        bytes_per_second: u64,
+    },
     LinkDown {
         node: String,
     },
@@ -299,6 +304,7 @@ impl Disposition {
             Disposition::Loop { .. } => "Loop",
             Disposition::NoMatchingLoadBalancer { .. } => "NoMatchingLoadBalancer",
             Disposition::SnatPortsExhausted { .. } => "SnatPortsExhausted",
+            Disposition::RateLimited { .. } => "RateLimited",
             Disposition::LinkDown { .. } => "LinkDown",
             Disposition::HostDown { .. } => "HostDown",
             Disposition::Unsupported { .. } => "Unsupported",
@@ -345,6 +351,13 @@ impl fmt::Display for Disposition {
             Disposition::SnatPortsExhausted { node, address } => {
                 write!(f, "SnatPortsExhausted at {node}: no free port block on {address}")
             }
+            Disposition::RateLimited {
+                node,
+                bytes_per_second,
+            } => write!(
+                f,
+                "RateLimited at {node}: QOS MaximumOutgoingBandwidthInBytes {bytes_per_second} B/s, token bucket empty"
+            ),
             Disposition::LinkDown { node } => write!(f, "LinkDown at {node}"),
             Disposition::HostDown { node } => write!(f, "HostDown: {node}"),
             Disposition::Unsupported { node, what } => write!(f, "Unsupported at {node}: {what}"),

@@ -103,6 +103,9 @@ pub struct DataplaneSettings {
     /// ICS networks (the Hyper-V Default Switch, WSL) share the host's connection: egress is
     /// NATed to the host address like WinNAT (hns-schema.md §2.2, §5.7). Off = no external path.
     pub ics_shares_connection: bool,
+    /// How much traffic an endpoint's `QOS` token bucket holds, as time at its rate (virtual
+    /// ns; at least one full frame). HNS does not document a burst size: inferred, docs/qos.md.
+    pub qos_burst_ns: u64,
 }
 
 impl Default for DataplaneSettings {
@@ -120,6 +123,7 @@ impl Default for DataplaneSettings {
             container_mtu_reduction: 0,
             ip_forwarding: true,
             ics_shares_connection: true,
+            qos_burst_ns: 100_000_000,
         }
     }
 }
@@ -321,6 +325,8 @@ pub(crate) struct HostNode {
     pub switch: crate::switch::MacTable,
     /// Container compartments' neighbour caches (`neigh`).
     pub neigh: CompartmentNeighbours,
+    /// `QOS` meters by endpoint (runtime state: they survive recompiles while the rate stays).
+    pub meters: crate::fasthash::FastMap<Guid, crate::vfp::meter::TokenBucket>,
     /// The default compartment's IPv4 routes: see [`HostNode::rebuild_routes`].
     pub routes: RouteTable<HostRoute>,
     /// IPv6 routes (prefix, IPv4 address of the next-hop node): see [`World::set_host_routes6`].
@@ -343,6 +349,7 @@ impl HostNode {
             self.hns.restart_service();
         }
         self.flows.clear();
+        self.meters.clear();
     }
 
     /// Rebuild the default compartment's route table from its sources: the connected underlay
@@ -534,6 +541,7 @@ impl World {
             link_up: true,
             switch: crate::switch::MacTable::default(),
             neigh: Default::default(),
+            meters: Default::default(),
             routes: RouteTable::new(),
             routes6: RouteTable::new(),
             spec,

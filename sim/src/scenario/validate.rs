@@ -20,6 +20,7 @@ pub const DISPOSITIONS: &[&str] = &[
     "Loop",
     "NoMatchingLoadBalancer",
     "SnatPortsExhausted",
+    "RateLimited",
     "LinkDown",
     "HostDown",
     "Unsupported",

@@ -33,6 +33,7 @@ pub mod acl;
 pub mod flow;
 mod ingress;
 pub mod lb;
+pub mod meter;
 mod port;
 
 pub use acl::{AclRule, AclSet, AclVerdict, AclView, Dir};

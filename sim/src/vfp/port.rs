@@ -6,11 +6,12 @@ use crate::compile::{NetKind, NetProgram, PortProgram, RemoteEndpoint, Via};
 use crate::packet::Packet;
 use crate::path::HostId;
 use crate::path::{
-    drop, headers, set_tuple, tuple_headers, tuple_of, v4, AclRuleRef, At, DenyRef, Exit, FlowAction, Next,
-    Outcome, Receiver, Tracer,
+    drop, headers, ip_len, set_tuple, tuple_headers, tuple_of, v4, AclRuleRef, At, DenyRef, Exit, FlowAction,
+    Next, Outcome, Receiver, Tracer,
 };
 use crate::switch::{Forward, SwitchPort};
 use crate::trace::{Action, Disposition, SessionOp, Step};
+use crate::vfp::meter::TokenBucket;
 use crate::vfp::{lb, AclVerdict, AclView, Dir, FlowKey, Layer, NatLayer, SnatOwner, Tuple, Zone};
 use crate::world::World;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -167,6 +168,12 @@ impl World {
                 what: "non-IP frame from a container".into(),
             });
         };
+        // The meter stage (QOS): every packet, cached flows included, before the flow table.
+        if let Some(rate) = self.hn(h).prog.ports[p as usize].qos {
+            if let Err(d) = self.meter(h, p, rate, &pkt) {
+                return drop(d);
+            }
+        }
         let now = self.now;
         // P3 (newer WS2019 builds, setting `empty_source_vip_uses_node_ip: false`): the NAT
         // pool is the VIP itself, and VFP's LB layer claims every packet addressed to a VIP
@@ -262,6 +269,32 @@ impl World {
             }
             Err(d) => drop(d),
         }
+    }
+
+    /// Charge a packet leaving port `p` to the endpoint's `QOS` token bucket (`vfp::meter`).
+    #[cold]
+    fn meter(&mut self, h: HostId, p: u32, rate: u64, pkt: &Packet) -> Result<(), Disposition> {
+        let now = self.now;
+        let burst = self.hn(h).spec.dataplane.qos_burst_ns;
+        let endpoint = self.hn(h).prog.ports[p as usize].endpoint;
+        let bytes = u64::from(ip_len(pkt)) + 14;
+        self.counters.table_lookups += 1;
+        let bucket = self
+            .hn_mut(h)
+            .meters
+            .entry(endpoint)
+            .or_insert_with(|| TokenBucket::new(rate, burst, now));
+        if bucket.rate() != rate {
+            // The policy changed: a new, full bucket at the new rate.
+            *bucket = TokenBucket::new(rate, burst, now);
+        }
+        if bucket.take(bytes, now) {
+            return Ok(());
+        }
+        Err(Disposition::RateLimited {
+            node: format!("{}/{}", self.nodes[h.0].name, self.port_name(h, p)),
+            bytes_per_second: rate,
+        })
     }
 
     /// LB, OutBoundNAT and route layers of an outbound packet on port `p`.
