@@ -1,5 +1,9 @@
-//! engine: discrete events on a virtual clock, and the types of the per-host packet path (the
-//! VFP pipeline itself is in `vfp::port` and `vfp::ingress`).
+//! engine: the driver. It runs a packet's chain of events on the virtual clock
+//! ([`World::journey`]), keeps each host's compiled program current (`ensure_compiled`), and
+//! owns the flow-table bookkeeping shared by the stages (`flow_gen`, `pin_restore`). The stages
+//! themselves are in `vfp::port`, `vfp::ingress`, `host`, `neigh` and `fabric`; the types they
+//! exchange (`At`, `Next`, `Exit`, `FlowAction`, `Tracer`) are in `path`, which depends on no
+//! stage. docs/packet-walk.md lists the walk function by function.
 //!
 //! A packet's journey is a chain of events `(time, location)`: each event is processed and names
 //! at most one next event (wire transmissions advance virtual time by the segment's latency).

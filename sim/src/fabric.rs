@@ -467,8 +467,8 @@ impl World {
         };
         let (nh, label) = match via {
             RouterVia::Connected(i) => (dst, format!("{prefix} connected ({})", spec.interfaces[i].ip)),
-            RouterVia::Static(nh) => (nh, format!("{prefix} via {nh}")),
-            RouterVia::Default(gw) => (gw, format!("0.0.0.0/0 via {gw}")),
+            RouterVia::Static(nh) => (nh, prefix.to_string()),
+            RouterVia::Default(gw) => (gw, "0.0.0.0/0".to_string()),
         };
         self.counters.table_lookups += 1;
         tr.step(|| Step::Route {

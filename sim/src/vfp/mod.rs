@@ -59,7 +59,7 @@ pub enum Layer {
 }
 
 impl Layer {
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             Layer::AclSwitch => "ACL_SWITCH",
             Layer::AclHost => "ACL_HOST",
