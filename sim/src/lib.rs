@@ -1,7 +1,15 @@
 //! hnsim-sim: the dataplane and the scenario engine.
 //!
 //! Follow one packet: a container's vNIC port → VFP (out) → vSwitch → host vNIC / uplink →
-//! underlay → another host's uplink → VFP (in) → delivered. See ARCHITECTURE in docs/.
+//! underlay → another host's uplink → VFP (in) → delivered. See docs/ARCHITECTURE.md (module
+//! map, determinism rules) and docs/packet-walk.md (the walk function by function).
+//!
+//! * control plane → dataplane: [`compile`] (HNS state → per-port [`vfp`] programs);
+//! * components: [`vfp`], [`switch`], [`host`], `neigh`, [`fabric`], [`app`], driven by
+//!   [`engine`] and held by [`world`];
+//! * packets and output: [`packet`], [`wire`], [`trace`], [`capture`], [`pcap`];
+//! * [`scenario`]: the YAML format, parser, validator, runner and reports;
+//! * [`testkit`], [`benchkit`]: labs for tests and benchmarks.
 
 pub mod app;
 pub mod benchkit;
@@ -20,6 +28,7 @@ pub mod switch;
 pub mod testkit;
 pub mod trace;
 pub mod vfp;
+pub mod view;
 pub mod wire;
 pub mod world;
 

@@ -1,7 +1,9 @@
 //! One module per command family.
 pub mod adapter;
 pub mod bench;
+pub mod doctor;
 pub mod input;
+pub mod node;
 pub mod out;
 pub mod run;
 pub mod validate;

@@ -2,7 +2,9 @@
 
 use hnsim_sim::scenario::format::Proto;
 use hnsim_sim::scenario::runner::{execute, RunOptions, ScenarioReport};
-use hnsim_sim::scenario::{doclint, load_file, load_str, parse, report, Loaded, ScenarioError};
+use hnsim_sim::scenario::{
+    doclint, expect_lint, load_file, load_str, parse, report, Loaded, ScenarioError,
+};
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
@@ -11,13 +13,14 @@ pub struct RunArgs {
     /// reads one scenario from standard input).
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
-    /// Treat warnings (keys HNS ignores inside HNS documents) as errors.
+    /// Treat warnings (keys HNS ignores inside HNS documents, an `expect:` without
+    /// `disposition:`) as errors: exit 2.
     #[arg(long)]
     pub strict: bool,
     /// Override every scenario's `seed:`.
     #[arg(long)]
     pub seed: Option<u64>,
-    /// text | json | junit
+    /// text | json | junit | html
     #[arg(long, default_value = "text")]
     pub format: String,
     /// Write the report to this file instead of standard output.
@@ -37,7 +40,8 @@ pub struct CheckArgs {
     /// reads one scenario from standard input).
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
-    /// Treat warnings (keys HNS ignores inside HNS documents) as errors.
+    /// Treat warnings (keys HNS ignores inside HNS documents, an `expect:` without
+    /// `disposition:`) as errors: exit 2.
     #[arg(long)]
     pub strict: bool,
 }
@@ -58,16 +62,19 @@ pub struct TraceArgs {
     /// Override the scenario's `seed:`.
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Print the trace as JSON.
+    /// Print the trace as JSON (same as `--format json`).
     #[arg(long)]
     pub json: bool,
+    /// text | json | html (a self-contained page: the topology with the packet's path drawn)
+    #[arg(long, default_value = "text")]
+    pub format: String,
 }
 
 #[derive(clap::Args)]
 pub struct GraphArgs {
     /// The scenario file whose set-up builds the topology (`-` = stdin).
     pub scenario: PathBuf,
-    /// Output format: dot (Graphviz)
+    /// dot | json (nodes and edges with kinds and names)
     #[arg(long, default_value = "dot")]
     pub format: String,
 }
@@ -123,7 +130,10 @@ fn load_all(paths: &[PathBuf], strict: bool) -> Result<Vec<Loaded>, Vec<Scenario
     for f in files {
         match load_path(&f) {
             Ok(l) => {
-                for w in doclint::warnings(&l) {
+                for w in doclint::warnings(&l)
+                    .into_iter()
+                    .chain(expect_lint::warnings(&l))
+                {
                     if strict {
                         errors.push(w);
                     } else {
@@ -178,9 +188,9 @@ fn first_difference(a: &str, b: &str) -> String {
 
 pub fn run(a: RunArgs) -> u8 {
     let format = a.format.as_str();
-    if !matches!(format, "text" | "json" | "junit") {
+    if !matches!(format, "text" | "json" | "junit" | "html") {
         return super::invalid(format!(
-            "--format: expected text, json or junit, found {format:?}"
+            "--format: expected text, json, junit or html, found {format:?}"
         ));
     }
     let loaded = match load_all(&a.paths, a.strict) {
@@ -234,6 +244,7 @@ pub fn run(a: RunArgs) -> u8 {
     let text = match format {
         "json" => report::json(&reports),
         "junit" => report::junit(&reports),
+        "html" => hnsim_sim::view::html::report(&reports),
         _ => report::text(&reports),
     };
     match &a.out {
@@ -352,6 +363,10 @@ fn warn_failed_setup(l: &Loaded, rep: &ScenarioReport) -> bool {
 }
 
 pub fn trace(a: TraceArgs) -> u8 {
+    let format = if a.json { "json" } else { a.format.as_str() };
+    if !matches!(format, "text" | "json" | "html") {
+        return super::invalid(format!("--format: expected text, json or html, found {format:?}"));
+    }
     let proto = match a.proto.as_str() {
         "tcp" => Proto::Tcp,
         "udp" => Proto::Udp,
@@ -376,22 +391,26 @@ pub fn trace(a: TraceArgs) -> u8 {
         Ok(ex) => ex,
         Err(e) => return super::invalid(e),
     };
-    let text = if a.json {
-        serde_json::to_string_pretty(&ex).unwrap_or_default()
-    } else {
-        format!("{} -> {} ({})\n{ex}", a.from, a.to, a.proto)
+    let delivered = ex.request.disposition.is_delivered();
+    let text = match format {
+        "html" => {
+            let label = format!("trace {} -> {} ({})", a.from, a.to, a.proto);
+            hnsim_sim::view::html::trace(&rep, label, ex)
+        }
+        "json" => serde_json::to_string_pretty(&ex).unwrap_or_default() + "\n",
+        _ => format!("{} -> {} ({})\n{ex}\n", a.from, a.to, a.proto),
     };
-    let code = if ex.request.disposition.is_delivered() {
+    let code = if delivered {
         0
     } else {
         1
     };
-    super::out::finish(super::out::println(&text), code)
+    super::out::finish(super::out::print(&text), code)
 }
 
 pub fn graph(a: GraphArgs) -> u8 {
-    if a.format != "dot" {
-        return super::invalid(format!("--format: expected dot, found {:?}", a.format));
+    if !matches!(a.format.as_str(), "dot" | "json") {
+        return super::invalid(format!("--format: expected dot or json, found {:?}", a.format));
     }
     let l = match load_one(&a.scenario) {
         Ok(l) => l,
@@ -408,28 +427,12 @@ pub fn graph(a: GraphArgs) -> u8 {
     };
     // The graph of a half-built world is still worth seeing, but not as a success.
     let code = if warn_failed_setup(&l, &rep) { 1 } else { 0 };
-    let g = runner.world.graph();
-    super::out::finish(super::out::print(&dot(&g)), code)
-}
-
-/// DOT text of the topology graph, with quoted labels and a stable order.
-fn dot(g: &hnsim_sim::world::TopologyGraph) -> String {
-    let mut out = String::from("graph hnsim {\n");
-    for i in g.node_indices() {
-        out.push_str(&format!("  n{} [label={:?}];\n", i.index(), g[i]));
-    }
-    for e in g.edge_indices() {
-        if let Some((a, b)) = g.edge_endpoints(e) {
-            out.push_str(&format!(
-                "  n{} -- n{} [label={:?}];\n",
-                a.index(),
-                b.index(),
-                g[e]
-            ));
-        }
-    }
-    out.push_str("}\n");
-    out
+    let t = hnsim_sim::view::Topology::of(&runner.world, &runner.names_by_guid());
+    let text = match a.format.as_str() {
+        "json" => hnsim_sim::view::graph::json(&t),
+        _ => hnsim_sim::view::graph::dot(&t),
+    };
+    super::out::finish(super::out::print(&text), code)
 }
 
 #[cfg(test)]

@@ -216,6 +216,8 @@ steps! {
     Heal(HealStep) = "heal",
     /// Advance virtual time: `5s`, `250ms`, `1m`.
     Advance(String) = "advance",
+    /// Load a host's HNS state as a node dump showed it (`hnsim node import`).
+    Restore(super::restore::RestoreStep) = "restore",
 }
 
 /// Any HNS object step.

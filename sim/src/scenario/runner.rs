@@ -3,7 +3,7 @@
 //! virtual time; every expectation becomes a [`Check`] in the [`ScenarioReport`].
 
 use super::format::*;
-use super::interp::{expand_str, expand_value, lookup};
+use super::interp::{expand_str, expand_value, lookup, references, value_references};
 use super::locate::Seg;
 use super::parse::Loaded;
 use super::topology::build_world;
@@ -17,7 +17,7 @@ use hnsim_model::v1::{policy_list_from_v1, PolicyListV2};
 use hnsim_model::{Guid, HnsBackend};
 use serde::Serialize;
 use serde_json::{json, Value as Json};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 /// One expectation and how it came out.
@@ -106,6 +106,9 @@ pub struct ScenarioReport {
     /// The world could not be built.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The topology at the end of the run, for pictures (`view::html`); not in the JSON report.
+    #[serde(skip)]
+    pub topology: Option<crate::view::Topology>,
 }
 
 impl ScenarioReport {
@@ -150,7 +153,17 @@ pub struct Runner<'a> {
     pub world: World,
     pub seed: u64,
     names: BTreeMap<String, Named>,
+    /// Every name bound to an HNS object, by the object's GUID (for naming receivers).
+    names_of: BTreeMap<Guid, BTreeSet<String>>,
+    /// The values of `${name…}`. A named object's entry is its document as last read, with the
+    /// host's HNS generation at that read (`read_at`): it is re-read from the model only when an
+    /// expression uses it and the host has changed since, so a step costs the same whatever the
+    /// number of names (an object gone from HNS keeps its last document).
     vars: BTreeMap<String, Json>,
+    read_at: BTreeMap<String, u64>,
+    /// HNS calls made so far (statistics for tests: calls per step must not grow with the
+    /// number of names).
+    hns_calls: u64,
     partitions: Vec<(String, String)>,
     /// Endpoint → the container it was attached to (for naming receivers).
     ep_container: BTreeMap<Guid, String>,
@@ -185,6 +198,7 @@ pub fn execute<'a>(loaded: &'a Loaded, opts: &RunOptions) -> (ScenarioReport, Op
         inferred: s.inferred.clone(),
         steps: Vec::new(),
         error: None,
+        topology: None,
     };
     let mut runner = match Runner::new(loaded, seed, opts.pcap) {
         Ok(r) => r,
@@ -205,6 +219,7 @@ pub fn execute<'a>(loaded: &'a Loaded, opts: &RunOptions) -> (ScenarioReport, Op
         failed.record(step, &rep);
         report.steps.push(rep);
     }
+    report.topology = Some(crate::view::Topology::of(&runner.world, &runner.names_by_guid()));
     (report, Some(runner))
 }
 
@@ -259,7 +274,10 @@ impl<'a> Runner<'a> {
             world,
             seed,
             names,
+            names_of: BTreeMap::new(),
             vars,
+            read_at: BTreeMap::new(),
+            hns_calls: 0,
             partitions: Vec::new(),
             ep_container: BTreeMap::new(),
             next_port: 50000,
@@ -274,16 +292,83 @@ impl<'a> Runner<'a> {
 
     fn call(&mut self, host: &str, call: &HcnCall) -> Result<Result<String, hnsim_model::HcnError>, String> {
         let hns = self.world.hns(host).map_err(|e| e.to_string())?;
+        self.hns_calls += 1;
         Ok(hns.call(call))
     }
 
+    /// HNS calls the runner has made (steps and reads of named objects).
+    pub fn hns_calls(&self) -> u64 {
+        self.hns_calls
+    }
+
+    /// Bind `name` (an `as:` name or a container), keeping the GUID → names index in step.
+    fn bind(&mut self, name: &str, n: Named) {
+        if let Some(Named::Object { id, .. }) = self.names.get(name) {
+            if let Some(set) = self.names_of.get_mut(id) {
+                set.remove(name);
+                if set.is_empty() {
+                    self.names_of.remove(id);
+                }
+            }
+        }
+        if let Named::Object { id, .. } = &n {
+            self.names_of.entry(*id).or_default().insert(name.to_string());
+        }
+        self.read_at.remove(name);
+        self.names.insert(name.to_string(), n);
+    }
+
+    /// Bring the values of these names up to date with the model (see `vars`), and return the
+    /// variables for expanding.
+    fn vars_for<I, S>(&mut self, names: I) -> &BTreeMap<String, Json>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        for name in names {
+            self.read_named(name.as_ref());
+        }
+        &self.vars
+    }
+
+    /// The variables for expanding `text` (see [`Runner::vars_for`]).
+    fn vars_for_str(&mut self, text: &str) -> &BTreeMap<String, Json> {
+        self.vars_for(references(text).unwrap_or_default())
+    }
+
+    /// The variables for expanding a YAML value (see [`Runner::vars_for`]).
+    fn vars_for_value(&mut self, v: &serde_yaml::Value) -> &BTreeMap<String, Json> {
+        self.vars_for(value_references(v))
+    }
+
+    /// Re-read one named object if its host's HNS changed since it was last read.
+    fn read_named(&mut self, name: &str) {
+        let Some(Named::Object { host, kind, id }) = self.names.get(name) else {
+            return;
+        };
+        let (host, kind, id) = (host.clone(), *kind, *id);
+        let Ok(generation) = self.world.hns_ref(&host).map(|h| h.generation) else {
+            return;
+        };
+        if self.read_at.get(name) == Some(&generation) {
+            return;
+        }
+        let q = HcnCall::new(HcnOp::Object(Verb::Query, kind), id.to_string(), DEFAULT_QUERY);
+        if let Ok(Ok(r)) = self.call(&host, &q) {
+            if let Ok(v) = serde_json::from_str::<Json>(&r) {
+                self.vars.insert(name.to_string(), v);
+            }
+        }
+        self.read_at.insert(name.to_string(), generation);
+    }
+
     /// Resolve an object reference: a name from `as:`, a GUID, or a `${…}` expression.
-    fn object_id(&self, r: &str) -> Result<String, String> {
+    fn object_id(&mut self, r: &str) -> Result<String, String> {
         if let Some(Named::Object { id, .. }) = self.names.get(r) {
             return Ok(id.to_string());
         }
         if r.contains("${") {
-            return match expand_str(r, &self.vars)? {
+            return match expand_str(r, self.vars_for_str(r))? {
                 Json::String(s) => Ok(s),
                 other => Ok(other.to_string()),
             };
@@ -356,7 +441,6 @@ impl<'a> Runner<'a> {
                 );
                 let res = self.call(&host, &call)?;
                 self.check_result(res.map(|_| ()), &a.expect_error, rep)?;
-                self.refresh(&host);
                 Ok(())
             }
             Step::AddEndpointPolicy(p)
@@ -373,11 +457,10 @@ impl<'a> Runner<'a> {
                     _ => ("Remove", ObjectKind::Network),
                 };
                 let id = self.object_id(&p.target)?;
-                let policies: Vec<Json> = p
-                    .policies
-                    .iter()
-                    .map(|v| expand_value(v, &self.vars))
-                    .collect::<Result<_, _>>()?;
+                let mut policies: Vec<Json> = Vec::with_capacity(p.policies.len());
+                for v in &p.policies {
+                    policies.push(expand_value(v, self.vars_for_value(v))?);
+                }
                 let types: Vec<String> = policies
                     .iter()
                     .map(|v| v.get("Type").and_then(Json::as_str).unwrap_or("?").to_string())
@@ -388,7 +471,6 @@ impl<'a> Runner<'a> {
                 let call = HcnCall::new(HcnOp::Object(Verb::Modify, kind), id, doc.to_string());
                 let res = self.call(&host, &call)?;
                 self.check_result(res.map(|_| ()), &p.expect_error, rep)?;
-                self.refresh(&host);
                 Ok(())
             }
             Step::Container(c) => self.container(c, rep),
@@ -464,6 +546,7 @@ impl<'a> Runner<'a> {
                 }
                 Ok(())
             }
+            Step::Restore(s) => self.restore(s, rep),
             Step::Advance(d) => {
                 let ns = parse_duration(d)?;
                 rep.label = format!("advance {d}");
@@ -517,7 +600,7 @@ impl<'a> Runner<'a> {
             _ => Verb::Query,
         };
         let mut doc = match &s.doc {
-            Some(d) => expand_value(d, &self.vars)?,
+            Some(d) => expand_value(d, self.vars_for_value(d))?,
             None if verb == Verb::Query => serde_json::from_str(DEFAULT_QUERY).map_err(|e| e.to_string())?,
             None => Json::Null,
         };
@@ -568,8 +651,8 @@ impl<'a> Runner<'a> {
                 .and_then(Json::as_str)
                 .and_then(|g| g.parse::<Guid>().ok())
                 .unwrap_or_default();
-            self.names.insert(
-                name.clone(),
+            self.bind(
+                name,
                 Named::Object {
                     host: host.clone(),
                     kind: okind,
@@ -577,35 +660,53 @@ impl<'a> Runner<'a> {
                 },
             );
             self.vars.insert(name.clone(), cur.clone());
+            let generation = self.world.hns_ref(&host).map_err(|e| e.to_string())?.generation;
+            self.read_at.insert(name.clone(), generation);
         }
         for (path, want) in &s.expect {
-            let want = expand_value(want, &self.vars)?;
+            let want = expand_value(want, self.vars_for_value(want))?;
             let got = current.as_ref().and_then(|c| lookup(c, path)).cloned();
             rep.checks.push(compare_field(path, &want, got.as_ref()));
         }
         rep.reply = current;
-        self.refresh(&host);
         Ok(())
     }
 
-    /// Re-read every named object of a host so `${name.…}` sees modifications.
-    fn refresh(&mut self, host: &str) {
-        let named: Vec<(String, ObjectKind, Guid)> = self
-            .names
-            .iter()
-            .filter_map(|(n, v)| match v {
-                Named::Object { host: h, kind, id } if h == host => Some((n.clone(), *kind, *id)),
-                _ => None,
-            })
-            .collect();
-        for (name, kind, id) in named {
-            let q = HcnCall::new(HcnOp::Object(Verb::Query, kind), id.to_string(), DEFAULT_QUERY);
-            if let Ok(Ok(r)) = self.call(host, &q) {
-                if let Ok(v) = serde_json::from_str::<Json>(&r) {
-                    self.vars.insert(name, v);
-                }
+    /// `restore:` (logic in restore.rs): import the objects, then bind the step's names.
+    fn restore(&mut self, s: &super::restore::RestoreStep, rep: &mut StepReport) -> Result<(), String> {
+        let host = self.default_host(&s.host);
+        rep.label = format!("restore {} object(s) on {host}", s.objects.len());
+        let hns = self.world.hns(&host).map_err(|e| e.to_string())?;
+        let (_, reply) = super::restore::apply(hns, s)?;
+        let generation = hns.generation;
+        let mut bound = Vec::new();
+        for (name, id) in &s.names {
+            let id: Guid = id.parse().map_err(|_| format!("names.{name}: not a GUID"))?;
+            let found = [
+                ObjectKind::Endpoint,
+                ObjectKind::Network,
+                ObjectKind::LoadBalancer,
+                ObjectKind::Namespace,
+                ObjectKind::SdnRoute,
+            ]
+            .into_iter()
+            .find_map(|k| hns.document(k, &id).ok().map(|d| (k, d)));
+            if let Some((kind, doc)) = found {
+                bound.push((name, kind, id, doc));
             }
         }
+        for (name, kind, id, doc) in bound {
+            let object = Named::Object {
+                host: host.clone(),
+                kind,
+                id,
+            };
+            self.bind(name, object);
+            self.vars.insert(name.clone(), doc);
+            self.read_at.insert(name.clone(), generation);
+        }
+        rep.reply = Some(reply);
+        Ok(())
     }
 
     fn list(&mut self, s: &ListStep, rep: &mut StepReport) -> Result<(), String> {
@@ -616,7 +717,7 @@ impl<'a> Runner<'a> {
         if !s.filter.is_empty() {
             let mut f = serde_json::Map::new();
             for (k, v) in &s.filter {
-                f.insert(k.clone(), expand_value(v, &self.vars)?);
+                f.insert(k.clone(), expand_value(v, self.vars_for_value(v))?);
             }
             q["Filter"] = Json::String(Json::Object(f).to_string());
         }
@@ -669,8 +770,7 @@ impl<'a> Runner<'a> {
             json!({"ID": c.name, "Host": host, "IpAddress": ips.first().cloned().unwrap_or_default(),
                    "IpAddresses": ips, "Endpoints": eps.iter().map(|g| g.to_string()).collect::<Vec<_>>()}),
         );
-        self.names
-            .insert(c.name.clone(), Named::Container { host: host.clone() });
+        self.bind(&c.name, Named::Container { host: host.clone() });
         for g in &eps {
             self.ep_container.insert(*g, c.name.clone());
         }
@@ -705,7 +805,7 @@ impl<'a> Runner<'a> {
     /// The address of a named place: a host's or station's uplink address, a container's or
     /// endpoint's first IP.
     fn address_of(&mut self, name: &str) -> Result<IpAddr, String> {
-        if let Some(v) = self.vars.get(name) {
+        if let Some(v) = self.vars_for([name]).get(name) {
             let ip = v
                 .get("IpAddress")
                 .and_then(Json::as_str)
@@ -740,7 +840,7 @@ impl<'a> Runner<'a> {
         let ip = match t {
             Target::Addr(a) => a,
             Target::Name(n) if n.contains("${") => {
-                let v = expand_str(&n, &self.vars)?;
+                let v = expand_str(&n, self.vars_for_str(&n))?;
                 let s = v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
                 s.parse()
                     .map_err(|_| format!("`{n}` expands to {s:?}, not an IP address"))?
@@ -761,12 +861,10 @@ impl<'a> Runner<'a> {
         }
         let bare = out.last().cloned().unwrap_or_default();
         if let Ok(g) = bare.parse::<Guid>() {
-            for (name, v) in &self.names {
-                if matches!(v, Named::Object { id, .. } if *id == g) {
-                    out.push(name.clone());
-                    if let Some(c) = self.ep_container.get(&g) {
-                        out.push(c.clone());
-                    }
+            for name in self.names_of.get(&g).into_iter().flatten() {
+                out.push(name.clone());
+                if let Some(c) = self.ep_container.get(&g) {
+                    out.push(c.clone());
                 }
             }
         }
@@ -807,6 +905,15 @@ impl<'a> Runner<'a> {
             reply: exchange.then(|| "Delivered".to_string()),
             ..Default::default()
         });
+        // The addresses `seen` compares with are read once, before the packets.
+        let seen_refs: Vec<String> = [&expect.seen, &expect.reply_seen]
+            .into_iter()
+            .flatten()
+            .flat_map(|s| [&s.src, &s.dst])
+            .flatten()
+            .flat_map(|a| references(a).unwrap_or_default())
+            .collect();
+        self.vars_for(seen_refs);
         let n = t.repeat.unwrap_or(1);
         let mut receivers: Vec<String> = Vec::new();
         for k in 0..n {

@@ -591,6 +591,18 @@ impl Checker<'_> {
                     self.err(&p, m);
                 }
             }
+            Step::Restore(s) => {
+                self.host_ref(&p, s.host.as_deref());
+                match super::restore::name_kinds(s) {
+                    Ok(names) => {
+                        for (n, kind) in names {
+                            let pp = [p.clone(), vec![k("names"), k(&n)]].concat();
+                            self.define(&pp, &n, NameKind::Object(kind));
+                        }
+                    }
+                    Err(m) => self.err(&p, m),
+                }
+            }
         }
     }
 
