@@ -294,12 +294,42 @@ fn decode_any_detects_kinds() {
 
 #[test]
 fn wrong_kind_is_reported() {
-    let e = decode_network(r#"{"HostComputeNetwork":"x"}"#);
-    // decode_network reads what it is given as a network: the endpoint key is kept as unknown.
-    assert!(e.is_ok());
-    let e = decode_load_balancer(r#"{"References":[],"Policies":[{"Type":"ROUTE","NextHop":"1.1.1.1"}]}"#)
-        .unwrap_err();
-    assert_eq!(e.found, "a route document");
+    // A v1 ROUTE policy list where a load balancer is expected, and an ELB one where a route is.
+    let route_list = r#"{"References":[],"Policies":[{"Type":"ROUTE","NextHop":"1.1.1.1"}]}"#;
+    assert_eq!(
+        decode_load_balancer(route_list).unwrap_err(),
+        doc_err(
+            "$",
+            "a load balancer (HostComputeLoadBalancer or a v1 ELB PolicyList)",
+            "a route document"
+        )
+    );
+    let elb_list = r#"{"References":[],"Policies":[{"Type":"ELB","Protocol":6,"InternalPort":8080,"ExternalPort":80,"VIPs":["10.96.0.10"]}]}"#;
+    assert_eq!(
+        decode_route(elb_list).unwrap_err(),
+        doc_err(
+            "$",
+            "an SDN route (HostComputeRoute or a v1 ROUTE PolicyList)",
+            "a load balancer document"
+        )
+    );
+    // Each is what its own reader and `decode_any` (which tells the kind by the keys) make of it.
+    assert!(decode_route(route_list).is_ok());
+    assert!(decode_load_balancer(elb_list).is_ok());
+    let kinds: Vec<&str> = [route_list, elb_list]
+        .iter()
+        .map(|d| decode_any(d).unwrap()[0].kind_name())
+        .collect();
+    assert_eq!(kinds, ["route", "load balancer"]);
+}
+
+/// The per-kind readers take their input as that kind: an endpoint's key in a network document
+/// is an unknown network key, not a reason to read an endpoint; `decode_any` does tell it.
+#[test]
+fn a_kind_reader_does_not_guess_the_kind() {
+    let doc = r#"{"HostComputeNetwork":"6DD4A0B4-6D3A-4244-9C89-517C1CCDF53F"}"#;
+    assert!(decode_network(doc).is_ok());
+    assert_eq!(decode_any(doc).unwrap()[0].kind_name(), "endpoint");
 }
 
 /// The minimal documents of hns-schema.md §7 decode and print back unchanged (NAT's `Type`

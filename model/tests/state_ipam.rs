@@ -188,3 +188,97 @@ fn ids_are_deterministic_per_seed_and_caller_ids_are_kept() {
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_ne!(v["ID"], json!("00000000-0000-0000-0000-000000000000"));
 }
+
+/// One-subnet L2Bridge network document with the given routes and subnet flags.
+fn subnet_network(prefix: &str, routes: serde_json::Value, flags: u32) -> serde_json::Value {
+    json!({"Name": prefix, "Type": "L2Bridge", "Ipams": [{"Type": "Static", "Subnets": [
+        {"IpAddressPrefix": prefix, "Routes": routes, "Flags": flags}]}]})
+}
+
+/// Allocate until HNS says the pool is empty; every address handed out must lie in `prefix`.
+fn drain(h: &mut Hns, n: &Guid, prefix: &str) -> Vec<String> {
+    let p: ipnet::IpNet = prefix.parse().unwrap();
+    let mut got = Vec::new();
+    for _ in 0..8 {
+        match create(h, ObjectKind::Endpoint, &endpoint_doc(n, None)) {
+            Ok((e, _)) => {
+                let ip = ip_of(h, &e)[0];
+                assert!(p.contains(&ip), "{ip} handed out from {prefix}");
+                got.push(ip.to_string());
+            }
+            Err(err) => {
+                assert_eq!(err.code, hnsim_model::state::ERROR_NO_MORE_ITEMS, "{err:?}");
+                return got;
+            }
+        }
+    }
+    panic!("{prefix} never ran out: {got:?}");
+}
+
+#[test]
+fn a_full_ipv6_subnet_runs_out_inside_its_prefix() {
+    let mut h = hns();
+    let d = subnet_network(
+        "fd00::/126",
+        json!([{"NextHop": "fd00::1", "DestinationPrefix": "::/0"}]),
+        0,
+    );
+    let n = net(&mut h, d);
+    // ::0 is the subnet's own address, ::1 the gateway; IPv6 has no broadcast, so ::3 is usable.
+    assert_eq!(drain(&mut h, &n, "fd00::/126"), ["fd00::2", "fd00::3"]);
+}
+
+#[test]
+fn a_slash_31_allocates_its_upper_address_and_a_slash_32_nothing() {
+    let mut h = hns();
+    // RFC 3021: a /31 has no broadcast address; the gateway is not reserved (flag 1).
+    let d = subnet_network(
+        "10.0.0.0/31",
+        json!([{"NextHop": "10.0.0.1", "DestinationPrefix": "0.0.0.0/0"}]),
+        1,
+    );
+    let n = net(&mut h, d);
+    assert_eq!(drain(&mut h, &n, "10.0.0.0/31"), ["10.0.0.1"]);
+    // A /32 is only its own (reserved) address: exhausted at once, nothing outside it.
+    let d = subnet_network(
+        "10.0.1.5/32",
+        json!([{"NextHop": "10.0.1.1", "DestinationPrefix": "0.0.0.0/0"}]),
+        1,
+    );
+    let n = net(&mut h, d);
+    assert_eq!(drain(&mut h, &n, "10.0.1.5/32"), Vec::<String>::new());
+    // A full IPv4 /30 stops before its broadcast address.
+    let d = subnet_network(
+        "10.0.2.0/30",
+        json!([{"NextHop": "10.0.2.1", "DestinationPrefix": "0.0.0.0/0"}]),
+        0,
+    );
+    let n = net(&mut h, d);
+    assert_eq!(drain(&mut h, &n, "10.0.2.0/30"), ["10.0.2.2"]);
+}
+
+#[test]
+fn the_gateway_comes_from_the_default_route_not_the_first_route() {
+    let mut h = hns();
+    let d = subnet_network(
+        "10.0.0.0/29",
+        json!([
+            {"NextHop": "10.0.0.2", "DestinationPrefix": "192.168.0.0/16"},
+            {"NextHop": "10.0.0.1", "DestinationPrefix": "0.0.0.0/0"}
+        ]),
+        0,
+    );
+    let n = net(&mut h, d);
+    // .1 (the default route's next hop) is reserved, .2 (another route's next hop) is not, and
+    // the endpoint's default route is the default route's next hop.
+    let (_, first) = create(&mut h, ObjectKind::Endpoint, &endpoint_doc(&n, None)).unwrap();
+    assert_eq!(first["IpConfigurations"][0]["IpAddress"], "10.0.0.2");
+    assert_eq!(
+        first["Routes"],
+        json!([{"NextHop": "10.0.0.1", "DestinationPrefix": "0.0.0.0/0"}])
+    );
+    assert_eq!(
+        drain(&mut h, &n, "10.0.0.0/29"),
+        ["10.0.0.3", "10.0.0.4", "10.0.0.5", "10.0.0.6"]
+    );
+}

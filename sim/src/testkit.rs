@@ -299,3 +299,21 @@ impl Lab {
         lab
     }
 }
+
+/// Is Wireshark's `tshark` on PATH? Without it the Wireshark cross-checks print a note and pass,
+/// except under `CI=true`: CI installs tshark (.ci/run), so there a missing one is a failure, not
+/// a silent skip.
+pub fn tshark_available() -> bool {
+    let found = std::process::Command::new("tshark")
+        .arg("-v")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "tshark is not on PATH, and CI=true: the Wireshark cross-check must run in CI"
+        );
+        eprintln!("note: tshark not on PATH; skipping the Wireshark cross-check");
+    }
+    found
+}

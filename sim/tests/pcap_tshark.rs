@@ -1,23 +1,15 @@
 //! Wireshark's dissectors as an independent check of `wire` + `pcap`. Runs when `tshark` is on
-//! PATH (CI installs it); otherwise prints a note and passes.
+//! PATH (CI installs it); otherwise prints a note and passes, except under `CI=true`, where a
+//! missing tshark fails.
 
 use hnsim_model::Mac;
 use hnsim_sim::packet::*;
 use hnsim_sim::pcap::PcapSet;
+use hnsim_sim::testkit::tshark_available;
 use hnsim_sim::wire::{self, IcmpErrorKind, IcmpQuote};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-fn tshark_available() -> bool {
-    match Command::new("tshark").arg("-v").output() {
-        Ok(o) if o.status.success() => true,
-        _ => {
-            eprintln!("note: tshark not on PATH; skipping the Wireshark cross-check");
-            false
-        }
-    }
-}
 
 fn mac(s: &str) -> Mac {
     s.parse().unwrap()

@@ -261,12 +261,7 @@ fn ipv6_between_overlay_pods_is_unsupported() {
 #[test]
 fn tshark_decodes_the_neighbour_discovery_frames() {
     use std::process::Command;
-    if !Command::new("tshark")
-        .arg("-v")
-        .output()
-        .is_ok_and(|o| o.status.success())
-    {
-        eprintln!("note: tshark not on PATH; skipping the Wireshark cross-check");
+    if !hnsim_sim::testkit::tshark_available() {
         return;
     }
     let mut lab = lab(&["fd00::/16"]);

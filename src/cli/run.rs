@@ -2,18 +2,23 @@
 
 use hnsim_sim::scenario::format::Proto;
 use hnsim_sim::scenario::runner::{execute, RunOptions, ScenarioReport};
-use hnsim_sim::scenario::{load_file, parse, report, Loaded, ScenarioError};
+use hnsim_sim::scenario::{doclint, expect_lint, load_file, load_str, parse, report, Loaded, ScenarioError};
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
 pub struct RunArgs {
-    /// Scenario files or folders (folders are searched recursively for *.yaml / *.yml).
+    /// Scenario files or folders (folders are searched recursively for *.yaml / *.yml; `-`
+    /// reads one scenario from standard input).
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
+    /// Treat warnings (keys HNS ignores inside HNS documents, an `expect:` without
+    /// `disposition:`) as errors: exit 2.
+    #[arg(long)]
+    pub strict: bool,
     /// Override every scenario's `seed:`.
     #[arg(long)]
     pub seed: Option<u64>,
-    /// text | json | junit
+    /// text | json | junit | html
     #[arg(long, default_value = "text")]
     pub format: String,
     /// Write the report to this file instead of standard output.
@@ -29,12 +34,19 @@ pub struct RunArgs {
 
 #[derive(clap::Args)]
 pub struct CheckArgs {
+    /// Scenario files or folders (folders are searched recursively for *.yaml / *.yml; `-`
+    /// reads one scenario from standard input).
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
+    /// Treat warnings (keys HNS ignores inside HNS documents, an `expect:` without
+    /// `disposition:`) as errors: exit 2.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 #[derive(clap::Args)]
 pub struct TraceArgs {
+    /// The scenario file whose set-up (every step but traffic) builds the world (`-` = stdin).
     pub scenario: PathBuf,
     /// A container, endpoint, host or station name from the scenario.
     #[arg(long)]
@@ -45,17 +57,22 @@ pub struct TraceArgs {
     /// tcp | udp | icmp
     #[arg(long, default_value = "tcp")]
     pub proto: String,
+    /// Override the scenario's `seed:`.
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Print the trace as JSON.
+    /// Print the trace as JSON (same as `--format json`).
     #[arg(long)]
     pub json: bool,
+    /// text | json | html (a self-contained page: the topology with the packet's path drawn)
+    #[arg(long, default_value = "text")]
+    pub format: String,
 }
 
 #[derive(clap::Args)]
 pub struct GraphArgs {
+    /// The scenario file whose set-up builds the topology (`-` = stdin).
     pub scenario: PathBuf,
-    /// dot
+    /// dot | json (nodes and edges with kinds and names)
     #[arg(long, default_value = "dot")]
     pub format: String,
 }
@@ -69,9 +86,32 @@ fn print_errors(errors: &[ScenarioError]) {
     }
 }
 
-/// Load every scenario under `paths`; all errors of all files, or the loaded scenarios.
-fn load_all(paths: &[PathBuf]) -> Result<Vec<Loaded>, Vec<ScenarioError>> {
-    let files = parse::collect_paths(paths).map_err(|e| vec![e])?;
+/// Load one named scenario file, or standard input for `-`.
+fn load_path(p: &Path) -> Result<Loaded, Vec<ScenarioError>> {
+    if !super::input::is_stdin(p) {
+        return load_file(p);
+    }
+    let (name, text) = super::input::read(p).map_err(|message| {
+        vec![ScenarioError {
+            file: super::input::STDIN_NAME.into(),
+            pos: None,
+            message,
+        }]
+    })?;
+    load_str(&name, &text)
+}
+
+/// Load every scenario under `paths` and warn about keys HNS ignores in their documents (errors
+/// with `strict`); all errors of all files, or the loaded scenarios.
+fn load_all(paths: &[PathBuf], strict: bool) -> Result<Vec<Loaded>, Vec<ScenarioError>> {
+    let (stdin, named): (Vec<PathBuf>, Vec<PathBuf>) =
+        paths.iter().cloned().partition(|p| super::input::is_stdin(p));
+    let mut files = if named.is_empty() {
+        Vec::new()
+    } else {
+        parse::collect_paths(&named).map_err(|e| vec![e])?
+    };
+    files.extend(stdin.into_iter().take(1));
     if files.is_empty() {
         return Err(vec![ScenarioError {
             file: paths
@@ -86,8 +126,17 @@ fn load_all(paths: &[PathBuf]) -> Result<Vec<Loaded>, Vec<ScenarioError>> {
     let mut loaded = Vec::new();
     let mut errors = Vec::new();
     for f in files {
-        match load_file(&f) {
-            Ok(l) => loaded.push(l),
+        match load_path(&f) {
+            Ok(l) => {
+                for w in doclint::warnings(&l).into_iter().chain(expect_lint::warnings(&l)) {
+                    if strict {
+                        errors.push(w);
+                    } else {
+                        eprintln!("warning: {w}");
+                    }
+                }
+                loaded.push(l)
+            }
             Err(mut e) => errors.append(&mut e),
         }
     }
@@ -134,12 +183,12 @@ fn first_difference(a: &str, b: &str) -> String {
 
 pub fn run(a: RunArgs) -> u8 {
     let format = a.format.as_str();
-    if !matches!(format, "text" | "json" | "junit") {
+    if !matches!(format, "text" | "json" | "junit" | "html") {
         return super::invalid(format!(
-            "--format: expected text, json or junit, found {format:?}"
+            "--format: expected text, json, junit or html, found {format:?}"
         ));
     }
-    let loaded = match load_all(&a.paths) {
+    let loaded = match load_all(&a.paths, a.strict) {
         Ok(l) => l,
         Err(e) => {
             print_errors(&e);
@@ -190,6 +239,7 @@ pub fn run(a: RunArgs) -> u8 {
     let text = match format {
         "json" => report::json(&reports),
         "junit" => report::junit(&reports),
+        "html" => hnsim_sim::view::html::report(&reports),
         _ => report::text(&reports),
     };
     match &a.out {
@@ -199,9 +249,15 @@ pub fn run(a: RunArgs) -> u8 {
             }
             // Keep the contract's last line on the terminal too.
             let (p, f) = report::counts(&reports);
-            println!("{p} passed, {f} failed");
+            if let Err(c) = super::out::println(&format!("{p} passed, {f} failed")) {
+                return c;
+            }
         }
-        None => print!("{text}"),
+        None => {
+            if let Err(c) = super::out::print(&text) {
+                return c;
+            }
+        }
     }
     if reports.iter().all(ScenarioReport::ok) {
         0
@@ -245,18 +301,19 @@ fn write_pcaps(dir: &Path, pcaps: &[Captures]) -> std::io::Result<()> {
 }
 
 pub fn check(a: CheckArgs) -> u8 {
-    match load_all(&a.paths) {
+    match load_all(&a.paths, a.strict) {
         Ok(l) => {
+            let mut text = String::new();
             for s in &l {
-                println!(
-                    "ok {} — {} ({} steps)",
+                text.push_str(&format!(
+                    "ok {} — {} ({} steps)\n",
                     s.file,
                     s.scenario.name,
                     s.scenario.steps.len()
-                );
+                ));
             }
-            println!("{} valid, 0 invalid", l.len());
-            0
+            text.push_str(&format!("{} valid, 0 invalid\n", l.len()));
+            super::out::finish(super::out::print(&text), 0)
         }
         Err(e) => {
             print_errors(&e);
@@ -266,13 +323,45 @@ pub fn check(a: CheckArgs) -> u8 {
 }
 
 fn load_one(path: &Path) -> Result<Loaded, u8> {
-    load_file(path).map_err(|e| {
+    load_path(path).map_err(|e| {
         print_errors(&e);
         2
     })
 }
 
+/// Why a set-up step did not go as expected: its error, or each failed check.
+fn why(s: &hnsim_sim::scenario::runner::StepReport) -> String {
+    if let Some(e) = &s.error {
+        return e.clone();
+    }
+    let failed: Vec<String> = (s.checks.iter().filter(|c| !c.ok))
+        .map(|c| format!("{}: expected {}, found {}", c.what, c.expected, c.actual))
+        .collect();
+    failed.join("; ")
+}
+
+/// Warn about every set-up step that did not go as expected; whether there was one.
+fn warn_failed_setup(l: &Loaded, rep: &ScenarioReport) -> bool {
+    let mut any = false;
+    for s in rep.failed_steps() {
+        any = true;
+        eprintln!(
+            "warning: setup step {} ({}:{}: {}) did not go as expected: {}",
+            s.index,
+            l.file,
+            s.line,
+            s.label,
+            why(s)
+        );
+    }
+    any
+}
+
 pub fn trace(a: TraceArgs) -> u8 {
+    let format = if a.json { "json" } else { a.format.as_str() };
+    if !matches!(format, "text" | "json" | "html") {
+        return super::invalid(format!("--format: expected text, json or html, found {format:?}"));
+    }
     let proto = match a.proto.as_str() {
         "tcp" => Proto::Tcp,
         "udp" => Proto::Udp,
@@ -292,32 +381,27 @@ pub fn trace(a: TraceArgs) -> u8 {
     let Some(mut runner) = runner else {
         return super::invalid(format!("{}: {}", l.file, rep.error.unwrap_or_default()));
     };
-    for s in rep.failed_steps() {
-        eprintln!(
-            "warning: setup step {} ({}:{}) did not go as expected: {}",
-            s.index, l.file, s.line, s.label
-        );
-    }
+    warn_failed_setup(&l, &rep);
     let ex = match runner.send_one(&a.from, &a.to, proto) {
         Ok(ex) => ex,
         Err(e) => return super::invalid(e),
     };
-    if a.json {
-        println!("{}", serde_json::to_string_pretty(&ex).unwrap_or_default());
-    } else {
-        println!("{} -> {} ({})", a.from, a.to, a.proto);
-        println!("{ex}");
-    }
-    if ex.request.disposition.is_delivered() {
-        0
-    } else {
-        1
-    }
+    let delivered = ex.request.disposition.is_delivered();
+    let text = match format {
+        "html" => {
+            let label = format!("trace {} -> {} ({})", a.from, a.to, a.proto);
+            hnsim_sim::view::html::trace(&rep, label, ex)
+        }
+        "json" => serde_json::to_string_pretty(&ex).unwrap_or_default() + "\n",
+        _ => format!("{} -> {} ({})\n{ex}\n", a.from, a.to, a.proto),
+    };
+    let code = if delivered { 0 } else { 1 };
+    super::out::finish(super::out::print(&text), code)
 }
 
 pub fn graph(a: GraphArgs) -> u8 {
-    if a.format != "dot" {
-        return super::invalid(format!("--format: expected dot, found {:?}", a.format));
+    if !matches!(a.format.as_str(), "dot" | "json") {
+        return super::invalid(format!("--format: expected dot or json, found {:?}", a.format));
     }
     let l = match load_one(&a.scenario) {
         Ok(l) => l,
@@ -332,29 +416,14 @@ pub fn graph(a: GraphArgs) -> u8 {
     let Some(runner) = runner else {
         return super::invalid(format!("{}: {}", l.file, rep.error.unwrap_or_default()));
     };
-    let g = runner.world.graph();
-    print!("{}", dot(&g));
-    0
-}
-
-/// DOT text of the topology graph, with quoted labels and a stable order.
-fn dot(g: &hnsim_sim::world::TopologyGraph) -> String {
-    let mut out = String::from("graph hnsim {\n");
-    for i in g.node_indices() {
-        out.push_str(&format!("  n{} [label={:?}];\n", i.index(), g[i]));
-    }
-    for e in g.edge_indices() {
-        if let Some((a, b)) = g.edge_endpoints(e) {
-            out.push_str(&format!(
-                "  n{} -- n{} [label={:?}];\n",
-                a.index(),
-                b.index(),
-                g[e]
-            ));
-        }
-    }
-    out.push_str("}\n");
-    out
+    // The graph of a half-built world is still worth seeing, but not as a success.
+    let code = if warn_failed_setup(&l, &rep) { 1 } else { 0 };
+    let t = runner.topology();
+    let text = match a.format.as_str() {
+        "json" => hnsim_sim::view::graph::json(&t),
+        _ => hnsim_sim::view::graph::dot(&t),
+    };
+    super::out::finish(super::out::print(&text), code)
 }
 
 #[cfg(test)]
