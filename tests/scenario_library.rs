@@ -144,11 +144,18 @@ fn known_gaps_are_valid_and_still_fail() {
         none_open,
         gaps.is_empty(),
         "known-gaps/README.md says {} but the folder holds {gaps:?}",
-        if none_open { "\"None are open\"" } else { "gaps are open" }
+        if none_open {
+            "\"None are open\""
+        } else {
+            "gaps are open"
+        }
     );
     for g in &gaps {
         let name = g.file_name().unwrap().to_string_lossy();
-        assert!(readme.contains(name.as_ref()), "known-gaps/README.md does not name {name}");
+        assert!(
+            readme.contains(name.as_ref()),
+            "known-gaps/README.md does not name {name}"
+        );
         still_a_gap(g).unwrap_or_else(|e| panic!("{e}"));
     }
 }
@@ -173,5 +180,4 @@ fn the_gap_check_tells_failing_from_passing_and_broken() {
     assert!(passing.contains("passes now"), "{passing}");
     let broken = still_a_gap(&scenario("broken.yaml.gap", "NoSuchDisposition")).unwrap_err();
     assert!(broken.contains("broken.yaml.gap"), "{broken}");
-}
 }
