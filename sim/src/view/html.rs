@@ -227,7 +227,11 @@ fn svg(out: &mut String, t: &Topology, l: &Layout, pk: &[&Packet<'_>]) {
 
 /// One node: its box, name, one or two secondary lines, and everything in its tooltip.
 fn draw_node(out: &mut String, n: &super::Node, p: Place) {
-    let (fill, stroke, dash) = node_style(n.kind);
+    let (fill, stroke, dash) = if n.gone {
+        ("#f5f5f5", "#9e9e9e", "4 3")
+    } else {
+        node_style(n.kind)
+    };
     let mut title = format!("{} {}", n.kind.as_str(), n.name);
     for d in &n.details {
         title.push('\n');
@@ -518,7 +522,7 @@ fn trace_html(out: &mut String, p: &Packet<'_>, label: &str, names: &BTreeMap<&s
             "<li class=\"{}\">{} [{}]<ul>",
             if drop_here { "hop drop" } else { "hop" },
             esc(&h.node),
-            esc(&h.port)
+            esc(&name_guids(&h.port, names))
         );
         for s in &h.steps {
             let is_rule = drop_here

@@ -9,9 +9,12 @@
 //! them in through [`Topology::apply_display_names`].
 
 pub mod graph;
+mod history;
 pub mod html;
 pub mod layout;
 pub mod path;
+
+pub use history::History;
 
 use crate::world::{NodeKind, World};
 use hnsim_model::Guid;
@@ -93,6 +96,9 @@ pub struct Node {
     /// Layout parent: segment ← host/station, host ← network/load balancer, network ← endpoint.
     #[serde(skip)]
     pub parent: Option<usize>,
+    /// Deleted before the end of the run (kept because traced packets went through it).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub gone: bool,
 }
 
 /// One edge (undirected; `a` is the upper layer).
@@ -136,6 +142,7 @@ fn node(key: String, kind: Kind, name: String) -> Node {
         container: None,
         port: None,
         parent: None,
+        gone: false,
     }
 }
 
@@ -183,19 +190,24 @@ impl Topology {
 
     /// Rebuild the lookups (after building, or after changing `nodes`).
     pub fn reindex(&mut self) {
-        let mut ix = Index::default();
-        for (i, n) in self.nodes.iter().enumerate() {
-            ix.key.entry(n.key.clone()).or_insert(i);
-            if let Some(host) = &n.host {
-                for p in n.port.iter().chain(&n.guid) {
-                    ix.port.entry((host.clone(), p.clone())).or_insert(i);
-                }
-            }
-            if let Some(c) = &n.container {
-                ix.container.entry(c.clone()).or_insert(i);
+        self.index = Index::default();
+        for i in 0..self.nodes.len() {
+            self.index_one(i);
+        }
+    }
+
+    /// Add node `i` to the lookups (the first node with a key, port or container wins).
+    fn index_one(&mut self, i: usize) {
+        let (n, ix) = (&self.nodes[i], &mut self.index);
+        ix.key.entry(n.key.clone()).or_insert(i);
+        if let Some(host) = &n.host {
+            for p in n.port.iter().chain(&n.guid) {
+                ix.port.entry((host.clone(), p.clone())).or_insert(i);
             }
         }
-        self.index = ix;
+        if let Some(c) = &n.container {
+            ix.container.entry(c.clone()).or_insert(i);
+        }
     }
 
     /// The endpoint (or remote endpoint) that traces call `port` on `host`.
