@@ -86,6 +86,7 @@ li.hop.drop{background:#ffe3e3;border-radius:3px}li.drop-rule{color:#d32f2f;font
 .drop-note{color:#d32f2f;font-weight:600;margin:2px 0}
 table.reach td{font-family:ui-monospace,Consolas,monospace;text-align:center}td.mismatch{background:#ffd6d6;font-weight:700}
 details{margin:6px 0;color:#57606a}
+svg.topology{display:block;max-width:100%;height:auto}
 svg text{font-family:system-ui,-apple-system,'Segoe UI',sans-serif}
 svg .name{font-size:12px;font-weight:600;fill:#1d2327}svg .detail{font-size:10px;fill:#57606a}
 svg .edge{stroke:#90a4ae;stroke-width:1.5}svg .edge-backend{stroke:#ef6c00;stroke-dasharray:4 3;stroke-width:1}

@@ -319,7 +319,7 @@ impl Topology {
         for lb in hns.load_balancers.values() {
             let guid = lb.id.to_string();
             let vips = if lb.frontend_vips.is_empty() {
-                "host".to_string()
+                "host address".to_string()
             } else {
                 lb.frontend_vips.join(", ")
             };
