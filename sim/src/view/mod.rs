@@ -146,6 +146,31 @@ fn node(key: String, kind: Kind, name: String) -> Node {
     }
 }
 
+/// `policies: ACL×5, OutBoundNAT` — each policy type once, with its count, in first-seen order.
+fn policy_summary<'a>(types: impl Iterator<Item = &'a str>) -> Option<String> {
+    let mut seen: Vec<(&str, usize)> = Vec::new();
+    for t in types {
+        match seen.iter_mut().find(|(s, _)| *s == t) {
+            Some((_, n)) => *n += 1,
+            None => seen.push((t, 1)),
+        }
+    }
+    if seen.is_empty() {
+        return None;
+    }
+    let parts: Vec<String> = seen
+        .iter()
+        .map(|(t, n)| {
+            if *n > 1 {
+                format!("{t}×{n}")
+            } else {
+                t.to_string()
+            }
+        })
+        .collect();
+    Some(format!("policies: {}", parts.join(", ")))
+}
+
 impl Topology {
     /// The topology of `world`; `names` are the scenario's `as:` names by GUID.
     pub fn of(world: &World, names: &BTreeMap<Guid, String>) -> Topology {
@@ -169,6 +194,10 @@ impl Topology {
                 NodeKind::Router(spec, ss) => {
                     let mut n = node(format!("router:{}", wn.name), Kind::Router, wn.name.clone());
                     n.details = spec.interfaces.iter().map(|i| i.ip.to_string()).collect();
+                    n.details
+                        .extend(spec.default_route.map(|nh| format!("route default via {nh}")));
+                    n.details
+                        .extend(spec.routes.iter().map(|(p, nh)| format!("route {p} via {nh}")));
                     let me = t.push(n);
                     for (itf, s) in spec.interfaces.iter().zip(ss) {
                         t.edge(me, segs[*s], EdgeKind::Link, format!("{} {}", itf.ip, itf.mac));
@@ -242,6 +271,16 @@ impl Topology {
     ) {
         let mut hn = node(format!("host:{name}"), Kind::Host, name.to_string());
         hn.details.push(h.spec.ip.to_string());
+        hn.details
+            .extend(h.spec.routes.iter().map(|(p, nh)| format!("route {p} via {nh}")));
+        for r in h.hns.routes.values() {
+            for p in &r.routes {
+                hn.details.push(format!(
+                    "SDN route {} via {} ({})",
+                    p.destination_prefix, p.next_hop, r.id
+                ));
+            }
+        }
         hn.parent = Some(seg);
         let me = self.push(hn);
         self.edge(seg, me, EdgeKind::Link, format!("{} {}", h.spec.ip, h.spec.mac));
@@ -272,6 +311,14 @@ impl Topology {
             nn.details.push(format!("{} vSwitch", net.kind().as_str()));
             nn.details
                 .extend(net.subnets().map(|s| s.ip_address_prefix.clone()));
+            for p in &net.policies {
+                if let hnsim_model::schema::NetworkPolicy::RemoteSubnetRoute(r) = p {
+                    nn.details.push(format!(
+                        "route {} via PA {} (VSID {})",
+                        r.destination_prefix, r.provider_address, r.isolation_id
+                    ));
+                }
+            }
             nn.details.push(guid.clone());
             nn.guid = Some(guid);
             nn.host = Some(name.to_string());
@@ -300,6 +347,9 @@ impl Topology {
                 }
                 if kind == Kind::RemoteEndpoint {
                     en.details.push("remote".to_string());
+                }
+                if let Some(p) = policy_summary(ep.policies.iter().map(|p| p.type_name())) {
+                    en.details.push(p);
                 }
                 en.details.push(guid.clone());
                 en.port = Some(if ep.name.is_empty() {
@@ -402,6 +452,16 @@ mod tests {
         let mut n = node(format!("{}:{name}", kind.as_str()), kind, name.to_string());
         n.guid = guid.map(str::to_string);
         n
+    }
+
+    #[test]
+    fn policies_are_summarised_by_type_with_counts() {
+        let types = ["ACL", "OutBoundNAT", "ACL", "SDNRoute", "ACL"];
+        assert_eq!(
+            policy_summary(types.into_iter()).as_deref(),
+            Some("policies: ACL×3, OutBoundNAT, SDNRoute")
+        );
+        assert_eq!(policy_summary(std::iter::empty()), None);
     }
 
     #[test]
