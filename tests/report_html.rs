@@ -61,6 +61,13 @@ fn assert_self_contained(doc: &Document, html: &str) {
         }
     }
     assert!(!html.contains("url(") && !html.contains("@import"));
+    // Every anchor link lands on an element of the page.
+    let ids: BTreeSet<&str> = doc.descendants().filter_map(|n| n.attribute("id")).collect();
+    for n in doc.descendants().filter(|n| n.is_element()) {
+        if let Some(h) = n.attribute("href") {
+            assert!(ids.contains(&h[1..]), "link {h} goes nowhere");
+        }
+    }
 }
 
 const MAX_PACKETS_PER_STEP: usize = hnsim_sim::view::html::MAX_PACKETS_PER_STEP;
@@ -217,6 +224,7 @@ fn a_failing_scenario_comes_first_with_the_drop_hop_and_rule_marked() {
     assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
     let html = std::fs::read_to_string(&out).unwrap();
     let doc = parse(&html).unwrap();
+    assert_self_contained(&doc, &html);
     let sections = all(doc.root(), "section", "scenario");
     assert_eq!(sections.len(), 2);
     // The failed scenario first, though its file sorts second.

@@ -92,7 +92,9 @@ svg .name{font-size:12px;font-weight:600;fill:#1d2327}svg .detail{font-size:10px
 svg .edge{stroke:#90a4ae;stroke-width:1.5}svg .edge-backend{stroke:#ef6c00;stroke-dasharray:4 3;stroke-width:1}
 svg .packet polyline{fill:none;stroke-width:3;stroke-linejoin:round;stroke-linecap:round;opacity:.85}
 svg .packet.reply polyline{stroke-dasharray:7 5}
-svg .packet:hover polyline{stroke-width:6;opacity:1}
+svg .packet:hover polyline,svg .packet:target polyline{stroke-width:6;opacity:1}
+svg:has(.packet:target) .packet:not(:target){opacity:.12}svg:has(.packet:target) .mark{opacity:.3}
+a.show{font-weight:400;font-size:12px;margin-left:8px}
 ";
 
 fn node_style(k: Kind) -> (&'static str, &'static str, &'static str) {
@@ -384,7 +386,8 @@ fn draw_packet(
     let class = if p.reply { "packet reply" } else { "packet request" };
     let _ = write!(
         out,
-        "<g class=\"{class}\" data-packet=\"{}\" data-disposition=\"{}\"><title>{}: {}</title>",
+        "<g class=\"{class}\" id=\"{}\" data-packet=\"{}\" data-disposition=\"{}\"><title>{}: {}</title>",
+        esc(&p.id),
         esc(&p.id),
         d.name(),
         if p.reply { "reply" } else { "request" },
@@ -512,6 +515,8 @@ fn trace_html(out: &mut String, p: &Packet<'_>, label: &str, names: &BTreeMap<&s
             esc(&seen.to_string())
         );
     }
+    // Following the link picks this packet out on the topology (`:target`, no script).
+    let _ = write!(out, " <a class=\"show\" href=\"#{}\">show path</a>", esc(&p.id));
     out.push_str("</p>\n<ol class=\"hops\">\n");
     let dropped = !d.is_delivered();
     let last = p.trace.hops.len().saturating_sub(1);
