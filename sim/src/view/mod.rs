@@ -131,7 +131,7 @@ struct Index {
     container: BTreeMap<String, usize>,
 }
 
-fn node(key: String, kind: Kind, name: String) -> Node {
+pub(crate) fn node(key: String, kind: Kind, name: String) -> Node {
     Node {
         key,
         kind,
