@@ -186,6 +186,9 @@ fn svg(out: &mut String, t: &Topology, l: &Layout, pk: &[&Packet<'_>]) {
                 let x = a.x.clamp(b.x - b.w / 2 + 6, b.x + b.w / 2 - 6);
                 (a.x, a.y + a.h / 2, x, b.y - BAR_H / 2)
             }
+            // From the lower side of the upper box to the upper side of the lower one (a load
+            // balancer sits below its backends).
+            _ if a.y > b.y => (a.x, a.y - a.h / 2, b.x, b.y + b.h / 2),
             _ => (a.x, a.y + a.h / 2, b.x, b.y - b.h / 2),
         };
         let class = match e.kind {
@@ -242,8 +245,9 @@ fn draw_node(out: &mut String, n: &super::Node, p: Place) {
     }
     let _ = write!(
         out,
-        "<g class=\"node kind-{}\" data-key=\"{}\"><title>{}</title>",
+        "<g class=\"node kind-{}{}\" data-key=\"{}\"><title>{}</title>",
         n.kind.as_str(),
+        if n.gone { " gone" } else { "" },
         esc(&n.key),
         esc(&title)
     );
@@ -291,13 +295,13 @@ fn draw_node(out: &mut String, n: &super::Node, p: Place) {
         // Second line: the first detail that is not a GUID; third: the GUID, shortened.
         let first = n.details.iter().find(|d| !is_guid(d));
         let guid = n.guid.as_ref();
-        let mut lines: Vec<String> = first.map(|d| short(d, 30)).into_iter().collect();
+        let mut lines: Vec<String> = first.map(|d| short(d, 27)).into_iter().collect();
         if let Some(g) = guid {
             if *g != n.name {
                 lines.push(format!("{}…", &g[..g.len().min(8)]));
             }
         } else if let Some(second) = n.details.iter().filter(|d| !is_guid(d)).nth(1) {
-            lines.push(short(second, 30));
+            lines.push(short(second, 27));
         }
         for (k, line) in lines.iter().enumerate() {
             let _ = write!(
