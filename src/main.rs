@@ -47,6 +47,17 @@ enum Command {
     },
     /// Headline performance figures for this machine.
     Bench(cli::bench::BenchArgs),
+    /// Kubernetes: what the node components would send to HNS.
+    K8s {
+        #[command(subcommand)]
+        command: K8sCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum K8sCommand {
+    /// Print, per Windows node, the HCN calls flannel, the CNI and kube-proxy would make, in order.
+    Render(cli::k8s::RenderArgs),
 }
 
 #[derive(Subcommand)]
@@ -70,6 +81,9 @@ fn main() -> ExitCode {
         Command::Bench(a) => cli::bench::bench(a),
         Command::Node { command } => cli::node::run(command),
         Command::Doctor(a) => cli::doctor::doctor(a),
+        Command::K8s {
+            command: K8sCommand::Render(a),
+        } => cli::k8s::render(a),
     };
     ExitCode::from(code)
 }

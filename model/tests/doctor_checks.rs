@@ -415,8 +415,8 @@ fn diff_names_what_changed_by_meaning() {
         got,
         [
             "differs remote endpoint 10.244.2.7 on vxlan0: ProviderAddress \"10.0.0.12\" vs \"10.0.0.15\"",
-            "differs load balancer 10.96.0.20:80/6: Flags 0 vs 1; backends {\"10.244.1.5\", \"10.244.2.7\"} vs {\"10.244.1.5\"}",
-            "only-in-a load balancer node:30080/6: ",
+            "differs load balancer 10.96.0.20:80/tcp: Flags 0 vs 1; backends {\"10.244.1.5\", \"10.244.2.7\"} vs {\"10.244.1.5\"}",
+            "only-in-a load balancer node:30080/tcp: ",
         ]
     );
     assert!(diff::diff(&a, &a).is_empty());

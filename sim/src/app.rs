@@ -4,8 +4,8 @@
 //! delivered only when it reaches the sender with the addresses the sender used (so a reply that
 //! was not reverse-translated is refused by the sender's stack).
 
-use crate::engine::{tuple_of, v4, At, Outcome, Receiver, Tracer};
 use crate::packet::{tcp_flags, EthHeader, IpHeader, Packet, Payload, Transport};
+use crate::path::{tuple_of, v4, At, Outcome, Receiver, Tracer};
 use crate::trace::{Disposition, Exchange, Seen, Trace, L4};
 use crate::world::{NodeKind, Place, SendRequest, World, WorldError};
 use hnsim_model::Mac;
@@ -397,7 +397,7 @@ impl World {
                 _ => 1500,
             },
         };
-        let size = crate::engine::ip_len(&pkt);
+        let size = crate::path::ip_len(&pkt);
         if req.dont_fragment && size > mtu {
             let node = match origin {
                 Origin::Port { host, port } => self.port_place(host, port),

@@ -7,7 +7,8 @@
 //! * control plane → dataplane: [`compile`] (HNS state → per-port [`vfp`] programs);
 //! * components: [`vfp`], [`switch`], [`host`], `neigh`, [`fabric`], [`app`], driven by
 //!   [`engine`] and held by [`world`];
-//! * packets and output: [`packet`], [`wire`], [`trace`], [`capture`], [`pcap`];
+//! * packets and output: [`packet`], [`wire`], [`trace`], [`capture`], [`pcap`], [`view`]
+//!   (topology, layout and paths as DOT, JSON, HTML);
 //! * [`scenario`]: the YAML format, parser, validator, runner and reports;
 //! * [`testkit`], [`benchkit`]: labs for tests and benchmarks.
 
@@ -18,10 +19,13 @@ pub mod compile;
 pub mod engine;
 pub mod fabric;
 pub mod fasthash;
+pub mod fuzz_entry;
 pub mod host;
 pub(crate) mod neigh;
 pub mod packet;
+pub(crate) mod path;
 pub mod pcap;
+pub mod route;
 pub mod scenario;
 pub mod switch;
 pub mod testkit;
@@ -31,8 +35,9 @@ pub mod view;
 pub mod wire;
 pub mod world;
 
+pub use app::{Forwarded, PreparedPacket};
 pub use trace::{Disposition, Exchange, Hop, Seen, Step, Trace, L4};
 pub use world::{
-    Counters, DataplaneSettings, Fault, Forwarded, HostSpec, Place, PreparedPacket, RouterInterface,
-    RouterSpec, SegmentSpec, SendRequest, StationSpec, World, WorldError,
+    Counters, DataplaneSettings, Fault, HostSpec, Place, RouterInterface, RouterSpec, SegmentSpec,
+    SendRequest, StationSpec, World, WorldError,
 };

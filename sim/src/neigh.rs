@@ -20,15 +20,12 @@
 //! recompiled and on faults (an endpoint or its MAC may have changed).
 
 use crate::compile::NetKind;
-use crate::engine::Tracer;
-use crate::packet::{Arp, ArpOp, EthHeader, Packet, Payload};
+use crate::packet::{Packet, Payload};
+use crate::path::Tracer;
 use crate::trace::{Disposition, Step};
-use crate::world::{NodeKind, World};
+use crate::world::World;
 use hnsim_model::{Guid, Mac};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-
-/// The per-compartment neighbour cache of a host: (compartment, next hop) → MAC.
-pub(crate) type CompartmentNeighbours = crate::fasthash::FastMap<(Guid, IpAddr), Mac>;
 
 /// The distributed-router MAC of an overlay network without a `DrMacAddress` policy: derived
 /// from the network ID under the Hyper-V OUI 00-15-5D (inferred; real HNS generates one and
@@ -48,13 +45,7 @@ impl World {
         if prog.networks[pp.network].contains(dst) {
             return Some((dst, true));
         }
-        let nh = pp
-            .routes
-            .iter()
-            .filter(|(n, _)| n.contains(&dst))
-            .max_by_key(|(n, _)| n.prefix_len())
-            .map(|(_, nh)| *nh)
-            .or(pp.gateway)?;
+        let nh = pp.routes.lookup(dst).map(|&(_, nh)| nh).or(pp.gateway)?;
         Some(if nh.is_unspecified() {
             (dst, true)
         } else {
@@ -147,21 +138,7 @@ impl World {
         pkt: &mut Packet,
         tr: &mut Tracer,
     ) -> Result<(), Disposition> {
-        let request = Packet {
-            outer: None,
-            eth: EthHeader {
-                src: my_mac,
-                dst: Mac::BROADCAST,
-            },
-            payload: Payload::Arp(Arp {
-                op: ArpOp::Request,
-                sender_mac: my_mac,
-                sender_ip: my_ip,
-                target_mac: Mac::default(),
-                target_ip: nh,
-            }),
-            data_len: 0,
-        };
+        let request = Packet::arp_request((my_ip, my_mac), nh);
         self.capture_port(h, p, &request);
         let Some(mac) = self.arp_answer(h, p, nh, on_link) else {
             tr.step(|| Step::Arp {
@@ -174,21 +151,7 @@ impl World {
                 reason: format!("ARP for {nh} on the container's vNIC got no answer"),
             });
         };
-        let reply = Packet {
-            outer: None,
-            eth: EthHeader {
-                src: mac,
-                dst: my_mac,
-            },
-            payload: Payload::Arp(Arp {
-                op: ArpOp::Reply,
-                sender_mac: mac,
-                sender_ip: nh,
-                target_mac: my_mac,
-                target_ip: my_ip,
-            }),
-            data_len: 0,
-        };
+        let reply = request.arp_reply(mac);
         self.capture_port(h, p, &reply);
         self.hn_mut(h).neigh.insert((compartment, IpAddr::V4(nh)), mac);
         tr.step(|| Step::Arp {
@@ -355,13 +318,4 @@ fn nd_frame(
     f.extend_from_slice(&dst.octets());
     f.extend_from_slice(&icmp);
     f
-}
-
-/// Forget every compartment neighbour entry of every host (faults, reboots).
-pub(crate) fn clear_all(w: &mut World) {
-    for n in &mut w.nodes {
-        if let NodeKind::Host(h) = &mut n.kind {
-            h.neigh.clear();
-        }
-    }
 }

@@ -2,7 +2,9 @@
 pub mod adapter;
 pub mod bench;
 pub mod doctor;
+pub mod drift;
 pub mod input;
+pub mod k8s;
 pub mod node;
 pub mod out;
 pub mod run;

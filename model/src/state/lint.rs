@@ -502,3 +502,38 @@ mod dumps {
         assert!(all.is_empty(), "{}", all.join("\n"));
     }
 }
+
+#[cfg(test)]
+mod regressions {
+    use crate::backend::HnsBackend;
+    use crate::state::{Hns, HostSettings};
+
+    /// Issue 14 §8: a duplicate endpoint address names both endpoints, not just the network.
+    #[test]
+    fn a_duplicate_endpoint_address_names_both_endpoints() {
+        let mut hns = Hns::new(HostSettings::default(), 1);
+        let net = hns
+            .create_network(
+                "",
+                r#"{"Name":"n","Type":"L2Bridge","Ipams":[{"Subnets":[{"IpAddressPrefix":"10.1.0.0/24","Routes":[{"NextHop":"10.1.0.1","DestinationPrefix":"0.0.0.0/0"}]}]}]}"#,
+            )
+            .unwrap();
+        let id = serde_json::from_str::<serde_json::Value>(&net).unwrap()["ID"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let ep = |name: &str| {
+            format!(
+                r#"{{"Name":"{name}","HostComputeNetwork":"{id}","IpConfigurations":[{{"IpAddress":"10.1.0.5"}}]}}"#
+            )
+        };
+        hns.create_endpoint("", &ep("podA")).unwrap();
+        let e = hns.create_endpoint("", &ep("podB")).unwrap_err();
+        assert!(
+            e.message
+                .starts_with("endpoint \"podB\": address 10.1.0.5 is already used by endpoint \"podA\" ("),
+            "{}",
+            e.message
+        );
+    }
+}

@@ -36,7 +36,8 @@ pub mod lb;
 mod port;
 
 pub use acl::{AclRule, AclSet, AclVerdict, AclView, Dir};
-pub use flow::{FlowKey, FlowTable, Miss, NatLayer, SnatPools, Tuple};
+pub use flow::{FlowKey, FlowTable, Miss, NatLayer, SnatOwner, SnatPools, Tuple, Zone};
+pub(crate) use ingress::PortMapFrom;
 pub use lb::{Backend, LbIndex, LbMapping};
 
 /// Layer names used in traces.

@@ -3,14 +3,14 @@
 //! delivery). The layer order and why it is this one: see the `vfp` module doc.
 
 use crate::compile::{NetKind, PortProgram, Via};
-use crate::engine::{
-    drop, headers, set_tuple, tuple_headers, tuple_of, v4, At, DenyRef, Exit, FlowAction, Next, Outcome,
-    Receiver, Tracer, HOST, UPLINK,
-};
 use crate::packet::Packet;
+use crate::path::{
+    drop, headers, set_tuple, tuple_headers, tuple_of, v4, At, DenyRef, Exit, FlowAction, Next, Outcome,
+    Receiver, Tracer,
+};
 use crate::switch::{Forward, SwitchPort};
 use crate::trace::{Action, Disposition, SessionOp, Step};
-use crate::vfp::{layer, lb, AclVerdict, AclView, Dir, FlowKey, NatLayer, Tuple};
+use crate::vfp::{layer, lb, AclVerdict, AclView, Dir, FlowKey, NatLayer, SnatOwner, Tuple, Zone};
 use crate::world::World;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -186,9 +186,9 @@ impl World {
                 }
             }
         }
-        let gen = self.flow_gen(h, p);
+        let gen = self.flow_gen(h, Zone::Port(p));
         let key = FlowKey {
-            zone: p,
+            zone: Zone::Port(p),
             dir: Dir::Out,
             tuple: t,
         };
@@ -245,7 +245,7 @@ impl World {
                 // Stateful: the reply may enter this port without an In ACL check.
                 hn.flows.insert_unless_pinned(
                     FlowKey {
-                        zone: p,
+                        zone: Zone::Port(p),
                         dir: Dir::In,
                         tuple: t.reversed(),
                     },
@@ -311,7 +311,7 @@ impl World {
                     });
                 }
                 after.src = src;
-                after.sport = self.snat_port(h, src, p, &node)?;
+                after.sport = self.snat_port(h, src, SnatOwner::Port(p), &node)?;
             }
             nat_layer = Some(NatLayer::Lb);
             let before_h = t;
@@ -357,7 +357,7 @@ impl World {
                 let src = IpAddr::V4(o.virtual_ip.unwrap_or(host_ip));
                 let before = after;
                 after.src = src;
-                after.sport = self.snat_port(h, src, p, &node)?;
+                after.sport = self.snat_port(h, src, SnatOwner::Port(p), &node)?;
                 nat_layer = Some(NatLayer::OutboundNat);
                 let eth = tr.eth;
                 tr.step(|| Step::Transform {
@@ -404,7 +404,7 @@ impl World {
                 };
                 let before = after;
                 after.src = IpAddr::V6(vip);
-                after.sport = self.snat_port(h, after.src, p, &node)?;
+                after.sport = self.snat_port(h, after.src, SnatOwner::Port(p), &node)?;
                 nat_layer = Some(NatLayer::OutboundNat);
                 let eth = tr.eth;
                 tr.step(|| Step::Transform {
@@ -428,7 +428,7 @@ impl World {
         }
         let exit = self.route_any(h, &pp, route_to, &after, backend_remote, tr)?;
         if let Some(layer) = nat_layer {
-            self.pin_restore(h, &exit, &after, t.reversed(), p, pp.endpoint, layer);
+            self.pin_restore(h, &exit, &after, t.reversed(), Zone::Port(p), pp.endpoint, layer);
         }
         Ok(FlowAction { after, exit })
     }
@@ -437,7 +437,7 @@ impl World {
         &mut self,
         h: usize,
         src: IpAddr,
-        owner: u32,
+        owner: SnatOwner,
         node: &str,
     ) -> Result<u16, Disposition> {
         match self.hn_mut(h).snat.alloc(src, owner) {
@@ -566,11 +566,7 @@ impl World {
             return Ok(Exit::HostStack);
         }
         // 2. SDNRoute NeedEncap: hand to the host (service CIDR with no LB, the node's own IP).
-        let sdn = pp
-            .sdn_routes
-            .iter()
-            .filter(|r| r.prefix.contains(&d))
-            .max_by_key(|r| r.prefix.prefix_len());
+        let sdn = pp.sdn_routes.lookup(d);
         if let Some(r) = sdn {
             self.counters.rule_evaluations += 1;
             tr.step(|| Step::Route {
@@ -635,12 +631,7 @@ impl World {
                         });
                     }
                 }
-                let rsr = net
-                    .remote_subnets
-                    .iter()
-                    .filter(|r| r.prefix.contains(&d))
-                    .max_by_key(|r| r.prefix.prefix_len())
-                    .cloned();
+                let rsr = net.remote_subnets.lookup(d).cloned();
                 if let Some(r) = rsr {
                     self.counters.rule_evaluations += 1;
                     tr.step(|| Step::Route {
@@ -682,12 +673,7 @@ impl World {
                 self.mac_rewrite_exit(h, d, &node, tr)
             }
             NetKind::Transparent => {
-                let via_route = pp
-                    .routes
-                    .iter()
-                    .filter(|(n, _)| n.contains(&d))
-                    .max_by_key(|(n, _)| n.prefix_len())
-                    .map(|(_, nh)| *nh);
+                let via_route = pp.routes.lookup(d).map(|&(_, nh)| nh);
                 let nh = if net.contains(d) {
                     d
                 } else if let Some(nh) = via_route {
@@ -816,9 +802,9 @@ impl World {
             after: tuple_headers(&a.after, eth),
         });
         match zone {
-            HOST => Next::End(Outcome::Arrived(Receiver::Host(h), pkt)),
-            UPLINK => self.host_route_out(h, pkt, tr),
-            _ => {
+            Zone::HostStack => Next::End(Outcome::Arrived(Receiver::Host(h), pkt)),
+            Zone::Uplink => self.host_route_out(h, pkt, tr),
+            Zone::Port(_) => {
                 self.counters.table_lookups += 1;
                 let Some(&q) = self.hn(h).prog.port_by_ep.get(&endpoint) else {
                     return drop(Disposition::NoRoute {
@@ -951,9 +937,9 @@ impl World {
             });
         };
         let now = self.now;
-        let gen = self.flow_gen(h, q);
+        let gen = self.flow_gen(h, Zone::Port(q));
         let key = FlowKey {
-            zone: q,
+            zone: Zone::Port(q),
             dir: Dir::In,
             tuple: t,
         };
@@ -1006,7 +992,7 @@ impl World {
                 );
                 hn.flows.insert_unless_pinned(
                     FlowKey {
-                        zone: q,
+                        zone: Zone::Port(q),
                         dir: Dir::Out,
                         tuple: reply,
                     },

@@ -756,6 +756,7 @@ pub fn trace(setup: &ScenarioReport, label: String, ex: Exchange) -> String {
         table: None,
         reply: None,
         error: None,
+        bulk: None,
     });
     page(std::slice::from_ref(&r), "hnsim trace", false)
 }
@@ -870,6 +871,7 @@ mod tests {
             table: None,
             reply: None,
             error: None,
+            bulk: None,
         }
     }
 

@@ -195,7 +195,9 @@ fn adjust_at(
         return Ok(());
     }
     let mut n = checksum_adjust(ck, old, new);
-    if zero_means_none && n == 0 {
+    // A UDP checksum that computes to zero is sent as 0xFFFF, over IPv4 and IPv6 alike (zero
+    // means "no checksum" on IPv4 and is invalid on IPv6), as the full encoder does.
+    if layer == Layer::Udp && n == 0 {
         n = 0xffff;
     }
     f.copy_from_slice(&n.to_be_bytes());
