@@ -362,3 +362,37 @@ fn graph_json_has_kinds_names_and_guids_second() {
     assert!(dot.contains("load-balancer nodePort"), "{dot}");
     assert!(dot.contains("endpoint A\\n10.244.1.10"), "{dot}");
 }
+
+#[test]
+fn kubernetes_scenarios_draw_pod_and_service_names() {
+    let f = "scenarios/kubernetes/s9-overlay-clusterip-source-vip.yaml";
+    let o = hnsim(&["graph", f, "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let named = |kind: &str| -> Vec<String> {
+        v["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| n["kind"] == kind)
+            .map(|n| n["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let eps = named("endpoint");
+    assert!(eps.iter().any(|n| n == "pod/default/client"), "{eps:?}");
+    let lbs = named("load-balancer");
+    assert!(
+        !lbs.is_empty() && lbs.iter().all(|n| n.starts_with("lb/")),
+        "{lbs:?}"
+    );
+    // In the picture, inside node win1's block, without the node prefix.
+    let o = hnsim(&["run", f, "--format", "html"]);
+    let html = String::from_utf8(o.stdout).unwrap();
+    let doc = parse(&html).unwrap();
+    let names: Vec<&str> = all(doc.root(), "text", "name")
+        .iter()
+        .filter_map(|t| t.text())
+        .collect();
+    assert!(names.contains(&"pod/default/client"), "{names:?}");
+    assert!(names.contains(&"default/web/ClusterIP"), "{names:?}");
+}

@@ -88,7 +88,7 @@ table.reach td{font-family:ui-monospace,Consolas,monospace;text-align:center}td.
 details{margin:6px 0;color:#57606a}
 svg.topology{display:block;max-width:100%;height:auto}
 svg text{font-family:system-ui,-apple-system,'Segoe UI',sans-serif}
-svg .name{font-size:12px;font-weight:600;fill:#1d2327}svg .detail{font-size:10px;fill:#57606a}
+svg .name{font-size:12px;font-weight:600;fill:#1d2327}svg .name.long{font-size:10px}svg .detail{font-size:10px;fill:#57606a}
 svg .edge{stroke:#90a4ae;stroke-width:1.5}svg .edge-backend{stroke:#ef6c00;stroke-dasharray:4 3;stroke-width:1}
 svg .packet polyline{fill:none;stroke-width:3;stroke-linejoin:round;stroke-linecap:round;opacity:.85}
 svg .packet.reply polyline{stroke-dasharray:7 5}
@@ -118,6 +118,19 @@ fn short(s: &str, max: usize) -> String {
         let mut t: String = s.chars().take(max - 1).collect();
         t.push('…');
         t
+    }
+}
+
+/// A name as drawn inside its host's block: without a leading `HOST/` (or `lb/HOST/`), which
+/// names such as the Kubernetes layer's `win1/source-vip` carry. The tooltip keeps the full name.
+fn local_name(n: &super::Node) -> &str {
+    let Some(host) = n.host.as_deref() else {
+        return &n.name;
+    };
+    let rest = n.name.strip_prefix("lb/").unwrap_or(&n.name);
+    match rest.strip_prefix(host).and_then(|r| r.strip_prefix('/')) {
+        Some(r) if !r.is_empty() => r,
+        _ => &n.name,
     }
 }
 
@@ -280,17 +293,19 @@ fn draw_node(out: &mut String, n: &super::Node, p: Place) {
             esc(&label)
         );
     } else {
-        let kind = if n.kind == Kind::RemoteEndpoint {
-            "remote "
+        // Long names (Kubernetes ones) get a smaller font before they get cut.
+        let name = local_name(n);
+        let (class, max) = if name.chars().count() > 22 {
+            ("name long", 30)
         } else {
-            ""
+            ("name", 24)
         };
         let _ = write!(
             out,
-            "<text class=\"name\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
+            "<text class=\"{class}\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
             p.x,
             p.y - 9,
-            esc(&short(&format!("{kind}{}", n.name), 24))
+            esc(&short(name, max))
         );
         // Second line: the first detail that is not a GUID; third: the GUID, shortened.
         let first = n.details.iter().find(|d| !is_guid(d));
@@ -780,7 +795,7 @@ fn page(reports: &[ScenarioReport], title: &str, summary: bool) -> String {
             "<span><span class=\"swatch\" style=\"background:{c}\"></span>{name}</span>"
         );
     }
-    out.push_str("<span>dashed: reply · ✗: where a packet was dropped</span></p></header>\n");
+    out.push_str("<span>dashed line: reply · ✗: where a packet was dropped · dashed box: remote endpoint (grey: deleted before the end)</span></p></header>\n");
     if summary {
         folder_table(&mut out, reports);
     }

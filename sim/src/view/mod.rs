@@ -287,9 +287,16 @@ impl Topology {
         let hns = &h.hns;
         // Endpoint → the first container (by id) that uses it.
         let mut container: BTreeMap<Guid, &str> = BTreeMap::new();
+        // (Attached directly, or through the namespace the container was created in.)
         for cs in hns.compute_systems.values() {
-            for ep in &cs.endpoints {
-                container.entry(*ep).or_insert(cs.id.as_str());
+            let in_ns = cs
+                .namespace
+                .and_then(|ns| hns.namespaces.get(&ns))
+                .map(|ns| ns.endpoint_ids())
+                .unwrap_or_default();
+            let in_ns = in_ns.iter().filter_map(|e| e.parse::<Guid>().ok());
+            for ep in cs.endpoints.iter().copied().chain(in_ns) {
+                container.entry(ep).or_insert(cs.id.as_str());
             }
         }
         // Endpoints by network, in GUID order (one pass, not one per network).
