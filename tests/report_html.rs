@@ -153,7 +153,7 @@ fn the_library_report_is_deterministic_structured_self_contained_and_small() {
             })
             .sum();
         let paths = all(svgs[0], "g", "packet");
-        let listed = all(*s, "div", "packet");
+        let listed = all(*s, "details", "packet");
         assert_eq!(paths.len(), traces, "{id}: one path per traced packet");
         assert_eq!(packet_ids(&paths), packet_ids(&listed), "{id}");
         assert_eq!(packet_ids(&paths).len(), traces, "{id}: packet ids are unique");

@@ -9,7 +9,7 @@
 //!
 //! Structure a test (or a script) can rely on: `section.scenario` per scenario (`data-status`
 //! pass/fail), one `svg.topology` in it, one `g.packet[data-packet]` per traced packet in the SVG
-//! and one `div.packet[data-packet]` with the same id in the step list, `li.hop.drop` on the hop
+//! and one `details.packet[data-packet]` with the same id in the step list, `li.hop.drop` on the hop
 //! where a packet was dropped, `div.step.fail` per failed step.
 
 use super::layout::{layout, Layout, Place, BAR_H};
@@ -80,7 +80,7 @@ section.scenario.fail{border-top-color:#d32f2f}
 div.step{border-left:4px solid #0a8f3c;padding:2px 10px;margin:8px 0;background:#f6f8fa}
 div.step.fail{border-left-color:#d32f2f;background:#fff5f5}
 ul.checks{margin:2px 0 4px;padding-left:18px}li.check.fail{color:#d32f2f}li.check.pass{color:#57606a}
-div.packet{margin:6px 0}.packet-head{margin:2px 0;font-weight:600}
+details.packet{margin:4px 0;color:inherit}.packet-head{margin:2px 0;font-weight:600;cursor:pointer}
 ol.hops{margin:0;padding-left:22px}ol.hops ul{margin:0;padding-left:16px;list-style:none}
 li.hop.drop{background:#ffe3e3;border-radius:3px}li.drop-rule{color:#d32f2f;font-weight:700}
 .drop-note{color:#d32f2f;font-weight:600;margin:2px 0}
@@ -513,11 +513,15 @@ fn drop_rule(d: &Disposition) -> Option<(&str, &str)> {
     }
 }
 
-fn trace_html(out: &mut String, p: &Packet<'_>, label: &str, names: &BTreeMap<&str, &str>) {
+/// One packet: a summary line (disposition, receiver, addresses as seen) and its hops, open for a
+/// failed step and folded for a passed one.
+fn trace_html(out: &mut String, p: &Packet<'_>, open: bool, names: &BTreeMap<&str, &str>) {
     let d = &p.trace.disposition;
+    let label = &p.label;
     let _ = write!(
         out,
-        "<div class=\"packet\" data-packet=\"{}\" data-disposition=\"{}\"><p class=\"packet-head\"><span class=\"swatch\" style=\"background:{}\"></span>{} — {}",
+        "<details class=\"packet\"{} data-packet=\"{}\" data-disposition=\"{}\"><summary class=\"packet-head\"><span class=\"swatch\" style=\"background:{}\"></span>{} — {}",
+        if open { " open=\"open\"" } else { "" },
         esc(&p.id),
         d.name(),
         colour(d),
@@ -536,7 +540,7 @@ fn trace_html(out: &mut String, p: &Packet<'_>, label: &str, names: &BTreeMap<&s
     }
     // Following the link picks this packet out on the topology (`:target`, no script).
     let _ = write!(out, " <a class=\"show\" href=\"#{}\">show path</a>", esc(&p.id));
-    out.push_str("</p>\n<ol class=\"hops\">\n");
+    out.push_str("</summary>\n<ol class=\"hops\">\n");
     let dropped = !d.is_delivered();
     let last = p.trace.hops.len().saturating_sub(1);
     let rule = drop_rule(d);
@@ -572,7 +576,7 @@ fn trace_html(out: &mut String, p: &Packet<'_>, label: &str, names: &BTreeMap<&s
             esc(&d.to_string())
         );
     }
-    out.push_str("</ol></div>\n");
+    out.push_str("</ol></details>\n");
 }
 
 fn table_html(out: &mut String, t: &Table) {
@@ -656,7 +660,8 @@ fn step_html(
         table_html(out, t);
     }
     for p in pk {
-        trace_html(out, p, &p.label, names);
+        // Open where there is something to look at: a failed step, or `trace`'s packet.
+        trace_html(out, p, !s.ok() || s.checks.is_empty(), names);
     }
     if *left_out > 0 {
         let _ = writeln!(
