@@ -157,6 +157,8 @@ enum Named {
 /// A scenario being run: its world and the names defined so far.
 #[path = "kubernetes.rs"]
 pub mod kubernetes;
+#[path = "../reach/names.rs"]
+mod reach_names;
 
 pub struct Runner<'a> {
     pub loaded: &'a Loaded,

@@ -1,0 +1,151 @@
+//! `hnsim reach` and `hnsim diff`: every header class after a scenario's set-up, and the
+//! classes whose outcome a change moved (docs/reach.md).
+
+use hnsim_sim::reach::{diff::diff as diff_reach, render, Reach};
+use hnsim_sim::scenario::runner::{execute, RunOptions};
+use hnsim_sim::scenario::Loaded;
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct ReachArgs {
+    /// The scenario whose set-up (every step but traffic) builds the world (`-` = stdin).
+    pub scenario: PathBuf,
+    /// Only from these places (container, pod, endpoint, host or station names); repeatable.
+    #[arg(long)]
+    pub from: Vec<String>,
+    /// Only to these destinations (names, `svc/NS/NAME`, or addresses); repeatable.
+    #[arg(long)]
+    pub to: Vec<String>,
+    /// text | json
+    #[arg(long, default_value = "text")]
+    pub format: String,
+    /// Override the scenario's `seed:`.
+    #[arg(long)]
+    pub seed: Option<u64>,
+}
+
+#[derive(clap::Args)]
+pub struct DiffArgs {
+    /// The scenario before the change (or the only scenario, with --cut-at).
+    pub before: PathBuf,
+    /// The scenario after the change.
+    #[arg(required_unless_present = "cut_at", conflicts_with = "cut_at")]
+    pub after: Option<PathBuf>,
+    /// Compare the set-up up to (not including) step N (1-based) with the whole set-up.
+    #[arg(long)]
+    pub cut_at: Option<usize>,
+    /// Only from these places; repeatable.
+    #[arg(long)]
+    pub from: Vec<String>,
+    /// Only to these destinations; repeatable.
+    #[arg(long)]
+    pub to: Vec<String>,
+    /// text | json
+    #[arg(long, default_value = "text")]
+    pub format: String,
+}
+
+fn check_format(f: &str) -> Result<(), u8> {
+    match f {
+        "text" | "json" => Ok(()),
+        other => Err(super::invalid(format!(
+            "--format: expected text or json, found {other:?}"
+        ))),
+    }
+}
+
+/// Set `l` up and sweep it.
+fn sweep(l: &Loaded, seed: Option<u64>, from: &[String], to: &[String]) -> Result<Reach, u8> {
+    let opts = RunOptions {
+        seed,
+        pcap: false,
+        setup_only: true,
+    };
+    let (rep, runner) = execute(l, &opts);
+    let Some(mut runner) = runner else {
+        return Err(super::invalid(format!(
+            "{}: {}",
+            l.file,
+            rep.error.unwrap_or_default()
+        )));
+    };
+    super::run::warn_failed_setup(l, &rep);
+    runner.reach(from, to).map_err(super::invalid)
+}
+
+pub fn reach(a: ReachArgs) -> u8 {
+    if let Err(c) = check_format(&a.format) {
+        return c;
+    }
+    let l = match super::run::load_one(&a.scenario) {
+        Ok(l) => l,
+        Err(c) => return c,
+    };
+    let r = match sweep(&l, a.seed, &a.from, &a.to) {
+        Ok(r) => r,
+        Err(c) => return c,
+    };
+    let text = match a.format.as_str() {
+        "json" => serde_json::to_string_pretty(&render::json(&r)).unwrap_or_default() + "\n",
+        _ => render::text(&r),
+    };
+    super::out::finish(super::out::print(&text), 0)
+}
+
+pub fn diff(a: DiffArgs) -> u8 {
+    if let Err(c) = check_format(&a.format) {
+        return c;
+    }
+    let first = match super::run::load_one(&a.before) {
+        Ok(l) => l,
+        Err(c) => return c,
+    };
+    let (before, after) = match (&a.after, a.cut_at) {
+        (Some(p), _) => match super::run::load_one(p) {
+            Ok(l) => (first, l),
+            Err(c) => return c,
+        },
+        (None, Some(n)) => {
+            let steps = first.scenario.steps.len();
+            if n == 0 || n > steps {
+                return super::invalid(format!(
+                    "--cut-at: expected a step number from 1 to {steps}, found {n}"
+                ));
+            }
+            let mut cut = first.clone();
+            cut.scenario.steps.truncate(n - 1);
+            (cut, first)
+        }
+        (None, None) => return super::invalid("expected an AFTER scenario or --cut-at STEP"),
+    };
+    let (rb, ra) = match (
+        sweep(&before, None, &a.from, &a.to),
+        sweep(&after, None, &a.from, &a.to),
+    ) {
+        (Ok(b), Ok(a)) => (b, a),
+        (Err(c), _) | (_, Err(c)) => return c,
+    };
+    let changes = diff_reach(&rb, &ra);
+    let text = match a.format.as_str() {
+        "json" => {
+            let v = serde_json::json!({
+                "classes_before": rb.classes,
+                "classes_after": ra.classes,
+                "changes": changes,
+            });
+            serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"
+        }
+        _ => {
+            let mut s: String = changes.iter().map(|c| c.text() + "\n").collect();
+            s.push_str(&format!(
+                "{} change(s); {} classes before, {} after\n",
+                changes.len(),
+                rb.classes,
+                ra.classes
+            ));
+            s
+        }
+    };
+    let code = if changes.is_empty() { 0 } else { 1 };
+    super::out::finish(super::out::print(&text), code)
+}
