@@ -1,9 +1,11 @@
 //! `hnsim reach` and `hnsim diff`: every header class after a scenario's set-up, and the
 //! classes whose outcome a change moved (docs/reach.md).
 
-use hnsim_sim::reach::{diff::diff as diff_reach, render, Reach};
-use hnsim_sim::scenario::runner::{execute, RunOptions};
+use hnsim_sim::reach::{diff::diff as diff_reach, render, Reach, Target};
+use hnsim_sim::scenario::runner::{execute, RunOptions, Runner};
 use hnsim_sim::scenario::Loaded;
+use std::collections::BTreeMap;
+use std::net::IpAddr;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -34,6 +36,9 @@ pub struct DiffArgs {
     /// Compare the set-up up to (not including) step N (1-based) with the whole set-up.
     #[arg(long)]
     pub cut_at: Option<usize>,
+    /// With --cut-at: end the "after" set-up with step M (1-based) instead of the last step.
+    #[arg(long, requires = "cut_at")]
+    pub until: Option<usize>,
     /// Only from these places; repeatable.
     #[arg(long)]
     pub from: Vec<String>,
@@ -54,15 +59,15 @@ fn check_format(f: &str) -> Result<(), u8> {
     }
 }
 
-/// Set `l` up and sweep it.
-fn sweep(l: &Loaded, seed: Option<u64>, from: &[String], to: &[String]) -> Result<Reach, u8> {
+/// Set `l` up (every step but traffic).
+fn set_up(l: &Loaded, seed: Option<u64>) -> Result<Runner<'_>, u8> {
     let opts = RunOptions {
         seed,
         pcap: false,
         setup_only: true,
     };
     let (rep, runner) = execute(l, &opts);
-    let Some(mut runner) = runner else {
+    let Some(runner) = runner else {
         return Err(super::invalid(format!(
             "{}: {}",
             l.file,
@@ -70,7 +75,24 @@ fn sweep(l: &Loaded, seed: Option<u64>, from: &[String], to: &[String]) -> Resul
         )));
     };
     super::run::warn_failed_setup(l, &rep);
-    runner.reach(from, to).map_err(super::invalid)
+    Ok(runner)
+}
+
+/// Sweep both sides towards the same destinations (the union of theirs, named as after the
+/// change where both have them), so an address one side no longer serves is still probed.
+fn sweep_both(b: &Loaded, a: &Loaded, from: &[String], to: &[String]) -> Result<(Reach, Reach), u8> {
+    let mut rb = set_up(b, None)?;
+    let mut ra = set_up(a, None)?;
+    let mut targets: BTreeMap<IpAddr, Target> = BTreeMap::new();
+    for r in [&mut rb, &mut ra] {
+        for t in r.reach_targets(to).map_err(super::invalid)? {
+            targets.insert(t.addr, t);
+        }
+    }
+    let targets: Vec<Target> = targets.into_values().collect();
+    let before = rb.reach_to(from, &targets).map_err(super::invalid)?;
+    let after = ra.reach_to(from, &targets).map_err(super::invalid)?;
+    Ok((before, after))
 }
 
 pub fn reach(a: ReachArgs) -> u8 {
@@ -81,7 +103,7 @@ pub fn reach(a: ReachArgs) -> u8 {
         Ok(l) => l,
         Err(c) => return c,
     };
-    let r = match sweep(&l, a.seed, &a.from, &a.to) {
+    let r = match set_up(&l, a.seed).and_then(|mut run| run.reach(&a.from, &a.to).map_err(super::invalid)) {
         Ok(r) => r,
         Err(c) => return c,
     };
@@ -112,18 +134,23 @@ pub fn diff(a: DiffArgs) -> u8 {
                     "--cut-at: expected a step number from 1 to {steps}, found {n}"
                 ));
             }
+            let until = a.until.unwrap_or(steps);
+            if until < n || until > steps {
+                return super::invalid(format!(
+                    "--until: expected a step number from {n} (--cut-at) to {steps}, found {until}"
+                ));
+            }
             let mut cut = first.clone();
             cut.scenario.steps.truncate(n - 1);
-            (cut, first)
+            let mut whole = first;
+            whole.scenario.steps.truncate(until);
+            (cut, whole)
         }
         (None, None) => return super::invalid("expected an AFTER scenario or --cut-at STEP"),
     };
-    let (rb, ra) = match (
-        sweep(&before, None, &a.from, &a.to),
-        sweep(&after, None, &a.from, &a.to),
-    ) {
-        (Ok(b), Ok(a)) => (b, a),
-        (Err(c), _) | (_, Err(c)) => return c,
+    let (rb, ra) = match sweep_both(&before, &after, &a.from, &a.to) {
+        Ok(x) => x,
+        Err(c) => return c,
     };
     let changes = diff_reach(&rb, &ra);
     let text = match a.format.as_str() {

@@ -1,5 +1,5 @@
 //! What-if: the classes whose outcome (disposition, rule, delivery point, reply) differs
-//! between two sweeps. Pairs are matched by (source, destination) label; the two sides' class
+//! between two sweeps. Pairs are matched by (source label, destination address); the two sides' class
 //! boundaries are merged so a class split on one side only is compared piece by piece.
 
 use super::classes::{merge, ranges_text, PortSplit, Range};
@@ -51,7 +51,7 @@ pub fn diff(before: &Reach, after: &Reach) -> Vec<Change> {
     let index = |r: &Reach| -> BTreeMap<Key, Pair> {
         r.pairs
             .iter()
-            .map(|p| ((p.from.clone(), p.to.clone()), p.clone()))
+            .map(|p| ((p.from.clone(), p.addr.to_string()), p.clone()))
             .collect()
     };
     let (b, a) = (index(before), index(after));
@@ -61,7 +61,9 @@ pub fn diff(before: &Reach, after: &Reach) -> Vec<Change> {
     let mut out = Vec::new();
     for k in keys {
         let (pb, pa) = (b.get(k), a.get(k));
-        let addr = pb.or(pa).map(|p| p.addr.to_string()).unwrap_or_default();
+        // A destination keeps its address when what serves it changes (A replaced by A2): name
+        // it as it is after the change, or as it was when it is gone.
+        let to = pa.or(pb).map(|p| p.to.clone()).unwrap_or_default();
         for proto in Proto::ALL {
             let mut runs: Vec<(Option<Outcome>, Option<Outcome>, Vec<Range>)> = Vec::new();
             for piece in pieces(proto, pb, pa) {
@@ -79,8 +81,8 @@ pub fn diff(before: &Reach, after: &Reach) -> Vec<Change> {
             for (ob, oa, ports) in runs {
                 out.push(Change {
                     from: k.0.clone(),
-                    to: k.1.clone(),
-                    address: addr.clone(),
+                    to: to.clone(),
+                    address: k.1.clone(),
                     proto,
                     ports: merge(ports),
                     before: ob,

@@ -113,12 +113,17 @@ impl Runner<'_> {
 
     /// Sweep every class from `from` to `to` (empty: all); see `crate::reach`.
     pub fn reach(&mut self, from: &[String], to: &[String]) -> Result<Reach, String> {
-        let sources = self.reach_sources(from)?;
         let targets = self.reach_targets(to)?;
+        self.reach_to(from, &targets)
+    }
+
+    /// Sweep every class from `from` (empty: all) to the given targets.
+    pub fn reach_to(&mut self, from: &[String], targets: &[Target]) -> Result<Reach, String> {
+        let sources = self.reach_sources(from)?;
         // The sweep needs the world mutably while the labels read the runner's names.
         let mut world = std::mem::replace(&mut self.world, crate::world::World::new(self.seed));
         let label = |raw: &str| self.receiver_label(raw);
-        let r = sweep(&mut world, &sources, &targets, &label);
+        let r = sweep(&mut world, &sources, targets, &label);
         self.world = world;
         Ok(r)
     }
