@@ -327,8 +327,9 @@ impl Matchers {
     }
 }
 
-/// The runtime state a witness may change, put back before each one.
-struct Baseline {
+/// The runtime state a witness may change, put back before each one (and, in tests, before
+/// each concrete packet compared with a witness).
+pub struct Checkpoint {
     now: u64,
     rng: ChaCha8Rng,
     next_ephemeral: u16,
@@ -338,9 +339,9 @@ struct Baseline {
     tracing: bool,
 }
 
-impl Baseline {
-    fn take(w: &World) -> Baseline {
-        Baseline {
+impl Checkpoint {
+    pub fn take(w: &World) -> Checkpoint {
+        Checkpoint {
             now: w.now,
             rng: w.rng.clone(),
             next_ephemeral: w.next_ephemeral,
@@ -351,8 +352,9 @@ impl Baseline {
         }
     }
 
-    /// Fresh runtime state: no flows, NAT sessions, SNAT reservations or meter levels.
-    fn reset(&self, w: &mut World) {
+    /// Back to the checkpoint's clock, RNG and counters, with no flows, NAT sessions, SNAT
+    /// reservations or meter levels.
+    pub fn reset(&self, w: &mut World) {
         w.now = self.now;
         w.rng = self.rng.clone();
         w.next_ephemeral = self.next_ephemeral;
@@ -374,14 +376,8 @@ impl Baseline {
     }
 }
 
-/// Compile every host and reset runtime state so that packets sent next see what a witness
-/// saw (for checking a sweep against concrete packets).
-pub fn fresh(w: &mut World) {
-    ensure_compiled(w);
-    Baseline::take(w).reset(w);
-}
-
-fn ensure_compiled(w: &mut World) {
+/// Bring every host's program up to date with its HNS state (done lazily before a packet).
+pub fn ensure_compiled(w: &mut World) {
     for i in 0..w.nodes.len() {
         if matches!(w.nodes[i].kind, NodeKind::Host(_)) {
             w.ensure_compiled(crate::path::HostId(i));
@@ -394,7 +390,7 @@ fn ensure_compiled(w: &mut World) {
 pub fn sweep(w: &mut World, sources: &[Source], targets: &[Target], label: &dyn Fn(&str) -> String) -> Reach {
     ensure_compiled(w);
     let m = Matchers::of(w);
-    let base = Baseline::take(w);
+    let base = Checkpoint::take(w);
     w.capture = false;
     w.tracing = false;
     // Classes depend on the destination only: split once per target.

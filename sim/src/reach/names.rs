@@ -64,7 +64,7 @@ impl Runner<'_> {
     /// Every address the world serves with its best name: a Kubernetes Service (`svc/…`) or
     /// a scenario name for VIPs, the container for endpoint addresses, the host or station.
     fn address_labels(&mut self) -> BTreeMap<IpAddr, String> {
-        crate::reach::fresh(&mut self.world);
+        crate::reach::ensure_compiled(&mut self.world);
         let svc: BTreeMap<IpAddr, String> = self
             .vars
             .iter()
@@ -115,6 +115,11 @@ impl Runner<'_> {
     pub fn reach(&mut self, from: &[String], to: &[String]) -> Result<Reach, String> {
         let targets = self.reach_targets(to)?;
         self.reach_to(from, &targets)
+    }
+
+    /// A concrete exchange's outcome, named as a sweep names it (for comparing the two).
+    pub fn reach_outcome(&self, ex: &crate::trace::Exchange) -> crate::reach::Outcome {
+        crate::reach::Outcome::of(ex, &|raw: &str| self.receiver_label(raw))
     }
 
     /// Sweep every class from `from` (empty: all) to the given targets.
