@@ -24,6 +24,7 @@
 
 pub mod classes;
 pub mod diff;
+pub mod expect;
 pub mod render;
 
 use crate::trace::{Disposition, Exchange, L4};

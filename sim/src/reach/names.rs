@@ -2,8 +2,10 @@
 //! scenario (and its Kubernetes layer: `pod/NS/NAME`, `svc/NS/NAME`) gives them. A child of the
 //! runner module, so it reads the runner's name tables directly.
 
-use super::{Named, Runner};
+use super::{Check, Named, Runner, StepReport};
+use crate::reach::expect::{mismatches, parse_key};
 use crate::reach::{sweep, Reach, Source, Target};
+use crate::scenario::format::ReachStep;
 use crate::world::NodeKind;
 use serde_json::Value as Json;
 use std::collections::BTreeMap;
@@ -131,5 +133,31 @@ impl Runner<'_> {
         let r = sweep(&mut world, &sources, targets, &label);
         self.world = world;
         Ok(r)
+    }
+
+    /// A `reach:` step: one check per expectation, naming the pieces that got something else.
+    pub(super) fn reach_step(&mut self, r: &ReachStep, rep: &mut StepReport) -> Result<(), String> {
+        rep.label = format!("reach {} -> {}", r.from, r.to);
+        let reach = self.reach(std::slice::from_ref(&r.from), std::slice::from_ref(&r.to))?;
+        let pair = reach.pairs.first().ok_or("no pair to sweep")?;
+        for (key, want) in &r.expect {
+            let k = parse_key(key)?;
+            let bad = mismatches(pair, &k, want);
+            let actual = if bad.is_empty() {
+                want.clone()
+            } else {
+                bad.iter()
+                    .map(|(r, o)| format!("{r} {o}"))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            };
+            rep.checks.push(Check::new(
+                format!("reach {key}"),
+                want.clone(),
+                actual,
+                bad.is_empty(),
+            ));
+        }
+        Ok(())
     }
 }
