@@ -247,3 +247,46 @@ fn import_keeps_ids_and_reports_dangling_references() {
     let id = hns.namespace_create(Guid::default(), Default::default()).unwrap();
     assert_eq!(hns.namespaces[&id].namespace_id, 8);
 }
+
+mod never_panics {
+    use super::*;
+    use proptest::prelude::*;
+
+    const SAMPLE: &str = "Name Type\r\n---- ----\r\nx    L2Bridge\r\n[{\"ID\":\"0E3AF5E0-7C4E-4D3C-9B79-2B5C5D1C1A11\",\"Name\":\"cbr0\",\"Type\":\"L2Bridge\",\"Ipams\":[{\"Type\":\"Static\",\"Subnets\":[{\"IpAddressPrefix\":\"10.244.1.0/24\"}]}]},{\"Output\":[{\"ID\":\"11111111-2222-4333-8444-555555555555\",\"IPAddress\":\"10.244.1.5\",\"IsRemoteEndpoint\":true,\"Policies\":\"System.Object[]\"}],\"Success\":true}]\r\nI0101 x.go:1] Created Hns loadbalancer policy resource {\"ID\":\"AAAAAAAA-2222-4333-8444-555555555555\",\"PortMappings\":[{\"Protocol\":6}]}\r\n";
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Arbitrary bytes: notes, never a panic.
+        #[test]
+        fn on_arbitrary_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let _ = read_dump("fuzz", &bytes);
+        }
+
+        /// A real-shaped dump cut anywhere and with one byte changed, in both encodings.
+        #[test]
+        fn on_damaged_dumps(cut in 0usize..SAMPLE.len(), at in 0usize..SAMPLE.len(), b in any::<u8>(), wide in any::<bool>()) {
+            let mut bytes = if wide { utf16le_bom(SAMPLE) } else { SAMPLE.as_bytes().to_vec() };
+            let at = at.min(bytes.len() - 1);
+            bytes[at] = b;
+            bytes.truncate(cut.max(1) * if wide { 2 } else { 1 });
+            let d = read_dump("damaged", &bytes);
+            // Whatever was read is a well-formed document that imports.
+            let mut hns = Hns::new(HostSettings::default(), 1);
+            hns.import(d.docs.into_iter().map(|x| x.doc));
+            prop_assert!(hns.verify_indexes().is_ok());
+        }
+    }
+
+    #[test]
+    fn the_undamaged_sample_reads_completely() {
+        let d = read_dump("sample", SAMPLE.as_bytes());
+        assert_eq!(
+            kinds(&d),
+            ["network", "endpoint", "load balancer"],
+            "{:?}",
+            warnings(&d)
+        );
+        assert_eq!(warnings(&d).len(), 1, "{:?}", warnings(&d)); // the System.Object[] cut
+    }
+}

@@ -13,7 +13,7 @@
 
 pub mod text;
 
-use crate::document::{decode_any_value, HnsDocument};
+use crate::document::{decode_any_owned, HnsDocument};
 use crate::v1;
 use serde_json::{Deserializer, Map, Value};
 use std::collections::BTreeMap;
@@ -349,9 +349,12 @@ impl Scanner<'_, '_> {
         });
         for (path, mut item) in items {
             let mut cut = Vec::new();
-            strip_truncated(&mut item, String::new(), &mut cut);
+            if has_truncated(&item) {
+                strip_truncated(&mut item, String::new(), &mut cut);
+            }
+            // For messages; taken before the decode consumes the object.
             let label = object_label(&item);
-            match decode_any_value(&item) {
+            match decode_any_owned(item) {
                 Ok(docs) => {
                     if !cut.is_empty() {
                         let kind = docs.first().map_or("object", |d| d.kind_name());
@@ -417,6 +420,17 @@ fn is_reply(m: &Map<String, Value>) -> bool {
 /// or object as `@{Key=…; …}` (docs/reference/node-dumps.md §3).
 fn is_truncated(s: &str) -> bool {
     s == TRUNCATED_ARRAY || (s.starts_with("@{") && s.ends_with('}'))
+}
+
+/// Whether any string inside `v` is a truncated value (a cheap scan before the path-building
+/// strip, which only the rare truncated object pays for).
+fn has_truncated(v: &Value) -> bool {
+    match v {
+        Value::String(s) => is_truncated(s),
+        Value::Array(a) => a.iter().any(has_truncated),
+        Value::Object(m) => m.values().any(has_truncated),
+        _ => false,
+    }
 }
 
 /// Remove truncated values (members and array items), recording their paths.
