@@ -109,13 +109,20 @@ fn v1_reply_policy_list_and_kube_proxy_log_lines() {
         "I0203 10:00:00.000000    4242 hns.go:300] \"Created Hns loadbalancer policy resource\" loadBalancer={\"ID\":\"0BE07C06-353C-4FBF-8EBC-5531F877E68A\",\"HostComputeEndpoints\":[],\"PortMappings\":[{\"Protocol\":6,\"InternalPort\":80,\"ExternalPort\":31416,\"Flags\":2}],\"SchemaVersion\":{\"Major\":2,\"Minor\":0}}\n",
         "I0203 10:00:01.000000    4242 proxier.go:1] unrelated line\n",
         "I0203 10:00:02.000000    4242 hns.go:300] Created Hns loadbalancer policy resource &{Id:abc HostComputeEndpoints:[] SourceVIP:}\n",
+        "I0203 10:00:03.000000    4242 hns.go:300] Created Hns loadbalancer policy resource &{Id:3599612c-0000-4000-8000-000000000001 HostComputeEndpoints:[78c19c4d-0000-4000-8000-000000000002] SourceVIP: FrontendVIPs:[10.185.128.116] PortMappings:[{Protocol:6 InternalPort:80 ExternalPort:80 DistributionType:0 Flags:0}] SchemaVersion:{Major:2 Minor:0} Flags:0}\n",
     );
     let d = read_dump("kube-proxy.log", log.as_bytes());
-    assert_eq!(kinds(&d), ["load balancer"]);
+    // The JSON form and the Go %+v form; the cut-off %+v line (an ID that is no GUID) is noted.
+    assert_eq!(kinds(&d), ["load balancer", "load balancer"]);
+    let HnsDocument::LoadBalancer(lb) = &d.docs[1].doc else {
+        panic!()
+    };
+    assert_eq!(lb.frontend_vips, ["10.185.128.116"]);
+    assert_eq!(d.docs[1].source.line, 4);
     let w = warnings(&d);
     assert_eq!(w.len(), 1, "{w:?}");
     assert!(
-        w[0].contains("kube-proxy.log:3") && w[0].contains("Go %+v"),
+        w[0].contains("kube-proxy.log:3") && w[0].contains("not an HNS object"),
         "{w:?}"
     );
     // A failed v1 reply says so.

@@ -11,6 +11,7 @@
 //! the line and what to do about it. [`read_dump`] (one file's bytes) is the function a fuzz
 //! target calls; [`read_files`] merges several files into one [`NodeDump`].
 
+mod gofmt;
 pub mod text;
 
 use crate::document::{decode_any_owned, HnsDocument};
@@ -302,8 +303,8 @@ impl Scanner<'_, '_> {
         (consumed, count_lines(&text[..consumed]))
     }
 
-    /// The JSON after kube-proxy's message: `{…}` as is, or a quoted JSON string (klog's
-    /// structured form). Go's `%+v` form (`&{Id:… }`) is noted, not read.
+    /// The JSON after kube-proxy's message: `{…}` as is, a quoted JSON string (klog's
+    /// structured form), or Go's `%+v` form (`&{Id:… }`, read by [`gofmt`]).
     fn log_line(&mut self, rest: &str, line: usize) {
         let candidates = [rest.find('{'), rest.find('"')];
         for start in candidates.into_iter().flatten() {
@@ -324,8 +325,14 @@ impl Scanner<'_, '_> {
                 _ => {}
             }
         }
+        // Older kube-proxy prints Go's `%+v` (Azure/AKS#2899).
+        if let Some(v) = rest.find("&{").and_then(|i| gofmt::parse(&rest[i..])) {
+            self.found_json = true;
+            self.value(v, line);
+            return;
+        }
         let how = if rest.contains("&{") {
-            "Go %+v form, not JSON; run kube-proxy at -v=1 with a version that logs JSON, or dump policy.txt"
+            "a Go %+v form this reader cannot follow; dump policy.txt instead"
         } else {
             "no JSON after the message"
         };
