@@ -41,6 +41,20 @@ pub fn did_you_mean(found: &str, candidates: &[impl AsRef<str>]) -> String {
         .unwrap_or_default()
 }
 
+/// Why `s` is not an address prefix: `prefix length 33 > 32 in `10.0.0.0/33``, or what an
+/// address prefix looks like.
+pub fn explain_prefix(s: &str) -> String {
+    if let Some((addr, len)) = s.trim().split_once('/') {
+        if let (Ok(a), Ok(n)) = (addr.parse::<std::net::IpAddr>(), len.parse::<u32>()) {
+            let max = if a.is_ipv4() { 32 } else { 128 };
+            if n > max {
+                return format!("prefix length {n} > {max} in `{s}`");
+            }
+        }
+    }
+    format!("expected an address prefix like 10.0.0.0/24, found `{s}`")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -53,6 +67,18 @@ mod tests {
             Some("expect-error")
         );
         assert_eq!(suggest("zzzzzz", &["host", "as"]), None);
+        assert_eq!(
+            explain_prefix("10.0.0.0/33"),
+            "prefix length 33 > 32 in `10.0.0.0/33`"
+        );
+        assert_eq!(
+            explain_prefix("fd00::/129"),
+            "prefix length 129 > 128 in `fd00::/129`"
+        );
+        assert_eq!(
+            explain_prefix("10.0.0/8"),
+            "expected an address prefix like 10.0.0.0/24, found `10.0.0/8`"
+        );
         assert_eq!(
             did_you_mean("RemoteAddress", &["RemoteAddresses", "Action"]),
             "; did you mean `RemoteAddresses`?"

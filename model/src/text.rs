@@ -84,9 +84,9 @@ impl std::error::Error for ReadError {
 }
 
 fn human_size(n: u64) -> String {
-    if n >= 1024 * 1024 && n % (1024 * 1024) == 0 {
+    if n >= 1024 * 1024 && n.is_multiple_of(1024 * 1024) {
         format!("{} MiB", n / (1024 * 1024))
-    } else if n >= 1024 && n % 1024 == 0 {
+    } else if n >= 1024 && n.is_multiple_of(1024) {
         format!("{} KiB", n / 1024)
     } else {
         format!("{n} bytes")
@@ -149,7 +149,7 @@ fn utf8(mut bytes: Vec<u8>, bom: usize) -> Result<String, ReadError> {
 
 fn utf16(bytes: &[u8], big_endian: bool) -> Result<String, ReadError> {
     let body = &bytes[2..];
-    if body.len() % 2 == 1 {
+    if !body.len().is_multiple_of(2) {
         return Err(ReadError::InvalidUtf16 {
             big_endian,
             offset: bytes.len() - 1,

@@ -464,6 +464,18 @@ mod tests {
         );
     }
 
+    /// Found by fuzzing: the normal form of a route with no endpoints (which omits the empty
+    /// `HostComputeEndpoints`) must validate again.
+    #[test]
+    fn the_normal_form_of_a_route_without_endpoints_reads_back() {
+        let s = HostSettings::default();
+        let (out, p) = check_text(r#"{"HostComputeEndpoints":[],"Routes":[{"DestinationPrefix":"10.0.0.0/8","NextHop":"10.0.0.1"}]}"#, &s).unwrap();
+        assert_eq!(p, []);
+        assert!(out.get("HostComputeEndpoints").is_none(), "{out}");
+        let (again, _) = check_text(&out.to_string(), &s).unwrap();
+        assert_eq!(again, out);
+    }
+
     #[test]
     fn a_good_document_has_no_problems() {
         let p = problems(
@@ -500,5 +512,40 @@ mod dumps {
         }
         assert!(seen >= 4, "{seen}");
         assert!(all.is_empty(), "{}", all.join("\n"));
+    }
+}
+
+#[cfg(test)]
+mod regressions {
+    use crate::backend::HnsBackend;
+    use crate::state::{Hns, HostSettings};
+
+    /// Issue 14 §8: a duplicate endpoint address names both endpoints, not just the network.
+    #[test]
+    fn a_duplicate_endpoint_address_names_both_endpoints() {
+        let mut hns = Hns::new(HostSettings::default(), 1);
+        let net = hns
+            .create_network(
+                "",
+                r#"{"Name":"n","Type":"L2Bridge","Ipams":[{"Subnets":[{"IpAddressPrefix":"10.1.0.0/24","Routes":[{"NextHop":"10.1.0.1","DestinationPrefix":"0.0.0.0/0"}]}]}]}"#,
+            )
+            .unwrap();
+        let id = serde_json::from_str::<serde_json::Value>(&net).unwrap()["ID"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let ep = |name: &str| {
+            format!(
+                r#"{{"Name":"{name}","HostComputeNetwork":"{id}","IpConfigurations":[{{"IpAddress":"10.1.0.5"}}]}}"#
+            )
+        };
+        hns.create_endpoint("", &ep("podA")).unwrap();
+        let e = hns.create_endpoint("", &ep("podB")).unwrap_err();
+        assert!(
+            e.message
+                .starts_with("endpoint \"podB\": address 10.1.0.5 is already used by endpoint \"podA\" ("),
+            "{}",
+            e.message
+        );
     }
 }

@@ -8,7 +8,10 @@
 use super::format::{hns_step, Step};
 use super::locate::Seg;
 use super::parse::{Loaded, ScenarioError};
-use hnsim_model::document::{decode_any_value, decode_endpoint_policies, decode_network_policies};
+use hnsim_model::document::{
+    decode_endpoint_policies, decode_endpoint_value, decode_load_balancer_value, decode_namespace_value,
+    decode_network_policies, decode_network_value, decode_route_value,
+};
 use hnsim_model::schema::collect_unknown_keys;
 use hnsim_model::state::lint::unknown_keys;
 use serde_json::Value as Json;
@@ -37,7 +40,15 @@ pub fn warnings(l: &Loaded) -> Vec<ScenarioError> {
                         Err(_) => continue,
                     }
                 }
-                let (_, left) = collect_unknown_keys(|| decode_any_value(&json));
+                // The step says what the document is (kind detection needs the right keys, which
+                // a typo may have removed).
+                let (_, left) = collect_unknown_keys(|| match kind {
+                    "create-network" => decode_network_value(&json).map(drop),
+                    "create-endpoint" => decode_endpoint_value(&json).map(drop),
+                    "create-namespace" => decode_namespace_value(&json).map(drop),
+                    "create-route" => decode_route_value(&json).map(drop),
+                    _ => decode_load_balancer_value(&json).map(drop),
+                });
                 let at = [base.clone(), vec![Seg::Key("doc".into())]].concat();
                 push(l, &at, "$", &unknown_keys(&left), &mut out);
             }

@@ -55,13 +55,15 @@ pub fn parse_str(file: &str, text: &str) -> Result<Loaded, ScenarioError> {
                 .into(),
         });
     }
-    let scenario: Scenario = serde_yaml::from_str(text).map_err(|e| yaml_error(file, &e))?;
-    Ok(Loaded {
+    let scenario: Scenario = serde_yaml::from_str(text).map_err(|e| yaml_error(file, text, &e))?;
+    let mut l = Loaded {
         file: file.to_string(),
         text: text.to_string(),
         scenario,
         index: Index::build(text),
-    })
+    };
+    super::sanity::expand_merge_keys(&mut l)?;
+    Ok(l)
 }
 
 /// Read and parse one file (UTF-8 with or without BOM, or UTF-16 with BOM; at most
@@ -138,7 +140,7 @@ fn walk(
 
 /// Turn a serde_yaml error into ours: strip the trailing "at line … column …" (we print the
 /// location in front), reword serde's "field"/"variant" wording, and add a suggestion.
-fn yaml_error(file: &str, e: &serde_yaml::Error) -> ScenarioError {
+fn yaml_error(file: &str, text: &str, e: &serde_yaml::Error) -> ScenarioError {
     let mut msg = e.to_string();
     let pos = e.location().map(|l| Pos {
         line: l.line(),
@@ -150,7 +152,12 @@ fn yaml_error(file: &str, e: &serde_yaml::Error) -> ScenarioError {
     }
     // What remains is where a construct started (an unterminated quote, a flow collection).
     msg = msg.replace(" at line ", " that started at line ");
-    let msg = reword(&msg);
+    let mut msg = reword(&msg);
+    if msg.contains("invalid IP address syntax") {
+        if let Some(why) = pos.and_then(|p| explain_prefix(text, p)) {
+            msg = msg.replace("invalid IP address syntax", &why);
+        }
+    }
     ScenarioError {
         file: file.to_string(),
         pos,
@@ -158,8 +165,29 @@ fn yaml_error(file: &str, e: &serde_yaml::Error) -> ScenarioError {
     }
 }
 
+/// Why the address or prefix at `p` does not parse: `prefix length 33 > 32`, or what was found.
+fn explain_prefix(text: &str, p: Pos) -> Option<String> {
+    let line = text.lines().nth(p.line.checked_sub(1)?)?;
+    let rest: String = line.chars().skip(p.col.saturating_sub(1)).collect();
+    let word: String = rest
+        .trim_start_matches(['"', '\''])
+        .chars()
+        .take_while(|c| !c.is_whitespace() && !matches!(c, ',' | '}' | ']' | '"' | '\''))
+        .collect();
+    if word.contains('/') {
+        return Some(hnsim_model::hint::explain_prefix(&word));
+    }
+    Some(format!("expected an IP address like 10.0.0.1, found `{word}`"))
+}
+
 fn reword(msg: &str) -> String {
     // "path: unknown field `x`, expected one of `a`, `b`" / "expected `a` or `b`"
+    if msg.contains("unknown field `<<`") {
+        let at = msg.split("unknown field").next().unwrap_or("");
+        return format!(
+            "{at}a YAML merge key (`<<: *anchor`) is only expanded inside HNS documents (`doc:`, `policies:`); write the keys out here"
+        );
+    }
     for (what, noun) in [("unknown field `", "key"), ("unknown variant `", "step")] {
         if let Some(start) = msg.find(what) {
             let prefix = &msg[..start];
