@@ -297,3 +297,26 @@ mod never_panics {
         assert_eq!(warnings(&d).len(), 1, "{:?}", warnings(&d)); // the System.Object[] cut
     }
 }
+
+#[test]
+fn an_endpoint_naming_its_namespace_is_listed_there() {
+    // Get-HnsNamespace was collected before the pod attached (its Resources are empty); the
+    // endpoint itself names the namespace.
+    let docs = r#"[{"ID":"0E3AF5E0-7C4E-4D3C-9B79-2B5C5D1C1A11","Name":"cbr0","Type":"L2Bridge"},
+        {"ID":"77777777-2222-4333-8444-555555555555","NamespaceId":4},
+        {"ID":"11111111-2222-4333-8444-555555555555","HostComputeNetwork":"0E3AF5E0-7C4E-4D3C-9B79-2B5C5D1C1A11",
+         "HostComputeNamespace":"77777777-2222-4333-8444-555555555555","IpConfigurations":[{"IpAddress":"10.244.1.5"}]},
+        {"ID":"12111111-2222-4333-8444-555555555555","HostComputeNetwork":"0E3AF5E0-7C4E-4D3C-9B79-2B5C5D1C1A11",
+         "HostComputeNamespace":"99999999-2222-4333-8444-555555555555","IpConfigurations":[{"IpAddress":"10.244.1.6"}]}]"#;
+    let d = read_dump("ns.json", docs.as_bytes());
+    let mut hns = Hns::new(HostSettings::default(), 1);
+    let rep = hns.import(d.docs.into_iter().map(|x| x.doc));
+    let ns: Guid = "77777777-2222-4333-8444-555555555555".parse().unwrap();
+    let ep: Guid = "11111111-2222-4333-8444-555555555555".parse().unwrap();
+    let orphan: Guid = "12111111-2222-4333-8444-555555555555".parse().unwrap();
+    assert_eq!(hns.namespace_endpoints(&ns), [ep]);
+    assert_eq!(hns.namespace_of(&orphan), None);
+    assert_eq!(rep.problems.len(), 1, "{:?}", rep.problems);
+    assert!(rep.problems[0].message.contains("99999999"), "{:?}", rep.problems);
+    hns.verify_indexes().unwrap();
+}
