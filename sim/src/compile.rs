@@ -995,7 +995,10 @@ fn compile_changes(
     // Load balancers: changed objects, and those naming a touched endpoint as a backend.
     let mut lb_changes: BTreeMap<Guid, Option<&LoadBalancer>> = found.lbs.into_iter().collect();
     for ep in &touched {
-        for (_, lb) in cache.lbs_by_backend.range((*ep, Guid(0))..=(*ep, Guid(u128::MAX))) {
+        for (_, lb) in cache
+            .lbs_by_backend
+            .range((*ep, Guid(0))..=(*ep, Guid(u128::MAX)))
+        {
             lb_changes
                 .entry(*lb)
                 .or_insert_with(|| hns.load_balancers.get(lb));

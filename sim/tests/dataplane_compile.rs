@@ -2,12 +2,12 @@
 //! recompiled (counted by `CompileStats`), and the result equals a full rebuild.
 
 use hnsim_model::backend::ObjectKind;
-use hnsim_model::state::Hns;
-use hnsim_model::Guid;
-use hnsim_sim::benchkit;
 use hnsim_model::state::workload::KubeProxyWorkload;
+use hnsim_model::state::Hns;
 use hnsim_model::state::HostSettings;
+use hnsim_model::Guid;
 use hnsim_model::HnsBackend;
+use hnsim_sim::benchkit;
 use hnsim_sim::compile::{compile, update, ChangeScan, CompileStats, HostInfo, HostProgram};
 use hnsim_sim::testkit::{ctr, ip, mac};
 use hnsim_sim::L4;
@@ -226,7 +226,11 @@ fn a_journalled_change_examines_only_what_it_touched() {
         let mut step = |hns: &mut Hns, what: &str, change: &dyn Fn(&mut Hns)| {
             change(hns);
             update(&mut prog, hns, &info());
-            assert_eq!(tables(&prog), tables(&compile(hns, &info(), None)), "{what} ({lbs} LBs)");
+            assert_eq!(
+                tables(&prog),
+                tables(&compile(hns, &info(), None)),
+                "{what} ({lbs} LBs)"
+            );
             (prog.stats, prog.scan)
         };
         let journal = |examined| ChangeScan {
@@ -234,7 +238,9 @@ fn a_journalled_change_examines_only_what_it_touched() {
             journal: true,
         };
         // One service's backends rotate and its target port changes: that LB alone.
-        let got = step(&mut hns, "an LB update", &|h| w.update_lb(h, &p, 3, 9090).unwrap());
+        let got = step(&mut hns, "an LB update", &|h| {
+            w.update_lb(h, &p, 3, 9090).unwrap()
+        });
         assert_eq!(got, (stats((0, 0, 1)), journal(1)), "{lbs} LBs");
         // A remote backend of service 5 is deleted (the LB loses it): the LB, no endpoint.
         let gone = p.endpoints[5 * 10 + 1].clone();

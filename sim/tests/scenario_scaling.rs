@@ -47,7 +47,11 @@ fn bulk_report_size_does_not_grow_with_packets() {
         );
         let loaded = load_str("bulk", &text).expect("loads");
         let rep = hnsim_sim::scenario::runner::run(&loaded, &Default::default());
-        assert!(rep.ok(), "{}", hnsim_sim::scenario::report::text(std::slice::from_ref(&rep)));
+        assert!(
+            rep.ok(),
+            "{}",
+            hnsim_sim::scenario::report::text(std::slice::from_ref(&rep))
+        );
         let last = rep.steps.last().expect("steps");
         let bulk = last.bulk.as_ref().expect("a bulk summary");
         assert_eq!((bulk.sent, bulk.matched), (packets, packets));

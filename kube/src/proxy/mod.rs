@@ -58,6 +58,9 @@ pub enum StartError {
     NoDsr,
 }
 
+/// A service port's LB IDs: ClusterIP, NodePort, ExternalIPs, (Ingress, HealthCheck) pairs.
+pub type LbIds = (String, String, Vec<String>, Vec<(String, String)>);
+
 /// `namespace/name:port/protocol`.
 pub type SvcPortName = String;
 
@@ -651,7 +654,7 @@ impl Proxier {
             .unwrap_or_default();
         let mut by_name: BTreeMap<String, String> = BTreeMap::new();
         for e in &eps {
-            if str_field(e, "HostComputeNetwork").to_ascii_lowercase() != net_id.to_ascii_lowercase() {
+            if !str_field(e, "HostComputeNetwork").eq_ignore_ascii_case(&net_id) {
                 continue;
             }
             let id = str_field(e, "ID").to_string();
@@ -778,7 +781,7 @@ impl Proxier {
         let (mut all_terminating, mut all_non_serving) = (false, false);
         let mut some_serving = true;
         if !info.ingress_ips.is_empty() {
-            let considered = eps.iter().filter(|e| !(info.local_traffic_dsr && !e.is_local));
+            let considered = eps.iter().filter(|e| !info.local_traffic_dsr || e.is_local);
             all_terminating = considered
                 .clone()
                 .filter(|e| e.ready || e.terminating)
@@ -1201,7 +1204,7 @@ impl Proxier {
     }
 
     /// The LB IDs of a service port: ClusterIP, NodePort, ExternalIPs, (Ingress, HealthCheck)s.
-    pub fn lb_ids(&self, svc_port: &str) -> Option<(String, String, Vec<String>, Vec<(String, String)>)> {
+    pub fn lb_ids(&self, svc_port: &str) -> Option<LbIds> {
         let sp = self.svc_ports.get(svc_port)?;
         Some((
             sp.hns_id.clone(),

@@ -55,13 +55,15 @@ fn moved(cache: &Cache, hns: &Hns, id: &Guid) -> bool {
 
 fn scan<'a>(cache: &Cache, hns: &'a Hns) -> Changes<'a> {
     let mut endpoints: Vec<(Guid, Option<&Endpoint>)> =
-        diff(&hns.endpoints, &cache.endpoints, |_, ep, unit| same_endpoint(ep, unit))
-            .into_iter()
-            .map(|(id, d)| match d {
-                Diff::Added(ep) | Diff::Changed(ep) => (id, Some(ep)),
-                Diff::Removed => (id, None),
-            })
-            .collect();
+        diff(&hns.endpoints, &cache.endpoints, |_, ep, unit| {
+            same_endpoint(ep, unit)
+        })
+        .into_iter()
+        .map(|(id, d)| match d {
+            Diff::Added(ep) | Diff::Changed(ep) => (id, Some(ep)),
+            Diff::Removed => (id, None),
+        })
+        .collect();
     let changed: BTreeSet<Guid> = endpoints.iter().map(|(g, _)| *g).collect();
     endpoints.extend(
         cache

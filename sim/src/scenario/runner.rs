@@ -396,7 +396,8 @@ impl<'a> Runner<'a> {
                     | Change::LoadBalancer(g)
                     | Change::Namespace(g)
                     | Change::Route(g)) = c;
-                    self.stale.extend(self.names_of.get(g).into_iter().flatten().cloned());
+                    self.stale
+                        .extend(self.names_of.get(g).into_iter().flatten().cloned());
                 }
             }
             None => {

@@ -68,14 +68,23 @@ pub fn problems(t: &TrafficStep) -> Vec<(&'static str, String)> {
     let mut out = Vec::new();
     let bulk = t.packets.is_some() || t.flows.is_some();
     if t.packets.is_some() && t.flows.is_some() {
-        out.push(("flows", "expected `packets` (one flow) or `flows` (many), found both".into()));
+        out.push((
+            "flows",
+            "expected `packets` (one flow) or `flows` (many), found both".into(),
+        ));
     }
     if bulk && t.repeat.is_some() {
-        out.push(("repeat", "`repeat` keeps every exchange; with `packets`/`flows` leave it out".into()));
+        out.push((
+            "repeat",
+            "`repeat` keeps every exchange; with `packets`/`flows` leave it out".into(),
+        ));
     }
     if let Some(n) = t.packets {
         if !(1..=MAX_PACKETS).contains(&n) {
-            out.push(("packets", format!("expected 1 to {MAX_PACKETS} packets, found {n}")));
+            out.push((
+                "packets",
+                format!("expected 1 to {MAX_PACKETS} packets, found {n}"),
+            ));
         }
     }
     if let Some(n) = t.flows {
@@ -89,7 +98,10 @@ pub fn problems(t: &TrafficStep) -> Vec<(&'static str, String)> {
         }
     }
     match &t.rate {
-        Some(_) if !bulk => out.push(("rate", "`rate` spaces the packets of `packets` or `flows`; found neither".into())),
+        Some(_) if !bulk => out.push((
+            "rate",
+            "`rate` spaces the packets of `packets` or `flows`; found neither".into(),
+        )),
         Some(r) => {
             if let Err(e) = parse_rate(r) {
                 out.push(("rate", e));
@@ -174,7 +186,9 @@ impl Runner<'_> {
                 self.check_exchange(&format!("[{}] ", k + 1), expect, &ex, &mut scratch);
                 let ok = scratch.checks.iter().all(|c| c.ok);
                 sum.matched += ok as u64;
-                *sum.dispositions.entry(ex.request.disposition.name().into()).or_default() += 1;
+                *sum.dispositions
+                    .entry(ex.request.disposition.name().into())
+                    .or_default() += 1;
                 rep.checks.extend(scratch.checks.into_iter().filter(|c| !c.ok));
                 rep.exchanges.push(ex);
                 continue;
@@ -185,7 +199,9 @@ impl Runner<'_> {
             let mut scratch = empty_like(rep);
             self.check_exchange(&format!("[{}] ", k + 1), expect, &ex, &mut scratch);
             let ok = scratch.checks.iter().all(|c| c.ok);
-            *sum.dispositions.entry(ex.request.disposition.name().into()).or_default() += 1;
+            *sum.dispositions
+                .entry(ex.request.disposition.name().into())
+                .or_default() += 1;
             if ok {
                 sum.matched += 1;
             } else if rep.exchanges.len() > KEPT {
@@ -266,7 +282,10 @@ mod tests {
         assert_eq!(keys("{from: A, to: 'B:80', packets: 5, flows: 5}"), ["flows"]);
         assert_eq!(keys("{from: A, to: 'B:80', packets: 5, repeat: 2}"), ["repeat"]);
         assert_eq!(keys("{from: A, to: 'B:80', packets: 0}"), ["packets"]);
-        assert_eq!(keys("{from: A, to: 'B:80', flows: 101, src-port: 65436}"), ["flows"]);
+        assert_eq!(
+            keys("{from: A, to: 'B:80', flows: 101, src-port: 65436}"),
+            ["flows"]
+        );
         assert!(keys("{from: A, to: 'B:80', flows: 100, src-port: 65436}").is_empty());
         assert_eq!(keys("{from: A, to: 'B:80', rate: 10/s}"), ["rate"]);
         assert_eq!(keys("{from: A, to: 'B:80', packets: 3, rate: fast}"), ["rate"]);
