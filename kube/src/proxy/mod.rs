@@ -189,6 +189,14 @@ fn proto_num(p: Option<&str>) -> u16 {
     }
 }
 
+/// The keys of `m` that start with `prefix`, found by a range of the sorted map.
+fn keys_with_prefix<V>(m: &BTreeMap<String, V>, prefix: &str) -> Vec<String> {
+    m.range(prefix.to_string()..)
+        .take_while(|(k, _)| k.starts_with(prefix))
+        .map(|(k, _)| k.clone())
+        .collect()
+}
+
 /// `02-11-` and the address bytes: IPv4 in order, IPv6 bytes 15, 14, 13, 12.
 pub fn conjure_mac(ip: &str) -> String {
     match ip.parse::<IpAddr>() {
@@ -471,17 +479,9 @@ impl Proxier {
         }
         for svc in services_changed {
             let prefix = format!("{svc}:");
-            let old_keys: Vec<String> = self
-                .endpoints
-                .keys()
-                .filter(|k| k.starts_with(&prefix))
-                .cloned()
-                .collect();
-            let new_keys: Vec<String> = new_eps
-                .keys()
-                .filter(|k| k.starts_with(&prefix))
-                .cloned()
-                .collect();
+            // The Service's ports: a range of the sorted maps, not a scan (linear overall).
+            let old_keys = keys_with_prefix(&self.endpoints, &prefix);
+            let new_keys = keys_with_prefix(&new_eps, &prefix);
             self.terminated.clear();
             for k in &old_keys {
                 for e in self.endpoints[k].iter().filter(|e| !e.is_local) {
