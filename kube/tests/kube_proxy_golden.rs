@@ -801,3 +801,26 @@ fn start_deletes_every_load_balancer() {
     let _p = f.start(f.cfg(false, false));
     assert_eq!(f.lb_count(), 0);
 }
+
+/// `ShouldSkipService`: ExternalName and headless Services create nothing (docs/reference/kubernetes.md §2.6).
+#[test]
+fn external_name_and_headless_services_create_nothing() {
+    let mut f = Fake::new(true);
+    let mut p = f.start(f.cfg(false, false));
+    let ext: Service = yaml("metadata: {name: ext, namespace: ns1}\nspec: {type: ExternalName, externalName: example.com, ports: [{port: 80}]}\n");
+    let headless: Service = yaml(
+        "metadata: {name: svc1, namespace: ns1}\nspec: {clusterIP: None, ports: [{name: p80, port: 80}]}\n",
+    );
+    f.sync(
+        &mut p,
+        &[ext, headless],
+        &[slice("svc1", &[("192.168.2.3", REMOTE_NODE)])],
+    );
+    assert_eq!(
+        f.created(ObjectKind::Endpoint).len(),
+        1,
+        "only the source-VIP endpoint"
+    );
+    assert_eq!(f.lb_count(), 0);
+    assert!(p.service_ports_applied().is_empty());
+}
