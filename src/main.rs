@@ -52,12 +52,23 @@ enum Command {
         #[command(subcommand)]
         command: K8sCommand,
     },
+    /// Work with run reports.
+    Report {
+        #[command(subcommand)]
+        command: ReportCommand,
+    },
 }
 
 #[derive(Subcommand)]
 enum K8sCommand {
     /// Print, per Windows node, the HCN calls flannel, the CNI and kube-proxy would make, in order.
     Render(cli::k8s::RenderArgs),
+}
+
+#[derive(Subcommand)]
+enum ReportCommand {
+    /// Merge JSON reports of `hnsim run --shard I/N` into one.
+    Merge(cli::merge::MergeArgs),
 }
 
 #[derive(Subcommand)]
@@ -84,6 +95,9 @@ fn main() -> ExitCode {
         Command::K8s {
             command: K8sCommand::Render(a),
         } => cli::k8s::render(a),
+        Command::Report {
+            command: ReportCommand::Merge(a),
+        } => cli::merge::merge(a),
     };
     ExitCode::from(code)
 }

@@ -284,7 +284,7 @@ fn an_expectation_without_disposition_warns_and_fails_under_strict() {
     let f = tmp(
         "no-disposition.yaml",
         "name: nodisp\nunderlay:\n  segments:\n    lan: {prefix: 10.0.0.0/24}\nhosts:\n  h: {ip: 10.0.0.11}\n\
-         stations:\n  s: {ip: 10.0.0.50}\nsteps:\n  - connect: {from: s, to: \"10.0.0.11:80\", expect: {reply: none}}\n",
+         stations:\n  s: {ip: 10.0.0.50}\nsteps:\n  - connect: {from: s, to: \"10.0.0.11:80\", expect: {path-excludes: [Encap]}}\n",
     );
     let f = f.to_str().unwrap();
     for cmd in ["check", "run"] {

@@ -7,7 +7,7 @@
 //!   the label (a leading `§` ignored) or a bold `**label**`;
 //! - a bare `§X` resolves against the nearest file named before it on the same line, else (inside
 //!   docs/reference/) the document itself, else the last file cited earlier in the same file.
-//!   `RFC nnnn §X` is an RFC section and not checked;
+//!   `RFC nnnn §X` and `issue nn §X` cite outside documents and are not checked;
 //! - `<name>.md "Title"` (and `ARCHITECTURE "Title"`) needs a heading or bold span containing
 //!   the title.
 
@@ -284,15 +284,22 @@ fn scan(
                 });
             }
         }
-        let mut from = 0;
-        while let Some(pos) = line[from..].find("RFC ") {
-            let at = from + pos + 4;
-            let digits = line[at..]
-                .find(|c: char| !c.is_ascii_digit())
-                .unwrap_or(line.len() - at);
-            let (_, past) = label_list(line, at + digits);
-            consumed.push((from + pos, past.max(at)));
-            from = past.max(at);
+        // `RFC 8200 §8.1`, `issue 14 §8`: sections of documents outside the repository's docs.
+        for prefix in ["RFC ", "Issue ", "issue "] {
+            let mut from = 0;
+            while let Some(pos) = line[from..].find(prefix) {
+                let at = from + pos + prefix.len();
+                let digits = line[at..]
+                    .find(|c: char| !c.is_ascii_digit())
+                    .unwrap_or(line.len() - at);
+                let past = if digits > 0 {
+                    label_list(line, at + digits).1
+                } else {
+                    at
+                };
+                consumed.push((from + pos, past.max(at)));
+                from = past.max(at);
+            }
         }
         for (pos, _) in line.match_indices('§') {
             if consumed.iter().any(|&(s, e)| pos >= s && pos < e) {
@@ -437,7 +444,7 @@ fn a_wrong_citation_is_reported() {
     let cites = scan(
         Path::new("x.rs"),
         "x.rs",
-        "// hns-schema.md §2.2\n// later §9.9 and RFC 8200 §8.1\n",
+        "// hns-schema.md §2.2\n// later §9.9 and RFC 8200 §8.1, issue 14 §8\n",
         &[],
         &mut problems,
     );

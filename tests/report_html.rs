@@ -61,6 +61,13 @@ fn assert_self_contained(doc: &Document, html: &str) {
         }
     }
     assert!(!html.contains("url(") && !html.contains("@import"));
+    // Every anchor link lands on an element of the page.
+    let ids: BTreeSet<&str> = doc.descendants().filter_map(|n| n.attribute("id")).collect();
+    for n in doc.descendants().filter(|n| n.is_element()) {
+        if let Some(h) = n.attribute("href") {
+            assert!(ids.contains(&h[1..]), "link {h} goes nowhere");
+        }
+    }
 }
 
 const MAX_PACKETS_PER_STEP: usize = hnsim_sim::view::html::MAX_PACKETS_PER_STEP;
@@ -146,7 +153,7 @@ fn the_library_report_is_deterministic_structured_self_contained_and_small() {
             })
             .sum();
         let paths = all(svgs[0], "g", "packet");
-        let listed = all(*s, "div", "packet");
+        let listed = all(*s, "details", "packet");
         assert_eq!(paths.len(), traces, "{id}: one path per traced packet");
         assert_eq!(packet_ids(&paths), packet_ids(&listed), "{id}");
         assert_eq!(packet_ids(&paths).len(), traces, "{id}: packet ids are unique");
@@ -217,6 +224,7 @@ fn a_failing_scenario_comes_first_with_the_drop_hop_and_rule_marked() {
     assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
     let html = std::fs::read_to_string(&out).unwrap();
     let doc = parse(&html).unwrap();
+    assert_self_contained(&doc, &html);
     let sections = all(doc.root(), "section", "scenario");
     assert_eq!(sections.len(), 2);
     // The failed scenario first, though its file sorts second.
@@ -353,4 +361,38 @@ fn graph_json_has_kinds_names_and_guids_second() {
         .unwrap();
     assert!(dot.contains("load-balancer nodePort"), "{dot}");
     assert!(dot.contains("endpoint A\\n10.244.1.10"), "{dot}");
+}
+
+#[test]
+fn kubernetes_scenarios_draw_pod_and_service_names() {
+    let f = "scenarios/kubernetes/s9-overlay-clusterip-source-vip.yaml";
+    let o = hnsim(&["graph", f, "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let named = |kind: &str| -> Vec<String> {
+        v["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| n["kind"] == kind)
+            .map(|n| n["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let eps = named("endpoint");
+    assert!(eps.iter().any(|n| n == "pod/default/client"), "{eps:?}");
+    let lbs = named("load-balancer");
+    assert!(
+        !lbs.is_empty() && lbs.iter().all(|n| n.starts_with("lb/")),
+        "{lbs:?}"
+    );
+    // In the picture, inside node win1's block, without the node prefix.
+    let o = hnsim(&["run", f, "--format", "html"]);
+    let html = String::from_utf8(o.stdout).unwrap();
+    let doc = parse(&html).unwrap();
+    let names: Vec<&str> = all(doc.root(), "text", "name")
+        .iter()
+        .filter_map(|t| t.text())
+        .collect();
+    assert!(names.contains(&"pod/default/client"), "{names:?}");
+    assert!(names.contains(&"default/web/ClusterIP"), "{names:?}");
 }

@@ -148,6 +148,9 @@ pub struct PortProgram {
     pub ip6: Option<Ipv6Addr>,
     pub gateway6: Option<Ipv6Addr>,
     pub outbound_nat6: Vec<OutboundNat6>,
+    /// The `QOS` policy's `MaximumOutgoingBandwidthInBytes` (bytes per second), metered by
+    /// `vfp::meter` on every packet leaving the port.
+    pub qos: Option<u64>,
     pub namespace: Option<Guid>,
     /// The HCS container owning the namespace, if any.
     pub container: Option<String>,
@@ -511,6 +514,7 @@ fn compile_endpoint(
     let mut outbound_nat = Vec::new();
     let mut outbound_nat6 = Vec::new();
     let mut sdn_routes = RouteTable::new();
+    let mut qos = None;
     let mut port_maps = Vec::new();
     for (i, p) in ep.policies.iter().enumerate() {
         let ppath = format!("{path}.Policies[{i}].Settings");
@@ -584,6 +588,10 @@ fn compile_endpoint(
                 });
             }
             EndpointPolicy::EncapOverhead(o) => overhead = o.overhead,
+            // 0 = no limit (inferred: HNS always emits the field).
+            EndpointPolicy::Qos(q) if q.maximum_outgoing_bandwidth_in_bytes > 0 => {
+                qos = Some(q.maximum_outgoing_bandwidth_in_bytes)
+            }
             _ => {}
         }
     }
@@ -643,6 +651,7 @@ fn compile_endpoint(
                         .and_then(|(_, g)| *g)
                 }),
             outbound_nat6,
+            qos,
             namespace,
             container,
             host_attached,

@@ -1,5 +1,9 @@
-//! engine: discrete events on a virtual clock, and the types of the per-host packet path (the
-//! VFP pipeline itself is in `vfp::port` and `vfp::ingress`).
+//! engine: the driver. It runs a packet's chain of events on the virtual clock
+//! ([`World::journey`]), keeps each host's compiled program current (`ensure_compiled`), and
+//! owns the flow-table bookkeeping shared by the stages (`flow_gen`, `pin_restore`). The stages
+//! themselves are in `vfp::port`, `vfp::ingress`, `host`, `neigh` and `fabric`; the types they
+//! exchange (`At`, `Next`, `Exit`, `FlowAction`, `Tracer`) are in `path`, which depends on no
+//! stage. docs/packet-walk.md lists the walk function by function.
 //!
 //! A packet's journey is a chain of events `(time, location)`: each event is processed and names
 //! at most one next event (wire transmissions advance virtual time by the segment's latency).
@@ -11,6 +15,7 @@
 //! (`PortIn`), the host TCP/IP stack (`HostStack`), and frames on the underlay (`Wire`, `Arrive`).
 
 use crate::compile::{HostInfo, HostProgram};
+use crate::path::HostId;
 use crate::path::{v4, At, Exit, FlowAction, Next, Outcome, Tracer, HOP_BUDGET};
 use crate::switch::SwitchPort;
 use crate::trace::Disposition;
@@ -19,22 +24,22 @@ use crate::world::{HostNode, NodeKind, World};
 use std::net::IpAddr;
 
 impl World {
-    pub(crate) fn hn(&self, h: usize) -> &HostNode {
-        match &self.nodes[h].kind {
+    pub(crate) fn hn(&self, h: HostId) -> &HostNode {
+        match &self.nodes[h.0].kind {
             NodeKind::Host(x) => x,
-            _ => unreachable!("node {h} is not a host"),
+            _ => unreachable!("node {h:?} is not a host"),
         }
     }
-    pub(crate) fn hn_mut(&mut self, h: usize) -> &mut HostNode {
-        match &mut self.nodes[h].kind {
+    pub(crate) fn hn_mut(&mut self, h: HostId) -> &mut HostNode {
+        match &mut self.nodes[h.0].kind {
             NodeKind::Host(x) => x,
-            _ => unreachable!("node {h} is not a host"),
+            _ => unreachable!("node {h:?} is not a host"),
         }
     }
 
     /// Recompile a host's program when its HNS generation moved (checked on every hop).
     #[inline]
-    pub(crate) fn ensure_compiled(&mut self, h: usize) {
+    pub(crate) fn ensure_compiled(&mut self, h: HostId) {
         let hn = self.hn(h);
         if hn.compiled && hn.prog.hns_generation == hn.hns.generation {
             return;
@@ -43,7 +48,7 @@ impl World {
     }
 
     #[cold]
-    fn compile_host(&mut self, h: usize) {
+    fn compile_host(&mut self, h: HostId) {
         let hn = self.hn_mut(h);
         let info = HostInfo {
             ip: hn.spec.ip,
@@ -72,7 +77,7 @@ impl World {
         self.hn_mut(h).rebuild_routes(connected);
     }
 
-    pub(crate) fn flow_gen(&self, h: usize, zone: Zone) -> u64 {
+    pub(crate) fn flow_gen(&self, h: HostId, zone: Zone) -> u64 {
         let hn = self.hn(h);
         let g = match zone {
             Zone::Uplink | Zone::HostStack => hn.prog.hns_generation,
@@ -86,7 +91,7 @@ impl World {
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn pin_restore(
         &mut self,
-        h: usize,
+        h: HostId,
         forward_exit: &Exit,
         after: &Tuple,
         restore: Tuple,

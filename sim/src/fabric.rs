@@ -5,6 +5,7 @@
 
 use crate::compile::NetKind;
 use crate::packet::{EthHeader, Packet, Payload, VxlanOuter, VXLAN_OVERHEAD};
+use crate::path::HostId;
 use crate::path::{drop, ip_len, tuple_of, v4, At, Next, Outcome, Receiver, Tracer};
 use crate::route::RouteTable;
 use crate::trace::{Disposition, Step};
@@ -163,7 +164,7 @@ impl World {
     /// to `(provider address, VNI, UDP port)`).
     pub(crate) fn emit_uplink(
         &mut self,
-        h: usize,
+        h: HostId,
         mut pkt: Packet,
         next_hop: Ipv4Addr,
         src_mac: Mac,
@@ -185,7 +186,7 @@ impl World {
         } else {
             None
         };
-        let mac = match self.resolve_as(h, seg, next_hop, sender, tr) {
+        let mac = match self.resolve_as(h.0, seg, next_hop, sender, tr) {
             Ok(m) => m,
             Err(d) => return drop(d),
         };
@@ -234,7 +235,7 @@ impl World {
                 if tr.on && before.src_mac != src_mac && before.src_mac != Mac::default() {
                     let after = crate::path::headers(&pkt);
                     tr.step(|| Step::Transform {
-                        layer: crate::vfp::layer::VNET.into(),
+                        layer: crate::vfp::Layer::Vnet.into(),
                         rule: "MAC rewrite (frames leave with the host MAC)".into(),
                         before,
                         after,
@@ -242,7 +243,7 @@ impl World {
                 }
             }
         }
-        Next::Go(At::Wire { seg, from: h, pkt }, 0)
+        Next::Go(At::Wire { seg, from: h.0, pkt }, 0)
     }
 
     /// Put a frame on segment `seg`.
@@ -326,7 +327,7 @@ impl World {
     pub(crate) fn arrive(&mut self, node: usize, seg: usize, pkt: Packet, tr: &mut Tracer) -> Next {
         self.capture_node(node, &pkt);
         match &self.nodes[node].kind {
-            NodeKind::Host(_) => self.uplink_in(node, pkt, tr),
+            NodeKind::Host(_) => self.uplink_in(HostId(node), pkt, tr),
             NodeKind::Router(..) => self.router_in(node, seg, pkt, tr),
             NodeKind::Station(..) => {
                 let name = self.nodes[node].name.clone();
@@ -353,7 +354,7 @@ impl World {
 
     /// A frame on a host's uplink: VXLAN decap (the VNI selects the Overlay network by VSID), then
     /// the vSwitch ingress.
-    fn uplink_in(&mut self, h: usize, mut pkt: Packet, tr: &mut Tracer) -> Next {
+    fn uplink_in(&mut self, h: HostId, mut pkt: Packet, tr: &mut Tracer) -> Next {
         self.ensure_compiled(h);
         let now = self.now;
         let src = pkt.outer.map(|o| o.eth.src).unwrap_or(pkt.eth.src);
@@ -361,11 +362,11 @@ impl World {
             .switch
             .learn(src, crate::switch::SwitchPort::Uplink, now);
         if tr.on {
-            let name = self.nodes[h].name.clone();
+            let name = self.nodes[h.0].name.clone();
             tr.hop(&name, "uplink");
         }
         if let Some(o) = pkt.outer {
-            let name = || self.nodes[h].name.clone();
+            let name = || self.nodes[h.0].name.clone();
             let hn = self.hn(h);
             if o.dst != hn.spec.ip {
                 return drop(Disposition::NoRoute {
@@ -389,7 +390,7 @@ impl World {
             }) else {
                 return drop(Disposition::DeniedIn {
                     node: name(),
-                    layer: crate::vfp::layer::VNET.into(),
+                    layer: crate::vfp::Layer::Vnet.into(),
                     rule: "VSID".into(),
                     priority: 0,
                     reason: format!(

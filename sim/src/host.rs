@@ -8,11 +8,12 @@
 
 use crate::compile::{NetKind, Via};
 use crate::packet::{Packet, Payload};
+use crate::path::HostId;
 use crate::path::{
     drop, set_tuple, tuple_headers, tuple_of, v4, Exit, FlowAction, Next, Outcome, Receiver, Tracer,
 };
 use crate::trace::{Disposition, Step};
-use crate::vfp::{layer, lb, Dir, FlowKey, NatLayer, PortMapFrom, SnatOwner, Zone};
+use crate::vfp::{lb, Dir, FlowKey, Layer, NatLayer, PortMapFrom, SnatOwner, Zone};
 use crate::world::World;
 use hnsim_model::{Guid, Mac};
 use ipnet::Ipv4Net;
@@ -23,7 +24,7 @@ impl World {
     /// node; see [`World::set_host_routes6`]).
     pub(crate) fn host_route6_lookup(
         &mut self,
-        h: usize,
+        h: HostId,
         d: std::net::Ipv6Addr,
     ) -> Option<(ipnet::Ipv6Net, Ipv4Addr)> {
         self.counters.table_lookups += 1;
@@ -33,7 +34,7 @@ impl World {
     /// Longest-prefix match over the host's default-compartment routes.
     pub(crate) fn host_route_lookup(
         &mut self,
-        h: usize,
+        h: HostId,
         d: Ipv4Addr,
     ) -> Option<(Via, Ipv4Net, &'static str)> {
         self.counters.table_lookups += 1;
@@ -41,7 +42,7 @@ impl World {
     }
 
     /// The host's source address toward `d` (the host vNIC address inside a network it routes into).
-    pub(crate) fn host_source_for(&mut self, h: usize, d: Ipv4Addr) -> Ipv4Addr {
+    pub(crate) fn host_source_for(&mut self, h: HostId, d: Ipv4Addr) -> Ipv4Addr {
         let via = self.host_route_lookup(h, d);
         let hn = self.hn(h);
         if let Some((Via::Switch(n), _, _)) = via {
@@ -54,10 +55,10 @@ impl World {
     }
 
     /// The host stack receives a packet: host-originated VIP access, local delivery, or forwarding.
-    pub(crate) fn host_stack(&mut self, h: usize, mut pkt: Packet, origin: bool, tr: &mut Tracer) -> Next {
+    pub(crate) fn host_stack(&mut self, h: HostId, mut pkt: Packet, origin: bool, tr: &mut Tracer) -> Next {
         self.ensure_compiled(h);
         // The host stack is not on the VFP fast path; its name is needed for drops and steps.
-        let node = self.nodes[h].name.clone();
+        let node = self.nodes[h.0].name.clone();
         if tr.on {
             tr.hop(&node, "host stack");
         }
@@ -107,7 +108,7 @@ impl World {
                 };
                 let eth = tr.eth;
                 tr.step(|| Step::Transform {
-                    layer: layer::SLB_NAT.into(),
+                    layer: Layer::SlbNat.into(),
                     rule: format!("LB {} (LocalRoutedVIP)", m.lb),
                     before: tuple_headers(&t, eth),
                     after: tuple_headers(&after, eth),
@@ -158,7 +159,7 @@ impl World {
     /// Route (and WinNAT when leaving a NAT network) a packet the host stack sends or forwards.
     fn host_forward(
         &mut self,
-        h: usize,
+        h: HostId,
         pkt: Packet,
         t: crate::vfp::Tuple,
         d: Ipv4Addr,
@@ -168,7 +169,7 @@ impl World {
         // Transforms made before this point are already traced; the packet takes them now.
         let mut pkt = pkt;
         set_tuple(&mut pkt, &t);
-        let node = self.nodes[h].name.clone();
+        let node = self.nodes[h.0].name.clone();
         let route = self.host_route_lookup(h, d);
         let Some((via, prefix, origin)) = route else {
             return drop(Disposition::NoRoute {
@@ -251,7 +252,7 @@ impl World {
                         }
                         let eth = tr.eth;
                         tr.step(|| Step::Transform {
-                            layer: if kind == NetKind::Nat { layer::WINNAT } else { layer::ICS }.into(),
+                            layer: if kind == NetKind::Nat { Layer::WinNat } else { Layer::Ics }.into(),
                             rule: "outbound NAT to the host address".into(),
                             before: tuple_headers(&t, eth),
                             after: tuple_headers(&after, eth),
@@ -305,7 +306,7 @@ impl World {
 
     /// Capture a frame at a named port when asked for (`HOST/ENDPOINT-NAME` or `HOST/GUID`).
     #[inline]
-    pub(crate) fn capture_port(&mut self, h: usize, p: u32, pkt: &Packet) {
+    pub(crate) fn capture_port(&mut self, h: HostId, p: u32, pkt: &Packet) {
         if !self.capture || self.pcap_ports.is_empty() {
             return;
         }
@@ -313,17 +314,17 @@ impl World {
     }
 
     #[cold]
-    fn capture_port_named(&mut self, h: usize, p: u32, pkt: &Packet) {
+    fn capture_port_named(&mut self, h: HostId, p: u32, pkt: &Packet) {
         if let Some(point) = self.port_capture_point(h, p) {
             self.record(&point, pkt);
         }
     }
 
     /// The capture point of port `p` when asked for (by endpoint name or GUID).
-    fn port_capture_point(&self, h: usize, p: u32) -> Option<String> {
+    fn port_capture_point(&self, h: HostId, p: u32) -> Option<String> {
         let pp = self.hn(h).prog.ports.get(p as usize)?;
-        let by_name = format!("{}/{}", self.nodes[h].name, pp.name);
-        let by_id = format!("{}/{}", self.nodes[h].name, pp.endpoint);
+        let by_name = format!("{}/{}", self.nodes[h.0].name, pp.name);
+        let by_id = format!("{}/{}", self.nodes[h.0].name, pp.endpoint);
         if self.pcap_ports.contains(&by_name) {
             Some(by_name)
         } else if self.pcap_ports.contains(&by_id) {
@@ -336,7 +337,7 @@ impl World {
     /// Capture a frame given as bytes at port `p` (frames the packet model does not carry, such
     /// as IPv6 neighbour discovery).
     #[cold]
-    pub(crate) fn capture_port_bytes(&mut self, h: usize, p: u32, frame: &[u8]) {
+    pub(crate) fn capture_port_bytes(&mut self, h: HostId, p: u32, frame: &[u8]) {
         if !self.capture {
             return;
         }

@@ -5,8 +5,11 @@
 //! map, determinism rules) and docs/packet-walk.md (the walk function by function).
 //!
 //! * control plane → dataplane: [`compile`] (HNS state → per-port [`vfp`] programs);
-//! * components: [`vfp`], [`switch`], [`host`], `neigh`, [`fabric`], [`app`], driven by
-//!   [`engine`] and held by [`world`];
+//! * components: [`vfp`] (with its per-packet meter, `vfp::meter`), [`switch`], [`host`],
+//!   `neigh`, [`fabric`], [`app`], driven by [`engine`] and held by [`world`]; the packet path's
+//!   vocabulary (`At`, `Next`, `Exit`, `FlowAction`, `HostId`) is in `path`, and every
+//!   longest-prefix decision uses [`route::RouteTable`]. Module dependencies point one way:
+//!   `path` and `route` depend on no stage, `world` on no stage, the stages on `world`;
 //! * packets and output: [`packet`], [`wire`], [`trace`], [`capture`], [`pcap`], [`view`]
 //!   (topology, layout and paths as DOT, JSON, HTML);
 //! * [`scenario`]: the YAML format, parser, validator, runner and reports;

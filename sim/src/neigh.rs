@@ -21,6 +21,7 @@
 
 use crate::compile::NetKind;
 use crate::packet::{Packet, Payload};
+use crate::path::HostId;
 use crate::path::Tracer;
 use crate::trace::{Disposition, Step};
 use crate::world::World;
@@ -39,7 +40,7 @@ impl World {
     /// The next hop of `dst` in port `p`'s compartment: `dst` itself when on-link, else the
     /// longest matching endpoint route, else the default gateway. A next hop of 0.0.0.0 means
     /// on-link (`GwEp`-style routes, consumers.md §3.1).
-    fn container_next_hop(&self, h: usize, p: u32, dst: Ipv4Addr) -> Option<(Ipv4Addr, bool)> {
+    fn container_next_hop(&self, h: HostId, p: u32, dst: Ipv4Addr) -> Option<(Ipv4Addr, bool)> {
         let prog = &self.hn(h).prog;
         let pp = &prog.ports[p as usize];
         if prog.networks[pp.network].contains(dst) {
@@ -54,7 +55,7 @@ impl World {
     }
 
     /// Who answers an ARP request for `nh` sent on port `p` (see the module doc).
-    fn arp_answer(&self, h: usize, p: u32, nh: Ipv4Addr, on_link: bool) -> Option<Mac> {
+    fn arp_answer(&self, h: HostId, p: u32, nh: Ipv4Addr, on_link: bool) -> Option<Mac> {
         let hn = self.hn(h);
         let prog = &hn.prog;
         let pp = &prog.ports[p as usize];
@@ -90,7 +91,7 @@ impl World {
     /// MAC (the compartment's neighbour cache, else a real ARP exchange on the vNIC port).
     pub(crate) fn container_resolve(
         &mut self,
-        h: usize,
+        h: HostId,
         p: u32,
         pkt: &mut Packet,
         tr: &mut Tracer,
@@ -130,7 +131,7 @@ impl World {
     #[allow(clippy::too_many_arguments)]
     fn container_arp(
         &mut self,
-        h: usize,
+        h: HostId,
         p: u32,
         (compartment, my_ip, my_mac): (Guid, Ipv4Addr, Mac),
         nh: Ipv4Addr,
@@ -173,7 +174,7 @@ impl World {
     /// network types refuse IPv6 in the route layer, consumers.md P14).
     fn container_resolve6(
         &mut self,
-        h: usize,
+        h: HostId,
         p: u32,
         dst: Ipv6Addr,
         pkt: &mut Packet,
@@ -237,7 +238,7 @@ impl World {
 impl World {
     /// Capture the NS (and the NA when `answer` is some) of a container resolving `target`.
     #[cold]
-    fn container_nd(&mut self, h: usize, p: u32, target: Ipv6Addr, answer: Option<Mac>, on_link: bool) {
+    fn container_nd(&mut self, h: HostId, p: u32, target: Ipv6Addr, answer: Option<Mac>, on_link: bool) {
         if !self.capture || self.pcap_ports.is_empty() {
             return;
         }

@@ -10,6 +10,10 @@ use crate::vfp::flow::Tuple;
 use hnsim_model::Mac;
 use std::net::{IpAddr, Ipv4Addr};
 
+/// A host: the index of a node that is a Windows host (`World::hn` turns it into the host).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct HostId(pub(crate) usize);
+
 /// The most events one packet may cause before it is declared a loop.
 pub(crate) const HOP_BUDGET: u32 = 64;
 
@@ -17,11 +21,11 @@ pub(crate) const HOP_BUDGET: u32 = 64;
 #[derive(Copy, Clone, Debug)]
 pub(crate) enum At {
     /// Leaving a container through its port (VFP outbound).
-    PortOut { host: usize, port: u32, pkt: Packet },
+    PortOut { host: HostId, port: u32, pkt: Packet },
     /// Arriving at a port from the vSwitch (VFP inbound).
-    PortIn { host: usize, port: u32, pkt: Packet },
+    PortIn { host: HostId, port: u32, pkt: Packet },
     /// Handed to the host TCP/IP stack; `origin` = sent by the host itself.
-    HostStack { host: usize, pkt: Packet, origin: bool },
+    HostStack { host: HostId, pkt: Packet, origin: bool },
     /// Sent by a station.
     StationOut { node: usize, pkt: Packet },
     /// Put on a segment by `from`.
@@ -33,7 +37,7 @@ pub(crate) enum At {
 impl At {
     pub(crate) fn node(&self) -> usize {
         match *self {
-            At::PortOut { host, .. } | At::PortIn { host, .. } | At::HostStack { host, .. } => host,
+            At::PortOut { host, .. } | At::PortIn { host, .. } | At::HostStack { host, .. } => host.0,
             At::StationOut { node, .. } | At::Arrive { node, .. } => node,
             At::Wire { from, .. } => from,
         }
@@ -82,8 +86,8 @@ impl Tracer {
 /// Who received a packet.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Receiver {
-    Port { host: usize, port: u32 },
-    Host(usize),
+    Port { host: HostId, port: u32 },
+    Host(HostId),
     Station(usize),
 }
 
@@ -102,12 +106,21 @@ pub(crate) fn drop(d: Disposition) -> Next {
     Next::End(Outcome::Dropped(d))
 }
 
-/// A cached ACL denial: (direction, host rule type, rule index or `u16::MAX` = default).
+/// Which ACL decided: a rule of the set (its index), or the set's default (no rule matched, or
+/// no rule at all; see `DataplaneSettings::acl_default_*`).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum AclRuleRef {
+    Rule(u32),
+    Default,
+}
+
+/// A cached ACL denial: the direction, the layer (`host`: ACL_HOST, else ACL_SWITCH) and the
+/// rule.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub(crate) struct DenyRef {
     pub dir: Dir,
     pub host: bool,
-    pub rule: u16,
+    pub rule: AclRuleRef,
 }
 
 /// Where a flow goes after its transposition.

@@ -24,7 +24,7 @@
 
 use crate::capture::PcapSet;
 use crate::compile::{HostProgram, HostRoute, Via};
-use crate::path::FlowAction;
+use crate::path::{FlowAction, HostId};
 use crate::route::RouteTable;
 use crate::trace::L4;
 use crate::vfp::flow::{FlowTable, SnatPools};
@@ -103,6 +103,9 @@ pub struct DataplaneSettings {
     /// ICS networks (the Hyper-V Default Switch, WSL) share the host's connection: egress is
     /// NATed to the host address like WinNAT (hns-schema.md §2.2, §5.7). Off = no external path.
     pub ics_shares_connection: bool,
+    /// How much traffic an endpoint's `QOS` token bucket holds, as time at its rate (virtual
+    /// ns; at least one full frame). HNS does not document a burst size: inferred, docs/qos.md.
+    pub qos_burst_ns: u64,
 }
 
 impl Default for DataplaneSettings {
@@ -120,6 +123,7 @@ impl Default for DataplaneSettings {
             container_mtu_reduction: 0,
             ip_forwarding: true,
             ics_shares_connection: true,
+            qos_burst_ns: 100_000_000,
         }
     }
 }
@@ -321,6 +325,8 @@ pub(crate) struct HostNode {
     pub switch: crate::switch::MacTable,
     /// Container compartments' neighbour caches (`neigh`).
     pub neigh: CompartmentNeighbours,
+    /// `QOS` meters by endpoint (runtime state: they survive recompiles while the rate stays).
+    pub meters: crate::fasthash::FastMap<Guid, crate::vfp::meter::TokenBucket>,
     /// The default compartment's IPv4 routes: see [`HostNode::rebuild_routes`].
     pub routes: RouteTable<HostRoute>,
     /// IPv6 routes (prefix, IPv4 address of the next-hop node): see [`World::set_host_routes6`].
@@ -343,6 +349,7 @@ impl HostNode {
             self.hns.restart_service();
         }
         self.flows.clear();
+        self.meters.clear();
     }
 
     /// Rebuild the default compartment's route table from its sources: the connected underlay
@@ -534,6 +541,7 @@ impl World {
             link_up: true,
             switch: crate::switch::MacTable::default(),
             neigh: Default::default(),
+            meters: Default::default(),
             routes: RouteTable::new(),
             routes6: RouteTable::new(),
             spec,
@@ -550,9 +558,9 @@ impl World {
         self.add_node(&name, NodeKind::Station(spec, seg))
     }
 
-    pub(crate) fn host_index(&self, host: &str) -> Result<usize, WorldError> {
+    pub(crate) fn host_index(&self, host: &str) -> Result<HostId, WorldError> {
         match self.node_by_name.get(host) {
-            Some(&i) if matches!(self.nodes[i].kind, NodeKind::Host(_)) => Ok(i),
+            Some(&i) if matches!(self.nodes[i].kind, NodeKind::Host(_)) => Ok(HostId(i)),
             _ => Err(unknown("host", host)),
         }
     }
@@ -560,7 +568,7 @@ impl World {
     /// The control plane of a host. The dataplane recompiles when its `generation` moves.
     pub fn hns(&mut self, host: &str) -> Result<&mut Hns, WorldError> {
         let i = self.host_index(host)?;
-        match &mut self.nodes[i].kind {
+        match &mut self.nodes[i.0].kind {
             NodeKind::Host(h) => Ok(&mut h.hns),
             _ => Err(unknown("host", host)),
         }
@@ -569,7 +577,7 @@ impl World {
     /// Read-only view of a host's HNS state.
     pub fn hns_ref(&self, host: &str) -> Result<&Hns, WorldError> {
         let i = self.host_index(host)?;
-        match &self.nodes[i].kind {
+        match &self.nodes[i.0].kind {
             NodeKind::Host(h) => Ok(&h.hns),
             _ => Err(unknown("host", host)),
         }
@@ -746,7 +754,7 @@ impl World {
             Fault::HnsRestart { host } => self.host_mut(&host)?.hns_restart(false),
             Fault::Reboot { host } => {
                 let i = self.host_index(&host)?;
-                self.nodes[i].neigh.clear();
+                self.nodes[i.0].neigh.clear();
                 self.host_mut(&host)?.hns_restart(true);
             }
         }
@@ -755,7 +763,7 @@ impl World {
 
     pub(crate) fn host_mut(&mut self, host: &str) -> Result<&mut HostNode, WorldError> {
         let i = self.host_index(host)?;
-        match &mut self.nodes[i].kind {
+        match &mut self.nodes[i.0].kind {
             NodeKind::Host(h) => Ok(h),
             _ => Err(unknown("host", host)),
         }
@@ -866,7 +874,7 @@ impl World {
     pub fn compile_errors(&mut self, host: &str) -> Result<Vec<String>, WorldError> {
         let i = self.host_index(host)?;
         self.ensure_compiled(i);
-        match &self.nodes[i].kind {
+        match &self.nodes[i.0].kind {
             NodeKind::Host(h) => Ok(h
                 .prog
                 .errors
@@ -875,5 +883,70 @@ impl World {
                 .collect()),
             _ => Ok(Vec::new()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn world_with_host(routes: Vec<(Ipv4Net, Ipv4Addr)>) -> World {
+        let mut w = World::new(1);
+        w.add_segment(SegmentSpec {
+            name: "lan".into(),
+            prefix: "10.0.0.0/24".parse().unwrap(),
+            mtu: 1500,
+        })
+        .unwrap();
+        let mut spec = HostSpec::new("h", "lan", Ipv4Addr::new(10, 0, 0, 11), Mac([2, 0, 0, 0, 0, 11]));
+        spec.gateway = Some(Ipv4Addr::new(10, 0, 0, 1));
+        spec.routes = routes;
+        w.add_host(spec).unwrap();
+        w
+    }
+
+    fn route_of(w: &mut World, d: &str) -> Option<(Via, String, &'static str)> {
+        let hn = w.host_mut("h").unwrap();
+        hn.routes
+            .lookup(d.parse().unwrap())
+            .map(|r| (r.via, r.prefix.to_string(), r.origin))
+    }
+
+    #[test]
+    fn host_routes_rank_connected_then_gateway_then_os_routes_among_equal_prefixes() {
+        let os_nh = Ipv4Addr::new(10, 0, 0, 99);
+        let mut w = world_with_host(vec![
+            ("0.0.0.0/0".parse().unwrap(), os_nh),
+            ("10.0.0.0/24".parse().unwrap(), os_nh),
+            ("192.168.0.0/16".parse().unwrap(), os_nh),
+        ]);
+        let gw = Ipv4Addr::new(10, 0, 0, 1);
+        assert_eq!(
+            route_of(&mut w, "8.8.8.8"),
+            Some((Via::Uplink(Some(gw)), "0.0.0.0/0".into(), "default gateway"))
+        );
+        assert_eq!(
+            route_of(&mut w, "10.0.0.50"),
+            Some((Via::Uplink(None), "10.0.0.0/24".into(), "connected"))
+        );
+        assert_eq!(
+            route_of(&mut w, "192.168.3.4"),
+            Some((Via::Uplink(Some(os_nh)), "192.168.0.0/16".into(), "OS route"))
+        );
+    }
+
+    #[test]
+    fn replacing_os_routes_rebuilds_the_table() {
+        let mut w = world_with_host(Vec::new());
+        assert_eq!(
+            route_of(&mut w, "192.168.3.4").map(|r| r.2),
+            Some("default gateway")
+        );
+        w.set_host_routes(
+            "h",
+            vec![("192.168.0.0/16".parse().unwrap(), Ipv4Addr::new(10, 0, 0, 7))],
+        )
+        .unwrap();
+        assert_eq!(route_of(&mut w, "192.168.3.4").map(|r| r.2), Some("OS route"));
     }
 }

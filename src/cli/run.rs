@@ -30,6 +30,16 @@ pub struct RunArgs {
     /// Run everything twice and fail at the first difference in the JSON report or the pcaps.
     #[arg(long)]
     pub check_determinism: bool,
+    /// Run every scenario under each seed of a range: `1..11` (11 excluded) or `1..=10`.
+    #[arg(long, conflicts_with = "seed")]
+    pub seeds: Option<String>,
+    /// Run only shard I of N (1-based) of the (scenario, seed) pairs, e.g. `--shard 2/4`;
+    /// merge the shards' JSON reports with `hnsim report merge`.
+    #[arg(long)]
+    pub shard: Option<String>,
+    /// No progress bar (it is drawn only when standard error is a terminal anyway).
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 #[derive(clap::Args)]
@@ -147,12 +157,24 @@ fn load_all(paths: &[PathBuf], strict: bool) -> Result<Vec<Loaded>, Vec<Scenario
     }
 }
 
-/// One pass over every scenario: the reports and each scenario's pcap files.
-fn run_once(loaded: &[Loaded], opts: &RunOptions) -> (Vec<ScenarioReport>, Vec<Captures>) {
+/// One pass over the planned (scenario, seed) pairs: the reports and each scenario's pcaps.
+fn run_once(
+    loaded: &[Loaded],
+    plan: &[(usize, Option<u64>)],
+    opts: &RunOptions,
+    quiet: bool,
+) -> (Vec<ScenarioReport>, Vec<Captures>) {
     let mut reports = Vec::new();
     let mut pcaps = Vec::new();
-    for l in loaded {
-        let (rep, runner) = execute(l, opts);
+    let mut progress = super::sweep::Progress::new(plan.len(), quiet);
+    for &(i, seed) in plan {
+        let l = &loaded[i];
+        let opts = RunOptions {
+            seed: seed.or(opts.seed),
+            ..opts.clone()
+        };
+        let (rep, runner) = execute(l, &opts);
+        progress.done(rep.ok());
         if opts.pcap {
             let mut files = Vec::new();
             if let Some(r) = &runner {
@@ -165,6 +187,7 @@ fn run_once(loaded: &[Loaded], opts: &RunOptions) -> (Vec<ScenarioReport>, Vec<C
         }
         reports.push(rep);
     }
+    progress.finish();
     (reports, pcaps)
 }
 
@@ -195,14 +218,23 @@ pub fn run(a: RunArgs) -> u8 {
             return 2;
         }
     };
+    let seeds = match a.seeds.as_deref().map(super::sweep::parse_seeds).transpose() {
+        Ok(s) => s,
+        Err(e) => return super::invalid(e),
+    };
+    let shard = match a.shard.as_deref().map(super::sweep::parse_shard).transpose() {
+        Ok(s) => s,
+        Err(e) => return super::invalid(e),
+    };
+    let plan = super::sweep::plan(loaded.len(), seeds.as_deref(), shard);
     let opts = RunOptions {
         seed: a.seed,
         pcap: a.pcap.is_some() || a.check_determinism,
         setup_only: false,
     };
-    let (reports, pcaps) = run_once(&loaded, &opts);
+    let (reports, pcaps) = run_once(&loaded, &plan, &opts, a.quiet);
     if a.check_determinism {
-        let (again, pcaps2) = run_once(&loaded, &opts);
+        let (again, pcaps2) = run_once(&loaded, &plan, &opts, a.quiet);
         let (j1, j2) = (report::json(&reports), report::json(&again));
         if j1 != j2 {
             eprintln!(
@@ -254,6 +286,11 @@ pub fn run(a: RunArgs) -> u8 {
             }
         }
         None => {
+            let text = if format == "text" && super::sweep::colour_wanted() {
+                super::sweep::colour_text(&text)
+            } else {
+                text
+            };
             if let Err(c) = super::out::print(&text) {
                 return c;
             }

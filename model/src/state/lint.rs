@@ -464,6 +464,18 @@ mod tests {
         );
     }
 
+    /// Found by fuzzing: the normal form of a route with no endpoints (which omits the empty
+    /// `HostComputeEndpoints`) must validate again.
+    #[test]
+    fn the_normal_form_of_a_route_without_endpoints_reads_back() {
+        let s = HostSettings::default();
+        let (out, p) = check_text(r#"{"HostComputeEndpoints":[],"Routes":[{"DestinationPrefix":"10.0.0.0/8","NextHop":"10.0.0.1"}]}"#, &s).unwrap();
+        assert_eq!(p, []);
+        assert!(out.get("HostComputeEndpoints").is_none(), "{out}");
+        let (again, _) = check_text(&out.to_string(), &s).unwrap();
+        assert_eq!(again, out);
+    }
+
     #[test]
     fn a_good_document_has_no_problems() {
         let p = problems(

@@ -225,6 +225,8 @@ pub fn execute<'a>(loaded: &'a Loaded, opts: &RunOptions) -> (ScenarioReport, Op
         }
     };
     let mut failed = super::followon::FailedNames::default();
+    // Objects a packet went through but a later step deleted stay in the picture.
+    let mut history = crate::view::History::default();
     for (i, step) in s.steps.iter().enumerate() {
         if opts.setup_only && step.is_traffic() {
             continue;
@@ -234,9 +236,13 @@ pub fn execute<'a>(loaded: &'a Loaded, opts: &RunOptions) -> (ScenarioReport, Op
             None => runner.step(i, step),
         };
         failed.record(step, &rep);
+        let traffic = !rep.exchanges.is_empty();
         report.steps.push(rep);
+        if traffic {
+            history.saw_traffic(&runner);
+        }
     }
-    report.topology = Some(runner.topology());
+    report.topology = Some(history.finish(&runner));
     (report, Some(runner))
 }
 

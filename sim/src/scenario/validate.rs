@@ -13,17 +13,17 @@ pub const DISPOSITIONS: &[&str] = crate::trace::Disposition::NAMES;
 
 /// Layer names a trace step can carry (for `path-contains`/`path-excludes` words).
 const LAYERS: &[&str] = {
-    use crate::vfp::layer::*;
+    use crate::vfp::Layer;
     &[
-        ACL_SWITCH,
-        ACL_HOST,
-        SLB_NAT,
-        OUTBOUND_NAT,
-        PORT_MAPPING,
-        ROUTE,
-        VNET,
-        WINNAT,
-        ICS,
+        Layer::AclSwitch.as_str(),
+        Layer::AclHost.as_str(),
+        Layer::SlbNat.as_str(),
+        Layer::OutboundNat.as_str(),
+        Layer::PortMapping.as_str(),
+        Layer::Route.as_str(),
+        Layer::Vnet.as_str(),
+        Layer::WinNat.as_str(),
+        Layer::Ics.as_str(),
         "UFT",
     ]
 };

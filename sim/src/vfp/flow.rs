@@ -228,13 +228,18 @@ pub enum NatLayer {
 }
 
 impl NatLayer {
-    pub fn name(self) -> &'static str {
+    /// The layer that made the translation.
+    pub fn layer(self) -> super::Layer {
         match self {
-            NatLayer::Lb => "SLB_NAT",
-            NatLayer::OutboundNat => "OUTBOUND_NAT",
-            NatLayer::PortMapping => "PORT_MAPPING",
-            NatLayer::WinNat => "WINNAT",
+            NatLayer::Lb => super::Layer::SlbNat,
+            NatLayer::OutboundNat => super::Layer::OutboundNat,
+            NatLayer::PortMapping => super::Layer::PortMapping,
+            NatLayer::WinNat => super::Layer::WinNat,
         }
+    }
+
+    pub fn name(self) -> &'static str {
+        self.layer().as_str()
     }
 }
 

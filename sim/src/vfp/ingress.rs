@@ -4,9 +4,10 @@
 
 use crate::compile::NetKind;
 use crate::packet::Packet;
+use crate::path::HostId;
 use crate::path::{drop, set_tuple, tuple_headers, tuple_of, v4, Exit, FlowAction, Next, Tracer};
 use crate::trace::{Disposition, SessionOp, Step};
-use crate::vfp::{layer, lb, Dir, FlowKey, NatLayer, SnatOwner, Tuple, Zone};
+use crate::vfp::{lb, Dir, FlowKey, Layer, NatLayer, SnatOwner, Tuple, Zone};
 use crate::world::World;
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -24,14 +25,14 @@ impl World {
     /// port mappings, endpoints on the wire, or the host stack.
     pub(crate) fn host_switch_in(
         &mut self,
-        h: usize,
+        h: HostId,
         pkt: Packet,
         overlay: Option<usize>,
         tr: &mut Tracer,
     ) -> Next {
         let Some(t) = tuple_of(&pkt) else {
             return drop(Disposition::Unsupported {
-                node: self.nodes[h].name.clone(),
+                node: self.nodes[h.0].name.clone(),
                 what: "non-IP frame at the vSwitch".into(),
             });
         };
@@ -68,12 +69,12 @@ impl World {
 
     pub(crate) fn slow_in(
         &mut self,
-        h: usize,
+        h: HostId,
         t: Tuple,
         overlay: Option<usize>,
         tr: &mut Tracer,
     ) -> Result<FlowAction, Disposition> {
-        let node = self.nodes[h].name.clone();
+        let node = self.nodes[h.0].name.clone();
         let _now = self.now;
         let seed = self.seed;
         self.conn_nonce += 1;
@@ -100,7 +101,7 @@ impl World {
             }
             let eth = tr.eth;
             tr.step(|| Step::Transform {
-                layer: layer::SLB_NAT.into(),
+                layer: Layer::SlbNat.into(),
                 rule: format!("LB {}{}", m.lb, if m.dsr { " (DSR)" } else { "" }),
                 before: tuple_headers(&t, eth),
                 after: tuple_headers(&after, eth),
@@ -195,7 +196,7 @@ impl World {
     /// NAT network's endpoint, else `PORT_MAPPING`.
     pub(crate) fn port_map_dnat(
         &mut self,
-        h: usize,
+        h: HostId,
         t: Tuple,
         from: PortMapFrom,
         tr: &mut Tracer,
@@ -212,10 +213,10 @@ impl World {
         after.dport = m.internal_port;
         let (lname, layer_kind, zone) = match from {
             PortMapFrom::Uplink if hn.prog.networks[pp.network].kind == NetKind::Nat => {
-                (layer::WINNAT, NatLayer::WinNat, Zone::Uplink)
+                (Layer::WinNat, NatLayer::WinNat, Zone::Uplink)
             }
-            PortMapFrom::Uplink => (layer::PORT_MAPPING, NatLayer::PortMapping, Zone::Uplink),
-            PortMapFrom::HostStack => (layer::PORT_MAPPING, NatLayer::PortMapping, Zone::HostStack),
+            PortMapFrom::Uplink => (Layer::PortMapping, NatLayer::PortMapping, Zone::Uplink),
+            PortMapFrom::HostStack => (Layer::PortMapping, NatLayer::PortMapping, Zone::HostStack),
         };
         if tr.on {
             let rule = match from {
@@ -249,13 +250,13 @@ impl World {
     /// endpoint over the overlay, or out by the host routes.
     pub(crate) fn exit_from_host(
         &mut self,
-        h: usize,
+        h: HostId,
         d: Ipv4Addr,
         after: &Tuple,
         backend_remote: bool,
         tr: &mut Tracer,
     ) -> Result<Exit, Disposition> {
-        let node = self.nodes[h].name.clone();
+        let node = self.nodes[h.0].name.clone();
         let hn = self.hn(h);
         if let Some(&q) = hn.prog.port_by_ip.get(&d).filter(|_| !backend_remote) {
             return Ok(Exit::Port(q));
@@ -298,10 +299,10 @@ impl World {
     }
 
     /// Route a packet out of the host by its routes (no TTL change: VFP, not the IP stack).
-    pub(crate) fn host_route_out(&mut self, h: usize, pkt: Packet, tr: &mut Tracer) -> Next {
+    pub(crate) fn host_route_out(&mut self, h: HostId, pkt: Packet, tr: &mut Tracer) -> Next {
         let Some(d) = tuple_of(&pkt).and_then(|t| v4(t.dst)) else {
             return drop(Disposition::Unsupported {
-                node: self.nodes[h].name.clone(),
+                node: self.nodes[h.0].name.clone(),
                 what: "IPv6 is not modelled".into(),
             });
         };

@@ -2,20 +2,49 @@
 //! the flow-table fast path and NAT-session restore, the route layer, and inbound (ACL In →
 //! delivery). The layer order and why it is this one: see the `vfp` module doc.
 
-use crate::compile::{NetKind, PortProgram, Via};
+use crate::compile::{NetKind, NetProgram, PortProgram, RemoteEndpoint, Via};
 use crate::packet::Packet;
+use crate::path::HostId;
 use crate::path::{
-    drop, headers, set_tuple, tuple_headers, tuple_of, v4, At, DenyRef, Exit, FlowAction, Next, Outcome,
-    Receiver, Tracer,
+    drop, headers, ip_len, set_tuple, tuple_headers, tuple_of, v4, AclRuleRef, At, DenyRef, Exit, FlowAction,
+    Next, Outcome, Receiver, Tracer,
 };
 use crate::switch::{Forward, SwitchPort};
 use crate::trace::{Action, Disposition, SessionOp, Step};
-use crate::vfp::{layer, lb, AclVerdict, AclView, Dir, FlowKey, NatLayer, SnatOwner, Tuple, Zone};
+use crate::vfp::meter::TokenBucket;
+use crate::vfp::{lb, AclVerdict, AclView, Dir, FlowKey, Layer, NatLayer, SnatOwner, Tuple, Zone};
 use crate::world::World;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+/// What the outbound layers have decided so far about a new connection (the slow path's state,
+/// handed from layer to layer).
+pub(crate) struct OutFlow {
+    /// The tuple as the container sent it.
+    t: Tuple,
+    /// The tuple after the layers so far.
+    after: Tuple,
+    /// Where the route layer sends it (the LB's backend, else the destination).
+    route_to: IpAddr,
+    /// The layer whose translation needs its reverse pinned.
+    nat: Option<NatLayer>,
+    /// The LB chose a remote-endpoint backend.
+    backend_remote: bool,
+}
+
+/// One outbound VFP layer: reads and updates the connection's [`OutFlow`], or drops it.
+type OutLayer =
+    fn(&mut World, HostId, u32, &PortProgram, &mut OutFlow, &mut Tracer) -> Result<(), Disposition>;
+
+/// The outbound layers between the ACLs and the route layer, in the documented order.
+const OUT_LAYERS: [OutLayer; 4] = [
+    World::layer_slb_nat,
+    World::layer_outbound_nat,
+    World::layer_outbound_nat6,
+    World::layer_hairpin,
+];
+
 impl World {
-    pub(crate) fn port_name(&self, h: usize, p: u32) -> &str {
+    pub(crate) fn port_name(&self, h: HostId, p: u32) -> &str {
         self.hn(h)
             .prog
             .ports
@@ -27,7 +56,7 @@ impl World {
     /// Evaluate the ACL layers of port `p` for direction `dir`.
     pub(crate) fn acl(
         &mut self,
-        h: usize,
+        h: HostId,
         p: u32,
         dir: Dir,
         t: &Tuple,
@@ -57,7 +86,7 @@ impl World {
             let d = &hn.spec.dataplane;
             for host in [false, true] {
                 let set = pp.acl(host, dir);
-                let lname = if host { layer::ACL_HOST } else { layer::ACL_SWITCH };
+                let lname = if host { Layer::AclHost } else { Layer::AclSwitch };
                 match set.eval(&view, &mut evals) {
                     AclVerdict::Rule(i) => {
                         let r = &set.rules[i];
@@ -71,7 +100,7 @@ impl World {
                             return Err(DenyRef {
                                 dir,
                                 host,
-                                rule: i as u16,
+                                rule: AclRuleRef::Rule(i as u32),
                             });
                         }
                     }
@@ -80,7 +109,7 @@ impl World {
                             return Err(DenyRef {
                                 dir,
                                 host,
-                                rule: u16::MAX,
+                                rule: AclRuleRef::Default,
                             });
                         }
                     }
@@ -96,7 +125,7 @@ impl World {
                             return Err(DenyRef {
                                 dir,
                                 host,
-                                rule: u16::MAX,
+                                rule: AclRuleRef::Default,
                             });
                         }
                     }
@@ -108,15 +137,16 @@ impl World {
         result
     }
 
-    pub(crate) fn deny_disposition(&self, h: usize, p: u32, d: DenyRef) -> Disposition {
+    pub(crate) fn deny_disposition(&self, h: HostId, p: u32, d: DenyRef) -> Disposition {
         let hn = self.hn(h);
         let pp = &hn.prog.ports[p as usize];
-        let lname = if d.host {
-            layer::ACL_HOST
-        } else {
-            layer::ACL_SWITCH
+        let lname = if d.host { Layer::AclHost } else { Layer::AclSwitch };
+        let set = pp.acl(d.host, d.dir);
+        let hit = match d.rule {
+            AclRuleRef::Rule(i) => set.rules.get(i as usize),
+            AclRuleRef::Default => None,
         };
-        let (rule, priority, reason) = match pp.acl(d.host, d.dir).rules.get(d.rule as usize) {
+        let (rule, priority, reason) = match hit {
             Some(r) => (r.name.clone(), r.priority, "Block rule matched".to_string()),
             None => (
                 "default".to_string(),
@@ -127,7 +157,7 @@ impl World {
                 ),
             ),
         };
-        let node = format!("{}/{}", self.nodes[h].name, pp.name);
+        let node = format!("{}/{}", self.nodes[h.0].name, pp.name);
         match d.dir {
             Dir::In => Disposition::DeniedIn {
                 node,
@@ -147,10 +177,10 @@ impl World {
     }
 
     /// A packet leaves container port `p` (VFP outbound).
-    pub(crate) fn port_out(&mut self, h: usize, p: u32, mut pkt: Packet, tr: &mut Tracer) -> Next {
+    pub(crate) fn port_out(&mut self, h: HostId, p: u32, mut pkt: Packet, tr: &mut Tracer) -> Next {
         self.ensure_compiled(h);
         if tr.on {
-            let (n, pn) = (self.nodes[h].name.clone(), self.port_name(h, p).to_string());
+            let (n, pn) = (self.nodes[h.0].name.clone(), self.port_name(h, p).to_string());
             tr.hop(&n, &pn);
         }
         // The container's stack resolves the next hop before the frame reaches the port.
@@ -161,10 +191,16 @@ impl World {
         self.capture_port(h, p, &pkt);
         let Some(t) = tuple_of(&pkt) else {
             return drop(Disposition::Unsupported {
-                node: self.nodes[h].name.clone(),
+                node: self.nodes[h.0].name.clone(),
                 what: "non-IP frame from a container".into(),
             });
         };
+        // The meter stage (QOS): every packet, cached flows included, before the flow table.
+        if let Some(rate) = self.hn(h).prog.ports[p as usize].qos {
+            if let Err(d) = self.meter(h, p, rate, &pkt) {
+                return drop(d);
+            }
+        }
         let now = self.now;
         // P3 (newer WS2019 builds, setting `empty_source_vip_uses_node_ip: false`): the NAT
         // pool is the VIP itself, and VFP's LB layer claims every packet addressed to a VIP
@@ -179,7 +215,7 @@ impl World {
                 self.counters.table_lookups += n;
                 if !found {
                     return drop(Disposition::NoMatchingLoadBalancer {
-                        node: self.nodes[h].name.clone(),
+                        node: self.nodes[h.0].name.clone(),
                         vip: t.dst,
                         port: t.dport,
                     });
@@ -262,77 +298,151 @@ impl World {
         }
     }
 
-    /// LB, OutBoundNAT and route layers of an outbound packet on port `p`.
+    /// Charge a packet leaving port `p` to the endpoint's `QOS` token bucket (`vfp::meter`).
+    #[cold]
+    fn meter(&mut self, h: HostId, p: u32, rate: u64, pkt: &Packet) -> Result<(), Disposition> {
+        let now = self.now;
+        let burst = self.hn(h).spec.dataplane.qos_burst_ns;
+        let endpoint = self.hn(h).prog.ports[p as usize].endpoint;
+        let bytes = u64::from(ip_len(pkt)) + 14;
+        self.counters.table_lookups += 1;
+        let bucket = self
+            .hn_mut(h)
+            .meters
+            .entry(endpoint)
+            .or_insert_with(|| TokenBucket::new(rate, burst, now));
+        if bucket.rate() != rate {
+            // The policy changed: a new, full bucket at the new rate.
+            *bucket = TokenBucket::new(rate, burst, now);
+        }
+        if bucket.take(bytes, now) {
+            return Ok(());
+        }
+        Err(Disposition::RateLimited {
+            node: format!("{}/{}", self.nodes[h.0].name, self.port_name(h, p)),
+            bytes_per_second: rate,
+        })
+    }
+
+    /// The outbound layers of a new connection on port `p` after its ACLs: each layer in
+    /// [`OUT_LAYERS`] (SLB_NAT, OUTBOUND_NAT for IPv4 and IPv6, the hairpin check) updates the
+    /// connection's [`OutFlow`] in the documented order (the `vfp` module doc), then the route
+    /// layer picks the exit and a NAT'd connection's reverse translation is pinned.
     pub(crate) fn slow_out(
         &mut self,
-        h: usize,
+        h: HostId,
         p: u32,
         t: Tuple,
         tr: &mut Tracer,
     ) -> Result<FlowAction, Disposition> {
-        let node = self.nodes[h].name.clone();
+        let pp = self.hn(h).prog.ports[p as usize].clone();
+        let mut f = OutFlow {
+            t,
+            after: t,
+            route_to: t.dst,
+            nat: None,
+            backend_remote: false,
+        };
+        for layer in OUT_LAYERS {
+            layer(self, h, p, &pp, &mut f, tr)?;
+        }
+        let exit = self.route_any(h, &pp, f.route_to, &f.after, f.backend_remote, tr)?;
+        if let Some(layer) = f.nat {
+            self.pin_restore(
+                h,
+                &exit,
+                &f.after,
+                t.reversed(),
+                Zone::Port(p),
+                pp.endpoint,
+                layer,
+            );
+        }
+        Ok(FlowAction { after: f.after, exit })
+    }
+
+    /// `SLB_NAT`: the LB of the destination VIP:port picks a backend (DNAT) and, unless DSR,
+    /// SNATs to the `SourceVIP` (else the host address).
+    fn layer_slb_nat(
+        &mut self,
+        h: HostId,
+        p: u32,
+        _pp: &PortProgram,
+        f: &mut OutFlow,
+        tr: &mut Tracer,
+    ) -> Result<(), Disposition> {
         let seed = self.seed;
         self.conn_nonce += 1;
         let nonce = self.conn_nonce;
-        let _now = self.now;
         let mut lookups = 0u64;
         let hn = self.hn(h);
-        let pp = hn.prog.ports[p as usize].clone();
         let host_ip = hn.spec.ip;
         let affinity = hn.spec.dataplane.session_affinity;
-        let any_local = Self::is_host_addr(hn, t.dst);
+        let any_local = Self::is_host_addr(hn, f.t.dst);
         let lbm = hn
             .prog
             .lbs
-            .find(t.proto, t.dst, t.dport, any_local, &mut lookups)
+            .find(f.t.proto, f.t.dst, f.t.dport, any_local, &mut lookups)
             .cloned();
         self.counters.table_lookups += lookups;
-        let mut after = t;
-        let mut route_to = t.dst;
-        let mut nat_layer = None;
-        let mut backend_remote = false;
-        if let Some(m) = lbm {
-            self.counters.rule_evaluations += 1;
-            let b;
-            (b, after) = lb::dnat(&m, t, seed, nonce, affinity, &node, tr)?;
-            route_to = b.ip;
-            // A remote-endpoint backend is sent toward its host even if a local endpoint now
-            // holds the same IP (a stale remote endpoint, consumers.md P12 / S15.2).
-            backend_remote = !self.hn(h).prog.port_by_ep.contains_key(&b.endpoint);
-            if !m.dsr {
-                let src = m.source_vip.unwrap_or(IpAddr::V4(host_ip));
-                if src.is_ipv6() != b.ip.is_ipv6() {
-                    return Err(Disposition::Unsupported {
-                        node,
-                        what: format!(
-                            "LB {}: non-DSR needs a SourceVIP of the backend's address family ({} backend, SourceVIP {})",
-                            m.lb, b.ip, src
-                        ),
-                    });
-                }
-                after.src = src;
-                after.sport = self.snat_port(h, src, SnatOwner::Port(p), &node)?;
+        let Some(m) = lbm else { return Ok(()) };
+        let node = self.nodes[h.0].name.clone();
+        self.counters.rule_evaluations += 1;
+        let b;
+        (b, f.after) = lb::dnat(&m, f.t, seed, nonce, affinity, &node, tr)?;
+        f.route_to = b.ip;
+        // A remote-endpoint backend is sent toward its host even if a local endpoint now
+        // holds the same IP (a stale remote endpoint, consumers.md P12 / S15.2).
+        f.backend_remote = !self.hn(h).prog.port_by_ep.contains_key(&b.endpoint);
+        if !m.dsr {
+            let src = m.source_vip.unwrap_or(IpAddr::V4(host_ip));
+            if src.is_ipv6() != b.ip.is_ipv6() {
+                return Err(Disposition::Unsupported {
+                    node,
+                    what: format!(
+                        "LB {}: non-DSR needs a SourceVIP of the backend's address family ({} backend, SourceVIP {})",
+                        m.lb, b.ip, src
+                    ),
+                });
             }
-            nat_layer = Some(NatLayer::Lb);
-            let before_h = t;
-            let eth = tr.eth;
-            tr.step(|| Step::Transform {
-                layer: layer::SLB_NAT.into(),
-                rule: format!(
-                    "LB {} {}:{} -> {}:{}{}",
-                    m.lb,
-                    t.dst,
-                    m.external_port,
-                    b.ip,
-                    m.internal_port,
-                    if m.dsr { " (DSR)" } else { "" }
-                ),
-                before: tuple_headers(&before_h, eth),
-                after: tuple_headers(&after, eth),
-            });
+            f.after.src = src;
+            f.after.sport = self.snat_port(h, src, SnatOwner::Port(p), &node)?;
         }
-        let dst4 = v4(route_to);
-        if after.src == t.src {
+        f.nat = Some(NatLayer::Lb);
+        let before_h = f.t;
+        let eth = tr.eth;
+        tr.step(|| Step::Transform {
+            layer: Layer::SlbNat.into(),
+            rule: format!(
+                "LB {} {}:{} -> {}:{}{}",
+                m.lb,
+                f.t.dst,
+                m.external_port,
+                b.ip,
+                m.internal_port,
+                if m.dsr { " (DSR)" } else { "" }
+            ),
+            before: tuple_headers(&before_h, eth),
+            after: tuple_headers(&f.after, eth),
+        });
+        Ok(())
+    }
+
+    /// `OUTBOUND_NAT` (IPv4): SNAT to the policy's `VirtualIP` (else the host address) unless
+    /// the destination is an exception or inside the network; `Destinations` (loopback DSR)
+    /// forces it toward those only. Skipped when an earlier layer already SNATed.
+    fn layer_outbound_nat(
+        &mut self,
+        h: HostId,
+        p: u32,
+        pp: &PortProgram,
+        f: &mut OutFlow,
+        tr: &mut Tracer,
+    ) -> Result<(), Disposition> {
+        let host_ip = self.hn(h).spec.ip;
+        let dst4 = v4(f.route_to);
+        if f.after.src == f.t.src {
+            let node = self.nodes[h.0].name.clone();
             for o in &pp.outbound_nat {
                 self.counters.rule_evaluations += 1;
                 let Some(d) = dst4 else { break };
@@ -345,37 +455,49 @@ impl World {
                 if !applies {
                     continue;
                 }
-                if t.proto == 1 || t.proto == 58 {
+                if f.t.proto == 1 || f.t.proto == 58 {
                     return Err(Disposition::Unsupported {
                         node,
                         what: format!(
                             "ICMP from {} to {} needs OutBoundNAT SNAT; VFP does not translate ICMP (consumers.md P5)",
-                            t.src, t.dst
+                            f.t.src, f.t.dst
                         ),
                     });
                 }
                 let src = IpAddr::V4(o.virtual_ip.unwrap_or(host_ip));
-                let before = after;
-                after.src = src;
-                after.sport = self.snat_port(h, src, SnatOwner::Port(p), &node)?;
-                nat_layer = Some(NatLayer::OutboundNat);
+                let before = f.after;
+                f.after.src = src;
+                f.after.sport = self.snat_port(h, src, SnatOwner::Port(p), &node)?;
+                f.nat = Some(NatLayer::OutboundNat);
                 let eth = tr.eth;
                 tr.step(|| Step::Transform {
-                    layer: layer::OUTBOUND_NAT.into(),
+                    layer: Layer::OutboundNat.into(),
                     rule: if o.destinations.is_empty() {
                         "OutBoundNAT (destination not in Exceptions)".into()
                     } else {
                         "OutBoundNAT Destinations (loopback DSR)".into()
                     },
                     before: tuple_headers(&before, eth),
-                    after: tuple_headers(&after, eth),
+                    after: tuple_headers(&f.after, eth),
                 });
                 break;
             }
         }
-        if let (IpAddr::V6(d), true) = (route_to, after.src == t.src) {
-            // OutBoundNAT with the IPv6 flag (2): SNAT to its VirtualIP unless the destination
-            // is an exception or inside the network's IPv6 subnets; `Destinations` forces it.
+        Ok(())
+    }
+
+    /// `OUTBOUND_NAT` with the IPv6 flag (2): SNAT to its `VirtualIP` unless the destination is
+    /// an exception or inside the network's IPv6 subnets; `Destinations` forces it.
+    fn layer_outbound_nat6(
+        &mut self,
+        h: HostId,
+        p: u32,
+        pp: &PortProgram,
+        f: &mut OutFlow,
+        tr: &mut Tracer,
+    ) -> Result<(), Disposition> {
+        if let (IpAddr::V6(d), true) = (f.route_to, f.after.src == f.t.src) {
+            let node = self.nodes[h.0].name.clone();
             for o in &pp.outbound_nat6 {
                 self.counters.rule_evaluations += 1;
                 let applies = if !o.destinations.is_empty() {
@@ -387,12 +509,12 @@ impl World {
                 if !applies {
                     continue;
                 }
-                if t.proto == 58 {
+                if f.t.proto == 58 {
                     return Err(Disposition::Unsupported {
                         node,
                         what: format!(
                             "ICMPv6 from {} to {} needs OutBoundNAT SNAT; VFP does not translate ICMP (consumers.md P5)",
-                            t.src, t.dst
+                            f.t.src, f.t.dst
                         ),
                     });
                 }
@@ -402,40 +524,50 @@ impl World {
                         what: "an IPv6 OutBoundNAT without a VirtualIP: the host has no IPv6 address in hnsim to SNAT to".into(),
                     });
                 };
-                let before = after;
-                after.src = IpAddr::V6(vip);
-                after.sport = self.snat_port(h, after.src, SnatOwner::Port(p), &node)?;
-                nat_layer = Some(NatLayer::OutboundNat);
+                let before = f.after;
+                f.after.src = IpAddr::V6(vip);
+                f.after.sport = self.snat_port(h, f.after.src, SnatOwner::Port(p), &node)?;
+                f.nat = Some(NatLayer::OutboundNat);
                 let eth = tr.eth;
                 tr.step(|| Step::Transform {
-                    layer: layer::OUTBOUND_NAT.into(),
+                    layer: Layer::OutboundNat.into(),
                     rule: "OutBoundNAT IPv6 (destination not in Exceptions)".into(),
                     before: tuple_headers(&before, eth),
-                    after: tuple_headers(&after, eth),
+                    after: tuple_headers(&f.after, eth),
                 });
                 break;
             }
         }
-        if after.src == route_to && (Some(route_to) == pp.ip6.map(IpAddr::V6) || v4(route_to) == Some(pp.ip))
+        Ok(())
+    }
+
+    /// HNS does not hairpin: a packet that would reach its own sender through a VIP with its
+    /// own source address is refused (consumers.md P1).
+    fn layer_hairpin(
+        &mut self,
+        h: HostId,
+        _p: u32,
+        pp: &PortProgram,
+        f: &mut OutFlow,
+        _tr: &mut Tracer,
+    ) -> Result<(), Disposition> {
+        if f.after.src == f.route_to
+            && (Some(f.route_to) == pp.ip6.map(IpAddr::V6) || v4(f.route_to) == Some(pp.ip))
         {
             return Err(Disposition::Unsupported {
-                node,
+                node: self.nodes[h.0].name.clone(),
                 what: format!(
                     "hairpin: {} reaches itself through a VIP with its own source address; HNS does not hairpin without a loopback-DSR OutBoundNAT Destinations policy (consumers.md P1)",
                     pp.ip
                 ),
             });
         }
-        let exit = self.route_any(h, &pp, route_to, &after, backend_remote, tr)?;
-        if let Some(layer) = nat_layer {
-            self.pin_restore(h, &exit, &after, t.reversed(), Zone::Port(p), pp.endpoint, layer);
-        }
-        Ok(FlowAction { after, exit })
+        Ok(())
     }
 
     pub(crate) fn snat_port(
         &mut self,
-        h: usize,
+        h: HostId,
         src: IpAddr,
         owner: SnatOwner,
         node: &str,
@@ -452,7 +584,7 @@ impl World {
     /// The route layer for either address family.
     pub(crate) fn route_any(
         &mut self,
-        h: usize,
+        h: HostId,
         pp: &PortProgram,
         d: IpAddr,
         after: &Tuple,
@@ -470,13 +602,13 @@ impl World {
     /// port; otherwise the host's IPv6 routes, leaving with the host MAC like IPv4 (P10).
     pub(crate) fn route_port6(
         &mut self,
-        h: usize,
+        h: HostId,
         pp: &PortProgram,
         d: Ipv6Addr,
         backend_remote: bool,
         tr: &mut Tracer,
     ) -> Result<Exit, Disposition> {
-        let node = self.nodes[h].name.clone();
+        let node = self.nodes[h.0].name.clone();
         self.counters.table_lookups += 1;
         let hn = self.hn(h);
         let net = &hn.prog.networks[pp.network];
@@ -511,7 +643,7 @@ impl World {
         match route {
             Some((prefix, nh)) => {
                 tr.step(|| Step::Route {
-                    table: format!("{} host IPv6 routes", layer::ROUTE),
+                    table: format!("{} host IPv6 routes", Layer::Route),
                     prefix: prefix.to_string(),
                     next_hop: format!("node {nh}"),
                 });
@@ -530,14 +662,14 @@ impl World {
     /// The route layer of a port: where a (translated) packet to `d` goes.
     pub(crate) fn route_port(
         &mut self,
-        h: usize,
+        h: HostId,
         pp: &PortProgram,
         d: Ipv4Addr,
         after: &Tuple,
         backend_remote: bool,
         tr: &mut Tracer,
     ) -> Result<Exit, Disposition> {
-        let node = self.nodes[h].name.clone();
+        let node = self.nodes[h.0].name.clone();
         self.counters.table_lookups += 1;
         let hn = self.hn(h);
         let net = hn.prog.networks[pp.network].clone();
@@ -559,7 +691,7 @@ impl World {
         // The host's own addresses: up the host vNIC to the host stack.
         if dst_is_host && kind != NetKind::Transparent {
             tr.step(|| Step::Route {
-                table: format!("{} host address", layer::ROUTE),
+                table: format!("{} host address", Layer::Route),
                 prefix: format!("{d}/32"),
                 next_hop: "host stack".into(),
             });
@@ -570,7 +702,7 @@ impl World {
         if let Some(r) = sdn {
             self.counters.rule_evaluations += 1;
             tr.step(|| Step::Route {
-                table: format!("{} SDNRoute", layer::ROUTE),
+                table: format!("{} SDNRoute", Layer::Route),
                 prefix: r.prefix.to_string(),
                 next_hop: if r.need_encap {
                     "host (NeedEncap)".into()
@@ -597,129 +729,12 @@ impl World {
         }
         let snat_to_host = v4(after.src) == Some(host_ip);
         match kind {
-            NetKind::Overlay => {
-                let vsid = net.vsid.unwrap_or(0);
-                let port = net.vxlan_port;
-                if let Some(r) = &remote {
-                    // A remote endpoint that is its own PA is a host-network backend: plain
-                    // underlay, no encap (consumers.md S9.2, inferred path).
-                    if r.pa == Some(d) {
-                        return self.mac_rewrite_exit(h, d, &node, tr);
-                    }
-                    if let Some(pa) = r.pa {
-                        if pa == host_ip {
-                            tr.step(|| Step::Route {
-                                table: format!("{} remote endpoint", layer::ROUTE),
-                                prefix: format!("{d}/32"),
-                                next_hop: "host (PA is this host)".into(),
-                            });
-                            return Ok(Exit::HostStack);
-                        }
-                        let inner = r.mac;
-                        tr.step(|| Step::Route {
-                            table: format!("{} remote endpoint", layer::ROUTE),
-                            prefix: format!("{d}/32"),
-                            next_hop: format!("PA {pa}"),
-                        });
-                        let onh = self.outer_next_hop(h, pa, &node)?;
-                        return Ok(Exit::Encap {
-                            outer_next_hop: onh,
-                            pa,
-                            vni: vsid,
-                            udp_port: port,
-                            inner_dst_mac: inner,
-                        });
-                    }
-                }
-                let rsr = net.remote_subnets.lookup(d).cloned();
-                if let Some(r) = rsr {
-                    self.counters.rule_evaluations += 1;
-                    tr.step(|| Step::Route {
-                        table: format!("{} RemoteSubnetRoute", layer::ROUTE),
-                        prefix: r.prefix.to_string(),
-                        next_hop: format!("PA {}", r.pa),
-                    });
-                    let onh = self.outer_next_hop(h, r.pa, &node)?;
-                    return Ok(Exit::Encap {
-                        outer_next_hop: onh,
-                        pa: r.pa,
-                        vni: r.vni,
-                        udp_port: port,
-                        inner_dst_mac: r.dr_mac,
-                    });
-                }
-                if snat_to_host {
-                    return self.mac_rewrite_exit(h, d, &node, tr);
-                }
-                Err(Disposition::NoRoute {
-                    node,
-                    reason: format!(
-                        "overlay network {}: no local endpoint, remote endpoint or RemoteSubnetRoute for {d}, and the packet is not SNATed (inferred, consumers.md S8.2)",
-                        net.name
-                    ),
-                })
-            }
-            NetKind::L2Bridge => {
-                // MAC rewrite: leave with the host MAC toward the next hop of the host's routes
-                // (P10; consumers.md S1.2).
-                if let Some(r) = &remote {
-                    let g = r.endpoint;
-                    tr.step(|| Step::Route {
-                        table: format!("{} remote endpoint", layer::ROUTE),
-                        prefix: format!("{d}/32"),
-                        next_hop: format!("host routes (remote endpoint {g})"),
-                    });
-                }
-                self.mac_rewrite_exit(h, d, &node, tr)
-            }
-            NetKind::Transparent => {
-                let via_route = pp.routes.lookup(d).map(|&(_, nh)| nh);
-                let nh = if net.contains(d) {
-                    d
-                } else if let Some(nh) = via_route {
-                    nh
-                } else {
-                    match pp.gateway {
-                        Some(g) => g,
-                        None => {
-                            return Err(Disposition::NoRoute {
-                                node,
-                                reason: format!("endpoint {} has no gateway for {d}", pp.name),
-                            })
-                        }
-                    }
-                };
-                tr.step(|| Step::Route {
-                    table: format!("{} endpoint", layer::ROUTE),
-                    prefix: if nh == d {
-                        "on-link".into()
-                    } else {
-                        "0.0.0.0/0".into()
-                    },
-                    next_hop: nh.to_string(),
-                });
-                Ok(Exit::Uplink {
-                    next_hop: nh,
-                    src_mac: pp.mac,
-                })
-            }
+            NetKind::Overlay => self.route_overlay(h, net, d, remote.as_ref(), snat_to_host, node, tr),
+            NetKind::L2Bridge => self.route_l2bridge(h, d, remote.as_ref(), &node, tr),
+            NetKind::Transparent => route_transparent(pp, net, d, node, tr),
             NetKind::L2Tunnel => Ok(Exit::HostStack),
             NetKind::Nat | NetKind::Ics | NetKind::Internal => {
-                if net.contains(d) && !dst_is_host {
-                    return Err(Disposition::NoRoute {
-                        node,
-                        reason: format!("no endpoint with {d} on network {}", net.name),
-                    });
-                }
-                tr.step(|| Step::Route {
-                    table: format!("{} endpoint", layer::ROUTE),
-                    prefix: "0.0.0.0/0".into(),
-                    next_hop: pp
-                        .gateway
-                        .map(|g| format!("{g} (host vNIC)"))
-                        .unwrap_or_else(|| "host vNIC".into()),
-                });
-                Ok(Exit::HostStack)
+                route_host_vnic(pp, net, d, dst_is_host, node, tr)
             }
             NetKind::Private | NetKind::Other => Err(Disposition::NoRoute {
                 node,
@@ -728,9 +743,105 @@ impl World {
         }
     }
 
+    /// Route layer, Overlay: a remote endpoint's PA (VXLAN encap with the network's VSID), a
+    /// `RemoteSubnetRoute`, or — for a packet SNATed to the host — the host's routes.
+    #[allow(clippy::too_many_arguments)]
+    fn route_overlay(
+        &mut self,
+        h: HostId,
+        net: &NetProgram,
+        d: Ipv4Addr,
+        remote: Option<&RemoteEndpoint>,
+        snat_to_host: bool,
+        node: String,
+        tr: &mut Tracer,
+    ) -> Result<Exit, Disposition> {
+        let host_ip = self.hn(h).spec.ip;
+        let vsid = net.vsid.unwrap_or(0);
+        let port = net.vxlan_port;
+        if let Some(r) = remote {
+            // A remote endpoint that is its own PA is a host-network backend: plain
+            // underlay, no encap (consumers.md S9.2, inferred path).
+            if r.pa == Some(d) {
+                return self.mac_rewrite_exit(h, d, &node, tr);
+            }
+            if let Some(pa) = r.pa {
+                if pa == host_ip {
+                    tr.step(|| Step::Route {
+                        table: format!("{} remote endpoint", Layer::Route),
+                        prefix: format!("{d}/32"),
+                        next_hop: "host (PA is this host)".into(),
+                    });
+                    return Ok(Exit::HostStack);
+                }
+                let inner = r.mac;
+                tr.step(|| Step::Route {
+                    table: format!("{} remote endpoint", Layer::Route),
+                    prefix: format!("{d}/32"),
+                    next_hop: format!("PA {pa}"),
+                });
+                let onh = self.outer_next_hop(h, pa, &node)?;
+                return Ok(Exit::Encap {
+                    outer_next_hop: onh,
+                    pa,
+                    vni: vsid,
+                    udp_port: port,
+                    inner_dst_mac: inner,
+                });
+            }
+        }
+        if let Some(r) = net.remote_subnets.lookup(d) {
+            self.counters.rule_evaluations += 1;
+            tr.step(|| Step::Route {
+                table: format!("{} RemoteSubnetRoute", Layer::Route),
+                prefix: r.prefix.to_string(),
+                next_hop: format!("PA {}", r.pa),
+            });
+            let onh = self.outer_next_hop(h, r.pa, &node)?;
+            return Ok(Exit::Encap {
+                outer_next_hop: onh,
+                pa: r.pa,
+                vni: r.vni,
+                udp_port: port,
+                inner_dst_mac: r.dr_mac,
+            });
+        }
+        if snat_to_host {
+            return self.mac_rewrite_exit(h, d, &node, tr);
+        }
+        Err(Disposition::NoRoute {
+            node,
+            reason: format!(
+                "overlay network {}: no local endpoint, remote endpoint or RemoteSubnetRoute for {d}, and the packet is not SNATed (inferred, consumers.md S8.2)",
+                net.name
+            ),
+        })
+    }
+
+    /// Route layer, L2Bridge: MAC rewrite — leave with the host MAC toward the next hop of the
+    /// host's routes (P10; consumers.md S1.2).
+    fn route_l2bridge(
+        &mut self,
+        h: HostId,
+        d: Ipv4Addr,
+        remote: Option<&RemoteEndpoint>,
+        node: &str,
+        tr: &mut Tracer,
+    ) -> Result<Exit, Disposition> {
+        if let Some(r) = remote {
+            let g = r.endpoint;
+            tr.step(|| Step::Route {
+                table: format!("{} remote endpoint", Layer::Route),
+                prefix: format!("{d}/32"),
+                next_hop: format!("host routes (remote endpoint {g})"),
+            });
+        }
+        self.mac_rewrite_exit(h, d, node, tr)
+    }
+
     pub(crate) fn outer_next_hop(
         &mut self,
-        h: usize,
+        h: HostId,
         pa: Ipv4Addr,
         node: &str,
     ) -> Result<Ipv4Addr, Disposition> {
@@ -745,7 +856,7 @@ impl World {
 
     pub(crate) fn mac_rewrite_exit(
         &mut self,
-        h: usize,
+        h: HostId,
         d: Ipv4Addr,
         node: &str,
         tr: &mut Tracer,
@@ -754,7 +865,7 @@ impl World {
             Some((Via::Uplink(nh), prefix, origin)) => {
                 let nh = nh.unwrap_or(d);
                 tr.step(|| Step::Route {
-                    table: format!("{} host routes ({origin})", layer::ROUTE),
+                    table: format!("{} host routes ({origin})", Layer::Route),
                     prefix: prefix.to_string(),
                     next_hop: nh.to_string(),
                 });
@@ -774,7 +885,7 @@ impl World {
     /// Restore a reply of a translated connection and hand it on.
     pub(crate) fn restore(
         &mut self,
-        h: usize,
+        h: HostId,
         mut pkt: Packet,
         t: Tuple,
         a: FlowAction,
@@ -808,7 +919,7 @@ impl World {
                 self.counters.table_lookups += 1;
                 let Some(&q) = self.hn(h).prog.port_by_ep.get(&endpoint) else {
                     return drop(Disposition::NoRoute {
-                        node: self.nodes[h].name.clone(),
+                        node: self.nodes[h.0].name.clone(),
                         reason: format!("the endpoint {endpoint} of this connection is gone"),
                     });
                 };
@@ -827,7 +938,7 @@ impl World {
     /// Apply a (cached or fresh) flow action.
     pub(crate) fn apply(
         &mut self,
-        h: usize,
+        h: HostId,
         from: Option<u32>,
         mut pkt: Packet,
         a: FlowAction,
@@ -910,7 +1021,7 @@ impl World {
             Exit::Deny(d) => match from {
                 Some(p) => drop(self.deny_disposition(h, p, d)),
                 None => drop(Disposition::NoRoute {
-                    node: self.nodes[h].name.clone(),
+                    node: self.nodes[h.0].name.clone(),
                     reason: "denied".into(),
                 }),
             },
@@ -918,21 +1029,21 @@ impl World {
     }
 
     /// A packet arrives at port `q` from the vSwitch (VFP inbound): ACL In, then the container.
-    pub(crate) fn port_in(&mut self, h: usize, q: u32, mut pkt: Packet, tr: &mut Tracer) -> Next {
+    pub(crate) fn port_in(&mut self, h: HostId, q: u32, mut pkt: Packet, tr: &mut Tracer) -> Next {
         self.ensure_compiled(h);
         if q as usize >= self.hn(h).prog.ports.len() {
             return drop(Disposition::NoRoute {
-                node: self.nodes[h].name.clone(),
+                node: self.nodes[h.0].name.clone(),
                 reason: "the destination port was removed".into(),
             });
         }
         if tr.on {
-            let (n, pn) = (self.nodes[h].name.clone(), self.port_name(h, q).to_string());
+            let (n, pn) = (self.nodes[h.0].name.clone(), self.port_name(h, q).to_string());
             tr.hop(&n, &pn);
         }
         let Some(t) = tuple_of(&pkt) else {
             return drop(Disposition::Unsupported {
-                node: self.nodes[h].name.clone(),
+                node: self.nodes[h.0].name.clone(),
                 what: "non-IP frame at a port".into(),
             });
         };
@@ -1039,18 +1150,84 @@ impl World {
     /// The route layer's exit for the reply `reply` of an inbound connection leaving port `q`,
     /// composed when the connection is set up (not traced: the request's trace shows the
     /// request; the reply's trace shows the cached flow it matches).
-    fn reply_route(&mut self, h: usize, q: u32, reply: &Tuple) -> Option<Exit> {
+    fn reply_route(&mut self, h: HostId, q: u32, reply: &Tuple) -> Option<Exit> {
         let pp = self.hn(h).prog.ports[q as usize].clone();
         let mut quiet = Tracer::new(false);
         self.route_any(h, &pp, reply.dst, reply, false, &mut quiet).ok()
     }
 
     /// The place name of a port's owner: `container:ID` or `endpoint:GUID`.
-    pub(crate) fn port_place(&self, h: usize, q: u32) -> String {
+    pub(crate) fn port_place(&self, h: HostId, q: u32) -> String {
         let pp = &self.hn(h).prog.ports[q as usize];
         match &pp.container {
             Some(c) => format!("container:{c}"),
             None => format!("endpoint:{}", pp.endpoint),
         }
     }
+}
+
+/// Route layer, Transparent: the endpoint sits on the underlay and leaves with its own MAC
+/// toward the destination (on-link), its longest matching route, or its gateway.
+fn route_transparent(
+    pp: &PortProgram,
+    net: &NetProgram,
+    d: Ipv4Addr,
+    node: String,
+    tr: &mut Tracer,
+) -> Result<Exit, Disposition> {
+    let nh = if net.contains(d) {
+        d
+    } else if let Some(&(_, nh)) = pp.routes.lookup(d) {
+        nh
+    } else {
+        match pp.gateway {
+            Some(g) => g,
+            None => {
+                return Err(Disposition::NoRoute {
+                    node,
+                    reason: format!("endpoint {} has no gateway for {d}", pp.name),
+                })
+            }
+        }
+    };
+    tr.step(|| Step::Route {
+        table: format!("{} endpoint", Layer::Route),
+        prefix: if nh == d {
+            "on-link".into()
+        } else {
+            "0.0.0.0/0".into()
+        },
+        next_hop: nh.to_string(),
+    });
+    Ok(Exit::Uplink {
+        next_hop: nh,
+        src_mac: pp.mac,
+    })
+}
+
+/// Route layer, NAT / ICS / Internal: everything off the network goes up the host vNIC (the
+/// gateway) to the host stack; an address of the network that no endpoint holds is unroutable.
+fn route_host_vnic(
+    pp: &PortProgram,
+    net: &NetProgram,
+    d: Ipv4Addr,
+    dst_is_host: bool,
+    node: String,
+    tr: &mut Tracer,
+) -> Result<Exit, Disposition> {
+    if net.contains(d) && !dst_is_host {
+        return Err(Disposition::NoRoute {
+            node,
+            reason: format!("no endpoint with {d} on network {}", net.name),
+        });
+    }
+    tr.step(|| Step::Route {
+        table: format!("{} endpoint", Layer::Route),
+        prefix: "0.0.0.0/0".into(),
+        next_hop: pp
+            .gateway
+            .map(|g| format!("{g} (host vNIC)"))
+            .unwrap_or_else(|| "host vNIC".into()),
+    });
+    Ok(Exit::HostStack)
 }

@@ -9,9 +9,12 @@
 //! them in through [`Topology::apply_display_names`].
 
 pub mod graph;
+mod history;
 pub mod html;
 pub mod layout;
 pub mod path;
+
+pub use history::History;
 
 use crate::world::{NodeKind, World};
 use hnsim_model::Guid;
@@ -93,6 +96,9 @@ pub struct Node {
     /// Layout parent: segment ← host/station, host ← network/load balancer, network ← endpoint.
     #[serde(skip)]
     pub parent: Option<usize>,
+    /// Deleted before the end of the run (kept because traced packets went through it).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub gone: bool,
 }
 
 /// One edge (undirected; `a` is the upper layer).
@@ -125,7 +131,7 @@ struct Index {
     container: BTreeMap<String, usize>,
 }
 
-fn node(key: String, kind: Kind, name: String) -> Node {
+pub(crate) fn node(key: String, kind: Kind, name: String) -> Node {
     Node {
         key,
         kind,
@@ -136,7 +142,33 @@ fn node(key: String, kind: Kind, name: String) -> Node {
         container: None,
         port: None,
         parent: None,
+        gone: false,
     }
+}
+
+/// `policies: ACL×5, OutBoundNAT` — each policy type once, with its count, in first-seen order.
+fn policy_summary<'a>(types: impl Iterator<Item = &'a str>) -> Option<String> {
+    let mut seen: Vec<(&str, usize)> = Vec::new();
+    for t in types {
+        match seen.iter_mut().find(|(s, _)| *s == t) {
+            Some((_, n)) => *n += 1,
+            None => seen.push((t, 1)),
+        }
+    }
+    if seen.is_empty() {
+        return None;
+    }
+    let parts: Vec<String> = seen
+        .iter()
+        .map(|(t, n)| {
+            if *n > 1 {
+                format!("{t}×{n}")
+            } else {
+                t.to_string()
+            }
+        })
+        .collect();
+    Some(format!("policies: {}", parts.join(", ")))
 }
 
 impl Topology {
@@ -162,6 +194,10 @@ impl Topology {
                 NodeKind::Router(spec, ss) => {
                     let mut n = node(format!("router:{}", wn.name), Kind::Router, wn.name.clone());
                     n.details = spec.interfaces.iter().map(|i| i.ip.to_string()).collect();
+                    n.details
+                        .extend(spec.default_route.map(|nh| format!("route default via {nh}")));
+                    n.details
+                        .extend(spec.routes.iter().map(|(p, nh)| format!("route {p} via {nh}")));
                     let me = t.push(n);
                     for (itf, s) in spec.interfaces.iter().zip(ss) {
                         t.edge(me, segs[*s], EdgeKind::Link, format!("{} {}", itf.ip, itf.mac));
@@ -183,19 +219,24 @@ impl Topology {
 
     /// Rebuild the lookups (after building, or after changing `nodes`).
     pub fn reindex(&mut self) {
-        let mut ix = Index::default();
-        for (i, n) in self.nodes.iter().enumerate() {
-            ix.key.entry(n.key.clone()).or_insert(i);
-            if let Some(host) = &n.host {
-                for p in n.port.iter().chain(&n.guid) {
-                    ix.port.entry((host.clone(), p.clone())).or_insert(i);
-                }
-            }
-            if let Some(c) = &n.container {
-                ix.container.entry(c.clone()).or_insert(i);
+        self.index = Index::default();
+        for i in 0..self.nodes.len() {
+            self.index_one(i);
+        }
+    }
+
+    /// Add node `i` to the lookups (the first node with a key, port or container wins).
+    fn index_one(&mut self, i: usize) {
+        let (n, ix) = (&self.nodes[i], &mut self.index);
+        ix.key.entry(n.key.clone()).or_insert(i);
+        if let Some(host) = &n.host {
+            for p in n.port.iter().chain(&n.guid) {
+                ix.port.entry((host.clone(), p.clone())).or_insert(i);
             }
         }
-        self.index = ix;
+        if let Some(c) = &n.container {
+            ix.container.entry(c.clone()).or_insert(i);
+        }
     }
 
     /// The endpoint (or remote endpoint) that traces call `port` on `host`.
@@ -230,15 +271,32 @@ impl Topology {
     ) {
         let mut hn = node(format!("host:{name}"), Kind::Host, name.to_string());
         hn.details.push(h.spec.ip.to_string());
+        hn.details
+            .extend(h.spec.routes.iter().map(|(p, nh)| format!("route {p} via {nh}")));
+        for r in h.hns.routes.values() {
+            for p in &r.routes {
+                hn.details.push(format!(
+                    "SDN route {} via {} ({})",
+                    p.destination_prefix, p.next_hop, r.id
+                ));
+            }
+        }
         hn.parent = Some(seg);
         let me = self.push(hn);
         self.edge(seg, me, EdgeKind::Link, format!("{} {}", h.spec.ip, h.spec.mac));
         let hns = &h.hns;
         // Endpoint → the first container (by id) that uses it.
         let mut container: BTreeMap<Guid, &str> = BTreeMap::new();
+        // (Attached directly, or through the namespace the container was created in.)
         for cs in hns.compute_systems.values() {
-            for ep in &cs.endpoints {
-                container.entry(*ep).or_insert(cs.id.as_str());
+            let in_ns = cs
+                .namespace
+                .and_then(|ns| hns.namespaces.get(&ns))
+                .map(|ns| ns.endpoint_ids())
+                .unwrap_or_default();
+            let in_ns = in_ns.iter().filter_map(|e| e.parse::<Guid>().ok());
+            for ep in cs.endpoints.iter().copied().chain(in_ns) {
+                container.entry(ep).or_insert(cs.id.as_str());
             }
         }
         // Endpoints by network, in GUID order (one pass, not one per network).
@@ -260,6 +318,14 @@ impl Topology {
             nn.details.push(format!("{} vSwitch", net.kind().as_str()));
             nn.details
                 .extend(net.subnets().map(|s| s.ip_address_prefix.clone()));
+            for p in &net.policies {
+                if let hnsim_model::schema::NetworkPolicy::RemoteSubnetRoute(r) = p {
+                    nn.details.push(format!(
+                        "route {} via PA {} (VSID {})",
+                        r.destination_prefix, r.provider_address, r.isolation_id
+                    ));
+                }
+            }
             nn.details.push(guid.clone());
             nn.guid = Some(guid);
             nn.host = Some(name.to_string());
@@ -289,6 +355,9 @@ impl Topology {
                 if kind == Kind::RemoteEndpoint {
                     en.details.push("remote".to_string());
                 }
+                if let Some(p) = policy_summary(ep.policies.iter().map(|p| p.type_name())) {
+                    en.details.push(p);
+                }
                 en.details.push(guid.clone());
                 en.port = Some(if ep.name.is_empty() {
                     guid.clone()
@@ -307,7 +376,7 @@ impl Topology {
         for lb in hns.load_balancers.values() {
             let guid = lb.id.to_string();
             let vips = if lb.frontend_vips.is_empty() {
-                "host".to_string()
+                "host address".to_string()
             } else {
                 lb.frontend_vips.join(", ")
             };
@@ -390,6 +459,16 @@ mod tests {
         let mut n = node(format!("{}:{name}", kind.as_str()), kind, name.to_string());
         n.guid = guid.map(str::to_string);
         n
+    }
+
+    #[test]
+    fn policies_are_summarised_by_type_with_counts() {
+        let types = ["ACL", "OutBoundNAT", "ACL", "SDNRoute", "ACL"];
+        assert_eq!(
+            policy_summary(types.into_iter()).as_deref(),
+            Some("policies: ACL×3, OutBoundNAT, SDNRoute")
+        );
+        assert_eq!(policy_summary(std::iter::empty()), None);
     }
 
     #[test]

@@ -122,6 +122,7 @@ fn drop_place(d: &Disposition) -> Option<DropAt<'_>> {
         | Loop { node, .. }
         | NoMatchingLoadBalancer { node, .. }
         | SnatPortsExhausted { node, .. }
+        | RateLimited { node, .. }
         | LinkDown { node }
         | HostDown { node }
         | Unsupported { node, .. } => DropAt::Node(node),
