@@ -1,5 +1,7 @@
-//! The `hnsim` command line. The contract (commands, flags, exit codes) is in docs/cli.md and
-//! ARCHITECTURE: 0 = success, 1 = expectations failed / packet dropped, 2 = invalid input.
+//! The `hnsim` command line. The contract (commands, flags, exit codes) is in docs/ARCHITECTURE.md
+//! "The command line": 0 = success, 1 = expectations failed / packet dropped, 2 = invalid input.
+//! One module per command family in `cli/`: `run` (run, check, trace, graph), `validate`
+//! (hns validate), `adapter` (serve, conform), `bench`.
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -36,8 +38,37 @@ enum Command {
     Serve(cli::adapter::ServeArgs),
     /// Run the conformance suite against a backend.
     Conform(cli::adapter::ConformArgs),
+    /// Check a node's HNS state (dump folder, dump files or scenario) for known problems.
+    Doctor(cli::doctor::DoctorArgs),
+    /// Offline work on a live node's dumps (import as a scenario, diff).
+    Node {
+        #[command(subcommand)]
+        command: cli::node::NodeCommand,
+    },
     /// Headline performance figures for this machine.
     Bench(cli::bench::BenchArgs),
+    /// Kubernetes: what the node components would send to HNS.
+    K8s {
+        #[command(subcommand)]
+        command: K8sCommand,
+    },
+    /// Work with run reports.
+    Report {
+        #[command(subcommand)]
+        command: ReportCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum K8sCommand {
+    /// Print, per Windows node, the HCN calls flannel, the CNI and kube-proxy would make, in order.
+    Render(cli::k8s::RenderArgs),
+}
+
+#[derive(Subcommand)]
+enum ReportCommand {
+    /// Merge JSON reports of `hnsim run --shard I/N` into one.
+    Merge(cli::merge::MergeArgs),
 }
 
 #[derive(Subcommand)]
@@ -59,6 +90,14 @@ fn main() -> ExitCode {
         Command::Serve(a) => cli::adapter::serve(a),
         Command::Conform(a) => cli::adapter::conform(a),
         Command::Bench(a) => cli::bench::bench(a),
+        Command::Node { command } => cli::node::run(command),
+        Command::Doctor(a) => cli::doctor::doctor(a),
+        Command::K8s {
+            command: K8sCommand::Render(a),
+        } => cli::k8s::render(a),
+        Command::Report {
+            command: ReportCommand::Merge(a),
+        } => cli::merge::merge(a),
     };
     ExitCode::from(code)
 }

@@ -136,7 +136,10 @@ fn failed_v1_reply_is_an_error() {
 fn missing_file() {
     let (code, _, err) = validate("hns-validate/does-not-exist.json");
     assert_eq!(code, 2);
-    assert!(err.contains("does-not-exist.json: cannot read:"), "{err}");
+    assert!(
+        err.contains("does-not-exist.json: cannot read the file:"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -152,7 +155,7 @@ fn not_utf8_names_line_and_column() {
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
         format!(
-            "error: {}:2:15: expected UTF-8 JSON, found the invalid byte 0xE9 (offset 16)\n",
+            "error: {}:2:15: expected UTF-8 text (or UTF-16 with a byte-order mark), found the invalid byte 0xE9 (offset 16)\n",
             p.display()
         )
     );

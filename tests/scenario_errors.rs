@@ -132,7 +132,7 @@ fn impossible_addresses() {
     assert_eq!(code, 2);
     assert_eq!(
         err,
-        "error: badip.yaml:6:12: hosts.n1.ip: invalid IP address syntax\n"
+        "error: badip.yaml:6:12: hosts.n1.ip: expected an IP address like 10.0.0.1, found `10.0.0.300`\n"
     );
 }
 
@@ -179,9 +179,16 @@ fn empty_and_binary_files() {
     );
     let (code, err) = hnsim_bytes("check", "binary.yaml", b"\xff\xfe\x00");
     assert_eq!(code, 2);
+    // FF FE is the UTF-16LE byte-order mark: what follows must be whole UTF-16 code units.
     assert_eq!(
         err,
-        "error: binary.yaml:1:1: expected UTF-8 text, found the invalid byte 0xFF (offset 0)\n"
+        "error: binary.yaml: expected UTF-16LE text (by its byte-order mark), found an invalid code unit at offset 2\n"
+    );
+    let (code, err) = hnsim_bytes("check", "binary2.yaml", b"\xfa\x00\x01");
+    assert_eq!(code, 2);
+    assert_eq!(
+        err,
+        "error: binary2.yaml:1:1: expected UTF-8 text (or UTF-16 with a byte-order mark), found the invalid byte 0xFA (offset 0)\n"
     );
     // Past the start: the line and column (in characters) of the bad byte.
     // "é" is two bytes in UTF-8; the Latin-1 "é" after it (0xE9) is the bad byte.
@@ -189,7 +196,7 @@ fn empty_and_binary_files() {
     assert_eq!(code, 2);
     assert_eq!(
         err,
-        "error: latin1.yaml:2:12: expected UTF-8 text, found the invalid byte 0xE9 (offset 20)\n"
+        "error: latin1.yaml:2:12: expected UTF-8 text (or UTF-16 with a byte-order mark), found the invalid byte 0xE9 (offset 20)\n"
     );
 }
 

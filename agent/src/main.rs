@@ -3,6 +3,8 @@
 //!
 //! std only, Rust 2021, compiles with rustc 1.63 (CI type-checks it for x86_64-pc-windows-gnu
 //! with Debian's rustc: .ci/windows-typecheck.sh). On other systems it only says it needs Windows.
+//! Modules: `wire` (the frame, escapes, GUIDs — no Windows, tested everywhere) and `hcn` (the
+//! computenetwork.dll calls, Windows only). Layers: docs/ARCHITECTURE.md.
 
 mod wire;
 

@@ -5,17 +5,31 @@
 //! * [`v1`]: the HNS v1 document shapes (HNSNetwork, HNSEndpoint, PolicyList, …) and their v2 mapping.
 //! * [`state`]: the per-host HNS state machine (create/open/modify/query/enumerate/delete), IPAM,
 //!   MAC pools, HCS compute systems, feature gates by HNS version.
-//! * [`backend`]: the `HnsBackend` adapter trait — one method per HCN call, JSON in and JSON out.
-//! * [`hresult`]: HNS's error codes.
+//! * [`document`]: decoding any HNS document (v2, v1, the v1 reply) into normalised v2.
+//! * [`backend`]: the `HnsBackend` adapter trait — one method per HCN call, JSON in and JSON out;
+//!   [`adapter`]: the other backends (`exec:CMD`, `serve`, `record` / `replay:FILE`).
+//! * [`conform`]: the conformance suite, written once against `HnsBackend`.
+//! * [`hresult`], [`ids`]: HNS's error codes; GUIDs and MACs as HNS writes them.
+//! * [`hint`]: "did you mean" suggestions for misspelt names.
+//! * [`dump`]: reading a live node's dumps (restored exactly by `state::import`); [`doctor`]:
+//!   named checks over a host's HNS state.
+//! * [`text`]: reading input files (UTF-8 with or without BOM, UTF-16 with BOM, size-capped).
+//!
+//! The layers and rules: docs/ARCHITECTURE.md; the facts cited as `hns-schema.md §…`:
+//! docs/reference/.
 
 pub mod adapter;
 pub mod backend;
 pub mod conform;
+pub mod doctor;
 pub mod document;
+pub mod dump;
+pub mod hint;
 pub mod hresult;
 pub mod ids;
 pub mod schema;
 pub mod state;
+pub mod text;
 pub mod v1;
 
 pub use backend::HnsBackend;

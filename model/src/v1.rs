@@ -446,7 +446,7 @@ pub(crate) fn read_policy_list(v: Value, path: Path<'_>) -> Result<PolicyListV2,
         } else {
             let mut m: Map<String, Value> = Map::new();
             m.insert("Type".into(), Value::String(t));
-            m.extend(po.rest());
+            m.extend(po.take_rest());
             others.push(Value::Object(m));
         }
     }

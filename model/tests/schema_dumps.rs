@@ -1,5 +1,5 @@
-//! Real HNS output (tests/data/hns-dumps, copied from shared/data) decodes, and its v2 form
-//! reads back to the same value.
+//! Real HNS output (tests/data/hns-dumps: published in public issues and fixtures, see its README
+//! and docs/reference/hns-schema.md §5.7) decodes, and its v2 form reads back to the same value.
 
 use hnsim_model::document::*;
 use hnsim_model::schema::*;

@@ -4,7 +4,7 @@
 mod state_support;
 
 use hnsim_model::backend::{HnsBackend, ObjectKind};
-use hnsim_model::state::{Hns, HostSettings, Isolation, OnReferenced};
+use hnsim_model::state::{Change, Cursor, Hns, HostSettings, Isolation, OnReferenced};
 use hnsim_model::Guid;
 use proptest::prelude::*;
 use serde_json::{json, Value};
@@ -568,6 +568,64 @@ fn check_invariants(h: &mut Hns) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// The change journal names every object whose document changed and every endpoint whose
+/// placement (namespace, container, running) or VM port changed (journal.rs).
+fn check_journal(before: &Hns, after: &Hns, cursor: Cursor, op: &Op) -> Result<(), TestCaseError> {
+    let Some(changes) = after.changes_since(cursor) else {
+        return Err(TestCaseError::fail(format!("no journal after {op:?}")));
+    };
+    let journalled: BTreeSet<Change> = changes.iter().copied().collect();
+    fn changed<T: PartialEq>(a: &BTreeMap<Guid, T>, b: &BTreeMap<Guid, T>) -> Vec<Guid> {
+        let keys: BTreeSet<Guid> = a.keys().chain(b.keys()).copied().collect();
+        keys.into_iter().filter(|k| a.get(k) != b.get(k)).collect()
+    }
+    let mut want: Vec<Change> = Vec::new();
+    want.extend(
+        changed(&before.networks, &after.networks)
+            .into_iter()
+            .map(Change::Network),
+    );
+    want.extend(
+        changed(&before.endpoints, &after.endpoints)
+            .into_iter()
+            .map(Change::Endpoint),
+    );
+    want.extend(
+        changed(&before.vm_ports, &after.vm_ports)
+            .into_iter()
+            .map(Change::Endpoint),
+    );
+    want.extend(
+        changed(&before.load_balancers, &after.load_balancers)
+            .into_iter()
+            .map(Change::LoadBalancer),
+    );
+    want.extend(
+        changed(&before.routes, &after.routes)
+            .into_iter()
+            .map(Change::Route),
+    );
+    want.extend(
+        changed(&before.namespaces, &after.namespaces)
+            .into_iter()
+            .map(Change::Namespace),
+    );
+    for id in after.endpoints.keys() {
+        if before.endpoint_location(id) != after.endpoint_location(id) {
+            want.push(Change::Endpoint(*id));
+        }
+    }
+    for c in want {
+        prop_assert!(
+            journalled.contains(&c),
+            "{:?} changed by {:?} but not journalled",
+            c,
+            op
+        );
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
 
@@ -582,8 +640,10 @@ proptest! {
         for op in &ops {
             let before = h.clone();
             let gen = h.generation;
+            let cursor = h.journal_cursor();
             if apply(&mut h, op) {
                 prop_assert!(h.generation > gen, "a successful {:?} did not bump the generation", op);
+                check_journal(&before, &h, cursor, op)?;
             } else {
                 failures += 1;
                 prop_assert!(h == before, "failed {:?} changed the state", op);

@@ -59,6 +59,22 @@ pub enum Action {
     Block,
 }
 
+/// `NAMES` (every variant's name) and `name()` from one list: the match in `name()` is
+/// exhaustive, so a new variant cannot be left out of `NAMES` (scenario validation checks
+/// expectation names against it).
+macro_rules! variant_names {
+    ($t:ident; $($v:ident),* $(,)?) => {
+        /// Every variant's name, in declaration order.
+        pub const NAMES: &'static [&'static str] = &[$(stringify!($v)),*];
+        /// The variant name, as in ARCHITECTURE.md (`Delivered`, `DeniedIn`, `Encap`, …).
+        pub fn name(&self) -> &'static str {
+            match self {
+                $($t::$v { .. } => stringify!($v),)*
+            }
+        }
+    };
+}
+
 /// Whether a packet set up a new flow (slow path) or matched an existing one (fast path).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub enum SessionOp {
@@ -130,6 +146,11 @@ pub enum Step {
     Transmit { segment: String, bytes: usize },
     /// Handed to an application / socket.
     Deliver { to: String },
+}
+
+impl Step {
+    variant_names!(Step;
+        Filter, Transform, LoadBalance, Route, Encap, Decap, Session, Arp, Nd, Switch, Transmit, Deliver);
 }
 
 impl fmt::Display for Step {
@@ -265,6 +286,11 @@ pub enum Disposition {
         node: String,
         address: IpAddr,
     },
+    /// Dropped by an endpoint's `QOS` meter (`MaximumOutgoingBandwidthInBytes`, docs/qos.md).
+    RateLimited {
+        node: String,
+        bytes_per_second: u64,
+    },
     LinkDown {
         node: String,
     },
@@ -286,25 +312,9 @@ impl Disposition {
     pub fn is_delivered(&self) -> bool {
         matches!(self, Disposition::Delivered)
     }
-    /// The variant name, as in ARCHITECTURE.md (`Delivered`, `DeniedIn`, …).
-    pub fn name(&self) -> &'static str {
-        match self {
-            Disposition::Delivered => "Delivered",
-            Disposition::DeniedIn { .. } => "DeniedIn",
-            Disposition::DeniedOut { .. } => "DeniedOut",
-            Disposition::NoRoute { .. } => "NoRoute",
-            Disposition::NoListener { .. } => "NoListener",
-            Disposition::MtuExceeded { .. } => "MtuExceeded",
-            Disposition::TtlExceeded { .. } => "TtlExceeded",
-            Disposition::Loop { .. } => "Loop",
-            Disposition::NoMatchingLoadBalancer { .. } => "NoMatchingLoadBalancer",
-            Disposition::SnatPortsExhausted { .. } => "SnatPortsExhausted",
-            Disposition::LinkDown { .. } => "LinkDown",
-            Disposition::HostDown { .. } => "HostDown",
-            Disposition::Unsupported { .. } => "Unsupported",
-            Disposition::Lost { .. } => "Lost",
-        }
-    }
+    variant_names!(Disposition;
+        Delivered, DeniedIn, DeniedOut, NoRoute, NoListener, MtuExceeded, TtlExceeded, Loop,
+        NoMatchingLoadBalancer, SnatPortsExhausted, RateLimited, LinkDown, HostDown, Unsupported, Lost);
 }
 
 impl fmt::Display for Disposition {
@@ -345,6 +355,13 @@ impl fmt::Display for Disposition {
             Disposition::SnatPortsExhausted { node, address } => {
                 write!(f, "SnatPortsExhausted at {node}: no free port block on {address}")
             }
+            Disposition::RateLimited {
+                node,
+                bytes_per_second,
+            } => write!(
+                f,
+                "RateLimited at {node}: QOS MaximumOutgoingBandwidthInBytes {bytes_per_second} B/s, token bucket empty"
+            ),
             Disposition::LinkDown { node } => write!(f, "LinkDown at {node}"),
             Disposition::HostDown { node } => write!(f, "HostDown: {node}"),
             Disposition::Unsupported { node, what } => write!(f, "Unsupported at {node}: {what}"),

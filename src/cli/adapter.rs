@@ -4,7 +4,6 @@ use hnsim_model::adapter::{self, ExecOptions, OpenOptions, Recorder};
 use hnsim_model::backend::HnsBackend;
 use hnsim_model::conform::{self, SuiteOptions};
 use hnsim_model::state::{Hns, HostSettings};
-use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
@@ -32,9 +31,10 @@ pub struct ConformArgs {
     /// Write the report to FILE instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub out: Option<String>,
-    /// Seconds to wait for one reply from an exec: backend.
-    #[arg(long, default_value_t = 5.0)]
-    pub timeout: f64,
+    /// Seconds to wait for one line from an exec: backend, the first (`hello`) line included
+    /// [default: 5 per reply, 20 for the first line].
+    #[arg(long)]
+    pub timeout: Option<f64>,
     /// Prefix of every object name the suite creates.
     #[arg(long, default_value = "hnsim-conform")]
     pub tag: String,
@@ -75,19 +75,21 @@ pub fn conform(a: ConformArgs) -> u8 {
         "junit" => true,
         other => return super::invalid(format!("--format: expected text or junit, found {other:?}")),
     };
-    if !(a.timeout.is_finite() && a.timeout > 0.0) {
-        return super::invalid(format!(
-            "--timeout: expected a positive number of seconds, found {}",
-            a.timeout
-        ));
-    }
-    let call_timeout = Duration::from_secs_f64(a.timeout);
-    let options = OpenOptions {
-        exec: ExecOptions {
-            call_timeout,
-            hello_timeout: call_timeout.max(ExecOptions::default().hello_timeout),
+    let exec = match a.timeout {
+        None => ExecOptions::default(),
+        Some(t) if t.is_finite() && t > 0.0 && t <= 86_400.0 => ExecOptions {
+            call_timeout: Duration::from_secs_f64(t),
+            // Given explicitly, the limit holds for the first line too: a backend that never
+            // says hello fails after --timeout, not after the default 20 s.
+            hello_timeout: Duration::from_secs_f64(t),
         },
+        Some(t) => {
+            return super::invalid(format!(
+                "--timeout: expected a number of seconds above 0 and at most 86400, found {t}"
+            ))
+        }
     };
+    let options = OpenOptions { exec };
     let seed = a.seed;
     let backend = match adapter::open_backend_with(&a.backend, &options, || sim_backend(seed)) {
         Ok(b) => b,
@@ -112,12 +114,11 @@ pub fn conform(a: ConformArgs) -> u8 {
         report.to_text()
     };
     let written = match &a.out {
-        Some(file) => std::fs::write(file, &text),
-        None => std::io::stdout().write_all(text.as_bytes()),
+        Some(file) => std::fs::write(file, &text).map_err(|e| super::invalid(format!("--out {file}: {e}"))),
+        None => super::out::print(&text),
     };
-    if let Err(e) = written {
-        eprintln!("error: writing the report: {e}");
-        return 1;
+    if let Err(code) = written {
+        return code;
     }
     if let Some(why) = &report.aborted {
         eprintln!("error: the run was aborted: {why}");

@@ -206,12 +206,12 @@ pub fn bench(a: BenchArgs) -> u8 {
         Ok(d) => figures.extend(d),
         Err(e) => eprintln!("warning: {e}"),
     }
-    if json_out {
-        println!("{}", to_json(a.quick, &w, &figures));
+    let written = if json_out {
+        super::out::println(&to_json(a.quick, &w, &figures).to_string())
     } else {
-        print!("{}", to_text(a.quick, &figures));
-    }
-    0
+        super::out::print(&to_text(a.quick, &figures))
+    };
+    super::out::finish(written, 0)
 }
 
 #[cfg(test)]

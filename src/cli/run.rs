@@ -2,18 +2,23 @@
 
 use hnsim_sim::scenario::format::Proto;
 use hnsim_sim::scenario::runner::{execute, RunOptions, ScenarioReport};
-use hnsim_sim::scenario::{expect_lint, load_file, parse, report, Loaded, ScenarioError};
+use hnsim_sim::scenario::{doclint, expect_lint, load_file, load_str, parse, report, Loaded, ScenarioError};
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
 pub struct RunArgs {
-    /// Scenario files or folders (folders are searched recursively for *.yaml / *.yml).
+    /// Scenario files or folders (folders are searched recursively for *.yaml / *.yml; `-`
+    /// reads one scenario from standard input).
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
+    /// Treat warnings (keys HNS ignores inside HNS documents, an `expect:` without
+    /// `disposition:`) as errors: exit 2.
+    #[arg(long)]
+    pub strict: bool,
     /// Override every scenario's `seed:`.
     #[arg(long)]
     pub seed: Option<u64>,
-    /// text | json | junit
+    /// text | json | junit | html
     #[arg(long, default_value = "text")]
     pub format: String,
     /// Write the report to this file instead of standard output.
@@ -25,22 +30,33 @@ pub struct RunArgs {
     /// Run everything twice and fail at the first difference in the JSON report or the pcaps.
     #[arg(long)]
     pub check_determinism: bool,
-    /// Treat warnings (e.g. an `expect:` without `disposition:`) as errors: exit 2.
+    /// Run every scenario under each seed of a range: `1..11` (11 excluded) or `1..=10`.
+    #[arg(long, conflicts_with = "seed")]
+    pub seeds: Option<String>,
+    /// Run only shard I of N (1-based) of the (scenario, seed) pairs, e.g. `--shard 2/4`;
+    /// merge the shards' JSON reports with `hnsim report merge`.
     #[arg(long)]
-    pub strict: bool,
+    pub shard: Option<String>,
+    /// No progress bar (it is drawn only when standard error is a terminal anyway).
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 #[derive(clap::Args)]
 pub struct CheckArgs {
+    /// Scenario files or folders (folders are searched recursively for *.yaml / *.yml; `-`
+    /// reads one scenario from standard input).
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
-    /// Treat warnings (e.g. an `expect:` without `disposition:`) as errors: exit 2.
+    /// Treat warnings (keys HNS ignores inside HNS documents, an `expect:` without
+    /// `disposition:`) as errors: exit 2.
     #[arg(long)]
     pub strict: bool,
 }
 
 #[derive(clap::Args)]
 pub struct TraceArgs {
+    /// The scenario file whose set-up (every step but traffic) builds the world (`-` = stdin).
     pub scenario: PathBuf,
     /// A container, endpoint, host or station name from the scenario.
     #[arg(long)]
@@ -51,17 +67,22 @@ pub struct TraceArgs {
     /// tcp | udp | icmp
     #[arg(long, default_value = "tcp")]
     pub proto: String,
+    /// Override the scenario's `seed:`.
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Print the trace as JSON.
+    /// Print the trace as JSON (same as `--format json`).
     #[arg(long)]
     pub json: bool,
+    /// text | json | html (a self-contained page: the topology with the packet's path drawn)
+    #[arg(long, default_value = "text")]
+    pub format: String,
 }
 
 #[derive(clap::Args)]
 pub struct GraphArgs {
+    /// The scenario file whose set-up builds the topology (`-` = stdin).
     pub scenario: PathBuf,
-    /// dot
+    /// dot | json (nodes and edges with kinds and names)
     #[arg(long, default_value = "dot")]
     pub format: String,
 }
@@ -75,9 +96,32 @@ fn print_errors(errors: &[ScenarioError]) {
     }
 }
 
-/// Load every scenario under `paths`; all errors of all files, or the loaded scenarios.
-fn load_all(paths: &[PathBuf]) -> Result<Vec<Loaded>, Vec<ScenarioError>> {
-    let files = parse::collect_paths(paths).map_err(|e| vec![e])?;
+/// Load one named scenario file, or standard input for `-`.
+fn load_path(p: &Path) -> Result<Loaded, Vec<ScenarioError>> {
+    if !super::input::is_stdin(p) {
+        return load_file(p);
+    }
+    let (name, text) = super::input::read(p).map_err(|message| {
+        vec![ScenarioError {
+            file: super::input::STDIN_NAME.into(),
+            pos: None,
+            message,
+        }]
+    })?;
+    load_str(&name, &text)
+}
+
+/// Load every scenario under `paths` and warn about keys HNS ignores in their documents (errors
+/// with `strict`); all errors of all files, or the loaded scenarios.
+fn load_all(paths: &[PathBuf], strict: bool) -> Result<Vec<Loaded>, Vec<ScenarioError>> {
+    let (stdin, named): (Vec<PathBuf>, Vec<PathBuf>) =
+        paths.iter().cloned().partition(|p| super::input::is_stdin(p));
+    let mut files = if named.is_empty() {
+        Vec::new()
+    } else {
+        parse::collect_paths(&named).map_err(|e| vec![e])?
+    };
+    files.extend(stdin.into_iter().take(1));
     if files.is_empty() {
         return Err(vec![ScenarioError {
             file: paths
@@ -92,8 +136,17 @@ fn load_all(paths: &[PathBuf]) -> Result<Vec<Loaded>, Vec<ScenarioError>> {
     let mut loaded = Vec::new();
     let mut errors = Vec::new();
     for f in files {
-        match load_file(&f) {
-            Ok(l) => loaded.push(l),
+        match load_path(&f) {
+            Ok(l) => {
+                for w in doclint::warnings(&l).into_iter().chain(expect_lint::warnings(&l)) {
+                    if strict {
+                        errors.push(w);
+                    } else {
+                        eprintln!("warning: {w}");
+                    }
+                }
+                loaded.push(l)
+            }
             Err(mut e) => errors.append(&mut e),
         }
     }
@@ -104,26 +157,24 @@ fn load_all(paths: &[PathBuf]) -> Result<Vec<Loaded>, Vec<ScenarioError>> {
     }
 }
 
-/// Print the scenarios' warnings; under `--strict` they are errors and the exit code is 2.
-fn warn(loaded: &[Loaded], strict: bool) -> Result<(), u8> {
-    let found: Vec<ScenarioError> = loaded.iter().flat_map(expect_lint::warnings).collect();
-    let label = if strict { "error" } else { "warning" };
-    for w in &found {
-        eprintln!("{label}: {w}");
-    }
-    if strict && !found.is_empty() {
-        Err(2)
-    } else {
-        Ok(())
-    }
-}
-
-/// One pass over every scenario: the reports and each scenario's pcap files.
-fn run_once(loaded: &[Loaded], opts: &RunOptions) -> (Vec<ScenarioReport>, Vec<Captures>) {
+/// One pass over the planned (scenario, seed) pairs: the reports and each scenario's pcaps.
+fn run_once(
+    loaded: &[Loaded],
+    plan: &[(usize, Option<u64>)],
+    opts: &RunOptions,
+    quiet: bool,
+) -> (Vec<ScenarioReport>, Vec<Captures>) {
     let mut reports = Vec::new();
     let mut pcaps = Vec::new();
-    for l in loaded {
-        let (rep, runner) = execute(l, opts);
+    let mut progress = super::sweep::Progress::new(plan.len(), quiet);
+    for &(i, seed) in plan {
+        let l = &loaded[i];
+        let opts = RunOptions {
+            seed: seed.or(opts.seed),
+            ..opts.clone()
+        };
+        let (rep, runner) = execute(l, &opts);
+        progress.done(rep.ok());
         if opts.pcap {
             let mut files = Vec::new();
             if let Some(r) = &runner {
@@ -136,6 +187,7 @@ fn run_once(loaded: &[Loaded], opts: &RunOptions) -> (Vec<ScenarioReport>, Vec<C
         }
         reports.push(rep);
     }
+    progress.finish();
     (reports, pcaps)
 }
 
@@ -154,29 +206,35 @@ fn first_difference(a: &str, b: &str) -> String {
 
 pub fn run(a: RunArgs) -> u8 {
     let format = a.format.as_str();
-    if !matches!(format, "text" | "json" | "junit") {
+    if !matches!(format, "text" | "json" | "junit" | "html") {
         return super::invalid(format!(
-            "--format: expected text, json or junit, found {format:?}"
+            "--format: expected text, json, junit or html, found {format:?}"
         ));
     }
-    let loaded = match load_all(&a.paths) {
+    let loaded = match load_all(&a.paths, a.strict) {
         Ok(l) => l,
         Err(e) => {
             print_errors(&e);
             return 2;
         }
     };
-    if let Err(code) = warn(&loaded, a.strict) {
-        return code;
-    }
+    let seeds = match a.seeds.as_deref().map(super::sweep::parse_seeds).transpose() {
+        Ok(s) => s,
+        Err(e) => return super::invalid(e),
+    };
+    let shard = match a.shard.as_deref().map(super::sweep::parse_shard).transpose() {
+        Ok(s) => s,
+        Err(e) => return super::invalid(e),
+    };
+    let plan = super::sweep::plan(loaded.len(), seeds.as_deref(), shard);
     let opts = RunOptions {
         seed: a.seed,
         pcap: a.pcap.is_some() || a.check_determinism,
         setup_only: false,
     };
-    let (reports, pcaps) = run_once(&loaded, &opts);
+    let (reports, pcaps) = run_once(&loaded, &plan, &opts, a.quiet);
     if a.check_determinism {
-        let (again, pcaps2) = run_once(&loaded, &opts);
+        let (again, pcaps2) = run_once(&loaded, &plan, &opts, a.quiet);
         let (j1, j2) = (report::json(&reports), report::json(&again));
         if j1 != j2 {
             eprintln!(
@@ -213,6 +271,7 @@ pub fn run(a: RunArgs) -> u8 {
     let text = match format {
         "json" => report::json(&reports),
         "junit" => report::junit(&reports),
+        "html" => hnsim_sim::view::html::report(&reports),
         _ => report::text(&reports),
     };
     match &a.out {
@@ -222,9 +281,20 @@ pub fn run(a: RunArgs) -> u8 {
             }
             // Keep the contract's last line on the terminal too.
             let (p, f) = report::counts(&reports);
-            println!("{p} passed, {f} failed");
+            if let Err(c) = super::out::println(&format!("{p} passed, {f} failed")) {
+                return c;
+            }
         }
-        None => print!("{text}"),
+        None => {
+            let text = if format == "text" && super::sweep::colour_wanted() {
+                super::sweep::colour_text(&text)
+            } else {
+                text
+            };
+            if let Err(c) = super::out::print(&text) {
+                return c;
+            }
+        }
     }
     if reports.iter().all(ScenarioReport::ok) {
         0
@@ -268,21 +338,19 @@ fn write_pcaps(dir: &Path, pcaps: &[Captures]) -> std::io::Result<()> {
 }
 
 pub fn check(a: CheckArgs) -> u8 {
-    match load_all(&a.paths) {
+    match load_all(&a.paths, a.strict) {
         Ok(l) => {
-            if let Err(code) = warn(&l, a.strict) {
-                return code;
-            }
+            let mut text = String::new();
             for s in &l {
-                println!(
-                    "ok {} — {} ({} steps)",
+                text.push_str(&format!(
+                    "ok {} — {} ({} steps)\n",
                     s.file,
                     s.scenario.name,
                     s.scenario.steps.len()
-                );
+                ));
             }
-            println!("{} valid, 0 invalid", l.len());
-            0
+            text.push_str(&format!("{} valid, 0 invalid\n", l.len()));
+            super::out::finish(super::out::print(&text), 0)
         }
         Err(e) => {
             print_errors(&e);
@@ -292,13 +360,45 @@ pub fn check(a: CheckArgs) -> u8 {
 }
 
 fn load_one(path: &Path) -> Result<Loaded, u8> {
-    load_file(path).map_err(|e| {
+    load_path(path).map_err(|e| {
         print_errors(&e);
         2
     })
 }
 
+/// Why a set-up step did not go as expected: its error, or each failed check.
+fn why(s: &hnsim_sim::scenario::runner::StepReport) -> String {
+    if let Some(e) = &s.error {
+        return e.clone();
+    }
+    let failed: Vec<String> = (s.checks.iter().filter(|c| !c.ok))
+        .map(|c| format!("{}: expected {}, found {}", c.what, c.expected, c.actual))
+        .collect();
+    failed.join("; ")
+}
+
+/// Warn about every set-up step that did not go as expected; whether there was one.
+fn warn_failed_setup(l: &Loaded, rep: &ScenarioReport) -> bool {
+    let mut any = false;
+    for s in rep.failed_steps() {
+        any = true;
+        eprintln!(
+            "warning: setup step {} ({}:{}: {}) did not go as expected: {}",
+            s.index,
+            l.file,
+            s.line,
+            s.label,
+            why(s)
+        );
+    }
+    any
+}
+
 pub fn trace(a: TraceArgs) -> u8 {
+    let format = if a.json { "json" } else { a.format.as_str() };
+    if !matches!(format, "text" | "json" | "html") {
+        return super::invalid(format!("--format: expected text, json or html, found {format:?}"));
+    }
     let proto = match a.proto.as_str() {
         "tcp" => Proto::Tcp,
         "udp" => Proto::Udp,
@@ -318,32 +418,27 @@ pub fn trace(a: TraceArgs) -> u8 {
     let Some(mut runner) = runner else {
         return super::invalid(format!("{}: {}", l.file, rep.error.unwrap_or_default()));
     };
-    for s in rep.failed_steps() {
-        eprintln!(
-            "warning: setup step {} ({}:{}) did not go as expected: {}",
-            s.index, l.file, s.line, s.label
-        );
-    }
+    warn_failed_setup(&l, &rep);
     let ex = match runner.send_one(&a.from, &a.to, proto) {
         Ok(ex) => ex,
         Err(e) => return super::invalid(e),
     };
-    if a.json {
-        println!("{}", serde_json::to_string_pretty(&ex).unwrap_or_default());
-    } else {
-        println!("{} -> {} ({})", a.from, a.to, a.proto);
-        println!("{ex}");
-    }
-    if ex.request.disposition.is_delivered() {
-        0
-    } else {
-        1
-    }
+    let delivered = ex.request.disposition.is_delivered();
+    let text = match format {
+        "html" => {
+            let label = format!("trace {} -> {} ({})", a.from, a.to, a.proto);
+            hnsim_sim::view::html::trace(&rep, label, ex)
+        }
+        "json" => serde_json::to_string_pretty(&ex).unwrap_or_default() + "\n",
+        _ => format!("{} -> {} ({})\n{ex}\n", a.from, a.to, a.proto),
+    };
+    let code = if delivered { 0 } else { 1 };
+    super::out::finish(super::out::print(&text), code)
 }
 
 pub fn graph(a: GraphArgs) -> u8 {
-    if a.format != "dot" {
-        return super::invalid(format!("--format: expected dot, found {:?}", a.format));
+    if !matches!(a.format.as_str(), "dot" | "json") {
+        return super::invalid(format!("--format: expected dot or json, found {:?}", a.format));
     }
     let l = match load_one(&a.scenario) {
         Ok(l) => l,
@@ -358,29 +453,14 @@ pub fn graph(a: GraphArgs) -> u8 {
     let Some(runner) = runner else {
         return super::invalid(format!("{}: {}", l.file, rep.error.unwrap_or_default()));
     };
-    let g = runner.world.graph();
-    print!("{}", dot(&g));
-    0
-}
-
-/// DOT text of the topology graph, with quoted labels and a stable order.
-fn dot(g: &hnsim_sim::world::TopologyGraph) -> String {
-    let mut out = String::from("graph hnsim {\n");
-    for i in g.node_indices() {
-        out.push_str(&format!("  n{} [label={:?}];\n", i.index(), g[i]));
-    }
-    for e in g.edge_indices() {
-        if let Some((a, b)) = g.edge_endpoints(e) {
-            out.push_str(&format!(
-                "  n{} -- n{} [label={:?}];\n",
-                a.index(),
-                b.index(),
-                g[e]
-            ));
-        }
-    }
-    out.push_str("}\n");
-    out
+    // The graph of a half-built world is still worth seeing, but not as a success.
+    let code = if warn_failed_setup(&l, &rep) { 1 } else { 0 };
+    let t = runner.topology();
+    let text = match a.format.as_str() {
+        "json" => hnsim_sim::view::graph::json(&t),
+        _ => hnsim_sim::view::graph::dot(&t),
+    };
+    super::out::finish(super::out::print(&text), code)
 }
 
 #[cfg(test)]

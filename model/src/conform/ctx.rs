@@ -33,7 +33,7 @@ pub fn default_query() -> String {
     json!({"SchemaVersion": {"Major": 2, "Minor": 0}, "Flags": 0}).to_string()
 }
 
-/// A HostComputeQuery with a filter; the filter is a JSON string inside the JSON (§4.4).
+/// A HostComputeQuery with a filter; the filter is a JSON string inside the JSON (hns-schema.md §4.4).
 pub fn filter_query(filter: Value) -> String {
     json!({"SchemaVersion": {"Major": 2, "Minor": 0}, "Flags": 0, "Filter": filter.to_string()}).to_string()
 }

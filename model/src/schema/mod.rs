@@ -29,4 +29,4 @@ pub use query::*;
 pub use route::*;
 
 pub(crate) mod read;
-pub use read::{canon_guid, canon_mac};
+pub use read::{canon_guid, canon_mac, collect_unknown_keys, LeftoverKey};

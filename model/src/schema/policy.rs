@@ -396,8 +396,9 @@ pub struct EmptySettings {
 
 impl ReadDoc for EmptySettings {
     const WHAT: &'static str = "policy settings";
+    // Not modelled, so not checked for unknown keys either.
     fn read_obj(o: Obj) -> R<Self> {
-        Ok(EmptySettings { extra: o.rest() })
+        Ok(EmptySettings { extra: o.take_rest() })
     }
 }
 
@@ -572,7 +573,7 @@ fn read_policy<T>(v: Value, path: Path<'_>, from_parts: impl FnOnce(&str, Value,
     match o.take_key(&["Settings", "Data"]) {
         Some((key, s)) => {
             // Anything next to Type/Settings is kept with the settings so it survives.
-            let rest = o.rest();
+            let rest = o.take_rest();
             let s = match s {
                 Value::Object(mut m) if !rest.is_empty() => {
                     for (k, v) in rest {
@@ -585,7 +586,11 @@ fn read_policy<T>(v: Value, path: Path<'_>, from_parts: impl FnOnce(&str, Value,
             from_parts(&type_name, s, path.key(&key))
         }
         // Flat v1-style policy: the remaining fields are the settings.
-        None if !o.is_empty() => from_parts(&type_name, Value::Object(o.rest().into_iter().collect()), path),
+        None if !o.is_empty() => from_parts(
+            &type_name,
+            Value::Object(o.take_rest().into_iter().collect()),
+            path,
+        ),
         None => from_parts(&type_name, Value::Null, path.key("Settings")),
     }
 }

@@ -158,6 +158,36 @@ pub(crate) struct Obj<'p> {
     /// [`key_bit`] of every key: most probes are for keys a document does not have (a v2
     /// document has none of the ~20 v1 keys probed), and this answers them without a scan.
     bits: u64,
+    /// While [`collect_unknown_keys`] runs: what the object is and every name asked for, the
+    /// candidates of a "did you mean". `None` otherwise, so the hot path pays one branch.
+    asked: Option<Box<(String, Vec<String>)>>,
+}
+
+/// A key of an HNS object that the reader did not take: kept in `extra` (round-trips
+/// losslessly) but ignored by HNS. `object` is what the reader expected (`Network`, `ACL
+/// policy settings`, …), `path` the JSON path of the object, `known` the names it asked for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LeftoverKey {
+    pub object: String,
+    pub path: String,
+    pub key: String,
+    pub known: Vec<String>,
+}
+
+thread_local! {
+    static LEFTOVERS: std::cell::RefCell<Option<Vec<LeftoverKey>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Run `f` (a decode) and return, with its result, every key the readers left over.
+pub fn collect_unknown_keys<T>(f: impl FnOnce() -> T) -> (T, Vec<LeftoverKey>) {
+    let outer = LEFTOVERS.with(|c| c.borrow_mut().replace(Vec::new()));
+    let out = f();
+    let found = LEFTOVERS.with(|c| std::mem::replace(&mut *c.borrow_mut(), outer));
+    (out, found.unwrap_or_default())
+}
+
+fn collecting() -> bool {
+    LEFTOVERS.with(|c| c.borrow().is_some())
 }
 
 /// A bit standing for a key's length and first letter, in any case.
@@ -232,6 +262,7 @@ impl<'p> Obj<'p> {
                 bits: map.keys().fold(0, |b, k| b | key_bit(k)),
                 map,
                 taken: Taken::default(),
+                asked: collecting().then(|| Box::new((what.to_string(), Vec::new()))),
             }),
             other => Err(err(path, format!("{what} object"), &other)),
         }
@@ -239,6 +270,7 @@ impl<'p> Obj<'p> {
 
     /// Whether a key (any case, any of the names) is present.
     pub fn has(&self, names: &[&str]) -> bool {
+        // Not recorded as asked: `has` probes for a document's kind, not for its fields.
         names.iter().any(|n| {
             self.bits & key_bit(n) != 0
                 && (self.map.keys().enumerate()).any(|(i, k)| k.eq_ignore_ascii_case(n) && !self.taken.get(i))
@@ -249,6 +281,7 @@ impl<'p> Obj<'p> {
     /// Case variants of the same key (`"Type"` and `"type"`) are duplicates: the exact spelling
     /// wins and the others are dropped, so they cannot reappear from `extra`.
     pub fn take(&mut self, names: &[&str]) -> Option<(Path<'_>, Value)> {
+        self.note_asked(names);
         let (k, v) = take_entry(&mut self.map, &mut self.taken, self.bits, names)?;
         if v.is_null() {
             return None;
@@ -259,6 +292,7 @@ impl<'p> Obj<'p> {
     /// As [`Obj::take`], but returns the key as sent instead of a path borrowing the object, so
     /// the object can be consumed next; a key spelled exactly as in `names` is not copied.
     pub fn take_key(&mut self, names: &[&'static str]) -> Option<(Cow<'static, str>, Value)> {
+        self.note_asked(names);
         let (k, v) = take_entry(&mut self.map, &mut self.taken, self.bits, names)?;
         if v.is_null() {
             return None;
@@ -276,7 +310,41 @@ impl<'p> Obj<'p> {
 
     /// What was not taken: the struct's `extra`. `null`s are dropped (null = absent, as for
     /// every modelled field), so a case-variant duplicate like `"type":null` does not linger.
+    fn note_asked(&mut self, names: &[&str]) {
+        if let Some(a) = &mut self.asked {
+            a.1.extend(names.iter().map(|n| n.to_string()));
+        }
+    }
+
+    /// Tell the collector about the keys left over (when one runs).
+    fn report_leftovers(&self) {
+        let Some(a) = &self.asked else { return };
+        let left: Vec<LeftoverKey> = (self.map.iter().enumerate())
+            .filter(|(i, (_, v))| !self.taken.get(*i) && !v.is_null())
+            .map(|(_, (k, _))| LeftoverKey {
+                object: a.0.clone(),
+                path: self.path.to_string(),
+                key: k.clone(),
+                known: a.1.clone(),
+            })
+            .collect();
+        if !left.is_empty() {
+            LEFTOVERS.with(|c| {
+                if let Some(v) = c.borrow_mut().as_mut() {
+                    v.extend(left)
+                }
+            });
+        }
+    }
+
     pub fn rest(self) -> Extra {
+        self.report_leftovers();
+        self.take_rest()
+    }
+
+    /// As [`Obj::rest`], for leftovers that another reader takes next (a flat v1 policy's
+    /// settings): not reported as unknown here.
+    pub fn take_rest(self) -> Extra {
         if self.all_taken() {
             return Extra::new();
         }

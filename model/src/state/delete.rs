@@ -2,7 +2,7 @@
 //! the service restart / reboot that drops non-persistent state (consumers.md P11).
 
 use super::ops::resource_ids;
-use super::{err, Hns, OnReferenced, HOST_DEFAULT_COMPARTMENT};
+use super::{err, Change, Hns, OnReferenced, HOST_DEFAULT_COMPARTMENT};
 use crate::backend::ObjectKind;
 use crate::hresult::{HResult, HcnResult};
 use crate::ids::Guid;
@@ -39,6 +39,7 @@ impl Hns {
         if let Some(ns) = self.namespace_of(ep) {
             self.detach_unchecked(&ns, ep);
         }
+        self.record(Change::Endpoint(*ep));
         self.vm_ports.remove(ep);
         // The LBs and routes that list it (references are stored normalised, upper case).
         let s = ep.to_string();
@@ -157,6 +158,10 @@ impl Hns {
             let all: Vec<String> = self.compute_systems.keys().cloned().collect();
             for c in all {
                 self.take_compute_system(&c);
+            }
+            let ported: Vec<Guid> = self.vm_ports.keys().copied().collect();
+            for ep in ported {
+                self.record(Change::Endpoint(ep));
             }
             self.vm_ports.clear();
         }

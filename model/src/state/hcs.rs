@@ -4,7 +4,7 @@
 //! namespace, and each endpoint is also bound to the VM's NIC with an endpoint `Port` add.
 //! Stopping or removing a container detaches its endpoints.
 
-use super::{err, Hns, VmPort};
+use super::{err, Change, Hns, VmPort};
 use crate::backend::ObjectKind;
 use crate::hresult::{HResult, HcnResult};
 use crate::ids::Guid;
@@ -127,6 +127,7 @@ impl Hns {
         for ep in endpoint_ids {
             self.attach_unchecked(&ns_id, ep);
             if let Some(vm) = utility_vm {
+                self.record(Change::Endpoint(*ep));
                 let port_id = self.new_guid();
                 self.vm_ports.insert(
                     *ep,
@@ -161,6 +162,9 @@ impl Hns {
             ));
         }
         cs.state = ContainerState::Running;
+        if let Some(ns) = cs.namespace {
+            self.record_placement(&ns);
+        }
         self.bump();
         Ok(())
     }
@@ -177,6 +181,9 @@ impl Hns {
         self.detach_container(id);
         if let Some(cs) = self.compute_systems.get_mut(id) {
             cs.state = ContainerState::Stopped;
+            if let Some(ns) = cs.namespace {
+                self.record_placement(&ns);
+            }
         }
         self.bump();
         Ok(())
@@ -190,6 +197,9 @@ impl Hns {
         self.detach_container(id);
         self.take_compute_system(id);
         if let Some(ns) = ns {
+            if self.namespaces.contains_key(&ns) {
+                self.record_placement(&ns);
+            }
             if let Some(n) = self.namespaces.get_mut(&ns) {
                 n.resources.retain(|r| {
                     !(r.resource_type.eq_ignore_ascii_case("Container")
@@ -201,6 +211,7 @@ impl Hns {
                 // Detach whatever else was added to it by hand, then drop it.
                 for ep in self.namespace_endpoints(&ns) {
                     self.detach_unchecked(&ns, &ep);
+                    self.record(Change::Endpoint(ep));
                     self.vm_ports.remove(&ep);
                 }
                 self.take_namespace(&ns);
@@ -224,6 +235,7 @@ impl Hns {
                 }
             }
             if hyperv {
+                self.record(Change::Endpoint(ep));
                 self.vm_ports.remove(&ep);
             }
         }
@@ -279,6 +291,7 @@ impl Hns {
             .next()
             .and_then(|c| self.compute_systems.get(c))
             .and_then(|c| c.utility_vm);
+        self.record_placement(namespace);
         if let Some(ns) = self.namespaces.get_mut(namespace) {
             ns.resources.push(NamespaceResource {
                 resource_type: "Container".into(),

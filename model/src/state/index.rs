@@ -11,7 +11,7 @@
 //! `probes` counts index lookups and the entries they visit: a control-plane operation must cost
 //! the same number at 10 and at 10,000 objects (`tests/state_scaling.rs`).
 
-use super::{ComputeSystem, Hns};
+use super::{Change, ComputeSystem, Hns};
 use crate::ids::{Guid, Mac};
 use crate::schema::{Endpoint, EndpointPolicy, LoadBalancer, Namespace, NamespaceType, Network, SdnRoute};
 use ipnet::IpNet;
@@ -198,14 +198,21 @@ pub(crate) fn port_keys(policies: &[EndpointPolicy]) -> impl Iterator<Item = Por
     })
 }
 
-/// The frontend keys of a load balancer: (protocol, external port, VIP), with `None` for an LB
-/// with no FrontendVIPs (it matches any local address).
-fn frontend_keys(lb: &LoadBalancer) -> Vec<(u32, u16, Option<IpAddr>)> {
-    let vips: Vec<Option<IpAddr>> = if lb.frontend_vips.is_empty() {
-        vec![None]
+/// The frontend VIPs of a load balancer, with `None` for an IPv4 LB with no FrontendVIPs (it
+/// matches any local address) and `::` for an IPv6-flagged one: kube-proxy's dual-stack
+/// NodePort LBs (no VIPs, same port, one per family) coexist (docs/reference/kubernetes.md §2.7).
+fn frontend_vips(lb: &LoadBalancer) -> Vec<Option<IpAddr>> {
+    if lb.frontend_vips.is_empty() {
+        let v6 = lb.flags & crate::schema::lb_flags::IPV6 != 0;
+        vec![v6.then_some(IpAddr::V6(Ipv6Addr::UNSPECIFIED))]
     } else {
         lb.frontend_vips.iter().map(|v| v.trim().parse().ok()).collect()
-    };
+    }
+}
+
+/// The frontend keys of a load balancer: (protocol, external port, VIP), see [`frontend_vips`].
+fn frontend_keys(lb: &LoadBalancer) -> Vec<(u32, u16, Option<IpAddr>)> {
+    let vips = frontend_vips(lb);
     let mut out = Vec::with_capacity(lb.port_mappings.len() * vips.len());
     for m in &lb.port_mappings {
         for v in &vips {
@@ -554,11 +561,7 @@ impl Index {
     /// The lowest-ID load balancer other than `me` sharing a frontend with `lb`.
     pub fn lb_frontend_owner(&self, lb: &LoadBalancer, me: Option<Guid>) -> Option<Guid> {
         let mut best: Option<Guid> = None;
-        let vips: Vec<Option<IpAddr>> = if lb.frontend_vips.is_empty() {
-            vec![None]
-        } else {
-            lb.frontend_vips.iter().map(|v| v.trim().parse().ok()).collect()
-        };
+        let vips = frontend_vips(lb);
         for m in &lb.port_mappings {
             for v in &vips {
                 self.probes.add(1);
@@ -622,6 +625,7 @@ impl Index {
 impl Hns {
     pub(crate) fn put_network(&mut self, n: Network) {
         let id = n.id;
+        self.record(Change::Network(id));
         if let Some(old) = self.networks.remove(&id) {
             self.index.remove_network(&id, &old);
         }
@@ -631,12 +635,14 @@ impl Hns {
 
     pub(crate) fn take_network(&mut self, id: &Guid) -> Option<Network> {
         let n = self.networks.remove(id)?;
+        self.record(Change::Network(*id));
         self.index.remove_network(id, &n);
         Some(n)
     }
 
     pub(crate) fn put_endpoint(&mut self, e: Endpoint) {
         let id = e.id;
+        self.record(Change::Endpoint(id));
         if let Some(old) = self.endpoints.remove(&id) {
             self.index.remove_endpoint(&id, &old);
         }
@@ -646,12 +652,14 @@ impl Hns {
 
     pub(crate) fn take_endpoint(&mut self, id: &Guid) -> Option<Endpoint> {
         let e = self.endpoints.remove(id)?;
+        self.record(Change::Endpoint(*id));
         self.index.remove_endpoint(id, &e);
         Some(e)
     }
 
     pub(crate) fn put_lb(&mut self, l: LoadBalancer) {
         let id = l.id;
+        self.record(Change::LoadBalancer(id));
         match self.load_balancers.get_mut(&id) {
             Some(slot) => {
                 self.index.replace_lb(&id, slot, &l);
@@ -666,12 +674,14 @@ impl Hns {
 
     pub(crate) fn take_lb(&mut self, id: &Guid) -> Option<LoadBalancer> {
         let l = self.load_balancers.remove(id)?;
+        self.record(Change::LoadBalancer(*id));
         self.index.remove_lb(id, &l);
         Some(l)
     }
 
     pub(crate) fn put_route(&mut self, r: SdnRoute) {
         let id = r.id;
+        self.record(Change::Route(id));
         if let Some(old) = self.routes.remove(&id) {
             self.index.remove_route(&id, &old);
         }
@@ -681,6 +691,7 @@ impl Hns {
 
     pub(crate) fn take_route(&mut self, id: &Guid) -> Option<SdnRoute> {
         let r = self.routes.remove(id)?;
+        self.record(Change::Route(*id));
         self.index.remove_route(id, &r);
         Some(r)
     }
@@ -692,9 +703,13 @@ impl Hns {
         }
         self.index.add_namespace(&id, &n);
         self.namespaces.insert(id, n);
+        self.record_placement(&id);
     }
 
     pub(crate) fn take_namespace(&mut self, id: &Guid) -> Option<Namespace> {
+        if self.namespaces.contains_key(id) {
+            self.record_placement(id);
+        }
         let n = self.namespaces.remove(id)?;
         self.index.remove_namespace(id);
         Some(n)
@@ -704,14 +719,24 @@ impl Hns {
         let id = c.id.clone();
         if let Some(old) = self.compute_systems.remove(&id) {
             self.index.remove_compute_system(&id, &old);
+            if let Some(ns) = old.namespace {
+                self.record_placement(&ns);
+            }
         }
+        let ns = c.namespace;
         self.index.add_compute_system(&id, &c);
         self.compute_systems.insert(id, c);
+        if let Some(ns) = ns {
+            self.record_placement(&ns);
+        }
     }
 
     pub(crate) fn take_compute_system(&mut self, id: &str) -> Option<ComputeSystem> {
         let c = self.compute_systems.remove(id)?;
         self.index.remove_compute_system(id, &c);
+        if let Some(ns) = c.namespace {
+            self.record_placement(&ns);
+        }
         Some(c)
     }
 

@@ -29,8 +29,11 @@ mod delete;
 pub mod features;
 mod filter;
 pub mod hcs;
+mod import;
 mod index;
 mod ipam;
+pub mod journal;
+pub mod lint;
 mod modify;
 mod ops;
 mod validate;
@@ -38,6 +41,8 @@ pub mod workload;
 
 pub use features::Feature;
 pub use hcs::{ComputeSystem, ContainerState, EndpointLocation, Isolation};
+pub use import::{ImportProblem, ImportReport};
+pub use journal::{Change, Cursor};
 
 use crate::hresult::{HResult, HcnError};
 use crate::ids::{Guid, Mac};
@@ -143,6 +148,8 @@ pub struct Hns {
     pub generation: u64,
     /// Secondary indexes over the maps above (derived data; see `index.rs`).
     index: index::Index,
+    /// What each change touched (see `journal.rs`).
+    journal: journal::Journal,
     rng: ChaCha8Rng,
     next_compartment: u32,
     mac_base: u64,
@@ -173,6 +180,7 @@ impl Hns {
             compute_systems: BTreeMap::new(),
             generation: 0,
             index: index::Index::default(),
+            journal: journal::Journal::default(),
             rng,
             next_compartment: HOST_DEFAULT_COMPARTMENT + 1,
             mac_base,
@@ -221,6 +229,7 @@ impl Hns {
         let probes = self.index.probes();
         self.index = index::Index::build(self);
         self.index.add_probes(probes);
+        self.journal_restart();
     }
 
     /// How many index lookups (and index entries visited) the state has made so far. A
@@ -263,7 +272,9 @@ impl Hns {
     }
 
     fn bump(&mut self) {
+        self.journal_check();
         self.generation += 1;
+        self.journal_caught_up();
     }
 
     // ---- the cheap read API for the dataplane -------------------------------------------

@@ -8,7 +8,7 @@ use super::ops::{
     resource_strings,
 };
 use super::validate::{self, parse_guid};
-use super::{err, Feature, Hns, VmPort};
+use super::{err, Change, Feature, Hns, VmPort};
 use crate::backend::ObjectKind;
 use crate::document;
 use crate::hresult::{HResult, HcnError, HcnResult};
@@ -244,6 +244,7 @@ impl Hns {
                 if port_id.is_zero() {
                     port_id = self.new_guid();
                 }
+                self.record(Change::Endpoint(*id));
                 self.vm_ports.insert(
                     *id,
                     VmPort {
@@ -256,6 +257,7 @@ impl Hns {
                 return Ok(());
             }
             ("port", RequestType::Remove) => {
+                self.record(Change::Endpoint(*id));
                 if self.vm_ports.remove(id).is_none() {
                     return Err(err(
                         HResult::HCN_E_ENDPOINT_NOT_ATTACHED,
@@ -297,12 +299,16 @@ impl Hns {
                             data: json!({ "ID": c }),
                         });
                     }
+                    self.record_placement(id);
                     self.bump();
                 }
                 Ok(())
             }
             ("container", RequestType::Remove) => {
                 let c = string_setting(req, "ContainerId")?;
+                if self.namespaces.contains_key(id) {
+                    self.record_placement(id);
+                }
                 let ns = self
                     .namespaces
                     .get_mut(id)
@@ -353,6 +359,8 @@ impl Hns {
     }
 
     pub(crate) fn attach_unchecked(&mut self, ns: &Guid, ep: &Guid) {
+        self.record(Change::Namespace(*ns));
+        self.record(Change::Endpoint(*ep));
         if let Some(n) = self.namespaces.get_mut(ns) {
             n.resources.push(endpoint_resource(ep));
         }
@@ -362,6 +370,8 @@ impl Hns {
     }
 
     pub(crate) fn detach_unchecked(&mut self, ns: &Guid, ep: &Guid) {
+        self.record(Change::Namespace(*ns));
+        self.record(Change::Endpoint(*ep));
         if let Some(n) = self.namespaces.get_mut(ns) {
             n.resources.retain(|r| {
                 !(r.resource_type.eq_ignore_ascii_case("Endpoint")

@@ -364,8 +364,8 @@ pub(crate) fn subnets(hns: &Hns, net: &Network) -> HcnResult<()> {
             }
             let prefix: IpNet = s.ip_address_prefix.trim().parse().map_err(|_| {
                 bad_network(format!(
-                    "{at}.IpAddressPrefix: expected a CIDR, found {:?}",
-                    s.ip_address_prefix
+                    "{at}.IpAddressPrefix: {}",
+                    crate::hint::explain_prefix(s.ip_address_prefix.trim())
                 ))
             })?;
             check_family(hns, prefix.addr(), "an IPv6 subnet")?;
@@ -571,10 +571,19 @@ pub(crate) fn endpoint(hns: &Hns, id: Guid, mut ep: Endpoint) -> HcnResult<Endpo
                     format!("{at}.IpAddress {ip} is reserved in subnet {}", s.prefix),
                 ));
             }
-            if hns.index.local_ip_owner(net_id, ip).is_some() || !seen.insert(ip) {
+            let owner = hns.index.local_ip_owner(net_id, ip);
+            if owner.is_some() || !seen.insert(ip) {
+                // Name both endpoints: the one being created and the one holding the address.
+                let holder = match owner.and_then(|o| hns.endpoints.get(&o).map(|e| (o, e))) {
+                    Some((o, e)) => format!("endpoint {:?} ({o})", e.name),
+                    None => "another IP configuration of the same document".into(),
+                };
                 return Err(err(
                     ERROR_OBJECT_ALREADY_EXISTS,
-                    format!("address {ip} is already used by an endpoint of network {net_id}"),
+                    format!(
+                        "endpoint {:?}: address {ip} is already used by {holder} on network {net_id}",
+                        ep.name
+                    ),
                 ));
             }
         }

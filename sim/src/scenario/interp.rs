@@ -98,6 +98,23 @@ fn eval<'a>(expr: &str, vars: &'a BTreeMap<String, Value>) -> Result<&'a Value, 
     })
 }
 
+/// The names referenced anywhere in a YAML value (strings in it, at any depth), in order;
+/// malformed expressions are skipped here and reported when the value is expanded.
+pub fn value_references(v: &serde_yaml::Value) -> Vec<String> {
+    fn walk(v: &serde_yaml::Value, out: &mut Vec<String>) {
+        match v {
+            serde_yaml::Value::String(s) if s.contains("${") => out.extend(references(s).unwrap_or_default()),
+            serde_yaml::Value::Sequence(items) => items.iter().for_each(|i| walk(i, out)),
+            serde_yaml::Value::Mapping(m) => m.values().for_each(|i| walk(i, out)),
+            serde_yaml::Value::Tagged(t) => walk(&t.value, out),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(v, &mut out);
+    out
+}
+
 /// Expand every string in a YAML value, producing JSON.
 pub fn expand_value(v: &serde_yaml::Value, vars: &BTreeMap<String, Value>) -> Result<Value, String> {
     Ok(match v {

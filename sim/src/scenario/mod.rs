@@ -2,18 +2,24 @@
 //! [`locate`]), semantic validation ([`validate`]), `${…}` expressions ([`interp`]), the runner
 //! and the reports. The format is documented in docs/scenario-format.md.
 
+pub mod doclint;
 pub mod expect_lint;
+pub mod followon;
 pub mod format;
 pub mod interp;
 pub mod locate;
 pub mod parse;
 pub mod report;
+pub mod restore;
 pub mod runner;
+pub mod sanity;
+pub mod synth;
 pub mod topology;
 pub mod validate;
 
 pub use format::Scenario;
 pub use parse::{parse_file, parse_str, Loaded, ScenarioError};
+pub use runner::kubernetes;
 
 /// Parse and validate scenario text: every error, in file order.
 pub fn load_str(file: &str, text: &str) -> Result<Loaded, Vec<ScenarioError>> {

@@ -55,35 +55,33 @@ pub fn parse_str(file: &str, text: &str) -> Result<Loaded, ScenarioError> {
                 .into(),
         });
     }
-    let scenario: Scenario = serde_yaml::from_str(text).map_err(|e| yaml_error(file, &e))?;
-    Ok(Loaded {
+    let scenario: Scenario = serde_yaml::from_str(text).map_err(|e| yaml_error(file, text, &e))?;
+    let mut l = Loaded {
         file: file.to_string(),
         text: text.to_string(),
         scenario,
         index: Index::build(text),
-    })
+    };
+    super::sanity::expand_merge_keys(&mut l)?;
+    Ok(l)
 }
 
-/// Read and parse one file.
+/// Read and parse one file (UTF-8 with or without BOM, or UTF-16 with BOM; at most
+/// [`hnsim_model::text::MAX_INPUT_BYTES`]; docs/inputs.md).
 pub fn parse_file(path: &Path) -> Result<Loaded, ScenarioError> {
     let file = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| ScenarioError {
-        file: file.clone(),
-        pos: None,
-        message: format!("cannot read the file: {e}"),
-    })?;
-    let text = String::from_utf8(bytes).map_err(|e| {
-        let at = e.utf8_error().valid_up_to();
-        ScenarioError {
-            file: file.clone(),
-            pos: Some(Pos::of_offset(e.as_bytes(), at)),
-            message: format!(
-                "expected UTF-8 text, found the invalid byte 0x{:02X} (offset {at})",
-                e.as_bytes()[at]
-            ),
-        }
-    })?;
+    let text = hnsim_model::text::read_text_file(path, hnsim_model::text::MAX_INPUT_BYTES)
+        .map_err(|e| read_error(&file, &e))?;
     parse_str(&file, &text)
+}
+
+/// A file that could not be read as text, located when the error has a position.
+pub fn read_error(file: &str, e: &hnsim_model::text::ReadError) -> ScenarioError {
+    ScenarioError {
+        file: file.to_string(),
+        pos: e.position().map(|(line, col)| Pos { line, col }),
+        message: e.to_string(),
+    }
 }
 
 /// Expand files and folders into the sorted list of scenario files (`*.yaml`, `*.yml`, recursively).
@@ -99,7 +97,8 @@ pub fn collect_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, ScenarioError> {
             })?;
             found.sort();
             out.extend(found);
-        } else if p.is_file() {
+        } else if p.exists() {
+            // Named explicitly: read even a FIFO or device (bounded by the size cap).
             out.push(p.clone());
         } else {
             return Err(ScenarioError {
@@ -129,7 +128,10 @@ fn walk(
     for p in entries {
         if p.is_dir() {
             walk(&p, out, seen)?;
-        } else if p.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+        } else if p.extension().is_some_and(|e| e == "yaml" || e == "yml")
+            && hnsim_model::text::is_regular_file(&p)
+        {
+            // A FIFO, socket or device named *.yaml would block or never end: skipped.
             out.push(p);
         }
     }
@@ -138,7 +140,7 @@ fn walk(
 
 /// Turn a serde_yaml error into ours: strip the trailing "at line … column …" (we print the
 /// location in front), reword serde's "field"/"variant" wording, and add a suggestion.
-fn yaml_error(file: &str, e: &serde_yaml::Error) -> ScenarioError {
+fn yaml_error(file: &str, text: &str, e: &serde_yaml::Error) -> ScenarioError {
     let mut msg = e.to_string();
     let pos = e.location().map(|l| Pos {
         line: l.line(),
@@ -150,7 +152,12 @@ fn yaml_error(file: &str, e: &serde_yaml::Error) -> ScenarioError {
     }
     // What remains is where a construct started (an unterminated quote, a flow collection).
     msg = msg.replace(" at line ", " that started at line ");
-    let msg = reword(&msg);
+    let mut msg = reword(&msg);
+    if msg.contains("invalid IP address syntax") {
+        if let Some(why) = pos.and_then(|p| explain_prefix(text, p)) {
+            msg = msg.replace("invalid IP address syntax", &why);
+        }
+    }
     ScenarioError {
         file: file.to_string(),
         pos,
@@ -158,8 +165,29 @@ fn yaml_error(file: &str, e: &serde_yaml::Error) -> ScenarioError {
     }
 }
 
+/// Why the address or prefix at `p` does not parse: `prefix length 33 > 32`, or what was found.
+fn explain_prefix(text: &str, p: Pos) -> Option<String> {
+    let line = text.lines().nth(p.line.checked_sub(1)?)?;
+    let rest: String = line.chars().skip(p.col.saturating_sub(1)).collect();
+    let word: String = rest
+        .trim_start_matches(['"', '\''])
+        .chars()
+        .take_while(|c| !c.is_whitespace() && !matches!(c, ',' | '}' | ']' | '"' | '\''))
+        .collect();
+    if word.contains('/') {
+        return Some(hnsim_model::hint::explain_prefix(&word));
+    }
+    Some(format!("expected an IP address like 10.0.0.1, found `{word}`"))
+}
+
 fn reword(msg: &str) -> String {
     // "path: unknown field `x`, expected one of `a`, `b`" / "expected `a` or `b`"
+    if msg.contains("unknown field `<<`") {
+        let at = msg.split("unknown field").next().unwrap_or("");
+        return format!(
+            "{at}a YAML merge key (`<<: *anchor`) is only expanded inside HNS documents (`doc:`, `policies:`); write the keys out here"
+        );
+    }
     for (what, noun) in [("unknown field `", "key"), ("unknown variant `", "step")] {
         if let Some(start) = msg.find(what) {
             let prefix = &msg[..start];
@@ -193,52 +221,11 @@ fn backticked(s: &str) -> Vec<String> {
     s.split('`').skip(1).step_by(2).map(str::to_string).collect()
 }
 
-/// The closest candidate by edit distance, if it is close enough to be a likely typo.
-pub fn suggest(found: &str, candidates: &[impl AsRef<str>]) -> Option<String> {
-    let f = found.to_ascii_lowercase().replace('_', "-");
-    let mut best: Option<(usize, &str)> = None;
-    for c in candidates {
-        let c = c.as_ref();
-        let d = edit_distance(&f, &c.to_ascii_lowercase());
-        if best.is_none_or(|(bd, _)| d < bd) {
-            best = Some((d, c));
-        }
-    }
-    let (d, c) = best?;
-    let limit = (found.chars().count().max(c.chars().count()) / 3).max(2);
-    (d <= limit).then(|| c.to_string())
-}
-
-/// Levenshtein distance over chars.
-pub fn edit_distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    let mut cur = vec![0; b.len() + 1];
-    for (i, ca) in a.iter().enumerate() {
-        cur[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != cb);
-            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        std::mem::swap(&mut prev, &mut cur);
-    }
-    prev[b.len()]
-}
+pub use hnsim_model::hint::{edit_distance, suggest};
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn distances_and_suggestions() {
-        assert_eq!(edit_distance("kitten", "sitting"), 3);
-        assert_eq!(
-            suggest("expect_eror", &["expect-error", "expect", "host"]).as_deref(),
-            Some("expect-error")
-        );
-        assert_eq!(suggest("zzzzzz", &["host", "as"]), None);
-    }
 
     #[test]
     fn unknown_key_has_location_and_suggestion() {
@@ -261,6 +248,42 @@ mod tests {
             e.to_string(),
             "t.yaml:4:5: steps[0]: unknown step `sned`; did you mean `send`?"
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_in_a_folder_is_skipped() {
+        let dir = std::env::temp_dir().join(format!("hnsim-walk-fifo-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("a.yaml"), "name: a\n").unwrap();
+        let made = std::process::Command::new("mkfifo")
+            .arg(dir.join("b.yaml"))
+            .status()
+            .is_ok_and(|s| s.success());
+        if made {
+            let files = collect_paths(std::slice::from_ref(&dir)).unwrap();
+            assert_eq!(files, [dir.join("a.yaml")]);
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_bom_and_utf16_are_read() {
+        let dir = std::env::temp_dir().join(format!("hnsim-bom-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let text = "name: x\nhosts: {}\n";
+        let mut bom = vec![0xEF, 0xBB, 0xBF];
+        bom.extend_from_slice(text.as_bytes());
+        let mut le = vec![0xFF, 0xFE];
+        le.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+        for (name, bytes) in [("bom.yaml", bom), ("le.yaml", le)] {
+            std::fs::write(dir.join(name), bytes).unwrap();
+            let l = parse_file(&dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(l.scenario.name, "x");
+            assert_eq!(l.text, text);
+        }
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[cfg(unix)]

@@ -3,7 +3,7 @@
 //! virtual time; every expectation becomes a [`Check`] in the [`ScenarioReport`].
 
 use super::format::*;
-use super::interp::{expand_str, expand_value, lookup};
+use super::interp::{expand_str, expand_value, lookup, references, value_references};
 use super::locate::Seg;
 use super::parse::Loaded;
 use super::topology::build_world;
@@ -13,11 +13,15 @@ use crate::world::{Fault, Place, SendRequest, World};
 use hnsim_model::backend::{HcnCall, HcnOp, ObjectKind, Verb};
 use hnsim_model::document::encode_load_balancer;
 use hnsim_model::state::hcs::Isolation as HcsIsolation;
+use hnsim_model::state::{Change, Cursor};
 use hnsim_model::v1::{policy_list_from_v1, PolicyListV2};
 use hnsim_model::{Guid, HnsBackend};
 use serde::Serialize;
 use serde_json::{json, Value as Json};
-use std::collections::BTreeMap;
+
+mod bulk;
+pub use bulk::{parse_rate, problems as bulk_problems, BulkSummary};
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 /// One expectation and how it came out.
@@ -83,6 +87,9 @@ pub struct StepReport {
     /// The step could not run (e.g. an unknown name at run time, an unexpected HNS error).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Bulk traffic steps (`packets:` / `flows:`): counts instead of every exchange.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bulk: Option<BulkSummary>,
 }
 
 impl StepReport {
@@ -106,6 +113,9 @@ pub struct ScenarioReport {
     /// The world could not be built.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The topology at the end of the run, for pictures (`view::html`); not in the JSON report.
+    #[serde(skip)]
+    pub topology: Option<crate::view::Topology>,
 }
 
 impl ScenarioReport {
@@ -145,17 +155,37 @@ enum Named {
 }
 
 /// A scenario being run: its world and the names defined so far.
+#[path = "kubernetes.rs"]
+pub mod kubernetes;
+
 pub struct Runner<'a> {
     pub loaded: &'a Loaded,
     pub world: World,
     pub seed: u64,
     names: BTreeMap<String, Named>,
+    /// Every name bound to an HNS object, by the object's GUID (for naming receivers).
+    names_of: BTreeMap<Guid, BTreeSet<String>>,
+    /// The values of `${name…}`. A named object's entry is its document as last read; it is
+    /// re-read from the model only when an expression uses it and the host's change journal
+    /// named the object since (`stale`), so a step costs the same whatever the number of names
+    /// (an object gone from HNS keeps its last document).
     vars: BTreeMap<String, Json>,
+    stale: BTreeSet<String>,
+    /// Each host's change-journal position as of the last look.
+    journal_at: BTreeMap<String, Cursor>,
+    /// HNS calls made so far (statistics for tests: calls per step must not grow with the
+    /// number of names).
+    hns_calls: u64,
     partitions: Vec<(String, String)>,
     /// Endpoint → the container it was attached to (for naming receivers).
     ep_container: BTreeMap<Guid, String>,
     /// Source port counter for repeated sends without an explicit port.
     next_port: u16,
+    /// The Kubernetes cluster, when the scenario has a `kubernetes:` section.
+    k8s: Option<kubernetes::K8sRun>,
+    /// Display names for pictures (GUID, container id or host name → name), e.g. Kubernetes Pod,
+    /// Service and node names from the Kubernetes layer; see `view::Topology::apply_display_names`.
+    pub display_names: crate::view::DisplayNames,
 }
 
 fn l4(p: Proto) -> L4 {
@@ -185,6 +215,7 @@ pub fn execute<'a>(loaded: &'a Loaded, opts: &RunOptions) -> (ScenarioReport, Op
         inferred: s.inferred.clone(),
         steps: Vec::new(),
         error: None,
+        topology: None,
     };
     let mut runner = match Runner::new(loaded, seed, opts.pcap) {
         Ok(r) => r,
@@ -193,12 +224,25 @@ pub fn execute<'a>(loaded: &'a Loaded, opts: &RunOptions) -> (ScenarioReport, Op
             return (report, None);
         }
     };
+    let mut failed = super::followon::FailedNames::default();
+    // Objects a packet went through but a later step deleted stay in the picture.
+    let mut history = crate::view::History::default();
     for (i, step) in s.steps.iter().enumerate() {
         if opts.setup_only && step.is_traffic() {
             continue;
         }
-        report.steps.push(runner.step(i, step));
+        let rep = match failed.skip_reason(step) {
+            Some(why) => runner.skipped(i, step, why),
+            None => runner.step(i, step),
+        };
+        failed.record(step, &rep);
+        let traffic = !rep.exchanges.is_empty();
+        report.steps.push(rep);
+        if traffic {
+            history.saw_traffic(&runner);
+        }
     }
+    report.topology = Some(history.finish(&runner));
     (report, Some(runner))
 }
 
@@ -248,16 +292,24 @@ impl<'a> Runner<'a> {
         for name in s.underlay.routers.keys() {
             names.insert(name.clone(), Named::Router);
         }
-        Ok(Runner {
+        let mut r = Runner {
             loaded,
             world,
             seed,
             names,
+            names_of: BTreeMap::new(),
             vars,
+            stale: BTreeSet::new(),
+            journal_at: BTreeMap::new(),
+            hns_calls: 0,
             partitions: Vec::new(),
             ep_container: BTreeMap::new(),
             next_port: 50000,
-        })
+            k8s: None,
+            display_names: Default::default(),
+        };
+        kubernetes::init(&mut r)?;
+        Ok(r)
     }
 
     fn default_host(&self, host: &Option<String>) -> String {
@@ -268,16 +320,110 @@ impl<'a> Runner<'a> {
 
     fn call(&mut self, host: &str, call: &HcnCall) -> Result<Result<String, hnsim_model::HcnError>, String> {
         let hns = self.world.hns(host).map_err(|e| e.to_string())?;
+        self.hns_calls += 1;
         Ok(hns.call(call))
     }
 
+    /// HNS calls the runner has made (steps and reads of named objects).
+    pub fn hns_calls(&self) -> u64 {
+        self.hns_calls
+    }
+
+    /// Bind `name` (an `as:` name or a container), keeping the GUID → names index in step.
+    fn bind(&mut self, name: &str, n: Named) {
+        if let Some(Named::Object { id, .. }) = self.names.get(name) {
+            if let Some(set) = self.names_of.get_mut(id) {
+                set.remove(name);
+                if set.is_empty() {
+                    self.names_of.remove(id);
+                }
+            }
+        }
+        if let Named::Object { id, .. } = &n {
+            self.names_of.entry(*id).or_default().insert(name.to_string());
+        }
+        self.stale.remove(name);
+        self.names.insert(name.to_string(), n);
+    }
+
+    /// Bring the values of these names up to date with the model (see `vars`), and return the
+    /// variables for expanding.
+    fn vars_for<I, S>(&mut self, names: I) -> &BTreeMap<String, Json>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        for name in names {
+            self.read_named(name.as_ref());
+        }
+        &self.vars
+    }
+
+    /// The variables for expanding `text` (see [`Runner::vars_for`]).
+    fn vars_for_str(&mut self, text: &str) -> &BTreeMap<String, Json> {
+        self.vars_for(references(text).unwrap_or_default())
+    }
+
+    /// The variables for expanding a YAML value (see [`Runner::vars_for`]).
+    fn vars_for_value(&mut self, v: &serde_yaml::Value) -> &BTreeMap<String, Json> {
+        self.vars_for(value_references(v))
+    }
+
+    /// Re-read one named object if its host's change journal named it since it was read.
+    fn read_named(&mut self, name: &str) {
+        let Some(Named::Object { host, kind, id }) = self.names.get(name) else {
+            return;
+        };
+        let (host, kind, id) = (host.clone(), *kind, *id);
+        self.follow_journal(&host);
+        if !self.stale.remove(name) {
+            return;
+        }
+        let q = HcnCall::new(HcnOp::Object(Verb::Query, kind), id.to_string(), DEFAULT_QUERY);
+        if let Ok(Ok(r)) = self.call(&host, &q) {
+            if let Ok(v) = serde_json::from_str::<Json>(&r) {
+                self.vars.insert(name.to_string(), v);
+            }
+        }
+    }
+
+    /// Mark the names of the objects a host's HNS changed since the last look as stale: the
+    /// journalled ones, or every name on the host when the journal cannot say.
+    fn follow_journal(&mut self, host: &str) {
+        let Ok(hns) = self.world.hns_ref(host) else {
+            return;
+        };
+        let now = hns.journal_cursor();
+        match self.journal_at.get(host).and_then(|c| hns.changes_since(*c)) {
+            Some(changes) => {
+                for c in changes {
+                    let (Change::Network(g)
+                    | Change::Endpoint(g)
+                    | Change::LoadBalancer(g)
+                    | Change::Namespace(g)
+                    | Change::Route(g)) = c;
+                    self.stale
+                        .extend(self.names_of.get(g).into_iter().flatten().cloned());
+                }
+            }
+            None => {
+                for (n, v) in &self.names {
+                    if matches!(v, Named::Object { host: h, .. } if h == host) {
+                        self.stale.insert(n.clone());
+                    }
+                }
+            }
+        }
+        self.journal_at.insert(host.to_string(), now);
+    }
+
     /// Resolve an object reference: a name from `as:`, a GUID, or a `${…}` expression.
-    fn object_id(&self, r: &str) -> Result<String, String> {
+    fn object_id(&mut self, r: &str) -> Result<String, String> {
         if let Some(Named::Object { id, .. }) = self.names.get(r) {
             return Ok(id.to_string());
         }
         if r.contains("${") {
-            return match expand_str(r, &self.vars)? {
+            return match expand_str(r, self.vars_for_str(r))? {
                 Json::String(s) => Ok(s),
                 other => Ok(other.to_string()),
             };
@@ -287,13 +433,28 @@ impl<'a> Runner<'a> {
 
     /// Run one step.
     pub fn step(&mut self, i: usize, step: &Step) -> StepReport {
+        let mut rep = self.report_of(i, step);
+        if let Err(e) = self.step_inner(step, &mut rep) {
+            rep.error = Some(e);
+        }
+        rep
+    }
+
+    /// A step not run, and why (a step it depends on failed).
+    pub fn skipped(&self, i: usize, step: &Step, why: String) -> StepReport {
+        let mut rep = self.report_of(i, step);
+        rep.error = Some(why);
+        rep
+    }
+
+    fn report_of(&self, i: usize, step: &Step) -> StepReport {
         let kind = step.kind();
         let line = self
             .loaded
             .index
             .nearest(&[Seg::Key("steps".into()), Seg::Index(i)])
             .line;
-        let mut rep = StepReport {
+        StepReport {
             index: i + 1,
             line,
             kind: kind.to_string(),
@@ -303,11 +464,8 @@ impl<'a> Runner<'a> {
             table: None,
             reply: None,
             error: None,
-        };
-        if let Err(e) = self.step_inner(step, &mut rep) {
-            rep.error = Some(e);
+            bulk: None,
         }
-        rep
     }
 
     fn step_inner(&mut self, step: &Step, rep: &mut StepReport) -> Result<(), String> {
@@ -339,7 +497,6 @@ impl<'a> Runner<'a> {
                 );
                 let res = self.call(&host, &call)?;
                 self.check_result(res.map(|_| ()), &a.expect_error, rep)?;
-                self.refresh(&host);
                 Ok(())
             }
             Step::AddEndpointPolicy(p)
@@ -356,11 +513,10 @@ impl<'a> Runner<'a> {
                     _ => ("Remove", ObjectKind::Network),
                 };
                 let id = self.object_id(&p.target)?;
-                let policies: Vec<Json> = p
-                    .policies
-                    .iter()
-                    .map(|v| expand_value(v, &self.vars))
-                    .collect::<Result<_, _>>()?;
+                let mut policies: Vec<Json> = Vec::with_capacity(p.policies.len());
+                for v in &p.policies {
+                    policies.push(expand_value(v, self.vars_for_value(v))?);
+                }
                 let types: Vec<String> = policies
                     .iter()
                     .map(|v| v.get("Type").and_then(Json::as_str).unwrap_or("?").to_string())
@@ -371,7 +527,6 @@ impl<'a> Runner<'a> {
                 let call = HcnCall::new(HcnOp::Object(Verb::Modify, kind), id, doc.to_string());
                 let res = self.call(&host, &call)?;
                 self.check_result(res.map(|_| ()), &p.expect_error, rep)?;
-                self.refresh(&host);
                 Ok(())
             }
             Step::Container(c) => self.container(c, rep),
@@ -447,6 +602,10 @@ impl<'a> Runner<'a> {
                 }
                 Ok(())
             }
+            Step::Restore(s) => self.restore(s, rep),
+            Step::Apply(_) | Step::Delete(_) | Step::KubeProxySync(_) | Step::Restart(_) => {
+                kubernetes::step(self, step, rep)
+            }
             Step::Advance(d) => {
                 let ns = parse_duration(d)?;
                 rep.label = format!("advance {d}");
@@ -500,7 +659,7 @@ impl<'a> Runner<'a> {
             _ => Verb::Query,
         };
         let mut doc = match &s.doc {
-            Some(d) => expand_value(d, &self.vars)?,
+            Some(d) => expand_value(d, self.vars_for_value(d))?,
             None if verb == Verb::Query => serde_json::from_str(DEFAULT_QUERY).map_err(|e| e.to_string())?,
             None => Json::Null,
         };
@@ -551,8 +710,11 @@ impl<'a> Runner<'a> {
                 .and_then(Json::as_str)
                 .and_then(|g| g.parse::<Guid>().ok())
                 .unwrap_or_default();
-            self.names.insert(
-                name.clone(),
+            // What this call changed is in the journal: take it in before binding, so that the
+            // fresh document is not marked stale by its own create.
+            self.follow_journal(&host);
+            self.bind(
+                name,
                 Named::Object {
                     host: host.clone(),
                     kind: okind,
@@ -562,33 +724,47 @@ impl<'a> Runner<'a> {
             self.vars.insert(name.clone(), cur.clone());
         }
         for (path, want) in &s.expect {
-            let want = expand_value(want, &self.vars)?;
+            let want = expand_value(want, self.vars_for_value(want))?;
             let got = current.as_ref().and_then(|c| lookup(c, path)).cloned();
             rep.checks.push(compare_field(path, &want, got.as_ref()));
         }
         rep.reply = current;
-        self.refresh(&host);
         Ok(())
     }
 
-    /// Re-read every named object of a host so `${name.…}` sees modifications.
-    fn refresh(&mut self, host: &str) {
-        let named: Vec<(String, ObjectKind, Guid)> = self
-            .names
-            .iter()
-            .filter_map(|(n, v)| match v {
-                Named::Object { host: h, kind, id } if h == host => Some((n.clone(), *kind, *id)),
-                _ => None,
-            })
-            .collect();
-        for (name, kind, id) in named {
-            let q = HcnCall::new(HcnOp::Object(Verb::Query, kind), id.to_string(), DEFAULT_QUERY);
-            if let Ok(Ok(r)) = self.call(host, &q) {
-                if let Ok(v) = serde_json::from_str::<Json>(&r) {
-                    self.vars.insert(name, v);
-                }
+    /// `restore:` (logic in restore.rs): import the objects, then bind the step's names.
+    fn restore(&mut self, s: &super::restore::RestoreStep, rep: &mut StepReport) -> Result<(), String> {
+        let host = self.default_host(&s.host);
+        rep.label = format!("restore {} object(s) on {host}", s.objects.len());
+        let hns = self.world.hns(&host).map_err(|e| e.to_string())?;
+        let (_, reply) = super::restore::apply(hns, s)?;
+        let mut bound = Vec::new();
+        for (name, id) in &s.names {
+            let id: Guid = id.parse().map_err(|_| format!("names.{name}: not a GUID"))?;
+            let found = [
+                ObjectKind::Endpoint,
+                ObjectKind::Network,
+                ObjectKind::LoadBalancer,
+                ObjectKind::Namespace,
+                ObjectKind::SdnRoute,
+            ]
+            .into_iter()
+            .find_map(|k| hns.document(k, &id).ok().map(|d| (k, d)));
+            if let Some((kind, doc)) = found {
+                bound.push((name, kind, id, doc));
             }
         }
+        for (name, kind, id, doc) in bound {
+            let object = Named::Object {
+                host: host.clone(),
+                kind,
+                id,
+            };
+            self.bind(name, object);
+            self.vars.insert(name.clone(), doc);
+        }
+        rep.reply = Some(reply);
+        Ok(())
     }
 
     fn list(&mut self, s: &ListStep, rep: &mut StepReport) -> Result<(), String> {
@@ -599,7 +775,7 @@ impl<'a> Runner<'a> {
         if !s.filter.is_empty() {
             let mut f = serde_json::Map::new();
             for (k, v) in &s.filter {
-                f.insert(k.clone(), expand_value(v, &self.vars)?);
+                f.insert(k.clone(), expand_value(v, self.vars_for_value(v))?);
             }
             q["Filter"] = Json::String(Json::Object(f).to_string());
         }
@@ -652,8 +828,7 @@ impl<'a> Runner<'a> {
             json!({"ID": c.name, "Host": host, "IpAddress": ips.first().cloned().unwrap_or_default(),
                    "IpAddresses": ips, "Endpoints": eps.iter().map(|g| g.to_string()).collect::<Vec<_>>()}),
         );
-        self.names
-            .insert(c.name.clone(), Named::Container { host: host.clone() });
+        self.bind(&c.name, Named::Container { host: host.clone() });
         for g in &eps {
             self.ep_container.insert(*g, c.name.clone());
         }
@@ -688,7 +863,7 @@ impl<'a> Runner<'a> {
     /// The address of a named place: a host's or station's uplink address, a container's or
     /// endpoint's first IP.
     fn address_of(&mut self, name: &str) -> Result<IpAddr, String> {
-        if let Some(v) = self.vars.get(name) {
+        if let Some(v) = self.vars_for([name]).get(name) {
             let ip = v
                 .get("IpAddress")
                 .and_then(Json::as_str)
@@ -723,7 +898,7 @@ impl<'a> Runner<'a> {
         let ip = match t {
             Target::Addr(a) => a,
             Target::Name(n) if n.contains("${") => {
-                let v = expand_str(&n, &self.vars)?;
+                let v = expand_str(&n, self.vars_for_str(&n))?;
                 let s = v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
                 s.parse()
                     .map_err(|_| format!("`{n}` expands to {s:?}, not an IP address"))?
@@ -744,12 +919,10 @@ impl<'a> Runner<'a> {
         }
         let bare = out.last().cloned().unwrap_or_default();
         if let Ok(g) = bare.parse::<Guid>() {
-            for (name, v) in &self.names {
-                if matches!(v, Named::Object { id, .. } if *id == g) {
-                    out.push(name.clone());
-                    if let Some(c) = self.ep_container.get(&g) {
-                        out.push(c.clone());
-                    }
+            for name in self.names_of.get(&g).into_iter().flatten() {
+                out.push(name.clone());
+                if let Some(c) = self.ep_container.get(&g) {
+                    out.push(c.clone());
                 }
             }
         }
@@ -790,6 +963,28 @@ impl<'a> Runner<'a> {
             reply: exchange.then(|| "Delivered".to_string()),
             ..Default::default()
         });
+        // The addresses `seen` compares with are read once, before the packets.
+        let seen_refs: Vec<String> = [&expect.seen, &expect.reply_seen]
+            .into_iter()
+            .flatten()
+            .flat_map(|s| [&s.src, &s.dst])
+            .flatten()
+            .flat_map(|a| references(a).unwrap_or_default())
+            .collect();
+        self.vars_for(seen_refs);
+        if t.packets.is_some() || t.flows.is_some() {
+            let req = SendRequest {
+                from: from.clone(),
+                dst,
+                proto: l4(proto),
+                src_port: t.src_port,
+                dst_port: port,
+                data_len: t.size.unwrap_or(64).min(u16::MAX as u32) as u16,
+                dont_fragment: t.df.unwrap_or(false),
+                ttl: t.ttl,
+            };
+            return self.bulk(req, &expect, t, rep);
+        }
         let n = t.repeat.unwrap_or(1);
         let mut receivers: Vec<String> = Vec::new();
         for k in 0..n {
@@ -844,6 +1039,13 @@ impl<'a> Runner<'a> {
             ));
         }
         Ok(())
+    }
+
+    /// The world's topology for pictures, with the scenario's `as:` names and any display names.
+    pub fn topology(&self) -> crate::view::Topology {
+        let mut t = crate::view::Topology::of(&self.world, &self.names_by_guid());
+        t.apply_display_names(&self.display_names);
+        t
     }
 
     /// Every HNS object named with `as:` (by its GUID) and every container, for rendering

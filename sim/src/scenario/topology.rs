@@ -100,7 +100,49 @@ pub fn host_settings(h: &HostDef) -> Result<(HostSettings, DataplaneSettings), (
         }
         (String::new(), e.to_string())
     })?;
+    settings_in_range(h, &dp)?;
     Ok((hs, dp))
+}
+
+/// Values that parse but cannot work (a zero block, a first port with no room for one block, a
+/// vNIC MTU below IPv4's 576): the key and a message.
+fn settings_in_range(h: &HostDef, dp: &DataplaneSettings) -> Result<(), (String, String)> {
+    let bad = |key: &str, msg: String| Err((key.to_string(), format!("`{key}`: {msg}")));
+    if dp.snat_block == 0 {
+        return bad(
+            "snat-block",
+            "expected a block size of at least 1, found 0".into(),
+        );
+    }
+    if dp.snat_first_port == 0 || u32::from(dp.snat_first_port) + u32::from(dp.snat_block) - 1 > 65535 {
+        return bad(
+            "snat-first-port",
+            format!(
+                "expected a first port from 1 to {} (room for one block of {}), found {}",
+                65536 - u32::from(dp.snat_block),
+                dp.snat_block,
+                dp.snat_first_port
+            ),
+        );
+    }
+    if dp.snat_pool_ports == 0 {
+        return bad("snat-pool-ports", "expected at least 1 port, found 0".into());
+    }
+    let link = h.mtu.unwrap_or(1500);
+    let max = link.saturating_sub(576);
+    if dp.container_mtu_reduction > max {
+        return bad(
+            "container-mtu-reduction",
+            format!(
+                "expected at most {max} (the link MTU {link} minus IPv4's minimum 576), found {}",
+                dp.container_mtu_reduction
+            ),
+        );
+    }
+    if dp.flow_idle_timeout_ns == 0 {
+        return bad("flow-idle-timeout-ns", "expected at least 1 ns, found 0".into());
+    }
+    Ok(())
 }
 
 fn show(v: &serde_yaml::Value) -> String {

@@ -8,24 +8,44 @@ use super::parse::{suggest, Loaded, ScenarioError};
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-/// Dispositions a trace can end in (ARCHITECTURE "Traces and dispositions").
-pub const DISPOSITIONS: &[&str] = &[
-    "Delivered",
-    "DeniedIn",
-    "DeniedOut",
-    "NoRoute",
-    "NoListener",
-    "MtuExceeded",
-    "TtlExceeded",
-    "Loop",
-    "NoMatchingLoadBalancer",
-    "SnatPortsExhausted",
-    "LinkDown",
-    "HostDown",
-    "Unsupported",
-    "Lost",
-    "NoNeighbor",
-];
+/// Dispositions a trace can end in: generated from [`crate::trace::Disposition`].
+pub const DISPOSITIONS: &[&str] = crate::trace::Disposition::NAMES;
+
+/// Layer names a trace step can carry (for `path-contains`/`path-excludes` words).
+const LAYERS: &[&str] = {
+    use crate::vfp::Layer;
+    &[
+        Layer::AclSwitch.as_str(),
+        Layer::AclHost.as_str(),
+        Layer::SlbNat.as_str(),
+        Layer::OutboundNat.as_str(),
+        Layer::PortMapping.as_str(),
+        Layer::Route.as_str(),
+        Layer::Vnet.as_str(),
+        Layer::WinNat.as_str(),
+        Layer::Ics.as_str(),
+        "UFT",
+    ]
+};
+
+/// A `path-contains`/`path-excludes` entry: a capitalised bare word must be a trace step kind
+/// or a layer name (else a typo would make the check pass or fail for the wrong reason); any
+/// other text (`"vni 4096"`, `Filter:…`) is matched as a substring of the step texts.
+pub fn check_path_word(w: &str) -> Result<(), String> {
+    let bare = w.starts_with(|c: char| c.is_ascii_uppercase())
+        && w.chars().all(|c| c.is_ascii_alphabetic() || c == '_');
+    let kinds = crate::trace::Step::NAMES;
+    if !bare || kinds.contains(&w) || LAYERS.contains(&w) {
+        return Ok(());
+    }
+    let all: Vec<&str> = kinds.iter().chain(LAYERS).copied().collect();
+    Err(format!(
+        "unknown trace step kind or layer `{w}`{} (step kinds: {}; layers: {})",
+        hnsim_model::hint::did_you_mean(w, &all),
+        kinds.join(", "),
+        LAYERS.join(", ")
+    ))
+}
 
 /// What a name refers to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,6 +56,8 @@ pub enum NameKind {
     Container,
     /// A result named with `as:` (an HNS object), with the kind of object.
     Object(&'static str),
+    /// A Kubernetes address: `svc/NS/NAME`, `node/NAME`, a pod not run by hnsim.
+    Kubernetes,
 }
 
 impl NameKind {
@@ -46,13 +68,18 @@ impl NameKind {
             NameKind::Router => "a router".into(),
             NameKind::Container => "a container".into(),
             NameKind::Object(k) => format!("an HNS {k}"),
+            NameKind::Kubernetes => "a Kubernetes address".into(),
         }
     }
     /// Can traffic start or end here?
     pub fn is_place(self) -> bool {
         matches!(
             self,
-            NameKind::Host | NameKind::Station | NameKind::Container | NameKind::Object("endpoint")
+            NameKind::Host
+                | NameKind::Station
+                | NameKind::Container
+                | NameKind::Object("endpoint")
+                | NameKind::Kubernetes
         )
     }
 }
@@ -71,7 +98,15 @@ pub fn validate(l: &Loaded) -> Result<(), Vec<ScenarioError>> {
         names: BTreeMap::new(),
     };
     c.topology();
+    c.errors.extend(super::sanity::check(l));
+    let mut k8s = super::kubernetes::check(l);
+    c.errors.append(&mut k8s.errors);
     for (i, step) in l.scenario.steps.iter().enumerate() {
+        for key in [usize::MAX, i] {
+            for (n, kind) in k8s.names.remove(&key).unwrap_or_default() {
+                c.names.insert(n, kind);
+            }
+        }
         c.step(i, step);
     }
     if c.errors.is_empty() {
@@ -565,9 +600,23 @@ impl Checker<'_> {
                     );
                 }
             }
+            // Checked by kubernetes::check.
+            Step::Apply(_) | Step::Delete(_) | Step::KubeProxySync(_) | Step::Restart(_) => {}
             Step::Advance(d) => {
                 if let Err(m) = parse_duration(d) {
                     self.err(&p, m);
+                }
+            }
+            Step::Restore(s) => {
+                self.host_ref(&p, s.host.as_deref());
+                match super::restore::name_kinds(s) {
+                    Ok(names) => {
+                        for (n, kind) in names {
+                            let pp = [p.clone(), vec![k("names"), k(&n)]].concat();
+                            self.define(&pp, &n, NameKind::Object(kind));
+                        }
+                    }
+                    Err(m) => self.err(&p, m),
                 }
             }
         }
@@ -733,6 +782,9 @@ impl Checker<'_> {
                 ),
             );
         }
+        for (key, msg) in super::runner::bulk_problems(t) {
+            self.err(&[p.to_vec(), vec![k(key)]].concat(), msg);
+        }
         if t.repeat == Some(0) {
             self.err(
                 &[p.to_vec(), vec![k("repeat")]].concat(),
@@ -749,6 +801,16 @@ impl Checker<'_> {
                             msg.push_str(&format!("; did you mean `{b}`?"));
                         }
                         self.err(&[ep.clone(), vec![k(field)]].concat(), msg);
+                    }
+                }
+            }
+            for (field, words) in [
+                ("path-contains", &e.path_contains),
+                ("path-excludes", &e.path_excludes),
+            ] {
+                for (j, w) in words.iter().enumerate() {
+                    if let Err(m) = check_path_word(w) {
+                        self.err(&[ep.clone(), vec![k(field), Seg::Index(j)]].concat(), m);
                     }
                 }
             }
