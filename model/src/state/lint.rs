@@ -520,7 +520,7 @@ mod regressions {
     use crate::backend::HnsBackend;
     use crate::state::{Hns, HostSettings};
 
-    /// Issue 14 §8: a duplicate endpoint address names both endpoints, not just the network.
+    /// Issue 14, item 8: a duplicate endpoint address names both endpoints, not just the network.
     #[test]
     fn a_duplicate_endpoint_address_names_both_endpoints() {
         let mut hns = Hns::new(HostSettings::default(), 1);
