@@ -10,7 +10,7 @@
 #   compile  sim/src/compile.rs        (hnsim-sim tests)
 #   state    model/src/state/*.rs      (hnsim-model tests)
 #   core     the three files issue 18 started from: sim/src/vfp/acl.rs, sim/src/vfp/lb.rs,
-#            model/src/state/ipam.rs (run as two passes, one per package)
+#            model/src/state/ipam.rs (two passes, one per package: core-sim and core-state)
 # --fast     only the test targets that exercise the area (listed below), so a mutant costs one
 #            incremental build of the crate plus a few seconds of tests; a mutant these miss may
 #            still be caught by the rest of the suite, so --fast over-counts "missed".
@@ -24,9 +24,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-usage() { sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 
-[ $# -ge 1 ] || usage
+[ $# -ge 1 ] && [ "$1" != -h ] && [ "$1" != --help ] || usage
 area=$1
 shift
 fast=0 shard="" list=0 extra=()
@@ -97,9 +97,15 @@ case $area in
   switch) run_pass switch hnsim-sim sim_fast sim/src/switch.rs ;;
   compile) run_pass compile hnsim-sim sim_fast sim/src/compile.rs ;;
   state) run_pass state hnsim-model state_fast 'model/src/state/*.rs' ;;
+  core-sim) run_pass core-sim hnsim-sim sim_fast sim/src/vfp/acl.rs sim/src/vfp/lb.rs ;;
+  core-state) run_pass core-state hnsim-model state_fast model/src/state/ipam.rs ;;
   core)
     run_pass core-sim hnsim-sim sim_fast sim/src/vfp/acl.rs sim/src/vfp/lb.rs
     run_pass core-state hnsim-model state_fast model/src/state/ipam.rs
     ;;
-  *) echo "error: AREA must be vfp, switch, compile, state or core, found ${area@Q}" >&2; exit 2 ;;
+  *)
+    echo "error: AREA must be vfp, switch, compile, state, core, core-sim or core-state," \
+      "found ${area@Q}" >&2
+    exit 2
+    ;;
 esac

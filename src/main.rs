@@ -47,6 +47,28 @@ enum Command {
     },
     /// Headline performance figures for this machine.
     Bench(cli::bench::BenchArgs),
+    /// Kubernetes: what the node components would send to HNS.
+    K8s {
+        #[command(subcommand)]
+        command: K8sCommand,
+    },
+    /// Work with run reports.
+    Report {
+        #[command(subcommand)]
+        command: ReportCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum K8sCommand {
+    /// Print, per Windows node, the HCN calls flannel, the CNI and kube-proxy would make, in order.
+    Render(cli::k8s::RenderArgs),
+}
+
+#[derive(Subcommand)]
+enum ReportCommand {
+    /// Merge JSON reports of `hnsim run --shard I/N` into one.
+    Merge(cli::merge::MergeArgs),
 }
 
 #[derive(Subcommand)]
@@ -70,6 +92,12 @@ fn main() -> ExitCode {
         Command::Bench(a) => cli::bench::bench(a),
         Command::Node { command } => cli::node::run(command),
         Command::Doctor(a) => cli::doctor::doctor(a),
+        Command::K8s {
+            command: K8sCommand::Render(a),
+        } => cli::k8s::render(a),
+        Command::Report {
+            command: ReportCommand::Merge(a),
+        } => cli::merge::merge(a),
     };
     ExitCode::from(code)
 }

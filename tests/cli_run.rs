@@ -284,14 +284,17 @@ fn an_expectation_without_disposition_warns_and_fails_under_strict() {
     let f = tmp(
         "no-disposition.yaml",
         "name: nodisp\nunderlay:\n  segments:\n    lan: {prefix: 10.0.0.0/24}\nhosts:\n  h: {ip: 10.0.0.11}\n\
-         stations:\n  s: {ip: 10.0.0.50}\nsteps:\n  - connect: {from: s, to: \"10.0.0.11:80\", expect: {reply: none}}\n",
+         stations:\n  s: {ip: 10.0.0.50}\nsteps:\n  - connect: {from: s, to: \"10.0.0.11:80\", expect: {path-excludes: [Encap]}}\n",
     );
     let f = f.to_str().unwrap();
     for cmd in ["check", "run"] {
         let o = hnsim(&[cmd, f]);
         let err = String::from_utf8_lossy(&o.stderr).into_owned();
         assert_eq!(o.status.code(), Some(0), "{cmd}: {err}");
-        assert!(err.starts_with("warning: ") && err.contains("no-disposition.yaml:10:"), "{cmd}: {err}");
+        assert!(
+            err.starts_with("warning: ") && err.contains("no-disposition.yaml:10:"),
+            "{cmd}: {err}"
+        );
         assert!(err.contains("`disposition:`"), "{err}");
         let o = hnsim(&[cmd, "--strict", f]);
         let err = String::from_utf8_lossy(&o.stderr).into_owned();

@@ -7,7 +7,9 @@
 //!   the label (a leading `§` ignored) or a bold `**label**`;
 //! - a bare `§X` resolves against the nearest file named before it on the same line, else (inside
 //!   docs/reference/) the document itself, else the last file cited earlier in the same file.
-//!   `RFC nnnn §X` is an RFC section and not checked.
+//!   `RFC nnnn §X` and `issue nn §X` cite outside documents and are not checked;
+//! - `<name>.md "Title"` (and `ARCHITECTURE "Title"`) needs a heading or bold span containing
+//!   the title.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -115,12 +117,47 @@ fn label_list(line: &str, mut at: usize) -> (Vec<String>, usize) {
     (labels, end)
 }
 
-/// Labels a reference document defines: heading first words and bold `**label**` spans.
+/// What a document defines: labels (heading first words, bold `**label**` spans) and titles (every
+/// heading and bold span, lower-cased) for quoted citations such as `vfp.md "UFT"`.
+#[derive(Default)]
+struct Defined {
+    labels: BTreeSet<String>,
+    titles: Vec<String>,
+}
+
+impl Defined {
+    /// A label resolves exactly; a quoted title (`"…"`) resolves when a heading or bold span of the
+    /// document contains it, ignoring case.
+    fn resolves(&self, label: &str) -> bool {
+        match label.strip_prefix('"') {
+            Some(title) => {
+                let title = title.to_lowercase();
+                self.titles.iter().any(|t| t.contains(&title))
+            }
+            None => self.labels.contains(label),
+        }
+    }
+}
+
 fn defined_labels(text: &str) -> BTreeSet<String> {
+    defined(text).labels
+}
+
+fn defined(text: &str) -> Defined {
     let mut labels = BTreeSet::new();
+    let mut titles = Vec::new();
+    let mut in_code = false;
     for line in text.lines() {
+        if line.trim_start().starts_with("```") {
+            in_code = !in_code;
+            continue;
+        }
+        if in_code {
+            continue; // `# comment` lines in a YAML or shell block are not headings
+        }
         if line.starts_with('#') {
             let heading = line.trim_start_matches('#').trim_start();
+            titles.push(heading.to_lowercase());
             let heading = heading.strip_prefix('§').unwrap_or(heading).trim_start();
             if let Some(word) = heading.split_whitespace().next() {
                 labels.insert(word.trim_end_matches('.').to_string());
@@ -131,6 +168,7 @@ fn defined_labels(text: &str) -> BTreeSet<String> {
             let after = &rest[start + 2..];
             let Some(close) = after.find("**") else { break };
             let inner = &after[..close];
+            titles.push(inner.to_lowercase());
             let inner = inner.strip_prefix('§').unwrap_or(inner);
             if !inner.is_empty()
                 && inner.chars().all(|c| c.is_ascii_alphanumeric() || c == '.')
@@ -141,7 +179,7 @@ fn defined_labels(text: &str) -> BTreeSet<String> {
             rest = &after[close + 2..];
         }
     }
-    labels
+    Defined { labels, titles }
 }
 
 /// A citation found in a scanned file.
@@ -175,7 +213,32 @@ fn doc_mentions(line: &str) -> Vec<(usize, usize, String)> {
             found.push((start, end, name.to_string()));
         }
     }
+    // `ARCHITECTURE "The command line"`: the architecture page cited by a quoted heading.
+    for (pos, _) in line.match_indices("ARCHITECTURE \"") {
+        found.push((pos, pos + "ARCHITECTURE".len(), "ARCHITECTURE.md".to_string()));
+    }
+    found.sort();
     found
+}
+
+/// A label as a reader writes it: `§2.2`, `P13`, `S8.2`, `"Title"`.
+fn shown(label: &str) -> String {
+    match label.strip_prefix('"') {
+        Some(title) => format!("\"{title}\""),
+        None if label.starts_with(['P', 'S']) && label[1..].starts_with(|c: char| c.is_ascii_digit()) => {
+            label.to_string()
+        }
+        None => format!("§{label}"),
+    }
+}
+
+/// A quoted heading right after a document name (`vfp.md "UFT"`): the title with a leading `"`
+/// marking it as a title, and the offset past the closing quote.
+fn quoted_title(line: &str, at: usize) -> Option<(String, usize)> {
+    let rest = line[at..].strip_prefix(" \"")?;
+    let close = rest.find('"')?;
+    let title = &rest[..close];
+    (!title.is_empty()).then(|| (format!("\"{title}"), at + 2 + close + 1))
 }
 
 fn scan(
@@ -204,7 +267,13 @@ fn scan(
         let mut consumed: Vec<(usize, usize)> = Vec::new();
         let mentions = doc_mentions(line);
         for (start, end, name) in &mentions {
-            let (labels, past) = label_list(line, *end);
+            let (mut labels, mut past) = label_list(line, *end);
+            if labels.is_empty() {
+                if let Some((title, after)) = quoted_title(line, *end) {
+                    labels.push(title);
+                    past = after;
+                }
+            }
             consumed.push((*start, past));
             for label in labels {
                 out.push(Citation {
@@ -215,15 +284,22 @@ fn scan(
                 });
             }
         }
-        let mut from = 0;
-        while let Some(pos) = line[from..].find("RFC ") {
-            let at = from + pos + 4;
-            let digits = line[at..]
-                .find(|c: char| !c.is_ascii_digit())
-                .unwrap_or(line.len() - at);
-            let (_, past) = label_list(line, at + digits);
-            consumed.push((from + pos, past.max(at)));
-            from = past.max(at);
+        // `RFC 8200 §8.1`, `issue 14 §8`: sections of documents outside the repository's docs.
+        for prefix in ["RFC ", "Issue ", "issue "] {
+            let mut from = 0;
+            while let Some(pos) = line[from..].find(prefix) {
+                let at = from + pos + prefix.len();
+                let digits = line[at..]
+                    .find(|c: char| !c.is_ascii_digit())
+                    .unwrap_or(line.len() - at);
+                let past = if digits > 0 {
+                    label_list(line, at + digits).1
+                } else {
+                    at
+                };
+                consumed.push((from + pos, past.max(at)));
+                from = past.max(at);
+            }
         }
         for (pos, _) in line.match_indices('§') {
             if consumed.iter().any(|&(s, e)| pos >= s && pos < e) {
@@ -303,7 +379,7 @@ fn every_citation_resolves_inside_the_repository() {
         }
         citations.extend(scan(file, &rel, &text, &forbidden, &mut problems));
     }
-    let mut label_cache: BTreeMap<PathBuf, BTreeSet<String>> = BTreeMap::new();
+    let mut label_cache: BTreeMap<PathBuf, Defined> = BTreeMap::new();
     let checked = citations.len();
     for c in citations {
         let rel = c
@@ -314,22 +390,23 @@ fn every_citation_resolves_inside_the_repository() {
             .to_string();
         let Some(target) = resolve_doc(&root, &c.doc) else {
             problems.push(format!(
-                "{rel}:{}: `{} §{}` names a document that is not in docs/reference/, docs/ or the root",
-                c.line, c.doc, c.label
+                "{rel}:{}: `{} {}` names a document that is not in docs/reference/, docs/ or the root",
+                c.line,
+                c.doc,
+                shown(&c.label)
             ));
             continue;
         };
         let labels = label_cache
             .entry(target.clone())
-            .or_insert_with(|| defined_labels(&fs::read_to_string(&target).unwrap_or_default()));
-        if !labels.contains(&c.label) {
+            .or_insert_with(|| defined(&fs::read_to_string(&target).unwrap_or_default()));
+        if !labels.resolves(&c.label) {
             problems.push(format!(
-                "{rel}:{}: `{} {}` does not resolve: {} has no heading or **label** `{}`",
+                "{rel}:{}: `{} {}` does not resolve: {} has no such heading or **label**",
                 c.line,
                 c.doc,
-                c.label,
+                shown(&c.label),
                 target.strip_prefix(&root).unwrap_or(&target).display(),
-                c.label
             ));
         }
     }
@@ -367,7 +444,7 @@ fn a_wrong_citation_is_reported() {
     let cites = scan(
         Path::new("x.rs"),
         "x.rs",
-        "// hns-schema.md §2.2\n// later §9.9 and RFC 8200 §8.1\n",
+        "// hns-schema.md §2.2\n// later §9.9 and RFC 8200 §8.1, issue 14 §8\n",
         &[],
         &mut problems,
     );
@@ -385,4 +462,30 @@ fn a_wrong_citation_is_reported() {
         &mut problems,
     );
     assert_eq!(problems.len(), 1, "{problems:?}");
+}
+
+#[test]
+fn quoted_headings() {
+    let mut problems = Vec::new();
+    let cites = scan(
+        Path::new("z.rs"),
+        "z.rs",
+        "// vfp.md \"UFT\" and ARCHITECTURE \"The command line\"\n",
+        &[],
+        &mut problems,
+    );
+    let got: Vec<_> = cites.iter().map(|c| (c.doc.as_str(), shown(&c.label))).collect();
+    assert_eq!(
+        got,
+        [
+            ("vfp.md", "\"UFT\"".to_string()),
+            ("ARCHITECTURE.md", "\"The command line\"".to_string())
+        ]
+    );
+    let d =
+        defined("## The command line\n| **unified flow table (UFT)** | x |\n```yaml\n# S9 comment\n```\n");
+    assert!(!d.resolves("S9"), "a comment in a code block is not a heading");
+    assert!(d.resolves("\"uft") && d.resolves("\"The command line") && !d.resolves("\"Fast path"));
+    assert_eq!(shown("P13"), "P13");
+    assert_eq!(shown("2.2"), "§2.2");
 }

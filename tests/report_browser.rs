@@ -4,7 +4,8 @@
 //! installed; under CI (`CI=true`, where .ci/run installs Debian's `chromium`) that is a failure.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 fn chromium() -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
@@ -22,7 +23,9 @@ fn chromium() -> Option<PathBuf> {
 /// Render `page` to `png` with a fresh profile and nothing reaching the network.
 fn screenshot(browser: &Path, page: &Path, png: &Path, profile: &Path) {
     let _ = std::fs::remove_dir_all(profile);
-    let o = Command::new(browser)
+    // Its messages go to a file (a pipe nobody reads could fill up and stall it).
+    let log = png.with_extension("log");
+    let mut child = Command::new(browser)
         .args([
             "--headless",
             "--no-sandbox",
@@ -38,12 +41,23 @@ fn screenshot(browser: &Path, page: &Path, png: &Path, profile: &Path) {
         .arg(format!("--user-data-dir={}", profile.display()))
         .arg(format!("--screenshot={}", png.display()))
         .arg(format!("file://{}", page.display()))
-        .output()
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
         .unwrap();
+    // A browser that hangs fails the test instead of hanging it.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("chromium did not finish its screenshot within 120 s");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
     assert!(
         png.is_file(),
         "no screenshot; chromium said: {}",
-        String::from_utf8_lossy(&o.stderr)
+        std::fs::read_to_string(&log).unwrap_or_default()
     );
 }
 

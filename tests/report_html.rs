@@ -61,6 +61,36 @@ fn assert_self_contained(doc: &Document, html: &str) {
         }
     }
     assert!(!html.contains("url(") && !html.contains("@import"));
+    // Every anchor link lands on an element of the page.
+    let ids: BTreeSet<&str> = doc.descendants().filter_map(|n| n.attribute("id")).collect();
+    for n in doc.descendants().filter(|n| n.is_element()) {
+        if let Some(h) = n.attribute("href") {
+            assert!(ids.contains(&h[1..]), "link {h} goes nowhere");
+        }
+    }
+}
+
+const MAX_PACKETS_PER_STEP: usize = hnsim_sim::view::html::MAX_PACKETS_PER_STEP;
+
+/// No two node boxes of a topology overlap (segment bars aside, which members hang from).
+fn assert_no_overlaps(id: &str, svg: Node) {
+    let num = |n: &Node, a: &str| n.attribute(a).unwrap().parse::<i32>().unwrap();
+    let boxes: Vec<(&str, [i32; 4])> = all(svg, "g", "node")
+        .into_iter()
+        .filter(|g| !has_class(g, "kind-segment"))
+        .map(|g| {
+            let r = g.children().find(|c| c.tag_name().name() == "rect").unwrap();
+            let b = [num(&r, "x"), num(&r, "y"), num(&r, "width"), num(&r, "height")];
+            (g.attribute("data-key").unwrap(), b)
+        })
+        .collect();
+    for (i, (ka, a)) in boxes.iter().enumerate() {
+        for (kb, b) in &boxes[i + 1..] {
+            let apart =
+                a[0] + a[2] <= b[0] || b[0] + b[2] <= a[0] || a[1] + a[3] <= b[1] || b[1] + b[3] <= a[1];
+            assert!(apart, "{id}: {ka} overlaps {kb}");
+        }
+    }
 }
 
 #[test]
@@ -106,16 +136,24 @@ fn the_library_report_is_deterministic_structured_self_contained_and_small() {
             .filter_map(|n| n.attribute("data-key"))
             .collect();
         assert!(keys.iter().any(|k| k.starts_with("segment:")), "{id}: no segment");
-        // One path per traced packet, the same ids beside it.
+        assert_no_overlaps(id, svgs[0]);
+        // One path per traced packet (up to the per-step cap), the same ids beside it.
         let traces: usize = rep["steps"]
             .as_array()
             .unwrap()
             .iter()
-            .flat_map(|st| st["exchanges"].as_array().into_iter().flatten())
-            .map(|ex| 1 + usize::from(!ex["reply"].is_null()))
+            .map(|st| {
+                let n: usize = st["exchanges"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|ex| 1 + usize::from(!ex["reply"].is_null()))
+                    .sum();
+                n.min(MAX_PACKETS_PER_STEP)
+            })
             .sum();
         let paths = all(svgs[0], "g", "packet");
-        let listed = all(*s, "div", "packet");
+        let listed = all(*s, "details", "packet");
         assert_eq!(paths.len(), traces, "{id}: one path per traced packet");
         assert_eq!(packet_ids(&paths), packet_ids(&listed), "{id}");
         assert_eq!(packet_ids(&paths).len(), traces, "{id}: packet ids are unique");
@@ -186,6 +224,7 @@ fn a_failing_scenario_comes_first_with_the_drop_hop_and_rule_marked() {
     assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
     let html = std::fs::read_to_string(&out).unwrap();
     let doc = parse(&html).unwrap();
+    assert_self_contained(&doc, &html);
     let sections = all(doc.root(), "section", "scenario");
     assert_eq!(sections.len(), 2);
     // The failed scenario first, though its file sorts second.
@@ -322,4 +361,38 @@ fn graph_json_has_kinds_names_and_guids_second() {
         .unwrap();
     assert!(dot.contains("load-balancer nodePort"), "{dot}");
     assert!(dot.contains("endpoint A\\n10.244.1.10"), "{dot}");
+}
+
+#[test]
+fn kubernetes_scenarios_draw_pod_and_service_names() {
+    let f = "scenarios/kubernetes/s9-overlay-clusterip-source-vip.yaml";
+    let o = hnsim(&["graph", f, "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let named = |kind: &str| -> Vec<String> {
+        v["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| n["kind"] == kind)
+            .map(|n| n["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let eps = named("endpoint");
+    assert!(eps.iter().any(|n| n == "pod/default/client"), "{eps:?}");
+    let lbs = named("load-balancer");
+    assert!(
+        !lbs.is_empty() && lbs.iter().all(|n| n.starts_with("lb/")),
+        "{lbs:?}"
+    );
+    // In the picture, inside node win1's block, without the node prefix.
+    let o = hnsim(&["run", f, "--format", "html"]);
+    let html = String::from_utf8(o.stdout).unwrap();
+    let doc = parse(&html).unwrap();
+    let names: Vec<&str> = all(doc.root(), "text", "name")
+        .iter()
+        .filter_map(|t| t.text())
+        .collect();
+    assert!(names.contains(&"pod/default/client"), "{names:?}");
+    assert!(names.contains(&"default/web/ClusterIP"), "{names:?}");
 }

@@ -144,11 +144,18 @@ fn known_gaps_are_valid_and_still_fail() {
         none_open,
         gaps.is_empty(),
         "known-gaps/README.md says {} but the folder holds {gaps:?}",
-        if none_open { "\"None are open\"" } else { "gaps are open" }
+        if none_open {
+            "\"None are open\""
+        } else {
+            "gaps are open"
+        }
     );
     for g in &gaps {
         let name = g.file_name().unwrap().to_string_lossy();
-        assert!(readme.contains(name.as_ref()), "known-gaps/README.md does not name {name}");
+        assert!(
+            readme.contains(name.as_ref()),
+            "known-gaps/README.md does not name {name}"
+        );
         still_a_gap(g).unwrap_or_else(|e| panic!("{e}"));
     }
 }

@@ -76,8 +76,9 @@ impl Agents {
         Some(r)
     }
 
-    /// Bring every Windows node in line with the cluster: networks, routes, pods, kube-proxy.
-    pub fn reconcile(&mut self, cluster: &Cluster, backends: &mut dyn Backends) {
+    /// Bring every Windows node in line with the cluster: networks, routes, pods, then
+    /// kube-proxy (start if not running, and sync) when `with_proxy`.
+    pub fn reconcile(&mut self, cluster: &Cluster, backends: &mut dyn Backends, with_proxy: bool) {
         for v in cluster.node_views().into_iter().filter(|v| v.windows) {
             self.nodes.entry(v.name.clone()).or_insert_with(|| NodeAgent {
                 plugin: NetworkPluginNode::new(&cluster.config),
@@ -115,14 +116,21 @@ impl Agents {
         for n in &names {
             self.with_hcn(backends, n, |a, hcn| a.sync_pods(hcn, cluster, &cni_opts));
         }
-        self.sync_proxies(cluster, backends);
+        if with_proxy {
+            self.sync_proxies(cluster, backends, None);
+        }
     }
 
-    /// kube-proxy on every node: start it if it is not running, then sync.
-    pub fn sync_proxies(&mut self, cluster: &Cluster, backends: &mut dyn Backends) {
+    /// kube-proxy on every node (or on `only`): start it if it is not running, then sync.
+    pub fn sync_proxies(&mut self, cluster: &Cluster, backends: &mut dyn Backends, only: Option<&str>) {
         let services: Vec<_> = cluster.services.values().map(|s| s.value.clone()).collect();
         let slices = cluster.endpoint_slices();
-        let names: Vec<String> = self.nodes.keys().cloned().collect();
+        let names: Vec<String> = self
+            .nodes
+            .keys()
+            .filter(|n| only.is_none_or(|o| o == *n))
+            .cloned()
+            .collect();
         for n in &names {
             self.with_hcn(backends, n, |a, hcn| {
                 if a.proxiers.is_empty() {

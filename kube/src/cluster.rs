@@ -449,25 +449,42 @@ impl Cluster {
             .iter()
             .filter_map(|s| s.service_name().map(|n| format!("{}/{n}", s.metadata.ns())))
             .collect();
+        // Pods by (namespace, label, value), so that each selector looks at the pods carrying
+        // one of its labels rather than at every pod.
+        let mut by_label: BTreeMap<(&str, &str, &str), Vec<&Pod>> = BTreeMap::new();
+        for p in self.pods.values().map(|p| &p.value) {
+            for (k, v) in &p.metadata.labels {
+                by_label.entry((p.metadata.ns(), k, v)).or_default().push(p);
+            }
+        }
         for (k, s) in &self.services {
             if covered.contains(k) {
                 continue;
             }
             if let Some(sel) = &s.value.spec.selector {
-                if !sel.is_empty() {
-                    out.extend(self.derive_slices(&s.value));
+                let ns = s.value.metadata.ns();
+                let candidates = sel
+                    .iter()
+                    .map(|(k, v)| {
+                        by_label
+                            .get(&(ns, k.as_str(), v.as_str()))
+                            .map_or(&[][..], Vec::as_slice)
+                    })
+                    .min_by_key(|c| c.len());
+                if let Some(c) = candidates {
+                    out.extend(self.derive_slices(&s.value, c));
                 }
             }
         }
         out
     }
 
-    fn derive_slices(&self, svc: &Service) -> Vec<EndpointSlice> {
+    fn derive_slices(&self, svc: &Service, candidates: &[&Pod]) -> Vec<EndpointSlice> {
         let sel = svc.spec.selector.as_ref().expect("caller checked");
         let ns = svc.metadata.ns();
         // Group pods by their resolved port list: one slice per distinct list.
         let mut groups: IndexMap<Vec<u16>, Vec<&Pod>> = IndexMap::new();
-        for p in self.pods.values().map(|p| &p.value) {
+        for p in candidates.iter().copied() {
             if p.metadata.ns() != ns
                 || p.spec.node_name.is_none()
                 || p.ips().is_empty()

@@ -25,6 +25,7 @@ pub mod netplugin;
 pub mod objects;
 pub mod proxy;
 pub mod render;
+pub mod workload;
 
 pub use agents::{Agents, Backends};
 pub use cluster::Cluster;

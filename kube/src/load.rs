@@ -71,6 +71,8 @@ pub enum Severity {
 pub struct Finding {
     pub severity: Severity,
     pub at: Loc,
+    /// A line and column inside document `at.doc` (YAML syntax errors), when known.
+    pub pos: Option<(usize, usize)>,
     pub message: String,
 }
 
@@ -79,6 +81,7 @@ impl Finding {
         Finding {
             severity: Severity::Error,
             at,
+            pos: None,
             message: message.into(),
         }
     }
@@ -86,6 +89,7 @@ impl Finding {
         Finding {
             severity: Severity::Warning,
             at,
+            pos: None,
             message: message.into(),
         }
     }
@@ -270,7 +274,7 @@ fn name_of(o: &Object) -> &str {
 
 /// Deserialize `v`; a type error becomes a finding at the path serde names (serde_yaml reports
 /// paths like `spec.ports[0].port: invalid type …`).
-fn typed<T: DeserializeOwned>(v: Value, at: &Loc) -> Result<T, Finding> {
+pub fn typed<T: DeserializeOwned>(v: Value, at: &Loc) -> Result<T, Finding> {
     // From text rather than from the value: only then does serde_yaml name the failing path.
     let text = serde_yaml::to_string(&v).unwrap_or_default();
     serde_yaml::from_str::<T>(&text).map_err(|e| {
@@ -325,6 +329,30 @@ fn edit_distance(a: &str, b: &str) -> usize {
         prev = cur;
     }
     prev[b.len()]
+}
+
+/// Read multi-document YAML text, numbering its documents from `first_doc`. Returns each
+/// document's first line in the text (1-based), so that callers can turn a finding's key path
+/// into a line and column. A YAML syntax error is a finding with its position.
+pub fn read_text(text: &str, first_doc: usize, out: &mut Loaded) -> Vec<(usize, String)> {
+    let docs = split_documents(text);
+    for (i, (_, d)) in docs.iter().enumerate() {
+        match serde_yaml::from_str::<Value>(d) {
+            Ok(v) => read_value(&v, Loc::new(first_doc + i), out),
+            Err(e) => {
+                let mut f = Finding::error(Loc::new(first_doc + i), {
+                    let mut m = e.to_string();
+                    if let Some(j) = m.find(" at line ") {
+                        m.truncate(j);
+                    }
+                    m
+                });
+                f.pos = e.location().map(|l| (l.line(), l.column()));
+                out.findings.push(f);
+            }
+        }
+    }
+    docs
 }
 
 /// Split YAML text into documents at `---` lines: (first line number, text) pairs, so that each

@@ -187,18 +187,25 @@ impl NetworkPluginNode {
         let id = hcn
             .create(ObjectKind::Endpoint, &doc)
             .map_err(hns(format!("HcnCreateEndpoint {name}")))?;
-        // Hot-attach to the host: the host's default namespace.
-        if let Ok(nss) = hcn.list(ObjectKind::Namespace, None) {
-            if let Some(host) = nss.iter().find(|n| {
-                n.get("IsDefault").and_then(Json::as_bool) == Some(true)
-                    || str_field(n, "Type") == "HostDefault"
-            }) {
-                let m =
-                    json!({"ResourceType": "Endpoint", "RequestType": "Add", "Settings": {"EndpointId": id}});
-                hcn.modify(ObjectKind::Namespace, str_field(host, "ID"), &m)
-                    .map_err(hns("attach cbr0_ep to the host"))?;
-            }
-        }
+        // Hot-attach to the host: its default namespace (compartment 1). A real host always has
+        // one; a model host started without it gets it here (hnsim's stand-in).
+        let nss = hcn
+            .list(ObjectKind::Namespace, None)
+            .map_err(hns("HcnEnumerateNamespaces"))?;
+        let host = match nss.iter().find(|n| {
+            n.get("IsDefault").and_then(Json::as_bool) == Some(true) || str_field(n, "Type") == "HostDefault"
+        }) {
+            Some(h) => str_field(h, "ID").to_string(),
+            None => hcn
+                .create(
+                    ObjectKind::Namespace,
+                    &json!({"Type": "HostDefault", "NamespaceId": 1, "SchemaVersion": v2()}),
+                )
+                .map_err(hns("create the host's default namespace"))?,
+        };
+        let m = json!({"ResourceType": "Endpoint", "RequestType": "Add", "Settings": {"EndpointId": id}});
+        hcn.modify(ObjectKind::Namespace, &host, &m)
+            .map_err(hns("attach cbr0_ep to the host"))?;
         self.bridge_endpoint = Some(id);
         Ok(())
     }

@@ -27,7 +27,7 @@ pub fn render(cluster: &Cluster, seed: u64) -> Rendered {
         hosts.insert(v.name.clone(), Hns::new(settings, seed.wrapping_add(i as u64)));
     }
     let mut agents = Agents::new(true);
-    agents.reconcile(cluster, &mut hosts);
+    agents.reconcile(cluster, &mut hosts, true);
     Rendered { agents, hosts }
 }
 

@@ -11,6 +11,8 @@
 //! * [`conform`]: the conformance suite, written once against `HnsBackend`.
 //! * [`hresult`], [`ids`]: HNS's error codes; GUIDs and MACs as HNS writes them.
 //! * [`hint`]: "did you mean" suggestions for misspelt names.
+//! * [`dump`]: reading a live node's dumps (restored exactly by `state::import`); [`doctor`]:
+//!   named checks over a host's HNS state.
 //! * [`text`]: reading input files (UTF-8 with or without BOM, UTF-16 with BOM, size-capped).
 //!
 //! The layers and rules: docs/ARCHITECTURE.md; the facts cited as `hns-schema.md §…`:

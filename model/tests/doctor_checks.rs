@@ -3,7 +3,7 @@
 
 use hnsim_model::doctor::{self, diff, Context, Finding};
 use hnsim_model::document::decode_any_value;
-use hnsim_model::state::{HostSettings, Hns};
+use hnsim_model::state::{Hns, HostSettings};
 use serde_json::{json, Value};
 
 const NET_O: &str = "3F0E5C9A-5B7D-4C1E-9A2B-6D8E0F1A2B01";
@@ -112,75 +112,123 @@ macro_rules! check {
     };
 }
 
-check!(dangling_reference, "dangling-reference",
+check!(
+    dangling_reference,
+    "dangling-reference",
     |d| by_id(d, BP6)["HostComputeNetwork"] = json!("99999999-0000-4000-8000-000000000000"),
     |d| by_id(d, LB_B)["HostComputeEndpoints"] = json!([BP5, "99999999-0000-4000-8000-000000000000"]),
-    "not in the dump");
+    "not in the dump"
+);
 
-check!(stale_remote_endpoint, "stale-remote-endpoint",
-    |d| d.push(json!({"ID": "6A1B2C3D-0000-4A00-8000-00000000B205", "HostComputeNetwork": NET_O, "Flags": 1,
-        "IpConfigurations": [{"IpAddress": "10.244.1.5"}], "Policies": [{"Type": "ProviderAddress", "Settings": {"ProviderAddress": "10.0.0.12"}}]})),
-    |d| d.push(json!({"ID": "6A1B2C3D-0000-4A00-8000-00000000B205", "HostComputeNetwork": NET_O, "Flags": 1,
-        "IpConfigurations": [{"IpAddress": "10.244.2.5"}], "Policies": [{"Type": "ProviderAddress", "Settings": {"ProviderAddress": "10.0.0.12"}}]})),
-    "both hold 10.244.1.5");
+check!(
+    stale_remote_endpoint,
+    "stale-remote-endpoint",
+    |d| {
+        d.push(json!({"ID": "6A1B2C3D-0000-4A00-8000-00000000B205", "HostComputeNetwork": NET_O, "Flags": 1,
+        "IpConfigurations": [{"IpAddress": "10.244.1.5"}], "Policies": [{"Type": "ProviderAddress", "Settings": {"ProviderAddress": "10.0.0.12"}}]}))
+    },
+    |d| {
+        d.push(json!({"ID": "6A1B2C3D-0000-4A00-8000-00000000B205", "HostComputeNetwork": NET_O, "Flags": 1,
+        "IpConfigurations": [{"IpAddress": "10.244.2.5"}], "Policies": [{"Type": "ProviderAddress", "Settings": {"ProviderAddress": "10.0.0.12"}}]}))
+    },
+    "both hold 10.244.1.5"
+);
 
-check!(duplicate_lb_frontend, "duplicate-lb-frontend",
-    |d| d.push(json!({"ID": "8D000000-0000-4000-8000-000000000099", "HostComputeEndpoints": [BP6], "FrontendVIPs": ["10.96.0.30"],
-        "PortMappings": [{"Protocol": 6, "InternalPort": 80, "ExternalPort": 80}]})),
+check!(
+    duplicate_lb_frontend,
+    "duplicate-lb-frontend",
+    |d| {
+        d.push(json!({"ID": "8D000000-0000-4000-8000-000000000099", "HostComputeEndpoints": [BP6], "FrontendVIPs": ["10.96.0.30"],
+        "PortMappings": [{"Protocol": 6, "InternalPort": 80, "ExternalPort": 80}]}))
+    },
     // Same VIP and port, other protocol: allowed.
-    |d| d.push(json!({"ID": "8D000000-0000-4000-8000-000000000099", "HostComputeEndpoints": [BP6], "FrontendVIPs": ["10.96.0.30"],
-        "PortMappings": [{"Protocol": 17, "InternalPort": 80, "ExternalPort": 80}]})),
-    "2 load balancers on 10.96.0.30:80/tcp");
+    |d| {
+        d.push(json!({"ID": "8D000000-0000-4000-8000-000000000099", "HostComputeEndpoints": [BP6], "FrontendVIPs": ["10.96.0.30"],
+        "PortMappings": [{"Protocol": 17, "InternalPort": 80, "ExternalPort": 80}]}))
+    },
+    "2 load balancers on 10.96.0.30:80/tcp"
+);
 
-check!(lb_missing_backend, "lb-missing-backend",
+check!(
+    lb_missing_backend,
+    "lb-missing-backend",
     |d| by_id(d, LB_B)["HostComputeEndpoints"] = json!([BP5, "99999999-0000-4000-8000-000000000000"]),
     |d| by_id(d, LB_B)["HostComputeEndpoints"] = json!([BP5, BP6]),
-    "1 of 2 backend(s) do not exist");
+    "1 of 2 backend(s) do not exist"
+);
 
-check!(lb_without_backends, "lb-without-backends",
+check!(
+    lb_without_backends,
+    "lb-without-backends",
     |d| by_id(d, LB_B)["HostComputeEndpoints"] = json!([]),
     |d| by_id(d, LB_B)["HostComputeEndpoints"] = json!([BP6]),
-    "no backends");
+    "no backends"
+);
 
-check!(outbound_nat_wide_exception, "outbound-nat-wide-exception",
+check!(
+    outbound_nat_wide_exception,
+    "outbound-nat-wide-exception",
     |d| by_id(d, BP5)["Policies"] = json!([onat(&["10.244.0.0/16", "10.96.0.0/12", "10.0.0.0/8"])]),
     // /12 exactly is the default service CIDR: not too wide.
     |d| by_id(d, BP5)["Policies"] = json!([onat(&["10.244.0.0/16", "10.96.0.0/12", "10.0.0.0/12"])]),
-    "10.0.0.0/8 is wider than /12");
+    "10.0.0.0/8 is wider than /12"
+);
 
-check!(outbound_nat_missing_pod_subnet, "outbound-nat-missing-pod-subnet",
+check!(
+    outbound_nat_missing_pod_subnet,
+    "outbound-nat-missing-pod-subnet",
     |d| by_id(d, BP5)["Policies"] = json!([onat(&["10.96.0.0/12"])]),
     // A loopback-DSR rule (Destinations) is not the pod's SNAT rule.
     |d| by_id(d, BP5)["Policies"] = json!([onat(&["10.244.3.0/24", "10.96.0.0/12"]),
         {"Type": "OutBoundNAT", "Settings": {"Destinations": ["10.244.3.5"]}}]),
-    "do not cover the pod subnet 10.244.3.0/24");
+    "do not cover the pod subnet 10.244.3.0/24"
+);
 
-check!(overlay_remote_without_pa, "overlay-remote-without-pa",
+check!(
+    overlay_remote_without_pa,
+    "overlay-remote-without-pa",
     |d| by_id(d, REM)["Policies"] = json!([]),
     // A remote endpoint on L2Bridge has no PA by design.
-    |d| d.push(json!({"ID": "6A1B2C3D-0000-4A00-8000-00000000C409", "HostComputeNetwork": NET_B, "Flags": 1,
-        "IpConfigurations": [{"IpAddress": "10.244.4.9"}]})),
-    "without a ProviderAddress");
+    |d| d.push(
+        json!({"ID": "6A1B2C3D-0000-4A00-8000-00000000C409", "HostComputeNetwork": NET_B, "Flags": 1,
+        "IpConfigurations": [{"IpAddress": "10.244.4.9"}]})
+    ),
+    "without a ProviderAddress"
+);
 
-check!(vsid_mismatch, "vsid-mismatch",
+check!(
+    vsid_mismatch,
+    "vsid-mismatch",
     |d| by_id(d, NET_O)["Policies"][1]["Settings"]["IsolationId"] = json!(4097),
     |d| by_id(d, NET_O)["Policies"][1]["Settings"]["DestinationPrefix"] = json!("10.244.9.0/24"),
-    "IsolationId 4097");
+    "IsolationId 4097"
+);
 
-check!(vxlan_parameters, "vxlan-parameters",
+check!(
+    vxlan_parameters,
+    "vxlan-parameters",
     |d| {
         let n = by_id(d, NET_O);
         n["Ipams"][0]["Subnets"][0]["Policies"][0]["Settings"]["IsolationId"] = json!(4095);
         n["Policies"][1]["Settings"]["IsolationId"] = json!(4095);
     },
-    |d| by_id(d, NET_O)["Policies"].as_array_mut().unwrap().push(json!({"Type": "VxlanPort", "Settings": {"Port": 4789}})),
-    "VSID 4095");
+    |d| by_id(d, NET_O)["Policies"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"Type": "VxlanPort", "Settings": {"Port": 4789}})),
+    "VSID 4095"
+);
 
-check!(remote_subnet_route, "remote-subnet-route",
+check!(
+    remote_subnet_route,
+    "remote-subnet-route",
     |d| by_id(d, NET_O)["Policies"][1]["Settings"]["ProviderAddress"] = json!("10.0.0.11"),
-    |d| by_id(d, NET_O)["Policies"].as_array_mut().unwrap().push(json!({"Type": "RemoteSubnetRoute", "Settings": {
-        "DestinationPrefix": "10.244.4.0/24", "IsolationId": 4096, "ProviderAddress": "10.0.0.14", "DistributedRouterMacAddress": "00-15-5D-AA-04-01"}})),
-    "points at this node's own address 10.0.0.11");
+    |d| {
+        by_id(d, NET_O)["Policies"].as_array_mut().unwrap().push(json!({"Type": "RemoteSubnetRoute", "Settings": {
+        "DestinationPrefix": "10.244.4.0/24", "IsolationId": 4096, "ProviderAddress": "10.0.0.14", "DistributedRouterMacAddress": "00-15-5D-AA-04-01"}}))
+    },
+    "points at this node's own address 10.0.0.11"
+);
 
 mod remote_subnet_route_overlap {
     use super::*;
@@ -193,20 +241,32 @@ mod remote_subnet_route_overlap {
         let got = findings("remote-subnet-route", &d, |_| {});
         let msgs: Vec<&str> = got.iter().map(|f| f.message.as_str()).collect();
         assert_eq!(msgs.len(), 2, "{msgs:?}");
-        assert!(msgs[0].contains("10.244.2.0/24 and 10.244.0.0/16 overlap"), "{msgs:?}");
-        assert!(msgs[1].contains("overlaps the local pod subnet 10.244.1.0/24"), "{msgs:?}");
+        assert!(
+            msgs[0].contains("10.244.2.0/24 and 10.244.0.0/16 overlap"),
+            "{msgs:?}"
+        );
+        assert!(
+            msgs[1].contains("overlaps the local pod subnet 10.244.1.0/24"),
+            "{msgs:?}"
+        );
     }
 }
 
-check!(pod_ip_is_gateway, "pod-ip-is-gateway",
+check!(
+    pod_ip_is_gateway,
+    "pod-ip-is-gateway",
     |d| by_id(d, BP6)["IpConfigurations"] = json!([{"IpAddress": "10.244.3.1"}]),
     |d| by_id(d, BP6)["IpConfigurations"] = json!([{"IpAddress": "10.244.3.2"}]),
-    "holds 10.244.3.1, the gateway");
+    "holds 10.244.3.1, the gateway"
+);
 
-check!(mtu_encap_overhead, "mtu-encap-overhead",
+check!(
+    mtu_encap_overhead,
+    "mtu-encap-overhead",
     |d| by_id(d, POD)["Policies"][1]["Settings"]["Overhead"] = json!(0),
     |d| by_id(d, POD)["Policies"][1]["Settings"]["Overhead"] = json!(50),
-    "EncapOverhead 0");
+    "EncapOverhead 0"
+);
 
 mod mtu_underlay {
     use super::*;
@@ -219,23 +279,29 @@ mod mtu_underlay {
     }
 }
 
-check!(overlay_source_vip, "overlay-source-vip",
+check!(
+    overlay_source_vip,
+    "overlay-source-vip",
     |d| d.retain(|x| x["ID"] != SV),
     // The source-VIP endpoint may sit anywhere on the overlay subnet.
     |d| {
         by_id(d, SV)["IpConfigurations"] = json!([{"IpAddress": "10.244.1.250"}]);
         by_id(d, LB_O)["SourceVIP"] = json!("10.244.1.250");
     },
-    "SourceVIP 10.244.1.2 is held by no local endpoint");
+    "SourceVIP 10.244.1.2 is held by no local endpoint"
+);
 
-check!(non_persistent_network_lbs, "non-persistent-network-lbs",
+check!(
+    non_persistent_network_lbs,
+    "non-persistent-network-lbs",
     |d| by_id(d, NET_O)["Flags"] = json!(8),
     // Non-persistent, but no LB depends on it.
     |d| {
         by_id(d, NET_O)["Flags"] = json!(8);
         d.retain(|x| x["ID"] != LB_O);
     },
-    "EnableNonPersistent");
+    "EnableNonPersistent"
+);
 
 mod snat_ports_exhausted {
     use super::*;
@@ -255,7 +321,11 @@ mod snat_ports_exhausted {
         // 240 blocks = 15360 ports, 94 % of the dynamic range.
         let got = findings("snat-ports-exhausted", &healthy(), pools(240));
         assert_eq!(got.len(), 1);
-        assert!(got[0].message.contains("15360 of 16384 dynamic ports"), "{:?}", got[0].message);
+        assert!(
+            got[0].message.contains("15360 of 16384 dynamic ports"),
+            "{:?}",
+            got[0].message
+        );
     }
 
     #[test]
@@ -265,42 +335,64 @@ mod snat_ports_exhausted {
     }
 }
 
-check!(hairpin_without_loopback_dsr, "hairpin-without-loopback-dsr",
+check!(
+    hairpin_without_loopback_dsr,
+    "hairpin-without-loopback-dsr",
     |d| by_id(d, LB_B)["Flags"] = json!(1),
     |d| {
         by_id(d, LB_B)["Flags"] = json!(1);
-        by_id(d, BP5)["Policies"].as_array_mut().unwrap().push(json!({"Type": "OutBoundNAT", "Settings": {"Destinations": ["10.244.3.5"]}}));
+        by_id(d, BP5)["Policies"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"Type": "OutBoundNAT", "Settings": {"Destinations": ["10.244.3.5"]}}));
     },
-    "loopbackDSR");
+    "loopbackDSR"
+);
 
-check!(nodeport_without_local_routed_vip, "nodeport-without-local-routed-vip",
+check!(
+    nodeport_without_local_routed_vip,
+    "nodeport-without-local-routed-vip",
     |d| by_id(d, LB_N)["PortMappings"][0]["Flags"] = json!(0),
     |d| by_id(d, LB_N)["PortMappings"][0]["Flags"] = json!(2),
-    "LocalRoutedVIP");
+    "LocalRoutedVIP"
+);
 
-check!(empty_source_vip_l2bridge, "empty-source-vip-l2bridge",
+check!(
+    empty_source_vip_l2bridge,
+    "empty-source-vip-l2bridge",
     |d| by_id(d, LB_B)["SourceVIP"] = json!(""),
     // With DSR the SourceVIP is not used for the backend's reply.
     |d| {
         by_id(d, LB_B)["SourceVIP"] = json!("");
         by_id(d, LB_B)["Flags"] = json!(1);
     },
-    "empty SourceVIP");
+    "empty SourceVIP"
+);
 
-check!(scale_limits, "scale-limits",
+check!(
+    scale_limits,
+    "scale-limits",
     |d| by_id(d, POD)["IpConfigurations"] = json!([{"IpAddress": "10.244.1.5"}, {"IpAddress": "fd00::5"}]),
     |d| by_id(d, BP5)["IpConfigurations"] = json!([{"IpAddress": "10.244.3.5"}, {"IpAddress": "fd00::5"}]),
-    "IPv6 address on an overlay endpoint");
+    "IPv6 address on an overlay endpoint"
+);
 
 #[test]
 fn snat_silent_without_port_pools_and_a_large_lb_fires_scale_limits() {
     let (hns, ctx) = load(&healthy());
-    assert!(doctor::run_one("snat-ports-exhausted", &hns, &ctx).unwrap().is_empty());
+    assert!(doctor::run_one("snat-ports-exhausted", &hns, &ctx)
+        .unwrap()
+        .is_empty());
     let mut d = healthy();
-    let many: Vec<String> = (0..1025).map(|i| format!("AB000000-0000-4000-8000-{i:012X}")).collect();
+    let many: Vec<String> = (0..1025)
+        .map(|i| format!("AB000000-0000-4000-8000-{i:012X}"))
+        .collect();
     by_id(&mut d, LB_B)["HostComputeEndpoints"] = json!(many);
     let got = findings("scale-limits", &d, |_| {});
-    assert!(got.iter().any(|f| f.message.contains("1025 backends")), "{got:#?}");
+    assert!(
+        got.iter().any(|f| f.message.contains("1025 backends")),
+        "{got:#?}"
+    );
 }
 
 #[test]
@@ -323,8 +415,8 @@ fn diff_names_what_changed_by_meaning() {
         got,
         [
             "differs remote endpoint 10.244.2.7 on vxlan0: ProviderAddress \"10.0.0.12\" vs \"10.0.0.15\"",
-            "differs load balancer 10.96.0.20:80/6: Flags 0 vs 1; backends {\"10.244.1.5\", \"10.244.2.7\"} vs {\"10.244.1.5\"}",
-            "only-in-a load balancer node:30080/6: ",
+            "differs load balancer 10.96.0.20:80/tcp: Flags 0 vs 1; backends {\"10.244.1.5\", \"10.244.2.7\"} vs {\"10.244.1.5\"}",
+            "only-in-a load balancer node:30080/tcp: ",
         ]
     );
     assert!(diff::diff(&a, &a).is_empty());

@@ -580,19 +580,48 @@ fn check_journal(before: &Hns, after: &Hns, cursor: Cursor, op: &Op) -> Result<(
         keys.into_iter().filter(|k| a.get(k) != b.get(k)).collect()
     }
     let mut want: Vec<Change> = Vec::new();
-    want.extend(changed(&before.networks, &after.networks).into_iter().map(Change::Network));
-    want.extend(changed(&before.endpoints, &after.endpoints).into_iter().map(Change::Endpoint));
-    want.extend(changed(&before.vm_ports, &after.vm_ports).into_iter().map(Change::Endpoint));
-    want.extend(changed(&before.load_balancers, &after.load_balancers).into_iter().map(Change::LoadBalancer));
-    want.extend(changed(&before.routes, &after.routes).into_iter().map(Change::Route));
-    want.extend(changed(&before.namespaces, &after.namespaces).into_iter().map(Change::Namespace));
+    want.extend(
+        changed(&before.networks, &after.networks)
+            .into_iter()
+            .map(Change::Network),
+    );
+    want.extend(
+        changed(&before.endpoints, &after.endpoints)
+            .into_iter()
+            .map(Change::Endpoint),
+    );
+    want.extend(
+        changed(&before.vm_ports, &after.vm_ports)
+            .into_iter()
+            .map(Change::Endpoint),
+    );
+    want.extend(
+        changed(&before.load_balancers, &after.load_balancers)
+            .into_iter()
+            .map(Change::LoadBalancer),
+    );
+    want.extend(
+        changed(&before.routes, &after.routes)
+            .into_iter()
+            .map(Change::Route),
+    );
+    want.extend(
+        changed(&before.namespaces, &after.namespaces)
+            .into_iter()
+            .map(Change::Namespace),
+    );
     for id in after.endpoints.keys() {
         if before.endpoint_location(id) != after.endpoint_location(id) {
             want.push(Change::Endpoint(*id));
         }
     }
     for c in want {
-        prop_assert!(journalled.contains(&c), "{:?} changed by {:?} but not journalled", c, op);
+        prop_assert!(
+            journalled.contains(&c),
+            "{:?} changed by {:?} but not journalled",
+            c,
+            op
+        );
     }
     Ok(())
 }

@@ -13,12 +13,21 @@ fn time(label: &str, text: &str) {
     let l = load_str(label, text).expect("synthetic scenario loads");
     let r = runner::run(&l, &Default::default());
     let dt = t.elapsed();
-    println!("{label}: {:.1} ms ({} steps, ok: {})", dt.as_secs_f64() * 1e3, r.steps.len(), r.ok());
+    println!(
+        "{label}: {:.1} ms ({} steps, ok: {})",
+        dt.as_secs_f64() * 1e3,
+        r.steps.len(),
+        r.ok()
+    );
 }
 
 fn main() {
     let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
-    let pods = if args.is_empty() { vec![10, 100, 300, 1000] } else { args };
+    let pods = if args.is_empty() {
+        vec![10, 100, 300, 1000]
+    } else {
+        args
+    };
     for p in pods {
         time(&format!("2 nodes x {p} pods"), &synth::overlay_pods(2, p));
     }

@@ -4,8 +4,9 @@
 //! delivered only when it reaches the sender with the addresses the sender used (so a reply that
 //! was not reverse-translated is refused by the sender's stack).
 
-use crate::engine::{tuple_of, v4, At, Outcome, Receiver, Tracer};
 use crate::packet::{tcp_flags, EthHeader, IpHeader, Packet, Payload, Transport};
+use crate::path::HostId;
+use crate::path::{tuple_of, v4, At, Outcome, Receiver, Tracer};
 use crate::trace::{Disposition, Exchange, Seen, Trace, L4};
 use crate::world::{NodeKind, Place, SendRequest, World, WorldError};
 use hnsim_model::Mac;
@@ -43,8 +44,8 @@ pub enum Forwarded {
 /// Where a packet starts.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 enum Origin {
-    Port { host: usize, port: u32 },
-    Host(usize),
+    Port { host: HostId, port: u32 },
+    Host(HostId),
     Station(usize),
 }
 
@@ -67,7 +68,10 @@ impl World {
                 for h in 0..self.nodes.len() {
                     if let NodeKind::Host(hn) = &self.nodes[h].kind {
                         if let Some(&p) = hn.prog.port_by_ep.get(g) {
-                            return Ok(Origin::Port { host: h, port: p });
+                            return Ok(Origin::Port {
+                                host: HostId(h),
+                                port: p,
+                            });
                         }
                     }
                 }
@@ -84,7 +88,7 @@ impl World {
                                 continue;
                             }
                             let o = Origin::Port {
-                                host: h,
+                                host: HostId(h),
                                 port: p as u32,
                             };
                             let net = &hn.prog.networks[pp.network];
@@ -119,7 +123,7 @@ impl World {
     fn place_of(&self, r: Receiver) -> String {
         match r {
             Receiver::Port { host, port } => self.port_place(host, port),
-            Receiver::Host(h) => format!("host:{}", self.nodes[h].name),
+            Receiver::Host(h) => format!("host:{}", self.nodes[h.0].name),
             Receiver::Station(s) => format!("station:{}", self.nodes[s].name),
         }
     }
@@ -156,10 +160,10 @@ impl World {
             if tr.on {
                 let (node, port) = match o {
                     Origin::Port { host, port } => (
-                        self.nodes[host].name.clone(),
+                        self.nodes[host.0].name.clone(),
                         self.hn(host).prog.ports[port as usize].name.clone(),
                     ),
-                    Origin::Host(h) => (self.nodes[h].name.clone(), "host stack".to_string()),
+                    Origin::Host(h) => (self.nodes[h.0].name.clone(), "host stack".to_string()),
                     Origin::Station(s) => (self.nodes[s].name.clone(), "eth0".to_string()),
                 };
                 tr.hop(&node, &port);
@@ -242,7 +246,7 @@ impl World {
     fn ensure_all_compiled(&mut self) {
         for i in 0..self.nodes.len() {
             if matches!(self.nodes[i].kind, NodeKind::Host(_)) {
-                self.ensure_compiled(i);
+                self.ensure_compiled(HostId(i));
             }
         }
     }
@@ -397,11 +401,12 @@ impl World {
                 _ => 1500,
             },
         };
-        let size = crate::engine::ip_len(&pkt);
+        let size = crate::path::ip_len(&pkt);
         if req.dont_fragment && size > mtu {
             let node = match origin {
                 Origin::Port { host, port } => self.port_place(host, port),
-                Origin::Host(h) | Origin::Station(h) => self.nodes[h].name.clone(),
+                Origin::Host(h) => self.nodes[h.0].name.clone(),
+                Origin::Station(s) => self.nodes[s].name.clone(),
             };
             return Ok(Exchange {
                 request: Trace {

@@ -10,10 +10,11 @@
 //!
 //! This is a user-facing measurement, not a test: nothing here asserts a time.
 
+use crate::app::{Forwarded, PreparedPacket};
 use crate::packet::{proto, tcp_flags, EthHeader, IpHeader, Packet, Payload, Transport};
 use crate::testkit::{ctr, std_outbound_nat, Lab};
 use crate::wire::{self, FiveTuple, Side};
-use crate::world::{Forwarded, PreparedPacket, SendRequest, World};
+use crate::world::{SendRequest, World};
 use crate::L4;
 use hnsim_model::schema::{Endpoint, LbPortMapping, LoadBalancer};
 use hnsim_model::{Guid, Mac};
@@ -335,18 +336,22 @@ pub fn add_bulk_lbs_with_pool(lab: &mut Lab, net: Guid, n: u32, backends: u32, p
         };
         hns.load_balancers.insert(lb.id, lb);
     }
+    hns.rebuild_indexes();
     hns.generation += 1;
 }
 
 /// One HNS change among many: LB number `index` of [`add_bulk_lbs`] gets a new internal port
 /// (what a kube-proxy update of one service's target port does).
+/// Made through the state machine (`load_balancer_update`), so the change journal names it.
 pub fn touch_one_lb(lab: &mut Lab, index: u32, internal_port: u16) {
     let hns = lab.w.hns("node1").expect("node1 exists in every benchmark lab");
-    if let Some(lb) = hns.load_balancers.get_mut(&Guid(0xB000_0000 + index as u128)) {
+    let id = Guid(0xB000_0000 + index as u128);
+    if let Some(mut lb) = hns.load_balancers.get(&id).cloned() {
         if let Some(pm) = lb.port_mappings.first_mut() {
             pm.internal_port = internal_port;
         }
-        hns.generation += 1;
+        hns.load_balancer_update(&id, lb)
+            .expect("a port change of a planted LB is a valid update");
     }
 }
 

@@ -5,13 +5,17 @@
 //! moves; a port keeps its policy generation when neither its own program nor the host-wide
 //! tables changed, so established flows on untouched ports stay on the fast path.
 
+mod changes;
+
 use crate::fasthash::FastMap;
-use crate::vfp::{AclRule, AclSet, Backend, Dir, LbIndex, LbMapping};
+use crate::route::{Route, RouteTable};
+use crate::vfp::acl::{AclRule, AclSet, Dir};
+use crate::vfp::lb::{Backend, LbIndex, LbMapping};
 use hnsim_model::schema::{
     endpoint_flags, lb_flags, network_flags, Endpoint, EndpointPolicy, LoadBalancer, Network, NetworkPolicy,
     NetworkType, SubnetPolicy,
 };
-use hnsim_model::state::{EndpointLocation, Hns};
+use hnsim_model::state::{Cursor, EndpointLocation, Hns};
 use hnsim_model::{Guid, Mac};
 use ipnet::{Ipv4Net, Ipv6Net};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -75,7 +79,7 @@ pub struct NetProgram {
     pub vsid: Option<u32>,
     pub vxlan_port: u16,
     pub dr_mac: Option<Mac>,
-    pub remote_subnets: Vec<RemoteSubnet>,
+    pub remote_subnets: RouteTable<RemoteSubnet>,
     pub host_route: bool,
     pub persistent: bool,
 }
@@ -132,18 +136,21 @@ pub struct PortProgram {
     pub mac: Mac,
     pub gateway: Option<Ipv4Addr>,
     /// The endpoint's other `Routes` (prefix, next hop) in its compartment.
-    pub routes: Vec<(Ipv4Net, Ipv4Addr)>,
+    pub routes: RouteTable<(Ipv4Net, Ipv4Addr)>,
     pub mtu: u16,
     pub acl_switch: [AclSet; 2],
     pub acl_host: [AclSet; 2],
     pub outbound_nat: Vec<OutboundNat>,
-    pub sdn_routes: Vec<SdnRoute>,
+    pub sdn_routes: RouteTable<SdnRoute>,
     pub provider_address: Option<Ipv4Addr>,
     /// The IPv6 side of a dual-stack endpoint: its address, its `::/0` next hop (else the
     /// subnet's) and its OutBoundNAT policies with the IPv6 flag (2).
     pub ip6: Option<Ipv6Addr>,
     pub gateway6: Option<Ipv6Addr>,
     pub outbound_nat6: Vec<OutboundNat6>,
+    /// The `QOS` policy's `MaximumOutgoingBandwidthInBytes` (bytes per second), metered by
+    /// `vfp::meter` on every packet leaving the port.
+    pub qos: Option<u64>,
     pub namespace: Option<Guid>,
     /// The HCS container owning the namespace, if any.
     pub container: Option<String>,
@@ -191,6 +198,27 @@ pub struct HostRoute {
     pub origin: &'static str,
 }
 
+impl Route for HostRoute {
+    type Net = Ipv4Net;
+    fn prefix(&self) -> Ipv4Net {
+        self.prefix
+    }
+}
+
+impl Route for RemoteSubnet {
+    type Net = Ipv4Net;
+    fn prefix(&self) -> Ipv4Net {
+        self.prefix
+    }
+}
+
+impl Route for SdnRoute {
+    type Net = Ipv4Net;
+    fn prefix(&self) -> Ipv4Net {
+        self.prefix
+    }
+}
+
 /// A policy that could not be compiled (skipped), with its JSON path.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct CompileError {
@@ -222,6 +250,17 @@ pub struct CompileStats {
     pub lbs_rebuilt: u32,
 }
 
+/// How a compile found what changed (statistics for tests: work per change must not grow
+/// with the size of the state).
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct ChangeScan {
+    /// Objects compared with their compiled form: the journalled ones, or every endpoint and
+    /// LB when the HNS change journal could not be used.
+    pub examined: u32,
+    /// The changes were read from the HNS change journal.
+    pub journal: bool,
+}
+
 /// The compiled dataplane program of one host.
 #[derive(Clone, Debug, Default)]
 pub struct HostProgram {
@@ -249,6 +288,8 @@ pub struct HostProgram {
     pub errors: Vec<CompileError>,
     /// What the compile that produced this program rebuilt.
     pub stats: CompileStats,
+    /// How it found what to rebuild.
+    pub scan: ChangeScan,
     /// The sources of the last compile and what each compiled to (for incremental compiles).
     cache: Cache,
 }
@@ -265,6 +306,10 @@ struct Cache {
     /// Every remote endpoint by (IP, ID): the first for an IP wins it.
     remotes: BTreeMap<(Ipv4Addr, Guid), RemoteEndpoint>,
     lbs: BTreeMap<Guid, LbUnit>,
+    /// (backend endpoint, LB) for every compiled LB: the LBs a changed endpoint feeds.
+    lbs_by_backend: BTreeSet<(Guid, Guid)>,
+    /// The HNS change journal's position at the last compile.
+    journal: Option<Cursor>,
     /// Compile errors per endpoint (only endpoints that have some), in endpoint order.
     errors: BTreeMap<Guid, Vec<CompileError>>,
 }
@@ -358,7 +403,7 @@ fn network_program(n: &Network) -> NetProgram {
         vsid,
         vxlan_port: 4789,
         dr_mac: None,
-        remote_subnets: Vec::new(),
+        remote_subnets: RouteTable::new(),
         host_route: false,
         persistent: n.flags & network_flags::ENABLE_NON_PERSISTENT == 0 && n.kind() != NetworkType::Nat,
     };
@@ -468,7 +513,8 @@ fn compile_endpoint(
     let mut acls: [Vec<AclRule>; 4] = Default::default();
     let mut outbound_nat = Vec::new();
     let mut outbound_nat6 = Vec::new();
-    let mut sdn_routes = Vec::new();
+    let mut sdn_routes = RouteTable::new();
+    let mut qos = None;
     let mut port_maps = Vec::new();
     for (i, p) in ep.policies.iter().enumerate() {
         let ppath = format!("{path}.Policies[{i}].Settings");
@@ -542,6 +588,10 @@ fn compile_endpoint(
                 });
             }
             EndpointPolicy::EncapOverhead(o) => overhead = o.overhead,
+            // 0 = no limit (inferred: HNS always emits the field).
+            EndpointPolicy::Qos(q) if q.maximum_outgoing_bandwidth_in_bytes > 0 => {
+                qos = Some(q.maximum_outgoing_bandwidth_in_bytes)
+            }
             _ => {}
         }
     }
@@ -601,6 +651,7 @@ fn compile_endpoint(
                         .and_then(|(_, g)| *g)
                 }),
             outbound_nat6,
+            qos,
             namespace,
             container,
             host_attached,
@@ -815,8 +866,7 @@ pub fn update(prog: &mut HostProgram, hns: &Hns, info: &HostInfo) {
     let full = prog.cache.info.as_ref() != Some(info)
         || hns.networks.len() != prog.cache.networks.len()
         || !hns.networks.values().eq(prog.cache.networks.iter());
-    let mut shared_changed = false;
-    if full {
+    let shared_changed = if full {
         let old_shared = shared_snapshot(prog);
         let had_prev = prog.cache.info.is_some();
         *prog = HostProgram::default();
@@ -830,11 +880,13 @@ pub fn update(prog: &mut HostProgram, hns: &Hns, info: &HostInfo) {
         // Compared once the new tables are built (below): a rebuild that changes nothing
         // host-wide keeps the ports' flows.
         prog.cache.errors.clear();
-        compile_changes(prog, hns, info, &mut stats);
-        shared_changed = !had_prev || old_shared != shared_snapshot(prog);
-    } else if compile_changes(prog, hns, info, &mut stats) {
-        shared_changed = true;
-    }
+        compile_changes(prog, hns, info, None, &mut stats);
+        !had_prev || old_shared != shared_snapshot(prog)
+    } else {
+        let since = prog.cache.journal;
+        compile_changes(prog, hns, info, since, &mut stats)
+    };
+    prog.cache.journal = Some(hns.journal_cursor());
     prog.hns_generation = hns.generation;
     layout_ports(prog, hns.generation, &old_layout, shared_changed);
     prog.errors = prog.cache.errors.values().flatten().cloned().collect();
@@ -864,33 +916,29 @@ fn shared_snapshot(prog: &HostProgram) -> SharedSnapshot {
     )
 }
 
-/// Recompile the endpoints and LBs that differ from the cache; true when a host-wide table
-/// (LB index, remote endpoints) changed.
-fn compile_changes(prog: &mut HostProgram, hns: &Hns, info: &HostInfo, stats: &mut CompileStats) -> bool {
+/// Recompile the endpoints and LBs that differ from the cache (the objects journalled since
+/// `since`, or every object when there is no usable journal; see `compile/changes.rs`); true
+/// when a host-wide table (LB index, remote endpoints) changed.
+fn compile_changes(
+    prog: &mut HostProgram,
+    hns: &Hns,
+    info: &HostInfo,
+    since: Option<Cursor>,
+    stats: &mut CompileStats,
+) -> bool {
     let mut shared_changed = false;
     let cache = &mut prog.cache;
     // Endpoints: the object, and for local ones where it lives (namespace, container state).
-    let ep_changes = diff(&hns.endpoints, &cache.endpoints, |_, ep, unit| {
-        same_endpoint(ep, unit)
-    });
-    let mut moved: Vec<Guid> = cache
-        .locals
-        .iter()
-        .filter(|(id, u)| hns.endpoints.contains_key(id) && hns.endpoint_location(id) != u.location)
-        .map(|(id, _)| *id)
-        .collect();
-    moved.retain(|id| !ep_changes.iter().any(|(k, _)| k == id));
+    let found = changes::find(cache, hns, since);
+    prog.scan = ChangeScan {
+        examined: found.examined,
+        journal: since.is_some_and(|c| hns.changes_since(c).is_some()),
+    };
+    let cache = &mut prog.cache;
     // Backends of LBs: an endpoint added, removed or changed may change an LB's backend list.
     let mut touched: BTreeSet<Guid> = BTreeSet::new();
     let mut affected_ips: BTreeSet<Ipv4Addr> = BTreeSet::new();
-    let recompile = ep_changes
-        .into_iter()
-        .map(|(id, d)| match d {
-            Diff::Added(ep) | Diff::Changed(ep) => (id, Some(ep)),
-            Diff::Removed => (id, None),
-        })
-        .chain(moved.into_iter().map(|id| (id, hns.endpoints.get(&id))));
-    for (id, ep) in recompile {
+    for (id, ep) in found.endpoints {
         touched.insert(id);
         // Forget the old unit.
         if let Some(old) = cache.endpoints.remove(&id) {
@@ -954,21 +1002,15 @@ fn compile_changes(prog: &mut HostProgram, hns: &Hns, info: &HostInfo, stats: &m
         shared_changed |= before != winner;
     }
     // Load balancers: changed objects, and those naming a touched endpoint as a backend.
-    let mut lb_changes: Vec<(Guid, Option<&LoadBalancer>)> =
-        diff(&hns.load_balancers, &cache.lbs, |_, lb, u| {
-            lb_fingerprint(lb) == u.fingerprint
-        })
-        .into_iter()
-        .map(|(id, d)| match d {
-            Diff::Added(lb) | Diff::Changed(lb) => (id, Some(lb)),
-            Diff::Removed => (id, None),
-        })
-        .collect();
-    if !touched.is_empty() {
-        for (id, u) in &cache.lbs {
-            if u.backends.iter().any(|b| touched.contains(b)) && !lb_changes.iter().any(|(k, _)| k == id) {
-                lb_changes.push((*id, hns.load_balancers.get(id)));
-            }
+    let mut lb_changes: BTreeMap<Guid, Option<&LoadBalancer>> = found.lbs.into_iter().collect();
+    for ep in &touched {
+        for (_, lb) in cache
+            .lbs_by_backend
+            .range((*ep, Guid(0))..=(*ep, Guid(u128::MAX)))
+        {
+            lb_changes
+                .entry(*lb)
+                .or_insert_with(|| hns.load_balancers.get(lb));
         }
     }
     for (id, lb) in lb_changes {
@@ -977,10 +1019,14 @@ fn compile_changes(prog: &mut HostProgram, hns: &Hns, info: &HostInfo, stats: &m
             for s in old.slots {
                 prog.lbs.remove(s);
             }
+            for b in old.backends {
+                cache.lbs_by_backend.remove(&(b, id));
+            }
         }
         let Some(lb) = lb else { continue };
         stats.lbs_rebuilt += 1;
         let (mappings, backends) = compile_lb(lb, hns, info);
+        cache.lbs_by_backend.extend(backends.iter().map(|b| (*b, id)));
         let slots = mappings
             .into_iter()
             .enumerate()

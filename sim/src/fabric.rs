@@ -4,14 +4,25 @@
 //! per-node cache; a frame is received by the node owning its destination MAC.
 
 use crate::compile::NetKind;
-use crate::engine::{drop, ip_len, tuple_of, v4, At, Next, Outcome, Receiver, Tracer};
-use crate::packet::{Arp, ArpOp, EthHeader, Packet, Payload, VxlanOuter, VXLAN_OVERHEAD};
+use crate::packet::{EthHeader, Packet, Payload, VxlanOuter, VXLAN_OVERHEAD};
+use crate::path::HostId;
+use crate::path::{drop, ip_len, tuple_of, v4, At, Next, Outcome, Receiver, Tracer};
+use crate::route::RouteTable;
 use crate::trace::{Disposition, Step};
 use crate::vfp::lb::{ip_word, mix};
 use crate::world::{NodeKind, World};
 use hnsim_model::Mac;
+use ipnet::Ipv4Net;
 use rand::Rng;
 use std::net::Ipv4Addr;
+
+/// How a router route leaves: on-link on interface `i`, or via a next hop.
+#[derive(Copy, Clone, Debug)]
+enum RouterVia {
+    Connected(usize),
+    Static(Ipv4Addr),
+    Default(Ipv4Addr),
+}
 
 /// Time a frame spends on a wire, besides the segment's configured latency (virtual ns).
 pub const WIRE_NS: u64 = 1_000;
@@ -117,21 +128,7 @@ impl World {
                 reason: format!("no interface on segment {}", self.segments[seg].spec.name),
             });
         };
-        let request = Packet {
-            outer: None,
-            eth: EthHeader {
-                src: my_mac,
-                dst: Mac::BROADCAST,
-            },
-            payload: Payload::Arp(Arp {
-                op: ArpOp::Request,
-                sender_mac: my_mac,
-                sender_ip: my_ip,
-                target_mac: Mac::default(),
-                target_ip: ip,
-            }),
-            data_len: 0,
-        };
+        let request = Packet::arp_request((my_ip, my_mac), ip);
         self.capture_node(node, &request);
         let owner = self
             .owner_of_ip(seg, ip)
@@ -150,21 +147,7 @@ impl World {
                 ),
             });
         };
-        let reply = Packet {
-            outer: None,
-            eth: EthHeader {
-                src: mac,
-                dst: my_mac,
-            },
-            payload: Payload::Arp(Arp {
-                op: ArpOp::Reply,
-                sender_mac: mac,
-                sender_ip: ip,
-                target_mac: my_mac,
-                target_ip: my_ip,
-            }),
-            data_len: 0,
-        };
+        let reply = request.arp_reply(mac);
         self.capture_node(owner, &request);
         self.capture_node(owner, &reply);
         self.capture_node(node, &reply);
@@ -181,7 +164,7 @@ impl World {
     /// to `(provider address, VNI, UDP port)`).
     pub(crate) fn emit_uplink(
         &mut self,
-        h: usize,
+        h: HostId,
         mut pkt: Packet,
         next_hop: Ipv4Addr,
         src_mac: Mac,
@@ -203,7 +186,7 @@ impl World {
         } else {
             None
         };
-        let mac = match self.resolve_as(h, seg, next_hop, sender, tr) {
+        let mac = match self.resolve_as(h.0, seg, next_hop, sender, tr) {
             Ok(m) => m,
             Err(d) => return drop(d),
         };
@@ -246,13 +229,13 @@ impl World {
                 pkt.outer = Some(outer);
             }
             None => {
-                let before = crate::engine::headers(&pkt);
+                let before = crate::path::headers(&pkt);
                 pkt.eth.src = src_mac;
                 pkt.eth.dst = mac;
                 if tr.on && before.src_mac != src_mac && before.src_mac != Mac::default() {
-                    let after = crate::engine::headers(&pkt);
+                    let after = crate::path::headers(&pkt);
                     tr.step(|| Step::Transform {
-                        layer: crate::vfp::layer::VNET.into(),
+                        layer: crate::vfp::Layer::Vnet.into(),
                         rule: "MAC rewrite (frames leave with the host MAC)".into(),
                         before,
                         after,
@@ -260,7 +243,7 @@ impl World {
                 }
             }
         }
-        Next::Go(At::Wire { seg, from: h, pkt }, 0)
+        Next::Go(At::Wire { seg, from: h.0, pkt }, 0)
     }
 
     /// Put a frame on segment `seg`.
@@ -344,7 +327,7 @@ impl World {
     pub(crate) fn arrive(&mut self, node: usize, seg: usize, pkt: Packet, tr: &mut Tracer) -> Next {
         self.capture_node(node, &pkt);
         match &self.nodes[node].kind {
-            NodeKind::Host(_) => self.uplink_in(node, pkt, tr),
+            NodeKind::Host(_) => self.uplink_in(HostId(node), pkt, tr),
             NodeKind::Router(..) => self.router_in(node, seg, pkt, tr),
             NodeKind::Station(..) => {
                 let name = self.nodes[node].name.clone();
@@ -371,7 +354,7 @@ impl World {
 
     /// A frame on a host's uplink: VXLAN decap (the VNI selects the Overlay network by VSID), then
     /// the vSwitch ingress.
-    fn uplink_in(&mut self, h: usize, mut pkt: Packet, tr: &mut Tracer) -> Next {
+    fn uplink_in(&mut self, h: HostId, mut pkt: Packet, tr: &mut Tracer) -> Next {
         self.ensure_compiled(h);
         let now = self.now;
         let src = pkt.outer.map(|o| o.eth.src).unwrap_or(pkt.eth.src);
@@ -379,11 +362,11 @@ impl World {
             .switch
             .learn(src, crate::switch::SwitchPort::Uplink, now);
         if tr.on {
-            let name = self.nodes[h].name.clone();
+            let name = self.nodes[h.0].name.clone();
             tr.hop(&name, "uplink");
         }
         if let Some(o) = pkt.outer {
-            let name = || self.nodes[h].name.clone();
+            let name = || self.nodes[h.0].name.clone();
             let hn = self.hn(h);
             if o.dst != hn.spec.ip {
                 return drop(Disposition::NoRoute {
@@ -407,7 +390,7 @@ impl World {
             }) else {
                 return drop(Disposition::DeniedIn {
                     node: name(),
-                    layer: crate::vfp::layer::VNET.into(),
+                    layer: crate::vfp::Layer::Vnet.into(),
                     rule: "VSID".into(),
                     priority: 0,
                     reason: format!(
@@ -454,46 +437,38 @@ impl World {
                 reason: format!("router {dst} runs no services"),
             });
         }
-        // Longest prefix: connected, static, default (ties: the first found).
+        // Longest prefix; among equal prefixes connected before static before default, so they
+        // are pushed in reverse (in a `RouteTable` the later route wins). A static route or
+        // default whose next hop is on none of the router's segments is unusable.
         let seg_of = |ip: Ipv4Addr| {
             segs.iter()
                 .copied()
                 .find(|s| self.segments[*s].spec.prefix.contains(&ip))
         };
-        let mut best: Option<(u8, usize, Ipv4Addr, String)> = None;
-        let mut consider = |len: u8, seg: usize, nh: Ipv4Addr, label: String| {
-            if best.as_ref().is_none_or(|b| len > b.0) {
-                best = Some((len, seg, nh, label));
-            }
-        };
-        for (i, itf) in spec.interfaces.iter().enumerate() {
-            let p = self.segments[segs[i]].spec.prefix;
-            if p.contains(&dst) {
-                consider(
-                    p.prefix_len(),
-                    segs[i],
-                    dst,
-                    format!("{p} connected ({})", itf.ip),
-                );
-            }
-        }
-        for (prefix, nh) in &spec.routes {
-            if prefix.contains(&dst) {
-                if let Some(s) = seg_of(*nh) {
-                    consider(prefix.prefix_len(), s, *nh, prefix.to_string());
-                }
-            }
-        }
+        let mut table: RouteTable<(Ipv4Net, (usize, RouterVia))> = RouteTable::new();
         if let Some(gw) = spec.default_route {
             if let Some(s) = seg_of(gw) {
-                consider(0, s, gw, "0.0.0.0/0".to_string());
+                table.push((Ipv4Net::default(), (s, RouterVia::Default(gw))));
             }
         }
-        let Some((_, seg_out, nh, label)) = best else {
+        for (prefix, nh) in spec.routes.iter().rev() {
+            if let Some(s) = seg_of(*nh) {
+                table.push((*prefix, (s, RouterVia::Static(*nh))));
+            }
+        }
+        for (i, &s) in segs.iter().enumerate().rev() {
+            table.push((self.segments[s].spec.prefix, (s, RouterVia::Connected(i))));
+        }
+        let Some(&(prefix, (seg_out, via))) = table.lookup(dst) else {
             return drop(Disposition::NoRoute {
                 node: name,
                 reason: format!("no route to {dst}"),
             });
+        };
+        let (nh, label) = match via {
+            RouterVia::Connected(i) => (dst, format!("{prefix} connected ({})", spec.interfaces[i].ip)),
+            RouterVia::Static(nh) => (nh, prefix.to_string()),
+            RouterVia::Default(gw) => (gw, "0.0.0.0/0".to_string()),
         };
         self.counters.table_lookups += 1;
         tr.step(|| Step::Route {

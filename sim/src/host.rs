@@ -7,82 +7,42 @@
 //! subnet + default gateway), evaluated by the port's route layer.
 
 use crate::compile::{NetKind, Via};
-use crate::engine::{
-    drop, set_tuple, tuple_headers, tuple_of, v4, Exit, FlowAction, Next, Outcome, Receiver, Tracer, HOST,
-    UPLINK,
-};
 use crate::packet::{Packet, Payload};
+use crate::path::HostId;
+use crate::path::{
+    drop, set_tuple, tuple_headers, tuple_of, v4, Exit, FlowAction, Next, Outcome, Receiver, Tracer,
+};
 use crate::trace::{Disposition, Step};
-use crate::vfp::{layer, lb, Dir, FlowKey, NatLayer};
-use crate::world::{HostNode, World};
+use crate::vfp::{lb, Dir, FlowKey, Layer, NatLayer, PortMapFrom, SnatOwner, Zone};
+use crate::world::World;
 use hnsim_model::{Guid, Mac};
 use ipnet::Ipv4Net;
 use std::net::{IpAddr, Ipv4Addr};
-
-/// HNS service restart (P11): the model drops non-persistent networks with their endpoints;
-/// VFP is reprogrammed, so flows and NAT sessions are gone. A reboot also loses namespaces,
-/// containers and SNAT reservations.
-pub(crate) fn hns_restart(h: &mut HostNode, reboot: bool) {
-    if reboot {
-        h.hns.reboot();
-        h.snat.clear();
-        h.switch.clear_learned();
-    } else {
-        h.hns.restart_service();
-    }
-    h.flows.clear();
-}
-
-/// SNAT-port owner id of WinNAT.
-const WINNAT_OWNER: u32 = u32::MAX - 2;
 
 impl World {
     /// Longest-prefix match over the host's IPv6 routes (prefix, IPv4 address of the next-hop
     /// node; see [`World::set_host_routes6`]).
     pub(crate) fn host_route6_lookup(
         &mut self,
-        h: usize,
+        h: HostId,
         d: std::net::Ipv6Addr,
     ) -> Option<(ipnet::Ipv6Net, Ipv4Addr)> {
         self.counters.table_lookups += 1;
-        self.hn(h)
-            .routes6
-            .iter()
-            .filter(|(n, _)| n.contains(&d))
-            .max_by_key(|(n, _)| n.prefix_len())
-            .copied()
+        self.hn(h).routes6.lookup(d).copied()
     }
 
     /// Longest-prefix match over the host's default-compartment routes.
     pub(crate) fn host_route_lookup(
         &mut self,
-        h: usize,
+        h: HostId,
         d: Ipv4Addr,
     ) -> Option<(Via, Ipv4Net, &'static str)> {
         self.counters.table_lookups += 1;
-        let hn = self.hn(h);
-        let mut best: Option<(Via, Ipv4Net, &'static str)> = None;
-        let mut consider = |via: Via, prefix: Ipv4Net, origin: &'static str| {
-            if prefix.contains(&d) && best.is_none_or(|(_, b, _)| prefix.prefix_len() > b.prefix_len()) {
-                best = Some((via, prefix, origin));
-            }
-        };
-        let seg = &self.segments[hn.seg].spec;
-        consider(Via::Uplink(None), seg.prefix, "connected");
-        if let Some(gw) = hn.spec.gateway {
-            consider(Via::Uplink(Some(gw)), Ipv4Net::default(), "default gateway");
-        }
-        for (prefix, nh) in &hn.spec.routes {
-            consider(Via::Uplink(Some(*nh)), *prefix, "OS route");
-        }
-        for r in &hn.prog.host_routes {
-            consider(r.via, r.prefix, r.origin);
-        }
-        best
+        self.hn(h).routes.lookup(d).map(|r| (r.via, r.prefix, r.origin))
     }
 
     /// The host's source address toward `d` (the host vNIC address inside a network it routes into).
-    pub(crate) fn host_source_for(&mut self, h: usize, d: Ipv4Addr) -> Ipv4Addr {
+    pub(crate) fn host_source_for(&mut self, h: HostId, d: Ipv4Addr) -> Ipv4Addr {
         let via = self.host_route_lookup(h, d);
         let hn = self.hn(h);
         if let Some((Via::Switch(n), _, _)) = via {
@@ -95,10 +55,10 @@ impl World {
     }
 
     /// The host stack receives a packet: host-originated VIP access, local delivery, or forwarding.
-    pub(crate) fn host_stack(&mut self, h: usize, mut pkt: Packet, origin: bool, tr: &mut Tracer) -> Next {
+    pub(crate) fn host_stack(&mut self, h: HostId, mut pkt: Packet, origin: bool, tr: &mut Tracer) -> Next {
         self.ensure_compiled(h);
         // The host stack is not on the VFP fast path; its name is needed for drops and steps.
-        let node = self.nodes[h].name.clone();
+        let node = self.nodes[h.0].name.clone();
         if tr.on {
             tr.hop(&node, "host stack");
         }
@@ -109,12 +69,11 @@ impl World {
             });
         };
         let now = self.now;
-        let host_ip = self.hn(h).spec.ip;
         if origin {
             // A reply the host sends on a connection translated toward it (pinned at HOST).
-            let gen = self.flow_gen(h, HOST);
+            let gen = self.flow_gen(h, Zone::HostStack);
             let key = FlowKey {
-                zone: HOST,
+                zone: Zone::HostStack,
                 dir: Dir::Out,
                 tuple: t,
             };
@@ -149,7 +108,7 @@ impl World {
                 };
                 let eth = tr.eth;
                 tr.step(|| Step::Transform {
-                    layer: layer::SLB_NAT.into(),
+                    layer: Layer::SlbNat.into(),
                     rule: format!("LB {} (LocalRoutedVIP)", m.lb),
                     before: tuple_headers(&t, eth),
                     after: tuple_headers(&after, eth),
@@ -162,50 +121,10 @@ impl World {
                 };
                 return self.host_forward(h, pkt, after, d, Some((t.reversed(), NatLayer::Lb)), tr);
             }
-            let hn = self.hn(h);
-            let pm = v4(t.dst).and_then(|d| {
-                hn.prog
-                    .port_maps
-                    .get(&(t.proto, t.dport))
-                    .and_then(|v| {
-                        v.iter()
-                            .find(|m| m.local_routed && m.vip.map_or(d == host_ip, |v| v == d))
-                    })
-                    .cloned()
-            });
-            if let Some(m) = pm {
-                let pp = &hn.prog.ports[m.port as usize];
-                let mut after = t;
-                after.dst = IpAddr::V4(pp.ip);
-                after.dport = m.internal_port;
-                let eth = tr.eth;
-                tr.step(|| Step::Transform {
-                    layer: layer::PORT_MAPPING.into(),
-                    rule: format!("PortMapping {} (LocalRoutedVip)", m.external_port),
-                    before: tuple_headers(&t, eth),
-                    after: tuple_headers(&after, eth),
-                });
-                self.pin_restore(
-                    h,
-                    &Exit::Port(m.port),
-                    &after,
-                    t.reversed(),
-                    HOST,
-                    hnsim_model::Guid::ZERO,
-                    NatLayer::PortMapping,
-                );
+            if let Some(a) = self.port_map_dnat(h, t, PortMapFrom::HostStack, tr) {
                 let mut pkt = pkt;
-                set_tuple(&mut pkt, &after);
-                return self.apply(
-                    h,
-                    None,
-                    pkt,
-                    FlowAction {
-                        after,
-                        exit: Exit::Port(m.port),
-                    },
-                    tr,
-                );
+                set_tuple(&mut pkt, &a.after);
+                return self.apply(h, None, pkt, a, tr);
             }
         }
         if Self::is_host_addr(self.hn(h), t.dst) {
@@ -240,7 +159,7 @@ impl World {
     /// Route (and WinNAT when leaving a NAT network) a packet the host stack sends or forwards.
     fn host_forward(
         &mut self,
-        h: usize,
+        h: HostId,
         pkt: Packet,
         t: crate::vfp::Tuple,
         d: Ipv4Addr,
@@ -250,7 +169,7 @@ impl World {
         // Transforms made before this point are already traced; the packet takes them now.
         let mut pkt = pkt;
         set_tuple(&mut pkt, &t);
-        let node = self.nodes[h].name.clone();
+        let node = self.nodes[h.0].name.clone();
         let route = self.host_route_lookup(h, d);
         let Some((via, prefix, origin)) = route else {
             return drop(Disposition::NoRoute {
@@ -273,7 +192,15 @@ impl World {
                 match hn.prog.port_by_ip.get(&d).copied() {
                     Some(q) if hn.prog.ports[q as usize].network == n => {
                         if let Some((restore, layer)) = pin {
-                            self.pin_restore(h, &Exit::Port(q), &t, restore, HOST, Guid::ZERO, layer);
+                            self.pin_restore(
+                                h,
+                                &Exit::Port(q),
+                                &t,
+                                restore,
+                                Zone::HostStack,
+                                Guid::ZERO,
+                                layer,
+                            );
                         }
                         self.apply(
                             h,
@@ -310,23 +237,22 @@ impl World {
                         let host_ip = IpAddr::V4(hn.spec.ip);
                         let zone = v4(t.src)
                             .and_then(|s| hn.prog.port_by_ip.get(&s).copied())
-                            .unwrap_or(UPLINK);
-                        let endpoint = hn
-                            .prog
-                            .ports
-                            .get(zone as usize)
+                            .map_or(Zone::Uplink, Zone::Port);
+                        let endpoint = zone
+                            .port()
+                            .and_then(|p| hn.prog.ports.get(p as usize))
                             .map(|p| p.endpoint)
                             .unwrap_or_default();
                         after.src = host_ip;
                         if t.proto == 6 || t.proto == 17 {
-                            after.sport = match self.snat_port(h, host_ip, WINNAT_OWNER, &node) {
+                            after.sport = match self.snat_port(h, host_ip, SnatOwner::WinNat, &node) {
                                 Ok(p) => p,
                                 Err(e) => return drop(e),
                             };
                         }
                         let eth = tr.eth;
                         tr.step(|| Step::Transform {
-                            layer: if kind == NetKind::Nat { layer::WINNAT } else { layer::ICS }.into(),
+                            layer: if kind == NetKind::Nat { Layer::WinNat } else { Layer::Ics }.into(),
                             rule: "outbound NAT to the host address".into(),
                             before: tuple_headers(&t, eth),
                             after: tuple_headers(&after, eth),
@@ -358,7 +284,7 @@ impl World {
                 let src_mac = self.hn(h).spec.mac;
                 if let Some((restore, layer)) = pin {
                     let uplink = Exit::Uplink { next_hop: d, src_mac };
-                    self.pin_restore(h, &uplink, &after, restore, HOST, Guid::ZERO, layer);
+                    self.pin_restore(h, &uplink, &after, restore, Zone::HostStack, Guid::ZERO, layer);
                 }
                 set_tuple(&mut pkt, &after);
                 self.apply(
@@ -380,7 +306,7 @@ impl World {
 
     /// Capture a frame at a named port when asked for (`HOST/ENDPOINT-NAME` or `HOST/GUID`).
     #[inline]
-    pub(crate) fn capture_port(&mut self, h: usize, p: u32, pkt: &Packet) {
+    pub(crate) fn capture_port(&mut self, h: HostId, p: u32, pkt: &Packet) {
         if !self.capture || self.pcap_ports.is_empty() {
             return;
         }
@@ -388,17 +314,17 @@ impl World {
     }
 
     #[cold]
-    fn capture_port_named(&mut self, h: usize, p: u32, pkt: &Packet) {
+    fn capture_port_named(&mut self, h: HostId, p: u32, pkt: &Packet) {
         if let Some(point) = self.port_capture_point(h, p) {
             self.record(&point, pkt);
         }
     }
 
     /// The capture point of port `p` when asked for (by endpoint name or GUID).
-    fn port_capture_point(&self, h: usize, p: u32) -> Option<String> {
+    fn port_capture_point(&self, h: HostId, p: u32) -> Option<String> {
         let pp = self.hn(h).prog.ports.get(p as usize)?;
-        let by_name = format!("{}/{}", self.nodes[h].name, pp.name);
-        let by_id = format!("{}/{}", self.nodes[h].name, pp.endpoint);
+        let by_name = format!("{}/{}", self.nodes[h.0].name, pp.name);
+        let by_id = format!("{}/{}", self.nodes[h.0].name, pp.endpoint);
         if self.pcap_ports.contains(&by_name) {
             Some(by_name)
         } else if self.pcap_ports.contains(&by_id) {
@@ -411,7 +337,7 @@ impl World {
     /// Capture a frame given as bytes at port `p` (frames the packet model does not carry, such
     /// as IPv6 neighbour discovery).
     #[cold]
-    pub(crate) fn capture_port_bytes(&mut self, h: usize, p: u32, frame: &[u8]) {
+    pub(crate) fn capture_port_bytes(&mut self, h: HostId, p: u32, frame: &[u8]) {
         if !self.capture {
             return;
         }

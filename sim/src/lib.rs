@@ -5,9 +5,13 @@
 //! map, determinism rules) and docs/packet-walk.md (the walk function by function).
 //!
 //! * control plane → dataplane: [`compile`] (HNS state → per-port [`vfp`] programs);
-//! * components: [`vfp`], [`switch`], [`host`], `neigh`, [`fabric`], [`app`], driven by
-//!   [`engine`] and held by [`world`];
-//! * packets and output: [`packet`], [`wire`], [`trace`], [`capture`], [`pcap`];
+//! * components: [`vfp`] (with its per-packet meter, `vfp::meter`), [`switch`], [`host`],
+//!   `neigh`, [`fabric`], [`app`], driven by [`engine`] and held by [`world`]; the packet path's
+//!   vocabulary (`At`, `Next`, `Exit`, `FlowAction`, `HostId`) is in `path`, and every
+//!   longest-prefix decision uses [`route::RouteTable`]. Module dependencies point one way:
+//!   `path` and `route` depend on no stage, `world` on no stage, the stages on `world`;
+//! * packets and output: [`packet`], [`wire`], [`trace`], [`capture`], [`pcap`], [`view`]
+//!   (topology, layout and paths as DOT, JSON, HTML);
 //! * [`scenario`]: the YAML format, parser, validator, runner and reports;
 //! * [`testkit`], [`benchkit`]: labs for tests and benchmarks.
 
@@ -22,7 +26,9 @@ pub mod fuzz_entry;
 pub mod host;
 pub(crate) mod neigh;
 pub mod packet;
+pub(crate) mod path;
 pub mod pcap;
+pub mod route;
 pub mod scenario;
 pub mod switch;
 pub mod testkit;
@@ -32,8 +38,9 @@ pub mod view;
 pub mod wire;
 pub mod world;
 
+pub use app::{Forwarded, PreparedPacket};
 pub use trace::{Disposition, Exchange, Hop, Seen, Step, Trace, L4};
 pub use world::{
-    Counters, DataplaneSettings, Fault, Forwarded, HostSpec, Place, PreparedPacket, RouterInterface,
-    RouterSpec, SegmentSpec, SendRequest, StationSpec, World, WorldError,
+    Counters, DataplaneSettings, Fault, HostSpec, Place, RouterInterface, RouterSpec, SegmentSpec,
+    SendRequest, StationSpec, World, WorldError,
 };

@@ -20,15 +20,13 @@
 //! recompiled and on faults (an endpoint or its MAC may have changed).
 
 use crate::compile::NetKind;
-use crate::engine::Tracer;
-use crate::packet::{Arp, ArpOp, EthHeader, Packet, Payload};
+use crate::packet::{Packet, Payload};
+use crate::path::HostId;
+use crate::path::Tracer;
 use crate::trace::{Disposition, Step};
-use crate::world::{NodeKind, World};
+use crate::world::World;
 use hnsim_model::{Guid, Mac};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-
-/// The per-compartment neighbour cache of a host: (compartment, next hop) → MAC.
-pub(crate) type CompartmentNeighbours = crate::fasthash::FastMap<(Guid, IpAddr), Mac>;
 
 /// The distributed-router MAC of an overlay network without a `DrMacAddress` policy: derived
 /// from the network ID under the Hyper-V OUI 00-15-5D (inferred; real HNS generates one and
@@ -42,19 +40,13 @@ impl World {
     /// The next hop of `dst` in port `p`'s compartment: `dst` itself when on-link, else the
     /// longest matching endpoint route, else the default gateway. A next hop of 0.0.0.0 means
     /// on-link (`GwEp`-style routes, consumers.md §3.1).
-    fn container_next_hop(&self, h: usize, p: u32, dst: Ipv4Addr) -> Option<(Ipv4Addr, bool)> {
+    fn container_next_hop(&self, h: HostId, p: u32, dst: Ipv4Addr) -> Option<(Ipv4Addr, bool)> {
         let prog = &self.hn(h).prog;
         let pp = &prog.ports[p as usize];
         if prog.networks[pp.network].contains(dst) {
             return Some((dst, true));
         }
-        let nh = pp
-            .routes
-            .iter()
-            .filter(|(n, _)| n.contains(&dst))
-            .max_by_key(|(n, _)| n.prefix_len())
-            .map(|(_, nh)| *nh)
-            .or(pp.gateway)?;
+        let nh = pp.routes.lookup(dst).map(|&(_, nh)| nh).or(pp.gateway)?;
         Some(if nh.is_unspecified() {
             (dst, true)
         } else {
@@ -63,7 +55,7 @@ impl World {
     }
 
     /// Who answers an ARP request for `nh` sent on port `p` (see the module doc).
-    fn arp_answer(&self, h: usize, p: u32, nh: Ipv4Addr, on_link: bool) -> Option<Mac> {
+    fn arp_answer(&self, h: HostId, p: u32, nh: Ipv4Addr, on_link: bool) -> Option<Mac> {
         let hn = self.hn(h);
         let prog = &hn.prog;
         let pp = &prog.ports[p as usize];
@@ -99,7 +91,7 @@ impl World {
     /// MAC (the compartment's neighbour cache, else a real ARP exchange on the vNIC port).
     pub(crate) fn container_resolve(
         &mut self,
-        h: usize,
+        h: HostId,
         p: u32,
         pkt: &mut Packet,
         tr: &mut Tracer,
@@ -139,7 +131,7 @@ impl World {
     #[allow(clippy::too_many_arguments)]
     fn container_arp(
         &mut self,
-        h: usize,
+        h: HostId,
         p: u32,
         (compartment, my_ip, my_mac): (Guid, Ipv4Addr, Mac),
         nh: Ipv4Addr,
@@ -147,21 +139,7 @@ impl World {
         pkt: &mut Packet,
         tr: &mut Tracer,
     ) -> Result<(), Disposition> {
-        let request = Packet {
-            outer: None,
-            eth: EthHeader {
-                src: my_mac,
-                dst: Mac::BROADCAST,
-            },
-            payload: Payload::Arp(Arp {
-                op: ArpOp::Request,
-                sender_mac: my_mac,
-                sender_ip: my_ip,
-                target_mac: Mac::default(),
-                target_ip: nh,
-            }),
-            data_len: 0,
-        };
+        let request = Packet::arp_request((my_ip, my_mac), nh);
         self.capture_port(h, p, &request);
         let Some(mac) = self.arp_answer(h, p, nh, on_link) else {
             tr.step(|| Step::Arp {
@@ -174,21 +152,7 @@ impl World {
                 reason: format!("ARP for {nh} on the container's vNIC got no answer"),
             });
         };
-        let reply = Packet {
-            outer: None,
-            eth: EthHeader {
-                src: mac,
-                dst: my_mac,
-            },
-            payload: Payload::Arp(Arp {
-                op: ArpOp::Reply,
-                sender_mac: mac,
-                sender_ip: nh,
-                target_mac: my_mac,
-                target_ip: my_ip,
-            }),
-            data_len: 0,
-        };
+        let reply = request.arp_reply(mac);
         self.capture_port(h, p, &reply);
         self.hn_mut(h).neigh.insert((compartment, IpAddr::V4(nh)), mac);
         tr.step(|| Step::Arp {
@@ -210,7 +174,7 @@ impl World {
     /// network types refuse IPv6 in the route layer, consumers.md P14).
     fn container_resolve6(
         &mut self,
-        h: usize,
+        h: HostId,
         p: u32,
         dst: Ipv6Addr,
         pkt: &mut Packet,
@@ -274,7 +238,7 @@ impl World {
 impl World {
     /// Capture the NS (and the NA when `answer` is some) of a container resolving `target`.
     #[cold]
-    fn container_nd(&mut self, h: usize, p: u32, target: Ipv6Addr, answer: Option<Mac>, on_link: bool) {
+    fn container_nd(&mut self, h: HostId, p: u32, target: Ipv6Addr, answer: Option<Mac>, on_link: bool) {
         if !self.capture || self.pcap_ports.is_empty() {
             return;
         }
@@ -355,13 +319,4 @@ fn nd_frame(
     f.extend_from_slice(&dst.octets());
     f.extend_from_slice(&icmp);
     f
-}
-
-/// Forget every compartment neighbour entry of every host (faults, reboots).
-pub(crate) fn clear_all(w: &mut World) {
-    for n in &mut w.nodes {
-        if let NodeKind::Host(h) = &mut n.kind {
-            h.neigh.clear();
-        }
-    }
 }

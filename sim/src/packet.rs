@@ -130,6 +130,49 @@ pub struct Packet {
     pub data_len: u16,
 }
 
+impl Packet {
+    /// A broadcast ARP request from the interface `(ip, mac)` asking who has `target`.
+    pub fn arp_request((ip, mac): (Ipv4Addr, Mac), target: Ipv4Addr) -> Packet {
+        Packet {
+            outer: None,
+            eth: EthHeader {
+                src: mac,
+                dst: Mac::BROADCAST,
+            },
+            payload: Payload::Arp(Arp {
+                op: ArpOp::Request,
+                sender_mac: mac,
+                sender_ip: ip,
+                target_mac: Mac::default(),
+                target_ip: target,
+            }),
+            data_len: 0,
+        }
+    }
+
+    /// The reply to this ARP request: `mac` has the address asked for, unicast back to the
+    /// asker. (Any other frame is answered as if it asked for 0.0.0.0.)
+    pub fn arp_reply(&self, mac: Mac) -> Packet {
+        let (asker_ip, target) = match self.payload {
+            Payload::Arp(a) => (a.sender_ip, a.target_ip),
+            Payload::Ip { .. } => (Ipv4Addr::UNSPECIFIED, Ipv4Addr::UNSPECIFIED),
+        };
+        let asker = self.eth.src;
+        Packet {
+            outer: None,
+            eth: EthHeader { src: mac, dst: asker },
+            payload: Payload::Arp(Arp {
+                op: ArpOp::Reply,
+                sender_mac: mac,
+                sender_ip: target,
+                target_mac: asker,
+                target_ip: asker_ip,
+            }),
+            data_len: 0,
+        }
+    }
+}
+
 /// Outer overhead of VXLAN over IPv4: Ethernet is not counted against the IP MTU, so
 /// IPv4 (20) + UDP (8) + VXLAN (8) + inner Ethernet (14) = 50, the figure HNS uses.
 pub const VXLAN_OVERHEAD: u16 = 50;

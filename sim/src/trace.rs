@@ -286,6 +286,11 @@ pub enum Disposition {
         node: String,
         address: IpAddr,
     },
+    /// Dropped by an endpoint's `QOS` meter (`MaximumOutgoingBandwidthInBytes`, docs/qos.md).
+    RateLimited {
+        node: String,
+        bytes_per_second: u64,
+    },
     LinkDown {
         node: String,
     },
@@ -309,7 +314,7 @@ impl Disposition {
     }
     variant_names!(Disposition;
         Delivered, DeniedIn, DeniedOut, NoRoute, NoListener, MtuExceeded, TtlExceeded, Loop,
-        NoMatchingLoadBalancer, SnatPortsExhausted, LinkDown, HostDown, Unsupported, Lost);
+        NoMatchingLoadBalancer, SnatPortsExhausted, RateLimited, LinkDown, HostDown, Unsupported, Lost);
 }
 
 impl fmt::Display for Disposition {
@@ -350,6 +355,13 @@ impl fmt::Display for Disposition {
             Disposition::SnatPortsExhausted { node, address } => {
                 write!(f, "SnatPortsExhausted at {node}: no free port block on {address}")
             }
+            Disposition::RateLimited {
+                node,
+                bytes_per_second,
+            } => write!(
+                f,
+                "RateLimited at {node}: QOS MaximumOutgoingBandwidthInBytes {bytes_per_second} B/s, token bucket empty"
+            ),
             Disposition::LinkDown { node } => write!(f, "LinkDown at {node}"),
             Disposition::HostDown { node } => write!(f, "HostDown: {node}"),
             Disposition::Unsupported { node, what } => write!(f, "Unsupported at {node}: {what}"),

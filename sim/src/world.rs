@@ -23,10 +23,11 @@
 //! - SNAT ports are not returned to the pool within a run.
 
 use crate::capture::PcapSet;
-use crate::compile::HostProgram;
-use crate::engine::FlowAction;
+use crate::compile::{HostProgram, HostRoute, Via};
+use crate::path::{FlowAction, HostId};
+use crate::route::RouteTable;
 use crate::trace::L4;
-use crate::vfp::{FlowTable, SnatPools};
+use crate::vfp::flow::{FlowTable, SnatPools};
 use hnsim_model::state::{Hns, HostSettings};
 use hnsim_model::{Guid, Mac};
 use ipnet::Ipv4Net;
@@ -37,7 +38,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
 
-pub use crate::app::{Forwarded, PreparedPacket};
 pub use crate::trace::{Disposition, Hop, Seen, Step, Trace};
 
 /// An underlay L2 segment (one broadcast domain with one IPv4 prefix).
@@ -103,6 +103,9 @@ pub struct DataplaneSettings {
     /// ICS networks (the Hyper-V Default Switch, WSL) share the host's connection: egress is
     /// NATed to the host address like WinNAT (hns-schema.md §2.2, §5.7). Off = no external path.
     pub ics_shares_connection: bool,
+    /// How much traffic an endpoint's `QOS` token bucket holds, as time at its rate (virtual
+    /// ns; at least one full frame). HNS does not document a burst size: inferred, docs/qos.md.
+    pub qos_burst_ns: u64,
 }
 
 impl Default for DataplaneSettings {
@@ -120,6 +123,7 @@ impl Default for DataplaneSettings {
             container_mtu_reduction: 0,
             ip_forwarding: true,
             ics_shares_connection: true,
+            qos_burst_ns: 100_000_000,
         }
     }
 }
@@ -320,9 +324,64 @@ pub(crate) struct HostNode {
     pub link_up: bool,
     pub switch: crate::switch::MacTable,
     /// Container compartments' neighbour caches (`neigh`).
-    pub neigh: crate::neigh::CompartmentNeighbours,
+    pub neigh: CompartmentNeighbours,
+    /// `QOS` meters by endpoint (runtime state: they survive recompiles while the rate stays).
+    pub meters: crate::fasthash::FastMap<Guid, crate::vfp::meter::TokenBucket>,
+    /// The default compartment's IPv4 routes: see [`HostNode::rebuild_routes`].
+    pub routes: RouteTable<HostRoute>,
     /// IPv6 routes (prefix, IPv4 address of the next-hop node): see [`World::set_host_routes6`].
-    pub routes6: Vec<(ipnet::Ipv6Net, Ipv4Addr)>,
+    pub routes6: RouteTable<(ipnet::Ipv6Net, Ipv4Addr)>,
+}
+
+/// The per-compartment neighbour cache of a host: (compartment, next hop) → MAC (`neigh`).
+pub(crate) type CompartmentNeighbours = crate::fasthash::FastMap<(Guid, std::net::IpAddr), Mac>;
+
+impl HostNode {
+    /// HNS service restart (P11): the model drops non-persistent networks with their endpoints;
+    /// VFP is reprogrammed, so flows and NAT sessions are gone. A reboot also loses namespaces,
+    /// containers and SNAT reservations.
+    pub(crate) fn hns_restart(&mut self, reboot: bool) {
+        if reboot {
+            self.hns.reboot();
+            self.snat.clear();
+            self.switch.clear_learned();
+        } else {
+            self.hns.restart_service();
+        }
+        self.flows.clear();
+        self.meters.clear();
+    }
+
+    /// Rebuild the default compartment's route table from its sources: the connected underlay
+    /// prefix, the default gateway, the extra OS routes and the routes HNS adds (host vNICs,
+    /// host-attached endpoints, `HostRoute`). They rank in that order when two have a prefix
+    /// of the same length, so they are pushed in reverse (in a [`RouteTable`] the later wins).
+    pub(crate) fn rebuild_routes(&mut self, connected: Ipv4Net) {
+        let mut t = RouteTable::new();
+        for r in self.prog.host_routes.iter().rev() {
+            t.push(r.clone());
+        }
+        for (prefix, nh) in self.spec.routes.iter().rev() {
+            t.push(HostRoute {
+                prefix: *prefix,
+                via: Via::Uplink(Some(*nh)),
+                origin: "OS route",
+            });
+        }
+        if let Some(gw) = self.spec.gateway {
+            t.push(HostRoute {
+                prefix: Ipv4Net::default(),
+                via: Via::Uplink(Some(gw)),
+                origin: "default gateway",
+            });
+        }
+        t.push(HostRoute {
+            prefix: connected,
+            via: Via::Uplink(None),
+            origin: "connected",
+        });
+        self.routes = t;
+    }
 }
 
 pub(crate) enum NodeKind {
@@ -482,9 +541,13 @@ impl World {
             link_up: true,
             switch: crate::switch::MacTable::default(),
             neigh: Default::default(),
-            routes6: Vec::new(),
+            meters: Default::default(),
+            routes: RouteTable::new(),
+            routes6: RouteTable::new(),
             spec,
         };
+        let mut node = node;
+        node.rebuild_routes(self.segments[seg].spec.prefix);
         let name = node.spec.name.clone();
         self.add_node(&name, NodeKind::Host(Box::new(node)))
     }
@@ -495,9 +558,9 @@ impl World {
         self.add_node(&name, NodeKind::Station(spec, seg))
     }
 
-    pub(crate) fn host_index(&self, host: &str) -> Result<usize, WorldError> {
+    pub(crate) fn host_index(&self, host: &str) -> Result<HostId, WorldError> {
         match self.node_by_name.get(host) {
-            Some(&i) if matches!(self.nodes[i].kind, NodeKind::Host(_)) => Ok(i),
+            Some(&i) if matches!(self.nodes[i].kind, NodeKind::Host(_)) => Ok(HostId(i)),
             _ => Err(unknown("host", host)),
         }
     }
@@ -505,7 +568,7 @@ impl World {
     /// The control plane of a host. The dataplane recompiles when its `generation` moves.
     pub fn hns(&mut self, host: &str) -> Result<&mut Hns, WorldError> {
         let i = self.host_index(host)?;
-        match &mut self.nodes[i].kind {
+        match &mut self.nodes[i.0].kind {
             NodeKind::Host(h) => Ok(&mut h.hns),
             _ => Err(unknown("host", host)),
         }
@@ -514,7 +577,7 @@ impl World {
     /// Read-only view of a host's HNS state.
     pub fn hns_ref(&self, host: &str) -> Result<&Hns, WorldError> {
         let i = self.host_index(host)?;
-        match &self.nodes[i].kind {
+        match &self.nodes[i.0].kind {
             NodeKind::Host(h) => Ok(&h.hns),
             _ => Err(unknown("host", host)),
         }
@@ -644,7 +707,11 @@ impl World {
         for n in &mut self.nodes {
             n.neigh.clear();
         }
-        crate::neigh::clear_all(self);
+        for n in &mut self.nodes {
+            if let NodeKind::Host(h) = &mut n.kind {
+                h.neigh.clear();
+            }
+        }
         let node = |w: &World, name: &str| -> Result<usize, WorldError> {
             w.node_by_name
                 .get(name)
@@ -684,11 +751,11 @@ impl World {
                 let (a, b) = (node(self, &a)?, node(self, &b)?);
                 self.partitions.remove(&(a.min(b), a.max(b)));
             }
-            Fault::HnsRestart { host } => crate::host::hns_restart(self.host_mut(&host)?, false),
+            Fault::HnsRestart { host } => self.host_mut(&host)?.hns_restart(false),
             Fault::Reboot { host } => {
                 let i = self.host_index(&host)?;
-                self.nodes[i].neigh.clear();
-                crate::host::hns_restart(self.host_mut(&host)?, true);
+                self.nodes[i.0].neigh.clear();
+                self.host_mut(&host)?.hns_restart(true);
             }
         }
         Ok(())
@@ -696,7 +763,7 @@ impl World {
 
     pub(crate) fn host_mut(&mut self, host: &str) -> Result<&mut HostNode, WorldError> {
         let i = self.host_index(host)?;
-        match &mut self.nodes[i].kind {
+        match &mut self.nodes[i.0].kind {
             NodeKind::Host(h) => Ok(h),
             _ => Err(unknown("host", host)),
         }
@@ -708,7 +775,11 @@ impl World {
         host: &str,
         routes: Vec<(Ipv4Net, Ipv4Addr)>,
     ) -> Result<(), WorldError> {
-        self.host_mut(host)?.spec.routes = routes;
+        let seg = self.host_mut(host)?.seg;
+        let connected = self.segments[seg].spec.prefix;
+        let hn = self.host_mut(host)?;
+        hn.spec.routes = routes;
+        hn.rebuild_routes(connected);
         self.epoch += 1;
         Ok(())
     }
@@ -722,7 +793,7 @@ impl World {
         host: &str,
         routes: Vec<(ipnet::Ipv6Net, Ipv4Addr)>,
     ) -> Result<(), WorldError> {
-        self.host_mut(host)?.routes6 = routes;
+        self.host_mut(host)?.routes6 = routes.into_iter().collect();
         self.epoch += 1;
         Ok(())
     }
@@ -803,7 +874,7 @@ impl World {
     pub fn compile_errors(&mut self, host: &str) -> Result<Vec<String>, WorldError> {
         let i = self.host_index(host)?;
         self.ensure_compiled(i);
-        match &self.nodes[i].kind {
+        match &self.nodes[i.0].kind {
             NodeKind::Host(h) => Ok(h
                 .prog
                 .errors

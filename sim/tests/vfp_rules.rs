@@ -42,7 +42,11 @@ fn a_tcp_only_rule_ignores_udp_and_icmp() {
     let mut n = 0;
     assert_eq!(set.eval(&view(6), &mut n), AclVerdict::Rule(0));
     for proto in [17, 1, 58] {
-        assert_eq!(set.eval(&view(proto), &mut n), AclVerdict::Rule(1), "protocol {proto}");
+        assert_eq!(
+            set.eval(&view(proto), &mut n),
+            AclVerdict::Rule(1),
+            "protocol {proto}"
+        );
         assert!(!set.rules[1].allow);
     }
     // Names are accepted and mean their numbers.
@@ -164,8 +168,7 @@ fn reference(
             .min_by_key(|(_, o, _)| *o)
             .map(|(_, _, m)| m.lb.0)
     };
-    best(&|m| m.vips.contains(&dst))
-        .or_else(|| any_local.then(|| best(&|m| m.vips.is_empty())).flatten())
+    best(&|m| m.vips.contains(&dst)).or_else(|| any_local.then(|| best(&|m| m.vips.is_empty())).flatten())
 }
 
 const VIPS: [&str; 2] = ["10.96.0.10", "10.96.0.20"];

@@ -1,6 +1,6 @@
 //! `hnsim doctor PATH…`: named checks over a node's HNS state (a dump folder, dump files, or
 //! scenarios), with severity, the objects involved and the public issue each comes from.
-//! Exit 0 = no findings, 1 = findings, 2 = bad input. `hnsim node diff A B` shares the loading.
+//! Exit 0 = no findings (or info only), 1 = warnings or errors, 2 = bad input. `hnsim node diff A B` shares the loading.
 
 use hnsim_model::doctor::{self, Context, Finding, Severity};
 use hnsim_model::state::{Hns, HostSettings};
@@ -27,6 +27,13 @@ pub struct DoctorArgs {
     /// Print the checks and exit.
     #[arg(long)]
     pub list_checks: bool,
+    /// A Kubernetes description (hnsim-k8s YAML): also report drift of the node against what
+    /// the cluster should have programmed on it (needs --node).
+    #[arg(long, requires = "node")]
+    pub expected: Option<PathBuf>,
+    /// The node's name in the --expected description.
+    #[arg(long, requires = "expected")]
+    pub node: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -133,6 +140,13 @@ pub fn doctor(a: DoctorArgs) -> u8 {
         Ok(s) => s,
         Err(c) => return c,
     };
+    let expected = match (&a.expected, &a.node) {
+        (Some(f), Some(n)) => match super::drift::expected_state(f, n) {
+            Ok(h) => Some(h),
+            Err(c) => return c,
+        },
+        _ => None,
+    };
     let mut total = 0;
     let mut reports = Vec::new();
     for mut s in states {
@@ -141,8 +155,11 @@ pub fn doctor(a: DoctorArgs) -> u8 {
         if a.node_ip.is_some() {
             s.ctx.node_ip = a.node_ip;
         }
-        let findings = doctor::run(&s.hns, &s.ctx);
-        total += findings.len();
+        let mut findings = doctor::run(&s.hns, &s.ctx);
+        if let Some(e) = &expected {
+            findings.extend(doctor::diff::drift(e, &s.hns));
+        }
+        total += findings.iter().filter(|f| f.severity > Severity::Info).count();
         if json {
             reports.push(
                 serde_json::json!({"source": s.label, "findings": findings, "summary": summary(&findings)}),

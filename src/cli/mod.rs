@@ -2,10 +2,14 @@
 pub mod adapter;
 pub mod bench;
 pub mod doctor;
+pub mod drift;
 pub mod input;
+pub mod merge;
+pub mod k8s;
 pub mod node;
 pub mod out;
 pub mod run;
+pub mod sweep;
 pub mod validate;
 
 /// Print an invalid-input message and return exit code 2.

@@ -47,7 +47,9 @@ pub fn run(c: NodeCommand) -> u8 {
     }
 }
 
-/// Files bigger than this are not read (a dump file is kilobytes to tens of megabytes).
+/// Files bigger than this are not read. Larger than the cap on other inputs
+/// (`hnsim_model::text::MAX_INPUT_BYTES`): a node dump is pretty-printed UTF-16, twice the bytes
+/// of its text, and a 20,000-endpoint node's endpoint.txt alone passes 30 MiB.
 const MAX_FILE: u64 = 256 << 20;
 
 /// Every file under `paths` (folders walked in name order), with its bytes. A path that does not
@@ -82,7 +84,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
     for p in entries {
         if p.is_dir() {
             walk(&p, out)?;
-        } else {
+        } else if hnsim_model::text::is_regular_file(&p) {
             out.push(p);
         }
     }

@@ -2,9 +2,7 @@
 
 use hnsim_sim::scenario::format::Proto;
 use hnsim_sim::scenario::runner::{execute, RunOptions, ScenarioReport};
-use hnsim_sim::scenario::{
-    doclint, expect_lint, load_file, load_str, parse, report, Loaded, ScenarioError,
-};
+use hnsim_sim::scenario::{doclint, expect_lint, load_file, load_str, parse, report, Loaded, ScenarioError};
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
@@ -32,6 +30,16 @@ pub struct RunArgs {
     /// Run everything twice and fail at the first difference in the JSON report or the pcaps.
     #[arg(long)]
     pub check_determinism: bool,
+    /// Run every scenario under each seed of a range: `1..11` (11 excluded) or `1..=10`.
+    #[arg(long, conflicts_with = "seed")]
+    pub seeds: Option<String>,
+    /// Run only shard I of N (1-based) of the (scenario, seed) pairs, e.g. `--shard 2/4`;
+    /// merge the shards' JSON reports with `hnsim report merge`.
+    #[arg(long)]
+    pub shard: Option<String>,
+    /// No progress bar (it is drawn only when standard error is a terminal anyway).
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 #[derive(clap::Args)]
@@ -130,10 +138,7 @@ fn load_all(paths: &[PathBuf], strict: bool) -> Result<Vec<Loaded>, Vec<Scenario
     for f in files {
         match load_path(&f) {
             Ok(l) => {
-                for w in doclint::warnings(&l)
-                    .into_iter()
-                    .chain(expect_lint::warnings(&l))
-                {
+                for w in doclint::warnings(&l).into_iter().chain(expect_lint::warnings(&l)) {
                     if strict {
                         errors.push(w);
                     } else {
@@ -152,12 +157,24 @@ fn load_all(paths: &[PathBuf], strict: bool) -> Result<Vec<Loaded>, Vec<Scenario
     }
 }
 
-/// One pass over every scenario: the reports and each scenario's pcap files.
-fn run_once(loaded: &[Loaded], opts: &RunOptions) -> (Vec<ScenarioReport>, Vec<Captures>) {
+/// One pass over the planned (scenario, seed) pairs: the reports and each scenario's pcaps.
+fn run_once(
+    loaded: &[Loaded],
+    plan: &[(usize, Option<u64>)],
+    opts: &RunOptions,
+    quiet: bool,
+) -> (Vec<ScenarioReport>, Vec<Captures>) {
     let mut reports = Vec::new();
     let mut pcaps = Vec::new();
-    for l in loaded {
-        let (rep, runner) = execute(l, opts);
+    let mut progress = super::sweep::Progress::new(plan.len(), quiet);
+    for &(i, seed) in plan {
+        let l = &loaded[i];
+        let opts = RunOptions {
+            seed: seed.or(opts.seed),
+            ..opts.clone()
+        };
+        let (rep, runner) = execute(l, &opts);
+        progress.done(rep.ok());
         if opts.pcap {
             let mut files = Vec::new();
             if let Some(r) = &runner {
@@ -170,6 +187,7 @@ fn run_once(loaded: &[Loaded], opts: &RunOptions) -> (Vec<ScenarioReport>, Vec<C
         }
         reports.push(rep);
     }
+    progress.finish();
     (reports, pcaps)
 }
 
@@ -200,14 +218,23 @@ pub fn run(a: RunArgs) -> u8 {
             return 2;
         }
     };
+    let seeds = match a.seeds.as_deref().map(super::sweep::parse_seeds).transpose() {
+        Ok(s) => s,
+        Err(e) => return super::invalid(e),
+    };
+    let shard = match a.shard.as_deref().map(super::sweep::parse_shard).transpose() {
+        Ok(s) => s,
+        Err(e) => return super::invalid(e),
+    };
+    let plan = super::sweep::plan(loaded.len(), seeds.as_deref(), shard);
     let opts = RunOptions {
         seed: a.seed,
         pcap: a.pcap.is_some() || a.check_determinism,
         setup_only: false,
     };
-    let (reports, pcaps) = run_once(&loaded, &opts);
+    let (reports, pcaps) = run_once(&loaded, &plan, &opts, a.quiet);
     if a.check_determinism {
-        let (again, pcaps2) = run_once(&loaded, &opts);
+        let (again, pcaps2) = run_once(&loaded, &plan, &opts, a.quiet);
         let (j1, j2) = (report::json(&reports), report::json(&again));
         if j1 != j2 {
             eprintln!(
@@ -259,6 +286,11 @@ pub fn run(a: RunArgs) -> u8 {
             }
         }
         None => {
+            let text = if format == "text" && super::sweep::colour_wanted() {
+                super::sweep::colour_text(&text)
+            } else {
+                text
+            };
             if let Err(c) = super::out::print(&text) {
                 return c;
             }
@@ -400,11 +432,7 @@ pub fn trace(a: TraceArgs) -> u8 {
         "json" => serde_json::to_string_pretty(&ex).unwrap_or_default() + "\n",
         _ => format!("{} -> {} ({})\n{ex}\n", a.from, a.to, a.proto),
     };
-    let code = if delivered {
-        0
-    } else {
-        1
-    };
+    let code = if delivered { 0 } else { 1 };
     super::out::finish(super::out::print(&text), code)
 }
 
@@ -427,7 +455,7 @@ pub fn graph(a: GraphArgs) -> u8 {
     };
     // The graph of a half-built world is still worth seeing, but not as a success.
     let code = if warn_failed_setup(&l, &rep) { 1 } else { 0 };
-    let t = hnsim_sim::view::Topology::of(&runner.world, &runner.names_by_guid());
+    let t = runner.topology();
     let text = match a.format.as_str() {
         "json" => hnsim_sim::view::graph::json(&t),
         _ => hnsim_sim::view::graph::dot(&t),

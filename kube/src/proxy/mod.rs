@@ -170,7 +170,10 @@ pub struct Proxier {
     dsr_supported: bool,
     /// klog-style lines kube-proxy would log, for `render` and failing tests.
     pub log: Vec<String>,
-    /// Which Kubernetes object each HNS object kube-proxy created came from.
+    /// The HNS calls that failed in the last sync (kube-proxy logs them and retries later).
+    pub errors: Vec<String>,
+    /// What each HNS object kube-proxy created is: `source-vip`, `clusterip svc/NS/NAME`,
+    /// `remote IP`, or `svc/NS/NAME Kind` for LBs.
     pub origins: BTreeMap<String, String>,
     pub stats: SyncStats,
 }
@@ -224,6 +227,7 @@ impl Proxier {
             stale_lbs: BTreeSet::new(),
             terminated: BTreeSet::new(),
             log: Vec::new(),
+            errors: Vec::new(),
             origins: BTreeMap::new(),
             stats: SyncStats::default(),
         };
@@ -608,6 +612,16 @@ impl Proxier {
 
     /// `syncProxyRules`, after taking the cluster's current Services and EndpointSlices.
     pub fn sync(&mut self, hcn: &mut Hcn, services: &[Service], slices: &[EndpointSlice]) {
+        let first = self.log.len();
+        self.sync_inner(hcn, services, slices);
+        self.errors = self.log[first..]
+            .iter()
+            .filter(|l| l.contains("failed"))
+            .cloned()
+            .collect();
+    }
+
+    fn sync_inner(&mut self, hcn: &mut Hcn, services: &[Service], slices: &[EndpointSlice]) {
         hcn.component = Component::KubeProxy;
         self.stats.syncs += 1;
         let prev = self.network.as_ref().map(|n| n.id.clone());
@@ -675,7 +689,7 @@ impl Proxier {
                 match hcn.create(ObjectKind::Endpoint, &doc) {
                     Ok(id) => {
                         self.stats.endpoints_created += 1;
-                        self.origins.insert(id, "kube-proxy --source-vip".into());
+                        self.origins.insert(id, "source-vip".into());
                     }
                     Err(e) => {
                         self.log.push(format!("Source Vip endpoint creation failed: {e}"));
@@ -742,7 +756,7 @@ impl Proxier {
                     let sp = self.svc_ports.get_mut(k).expect("exists");
                     sp.remote_endpoint = Some(id.clone());
                     sp.remote_endpoint_counted = true;
-                    self.origins.insert(id.clone(), format!("{svc_label} clusterIP"));
+                    self.origins.insert(id.clone(), format!("clusterip {svc_label}"));
                     queried.insert(
                         id.clone(),
                         HnsEp {
@@ -837,7 +851,7 @@ impl Proxier {
                             self.stats.endpoints_created += 1;
                             self.origins
                                 .entry(id.clone())
-                                .or_insert_with(|| format!("{svc_label} endpoint {}", e.ip));
+                                .or_insert_with(|| format!("remote {}", e.ip));
                             let h = HnsEp {
                                 id: id.clone(),
                                 is_local: false,
@@ -1195,6 +1209,28 @@ impl Proxier {
             sp.external_ids.clone(),
             sp.ingress_ids.clone(),
         ))
+    }
+
+    /// Every LB kube-proxy holds: (service port, LB kind, HNS ID).
+    pub fn load_balancers(&self) -> Vec<(String, LbKind, String)> {
+        let mut out = Vec::new();
+        for (k, sp) in &self.svc_ports {
+            let mut push = |kind, id: &String| {
+                if !id.is_empty() {
+                    out.push((k.clone(), kind, id.clone()));
+                }
+            };
+            push(LbKind::ClusterIp, &sp.hns_id);
+            push(LbKind::NodePort, &sp.node_port_hns_id);
+            for id in &sp.external_ids {
+                push(LbKind::ExternalIp, id);
+            }
+            for (id, hc) in &sp.ingress_ids {
+                push(LbKind::Ingress, id);
+                push(LbKind::HealthCheck, hc);
+            }
+        }
+        out
     }
 
     /// Service ports (their names) and whether their policies are applied.

@@ -81,8 +81,8 @@ pub static CHECKS: &[Check] = &[
     check!("nodeport-without-local-routed-vip", Info,
         "a NodePort load balancer without LocalRoutedVIP: the node cannot reach its own NodePort",
         "projectcalico/calico#7305 (consumers.md P2)", nodeport_without_local_routed_vip),
-    check!("empty-source-vip-l2bridge", Warning,
-        "a non-DSR load balancer on L2Bridge with an empty SourceVIP",
+    check!("empty-source-vip-l2bridge", Info,
+        "a non-DSR load balancer on L2Bridge with an empty SourceVIP (kube-proxy's default; a loop on some WS2019 builds)",
         "kubernetes/community#8890 (consumers.md P3)", empty_source_vip_l2bridge),
     check!("scale-limits", Warning,
         "more than 1024 backends behind one load balancer, or IPv6 on an overlay network",
@@ -104,7 +104,7 @@ fn ep_label(id: &Guid, e: &Endpoint) -> String {
     format!("endpoint {id} ({}{remote})", ip.join(", "))
 }
 
-fn proto(p: u32) -> String {
+pub(crate) fn proto(p: u32) -> String {
     match p {
         6 => "tcp".into(),
         17 => "udp".into(),
@@ -312,13 +312,10 @@ fn lb_without_backends(hns: &Hns, _: &Context, out: &mut Out) {
 fn outbound_nat_wide_exception(hns: &Hns, ctx: &Context, out: &mut Out) {
     for (id, e) in &hns.endpoints {
         for o in outbound_nat(e) {
+            // IPv4 only: the AKS#1367 shape; IPv6 cluster prefixes vary too much to judge.
             for x in &o.exceptions {
-                if let Some(n) = net(x) {
-                    let limit = if n.addr().is_ipv4() {
-                        ctx.widest_exception
-                    } else {
-                        ctx.widest_exception + 96
-                    };
+                if let Some(n) = net(x).filter(|n| n.addr().is_ipv4()) {
+                    let limit = ctx.widest_exception;
                     if n.prefix_len() < limit {
                         out.add(
                             format!("OutBoundNAT exception {x} is wider than /{limit}: destinations in it outside the cluster (a VNet service, an App Gateway) are reached without SNAT and their replies cannot return"),
@@ -669,7 +666,7 @@ fn empty_source_vip_l2bridge(hns: &Hns, _: &Context, out: &mut Out) {
             .any(|(_, e)| network_of(hns, e).is_some_and(|(_, n)| n.kind() == NetworkType::L2Bridge));
         if on_bridge && l.flags & DSR == 0 && l.source_vip.trim().is_empty() {
             out.add(
-                "non-DSR load balancer on L2Bridge with an empty SourceVIP: some WS2019 builds SNAT to the VIP itself and replies loop".into(),
+                "non-DSR load balancer on L2Bridge with an empty SourceVIP (what kube-proxy sends on L2Bridge): older HNS uses the node IP, some WS2019 builds SNAT to the VIP itself and replies loop".into(),
                 vec![lb_label(id, l)],
             );
         }

@@ -54,7 +54,7 @@ fn lb_key(l: &LoadBalancer) -> String {
     let pm: Vec<String> = l
         .port_mappings
         .iter()
-        .map(|m| format!("{vip}:{}/{}", m.external_port, m.protocol))
+        .map(|m| format!("{vip}:{}/{}", m.external_port, super::checks::proto(m.protocol)))
         .collect();
     format!("load balancer {}", pm.join(" "))
 }
@@ -213,4 +213,37 @@ fn compare<K: Ord + std::fmt::Display, T>(
             detail: String::new(),
         });
     }
+}
+
+/// Drift of a node against what its cluster should have programmed: [`diff`] of the expected
+/// state (`a`, rendered from the Kubernetes description) and the node's state (`b`), as doctor
+/// findings: `drift-missing` (expected, not held), `drift-unexplained` (held, nothing explains
+/// it), `drift-differs` (both, with different flags, PA, SourceVIP or backends).
+pub fn drift(expected: &Hns, actual: &Hns) -> Vec<super::Finding> {
+    use super::{Finding, Severity};
+    diff(expected, actual)
+        .into_iter()
+        .map(|d| {
+            let (check, severity, message) = match d.change {
+                "only-in-a" => (
+                    "drift-missing",
+                    Severity::Error,
+                    "kube-proxy / the network plugin / the CNI should have programmed this, HNS does not hold it".to_string(),
+                ),
+                "only-in-b" => (
+                    "drift-unexplained",
+                    Severity::Warning,
+                    "HNS holds this but nothing in the cluster explains it (stale?)".to_string(),
+                ),
+                _ => ("drift-differs", Severity::Error, format!("expected vs held: {}", d.detail)),
+            };
+            Finding {
+                check,
+                severity,
+                message,
+                objects: vec![d.object],
+                reference: "docs/reference/node-dumps.md §9",
+            }
+        })
+        .collect()
 }

@@ -1,8 +1,10 @@
 //! Bytes → text for node dumps (docs/reference/node-dumps.md §1).
 //!
 //! Windows PowerShell 5.1's `>` / `>>` / `Out-File` write UTF-16LE with a BOM; `Out-File
-//! -Encoding ascii`, logs and hand-made files are UTF-8, with or without a BOM. This is the one
-//! place that decides, so a shared reader can replace it later without touching the scanner.
+//! -Encoding ascii`, logs and hand-made files are UTF-8, with or without a BOM. Well-formed
+//! files go through the shared reader ([`crate::text::decode_text`]); a dump is more forgiving
+//! than other inputs in two ways: UTF-16LE without a BOM is recognised, and broken UTF-16 is
+//! decoded with U+FFFD (counted) because the JSON inside is still worth reading.
 
 use std::borrow::Cow;
 
@@ -41,6 +43,20 @@ pub enum TextError {
 /// Decode a dump file. UTF-16 with unpaired surrogates or an odd length decodes with U+FFFD
 /// (the count is returned) rather than failing: the JSON inside is still worth reading.
 pub fn decode_text(bytes: &[u8]) -> Result<(Cow<'_, str>, Encoding, usize), TextError> {
+    let bom = match bytes {
+        [0xFF, 0xFE, ..] => Some(Encoding::Utf16LeBom),
+        [0xFE, 0xFF, ..] => Some(Encoding::Utf16BeBom),
+        [0xEF, 0xBB, 0xBF, ..] => Some(Encoding::Utf8Bom),
+        _ => None,
+    };
+    if let Some(enc) = bom {
+        if let Ok(s) = crate::text::decode_text(bytes.to_vec()) {
+            if let Some(i) = s.bytes().position(|b| b == 0) {
+                return Err(TextError::Nul(i));
+            }
+            return Ok((Cow::Owned(s), enc, 0));
+        }
+    }
     if let Some(rest) = bytes.strip_prefix(&[0xFF, 0xFE]) {
         let (s, bad) = utf16(rest, u16::from_le_bytes);
         return Ok((Cow::Owned(s), Encoding::Utf16LeBom, bad));

@@ -114,7 +114,10 @@ impl Hns {
     /// cannot say (see the module docs): compare everything then.
     pub fn changes_since(&self, cursor: Cursor) -> Option<&[Change]> {
         let j = &self.journal;
-        if cursor.journal != j.id || cursor.seq < j.start || cursor.seq > j.end() || self.generation != j.generation
+        if cursor.journal != j.id
+            || cursor.seq < j.start
+            || cursor.seq > j.end()
+            || self.generation != j.generation
         {
             return None;
         }

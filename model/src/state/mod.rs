@@ -32,17 +32,17 @@ pub mod hcs;
 mod import;
 mod index;
 mod ipam;
-pub mod lint;
 pub mod journal;
+pub mod lint;
 mod modify;
 mod ops;
 mod validate;
 pub mod workload;
 
 pub use features::Feature;
-pub use journal::{Change, Cursor};
 pub use hcs::{ComputeSystem, ContainerState, EndpointLocation, Isolation};
 pub use import::{ImportProblem, ImportReport};
+pub use journal::{Change, Cursor};
 
 use crate::hresult::{HResult, HcnError};
 use crate::ids::{Guid, Mac};

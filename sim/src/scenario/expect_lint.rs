@@ -55,7 +55,8 @@ mod tests {
         assert_eq!(w.len(), 2, "{w:?}");
         assert!(w[0].starts_with("t.yaml:10:"), "{}", w[0]);
         assert!(w[0].contains("`disposition:`"), "{}", w[0]);
-        assert!(w[1].starts_with("t.yaml:15:"), "{}", w[1]);
+        // At the `expect:` key of the block mapping.
+        assert!(w[1].starts_with("t.yaml:14:7:"), "{}", w[1]);
     }
 
     #[test]

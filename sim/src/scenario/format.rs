@@ -34,6 +34,9 @@ pub struct Scenario {
     pub stations: IndexMap<String, StationDef>,
     #[serde(default)]
     pub steps: Vec<Step>,
+    /// The Kubernetes cluster (docs/scenario-format.md "Kubernetes"); read by `kubernetes.rs`.
+    #[serde(default)]
+    pub kubernetes: Option<Value>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
@@ -218,6 +221,11 @@ steps! {
     Advance(String) = "advance",
     /// Load a host's HNS state as a node dump showed it (`hnsim node import`).
     Restore(super::restore::RestoreStep) = "restore",
+    // Kubernetes (scenario/kubernetes.rs): objects in Kubernetes' own YAML.
+    Apply(Value) = "apply",
+    Delete(Value) = "delete",
+    KubeProxySync(Value) = "kube-proxy-sync",
+    Restart(Value) = "restart",
 }
 
 /// Any HNS object step.
@@ -366,6 +374,15 @@ pub struct TrafficStep {
     /// Send this many times (fresh source ports), each must meet `expect`.
     #[serde(default)]
     pub repeat: Option<u32>,
+    /// Bulk: this many packets on the step's one flow (counted, not all traced).
+    #[serde(default)]
+    pub packets: Option<u64>,
+    /// Bulk: this many connections, source ports `src-port` (default 1024) upward.
+    #[serde(default)]
+    pub flows: Option<u64>,
+    /// Bulk: spacing in virtual time, `N/s`, `N/ms` or `N/us`.
+    #[serde(default)]
+    pub rate: Option<String>,
     #[serde(default)]
     pub expect: Option<Expect>,
     #[serde(default)]

@@ -103,9 +103,7 @@ fn eval<'a>(expr: &str, vars: &'a BTreeMap<String, Value>) -> Result<&'a Value, 
 pub fn value_references(v: &serde_yaml::Value) -> Vec<String> {
     fn walk(v: &serde_yaml::Value, out: &mut Vec<String>) {
         match v {
-            serde_yaml::Value::String(s) if s.contains("${") => {
-                out.extend(references(s).unwrap_or_default())
-            }
+            serde_yaml::Value::String(s) if s.contains("${") => out.extend(references(s).unwrap_or_default()),
             serde_yaml::Value::Sequence(items) => items.iter().for_each(|i| walk(i, out)),
             serde_yaml::Value::Mapping(m) => m.values().for_each(|i| walk(i, out)),
             serde_yaml::Value::Tagged(t) => walk(&t.value, out),

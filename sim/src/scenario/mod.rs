@@ -19,6 +19,7 @@ pub mod validate;
 
 pub use format::Scenario;
 pub use parse::{parse_file, parse_str, Loaded, ScenarioError};
+pub use runner::kubernetes;
 
 /// Parse and validate scenario text: every error, in file order.
 pub fn load_str(file: &str, text: &str) -> Result<Loaded, Vec<ScenarioError>> {

@@ -13,10 +13,14 @@ use crate::world::{Fault, Place, SendRequest, World};
 use hnsim_model::backend::{HcnCall, HcnOp, ObjectKind, Verb};
 use hnsim_model::document::encode_load_balancer;
 use hnsim_model::state::hcs::Isolation as HcsIsolation;
+use hnsim_model::state::{Change, Cursor};
 use hnsim_model::v1::{policy_list_from_v1, PolicyListV2};
 use hnsim_model::{Guid, HnsBackend};
 use serde::Serialize;
 use serde_json::{json, Value as Json};
+
+mod bulk;
+pub use bulk::{parse_rate, problems as bulk_problems, BulkSummary};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
@@ -83,6 +87,9 @@ pub struct StepReport {
     /// The step could not run (e.g. an unknown name at run time, an unexpected HNS error).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Bulk traffic steps (`packets:` / `flows:`): counts instead of every exchange.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bulk: Option<BulkSummary>,
 }
 
 impl StepReport {
@@ -148,6 +155,9 @@ enum Named {
 }
 
 /// A scenario being run: its world and the names defined so far.
+#[path = "kubernetes.rs"]
+pub mod kubernetes;
+
 pub struct Runner<'a> {
     pub loaded: &'a Loaded,
     pub world: World,
@@ -155,12 +165,14 @@ pub struct Runner<'a> {
     names: BTreeMap<String, Named>,
     /// Every name bound to an HNS object, by the object's GUID (for naming receivers).
     names_of: BTreeMap<Guid, BTreeSet<String>>,
-    /// The values of `${name…}`. A named object's entry is its document as last read, with the
-    /// host's HNS generation at that read (`read_at`): it is re-read from the model only when an
-    /// expression uses it and the host has changed since, so a step costs the same whatever the
-    /// number of names (an object gone from HNS keeps its last document).
+    /// The values of `${name…}`. A named object's entry is its document as last read; it is
+    /// re-read from the model only when an expression uses it and the host's change journal
+    /// named the object since (`stale`), so a step costs the same whatever the number of names
+    /// (an object gone from HNS keeps its last document).
     vars: BTreeMap<String, Json>,
-    read_at: BTreeMap<String, u64>,
+    stale: BTreeSet<String>,
+    /// Each host's change-journal position as of the last look.
+    journal_at: BTreeMap<String, Cursor>,
     /// HNS calls made so far (statistics for tests: calls per step must not grow with the
     /// number of names).
     hns_calls: u64,
@@ -169,6 +181,11 @@ pub struct Runner<'a> {
     ep_container: BTreeMap<Guid, String>,
     /// Source port counter for repeated sends without an explicit port.
     next_port: u16,
+    /// The Kubernetes cluster, when the scenario has a `kubernetes:` section.
+    k8s: Option<kubernetes::K8sRun>,
+    /// Display names for pictures (GUID, container id or host name → name), e.g. Kubernetes Pod,
+    /// Service and node names from the Kubernetes layer; see `view::Topology::apply_display_names`.
+    pub display_names: crate::view::DisplayNames,
 }
 
 fn l4(p: Proto) -> L4 {
@@ -208,6 +225,8 @@ pub fn execute<'a>(loaded: &'a Loaded, opts: &RunOptions) -> (ScenarioReport, Op
         }
     };
     let mut failed = super::followon::FailedNames::default();
+    // Objects a packet went through but a later step deleted stay in the picture.
+    let mut history = crate::view::History::default();
     for (i, step) in s.steps.iter().enumerate() {
         if opts.setup_only && step.is_traffic() {
             continue;
@@ -217,9 +236,13 @@ pub fn execute<'a>(loaded: &'a Loaded, opts: &RunOptions) -> (ScenarioReport, Op
             None => runner.step(i, step),
         };
         failed.record(step, &rep);
+        let traffic = !rep.exchanges.is_empty();
         report.steps.push(rep);
+        if traffic {
+            history.saw_traffic(&runner);
+        }
     }
-    report.topology = Some(crate::view::Topology::of(&runner.world, &runner.names_by_guid()));
+    report.topology = Some(history.finish(&runner));
     (report, Some(runner))
 }
 
@@ -269,19 +292,24 @@ impl<'a> Runner<'a> {
         for name in s.underlay.routers.keys() {
             names.insert(name.clone(), Named::Router);
         }
-        Ok(Runner {
+        let mut r = Runner {
             loaded,
             world,
             seed,
             names,
             names_of: BTreeMap::new(),
             vars,
-            read_at: BTreeMap::new(),
+            stale: BTreeSet::new(),
+            journal_at: BTreeMap::new(),
             hns_calls: 0,
             partitions: Vec::new(),
             ep_container: BTreeMap::new(),
             next_port: 50000,
-        })
+            k8s: None,
+            display_names: Default::default(),
+        };
+        kubernetes::init(&mut r)?;
+        Ok(r)
     }
 
     fn default_host(&self, host: &Option<String>) -> String {
@@ -314,7 +342,7 @@ impl<'a> Runner<'a> {
         if let Named::Object { id, .. } = &n {
             self.names_of.entry(*id).or_default().insert(name.to_string());
         }
-        self.read_at.remove(name);
+        self.stale.remove(name);
         self.names.insert(name.to_string(), n);
     }
 
@@ -341,16 +369,14 @@ impl<'a> Runner<'a> {
         self.vars_for(value_references(v))
     }
 
-    /// Re-read one named object if its host's HNS changed since it was last read.
+    /// Re-read one named object if its host's change journal named it since it was read.
     fn read_named(&mut self, name: &str) {
         let Some(Named::Object { host, kind, id }) = self.names.get(name) else {
             return;
         };
         let (host, kind, id) = (host.clone(), *kind, *id);
-        let Ok(generation) = self.world.hns_ref(&host).map(|h| h.generation) else {
-            return;
-        };
-        if self.read_at.get(name) == Some(&generation) {
+        self.follow_journal(&host);
+        if !self.stale.remove(name) {
             return;
         }
         let q = HcnCall::new(HcnOp::Object(Verb::Query, kind), id.to_string(), DEFAULT_QUERY);
@@ -359,7 +385,36 @@ impl<'a> Runner<'a> {
                 self.vars.insert(name.to_string(), v);
             }
         }
-        self.read_at.insert(name.to_string(), generation);
+    }
+
+    /// Mark the names of the objects a host's HNS changed since the last look as stale: the
+    /// journalled ones, or every name on the host when the journal cannot say.
+    fn follow_journal(&mut self, host: &str) {
+        let Ok(hns) = self.world.hns_ref(host) else {
+            return;
+        };
+        let now = hns.journal_cursor();
+        match self.journal_at.get(host).and_then(|c| hns.changes_since(*c)) {
+            Some(changes) => {
+                for c in changes {
+                    let (Change::Network(g)
+                    | Change::Endpoint(g)
+                    | Change::LoadBalancer(g)
+                    | Change::Namespace(g)
+                    | Change::Route(g)) = c;
+                    self.stale
+                        .extend(self.names_of.get(g).into_iter().flatten().cloned());
+                }
+            }
+            None => {
+                for (n, v) in &self.names {
+                    if matches!(v, Named::Object { host: h, .. } if h == host) {
+                        self.stale.insert(n.clone());
+                    }
+                }
+            }
+        }
+        self.journal_at.insert(host.to_string(), now);
     }
 
     /// Resolve an object reference: a name from `as:`, a GUID, or a `${…}` expression.
@@ -409,6 +464,7 @@ impl<'a> Runner<'a> {
             table: None,
             reply: None,
             error: None,
+            bulk: None,
         }
     }
 
@@ -547,6 +603,9 @@ impl<'a> Runner<'a> {
                 Ok(())
             }
             Step::Restore(s) => self.restore(s, rep),
+            Step::Apply(_) | Step::Delete(_) | Step::KubeProxySync(_) | Step::Restart(_) => {
+                kubernetes::step(self, step, rep)
+            }
             Step::Advance(d) => {
                 let ns = parse_duration(d)?;
                 rep.label = format!("advance {d}");
@@ -651,6 +710,9 @@ impl<'a> Runner<'a> {
                 .and_then(Json::as_str)
                 .and_then(|g| g.parse::<Guid>().ok())
                 .unwrap_or_default();
+            // What this call changed is in the journal: take it in before binding, so that the
+            // fresh document is not marked stale by its own create.
+            self.follow_journal(&host);
             self.bind(
                 name,
                 Named::Object {
@@ -660,8 +722,6 @@ impl<'a> Runner<'a> {
                 },
             );
             self.vars.insert(name.clone(), cur.clone());
-            let generation = self.world.hns_ref(&host).map_err(|e| e.to_string())?.generation;
-            self.read_at.insert(name.clone(), generation);
         }
         for (path, want) in &s.expect {
             let want = expand_value(want, self.vars_for_value(want))?;
@@ -678,7 +738,6 @@ impl<'a> Runner<'a> {
         rep.label = format!("restore {} object(s) on {host}", s.objects.len());
         let hns = self.world.hns(&host).map_err(|e| e.to_string())?;
         let (_, reply) = super::restore::apply(hns, s)?;
-        let generation = hns.generation;
         let mut bound = Vec::new();
         for (name, id) in &s.names {
             let id: Guid = id.parse().map_err(|_| format!("names.{name}: not a GUID"))?;
@@ -703,7 +762,6 @@ impl<'a> Runner<'a> {
             };
             self.bind(name, object);
             self.vars.insert(name.clone(), doc);
-            self.read_at.insert(name.clone(), generation);
         }
         rep.reply = Some(reply);
         Ok(())
@@ -914,6 +972,19 @@ impl<'a> Runner<'a> {
             .flat_map(|a| references(a).unwrap_or_default())
             .collect();
         self.vars_for(seen_refs);
+        if t.packets.is_some() || t.flows.is_some() {
+            let req = SendRequest {
+                from: from.clone(),
+                dst,
+                proto: l4(proto),
+                src_port: t.src_port,
+                dst_port: port,
+                data_len: t.size.unwrap_or(64).min(u16::MAX as u32) as u16,
+                dont_fragment: t.df.unwrap_or(false),
+                ttl: t.ttl,
+            };
+            return self.bulk(req, &expect, t, rep);
+        }
         let n = t.repeat.unwrap_or(1);
         let mut receivers: Vec<String> = Vec::new();
         for k in 0..n {
@@ -968,6 +1039,13 @@ impl<'a> Runner<'a> {
             ));
         }
         Ok(())
+    }
+
+    /// The world's topology for pictures, with the scenario's `as:` names and any display names.
+    pub fn topology(&self) -> crate::view::Topology {
+        let mut t = crate::view::Topology::of(&self.world, &self.names_by_guid());
+        t.apply_display_names(&self.display_names);
+        t
     }
 
     /// Every HNS object named with `as:` (by its GUID) and every container, for rendering

@@ -122,7 +122,11 @@ mod tests {
         for (name, text) in [("pods", overlay_pods(2, 3)), ("lbs", lb_steps(5, 2))] {
             let l = load_str(name, &text).unwrap_or_else(|e| panic!("{name}: {e:?}\n{text}"));
             let r = runner::run(&l, &Default::default());
-            assert!(r.ok(), "{name}: {}", crate::scenario::report::text(&[r.clone()]));
+            assert!(
+                r.ok(),
+                "{name}: {}",
+                crate::scenario::report::text(std::slice::from_ref(&r))
+            );
         }
     }
 }

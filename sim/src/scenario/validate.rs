@@ -13,17 +13,17 @@ pub const DISPOSITIONS: &[&str] = crate::trace::Disposition::NAMES;
 
 /// Layer names a trace step can carry (for `path-contains`/`path-excludes` words).
 const LAYERS: &[&str] = {
-    use crate::vfp::layer::*;
+    use crate::vfp::Layer;
     &[
-        ACL_SWITCH,
-        ACL_HOST,
-        SLB_NAT,
-        OUTBOUND_NAT,
-        PORT_MAPPING,
-        ROUTE,
-        VNET,
-        WINNAT,
-        ICS,
+        Layer::AclSwitch.as_str(),
+        Layer::AclHost.as_str(),
+        Layer::SlbNat.as_str(),
+        Layer::OutboundNat.as_str(),
+        Layer::PortMapping.as_str(),
+        Layer::Route.as_str(),
+        Layer::Vnet.as_str(),
+        Layer::WinNat.as_str(),
+        Layer::Ics.as_str(),
         "UFT",
     ]
 };
@@ -56,6 +56,8 @@ pub enum NameKind {
     Container,
     /// A result named with `as:` (an HNS object), with the kind of object.
     Object(&'static str),
+    /// A Kubernetes address: `svc/NS/NAME`, `node/NAME`, a pod not run by hnsim.
+    Kubernetes,
 }
 
 impl NameKind {
@@ -66,13 +68,18 @@ impl NameKind {
             NameKind::Router => "a router".into(),
             NameKind::Container => "a container".into(),
             NameKind::Object(k) => format!("an HNS {k}"),
+            NameKind::Kubernetes => "a Kubernetes address".into(),
         }
     }
     /// Can traffic start or end here?
     pub fn is_place(self) -> bool {
         matches!(
             self,
-            NameKind::Host | NameKind::Station | NameKind::Container | NameKind::Object("endpoint")
+            NameKind::Host
+                | NameKind::Station
+                | NameKind::Container
+                | NameKind::Object("endpoint")
+                | NameKind::Kubernetes
         )
     }
 }
@@ -92,7 +99,14 @@ pub fn validate(l: &Loaded) -> Result<(), Vec<ScenarioError>> {
     };
     c.topology();
     c.errors.extend(super::sanity::check(l));
+    let mut k8s = super::kubernetes::check(l);
+    c.errors.append(&mut k8s.errors);
     for (i, step) in l.scenario.steps.iter().enumerate() {
+        for key in [usize::MAX, i] {
+            for (n, kind) in k8s.names.remove(&key).unwrap_or_default() {
+                c.names.insert(n, kind);
+            }
+        }
         c.step(i, step);
     }
     if c.errors.is_empty() {
@@ -586,6 +600,8 @@ impl Checker<'_> {
                     );
                 }
             }
+            // Checked by kubernetes::check.
+            Step::Apply(_) | Step::Delete(_) | Step::KubeProxySync(_) | Step::Restart(_) => {}
             Step::Advance(d) => {
                 if let Err(m) = parse_duration(d) {
                     self.err(&p, m);
@@ -765,6 +781,9 @@ impl Checker<'_> {
                     t.repeat.unwrap_or(0)
                 ),
             );
+        }
+        for (key, msg) in super::runner::bulk_problems(t) {
+            self.err(&[p.to_vec(), vec![k(key)]].concat(), msg);
         }
         if t.repeat == Some(0) {
             self.err(

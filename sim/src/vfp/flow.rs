@@ -50,11 +50,41 @@ impl std::fmt::Display for Tuple {
     }
 }
 
-/// Where a flow entry lives: a port (endpoint port index, or the host's uplink / host vNIC zone)
-/// and a direction.
+/// A VFP point where flow entries live: an endpoint's port (by its index in the host program),
+/// the host stack (the host vNIC), or the host's uplink (the external port).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Zone {
+    Port(u32),
+    HostStack,
+    Uplink,
+}
+
+impl Zone {
+    /// The zone as one hash word (the two host zones take the top of the port-index range;
+    /// only the hash uses this, `Eq` compares the variants).
+    #[inline(always)]
+    fn word(self) -> u64 {
+        match self {
+            Zone::Port(p) => p as u64,
+            Zone::HostStack => (u32::MAX - 1) as u64,
+            Zone::Uplink => u32::MAX as u64,
+        }
+    }
+
+    /// The port index of a port zone.
+    #[inline]
+    pub fn port(self) -> Option<u32> {
+        match self {
+            Zone::Port(p) => Some(p),
+            Zone::HostStack | Zone::Uplink => None,
+        }
+    }
+}
+
+/// Where a flow entry lives: a zone and a direction.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct FlowKey {
-    pub zone: u32,
+    pub zone: Zone,
     pub dir: Dir,
     pub tuple: Tuple,
 }
@@ -84,7 +114,7 @@ impl Hash for FlowKey {
     fn hash<H: Hasher>(&self, h: &mut H) {
         let t = &self.tuple;
         h.write_u64(
-            ((self.zone as u64) << 32)
+            (self.zone.word() << 32)
                 | ((matches!(self.dir, Dir::Out) as u64) << 24)
                 | ((t.proto as u64) << 16)
                 | t.sport as u64,
@@ -198,13 +228,18 @@ pub enum NatLayer {
 }
 
 impl NatLayer {
-    pub fn name(self) -> &'static str {
+    /// The layer that made the translation.
+    pub fn layer(self) -> super::Layer {
         match self {
-            NatLayer::Lb => "SLB_NAT",
-            NatLayer::OutboundNat => "OUTBOUND_NAT",
-            NatLayer::PortMapping => "PORT_MAPPING",
-            NatLayer::WinNat => "WINNAT",
+            NatLayer::Lb => super::Layer::SlbNat,
+            NatLayer::OutboundNat => super::Layer::OutboundNat,
+            NatLayer::PortMapping => super::Layer::PortMapping,
+            NatLayer::WinNat => super::Layer::WinNat,
         }
+    }
+
+    pub fn name(self) -> &'static str {
+        self.layer().as_str()
     }
 }
 
@@ -220,11 +255,20 @@ pub struct SnatPools {
     pools: BTreeMap<IpAddr, Pool>,
 }
 
+/// Who reserves SNAT port blocks: an endpoint's port (its LB and OutBoundNAT connections), the
+/// inbound LB on the uplink, or WinNAT / ICS in the host stack.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum SnatOwner {
+    Port(u32),
+    InboundLb,
+    WinNat,
+}
+
 #[derive(Clone, Debug, Default)]
 struct Pool {
     blocks_reserved: u32,
     /// owner → (block start, ports used in block)
-    current: BTreeMap<u32, (u16, u16)>,
+    current: BTreeMap<SnatOwner, (u16, u16)>,
 }
 
 impl SnatPools {
@@ -238,7 +282,7 @@ impl SnatPools {
     }
 
     /// A fresh port on `addr` for `owner`, or `None` when no block is left.
-    pub fn alloc(&mut self, addr: IpAddr, owner: u32) -> Option<u16> {
+    pub fn alloc(&mut self, addr: IpAddr, owner: SnatOwner) -> Option<u16> {
         let block = self.block;
         let max_blocks = self.total / block as u32;
         let space = (u16::MAX - self.first) as u32 / block as u32;
@@ -280,19 +324,21 @@ mod tests {
     fn snat_blocks_of_64_then_exhaustion() {
         let mut p = SnatPools::new(128, 64, 49152);
         let a: IpAddr = "10.0.0.11".parse().unwrap();
-        let ports: Vec<u16> = (0..128).map(|_| p.alloc(a, 1).unwrap()).collect();
+        let ports: Vec<u16> = (0..128)
+            .map(|_| p.alloc(a, SnatOwner::Port(1)).unwrap())
+            .collect();
         assert_eq!(ports[0], 49152);
         assert_eq!(ports[64], 49216);
         assert_eq!(p.blocks(a), 2);
-        assert_eq!(p.alloc(a, 1), None);
-        assert_eq!(p.alloc(a, 2), None);
+        assert_eq!(p.alloc(a, SnatOwner::Port(1)), None);
+        assert_eq!(p.alloc(a, SnatOwner::WinNat), None);
     }
 
     #[test]
     fn stale_and_expired_entries_miss() {
         let mut t: FlowTable<u8> = FlowTable::new(100);
         let k = FlowKey {
-            zone: 1,
+            zone: Zone::Port(1),
             dir: Dir::Out,
             tuple: Tuple {
                 proto: 6,

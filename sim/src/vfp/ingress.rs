@@ -3,33 +3,43 @@
 //! reachable on the wire, else the host stack; and how the host sends a packet it DNATed.
 
 use crate::compile::NetKind;
-use crate::engine::{drop, set_tuple, tuple_headers, tuple_of, v4, Exit, FlowAction, Next, Tracer, UPLINK};
 use crate::packet::Packet;
+use crate::path::HostId;
+use crate::path::{drop, set_tuple, tuple_headers, tuple_of, v4, Exit, FlowAction, Next, Tracer};
 use crate::trace::{Disposition, SessionOp, Step};
-use crate::vfp::{layer, lb, Dir, FlowKey, NatLayer, Tuple};
+use crate::vfp::{lb, Dir, FlowKey, Layer, NatLayer, SnatOwner, Tuple, Zone};
 use crate::world::World;
 use std::net::{IpAddr, Ipv4Addr};
+
+/// Who asks for a port-mapping DNAT ([`World::port_map_dnat`]).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum PortMapFrom {
+    /// A packet arriving from the wire (after any decap).
+    Uplink,
+    /// A packet the host itself sends (`LocalRoutedVip` mappings only).
+    HostStack,
+}
 
 impl World {
     /// Frames arriving on a host's uplink (after any VXLAN decap): reverse NAT, inbound LB,
     /// port mappings, endpoints on the wire, or the host stack.
     pub(crate) fn host_switch_in(
         &mut self,
-        h: usize,
+        h: HostId,
         pkt: Packet,
         overlay: Option<usize>,
         tr: &mut Tracer,
     ) -> Next {
         let Some(t) = tuple_of(&pkt) else {
             return drop(Disposition::Unsupported {
-                node: self.nodes[h].name.clone(),
+                node: self.nodes[h.0].name.clone(),
                 what: "non-IP frame at the vSwitch".into(),
             });
         };
         let now = self.now;
-        let gen = self.flow_gen(h, UPLINK);
+        let gen = self.flow_gen(h, Zone::Uplink);
         let key = FlowKey {
-            zone: UPLINK,
+            zone: Zone::Uplink,
             dir: Dir::In,
             tuple: t,
         };
@@ -59,12 +69,12 @@ impl World {
 
     pub(crate) fn slow_in(
         &mut self,
-        h: usize,
+        h: HostId,
         t: Tuple,
         overlay: Option<usize>,
         tr: &mut Tracer,
     ) -> Result<FlowAction, Disposition> {
-        let node = self.nodes[h].name.clone();
+        let node = self.nodes[h.0].name.clone();
         let _now = self.now;
         let seed = self.seed;
         self.conn_nonce += 1;
@@ -87,11 +97,11 @@ impl World {
             if !m.dsr {
                 let src = m.source_vip.unwrap_or(IpAddr::V4(host_ip));
                 after.src = src;
-                after.sport = self.snat_port(h, src, UPLINK, &node)?;
+                after.sport = self.snat_port(h, src, SnatOwner::InboundLb, &node)?;
             }
             let eth = tr.eth;
             tr.step(|| Step::Transform {
-                layer: layer::SLB_NAT.into(),
+                layer: Layer::SlbNat.into(),
                 rule: format!("LB {}{}", m.lb, if m.dsr { " (DSR)" } else { "" }),
                 before: tuple_headers(&t, eth),
                 after: tuple_headers(&after, eth),
@@ -109,7 +119,7 @@ impl World {
                 &exit,
                 &after,
                 t.reversed(),
-                UPLINK,
+                Zone::Uplink,
                 hnsim_model::Guid::ZERO,
                 NatLayer::Lb,
             );
@@ -117,50 +127,8 @@ impl World {
         }
         // Port mappings (VFP NAT; WinNAT on NAT networks).
         self.counters.table_lookups += 1;
-        let hn = self.hn(h);
-        let pm = v4(t.dst).and_then(|d| {
-            hn.prog
-                .port_maps
-                .get(&(t.proto, t.dport))
-                .and_then(|v| {
-                    v.iter().find(|m| match m.vip {
-                        Some(vip) => vip == d,
-                        None => d == host_ip,
-                    })
-                })
-                .cloned()
-        });
-        if let Some(m) = pm {
-            let pp = hn.prog.ports[m.port as usize].clone();
-            let nat_net = hn.prog.networks[pp.network].kind == NetKind::Nat;
-            let mut after = t;
-            after.dst = IpAddr::V4(pp.ip);
-            after.dport = m.internal_port;
-            let (lname, layer_kind) = if nat_net {
-                (layer::WINNAT, NatLayer::WinNat)
-            } else {
-                (layer::PORT_MAPPING, NatLayer::PortMapping)
-            };
-            let eth = tr.eth;
-            tr.step(|| Step::Transform {
-                layer: lname.into(),
-                rule: format!("PortMapping {}:{} -> {}", t.dport, m.internal_port, pp.name),
-                before: tuple_headers(&t, eth),
-                after: tuple_headers(&after, eth),
-            });
-            self.pin_restore(
-                h,
-                &Exit::Port(m.port),
-                &after,
-                t.reversed(),
-                UPLINK,
-                hnsim_model::Guid::ZERO,
-                layer_kind,
-            );
-            return Ok(FlowAction {
-                after,
-                exit: Exit::Port(m.port),
-            });
+        if let Some(a) = self.port_map_dnat(h, t, PortMapFrom::Uplink, tr) {
+            return Ok(a);
         }
         let d = match t.dst {
             IpAddr::V4(d) => d,
@@ -220,17 +188,75 @@ impl World {
         })
     }
 
+    /// The port-mapping DNAT (`PortMapping` endpoint policies): a packet to a mapped
+    /// (protocol, external port) on the mapping's VIP (else the host address) is translated to
+    /// the endpoint's address and internal port, and the reverse translation is pinned where the
+    /// reply will show up. From the host stack only mappings with the `LocalRoutedVip` flag
+    /// apply (Azure CNI #1863). The layer traced is `WINNAT` for a packet from the uplink to a
+    /// NAT network's endpoint, else `PORT_MAPPING`.
+    pub(crate) fn port_map_dnat(
+        &mut self,
+        h: HostId,
+        t: Tuple,
+        from: PortMapFrom,
+        tr: &mut Tracer,
+    ) -> Option<FlowAction> {
+        let d = v4(t.dst)?;
+        let hn = self.hn(h);
+        let host_ip = hn.spec.ip;
+        let m = hn.prog.port_maps.get(&(t.proto, t.dport))?.iter().find(|m| {
+            (from == PortMapFrom::Uplink || m.local_routed) && m.vip.map_or(d == host_ip, |v| v == d)
+        })?;
+        let pp = &hn.prog.ports[m.port as usize];
+        let mut after = t;
+        after.dst = IpAddr::V4(pp.ip);
+        after.dport = m.internal_port;
+        let (lname, layer_kind, zone) = match from {
+            PortMapFrom::Uplink if hn.prog.networks[pp.network].kind == NetKind::Nat => {
+                (Layer::WinNat, NatLayer::WinNat, Zone::Uplink)
+            }
+            PortMapFrom::Uplink => (Layer::PortMapping, NatLayer::PortMapping, Zone::Uplink),
+            PortMapFrom::HostStack => (Layer::PortMapping, NatLayer::PortMapping, Zone::HostStack),
+        };
+        if tr.on {
+            let rule = match from {
+                PortMapFrom::Uplink => {
+                    format!("PortMapping {}:{} -> {}", t.dport, m.internal_port, pp.name)
+                }
+                PortMapFrom::HostStack => format!("PortMapping {} (LocalRoutedVip)", m.external_port),
+            };
+            let eth = tr.eth;
+            tr.step(|| Step::Transform {
+                layer: lname.into(),
+                rule,
+                before: tuple_headers(&t, eth),
+                after: tuple_headers(&after, eth),
+            });
+        }
+        let exit = Exit::Port(m.port);
+        self.pin_restore(
+            h,
+            &exit,
+            &after,
+            t.reversed(),
+            zone,
+            hnsim_model::Guid::ZERO,
+            layer_kind,
+        );
+        Some(FlowAction { after, exit })
+    }
+
     /// Where the host sends a packet to `d` that it DNATed (inbound LB): a local port, a remote
     /// endpoint over the overlay, or out by the host routes.
     pub(crate) fn exit_from_host(
         &mut self,
-        h: usize,
+        h: HostId,
         d: Ipv4Addr,
         after: &Tuple,
         backend_remote: bool,
         tr: &mut Tracer,
     ) -> Result<Exit, Disposition> {
-        let node = self.nodes[h].name.clone();
+        let node = self.nodes[h.0].name.clone();
         let hn = self.hn(h);
         if let Some(&q) = hn.prog.port_by_ip.get(&d).filter(|_| !backend_remote) {
             return Ok(Exit::Port(q));
@@ -256,13 +282,7 @@ impl World {
             if n.kind != NetKind::Overlay {
                 continue;
             }
-            if let Some(r) = n
-                .remote_subnets
-                .iter()
-                .filter(|r| r.prefix.contains(&d))
-                .max_by_key(|r| r.prefix.prefix_len())
-                .cloned()
-            {
+            if let Some(r) = n.remote_subnets.lookup(d).cloned() {
                 let (vni, port) = (r.vni, n.vxlan_port);
                 let onh = self.outer_next_hop(h, r.pa, &node)?;
                 return Ok(Exit::Encap {
@@ -279,10 +299,10 @@ impl World {
     }
 
     /// Route a packet out of the host by its routes (no TTL change: VFP, not the IP stack).
-    pub(crate) fn host_route_out(&mut self, h: usize, pkt: Packet, tr: &mut Tracer) -> Next {
+    pub(crate) fn host_route_out(&mut self, h: HostId, pkt: Packet, tr: &mut Tracer) -> Next {
         let Some(d) = tuple_of(&pkt).and_then(|t| v4(t.dst)) else {
             return drop(Disposition::Unsupported {
-                node: self.nodes[h].name.clone(),
+                node: self.nodes[h.0].name.clone(),
                 what: "IPv6 is not modelled".into(),
             });
         };

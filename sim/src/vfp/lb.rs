@@ -299,7 +299,7 @@ pub(crate) fn dnat(
     nonce: u64,
     affinity_supported: bool,
     node: &str,
-    tr: &mut crate::engine::Tracer,
+    tr: &mut crate::path::Tracer,
 ) -> Result<(Backend, super::Tuple), crate::trace::Disposition> {
     let Some(b) = choose(m, seed, t.src, t.sport, nonce, affinity_supported).cloned() else {
         return Err(crate::trace::Disposition::NoMatchingLoadBalancer {

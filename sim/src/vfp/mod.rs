@@ -33,21 +33,55 @@ pub mod acl;
 pub mod flow;
 mod ingress;
 pub mod lb;
+pub mod meter;
 mod port;
 
 pub use acl::{AclRule, AclSet, AclVerdict, AclView, Dir};
-pub use flow::{FlowKey, FlowTable, Miss, NatLayer, SnatPools, Tuple};
+pub use flow::{FlowKey, FlowTable, Miss, NatLayer, SnatOwner, SnatPools, Tuple, Zone};
+pub(crate) use ingress::PortMapFrom;
 pub use lb::{Backend, LbIndex, LbMapping};
 
-/// Layer names used in traces.
-pub mod layer {
-    pub const ACL_SWITCH: &str = "ACL_SWITCH";
-    pub const ACL_HOST: &str = "ACL_HOST";
-    pub const SLB_NAT: &str = "SLB_NAT";
-    pub const OUTBOUND_NAT: &str = "OUTBOUND_NAT";
-    pub const PORT_MAPPING: &str = "PORT_MAPPING";
-    pub const ROUTE: &str = "ROUTE";
-    pub const VNET: &str = "VNET";
-    pub const WINNAT: &str = "WINNAT";
-    pub const ICS: &str = "ICS";
+/// The VFP layers of this model (the table in the module doc), named in traces as VFP names
+/// them (`Display`).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Layer {
+    AclSwitch,
+    AclHost,
+    SlbNat,
+    OutboundNat,
+    PortMapping,
+    Route,
+    Vnet,
+    /// WinNAT (NAT networks) and ICS are host-stack NATs, not VFP layers; their steps are traced
+    /// like layers.
+    WinNat,
+    Ics,
+}
+
+impl Layer {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Layer::AclSwitch => "ACL_SWITCH",
+            Layer::AclHost => "ACL_HOST",
+            Layer::SlbNat => "SLB_NAT",
+            Layer::OutboundNat => "OUTBOUND_NAT",
+            Layer::PortMapping => "PORT_MAPPING",
+            Layer::Route => "ROUTE",
+            Layer::Vnet => "VNET",
+            Layer::WinNat => "WINNAT",
+            Layer::Ics => "ICS",
+        }
+    }
+}
+
+impl std::fmt::Display for Layer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl From<Layer> for String {
+    fn from(l: Layer) -> String {
+        l.as_str().to_string()
+    }
 }

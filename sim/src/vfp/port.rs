@@ -2,20 +2,22 @@
 //! the flow-table fast path and NAT-session restore, the route layer, and inbound (ACL In →
 //! delivery). The layer order and why it is this one: see the `vfp` module doc.
 
-use crate::compile::{NetKind, PortProgram, Via};
-use crate::engine::{
-    drop, headers, set_tuple, tuple_headers, tuple_of, v4, At, DenyRef, Exit, FlowAction, Next, Outcome,
-    Receiver, Tracer, HOST, UPLINK,
-};
+use crate::compile::{NetKind, NetProgram, PortProgram, RemoteEndpoint, Via};
 use crate::packet::Packet;
+use crate::path::HostId;
+use crate::path::{
+    drop, headers, ip_len, set_tuple, tuple_headers, tuple_of, v4, AclRuleRef, At, DenyRef, Exit, FlowAction,
+    Next, Outcome, Receiver, Tracer,
+};
 use crate::switch::{Forward, SwitchPort};
 use crate::trace::{Action, Disposition, SessionOp, Step};
-use crate::vfp::{layer, lb, AclVerdict, AclView, Dir, FlowKey, NatLayer, Tuple};
+use crate::vfp::meter::TokenBucket;
+use crate::vfp::{lb, AclVerdict, AclView, Dir, FlowKey, Layer, NatLayer, SnatOwner, Tuple, Zone};
 use crate::world::World;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 impl World {
-    pub(crate) fn port_name(&self, h: usize, p: u32) -> &str {
+    pub(crate) fn port_name(&self, h: HostId, p: u32) -> &str {
         self.hn(h)
             .prog
             .ports
@@ -27,7 +29,7 @@ impl World {
     /// Evaluate the ACL layers of port `p` for direction `dir`.
     pub(crate) fn acl(
         &mut self,
-        h: usize,
+        h: HostId,
         p: u32,
         dir: Dir,
         t: &Tuple,
@@ -57,7 +59,7 @@ impl World {
             let d = &hn.spec.dataplane;
             for host in [false, true] {
                 let set = pp.acl(host, dir);
-                let lname = if host { layer::ACL_HOST } else { layer::ACL_SWITCH };
+                let lname = if host { Layer::AclHost } else { Layer::AclSwitch };
                 match set.eval(&view, &mut evals) {
                     AclVerdict::Rule(i) => {
                         let r = &set.rules[i];
@@ -71,7 +73,7 @@ impl World {
                             return Err(DenyRef {
                                 dir,
                                 host,
-                                rule: i as u16,
+                                rule: AclRuleRef::Rule(i as u32),
                             });
                         }
                     }
@@ -80,7 +82,7 @@ impl World {
                             return Err(DenyRef {
                                 dir,
                                 host,
-                                rule: u16::MAX,
+                                rule: AclRuleRef::Default,
                             });
                         }
                     }
@@ -96,7 +98,7 @@ impl World {
                             return Err(DenyRef {
                                 dir,
                                 host,
-                                rule: u16::MAX,
+                                rule: AclRuleRef::Default,
                             });
                         }
                     }
@@ -108,15 +110,16 @@ impl World {
         result
     }
 
-    pub(crate) fn deny_disposition(&self, h: usize, p: u32, d: DenyRef) -> Disposition {
+    pub(crate) fn deny_disposition(&self, h: HostId, p: u32, d: DenyRef) -> Disposition {
         let hn = self.hn(h);
         let pp = &hn.prog.ports[p as usize];
-        let lname = if d.host {
-            layer::ACL_HOST
-        } else {
-            layer::ACL_SWITCH
+        let lname = if d.host { Layer::AclHost } else { Layer::AclSwitch };
+        let set = pp.acl(d.host, d.dir);
+        let hit = match d.rule {
+            AclRuleRef::Rule(i) => set.rules.get(i as usize),
+            AclRuleRef::Default => None,
         };
-        let (rule, priority, reason) = match pp.acl(d.host, d.dir).rules.get(d.rule as usize) {
+        let (rule, priority, reason) = match hit {
             Some(r) => (r.name.clone(), r.priority, "Block rule matched".to_string()),
             None => (
                 "default".to_string(),
@@ -127,7 +130,7 @@ impl World {
                 ),
             ),
         };
-        let node = format!("{}/{}", self.nodes[h].name, pp.name);
+        let node = format!("{}/{}", self.nodes[h.0].name, pp.name);
         match d.dir {
             Dir::In => Disposition::DeniedIn {
                 node,
@@ -147,10 +150,10 @@ impl World {
     }
 
     /// A packet leaves container port `p` (VFP outbound).
-    pub(crate) fn port_out(&mut self, h: usize, p: u32, mut pkt: Packet, tr: &mut Tracer) -> Next {
+    pub(crate) fn port_out(&mut self, h: HostId, p: u32, mut pkt: Packet, tr: &mut Tracer) -> Next {
         self.ensure_compiled(h);
         if tr.on {
-            let (n, pn) = (self.nodes[h].name.clone(), self.port_name(h, p).to_string());
+            let (n, pn) = (self.nodes[h.0].name.clone(), self.port_name(h, p).to_string());
             tr.hop(&n, &pn);
         }
         // The container's stack resolves the next hop before the frame reaches the port.
@@ -161,10 +164,16 @@ impl World {
         self.capture_port(h, p, &pkt);
         let Some(t) = tuple_of(&pkt) else {
             return drop(Disposition::Unsupported {
-                node: self.nodes[h].name.clone(),
+                node: self.nodes[h.0].name.clone(),
                 what: "non-IP frame from a container".into(),
             });
         };
+        // The meter stage (QOS): every packet, cached flows included, before the flow table.
+        if let Some(rate) = self.hn(h).prog.ports[p as usize].qos {
+            if let Err(d) = self.meter(h, p, rate, &pkt) {
+                return drop(d);
+            }
+        }
         let now = self.now;
         // P3 (newer WS2019 builds, setting `empty_source_vip_uses_node_ip: false`): the NAT
         // pool is the VIP itself, and VFP's LB layer claims every packet addressed to a VIP
@@ -179,16 +188,16 @@ impl World {
                 self.counters.table_lookups += n;
                 if !found {
                     return drop(Disposition::NoMatchingLoadBalancer {
-                        node: self.nodes[h].name.clone(),
+                        node: self.nodes[h.0].name.clone(),
                         vip: t.dst,
                         port: t.dport,
                     });
                 }
             }
         }
-        let gen = self.flow_gen(h, p);
+        let gen = self.flow_gen(h, Zone::Port(p));
         let key = FlowKey {
-            zone: p,
+            zone: Zone::Port(p),
             dir: Dir::Out,
             tuple: t,
         };
@@ -245,7 +254,7 @@ impl World {
                 // Stateful: the reply may enter this port without an In ACL check.
                 hn.flows.insert_unless_pinned(
                     FlowKey {
-                        zone: p,
+                        zone: Zone::Port(p),
                         dir: Dir::In,
                         tuple: t.reversed(),
                     },
@@ -262,15 +271,41 @@ impl World {
         }
     }
 
+    /// Charge a packet leaving port `p` to the endpoint's `QOS` token bucket (`vfp::meter`).
+    #[cold]
+    fn meter(&mut self, h: HostId, p: u32, rate: u64, pkt: &Packet) -> Result<(), Disposition> {
+        let now = self.now;
+        let burst = self.hn(h).spec.dataplane.qos_burst_ns;
+        let endpoint = self.hn(h).prog.ports[p as usize].endpoint;
+        let bytes = u64::from(ip_len(pkt)) + 14;
+        self.counters.table_lookups += 1;
+        let bucket = self
+            .hn_mut(h)
+            .meters
+            .entry(endpoint)
+            .or_insert_with(|| TokenBucket::new(rate, burst, now));
+        if bucket.rate() != rate {
+            // The policy changed: a new, full bucket at the new rate.
+            *bucket = TokenBucket::new(rate, burst, now);
+        }
+        if bucket.take(bytes, now) {
+            return Ok(());
+        }
+        Err(Disposition::RateLimited {
+            node: format!("{}/{}", self.nodes[h.0].name, self.port_name(h, p)),
+            bytes_per_second: rate,
+        })
+    }
+
     /// LB, OutBoundNAT and route layers of an outbound packet on port `p`.
     pub(crate) fn slow_out(
         &mut self,
-        h: usize,
+        h: HostId,
         p: u32,
         t: Tuple,
         tr: &mut Tracer,
     ) -> Result<FlowAction, Disposition> {
-        let node = self.nodes[h].name.clone();
+        let node = self.nodes[h.0].name.clone();
         let seed = self.seed;
         self.conn_nonce += 1;
         let nonce = self.conn_nonce;
@@ -311,13 +346,13 @@ impl World {
                     });
                 }
                 after.src = src;
-                after.sport = self.snat_port(h, src, p, &node)?;
+                after.sport = self.snat_port(h, src, SnatOwner::Port(p), &node)?;
             }
             nat_layer = Some(NatLayer::Lb);
             let before_h = t;
             let eth = tr.eth;
             tr.step(|| Step::Transform {
-                layer: layer::SLB_NAT.into(),
+                layer: Layer::SlbNat.into(),
                 rule: format!(
                     "LB {} {}:{} -> {}:{}{}",
                     m.lb,
@@ -357,11 +392,11 @@ impl World {
                 let src = IpAddr::V4(o.virtual_ip.unwrap_or(host_ip));
                 let before = after;
                 after.src = src;
-                after.sport = self.snat_port(h, src, p, &node)?;
+                after.sport = self.snat_port(h, src, SnatOwner::Port(p), &node)?;
                 nat_layer = Some(NatLayer::OutboundNat);
                 let eth = tr.eth;
                 tr.step(|| Step::Transform {
-                    layer: layer::OUTBOUND_NAT.into(),
+                    layer: Layer::OutboundNat.into(),
                     rule: if o.destinations.is_empty() {
                         "OutBoundNAT (destination not in Exceptions)".into()
                     } else {
@@ -404,11 +439,11 @@ impl World {
                 };
                 let before = after;
                 after.src = IpAddr::V6(vip);
-                after.sport = self.snat_port(h, after.src, p, &node)?;
+                after.sport = self.snat_port(h, after.src, SnatOwner::Port(p), &node)?;
                 nat_layer = Some(NatLayer::OutboundNat);
                 let eth = tr.eth;
                 tr.step(|| Step::Transform {
-                    layer: layer::OUTBOUND_NAT.into(),
+                    layer: Layer::OutboundNat.into(),
                     rule: "OutBoundNAT IPv6 (destination not in Exceptions)".into(),
                     before: tuple_headers(&before, eth),
                     after: tuple_headers(&after, eth),
@@ -428,16 +463,16 @@ impl World {
         }
         let exit = self.route_any(h, &pp, route_to, &after, backend_remote, tr)?;
         if let Some(layer) = nat_layer {
-            self.pin_restore(h, &exit, &after, t.reversed(), p, pp.endpoint, layer);
+            self.pin_restore(h, &exit, &after, t.reversed(), Zone::Port(p), pp.endpoint, layer);
         }
         Ok(FlowAction { after, exit })
     }
 
     pub(crate) fn snat_port(
         &mut self,
-        h: usize,
+        h: HostId,
         src: IpAddr,
-        owner: u32,
+        owner: SnatOwner,
         node: &str,
     ) -> Result<u16, Disposition> {
         match self.hn_mut(h).snat.alloc(src, owner) {
@@ -452,7 +487,7 @@ impl World {
     /// The route layer for either address family.
     pub(crate) fn route_any(
         &mut self,
-        h: usize,
+        h: HostId,
         pp: &PortProgram,
         d: IpAddr,
         after: &Tuple,
@@ -470,13 +505,13 @@ impl World {
     /// port; otherwise the host's IPv6 routes, leaving with the host MAC like IPv4 (P10).
     pub(crate) fn route_port6(
         &mut self,
-        h: usize,
+        h: HostId,
         pp: &PortProgram,
         d: Ipv6Addr,
         backend_remote: bool,
         tr: &mut Tracer,
     ) -> Result<Exit, Disposition> {
-        let node = self.nodes[h].name.clone();
+        let node = self.nodes[h.0].name.clone();
         self.counters.table_lookups += 1;
         let hn = self.hn(h);
         let net = &hn.prog.networks[pp.network];
@@ -511,7 +546,7 @@ impl World {
         match route {
             Some((prefix, nh)) => {
                 tr.step(|| Step::Route {
-                    table: format!("{} host IPv6 routes", layer::ROUTE),
+                    table: format!("{} host IPv6 routes", Layer::Route),
                     prefix: prefix.to_string(),
                     next_hop: format!("node {nh}"),
                 });
@@ -530,14 +565,14 @@ impl World {
     /// The route layer of a port: where a (translated) packet to `d` goes.
     pub(crate) fn route_port(
         &mut self,
-        h: usize,
+        h: HostId,
         pp: &PortProgram,
         d: Ipv4Addr,
         after: &Tuple,
         backend_remote: bool,
         tr: &mut Tracer,
     ) -> Result<Exit, Disposition> {
-        let node = self.nodes[h].name.clone();
+        let node = self.nodes[h.0].name.clone();
         self.counters.table_lookups += 1;
         let hn = self.hn(h);
         let net = hn.prog.networks[pp.network].clone();
@@ -559,22 +594,18 @@ impl World {
         // The host's own addresses: up the host vNIC to the host stack.
         if dst_is_host && kind != NetKind::Transparent {
             tr.step(|| Step::Route {
-                table: format!("{} host address", layer::ROUTE),
+                table: format!("{} host address", Layer::Route),
                 prefix: format!("{d}/32"),
                 next_hop: "host stack".into(),
             });
             return Ok(Exit::HostStack);
         }
         // 2. SDNRoute NeedEncap: hand to the host (service CIDR with no LB, the node's own IP).
-        let sdn = pp
-            .sdn_routes
-            .iter()
-            .filter(|r| r.prefix.contains(&d))
-            .max_by_key(|r| r.prefix.prefix_len());
+        let sdn = pp.sdn_routes.lookup(d);
         if let Some(r) = sdn {
             self.counters.rule_evaluations += 1;
             tr.step(|| Step::Route {
-                table: format!("{} SDNRoute", layer::ROUTE),
+                table: format!("{} SDNRoute", Layer::Route),
                 prefix: r.prefix.to_string(),
                 next_hop: if r.need_encap {
                     "host (NeedEncap)".into()
@@ -601,139 +632,12 @@ impl World {
         }
         let snat_to_host = v4(after.src) == Some(host_ip);
         match kind {
-            NetKind::Overlay => {
-                let vsid = net.vsid.unwrap_or(0);
-                let port = net.vxlan_port;
-                if let Some(r) = &remote {
-                    // A remote endpoint that is its own PA is a host-network backend: plain
-                    // underlay, no encap (consumers.md S9.2, inferred path).
-                    if r.pa == Some(d) {
-                        return self.mac_rewrite_exit(h, d, &node, tr);
-                    }
-                    if let Some(pa) = r.pa {
-                        if pa == host_ip {
-                            tr.step(|| Step::Route {
-                                table: format!("{} remote endpoint", layer::ROUTE),
-                                prefix: format!("{d}/32"),
-                                next_hop: "host (PA is this host)".into(),
-                            });
-                            return Ok(Exit::HostStack);
-                        }
-                        let inner = r.mac;
-                        tr.step(|| Step::Route {
-                            table: format!("{} remote endpoint", layer::ROUTE),
-                            prefix: format!("{d}/32"),
-                            next_hop: format!("PA {pa}"),
-                        });
-                        let onh = self.outer_next_hop(h, pa, &node)?;
-                        return Ok(Exit::Encap {
-                            outer_next_hop: onh,
-                            pa,
-                            vni: vsid,
-                            udp_port: port,
-                            inner_dst_mac: inner,
-                        });
-                    }
-                }
-                let rsr = net
-                    .remote_subnets
-                    .iter()
-                    .filter(|r| r.prefix.contains(&d))
-                    .max_by_key(|r| r.prefix.prefix_len())
-                    .cloned();
-                if let Some(r) = rsr {
-                    self.counters.rule_evaluations += 1;
-                    tr.step(|| Step::Route {
-                        table: format!("{} RemoteSubnetRoute", layer::ROUTE),
-                        prefix: r.prefix.to_string(),
-                        next_hop: format!("PA {}", r.pa),
-                    });
-                    let onh = self.outer_next_hop(h, r.pa, &node)?;
-                    return Ok(Exit::Encap {
-                        outer_next_hop: onh,
-                        pa: r.pa,
-                        vni: r.vni,
-                        udp_port: port,
-                        inner_dst_mac: r.dr_mac,
-                    });
-                }
-                if snat_to_host {
-                    return self.mac_rewrite_exit(h, d, &node, tr);
-                }
-                Err(Disposition::NoRoute {
-                    node,
-                    reason: format!(
-                        "overlay network {}: no local endpoint, remote endpoint or RemoteSubnetRoute for {d}, and the packet is not SNATed (inferred, consumers.md S8.2)",
-                        net.name
-                    ),
-                })
-            }
-            NetKind::L2Bridge => {
-                // MAC rewrite: leave with the host MAC toward the next hop of the host's routes
-                // (P10; consumers.md S1.2).
-                if let Some(r) = &remote {
-                    let g = r.endpoint;
-                    tr.step(|| Step::Route {
-                        table: format!("{} remote endpoint", layer::ROUTE),
-                        prefix: format!("{d}/32"),
-                        next_hop: format!("host routes (remote endpoint {g})"),
-                    });
-                }
-                self.mac_rewrite_exit(h, d, &node, tr)
-            }
-            NetKind::Transparent => {
-                let via_route = pp
-                    .routes
-                    .iter()
-                    .filter(|(n, _)| n.contains(&d))
-                    .max_by_key(|(n, _)| n.prefix_len())
-                    .map(|(_, nh)| *nh);
-                let nh = if net.contains(d) {
-                    d
-                } else if let Some(nh) = via_route {
-                    nh
-                } else {
-                    match pp.gateway {
-                        Some(g) => g,
-                        None => {
-                            return Err(Disposition::NoRoute {
-                                node,
-                                reason: format!("endpoint {} has no gateway for {d}", pp.name),
-                            })
-                        }
-                    }
-                };
-                tr.step(|| Step::Route {
-                    table: format!("{} endpoint", layer::ROUTE),
-                    prefix: if nh == d {
-                        "on-link".into()
-                    } else {
-                        "0.0.0.0/0".into()
-                    },
-                    next_hop: nh.to_string(),
-                });
-                Ok(Exit::Uplink {
-                    next_hop: nh,
-                    src_mac: pp.mac,
-                })
-            }
+            NetKind::Overlay => self.route_overlay(h, net, d, remote.as_ref(), snat_to_host, node, tr),
+            NetKind::L2Bridge => self.route_l2bridge(h, d, remote.as_ref(), &node, tr),
+            NetKind::Transparent => route_transparent(pp, net, d, node, tr),
             NetKind::L2Tunnel => Ok(Exit::HostStack),
             NetKind::Nat | NetKind::Ics | NetKind::Internal => {
-                if net.contains(d) && !dst_is_host {
-                    return Err(Disposition::NoRoute {
-                        node,
-                        reason: format!("no endpoint with {d} on network {}", net.name),
-                    });
-                }
-                tr.step(|| Step::Route {
-                    table: format!("{} endpoint", layer::ROUTE),
-                    prefix: "0.0.0.0/0".into(),
-                    next_hop: pp
-                        .gateway
-                        .map(|g| format!("{g} (host vNIC)"))
-                        .unwrap_or_else(|| "host vNIC".into()),
-                });
-                Ok(Exit::HostStack)
+                route_host_vnic(pp, net, d, dst_is_host, node, tr)
             }
             NetKind::Private | NetKind::Other => Err(Disposition::NoRoute {
                 node,
@@ -742,9 +646,105 @@ impl World {
         }
     }
 
+    /// Route layer, Overlay: a remote endpoint's PA (VXLAN encap with the network's VSID), a
+    /// `RemoteSubnetRoute`, or — for a packet SNATed to the host — the host's routes.
+    #[allow(clippy::too_many_arguments)]
+    fn route_overlay(
+        &mut self,
+        h: HostId,
+        net: &NetProgram,
+        d: Ipv4Addr,
+        remote: Option<&RemoteEndpoint>,
+        snat_to_host: bool,
+        node: String,
+        tr: &mut Tracer,
+    ) -> Result<Exit, Disposition> {
+        let host_ip = self.hn(h).spec.ip;
+        let vsid = net.vsid.unwrap_or(0);
+        let port = net.vxlan_port;
+        if let Some(r) = remote {
+            // A remote endpoint that is its own PA is a host-network backend: plain
+            // underlay, no encap (consumers.md S9.2, inferred path).
+            if r.pa == Some(d) {
+                return self.mac_rewrite_exit(h, d, &node, tr);
+            }
+            if let Some(pa) = r.pa {
+                if pa == host_ip {
+                    tr.step(|| Step::Route {
+                        table: format!("{} remote endpoint", Layer::Route),
+                        prefix: format!("{d}/32"),
+                        next_hop: "host (PA is this host)".into(),
+                    });
+                    return Ok(Exit::HostStack);
+                }
+                let inner = r.mac;
+                tr.step(|| Step::Route {
+                    table: format!("{} remote endpoint", Layer::Route),
+                    prefix: format!("{d}/32"),
+                    next_hop: format!("PA {pa}"),
+                });
+                let onh = self.outer_next_hop(h, pa, &node)?;
+                return Ok(Exit::Encap {
+                    outer_next_hop: onh,
+                    pa,
+                    vni: vsid,
+                    udp_port: port,
+                    inner_dst_mac: inner,
+                });
+            }
+        }
+        if let Some(r) = net.remote_subnets.lookup(d) {
+            self.counters.rule_evaluations += 1;
+            tr.step(|| Step::Route {
+                table: format!("{} RemoteSubnetRoute", Layer::Route),
+                prefix: r.prefix.to_string(),
+                next_hop: format!("PA {}", r.pa),
+            });
+            let onh = self.outer_next_hop(h, r.pa, &node)?;
+            return Ok(Exit::Encap {
+                outer_next_hop: onh,
+                pa: r.pa,
+                vni: r.vni,
+                udp_port: port,
+                inner_dst_mac: r.dr_mac,
+            });
+        }
+        if snat_to_host {
+            return self.mac_rewrite_exit(h, d, &node, tr);
+        }
+        Err(Disposition::NoRoute {
+            node,
+            reason: format!(
+                "overlay network {}: no local endpoint, remote endpoint or RemoteSubnetRoute for {d}, and the packet is not SNATed (inferred, consumers.md S8.2)",
+                net.name
+            ),
+        })
+    }
+
+    /// Route layer, L2Bridge: MAC rewrite — leave with the host MAC toward the next hop of the
+    /// host's routes (P10; consumers.md S1.2).
+    fn route_l2bridge(
+        &mut self,
+        h: HostId,
+        d: Ipv4Addr,
+        remote: Option<&RemoteEndpoint>,
+        node: &str,
+        tr: &mut Tracer,
+    ) -> Result<Exit, Disposition> {
+        if let Some(r) = remote {
+            let g = r.endpoint;
+            tr.step(|| Step::Route {
+                table: format!("{} remote endpoint", Layer::Route),
+                prefix: format!("{d}/32"),
+                next_hop: format!("host routes (remote endpoint {g})"),
+            });
+        }
+        self.mac_rewrite_exit(h, d, node, tr)
+    }
+
     pub(crate) fn outer_next_hop(
         &mut self,
-        h: usize,
+        h: HostId,
         pa: Ipv4Addr,
         node: &str,
     ) -> Result<Ipv4Addr, Disposition> {
@@ -759,7 +759,7 @@ impl World {
 
     pub(crate) fn mac_rewrite_exit(
         &mut self,
-        h: usize,
+        h: HostId,
         d: Ipv4Addr,
         node: &str,
         tr: &mut Tracer,
@@ -768,7 +768,7 @@ impl World {
             Some((Via::Uplink(nh), prefix, origin)) => {
                 let nh = nh.unwrap_or(d);
                 tr.step(|| Step::Route {
-                    table: format!("{} host routes ({origin})", layer::ROUTE),
+                    table: format!("{} host routes ({origin})", Layer::Route),
                     prefix: prefix.to_string(),
                     next_hop: nh.to_string(),
                 });
@@ -788,7 +788,7 @@ impl World {
     /// Restore a reply of a translated connection and hand it on.
     pub(crate) fn restore(
         &mut self,
-        h: usize,
+        h: HostId,
         mut pkt: Packet,
         t: Tuple,
         a: FlowAction,
@@ -816,13 +816,13 @@ impl World {
             after: tuple_headers(&a.after, eth),
         });
         match zone {
-            HOST => Next::End(Outcome::Arrived(Receiver::Host(h), pkt)),
-            UPLINK => self.host_route_out(h, pkt, tr),
-            _ => {
+            Zone::HostStack => Next::End(Outcome::Arrived(Receiver::Host(h), pkt)),
+            Zone::Uplink => self.host_route_out(h, pkt, tr),
+            Zone::Port(_) => {
                 self.counters.table_lookups += 1;
                 let Some(&q) = self.hn(h).prog.port_by_ep.get(&endpoint) else {
                     return drop(Disposition::NoRoute {
-                        node: self.nodes[h].name.clone(),
+                        node: self.nodes[h.0].name.clone(),
                         reason: format!("the endpoint {endpoint} of this connection is gone"),
                     });
                 };
@@ -841,7 +841,7 @@ impl World {
     /// Apply a (cached or fresh) flow action.
     pub(crate) fn apply(
         &mut self,
-        h: usize,
+        h: HostId,
         from: Option<u32>,
         mut pkt: Packet,
         a: FlowAction,
@@ -924,7 +924,7 @@ impl World {
             Exit::Deny(d) => match from {
                 Some(p) => drop(self.deny_disposition(h, p, d)),
                 None => drop(Disposition::NoRoute {
-                    node: self.nodes[h].name.clone(),
+                    node: self.nodes[h.0].name.clone(),
                     reason: "denied".into(),
                 }),
             },
@@ -932,28 +932,28 @@ impl World {
     }
 
     /// A packet arrives at port `q` from the vSwitch (VFP inbound): ACL In, then the container.
-    pub(crate) fn port_in(&mut self, h: usize, q: u32, mut pkt: Packet, tr: &mut Tracer) -> Next {
+    pub(crate) fn port_in(&mut self, h: HostId, q: u32, mut pkt: Packet, tr: &mut Tracer) -> Next {
         self.ensure_compiled(h);
         if q as usize >= self.hn(h).prog.ports.len() {
             return drop(Disposition::NoRoute {
-                node: self.nodes[h].name.clone(),
+                node: self.nodes[h.0].name.clone(),
                 reason: "the destination port was removed".into(),
             });
         }
         if tr.on {
-            let (n, pn) = (self.nodes[h].name.clone(), self.port_name(h, q).to_string());
+            let (n, pn) = (self.nodes[h.0].name.clone(), self.port_name(h, q).to_string());
             tr.hop(&n, &pn);
         }
         let Some(t) = tuple_of(&pkt) else {
             return drop(Disposition::Unsupported {
-                node: self.nodes[h].name.clone(),
+                node: self.nodes[h.0].name.clone(),
                 what: "non-IP frame at a port".into(),
             });
         };
         let now = self.now;
-        let gen = self.flow_gen(h, q);
+        let gen = self.flow_gen(h, Zone::Port(q));
         let key = FlowKey {
-            zone: q,
+            zone: Zone::Port(q),
             dir: Dir::In,
             tuple: t,
         };
@@ -1006,7 +1006,7 @@ impl World {
                 );
                 hn.flows.insert_unless_pinned(
                     FlowKey {
-                        zone: q,
+                        zone: Zone::Port(q),
                         dir: Dir::Out,
                         tuple: reply,
                     },
@@ -1053,18 +1053,84 @@ impl World {
     /// The route layer's exit for the reply `reply` of an inbound connection leaving port `q`,
     /// composed when the connection is set up (not traced: the request's trace shows the
     /// request; the reply's trace shows the cached flow it matches).
-    fn reply_route(&mut self, h: usize, q: u32, reply: &Tuple) -> Option<Exit> {
+    fn reply_route(&mut self, h: HostId, q: u32, reply: &Tuple) -> Option<Exit> {
         let pp = self.hn(h).prog.ports[q as usize].clone();
         let mut quiet = Tracer::new(false);
         self.route_any(h, &pp, reply.dst, reply, false, &mut quiet).ok()
     }
 
     /// The place name of a port's owner: `container:ID` or `endpoint:GUID`.
-    pub(crate) fn port_place(&self, h: usize, q: u32) -> String {
+    pub(crate) fn port_place(&self, h: HostId, q: u32) -> String {
         let pp = &self.hn(h).prog.ports[q as usize];
         match &pp.container {
             Some(c) => format!("container:{c}"),
             None => format!("endpoint:{}", pp.endpoint),
         }
     }
+}
+
+/// Route layer, Transparent: the endpoint sits on the underlay and leaves with its own MAC
+/// toward the destination (on-link), its longest matching route, or its gateway.
+fn route_transparent(
+    pp: &PortProgram,
+    net: &NetProgram,
+    d: Ipv4Addr,
+    node: String,
+    tr: &mut Tracer,
+) -> Result<Exit, Disposition> {
+    let nh = if net.contains(d) {
+        d
+    } else if let Some(&(_, nh)) = pp.routes.lookup(d) {
+        nh
+    } else {
+        match pp.gateway {
+            Some(g) => g,
+            None => {
+                return Err(Disposition::NoRoute {
+                    node,
+                    reason: format!("endpoint {} has no gateway for {d}", pp.name),
+                })
+            }
+        }
+    };
+    tr.step(|| Step::Route {
+        table: format!("{} endpoint", Layer::Route),
+        prefix: if nh == d {
+            "on-link".into()
+        } else {
+            "0.0.0.0/0".into()
+        },
+        next_hop: nh.to_string(),
+    });
+    Ok(Exit::Uplink {
+        next_hop: nh,
+        src_mac: pp.mac,
+    })
+}
+
+/// Route layer, NAT / ICS / Internal: everything off the network goes up the host vNIC (the
+/// gateway) to the host stack; an address of the network that no endpoint holds is unroutable.
+fn route_host_vnic(
+    pp: &PortProgram,
+    net: &NetProgram,
+    d: Ipv4Addr,
+    dst_is_host: bool,
+    node: String,
+    tr: &mut Tracer,
+) -> Result<Exit, Disposition> {
+    if net.contains(d) && !dst_is_host {
+        return Err(Disposition::NoRoute {
+            node,
+            reason: format!("no endpoint with {d} on network {}", net.name),
+        });
+    }
+    tr.step(|| Step::Route {
+        table: format!("{} endpoint", Layer::Route),
+        prefix: "0.0.0.0/0".into(),
+        next_hop: pp
+            .gateway
+            .map(|g| format!("{g} (host vNIC)"))
+            .unwrap_or_else(|| "host vNIC".into()),
+    });
+    Ok(Exit::HostStack)
 }

@@ -9,7 +9,7 @@
 //!
 //! Structure a test (or a script) can rely on: `section.scenario` per scenario (`data-status`
 //! pass/fail), one `svg.topology` in it, one `g.packet[data-packet]` per traced packet in the SVG
-//! and one `div.packet[data-packet]` with the same id in the step list, `li.hop.drop` on the hop
+//! and one `details.packet[data-packet]` with the same id in the step list, `li.hop.drop` on the hop
 //! where a packet was dropped, `div.step.fail` per failed step.
 
 use super::layout::{layout, Layout, Place, BAR_H};
@@ -80,18 +80,21 @@ section.scenario.fail{border-top-color:#d32f2f}
 div.step{border-left:4px solid #0a8f3c;padding:2px 10px;margin:8px 0;background:#f6f8fa}
 div.step.fail{border-left-color:#d32f2f;background:#fff5f5}
 ul.checks{margin:2px 0 4px;padding-left:18px}li.check.fail{color:#d32f2f}li.check.pass{color:#57606a}
-div.packet{margin:6px 0}.packet-head{margin:2px 0;font-weight:600}
+details.packet{margin:4px 0;color:inherit}.packet-head{margin:2px 0;font-weight:600;cursor:pointer}
 ol.hops{margin:0;padding-left:22px}ol.hops ul{margin:0;padding-left:16px;list-style:none}
 li.hop.drop{background:#ffe3e3;border-radius:3px}li.drop-rule{color:#d32f2f;font-weight:700}
 .drop-note{color:#d32f2f;font-weight:600;margin:2px 0}
 table.reach td{font-family:ui-monospace,Consolas,monospace;text-align:center}td.mismatch{background:#ffd6d6;font-weight:700}
 details{margin:6px 0;color:#57606a}
+svg.topology{display:block;max-width:100%;height:auto}
 svg text{font-family:system-ui,-apple-system,'Segoe UI',sans-serif}
-svg .name{font-size:12px;font-weight:600;fill:#1d2327}svg .detail{font-size:10px;fill:#57606a}
+svg .name{font-size:12px;font-weight:600;fill:#1d2327}svg .name.long{font-size:10px}svg .detail{font-size:10px;fill:#57606a}
 svg .edge{stroke:#90a4ae;stroke-width:1.5}svg .edge-backend{stroke:#ef6c00;stroke-dasharray:4 3;stroke-width:1}
 svg .packet polyline{fill:none;stroke-width:3;stroke-linejoin:round;stroke-linecap:round;opacity:.85}
 svg .packet.reply polyline{stroke-dasharray:7 5}
-svg .packet:hover polyline{stroke-width:6;opacity:1}
+svg .packet:hover polyline,svg .packet:target polyline{stroke-width:6;opacity:1}
+svg:has(.packet:target) .packet:not(:target){opacity:.12}svg:has(.packet:target) .mark{opacity:.3}
+a.show{font-weight:400;font-size:12px;margin-left:8px}
 ";
 
 fn node_style(k: Kind) -> (&'static str, &'static str, &'static str) {
@@ -118,40 +121,67 @@ fn short(s: &str, max: usize) -> String {
     }
 }
 
+/// A name as drawn inside its host's block: without a leading `HOST/` (or `lb/HOST/`), which
+/// names such as the Kubernetes layer's `win1/source-vip` carry. The tooltip keeps the full name.
+fn local_name(n: &super::Node) -> &str {
+    let Some(host) = n.host.as_deref() else {
+        return &n.name;
+    };
+    let rest = n.name.strip_prefix("lb/").unwrap_or(&n.name);
+    match rest.strip_prefix(host).and_then(|r| r.strip_prefix('/')) {
+        Some(r) if !r.is_empty() => r,
+        _ => &n.name,
+    }
+}
+
 fn is_guid(s: &str) -> bool {
     s.parse::<hnsim_model::Guid>().is_ok()
 }
 
-/// One traced packet of a scenario: its id, the step it belongs to, and the trace.
+/// At most this many traced packets of one step are drawn and listed (a bulk step could send
+/// thousands); the step says how many more there were.
+pub const MAX_PACKETS_PER_STEP: usize = 256;
+
+/// One traced packet of a scenario: its id, its label in the step list, and the trace.
 struct Packet<'a> {
     id: String,
+    label: String,
     reply: bool,
     trace: &'a Trace,
 }
 
-fn packets<'a>(sid: &str, steps: &[&'a StepReport]) -> Vec<Packet<'a>> {
+/// The packets of one step, at most [`MAX_PACKETS_PER_STEP`]; and how many were left out.
+fn packets<'a>(sid: &str, s: &'a StepReport) -> (Vec<Packet<'a>>, usize) {
+    let many = s.exchanges.len() > 1;
     let mut out = Vec::new();
-    for s in steps {
-        for (k, ex) in s.exchanges.iter().enumerate() {
-            out.push(Packet {
-                id: format!("{sid}-{}-{}-req", s.index, k + 1),
-                reply: false,
-                trace: &ex.request,
-            });
-            if let Some(r) = &ex.reply {
-                out.push(Packet {
-                    id: format!("{sid}-{}-{}-rep", s.index, k + 1),
-                    reply: true,
-                    trace: r,
-                });
+    let mut total = 0;
+    for (k, ex) in s.exchanges.iter().enumerate() {
+        let n = k + 1;
+        for (reply, trace) in [(false, Some(&ex.request)), (true, ex.reply.as_ref())] {
+            let Some(trace) = trace else { continue };
+            total += 1;
+            if out.len() == MAX_PACKETS_PER_STEP {
+                continue;
             }
+            let what = if reply { "reply" } else { "request" };
+            out.push(Packet {
+                id: format!("{sid}-{}-{n}-{}", s.index, &what[..3]),
+                label: if many {
+                    format!("packet {n} {what}")
+                } else {
+                    what.to_string()
+                },
+                reply,
+                trace,
+            });
         }
     }
-    out
+    let left_out = total - out.len();
+    (out, left_out)
 }
 
 /// The SVG of a topology with packets drawn over it.
-fn svg(out: &mut String, t: &Topology, l: &Layout, pk: &[Packet<'_>]) {
+fn svg(out: &mut String, t: &Topology, l: &Layout, pk: &[&Packet<'_>]) {
     let _ = writeln!(
         out,
         "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"topology\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" role=\"img\">",
@@ -169,6 +199,9 @@ fn svg(out: &mut String, t: &Topology, l: &Layout, pk: &[Packet<'_>]) {
                 let x = a.x.clamp(b.x - b.w / 2 + 6, b.x + b.w / 2 - 6);
                 (a.x, a.y + a.h / 2, x, b.y - BAR_H / 2)
             }
+            // From the lower side of the upper box to the upper side of the lower one (a load
+            // balancer sits below its backends).
+            _ if a.y > b.y => (a.x, a.y - a.h / 2, b.x, b.y + b.h / 2),
             _ => (a.x, a.y + a.h / 2, b.x, b.y - b.h / 2),
         };
         let class = match e.kind {
@@ -213,7 +246,11 @@ fn svg(out: &mut String, t: &Topology, l: &Layout, pk: &[Packet<'_>]) {
 
 /// One node: its box, name, one or two secondary lines, and everything in its tooltip.
 fn draw_node(out: &mut String, n: &super::Node, p: Place) {
-    let (fill, stroke, dash) = node_style(n.kind);
+    let (fill, stroke, dash) = if n.gone {
+        ("#f5f5f5", "#9e9e9e", "4 3")
+    } else {
+        node_style(n.kind)
+    };
     let mut title = format!("{} {}", n.kind.as_str(), n.name);
     for d in &n.details {
         title.push('\n');
@@ -221,8 +258,9 @@ fn draw_node(out: &mut String, n: &super::Node, p: Place) {
     }
     let _ = write!(
         out,
-        "<g class=\"node kind-{}\" data-key=\"{}\"><title>{}</title>",
+        "<g class=\"node kind-{}{}\" data-key=\"{}\"><title>{}</title>",
         n.kind.as_str(),
+        if n.gone { " gone" } else { "" },
         esc(&n.key),
         esc(&title)
     );
@@ -255,28 +293,30 @@ fn draw_node(out: &mut String, n: &super::Node, p: Place) {
             esc(&label)
         );
     } else {
-        let kind = if n.kind == Kind::RemoteEndpoint {
-            "remote "
+        // Long names (Kubernetes ones) get a smaller font before they get cut.
+        let name = local_name(n);
+        let (class, max) = if name.chars().count() > 22 {
+            ("name long", 30)
         } else {
-            ""
+            ("name", 24)
         };
         let _ = write!(
             out,
-            "<text class=\"name\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
+            "<text class=\"{class}\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
             p.x,
             p.y - 9,
-            esc(&short(&format!("{kind}{}", n.name), 24))
+            esc(&short(name, max))
         );
         // Second line: the first detail that is not a GUID; third: the GUID, shortened.
         let first = n.details.iter().find(|d| !is_guid(d));
         let guid = n.guid.as_ref();
-        let mut lines: Vec<String> = first.map(|d| short(d, 30)).into_iter().collect();
+        let mut lines: Vec<String> = first.map(|d| short(d, 27)).into_iter().collect();
         if let Some(g) = guid {
             if *g != n.name {
                 lines.push(format!("{}…", &g[..g.len().min(8)]));
             }
         } else if let Some(second) = n.details.iter().filter(|d| !is_guid(d)).nth(1) {
-            lines.push(short(second, 30));
+            lines.push(short(second, 27));
         }
         for (k, line) in lines.iter().enumerate() {
             let _ = write!(
@@ -365,7 +405,8 @@ fn draw_packet(
     let class = if p.reply { "packet reply" } else { "packet request" };
     let _ = write!(
         out,
-        "<g class=\"{class}\" data-packet=\"{}\" data-disposition=\"{}\"><title>{}: {}</title>",
+        "<g class=\"{class}\" id=\"{}\" data-packet=\"{}\" data-disposition=\"{}\"><title>{}: {}</title>",
+        esc(&p.id),
         esc(&p.id),
         d.name(),
         if p.reply { "reply" } else { "request" },
@@ -472,11 +513,15 @@ fn drop_rule(d: &Disposition) -> Option<(&str, &str)> {
     }
 }
 
-fn trace_html(out: &mut String, p: &Packet<'_>, label: &str, names: &BTreeMap<&str, &str>) {
+/// One packet: a summary line (disposition, receiver, addresses as seen) and its hops, open for a
+/// failed step and folded for a passed one.
+fn trace_html(out: &mut String, p: &Packet<'_>, open: bool, names: &BTreeMap<&str, &str>) {
     let d = &p.trace.disposition;
+    let label = &p.label;
     let _ = write!(
         out,
-        "<div class=\"packet\" data-packet=\"{}\" data-disposition=\"{}\"><p class=\"packet-head\"><span class=\"swatch\" style=\"background:{}\"></span>{} — {}",
+        "<details class=\"packet\"{} data-packet=\"{}\" data-disposition=\"{}\"><summary class=\"packet-head\"><span class=\"swatch\" style=\"background:{}\"></span>{} — {}",
+        if open { " open=\"open\"" } else { "" },
         esc(&p.id),
         d.name(),
         colour(d),
@@ -493,7 +538,9 @@ fn trace_html(out: &mut String, p: &Packet<'_>, label: &str, names: &BTreeMap<&s
             esc(&seen.to_string())
         );
     }
-    out.push_str("</p>\n<ol class=\"hops\">\n");
+    // Following the link picks this packet out on the topology (`:target`, no script).
+    let _ = write!(out, " <a class=\"show\" href=\"#{}\">show path</a>", esc(&p.id));
+    out.push_str("</summary>\n<ol class=\"hops\">\n");
     let dropped = !d.is_delivered();
     let last = p.trace.hops.len().saturating_sub(1);
     let rule = drop_rule(d);
@@ -504,7 +551,7 @@ fn trace_html(out: &mut String, p: &Packet<'_>, label: &str, names: &BTreeMap<&s
             "<li class=\"{}\">{} [{}]<ul>",
             if drop_here { "hop drop" } else { "hop" },
             esc(&h.node),
-            esc(&h.port)
+            esc(&name_guids(&h.port, names))
         );
         for s in &h.steps {
             let is_rule = drop_here
@@ -529,7 +576,7 @@ fn trace_html(out: &mut String, p: &Packet<'_>, label: &str, names: &BTreeMap<&s
             esc(&d.to_string())
         );
     }
-    out.push_str("</ol></div>\n");
+    out.push_str("</ol></details>\n");
 }
 
 fn table_html(out: &mut String, t: &Table) {
@@ -556,7 +603,7 @@ fn step_html(
     sid: &str,
     file: &str,
     s: &StepReport,
-    pk: &[Packet<'_>],
+    (pk, left_out): &(Vec<Packet<'_>>, usize),
     names: &BTreeMap<&str, &str>,
 ) {
     let ok = s.ok();
@@ -612,18 +659,15 @@ fn step_html(
     if let Some(t) = &s.table {
         table_html(out, t);
     }
-    let prefix = format!("{sid}-{}-", s.index);
-    let mine: Vec<&Packet<'_>> = pk.iter().filter(|p| p.id.starts_with(&prefix)).collect();
-    let many = s.exchanges.len() > 1;
-    for p in mine {
-        let n = p.id[prefix.len()..].split('-').next().unwrap_or("1");
-        let label = match (p.reply, many) {
-            (false, false) => "request".to_string(),
-            (true, false) => "reply".to_string(),
-            (false, true) => format!("packet {n} request"),
-            (true, true) => format!("packet {n} reply"),
-        };
-        trace_html(out, p, &label, names);
+    for p in pk {
+        // Open where there is something to look at: a failed step, or `trace`'s packet.
+        trace_html(out, p, !s.ok() || s.checks.is_empty(), names);
+    }
+    if *left_out > 0 {
+        let _ = writeln!(
+            out,
+            "<p class=\"meta\">… and {left_out} more packets, neither drawn nor listed (all are in --format json)</p>"
+        );
     }
     out.push_str("</div>\n");
 }
@@ -682,16 +726,17 @@ fn scenario_html(out: &mut String, sid: &str, r: &ScenarioReport) {
         .filter(|s| s.ok() && s.exchanges.is_empty() && s.table.is_none())
         .collect();
     let shown: Vec<&StepReport> = failed.iter().chain(&traffic).copied().collect();
-    let pk = packets(sid, &shown);
+    let pk: Vec<_> = shown.iter().map(|s| packets(sid, s)).collect();
+    let all: Vec<&Packet<'_>> = pk.iter().flat_map(|(p, _)| p).collect();
     out.push_str("<div class=\"cols\">\n<div class=\"topology\">\n");
     match &r.topology {
-        Some(t) => svg(out, t, &layout(t), &pk),
+        Some(t) => svg(out, t, &layout(t), &all),
         None => out.push_str("<p class=\"error\">no topology: the world could not be built</p>\n"),
     }
     out.push_str("</div>\n<div class=\"steps\">\n");
     let names = guid_names(r.topology.as_ref());
-    for s in &shown {
-        step_html(out, sid, &r.file, s, &pk, &names);
+    for (s, pk) in shown.iter().zip(&pk) {
+        step_html(out, sid, &r.file, s, pk, &names);
     }
     if !quiet.is_empty() {
         let _ = write!(
@@ -731,6 +776,7 @@ pub fn trace(setup: &ScenarioReport, label: String, ex: Exchange) -> String {
         table: None,
         reply: None,
         error: None,
+        bulk: None,
     });
     page(std::slice::from_ref(&r), "hnsim trace", false)
 }
@@ -754,7 +800,7 @@ fn page(reports: &[ScenarioReport], title: &str, summary: bool) -> String {
             "<span><span class=\"swatch\" style=\"background:{c}\"></span>{name}</span>"
         );
     }
-    out.push_str("<span>dashed: reply · ✗: where a packet was dropped</span></p></header>\n");
+    out.push_str("<span>dashed line: reply · ✗: where a packet was dropped · dashed box: remote endpoint (grey: deleted before the end)</span></p></header>\n");
     if summary {
         folder_table(&mut out, reports);
     }
@@ -800,4 +846,66 @@ fn folder_table(out: &mut String, reports: &[ScenarioReport]) {
         out.push_str("</td></tr>\n");
     }
     out.push_str("</table></section>\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn delivered() -> Trace {
+        Trace {
+            hops: Vec::new(),
+            disposition: Disposition::Delivered,
+            delivered_to: None,
+            seen: None,
+        }
+    }
+
+    #[test]
+    fn a_bulk_step_draws_at_most_the_cap_and_counts_the_rest() {
+        let mut step = trace_free_step();
+        step.exchanges = (0..300)
+            .map(|_| Exchange {
+                request: delivered(),
+                reply: None,
+            })
+            .collect();
+        let (pk, left_out) = packets("s0", &step);
+        assert_eq!(pk.len(), MAX_PACKETS_PER_STEP);
+        assert_eq!(left_out, 300 - MAX_PACKETS_PER_STEP);
+        assert_eq!(pk[0].id, "s0-7-1-req");
+        assert_eq!(pk[0].label, "packet 1 request");
+        let mut out = String::new();
+        step_html(&mut out, "s0", "f.yaml", &step, &(pk, left_out), &BTreeMap::new());
+        assert!(out.contains("… and 44 more packets"), "{out}");
+    }
+
+    fn trace_free_step() -> StepReport {
+        StepReport {
+            index: 7,
+            line: 3,
+            kind: "connect".into(),
+            label: "connect".into(),
+            checks: Vec::new(),
+            exchanges: Vec::new(),
+            table: None,
+            reply: None,
+            error: None,
+            bulk: None,
+        }
+    }
+
+    #[test]
+    fn known_guids_are_named_first_and_text_is_escaped() {
+        let g = "A5EB1335-C121-4E21-8874-83A02C52151B";
+        let names: BTreeMap<&str, &str> = [(g, "web")].into_iter().collect();
+        assert_eq!(
+            name_guids(&format!("lb {g}: 10.96.0.50:80 -> backend x ({g})"), &names),
+            format!("lb web ({g}): 10.96.0.50:80 -> backend x (web ({g}))")
+        );
+        let other = "B5EB1335-C121-4E21-8874-83A02C52151B";
+        assert_eq!(name_guids(other, &names), other);
+        assert_eq!(name_guids("é→ x", &names), "é→ x");
+        assert_eq!(esc("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+    }
 }

@@ -118,15 +118,16 @@ pub fn layout(t: &Topology) -> Layout {
         };
     }
     // Routers: above the middle of their segments, then pushed apart left to right.
+    let mut seg_xs: Vec<Vec<i32>> = vec![Vec::new(); n];
+    for e in &t.edges {
+        if t.nodes[e.a].kind == Kind::Router {
+            seg_xs[e.a].push(places[e.b].x);
+        }
+    }
     let mut routers: Vec<(i32, usize)> = (0..n)
         .filter(|&i| t.nodes[i].kind == Kind::Router)
         .map(|r| {
-            let xs: Vec<i32> = t
-                .edges
-                .iter()
-                .filter(|e| e.a == r)
-                .map(|e| places[e.b].x)
-                .collect();
+            let xs = &seg_xs[r];
             let x = if xs.is_empty() {
                 MARGIN + SLOT / 2
             } else {
@@ -158,5 +159,112 @@ pub fn layout(t: &Topology) -> Layout {
         places,
         width,
         height,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::view::{node, Edge, EdgeKind, Topology};
+    use proptest::prelude::*;
+
+    /// A topology of `shape`: per segment, per host, per network its endpoint count, and the
+    /// host's load balancer count; `routers` routers joining every segment.
+    fn build(shape: &[Vec<(Vec<usize>, usize)>], routers: usize) -> Topology {
+        let mut t = Topology::default();
+        let add = |t: &mut Topology, kind: Kind, parent: Option<usize>| {
+            let i = t.nodes.len();
+            let mut n = node(format!("{}:{i}", kind.as_str()), kind, format!("n{i}"));
+            n.parent = parent;
+            t.nodes.push(n);
+            if let Some(p) = parent {
+                t.edges.push(Edge {
+                    a: p,
+                    b: i,
+                    kind: EdgeKind::Port,
+                    label: String::new(),
+                });
+            }
+            i
+        };
+        let mut segs = Vec::new();
+        for hosts in shape {
+            let s = add(&mut t, Kind::Segment, None);
+            segs.push(s);
+            for (nets, lbs) in hosts {
+                let h = add(&mut t, Kind::Host, Some(s));
+                for eps in nets {
+                    let n = add(&mut t, Kind::Network, Some(h));
+                    for _ in 0..*eps {
+                        add(&mut t, Kind::Endpoint, Some(n));
+                    }
+                }
+                for _ in 0..*lbs {
+                    add(&mut t, Kind::LoadBalancer, Some(h));
+                }
+            }
+        }
+        for _ in 0..routers {
+            let r = add(&mut t, Kind::Router, None);
+            for &s in &segs {
+                t.edges.push(Edge {
+                    a: r,
+                    b: s,
+                    kind: EdgeKind::Link,
+                    label: String::new(),
+                });
+            }
+        }
+        t.reindex();
+        t
+    }
+
+    type Shape = (Vec<Vec<(Vec<usize>, usize)>>, usize);
+
+    fn shape() -> impl Strategy<Value = Shape> {
+        let host = (prop::collection::vec(0usize..5, 0..4), 0usize..4);
+        (
+            prop::collection::vec(prop::collection::vec(host, 0..4), 1..4),
+            0usize..3,
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn boxes_never_overlap_children_sit_below_and_all_fit((s, routers) in shape()) {
+            let t = build(&s, routers);
+            let l = layout(&t);
+            prop_assert_eq!(&l, &layout(&t), "deterministic");
+            let boxes: Vec<(usize, Place)> = (0..t.nodes.len())
+                .filter(|&i| t.nodes[i].kind != Kind::Segment)
+                .map(|i| (i, l.places[i]))
+                .collect();
+            for (k, (i, a)) in boxes.iter().enumerate() {
+                for (j, b) in &boxes[k + 1..] {
+                    let apart = a.x + a.w / 2 <= b.x - b.w / 2
+                        || b.x + b.w / 2 <= a.x - a.w / 2
+                        || a.y + a.h / 2 <= b.y - b.h / 2
+                        || b.y + b.h / 2 <= a.y - a.h / 2;
+                    prop_assert!(apart, "{} overlaps {}", t.nodes[*i].key, t.nodes[*j].key);
+                }
+            }
+            for (i, n) in t.nodes.iter().enumerate() {
+                let p = l.places[i];
+                prop_assert!(p.x - p.w / 2 >= 0 && p.x + p.w / 2 <= l.width, "{} outside", n.key);
+                prop_assert!(p.y - p.h / 2 >= 0 && p.y + p.h / 2 <= l.height, "{} outside", n.key);
+                if let Some(parent) = n.parent {
+                    prop_assert!(l.places[parent].y < p.y, "{} not below its parent", n.key);
+                    if t.nodes[parent].kind == Kind::Segment {
+                        let bar = l.places[parent];
+                        prop_assert!(
+                            (bar.x - bar.w / 2..=bar.x + bar.w / 2).contains(&p.x),
+                            "{} hangs outside its segment's bar",
+                            n.key
+                        );
+                    }
+                }
+            }
+        }
     }
 }

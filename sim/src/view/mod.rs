@@ -9,9 +9,12 @@
 //! them in through [`Topology::apply_display_names`].
 
 pub mod graph;
+mod history;
 pub mod html;
 pub mod layout;
 pub mod path;
+
+pub use history::History;
 
 use crate::world::{NodeKind, World};
 use hnsim_model::Guid;
@@ -93,6 +96,9 @@ pub struct Node {
     /// Layout parent: segment ← host/station, host ← network/load balancer, network ← endpoint.
     #[serde(skip)]
     pub parent: Option<usize>,
+    /// Deleted before the end of the run (kept because traced packets went through it).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub gone: bool,
 }
 
 /// One edge (undirected; `a` is the upper layer).
@@ -113,9 +119,19 @@ pub type DisplayNames = BTreeMap<String, String>;
 pub struct Topology {
     pub nodes: Vec<Node>,
     pub edges: Vec<Edge>,
+    /// Node by key, by (host, trace port name) and by container: lookups for drawing paths.
+    #[serde(skip)]
+    index: Index,
 }
 
-fn node(key: String, kind: Kind, name: String) -> Node {
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Index {
+    key: BTreeMap<String, usize>,
+    port: BTreeMap<(String, String), usize>,
+    container: BTreeMap<String, usize>,
+}
+
+pub(crate) fn node(key: String, kind: Kind, name: String) -> Node {
     Node {
         key,
         kind,
@@ -126,7 +142,33 @@ fn node(key: String, kind: Kind, name: String) -> Node {
         container: None,
         port: None,
         parent: None,
+        gone: false,
     }
+}
+
+/// `policies: ACL×5, OutBoundNAT` — each policy type once, with its count, in first-seen order.
+fn policy_summary<'a>(types: impl Iterator<Item = &'a str>) -> Option<String> {
+    let mut seen: Vec<(&str, usize)> = Vec::new();
+    for t in types {
+        match seen.iter_mut().find(|(s, _)| *s == t) {
+            Some((_, n)) => *n += 1,
+            None => seen.push((t, 1)),
+        }
+    }
+    if seen.is_empty() {
+        return None;
+    }
+    let parts: Vec<String> = seen
+        .iter()
+        .map(|(t, n)| {
+            if *n > 1 {
+                format!("{t}×{n}")
+            } else {
+                t.to_string()
+            }
+        })
+        .collect();
+    Some(format!("policies: {}", parts.join(", ")))
 }
 
 impl Topology {
@@ -152,6 +194,10 @@ impl Topology {
                 NodeKind::Router(spec, ss) => {
                     let mut n = node(format!("router:{}", wn.name), Kind::Router, wn.name.clone());
                     n.details = spec.interfaces.iter().map(|i| i.ip.to_string()).collect();
+                    n.details
+                        .extend(spec.default_route.map(|nh| format!("route default via {nh}")));
+                    n.details
+                        .extend(spec.routes.iter().map(|(p, nh)| format!("route {p} via {nh}")));
                     let me = t.push(n);
                     for (itf, s) in spec.interfaces.iter().zip(ss) {
                         t.edge(me, segs[*s], EdgeKind::Link, format!("{} {}", itf.ip, itf.mac));
@@ -167,7 +213,44 @@ impl Topology {
                 NodeKind::Host(h) => t.add_host(&wn.name, h, segs[h.seg], names),
             }
         }
+        t.reindex();
         t
+    }
+
+    /// Rebuild the lookups (after building, or after changing `nodes`).
+    pub fn reindex(&mut self) {
+        self.index = Index::default();
+        for i in 0..self.nodes.len() {
+            self.index_one(i);
+        }
+    }
+
+    /// Add node `i` to the lookups (the first node with a key, port or container wins).
+    fn index_one(&mut self, i: usize) {
+        let (n, ix) = (&self.nodes[i], &mut self.index);
+        ix.key.entry(n.key.clone()).or_insert(i);
+        if let Some(host) = &n.host {
+            for p in n.port.iter().chain(&n.guid) {
+                ix.port.entry((host.clone(), p.clone())).or_insert(i);
+            }
+        }
+        if let Some(c) = &n.container {
+            ix.container.entry(c.clone()).or_insert(i);
+        }
+    }
+
+    /// The endpoint (or remote endpoint) that traces call `port` on `host`.
+    pub fn port_node(&self, host: &str, port: &str) -> Option<usize> {
+        self.index
+            .port
+            .get(&(host.to_string(), port.to_string()))
+            .copied()
+            .filter(|&i| matches!(self.nodes[i].kind, Kind::Endpoint | Kind::RemoteEndpoint))
+    }
+
+    /// The endpoint a container uses.
+    pub fn container_node(&self, container: &str) -> Option<usize> {
+        self.index.container.get(container).copied()
     }
 
     fn push(&mut self, n: Node) -> usize {
@@ -188,15 +271,39 @@ impl Topology {
     ) {
         let mut hn = node(format!("host:{name}"), Kind::Host, name.to_string());
         hn.details.push(h.spec.ip.to_string());
+        hn.details
+            .extend(h.spec.routes.iter().map(|(p, nh)| format!("route {p} via {nh}")));
+        for r in h.hns.routes.values() {
+            for p in &r.routes {
+                hn.details.push(format!(
+                    "SDN route {} via {} ({})",
+                    p.destination_prefix, p.next_hop, r.id
+                ));
+            }
+        }
         hn.parent = Some(seg);
         let me = self.push(hn);
         self.edge(seg, me, EdgeKind::Link, format!("{} {}", h.spec.ip, h.spec.mac));
         let hns = &h.hns;
         // Endpoint → the first container (by id) that uses it.
         let mut container: BTreeMap<Guid, &str> = BTreeMap::new();
+        // (Attached directly, or through the namespace the container was created in.)
         for cs in hns.compute_systems.values() {
-            for ep in &cs.endpoints {
-                container.entry(*ep).or_insert(cs.id.as_str());
+            let in_ns = cs
+                .namespace
+                .and_then(|ns| hns.namespaces.get(&ns))
+                .map(|ns| ns.endpoint_ids())
+                .unwrap_or_default();
+            let in_ns = in_ns.iter().filter_map(|e| e.parse::<Guid>().ok());
+            for ep in cs.endpoints.iter().copied().chain(in_ns) {
+                container.entry(ep).or_insert(cs.id.as_str());
+            }
+        }
+        // Endpoints by network, in GUID order (one pass, not one per network).
+        let mut by_net: BTreeMap<Guid, Vec<&hnsim_model::schema::Endpoint>> = BTreeMap::new();
+        for ep in hns.endpoints.values() {
+            if let Ok(net) = ep.host_compute_network.parse::<Guid>() {
+                by_net.entry(net).or_default().push(ep);
             }
         }
         let mut ep_index = BTreeMap::new();
@@ -211,16 +318,21 @@ impl Topology {
             nn.details.push(format!("{} vSwitch", net.kind().as_str()));
             nn.details
                 .extend(net.subnets().map(|s| s.ip_address_prefix.clone()));
+            for p in &net.policies {
+                if let hnsim_model::schema::NetworkPolicy::RemoteSubnetRoute(r) = p {
+                    nn.details.push(format!(
+                        "route {} via PA {} (VSID {})",
+                        r.destination_prefix, r.provider_address, r.isolation_id
+                    ));
+                }
+            }
             nn.details.push(guid.clone());
             nn.guid = Some(guid);
             nn.host = Some(name.to_string());
             nn.parent = Some(me);
             let ni = self.push(nn);
             self.edge(me, ni, EdgeKind::Vswitch, "vSwitch".to_string());
-            for ep in hns.endpoints.values() {
-                if ep.host_compute_network.parse::<Guid>().ok() != Some(net.id) {
-                    continue;
-                }
+            for ep in by_net.get(&net.id).into_iter().flatten() {
                 let guid = ep.id.to_string();
                 let kind = if ep.is_remote() {
                     Kind::RemoteEndpoint
@@ -243,6 +355,9 @@ impl Topology {
                 if kind == Kind::RemoteEndpoint {
                     en.details.push("remote".to_string());
                 }
+                if let Some(p) = policy_summary(ep.policies.iter().map(|p| p.type_name())) {
+                    en.details.push(p);
+                }
                 en.details.push(guid.clone());
                 en.port = Some(if ep.name.is_empty() {
                     guid.clone()
@@ -261,7 +376,7 @@ impl Topology {
         for lb in hns.load_balancers.values() {
             let guid = lb.id.to_string();
             let vips = if lb.frontend_vips.is_empty() {
-                "host".to_string()
+                "host address".to_string()
             } else {
                 lb.frontend_vips.join(", ")
             };
@@ -318,7 +433,7 @@ impl Topology {
 
     /// The node with this key.
     pub fn find(&self, key: &str) -> Option<usize> {
-        self.nodes.iter().position(|n| n.key == key)
+        self.index.key.get(key).copied()
     }
 
     /// The chain of layout parents from `i` (itself first) up to its root.
@@ -347,6 +462,16 @@ mod tests {
     }
 
     #[test]
+    fn policies_are_summarised_by_type_with_counts() {
+        let types = ["ACL", "OutBoundNAT", "ACL", "SDNRoute", "ACL"];
+        assert_eq!(
+            policy_summary(types.into_iter()).as_deref(),
+            Some("policies: ACL×3, OutBoundNAT, SDNRoute")
+        );
+        assert_eq!(policy_summary(std::iter::empty()), None);
+    }
+
+    #[test]
     fn display_names_replace_names_and_keep_the_old_one_secondary() {
         let mut t = Topology {
             nodes: vec![
@@ -355,6 +480,7 @@ mod tests {
                 named(Kind::Endpoint, "B", Some("G2")),
             ],
             edges: Vec::new(),
+            ..Default::default()
         };
         let names: DisplayNames = [("node1", "k8s-node-1"), ("G1", "default/web-0")]
             .into_iter()

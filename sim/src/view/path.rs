@@ -7,7 +7,7 @@
 //! Drops name `NODE`, `HOST/PORT` or `container:ID`. An endpoint deleted before the end of the
 //! scenario is no longer in the topology: its hops are drawn at its host.
 
-use super::{Kind, Topology};
+use super::Topology;
 use crate::trace::{Disposition, Step, Trace};
 
 /// Where a packet went, as topology node indices.
@@ -22,14 +22,8 @@ pub struct PacketPath {
 impl Topology {
     /// The node of a hop: `node` is a host, router or station name, `port` as in a trace.
     pub fn hop_node(&self, node: &str, port: &str) -> Option<usize> {
-        let host = self.find(&format!("host:{node}"));
-        if let Some(h) = host {
-            let ep = self.nodes.iter().position(|n| {
-                matches!(n.kind, Kind::Endpoint | Kind::RemoteEndpoint)
-                    && n.host.as_deref() == Some(node)
-                    && (n.port.as_deref() == Some(port) || n.guid.as_deref() == Some(port))
-            });
-            return ep.or(Some(h));
+        if let Some(h) = self.find(&format!("host:{node}")) {
+            return self.port_node(node, port).or(Some(h));
         }
         self.find(&format!("router:{node}"))
             .or_else(|| self.find(&format!("station:{node}")))
@@ -38,7 +32,7 @@ impl Topology {
     /// The node a disposition names (`NODE`, `HOST/PORT`, `container:ID`, `host:NAME`, …).
     pub fn place_node(&self, place: &str) -> Option<usize> {
         if let Some(c) = place.strip_prefix("container:") {
-            return self.nodes.iter().position(|n| n.container.as_deref() == Some(c));
+            return self.container_node(c);
         }
         for prefix in ["host:", "station:", "router:"] {
             if let Some(name) = place.strip_prefix(prefix) {
@@ -128,6 +122,7 @@ fn drop_place(d: &Disposition) -> Option<DropAt<'_>> {
         | Loop { node, .. }
         | NoMatchingLoadBalancer { node, .. }
         | SnatPortsExhausted { node, .. }
+        | RateLimited { node, .. }
         | LinkDown { node }
         | HostDown { node }
         | Unsupported { node, .. } => DropAt::Node(node),

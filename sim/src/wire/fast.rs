@@ -162,13 +162,24 @@ pub fn checksum_adjust(cksum: u16, old: &[u8], new: &[u8]) -> u16 {
     !(sum as u16)
 }
 
-/// Byte offset (from `at.l4`) of the transport checksum, and whether a zero checksum means
-/// "none" (UDP over IPv4). ICMPv4 has no pseudo-header, so address changes don't touch it.
-fn l4_checksum(at: &Offsets) -> Option<(usize, bool)> {
+/// What a zero checksum field means: nothing special, UDP over IPv4 (0 = no checksum; a
+/// computed 0 is sent as 0xffff) or UDP over IPv6 (a checksum is mandatory and a computed 0 is
+/// sent as 0xffff, RFC 8200 §8.1).
+#[derive(Copy, Clone, PartialEq, Eq)]
+enum Zero {
+    Plain,
+    UdpV4,
+    UdpV6,
+}
+
+/// Byte offset (from `at.l4`) of the transport checksum, and what a zero in it means. ICMPv4 has
+/// no pseudo-header, so address changes don't touch it.
+fn l4_checksum(at: &Offsets) -> Option<(usize, Zero)> {
     match at.protocol {
-        proto::TCP => Some((16, false)),
-        proto::UDP => Some((6, !at.v6)),
-        proto::ICMPV6 => Some((2, false)),
+        proto::TCP => Some((16, Zero::Plain)),
+        proto::UDP if at.v6 => Some((6, Zero::UdpV6)),
+        proto::UDP => Some((6, Zero::UdpV4)),
+        proto::ICMPV6 => Some((2, Zero::Plain)),
         _ => None,
     }
 }
@@ -184,18 +195,18 @@ fn span(frame: &mut [u8], from: usize, len: usize, layer: Layer) -> Result<&mut 
 fn adjust_at(
     frame: &mut [u8],
     off: usize,
-    zero_means_none: bool,
+    zero: Zero,
     layer: Layer,
     old: &[u8],
     new: &[u8],
 ) -> Result<(), WireError> {
     let f = span(frame, off, 2, layer)?;
     let ck = u16::from_be_bytes([f[0], f[1]]);
-    if zero_means_none && ck == 0 {
+    if zero == Zero::UdpV4 && ck == 0 {
         return Ok(());
     }
     let mut n = checksum_adjust(ck, old, new);
-    if zero_means_none && n == 0 {
+    if zero != Zero::Plain && n == 0 {
         n = 0xffff;
     }
     f.copy_from_slice(&n.to_be_bytes());
@@ -218,7 +229,7 @@ fn rewrite_addr(frame: &mut [u8], at: &Offsets, side: Side, new: &[u8]) -> Resul
     }
     span(frame, at.l3 + 10, 2, layer)?;
     if !at.v6 {
-        adjust_at(frame, at.l3 + 10, false, layer, old, new)?;
+        adjust_at(frame, at.l3 + 10, Zero::Plain, layer, old, new)?;
     }
     if let Some((ck, zero_none)) = l4_checksum(at) {
         let l4_layer = if at.protocol == proto::TCP {
@@ -262,10 +273,13 @@ pub fn rewrite_ipv6_addr(frame: &mut [u8], at: &Offsets, side: Side, new: Ipv6Ad
 /// transport checksum incrementally.
 pub fn rewrite_port(frame: &mut [u8], at: &Offsets, side: Side, new: u16) -> Result<(), WireError> {
     let (off, ck, zero_none, layer) = match at.protocol {
-        proto::TCP => (if side == Side::Src { 0 } else { 2 }, 16, false, Layer::Tcp),
-        proto::UDP => (if side == Side::Src { 0 } else { 2 }, 6, !at.v6, Layer::Udp),
-        proto::ICMP => (4, 2, false, Layer::Icmpv4),
-        proto::ICMPV6 => (4, 2, false, Layer::Icmpv6),
+        proto::TCP => (if side == Side::Src { 0 } else { 2 }, 16, Zero::Plain, Layer::Tcp),
+        proto::UDP => {
+            let zero = if at.v6 { Zero::UdpV6 } else { Zero::UdpV4 };
+            (if side == Side::Src { 0 } else { 2 }, 6, zero, Layer::Udp)
+        }
+        proto::ICMP => (4, 2, Zero::Plain, Layer::Icmpv4),
+        proto::ICMPV6 => (4, 2, Zero::Plain, Layer::Icmpv6),
         other => {
             return Err(WireError::UnsupportedProtocol {
                 layer: if at.v6 { Layer::Ipv6 } else { Layer::Ipv4 },
@@ -302,7 +316,7 @@ pub fn decrement_ttl(frame: &mut [u8], at: &Offsets) -> Result<Option<u8>, WireE
     }
     let new = [old[0] - 1, old[1]];
     f[0] = new[0];
-    adjust_at(frame, at.l3 + 10, false, Layer::Ipv4, &old, &new)?;
+    adjust_at(frame, at.l3 + 10, Zero::Plain, Layer::Ipv4, &old, &new)?;
     Ok(Some(new[0]))
 }
 

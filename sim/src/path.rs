@@ -1,0 +1,247 @@
+//! path: the vocabulary of the packet path, shared by every stage and by the driver (it uses
+//! no stage and no `World`, so the stages depend on it and not on each other): where a packet
+//! is ([`At`]), what a stage decides ([`Next`], [`Outcome`], [`Exit`], the cached
+//! [`FlowAction`]), flow-table zones ([`Zone`]), the tracer, and tuple helpers.
+
+use crate::packet::{EthHeader, Packet, Transport};
+use crate::trace::{Disposition, Headers, Hop, Step};
+use crate::vfp::acl::Dir;
+use crate::vfp::flow::Tuple;
+use hnsim_model::Mac;
+use std::net::{IpAddr, Ipv4Addr};
+
+/// A host: the index of a node that is a Windows host (`World::hn` turns it into the host).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct HostId(pub(crate) usize);
+
+/// The most events one packet may cause before it is declared a loop.
+pub(crate) const HOP_BUDGET: u32 = 64;
+
+/// Where the packet is.
+#[derive(Copy, Clone, Debug)]
+pub(crate) enum At {
+    /// Leaving a container through its port (VFP outbound).
+    PortOut { host: HostId, port: u32, pkt: Packet },
+    /// Arriving at a port from the vSwitch (VFP inbound).
+    PortIn { host: HostId, port: u32, pkt: Packet },
+    /// Handed to the host TCP/IP stack; `origin` = sent by the host itself.
+    HostStack { host: HostId, pkt: Packet, origin: bool },
+    /// Sent by a station.
+    StationOut { node: usize, pkt: Packet },
+    /// Put on a segment by `from`.
+    Wire { seg: usize, from: usize, pkt: Packet },
+    /// Received by `node` from segment `seg`.
+    Arrive { node: usize, seg: usize, pkt: Packet },
+}
+
+impl At {
+    pub(crate) fn node(&self) -> usize {
+        match *self {
+            At::PortOut { host, .. } | At::PortIn { host, .. } | At::HostStack { host, .. } => host.0,
+            At::StationOut { node, .. } | At::Arrive { node, .. } => node,
+            At::Wire { from, .. } => from,
+        }
+    }
+}
+
+/// Builds hops and steps only when tracing is on.
+pub(crate) struct Tracer {
+    pub on: bool,
+    pub hops: Vec<Hop>,
+    /// The Ethernet header of the packet being processed (for `Transform` steps).
+    pub eth: EthHeader,
+}
+
+impl Tracer {
+    pub fn new(on: bool) -> Tracer {
+        Tracer {
+            on,
+            hops: Vec::new(),
+            eth: EthHeader {
+                src: Mac::default(),
+                dst: Mac::default(),
+            },
+        }
+    }
+    #[inline(always)]
+    pub fn hop(&mut self, node: &str, port: &str) {
+        if self.on {
+            self.hops.push(Hop {
+                node: node.to_string(),
+                port: port.to_string(),
+                steps: Vec::new(),
+            });
+        }
+    }
+    #[inline(always)]
+    pub fn step(&mut self, f: impl FnOnce() -> Step) {
+        if self.on {
+            if let Some(h) = self.hops.last_mut() {
+                h.steps.push(f());
+            }
+        }
+    }
+}
+
+/// Who received a packet.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Receiver {
+    Port { host: HostId, port: u32 },
+    Host(HostId),
+    Station(usize),
+}
+
+#[derive(Debug)]
+pub(crate) enum Outcome {
+    Arrived(Receiver, Packet),
+    Dropped(Disposition),
+}
+
+pub(crate) enum Next {
+    Go(At, u64),
+    End(Outcome),
+}
+
+pub(crate) fn drop(d: Disposition) -> Next {
+    Next::End(Outcome::Dropped(d))
+}
+
+/// Which ACL decided: a rule of the set (its index), or the set's default (no rule matched, or
+/// no rule at all; see `DataplaneSettings::acl_default_*`).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum AclRuleRef {
+    Rule(u32),
+    Default,
+}
+
+/// A cached ACL denial: the direction, the layer (`host`: ACL_HOST, else ACL_SWITCH) and the
+/// rule.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) struct DenyRef {
+    pub dir: Dir,
+    pub host: bool,
+    pub rule: AclRuleRef,
+}
+
+/// Where a flow goes after its transposition.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Exit {
+    Port(u32),
+    HostStack,
+    Uplink {
+        next_hop: Ipv4Addr,
+        src_mac: Mac,
+    },
+    Encap {
+        outer_next_hop: Ipv4Addr,
+        pa: Ipv4Addr,
+        vni: u32,
+        udp_port: u16,
+        inner_dst_mac: Mac,
+    },
+    /// Deliver to the port's container.
+    Deliver,
+    /// The reply of a translated connection: `FlowAction::after` is the restored tuple, handed
+    /// to `zone` (a port — found by `endpoint`, since port indexes move —, the host, or the
+    /// uplink).
+    Restore {
+        zone: crate::vfp::flow::Zone,
+        endpoint: hnsim_model::Guid,
+        layer: crate::vfp::flow::NatLayer,
+    },
+    /// The ACL passed (stateful reply), the rest of the layers still to run.
+    Pending,
+    Deny(DenyRef),
+}
+
+/// The composed result of the slow path, cached in the unified flow table.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct FlowAction {
+    pub(crate) after: Tuple,
+    pub(crate) exit: Exit,
+}
+
+pub(crate) fn tuple_of(p: &Packet) -> Option<Tuple> {
+    match p.payload {
+        crate::packet::Payload::Ip { ip, l4 } => {
+            let (sport, dport) = l4.ports();
+            Some(Tuple {
+                proto: l4.protocol(ip.src.is_ipv6()),
+                src: ip.src,
+                sport,
+                dst: ip.dst,
+                dport,
+            })
+        }
+        _ => None,
+    }
+}
+
+pub(crate) fn set_tuple(p: &mut Packet, t: &Tuple) {
+    if let crate::packet::Payload::Ip { ip, l4 } = &mut p.payload {
+        ip.src = t.src;
+        ip.dst = t.dst;
+        match l4 {
+            Transport::Tcp {
+                src_port, dst_port, ..
+            }
+            | Transport::Udp { src_port, dst_port } => {
+                *src_port = t.sport;
+                *dst_port = t.dport;
+            }
+            Transport::Icmp { .. } => {}
+        }
+    }
+}
+
+pub(crate) fn headers(p: &Packet) -> Headers {
+    let t = tuple_of(p).unwrap_or(Tuple {
+        proto: 0,
+        src: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        sport: 0,
+        dst: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        dport: 0,
+    });
+    Headers {
+        src: t.src,
+        src_port: t.sport,
+        dst: t.dst,
+        dst_port: t.dport,
+        src_mac: p.eth.src,
+        dst_mac: p.eth.dst,
+    }
+}
+
+/// IP total length of the (inner) packet.
+pub(crate) fn ip_len(p: &Packet) -> u16 {
+    match p.payload {
+        crate::packet::Payload::Ip { ip, l4 } => {
+            let l4h = match l4 {
+                Transport::Tcp { .. } => 20,
+                Transport::Udp { .. } | Transport::Icmp { .. } => 8,
+            };
+            let iph = if ip.dst.is_ipv6() { 40 } else { 20 };
+            iph + l4h + p.data_len
+        }
+        crate::packet::Payload::Arp(_) => 28,
+    }
+}
+
+pub(crate) fn v4(ip: IpAddr) -> Option<Ipv4Addr> {
+    match ip {
+        IpAddr::V4(a) => Some(a),
+        IpAddr::V6(_) => None,
+    }
+}
+
+/// Trace headers of a tuple with the frame's current MACs.
+pub(crate) fn tuple_headers(t: &Tuple, eth: EthHeader) -> Headers {
+    Headers {
+        src: t.src,
+        src_port: t.sport,
+        dst: t.dst,
+        dst_port: t.dport,
+        src_mac: eth.src,
+        dst_mac: eth.dst,
+    }
+}
