@@ -474,6 +474,9 @@ mod tests {
         assert!(out.get("HostComputeEndpoints").is_none(), "{out}");
         let (again, _) = check_text(&out.to_string(), &s).unwrap();
         assert_eq!(again, out);
+        // With no routes either, the keys name no kind: refused, not printed as a bare `{ID}`.
+        let e = check_text(r#"{"Name":"n","Type":"L/24","Routes":[]}"#, &s).unwrap_err();
+        assert!(e.contains("expected an HNS network, endpoint"), "{e}");
     }
 
     #[test]
