@@ -22,10 +22,16 @@ pub fn scenario_yaml(data: &[u8]) {
 /// lists, so a degenerate document may keep no key that tells its kind.)
 pub fn hns_json(data: &[u8]) {
     use hnsim_model::document::{self as doc, HnsDocument};
-    let Ok(text) = decode_text(data.to_vec()) else { return };
-    let Ok(value) = hnsim_model::state::lint::parse_json_strict(&text) else { return };
+    let Ok(text) = decode_text(data.to_vec()) else {
+        return;
+    };
+    let Ok(value) = hnsim_model::state::lint::parse_json_strict(&text) else {
+        return;
+    };
     let settings = HostSettings::default();
-    let Ok((docs, problems)) = hnsim_model::state::lint::check_value(&value, &settings) else { return };
+    let Ok((docs, problems)) = hnsim_model::state::lint::check_value(&value, &settings) else {
+        return;
+    };
     if problems.iter().any(|p| !p.is_warning()) {
         return;
     }
@@ -39,7 +45,10 @@ pub fn hns_json(data: &[u8]) {
             HnsDocument::Route(_) => doc::decode_route_value(&out).map(drop),
         };
         if let Err(e) = again {
-            panic!("the normal form of a valid {} does not decode: {e}\n{out}", d.kind_name());
+            panic!(
+                "the normal form of a valid {} does not decode: {e}\n{out}",
+                d.kind_name()
+            );
         }
     }
 }
