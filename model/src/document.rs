@@ -225,6 +225,13 @@ pub fn decode_any(json: &str) -> Result<Vec<HnsDocument>, DocError> {
     Ok(out)
 }
 
+/// [`decode_any_value`], consuming the value (no copy: node dumps decode tens of thousands).
+pub fn decode_any_owned(v: Value) -> Result<Vec<HnsDocument>, DocError> {
+    let mut out = Vec::new();
+    decode_one(v, Path::ROOT, &mut out)?;
+    Ok(out)
+}
+
 pub fn decode_any_value(v: &Value) -> Result<Vec<HnsDocument>, DocError> {
     let mut out = Vec::new();
     decode_one(v.clone(), Path::ROOT, &mut out)?;

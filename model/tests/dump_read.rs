@@ -109,13 +109,20 @@ fn v1_reply_policy_list_and_kube_proxy_log_lines() {
         "I0203 10:00:00.000000    4242 hns.go:300] \"Created Hns loadbalancer policy resource\" loadBalancer={\"ID\":\"0BE07C06-353C-4FBF-8EBC-5531F877E68A\",\"HostComputeEndpoints\":[],\"PortMappings\":[{\"Protocol\":6,\"InternalPort\":80,\"ExternalPort\":31416,\"Flags\":2}],\"SchemaVersion\":{\"Major\":2,\"Minor\":0}}\n",
         "I0203 10:00:01.000000    4242 proxier.go:1] unrelated line\n",
         "I0203 10:00:02.000000    4242 hns.go:300] Created Hns loadbalancer policy resource &{Id:abc HostComputeEndpoints:[] SourceVIP:}\n",
+        "I0203 10:00:03.000000    4242 hns.go:300] Created Hns loadbalancer policy resource &{Id:3599612c-0000-4000-8000-000000000001 HostComputeEndpoints:[78c19c4d-0000-4000-8000-000000000002] SourceVIP: FrontendVIPs:[10.185.128.116] PortMappings:[{Protocol:6 InternalPort:80 ExternalPort:80 DistributionType:0 Flags:0}] SchemaVersion:{Major:2 Minor:0} Flags:0}\n",
     );
     let d = read_dump("kube-proxy.log", log.as_bytes());
-    assert_eq!(kinds(&d), ["load balancer"]);
+    // The JSON form and the Go %+v form; the cut-off %+v line (an ID that is no GUID) is noted.
+    assert_eq!(kinds(&d), ["load balancer", "load balancer"]);
+    let HnsDocument::LoadBalancer(lb) = &d.docs[1].doc else {
+        panic!()
+    };
+    assert_eq!(lb.frontend_vips, ["10.185.128.116"]);
+    assert_eq!(d.docs[1].source.line, 4);
     let w = warnings(&d);
     assert_eq!(w.len(), 1, "{w:?}");
     assert!(
-        w[0].contains("kube-proxy.log:3") && w[0].contains("Go %+v"),
+        w[0].contains("kube-proxy.log:3") && w[0].contains("not an HNS object"),
         "{w:?}"
     );
     // A failed v1 reply says so.
@@ -246,4 +253,70 @@ fn import_keeps_ids_and_reports_dangling_references() {
     // A second namespace gets a compartment past the imported one.
     let id = hns.namespace_create(Guid::default(), Default::default()).unwrap();
     assert_eq!(hns.namespaces[&id].namespace_id, 8);
+}
+
+mod never_panics {
+    use super::*;
+    use proptest::prelude::*;
+
+    const SAMPLE: &str = "Name Type\r\n---- ----\r\nx    L2Bridge\r\n[{\"ID\":\"0E3AF5E0-7C4E-4D3C-9B79-2B5C5D1C1A11\",\"Name\":\"cbr0\",\"Type\":\"L2Bridge\",\"Ipams\":[{\"Type\":\"Static\",\"Subnets\":[{\"IpAddressPrefix\":\"10.244.1.0/24\"}]}]},{\"Output\":[{\"ID\":\"11111111-2222-4333-8444-555555555555\",\"IPAddress\":\"10.244.1.5\",\"IsRemoteEndpoint\":true,\"Policies\":\"System.Object[]\"}],\"Success\":true}]\r\nI0101 x.go:1] Created Hns loadbalancer policy resource {\"ID\":\"AAAAAAAA-2222-4333-8444-555555555555\",\"PortMappings\":[{\"Protocol\":6}]}\r\n";
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Arbitrary bytes: notes, never a panic.
+        #[test]
+        fn on_arbitrary_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let _ = read_dump("fuzz", &bytes);
+        }
+
+        /// A real-shaped dump cut anywhere and with one byte changed, in both encodings.
+        #[test]
+        fn on_damaged_dumps(cut in 0usize..SAMPLE.len(), at in 0usize..SAMPLE.len(), b in any::<u8>(), wide in any::<bool>()) {
+            let mut bytes = if wide { utf16le_bom(SAMPLE) } else { SAMPLE.as_bytes().to_vec() };
+            let at = at.min(bytes.len() - 1);
+            bytes[at] = b;
+            bytes.truncate(cut.max(1) * if wide { 2 } else { 1 });
+            let d = read_dump("damaged", &bytes);
+            // Whatever was read is a well-formed document that imports.
+            let mut hns = Hns::new(HostSettings::default(), 1);
+            hns.import(d.docs.into_iter().map(|x| x.doc));
+            prop_assert!(hns.verify_indexes().is_ok());
+        }
+    }
+
+    #[test]
+    fn the_undamaged_sample_reads_completely() {
+        let d = read_dump("sample", SAMPLE.as_bytes());
+        assert_eq!(
+            kinds(&d),
+            ["network", "endpoint", "load balancer"],
+            "{:?}",
+            warnings(&d)
+        );
+        assert_eq!(warnings(&d).len(), 1, "{:?}", warnings(&d)); // the System.Object[] cut
+    }
+}
+
+#[test]
+fn an_endpoint_naming_its_namespace_is_listed_there() {
+    // Get-HnsNamespace was collected before the pod attached (its Resources are empty); the
+    // endpoint itself names the namespace.
+    let docs = r#"[{"ID":"0E3AF5E0-7C4E-4D3C-9B79-2B5C5D1C1A11","Name":"cbr0","Type":"L2Bridge"},
+        {"ID":"77777777-2222-4333-8444-555555555555","NamespaceId":4},
+        {"ID":"11111111-2222-4333-8444-555555555555","HostComputeNetwork":"0E3AF5E0-7C4E-4D3C-9B79-2B5C5D1C1A11",
+         "HostComputeNamespace":"77777777-2222-4333-8444-555555555555","IpConfigurations":[{"IpAddress":"10.244.1.5"}]},
+        {"ID":"12111111-2222-4333-8444-555555555555","HostComputeNetwork":"0E3AF5E0-7C4E-4D3C-9B79-2B5C5D1C1A11",
+         "HostComputeNamespace":"99999999-2222-4333-8444-555555555555","IpConfigurations":[{"IpAddress":"10.244.1.6"}]}]"#;
+    let d = read_dump("ns.json", docs.as_bytes());
+    let mut hns = Hns::new(HostSettings::default(), 1);
+    let rep = hns.import(d.docs.into_iter().map(|x| x.doc));
+    let ns: Guid = "77777777-2222-4333-8444-555555555555".parse().unwrap();
+    let ep: Guid = "11111111-2222-4333-8444-555555555555".parse().unwrap();
+    let orphan: Guid = "12111111-2222-4333-8444-555555555555".parse().unwrap();
+    assert_eq!(hns.namespace_endpoints(&ns), [ep]);
+    assert_eq!(hns.namespace_of(&orphan), None);
+    assert_eq!(rep.problems.len(), 1, "{:?}", rep.problems);
+    assert!(rep.problems[0].message.contains("99999999"), "{:?}", rep.problems);
+    hns.verify_indexes().unwrap();
 }

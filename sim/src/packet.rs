@@ -176,3 +176,36 @@ impl Packet {
 /// Outer overhead of VXLAN over IPv4: Ethernet is not counted against the IP MTU, so
 /// IPv4 (20) + UDP (8) + VXLAN (8) + inner Ethernet (14) = 50, the figure HNS uses.
 pub const VXLAN_OVERHEAD: u16 = 50;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_arp_reply_answers_its_request() {
+        let asker = (Ipv4Addr::new(10, 0, 0, 11), Mac([2, 0, 0, 0, 0, 11]));
+        let target = Ipv4Addr::new(10, 0, 0, 1);
+        let req = Packet::arp_request(asker, target);
+        assert_eq!(req.eth.dst, Mac::BROADCAST);
+        assert_eq!(req.eth.src, asker.1);
+        let Payload::Arp(a) = req.payload else {
+            panic!("not ARP: {req:?}")
+        };
+        assert_eq!(
+            (a.op, a.sender_ip, a.sender_mac, a.target_ip),
+            (ArpOp::Request, asker.0, asker.1, target)
+        );
+        assert_eq!(a.target_mac, Mac::default());
+
+        let owner = Mac([2, 0, 0, 0, 0, 1]);
+        let rep = req.arp_reply(owner);
+        assert_eq!((rep.eth.src, rep.eth.dst), (owner, asker.1));
+        let Payload::Arp(r) = rep.payload else {
+            panic!("not ARP: {rep:?}")
+        };
+        assert_eq!(
+            (r.op, r.sender_ip, r.sender_mac, r.target_ip, r.target_mac),
+            (ArpOp::Reply, target, owner, asker.0, asker.1)
+        );
+    }
+}

@@ -885,3 +885,68 @@ impl World {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn world_with_host(routes: Vec<(Ipv4Net, Ipv4Addr)>) -> World {
+        let mut w = World::new(1);
+        w.add_segment(SegmentSpec {
+            name: "lan".into(),
+            prefix: "10.0.0.0/24".parse().unwrap(),
+            mtu: 1500,
+        })
+        .unwrap();
+        let mut spec = HostSpec::new("h", "lan", Ipv4Addr::new(10, 0, 0, 11), Mac([2, 0, 0, 0, 0, 11]));
+        spec.gateway = Some(Ipv4Addr::new(10, 0, 0, 1));
+        spec.routes = routes;
+        w.add_host(spec).unwrap();
+        w
+    }
+
+    fn route_of(w: &mut World, d: &str) -> Option<(Via, String, &'static str)> {
+        let hn = w.host_mut("h").unwrap();
+        hn.routes
+            .lookup(d.parse().unwrap())
+            .map(|r| (r.via, r.prefix.to_string(), r.origin))
+    }
+
+    #[test]
+    fn host_routes_rank_connected_then_gateway_then_os_routes_among_equal_prefixes() {
+        let os_nh = Ipv4Addr::new(10, 0, 0, 99);
+        let mut w = world_with_host(vec![
+            ("0.0.0.0/0".parse().unwrap(), os_nh),
+            ("10.0.0.0/24".parse().unwrap(), os_nh),
+            ("192.168.0.0/16".parse().unwrap(), os_nh),
+        ]);
+        let gw = Ipv4Addr::new(10, 0, 0, 1);
+        assert_eq!(
+            route_of(&mut w, "8.8.8.8"),
+            Some((Via::Uplink(Some(gw)), "0.0.0.0/0".into(), "default gateway"))
+        );
+        assert_eq!(
+            route_of(&mut w, "10.0.0.50"),
+            Some((Via::Uplink(None), "10.0.0.0/24".into(), "connected"))
+        );
+        assert_eq!(
+            route_of(&mut w, "192.168.3.4"),
+            Some((Via::Uplink(Some(os_nh)), "192.168.0.0/16".into(), "OS route"))
+        );
+    }
+
+    #[test]
+    fn replacing_os_routes_rebuilds_the_table() {
+        let mut w = world_with_host(Vec::new());
+        assert_eq!(
+            route_of(&mut w, "192.168.3.4").map(|r| r.2),
+            Some("default gateway")
+        );
+        w.set_host_routes(
+            "h",
+            vec![("192.168.0.0/16".parse().unwrap(), Ipv4Addr::new(10, 0, 0, 7))],
+        )
+        .unwrap();
+        assert_eq!(route_of(&mut w, "192.168.3.4").map(|r| r.2), Some("OS route"));
+    }
+}

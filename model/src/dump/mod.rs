@@ -11,9 +11,10 @@
 //! the line and what to do about it. [`read_dump`] (one file's bytes) is the function a fuzz
 //! target calls; [`read_files`] merges several files into one [`NodeDump`].
 
+mod gofmt;
 pub mod text;
 
-use crate::document::{decode_any_value, HnsDocument};
+use crate::document::{decode_any_owned, HnsDocument};
 use crate::v1;
 use serde_json::{Deserializer, Map, Value};
 use std::collections::BTreeMap;
@@ -302,8 +303,8 @@ impl Scanner<'_, '_> {
         (consumed, count_lines(&text[..consumed]))
     }
 
-    /// The JSON after kube-proxy's message: `{…}` as is, or a quoted JSON string (klog's
-    /// structured form). Go's `%+v` form (`&{Id:… }`) is noted, not read.
+    /// The JSON after kube-proxy's message: `{…}` as is, a quoted JSON string (klog's
+    /// structured form), or Go's `%+v` form (`&{Id:… }`, read by [`gofmt`]).
     fn log_line(&mut self, rest: &str, line: usize) {
         let candidates = [rest.find('{'), rest.find('"')];
         for start in candidates.into_iter().flatten() {
@@ -324,8 +325,14 @@ impl Scanner<'_, '_> {
                 _ => {}
             }
         }
+        // Older kube-proxy prints Go's `%+v` (Azure/AKS#2899).
+        if let Some(v) = rest.find("&{").and_then(|i| gofmt::parse(&rest[i..])) {
+            self.found_json = true;
+            self.value(v, line);
+            return;
+        }
         let how = if rest.contains("&{") {
-            "Go %+v form, not JSON; run kube-proxy at -v=1 with a version that logs JSON, or dump policy.txt"
+            "a Go %+v form this reader cannot follow; dump policy.txt instead"
         } else {
             "no JSON after the message"
         };
@@ -349,9 +356,12 @@ impl Scanner<'_, '_> {
         });
         for (path, mut item) in items {
             let mut cut = Vec::new();
-            strip_truncated(&mut item, String::new(), &mut cut);
+            if has_truncated(&item) {
+                strip_truncated(&mut item, String::new(), &mut cut);
+            }
+            // For messages; taken before the decode consumes the object.
             let label = object_label(&item);
-            match decode_any_value(&item) {
+            match decode_any_owned(item) {
                 Ok(docs) => {
                     if !cut.is_empty() {
                         let kind = docs.first().map_or("object", |d| d.kind_name());
@@ -417,6 +427,17 @@ fn is_reply(m: &Map<String, Value>) -> bool {
 /// or object as `@{Key=…; …}` (docs/reference/node-dumps.md §3).
 fn is_truncated(s: &str) -> bool {
     s == TRUNCATED_ARRAY || (s.starts_with("@{") && s.ends_with('}'))
+}
+
+/// Whether any string inside `v` is a truncated value (a cheap scan before the path-building
+/// strip, which only the rare truncated object pays for).
+fn has_truncated(v: &Value) -> bool {
+    match v {
+        Value::String(s) => is_truncated(s),
+        Value::Array(a) => a.iter().any(has_truncated),
+        Value::Object(m) => m.values().any(has_truncated),
+        _ => false,
+    }
 }
 
 /// Remove truncated values (members and array items), recording their paths.

@@ -128,14 +128,19 @@ impl Hns {
             .filter(|(_, e)| !e.host_compute_namespace.is_empty())
             .map(|(g, e)| (*g, e.host_compute_namespace.clone()))
             .collect();
+        // One pass over the namespaces' lists, one update per namespace: linear however many
+        // endpoints a namespace holds.
+        let listed: BTreeSet<(Guid, Guid)> = self
+            .namespaces
+            .iter()
+            .flat_map(|(n, x)| ops::resource_ids(x, "Endpoint").map(move |e| (*n, e)))
+            .collect();
+        let mut add: std::collections::BTreeMap<Guid, Vec<Guid>> = Default::default();
         for (ep, ns) in named {
             match parse(&ns) {
                 Some(n) if self.namespaces.contains_key(&n) => {
-                    if !self.namespace_endpoints(&n).contains(&ep) {
-                        if let Some(mut x) = self.namespaces.get(&n).cloned() {
-                            x.resources.push(ops::endpoint_resource(&ep));
-                            self.put_namespace(x);
-                        }
+                    if !listed.contains(&(n, ep)) {
+                        add.entry(n).or_default().push(ep);
                     }
                 }
                 Some(n) if n.is_zero() => self.clear_namespace(ep),
@@ -148,6 +153,12 @@ impl Hns {
                     );
                     self.clear_namespace(ep);
                 }
+            }
+        }
+        for (n, eps) in add {
+            if let Some(mut x) = self.namespaces.get(&n).cloned() {
+                x.resources.extend(eps.iter().map(ops::endpoint_resource));
+                self.put_namespace(x);
             }
         }
         for mut l in lbs {

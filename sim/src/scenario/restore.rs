@@ -234,11 +234,12 @@ pub fn scenario_from_dump(
     if facts.mac.is_none() {
         assumed.push("node MAC chosen by the simulator (no --node-mac)".into());
     }
-    assumed.push(format!(
+    assumed.push(
         "HNS settings and version are the simulator's defaults; the dump does not record them \
          (underlay routers and other nodes are absent: traffic to remote endpoints leaves the \
          node and is not answered)"
-    ));
+            .into(),
+    );
     let mut host = serde_json::Map::new();
     host.insert("ip".into(), json!(ip.to_string()));
     if let Some(m) = facts.mac {

@@ -16,6 +16,33 @@ use crate::vfp::{lb, AclVerdict, AclView, Dir, FlowKey, Layer, NatLayer, SnatOwn
 use crate::world::World;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+/// What the outbound layers have decided so far about a new connection (the slow path's state,
+/// handed from layer to layer).
+pub(crate) struct OutFlow {
+    /// The tuple as the container sent it.
+    t: Tuple,
+    /// The tuple after the layers so far.
+    after: Tuple,
+    /// Where the route layer sends it (the LB's backend, else the destination).
+    route_to: IpAddr,
+    /// The layer whose translation needs its reverse pinned.
+    nat: Option<NatLayer>,
+    /// The LB chose a remote-endpoint backend.
+    backend_remote: bool,
+}
+
+/// One outbound VFP layer: reads and updates the connection's [`OutFlow`], or drops it.
+type OutLayer =
+    fn(&mut World, HostId, u32, &PortProgram, &mut OutFlow, &mut Tracer) -> Result<(), Disposition>;
+
+/// The outbound layers between the ACLs and the route layer, in the documented order.
+const OUT_LAYERS: [OutLayer; 4] = [
+    World::layer_slb_nat,
+    World::layer_outbound_nat,
+    World::layer_outbound_nat6,
+    World::layer_hairpin,
+];
+
 impl World {
     pub(crate) fn port_name(&self, h: HostId, p: u32) -> &str {
         self.hn(h)
@@ -297,7 +324,10 @@ impl World {
         })
     }
 
-    /// LB, OutBoundNAT and route layers of an outbound packet on port `p`.
+    /// The outbound layers of a new connection on port `p` after its ACLs: each layer in
+    /// [`OUT_LAYERS`] (SLB_NAT, OUTBOUND_NAT for IPv4 and IPv6, the hairpin check) updates the
+    /// connection's [`OutFlow`] in the documented order (the `vfp` module doc), then the route
+    /// layer picks the exit and a NAT'd connection's reverse translation is pinned.
     pub(crate) fn slow_out(
         &mut self,
         h: HostId,
@@ -305,69 +335,114 @@ impl World {
         t: Tuple,
         tr: &mut Tracer,
     ) -> Result<FlowAction, Disposition> {
-        let node = self.nodes[h.0].name.clone();
+        let pp = self.hn(h).prog.ports[p as usize].clone();
+        let mut f = OutFlow {
+            t,
+            after: t,
+            route_to: t.dst,
+            nat: None,
+            backend_remote: false,
+        };
+        for layer in OUT_LAYERS {
+            layer(self, h, p, &pp, &mut f, tr)?;
+        }
+        let exit = self.route_any(h, &pp, f.route_to, &f.after, f.backend_remote, tr)?;
+        if let Some(layer) = f.nat {
+            self.pin_restore(
+                h,
+                &exit,
+                &f.after,
+                t.reversed(),
+                Zone::Port(p),
+                pp.endpoint,
+                layer,
+            );
+        }
+        Ok(FlowAction { after: f.after, exit })
+    }
+
+    /// `SLB_NAT`: the LB of the destination VIP:port picks a backend (DNAT) and, unless DSR,
+    /// SNATs to the `SourceVIP` (else the host address).
+    fn layer_slb_nat(
+        &mut self,
+        h: HostId,
+        p: u32,
+        _pp: &PortProgram,
+        f: &mut OutFlow,
+        tr: &mut Tracer,
+    ) -> Result<(), Disposition> {
         let seed = self.seed;
         self.conn_nonce += 1;
         let nonce = self.conn_nonce;
-        let _now = self.now;
         let mut lookups = 0u64;
         let hn = self.hn(h);
-        let pp = hn.prog.ports[p as usize].clone();
         let host_ip = hn.spec.ip;
         let affinity = hn.spec.dataplane.session_affinity;
-        let any_local = Self::is_host_addr(hn, t.dst);
+        let any_local = Self::is_host_addr(hn, f.t.dst);
         let lbm = hn
             .prog
             .lbs
-            .find(t.proto, t.dst, t.dport, any_local, &mut lookups)
+            .find(f.t.proto, f.t.dst, f.t.dport, any_local, &mut lookups)
             .cloned();
         self.counters.table_lookups += lookups;
-        let mut after = t;
-        let mut route_to = t.dst;
-        let mut nat_layer = None;
-        let mut backend_remote = false;
-        if let Some(m) = lbm {
-            self.counters.rule_evaluations += 1;
-            let b;
-            (b, after) = lb::dnat(&m, t, seed, nonce, affinity, &node, tr)?;
-            route_to = b.ip;
-            // A remote-endpoint backend is sent toward its host even if a local endpoint now
-            // holds the same IP (a stale remote endpoint, consumers.md P12 / S15.2).
-            backend_remote = !self.hn(h).prog.port_by_ep.contains_key(&b.endpoint);
-            if !m.dsr {
-                let src = m.source_vip.unwrap_or(IpAddr::V4(host_ip));
-                if src.is_ipv6() != b.ip.is_ipv6() {
-                    return Err(Disposition::Unsupported {
-                        node,
-                        what: format!(
-                            "LB {}: non-DSR needs a SourceVIP of the backend's address family ({} backend, SourceVIP {})",
-                            m.lb, b.ip, src
-                        ),
-                    });
-                }
-                after.src = src;
-                after.sport = self.snat_port(h, src, SnatOwner::Port(p), &node)?;
+        let Some(m) = lbm else { return Ok(()) };
+        let node = self.nodes[h.0].name.clone();
+        self.counters.rule_evaluations += 1;
+        let b;
+        (b, f.after) = lb::dnat(&m, f.t, seed, nonce, affinity, &node, tr)?;
+        f.route_to = b.ip;
+        // A remote-endpoint backend is sent toward its host even if a local endpoint now
+        // holds the same IP (a stale remote endpoint, consumers.md P12 / S15.2).
+        f.backend_remote = !self.hn(h).prog.port_by_ep.contains_key(&b.endpoint);
+        if !m.dsr {
+            let src = m.source_vip.unwrap_or(IpAddr::V4(host_ip));
+            if src.is_ipv6() != b.ip.is_ipv6() {
+                return Err(Disposition::Unsupported {
+                    node,
+                    what: format!(
+                        "LB {}: non-DSR needs a SourceVIP of the backend's address family ({} backend, SourceVIP {})",
+                        m.lb, b.ip, src
+                    ),
+                });
             }
-            nat_layer = Some(NatLayer::Lb);
-            let before_h = t;
-            let eth = tr.eth;
-            tr.step(|| Step::Transform {
-                layer: Layer::SlbNat.into(),
-                rule: format!(
-                    "LB {} {}:{} -> {}:{}{}",
-                    m.lb,
-                    t.dst,
-                    m.external_port,
-                    b.ip,
-                    m.internal_port,
-                    if m.dsr { " (DSR)" } else { "" }
-                ),
-                before: tuple_headers(&before_h, eth),
-                after: tuple_headers(&after, eth),
-            });
+            f.after.src = src;
+            f.after.sport = self.snat_port(h, src, SnatOwner::Port(p), &node)?;
         }
-        let dst4 = v4(route_to);
-        if after.src == t.src {
+        f.nat = Some(NatLayer::Lb);
+        let before_h = f.t;
+        let eth = tr.eth;
+        tr.step(|| Step::Transform {
+            layer: Layer::SlbNat.into(),
+            rule: format!(
+                "LB {} {}:{} -> {}:{}{}",
+                m.lb,
+                f.t.dst,
+                m.external_port,
+                b.ip,
+                m.internal_port,
+                if m.dsr { " (DSR)" } else { "" }
+            ),
+            before: tuple_headers(&before_h, eth),
+            after: tuple_headers(&f.after, eth),
+        });
+        Ok(())
+    }
+
+    /// `OUTBOUND_NAT` (IPv4): SNAT to the policy's `VirtualIP` (else the host address) unless
+    /// the destination is an exception or inside the network; `Destinations` (loopback DSR)
+    /// forces it toward those only. Skipped when an earlier layer already SNATed.
+    fn layer_outbound_nat(
+        &mut self,
+        h: HostId,
+        p: u32,
+        pp: &PortProgram,
+        f: &mut OutFlow,
+        tr: &mut Tracer,
+    ) -> Result<(), Disposition> {
+        let host_ip = self.hn(h).spec.ip;
+        let dst4 = v4(f.route_to);
+        if f.after.src == f.t.src {
+            let node = self.nodes[h.0].name.clone();
             for o in &pp.outbound_nat {
                 self.counters.rule_evaluations += 1;
                 let Some(d) = dst4 else { break };
@@ -380,20 +455,20 @@ impl World {
                 if !applies {
                     continue;
                 }
-                if t.proto == 1 || t.proto == 58 {
+                if f.t.proto == 1 || f.t.proto == 58 {
                     return Err(Disposition::Unsupported {
                         node,
                         what: format!(
                             "ICMP from {} to {} needs OutBoundNAT SNAT; VFP does not translate ICMP (consumers.md P5)",
-                            t.src, t.dst
+                            f.t.src, f.t.dst
                         ),
                     });
                 }
                 let src = IpAddr::V4(o.virtual_ip.unwrap_or(host_ip));
-                let before = after;
-                after.src = src;
-                after.sport = self.snat_port(h, src, SnatOwner::Port(p), &node)?;
-                nat_layer = Some(NatLayer::OutboundNat);
+                let before = f.after;
+                f.after.src = src;
+                f.after.sport = self.snat_port(h, src, SnatOwner::Port(p), &node)?;
+                f.nat = Some(NatLayer::OutboundNat);
                 let eth = tr.eth;
                 tr.step(|| Step::Transform {
                     layer: Layer::OutboundNat.into(),
@@ -403,14 +478,26 @@ impl World {
                         "OutBoundNAT Destinations (loopback DSR)".into()
                     },
                     before: tuple_headers(&before, eth),
-                    after: tuple_headers(&after, eth),
+                    after: tuple_headers(&f.after, eth),
                 });
                 break;
             }
         }
-        if let (IpAddr::V6(d), true) = (route_to, after.src == t.src) {
-            // OutBoundNAT with the IPv6 flag (2): SNAT to its VirtualIP unless the destination
-            // is an exception or inside the network's IPv6 subnets; `Destinations` forces it.
+        Ok(())
+    }
+
+    /// `OUTBOUND_NAT` with the IPv6 flag (2): SNAT to its `VirtualIP` unless the destination is
+    /// an exception or inside the network's IPv6 subnets; `Destinations` forces it.
+    fn layer_outbound_nat6(
+        &mut self,
+        h: HostId,
+        p: u32,
+        pp: &PortProgram,
+        f: &mut OutFlow,
+        tr: &mut Tracer,
+    ) -> Result<(), Disposition> {
+        if let (IpAddr::V6(d), true) = (f.route_to, f.after.src == f.t.src) {
+            let node = self.nodes[h.0].name.clone();
             for o in &pp.outbound_nat6 {
                 self.counters.rule_evaluations += 1;
                 let applies = if !o.destinations.is_empty() {
@@ -422,12 +509,12 @@ impl World {
                 if !applies {
                     continue;
                 }
-                if t.proto == 58 {
+                if f.t.proto == 58 {
                     return Err(Disposition::Unsupported {
                         node,
                         what: format!(
                             "ICMPv6 from {} to {} needs OutBoundNAT SNAT; VFP does not translate ICMP (consumers.md P5)",
-                            t.src, t.dst
+                            f.t.src, f.t.dst
                         ),
                     });
                 }
@@ -437,35 +524,45 @@ impl World {
                         what: "an IPv6 OutBoundNAT without a VirtualIP: the host has no IPv6 address in hnsim to SNAT to".into(),
                     });
                 };
-                let before = after;
-                after.src = IpAddr::V6(vip);
-                after.sport = self.snat_port(h, after.src, SnatOwner::Port(p), &node)?;
-                nat_layer = Some(NatLayer::OutboundNat);
+                let before = f.after;
+                f.after.src = IpAddr::V6(vip);
+                f.after.sport = self.snat_port(h, f.after.src, SnatOwner::Port(p), &node)?;
+                f.nat = Some(NatLayer::OutboundNat);
                 let eth = tr.eth;
                 tr.step(|| Step::Transform {
                     layer: Layer::OutboundNat.into(),
                     rule: "OutBoundNAT IPv6 (destination not in Exceptions)".into(),
                     before: tuple_headers(&before, eth),
-                    after: tuple_headers(&after, eth),
+                    after: tuple_headers(&f.after, eth),
                 });
                 break;
             }
         }
-        if after.src == route_to && (Some(route_to) == pp.ip6.map(IpAddr::V6) || v4(route_to) == Some(pp.ip))
+        Ok(())
+    }
+
+    /// HNS does not hairpin: a packet that would reach its own sender through a VIP with its
+    /// own source address is refused (consumers.md P1).
+    fn layer_hairpin(
+        &mut self,
+        h: HostId,
+        _p: u32,
+        pp: &PortProgram,
+        f: &mut OutFlow,
+        _tr: &mut Tracer,
+    ) -> Result<(), Disposition> {
+        if f.after.src == f.route_to
+            && (Some(f.route_to) == pp.ip6.map(IpAddr::V6) || v4(f.route_to) == Some(pp.ip))
         {
             return Err(Disposition::Unsupported {
-                node,
+                node: self.nodes[h.0].name.clone(),
                 what: format!(
                     "hairpin: {} reaches itself through a VIP with its own source address; HNS does not hairpin without a loopback-DSR OutBoundNAT Destinations policy (consumers.md P1)",
                     pp.ip
                 ),
             });
         }
-        let exit = self.route_any(h, &pp, route_to, &after, backend_remote, tr)?;
-        if let Some(layer) = nat_layer {
-            self.pin_restore(h, &exit, &after, t.reversed(), Zone::Port(p), pp.endpoint, layer);
-        }
-        Ok(FlowAction { after, exit })
+        Ok(())
     }
 
     pub(crate) fn snat_port(
