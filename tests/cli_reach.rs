@@ -133,6 +133,7 @@ fn no_change_is_exit_0_and_bad_input_exit_2() {
     );
     for (args, want) in [
         (vec!["reach", &s, "--from", "nope"], "`nope` is not defined"),
+        (vec!["reach", &s, "--to", "lab31"], "did you mean `lab30`?"),
         (vec!["reach", &s, "--format", "xml"], "expected text or json"),
         (
             vec!["diff", &s, "--cut-at", "0"],

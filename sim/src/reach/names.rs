@@ -18,9 +18,10 @@ impl Runner<'_> {
             return only
                 .iter()
                 .map(|n| {
+                    let place = self.place(n).map_err(|e| e + &self.name_hint(n))?;
                     Ok(Source {
                         label: n.clone(),
-                        place: self.place(n)?,
+                        place,
                     })
                 })
                 .collect();
@@ -46,7 +47,7 @@ impl Runner<'_> {
             for n in only {
                 let addr = match n.parse::<IpAddr>() {
                     Ok(a) => a,
-                    Err(_) => self.address_of(n)?,
+                    Err(_) => self.address_of(n).map_err(|e| e + &self.name_hint(n))?,
                 };
                 let label = match n.parse::<IpAddr>() {
                     Ok(a) => self.address_labels().remove(&a).unwrap_or_else(|| n.clone()),
@@ -159,5 +160,16 @@ impl Runner<'_> {
             ));
         }
         Ok(())
+    }
+
+    /// `; did you mean `X`?` for a name close to one the scenario defines.
+    fn name_hint(&self, n: &str) -> String {
+        let known: Vec<&str> = self
+            .names
+            .keys()
+            .chain(self.vars.keys())
+            .map(String::as_str)
+            .collect();
+        hnsim_model::hint::did_you_mean(n, &known)
     }
 }
