@@ -32,18 +32,19 @@ fn the_s13_ladder_as_port_ranges() {
         "reach", &s, "--from", "P", "--from", "client", "--to", "node", "--to", "P",
     ]);
     assert_eq!(code, 0, "{err}");
-    // S13.1: the priority-200 Allow (TCP to the node's 31002) wins over the 1998 Block; every
+    // S13.1: the priority-200 Allow (TCP to the node's 31002) wins over the 1998 Block, without
+    // SNAT (the node's address is an OutBoundNAT exception: seen from the pod's own); every
     // other packet to the infra subnet hits the Block (the rule without an Id is `ACL#3`).
     assert_eq!(
         line(&out, "P → 10.127.130.7"),
-        "P → 10.127.130.7 (node): tcp/31002 Delivered (node); \
+        "P → 10.127.130.7 (node): tcp/31002 Delivered (node) seen from 192.168.1.20; \
          tcp/1-31001,31003-65535 udp/1-65535 icmp DeniedOut at node/P ACL_SWITCH ACL#3"
     );
     // S13.5: inbound TCP 1111 allowed; everything else inbound (22 included) matches no In
     // rule and is blocked because the direction has rules.
     assert_eq!(
         line(&out, "client → 192.168.1.20"),
-        "client → 192.168.1.20 (P): tcp/1111 Delivered (P); \
+        "client → 192.168.1.20 (P): tcp/1111 Delivered (P) seen from 10.127.130.50; \
          tcp/1-1110,1112-65535 udp/1-65535 icmp DeniedIn at node/P ACL_SWITCH default"
     );
     assert!(
@@ -59,7 +60,7 @@ fn acl_port_ranges_with_a_hole() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(
         out,
-        "client → 192.168.1.20 (P): tcp/8000,8099 udp/5000 Delivered (P); \
+        "client → 192.168.1.20 (P): tcp/8000,8099 udp/5000 Delivered (P) seen from 10.127.130.50; \
          tcp/1-7999,8100-65535 udp/1-4999,6000-65535 icmp DeniedIn at node/P ACL_SWITCH default; \
          tcp/8001-8049,8051-8098 udp/5001-5999 NoListener at container:P; \
          tcp/8050 DeniedIn at node/P ACL_SWITCH web-hole\n\
@@ -99,8 +100,8 @@ fn an_lb_deleted_out_of_band_breaks_exactly_the_service_port() {
     assert_eq!(code, 1, "{err}");
     assert_eq!(
         out,
-        "pod/default/client → 10.96.0.50 (svc/default/web) tcp/80: Delivered (pod/default/web-a) ⇒ NoRoute at r1\n\
-         pod/default/web-a → 10.96.0.50 (svc/default/web) tcp/80: Delivered (pod/default/web-a) ⇒ NoRoute at r1\n\
+        "pod/default/client → 10.96.0.50 (svc/default/web) tcp/80: Delivered (pod/default/web-a) seen from 10.0.0.11 ⇒ NoRoute at r1\n\
+         pod/default/web-a → 10.96.0.50 (svc/default/web) tcp/80: Delivered (pod/default/web-a) seen from 10.0.0.11 ⇒ NoRoute at r1\n\
          2 change(s); 702 classes before, 702 after\n"
     );
     let (code, out, _) = hnsim(&["diff", &s, "--cut-at", "2"]);
@@ -116,9 +117,9 @@ fn an_hns_restart_breaks_every_class_towards_the_restarted_pod() {
     assert_eq!(
         out,
         "C → 10.244.1.10 (A) tcp/1-79,81-65535: NoListener at container:A ⇒ NoListener at node1\n\
-         C → 10.244.1.10 (A) tcp/80: Delivered (A) ⇒ NoListener at node1\n\
+         C → 10.244.1.10 (A) tcp/80: Delivered (A) seen from 10.244.2.10 ⇒ NoListener at node1\n\
          C → 10.244.1.10 (A) udp/1-65535: NoListener at container:A ⇒ NoListener at node1\n\
-         C → 10.244.1.10 (A) icmp: Delivered (A) ⇒ NoListener at node1\n\
+         C → 10.244.1.10 (A) icmp: Delivered (A) seen from 10.244.2.10 ⇒ NoListener at node1\n\
          4 change(s); 28 classes before, 28 after\n"
     );
 }

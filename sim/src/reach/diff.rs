@@ -26,7 +26,7 @@ impl Change {
     pub fn text(&self) -> String {
         let side = |o: &Option<Outcome>| {
             o.as_ref()
-                .map(|o| o.to_string())
+                .map(Outcome::long)
                 .unwrap_or_else(|| "(no such pair)".into())
         };
         let ports = if self.ports.is_empty() {

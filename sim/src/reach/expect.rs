@@ -154,6 +154,7 @@ mod tests {
             at: Some("node/P ACL_SWITCH web-hole".into()),
             delivered_to: None,
             reply: None,
+            seen_from: None,
         };
         assert!(matches(&o, "DeniedIn"));
         assert!(matches(&o, "DeniedIn at node/P ACL_SWITCH web-hole"));

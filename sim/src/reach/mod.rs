@@ -63,6 +63,9 @@ pub struct Outcome {
     /// The reply's disposition (and where), when the request was delivered.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reply: Option<String>,
+    /// The source address the receiver saw (SNAT shows here; ports vary inside a class).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seen_from: Option<IpAddr>,
 }
 
 impl Outcome {
@@ -73,6 +76,7 @@ impl Outcome {
             disposition,
             at,
             delivered_to: ex.request.delivered_to.as_deref().map(label),
+            seen_from: ex.request.seen.as_ref().map(|s| s.src),
             reply: ex.reply.as_ref().map(|r| {
                 let (d, at) = brief(&r.disposition);
                 match at {
@@ -90,6 +94,7 @@ impl Outcome {
             at: Some(why),
             delivered_to: None,
             reply: None,
+            seen_from: None,
         }
     }
 

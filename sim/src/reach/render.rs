@@ -53,6 +53,17 @@ impl fmt::Display for Outcome {
     }
 }
 
+impl Outcome {
+    /// The printed form with the source address the receiver saw (for diffs, where a change of
+    /// SNAT alone is a change).
+    pub fn long(&self) -> String {
+        match self.seen_from {
+            Some(a) => format!("{self} seen from {a}"),
+            None => self.to_string(),
+        }
+    }
+}
+
 /// A pair's classes grouped by outcome: Delivered first, then in the order of each outcome's
 /// first class.
 pub fn groups(p: &Pair) -> Vec<Group> {
@@ -99,7 +110,7 @@ pub fn text(r: &Reach) -> String {
     for p in &r.pairs {
         let gs: Vec<String> = groups(p)
             .iter()
-            .map(|g| format!("{} {}", g.classes_text(), g.outcome))
+            .map(|g| format!("{} {}", g.classes_text(), g.outcome.long()))
             .collect();
         out.push_str(&format!(
             "{}: {}\n",
