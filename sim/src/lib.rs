@@ -10,6 +10,7 @@
 //!   vocabulary (`At`, `Next`, `Exit`, `FlowAction`, `HostId`) is in `path`, and every
 //!   longest-prefix decision uses [`route::RouteTable`]. Module dependencies point one way:
 //!   `path` and `route` depend on no stage, `world` on no stage, the stages on `world`;
+//! * [`reach`]: header classes and one witness packet per class (`hnsim reach`, `hnsim diff`);
 //! * packets and output: [`packet`], [`wire`], [`trace`], [`capture`], [`pcap`], [`view`]
 //!   (topology, layout and paths as DOT, JSON, HTML);
 //! * [`scenario`]: the YAML format, parser, validator, runner and reports;
