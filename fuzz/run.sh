@@ -9,14 +9,14 @@ RUNS=${1:-10000000}
 SECS=${2:-3600}
 mkdir -p work seeds
 sh ./seeds.sh
-for t in scenario_yaml hns_json adapter_lines packet; do
+for t in ${TARGETS:-scenario_yaml hns_json adapter_lines packet node_dump}; do
     mkdir -p "work/$t" "corpus/$t" "artifacts/$t"
     RUSTC_BOOTSTRAP=1 nice -n 10 cargo fuzz run --sanitizer none -O "$t" "work/$t" "corpus/$t" "seeds/$t" -- \
         -runs="$RUNS" -max_total_time="$SECS" -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
         -print_final_stats=1 -artifact_prefix="artifacts/$t/" > "work/$t.log" 2>&1 &
 done
 wait
-for t in scenario_yaml hns_json adapter_lines packet; do
+for t in ${TARGETS:-scenario_yaml hns_json adapter_lines packet node_dump}; do
     mkdir -p "work/$t.min"
     RUSTC_BOOTSTRAP=1 cargo fuzz run --sanitizer none -O "$t" "work/$t.min" "corpus/$t" "work/$t" -- \
         -merge=1 -max_len=4096 > "work/$t.merge.log" 2>&1

@@ -2,10 +2,14 @@
 # Seeds (not committed): the repository's own inputs of each format.
 set -eu
 cd "$(dirname "$0")"
-rm -rf seeds && mkdir -p seeds/scenario_yaml seeds/hns_json seeds/adapter_lines seeds/packet
+rm -rf seeds && mkdir -p seeds/scenario_yaml seeds/hns_json seeds/adapter_lines seeds/packet seeds/node_dump
 cp ../scenarios/*/*.yaml ../tests/data/bad/*.yaml seeds/scenario_yaml/ 2>/dev/null || true
 for f in ../tests/data/hns-dumps/*.json ../tests/data/hns-validate/*.json ../tests/data/bad/*.json; do
     cp "$f" "seeds/hns_json/$(basename "$(dirname "$f")")-$(basename "$f")"
+done
+# Node-dump files: the collectlogs-shaped fixtures (UTF-16, tables before JSON, logs).
+for f in ../tests/data/nodes/*/*; do
+    cp "$f" "seeds/node_dump/$(basename "$(dirname "$f")")-$(basename "$f")"
 done
 # Adapter request lines from the recorded conformance transcript, eight calls per file.
 python3 - <<'PY'

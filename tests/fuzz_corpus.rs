@@ -42,3 +42,8 @@ fn adapter_lines_corpus() {
 fn packet_corpus() {
     replay("packet", fuzz_entry::packet);
 }
+
+#[test]
+fn node_dump_corpus() {
+    replay("node_dump", fuzz_entry::node_dump);
+}

@@ -76,3 +76,12 @@ pub fn packet(data: &[u8]) {
     let _ = crate::wire::decode_with_vxlan_ports(data, &[4789, 8472]);
     let _ = crate::wire::decode_icmp_quote(data);
 }
+
+/// A node-dump file (collectlogs.ps1 output: UTF-16, a table before the JSON, concatenated
+/// documents, kube-proxy log lines) through the reader `hnsim node import` uses, then the exact
+/// restore of what it read into a fresh HNS state.
+pub fn node_dump(data: &[u8]) {
+    let dump = hnsim_model::dump::read_dump("fuzz.txt", data);
+    let mut hns = Hns::new(HostSettings::default(), 0);
+    let _ = hns.import(dump.docs.into_iter().map(|d| d.doc));
+}
