@@ -1,23 +1,12 @@
 //! `hnsim reach` and `hnsim diff` run as the built binary over library scenarios: the port
 //! ranges each class gets, the flows a change broke, exit codes (docs/reach.md).
 
-use std::process::Command;
-
 fn scenario(rel: &str) -> String {
     format!("{}/scenarios/{rel}", env!("CARGO_MANIFEST_DIR"))
 }
 
-fn hnsim(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_hnsim"))
-        .args(args)
-        .output()
-        .expect("run hnsim");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+mod common;
+use common::hnsim_parts as hnsim;
 
 fn line<'a>(out: &'a str, prefix: &str) -> &'a str {
     out.lines()

@@ -7,17 +7,11 @@ use hnsim_k8s::{render, Cluster};
 use hnsim_model::document::{encode_endpoint, encode_load_balancer, encode_namespace, encode_network};
 use serde_json::Value;
 use std::path::PathBuf;
-use std::process::{Command, Output};
 
 const CLUSTER: &str = "tests/data/k8s/flannel-vxlan.yaml";
 
-fn hnsim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hnsim"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(args)
-        .output()
-        .unwrap()
-}
+mod common;
+use common::hnsim;
 
 /// win1's state as the Kubernetes layer renders it: every object as a v2 document.
 fn rendered_win1() -> Vec<Value> {
