@@ -93,6 +93,22 @@ pub struct StepReport {
 }
 
 impl StepReport {
+    /// A step's report before it runs: nothing checked, sent or failed yet.
+    pub fn new(index: usize, line: usize, kind: &str, label: &str) -> StepReport {
+        StepReport {
+            index,
+            line,
+            kind: kind.to_string(),
+            label: label.to_string(),
+            checks: Vec::new(),
+            exchanges: Vec::new(),
+            table: None,
+            reply: None,
+            error: None,
+            bulk: None,
+        }
+    }
+
     pub fn ok(&self) -> bool {
         self.error.is_none() && self.checks.iter().all(|c| c.ok)
     }
@@ -461,18 +477,7 @@ impl<'a> Runner<'a> {
             .index
             .nearest(&[Seg::Key("steps".into()), Seg::Index(i)])
             .line;
-        StepReport {
-            index: i + 1,
-            line,
-            kind: kind.to_string(),
-            label: kind.to_string(),
-            checks: Vec::new(),
-            exchanges: Vec::new(),
-            table: None,
-            reply: None,
-            error: None,
-            bulk: None,
-        }
+        StepReport::new(i + 1, line, kind, kind)
     }
 
     fn step_inner(&mut self, step: &Step, rep: &mut StepReport) -> Result<(), String> {

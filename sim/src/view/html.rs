@@ -766,18 +766,9 @@ pub fn report(reports: &[ScenarioReport]) -> String {
 /// The page of `hnsim trace`: the scenario's topology after setup, the one packet drawn over it.
 pub fn trace(setup: &ScenarioReport, label: String, ex: Exchange) -> String {
     let mut r = setup.clone();
-    r.steps.push(StepReport {
-        index: r.steps.len() + 1,
-        line: 0,
-        kind: "trace".to_string(),
-        label,
-        checks: Vec::new(),
-        exchanges: vec![ex],
-        table: None,
-        reply: None,
-        error: None,
-        bulk: None,
-    });
+    let mut step = StepReport::new(r.steps.len() + 1, 0, "trace", &label);
+    step.exchanges.push(ex);
+    r.steps.push(step);
     page(std::slice::from_ref(&r), "hnsim trace", false)
 }
 
@@ -881,18 +872,7 @@ mod tests {
     }
 
     fn trace_free_step() -> StepReport {
-        StepReport {
-            index: 7,
-            line: 3,
-            kind: "connect".into(),
-            label: "connect".into(),
-            checks: Vec::new(),
-            exchanges: Vec::new(),
-            table: None,
-            reply: None,
-            error: None,
-            bulk: None,
-        }
+        StepReport::new(7, 3, "connect", "connect")
     }
 
     #[test]

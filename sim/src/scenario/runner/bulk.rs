@@ -243,18 +243,7 @@ fn reached_receiver(t: &crate::trace::Trace) -> bool {
 
 /// A report for checking one more exchange (its checks are merged only when they fail).
 fn empty_like(rep: &StepReport) -> StepReport {
-    StepReport {
-        index: rep.index,
-        line: rep.line,
-        kind: rep.kind.clone(),
-        label: String::new(),
-        checks: Vec::new(),
-        exchanges: Vec::new(),
-        table: None,
-        reply: None,
-        error: None,
-        bulk: None,
-    }
+    StepReport::new(rep.index, rep.line, &rep.kind, "")
 }
 
 #[cfg(test)]
