@@ -87,5 +87,8 @@ fn capture_bytes(packets: u64, pcap: bool) -> usize {
 fn bulk_traffic_keeps_no_capture_unless_asked() {
     assert_eq!((capture_bytes(10, false), capture_bytes(1_000, false)), (0, 0));
     let (small, large) = (capture_bytes(10, true), capture_bytes(1_000, true));
-    assert!(large > small + 990 * 2 * 50, "captured {small} then {large} bytes");
+    assert!(
+        large > small + 990 * 2 * 50,
+        "captured {small} then {large} bytes"
+    );
 }
