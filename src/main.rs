@@ -29,6 +29,10 @@ enum Command {
     Trace(cli::run::TraceArgs),
     /// Print a scenario's topology as a graph.
     Graph(cli::run::GraphArgs),
+    /// Every header class after a scenario's set-up: which (protocol, ports) get through.
+    Reach(cli::reach::ReachArgs),
+    /// What-if: the header classes whose outcome differs between two set-ups.
+    Diff(cli::reach::DiffArgs),
     /// Work with HNS documents.
     Hns {
         #[command(subcommand)]
@@ -84,6 +88,8 @@ fn main() -> ExitCode {
         Command::Check(a) => cli::run::check(a),
         Command::Trace(a) => cli::run::trace(a),
         Command::Graph(a) => cli::run::graph(a),
+        Command::Reach(a) => cli::reach::reach(a),
+        Command::Diff(a) => cli::reach::diff(a),
         Command::Hns {
             command: HnsCommand::Validate(a),
         } => cli::validate::validate(a),

@@ -1,4 +1,4 @@
-//! Issue 14 §8 regressions that need the built binary: argument help, `conform --timeout` for
+//! Issue 14 (item 8) regressions that need the built binary: argument help, `conform --timeout` for
 //! the first line. (The bad input files are in tests/bad_inputs.rs.)
 
 use std::process::Command;

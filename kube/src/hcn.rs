@@ -81,10 +81,7 @@ impl<'a> Hcn<'a> {
                 op,
                 id: id.to_string(),
                 document: doc.to_string(),
-                result: r
-                    .as_ref()
-                    .map(Clone::clone)
-                    .map_err(|e| (e.code.0, e.message.clone())),
+                result: r.clone().map_err(|e| (e.code.0, e.message)),
             });
         }
         r

@@ -27,6 +27,26 @@ struct Fake {
     journal: Vec<Journaled>,
     /// Local endpoint name → ID (created by "the CNI" before kube-proxy runs).
     local: BTreeMap<String, String>,
+    /// Upstream mock's `ShouldFailDeleteLoadBalancer`.
+    fail_lb_deletes: bool,
+}
+
+/// A backend whose load-balancer deletes fail (the mock's `ShouldFailDeleteLoadBalancer`).
+struct FailingLbDeletes<'a>(&'a mut Hns);
+
+impl HnsBackend for FailingLbDeletes<'_> {
+    fn call(&mut self, call: &hnsim_model::backend::HcnCall) -> hnsim_model::hresult::HcnResult<String> {
+        if call.op == HcnOp::Object(Verb::Delete, ObjectKind::LoadBalancer) {
+            return Err(hnsim_model::HcnError::new(
+                hnsim_model::HResult(0x8000_4005),
+                "E_FAIL: injected delete failure",
+            ));
+        }
+        self.0.call(call)
+    }
+    fn describe(&self) -> String {
+        "sim with failing LB deletes".into()
+    }
 }
 
 impl Fake {
@@ -55,6 +75,7 @@ impl Fake {
             net,
             journal: Vec::new(),
             local: BTreeMap::new(),
+            fail_lb_deletes: false,
         }
     }
 
@@ -105,7 +126,13 @@ impl Fake {
     }
 
     fn sync(&mut self, p: &mut Proxier, svcs: &[Service], slices: &[EndpointSlice]) {
-        let mut hcn = Hcn::new(&mut self.hns, true);
+        let mut failing = FailingLbDeletes(&mut self.hns);
+        let b: &mut dyn HnsBackend = if self.fail_lb_deletes {
+            &mut failing
+        } else {
+            failing.0
+        };
+        let mut hcn = Hcn::new(b, true);
         p.sync(&mut hcn, svcs, slices);
         self.journal.extend(hcn.journal.take().unwrap_or_default());
     }
@@ -205,7 +232,7 @@ fn test_create_remote_endpoint_overlay() {
         &[slice("svc1", &[("192.168.2.3", REMOTE_NODE)])],
     );
     let ep = f.epid(3);
-    assert_eq!(p.endpoint_ids(SVC1), [ep.clone()]);
+    assert_eq!(p.endpoint_ids(SVC1), std::slice::from_ref(&ep));
     let doc = f.ep(&ep);
     assert_eq!(
         doc["MacAddress"], "02-11-C0-A8-02-03",
@@ -226,7 +253,7 @@ fn test_create_remote_endpoint_l2_bridge() {
     );
     // No source-VIP or ClusterIP endpoint on L2Bridge: the backend is EPID-1.
     let ep = f.epid(1);
-    assert_eq!(p.endpoint_ids(SVC1), [ep.clone()]);
+    assert_eq!(p.endpoint_ids(SVC1), std::slice::from_ref(&ep));
     let doc = f.ep(&ep);
     assert!(
         doc.get("Policies")
@@ -424,7 +451,7 @@ fn update_lb(modify: bool) -> (Fake, Proxier) {
     let new = f.epid(5);
     assert_eq!(
         p.endpoint_ids(SVC1),
-        [new.clone()],
+        std::slice::from_ref(&new),
         "the new backend is EPID-5 (EPID-4: the ClusterIP endpoint, recreated)"
     );
     assert_eq!(f.ep(&f.epid(4))["IpConfigurations"][0]["IpAddress"], "11.0.0.1");
@@ -603,8 +630,8 @@ fn test_remote_and_local_endpoints_same_ip() {
         ],
     );
     let local = f.local["EP-LOCAL-1"].clone();
-    assert_eq!(p.endpoint_ids(SVC1), [local.clone()]);
-    assert_eq!(p.endpoint_ids("ns1/svc2:p80/TCP"), [local.clone()]);
+    assert_eq!(p.endpoint_ids(SVC1), std::slice::from_ref(&local));
+    assert_eq!(p.endpoint_ids("ns1/svc2:p80/TCP"), std::slice::from_ref(&local));
     assert_eq!(p.ref_count(&local), 0);
     assert!(
         f.created(ObjectKind::Endpoint).is_empty(),
@@ -710,6 +737,55 @@ fn test_etp_local_ingress_ip_service_with_prefer_dual_stack_1_31() {
     );
 }
 
+#[test]
+fn test_endpoint_transition_with_lb_failures() {
+    let mut f = Fake::new(false);
+    f.local_endpoint("EP-LOCAL-1", &["192.168.4.4"]);
+    let mut p = f.start(f.cfg(false, false));
+    let svcs = [
+        nodeport_svc("svc1", "10.20.30.41", ""),
+        nodeport_svc("svc2", "10.20.30.42", ""),
+    ];
+    let all = [
+        ("192.168.4.4", NODE),
+        ("192.168.2.3", REMOTE_NODE),
+        ("192.168.2.4", REMOTE_NODE),
+        ("192.168.2.5", REMOTE_NODE),
+    ];
+    let slices = |eps: &[(&str, &str)]| [slice("svc1", eps), slice("svc2", eps)];
+    f.sync(&mut p, &svcs, &slices(&all));
+    // L2Bridge: B, C, D are EPID-1..3, each shared by both Services.
+    let (b, c, d) = (f.epid(1), f.epid(2), f.epid(3));
+    for id in [&b, &c, &d] {
+        assert_eq!(p.ref_count(id), 2);
+    }
+    let old1 = p.lb_ids(SVC1).unwrap().0;
+    let old2 = p.lb_ids("ns1/svc2:p80/TCP").unwrap().0;
+    assert!(!old1.is_empty() && !old2.is_empty());
+    // [A,B,C,D] → [A,B] while LB deletes fail: the re-create hits the old LBs' VIP:port.
+    f.fail_lb_deletes = true;
+    f.sync(&mut p, &svcs, &slices(&all[..2]));
+    assert_eq!(p.lb_ids(SVC1).unwrap().0, "", "create failed: no LB ID");
+    assert_eq!(p.lb_ids("ns1/svc2:p80/TCP").unwrap().0, "");
+    assert!(
+        f.exists(ObjectKind::LoadBalancer, &old1) && f.exists(ObjectKind::LoadBalancer, &old2),
+        "the old LBs stay"
+    );
+    assert!(
+        p.errors.iter().any(|e| e.contains("HCN_E_PORT_ALREADY_EXISTS")),
+        "{:?}",
+        p.errors
+    );
+    assert_eq!((p.ref_count(&c), p.ref_count(&d)), (0, 0));
+    assert!(
+        !f.exists(ObjectKind::Endpoint, &c) && !f.exists(ObjectKind::Endpoint, &d),
+        "C and D deleted"
+    );
+    assert_eq!(p.ref_count(&b), 2, "B reused by both Services");
+    assert!(p.endpoint_ids(SVC1).contains(&b));
+    assert!(f.exists(ObjectKind::Endpoint, &f.local["EP-LOCAL-1"].clone()));
+}
+
 /// kube-proxy's start deletes every HNS load balancer, including ones it did not create
 /// (docs/reference/kubernetes.md §2.1).
 #[test]
@@ -724,4 +800,27 @@ fn start_deletes_every_load_balancer() {
     assert_eq!(f.lb_count(), 1);
     let _p = f.start(f.cfg(false, false));
     assert_eq!(f.lb_count(), 0);
+}
+
+/// `ShouldSkipService`: ExternalName and headless Services create nothing (docs/reference/kubernetes.md §2.6).
+#[test]
+fn external_name_and_headless_services_create_nothing() {
+    let mut f = Fake::new(true);
+    let mut p = f.start(f.cfg(false, false));
+    let ext: Service = yaml("metadata: {name: ext, namespace: ns1}\nspec: {type: ExternalName, externalName: example.com, ports: [{port: 80}]}\n");
+    let headless: Service = yaml(
+        "metadata: {name: svc1, namespace: ns1}\nspec: {clusterIP: None, ports: [{name: p80, port: 80}]}\n",
+    );
+    f.sync(
+        &mut p,
+        &[ext, headless],
+        &[slice("svc1", &[("192.168.2.3", REMOTE_NODE)])],
+    );
+    assert_eq!(
+        f.created(ObjectKind::Endpoint).len(),
+        1,
+        "only the source-VIP endpoint"
+    );
+    assert_eq!(f.lb_count(), 0);
+    assert!(p.service_ports_applied().is_empty());
 }

@@ -131,8 +131,9 @@ fn detect(m: &Map<String, Value>) -> Option<Kind> {
         }
     }
     // An SDN route with no endpoints: its normal form omits the empty HostComputeEndpoints, and
-    // must still read back as a route (found by fuzzing, fuzz/README.md).
-    if has(m, ROUTE_V2) {
+    // must still read back as a route (found by fuzzing, fuzz/README.md). Only with routes in
+    // it: an empty list is omitted from the normal form too, which would then name no kind.
+    if matches!(get(m, "Routes"), Some(Value::Array(r)) if !r.is_empty()) {
         return Some(Kind::Route);
     }
     None

@@ -17,18 +17,38 @@ pub fn scenario_yaml(data: &[u8]) {
 }
 
 /// An HNS JSON document (v1, v2, a v1 reply, an array) through `hnsim hns validate`'s checks;
-/// a document that passes must pass again in its printed normal form.
+/// the printed normal form of a document that passes must decode again as the same kind of
+/// object. (Not through kind detection: like HNS's own output, the normal form omits empty
+/// lists, so a degenerate document may keep no key that tells its kind.)
 pub fn hns_json(data: &[u8]) {
+    use hnsim_model::document::{self as doc, HnsDocument};
     let Ok(text) = decode_text(data.to_vec()) else {
         return;
     };
+    let Ok(value) = hnsim_model::state::lint::parse_json_strict(&text) else {
+        return;
+    };
     let settings = HostSettings::default();
-    if let Ok((out, problems)) = hnsim_model::state::lint::check_text(&text, &settings) {
-        if problems.iter().all(|p| p.is_warning()) {
-            let again = serde_json::to_string(&out).unwrap_or_default();
-            if let Err(e) = hnsim_model::state::lint::check_text(&again, &settings) {
-                panic!("the normal form of a valid document does not decode: {e}\n{again}");
-            }
+    let Ok((docs, problems)) = hnsim_model::state::lint::check_value(&value, &settings) else {
+        return;
+    };
+    if problems.iter().any(|p| !p.is_warning()) {
+        return;
+    }
+    for d in &docs {
+        let out = doc::encode_document(d);
+        let again = match d {
+            HnsDocument::Network(_) => doc::decode_network_value(&out).map(drop),
+            HnsDocument::Endpoint(_) => doc::decode_endpoint_value(&out).map(drop),
+            HnsDocument::Namespace(_) => doc::decode_namespace_value(&out).map(drop),
+            HnsDocument::LoadBalancer(_) => doc::decode_load_balancer_value(&out).map(drop),
+            HnsDocument::Route(_) => doc::decode_route_value(&out).map(drop),
+        };
+        if let Err(e) = again {
+            panic!(
+                "the normal form of a valid {} does not decode: {e}\n{out}",
+                d.kind_name()
+            );
         }
     }
 }

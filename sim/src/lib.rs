@@ -28,6 +28,7 @@ pub(crate) mod neigh;
 pub mod packet;
 pub(crate) mod path;
 pub mod pcap;
+pub mod reach;
 pub mod route;
 pub mod scenario;
 pub mod switch;

@@ -72,6 +72,30 @@ fn protocol_255_is_a_protocol_256_is_any_and_300_is_an_error() {
     assert!(e.contains("Protocols") && e.contains("tcpp"), "{e}");
 }
 
+#[test]
+fn port_ranges_are_inclusive_and_a_reversed_range_is_an_error() {
+    let p = AclPolicy {
+        action: "Block".into(),
+        direction: "In".into(),
+        local_ports: "70-80, 443".into(),
+        ..Default::default()
+    };
+    let r = AclRule::parse(&p, 0).unwrap();
+    assert_eq!(r.local_ports, [(70, 80), (443, 443)]);
+    let at = |port| AclView {
+        local_port: Some(port),
+        ..view(6)
+    };
+    assert!(r.matches(&at(70)) && r.matches(&at(80)) && r.matches(&at(443)));
+    assert!(!r.matches(&at(69)) && !r.matches(&at(81)));
+    let reversed = AclPolicy {
+        local_ports: "80-70".into(),
+        ..p
+    };
+    let e = AclRule::parse(&reversed, 0).unwrap_err();
+    assert!(e.contains("LocalPorts") && e.contains("80-70"), "{e}");
+}
+
 fn mapping(lb: u128, vips: &[&str], proto: u8, port: u16) -> LbMapping {
     LbMapping {
         lb: Guid(lb),

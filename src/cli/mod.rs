@@ -8,6 +8,7 @@ pub mod k8s;
 pub mod merge;
 pub mod node;
 pub mod out;
+pub mod reach;
 pub mod run;
 pub mod sweep;
 pub mod validate;

@@ -359,7 +359,7 @@ pub fn check(a: CheckArgs) -> u8 {
     }
 }
 
-fn load_one(path: &Path) -> Result<Loaded, u8> {
+pub(crate) fn load_one(path: &Path) -> Result<Loaded, u8> {
     load_path(path).map_err(|e| {
         print_errors(&e);
         2
@@ -378,7 +378,7 @@ fn why(s: &hnsim_sim::scenario::runner::StepReport) -> String {
 }
 
 /// Warn about every set-up step that did not go as expected; whether there was one.
-fn warn_failed_setup(l: &Loaded, rep: &ScenarioReport) -> bool {
+pub(crate) fn warn_failed_setup(l: &Loaded, rep: &ScenarioReport) -> bool {
     let mut any = false;
     for s in rep.failed_steps() {
         any = true;

@@ -58,6 +58,9 @@ pub enum StartError {
     NoDsr,
 }
 
+/// A service port's LB IDs: ClusterIP, NodePort, ExternalIPs, (Ingress, HealthCheck) pairs.
+pub type LbIds = (String, String, Vec<String>, Vec<(String, String)>);
+
 /// `namespace/name:port/protocol`.
 pub type SvcPortName = String;
 
@@ -184,6 +187,14 @@ fn proto_num(p: Option<&str>) -> u16 {
         "SCTP" => 132,
         _ => 6,
     }
+}
+
+/// The keys of `m` that start with `prefix`, found by a range of the sorted map.
+fn keys_with_prefix<V>(m: &BTreeMap<String, V>, prefix: &str) -> Vec<String> {
+    m.range(prefix.to_string()..)
+        .take_while(|(k, _)| k.starts_with(prefix))
+        .map(|(k, _)| k.clone())
+        .collect()
 }
 
 /// `02-11-` and the address bytes: IPv4 in order, IPv6 bytes 15, 14, 13, 12.
@@ -468,17 +479,9 @@ impl Proxier {
         }
         for svc in services_changed {
             let prefix = format!("{svc}:");
-            let old_keys: Vec<String> = self
-                .endpoints
-                .keys()
-                .filter(|k| k.starts_with(&prefix))
-                .cloned()
-                .collect();
-            let new_keys: Vec<String> = new_eps
-                .keys()
-                .filter(|k| k.starts_with(&prefix))
-                .cloned()
-                .collect();
+            // The Service's ports: a range of the sorted maps, not a scan (linear overall).
+            let old_keys = keys_with_prefix(&self.endpoints, &prefix);
+            let new_keys = keys_with_prefix(&new_eps, &prefix);
             self.terminated.clear();
             for k in &old_keys {
                 for e in self.endpoints[k].iter().filter(|e| !e.is_local) {
@@ -651,7 +654,7 @@ impl Proxier {
             .unwrap_or_default();
         let mut by_name: BTreeMap<String, String> = BTreeMap::new();
         for e in &eps {
-            if str_field(e, "HostComputeNetwork").to_ascii_lowercase() != net_id.to_ascii_lowercase() {
+            if !str_field(e, "HostComputeNetwork").eq_ignore_ascii_case(&net_id) {
                 continue;
             }
             let id = str_field(e, "ID").to_string();
@@ -778,7 +781,7 @@ impl Proxier {
         let (mut all_terminating, mut all_non_serving) = (false, false);
         let mut some_serving = true;
         if !info.ingress_ips.is_empty() {
-            let considered = eps.iter().filter(|e| !(info.local_traffic_dsr && !e.is_local));
+            let considered = eps.iter().filter(|e| !info.local_traffic_dsr || e.is_local);
             all_terminating = considered
                 .clone()
                 .filter(|e| e.ready || e.terminating)
@@ -1201,7 +1204,7 @@ impl Proxier {
     }
 
     /// The LB IDs of a service port: ClusterIP, NodePort, ExternalIPs, (Ingress, HealthCheck)s.
-    pub fn lb_ids(&self, svc_port: &str) -> Option<(String, String, Vec<String>, Vec<(String, String)>)> {
+    pub fn lb_ids(&self, svc_port: &str) -> Option<LbIds> {
         let sp = self.svc_ports.get(svc_port)?;
         Some((
             sp.hns_id.clone(),

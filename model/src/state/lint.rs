@@ -474,6 +474,9 @@ mod tests {
         assert!(out.get("HostComputeEndpoints").is_none(), "{out}");
         let (again, _) = check_text(&out.to_string(), &s).unwrap();
         assert_eq!(again, out);
+        // With no routes either, the keys name no kind: refused, not printed as a bare `{ID}`.
+        let e = check_text(r#"{"Name":"n","Type":"L/24","Routes":[]}"#, &s).unwrap_err();
+        assert!(e.contains("expected an HNS network, endpoint"), "{e}");
     }
 
     #[test]
@@ -520,7 +523,7 @@ mod regressions {
     use crate::backend::HnsBackend;
     use crate::state::{Hns, HostSettings};
 
-    /// Issue 14 §8: a duplicate endpoint address names both endpoints, not just the network.
+    /// Issue 14, item 8: a duplicate endpoint address names both endpoints, not just the network.
     #[test]
     fn a_duplicate_endpoint_address_names_both_endpoints() {
         let mut hns = Hns::new(HostSettings::default(), 1);

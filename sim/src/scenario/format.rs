@@ -206,6 +206,8 @@ steps! {
     Udp(TrafficStep) = "udp",
     Ping(TrafficStep) = "ping",
     Reachability(ReachabilityStep) = "reachability",
+    /// Every header class from one place to one destination (docs/reach.md).
+    Reach(ReachStep) = "reach",
     // Faults and time.
     HnsRestart(HostRef) = "hns-restart",
     Reboot(HostRef) = "reboot",
@@ -465,6 +467,19 @@ pub struct ReachabilityStep {
     /// Destination names or addresses (a name means its first IP).
     pub to: Vec<String>,
     /// One row per source: `.` reachable, `X` not, in `to` order, separated by spaces.
+    pub expect: IndexMap<String, String>,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// `reach:`: the outcome every header class from `from` to `to` must get, by `PROTO` or
+/// `PROTO/RANGES` (`tcp/1-79,81-65535: DeniedIn`); see docs/reach.md.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ReachStep {
+    pub from: String,
+    /// A name (its first IP) or an address.
+    pub to: String,
     pub expect: IndexMap<String, String>,
     #[serde(default)]
     pub note: Option<String>,

@@ -399,16 +399,16 @@ pub fn check(l: &Loaded) -> Check {
                     }
                 }
             }
-            Step::Send(t) | Step::Connect(t) | Step::Udp(t) | Step::Ping(t) => {
-                if t.from.starts_with("svc/") || t.from.starts_with("node/") {
-                    at(
-                        &mut c,
-                        format!(
-                            "`{}` is an address, not a place traffic starts from; send from a pod or a host",
-                            t.from
-                        ),
-                    );
-                }
+            Step::Send(t) | Step::Connect(t) | Step::Udp(t) | Step::Ping(t)
+                if t.from.starts_with("svc/") || t.from.starts_with("node/") =>
+            {
+                at(
+                    &mut c,
+                    format!(
+                        "`{}` is an address, not a place traffic starts from; send from a pod or a host",
+                        t.from
+                    ),
+                );
             }
             _ => {}
         }

@@ -157,6 +157,8 @@ enum Named {
 /// A scenario being run: its world and the names defined so far.
 #[path = "kubernetes.rs"]
 pub mod kubernetes;
+#[path = "../reach/names.rs"]
+mod reach_names;
 
 pub struct Runner<'a> {
     pub loaded: &'a Loaded,
@@ -251,7 +253,12 @@ impl Step {
     pub fn is_traffic(&self) -> bool {
         matches!(
             self,
-            Step::Send(_) | Step::Connect(_) | Step::Udp(_) | Step::Ping(_) | Step::Reachability(_)
+            Step::Send(_)
+                | Step::Connect(_)
+                | Step::Udp(_)
+                | Step::Ping(_)
+                | Step::Reachability(_)
+                | Step::Reach(_)
         )
     }
 }
@@ -560,6 +567,7 @@ impl<'a> Runner<'a> {
             Step::Udp(t) => self.traffic(Proto::Udp, true, t, rep),
             Step::Ping(t) => self.traffic(Proto::Icmp, true, t, rep),
             Step::Reachability(r) => self.reachability(r, rep),
+            Step::Reach(r) => self.reach_step(r, rep),
             Step::HnsRestart(h) => self.fault(rep, Fault::HnsRestart { host: h.host.clone() }),
             Step::Reboot(h) => self.fault(rep, Fault::Reboot { host: h.host.clone() }),
             Step::LinkDown(h) => self.fault(rep, Fault::LinkDown { host: h.host.clone() }),

@@ -562,6 +562,20 @@ impl Checker<'_> {
             }
             Step::Send(t) | Step::Connect(t) | Step::Udp(t) | Step::Ping(t) => self.traffic(&p, kind, t),
             Step::Reachability(r) => self.reachability(&p, r),
+            Step::Reach(r) => {
+                self.place(&p, "from", &r.from);
+                if r.to.parse::<IpAddr>().is_err() {
+                    self.place(&p, "to", &r.to);
+                }
+                for (key, value) in &r.expect {
+                    let kp = [p.clone(), vec![k("expect"), k(key)]].concat();
+                    let checked = crate::reach::expect::parse_key(key)
+                        .and_then(|_| crate::reach::expect::check_value(value));
+                    if let Err(m) = checked {
+                        self.err(&kp, m);
+                    }
+                }
+            }
             Step::HnsRestart(h)
             | Step::Reboot(h)
             | Step::LinkDown(h)

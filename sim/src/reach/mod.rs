@@ -1,0 +1,467 @@
+//! reach: exact reachability over a world's compiled programs, by header classes.
+//!
+//! For each destination address, every port range anything on the packet's way can match on
+//! (ACL `LocalPorts`/`RemotePorts` with their protocols, LB frontend ports and NodePorts, port
+//! mappings, listeners, the VXLAN port) cuts the TCP and UDP port space into atomic intervals
+//! ([`classes::PortSplit`]); ICMP is one class. Within an interval every rule treats packets
+//! alike, so ONE witness packet per class, sent through the ordinary packet path
+//! (`World::send`, the path `hnsim trace` uses), gives the disposition of the whole class:
+//! there is one semantics, the dataplane's, and rewrites (DNAT, SNAT, encapsulation) are
+//! followed by the witness itself. Rules are kept for a destination when one of their address
+//! lists is empty or holds the destination or an address a rewrite can turn it into (LB
+//! backends, port-mapping targets); keeping more rules only makes classes finer, never wrong.
+//!
+//! What is not split: source ports (each witness uses the world's next ephemeral port, so a rule
+//! on the sender's port is evaluated at that port only), and the address space between named
+//! objects (destinations are the addresses of endpoints, VIPs, hosts and stations, not atoms of
+//! route or exception prefixes). Backend choice is the dataplane's hash of the witness's
+//! tuple: an LB class reports the backend its witness reached.
+//!
+//! Each witness starts from the same state: flows, NAT sessions, SNAT reservations and QOS
+//! meters are cleared and the clock, RNG, ephemeral-port counter and counters are put back
+//! before every send, and once more when the sweep ends. So reach answers "would a NEW
+//! connection get through", and running it leaves no trace in the world's runtime state.
+
+pub mod classes;
+pub mod diff;
+pub mod expect;
+pub mod render;
+
+use crate::trace::{Disposition, Exchange, L4};
+use crate::world::{Counters, NodeKind, Place, SendRequest, World};
+use classes::{PortSplit, Range};
+use ipnet::IpNet;
+use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+
+/// A place witnesses start from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Source {
+    pub label: String,
+    pub place: Place,
+}
+
+/// An address witnesses go to, with what it is (`svc/default/web`, `pod/default/b`, `node1`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Target {
+    pub label: String,
+    pub addr: IpAddr,
+}
+
+/// What happened to a witness, without the fields that vary with the port inside a class
+/// (a `NoMatchingLoadBalancer` names the port it missed, a reason may quote it).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Outcome {
+    pub disposition: String,
+    /// Where and by which rule: node, layer, rule (or segment), as the trace names them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivered_to: Option<String>,
+    /// The reply's disposition (and where), when the request was delivered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reply: Option<String>,
+    /// The source address the receiver saw (SNAT shows here; ports vary inside a class).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seen_from: Option<IpAddr>,
+}
+
+impl Outcome {
+    /// The outcome of one exchange; `label` names a receiver (`container:B` → `pod/default/b`).
+    pub fn of(ex: &Exchange, label: &dyn Fn(&str) -> String) -> Outcome {
+        let (disposition, at) = brief(&ex.request.disposition);
+        Outcome {
+            disposition,
+            at,
+            delivered_to: ex.request.delivered_to.as_deref().map(label),
+            seen_from: ex.request.seen.as_ref().map(|s| s.src),
+            reply: ex.reply.as_ref().map(|r| {
+                let (d, at) = brief(&r.disposition);
+                match at {
+                    Some(at) => format!("{d} at {at}"),
+                    None => d,
+                }
+            }),
+        }
+    }
+
+    /// A send the world refused (for instance, a source whose container is not running).
+    pub fn refused(why: String) -> Outcome {
+        Outcome {
+            disposition: "NotSent".into(),
+            at: Some(why),
+            delivered_to: None,
+            reply: None,
+            seen_from: None,
+        }
+    }
+
+    pub fn delivered(&self) -> bool {
+        self.disposition == "Delivered"
+    }
+}
+
+/// A disposition's name and the port-independent part of where it happened.
+fn brief(d: &Disposition) -> (String, Option<String>) {
+    let v = serde_json::to_value(d).unwrap_or_default();
+    let at: Vec<String> = ["node", "segment", "layer", "rule"]
+        .iter()
+        .filter_map(|k| v.get(*k).and_then(|x| x.as_str()).map(str::to_string))
+        .filter(|s| !s.is_empty())
+        .collect();
+    (d.name().to_string(), (!at.is_empty()).then(|| at.join(" ")))
+}
+
+/// One class: a protocol and (for TCP/UDP) a port interval.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Class {
+    pub proto: Proto,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ports: Option<Range>,
+}
+
+/// The protocols witnesses are sent with.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Proto {
+    Tcp,
+    Udp,
+    Icmp,
+}
+
+impl Proto {
+    pub const ALL: [Proto; 3] = [Proto::Tcp, Proto::Udp, Proto::Icmp];
+    pub fn l4(self) -> L4 {
+        match self {
+            Proto::Tcp => L4::Tcp,
+            Proto::Udp => L4::Udp,
+            Proto::Icmp => L4::Icmp,
+        }
+    }
+    /// The IP protocol number rules match on.
+    pub fn number(self) -> u8 {
+        match self {
+            Proto::Tcp => 6,
+            Proto::Udp => 17,
+            Proto::Icmp => 1,
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            Proto::Tcp => "tcp",
+            Proto::Udp => "udp",
+            Proto::Icmp => "icmp",
+        }
+    }
+}
+
+/// The classes of one (source, destination) pair with their witnesses' outcomes, in class order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Pair {
+    pub from: String,
+    pub to: String,
+    pub addr: IpAddr,
+    pub classes: Vec<(Class, Outcome)>,
+}
+
+impl Pair {
+    /// The outcome `reach` predicts for one concrete packet.
+    pub fn predict(&self, proto: Proto, port: u16) -> Option<&Outcome> {
+        self.classes
+            .iter()
+            .find(|(c, _)| c.proto == proto && c.ports.is_none_or(|r| r.contains(port)))
+            .map(|(_, o)| o)
+    }
+}
+
+/// A whole sweep.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Reach {
+    pub pairs: Vec<Pair>,
+    /// Classes (= witnesses sent) over all pairs.
+    pub classes: usize,
+}
+
+/// Everything with a port range, prepared once per sweep (see the module doc).
+#[derive(Default)]
+struct Matchers {
+    /// (protocols (None = any), local prefixes, remote prefixes, port ranges).
+    acl: Vec<AclPorts>,
+    /// VIP → (protocol, frontend port, backend addresses).
+    lb_by_vip: BTreeMap<IpAddr, Vec<(u8, u16, Vec<IpAddr>)>>,
+    /// Port-only LB mappings (NodePorts): (protocol, port, backend addresses).
+    port_only: Vec<(u8, u16, Vec<IpAddr>)>,
+    /// Port mappings: (protocol, external port, the container's address).
+    port_maps: Vec<(u8, u16, IpAddr)>,
+    host_addrs: BTreeSet<IpAddr>,
+    /// (protocol, port) of every listener anywhere.
+    listeners: BTreeSet<(u8, u16)>,
+    vxlan_ports: BTreeSet<u16>,
+}
+
+struct AclPorts {
+    protocols: Option<Vec<u8>>,
+    local: Vec<IpNet>,
+    remote: Vec<IpNet>,
+    ports: Vec<(u16, u16)>,
+}
+
+impl Matchers {
+    fn of(w: &World) -> Matchers {
+        let mut m = Matchers::default();
+        for n in &w.nodes {
+            let h = match &n.kind {
+                NodeKind::Host(h) => h,
+                NodeKind::Station(s, _) => {
+                    m.host_addrs.insert(IpAddr::V4(s.ip));
+                    continue;
+                }
+                NodeKind::Router(..) => continue,
+            };
+            m.host_addrs.insert(IpAddr::V4(h.spec.ip));
+            m.host_addrs
+                .extend(h.prog.host_addrs.iter().map(|a| IpAddr::V4(*a)));
+            for net in &h.prog.networks {
+                m.vxlan_ports.insert(net.vxlan_port);
+            }
+            for p in &h.prog.ports {
+                for set in p.acl_switch.iter().chain(p.acl_host.iter()) {
+                    for r in &set.rules {
+                        let mut ports = r.local_ports.clone();
+                        ports.extend(r.remote_ports.iter().copied());
+                        if ports.is_empty() {
+                            continue;
+                        }
+                        m.acl.push(AclPorts {
+                            protocols: r.protocols.clone(),
+                            local: r.local_addrs.clone(),
+                            remote: r.remote_addrs.clone(),
+                            ports,
+                        });
+                    }
+                }
+            }
+            for lb in h.prog.lbs.mappings() {
+                let backends: Vec<IpAddr> = lb.backends.iter().map(|b| b.ip).collect();
+                if lb.vips.is_empty() {
+                    m.port_only.push((lb.proto, lb.external_port, backends));
+                    continue;
+                }
+                for vip in &lb.vips {
+                    m.lb_by_vip
+                        .entry(*vip)
+                        .or_default()
+                        .push((lb.proto, lb.external_port, backends.clone()));
+                }
+            }
+            for ((proto, port), maps) in h.prog.port_maps.iter() {
+                for pm in maps {
+                    let ip = h.prog.ports.get(pm.port as usize).map(|p| IpAddr::V4(p.ip));
+                    m.port_maps
+                        .push((*proto, *port, ip.unwrap_or(IpAddr::V4(h.spec.ip))));
+                }
+            }
+        }
+        for (_, l4, port) in &w.listeners {
+            let p = match l4 {
+                L4::Tcp => Proto::Tcp,
+                L4::Udp => Proto::Udp,
+                L4::Icmp => Proto::Icmp,
+            };
+            m.listeners.insert((p.number(), *port));
+        }
+        // Port maps come from a hash map: order them so the sweep is deterministic.
+        m.port_maps.sort();
+        m
+    }
+
+    /// The atomic port intervals of `proto` towards `dst`.
+    fn split(&self, dst: IpAddr, proto: Proto) -> PortSplit {
+        let n = proto.number();
+        let mut s = PortSplit::default();
+        let mut targets = vec![dst];
+        let local = self.host_addrs.contains(&dst);
+        for (p, port, backends) in self.lb_by_vip.get(&dst).into_iter().flatten() {
+            targets.extend(backends.iter().copied());
+            if *p == n {
+                s.add_port(*port);
+            }
+        }
+        if local {
+            for (p, port, backends) in &self.port_only {
+                targets.extend(backends.iter().copied());
+                if *p == n {
+                    s.add_port(*port);
+                }
+            }
+        }
+        for (p, port, ip) in &self.port_maps {
+            if local || *ip == dst {
+                targets.push(*ip);
+                if *p == n {
+                    s.add_port(*port);
+                }
+            }
+        }
+        for (p, port) in &self.listeners {
+            if *p == n {
+                s.add_port(*port);
+            }
+        }
+        if proto == Proto::Udp {
+            for p in &self.vxlan_ports {
+                s.add_port(*p);
+            }
+        }
+        let hits = |nets: &[IpNet]| {
+            nets.is_empty() || nets.iter().any(|net| targets.iter().any(|t| net.contains(t)))
+        };
+        for r in &self.acl {
+            if r.protocols.as_ref().is_some_and(|ps| !ps.contains(&n)) {
+                continue;
+            }
+            if !(hits(&r.local) || hits(&r.remote)) {
+                continue;
+            }
+            for (lo, hi) in &r.ports {
+                s.add_range(*lo, *hi);
+            }
+        }
+        s
+    }
+}
+
+/// The runtime state a witness may change, put back before each one (and, in tests, before
+/// each concrete packet compared with a witness).
+pub struct Checkpoint {
+    now: u64,
+    rng: ChaCha8Rng,
+    next_ephemeral: u16,
+    conn_nonce: u64,
+    counters: Counters,
+    capture: bool,
+    tracing: bool,
+}
+
+impl Checkpoint {
+    pub fn take(w: &World) -> Checkpoint {
+        Checkpoint {
+            now: w.now,
+            rng: w.rng.clone(),
+            next_ephemeral: w.next_ephemeral,
+            conn_nonce: w.conn_nonce,
+            counters: w.counters,
+            capture: w.capture,
+            tracing: w.tracing,
+        }
+    }
+
+    /// Back to the checkpoint's clock, RNG and counters, with no flows, NAT sessions, SNAT
+    /// reservations or meter levels.
+    pub fn reset(&self, w: &mut World) {
+        w.now = self.now;
+        w.rng = self.rng.clone();
+        w.next_ephemeral = self.next_ephemeral;
+        w.conn_nonce = self.conn_nonce;
+        for n in &mut w.nodes {
+            if let NodeKind::Host(h) = &mut n.kind {
+                h.flows.clear();
+                h.snat.clear();
+                h.meters.clear();
+            }
+        }
+    }
+
+    fn restore(&self, w: &mut World) {
+        self.reset(w);
+        w.counters = self.counters;
+        w.capture = self.capture;
+        w.tracing = self.tracing;
+    }
+}
+
+/// Bring every host's program up to date with its HNS state (done lazily before a packet).
+pub fn ensure_compiled(w: &mut World) {
+    for i in 0..w.nodes.len() {
+        if matches!(w.nodes[i].kind, NodeKind::Host(_)) {
+            w.ensure_compiled(crate::path::HostId(i));
+        }
+    }
+}
+
+/// The classes and their witnesses' outcomes for every (source, target) pair, in the given
+/// orders. `label` names receivers.
+pub fn sweep(w: &mut World, sources: &[Source], targets: &[Target], label: &dyn Fn(&str) -> String) -> Reach {
+    ensure_compiled(w);
+    let m = Matchers::of(w);
+    let base = Checkpoint::take(w);
+    w.capture = false;
+    w.tracing = false;
+    // Classes depend on the destination only: split once per target.
+    let splits: Vec<Vec<Class>> = targets.iter().map(|t| classes_of(&m, t.addr)).collect();
+    let mut out = Reach::default();
+    for s in sources {
+        for (t, classes) in targets.iter().zip(&splits) {
+            let mut pair = Pair {
+                from: s.label.clone(),
+                to: t.label.clone(),
+                addr: t.addr,
+                classes: Vec::with_capacity(classes.len()),
+            };
+            for c in classes {
+                base.reset(w);
+                let port = c.ports.map(|r| r.lo).unwrap_or(0);
+                pair.classes
+                    .push((*c, witness(w, &s.place, t.addr, c.proto, port, label)));
+            }
+            out.classes += pair.classes.len();
+            out.pairs.push(pair);
+        }
+    }
+    base.restore(w);
+    out
+}
+
+fn classes_of(m: &Matchers, addr: IpAddr) -> Vec<Class> {
+    let mut v = Vec::new();
+    for p in [Proto::Tcp, Proto::Udp] {
+        for r in m.split(addr, p).intervals() {
+            v.push(Class {
+                proto: p,
+                ports: Some(r),
+            });
+        }
+    }
+    v.push(Class {
+        proto: Proto::Icmp,
+        ports: None,
+    });
+    v
+}
+
+/// Send one packet like `hnsim trace` does and say what happened to it.
+pub fn witness(
+    w: &mut World,
+    from: &Place,
+    dst: IpAddr,
+    proto: Proto,
+    port: u16,
+    label: &dyn Fn(&str) -> String,
+) -> Outcome {
+    let req = SendRequest {
+        from: from.clone(),
+        dst,
+        proto: proto.l4(),
+        src_port: None,
+        dst_port: port,
+        data_len: 64,
+        dont_fragment: false,
+        ttl: None,
+    };
+    match w.send(&req) {
+        Ok(ex) => Outcome::of(&ex, label),
+        Err(e) => Outcome::refused(e.to_string()),
+    }
+}

@@ -1,0 +1,154 @@
+//! `hnsim reach` and `hnsim diff` run as the built binary over library scenarios: the port
+//! ranges each class gets, the flows a change broke, exit codes (docs/reach.md).
+
+use std::process::Command;
+
+fn scenario(rel: &str) -> String {
+    format!("{}/scenarios/{rel}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn hnsim(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_hnsim"))
+        .args(args)
+        .output()
+        .expect("run hnsim");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn line<'a>(out: &'a str, prefix: &str) -> &'a str {
+    out.lines()
+        .find(|l| l.starts_with(prefix))
+        .unwrap_or_else(|| panic!("no line starting {prefix:?} in\n{out}"))
+}
+
+#[test]
+fn the_s13_ladder_as_port_ranges() {
+    let s = scenario("acl/s13-acl-ladder.yaml");
+    let (code, out, err) = hnsim(&[
+        "reach", &s, "--from", "P", "--from", "client", "--to", "node", "--to", "P",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    // S13.1: the priority-200 Allow (TCP to the node's 31002) wins over the 1998 Block, without
+    // SNAT (the node's address is an OutBoundNAT exception: seen from the pod's own); every
+    // other packet to the infra subnet hits the Block (the rule without an Id is `ACL#3`).
+    assert_eq!(
+        line(&out, "P → 10.127.130.7"),
+        "P → 10.127.130.7 (node): tcp/31002 Delivered (node) seen from 192.168.1.20; \
+         tcp/1-31001,31003-65535 udp/1-65535 icmp DeniedOut at node/P ACL_SWITCH ACL#3"
+    );
+    // S13.5: inbound TCP 1111 allowed; everything else inbound (22 included) matches no In
+    // rule and is blocked because the direction has rules.
+    assert_eq!(
+        line(&out, "client → 192.168.1.20"),
+        "client → 192.168.1.20 (P): tcp/1111 Delivered (P) seen from 10.127.130.50; \
+         tcp/1-1110,1112-65535 udp/1-65535 icmp DeniedIn at node/P ACL_SWITCH default"
+    );
+    assert!(
+        out.ends_with("4 pairs, 60 classes (one witness packet each)\n"),
+        "{out}"
+    );
+}
+
+#[test]
+fn acl_port_ranges_with_a_hole() {
+    let s = scenario("reach/acl-port-ranges.yaml");
+    let (code, out, err) = hnsim(&["reach", &s, "--from", "client", "--to", "P"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out,
+        "client → 192.168.1.20 (P): tcp/8000,8099 udp/5000 Delivered (P) seen from 10.127.130.50; \
+         tcp/1-7999,8100-65535 udp/1-4999,6000-65535 icmp DeniedIn at node/P ACL_SWITCH default; \
+         tcp/8001-8049,8051-8098 udp/5001-5999 NoListener at container:P; \
+         tcp/8050 DeniedIn at node/P ACL_SWITCH web-hole\n\
+         1 pairs, 15 classes (one witness packet each)\n"
+    );
+}
+
+#[test]
+fn json_counts_every_class_once() {
+    let (code, out, err) = hnsim(&[
+        "reach",
+        &scenario("kubernetes/lb-deleted-out-of-band.yaml"),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let pairs = v["pairs"].as_array().expect("pairs");
+    let sum: u64 = pairs.iter().map(|p| p["classes"].as_u64().unwrap()).sum();
+    assert_eq!(v["classes"].as_u64(), Some(sum));
+    // Kubernetes names: the Service's ClusterIP is reached at its backend pod on port 80 only.
+    let svc = pairs
+        .iter()
+        .find(|p| p["from"] == "pod/default/client" && p["to"] == "svc/default/web")
+        .expect("client → svc/default/web");
+    assert_eq!(svc["groups"][0]["disposition"], "Delivered");
+    assert_eq!(svc["groups"][0]["delivered_to"], "pod/default/web-a");
+    assert_eq!(svc["groups"][0]["tcp"], serde_json::json!([{"lo": 80, "hi": 80}]));
+}
+
+#[test]
+fn an_lb_deleted_out_of_band_breaks_exactly_the_service_port() {
+    let s = scenario("kubernetes/lb-deleted-out-of-band.yaml");
+    // Step 2 deletes the ClusterIP LB on win1; step 3 is kube-proxy's sync, which does not
+    // notice; the whole set-up ends with kube-proxy's restart, which puts it back.
+    let (code, out, err) = hnsim(&["diff", &s, "--cut-at", "2", "--until", "3"]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(
+        out,
+        "pod/default/client → 10.96.0.50 (svc/default/web) tcp/80: Delivered (pod/default/web-a) seen from 10.0.0.11 ⇒ NoRoute at r1\n\
+         pod/default/web-a → 10.96.0.50 (svc/default/web) tcp/80: Delivered (pod/default/web-a) seen from 10.0.0.11 ⇒ NoRoute at r1\n\
+         2 change(s); 702 classes before, 702 after\n"
+    );
+    let (code, out, _) = hnsim(&["diff", &s, "--cut-at", "2"]);
+    assert_eq!(code, 0, "the restart repairs it:\n{out}");
+}
+
+#[test]
+fn an_hns_restart_breaks_every_class_towards_the_restarted_pod() {
+    let s = scenario("faults/s15-hns-restart-overlay.yaml");
+    // Step 11 is the restart of HNS on node1.
+    let (code, out, err) = hnsim(&["diff", &s, "--cut-at", "11", "--until", "11", "--from", "C"]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(
+        out,
+        "C → 10.244.1.10 (A) tcp/1-79,81-65535: NoListener at container:A ⇒ NoListener at node1\n\
+         C → 10.244.1.10 (A) tcp/80: Delivered (A) seen from 10.244.2.10 ⇒ NoListener at node1\n\
+         C → 10.244.1.10 (A) udp/1-65535: NoListener at container:A ⇒ NoListener at node1\n\
+         C → 10.244.1.10 (A) icmp: Delivered (A) seen from 10.244.2.10 ⇒ NoListener at node1\n\
+         4 change(s); 28 classes before, 28 after\n"
+    );
+}
+
+#[test]
+fn no_change_is_exit_0_and_bad_input_exit_2() {
+    let s = scenario("acl/s13-acl-ladder.yaml");
+    let (code, out, _) = hnsim(&["diff", &s, &s]);
+    assert_eq!(
+        (code, out.as_str()),
+        (0, "0 change(s); 540 classes before, 540 after\n")
+    );
+    for (args, want) in [
+        (vec!["reach", &s, "--from", "nope"], "`nope` is not defined"),
+        (vec!["reach", &s, "--to", "lab31"], "did you mean `lab30`?"),
+        (vec!["reach", &s, "--format", "xml"], "expected text or json"),
+        (
+            vec!["diff", &s, "--cut-at", "0"],
+            "expected a step number from 1 to",
+        ),
+        (
+            vec!["diff", &s, "--cut-at", "3", "--until", "2"],
+            "--until: expected a step number from 3",
+        ),
+        (vec!["reach", "/nonexistent.yaml"], ""),
+    ] {
+        let (code, out, err) = hnsim(&args);
+        assert_eq!(code, 2, "{args:?}: {out}{err}");
+        assert!(err.contains(want), "{args:?}: {err}");
+        assert!(out.is_empty(), "{args:?} printed {out}");
+    }
+}
