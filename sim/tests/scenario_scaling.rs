@@ -65,3 +65,30 @@ fn bulk_report_size_does_not_grow_with_packets() {
     };
     assert_eq!(size(100), size(10_000));
 }
+
+/// Bytes of packet capture the world holds after a bulk step of `packets` packets.
+fn capture_bytes(packets: u64, pcap: bool) -> usize {
+    let text = format!(
+        "{}  - send: {{from: c1_0, to: \"c2_0:8080\", src-port: 40000, packets: {packets}}}\n",
+        synth::overlay_pods(2, 1)
+    );
+    let loaded = load_str("bulk", &text).expect("loads");
+    let mut runner = Runner::new(&loaded, 1, pcap).expect("world builds");
+    for (i, step) in loaded.scenario.steps.iter().enumerate() {
+        assert!(runner.step(i, step).ok(), "step {}", i + 1);
+    }
+    let set = runner.world.pcap();
+    set.points().map(|p| set.bytes(p).len()).sum()
+}
+
+/// Without `--pcap` nothing reads the captures, so a bulk run keeps none (each uplink frame
+/// used to be encoded into a buffer that grew with every packet); with it, every frame is kept.
+#[test]
+fn bulk_traffic_keeps_no_capture_unless_asked() {
+    assert_eq!((capture_bytes(10, false), capture_bytes(1_000, false)), (0, 0));
+    let (small, large) = (capture_bytes(10, true), capture_bytes(1_000, true));
+    assert!(
+        large > small + 990 * 2 * 50,
+        "captured {small} then {large} bytes"
+    );
+}

@@ -8,7 +8,7 @@
 //! collections (`{…}`, `[…]`, i.e. JSON pasted into YAML), quoted keys and block scalars. Anything
 //! it does not understand is skipped; lookups fall back to the nearest located ancestor.
 
-use std::collections::BTreeMap;
+use crate::fasthash::FastMap;
 use std::fmt;
 
 /// A 1-based line and column.
@@ -38,7 +38,7 @@ impl fmt::Display for Pos {
 }
 
 /// One step of a path into a YAML document.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Seg {
     Key(String),
     Index(usize),
@@ -63,10 +63,11 @@ pub fn path_string(path: &[Seg]) -> String {
     s
 }
 
-/// Key paths → positions.
+/// Key paths → positions. Only probed, never iterated, so a hash map (one hash per insert rather
+/// than ~log n comparisons of whole paths in a tree: the index is built for every scenario).
 #[derive(Clone, Debug, Default)]
 pub struct Index {
-    map: BTreeMap<Vec<Seg>, Pos>,
+    map: FastMap<Vec<Seg>, Pos>,
 }
 
 #[derive(Debug)]
@@ -97,8 +98,7 @@ impl Index {
         while li < chars.len() {
             let line = &chars[li];
             let indent = line.iter().take_while(|c| **c == ' ').count();
-            let rest: String = line[indent..].iter().collect();
-            let trimmed = rest.trim_end();
+            let trimmed = trim_end(&line[indent..]);
             if li < skip_until {
                 li += 1;
                 continue;
@@ -110,15 +110,16 @@ impl Index {
                 }
                 block_scalar_col = None;
             }
-            if trimmed.is_empty() || trimmed.starts_with('#') || trimmed == "---" || trimmed == "..." {
+            if trimmed.is_empty() || trimmed[0] == '#' || trimmed == ['-'; 3] || trimmed == ['.'; 3] {
                 li += 1;
                 continue;
             }
             // Process the node start(s) on this line; `- - x` and `- key: v` nest several.
             let mut col = indent;
             loop {
-                let rest: String = chars[li][col..].iter().collect();
-                if rest.starts_with("- ") || rest.trim_end() == "-" {
+                let rest = &chars[li][col..];
+                let lone_dash = trim_end(rest) == ['-'];
+                if rest.starts_with(&['-', ' ']) || lone_dash {
                     let parent = Self::seq_parent(&mut stack, col);
                     let Some(parent) = parent else { break };
                     let i = match &mut stack[parent].kind {
@@ -134,7 +135,7 @@ impl Index {
                     idx.insert(p, li, col);
                     // The item's content starts after "- " (and any further spaces).
                     let after = chars[li][col + 1..].iter().take_while(|c| **c == ' ').count();
-                    if rest.trim_end() == "-" {
+                    if lone_dash {
                         break;
                     }
                     col = col + 1 + after;
@@ -465,8 +466,16 @@ fn read_flow_scalar(line: &[char], c: usize) -> (String, usize) {
         }
         i += 1;
     }
-    let s: String = line[c..i].iter().collect();
-    (s.trim().to_string(), i)
+    let t = trim_end(&line[c..i]);
+    let lead = t.iter().take_while(|ch| ch.is_whitespace()).count();
+    (t[lead..].iter().collect(), i)
+}
+
+/// `line` without trailing whitespace (`str::trim_end` on a line kept as chars; no allocation:
+/// the index is built for every scenario, so per-line strings were a large part of its cost).
+fn trim_end(line: &[char]) -> &[char] {
+    let n = line.iter().rposition(|c| !c.is_whitespace()).map_or(0, |i| i + 1);
+    &line[..n]
 }
 
 #[cfg(test)]

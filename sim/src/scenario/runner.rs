@@ -286,6 +286,10 @@ impl<'a> Runner<'a> {
         let mut world = build_world(s, seed).map_err(|e| e.to_string())?;
         if pcap {
             world.enable_pcap(&[]);
+        } else {
+            // Nothing reads the captures without `--pcap`; encoding every uplink frame into a
+            // growing buffer was most of a bulk packet's cost and memory linear in packets.
+            world.set_capture(false);
         }
         let mut names = BTreeMap::new();
         let mut vars = BTreeMap::new();
