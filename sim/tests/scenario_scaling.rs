@@ -92,3 +92,24 @@ fn bulk_traffic_keeps_no_capture_unless_asked() {
         "captured {small} then {large} bytes"
     );
 }
+
+/// The run's topology (for `--format html`) is built only when pictures are asked for: without
+/// them no topology snapshot is taken after traffic steps, so a run that alternates changes and
+/// traffic stays linear.
+#[test]
+fn topology_is_kept_only_for_pictures() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../scenarios/kube-proxy/s6-endpoint-lifecycle.yaml"
+    );
+    let loaded = hnsim_sim::scenario::load_file(std::path::Path::new(path)).unwrap();
+    let plain = hnsim_sim::scenario::runner::run(&loaded, &Default::default());
+    assert!(plain.ok() && plain.topology.is_none());
+    let opts = hnsim_sim::scenario::runner::RunOptions {
+        pictures: true,
+        ..Default::default()
+    };
+    let drawn = hnsim_sim::scenario::runner::run(&loaded, &opts);
+    assert!(drawn.topology.is_some_and(|t| !t.nodes.is_empty()));
+    assert_eq!(plain.steps, drawn.steps);
+}

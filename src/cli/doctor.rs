@@ -74,6 +74,7 @@ pub fn load_states(paths: &[PathBuf]) -> Result<Vec<State>, u8> {
             seed: None,
             pcap: false,
             setup_only: true,
+            pictures: false,
         };
         let (rep, runner) = execute(&l, &opts);
         let Some(runner) = runner else {

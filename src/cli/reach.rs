@@ -65,6 +65,7 @@ fn set_up(l: &Loaded, seed: Option<u64>) -> Result<Runner<'_>, u8> {
         seed,
         pcap: false,
         setup_only: true,
+        pictures: false,
     };
     let (rep, runner) = execute(l, &opts);
     let Some(runner) = runner else {

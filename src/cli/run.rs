@@ -231,6 +231,7 @@ pub fn run(a: RunArgs) -> u8 {
         seed: a.seed,
         pcap: a.pcap.is_some() || a.check_determinism,
         setup_only: false,
+        pictures: format == "html",
     };
     let (reports, pcaps) = run_once(&loaded, &plan, &opts, a.quiet);
     if a.check_determinism {
@@ -413,6 +414,7 @@ pub fn trace(a: TraceArgs) -> u8 {
         seed: a.seed,
         pcap: false,
         setup_only: true,
+        pictures: format == "html",
     };
     let (rep, runner) = execute(&l, &opts);
     let Some(mut runner) = runner else {
@@ -448,6 +450,7 @@ pub fn graph(a: GraphArgs) -> u8 {
         seed: None,
         pcap: false,
         setup_only: true,
+        pictures: false,
     };
     let (rep, runner) = execute(&l, &opts);
     let Some(runner) = runner else {

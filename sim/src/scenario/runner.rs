@@ -152,6 +152,9 @@ pub struct RunOptions {
     pub pcap: bool,
     /// Run only the setup: skip traffic and reachability steps (for `hnsim trace`).
     pub setup_only: bool,
+    /// Keep the run's topology for pictures (`--format html`). Off otherwise: remembering what
+    /// traffic saw costs a topology snapshot after each traffic step that follows a change.
+    pub pictures: bool,
 }
 
 /// What a name stands for at run time.
@@ -256,11 +259,13 @@ pub fn execute<'a>(loaded: &'a Loaded, opts: &RunOptions) -> (ScenarioReport, Op
         failed.record(step, &rep);
         let traffic = !rep.exchanges.is_empty();
         report.steps.push(rep);
-        if traffic {
+        if traffic && opts.pictures {
             history.saw_traffic(&runner);
         }
     }
-    report.topology = Some(history.finish(&runner));
+    if opts.pictures {
+        report.topology = Some(history.finish(&runner));
+    }
     (report, Some(runner))
 }
 

@@ -5,6 +5,8 @@
 //!
 //! A snapshot is taken after a traffic step only when some host's HNS generation moved since the
 //! last one, so a run costs one snapshot per state change that traffic saw, not one per packet.
+//! That is quadratic for a run that alternates changes and traffic, so the runner keeps a
+//! history only when pictures are asked for (`RunOptions::pictures`, `--format html`).
 
 use super::{Kind, Topology};
 use crate::scenario::runner::Runner;
