@@ -4,7 +4,6 @@
 
 use hnsim_model::doctor::{self, Context, Finding, Severity};
 use hnsim_model::state::{Hns, HostSettings};
-use hnsim_sim::scenario::runner::{execute, RunOptions};
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
@@ -70,20 +69,7 @@ pub fn load_states(paths: &[PathBuf]) -> Result<Vec<State>, u8> {
             }
             2u8
         })?;
-        let opts = RunOptions {
-            seed: None,
-            pcap: false,
-            setup_only: true,
-            pictures: false,
-        };
-        let (rep, runner) = execute(&l, &opts);
-        let Some(runner) = runner else {
-            return Err(super::invalid(format!(
-                "{}: {}",
-                l.file,
-                rep.error.unwrap_or_default()
-            )));
-        };
+        let (_, runner) = super::run::set_up(&l, None, false)?;
         for (name, h) in &l.scenario.hosts {
             let hns = runner
                 .world

@@ -2,7 +2,7 @@
 //! classes whose outcome a change moved (docs/reach.md).
 
 use hnsim_sim::reach::{diff::diff as diff_reach, render, Reach, Target};
-use hnsim_sim::scenario::runner::{execute, RunOptions, Runner};
+use hnsim_sim::scenario::runner::Runner;
 use hnsim_sim::scenario::Loaded;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -59,22 +59,9 @@ fn check_format(f: &str) -> Result<(), u8> {
     }
 }
 
-/// Set `l` up (every step but traffic).
+/// Set `l` up (every step but traffic), warning about set-up steps that went wrong.
 fn set_up(l: &Loaded, seed: Option<u64>) -> Result<Runner<'_>, u8> {
-    let opts = RunOptions {
-        seed,
-        pcap: false,
-        setup_only: true,
-        pictures: false,
-    };
-    let (rep, runner) = execute(l, &opts);
-    let Some(runner) = runner else {
-        return Err(super::invalid(format!(
-            "{}: {}",
-            l.file,
-            rep.error.unwrap_or_default()
-        )));
-    };
+    let (rep, runner) = super::run::set_up(l, seed, false)?;
     super::run::warn_failed_setup(l, &rep);
     Ok(runner)
 }

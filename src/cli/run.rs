@@ -1,7 +1,7 @@
 //! `hnsim run`, `check`, `trace` and `graph` (ARCHITECTURE "The command line").
 
 use hnsim_sim::scenario::format::Proto;
-use hnsim_sim::scenario::runner::{execute, RunOptions, ScenarioReport};
+use hnsim_sim::scenario::runner::{execute, RunOptions, Runner, ScenarioReport};
 use hnsim_sim::scenario::{doclint, expect_lint, load_file, load_str, parse, report, Loaded, ScenarioError};
 use std::path::{Path, PathBuf};
 
@@ -395,6 +395,30 @@ pub(crate) fn warn_failed_setup(l: &Loaded, rep: &ScenarioReport) -> bool {
     any
 }
 
+/// Set `l` up (every step but traffic), for the commands that look at the built world: the
+/// set-up's report and runner, or exit 2 when the world could not be built.
+pub(crate) fn set_up<'a>(
+    l: &'a Loaded,
+    seed: Option<u64>,
+    pictures: bool,
+) -> Result<(ScenarioReport, Runner<'a>), u8> {
+    let opts = RunOptions {
+        seed,
+        pcap: false,
+        setup_only: true,
+        pictures,
+    };
+    let (rep, runner) = execute(l, &opts);
+    let Some(runner) = runner else {
+        return Err(super::invalid(format!(
+            "{}: {}",
+            l.file,
+            rep.error.unwrap_or_default()
+        )));
+    };
+    Ok((rep, runner))
+}
+
 pub fn trace(a: TraceArgs) -> u8 {
     let format = if a.json { "json" } else { a.format.as_str() };
     if !matches!(format, "text" | "json" | "html") {
@@ -410,15 +434,9 @@ pub fn trace(a: TraceArgs) -> u8 {
         Ok(l) => l,
         Err(c) => return c,
     };
-    let opts = RunOptions {
-        seed: a.seed,
-        pcap: false,
-        setup_only: true,
-        pictures: format == "html",
-    };
-    let (rep, runner) = execute(&l, &opts);
-    let Some(mut runner) = runner else {
-        return super::invalid(format!("{}: {}", l.file, rep.error.unwrap_or_default()));
+    let (rep, mut runner) = match set_up(&l, a.seed, format == "html") {
+        Ok(r) => r,
+        Err(c) => return c,
     };
     warn_failed_setup(&l, &rep);
     let ex = match runner.send_one(&a.from, &a.to, proto) {
@@ -446,15 +464,9 @@ pub fn graph(a: GraphArgs) -> u8 {
         Ok(l) => l,
         Err(c) => return c,
     };
-    let opts = RunOptions {
-        seed: None,
-        pcap: false,
-        setup_only: true,
-        pictures: false,
-    };
-    let (rep, runner) = execute(&l, &opts);
-    let Some(runner) = runner else {
-        return super::invalid(format!("{}: {}", l.file, rep.error.unwrap_or_default()));
+    let (rep, runner) = match set_up(&l, None, false) {
+        Ok(r) => r,
+        Err(c) => return c,
     };
     // The graph of a half-built world is still worth seeing, but not as a success.
     let code = if warn_failed_setup(&l, &rep) { 1 } else { 0 };
