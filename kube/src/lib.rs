@@ -25,6 +25,7 @@ pub mod netplugin;
 pub mod objects;
 pub mod proxy;
 pub mod render;
+pub mod watch;
 pub mod workload;
 
 pub use agents::{Agents, Backends};
