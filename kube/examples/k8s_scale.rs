@@ -52,7 +52,10 @@ fn main() {
     a.sync_proxies(&cluster, &mut h, Some("win1"));
     println!(
         "first resync after programming: {:.1} ms CPU, {} HCN calls",
-        cpu().zip(c0).map(|(a, b)| (a - b).as_secs_f64() * 1e3).unwrap_or(f64::NAN),
+        cpu()
+            .zip(c0)
+            .map(|(a, b)| (a - b).as_secs_f64() * 1e3)
+            .unwrap_or(f64::NAN),
         a.calls - n0
     );
     for i in 0..5 {

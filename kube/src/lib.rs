@@ -23,6 +23,7 @@ pub mod hcn;
 pub mod load;
 pub mod netplugin;
 pub mod objects;
+pub mod provenance;
 pub mod proxy;
 pub mod render;
 pub mod watch;

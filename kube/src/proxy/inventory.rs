@@ -82,7 +82,10 @@ impl Inventory {
             ..Inventory::default()
         };
         let eps = hcn
-            .list(ObjectKind::Endpoint, Some(json!({ "HostComputeNetwork": net_id })))
+            .list(
+                ObjectKind::Endpoint,
+                Some(json!({ "HostComputeNetwork": net_id })),
+            )
             .unwrap_or_default();
         let lbs = hcn.list(ObjectKind::LoadBalancer, None).unwrap_or_default();
         let queried = (eps.len() + lbs.len()) as u64;

@@ -790,13 +790,7 @@ impl Proxier {
     }
 
     /// Program one service port (the body of the sync loop).
-    fn program(
-        &mut self,
-        hcn: &mut Hcn,
-        k: &str,
-        net_id: &str,
-        inv: &mut Inventory,
-    ) {
+    fn program(&mut self, hcn: &mut Hcn, k: &str, net_id: &str, inv: &mut Inventory) {
         let overlay = self.is_overlay();
         let info = self.svc_ports[k].info.clone();
         let svc_label = format!("svc/{}", k.split('/').take(2).collect::<Vec<_>>().join("/"));
