@@ -729,6 +729,12 @@ impl Proxier {
         let mut inv = std::mem::take(&mut self.inventory);
         self.stats.inventory_queried +=
             inv.refresh(hcn, &net_id, self.family_in_identity(), self.cfg.full_inventory);
+        if self.cfg.profile == Profile::Latest {
+            let deleted = inv.delete_remote_duplicates(hcn);
+            self.stats.endpoints_deleted +=
+                deleted.iter().filter(|l| l.starts_with("Deleted")).count() as u64;
+            self.log.extend(deleted);
+        }
         self.program_all(hcn, &net_id, &mut inv);
         self.inventory = inv;
     }
