@@ -919,3 +919,35 @@ fn test_local_endpoint_with_a_remote_ip_before_138000() {
     );
     assert!(f.exists(ObjectKind::Endpoint, &local2));
 }
+
+/// kubernetes/kubernetes#135146 (the fix of #135144): when two Services drop different remote
+/// endpoints in one sync, both become unreferenced and are deleted; 1.31 cleared the set of
+/// terminated endpoints on each Service's change, so the first Service's stays (stale).
+fn two_services_drop_remotes_in_one_sync(profile: Profile) -> (bool, bool) {
+    let mut f = Fake::new(false);
+    let mut cfg = f.cfg(false, false);
+    cfg.profile = profile;
+    let mut p = f.start(cfg);
+    let svcs = [
+        nodeport_svc_on("svc1", "10.20.30.41", 3001),
+        nodeport_svc_on("svc2", "10.20.30.42", 3002),
+    ];
+    let (x, y, z) = ("192.168.2.3", "192.168.2.4", "192.168.2.5");
+    f.sync(&mut p, &svcs, &[slice("svc1", &[(x, "")]), slice("svc2", &[(y, "")])]);
+    let (ex, ey) = (f.epid(1), f.epid(2));
+    f.sync(&mut p, &svcs, &[slice("svc1", &[(z, "")]), slice("svc2", &[(z, "")])]);
+    (
+        f.exists(ObjectKind::Endpoint, &ex),
+        f.exists(ObjectKind::Endpoint, &ey),
+    )
+}
+
+#[test]
+fn terminated_remote_endpoints_of_several_services_are_all_deleted() {
+    assert_eq!(two_services_drop_remotes_in_one_sync(Profile::Latest), (false, false));
+    assert_eq!(
+        two_services_drop_remotes_in_one_sync(Profile::V1_31),
+        (true, false),
+        "1.31 leaves svc1's dropped remote endpoint behind"
+    );
+}
