@@ -933,9 +933,17 @@ fn two_services_drop_remotes_in_one_sync(profile: Profile) -> (bool, bool) {
         nodeport_svc_on("svc2", "10.20.30.42", 3002),
     ];
     let (x, y, z) = ("192.168.2.3", "192.168.2.4", "192.168.2.5");
-    f.sync(&mut p, &svcs, &[slice("svc1", &[(x, "")]), slice("svc2", &[(y, "")])]);
+    f.sync(
+        &mut p,
+        &svcs,
+        &[slice("svc1", &[(x, "")]), slice("svc2", &[(y, "")])],
+    );
     let (ex, ey) = (f.epid(1), f.epid(2));
-    f.sync(&mut p, &svcs, &[slice("svc1", &[(z, "")]), slice("svc2", &[(z, "")])]);
+    f.sync(
+        &mut p,
+        &svcs,
+        &[slice("svc1", &[(z, "")]), slice("svc2", &[(z, "")])],
+    );
     (
         f.exists(ObjectKind::Endpoint, &ex),
         f.exists(ObjectKind::Endpoint, &ey),
@@ -944,7 +952,10 @@ fn two_services_drop_remotes_in_one_sync(profile: Profile) -> (bool, bool) {
 
 #[test]
 fn terminated_remote_endpoints_of_several_services_are_all_deleted() {
-    assert_eq!(two_services_drop_remotes_in_one_sync(Profile::Latest), (false, false));
+    assert_eq!(
+        two_services_drop_remotes_in_one_sync(Profile::Latest),
+        (false, false)
+    );
     assert_eq!(
         two_services_drop_remotes_in_one_sync(Profile::V1_31),
         (true, false),
