@@ -2,8 +2,8 @@
 # Mutation testing of the packet path and the HNS state with cargo-mutants (docs/testing.md
 # "Mutation testing"). Not run by CI (too slow); run it before calling a packet-path change done.
 #
-#   scripts/mutants.sh AREA [--fast] [--tree DIR] [--shard K/N] [--sample K/N] [--list]
-#                           [-- CARGO-MUTANTS-ARGS...]
+#   scripts/mutants.sh AREA [--fast] [--tree DIR] [--shard K/N | --sample K/N | --again OUT]
+#                           [--list] [-- CARGO-MUTANTS-ARGS...]
 #
 # AREA picks the files and the package whose tests judge each mutant:
 #   vfp      sim/src/vfp/*.rs          (hnsim-sim tests)
@@ -24,6 +24,9 @@
 # --shard    K/N: run the K-th of N consecutive slices (0-based, as cargo-mutants counts).
 # --sample   K/N: run every N-th mutant starting at the K-th (round-robin sharding): a spread
 #            sample of all files, for estimating the missed rate of an area (docs/testing.md).
+# --again    OUT: run again only the mutants a previous run missed (OUT is its results folder,
+#            e.g. mutants.out/state-sample0-of-10): to judge --fast survivors by the whole suite,
+#            or to check that new tests kill them. Results go to OUT-again[-fast]/.
 # --list     print the mutants and their count, run nothing.
 #
 # Results go to mutants.out/AREA[-shardK-of-N|-sampleK-of-N]/ (outcomes.json, caught.txt,
@@ -32,18 +35,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-usage() { sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 
 [ $# -ge 1 ] && [ "$1" != -h ] && [ "$1" != --help ] || usage
 area=$1
 shift
-fast=0 shard="" sharding=slice tree="" list=0 extra=()
+fast=0 shard="" sharding=slice tree="" again="" list=0 extra=()
 while [ $# -gt 0 ]; do
   case $1 in
     --fast) fast=1 ;;
     --shard) shard=${2:?--shard needs K/N}; sharding=slice; shift ;;
     --sample) shard=${2:?--sample needs K/N}; sharding=round-robin; shift ;;
     --tree) tree=${2:?--tree needs a directory}; shift ;;
+    --again) again=${2:?--again needs a results folder}; shift ;;
     --list) list=1 ;;
     --) shift; extra=("$@"); break ;;
     -h|--help) usage ;;
@@ -94,7 +98,13 @@ sync_tree() {
 run_pass() {
   local name=$1 package=$2; shift 2
   local -n fast_tests=$1; shift
-  local files=()
+  local files=() f
+  if [ -n "$again" ]; then
+    # Only the files with survivors: cargo-mutants 27.1 applies -F/-E to every mutant except
+    # "delete field ... from struct expression" ones, which it runs whatever the regex says.
+    mapfile -t globs < <(cut -d: -f1 "$again/mutants.out/missed.txt" | sort -u)
+    set -- "${globs[@]}"
+  fi
   for f in "$@"; do files+=(-f "$f"); done
   local args=(--workspace --package "$package" "${files[@]}")
   local out="mutants.out/$name"
@@ -104,12 +114,25 @@ run_pass() {
     [ "$sharding" = round-robin ] && kind=sample
     out="$out-$kind${shard%/*}-of-${shard#*/}"
   fi
+  if [ -n "$again" ]; then
+    local missed="$again/mutants.out/missed.txt"
+    [ -f "$missed" ] || { echo "error: no $missed" >&2; exit 2; }
+    if [ ! -s "$missed" ]; then echo "nothing to run again: $missed is empty"; return; fi
+    # One regex matching exactly those names (cargo-mutants -F).
+    local re
+    re=$(sed 's/[][\\.*+?(){}|^$]/\\&/g; s/^/^/; s/$/$/' "$missed" | paste -sd'|')
+    args+=(-F "$re")
+    out="${again%/}-again"
+    [ "$fast" = 1 ] && out="$out-fast"
+  fi
   if [ "$list" = 1 ]; then
     cargo mutants --list "${args[@]}" "${extra[@]}" | tee /dev/stderr | wc -l | sed 's/$/ mutants/'
     return
   fi
   if [ "$fast" = 1 ]; then
-    for t in "${fast_tests[@]}"; do args+=(--cargo-test-arg="$t"); done
+    # --cargo-arg, not --cargo-test-arg: the build step (cargo test --no-run) then builds only
+    # these targets too, not every test binary and example of the package.
+    for t in "${fast_tests[@]}"; do args+=(--cargo-arg="$t"); done
     args+=(--timeout 120)
   else
     args+=(--timeout 300)

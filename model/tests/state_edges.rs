@@ -5,7 +5,8 @@ mod state_support;
 
 use hnsim_model::backend::{HnsBackend, ObjectKind};
 use hnsim_model::hresult::HResult;
-use hnsim_model::state::OnReferenced;
+use hnsim_model::state::{Change, OnReferenced};
+use hnsim_model::schema::Version;
 use hnsim_model::Guid;
 use serde_json::json;
 use state_support::*;
@@ -61,4 +62,56 @@ fn compartments_are_numbered_afresh_after_a_reboot() {
     let ns = namespace(&mut h, None);
     assert_eq!(h.namespaces[&ns].namespace_id, 2);
     assert_eq!(query(&mut h, ObjectKind::Namespace, &ns)["NamespaceId"], 2);
+}
+
+/// A version-gated request that fails names the missing feature by its SupportedFeatures key,
+/// so the user can see which of hcsshim's feature flags their HNS lacks.
+#[test]
+fn a_feature_gate_error_names_the_feature() {
+    let mut h = hns_with(|s| s.hns_version = Version::new(10, 1));
+    let n = net(&mut h, nat_network("nat", "10.1.0.0/24", "10.1.0.1"));
+    let e = ep(&mut h, &n, None);
+    let lb = json!({"HostComputeEndpoints": [e.to_string()], "Flags": 1,
+        "PortMappings": [{"Protocol": 6, "InternalPort": 80, "ExternalPort": 80}]});
+    let e = create(&mut h, ObjectKind::LoadBalancer, &lb).unwrap_err();
+    assert_eq!(e.code, HResult::HCN_E_REQUEST_UNSUPPORTED);
+    assert!(e.message.contains("feature DSR "), "{}", e.message);
+    assert!(e.message.contains("10.1"), "{}", e.message);
+}
+
+/// kube-proxy's dual-stack NodePort LBs: no FrontendVIPs, the same port, one per family
+/// (`Flags` 2 = IPv6). They coexist; a second one of the same family clashes; once the first is
+/// deleted its frontend is free again.
+#[test]
+fn nodeport_lbs_of_both_families_share_a_port_and_free_it_on_delete() {
+    let mut h = hns();
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    let e = ep(&mut h, &n, None);
+    let lb = |flags: u32| {
+        json!({"HostComputeEndpoints": [e.to_string()], "Flags": flags,
+            "PortMappings": [{"Protocol": 6, "InternalPort": 80, "ExternalPort": 30080}]})
+    };
+    let (v4, _) = create(&mut h, ObjectKind::LoadBalancer, &lb(0)).unwrap();
+    create(&mut h, ObjectKind::LoadBalancer, &lb(2)).unwrap();
+    for flags in [0, 2] {
+        let clash = create(&mut h, ObjectKind::LoadBalancer, &lb(flags));
+        assert_eq!(code(clash), HResult::HCN_E_PORT_ALREADY_EXISTS, "Flags {flags}");
+    }
+    h.delete_load_balancer(&v4.to_string()).unwrap();
+    create(&mut h, ObjectKind::LoadBalancer, &lb(0)).unwrap();
+}
+
+/// A consumer that is up to date gets "no changes", not "cannot say" (which would make the
+/// dataplane compiler compare every object again), also right after `rebuild_indexes`.
+#[test]
+fn an_up_to_date_journal_cursor_sees_an_empty_list() {
+    let mut h = hns();
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    let c = h.journal_cursor();
+    assert_eq!(h.changes_since(c), Some(&[][..]));
+    let e = ep(&mut h, &n, None);
+    assert!(h.changes_since(c).unwrap().contains(&Change::Endpoint(e)));
+    h.rebuild_indexes();
+    let c = h.journal_cursor();
+    assert_eq!(h.changes_since(c), Some(&[][..]));
 }
