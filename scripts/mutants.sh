@@ -12,9 +12,10 @@
 #   state    model/src/state/*.rs      (hnsim-model tests)
 #   core     the three files issue 18 started from: sim/src/vfp/acl.rs, sim/src/vfp/lb.rs,
 #            model/src/state/ipam.rs (two passes, one per package: core-sim and core-state)
-# --fast     only the test targets that exercise the area (listed below), so a mutant costs one
-#            incremental build of the crate plus a few seconds of tests; a mutant these miss may
-#            still be caught by the rest of the suite, so --fast over-counts "missed".
+# --fast     only the unit tests and the test targets that exercise the area (listed below), so
+#            a mutant costs one incremental build of the crate and those targets plus a few
+#            seconds of tests; a mutant these miss may still be caught by the rest of the suite,
+#            so --fast over-counts "missed" (judge survivors with --again, without --fast).
 # --tree DIR run in a persistent copy of this checkout at DIR, mutated in place (cargo-mutants
 #            --in-place): the checkout's files (git ls-files, edits included) are synced into DIR
 #            first, and DIR/target (seeded once from ./target) stays warm from run to run. Without
@@ -61,9 +62,10 @@ if ! command -v cargo-mutants >/dev/null 2>&1; then
   exit 2
 fi
 
-sim_fast=(--test vfp_rules --test dataplane_lb --test dataplane_fastpath --test dataplane_compile
+sim_fast=(--lib --test vfp_rules --test dataplane_lb --test dataplane_fastpath --test dataplane_compile
           --test reference_scenarios)
-state_fast=(--test state_ipam --test state_lifecycle --test state_errors --test state_v1 --test state_edges)
+state_fast=(--lib --test state_ipam --test state_lifecycle --test state_errors --test state_v1
+            --test state_edges --test dump_read)
 
 # Copies the checkout's files (tracked and untracked, not ignored) into $1, only those whose
 # content differs, without keeping their times (so cargo rebuilds what changed, and a mutant an

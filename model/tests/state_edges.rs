@@ -4,8 +4,9 @@
 mod state_support;
 
 use hnsim_model::backend::{HnsBackend, ObjectKind};
+use hnsim_model::document::decode_any;
 use hnsim_model::hresult::HResult;
-use hnsim_model::state::{Change, OnReferenced};
+use hnsim_model::state::{lint, Change, HostSettings, OnReferenced};
 use hnsim_model::schema::Version;
 use hnsim_model::Guid;
 use serde_json::json;
@@ -114,4 +115,53 @@ fn an_up_to_date_journal_cursor_sees_an_empty_list() {
     h.rebuild_indexes();
     let c = h.journal_cursor();
     assert_eq!(h.changes_since(c), Some(&[][..]));
+}
+
+/// `hnsim hns validate` paths: a key of letters, digits and `_` is written `.Key`, any other
+/// as `["key"]`.
+#[test]
+fn lint_paths_quote_only_odd_keys() {
+    assert_eq!(lint::child_path("$.Policies[0]", "Ip_Tag2"), "$.Policies[0].Ip_Tag2");
+    assert_eq!(lint::child_path("$", "odd key"), r#"$["odd key"]"#);
+    assert_eq!(lint::child_path("$", ""), r#"$[""]"#);
+}
+
+/// An IPv6 endpoint address is fine where HNS has IPv6DualStack, and an error where not.
+#[test]
+fn lint_accepts_an_ipv6_endpoint_address_only_where_hns_supports_it() {
+    let doc = json!({"Name": "e", "HostComputeNetwork": "00000000-0000-0000-0000-000000000001",
+        "IpConfigurations": [{"IpAddress": "fd00::5", "PrefixLength": 64}]});
+    let (_, p) = lint::check_value(&doc, &HostSettings::default()).unwrap();
+    assert_eq!(p, []);
+    let old = HostSettings {
+        hns_version: Version::new(10, 1),
+        ..HostSettings::default()
+    };
+    let (_, p) = lint::check_value(&doc, &old).unwrap();
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert_eq!(p[0].code, Some(HResult::HCN_E_REQUEST_UNSUPPORTED));
+}
+
+/// Importing a dump: an SDN route naming an endpoint the dump lacks is reported (and kept); one
+/// whose endpoints are all there is not.
+#[test]
+fn import_reports_only_routes_with_missing_endpoints() {
+    let net = "0E3AF5E0-7C4E-4D3C-9B79-2B5C5D1C1A11";
+    let ep = "11111111-2222-4333-8444-555555555555";
+    let docs = format!(
+        r#"[{{"ID":"{net}","Name":"cbr0","Type":"L2Bridge"}},
+           {{"ID":"{ep}","HostComputeNetwork":"{net}","IpConfigurations":[{{"IpAddress":"10.244.1.5"}}]}},
+           {{"ID":"A1111111-2222-4333-8444-555555555555","HostComputeEndpoints":["{ep}"],
+             "Routes":[{{"DestinationPrefix":"10.0.0.0/8","NextHop":"10.244.1.1"}}]}},
+           {{"ID":"A2222222-2222-4333-8444-555555555555","HostComputeEndpoints":["99999999-2222-4333-8444-555555555555"],
+             "Routes":[{{"DestinationPrefix":"10.0.0.0/8","NextHop":"10.244.1.1"}}]}}]"#
+    );
+    let mut h = hns();
+    let rep = h.import(decode_any(&docs).unwrap());
+    assert_eq!(rep.routes, 2);
+    assert_eq!(rep.problems.len(), 1, "{:?}", rep.problems);
+    assert_eq!(rep.problems[0].kind, "route");
+    assert!(rep.problems[0].id.to_string().starts_with("A2222222"));
+    assert!(rep.problems[0].message.contains("99999999"));
+    assert_eq!(h.routes.len(), 2);
 }
