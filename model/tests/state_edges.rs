@@ -165,3 +165,31 @@ fn import_reports_only_routes_with_missing_endpoints() {
     assert!(rep.problems[0].message.contains("99999999"));
     assert_eq!(h.routes.len(), 2);
 }
+
+/// A subnet added to a network that has no IPAM yet arrives in a `Static` IPAM, as HNS lists it.
+#[test]
+fn a_subnet_added_to_a_network_without_ipams_is_static() {
+    let mut h = hns();
+    let n = net(
+        &mut h,
+        json!({"Name": "bare", "Type": "NAT", "SchemaVersion": {"Major": 2, "Minor": 0}}),
+    );
+    assert!(query(&mut h, ObjectKind::Network, &n).get("Ipams").is_none());
+    let sub = json!({"ResourceType": "Subnet", "RequestType": "Add", "Settings": {"Subnets": [
+        {"IpAddressPrefix": "10.0.1.0/24", "Routes": [{"NextHop": "10.0.1.1", "DestinationPrefix": "0.0.0.0/0"}]}]}});
+    h.modify_network(&n.to_string(), &sub.to_string()).unwrap();
+    let ipams = &query(&mut h, ObjectKind::Network, &n)["Ipams"];
+    assert_eq!(ipams[0]["Type"], "Static", "{ipams}");
+    assert_eq!(ipams[0]["Subnets"][0]["IpAddressPrefix"], "10.0.1.0/24", "{ipams}");
+}
+
+/// The work counter the scaling tests compare counts index lookups: an operation that looks
+/// something up moves it.
+#[test]
+fn index_probes_count_lookups() {
+    let mut h = hns();
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    let before = h.index_probes();
+    ep(&mut h, &n, None);
+    assert!(h.index_probes() > before);
+}
