@@ -885,7 +885,7 @@ fn test_remote_endpoint_delete_does_not_affect_local_endpoint_with_same_ip() {
     );
     assert_eq!(
         p.endpoint_ids(SVC3),
-        [local2.clone()],
+        std::slice::from_ref(&local2),
         "svc3 uses the local endpoint"
     );
     // kubernetes/kubernetes#138000: the inventory deleted the stale remote endpoint.
@@ -893,7 +893,7 @@ fn test_remote_endpoint_delete_does_not_affect_local_endpoint_with_same_ip() {
     // svc1's and svc2's endpoints go away; svc3's local endpoint stays.
     f.sync(&mut p, &svcs, &[slice("svc3", &[("192.168.2.3", NODE)])]);
     assert!(p.endpoint_ids(SVC1).is_empty() && p.endpoint_ids("ns1/svc2:p80/TCP").is_empty());
-    assert_eq!(p.endpoint_ids(SVC3), [local2.clone()]);
+    assert_eq!(p.endpoint_ids(SVC3), std::slice::from_ref(&local2));
     assert!(
         f.exists(ObjectKind::Endpoint, &local2),
         "the local endpoint at 192.168.2.3 survives"
@@ -908,7 +908,7 @@ fn test_local_endpoint_with_a_remote_ip_before_138000() {
     assert_eq!(p.ref_count(&remote), 3, "svc3 counts the stale remote endpoint");
     assert_eq!(
         p.endpoint_ids(SVC3),
-        [remote.clone()],
+        std::slice::from_ref(&remote),
         "svc3 resolves to the remote endpoint"
     );
     f.sync(&mut p, &svcs, &[slice("svc3", &[("192.168.2.3", NODE)])]);
