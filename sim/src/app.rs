@@ -397,7 +397,7 @@ impl World {
             Origin::Port { host, port } => self.hn(host).vfp.program().ports[port as usize].mtu,
             Origin::Host(h) => self.hn(h).spec.mtu,
             Origin::Station(s) => match &self.nodes[s].kind {
-                NodeKind::Station(_, seg) => self.segments[*seg].spec.mtu,
+                NodeKind::Station(_, seg) => self.fabric.spec(*seg).mtu,
                 _ => 1500,
             },
         };

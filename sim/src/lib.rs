@@ -39,6 +39,7 @@ pub mod switch;
 pub(crate) mod testframes;
 pub mod testkit;
 pub mod trace;
+pub mod underlay;
 pub mod vfp;
 pub mod view;
 pub mod wire;

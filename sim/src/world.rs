@@ -27,6 +27,7 @@ use crate::host_stack::HostStack;
 use crate::path::HostId;
 use crate::switch::VSwitch;
 use crate::trace::L4;
+use crate::underlay::{Fabric, FaultRule};
 use crate::vfp::Vfp;
 use hnsim_model::state::{Hns, HostSettings};
 use hnsim_model::{Guid, Mac};
@@ -236,12 +237,6 @@ pub enum WorldError {
 /// The topology as a graph (nodes: segments, routers, hosts, stations; edges: attachments).
 pub type TopologyGraph = petgraph::Graph<String, String>;
 
-pub(crate) struct Segment {
-    pub spec: SegmentSpec,
-    pub loss: u8,
-    pub latency: u64,
-}
-
 pub(crate) struct HostNode {
     pub spec: HostSpec,
     pub seg: usize,
@@ -252,7 +247,6 @@ pub(crate) struct HostNode {
     pub switch: VSwitch,
     /// The TCP/IP stack: routes and compartment neighbours.
     pub stack: HostStack,
-    pub link_up: bool,
 }
 
 impl HostNode {
@@ -297,7 +291,6 @@ pub(crate) enum NodeKind {
 pub(crate) struct Node {
     pub name: String,
     pub kind: NodeKind,
-    pub up: bool,
     /// Neighbour cache (lookup only; never iterated).
     pub neigh: crate::fasthash::FastMap<Ipv4Addr, Mac>,
 }
@@ -307,11 +300,10 @@ pub struct World {
     pub(crate) seed: u64,
     pub(crate) now: u64,
     pub(crate) rng: ChaCha8Rng,
-    pub(crate) segments: Vec<Segment>,
-    pub(crate) seg_by_name: BTreeMap<String, usize>,
+    /// The underlay: segments and the fault rules on them.
+    pub(crate) fabric: Fabric,
     pub(crate) nodes: Vec<Node>,
     pub(crate) node_by_name: BTreeMap<String, usize>,
-    pub(crate) partitions: BTreeSet<(usize, usize)>,
     pub(crate) listeners: BTreeSet<(String, L4, u16)>,
     pub(crate) pcap: PcapSet,
     pub(crate) pcap_ports: BTreeSet<String>,
@@ -337,11 +329,9 @@ impl World {
             seed,
             now: 0,
             rng: ChaCha8Rng::seed_from_u64(seed),
-            segments: Vec::new(),
-            seg_by_name: BTreeMap::new(),
+            fabric: Fabric::default(),
             nodes: Vec::new(),
             node_by_name: BTreeMap::new(),
-            partitions: BTreeSet::new(),
             listeners: BTreeSet::new(),
             pcap: PcapSet::new(),
             pcap_ports: BTreeSet::new(),
@@ -359,11 +349,8 @@ impl World {
     }
 
     fn segment_index(&self, name: &str, ip: Ipv4Addr, what: &str) -> Result<usize, WorldError> {
-        let i = *self
-            .seg_by_name
-            .get(name)
-            .ok_or_else(|| unknown("segment", name))?;
-        let prefix = self.segments[i].spec.prefix;
+        let i = self.fabric.index(name).ok_or_else(|| unknown("segment", name))?;
+        let prefix = self.fabric.spec(i).prefix;
         if !prefix.contains(&ip) {
             return Err(WorldError::NotInSegment {
                 what: what.to_string(),
@@ -386,7 +373,6 @@ impl World {
         self.nodes.push(Node {
             name: name.to_string(),
             kind,
-            up: true,
             neigh: Default::default(),
         });
         self.epoch += 1;
@@ -394,7 +380,7 @@ impl World {
     }
 
     pub fn add_segment(&mut self, spec: SegmentSpec) -> Result<(), WorldError> {
-        if self.seg_by_name.contains_key(&spec.name) {
+        if self.fabric.index(&spec.name).is_some() {
             return Err(WorldError::Duplicate {
                 kind: "segment",
                 name: spec.name,
@@ -406,12 +392,7 @@ impl World {
                 spec.name, spec.mtu
             )));
         }
-        self.seg_by_name.insert(spec.name.clone(), self.segments.len());
-        self.segments.push(Segment {
-            spec,
-            loss: 0,
-            latency: 0,
-        });
+        self.fabric.add_segment(spec);
         Ok(())
     }
 
@@ -439,11 +420,10 @@ impl World {
             vfp: Vfp::new(spec.ip, spec.mac, spec.dataplane.clone()),
             switch: VSwitch::default(),
             stack: HostStack::new(spec.dataplane.ip_forwarding),
-            link_up: true,
             spec,
         };
         let mut node = node;
-        node.rebuild_routes(self.segments[seg].spec.prefix);
+        node.rebuild_routes(self.fabric.spec(seg).prefix);
         let name = node.spec.name.clone();
         self.add_node(&name, NodeKind::Host(Box::new(node)))
     }
@@ -542,9 +522,9 @@ impl World {
     pub fn graph(&self) -> TopologyGraph {
         let mut g = TopologyGraph::new();
         let segs: Vec<_> = self
-            .segments
-            .iter()
-            .map(|s| g.add_node(format!("segment {} {}", s.spec.name, s.spec.prefix)))
+            .fabric
+            .specs()
+            .map(|s| g.add_node(format!("segment {} {}", s.name, s.prefix)))
             .collect();
         for n in &self.nodes {
             match &n.kind {
@@ -615,37 +595,43 @@ impl World {
                 .ok_or_else(|| unknown("node", name))
         };
         match f {
-            Fault::LinkDown { host } => self.host_mut(&host)?.link_up = false,
-            Fault::LinkUp { host } => self.host_mut(&host)?.link_up = true,
+            Fault::LinkDown { host } => {
+                let i = self.host_index(&host)?;
+                self.fabric.apply(FaultRule::LinkDown(i.0));
+            }
+            Fault::LinkUp { host } => {
+                let i = self.host_index(&host)?;
+                self.fabric.apply(FaultRule::LinkUp(i.0));
+            }
             Fault::HostDown { host } => {
                 let i = node(self, &host)?;
-                self.nodes[i].up = false;
+                self.fabric.apply(FaultRule::NodeDown(i));
             }
             Fault::HostUp { host } => {
                 let i = node(self, &host)?;
-                self.nodes[i].up = true;
+                self.fabric.apply(FaultRule::NodeUp(i));
             }
             Fault::Loss { segment, percent } => {
-                let i = *self
-                    .seg_by_name
-                    .get(&segment)
+                let segment = self
+                    .fabric
+                    .index(&segment)
                     .ok_or_else(|| unknown("segment", &segment))?;
-                self.segments[i].loss = percent.min(100);
+                self.fabric.apply(FaultRule::Loss { segment, percent });
             }
             Fault::Latency { segment, ns } => {
-                let i = *self
-                    .seg_by_name
-                    .get(&segment)
+                let segment = self
+                    .fabric
+                    .index(&segment)
                     .ok_or_else(|| unknown("segment", &segment))?;
-                self.segments[i].latency = ns;
+                self.fabric.apply(FaultRule::Latency { segment, ns });
             }
             Fault::Partition { a, b } => {
                 let (a, b) = (node(self, &a)?, node(self, &b)?);
-                self.partitions.insert((a.min(b), a.max(b)));
+                self.fabric.apply(FaultRule::Partition(a, b));
             }
             Fault::Heal { a, b } => {
                 let (a, b) = (node(self, &a)?, node(self, &b)?);
-                self.partitions.remove(&(a.min(b), a.max(b)));
+                self.fabric.apply(FaultRule::Heal(a, b));
             }
             Fault::HnsRestart { host } => self.host_mut(&host)?.hns_restart(false),
             Fault::Reboot { host } => {
@@ -672,7 +658,7 @@ impl World {
         routes: Vec<(Ipv4Net, Ipv4Addr)>,
     ) -> Result<(), WorldError> {
         let seg = self.host_mut(host)?.seg;
-        let connected = self.segments[seg].spec.prefix;
+        let connected = self.fabric.spec(seg).prefix;
         let hn = self.host_mut(host)?;
         hn.spec.routes = routes;
         hn.rebuild_routes(connected);
