@@ -9,12 +9,22 @@
 //! Nodes are named by their index in the world; the fabric asks for a name only to write a drop.
 
 use crate::trace::Disposition;
-use crate::world::SegmentSpec;
+use ipnet::Ipv4Net;
 use rand::Rng;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Time a frame spends on a wire, besides the segment's configured latency (virtual ns).
 pub const WIRE_NS: u64 = 1_000;
+
+/// An underlay L2 segment (one broadcast domain with one IPv4 prefix).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SegmentSpec {
+    pub name: String,
+    pub prefix: Ipv4Net,
+    /// Link MTU (IP bytes), typically 1500.
+    pub mtu: u16,
+}
 
 /// A fault as the fabric keeps it (node and segment indexes).
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]

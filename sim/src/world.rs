@@ -27,6 +27,7 @@ use crate::host_stack::HostStack;
 use crate::path::HostId;
 use crate::switch::VSwitch;
 use crate::trace::L4;
+pub use crate::underlay::SegmentSpec;
 use crate::underlay::{Fabric, FaultRule};
 use crate::vfp::Vfp;
 use hnsim_model::state::{Hns, HostSettings};
@@ -41,15 +42,6 @@ use std::net::{IpAddr, Ipv4Addr};
 
 pub use crate::settings::{Counters, DataplaneSettings};
 pub use crate::trace::{Disposition, Hop, Seen, Step, Trace};
-
-/// An underlay L2 segment (one broadcast domain with one IPv4 prefix).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SegmentSpec {
-    pub name: String,
-    pub prefix: Ipv4Net,
-    /// Link MTU (IP bytes), typically 1500.
-    pub mtu: u16,
-}
 
 /// A router interface on a segment.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
