@@ -54,6 +54,6 @@ pub mod world;
 pub use app::{Forwarded, PreparedPacket};
 pub use trace::{Disposition, Exchange, Hop, Seen, Step, Trace, L4};
 pub use world::{
-    Counters, DataplaneSettings, Fault, HostSpec, Place, RouterInterface, RouterSpec, SegmentSpec,
-    SendRequest, StationSpec, World, WorldError,
+    Counters, DataplaneSettings, Fault, HostSpec, Place, RouterInterface, RouterSpec, SegmentSpec, SendError,
+    SendRequest, StationSpec, TopologyError, UnknownName, World, WorldError,
 };

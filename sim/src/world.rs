@@ -207,12 +207,21 @@ pub enum Fault {
     },
 }
 
+/// A name that is not in the world (or names something of another kind).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum WorldError {
+#[error("unknown {kind} {name:?}")]
+pub struct UnknownName {
+    pub kind: &'static str,
+    pub name: String,
+}
+
+/// Building or changing the topology (segments, routers, hosts, stations, routes).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TopologyError {
     #[error("{kind} {name:?} already exists")]
     Duplicate { kind: &'static str, name: String },
-    #[error("unknown {kind} {name:?}")]
-    Unknown { kind: &'static str, name: String },
+    #[error(transparent)]
+    Unknown(#[from] UnknownName),
     #[error("{what}: address {ip} is not inside segment {segment} ({prefix})")]
     NotInSegment {
         what: String,
@@ -220,10 +229,31 @@ pub enum WorldError {
         segment: String,
         prefix: Ipv4Net,
     },
+    #[error("invalid request: {0}")]
+    Invalid(String),
+}
+
+/// Sending a packet or opening a listening socket.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    #[error(transparent)]
+    Unknown(#[from] UnknownName),
     #[error("cannot send from {from}: {reason}")]
     BadSource { from: String, reason: String },
     #[error("invalid request: {0}")]
     Invalid(String),
+}
+
+/// Any of the world's errors, for callers that do several kinds of operation (the scenario
+/// set-up). Each operation returns its own family; this only wraps them (same messages).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum WorldError {
+    #[error(transparent)]
+    Topology(#[from] TopologyError),
+    #[error(transparent)]
+    Send(#[from] SendError),
+    #[error(transparent)]
+    Unknown(#[from] UnknownName),
 }
 
 /// The topology as a graph (nodes: segments, routers, hosts, stations; edges: attachments).
@@ -308,8 +338,8 @@ pub struct World {
     pub(crate) conn_nonce: u64,
 }
 
-fn unknown(kind: &'static str, name: &str) -> WorldError {
-    WorldError::Unknown {
+fn unknown(kind: &'static str, name: &str) -> UnknownName {
+    UnknownName {
         kind,
         name: name.to_string(),
     }
@@ -340,11 +370,11 @@ impl World {
         self.seed
     }
 
-    fn segment_index(&self, name: &str, ip: Ipv4Addr, what: &str) -> Result<usize, WorldError> {
+    fn segment_index(&self, name: &str, ip: Ipv4Addr, what: &str) -> Result<usize, TopologyError> {
         let i = self.fabric.index(name).ok_or_else(|| unknown("segment", name))?;
         let prefix = self.fabric.spec(i).prefix;
         if !prefix.contains(&ip) {
-            return Err(WorldError::NotInSegment {
+            return Err(TopologyError::NotInSegment {
                 what: what.to_string(),
                 ip,
                 segment: name.to_string(),
@@ -354,9 +384,9 @@ impl World {
         Ok(i)
     }
 
-    fn add_node(&mut self, name: &str, kind: NodeKind) -> Result<(), WorldError> {
+    fn add_node(&mut self, name: &str, kind: NodeKind) -> Result<(), TopologyError> {
         if self.node_by_name.contains_key(name) {
-            return Err(WorldError::Duplicate {
+            return Err(TopologyError::Duplicate {
                 kind: "node",
                 name: name.to_string(),
             });
@@ -371,15 +401,15 @@ impl World {
         Ok(())
     }
 
-    pub fn add_segment(&mut self, spec: SegmentSpec) -> Result<(), WorldError> {
+    pub fn add_segment(&mut self, spec: SegmentSpec) -> Result<(), TopologyError> {
         if self.fabric.index(&spec.name).is_some() {
-            return Err(WorldError::Duplicate {
+            return Err(TopologyError::Duplicate {
                 kind: "segment",
                 name: spec.name,
             });
         }
         if spec.mtu < 576 {
-            return Err(WorldError::Invalid(format!(
+            return Err(TopologyError::Invalid(format!(
                 "segment {}: mtu {} is below the IPv4 minimum of 576",
                 spec.name, spec.mtu
             )));
@@ -388,7 +418,7 @@ impl World {
         Ok(())
     }
 
-    pub fn add_router(&mut self, spec: RouterSpec) -> Result<(), WorldError> {
+    pub fn add_router(&mut self, spec: RouterSpec) -> Result<(), TopologyError> {
         let mut segs = Vec::new();
         for (i, itf) in spec.interfaces.iter().enumerate() {
             segs.push(self.segment_index(
@@ -401,7 +431,7 @@ impl World {
         self.add_node(&name, NodeKind::Router(spec, segs))
     }
 
-    pub fn add_host(&mut self, spec: HostSpec) -> Result<(), WorldError> {
+    pub fn add_host(&mut self, spec: HostSpec) -> Result<(), TopologyError> {
         let seg = self.segment_index(&spec.segment, spec.ip, &format!("host {}", spec.name))?;
         let node = HostNode {
             seg,
@@ -420,13 +450,13 @@ impl World {
         self.add_node(&name, NodeKind::Host(Box::new(node)))
     }
 
-    pub fn add_station(&mut self, spec: StationSpec) -> Result<(), WorldError> {
+    pub fn add_station(&mut self, spec: StationSpec) -> Result<(), TopologyError> {
         let seg = self.segment_index(&spec.segment, spec.ip, &format!("station {}", spec.name))?;
         let name = spec.name.clone();
         self.add_node(&name, NodeKind::Station(spec, seg))
     }
 
-    pub(crate) fn host_index(&self, host: &str) -> Result<HostId, WorldError> {
+    pub(crate) fn host_index(&self, host: &str) -> Result<HostId, UnknownName> {
         match self.node_by_name.get(host) {
             Some(&i) if matches!(self.nodes[i].kind, NodeKind::Host(_)) => Ok(HostId(i)),
             _ => Err(unknown("host", host)),
@@ -434,7 +464,7 @@ impl World {
     }
 
     /// The control plane of a host. The dataplane recompiles when its `generation` moves.
-    pub fn hns(&mut self, host: &str) -> Result<&mut Hns, WorldError> {
+    pub fn hns(&mut self, host: &str) -> Result<&mut Hns, UnknownName> {
         let i = self.host_index(host)?;
         match &mut self.nodes[i.0].kind {
             NodeKind::Host(h) => Ok(&mut h.hns),
@@ -443,7 +473,7 @@ impl World {
     }
 
     /// Read-only view of a host's HNS state.
-    pub fn hns_ref(&self, host: &str) -> Result<&Hns, WorldError> {
+    pub fn hns_ref(&self, host: &str) -> Result<&Hns, UnknownName> {
         let i = self.host_index(host)?;
         match &self.nodes[i.0].kind {
             NodeKind::Host(h) => Ok(&h.hns),
@@ -452,9 +482,9 @@ impl World {
     }
 
     /// Open a listening socket. TCP and UDP only; ICMP echo is always answered.
-    pub fn listen(&mut self, at: &Place, proto: L4, port: u16) -> Result<(), WorldError> {
+    pub fn listen(&mut self, at: &Place, proto: L4, port: u16) -> Result<(), SendError> {
         if proto == L4::Icmp {
-            return Err(WorldError::Invalid(
+            return Err(SendError::Invalid(
                 "ICMP has no ports to listen on; echo requests are always answered".into(),
             ));
         }
@@ -464,7 +494,7 @@ impl World {
             }
             Place::Station(s) => match self.node_by_name.get(s) {
                 Some(&i) if matches!(self.nodes[i].kind, NodeKind::Station(..)) => {}
-                _ => return Err(unknown("station", s)),
+                _ => return Err(unknown("station", s).into()),
             },
             Place::Container(_) | Place::Endpoint(_) => {}
         }
@@ -570,7 +600,7 @@ impl World {
     }
 
     /// Inject a fault (effective immediately, on virtual time).
-    pub fn fault(&mut self, f: Fault) -> Result<(), WorldError> {
+    pub fn fault(&mut self, f: Fault) -> Result<(), UnknownName> {
         self.epoch += 1;
         for n in &mut self.nodes {
             n.neigh.clear();
@@ -580,7 +610,7 @@ impl World {
                 h.stack.clear_neighbours();
             }
         }
-        let node = |w: &World, name: &str| -> Result<usize, WorldError> {
+        let node = |w: &World, name: &str| -> Result<usize, UnknownName> {
             w.node_by_name
                 .get(name)
                 .copied()
@@ -635,7 +665,7 @@ impl World {
         Ok(())
     }
 
-    pub(crate) fn host_mut(&mut self, host: &str) -> Result<&mut HostNode, WorldError> {
+    pub(crate) fn host_mut(&mut self, host: &str) -> Result<&mut HostNode, UnknownName> {
         let i = self.host_index(host)?;
         match &mut self.nodes[i.0].kind {
             NodeKind::Host(h) => Ok(h),
@@ -648,7 +678,7 @@ impl World {
         &mut self,
         host: &str,
         routes: Vec<(Ipv4Net, Ipv4Addr)>,
-    ) -> Result<(), WorldError> {
+    ) -> Result<(), TopologyError> {
         let seg = self.host_mut(host)?.seg;
         let connected = self.fabric.spec(seg).prefix;
         let hn = self.host_mut(host)?;
@@ -666,7 +696,7 @@ impl World {
         &mut self,
         host: &str,
         routes: Vec<(ipnet::Ipv6Net, Ipv4Addr)>,
-    ) -> Result<(), WorldError> {
+    ) -> Result<(), TopologyError> {
         self.host_mut(host)?.stack.set_routes6(routes);
         self.epoch += 1;
         Ok(())
@@ -679,7 +709,7 @@ impl World {
         segment: &str,
         ip: Ipv4Addr,
         mac: Mac,
-    ) -> Result<(), WorldError> {
+    ) -> Result<(), TopologyError> {
         let seg = self.segment_index(segment, ip, &format!("router {router}"))?;
         let i = *self
             .node_by_name
@@ -694,7 +724,7 @@ impl World {
                 });
                 segs.push(seg);
             }
-            _ => return Err(unknown("router", router)),
+            _ => return Err(unknown("router", router).into()),
         }
         self.epoch += 1;
         Ok(())
@@ -706,14 +736,14 @@ impl World {
         router: &str,
         prefix: Ipv4Net,
         next_hop: Ipv4Addr,
-    ) -> Result<(), WorldError> {
+    ) -> Result<(), TopologyError> {
         let i = *self
             .node_by_name
             .get(router)
             .ok_or_else(|| unknown("router", router))?;
         match &mut self.nodes[i].kind {
             NodeKind::Router(spec, _) => spec.routes.push((prefix, next_hop)),
-            _ => return Err(unknown("router", router)),
+            _ => return Err(unknown("router", router).into()),
         }
         self.epoch += 1;
         Ok(())
@@ -731,7 +761,7 @@ impl World {
 
     /// Bring a host's dataplane program up to date with its HNS state now (it is otherwise done
     /// lazily before a packet) and say what the compile rebuilt (nothing when it was current).
-    pub fn recompile(&mut self, host: &str) -> Result<crate::compile::CompileStats, WorldError> {
+    pub fn recompile(&mut self, host: &str) -> Result<crate::compile::CompileStats, UnknownName> {
         let i = self.host_index(host)?;
         if self.hn(i).vfp.is_current(self.hn(i).hns.generation) {
             return Ok(Default::default());
@@ -741,7 +771,7 @@ impl World {
     }
 
     /// Compile errors of a host's current HNS state (policies the dataplane skipped).
-    pub fn compile_errors(&mut self, host: &str) -> Result<Vec<String>, WorldError> {
+    pub fn compile_errors(&mut self, host: &str) -> Result<Vec<String>, UnknownName> {
         let i = self.host_index(host)?;
         self.ensure_compiled(i);
         match &self.nodes[i.0].kind {
