@@ -8,6 +8,11 @@ use std::collections::BTreeMap;
 
 /// The names referenced in a string, in order. Errors on an unterminated or empty `${`.
 pub fn references(s: &str) -> Result<Vec<String>, String> {
+    Ok(reference_names(s)?.into_iter().map(str::to_string).collect())
+}
+
+/// As [`references`], borrowing the names from `s`.
+pub fn reference_names(s: &str) -> Result<Vec<&str>, String> {
     let mut out = Vec::new();
     let mut rest = s;
     while let Some(i) = rest.find("${") {
@@ -20,7 +25,7 @@ pub fn references(s: &str) -> Result<Vec<String>, String> {
         if name.is_empty() {
             return Err(format!("expected a name after `${{` in {s:?}"));
         }
-        out.push(name.to_string());
+        out.push(name);
         rest = &after[end + 1..];
     }
     Ok(out)
@@ -98,21 +103,18 @@ fn eval<'a>(expr: &str, vars: &'a BTreeMap<String, Value>) -> Result<&'a Value, 
     })
 }
 
-/// The names referenced anywhere in a YAML value (strings in it, at any depth), in order;
-/// malformed expressions are skipped here and reported when the value is expanded.
-pub fn value_references(v: &serde_yaml::Value) -> Vec<String> {
-    fn walk(v: &serde_yaml::Value, out: &mut Vec<String>) {
-        match v {
-            serde_yaml::Value::String(s) if s.contains("${") => out.extend(references(s).unwrap_or_default()),
-            serde_yaml::Value::Sequence(items) => items.iter().for_each(|i| walk(i, out)),
-            serde_yaml::Value::Mapping(m) => m.values().for_each(|i| walk(i, out)),
-            serde_yaml::Value::Tagged(t) => walk(&t.value, out),
-            _ => {}
+/// Call `f` with each name referenced anywhere in a YAML value (strings in it, at any depth), in
+/// order; malformed expressions are skipped here and reported when the value is expanded.
+pub fn for_each_reference<'v>(v: &'v serde_yaml::Value, f: &mut impl FnMut(&'v str)) {
+    match v {
+        serde_yaml::Value::String(s) if s.contains("${") => {
+            reference_names(s).unwrap_or_default().into_iter().for_each(f)
         }
+        serde_yaml::Value::Sequence(items) => items.iter().for_each(|i| for_each_reference(i, f)),
+        serde_yaml::Value::Mapping(m) => m.values().for_each(|i| for_each_reference(i, f)),
+        serde_yaml::Value::Tagged(t) => for_each_reference(&t.value, f),
+        _ => {}
     }
-    let mut out = Vec::new();
-    walk(v, &mut out);
-    out
 }
 
 /// Expand every string in a YAML value, producing JSON.
