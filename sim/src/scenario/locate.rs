@@ -380,8 +380,7 @@ fn split_key(line: &[char], col: usize) -> Option<(String, usize)> {
     let mut i = col;
     while i < line.len() {
         if line[i] == ':' && (i + 1 == line.len() || line[i + 1] == ' ') {
-            let key: String = line[col..i].iter().collect();
-            return Some((key.trim_end().to_string(), i));
+            return Some((trim_end(&line[col..i]).iter().collect(), i));
         }
         if line[i] == ' ' && line.get(i + 1) == Some(&'#') {
             return None;

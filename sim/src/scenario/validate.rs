@@ -433,7 +433,9 @@ impl Checker<'_> {
         type At<'v> = Vec<Option<Result<&'v str, usize>>>;
         fn walk<'v>(v: &'v serde_yaml::Value, ok: &dyn Fn(&str) -> bool, at: &mut At<'v>, out: &mut Vec<(At<'v>, &'v str)>) {
             match v {
-                serde_yaml::Value::String(s) if s.contains("${") && !ok(s) => out.push((at.clone(), s)),
+                serde_yaml::Value::String(s) if super::interp::has_expression(s) && !ok(s) => {
+                    out.push((at.clone(), s))
+                }
                 serde_yaml::Value::Sequence(items) => {
                     for (i, it) in items.iter().enumerate() {
                         at.push(Some(Err(i)));
@@ -453,7 +455,9 @@ impl Checker<'_> {
             }
         }
         let names = &self.names;
-        let ok = |s: &str| super::interp::references(s).is_ok_and(|refs| refs.iter().all(|r| names.contains_key(r)));
+        let ok = |s: &str| {
+            super::interp::reference_names(s).is_ok_and(|refs| refs.iter().all(|r| names.contains_key(*r)))
+        };
         let mut found = Vec::new();
         walk(v, &ok, &mut Vec::new(), &mut found);
         for (rel, s) in found {
