@@ -1,11 +1,9 @@
 //! `hnsim reach` and `hnsim diff`: every header class after a scenario's set-up, and the
 //! classes whose outcome a change moved (docs/reach.md).
 
-use hnsim_sim::reach::{diff::diff as diff_reach, render, Reach, Target};
+use hnsim_sim::reach::{diff::diff as diff_reach, render, Reach};
 use hnsim_sim::scenario::runner::Runner;
 use hnsim_sim::scenario::Loaded;
-use std::collections::BTreeMap;
-use std::net::IpAddr;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -66,21 +64,11 @@ fn set_up(l: &Loaded, seed: Option<u64>) -> Result<Runner<'_>, u8> {
     Ok(runner)
 }
 
-/// Sweep both sides towards the same destinations (the union of theirs, named as after the
-/// change where both have them), so an address one side no longer serves is still probed.
-fn sweep_both(b: &Loaded, a: &Loaded, from: &[String], to: &[String]) -> Result<(Reach, Reach), u8> {
+/// Set both sides up and sweep them for a diff (`Runner::reach_both`).
+fn sweep_both(b: &Loaded, a: &Loaded, from: &[String], to: &[String]) -> Result<(Reach, Reach, Option<usize>), u8> {
     let mut rb = set_up(b, None)?;
     let mut ra = set_up(a, None)?;
-    let mut targets: BTreeMap<IpAddr, Target> = BTreeMap::new();
-    for r in [&mut rb, &mut ra] {
-        for t in r.reach_targets(to).map_err(super::invalid)? {
-            targets.insert(t.addr, t);
-        }
-    }
-    let targets: Vec<Target> = targets.into_values().collect();
-    let before = rb.reach_to(from, &targets).map_err(super::invalid)?;
-    let after = ra.reach_to(from, &targets).map_err(super::invalid)?;
-    Ok((before, after))
+    Runner::reach_both(&mut rb, &mut ra, from, to).map_err(super::invalid)
 }
 
 pub fn reach(a: ReachArgs) -> u8 {
@@ -136,7 +124,7 @@ pub fn diff(a: DiffArgs) -> u8 {
         }
         (None, None) => return super::invalid("expected an AFTER scenario or --cut-at STEP"),
     };
-    let (rb, ra) = match sweep_both(&before, &after, &a.from, &a.to) {
+    let (rb, ra, partial) = match sweep_both(&before, &after, &a.from, &a.to) {
         Ok(x) => x,
         Err(c) => return c,
     };
@@ -146,6 +134,7 @@ pub fn diff(a: DiffArgs) -> u8 {
             let v = serde_json::json!({
                 "classes_before": rb.classes,
                 "classes_after": ra.classes,
+                "acl_only_endpoints": partial,
                 "changes": changes,
             });
             serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"
@@ -153,10 +142,18 @@ pub fn diff(a: DiffArgs) -> u8 {
         _ => {
             let mut s: String = changes.iter().map(|c| c.text() + "\n").collect();
             s.push_str(&format!(
-                "{} change(s); {} classes before, {} after\n",
+                "{} change(s); {} classes before, {} after{}\n",
                 changes.len(),
                 rb.classes,
-                ra.classes
+                ra.classes,
+                match partial {
+                    None => String::new(),
+                    Some(0) => " (both set-ups compile to the same programs)".into(),
+                    Some(n) => format!(
+                        " (only the ACLs of {n} endpoint(s) differ: the {} pairs through them were swept)",
+                        rb.pairs.len()
+                    ),
+                }
             ));
             s
         }

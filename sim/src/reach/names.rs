@@ -4,7 +4,8 @@
 
 use super::{Check, Named, Runner, StepReport};
 use crate::reach::expect::{mismatches, parse_key};
-use crate::reach::{sweep, Reach, Source, Target};
+use crate::reach::incremental::PairFilter;
+use crate::reach::{sweep_where, Reach, Source, Target};
 use crate::scenario::format::ReachStep;
 use crate::world::NodeKind;
 use serde_json::Value as Json;
@@ -127,13 +128,51 @@ impl Runner<'_> {
 
     /// Sweep every class from `from` (empty: all) to the given targets.
     pub fn reach_to(&mut self, from: &[String], targets: &[Target]) -> Result<Reach, String> {
+        self.reach_where(from, targets, &|_, _| true)
+    }
+
+    /// [`Runner::reach_to`], of the pairs `keep` accepts only.
+    pub fn reach_where(
+        &mut self,
+        from: &[String],
+        targets: &[Target],
+        keep: &dyn Fn(&Source, &Target) -> bool,
+    ) -> Result<Reach, String> {
         let sources = self.reach_sources(from)?;
         // The sweep needs the world mutably while the labels read the runner's names.
         let mut world = std::mem::replace(&mut self.world, crate::world::World::new(self.seed));
         let label = |raw: &str| self.receiver_label(raw);
-        let r = sweep(&mut world, &sources, targets, &label);
+        let r = sweep_where(&mut world, &sources, targets, &label, keep);
         self.world = world;
         Ok(r)
+    }
+
+    /// What-if: sweep `before` and `after` towards the same destinations (the union of
+    /// theirs, named as after the change where both have them), so an address one side no
+    /// longer serves is still probed. When the sides differ only in some ports' ACLs, only the
+    /// pairs through those ports can change (`reach::incremental`) and only they are swept;
+    /// then the number of such ports is returned too (0: the set-ups compile alike).
+    pub fn reach_both(
+        before: &mut Runner,
+        after: &mut Runner,
+        from: &[String],
+        to: &[String],
+    ) -> Result<(Reach, Reach, Option<usize>), String> {
+        let mut targets: BTreeMap<IpAddr, Target> = BTreeMap::new();
+        for t in before.reach_targets(to)?.into_iter().chain(after.reach_targets(to)?) {
+            targets.insert(t.addr, t);
+        }
+        let targets: Vec<Target> = targets.into_values().collect();
+        let only = PairFilter::of(&mut before.world, &mut after.world)
+            .ok()
+            .map(|f| (f.touched_targets(&targets), f));
+        let keep = |s: &Source, t: &Target| match &only {
+            Some((to, f)) => f.touched().from(s) || to.contains(&t.addr),
+            None => true,
+        };
+        let b = before.reach_where(from, &targets, &keep)?;
+        let a = after.reach_where(from, &targets, &keep)?;
+        Ok((b, a, only.map(|(_, f)| f.touched().endpoints.len())))
     }
 
     /// A `reach:` step: one check per expectation, naming the pieces that got something else.
