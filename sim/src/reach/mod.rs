@@ -27,6 +27,7 @@ pub mod diff;
 pub mod expect;
 pub mod incremental;
 pub mod render;
+pub mod unchanged;
 
 use crate::trace::{Disposition, Exchange, L4};
 use crate::world::{Counters, NodeKind, Place, SendRequest, World};

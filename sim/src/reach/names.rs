@@ -2,11 +2,12 @@
 //! scenario (and its Kubernetes layer: `pod/NS/NAME`, `svc/NS/NAME`) gives them. A child of the
 //! runner module, so it reads the runner's name tables directly.
 
-use super::{Check, Named, Runner, StepReport};
+use super::{execute, Check, Named, RunOptions, Runner, StepReport};
 use crate::reach::expect::{mismatches, parse_key};
+use crate::reach::unchanged::{self, Allowed};
 use crate::reach::incremental::PairFilter;
 use crate::reach::{sweep_where, Reach, Source, Target};
-use crate::scenario::format::ReachStep;
+use crate::scenario::format::{ReachStep, ReachUnchangedStep};
 use crate::world::NodeKind;
 use serde_json::Value as Json;
 use std::collections::BTreeMap;
@@ -198,6 +199,77 @@ impl Runner<'_> {
                 bad.is_empty(),
             ));
         }
+        Ok(())
+    }
+
+    /// A `reach-unchanged:` step: the set-up through step `since` against the set-up through
+    /// the step before this one (fresh runs of the scenario's set-up, traffic skipped, as
+    /// `hnsim diff --cut-at` does), then one check per allowed change and one for the rest.
+    pub(super) fn reach_unchanged_step(&mut self, r: &ReachUnchangedStep, rep: &mut StepReport) -> Result<(), String> {
+        let this = rep.index;
+        rep.label = format!("reach unchanged since step {}", r.since);
+        if r.since == 0 || r.since >= this {
+            return Err(format!(
+                "since: expected an earlier step (1 to {}), found {}",
+                this.saturating_sub(1),
+                r.since
+            ));
+        }
+        let prefix = |n: usize| {
+            let mut l = self.loaded.clone();
+            l.scenario.steps.truncate(n);
+            l
+        };
+        let (lb, la) = (prefix(r.since), prefix(this - 1));
+        let opts = RunOptions {
+            seed: Some(self.seed),
+            setup_only: true,
+            ..Default::default()
+        };
+        let set_up = |l| execute(l, &opts).1.ok_or_else(|| "the set-up did not build".to_string());
+        let (mut b, mut a) = (set_up(&lb)?, set_up(&la)?);
+        let (before, after, _) = Runner::reach_both(&mut b, &mut a, &r.from, &r.to)?;
+        let changes = crate::reach::diff::diff(&before, &after);
+        let allowed = r
+            .except
+            .iter()
+            .map(|e| {
+                Ok(Allowed {
+                    from: &e.from,
+                    to: &e.to,
+                    key: parse_key(&e.class)?,
+                    was: e.was.as_deref(),
+                    now: &e.now,
+                })
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        let (entries, unexpected) = unchanged::check(&changes, &allowed);
+        for (e, ok) in r.except.iter().zip(entries) {
+            let want = format!("{} → {} {}: {}", e.from, e.to, e.class, e.now);
+            let actual = if ok {
+                want.clone()
+            } else {
+                let same_pair: Vec<String> = changes
+                    .iter()
+                    .filter(|c| c.from == e.from && (c.to == e.to || c.address == e.to))
+                    .map(|c| c.text())
+                    .collect();
+                if same_pair.is_empty() {
+                    "no change for this pair".into()
+                } else {
+                    same_pair.join("; ")
+                }
+            };
+            rep.checks.push(Check::new("reach changed", want, actual, ok));
+        }
+        let ok = unexpected.is_empty();
+        let actual = if ok {
+            "no other change".to_string()
+        } else {
+            unexpected.join("; ")
+        };
+        rep.checks
+            .push(Check::new("reach unchanged otherwise", "no other change", actual, ok));
         Ok(())
     }
 
