@@ -159,3 +159,26 @@ impl Hns {
         };
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Past `CAPACITY` entries the older half goes: a cursor into it gets `None`, a cursor
+    /// after it still gets exactly its changes.
+    #[test]
+    fn a_full_journal_drops_its_older_half() {
+        let mut h = Hns::new(Default::default(), 1);
+        let old = h.journal_cursor();
+        let g = |i: usize| Change::Network(Guid(i as u128 + 1));
+        for i in 0..Journal::CAPACITY {
+            h.record(g(i));
+        }
+        let late = h.journal_cursor();
+        h.record(g(Journal::CAPACITY));
+        assert_eq!(h.journal.start, (Journal::CAPACITY / 2) as u64);
+        assert_eq!(h.journal.entries.len(), Journal::CAPACITY / 2 + 1);
+        assert_eq!(h.changes_since(old), None);
+        assert_eq!(h.changes_since(late), Some(&[g(Journal::CAPACITY)][..]));
+    }
+}

@@ -60,11 +60,17 @@ pub fn acl_only(a: &World, b: &World) -> Result<Touched, String> {
         }
         match (&x.kind, &y.kind) {
             (NodeKind::Host(p), NodeKind::Host(q)) => {
-                // HostSpec has no PartialEq: its Debug form holds every field.
-                if format!("{:?}", p.spec) != format!("{:?}", q.spec) || p.link_up != q.link_up || p.routes != q.routes || p.routes6 != q.routes6 || p.neigh != q.neigh {
-                    return Err(format!("host {}'s settings, link or routes", x.name));
+                // Settings, routes and neighbour caches have no PartialEq: compare their Debug
+                // forms (a spurious difference only costs a full sweep).
+                let same = |a: &dyn std::fmt::Debug, b: &dyn std::fmt::Debug| format!("{a:?}") == format!("{b:?}");
+                if p.link_up != q.link_up
+                    || !same(&p.spec, &q.spec)
+                    || !same(&p.stack, &q.stack)
+                    || !same(p.vfp.settings(), q.vfp.settings())
+                {
+                    return Err(format!("host {}'s settings, link, routes or neighbours", x.name));
                 }
-                if let Err(what) = same_but_acls(&p.prog, &q.prog, &x.name, &mut t) {
+                if let Err(what) = same_but_acls(p.vfp.program(), q.vfp.program(), &x.name, &mut t) {
                     return Err(format!("host {}'s {what}", x.name));
                 }
             }

@@ -1,0 +1,195 @@
+//! Behaviours of the HNS store that a mutation-testing sample found unchecked (docs/testing.md
+//! "Recorded runs" names the mutant each test kills).
+
+mod state_support;
+
+use hnsim_model::backend::{HnsBackend, ObjectKind};
+use hnsim_model::document::decode_any;
+use hnsim_model::hresult::HResult;
+use hnsim_model::state::{lint, Change, HostSettings, OnReferenced};
+use hnsim_model::schema::Version;
+use hnsim_model::Guid;
+use serde_json::json;
+use state_support::*;
+
+/// HNS hands out random RFC 4122 version 4 GUIDs: the version nibble is 4 and the variant
+/// bits are `10`, whatever the random bits were.
+#[test]
+fn created_ids_are_version_4_rfc_4122_guids() {
+    let mut h = hns();
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    let mut ids: Vec<Guid> = vec![n];
+    for _ in 0..24 {
+        ids.push(ep(&mut h, &n, None));
+    }
+    for id in ids {
+        let s = id.to_string();
+        let hex: Vec<char> = s.chars().filter(|c| *c != '-').collect();
+        assert_eq!(hex[12], '4', "version nibble of {s}");
+        assert!(
+            matches!(hex[16].to_ascii_lowercase(), '8' | '9' | 'a' | 'b'),
+            "variant nibble of {s}"
+        );
+    }
+}
+
+/// With `endpoint_in_policy_list: Refuse` only an endpoint a load balancer lists is kept; one
+/// nobody lists is deleted as usual.
+#[test]
+fn refusing_listed_endpoints_still_deletes_unlisted_ones() {
+    let mut h = hns_with(|s| s.endpoint_in_policy_list = OnReferenced::Refuse);
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    let listed = ep(&mut h, &n, None);
+    let free = ep(&mut h, &n, None);
+    let lb = json!({"HostComputeEndpoints": [listed.to_string()],
+        "PortMappings": [{"Protocol": 6, "InternalPort": 80, "ExternalPort": 80}]});
+    create(&mut h, ObjectKind::LoadBalancer, &lb).unwrap();
+    h.delete_endpoint(&free.to_string()).unwrap();
+    assert_eq!(
+        code(h.delete_endpoint(&listed.to_string())),
+        HResult::HCN_E_ENTITY_HAS_REFERENCES
+    );
+}
+
+/// A reboot drops every namespace and numbers compartments afresh: the first new namespace is
+/// compartment 2 again (1 is the host's default compartment).
+#[test]
+fn compartments_are_numbered_afresh_after_a_reboot() {
+    let mut h = hns();
+    for _ in 0..3 {
+        namespace(&mut h, None);
+    }
+    h.reboot();
+    let ns = namespace(&mut h, None);
+    assert_eq!(h.namespaces[&ns].namespace_id, 2);
+    assert_eq!(query(&mut h, ObjectKind::Namespace, &ns)["NamespaceId"], 2);
+}
+
+/// A version-gated request that fails names the missing feature by its SupportedFeatures key,
+/// so the user can see which of hcsshim's feature flags their HNS lacks.
+#[test]
+fn a_feature_gate_error_names_the_feature() {
+    let mut h = hns_with(|s| s.hns_version = Version::new(10, 1));
+    let n = net(&mut h, nat_network("nat", "10.1.0.0/24", "10.1.0.1"));
+    let e = ep(&mut h, &n, None);
+    let lb = json!({"HostComputeEndpoints": [e.to_string()], "Flags": 1,
+        "PortMappings": [{"Protocol": 6, "InternalPort": 80, "ExternalPort": 80}]});
+    let e = create(&mut h, ObjectKind::LoadBalancer, &lb).unwrap_err();
+    assert_eq!(e.code, HResult::HCN_E_REQUEST_UNSUPPORTED);
+    assert!(e.message.contains("feature DSR "), "{}", e.message);
+    assert!(e.message.contains("10.1"), "{}", e.message);
+}
+
+/// kube-proxy's dual-stack NodePort LBs: no FrontendVIPs, the same port, one per family
+/// (`Flags` 2 = IPv6). They coexist; a second one of the same family clashes; once the first is
+/// deleted its frontend is free again.
+#[test]
+fn nodeport_lbs_of_both_families_share_a_port_and_free_it_on_delete() {
+    let mut h = hns();
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    let e = ep(&mut h, &n, None);
+    let lb = |flags: u32| {
+        json!({"HostComputeEndpoints": [e.to_string()], "Flags": flags,
+            "PortMappings": [{"Protocol": 6, "InternalPort": 80, "ExternalPort": 30080}]})
+    };
+    let (v4, _) = create(&mut h, ObjectKind::LoadBalancer, &lb(0)).unwrap();
+    create(&mut h, ObjectKind::LoadBalancer, &lb(2)).unwrap();
+    for flags in [0, 2] {
+        let clash = create(&mut h, ObjectKind::LoadBalancer, &lb(flags));
+        assert_eq!(code(clash), HResult::HCN_E_PORT_ALREADY_EXISTS, "Flags {flags}");
+    }
+    h.delete_load_balancer(&v4.to_string()).unwrap();
+    create(&mut h, ObjectKind::LoadBalancer, &lb(0)).unwrap();
+}
+
+/// A consumer that is up to date gets "no changes", not "cannot say" (which would make the
+/// dataplane compiler compare every object again), also right after `rebuild_indexes`.
+#[test]
+fn an_up_to_date_journal_cursor_sees_an_empty_list() {
+    let mut h = hns();
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    let c = h.journal_cursor();
+    assert_eq!(h.changes_since(c), Some(&[][..]));
+    let e = ep(&mut h, &n, None);
+    assert!(h.changes_since(c).unwrap().contains(&Change::Endpoint(e)));
+    h.rebuild_indexes();
+    let c = h.journal_cursor();
+    assert_eq!(h.changes_since(c), Some(&[][..]));
+}
+
+/// `hnsim hns validate` paths: a key of letters, digits and `_` is written `.Key`, any other
+/// as `["key"]`.
+#[test]
+fn lint_paths_quote_only_odd_keys() {
+    assert_eq!(lint::child_path("$.Policies[0]", "Ip_Tag2"), "$.Policies[0].Ip_Tag2");
+    assert_eq!(lint::child_path("$", "odd key"), r#"$["odd key"]"#);
+    assert_eq!(lint::child_path("$", ""), r#"$[""]"#);
+}
+
+/// An IPv6 endpoint address is fine where HNS has IPv6DualStack, and an error where not.
+#[test]
+fn lint_accepts_an_ipv6_endpoint_address_only_where_hns_supports_it() {
+    let doc = json!({"Name": "e", "HostComputeNetwork": "00000000-0000-0000-0000-000000000001",
+        "IpConfigurations": [{"IpAddress": "fd00::5", "PrefixLength": 64}]});
+    let (_, p) = lint::check_value(&doc, &HostSettings::default()).unwrap();
+    assert_eq!(p, []);
+    let old = HostSettings {
+        hns_version: Version::new(10, 1),
+        ..HostSettings::default()
+    };
+    let (_, p) = lint::check_value(&doc, &old).unwrap();
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert_eq!(p[0].code, Some(HResult::HCN_E_REQUEST_UNSUPPORTED));
+}
+
+/// Importing a dump: an SDN route naming an endpoint the dump lacks is reported (and kept); one
+/// whose endpoints are all there is not.
+#[test]
+fn import_reports_only_routes_with_missing_endpoints() {
+    let net = "0E3AF5E0-7C4E-4D3C-9B79-2B5C5D1C1A11";
+    let ep = "11111111-2222-4333-8444-555555555555";
+    let docs = format!(
+        r#"[{{"ID":"{net}","Name":"cbr0","Type":"L2Bridge"}},
+           {{"ID":"{ep}","HostComputeNetwork":"{net}","IpConfigurations":[{{"IpAddress":"10.244.1.5"}}]}},
+           {{"ID":"A1111111-2222-4333-8444-555555555555","HostComputeEndpoints":["{ep}"],
+             "Routes":[{{"DestinationPrefix":"10.0.0.0/8","NextHop":"10.244.1.1"}}]}},
+           {{"ID":"A2222222-2222-4333-8444-555555555555","HostComputeEndpoints":["99999999-2222-4333-8444-555555555555"],
+             "Routes":[{{"DestinationPrefix":"10.0.0.0/8","NextHop":"10.244.1.1"}}]}}]"#
+    );
+    let mut h = hns();
+    let rep = h.import(decode_any(&docs).unwrap());
+    assert_eq!(rep.routes, 2);
+    assert_eq!(rep.problems.len(), 1, "{:?}", rep.problems);
+    assert_eq!(rep.problems[0].kind, "route");
+    assert!(rep.problems[0].id.to_string().starts_with("A2222222"));
+    assert!(rep.problems[0].message.contains("99999999"));
+    assert_eq!(h.routes.len(), 2);
+}
+
+/// A subnet added to a network that has no IPAM yet arrives in a `Static` IPAM, as HNS lists it.
+#[test]
+fn a_subnet_added_to_a_network_without_ipams_is_static() {
+    let mut h = hns();
+    let n = net(
+        &mut h,
+        json!({"Name": "bare", "Type": "NAT", "SchemaVersion": {"Major": 2, "Minor": 0}}),
+    );
+    assert!(query(&mut h, ObjectKind::Network, &n).get("Ipams").is_none());
+    let sub = json!({"ResourceType": "Subnet", "RequestType": "Add", "Settings": {"Subnets": [
+        {"IpAddressPrefix": "10.0.1.0/24", "Routes": [{"NextHop": "10.0.1.1", "DestinationPrefix": "0.0.0.0/0"}]}]}});
+    h.modify_network(&n.to_string(), &sub.to_string()).unwrap();
+    let ipams = &query(&mut h, ObjectKind::Network, &n)["Ipams"];
+    assert_eq!(ipams[0]["Type"], "Static", "{ipams}");
+    assert_eq!(ipams[0]["Subnets"][0]["IpAddressPrefix"], "10.0.1.0/24", "{ipams}");
+}
+
+/// The work counter the scaling tests compare counts index lookups: an operation that looks
+/// something up moves it.
+#[test]
+fn index_probes_count_lookups() {
+    let mut h = hns();
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    let before = h.index_probes();
+    ep(&mut h, &n, None);
+    assert!(h.index_probes() > before);
+}
