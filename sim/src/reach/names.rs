@@ -6,7 +6,7 @@ use super::{execute, Check, Named, RunOptions, Runner, StepReport};
 use crate::reach::expect::{mismatches, parse_key};
 use crate::reach::unchanged::{self, Allowed};
 use crate::reach::incremental::PairFilter;
-use crate::reach::{sweep_where, Reach, Source, Target};
+use crate::reach::{sweep_where, Proto, Reach, Source, Target};
 use crate::scenario::format::{ReachStep, ReachUnchangedStep};
 use crate::world::NodeKind;
 use serde_json::Value as Json;
@@ -234,10 +234,14 @@ impl Runner<'_> {
             .except
             .iter()
             .map(|e| {
+                let keys = match &e.class {
+                    Some(c) => vec![parse_key(c)?],
+                    None => Proto::ALL.iter().map(|p| parse_key(p.name())).collect::<Result<_, _>>()?,
+                };
                 Ok(Allowed {
                     from: &e.from,
                     to: &e.to,
-                    key: parse_key(&e.class)?,
+                    keys,
                     was: e.was.as_deref(),
                     now: &e.now,
                 })
@@ -245,7 +249,8 @@ impl Runner<'_> {
             .collect::<Result<Vec<_>, String>>()?;
         let (entries, unexpected) = unchanged::check(&changes, &allowed);
         for (e, ok) in r.except.iter().zip(entries) {
-            let want = format!("{} → {} {}: {}", e.from, e.to, e.class, e.now);
+            let class = e.class.as_deref().unwrap_or("every class");
+            let want = format!("{} → {} {class}: {}", e.from, e.to, e.now);
             let actual = if ok {
                 want.clone()
             } else {

@@ -8,11 +8,11 @@ use super::diff::Change;
 use super::expect::{text_matches, Key};
 use super::Proto;
 
-/// One allowed change (`ReachChange` with its key parsed).
+/// One allowed change (`ReachChange` with its class parsed: no class is every class).
 pub struct Allowed<'a> {
     pub from: &'a str,
     pub to: &'a str,
-    pub key: Key,
+    pub keys: Vec<Key>,
     pub was: Option<&'a str>,
     pub now: &'a str,
 }
@@ -27,13 +27,17 @@ impl Allowed<'_> {
         };
         self.from == c.from
             && (self.to == c.to || self.to == c.address)
-            && self.key.proto == c.proto
+            && self.keys.iter().any(|k| k.proto == c.proto)
             && text_matches(&side(&c.after), self.now)
             && self.was.is_none_or(|w| text_matches(&side(&c.before), w))
     }
 
-    fn ranges(&self) -> Vec<Range> {
-        whole(self.key.proto, &self.key.ports)
+    fn ranges(&self, proto: Proto) -> Vec<Range> {
+        self.keys
+            .iter()
+            .filter(|k| k.proto == proto)
+            .flat_map(|k| whole(proto, &k.ports))
+            .collect()
     }
 }
 
@@ -66,7 +70,7 @@ pub fn check(changes: &[Change], allowed: &[Allowed]) -> (Vec<bool>, Vec<String>
             let by: Vec<Range> = allowed
                 .iter()
                 .filter(|a| a.fits(c))
-                .flat_map(Allowed::ranges)
+                .flat_map(|a| a.ranges(c.proto))
                 .collect();
             !covered(&whole(c.proto, &c.ports), by)
         })
@@ -75,12 +79,14 @@ pub fn check(changes: &[Change], allowed: &[Allowed]) -> (Vec<bool>, Vec<String>
     let entries = allowed
         .iter()
         .map(|a| {
-            let by: Vec<Range> = changes
-                .iter()
-                .filter(|c| a.fits(c))
-                .flat_map(|c| whole(c.proto, &c.ports))
-                .collect();
-            covered(&a.ranges(), by)
+            a.keys.iter().all(|k| {
+                let by: Vec<Range> = changes
+                    .iter()
+                    .filter(|c| c.proto == k.proto && a.fits(c))
+                    .flat_map(|c| whole(c.proto, &c.ports))
+                    .collect();
+                covered(&whole(k.proto, &k.ports), by)
+            })
         })
         .collect();
     (entries, unexpected)
@@ -118,7 +124,7 @@ mod tests {
         Allowed {
             from: "A",
             to: "10.0.0.3",
-            key: parse_key(key).unwrap(),
+            keys: vec![parse_key(key).unwrap()],
             was: None,
             now,
         }
@@ -136,6 +142,29 @@ mod tests {
         assert_eq!(bad.len(), 1);
         // No entry at all.
         assert_eq!(check(&c, &[]).1.len(), 1);
+    }
+
+    #[test]
+    fn no_class_is_every_class() {
+        let mut c = vec![change(&[(1, 65535)], "Delivered", "NotSent")];
+        let every = |now| Allowed {
+            keys: crate::reach::Proto::ALL
+                .iter()
+                .map(|p| parse_key(p.name()).unwrap())
+                .collect(),
+            ..allow("tcp", now)
+        };
+        // Only TCP changed: UDP and ICMP did not, so the entry is not met.
+        assert_eq!(check(&c, &[every("NotSent")]), (vec![false], vec![]));
+        for proto in [Proto::Udp, Proto::Icmp] {
+            let mut x = change(&[(1, 65535)], "Delivered", "NotSent");
+            x.proto = proto;
+            if proto == Proto::Icmp {
+                x.ports.clear();
+            }
+            c.push(x);
+        }
+        assert_eq!(check(&c, &[every("NotSent")]), (vec![true], vec![]));
     }
 
     #[test]

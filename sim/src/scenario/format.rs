@@ -507,7 +507,7 @@ pub struct ReachUnchangedStep {
     pub note: Option<String>,
 }
 
-/// One allowed change: the classes `class` (`PROTO` or `PROTO/RANGES`) from `from` to `to` (a
+/// One allowed change: the classes `class` (`PROTO` or `PROTO/RANGES`; none: all) from `from` to `to` (a
 /// destination name as `hnsim diff` prints it, or its address) now get `now` (an outcome or a
 /// prefix of its printed form), and got `was` before (when given).
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -515,7 +515,9 @@ pub struct ReachUnchangedStep {
 pub struct ReachChange {
     pub from: String,
     pub to: String,
-    pub class: String,
+    /// No class: every class of the pair (tcp, udp and icmp, every port).
+    #[serde(default)]
+    pub class: Option<String>,
     #[serde(default)]
     pub was: Option<String>,
     pub now: String,

@@ -879,7 +879,7 @@ impl Checker<'_> {
         for (j, e) in r.except.iter().enumerate() {
             let ep = [p.to_vec(), vec![k("except"), Seg::Index(j)]].concat();
             self.place(&ep, "from", &e.from);
-            if let Err(m) = crate::reach::expect::parse_key(&e.class) {
+            if let Some(Err(m)) = e.class.as_deref().map(crate::reach::expect::parse_key) {
                 self.err(&[ep.clone(), vec![k("class")]].concat(), m);
             }
             for (field, v) in [("now", Some(&e.now)), ("was", e.was.as_ref())] {
