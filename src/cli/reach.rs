@@ -26,9 +26,10 @@ pub struct ReachArgs {
 
 #[derive(clap::Args)]
 pub struct DiffArgs {
-    /// The scenario before the change (or the only scenario, with --cut-at).
+    /// The scenario before the change (or the only scenario, with --cut-at), or a node dump
+    /// (folder or file, imported as `hnsim node import` does).
     pub before: PathBuf,
-    /// The scenario after the change.
+    /// The scenario or node dump after the change.
     #[arg(required_unless_present = "cut_at", conflicts_with = "cut_at")]
     pub after: Option<PathBuf>,
     /// Compare the set-up up to (not including) step N (1-based) with the whole set-up.
@@ -71,6 +72,27 @@ fn sweep_both(b: &Loaded, a: &Loaded, from: &[String], to: &[String]) -> Result<
     Runner::reach_both(&mut rb, &mut ra, from, to).map_err(super::invalid)
 }
 
+/// A diff side: a scenario (`.yaml`, `.yml`, `-`), else a node dump imported as `hnsim node
+/// import` does (host `node`, so two dumps' pairs match by name).
+fn load_side(p: &std::path::Path) -> Result<Loaded, u8> {
+    let scenario = p == std::path::Path::new("-")
+        || matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"));
+    if scenario {
+        return super::run::load_one(p);
+    }
+    let paths = [p.to_path_buf()];
+    let dump = super::node::load_dump(&paths)?;
+    let facts = hnsim_sim::scenario::restore::NodeFacts {
+        name: Some("node".into()),
+        ..Default::default()
+    };
+    let label = super::node::describe(&paths);
+    let text = hnsim_sim::scenario::restore::scenario_from_dump(&dump, &facts, &label).map_err(super::invalid)?;
+    hnsim_sim::scenario::load_str(&label, &text).map_err(|errs| {
+        super::invalid(errs.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))
+    })
+}
+
 pub fn reach(a: ReachArgs) -> u8 {
     if let Err(c) = check_format(&a.format) {
         return c;
@@ -94,12 +116,12 @@ pub fn diff(a: DiffArgs) -> u8 {
     if let Err(c) = check_format(&a.format) {
         return c;
     }
-    let first = match super::run::load_one(&a.before) {
+    let first = match load_side(&a.before) {
         Ok(l) => l,
         Err(c) => return c,
     };
     let (before, after) = match (&a.after, a.cut_at) {
-        (Some(p), _) => match super::run::load_one(p) {
+        (Some(p), _) => match load_side(p) {
             Ok(l) => (first, l),
             Err(c) => return c,
         },

@@ -2,7 +2,7 @@
 //! scenario (and its Kubernetes layer: `pod/NS/NAME`, `svc/NS/NAME`) gives them. A child of the
 //! runner module, so it reads the runner's name tables directly.
 
-use super::{execute, Check, Named, RunOptions, Runner, StepReport};
+use super::{execute, Check, Named, ObjectKind, RunOptions, Runner, StepReport};
 use crate::reach::expect::{mismatches, parse_key};
 use crate::reach::unchanged::{self, Allowed};
 use crate::reach::incremental::PairFilter;
@@ -28,10 +28,30 @@ impl Runner<'_> {
                 })
                 .collect();
         }
+        // Endpoints in a namespace no container runs in (an imported node: the dump has HNS's
+        // namespaces but not HCS's containers) send as themselves.
+        let mut bare = std::collections::BTreeSet::new();
+        for n in &self.world.nodes {
+            if let NodeKind::Host(h) = &n.kind {
+                bare.extend(
+                    (h.vfp.program().ports.iter())
+                        .filter(|p| p.container.is_none() && p.namespace.is_some())
+                        .map(|p| p.endpoint),
+                );
+            }
+        }
         Ok(self
             .names
             .iter()
-            .filter(|(_, n)| matches!(n, Named::Container { .. } | Named::Host | Named::Station))
+            .filter(|(_, n)| match n {
+                Named::Container { .. } | Named::Host | Named::Station => true,
+                Named::Object {
+                    kind: ObjectKind::Endpoint,
+                    id,
+                    ..
+                } => bare.contains(id),
+                _ => false,
+            })
             .filter_map(|(name, _)| {
                 self.place(name).ok().map(|place| Source {
                     label: name.clone(),
