@@ -87,3 +87,51 @@ fn kubernetes_steps_need_the_section() {
         "{e:?}"
     );
 }
+
+const WEB: &str = "  - {kind: Service, metadata: {name: web}, spec: {clusterIP: 10.96.0.9, ports: [{name: http, port: 80}, {name: metrics, port: 9100}]}}\n";
+
+#[test]
+fn an_unknown_service_port_name_is_located_with_a_suggestion() {
+    let e = errors(&format!(
+        "{HEAD}{WEB}steps:\n  - connect: {{from: win1, to: \"svc/default/web:htpp\"}}\n"
+    ));
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(
+        e[0].starts_with("t.yaml:14:27:"),
+        "located at the step's `to`: {e:?}"
+    );
+    assert!(
+        e[0].contains("has no port named `htpp` (did you mean `http`?); its ports are named http, metrics"),
+        "{e:?}"
+    );
+    // A known name and a number are both fine.
+    for to in ["svc/default/web:metrics", "svc/default/web:80"] {
+        let e = errors(&format!(
+            "{HEAD}{WEB}steps:\n  - connect: {{from: win1, to: \"{to}\"}}\n"
+        ));
+        assert!(e.is_empty(), "{to}: {e:?}");
+    }
+}
+
+#[test]
+fn a_node_is_a_source_only_when_hnsim_runs_it() {
+    let ok = errors(&format!(
+        "{HEAD}{WEB}steps:\n  - connect: {{from: node/win1, to: \"svc/default/web:http\"}}\n"
+    ));
+    assert!(ok.is_empty(), "{ok:?}");
+    let linux = errors(&format!(
+        "{HEAD}  - {{kind: Node, metadata: {{name: lin1, labels: {{kubernetes.io/os: linux}}}}, spec: {{podCIDR: 10.244.5.0/24}}, status: {{addresses: [{{type: InternalIP, address: 10.0.0.15}}]}}}}\nsteps:\n  - ping: {{from: node/lin1, to: 10.0.0.11}}\n"
+    ));
+    assert!(
+        linux.iter().any(|m| m.contains("`node/lin1` is a Linux node")),
+        "{linux:?}"
+    );
+    let typo = errors(&format!(
+        "{HEAD}steps:\n  - ping: {{from: node/win2, to: 10.0.0.11}}\n"
+    ));
+    assert!(
+        typo.iter()
+            .any(|m| m.contains("`node/win2` is not a node of the cluster (did you mean `node/win1`?)")),
+        "{typo:?}"
+    );
+}

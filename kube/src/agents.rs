@@ -8,7 +8,9 @@ use crate::cluster::{Cluster, NodeView};
 use crate::cni::{self, CniOptions, PodNetwork};
 use crate::hcn::{Hcn, Journaled};
 use crate::netplugin::{linux_vtep_mac, Lease, NetworkPluginNode};
+use crate::objects::{EndpointSlice, Service};
 use crate::proxy::{Proxier, ProxierConfig};
+use crate::watch::{Pending, Since};
 use hnsim_model::HnsBackend;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -36,6 +38,8 @@ pub struct NodeAgent {
     pub proxy_error: Option<String>,
     /// Errors of the last pass (a CNI ADD that failed, a plugin error), for reports.
     pub errors: Vec<String>,
+    /// Where kube-proxy's watch of the cluster is (`None`: its next sync takes everything).
+    watched: Option<Since>,
 }
 
 /// All nodes' components and the journal of what they sent.
@@ -87,6 +91,7 @@ impl Agents {
                 proxiers: Vec::new(),
                 proxy_error: None,
                 errors: Vec::new(),
+                watched: None,
             });
         }
         let names: Vec<String> = self.nodes.keys().cloned().collect();
@@ -122,23 +127,47 @@ impl Agents {
     }
 
     /// kube-proxy on every node (or on `only`): start it if it is not running, then sync.
+    /// A running kube-proxy takes only the Services that changed since its last sync (its
+    /// informers' events); a new one takes every Service and EndpointSlice.
     pub fn sync_proxies(&mut self, cluster: &Cluster, backends: &mut dyn Backends, only: Option<&str>) {
-        let services: Vec<_> = cluster.services.values().map(|s| s.value.clone()).collect();
-        let slices = cluster.endpoint_slices();
         let names: Vec<String> = self
             .nodes
             .keys()
             .filter(|n| only.is_none_or(|o| o == *n))
             .cloned()
             .collect();
+        let mut everything: Option<(Vec<Service>, Vec<EndpointSlice>)> = None;
+        let head = cluster.watch.cursor();
         for n in &names {
             self.with_hcn(backends, n, |a, hcn| {
                 if a.proxiers.is_empty() {
+                    a.watched = None;
                     a.start_proxy(hcn, cluster);
                 }
-                for p in &mut a.proxiers {
-                    p.sync(hcn, &services, &slices);
+                let wants_all = a.proxiers.iter().any(Proxier::wants_everything);
+                let pending = match wants_all {
+                    true => Pending::Everything,
+                    false => cluster.watch.since(a.watched),
+                };
+                match pending {
+                    Pending::Everything => {
+                        let (services, slices) = everything.get_or_insert_with(|| {
+                            let s = cluster.services.values().map(|s| s.value.clone()).collect();
+                            (s, cluster.endpoint_slices())
+                        });
+                        for p in &mut a.proxiers {
+                            p.sync(hcn, services, slices);
+                        }
+                    }
+                    Pending::Services(scope) => {
+                        let services = cluster.services_of(&scope);
+                        let slices = cluster.endpoint_slices_of(&scope);
+                        for p in &mut a.proxiers {
+                            p.sync_changes(hcn, &services, &slices, &scope);
+                        }
+                    }
                 }
+                a.watched = (!a.proxiers.is_empty()).then_some(head);
             });
         }
     }
@@ -148,6 +177,7 @@ impl Agents {
         match self.nodes.get_mut(node) {
             Some(a) => {
                 a.proxiers.clear();
+                a.watched = None;
                 true
             }
             None => false,
@@ -161,6 +191,7 @@ impl Agents {
             a.plugin = NetworkPluginNode::new(&cluster.config);
             a.pods.clear();
             a.proxiers.clear();
+            a.watched = None;
         }
     }
 
@@ -290,6 +321,7 @@ impl NodeAgent {
                 win_dsr_gate: kp.gate("WinDSR"),
                 modify_load_balancer: kp.modify_load_balancer,
                 dsr_supported: kp.dsr_supported,
+                full_inventory: kp.full_inventory,
             };
             match Proxier::start(hcn, cfg) {
                 Ok(p) => self.proxiers.push(p),

@@ -9,6 +9,7 @@ use crate::load::{Finding, Loc, Located, Object};
 use crate::objects::{
     EndpointSlice, IntOrString, Node, ObjectMeta, Pod, Service, SliceConditions, SliceEndpoint, SlicePort,
 };
+use crate::watch::{Touched, WatchLog};
 use indexmap::IndexMap;
 use ipnet::IpNet;
 use std::collections::{BTreeMap, BTreeSet};
@@ -24,6 +25,10 @@ pub struct Cluster {
     pub services: IndexMap<String, Located<Service>>,
     /// Written EndpointSlices (and mirrored legacy Endpoints), by `namespace/name`.
     pub slices: IndexMap<String, Located<EndpointSlice>>,
+    /// Which Services each apply and delete touched (what kube-proxy's informers report).
+    /// Change the maps above through [`Cluster::apply`], [`Cluster::delete`] or
+    /// [`Cluster::replace_slice`] so that it is kept.
+    pub watch: WatchLog,
 }
 
 /// What a node looks like to its components.
@@ -65,6 +70,38 @@ impl Cluster {
             pods: IndexMap::new(),
             services: IndexMap::new(),
             slices: IndexMap::new(),
+            watch: WatchLog::default(),
+        }
+    }
+
+    /// The Service (`namespace/name`) an EndpointSlice belongs to.
+    fn slice_service(s: &EndpointSlice) -> Option<Touched> {
+        s.service_name()
+            .map(|n| Touched::Service(format!("{}/{n}", s.metadata.ns())))
+    }
+
+    /// Replace (or add) a written EndpointSlice without the batch checks of
+    /// [`Cluster::apply`] (for benches and tests that change one endpoint at scale).
+    pub fn replace_slice(&mut self, slice: EndpointSlice) {
+        let k = key(&slice.metadata);
+        let mut touched: Vec<Touched> = Self::slice_service(&slice).into_iter().collect();
+        if let Some(old) = self.slices.get(&k) {
+            touched.extend(Self::slice_service(&old.value));
+        }
+        match self.slices.get_mut(&k) {
+            Some(l) => l.value = slice,
+            None => {
+                self.slices.insert(
+                    k,
+                    Located {
+                        at: Loc::default(),
+                        value: slice,
+                    },
+                );
+            }
+        }
+        for t in touched {
+            self.watch.record(t);
         }
     }
 
@@ -72,8 +109,19 @@ impl Cluster {
     /// cluster unchanged; warnings are returned with a successful apply.
     pub fn apply(&mut self, batch: Vec<Located<Object>>) -> Result<Vec<Finding>, Vec<Finding>> {
         let mut next = self.clone();
+        let mut touched = Vec::new();
         for o in batch {
             let at = o.at;
+            match &o.value {
+                Object::Node(_) | Object::Pod(_) => touched.push(Touched::Everything),
+                Object::Service(s) => touched.push(Touched::Service(key(&s.metadata))),
+                Object::EndpointSlice(s) => {
+                    touched.extend(Self::slice_service(s));
+                    let old = next.slices.get(&key(&s.metadata));
+                    touched.extend(old.and_then(|o| Self::slice_service(&o.value)));
+                }
+                Object::Endpoints(e) => touched.push(Touched::Service(key(&e.metadata))),
+            }
             match o.value {
                 Object::Node(n) => {
                     next.nodes
@@ -109,7 +157,11 @@ impl Cluster {
             return Err(findings);
         }
         next.assign_pod_ips();
+        next.watch = std::mem::take(&mut self.watch);
         *self = next;
+        for t in touched {
+            self.watch.record(t);
+        }
         Ok(findings)
     }
 
@@ -123,11 +175,24 @@ impl Cluster {
         } else {
             format!("default/{rest}")
         };
+        let mut touched = Touched::Service(k.clone());
         let removed = match kind.to_ascii_lowercase().as_str() {
-            "node" => self.nodes.shift_remove(rest).is_some(),
-            "pod" => self.pods.shift_remove(&k).is_some(),
+            "node" => {
+                touched = Touched::Everything;
+                self.nodes.shift_remove(rest).is_some()
+            }
+            "pod" => {
+                touched = Touched::Everything;
+                self.pods.shift_remove(&k).is_some()
+            }
             "service" | "svc" => self.services.shift_remove(&k).is_some(),
-            "endpointslice" => self.slices.shift_remove(&k).is_some(),
+            "endpointslice" => match self.slices.shift_remove(&k) {
+                Some(s) => {
+                    touched = Self::slice_service(&s.value).unwrap_or(Touched::Everything);
+                    true
+                }
+                None => false,
+            },
             "endpoints" => {
                 let before = self.slices.len();
                 let prefix = format!("{k}-mirror-");
@@ -141,6 +206,7 @@ impl Cluster {
             }
         };
         if removed {
+            self.watch.record(touched);
             Ok(())
         } else {
             Err(format!("`{what}` does not exist"))
@@ -444,24 +510,63 @@ impl Cluster {
     /// selector that has none written (built from the selected pods, as the EndpointSlice
     /// controller does).
     pub fn endpoint_slices(&self) -> Vec<EndpointSlice> {
-        let mut out: Vec<EndpointSlice> = self.slices.values().map(|s| s.value.clone()).collect();
+        self.slices_in(None)
+    }
+
+    /// The Services named in `scope` (`namespace/name`) that exist.
+    pub fn services_of(&self, scope: &BTreeSet<String>) -> Vec<Service> {
+        scope
+            .iter()
+            .filter_map(|k| self.services.get(k))
+            .map(|s| s.value.clone())
+            .collect()
+    }
+
+    /// [`Cluster::endpoint_slices`] of the Services named in `scope` only.
+    pub fn endpoint_slices_of(&self, scope: &BTreeSet<String>) -> Vec<EndpointSlice> {
+        self.slices_in(Some(scope))
+    }
+
+    fn slices_in(&self, scope: Option<&BTreeSet<String>>) -> Vec<EndpointSlice> {
+        let wanted: Option<BTreeSet<(&str, &str)>> =
+            scope.map(|s| s.iter().filter_map(|k| k.split_once('/')).collect());
+        let mut out: Vec<EndpointSlice> = self
+            .slices
+            .values()
+            .map(|s| &s.value)
+            .filter(|s| match &wanted {
+                None => true,
+                Some(w) => s
+                    .service_name()
+                    .is_some_and(|n| w.contains(&(s.metadata.ns(), n))),
+            })
+            .cloned()
+            .collect();
         let covered: BTreeSet<String> = out
             .iter()
             .filter_map(|s| s.service_name().map(|n| format!("{}/{n}", s.metadata.ns())))
             .collect();
+        let services: Vec<(&String, &Located<Service>)> = match scope {
+            None => self.services.iter().collect(),
+            Some(s) => s.iter().filter_map(|k| self.services.get_key_value(k)).collect(),
+        };
         // Pods by (namespace, label, value), so that each selector looks at the pods carrying
-        // one of its labels rather than at every pod.
-        let mut by_label: BTreeMap<(&str, &str, &str), Vec<&Pod>> = BTreeMap::new();
-        for p in self.pods.values().map(|p| &p.value) {
-            for (k, v) in &p.metadata.labels {
-                by_label.entry((p.metadata.ns(), k, v)).or_default().push(p);
-            }
-        }
-        for (k, s) in &self.services {
+        // one of its labels rather than at every pod; built only when a Service needs it.
+        let mut by_label: Option<BTreeMap<(&str, &str, &str), Vec<&Pod>>> = None;
+        for (k, s) in services {
             if covered.contains(k) {
                 continue;
             }
             if let Some(sel) = &s.value.spec.selector {
+                let by_label = by_label.get_or_insert_with(|| {
+                    let mut m: BTreeMap<(&str, &str, &str), Vec<&Pod>> = BTreeMap::new();
+                    for p in self.pods.values().map(|p| &p.value) {
+                        for (k, v) in &p.metadata.labels {
+                            m.entry((p.metadata.ns(), k, v)).or_default().push(p);
+                        }
+                    }
+                    m
+                });
                 let ns = s.value.metadata.ns();
                 let candidates = sel
                     .iter()

@@ -197,6 +197,10 @@ pub struct KubeProxyConfig {
     /// Run a second (IPv6) proxier when the cluster is dual-stack and HNS allows it.
     #[serde(default = "yes")]
     pub dual_stack: bool,
+    /// List every HNS endpoint and LB on every sync, as upstream does, even when the model can
+    /// say what changed (same answers, cost proportional to the cluster instead of the change).
+    #[serde(default)]
+    pub full_inventory: bool,
 }
 
 fn default_root_ep() -> String {
@@ -222,6 +226,7 @@ impl Default for KubeProxyConfig {
             modify_load_balancer: None,
             dsr_supported: None,
             dual_stack: true,
+            full_inventory: false,
         }
     }
 }

@@ -3,6 +3,7 @@
 //! every call with the component that made it (what `hnsim k8s render` prints).
 
 use hnsim_model::backend::{HcnCall, HcnOp, ObjectKind, Verb};
+use hnsim_model::state::{Change, Cursor};
 use hnsim_model::{HcnError, HnsBackend};
 use serde_json::{json, Value as Json};
 
@@ -124,6 +125,17 @@ impl<'a> Hcn<'a> {
             }
         }
         Ok(out)
+    }
+
+    /// The backend's change-journal position, if it keeps a journal (see
+    /// `proxy/inventory.rs`). Not an HCN call: nothing is journalled or counted.
+    pub fn journal_cursor(&self) -> Option<Cursor> {
+        self.backend.journal_cursor()
+    }
+
+    /// The objects changed since `cursor`, or `None` when the backend cannot say.
+    pub fn changes_since(&self, cursor: Cursor) -> Option<Vec<Change>> {
+        self.backend.changes_since(cursor)
     }
 
     /// The network named `name` (`GetNetworkByName`).

@@ -23,8 +23,10 @@ pub mod hcn;
 pub mod load;
 pub mod netplugin;
 pub mod objects;
+pub mod provenance;
 pub mod proxy;
 pub mod render;
+pub mod watch;
 pub mod workload;
 
 pub use agents::{Agents, Backends};

@@ -115,6 +115,7 @@ impl Fake {
             win_dsr_gate: true,
             modify_load_balancer: Some(false),
             dsr_supported: Some(true),
+            full_inventory: false,
         }
     }
 

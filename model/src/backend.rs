@@ -147,6 +147,18 @@ pub trait HnsBackend {
     /// A short description of the backend (`sim`, `exec:…`, `replay:…`).
     fn describe(&self) -> String;
 
+    /// Where the backend's change journal is now, if it keeps one (the in-process model does;
+    /// a real host does not). With [`HnsBackend::changes_since`] a caller that caches what it
+    /// listed can re-read only the objects that changed; `None`: list everything.
+    fn journal_cursor(&self) -> Option<crate::state::Cursor> {
+        None
+    }
+    /// The objects changed since `cursor` (in order, possibly repeated), or `None` when the
+    /// backend cannot vouch for completeness (then list everything).
+    fn changes_since(&self, _cursor: crate::state::Cursor) -> Option<Vec<crate::state::Change>> {
+        None
+    }
+
     fn enumerate(&mut self, kind: ObjectKind, query: &str) -> HcnResult<String> {
         self.call(&HcnCall::new(HcnOp::Object(Verb::Enumerate, kind), "", query))
     }

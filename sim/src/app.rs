@@ -67,7 +67,7 @@ impl World {
             Place::Endpoint(g) => {
                 for h in 0..self.nodes.len() {
                     if let NodeKind::Host(hn) = &self.nodes[h].kind {
-                        if let Some(&p) = hn.prog.port_by_ep.get(g) {
+                        if let Some(&p) = hn.vfp.program().port_by_ep.get(g) {
                             return Ok(Origin::Port {
                                 host: HostId(h),
                                 port: p,
@@ -83,7 +83,7 @@ impl World {
                 let mut first = None;
                 for h in 0..self.nodes.len() {
                     if let NodeKind::Host(hn) = &self.nodes[h].kind {
-                        for (p, pp) in hn.prog.ports.iter().enumerate() {
+                        for (p, pp) in hn.vfp.program().ports.iter().enumerate() {
                             if pp.container.as_deref() != Some(id.as_str()) {
                                 continue;
                             }
@@ -91,7 +91,7 @@ impl World {
                                 host: HostId(h),
                                 port: p as u32,
                             };
-                            let net = &hn.prog.networks[pp.network];
+                            let net = &hn.vfp.program().networks[pp.network];
                             let (on_link, has_gw) = match dst {
                                 IpAddr::V4(d) => (net.contains(d), pp.gateway.is_some()),
                                 // Dual-stack: only endpoints with an IPv6 address send IPv6.
@@ -122,7 +122,7 @@ impl World {
 
     fn place_of(&self, r: Receiver) -> String {
         match r {
-            Receiver::Port { host, port } => self.port_place(host, port),
+            Receiver::Port { host, port } => self.hn(host).vfp.port_place(port),
             Receiver::Host(h) => format!("host:{}", self.nodes[h.0].name),
             Receiver::Station(s) => format!("station:{}", self.nodes[s].name),
         }
@@ -133,7 +133,7 @@ impl World {
         if let Receiver::Port { host, port: q } = r {
             keys.push(format!(
                 "endpoint:{}",
-                self.hn(host).prog.ports[q as usize].endpoint
+                self.hn(host).vfp.program().ports[q as usize].endpoint
             ));
         }
         keys.into_iter()
@@ -161,7 +161,7 @@ impl World {
                 let (node, port) = match o {
                     Origin::Port { host, port } => (
                         self.nodes[host.0].name.clone(),
-                        self.hn(host).prog.ports[port as usize].name.clone(),
+                        self.hn(host).vfp.program().ports[port as usize].name.clone(),
                     ),
                     Origin::Host(h) => (self.nodes[h.0].name.clone(), "host stack".to_string()),
                     Origin::Station(s) => (self.nodes[s].name.clone(), "eth0".to_string()),
@@ -185,7 +185,7 @@ impl World {
             IpAddr::V6(d) => {
                 return match o {
                     Origin::Port { host, port } => {
-                        let pp = self.hn(host).prog.ports.get(port as usize)?;
+                        let pp = self.hn(host).vfp.program().ports.get(port as usize)?;
                         (pp.ip6 == Some(d)).then_some(Receiver::Port { host, port })
                     }
                     _ => None,
@@ -194,7 +194,7 @@ impl World {
         };
         match o {
             Origin::Port { host, port } => {
-                let prog = &self.hn(host).prog;
+                let prog = &self.hn(host).vfp.program();
                 let ns = prog.ports.get(port as usize)?.namespace;
                 if prog.ports[port as usize].ip == dst {
                     return Some(Receiver::Port { host, port });
@@ -229,7 +229,7 @@ impl World {
     fn origin_addr(&mut self, o: Origin, dst: Ipv4Addr) -> (Ipv4Addr, Mac, u8) {
         match o {
             Origin::Port { host, port } => {
-                let pp = &self.hn(host).prog.ports[port as usize];
+                let pp = &self.hn(host).vfp.program().ports[port as usize];
                 (pp.ip, pp.mac, 128)
             }
             Origin::Host(h) => {
@@ -284,7 +284,7 @@ impl World {
         }
         let origin = self.resolve_place(&req.from, dst)?;
         if let Origin::Port { host, port } = origin {
-            if !self.hn(host).prog.ports[port as usize].running {
+            if !self.hn(host).vfp.program().ports[port as usize].running {
                 return Err(WorldError::BadSource {
                     from: req.from.to_string(),
                     reason: "its HCS container is not running".into(),
@@ -305,7 +305,7 @@ impl World {
                         req.from
                     )));
                 };
-                let pp = &self.hn(host).prog.ports[port as usize];
+                let pp = &self.hn(host).vfp.program().ports[port as usize];
                 let Some(s) = pp.ip6 else {
                     return Err(WorldError::BadSource {
                         from: req.from.to_string(),
@@ -394,7 +394,7 @@ impl World {
         let mut tr = Tracer::new(self.tracing);
         // The sender's own stack: MTU of its interface.
         let mtu = match origin {
-            Origin::Port { host, port } => self.hn(host).prog.ports[port as usize].mtu,
+            Origin::Port { host, port } => self.hn(host).vfp.program().ports[port as usize].mtu,
             Origin::Host(h) => self.hn(h).spec.mtu,
             Origin::Station(s) => match &self.nodes[s].kind {
                 NodeKind::Station(_, seg) => self.segments[*seg].spec.mtu,
@@ -404,7 +404,7 @@ impl World {
         let size = crate::path::ip_len(&pkt);
         if req.dont_fragment && size > mtu {
             let node = match origin {
-                Origin::Port { host, port } => self.port_place(host, port),
+                Origin::Port { host, port } => self.hn(host).vfp.port_place(port),
                 Origin::Host(h) => self.nodes[h.0].name.clone(),
                 Origin::Station(s) => self.nodes[s].name.clone(),
             };

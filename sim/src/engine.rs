@@ -14,13 +14,16 @@
 //! Locations inside a host: a container port's outbound VFP (`PortOut`), a port's inbound VFP
 //! (`PortIn`), the host TCP/IP stack (`HostStack`), and frames on the underlay (`Wire`, `Arrive`).
 
-use crate::compile::{HostInfo, HostProgram};
+use crate::packet::Packet;
 use crate::path::HostId;
-use crate::path::{v4, At, Exit, FlowAction, Next, Outcome, Tracer, HOP_BUDGET};
-use crate::switch::SwitchPort;
-use crate::trace::Disposition;
-use crate::vfp::{Dir, FlowKey, Tuple, Zone};
-use crate::world::{HostNode, NodeKind, World};
+use crate::path::{
+    drop, headers, set_tuple, tuple_headers, tuple_of, v4, At, Exit, FlowAction, Next, Outcome, Receiver,
+    Tracer, HOP_BUDGET,
+};
+use crate::switch::{Forward, SwitchPort};
+use crate::trace::{Disposition, SessionOp, Step};
+use crate::vfp::{Env, NatLayer, Tuple, Vfp, VfpAction, Zone};
+use crate::world::{HostNode, Node, NodeKind, World};
 use std::net::IpAddr;
 
 impl World {
@@ -37,11 +40,41 @@ impl World {
         }
     }
 
+    /// A host's VFP with the [`Env`] it reads (the clock, the seed, the host's routes, the
+    /// counters): the split borrow every VFP entry point goes through.
+    #[inline]
+    pub(crate) fn vfp_env(&mut self, h: HostId) -> (&mut Vfp, Env<'_>) {
+        let World {
+            nodes,
+            counters,
+            conn_nonce,
+            now,
+            epoch,
+            seed,
+            ..
+        } = self;
+        let Node { name, kind, .. } = &mut nodes[h.0];
+        let NodeKind::Host(hn) = kind else {
+            unreachable!("node {h:?} is not a host")
+        };
+        let HostNode { vfp, stack, .. } = &mut **hn;
+        let env = Env {
+            now: *now,
+            epoch: *epoch,
+            seed: *seed,
+            node: name,
+            nonce: conn_nonce,
+            counters,
+            stack,
+        };
+        (vfp, env)
+    }
+
     /// Recompile a host's program when its HNS generation moved (checked on every hop).
     #[inline]
     pub(crate) fn ensure_compiled(&mut self, h: HostId) {
         let hn = self.hn(h);
-        if hn.compiled && hn.prog.hns_generation == hn.hns.generation {
+        if hn.vfp.is_current(hn.hns.generation) {
             return;
         }
         self.compile_host(h);
@@ -49,87 +82,276 @@ impl World {
 
     #[cold]
     fn compile_host(&mut self, h: HostId) {
-        let hn = self.hn_mut(h);
-        let info = HostInfo {
-            ip: hn.spec.ip,
-            mac: hn.spec.mac,
-            mtu: hn.spec.mtu,
-            container_mtu_reduction: hn.spec.dataplane.container_mtu_reduction,
-            empty_source_vip_uses_node_ip: hn.spec.dataplane.empty_source_vip_uses_node_ip,
-        };
-        if !hn.compiled {
-            hn.prog = HostProgram::default();
-        }
-        // Incremental: only the objects that changed since the last compile are recompiled.
-        crate::compile::update(&mut hn.prog, &hn.hns, &info);
-        hn.compiled = true;
-        // Endpoints and their MACs may have changed: compartments ARP again.
-        hn.neigh.clear();
-        let statics = hn
-            .prog
-            .ports
-            .iter()
-            .enumerate()
-            .map(|(i, p)| (p.mac, SwitchPort::Endpoint(i as u32)))
-            .chain([(hn.spec.mac, SwitchPort::HostVnic)]);
-        hn.switch.program(statics.collect::<Vec<_>>());
         let connected = self.segments[self.hn(h).seg].spec.prefix;
-        self.hn_mut(h).rebuild_routes(connected);
+        let hn = self.hn_mut(h);
+        hn.vfp.compile(&hn.hns, hn.spec.mtu);
+        // Endpoints and their MACs may have changed: compartments ARP again.
+        hn.stack.clear_neighbours();
+        let ports = hn.vfp.program().ports.iter().map(|p| p.mac);
+        hn.switch.program(ports, hn.spec.mac);
+        hn.rebuild_routes(connected);
     }
 
-    pub(crate) fn flow_gen(&self, h: HostId, zone: Zone) -> u64 {
-        let hn = self.hn(h);
-        let g = match zone {
-            Zone::Uplink | Zone::HostStack => hn.prog.hns_generation,
-            Zone::Port(p) => hn.prog.port_generation.get(p as usize).copied().unwrap_or(0),
-        };
-        (g << 24) ^ self.epoch
+    /// A packet leaves container port `p`: the compartment resolves its next hop, the port
+    /// captures it, VFP decides ([`Vfp::from_port`]), the action is carried out.
+    pub(crate) fn port_out(&mut self, h: HostId, p: u32, mut pkt: Packet, tr: &mut Tracer) -> Next {
+        self.ensure_compiled(h);
+        if tr.on {
+            let hn = self.hn(h);
+            let (n, pn) = (self.nodes[h.0].name.clone(), hn.vfp.port_name(p).to_string());
+            tr.hop(&n, &pn);
+        }
+        // The container's stack resolves the next hop before the frame reaches the port.
+        if let Err(d) = self.container_resolve(h, p, &mut pkt, tr) {
+            return drop(d);
+        }
+        tr.eth = pkt.eth;
+        self.capture_port(h, p, &pkt);
+        let (vfp, mut env) = self.vfp_env(h);
+        let action = vfp.from_port(&mut env, p, &mut pkt, tr);
+        self.act(h, Some(p), pkt, action, tr)
     }
 
-    /// Pin the reverse translation of a NAT'd connection where its reply will show up: leaving
-    /// the backend's port, arriving on the uplink, or sent by the host stack.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn pin_restore(
+    /// Carry out what VFP decided for a packet (from port `from`, else from the uplink or the
+    /// host stack).
+    pub(crate) fn act(
         &mut self,
         h: HostId,
-        forward_exit: &Exit,
-        after: &Tuple,
-        restore: Tuple,
-        zone: Zone,
-        endpoint: hnsim_model::Guid,
-        layer: crate::vfp::NatLayer,
-    ) {
-        let (at, dir) = match *forward_exit {
-            Exit::Port(q) => (Zone::Port(q), Dir::Out),
-            Exit::HostStack if Self::is_host_addr(self.hn(h), after.dst) => (Zone::HostStack, Dir::Out),
-            _ => (Zone::Uplink, Dir::In),
-        };
-        let now = self.now;
-        self.hn_mut(h).flows.insert_pinned(
-            FlowKey {
-                zone: at,
-                dir,
-                tuple: after.reversed(),
-            },
-            FlowAction {
-                after: restore,
-                exit: Exit::Restore {
-                    zone,
-                    endpoint,
-                    layer,
-                },
-            },
-            now,
-        );
-    }
-
-    pub(crate) fn is_host_addr(hn: &HostNode, ip: IpAddr) -> bool {
-        match v4(ip) {
-            Some(a) => a == hn.spec.ip || hn.prog.host_addrs.contains(&a),
-            None => false,
+        from: Option<u32>,
+        pkt: Packet,
+        action: VfpAction,
+        tr: &mut Tracer,
+    ) -> Next {
+        match action {
+            VfpAction::Forward(a) => self.apply(h, from, pkt, a, tr),
+            VfpAction::HostRoute { after, dst, restore } => {
+                self.host_forward(h, pkt, after, dst, Some((restore, NatLayer::Lb)), tr)
+            }
+            VfpAction::Drop(d) => drop(d),
         }
     }
 
+    /// A packet arrives at port `q` from the vSwitch: VFP inbound ([`Vfp::to_port`]), then the
+    /// container or, for a host vNIC endpoint, the host stack.
+    pub(crate) fn port_in(&mut self, h: HostId, q: u32, mut pkt: Packet, tr: &mut Tracer) -> Next {
+        self.ensure_compiled(h);
+        if q as usize >= self.hn(h).vfp.program().ports.len() {
+            return drop(Disposition::NoRoute {
+                node: self.nodes[h.0].name.clone(),
+                reason: "the destination port was removed".into(),
+            });
+        }
+        if tr.on {
+            let hn = self.hn(h);
+            let (n, pn) = (self.nodes[h.0].name.clone(), hn.vfp.port_name(q).to_string());
+            tr.hop(&n, &pn);
+        }
+        let (vfp, mut env) = self.vfp_env(h);
+        let a = match vfp.to_port(&mut env, q, &mut pkt, tr) {
+            VfpAction::Forward(a) => a,
+            other => return self.act(h, Some(q), pkt, other, tr),
+        };
+        self.capture_port(h, q, &pkt);
+        if a.exit == Exit::HostStack {
+            return Next::Go(
+                At::HostStack {
+                    host: h,
+                    pkt,
+                    origin: false,
+                },
+                0,
+            );
+        }
+        if tr.on {
+            let to = self.hn(h).vfp.port_place(q);
+            tr.step(|| Step::Deliver { to });
+        }
+        Next::End(Outcome::Arrived(Receiver::Port { host: h, port: q }, pkt))
+    }
+
+    /// A frame from host `h`'s uplink after any decap: VFP's vSwitch ingress
+    /// ([`Vfp::from_uplink`]), then its action.
+    pub(crate) fn host_switch_in(
+        &mut self,
+        h: HostId,
+        mut pkt: Packet,
+        overlay: Option<usize>,
+        tr: &mut Tracer,
+    ) -> Next {
+        let (vfp, mut env) = self.vfp_env(h);
+        let action = vfp.from_uplink(&mut env, &mut pkt, overlay, tr);
+        self.act(h, None, pkt, action, tr)
+    }
+
+    /// Restore a reply of a translated connection and hand it on.
+    pub(crate) fn restore(
+        &mut self,
+        h: HostId,
+        mut pkt: Packet,
+        t: Tuple,
+        a: FlowAction,
+        tr: &mut Tracer,
+    ) -> Next {
+        let Exit::Restore {
+            zone,
+            endpoint,
+            layer,
+        } = a.exit
+        else {
+            return self.apply(h, None, pkt, a, tr);
+        };
+        let before = t;
+        set_tuple(&mut pkt, &a.after);
+        tr.step(|| Step::Session {
+            setup_or_match: SessionOp::Match,
+            flow: format!("{} reply", layer.name()),
+        });
+        let eth = tr.eth;
+        tr.step(|| Step::Transform {
+            layer: layer.name().into(),
+            rule: "reverse NAT".into(),
+            before: tuple_headers(&before, eth),
+            after: tuple_headers(&a.after, eth),
+        });
+        match zone {
+            Zone::HostStack => Next::End(Outcome::Arrived(Receiver::Host(h), pkt)),
+            Zone::Uplink => self.host_route_out(h, pkt, tr),
+            Zone::Port(_) => {
+                self.counters.table_lookups += 1;
+                let Some(&q) = self.hn(h).vfp.program().port_by_ep.get(&endpoint) else {
+                    return drop(Disposition::NoRoute {
+                        node: self.nodes[h.0].name.clone(),
+                        reason: format!("the endpoint {endpoint} of this connection is gone"),
+                    });
+                };
+                Next::Go(
+                    At::PortIn {
+                        host: h,
+                        port: q,
+                        pkt,
+                    },
+                    0,
+                )
+            }
+        }
+    }
+
+    /// Apply a (cached or fresh) flow action.
+    pub(crate) fn apply(
+        &mut self,
+        h: HostId,
+        from: Option<u32>,
+        mut pkt: Packet,
+        a: FlowAction,
+        tr: &mut Tracer,
+    ) -> Next {
+        if let Exit::Restore { .. } = a.exit {
+            let t = tuple_of(&pkt).unwrap_or(a.after);
+            return self.restore(h, pkt, t, a, tr);
+        }
+        if tuple_of(&pkt) != Some(a.after) {
+            let before = headers(&pkt);
+            set_tuple(&mut pkt, &a.after);
+            if tr.on {
+                let after = headers(&pkt);
+                tr.step(|| Step::Transform {
+                    layer: "UFT".into(),
+                    rule: "cached transposition".into(),
+                    before,
+                    after,
+                });
+            }
+        }
+        match a.exit {
+            Exit::Port(q) => {
+                // The vSwitch forwards by the port's MAC (VFP rewrote the destination MAC).
+                self.counters.table_lookups += 1;
+                let mac = self.hn(h).vfp.program().ports[q as usize].mac;
+                pkt.eth.dst = mac;
+                let fwd = self.hn(h).switch.forward(mac, self.now);
+                if tr.on {
+                    let name = match fwd {
+                        Forward::To(SwitchPort::Endpoint(p)) if p == q => {
+                            self.hn(h).vfp.port_name(q).to_string()
+                        }
+                        other => format!("{} ({other:?} in the MAC table)", self.hn(h).vfp.port_name(q)),
+                    };
+                    tr.step(|| Step::Switch { mac, out_port: name });
+                }
+                Next::Go(
+                    At::PortIn {
+                        host: h,
+                        port: q,
+                        pkt,
+                    },
+                    0,
+                )
+            }
+            Exit::HostStack => Next::Go(
+                At::HostStack {
+                    host: h,
+                    pkt,
+                    origin: false,
+                },
+                0,
+            ),
+            Exit::Uplink { next_hop, src_mac } => self.emit_uplink(h, pkt, next_hop, src_mac, None, tr),
+            Exit::Encap {
+                outer_next_hop,
+                pa,
+                vni,
+                udp_port,
+                inner_dst_mac,
+            } => {
+                let host_mac = self.hn(h).spec.mac;
+                pkt.eth.dst = inner_dst_mac;
+                if from.is_none() {
+                    pkt.eth.src = host_mac;
+                }
+                self.emit_uplink(h, pkt, outer_next_hop, host_mac, Some((pa, vni, udp_port)), tr)
+            }
+            Exit::Deliver | Exit::Pending | Exit::Restore { .. } => match from {
+                Some(p) => Next::End(Outcome::Arrived(Receiver::Port { host: h, port: p }, pkt)),
+                None => Next::Go(
+                    At::HostStack {
+                        host: h,
+                        pkt,
+                        origin: false,
+                    },
+                    0,
+                ),
+            },
+            Exit::Deny(d) => match from {
+                Some(p) => drop(self.hn(h).vfp.deny_disposition(&self.nodes[h.0].name, p, d)),
+                None => drop(Disposition::NoRoute {
+                    node: self.nodes[h.0].name.clone(),
+                    reason: "denied".into(),
+                }),
+            },
+        }
+    }
+
+    /// Route a packet out of the host by its routes (no TTL change: VFP, not the IP stack).
+    pub(crate) fn host_route_out(&mut self, h: HostId, pkt: Packet, tr: &mut Tracer) -> Next {
+        let Some(d) = tuple_of(&pkt).and_then(|t| v4(t.dst)) else {
+            return drop(Disposition::Unsupported {
+                node: self.nodes[h.0].name.clone(),
+                what: "IPv6 is not modelled".into(),
+            });
+        };
+        let t = tuple_of(&pkt).unwrap_or(Tuple {
+            proto: 0,
+            src: IpAddr::V4(d),
+            sport: 0,
+            dst: IpAddr::V4(d),
+            dport: 0,
+        });
+        let (vfp, mut env) = self.vfp_env(h);
+        match vfp.exit_from_host(&mut env, d, &t, false, tr) {
+            Ok(exit) => self.apply(h, None, pkt, FlowAction { after: t, exit }, tr),
+            Err(e) => drop(e),
+        }
+    }
     /// Run one packet from `start` to its end.
     pub(crate) fn journey(&mut self, start: At, tr: &mut Tracer) -> Outcome {
         let mut at = start;

@@ -48,7 +48,7 @@ impl World {
                 return true;
             }
             match &self.nodes[n].kind {
-                NodeKind::Host(h) if h.seg == seg => h.prog.transparent_by_mac.contains_key(&mac),
+                NodeKind::Host(h) if h.seg == seg => h.vfp.program().transparent_by_mac.contains_key(&mac),
                 _ => false,
             }
         })
@@ -64,7 +64,7 @@ impl World {
             }
             if let NodeKind::Host(h) = &self.nodes[n].kind {
                 if h.seg == seg {
-                    if let Some(&mac) = h.prog.transparent_by_ip.get(&ip) {
+                    if let Some(&mac) = h.vfp.program().transparent_by_ip.get(&ip) {
                         return Some((n, mac));
                     }
                 }
@@ -174,7 +174,7 @@ impl World {
         let seg = self.hn(h).seg;
         // A Transparent endpoint asks for its neighbours itself.
         let sender = if encap.is_none() && src_mac != self.hn(h).spec.mac {
-            let prog = &self.hn(h).prog;
+            let prog = &self.hn(h).vfp.program();
             match prog.transparent_by_mac.get(&src_mac) {
                 Some(&ip) => Some((ip, src_mac)),
                 None => prog
@@ -358,9 +358,7 @@ impl World {
         self.ensure_compiled(h);
         let now = self.now;
         let src = pkt.outer.map(|o| o.eth.src).unwrap_or(pkt.eth.src);
-        self.hn_mut(h)
-            .switch
-            .learn(src, crate::switch::SwitchPort::Uplink, now);
+        self.hn_mut(h).switch.from_uplink(src, now);
         if tr.on {
             let name = self.nodes[h.0].name.clone();
             tr.hop(&name, "uplink");
@@ -375,7 +373,8 @@ impl World {
                 });
             }
             let by_port = hn
-                .prog
+                .vfp
+                .program()
                 .networks
                 .iter()
                 .any(|n| n.kind == NetKind::Overlay && n.vxlan_port == o.dst_port);
@@ -385,7 +384,7 @@ impl World {
                     reason: format!("UDP port {} is closed (no Overlay network uses it)", o.dst_port),
                 });
             }
-            let Some(net) = hn.prog.networks.iter().position(|n| {
+            let Some(net) = hn.vfp.program().networks.iter().position(|n| {
                 n.kind == NetKind::Overlay && n.vxlan_port == o.dst_port && n.vsid == Some(o.vni)
             }) else {
                 return drop(Disposition::DeniedIn {

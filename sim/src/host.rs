@@ -7,38 +7,28 @@
 //! subnet + default gateway), evaluated by the port's route layer.
 
 use crate::compile::{NetKind, Via};
-use crate::packet::{Packet, Payload};
+use crate::host_stack::StackAction;
+use crate::packet::Packet;
 use crate::path::HostId;
 use crate::path::{
     drop, set_tuple, tuple_headers, tuple_of, v4, Exit, FlowAction, Next, Outcome, Receiver, Tracer,
 };
 use crate::trace::{Disposition, Step};
-use crate::vfp::{lb, Dir, FlowKey, Layer, NatLayer, PortMapFrom, SnatOwner, Zone};
+use crate::vfp::{Layer, NatLayer, SnatOwner, Zone};
 use crate::world::World;
 use hnsim_model::{Guid, Mac};
 use ipnet::Ipv4Net;
 use std::net::{IpAddr, Ipv4Addr};
 
 impl World {
-    /// Longest-prefix match over the host's IPv6 routes (prefix, IPv4 address of the next-hop
-    /// node; see [`World::set_host_routes6`]).
-    pub(crate) fn host_route6_lookup(
-        &mut self,
-        h: HostId,
-        d: std::net::Ipv6Addr,
-    ) -> Option<(ipnet::Ipv6Net, Ipv4Addr)> {
-        self.counters.table_lookups += 1;
-        self.hn(h).routes6.lookup(d).copied()
-    }
-
-    /// Longest-prefix match over the host's default-compartment routes.
+    /// Longest-prefix match over the host's IPv4 routes (one counted lookup).
     pub(crate) fn host_route_lookup(
         &mut self,
         h: HostId,
         d: Ipv4Addr,
     ) -> Option<(Via, Ipv4Net, &'static str)> {
         self.counters.table_lookups += 1;
-        self.hn(h).routes.lookup(d).map(|r| (r.via, r.prefix, r.origin))
+        self.hn(h).stack.route(d)
     }
 
     /// The host's source address toward `d` (the host vNIC address inside a network it routes into).
@@ -46,118 +36,52 @@ impl World {
         let via = self.host_route_lookup(h, d);
         let hn = self.hn(h);
         if let Some((Via::Switch(n), _, _)) = via {
-            let net = &hn.prog.networks[n];
-            if let Some(a) = hn.prog.host_addrs.iter().find(|a| net.contains(**a)) {
+            let prog = hn.vfp.program();
+            let net = &prog.networks[n];
+            if let Some(a) = prog.host_addrs.iter().find(|a| net.contains(**a)) {
                 return *a;
             }
         }
         hn.spec.ip
     }
 
-    /// The host stack receives a packet: host-originated VIP access, local delivery, or forwarding.
+    /// The host stack receives a packet: VFP first for what the host sends itself
+    /// ([`Vfp::from_host`]: NAT replies, `LocalRoutedVIP`, port mappings), then the stack
+    /// ([`HostStack::accept`]: deliver, or forward by the host routes).
     pub(crate) fn host_stack(&mut self, h: HostId, mut pkt: Packet, origin: bool, tr: &mut Tracer) -> Next {
         self.ensure_compiled(h);
-        // The host stack is not on the VFP fast path; its name is needed for drops and steps.
-        let node = self.nodes[h.0].name.clone();
         if tr.on {
+            let node = self.nodes[h.0].name.clone();
             tr.hop(&node, "host stack");
         }
-        let Some(t) = tuple_of(&pkt) else {
-            return drop(Disposition::Unsupported {
-                node,
-                what: "non-IP packet in the host stack".into(),
-            });
-        };
-        let now = self.now;
         if origin {
-            // A reply the host sends on a connection translated toward it (pinned at HOST).
-            let gen = self.flow_gen(h, Zone::HostStack);
-            let key = FlowKey {
-                zone: Zone::HostStack,
-                dir: Dir::Out,
-                tuple: t,
-            };
-            self.counters.table_lookups += 1;
-            if let Ok(a) = self.hn_mut(h).flows.lookup(&key, gen, now) {
-                if let Exit::Restore { .. } = a.exit {
-                    self.counters.fast_path += 1;
-                    return self.restore(h, pkt, t, a, tr);
+            if let Some(t) = tuple_of(&pkt) {
+                let (vfp, mut env) = self.vfp_env(h);
+                if let Some(action) = vfp.from_host(&mut env, &mut pkt, t, tr) {
+                    return self.act(h, None, pkt, action, tr);
                 }
             }
-            // Host → VIP / NodePort: only with LocalRoutedVIP (P2), and → own port mapping only
-            // with the PortMapping LocalRoutedVip flag (Azure CNI #1863).
-            let seed = self.seed;
-            self.conn_nonce += 1;
-            let nonce = self.conn_nonce;
-            let mut lookups = 0;
-            let hn = self.hn(h);
-            let any_local = Self::is_host_addr(hn, t.dst);
-            let honour = hn.spec.dataplane.honour_local_routed_vip;
-            let affinity = hn.spec.dataplane.session_affinity;
-            let m = hn
-                .prog
-                .lbs
-                .find(t.proto, t.dst, t.dport, any_local, &mut lookups)
-                .filter(|m| honour && m.local_routed_vip())
-                .cloned();
-            self.counters.table_lookups += lookups;
-            if let Some(m) = m {
-                let (b, after) = match lb::dnat(&m, t, seed, nonce, affinity, &node, tr) {
-                    Ok(x) => x,
-                    Err(d) => return drop(d),
-                };
-                let eth = tr.eth;
-                tr.step(|| Step::Transform {
-                    layer: Layer::SlbNat.into(),
-                    rule: format!("LB {} (LocalRoutedVIP)", m.lb),
-                    before: tuple_headers(&t, eth),
-                    after: tuple_headers(&after, eth),
+        }
+        let hn = self.hn(h);
+        let local = tuple_of(&pkt).is_some_and(|t| hn.vfp.is_host_addr(t.dst));
+        let node = &self.nodes[h.0].name;
+        match hn.stack.accept(&mut pkt, local, origin, node) {
+            StackAction::Deliver => {
+                tr.step(|| Step::Deliver {
+                    to: format!("host:{node}"),
                 });
-                let Some(d) = v4(b.ip) else {
-                    return drop(Disposition::Unsupported {
-                        node,
-                        what: "IPv6 backends are not modelled".into(),
-                    });
-                };
-                return self.host_forward(h, pkt, after, d, Some((t.reversed(), NatLayer::Lb)), tr);
+                Next::End(Outcome::Arrived(Receiver::Host(h), pkt))
             }
-            if let Some(a) = self.port_map_dnat(h, t, PortMapFrom::HostStack, tr) {
-                let mut pkt = pkt;
-                set_tuple(&mut pkt, &a.after);
-                return self.apply(h, None, pkt, a, tr);
+            StackAction::Forward { dst } => {
+                let t = tuple_of(&pkt).expect("accepted packets are IP");
+                self.host_forward(h, pkt, t, dst, None, tr)
             }
+            StackAction::Drop(d) => drop(d),
         }
-        if Self::is_host_addr(self.hn(h), t.dst) {
-            tr.step(|| Step::Deliver {
-                to: format!("host:{node}"),
-            });
-            return Next::End(Outcome::Arrived(Receiver::Host(h), pkt));
-        }
-        let Some(d) = v4(t.dst) else {
-            return drop(Disposition::Unsupported {
-                node,
-                what: "IPv6 is not modelled".into(),
-            });
-        };
-        if !origin {
-            if !self.hn(h).spec.dataplane.ip_forwarding {
-                return drop(Disposition::NoRoute {
-                    node,
-                    reason: format!("{d} is not a host address and IP forwarding is off"),
-                });
-            }
-            if let Payload::Ip { ip, .. } = &mut pkt.payload {
-                if ip.ttl <= 1 {
-                    return drop(Disposition::TtlExceeded { node });
-                }
-                ip.ttl -= 1;
-            }
-        }
-        self.host_forward(h, pkt, t, d, None, tr)
     }
 
     /// Route (and WinNAT when leaving a NAT network) a packet the host stack sends or forwards.
-    fn host_forward(
+    pub(crate) fn host_forward(
         &mut self,
         h: HostId,
         pkt: Packet,
@@ -188,12 +112,13 @@ impl World {
         });
         match via {
             Via::Switch(n) => {
-                let hn = self.hn(h);
-                match hn.prog.port_by_ip.get(&d).copied() {
-                    Some(q) if hn.prog.ports[q as usize].network == n => {
+                let now = self.now;
+                let hn = self.hn_mut(h);
+                match hn.vfp.program().port_by_ip.get(&d).copied() {
+                    Some(q) if hn.vfp.program().ports[q as usize].network == n => {
                         if let Some((restore, layer)) = pin {
-                            self.pin_restore(
-                                h,
+                            hn.vfp.pin_restore(
+                                now,
                                 &Exit::Port(q),
                                 &t,
                                 restore,
@@ -215,7 +140,10 @@ impl World {
                     }
                     _ => drop(Disposition::NoRoute {
                         node,
-                        reason: format!("no endpoint with {d} on network {}", hn.prog.networks[n].name),
+                        reason: format!(
+                            "no endpoint with {d} on network {}",
+                            self.hn(h).vfp.program().networks[n].name
+                        ),
                     }),
                 }
             }
@@ -224,28 +152,29 @@ impl World {
                 // WinNAT: traffic from a NAT network leaving by the uplink is SNATed to the host.
                 let hn = self.hn(h);
                 let src_net = v4(t.src).and_then(|s| {
-                    hn.prog
+                    hn.vfp
+                        .program()
                         .networks
                         .iter()
-                        .find(|n| n.contains(s) && !Self::is_host_addr(hn, t.src))
+                        .find(|n| n.contains(s) && !hn.vfp.is_host_addr(t.src))
                         .map(|n| (n.kind, n.name.clone()))
                 });
                 match src_net {
                     Some((kind @ (NetKind::Nat | NetKind::Ics), _))
-                        if kind == NetKind::Nat || hn.spec.dataplane.ics_shares_connection =>
+                        if kind == NetKind::Nat || hn.vfp.settings().ics_shares_connection =>
                     {
                         let host_ip = IpAddr::V4(hn.spec.ip);
                         let zone = v4(t.src)
-                            .and_then(|s| hn.prog.port_by_ip.get(&s).copied())
+                            .and_then(|s| hn.vfp.program().port_by_ip.get(&s).copied())
                             .map_or(Zone::Uplink, Zone::Port);
                         let endpoint = zone
                             .port()
-                            .and_then(|p| hn.prog.ports.get(p as usize))
+                            .and_then(|p| hn.vfp.program().ports.get(p as usize))
                             .map(|p| p.endpoint)
                             .unwrap_or_default();
                         after.src = host_ip;
                         if t.proto == 6 || t.proto == 17 {
-                            after.sport = match self.snat_port(h, host_ip, SnatOwner::WinNat, &node) {
+                            after.sport = match self.hn_mut(h).vfp.snat_port(host_ip, SnatOwner::WinNat, &node) {
                                 Ok(p) => p,
                                 Err(e) => return drop(e),
                             };
@@ -257,9 +186,9 @@ impl World {
                             before: tuple_headers(&t, eth),
                             after: tuple_headers(&after, eth),
                         });
-                        let _now = self.now;
-                        self.pin_restore(
-                            h,
+                        let now = self.now;
+                        self.hn_mut(h).vfp.pin_restore(
+                            now,
                             &Exit::Uplink {
                                 next_hop: d,
                                 src_mac: Mac::default(),
@@ -284,7 +213,16 @@ impl World {
                 let src_mac = self.hn(h).spec.mac;
                 if let Some((restore, layer)) = pin {
                     let uplink = Exit::Uplink { next_hop: d, src_mac };
-                    self.pin_restore(h, &uplink, &after, restore, Zone::HostStack, Guid::ZERO, layer);
+                    let now = self.now;
+                    self.hn_mut(h).vfp.pin_restore(
+                        now,
+                        &uplink,
+                        &after,
+                        restore,
+                        Zone::HostStack,
+                        Guid::ZERO,
+                        layer,
+                    );
                 }
                 set_tuple(&mut pkt, &after);
                 self.apply(
@@ -322,7 +260,7 @@ impl World {
 
     /// The capture point of port `p` when asked for (by endpoint name or GUID).
     fn port_capture_point(&self, h: HostId, p: u32) -> Option<String> {
-        let pp = self.hn(h).prog.ports.get(p as usize)?;
+        let pp = self.hn(h).vfp.program().ports.get(p as usize)?;
         let by_name = format!("{}/{}", self.nodes[h.0].name, pp.name);
         let by_id = format!("{}/{}", self.nodes[h.0].name, pp.endpoint);
         if self.pcap_ports.contains(&by_name) {

@@ -25,6 +25,7 @@ pub mod fabric;
 pub mod fasthash;
 pub mod fuzz_entry;
 pub mod host;
+pub mod host_stack;
 pub(crate) mod neigh;
 pub mod packet;
 pub(crate) mod path;
@@ -32,7 +33,10 @@ pub mod pcap;
 pub mod reach;
 pub mod route;
 pub mod scenario;
+pub mod settings;
 pub mod switch;
+#[cfg(test)]
+pub(crate) mod testframes;
 pub mod testkit;
 pub mod trace;
 pub mod vfp;

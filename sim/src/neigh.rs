@@ -41,7 +41,7 @@ impl World {
     /// longest matching endpoint route, else the default gateway. A next hop of 0.0.0.0 means
     /// on-link (`GwEp`-style routes, consumers.md §3.1).
     fn container_next_hop(&self, h: HostId, p: u32, dst: Ipv4Addr) -> Option<(Ipv4Addr, bool)> {
-        let prog = &self.hn(h).prog;
+        let prog = &self.hn(h).vfp.program();
         let pp = &prog.ports[p as usize];
         if prog.networks[pp.network].contains(dst) {
             return Some((dst, true));
@@ -57,7 +57,7 @@ impl World {
     /// Who answers an ARP request for `nh` sent on port `p` (see the module doc).
     fn arp_answer(&self, h: HostId, p: u32, nh: Ipv4Addr, on_link: bool) -> Option<Mac> {
         let hn = self.hn(h);
-        let prog = &hn.prog;
+        let prog = &hn.vfp.program();
         let pp = &prog.ports[p as usize];
         if let Some(&q) = prog.port_by_ip.get(&nh) {
             if prog.ports[q as usize].network == pp.network {
@@ -80,7 +80,7 @@ impl World {
             NetKind::L2Bridge | NetKind::L2Tunnel => Some(hn.spec.mac),
             NetKind::Nat | NetKind::Ics | NetKind::Internal if !on_link => Some(hn.spec.mac),
             // The host vNIC holds the gateway address of these networks.
-            NetKind::Nat | NetKind::Ics | NetKind::Internal if Self::is_host_addr(hn, IpAddr::V4(nh)) => {
+            NetKind::Nat | NetKind::Ics | NetKind::Internal if hn.vfp.is_host_addr(IpAddr::V4(nh)) => {
                 Some(hn.spec.mac)
             }
             _ => None,
@@ -104,18 +104,18 @@ impl World {
             IpAddr::V6(d) => return self.container_resolve6(h, p, d, pkt, tr),
         };
         let (compartment, my_ip, my_mac) = {
-            let pp = &self.hn(h).prog.ports[p as usize];
+            let pp = &self.hn(h).vfp.program().ports[p as usize];
             (pp.namespace.unwrap_or(pp.endpoint), pp.ip, pp.mac)
         };
         let Some((nh, on_link)) = self.container_next_hop(h, p, dst) else {
             return Err(Disposition::NoRoute {
-                node: self.port_place(h, p),
+                node: self.hn(h).vfp.port_place(p),
                 reason: format!("the compartment has no route to {dst} (not on-link, no gateway)"),
             });
         };
         self.counters.table_lookups += 1;
         let key = (compartment, IpAddr::V4(nh));
-        if let Some(&m) = self.hn(h).neigh.get(&key) {
+        if let Some(m) = self.hn(h).stack.neighbour(key.0, key.1) {
             tr.step(|| Step::Arp {
                 who_has: nh,
                 is_at: Some(m),
@@ -148,13 +148,15 @@ impl World {
                 cached: false,
             });
             return Err(Disposition::NoRoute {
-                node: self.port_place(h, p),
+                node: self.hn(h).vfp.port_place(p),
                 reason: format!("ARP for {nh} on the container's vNIC got no answer"),
             });
         };
         let reply = request.arp_reply(mac);
         self.capture_port(h, p, &reply);
-        self.hn_mut(h).neigh.insert((compartment, IpAddr::V4(nh)), mac);
+        self.hn_mut(h)
+            .stack
+            .learn_neighbour(compartment, IpAddr::V4(nh), mac);
         tr.step(|| Step::Arp {
             who_has: nh,
             is_at: Some(mac),
@@ -181,7 +183,7 @@ impl World {
         tr: &mut Tracer,
     ) -> Result<(), Disposition> {
         let hn = self.hn(h);
-        let prog = &hn.prog;
+        let prog = &hn.vfp.program();
         let pp = &prog.ports[p as usize];
         let compartment = pp.namespace.unwrap_or(pp.endpoint);
         let net = &prog.networks[pp.network];
@@ -192,7 +194,7 @@ impl World {
                 Some(g) => (g, false),
                 None => {
                     return Err(Disposition::NoRoute {
-                        node: self.port_place(h, p),
+                        node: self.hn(h).vfp.port_place(p),
                         reason: format!(
                             "the compartment has no IPv6 route to {dst} (not on-link, no ::/0 route)"
                         ),
@@ -201,7 +203,7 @@ impl World {
             }
         };
         let key = (compartment, IpAddr::V6(nh));
-        let cached = hn.neigh.get(&key).copied();
+        let cached = hn.stack.neighbour(key.0, key.1);
         let answer = match prog.port_by_ip6.get(&nh) {
             Some(&q) if prog.ports[q as usize].network == pp.network => Some(prog.ports[q as usize].mac),
             _ if !on_link || net.kind == NetKind::L2Bridge => Some(hn.spec.mac),
@@ -225,11 +227,11 @@ impl World {
         });
         let Some(mac) = answer else {
             return Err(Disposition::NoRoute {
-                node: self.port_place(h, p),
+                node: self.hn(h).vfp.port_place(p),
                 reason: format!("neighbour solicitation for {nh} got no answer"),
             });
         };
-        self.hn_mut(h).neigh.insert(key, mac);
+        self.hn_mut(h).stack.learn_neighbour(key.0, key.1, mac);
         pkt.eth.dst = mac;
         Ok(())
     }
@@ -242,7 +244,7 @@ impl World {
         if !self.capture || self.pcap_ports.is_empty() {
             return;
         }
-        let pp = &self.hn(h).prog.ports[p as usize];
+        let pp = &self.hn(h).vfp.program().ports[p as usize];
         let (my_mac, Some(my_ip)) = (pp.mac, pp.ip6) else {
             return;
         };

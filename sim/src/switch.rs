@@ -108,6 +108,42 @@ impl MacTable {
     }
 }
 
+/// One host's vSwitch: its MAC table, programmed from the compiled ports, learning on the
+/// uplink. It answers where a frame goes ([`Forward`]); the driver moves it.
+#[derive(Clone, Debug, Default)]
+pub struct VSwitch {
+    table: MacTable,
+}
+
+impl VSwitch {
+    /// Program the static entries after a recompile: each port's MAC, and the host vNIC's.
+    pub fn program(&mut self, port_macs: impl IntoIterator<Item = Mac>, host_mac: Mac) {
+        let statics = port_macs
+            .into_iter()
+            .enumerate()
+            .map(|(i, mac)| (mac, SwitchPort::Endpoint(i as u32)))
+            .chain([(host_mac, SwitchPort::HostVnic)]);
+        self.table.program(statics);
+    }
+
+    /// A frame arrives on the uplink: its source MAC is learned behind the uplink.
+    #[inline]
+    pub fn from_uplink(&mut self, src: Mac, now: u64) {
+        self.table.learn(src, SwitchPort::Uplink, now);
+    }
+
+    /// Where a frame to `dst` goes.
+    #[inline]
+    pub fn forward(&self, dst: Mac, now: u64) -> Forward {
+        self.table.forward(dst, now)
+    }
+
+    /// Forget learned MACs (reboot); the programmed ones stay.
+    pub fn clear_learned(&mut self) {
+        self.table.clear_learned();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,5 +166,40 @@ mod tests {
         assert_eq!(t.forward(b, 20), Forward::To(SwitchPort::Uplink));
         assert_eq!(t.forward(b, 10 + t.aging_ns + 1), Forward::Flood, "aged out");
         assert_eq!(t.forward(Mac::BROADCAST, 0), Forward::Flood);
+    }
+
+    /// One frame in, one action out: the vSwitch of a host with two ports.
+    #[test]
+    fn vswitch_forwards_a_frame_by_its_destination_mac() {
+        use crate::testframes::{ip, mac, tcp_syn};
+        let (p0, p1, host) = (
+            mac("0E-2A-0A-F4-01-0A"),
+            mac("0E-2A-0A-F4-01-0B"),
+            mac("00-15-5D-00-00-11"),
+        );
+        let mut sw = VSwitch::default();
+        sw.program([p0, p1], host);
+        let frame = |dst| tcp_syn((p0, dst), (ip("10.244.1.10"), 1), (ip("10.244.1.11"), 2), 64);
+        assert_eq!(
+            sw.forward(frame(p1).eth.dst, 0),
+            Forward::To(SwitchPort::Endpoint(1))
+        );
+        assert_eq!(
+            sw.forward(frame(host).eth.dst, 0),
+            Forward::To(SwitchPort::HostVnic)
+        );
+        let router = mac("00-00-5E-00-01-01");
+        assert_eq!(sw.forward(frame(router).eth.dst, 0), Forward::Flood);
+        // A frame from the uplink teaches the switch its source, until the entry ages out.
+        let inbound = tcp_syn((router, p0), (ip("8.8.8.8"), 53), (ip("10.244.1.10"), 1), 60);
+        sw.from_uplink(inbound.eth.src, 10);
+        assert_eq!(sw.forward(router, 10), Forward::To(SwitchPort::Uplink));
+        assert_eq!(sw.forward(router, 10 + 300_000_000_001), Forward::Flood);
+        // A reprogram keeps what was learned; a reboot forgets it.
+        sw.program([p1], host);
+        assert_eq!(sw.forward(p1, 20), Forward::To(SwitchPort::Endpoint(0)));
+        assert_eq!(sw.forward(router, 20), Forward::To(SwitchPort::Uplink));
+        sw.clear_learned();
+        assert_eq!(sw.forward(router, 20), Forward::Flood);
     }
 }

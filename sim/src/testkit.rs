@@ -102,13 +102,9 @@ impl Lab {
     /// Change a host's dataplane settings (e.g. a small SNAT pool).
     pub fn host_settings(&mut self, name: &str, f: impl FnOnce(&mut crate::DataplaneSettings)) {
         let h = self.w.host_mut(name).expect("host");
-        f(&mut h.spec.dataplane);
-        h.snat = crate::vfp::SnatPools::new(
-            h.spec.dataplane.snat_pool_ports,
-            h.spec.dataplane.snat_block,
-            h.spec.dataplane.snat_first_port,
-        );
-        h.compiled = false;
+        let mut d = h.spec.dataplane.clone();
+        f(&mut d);
+        h.set_settings(d);
     }
 
     pub fn station(&mut self, name: &str, seg: &str, addr: &str, m: &str, gw: Option<&str>) {

@@ -23,11 +23,11 @@
 //! - SNAT ports are not returned to the pool within a run.
 
 use crate::capture::PcapSet;
-use crate::compile::{HostProgram, HostRoute, Via};
-use crate::path::{FlowAction, HostId};
-use crate::route::RouteTable;
+use crate::host_stack::HostStack;
+use crate::path::HostId;
+use crate::switch::VSwitch;
 use crate::trace::L4;
-use crate::vfp::flow::{FlowTable, SnatPools};
+use crate::vfp::Vfp;
 use hnsim_model::state::{Hns, HostSettings};
 use hnsim_model::{Guid, Mac};
 use ipnet::Ipv4Net;
@@ -38,6 +38,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
 
+pub use crate::settings::{Counters, DataplaneSettings};
 pub use crate::trace::{Disposition, Hop, Seen, Step, Trace};
 
 /// An underlay L2 segment (one broadcast domain with one IPv4 prefix).
@@ -67,65 +68,6 @@ pub struct RouterSpec {
     /// Static routes (prefix, next hop), e.g. a pod subnet toward its node (host-gw / UDR).
     #[serde(default)]
     pub routes: Vec<(Ipv4Net, Ipv4Addr)>,
-}
-
-/// Dataplane behaviours that HNS does not document; each is a choice (inferred) made configurable.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct DataplaneSettings {
-    /// ACL default when some ACL of the direction exists but none matches (consumers.md S13.5,
-    /// unverified): `true` = block.
-    pub acl_default_block_when_rules_exist: bool,
-    /// ACL default when a direction has no ACL at all: `true` = allow (unverified).
-    pub acl_default_allow_when_no_rules: bool,
-    /// An LB with an empty `SourceVIP` SNATs to the node IP (older HNS) when true, or to the VIP
-    /// itself (newer WS2019 builds, consumers.md P3) when false.
-    pub empty_source_vip_uses_node_ip: bool,
-    /// SNAT ports per host address available to VFP NAT (handed out in blocks of `snat_block`;
-    /// capped by the port space above `snat_first_port`). Default: the Windows dynamic range.
-    pub snat_pool_ports: u32,
-    /// Block size of SNAT port reservation (HNS reserves 64, consumers.md P13).
-    pub snat_block: u16,
-    /// First SNAT port.
-    pub snat_first_port: u16,
-    /// Idle timeout of a flow-table entry (virtual ns).
-    pub flow_idle_timeout_ns: u64,
-    /// LB port-mapping flag LocalRoutedVIP (2) makes a VIP reachable from the host (P2).
-    pub honour_local_routed_vip: bool,
-    /// Session affinity (`DistributionType` 2) is honoured (WS2022+, S7).
-    pub session_affinity: bool,
-    /// Inner MTU of a process-isolated container vNIC = link MTU − this for every network type
-    /// (HNS uses 1450 on 1500 by design, P8). Overlay endpoints always subtract the encap overhead.
-    pub container_mtu_reduction: u16,
-    /// The host forwards packets not addressed to it (flannel host-gw and L2Bridge setups enable
-    /// forwarding on the vNICs, consumers.md §2.2).
-    pub ip_forwarding: bool,
-    /// ICS networks (the Hyper-V Default Switch, WSL) share the host's connection: egress is
-    /// NATed to the host address like WinNAT (hns-schema.md §2.2, §5.7). Off = no external path.
-    pub ics_shares_connection: bool,
-    /// How much traffic an endpoint's `QOS` token bucket holds, as time at its rate (virtual
-    /// ns; at least one full frame). HNS does not document a burst size: inferred, docs/qos.md.
-    pub qos_burst_ns: u64,
-}
-
-impl Default for DataplaneSettings {
-    fn default() -> Self {
-        DataplaneSettings {
-            acl_default_block_when_rules_exist: true,
-            acl_default_allow_when_no_rules: true,
-            empty_source_vip_uses_node_ip: true,
-            snat_pool_ports: 16384,
-            snat_block: 64,
-            snat_first_port: 49152,
-            flow_idle_timeout_ns: 240_000_000_000,
-            honour_local_routed_vip: true,
-            session_affinity: true,
-            container_mtu_reduction: 0,
-            ip_forwarding: true,
-            ics_shares_connection: true,
-            qos_burst_ns: 100_000_000,
-        }
-    }
 }
 
 /// A Windows node.
@@ -291,19 +233,6 @@ pub enum WorldError {
     Invalid(String),
 }
 
-/// Counters of the packet path, for tests and benchmarks.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct Counters {
-    /// Packets that took the slow path through the VFP layers.
-    pub slow_path: u64,
-    /// Packets that matched an established flow (one exact-match lookup).
-    pub fast_path: u64,
-    /// Individual rule evaluations (ACL rules tested, LB/NAT/route entries examined).
-    pub rule_evaluations: u64,
-    /// Hash-table lookups on the packet path (flow table, LB index, MAC/neighbour tables).
-    pub table_lookups: u64,
-}
-
 /// The topology as a graph (nodes: segments, routers, hosts, stations; edges: attachments).
 pub type TopologyGraph = petgraph::Graph<String, String>;
 
@@ -317,70 +246,44 @@ pub(crate) struct HostNode {
     pub spec: HostSpec,
     pub seg: usize,
     pub hns: Hns,
-    pub prog: HostProgram,
-    pub compiled: bool,
-    pub flows: FlowTable<FlowAction>,
-    pub snat: SnatPools,
+    /// VFP: compiled programs, flows, SNAT pools, meters.
+    pub vfp: Vfp,
+    /// The vSwitch's MAC table.
+    pub switch: VSwitch,
+    /// The TCP/IP stack: routes and compartment neighbours.
+    pub stack: HostStack,
     pub link_up: bool,
-    pub switch: crate::switch::MacTable,
-    /// Container compartments' neighbour caches (`neigh`).
-    pub neigh: CompartmentNeighbours,
-    /// `QOS` meters by endpoint (runtime state: they survive recompiles while the rate stays).
-    pub meters: crate::fasthash::FastMap<Guid, crate::vfp::meter::TokenBucket>,
-    /// The default compartment's IPv4 routes: see [`HostNode::rebuild_routes`].
-    pub routes: RouteTable<HostRoute>,
-    /// IPv6 routes (prefix, IPv4 address of the next-hop node): see [`World::set_host_routes6`].
-    pub routes6: RouteTable<(ipnet::Ipv6Net, Ipv4Addr)>,
 }
-
-/// The per-compartment neighbour cache of a host: (compartment, next hop) → MAC (`neigh`).
-pub(crate) type CompartmentNeighbours = crate::fasthash::FastMap<(Guid, std::net::IpAddr), Mac>;
 
 impl HostNode {
     /// HNS service restart (P11): the model drops non-persistent networks with their endpoints;
     /// VFP is reprogrammed, so flows and NAT sessions are gone. A reboot also loses namespaces,
-    /// containers and SNAT reservations.
+    /// containers, SNAT reservations and learned MACs.
     pub(crate) fn hns_restart(&mut self, reboot: bool) {
         if reboot {
             self.hns.reboot();
-            self.snat.clear();
             self.switch.clear_learned();
         } else {
             self.hns.restart_service();
         }
-        self.flows.clear();
-        self.meters.clear();
+        self.vfp.restart(reboot);
     }
 
-    /// Rebuild the default compartment's route table from its sources: the connected underlay
-    /// prefix, the default gateway, the extra OS routes and the routes HNS adds (host vNICs,
-    /// host-attached endpoints, `HostRoute`). They rank in that order when two have a prefix
-    /// of the same length, so they are pushed in reverse (in a [`RouteTable`] the later wins).
+    /// Replace the dataplane settings (VFP starts afresh and recompiles before the next packet).
+    pub(crate) fn set_settings(&mut self, d: DataplaneSettings) {
+        self.vfp.set_settings(d.clone());
+        self.stack.set_forwarding(d.ip_forwarding);
+        self.spec.dataplane = d;
+    }
+
+    /// Rebuild the default compartment's route table (see [`HostStack::rebuild_routes`]).
     pub(crate) fn rebuild_routes(&mut self, connected: Ipv4Net) {
-        let mut t = RouteTable::new();
-        for r in self.prog.host_routes.iter().rev() {
-            t.push(r.clone());
-        }
-        for (prefix, nh) in self.spec.routes.iter().rev() {
-            t.push(HostRoute {
-                prefix: *prefix,
-                via: Via::Uplink(Some(*nh)),
-                origin: "OS route",
-            });
-        }
-        if let Some(gw) = self.spec.gateway {
-            t.push(HostRoute {
-                prefix: Ipv4Net::default(),
-                via: Via::Uplink(Some(gw)),
-                origin: "default gateway",
-            });
-        }
-        t.push(HostRoute {
-            prefix: connected,
-            via: Via::Uplink(None),
-            origin: "connected",
-        });
-        self.routes = t;
+        self.stack.rebuild_routes(
+            &self.vfp.program().host_routes,
+            &self.spec.routes,
+            self.spec.gateway,
+            connected,
+        );
     }
 }
 
@@ -527,23 +430,16 @@ impl World {
 
     pub fn add_host(&mut self, spec: HostSpec) -> Result<(), WorldError> {
         let seg = self.segment_index(&spec.segment, spec.ip, &format!("host {}", spec.name))?;
-        let d = &spec.dataplane;
         let node = HostNode {
             seg,
             hns: Hns::new(
                 spec.settings.clone(),
                 self.seed ^ crate::vfp::lb::mix(0x6e6f6465, &[self.nodes.len() as u64]),
             ),
-            prog: HostProgram::default(),
-            compiled: false,
-            flows: FlowTable::new(d.flow_idle_timeout_ns),
-            snat: SnatPools::new(d.snat_pool_ports, d.snat_block, d.snat_first_port),
+            vfp: Vfp::new(spec.ip, spec.mac, spec.dataplane.clone()),
+            switch: VSwitch::default(),
+            stack: HostStack::new(spec.dataplane.ip_forwarding),
             link_up: true,
-            switch: crate::switch::MacTable::default(),
-            neigh: Default::default(),
-            meters: Default::default(),
-            routes: RouteTable::new(),
-            routes6: RouteTable::new(),
             spec,
         };
         let mut node = node;
@@ -709,7 +605,7 @@ impl World {
         }
         for n in &mut self.nodes {
             if let NodeKind::Host(h) = &mut n.kind {
-                h.neigh.clear();
+                h.stack.clear_neighbours();
             }
         }
         let node = |w: &World, name: &str| -> Result<usize, WorldError> {
@@ -793,7 +689,7 @@ impl World {
         host: &str,
         routes: Vec<(ipnet::Ipv6Net, Ipv4Addr)>,
     ) -> Result<(), WorldError> {
-        self.host_mut(host)?.routes6 = routes.into_iter().collect();
+        self.host_mut(host)?.stack.set_routes6(routes);
         self.epoch += 1;
         Ok(())
     }
@@ -850,8 +746,7 @@ impl World {
     pub fn flush_flows(&mut self) {
         for n in &mut self.nodes {
             if let NodeKind::Host(h) = &mut n.kind {
-                h.flows.clear();
-                h.snat.clear();
+                h.vfp.flush();
             }
         }
     }
@@ -860,14 +755,11 @@ impl World {
     /// lazily before a packet) and say what the compile rebuilt (nothing when it was current).
     pub fn recompile(&mut self, host: &str) -> Result<crate::compile::CompileStats, WorldError> {
         let i = self.host_index(host)?;
-        let before = self.hn(i).prog.hns_generation;
-        let was = self.hn(i).compiled;
-        self.ensure_compiled(i);
-        let hn = self.hn(i);
-        if was && before == hn.prog.hns_generation {
+        if self.hn(i).vfp.is_current(self.hn(i).hns.generation) {
             return Ok(Default::default());
         }
-        Ok(hn.prog.stats)
+        self.ensure_compiled(i);
+        Ok(self.hn(i).vfp.program().stats)
     }
 
     /// Compile errors of a host's current HNS state (policies the dataplane skipped).
@@ -876,7 +768,8 @@ impl World {
         self.ensure_compiled(i);
         match &self.nodes[i.0].kind {
             NodeKind::Host(h) => Ok(h
-                .prog
+                .vfp
+                .program()
                 .errors
                 .iter()
                 .map(|e| format!("{}: {}", e.path, e.message))
@@ -889,6 +782,7 @@ impl World {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::compile::Via;
 
     fn world_with_host(routes: Vec<(Ipv4Net, Ipv4Addr)>) -> World {
         let mut w = World::new(1);
@@ -907,9 +801,9 @@ mod tests {
 
     fn route_of(w: &mut World, d: &str) -> Option<(Via, String, &'static str)> {
         let hn = w.host_mut("h").unwrap();
-        hn.routes
-            .lookup(d.parse().unwrap())
-            .map(|r| (r.via, r.prefix.to_string(), r.origin))
+        hn.stack
+            .route(d.parse().unwrap())
+            .map(|(via, prefix, origin)| (via, prefix.to_string(), origin))
     }
 
     #[test]

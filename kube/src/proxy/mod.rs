@@ -9,14 +9,16 @@
 //! (upstream iterates a Go map, i.e. at random); endpoints in "ip:port" order as upstream sorts
 //! them.
 
+mod inventory;
 pub mod lb;
 
 use crate::config::Profile;
-use crate::hcn::{endpoint_ips, policies, str_field, v2, Component, Hcn};
+use crate::hcn::{policies, str_field, v2, Component, Hcn};
 use crate::objects::{EndpointSlice, IntOrString, Service};
 use hnsim_model::backend::ObjectKind;
+use inventory::Inventory;
 use ipnet::IpNet;
-use lb::{id_of, identity_of, LbFlags, LbIdentity, LbKind, LbSpec};
+use lb::{id_of, LbFlags, LbKind, LbSpec};
 use serde_json::{json, Value as Json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
@@ -41,6 +43,9 @@ pub struct ProxierConfig {
     /// `None`: decide from the HNS version as hnslib does.
     pub modify_load_balancer: Option<bool>,
     pub dsr_supported: Option<bool>,
+    /// List every endpoint and LB on every sync even when the backend can say what changed
+    /// (see `inventory.rs`; the answers are the same, only the cost differs).
+    pub full_inventory: bool,
 }
 
 /// Why kube-proxy did not start (it exits; the kubelet/service manager restarts it).
@@ -143,7 +148,7 @@ struct NetInfo {
 
 /// A queried HNS endpoint.
 #[derive(Clone, Debug)]
-struct HnsEp {
+pub(crate) struct HnsEp {
     id: String,
     is_local: bool,
 }
@@ -158,6 +163,11 @@ pub struct SyncStats {
     pub lbs_deleted: u64,
     pub endpoints_created: u64,
     pub endpoints_deleted: u64,
+    /// HNS objects queried by the per-sync inventory (all of them on a full listing, the
+    /// changed ones otherwise).
+    pub inventory_queried: u64,
+    /// Service ports whose Service or endpoints were compared with the previous state.
+    pub service_ports_compared: u64,
 }
 
 /// One single-stack proxier.
@@ -175,6 +185,10 @@ pub struct Proxier {
     pub log: Vec<String>,
     /// The HNS calls that failed in the last sync (kube-proxy logs them and retries later).
     pub errors: Vec<String>,
+    inventory: Inventory,
+    /// A sync returned before taking the cluster's changes (the network changed): the next
+    /// one must be given every Service and EndpointSlice.
+    missed_update: bool,
     /// What each HNS object kube-proxy created is: `source-vip`, `clusterip svc/NS/NAME`,
     /// `remote IP`, or `svc/NS/NAME Kind` for LBs.
     pub origins: BTreeMap<String, String>,
@@ -239,6 +253,8 @@ impl Proxier {
             terminated: BTreeSet::new(),
             log: Vec::new(),
             errors: Vec::new(),
+            inventory: Inventory::default(),
+            missed_update: false,
             origins: BTreeMap::new(),
             stats: SyncStats::default(),
         };
@@ -424,19 +440,40 @@ impl Proxier {
     /// change callbacks for what changed (they clean up the affected ports' policies), then
     /// merge. kube-proxy does this at the start of `syncProxyRules`; [`Proxier::sync`] calls it.
     pub fn update(&mut self, hcn: &mut Hcn, services: &[Service], slices: &[EndpointSlice]) {
+        self.update_in(hcn, services, slices, None);
+    }
+
+    /// The service ports (`namespace/name:…`) held now of the Services in `scope`, or all.
+    fn held_ports<V>(m: &BTreeMap<SvcPortName, V>, scope: Option<&BTreeSet<String>>) -> Vec<SvcPortName> {
+        match scope {
+            None => m.keys().cloned().collect(),
+            Some(svcs) => svcs
+                .iter()
+                .flat_map(|s| keys_with_prefix(m, &format!("{s}:")))
+                .collect(),
+        }
+    }
+
+    /// [`Proxier::update`] for the Services named in `scope` only (`namespace/name`; `None`:
+    /// all): `services` and `slices` then hold exactly those Services and their slices, as
+    /// kube-proxy's change trackers hand it only what its informers reported.
+    fn update_in(
+        &mut self,
+        hcn: &mut Hcn,
+        services: &[Service],
+        slices: &[EndpointSlice],
+        scope: Option<&BTreeSet<String>>,
+    ) {
         hcn.component = Component::KubeProxy;
         let new_ports = self.service_ports(services);
+        let held_ports = Self::held_ports(&self.svc_ports, scope);
+        self.stats.service_ports_compared += (new_ports.len() + held_ports.len()) as u64;
         // Services: every changed port is cleaned up (LBs deleted, endpoints released).
         let changed: Vec<SvcPortName> = new_ports
             .iter()
             .filter(|(k, v)| self.svc_ports.get(*k).map(|s| &s.info) != Some(*v))
             .map(|(k, _)| k.clone())
-            .chain(
-                self.svc_ports
-                    .keys()
-                    .filter(|k| !new_ports.contains_key(*k))
-                    .cloned(),
-            )
+            .chain(held_ports.into_iter().filter(|k| !new_ports.contains_key(k)))
             .collect();
         for k in &changed {
             self.cleanup_all_policies(hcn, k, false);
@@ -468,7 +505,8 @@ impl Proxier {
         // terminated set is the old remote IPs not in the new list.
         let new_eps = self.endpoint_map(slices, &new_ports);
         let mut services_changed: BTreeSet<String> = BTreeSet::new();
-        for k in new_eps.keys().chain(self.endpoints.keys()) {
+        let held_eps = Self::held_ports(&self.endpoints, scope);
+        for k in new_eps.keys().chain(held_eps.iter()) {
             let same = match (self.endpoints.get(k), new_eps.get(k)) {
                 (Some(a), Some(b)) => a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.same_as(y)),
                 _ => false,
@@ -615,8 +653,37 @@ impl Proxier {
 
     /// `syncProxyRules`, after taking the cluster's current Services and EndpointSlices.
     pub fn sync(&mut self, hcn: &mut Hcn, services: &[Service], slices: &[EndpointSlice]) {
+        self.sync_in(hcn, services, slices, None);
+    }
+
+    /// `syncProxyRules` when only the Services named in `scope` (`namespace/name`) changed
+    /// since the last sync: `services` and `slices` hold exactly those Services and their
+    /// slices. Valid only when [`Proxier::wants_everything`] is false.
+    pub fn sync_changes(
+        &mut self,
+        hcn: &mut Hcn,
+        services: &[Service],
+        slices: &[EndpointSlice],
+        scope: &BTreeSet<String>,
+    ) {
+        self.sync_in(hcn, services, slices, Some(scope));
+    }
+
+    /// Whether the next sync must be given every Service and EndpointSlice (a sync returned
+    /// before taking the changes it was given).
+    pub fn wants_everything(&self) -> bool {
+        self.missed_update
+    }
+
+    fn sync_in(
+        &mut self,
+        hcn: &mut Hcn,
+        services: &[Service],
+        slices: &[EndpointSlice],
+        scope: Option<&BTreeSet<String>>,
+    ) {
         let first = self.log.len();
-        self.sync_inner(hcn, services, slices);
+        self.sync_inner(hcn, services, slices, scope);
         self.errors = self.log[first..]
             .iter()
             .filter(|l| l.contains("failed"))
@@ -624,7 +691,13 @@ impl Proxier {
             .collect();
     }
 
-    fn sync_inner(&mut self, hcn: &mut Hcn, services: &[Service], slices: &[EndpointSlice]) {
+    fn sync_inner(
+        &mut self,
+        hcn: &mut Hcn,
+        services: &[Service],
+        slices: &[EndpointSlice],
+        scope: Option<&BTreeSet<String>>,
+    ) {
         hcn.component = Component::KubeProxy;
         self.stats.syncs += 1;
         let prev = self.network.as_ref().map(|n| n.id.clone());
@@ -641,48 +714,31 @@ impl Proxier {
             if now.is_some() {
                 self.network = now;
             }
+            self.inventory.invalidate();
+            self.missed_update = true;
             return;
         }
         self.network = now;
-        self.update(hcn, services, slices);
+        self.update_in(hcn, services, slices, scope);
+        if scope.is_none() {
+            self.missed_update = false;
+        }
         let net_id = self.network.as_ref().map(|n| n.id.clone()).unwrap_or_default();
         // Inventory: endpoints keyed by ID and by IP (a local one never replaces a remote one
         // with the same IP), LBs by identity.
-        let mut queried: BTreeMap<String, HnsEp> = BTreeMap::new();
-        let eps = hcn
-            .list(ObjectKind::Endpoint, Some(json!({"HostComputeNetwork": net_id})))
-            .unwrap_or_default();
-        let mut by_name: BTreeMap<String, String> = BTreeMap::new();
-        for e in &eps {
-            if !str_field(e, "HostComputeNetwork").eq_ignore_ascii_case(&net_id) {
-                continue;
-            }
-            let id = str_field(e, "ID").to_string();
-            let is_local = e.get("Flags").and_then(Json::as_u64).unwrap_or(0) & 1 == 0;
-            by_name.insert(str_field(e, "Name").to_string(), id.clone());
-            for ip in endpoint_ips(e) {
-                let h = HnsEp {
-                    id: id.clone(),
-                    is_local,
-                };
-                match queried.get(&ip) {
-                    Some(old) if !old.is_local && is_local => {}
-                    _ => {
-                        queried.insert(ip, h.clone());
-                    }
-                }
-                queried.insert(id.clone(), h);
-            }
-        }
-        let mut lbs: BTreeMap<LbIdentity, String> = BTreeMap::new();
-        for l in hcn.list(ObjectKind::LoadBalancer, None).unwrap_or_default() {
-            if let Some(i) = identity_of(&l, self.family_in_identity()) {
-                lbs.insert(i, id_of(&l));
-            }
-        }
+        let mut inv = std::mem::take(&mut self.inventory);
+        self.stats.inventory_queried +=
+            inv.refresh(hcn, &net_id, self.family_in_identity(), self.cfg.full_inventory);
+        self.program_all(hcn, &net_id, &mut inv);
+        self.inventory = inv;
+    }
+
+    /// The rest of `syncProxyRules`, over the inventory: the source-VIP endpoint, every service
+    /// port not yet applied, unreferenced remote endpoints, stale LBs.
+    fn program_all(&mut self, hcn: &mut Hcn, net_id: &str, inv: &mut Inventory) {
         if self.is_overlay() {
             let svip = self.cfg.source_vip.map(|v| v.to_string()).unwrap_or_default();
-            if !queried.contains_key(&svip) {
+            if !inv.queried.contains_key(&svip) {
                 let doc = json!({
                     "HostComputeNetwork": net_id,
                     "IpConfigurations": [{"IpAddress": svip}],
@@ -701,16 +757,18 @@ impl Proxier {
                 }
             }
         }
-        let keys: Vec<String> = self.svc_ports.keys().cloned().collect();
+        let keys: Vec<String> = self
+            .svc_ports
+            .iter()
+            .filter(|(_, p)| !p.policy_applied)
+            .map(|(k, _)| k.clone())
+            .collect();
         for k in keys {
-            if self.svc_ports[&k].policy_applied {
-                continue;
-            }
-            self.program(hcn, &k, &net_id, &mut queried, &mut lbs, &by_name);
+            self.program(hcn, &k, net_id, inv);
         }
         // Remote endpoints that left the endpoint map and have no references left.
         for ip in std::mem::take(&mut self.terminated) {
-            if let Some(h) = queried.get(&ip).cloned() {
+            if let Some(h) = inv.queried.get(&ip).cloned() {
                 if !h.is_local && self.ref_counts.get(&h.id).copied().unwrap_or(0) == 0 {
                     self.log.push(format!(
                         "Deleting unreferenced remote endpoint hnsID={} IP={ip}",
@@ -732,20 +790,12 @@ impl Proxier {
     }
 
     /// Program one service port (the body of the sync loop).
-    fn program(
-        &mut self,
-        hcn: &mut Hcn,
-        k: &str,
-        net_id: &str,
-        queried: &mut BTreeMap<String, HnsEp>,
-        lbs: &mut BTreeMap<LbIdentity, String>,
-        by_name: &BTreeMap<String, String>,
-    ) {
+    fn program(&mut self, hcn: &mut Hcn, k: &str, net_id: &str, inv: &mut Inventory) {
         let overlay = self.is_overlay();
         let info = self.svc_ports[k].info.clone();
         let svc_label = format!("svc/{}", k.split('/').take(2).collect::<Vec<_>>().join("/"));
         let cip = info.cluster_ip.to_string();
-        if overlay && !queried.contains_key(&cip) {
+        if overlay && !inv.queried.contains_key(&cip) {
             let doc = self.remote_ep_doc(
                 net_id,
                 &cip,
@@ -760,14 +810,7 @@ impl Proxier {
                     sp.remote_endpoint = Some(id.clone());
                     sp.remote_endpoint_counted = true;
                     self.origins.insert(id.clone(), format!("clusterip {svc_label}"));
-                    queried.insert(
-                        id.clone(),
-                        HnsEp {
-                            id: id.clone(),
-                            is_local: false,
-                        },
-                    );
-                    queried.insert(cip.clone(), HnsEp { id, is_local: false });
+                    inv.note_endpoint(&id, &cip, false);
                 }
                 Err(e) => {
                     self.log.push(format!(
@@ -818,10 +861,10 @@ impl Proxier {
                 }
             }
             let mut found = (!e.hns_id.is_empty())
-                .then(|| queried.get(&e.hns_id).cloned())
+                .then(|| inv.queried.get(&e.hns_id).cloned())
                 .flatten();
             if found.is_none() {
-                found = queried.get(&e.ip).cloned();
+                found = inv.queried.get(&e.ip).cloned();
             }
             let h = match found {
                 Some(h) => h,
@@ -855,13 +898,7 @@ impl Proxier {
                             self.origins
                                 .entry(id.clone())
                                 .or_insert_with(|| format!("remote {}", e.ip));
-                            let h = HnsEp {
-                                id: id.clone(),
-                                is_local: false,
-                            };
-                            queried.insert(id, h.clone());
-                            queried.insert(e.ip.clone(), h.clone());
-                            h
+                            inv.note_endpoint(&id, &e.ip, false)
                         }
                         Err(err) => {
                             self.log
@@ -944,7 +981,7 @@ impl Proxier {
             &mut id,
             true,
             info.win_proxy_optimization,
-            lbs,
+            inv,
             &svc_label,
         ) {
             self.svc_ports.get_mut(k).expect("exists").hns_id = id;
@@ -979,7 +1016,7 @@ impl Proxier {
                 &mut id,
                 available,
                 info.win_proxy_optimization,
-                lbs,
+                inv,
                 &svc_label,
             );
             self.svc_ports.get_mut(k).expect("exists").node_port_hns_id = id;
@@ -1014,7 +1051,7 @@ impl Proxier {
                 &mut id,
                 available,
                 info.win_proxy_optimization,
-                lbs,
+                inv,
                 &svc_label,
             );
             self.svc_ports.get_mut(k).expect("exists").external_ids[i] = id;
@@ -1035,7 +1072,7 @@ impl Proxier {
         };
         let gw: Vec<String> = if self.cfg.forward_healthcheck_vip && available && !info.ingress_ips.is_empty()
         {
-            by_name
+            inv.by_name
                 .get(&self.cfg.root_hnsendpoint_name)
                 .cloned()
                 .into_iter()
@@ -1070,7 +1107,7 @@ impl Proxier {
                 &mut id,
                 ingress_available,
                 info.win_proxy_optimization,
-                lbs,
+                inv,
                 &svc_label,
             );
             if ok {
@@ -1094,7 +1131,7 @@ impl Proxier {
                     &mut hc,
                     available,
                     info.win_proxy_optimization,
-                    lbs,
+                    inv,
                     &svc_label,
                 );
                 self.svc_ports.get_mut(k).expect("exists").ingress_ids[i] = (id, hc);
@@ -1135,7 +1172,7 @@ impl Proxier {
         id: &mut String,
         available: bool,
         optimize: bool,
-        lbs: &mut BTreeMap<LbIdentity, String>,
+        inv: &mut Inventory,
         origin: &str,
     ) -> bool {
         let fam = self.family_in_identity();
@@ -1144,7 +1181,7 @@ impl Proxier {
             match hcn.modify(ObjectKind::LoadBalancer, id, &s.document()) {
                 Ok(()) => {
                     self.stats.lbs_updated += 1;
-                    lbs.insert(s.identity(fam), id.clone());
+                    inv.note_lb(id, s.identity(fam));
                 }
                 Err(e) if e.code == hnsim_model::HResult::E_NOTIMPL => {
                     self.log
@@ -1160,19 +1197,19 @@ impl Proxier {
         }
         if !(self.modify_supported && !id.is_empty() && !s.endpoints.is_empty()) {
             // deleteExistingLoadBalancer
-            if optimize && !id.is_empty() && !lbs.contains_key(&s.identity(fam)) {
+            if optimize && !id.is_empty() && !inv.lbs_by_identity.contains_key(&s.identity(fam)) {
                 self.delete_lb(hcn, id);
             } else if !optimize {
                 id.clear();
             }
             if !s.endpoints.is_empty() && available {
-                if let Some(existing) = lbs.get(&s.identity(fam)) {
+                if let Some(existing) = inv.lbs_by_identity.get(&s.identity(fam)) {
                     *id = existing.clone();
                 } else {
                     match hcn.create(ObjectKind::LoadBalancer, &s.document()) {
                         Ok(new) => {
                             self.stats.lbs_created += 1;
-                            lbs.insert(s.identity(fam), new.clone());
+                            inv.note_lb(&new, s.identity(fam));
                             self.origins
                                 .insert(new.clone(), format!("{origin} {}", s.kind.name()));
                             *id = new;

@@ -60,4 +60,12 @@ impl HnsBackend for Hns {
     fn describe(&self) -> String {
         format!("sim (HNS {})", self.settings.hns_version)
     }
+
+    fn journal_cursor(&self) -> Option<super::Cursor> {
+        Some(Hns::journal_cursor(self))
+    }
+
+    fn changes_since(&self, cursor: super::Cursor) -> Option<Vec<super::Change>> {
+        Hns::changes_since(self, cursor).map(<[_]>::to_vec)
+    }
 }

@@ -222,11 +222,11 @@ impl Matchers {
             };
             m.host_addrs.insert(IpAddr::V4(h.spec.ip));
             m.host_addrs
-                .extend(h.prog.host_addrs.iter().map(|a| IpAddr::V4(*a)));
-            for net in &h.prog.networks {
+                .extend(h.vfp.program().host_addrs.iter().map(|a| IpAddr::V4(*a)));
+            for net in &h.vfp.program().networks {
                 m.vxlan_ports.insert(net.vxlan_port);
             }
-            for p in &h.prog.ports {
+            for p in &h.vfp.program().ports {
                 for set in p.acl_switch.iter().chain(p.acl_host.iter()) {
                     for r in &set.rules {
                         let mut ports = r.local_ports.clone();
@@ -243,7 +243,7 @@ impl Matchers {
                     }
                 }
             }
-            for lb in h.prog.lbs.mappings() {
+            for lb in h.vfp.program().lbs.mappings() {
                 let backends: Vec<IpAddr> = lb.backends.iter().map(|b| b.ip).collect();
                 if lb.vips.is_empty() {
                     m.port_only.push((lb.proto, lb.external_port, backends));
@@ -256,9 +256,14 @@ impl Matchers {
                         .push((lb.proto, lb.external_port, backends.clone()));
                 }
             }
-            for ((proto, port), maps) in h.prog.port_maps.iter() {
+            for ((proto, port), maps) in h.vfp.program().port_maps.iter() {
                 for pm in maps {
-                    let ip = h.prog.ports.get(pm.port as usize).map(|p| IpAddr::V4(p.ip));
+                    let ip = h
+                        .vfp
+                        .program()
+                        .ports
+                        .get(pm.port as usize)
+                        .map(|p| IpAddr::V4(p.ip));
                     m.port_maps
                         .push((*proto, *port, ip.unwrap_or(IpAddr::V4(h.spec.ip))));
                 }
@@ -367,9 +372,7 @@ impl Checkpoint {
         w.conn_nonce = self.conn_nonce;
         for n in &mut w.nodes {
             if let NodeKind::Host(h) = &mut n.kind {
-                h.flows.clear();
-                h.snat.clear();
-                h.meters.clear();
+                h.vfp.reset_state();
             }
         }
     }

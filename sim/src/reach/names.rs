@@ -82,7 +82,7 @@ impl Runner<'_> {
             match &n.kind {
                 NodeKind::Host(h) => {
                     out.insert(IpAddr::V4(h.spec.ip), n.name.clone());
-                    for p in &h.prog.ports {
+                    for p in &h.vfp.program().ports {
                         let label = p
                             .container
                             .clone()
@@ -94,7 +94,7 @@ impl Runner<'_> {
                             .unwrap_or_else(|| p.ip.to_string());
                         out.entry(IpAddr::V4(p.ip)).or_insert(label);
                     }
-                    for lb in h.prog.lbs.mappings() {
+                    for lb in h.vfp.program().lbs.mappings() {
                         for vip in &lb.vips {
                             let label = svc
                                 .get(vip)

@@ -248,6 +248,75 @@ fn node_hosts(cluster: &Cluster) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// `svc/NAMESPACE/NAME:PORTNAME` split into the Service key and the port name; `None` for
+/// anything else (a numeric port included).
+fn named_service_port(to: &str) -> Option<(&str, &str)> {
+    let rest = to.trim().strip_prefix("svc/")?;
+    let (svc, port) = rest.rsplit_once(':')?;
+    let named = !port.is_empty() && !port.bytes().all(|b| b.is_ascii_digit()) && !port.contains('}');
+    named.then_some((svc, port))
+}
+
+/// For the generic target check: `svc/NS/NAME:PORTNAME` reads as a numeric port (the name is
+/// checked against the cluster by [`check`], and resolved by the runner).
+pub fn numeric_port_placeholder(to: &str) -> std::borrow::Cow<'_, str> {
+    match named_service_port(to) {
+        Some((svc, _)) => format!("svc/{svc}:1").into(),
+        None => to.into(),
+    }
+}
+
+/// The number of Service `svc`'s port named `name` (preferring `proto`'s), or a message
+/// naming the ports it has.
+fn service_port_by_name(cluster: &Cluster, svc: &str, name: &str, proto: &str) -> Result<u16, String> {
+    let Some(s) = cluster.services.get(svc) else {
+        return Err(format!("`svc/{svc}` is not a Service of the cluster"));
+    };
+    let ports = &s.value.spec.ports;
+    let named = |p: &&hnsim_k8s::objects::ServicePort| p.name.as_deref() == Some(name);
+    let proto_of = |p: &&hnsim_k8s::objects::ServicePort| p.protocol.as_deref().unwrap_or("TCP").to_string();
+    if let Some(p) = ports
+        .iter()
+        .filter(named)
+        .find(|p| proto_of(p).eq_ignore_ascii_case(proto))
+        .or_else(|| ports.iter().find(named))
+    {
+        return Ok(p.port);
+    }
+    let names: Vec<&str> = ports.iter().filter_map(|p| p.name.as_deref()).collect();
+    let hint = load::suggest(name, &names)
+        .map(|h| format!(" (did you mean `{h}`?)"))
+        .unwrap_or_default();
+    let list = if names.is_empty() {
+        "it has no named ports; use the port number".to_string()
+    } else {
+        format!("its ports are named {}", names.join(", "))
+    };
+    Err(format!(
+        "Service `svc/{svc}` has no port named `{name}`{hint}; {list}"
+    ))
+}
+
+/// The Windows node `node/NAME` names, as its scenario host; an error for a Linux node.
+fn node_as_source(cluster: &Cluster, from: &str) -> Option<Result<String, String>> {
+    let node = from.strip_prefix("node/")?;
+    let hosts = node_hosts(cluster);
+    Some(match hosts.get(node) {
+        Some(h) => Ok(h.clone()),
+        None if cluster.nodes.contains_key(node) => Err(format!(
+            "`{from}` is a Linux node, which hnsim does not simulate (docs/reference/kubernetes.md §5); send from a Windows node, a pod or a host"
+        )),
+        None => {
+            let names: Vec<String> = hosts.keys().map(|n| format!("node/{n}")).collect();
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            let hint = load::suggest(from, &names)
+                .map(|h| format!(" (did you mean `{h}`?)"))
+                .unwrap_or_default();
+            Err(format!("`{from}` is not a node of the cluster{hint}"))
+        }
+    })
+}
+
 /// The names a cluster defines: pods on Windows nodes are containers; Services, nodes and
 /// pods elsewhere are addresses.
 fn cluster_names(c: &Cluster) -> Vec<(String, NameKind)> {
@@ -399,16 +468,32 @@ pub fn check(l: &Loaded) -> Check {
                     }
                 }
             }
-            Step::Send(t) | Step::Connect(t) | Step::Udp(t) | Step::Ping(t)
-                if t.from.starts_with("svc/") || t.from.starts_with("node/") =>
-            {
-                at(
-                    &mut c,
-                    format!(
-                        "`{}` is an address, not a place traffic starts from; send from a pod or a host",
-                        t.from
-                    ),
-                );
+            Step::Send(t) | Step::Connect(t) | Step::Udp(t) | Step::Ping(t) => {
+                let field = |c: &mut Check, f: &str, msg: String| {
+                    let pos = l.index.nearest(&[p.clone(), vec![key(f)]].concat());
+                    c.errors.push(l.error_at(pos, msg));
+                };
+                if t.from.starts_with("svc/") {
+                    field(
+                        &mut c,
+                        "from",
+                        format!(
+                            "`{}` is an address, not a place traffic starts from; send from a pod, a node or a host",
+                            t.from
+                        ),
+                    );
+                }
+                if let Some(Err(e)) = node_as_source(&cluster, &t.from) {
+                    field(&mut c, "from", e);
+                }
+                if let Some((svc, name)) = named_service_port(&t.to) {
+                    let proto = if matches!(st, Step::Udp(_)) { "UDP" } else { "TCP" };
+                    if cluster.services.contains_key(svc) {
+                        if let Err(e) = service_port_by_name(&cluster, svc, name, proto) {
+                            field(&mut c, "to", e);
+                        }
+                    }
+                }
             }
             _ => {}
         }
@@ -475,6 +560,42 @@ pub struct K8sRun {
     sync_after_apply: bool,
     /// pod key → (host, container name), for pods the dataplane runs.
     containers: BTreeMap<String, (String, String)>,
+    /// What each HNS object the components created is, in Kubernetes terms (for traces).
+    labels: BTreeMap<Guid, String>,
+}
+
+/// `text` with `GUID [label]` for every GUID that has a label.
+fn label_guids(text: &str, labels: &BTreeMap<Guid, String>) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(|c: char| c.is_ascii_hexdigit()) {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        let cand = rest
+            .get(..36)
+            .filter(|c| c.bytes().filter(|b| *b == b'-').count() == 4);
+        match cand.and_then(|c| c.parse::<Guid>().ok().map(|g| (c, g))) {
+            Some((c, g)) => {
+                out.push_str(c);
+                if let Some(l) = labels.get(&g) {
+                    out.push_str(" [");
+                    out.push_str(l);
+                    out.push(']');
+                }
+                rest = &rest[36..];
+            }
+            None => {
+                // Skip the whole word, so a GUID is only matched at a word's start.
+                let end = rest
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+                    .unwrap_or(rest.len());
+                out.push_str(&rest[..end]);
+                rest = &rest[end..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 struct WorldBackends<'w> {
@@ -514,6 +635,7 @@ pub fn init(r: &mut Runner) -> Result<(), String> {
         agents,
         sync_after_apply: input.section.sync_after_apply,
         containers: BTreeMap::new(),
+        labels: BTreeMap::new(),
     };
     k.reconcile(r, true);
     let errs = k.component_errors();
@@ -542,6 +664,46 @@ pub fn init(r: &mut Runner) -> Result<(), String> {
 }
 
 impl K8sRun {
+    /// Name, in the trace's steps, the Service, EndpointSlice or Pod each HNS load balancer
+    /// and endpoint came from (`GUID [svc/default/web:80/TCP ClusterIP; EndpointSlice …]`).
+    pub fn label_exchange(&self, ex: &mut crate::trace::Exchange) {
+        use crate::trace::Step as S;
+        let l = |s: &mut String| {
+            if s.len() >= 36 {
+                *s = label_guids(s, &self.labels);
+            }
+        };
+        let traces = std::iter::once(&mut ex.request).chain(ex.reply.as_mut());
+        for st in traces
+            .flat_map(|t| t.hops.iter_mut())
+            .flat_map(|h| h.steps.iter_mut())
+        {
+            match st {
+                S::LoadBalance { lb, backend, .. } => {
+                    l(lb);
+                    l(backend);
+                }
+                S::Transform { rule, .. } | S::Filter { rule, .. } => l(rule),
+                S::Route { table, next_hop, .. } => {
+                    l(table);
+                    l(next_hop);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// `node/NAME` as a traffic source: the host stack of the node's scenario host.
+    pub fn source_host(&self, from: &str) -> Option<Result<String, String>> {
+        node_as_source(&self.cluster, from)
+    }
+
+    /// `svc/NS/NAME:PORTNAME` with the port's number; `None` when `to` names no port by name.
+    pub fn resolve_port_name(&self, to: &str, proto: &str) -> Option<Result<String, String>> {
+        let (svc, name) = named_service_port(to)?;
+        Some(service_port_by_name(&self.cluster, svc, name, proto).map(|n| format!("svc/{svc}:{n}")))
+    }
+
     fn reconcile(&mut self, r: &mut Runner, with_proxy: bool) {
         // Stop the containers of pods that left the cluster before the CNI deletes their
         // endpoints (the kubelet's order).
@@ -585,6 +747,10 @@ impl K8sRun {
 
     /// Run the pods the CNI added as containers and name everything.
     fn register(&mut self, r: &mut Runner) {
+        self.labels = hnsim_k8s::provenance::labels(&self.agents, &self.cluster)
+            .into_iter()
+            .filter_map(|(id, l)| Some((id.parse::<Guid>().ok()?, l)))
+            .collect();
         for (node, a) in &self.agents.nodes {
             let Some(host) = self.hosts.get(node) else {
                 continue;

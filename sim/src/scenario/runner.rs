@@ -866,6 +866,9 @@ impl<'a> Runner<'a> {
 
     /// A name (or address) as a place traffic starts from or is delivered to.
     fn place(&self, name: &str) -> Result<Place, String> {
+        if let Some(host) = self.k8s.as_ref().and_then(|k| k.source_host(name)) {
+            return host.map(Place::Host);
+        }
         match self.names.get(name) {
             Some(Named::Host) => Ok(Place::Host(name.to_string())),
             Some(Named::Station) => Ok(Place::Station(name.to_string())),
@@ -915,7 +918,10 @@ impl<'a> Runner<'a> {
         Err(format!("`{name}` has no IP address"))
     }
 
-    fn destination(&mut self, to: &str) -> Result<(IpAddr, Option<u16>), String> {
+    fn destination(&mut self, to: &str, proto: Proto) -> Result<(IpAddr, Option<u16>), String> {
+        let proto = if proto == Proto::Udp { "UDP" } else { "TCP" };
+        let named = self.k8s.as_ref().and_then(|k| k.resolve_port_name(to, proto));
+        let to = &named.transpose()?.unwrap_or_else(|| to.to_string());
         let (t, port) = parse_target(to)?;
         let ip = match t {
             Target::Addr(a) => a,
@@ -967,7 +973,7 @@ impl<'a> Runner<'a> {
     ) -> Result<(), String> {
         rep.label = format!("{} {} -> {}", rep.kind, t.from, t.to);
         let from = self.place(&t.from)?;
-        let (dst, port) = self.destination(&t.to)?;
+        let (dst, port) = self.destination(&t.to, proto)?;
         let port = port.unwrap_or(0);
         rep.label = format!(
             "{} {} -> {} ({dst}{})",
@@ -1041,7 +1047,7 @@ impl<'a> Runner<'a> {
             } else {
                 receivers.push("-".into());
             }
-            rep.exchanges.push(ex);
+            rep.exchanges.push(self.k8s_labelled(ex));
         }
         if let Some(same) = expect.same_receiver {
             let all_same = receivers.windows(2).all(|w| w[0] == w[1]);
@@ -1086,7 +1092,7 @@ impl<'a> Runner<'a> {
     /// `NAME:PORT`, or an address/name for icmp.
     pub fn send_one(&mut self, from: &str, to: &str, proto: Proto) -> Result<Exchange, String> {
         let place = self.place(from)?;
-        let (dst, port) = self.destination(to)?;
+        let (dst, port) = self.destination(to, proto)?;
         if proto != Proto::Icmp && port.is_none() {
             return Err(format!("expected ADDR:PORT for {}, found `{to}`", l4(proto)));
         }
@@ -1100,7 +1106,16 @@ impl<'a> Runner<'a> {
             dont_fragment: false,
             ttl: None,
         };
-        self.world.send(&req).map_err(|e| e.to_string())
+        let ex = self.world.send(&req).map_err(|e| e.to_string())?;
+        Ok(self.k8s_labelled(ex))
+    }
+
+    /// In a Kubernetes scenario, an exchange whose HNS objects name their Service, slice or pod.
+    fn k8s_labelled(&self, mut ex: Exchange) -> Exchange {
+        if let Some(k) = &self.k8s {
+            k.label_exchange(&mut ex);
+        }
+        ex
     }
 
     fn check_exchange(&self, tag: &str, e: &Expect, ex: &Exchange, rep: &mut StepReport) {
@@ -1239,7 +1254,7 @@ impl<'a> Runner<'a> {
                 };
                 let ex = self.world.send(&req).map_err(|e| e.to_string())?;
                 row.push(if ex.completed() { '.' } else { 'X' });
-                rep.exchanges.push(ex);
+                rep.exchanges.push(self.k8s_labelled(ex));
             }
             observed.push(row);
             let want: Vec<char> = r

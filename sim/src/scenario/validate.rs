@@ -750,7 +750,7 @@ impl Checker<'_> {
             );
         }
         let to_path = [p.to_vec(), vec![k("to")]].concat();
-        match parse_target(&t.to) {
+        match parse_target(&super::runner::kubernetes::numeric_port_placeholder(&t.to)) {
             Err(m) => self.err(&to_path, m),
             Ok((dest, port)) => {
                 if proto != Proto::Icmp && port.is_none() {

@@ -4,14 +4,13 @@
 
 use crate::compile::NetKind;
 use crate::packet::Packet;
-use crate::path::HostId;
-use crate::path::{drop, set_tuple, tuple_headers, tuple_of, v4, Exit, FlowAction, Next, Tracer};
+use crate::path::{set_tuple, tuple_headers, tuple_of, v4, Exit, FlowAction, Tracer};
 use crate::trace::{Disposition, SessionOp, Step};
+use crate::vfp::dataplane::{Env, Vfp, VfpAction};
 use crate::vfp::{lb, Dir, FlowKey, Layer, NatLayer, SnatOwner, Tuple, Zone};
-use crate::world::World;
 use std::net::{IpAddr, Ipv4Addr};
 
-/// Who asks for a port-mapping DNAT ([`World::port_map_dnat`]).
+/// Who asks for a port-mapping DNAT ([`Vfp::port_map_dnat`]).
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub(crate) enum PortMapFrom {
     /// A packet arriving from the wire (after any decap).
@@ -20,84 +19,147 @@ pub(crate) enum PortMapFrom {
     HostStack,
 }
 
-impl World {
-    /// Frames arriving on a host's uplink (after any VXLAN decap): reverse NAT, inbound LB,
-    /// port mappings, endpoints on the wire, or the host stack.
-    pub(crate) fn host_switch_in(
+impl Vfp {
+    /// A frame from the uplink (after any VXLAN decap; `overlay`: the network it was decapsulated
+    /// into): the flow table, else the inbound slow path (reverse NAT, inbound LB, port
+    /// mappings, endpoints on the wire, or the host stack).
+    pub(crate) fn from_uplink(
         &mut self,
-        h: HostId,
-        pkt: Packet,
+        env: &mut Env,
+        pkt: &mut Packet,
         overlay: Option<usize>,
         tr: &mut Tracer,
-    ) -> Next {
-        let Some(t) = tuple_of(&pkt) else {
-            return drop(Disposition::Unsupported {
-                node: self.nodes[h.0].name.clone(),
+    ) -> VfpAction {
+        let Some(t) = tuple_of(pkt) else {
+            return VfpAction::Drop(Disposition::Unsupported {
+                node: env.node.to_string(),
                 what: "non-IP frame at the vSwitch".into(),
             });
         };
-        let now = self.now;
-        let gen = self.flow_gen(h, Zone::Uplink);
+        let now = env.now;
+        let gen = self.flow_gen(Zone::Uplink, env.epoch);
         let key = FlowKey {
             zone: Zone::Uplink,
             dir: Dir::In,
             tuple: t,
         };
-        self.counters.table_lookups += 1;
-        if let Ok(a) = self.hn_mut(h).flows.lookup(&key, gen, now) {
-            self.counters.fast_path += 1;
-            if let Exit::Restore { .. } = a.exit {
-                return self.restore(h, pkt, t, a, tr);
+        env.counters.table_lookups += 1;
+        if let Ok(a) = self.flows.lookup(&key, gen, now) {
+            env.counters.fast_path += 1;
+            if !matches!(a.exit, Exit::Restore { .. }) {
+                tr.step(|| Step::Session {
+                    setup_or_match: SessionOp::Match,
+                    flow: t.to_string(),
+                });
             }
-            tr.step(|| Step::Session {
-                setup_or_match: SessionOp::Match,
-                flow: t.to_string(),
-            });
-            return self.apply(h, None, pkt, a, tr);
+            return VfpAction::Forward(a);
         }
-        self.counters.slow_path += 1;
-        match self.slow_in(h, t, overlay, tr) {
+        env.counters.slow_path += 1;
+        match self.slow_in(env, t, overlay, tr) {
             Ok(a) => {
-                self.hn_mut(h).flows.insert(key, a, gen, now);
-                let mut pkt = pkt;
-                set_tuple(&mut pkt, &a.after);
-                self.apply(h, None, pkt, a, tr)
+                self.flows.insert(key, a, gen, now);
+                set_tuple(pkt, &a.after);
+                VfpAction::Forward(a)
             }
-            Err(d) => drop(d),
+            Err(d) => VfpAction::Drop(d),
         }
+    }
+
+    /// A packet the host stack sends itself (`t`: its tuple): the reply of a connection
+    /// translated toward the host (pinned at HOST) is restored; a VIP or NodePort is reached only
+    /// through an LB with `LocalRoutedVIP` (P2), an own port mapping only with the PortMapping
+    /// `LocalRoutedVip` flag (Azure CNI #1863). `None`: VFP leaves it to the host stack.
+    pub(crate) fn from_host(
+        &mut self,
+        env: &mut Env,
+        pkt: &mut Packet,
+        t: Tuple,
+        tr: &mut Tracer,
+    ) -> Option<VfpAction> {
+        let gen = self.flow_gen(Zone::HostStack, env.epoch);
+        let key = FlowKey {
+            zone: Zone::HostStack,
+            dir: Dir::Out,
+            tuple: t,
+        };
+        env.counters.table_lookups += 1;
+        if let Ok(a) = self.flows.lookup(&key, gen, env.now) {
+            if let Exit::Restore { .. } = a.exit {
+                env.counters.fast_path += 1;
+                return Some(VfpAction::Forward(a));
+            }
+        }
+        let seed = env.seed;
+        let nonce = env.next_nonce();
+        let mut lookups = 0;
+        let any_local = self.is_host_addr(t.dst);
+        let honour = self.settings.honour_local_routed_vip;
+        let affinity = self.settings.session_affinity;
+        let m = self
+            .prog
+            .lbs
+            .find(t.proto, t.dst, t.dport, any_local, &mut lookups)
+            .filter(|m| honour && m.local_routed_vip())
+            .cloned();
+        env.counters.table_lookups += lookups;
+        if let Some(m) = m {
+            let (b, after) = match lb::dnat(&m, t, seed, nonce, affinity, env.node, tr) {
+                Ok(x) => x,
+                Err(d) => return Some(VfpAction::Drop(d)),
+            };
+            let eth = tr.eth;
+            tr.step(|| Step::Transform {
+                layer: Layer::SlbNat.into(),
+                rule: format!("LB {} (LocalRoutedVIP)", m.lb),
+                before: tuple_headers(&t, eth),
+                after: tuple_headers(&after, eth),
+            });
+            let Some(dst) = v4(b.ip) else {
+                return Some(VfpAction::Drop(Disposition::Unsupported {
+                    node: env.node.to_string(),
+                    what: "IPv6 backends are not modelled".into(),
+                }));
+            };
+            return Some(VfpAction::HostRoute {
+                after,
+                dst,
+                restore: t.reversed(),
+            });
+        }
+        let a = self.port_map_dnat(env, t, PortMapFrom::HostStack, tr)?;
+        set_tuple(pkt, &a.after);
+        Some(VfpAction::Forward(a))
     }
 
     pub(crate) fn slow_in(
         &mut self,
-        h: HostId,
+        env: &mut Env,
         t: Tuple,
         overlay: Option<usize>,
         tr: &mut Tracer,
     ) -> Result<FlowAction, Disposition> {
-        let node = self.nodes[h.0].name.clone();
-        let _now = self.now;
-        let seed = self.seed;
-        self.conn_nonce += 1;
-        let nonce = self.conn_nonce;
+        let node = env.node.to_string();
+        let seed = env.seed;
+        let nonce = env.next_nonce();
         let mut lookups = 0;
-        let hn = self.hn(h);
-        let host_ip = hn.spec.ip;
-        let any_local = Self::is_host_addr(hn, t.dst);
-        let affinity = hn.spec.dataplane.session_affinity;
+        let hn = &*self;
+        let host_ip = hn.ip;
+        let any_local = hn.is_host_addr(t.dst);
+        let affinity = hn.settings.session_affinity;
         let lbm = hn
             .prog
             .lbs
             .find(t.proto, t.dst, t.dport, any_local, &mut lookups)
             .filter(|m| !m.ilb())
             .cloned();
-        self.counters.table_lookups += lookups;
+        env.counters.table_lookups += lookups;
         if let Some(m) = lbm {
-            self.counters.rule_evaluations += 1;
+            env.counters.rule_evaluations += 1;
             let (b, mut after) = lb::dnat(&m, t, seed, nonce, affinity, &node, tr)?;
             if !m.dsr {
                 let src = m.source_vip.unwrap_or(IpAddr::V4(host_ip));
                 after.src = src;
-                after.sport = self.snat_port(h, src, SnatOwner::InboundLb, &node)?;
+                after.sport = self.snat_port(src, SnatOwner::InboundLb, &node)?;
             }
             let eth = tr.eth;
             tr.step(|| Step::Transform {
@@ -112,10 +174,10 @@ impl World {
                     what: "IPv6 backends are not modelled".into(),
                 });
             };
-            let remote = !self.hn(h).prog.port_by_ep.contains_key(&b.endpoint);
-            let exit = self.exit_from_host(h, d, &after, remote, tr)?;
+            let remote = !self.prog.port_by_ep.contains_key(&b.endpoint);
+            let exit = self.exit_from_host(env, d, &after, remote, tr)?;
             self.pin_restore(
-                h,
+                env.now,
                 &exit,
                 &after,
                 t.reversed(),
@@ -126,8 +188,8 @@ impl World {
             return Ok(FlowAction { after, exit });
         }
         // Port mappings (VFP NAT; WinNAT on NAT networks).
-        self.counters.table_lookups += 1;
-        if let Some(a) = self.port_map_dnat(h, t, PortMapFrom::Uplink, tr) {
+        env.counters.table_lookups += 1;
+        if let Some(a) = self.port_map_dnat(env, t, PortMapFrom::Uplink, tr) {
             return Ok(a);
         }
         let d = match t.dst {
@@ -135,7 +197,7 @@ impl World {
             // IPv6 from the wire: a dual-stack L2Bridge endpoint of this host (the host stack
             // has no IPv6 address in hnsim).
             IpAddr::V6(d) => {
-                let hn = self.hn(h);
+                let hn = &*self;
                 return match hn.prog.port_by_ip6.get(&d) {
                     Some(&q)
                         if overlay.is_none()
@@ -155,7 +217,7 @@ impl World {
                 };
             }
         };
-        let hn = self.hn(h);
+        let hn = &*self;
         // An endpoint reachable from the wire (Transparent, L2Bridge, decapsulated overlay).
         if let Some(&q) = hn.prog.port_by_ip.get(&d) {
             let pp = &hn.prog.ports[q as usize];
@@ -174,7 +236,7 @@ impl World {
                 });
             }
         }
-        if overlay.is_some() && !Self::is_host_addr(hn, t.dst) {
+        if overlay.is_some() && !hn.is_host_addr(t.dst) {
             return Err(Disposition::NoRoute {
                 node,
                 reason: format!(
@@ -196,14 +258,14 @@ impl World {
     /// NAT network's endpoint, else `PORT_MAPPING`.
     pub(crate) fn port_map_dnat(
         &mut self,
-        h: HostId,
+        env: &mut Env,
         t: Tuple,
         from: PortMapFrom,
         tr: &mut Tracer,
     ) -> Option<FlowAction> {
         let d = v4(t.dst)?;
-        let hn = self.hn(h);
-        let host_ip = hn.spec.ip;
+        let hn = &*self;
+        let host_ip = hn.ip;
         let m = hn.prog.port_maps.get(&(t.proto, t.dport))?.iter().find(|m| {
             (from == PortMapFrom::Uplink || m.local_routed) && m.vip.map_or(d == host_ip, |v| v == d)
         })?;
@@ -235,7 +297,7 @@ impl World {
         }
         let exit = Exit::Port(m.port);
         self.pin_restore(
-            h,
+            env.now,
             &exit,
             &after,
             t.reversed(),
@@ -250,23 +312,23 @@ impl World {
     /// endpoint over the overlay, or out by the host routes.
     pub(crate) fn exit_from_host(
         &mut self,
-        h: HostId,
+        env: &mut Env,
         d: Ipv4Addr,
         after: &Tuple,
         backend_remote: bool,
         tr: &mut Tracer,
     ) -> Result<Exit, Disposition> {
-        let node = self.nodes[h.0].name.clone();
-        let hn = self.hn(h);
+        let node = env.node.to_string();
+        let hn = &*self;
         if let Some(&q) = hn.prog.port_by_ip.get(&d).filter(|_| !backend_remote) {
             return Ok(Exit::Port(q));
         }
         if let Some(r) = hn.prog.remote_by_ip.get(&d).cloned() {
             let net = &hn.prog.networks[r.network];
             if let (NetKind::Overlay, Some(pa)) = (net.kind, r.pa) {
-                if pa != hn.spec.ip {
+                if pa != hn.ip {
                     let (vni, port) = (net.vsid.unwrap_or(0), net.vxlan_port);
-                    let onh = self.outer_next_hop(h, pa, &node)?;
+                    let onh = self.outer_next_hop(env, pa, &node)?;
                     return Ok(Exit::Encap {
                         outer_next_hop: onh,
                         pa,
@@ -277,14 +339,14 @@ impl World {
                 }
             }
         }
-        let hn = self.hn(h);
+        let hn = &*self;
         for n in &hn.prog.networks {
             if n.kind != NetKind::Overlay {
                 continue;
             }
             if let Some(r) = n.remote_subnets.lookup(d).cloned() {
                 let (vni, port) = (r.vni, n.vxlan_port);
-                let onh = self.outer_next_hop(h, r.pa, &node)?;
+                let onh = self.outer_next_hop(env, r.pa, &node)?;
                 return Ok(Exit::Encap {
                     outer_next_hop: onh,
                     pa: r.pa,
@@ -295,27 +357,6 @@ impl World {
             }
         }
         let _ = after;
-        self.mac_rewrite_exit(h, d, &node, tr)
-    }
-
-    /// Route a packet out of the host by its routes (no TTL change: VFP, not the IP stack).
-    pub(crate) fn host_route_out(&mut self, h: HostId, pkt: Packet, tr: &mut Tracer) -> Next {
-        let Some(d) = tuple_of(&pkt).and_then(|t| v4(t.dst)) else {
-            return drop(Disposition::Unsupported {
-                node: self.nodes[h.0].name.clone(),
-                what: "IPv6 is not modelled".into(),
-            });
-        };
-        let t = tuple_of(&pkt).unwrap_or(Tuple {
-            proto: 0,
-            src: IpAddr::V4(d),
-            sport: 0,
-            dst: IpAddr::V4(d),
-            dport: 0,
-        });
-        match self.exit_from_host(h, d, &t, false, tr) {
-            Ok(exit) => self.apply(h, None, pkt, FlowAction { after: t, exit }, tr),
-            Err(e) => drop(e),
-        }
+        self.mac_rewrite_exit(env, d, &node, tr)
     }
 }

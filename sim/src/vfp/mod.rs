@@ -30,15 +30,19 @@
 //! or endpoints.
 
 pub mod acl;
+mod dataplane;
 pub mod flow;
 mod ingress;
 pub mod lb;
 pub mod meter;
 mod port;
+#[cfg(test)]
+mod tests;
 
 pub use acl::{AclRule, AclSet, AclVerdict, AclView, Dir};
+pub use dataplane::Vfp;
+pub(crate) use dataplane::{Env, VfpAction};
 pub use flow::{FlowKey, FlowTable, Miss, NatLayer, SnatOwner, SnatPools, Tuple, Zone};
-pub(crate) use ingress::PortMapFrom;
 pub use lb::{Backend, LbIndex, LbMapping};
 
 /// The VFP layers of this model (the table in the module doc), named in traces as VFP names

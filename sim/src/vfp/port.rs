@@ -4,16 +4,13 @@
 
 use crate::compile::{NetKind, NetProgram, PortProgram, RemoteEndpoint, Via};
 use crate::packet::Packet;
-use crate::path::HostId;
 use crate::path::{
-    drop, headers, ip_len, set_tuple, tuple_headers, tuple_of, v4, AclRuleRef, At, DenyRef, Exit, FlowAction,
-    Next, Outcome, Receiver, Tracer,
+    ip_len, set_tuple, tuple_headers, tuple_of, v4, AclRuleRef, DenyRef, Exit, FlowAction, Tracer,
 };
-use crate::switch::{Forward, SwitchPort};
 use crate::trace::{Action, Disposition, SessionOp, Step};
+use crate::vfp::dataplane::{Env, Vfp, VfpAction};
 use crate::vfp::meter::TokenBucket;
 use crate::vfp::{lb, AclVerdict, AclView, Dir, FlowKey, Layer, NatLayer, SnatOwner, Tuple, Zone};
-use crate::world::World;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// What the outbound layers have decided so far about a new connection (the slow path's state,
@@ -33,30 +30,21 @@ pub(crate) struct OutFlow {
 
 /// One outbound VFP layer: reads and updates the connection's [`OutFlow`], or drops it.
 type OutLayer =
-    fn(&mut World, HostId, u32, &PortProgram, &mut OutFlow, &mut Tracer) -> Result<(), Disposition>;
+    fn(&mut Vfp, &mut Env, u32, &PortProgram, &mut OutFlow, &mut Tracer) -> Result<(), Disposition>;
 
 /// The outbound layers between the ACLs and the route layer, in the documented order.
 const OUT_LAYERS: [OutLayer; 4] = [
-    World::layer_slb_nat,
-    World::layer_outbound_nat,
-    World::layer_outbound_nat6,
-    World::layer_hairpin,
+    Vfp::layer_slb_nat,
+    Vfp::layer_outbound_nat,
+    Vfp::layer_outbound_nat6,
+    Vfp::layer_hairpin,
 ];
 
-impl World {
-    pub(crate) fn port_name(&self, h: HostId, p: u32) -> &str {
-        self.hn(h)
-            .prog
-            .ports
-            .get(p as usize)
-            .map(|pp| pp.name.as_str())
-            .unwrap_or("?")
-    }
-
+impl Vfp {
     /// Evaluate the ACL layers of port `p` for direction `dir`.
     pub(crate) fn acl(
         &mut self,
-        h: HostId,
+        env: &mut Env,
         p: u32,
         dir: Dir,
         t: &Tuple,
@@ -81,9 +69,9 @@ impl World {
         };
         let mut evals = 0u64;
         let result = (|| {
-            let hn = self.hn(h);
+            let hn = &*self;
             let pp = &hn.prog.ports[p as usize];
-            let d = &hn.spec.dataplane;
+            let d = &hn.settings;
             for host in [false, true] {
                 let set = pp.acl(host, dir);
                 let lname = if host { Layer::AclHost } else { Layer::AclSwitch };
@@ -133,12 +121,12 @@ impl World {
             }
             Ok(())
         })();
-        self.counters.rule_evaluations += evals;
+        env.counters.rule_evaluations += evals;
         result
     }
 
-    pub(crate) fn deny_disposition(&self, h: HostId, p: u32, d: DenyRef) -> Disposition {
-        let hn = self.hn(h);
+    pub(crate) fn deny_disposition(&self, node: &str, p: u32, d: DenyRef) -> Disposition {
+        let hn = &*self;
         let pp = &hn.prog.ports[p as usize];
         let lname = if d.host { Layer::AclHost } else { Layer::AclSwitch };
         let set = pp.acl(d.host, d.dir);
@@ -157,7 +145,7 @@ impl World {
                 ),
             ),
         };
-        let node = format!("{}/{}", self.nodes[h.0].name, pp.name);
+        let node = format!("{node}/{}", pp.name);
         match d.dir {
             Dir::In => Disposition::DeniedIn {
                 node,
@@ -176,110 +164,108 @@ impl World {
         }
     }
 
-    /// A packet leaves container port `p` (VFP outbound).
-    pub(crate) fn port_out(&mut self, h: HostId, p: u32, mut pkt: Packet, tr: &mut Tracer) -> Next {
-        self.ensure_compiled(h);
-        if tr.on {
-            let (n, pn) = (self.nodes[h.0].name.clone(), self.port_name(h, p).to_string());
-            tr.hop(&n, &pn);
-        }
-        // The container's stack resolves the next hop before the frame reaches the port.
-        if let Err(d) = self.container_resolve(h, p, &mut pkt, tr) {
-            return drop(d);
-        }
-        tr.eth = pkt.eth;
-        self.capture_port(h, p, &pkt);
-        let Some(t) = tuple_of(&pkt) else {
-            return drop(Disposition::Unsupported {
-                node: self.nodes[h.0].name.clone(),
+    /// A frame leaves container port `p` (VFP outbound), its destination MAC already resolved
+    /// by the compartment: the meter, then the flow table; on a miss ACL Out and the slow-path
+    /// layers, whose result is cached with the stateful reply entry.
+    pub(crate) fn from_port(
+        &mut self,
+        env: &mut Env,
+        p: u32,
+        pkt: &mut Packet,
+        tr: &mut Tracer,
+    ) -> VfpAction {
+        let Some(t) = tuple_of(pkt) else {
+            return VfpAction::Drop(Disposition::Unsupported {
+                node: env.node.to_string(),
                 what: "non-IP frame from a container".into(),
             });
         };
         // The meter stage (QOS): every packet, cached flows included, before the flow table.
-        if let Some(rate) = self.hn(h).prog.ports[p as usize].qos {
-            if let Err(d) = self.meter(h, p, rate, &pkt) {
-                return drop(d);
+        if let Some(rate) = self.prog.ports[p as usize].qos {
+            if let Err(d) = self.meter(env, p, rate, pkt) {
+                return VfpAction::Drop(d);
             }
         }
-        let now = self.now;
+        let now = env.now;
         // P3 (newer WS2019 builds, setting `empty_source_vip_uses_node_ip: false`): the NAT
         // pool is the VIP itself, and VFP's LB layer claims every packet addressed to a VIP
         // before the reply can be matched to its NAT session; a reply to VIP:<SNAT port> has no
         // port mapping and is dropped (consumers.md P3, inferred mechanism).
-        if !self.hn(h).spec.dataplane.empty_source_vip_uses_node_ip {
-            self.counters.table_lookups += 1;
-            let hn = self.hn(h);
-            if hn.prog.lbs.is_vip(t.dst) {
+        if !self.settings.empty_source_vip_uses_node_ip {
+            env.counters.table_lookups += 1;
+            if self.prog.lbs.is_vip(t.dst) {
                 let mut n = 0;
-                let found = hn.prog.lbs.find(t.proto, t.dst, t.dport, false, &mut n).is_some();
-                self.counters.table_lookups += n;
+                let found = self
+                    .prog
+                    .lbs
+                    .find(t.proto, t.dst, t.dport, false, &mut n)
+                    .is_some();
+                env.counters.table_lookups += n;
                 if !found {
-                    return drop(Disposition::NoMatchingLoadBalancer {
-                        node: self.nodes[h.0].name.clone(),
+                    return VfpAction::Drop(Disposition::NoMatchingLoadBalancer {
+                        node: env.node.to_string(),
                         vip: t.dst,
                         port: t.dport,
                     });
                 }
             }
         }
-        let gen = self.flow_gen(h, Zone::Port(p));
+        let gen = self.flow_gen(Zone::Port(p), env.epoch);
         let key = FlowKey {
             zone: Zone::Port(p),
             dir: Dir::Out,
             tuple: t,
         };
-        self.counters.table_lookups += 1;
-        let cached = self.hn_mut(h).flows.lookup(&key, gen, now);
+        env.counters.table_lookups += 1;
+        let cached = self.flows.lookup(&key, gen, now);
         let mut acl_done = false;
         match cached {
             // A reply to a connection this host translated: restored by the same lookup.
             Ok(a) if matches!(a.exit, Exit::Restore { .. }) => {
-                self.counters.fast_path += 1;
-                return self.restore(h, pkt, t, a, tr);
+                env.counters.fast_path += 1;
+                return VfpAction::Forward(a);
             }
             Ok(a) if a.exit != Exit::Pending => {
-                self.counters.fast_path += 1;
+                env.counters.fast_path += 1;
                 tr.step(|| Step::Session {
                     setup_or_match: SessionOp::Match,
                     flow: t.to_string(),
                 });
-                return self.apply(h, Some(p), pkt, a, tr);
+                return VfpAction::Forward(a);
             }
             Ok(_) => acl_done = true,
             Err(_) => {}
         }
-        self.counters.slow_path += 1;
+        env.counters.slow_path += 1;
         tr.step(|| Step::Session {
             setup_or_match: SessionOp::Setup,
             flow: t.to_string(),
         });
         if !acl_done {
-            if let Err(d) = self.acl(h, p, Dir::Out, &t, tr) {
+            if let Err(d) = self.acl(env, p, Dir::Out, &t, tr) {
                 let a = FlowAction {
                     after: t,
                     exit: Exit::Deny(d),
                 };
-                self.hn_mut(h).flows.insert(key, a, gen, now);
-                return drop(self.deny_disposition(h, p, d));
+                self.flows.insert(key, a, gen, now);
+                return VfpAction::Drop(self.deny_disposition(env.node, p, d));
             }
         }
         // The reply of an inbound connection: no ACL, no NAT, only the route layer (stateful).
         let result = if acl_done {
-            let pp = self.hn(h).prog.ports[p as usize].clone();
-            self.route_any(h, &pp, t.dst, &t, false, tr)
+            let pp = self.prog.ports[p as usize].clone();
+            self.route_any(env, &pp, t.dst, &t, false, tr)
                 .map(|exit| FlowAction { after: t, exit })
         } else {
-            self.slow_out(h, p, t, tr)
+            self.slow_out(env, p, t, tr)
         };
         match result {
             Ok(a) => {
                 // The slow path already traced its transforms; the packet takes them now.
-                let mut pkt = pkt;
-                set_tuple(&mut pkt, &a.after);
-                let hn = self.hn_mut(h);
-                hn.flows.insert(key, a, gen, now);
+                set_tuple(pkt, &a.after);
+                self.flows.insert(key, a, gen, now);
                 // Stateful: the reply may enter this port without an In ACL check.
-                hn.flows.insert_unless_pinned(
+                self.flows.insert_unless_pinned(
                     FlowKey {
                         zone: Zone::Port(p),
                         dir: Dir::In,
@@ -292,22 +278,21 @@ impl World {
                     gen,
                     now,
                 );
-                self.apply(h, Some(p), pkt, a, tr)
+                VfpAction::Forward(a)
             }
-            Err(d) => drop(d),
+            Err(d) => VfpAction::Drop(d),
         }
     }
 
     /// Charge a packet leaving port `p` to the endpoint's `QOS` token bucket (`vfp::meter`).
     #[cold]
-    fn meter(&mut self, h: HostId, p: u32, rate: u64, pkt: &Packet) -> Result<(), Disposition> {
-        let now = self.now;
-        let burst = self.hn(h).spec.dataplane.qos_burst_ns;
-        let endpoint = self.hn(h).prog.ports[p as usize].endpoint;
+    fn meter(&mut self, env: &mut Env, p: u32, rate: u64, pkt: &Packet) -> Result<(), Disposition> {
+        let now = env.now;
+        let burst = self.settings.qos_burst_ns;
+        let endpoint = self.prog.ports[p as usize].endpoint;
         let bytes = u64::from(ip_len(pkt)) + 14;
-        self.counters.table_lookups += 1;
+        env.counters.table_lookups += 1;
         let bucket = self
-            .hn_mut(h)
             .meters
             .entry(endpoint)
             .or_insert_with(|| TokenBucket::new(rate, burst, now));
@@ -319,7 +304,7 @@ impl World {
             return Ok(());
         }
         Err(Disposition::RateLimited {
-            node: format!("{}/{}", self.nodes[h.0].name, self.port_name(h, p)),
+            node: format!("{}/{}", env.node, self.port_name(p)),
             bytes_per_second: rate,
         })
     }
@@ -330,12 +315,12 @@ impl World {
     /// layer picks the exit and a NAT'd connection's reverse translation is pinned.
     pub(crate) fn slow_out(
         &mut self,
-        h: HostId,
+        env: &mut Env,
         p: u32,
         t: Tuple,
         tr: &mut Tracer,
     ) -> Result<FlowAction, Disposition> {
-        let pp = self.hn(h).prog.ports[p as usize].clone();
+        let pp = self.prog.ports[p as usize].clone();
         let mut f = OutFlow {
             t,
             after: t,
@@ -344,12 +329,12 @@ impl World {
             backend_remote: false,
         };
         for layer in OUT_LAYERS {
-            layer(self, h, p, &pp, &mut f, tr)?;
+            layer(self, env, p, &pp, &mut f, tr)?;
         }
-        let exit = self.route_any(h, &pp, f.route_to, &f.after, f.backend_remote, tr)?;
+        let exit = self.route_any(env, &pp, f.route_to, &f.after, f.backend_remote, tr)?;
         if let Some(layer) = f.nat {
             self.pin_restore(
-                h,
+                env.now,
                 &exit,
                 &f.after,
                 t.reversed(),
@@ -365,35 +350,34 @@ impl World {
     /// SNATs to the `SourceVIP` (else the host address).
     fn layer_slb_nat(
         &mut self,
-        h: HostId,
+        env: &mut Env,
         p: u32,
         _pp: &PortProgram,
         f: &mut OutFlow,
         tr: &mut Tracer,
     ) -> Result<(), Disposition> {
-        let seed = self.seed;
-        self.conn_nonce += 1;
-        let nonce = self.conn_nonce;
+        let seed = env.seed;
+        let nonce = env.next_nonce();
         let mut lookups = 0u64;
-        let hn = self.hn(h);
-        let host_ip = hn.spec.ip;
-        let affinity = hn.spec.dataplane.session_affinity;
-        let any_local = Self::is_host_addr(hn, f.t.dst);
+        let hn = &*self;
+        let host_ip = hn.ip;
+        let affinity = hn.settings.session_affinity;
+        let any_local = hn.is_host_addr(f.t.dst);
         let lbm = hn
             .prog
             .lbs
             .find(f.t.proto, f.t.dst, f.t.dport, any_local, &mut lookups)
             .cloned();
-        self.counters.table_lookups += lookups;
+        env.counters.table_lookups += lookups;
         let Some(m) = lbm else { return Ok(()) };
-        let node = self.nodes[h.0].name.clone();
-        self.counters.rule_evaluations += 1;
+        let node = env.node.to_string();
+        env.counters.rule_evaluations += 1;
         let b;
         (b, f.after) = lb::dnat(&m, f.t, seed, nonce, affinity, &node, tr)?;
         f.route_to = b.ip;
         // A remote-endpoint backend is sent toward its host even if a local endpoint now
         // holds the same IP (a stale remote endpoint, consumers.md P12 / S15.2).
-        f.backend_remote = !self.hn(h).prog.port_by_ep.contains_key(&b.endpoint);
+        f.backend_remote = !self.prog.port_by_ep.contains_key(&b.endpoint);
         if !m.dsr {
             let src = m.source_vip.unwrap_or(IpAddr::V4(host_ip));
             if src.is_ipv6() != b.ip.is_ipv6() {
@@ -406,7 +390,7 @@ impl World {
                 });
             }
             f.after.src = src;
-            f.after.sport = self.snat_port(h, src, SnatOwner::Port(p), &node)?;
+            f.after.sport = self.snat_port(src, SnatOwner::Port(p), &node)?;
         }
         f.nat = Some(NatLayer::Lb);
         let before_h = f.t;
@@ -433,23 +417,23 @@ impl World {
     /// forces it toward those only. Skipped when an earlier layer already SNATed.
     fn layer_outbound_nat(
         &mut self,
-        h: HostId,
+        env: &mut Env,
         p: u32,
         pp: &PortProgram,
         f: &mut OutFlow,
         tr: &mut Tracer,
     ) -> Result<(), Disposition> {
-        let host_ip = self.hn(h).spec.ip;
+        let host_ip = self.ip;
         let dst4 = v4(f.route_to);
         if f.after.src == f.t.src {
-            let node = self.nodes[h.0].name.clone();
+            let node = env.node.to_string();
             for o in &pp.outbound_nat {
-                self.counters.rule_evaluations += 1;
+                env.counters.rule_evaluations += 1;
                 let Some(d) = dst4 else { break };
                 let applies = if !o.destinations.is_empty() {
                     o.destinations.iter().any(|n| n.contains(&d))
                 } else {
-                    let net = &self.hn(h).prog.networks[pp.network];
+                    let net = &self.prog.networks[pp.network];
                     !o.exceptions.iter().any(|n| n.contains(&d)) && !net.contains(d)
                 };
                 if !applies {
@@ -467,7 +451,7 @@ impl World {
                 let src = IpAddr::V4(o.virtual_ip.unwrap_or(host_ip));
                 let before = f.after;
                 f.after.src = src;
-                f.after.sport = self.snat_port(h, src, SnatOwner::Port(p), &node)?;
+                f.after.sport = self.snat_port(src, SnatOwner::Port(p), &node)?;
                 f.nat = Some(NatLayer::OutboundNat);
                 let eth = tr.eth;
                 tr.step(|| Step::Transform {
@@ -490,20 +474,20 @@ impl World {
     /// an exception or inside the network's IPv6 subnets; `Destinations` forces it.
     fn layer_outbound_nat6(
         &mut self,
-        h: HostId,
+        env: &mut Env,
         p: u32,
         pp: &PortProgram,
         f: &mut OutFlow,
         tr: &mut Tracer,
     ) -> Result<(), Disposition> {
         if let (IpAddr::V6(d), true) = (f.route_to, f.after.src == f.t.src) {
-            let node = self.nodes[h.0].name.clone();
+            let node = env.node.to_string();
             for o in &pp.outbound_nat6 {
-                self.counters.rule_evaluations += 1;
+                env.counters.rule_evaluations += 1;
                 let applies = if !o.destinations.is_empty() {
                     o.destinations.iter().any(|n| n.contains(&d))
                 } else {
-                    let net = &self.hn(h).prog.networks[pp.network];
+                    let net = &self.prog.networks[pp.network];
                     !o.exceptions.iter().any(|n| n.contains(&d)) && !net.contains6(d)
                 };
                 if !applies {
@@ -526,7 +510,7 @@ impl World {
                 };
                 let before = f.after;
                 f.after.src = IpAddr::V6(vip);
-                f.after.sport = self.snat_port(h, f.after.src, SnatOwner::Port(p), &node)?;
+                f.after.sport = self.snat_port(f.after.src, SnatOwner::Port(p), &node)?;
                 f.nat = Some(NatLayer::OutboundNat);
                 let eth = tr.eth;
                 tr.step(|| Step::Transform {
@@ -545,7 +529,7 @@ impl World {
     /// own source address is refused (consumers.md P1).
     fn layer_hairpin(
         &mut self,
-        h: HostId,
+        env: &mut Env,
         _p: u32,
         pp: &PortProgram,
         f: &mut OutFlow,
@@ -555,7 +539,7 @@ impl World {
             && (Some(f.route_to) == pp.ip6.map(IpAddr::V6) || v4(f.route_to) == Some(pp.ip))
         {
             return Err(Disposition::Unsupported {
-                node: self.nodes[h.0].name.clone(),
+                node: env.node.to_string(),
                 what: format!(
                     "hairpin: {} reaches itself through a VIP with its own source address; HNS does not hairpin without a loopback-DSR OutBoundNAT Destinations policy (consumers.md P1)",
                     pp.ip
@@ -567,12 +551,11 @@ impl World {
 
     pub(crate) fn snat_port(
         &mut self,
-        h: HostId,
         src: IpAddr,
         owner: SnatOwner,
         node: &str,
     ) -> Result<u16, Disposition> {
-        match self.hn_mut(h).snat.alloc(src, owner) {
+        match self.snat.alloc(src, owner) {
             Some(p) => Ok(p),
             None => Err(Disposition::SnatPortsExhausted {
                 node: node.to_string(),
@@ -584,7 +567,7 @@ impl World {
     /// The route layer for either address family.
     pub(crate) fn route_any(
         &mut self,
-        h: HostId,
+        env: &mut Env,
         pp: &PortProgram,
         d: IpAddr,
         after: &Tuple,
@@ -592,8 +575,8 @@ impl World {
         tr: &mut Tracer,
     ) -> Result<Exit, Disposition> {
         match d {
-            IpAddr::V4(d) => self.route_port(h, pp, d, after, backend_remote, tr),
-            IpAddr::V6(d) => self.route_port6(h, pp, d, backend_remote, tr),
+            IpAddr::V4(d) => self.route_port(env, pp, d, after, backend_remote, tr),
+            IpAddr::V6(d) => self.route_port6(env, pp, d, backend_remote, tr),
         }
     }
 
@@ -602,15 +585,15 @@ impl World {
     /// port; otherwise the host's IPv6 routes, leaving with the host MAC like IPv4 (P10).
     pub(crate) fn route_port6(
         &mut self,
-        h: HostId,
+        env: &mut Env,
         pp: &PortProgram,
         d: Ipv6Addr,
         backend_remote: bool,
         tr: &mut Tracer,
     ) -> Result<Exit, Disposition> {
-        let node = self.nodes[h.0].name.clone();
-        self.counters.table_lookups += 1;
-        let hn = self.hn(h);
+        let node = env.node.to_string();
+        env.counters.table_lookups += 1;
+        let hn = &*self;
         let net = &hn.prog.networks[pp.network];
         match net.kind {
             NetKind::L2Bridge => {}
@@ -639,7 +622,7 @@ impl World {
                 }
             }
         }
-        let route = self.host_route6_lookup(h, d);
+        let route = env.route6(d);
         match route {
             Some((prefix, nh)) => {
                 tr.step(|| Step::Route {
@@ -649,7 +632,7 @@ impl World {
                 });
                 Ok(Exit::Uplink {
                     next_hop: nh,
-                    src_mac: self.hn(h).spec.mac,
+                    src_mac: self.mac,
                 })
             }
             None => Err(Disposition::NoRoute {
@@ -662,25 +645,25 @@ impl World {
     /// The route layer of a port: where a (translated) packet to `d` goes.
     pub(crate) fn route_port(
         &mut self,
-        h: HostId,
+        env: &mut Env,
         pp: &PortProgram,
         d: Ipv4Addr,
         after: &Tuple,
         backend_remote: bool,
         tr: &mut Tracer,
     ) -> Result<Exit, Disposition> {
-        let node = self.nodes[h.0].name.clone();
-        self.counters.table_lookups += 1;
-        let hn = self.hn(h);
+        let node = env.node.to_string();
+        env.counters.table_lookups += 1;
+        let hn = &*self;
         let net = hn.prog.networks[pp.network].clone();
         let net = &net;
         let kind = net.kind;
-        let host_ip = hn.spec.ip;
+        let host_ip = hn.ip;
         let local = hn.prog.port_by_ip.get(&d).copied().filter(|&q| {
             hn.prog.ports[q as usize].network == pp.network && !hn.prog.ports[q as usize].host_attached
         });
         let remote = hn.prog.remote_by_ip.get(&d).cloned();
-        let dst_is_host = Self::is_host_addr(hn, IpAddr::V4(d));
+        let dst_is_host = hn.is_host_addr(IpAddr::V4(d));
         // 1. Another port on the same vSwitch network: switched locally (P15: L2Bridge same-host
         //    traffic is bridged). L2Tunnel sends everything through the host (inferred).
         if kind != NetKind::L2Tunnel && !backend_remote {
@@ -700,7 +683,7 @@ impl World {
         // 2. SDNRoute NeedEncap: hand to the host (service CIDR with no LB, the node's own IP).
         let sdn = pp.sdn_routes.lookup(d);
         if let Some(r) = sdn {
-            self.counters.rule_evaluations += 1;
+            env.counters.rule_evaluations += 1;
             tr.step(|| Step::Route {
                 table: format!("{} SDNRoute", Layer::Route),
                 prefix: r.prefix.to_string(),
@@ -717,7 +700,7 @@ impl World {
                     let src_mac = if kind == NetKind::Transparent {
                         pp.mac
                     } else {
-                        self.hn(h).spec.mac
+                        self.mac
                     };
                     return Ok(Exit::Uplink {
                         next_hop: nh,
@@ -729,8 +712,8 @@ impl World {
         }
         let snat_to_host = v4(after.src) == Some(host_ip);
         match kind {
-            NetKind::Overlay => self.route_overlay(h, net, d, remote.as_ref(), snat_to_host, node, tr),
-            NetKind::L2Bridge => self.route_l2bridge(h, d, remote.as_ref(), &node, tr),
+            NetKind::Overlay => self.route_overlay(env, net, d, remote.as_ref(), snat_to_host, node, tr),
+            NetKind::L2Bridge => self.route_l2bridge(env, d, remote.as_ref(), &node, tr),
             NetKind::Transparent => route_transparent(pp, net, d, node, tr),
             NetKind::L2Tunnel => Ok(Exit::HostStack),
             NetKind::Nat | NetKind::Ics | NetKind::Internal => {
@@ -748,7 +731,7 @@ impl World {
     #[allow(clippy::too_many_arguments)]
     fn route_overlay(
         &mut self,
-        h: HostId,
+        env: &mut Env,
         net: &NetProgram,
         d: Ipv4Addr,
         remote: Option<&RemoteEndpoint>,
@@ -756,14 +739,14 @@ impl World {
         node: String,
         tr: &mut Tracer,
     ) -> Result<Exit, Disposition> {
-        let host_ip = self.hn(h).spec.ip;
+        let host_ip = self.ip;
         let vsid = net.vsid.unwrap_or(0);
         let port = net.vxlan_port;
         if let Some(r) = remote {
             // A remote endpoint that is its own PA is a host-network backend: plain
             // underlay, no encap (consumers.md S9.2, inferred path).
             if r.pa == Some(d) {
-                return self.mac_rewrite_exit(h, d, &node, tr);
+                return self.mac_rewrite_exit(env, d, &node, tr);
             }
             if let Some(pa) = r.pa {
                 if pa == host_ip {
@@ -780,7 +763,7 @@ impl World {
                     prefix: format!("{d}/32"),
                     next_hop: format!("PA {pa}"),
                 });
-                let onh = self.outer_next_hop(h, pa, &node)?;
+                let onh = self.outer_next_hop(env, pa, &node)?;
                 return Ok(Exit::Encap {
                     outer_next_hop: onh,
                     pa,
@@ -791,13 +774,13 @@ impl World {
             }
         }
         if let Some(r) = net.remote_subnets.lookup(d) {
-            self.counters.rule_evaluations += 1;
+            env.counters.rule_evaluations += 1;
             tr.step(|| Step::Route {
                 table: format!("{} RemoteSubnetRoute", Layer::Route),
                 prefix: r.prefix.to_string(),
                 next_hop: format!("PA {}", r.pa),
             });
-            let onh = self.outer_next_hop(h, r.pa, &node)?;
+            let onh = self.outer_next_hop(env, r.pa, &node)?;
             return Ok(Exit::Encap {
                 outer_next_hop: onh,
                 pa: r.pa,
@@ -807,7 +790,7 @@ impl World {
             });
         }
         if snat_to_host {
-            return self.mac_rewrite_exit(h, d, &node, tr);
+            return self.mac_rewrite_exit(env, d, &node, tr);
         }
         Err(Disposition::NoRoute {
             node,
@@ -822,7 +805,7 @@ impl World {
     /// host's routes (P10; consumers.md S1.2).
     fn route_l2bridge(
         &mut self,
-        h: HostId,
+        env: &mut Env,
         d: Ipv4Addr,
         remote: Option<&RemoteEndpoint>,
         node: &str,
@@ -836,16 +819,16 @@ impl World {
                 next_hop: format!("host routes (remote endpoint {g})"),
             });
         }
-        self.mac_rewrite_exit(h, d, node, tr)
+        self.mac_rewrite_exit(env, d, node, tr)
     }
 
     pub(crate) fn outer_next_hop(
         &mut self,
-        h: HostId,
+        env: &mut Env,
         pa: Ipv4Addr,
         node: &str,
     ) -> Result<Ipv4Addr, Disposition> {
-        match self.host_route_lookup(h, pa) {
+        match env.route(pa) {
             Some((Via::Uplink(nh), _, _)) => Ok(nh.unwrap_or(pa)),
             _ => Err(Disposition::NoRoute {
                 node: node.to_string(),
@@ -856,12 +839,12 @@ impl World {
 
     pub(crate) fn mac_rewrite_exit(
         &mut self,
-        h: HostId,
+        env: &mut Env,
         d: Ipv4Addr,
         node: &str,
         tr: &mut Tracer,
     ) -> Result<Exit, Disposition> {
-        match self.host_route_lookup(h, d) {
+        match env.route(d) {
             Some((Via::Uplink(nh), prefix, origin)) => {
                 let nh = nh.unwrap_or(d);
                 tr.step(|| Step::Route {
@@ -871,7 +854,7 @@ impl World {
                 });
                 Ok(Exit::Uplink {
                     next_hop: nh,
-                    src_mac: self.hn(h).spec.mac,
+                    src_mac: self.mac,
                 })
             }
             Some((Via::Switch(_), _, _)) => Ok(Exit::HostStack),
@@ -882,198 +865,43 @@ impl World {
         }
     }
 
-    /// Restore a reply of a translated connection and hand it on.
-    pub(crate) fn restore(
-        &mut self,
-        h: HostId,
-        mut pkt: Packet,
-        t: Tuple,
-        a: FlowAction,
-        tr: &mut Tracer,
-    ) -> Next {
-        let Exit::Restore {
-            zone,
-            endpoint,
-            layer,
-        } = a.exit
-        else {
-            return self.apply(h, None, pkt, a, tr);
-        };
-        let before = t;
-        set_tuple(&mut pkt, &a.after);
-        tr.step(|| Step::Session {
-            setup_or_match: SessionOp::Match,
-            flow: format!("{} reply", layer.name()),
-        });
-        let eth = tr.eth;
-        tr.step(|| Step::Transform {
-            layer: layer.name().into(),
-            rule: "reverse NAT".into(),
-            before: tuple_headers(&before, eth),
-            after: tuple_headers(&a.after, eth),
-        });
-        match zone {
-            Zone::HostStack => Next::End(Outcome::Arrived(Receiver::Host(h), pkt)),
-            Zone::Uplink => self.host_route_out(h, pkt, tr),
-            Zone::Port(_) => {
-                self.counters.table_lookups += 1;
-                let Some(&q) = self.hn(h).prog.port_by_ep.get(&endpoint) else {
-                    return drop(Disposition::NoRoute {
-                        node: self.nodes[h.0].name.clone(),
-                        reason: format!("the endpoint {endpoint} of this connection is gone"),
-                    });
-                };
-                Next::Go(
-                    At::PortIn {
-                        host: h,
-                        port: q,
-                        pkt,
-                    },
-                    0,
-                )
-            }
-        }
-    }
-
-    /// Apply a (cached or fresh) flow action.
-    pub(crate) fn apply(
-        &mut self,
-        h: HostId,
-        from: Option<u32>,
-        mut pkt: Packet,
-        a: FlowAction,
-        tr: &mut Tracer,
-    ) -> Next {
-        if let Exit::Restore { .. } = a.exit {
-            let t = tuple_of(&pkt).unwrap_or(a.after);
-            return self.restore(h, pkt, t, a, tr);
-        }
-        if tuple_of(&pkt) != Some(a.after) {
-            let before = headers(&pkt);
-            set_tuple(&mut pkt, &a.after);
-            if tr.on {
-                let after = headers(&pkt);
-                tr.step(|| Step::Transform {
-                    layer: "UFT".into(),
-                    rule: "cached transposition".into(),
-                    before,
-                    after,
-                });
-            }
-        }
-        match a.exit {
-            Exit::Port(q) => {
-                // The vSwitch forwards by the port's MAC (VFP rewrote the destination MAC).
-                self.counters.table_lookups += 1;
-                let mac = self.hn(h).prog.ports[q as usize].mac;
-                pkt.eth.dst = mac;
-                let fwd = self.hn(h).switch.forward(mac, self.now);
-                if tr.on {
-                    let name = match fwd {
-                        Forward::To(SwitchPort::Endpoint(p)) if p == q => self.port_name(h, q).to_string(),
-                        other => format!("{} ({other:?} in the MAC table)", self.port_name(h, q)),
-                    };
-                    tr.step(|| Step::Switch { mac, out_port: name });
-                }
-                Next::Go(
-                    At::PortIn {
-                        host: h,
-                        port: q,
-                        pkt,
-                    },
-                    0,
-                )
-            }
-            Exit::HostStack => Next::Go(
-                At::HostStack {
-                    host: h,
-                    pkt,
-                    origin: false,
-                },
-                0,
-            ),
-            Exit::Uplink { next_hop, src_mac } => self.emit_uplink(h, pkt, next_hop, src_mac, None, tr),
-            Exit::Encap {
-                outer_next_hop,
-                pa,
-                vni,
-                udp_port,
-                inner_dst_mac,
-            } => {
-                let host_mac = self.hn(h).spec.mac;
-                pkt.eth.dst = inner_dst_mac;
-                if from.is_none() {
-                    pkt.eth.src = host_mac;
-                }
-                self.emit_uplink(h, pkt, outer_next_hop, host_mac, Some((pa, vni, udp_port)), tr)
-            }
-            Exit::Deliver | Exit::Pending | Exit::Restore { .. } => match from {
-                Some(p) => Next::End(Outcome::Arrived(Receiver::Port { host: h, port: p }, pkt)),
-                None => Next::Go(
-                    At::HostStack {
-                        host: h,
-                        pkt,
-                        origin: false,
-                    },
-                    0,
-                ),
-            },
-            Exit::Deny(d) => match from {
-                Some(p) => drop(self.deny_disposition(h, p, d)),
-                None => drop(Disposition::NoRoute {
-                    node: self.nodes[h.0].name.clone(),
-                    reason: "denied".into(),
-                }),
-            },
-        }
-    }
-
-    /// A packet arrives at port `q` from the vSwitch (VFP inbound): ACL In, then the container.
-    pub(crate) fn port_in(&mut self, h: HostId, q: u32, mut pkt: Packet, tr: &mut Tracer) -> Next {
-        self.ensure_compiled(h);
-        if q as usize >= self.hn(h).prog.ports.len() {
-            return drop(Disposition::NoRoute {
-                node: self.nodes[h.0].name.clone(),
-                reason: "the destination port was removed".into(),
-            });
-        }
-        if tr.on {
-            let (n, pn) = (self.nodes[h.0].name.clone(), self.port_name(h, q).to_string());
-            tr.hop(&n, &pn);
-        }
-        let Some(t) = tuple_of(&pkt) else {
-            return drop(Disposition::Unsupported {
-                node: self.nodes[h.0].name.clone(),
+    /// A frame the vSwitch hands to port `q` (VFP inbound): the flow table, on a miss ACL In
+    /// (installing both directions of the connection), then the port's vNIC. The action is
+    /// `Exit::Deliver` to the container, or `Exit::HostStack` for a host vNIC endpoint.
+    pub(crate) fn to_port(&mut self, env: &mut Env, q: u32, pkt: &mut Packet, tr: &mut Tracer) -> VfpAction {
+        let Some(t) = tuple_of(pkt) else {
+            return VfpAction::Drop(Disposition::Unsupported {
+                node: env.node.to_string(),
                 what: "non-IP frame at a port".into(),
             });
         };
-        let now = self.now;
-        let gen = self.flow_gen(h, Zone::Port(q));
+        let now = env.now;
+        let gen = self.flow_gen(Zone::Port(q), env.epoch);
         let key = FlowKey {
             zone: Zone::Port(q),
             dir: Dir::In,
             tuple: t,
         };
-        self.counters.table_lookups += 1;
-        match self.hn_mut(h).flows.lookup(&key, gen, now) {
+        env.counters.table_lookups += 1;
+        match self.flows.lookup(&key, gen, now) {
             Ok(a) => {
-                self.counters.fast_path += 1;
+                env.counters.fast_path += 1;
                 tr.step(|| Step::Session {
                     setup_or_match: SessionOp::Match,
                     flow: t.to_string(),
                 });
                 if let Exit::Deny(d) = a.exit {
-                    return drop(self.deny_disposition(h, q, d));
+                    return VfpAction::Drop(self.deny_disposition(env.node, q, d));
                 }
             }
             Err(_) => {
-                self.counters.slow_path += 1;
+                env.counters.slow_path += 1;
                 tr.step(|| Step::Session {
                     setup_or_match: SessionOp::Setup,
                     flow: t.to_string(),
                 });
-                if let Err(d) = self.acl(h, q, Dir::In, &t, tr) {
-                    self.hn_mut(h).flows.insert(
+                if let Err(d) = self.acl(env, q, Dir::In, &t, tr) {
+                    self.flows.insert(
                         key,
                         FlowAction {
                             after: t,
@@ -1082,7 +910,7 @@ impl World {
                         gen,
                         now,
                     );
-                    return drop(self.deny_disposition(h, q, d));
+                    return VfpAction::Drop(self.deny_disposition(env.node, q, d));
                 }
                 // Unified flow (vfp.md): the first packet installs both directions. The reply
                 // leaving this port needs no ACL (stateful: an allowed inbound connection's reply
@@ -1090,9 +918,8 @@ impl World {
                 // reply is one exact-match lookup. If the reply has no route yet, it is left
                 // `Pending` and the route layer runs when it is sent.
                 let reply = t.reversed();
-                let exit = self.reply_route(h, q, &reply).unwrap_or(Exit::Pending);
-                let hn = self.hn_mut(h);
-                hn.flows.insert(
+                let exit = self.reply_route(env, q, &reply).unwrap_or(Exit::Pending);
+                self.flows.insert(
                     key,
                     FlowAction {
                         after: t,
@@ -1101,7 +928,7 @@ impl World {
                     gen,
                     now,
                 );
-                hn.flows.insert_unless_pinned(
+                self.flows.insert_unless_pinned(
                     FlowKey {
                         zone: Zone::Port(q),
                         dir: Dir::Out,
@@ -1113,56 +940,38 @@ impl World {
                 );
             }
         }
-        if self.hn(h).prog.ports[q as usize].namespace.is_none() {
+        let pp = &self.prog.ports[q as usize];
+        if pp.namespace.is_none() {
             // No namespace, no vNIC in any compartment (never attached, or its container
             // stopped and detached it).
-            return drop(Disposition::NoRoute {
-                node: self.port_place(h, q),
+            return VfpAction::Drop(Disposition::NoRoute {
+                node: self.port_place(q),
                 reason: "the endpoint is not attached to any namespace (no vNIC)".into(),
             });
         }
-        if !self.hn(h).prog.ports[q as usize].running {
+        if !pp.running {
             // HCS: a stopped container's compartment receives nothing.
-            return drop(Disposition::HostDown {
-                node: self.port_place(h, q),
+            return VfpAction::Drop(Disposition::HostDown {
+                node: self.port_place(q),
             });
         }
-        pkt.eth.dst = self.hn(h).prog.ports[q as usize].mac;
-        self.capture_port(h, q, &pkt);
-        if self.hn(h).prog.ports[q as usize].host_attached {
-            // A host vNIC endpoint (e.g. cbr0_ep): the host stack receives.
-            return Next::Go(
-                At::HostStack {
-                    host: h,
-                    pkt,
-                    origin: false,
-                },
-                0,
-            );
-        }
-        if tr.on {
-            let to = self.port_place(h, q);
-            tr.step(|| Step::Deliver { to });
-        }
-        Next::End(Outcome::Arrived(Receiver::Port { host: h, port: q }, pkt))
+        pkt.eth.dst = pp.mac;
+        // A host vNIC endpoint (e.g. cbr0_ep): the host stack receives.
+        let exit = if pp.host_attached {
+            Exit::HostStack
+        } else {
+            Exit::Deliver
+        };
+        VfpAction::Forward(FlowAction { after: t, exit })
     }
 
     /// The route layer's exit for the reply `reply` of an inbound connection leaving port `q`,
     /// composed when the connection is set up (not traced: the request's trace shows the
     /// request; the reply's trace shows the cached flow it matches).
-    fn reply_route(&mut self, h: HostId, q: u32, reply: &Tuple) -> Option<Exit> {
-        let pp = self.hn(h).prog.ports[q as usize].clone();
+    fn reply_route(&mut self, env: &mut Env, q: u32, reply: &Tuple) -> Option<Exit> {
+        let pp = self.prog.ports[q as usize].clone();
         let mut quiet = Tracer::new(false);
-        self.route_any(h, &pp, reply.dst, reply, false, &mut quiet).ok()
-    }
-
-    /// The place name of a port's owner: `container:ID` or `endpoint:GUID`.
-    pub(crate) fn port_place(&self, h: HostId, q: u32) -> String {
-        let pp = &self.hn(h).prog.ports[q as usize];
-        match &pp.container {
-            Some(c) => format!("container:{c}"),
-            None => format!("endpoint:{}", pp.endpoint),
-        }
+        self.route_any(env, &pp, reply.dst, reply, false, &mut quiet).ok()
     }
 }
 

@@ -1,0 +1,257 @@
+//! Unit tests of [`Vfp`] without a `World` (smoltcp style): one host's VFP compiled from a real
+//! HNS state, one frame (real bytes, checksums verified) in, one [`VfpAction`] out.
+//!
+//! The host: node1 (10.0.0.11) with an Overlay network 10.244.1.0/24 (VSID 4096, PA 10.0.0.11),
+//! pods A (10.244.1.10) and B (10.244.1.11), the remote endpoint C (10.244.2.10 on PA
+//! 10.0.0.12), and the ClusterIP 10.96.0.50:80 → C:8080 with SourceVIP 10.244.1.2.
+
+use super::dataplane::{Env, Vfp, VfpAction};
+use crate::host_stack::HostStack;
+use crate::path::{Exit, Tracer};
+use crate::settings::{Counters, DataplaneSettings};
+use crate::testframes::{ip, mac, tcp_syn};
+use crate::trace::Disposition;
+use hnsim_model::schema::{Endpoint, LoadBalancer, Network};
+use hnsim_model::state::{Hns, HostSettings, Isolation};
+use hnsim_model::Guid;
+use serde_json::{json, Value};
+use std::net::IpAddr;
+
+struct Host {
+    vfp: Vfp,
+    stack: HostStack,
+    counters: Counters,
+    nonce: u64,
+    a: u32,
+    b: u32,
+    d: u32,
+}
+
+fn doc<T: serde::de::DeserializeOwned>(v: Value) -> T {
+    serde_json::from_value(v).expect("HCN document")
+}
+
+fn host() -> Host {
+    let mut hns = Hns::new(HostSettings::default(), 7);
+    let net = hns
+        .network_create(
+            Guid::ZERO,
+            doc::<Network>(json!({"Name": "vxlan0", "Type": "Overlay",
+                "Ipams": [{"Type": "Static", "Subnets": [{"IpAddressPrefix": "10.244.1.0/24",
+                    "Routes": [{"NextHop": "10.244.1.1", "DestinationPrefix": "0.0.0.0/0"}],
+                    "Policies": [{"Type": "VSID", "Settings": {"IsolationId": 4096}}]}]}],
+                "Policies": [{"Type": "ProviderAddress", "Settings": {"ProviderAddress": "10.0.0.11"}}]})),
+        )
+        .expect("network");
+    let mut endpoint = |v: Value| {
+        let mut v = v;
+        v["HostComputeNetwork"] = json!(net.to_string());
+        hns.endpoint_create(Guid::ZERO, doc::<Endpoint>(v))
+            .expect("endpoint")
+    };
+    let a = endpoint(
+        json!({"IpConfigurations": [{"IpAddress": "10.244.1.10"}], "MacAddress": "0E-2A-0A-F4-01-0A"}),
+    );
+    let b = endpoint(
+        json!({"IpConfigurations": [{"IpAddress": "10.244.1.11"}], "MacAddress": "0E-2A-0A-F4-01-0B"}),
+    );
+    let c = endpoint(
+        json!({"IpConfigurations": [{"IpAddress": "10.244.2.10"}], "MacAddress": "02-11-0A-F4-02-0A",
+        "Flags": 1, "Policies": [{"Type": "ProviderAddress", "Settings": {"ProviderAddress": "10.0.0.12"}}]}),
+    );
+    // D may send nothing: one Switch ACL blocks every outbound packet.
+    let d = endpoint(
+        json!({"IpConfigurations": [{"IpAddress": "10.244.1.12"}], "MacAddress": "0E-2A-0A-F4-01-0C",
+        "Policies": [{"Type": "ACL", "Settings": {"Id": "deny-all", "Action": "Block", "Direction": "Out",
+            "RuleType": "Switch", "Priority": 100}}]}),
+    );
+    for (id, ep) in [("A", a), ("B", b), ("D", d)] {
+        hns.create_container(id, Isolation::Process, &[ep])
+            .expect("container");
+        hns.start_container(id).expect("start");
+    }
+    let mut lb: LoadBalancer = doc(json!({"SourceVIP": "10.244.1.2", "FrontendVIPs": ["10.96.0.50"],
+        "PortMappings": [{"Protocol": 6, "InternalPort": 8080, "ExternalPort": 80}]}));
+    lb.host_compute_endpoints = vec![c.to_string()];
+    hns.load_balancer_create(Guid::ZERO, lb).expect("LB");
+
+    let mut vfp = Vfp::new(
+        ip("10.0.0.11"),
+        mac("00-15-5D-00-00-11"),
+        DataplaneSettings::default(),
+    );
+    vfp.compile(&hns, 1500);
+    assert!(vfp.program().errors.is_empty(), "{:?}", vfp.program().errors);
+    let mut stack = HostStack::new(true);
+    stack.rebuild_routes(
+        &vfp.program().host_routes,
+        &[],
+        Some(ip("10.0.0.1")),
+        "10.0.0.0/24".parse().unwrap(),
+    );
+    let port = |g: Guid| vfp.program().port_by_ep[&g];
+    let (a, b, d) = (port(a), port(b), port(d));
+    Host {
+        vfp,
+        stack,
+        counters: Counters::default(),
+        nonce: 0,
+        a,
+        b,
+        d,
+    }
+}
+
+impl Host {
+    fn env(&mut self) -> (&mut Vfp, Env<'_>) {
+        let env = Env {
+            now: 1_000,
+            epoch: 0,
+            seed: 42,
+            node: "node1",
+            nonce: &mut self.nonce,
+            counters: &mut self.counters,
+            stack: &self.stack,
+        };
+        (&mut self.vfp, env)
+    }
+}
+
+const A_MAC: &str = "0E-2A-0A-F4-01-0A";
+const B_MAC: &str = "0E-2A-0A-F4-01-0B";
+const DR_MAC: &str = "00-15-5D-00-00-01";
+
+fn forwarded(action: VfpAction) -> crate::path::FlowAction {
+    match action {
+        VfpAction::Forward(a) => a,
+        other => panic!("expected a forward, got {other:?}"),
+    }
+}
+
+#[test]
+fn out_same_host_switches_to_the_peer_port_then_hits_the_flow_table() {
+    let mut h = host();
+    let (b, a) = (h.b, h.a);
+    let frame = || {
+        tcp_syn(
+            (mac(A_MAC), mac(B_MAC)),
+            (ip("10.244.1.10"), 40000),
+            (ip("10.244.1.11"), 80),
+            128,
+        )
+    };
+    let mut pkt = frame();
+    let (vfp, mut env) = h.env();
+    let first = forwarded(vfp.from_port(&mut env, a, &mut pkt, &mut Tracer::new(false)));
+    assert_eq!(first.exit, Exit::Port(b));
+    assert_eq!(pkt, frame(), "no translation between two pods");
+    let mut pkt = frame();
+    let (vfp, mut env) = h.env();
+    let again = forwarded(vfp.from_port(&mut env, a, &mut pkt, &mut Tracer::new(false)));
+    assert_eq!(again, first);
+    assert_eq!((h.counters.slow_path, h.counters.fast_path), (1, 1));
+}
+
+#[test]
+fn out_cluster_ip_dnats_snats_and_encapsulates_toward_the_backend_pa() {
+    let mut h = host();
+    let a = h.a;
+    let mut pkt = tcp_syn(
+        (mac(A_MAC), mac(DR_MAC)),
+        (ip("10.244.1.10"), 40000),
+        (ip("10.96.0.50"), 80),
+        128,
+    );
+    let (vfp, mut env) = h.env();
+    let act = forwarded(vfp.from_port(&mut env, a, &mut pkt, &mut Tracer::new(false)));
+    let Exit::Encap {
+        outer_next_hop,
+        pa,
+        vni,
+        udp_port,
+        ..
+    } = act.exit
+    else {
+        panic!("expected VXLAN encap, got {:?}", act.exit)
+    };
+    assert_eq!(
+        (outer_next_hop, pa, vni, udp_port),
+        (ip("10.0.0.12"), ip("10.0.0.12"), 4096, 4789)
+    );
+    assert_eq!(act.after.dst, IpAddr::V4(ip("10.244.2.10")));
+    assert_eq!(act.after.dport, 8080);
+    assert_eq!(
+        act.after.src,
+        IpAddr::V4(ip("10.244.1.2")),
+        "SNAT to the SourceVIP"
+    );
+    assert!(act.after.sport >= 49152, "an SNAT port: {}", act.after.sport);
+    assert_eq!(
+        crate::path::tuple_of(&pkt),
+        Some(act.after),
+        "the packet carries the translation"
+    );
+}
+
+#[test]
+fn out_acl_block_drops_with_the_rule_that_decided() {
+    let mut h = host();
+    let d = h.d;
+    let mut pkt = tcp_syn(
+        (mac("0E-2A-0A-F4-01-0C"), mac(B_MAC)),
+        (ip("10.244.1.12"), 40000),
+        (ip("10.244.1.11"), 80),
+        128,
+    );
+    let (vfp, mut env) = h.env();
+    match vfp.from_port(&mut env, d, &mut pkt, &mut Tracer::new(false)) {
+        VfpAction::Drop(Disposition::DeniedOut { rule, priority, .. }) => {
+            assert_eq!((rule.as_str(), priority), ("deny-all", 100))
+        }
+        other => panic!("expected DeniedOut, got {other:?}"),
+    }
+}
+
+#[test]
+fn in_at_a_port_delivers_with_the_port_mac() {
+    let mut h = host();
+    let b = h.b;
+    let mut pkt = tcp_syn(
+        (mac(A_MAC), mac("00-00-00-00-00-00")),
+        (ip("10.244.1.10"), 40000),
+        (ip("10.244.1.11"), 80),
+        128,
+    );
+    let (vfp, mut env) = h.env();
+    let act = forwarded(vfp.to_port(&mut env, b, &mut pkt, &mut Tracer::new(false)));
+    assert_eq!(act.exit, Exit::Deliver);
+    assert_eq!(pkt.eth.dst, mac(B_MAC));
+}
+
+#[test]
+fn from_uplink_decapsulated_goes_to_the_endpoint_or_is_dropped() {
+    let mut h = host();
+    let a = h.a;
+    let mut pkt = tcp_syn(
+        (mac(DR_MAC), mac(A_MAC)),
+        (ip("10.244.2.10"), 8080),
+        (ip("10.244.1.10"), 40000),
+        127,
+    );
+    let (vfp, mut env) = h.env();
+    let act = forwarded(vfp.from_uplink(&mut env, &mut pkt, Some(0), &mut Tracer::new(false)));
+    assert_eq!(act.exit, Exit::Port(a));
+    let mut pkt = tcp_syn(
+        (mac(DR_MAC), mac(A_MAC)),
+        (ip("10.244.2.10"), 8080),
+        (ip("10.244.1.99"), 40000),
+        127,
+    );
+    let (vfp, mut env) = h.env();
+    match vfp.from_uplink(&mut env, &mut pkt, Some(0), &mut Tracer::new(false)) {
+        VfpAction::Drop(Disposition::NoRoute { reason, .. }) => {
+            assert!(reason.contains("no endpoint with that address"), "{reason}")
+        }
+        other => panic!("expected NoRoute, got {other:?}"),
+    }
+}
