@@ -193,3 +193,48 @@ fn index_probes_count_lookups() {
     ep(&mut h, &n, None);
     assert!(h.index_probes() > before);
 }
+
+/// An endpoint may carry one address of each family, never two of one.
+#[test]
+fn an_endpoint_has_at_most_one_address_per_family() {
+    let mut h = hns();
+    let d = json!({"Name": "ds", "Type": "L2Bridge", "Ipams": [{"Type": "Static", "Subnets": [
+        {"IpAddressPrefix": "10.0.0.0/24", "Routes": [{"NextHop": "10.0.0.1", "DestinationPrefix": "0.0.0.0/0"}]},
+        {"IpAddressPrefix": "fd00::/64", "Routes": [{"NextHop": "fd00::1", "DestinationPrefix": "::/0"}]}]}]});
+    let n = net(&mut h, d);
+    let with = |ips: &[&str]| {
+        let mut d = endpoint_doc(&n, None);
+        d["IpConfigurations"] = ips.iter().map(|i| json!({"IpAddress": i})).collect();
+        d
+    };
+    let (e, _) = create(&mut h, ObjectKind::Endpoint, &with(&["10.0.0.5", "fd00::5"])).unwrap();
+    let ips: Vec<String> = h.endpoint_ips(&e).map(|i| i.to_string()).collect();
+    assert_eq!(ips, ["10.0.0.5", "fd00::5"]);
+    for two in [["10.0.0.6", "10.0.0.7"], ["fd00::6", "fd00::7"]] {
+        let r = create(&mut h, ObjectKind::Endpoint, &with(&two));
+        assert_eq!(code(r), HResult::HCN_E_INVALID_ENDPOINT, "{two:?}");
+    }
+}
+
+/// HCN_E_PORT_ALREADY_EXISTS says which load balancer holds the frontend and which frontend:
+/// protocol, VIP (or "any address" for NodePort-style LBs) and port.
+#[test]
+fn a_frontend_clash_names_the_owner_and_the_frontend() {
+    let mut h = hns();
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    let e = ep(&mut h, &n, None);
+    let lb = |vips: serde_json::Value, proto: u32, port: u16| {
+        json!({"HostComputeEndpoints": [e.to_string()], "FrontendVIPs": vips,
+            "PortMappings": [{"Protocol": 17, "InternalPort": 53, "ExternalPort": 5353},
+                             {"Protocol": proto, "InternalPort": 8080, "ExternalPort": port}]})
+    };
+    let (a, _) = create(&mut h, ObjectKind::LoadBalancer, &lb(json!(["10.96.0.1", "10.96.0.2"]), 6, 80)).unwrap();
+    let (b, _) = create(&mut h, ObjectKind::LoadBalancer, &lb(json!([]), 6, 30080)).unwrap();
+    let clash = |h: &mut hnsim_model::state::Hns, doc| {
+        create(h, ObjectKind::LoadBalancer, &doc).unwrap_err().message
+    };
+    let m = clash(&mut h, lb(json!(["10.96.0.9", "10.96.0.2"]), 6, 80));
+    assert!(m.starts_with(&format!("load balancer {a} already serves protocol 17 10.96.0.2 port 5353")), "{m}");
+    let m = clash(&mut h, lb(json!([]), 6, 30080));
+    assert!(m.starts_with(&format!("load balancer {b} already serves protocol 17 (any address) port 5353")), "{m}");
+}
