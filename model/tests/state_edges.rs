@@ -9,7 +9,9 @@ use hnsim_model::hresult::HResult;
 use hnsim_model::state::{lint, Change, HostSettings, OnReferenced};
 use hnsim_model::schema::Version;
 use hnsim_model::Guid;
+use hnsim_model::state::workload::KubeProxyWorkload;
 use serde_json::json;
+use std::collections::BTreeSet;
 use state_support::*;
 
 /// HNS hands out random RFC 4122 version 4 GUIDs: the version nibble is 4 and the variant
@@ -237,4 +239,49 @@ fn a_frontend_clash_names_the_owner_and_the_frontend() {
     assert!(m.starts_with(&format!("load balancer {a} already serves protocol 17 10.96.0.2 port 5353")), "{m}");
     let m = clash(&mut h, lb(json!([]), 6, 30080));
     assert!(m.starts_with(&format!("load balancer {b} already serves protocol 17 (any address) port 5353")), "{m}");
+}
+
+/// The workload the benches and `hnsim bench` measure is the one its docs describe: every
+/// tenth backend a local pod endpoint with an HNS-allocated address, the rest remote endpoints
+/// (Flags 1) of distinct pods with their node's ProviderAddress.
+#[test]
+fn the_bench_workload_programs_what_it_describes() {
+    let w = KubeProxyWorkload::new(3, 12);
+    let mut h = hns();
+    let p = w.program(&mut h).unwrap();
+    assert_eq!((p.endpoints.len(), p.load_balancers.len()), (36, 3));
+    let mut local = 0;
+    let mut addrs = BTreeSet::new();
+    for (i, id) in p.endpoints.iter().enumerate() {
+        let e = query(&mut h, ObjectKind::Endpoint, &id.parse().unwrap());
+        let remote = e["Flags"].as_u64().unwrap_or(0) & 1 == 1;
+        assert_eq!(!remote, w.is_local(i), "endpoint {i}: {e}");
+        local += usize::from(!remote);
+        assert!(addrs.insert(e["IpConfigurations"][0]["IpAddress"].to_string()), "{e}");
+        if remote {
+            assert_eq!(e["Policies"][0]["Type"], "ProviderAddress", "{e}");
+        }
+    }
+    assert_eq!(local, 4);
+}
+
+/// One endpoint may map several ports; mapping one protocol and port twice is refused, and
+/// the error names the mapping that clashes.
+#[test]
+fn an_endpoint_maps_several_ports_but_not_one_twice() {
+    let mut h = hns();
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    let with = |ip: &str, ports: &[(u32, u16)]| {
+        let mut d = endpoint_doc(&n, Some(ip));
+        d["Policies"] = ports
+            .iter()
+            .map(|(p, ext)| json!({"Type": "PortMapping", "Settings": {"Protocol": p, "InternalPort": 80, "ExternalPort": ext}}))
+            .collect();
+        d
+    };
+    create(&mut h, ObjectKind::Endpoint, &with("172.20.0.5", &[(6, 8080), (6, 8443), (17, 8080)])).unwrap();
+    let e = create(&mut h, ObjectKind::Endpoint, &with("172.20.0.6", &[(6, 9000), (6, 9000)])).unwrap_err();
+    assert_eq!(e.code, HResult::HCN_E_PORT_ALREADY_EXISTS);
+    let e = create(&mut h, ObjectKind::Endpoint, &with("172.20.0.7", &[(6, 9001), (6, 8443)])).unwrap_err();
+    assert!(e.message.starts_with("PortMapping protocol 6 external port 8443 "), "{}", e.message);
 }
