@@ -263,6 +263,13 @@ fn the_bench_workload_programs_what_it_describes() {
         }
     }
     assert_eq!(local, 4);
+    // An update rotates the service's own backends and sets the target port.
+    w.update_lb(&mut h, &p, 1, 9090).unwrap();
+    let lb = query(&mut h, ObjectKind::LoadBalancer, &p.load_balancers[1].parse().unwrap());
+    let mut want = p.endpoints[12..24].to_vec();
+    want.rotate_left(1);
+    assert_eq!(lb["HostComputeEndpoints"], json!(want));
+    assert_eq!(lb["PortMappings"][0]["InternalPort"], 9090);
 }
 
 /// One endpoint may map several ports; mapping one protocol and port twice is refused, and
