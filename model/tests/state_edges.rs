@@ -292,3 +292,17 @@ fn an_endpoint_maps_several_ports_but_not_one_twice() {
     let e = create(&mut h, ObjectKind::Endpoint, &with("172.20.0.7", &[(6, 9001), (6, 8443)])).unwrap_err();
     assert!(e.message.starts_with("PortMapping protocol 6 external port 8443 "), "{}", e.message);
 }
+
+/// With `host_default_namespace`, HNS starts with the host's own namespace: a real (non-zero)
+/// ID, compartment 1, type HostDefault, a v2 document.
+#[test]
+fn the_host_default_namespace_is_a_real_v2_object() {
+    let mut h = hns_with(|s| s.host_default_namespace = true);
+    let ns = h.host_default_namespace().expect("created at start");
+    assert!(!ns.is_zero());
+    let q = query(&mut h, ObjectKind::Namespace, &ns);
+    assert_eq!(q["ID"], ns.to_string());
+    assert_eq!(q["NamespaceId"], 1);
+    assert_eq!(q["Type"], "HostDefault");
+    assert_eq!(q["SchemaVersion"], json!({"Major": 2, "Minor": 0}));
+}
