@@ -101,6 +101,8 @@ fn nodeport_lbs_of_both_families_share_a_port_and_free_it_on_delete() {
         assert_eq!(code(clash), HResult::HCN_E_PORT_ALREADY_EXISTS, "Flags {flags}");
     }
     h.delete_load_balancer(&v4.to_string()).unwrap();
+    // The deleted LB's frontends leave the index (a stale entry could hide a real clash).
+    h.verify_indexes().unwrap();
     create(&mut h, ObjectKind::LoadBalancer, &lb(0)).unwrap();
 }
 
