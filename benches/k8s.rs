@@ -5,8 +5,9 @@
 //!
 //! "program" times kube-proxy's start and first sync on the three nodes (the networks and the
 //! pods' CNI ADDs are made in the untimed set-up). "resync" times one `syncProxyRules` after
-//! one endpoint of one Service changed, including kube-proxy's per-sync inventory, which — as
-//! upstream — lists and queries every endpoint and LB of the node.
+//! one endpoint of one Service changed: the proxier takes the changed Service from the cluster's
+//! watch log and refreshes its inventory of HNS from the model's change journal (upstream lists
+//! every endpoint and LB each sync; see kube/src/proxy/inventory.rs).
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use hnsim_k8s::agents::Agents;
