@@ -114,6 +114,7 @@ impl World {
 
     /// Carry out what VFP decided for a packet (from port `from`, else from the uplink or the
     /// host stack).
+    #[inline(always)]
     pub(crate) fn act(
         &mut self,
         h: HostId,
@@ -171,6 +172,7 @@ impl World {
 
     /// A frame from host `h`'s uplink after any decap: VFP's vSwitch ingress
     /// ([`Vfp::from_uplink`]), then its action.
+    #[inline]
     pub(crate) fn host_switch_in(
         &mut self,
         h: HostId,
