@@ -48,14 +48,16 @@ pub enum FaultRule {
     Heal(usize, usize),
 }
 
+#[derive(PartialEq, Eq)]
 struct Segment {
     spec: SegmentSpec,
     loss: u8,
     latency: u64,
 }
 
-/// The underlay (see the module doc).
-#[derive(Default)]
+/// The underlay (see the module doc). Two fabrics are equal when their segments and every
+/// fault rule are (`reach` compares states this way).
+#[derive(Default, PartialEq, Eq)]
 pub struct Fabric {
     segments: Vec<Segment>,
     by_name: BTreeMap<String, usize>,
