@@ -60,12 +60,13 @@ pub fn acl_only(a: &World, b: &World) -> Result<Touched, String> {
             (NodeKind::Host(p), NodeKind::Host(q)) => {
                 // Settings, routes and neighbour caches have no PartialEq: compare their Debug
                 // forms (a spurious difference only costs a full sweep).
-                let same = |a: &dyn std::fmt::Debug, b: &dyn std::fmt::Debug| format!("{a:?}") == format!("{b:?}");
+                let same =
+                    |a: &dyn std::fmt::Debug, b: &dyn std::fmt::Debug| format!("{a:?}") == format!("{b:?}");
                 if !same(&p.spec, &q.spec)
                     || !same(&p.stack, &q.stack)
                     || !same(p.vfp.settings(), q.vfp.settings())
                 {
-                    return Err(format!("host {}'s settings, link, routes or neighbours", x.name));
+                    return Err(format!("host {}'s settings, routes or neighbours", x.name));
                 }
                 if let Err(what) = same_but_acls(p.vfp.program(), q.vfp.program(), &x.name, &mut t) {
                     return Err(format!("host {}'s {what}", x.name));
@@ -88,7 +89,10 @@ fn same_but_acls(a: &HostProgram, b: &HostProgram, host: &str, t: &mut Touched) 
         ("port mappings", a.port_maps == b.port_maps),
         ("host addresses", a.host_addrs == b.host_addrs),
         ("host routes", a.host_routes == b.host_routes),
-        ("transparent endpoints", a.transparent_by_ip == b.transparent_by_ip),
+        (
+            "transparent endpoints",
+            a.transparent_by_ip == b.transparent_by_ip,
+        ),
         ("load balancers", a.lbs.mappings() == b.lbs.mappings()),
     ];
     if let Some((what, _)) = checks.iter().find(|(_, same)| !same) {
