@@ -6,8 +6,8 @@ mod state_support;
 use hnsim_model::backend::{HnsBackend, ObjectKind};
 use hnsim_model::document::decode_any;
 use hnsim_model::hresult::HResult;
-use hnsim_model::state::{lint, Change, HostSettings, OnReferenced};
 use hnsim_model::schema::Version;
+use hnsim_model::state::{lint, Change, HostSettings, OnReferenced};
 use hnsim_model::Guid;
 use hnsim_model::state::workload::KubeProxyWorkload;
 use serde_json::json;
@@ -125,7 +125,10 @@ fn an_up_to_date_journal_cursor_sees_an_empty_list() {
 /// as `["key"]`.
 #[test]
 fn lint_paths_quote_only_odd_keys() {
-    assert_eq!(lint::child_path("$.Policies[0]", "Ip_Tag2"), "$.Policies[0].Ip_Tag2");
+    assert_eq!(
+        lint::child_path("$.Policies[0]", "Ip_Tag2"),
+        "$.Policies[0].Ip_Tag2"
+    );
     assert_eq!(lint::child_path("$", "odd key"), r#"$["odd key"]"#);
     assert_eq!(lint::child_path("$", ""), r#"$[""]"#);
 }
@@ -184,7 +187,10 @@ fn a_subnet_added_to_a_network_without_ipams_is_static() {
     h.modify_network(&n.to_string(), &sub.to_string()).unwrap();
     let ipams = &query(&mut h, ObjectKind::Network, &n)["Ipams"];
     assert_eq!(ipams[0]["Type"], "Static", "{ipams}");
-    assert_eq!(ipams[0]["Subnets"][0]["IpAddressPrefix"], "10.0.1.0/24", "{ipams}");
+    assert_eq!(
+        ipams[0]["Subnets"][0]["IpAddressPrefix"], "10.0.1.0/24",
+        "{ipams}"
+    );
 }
 
 /// The work counter the scaling tests compare counts index lookups: an operation that looks

@@ -93,7 +93,7 @@ impl World {
     }
 
     /// A packet leaves container port `p`: the compartment resolves its next hop, the port
-    /// captures it, VFP decides ([`Vfp::from_port`]), the action is carried out.
+    /// captures it, VFP decides ([`Vfp::on_port_out`]), the action is carried out.
     pub(crate) fn port_out(&mut self, h: HostId, p: u32, mut pkt: Packet, tr: &mut Tracer) -> Next {
         self.ensure_compiled(h);
         if tr.on {
@@ -108,12 +108,13 @@ impl World {
         tr.eth = pkt.eth;
         self.capture_port(h, p, &pkt);
         let (vfp, mut env) = self.vfp_env(h);
-        let action = vfp.from_port(&mut env, p, &mut pkt, tr);
+        let action = vfp.on_port_out(&mut env, p, &mut pkt, tr);
         self.act(h, Some(p), pkt, action, tr)
     }
 
     /// Carry out what VFP decided for a packet (from port `from`, else from the uplink or the
     /// host stack).
+    #[inline(always)]
     pub(crate) fn act(
         &mut self,
         h: HostId,
@@ -131,7 +132,7 @@ impl World {
         }
     }
 
-    /// A packet arrives at port `q` from the vSwitch: VFP inbound ([`Vfp::to_port`]), then the
+    /// A packet arrives at port `q` from the vSwitch: VFP inbound ([`Vfp::on_port_in`]), then the
     /// container or, for a host vNIC endpoint, the host stack.
     pub(crate) fn port_in(&mut self, h: HostId, q: u32, mut pkt: Packet, tr: &mut Tracer) -> Next {
         self.ensure_compiled(h);
@@ -147,7 +148,7 @@ impl World {
             tr.hop(&n, &pn);
         }
         let (vfp, mut env) = self.vfp_env(h);
-        let a = match vfp.to_port(&mut env, q, &mut pkt, tr) {
+        let a = match vfp.on_port_in(&mut env, q, &mut pkt, tr) {
             VfpAction::Forward(a) => a,
             other => return self.act(h, Some(q), pkt, other, tr),
         };
@@ -170,7 +171,8 @@ impl World {
     }
 
     /// A frame from host `h`'s uplink after any decap: VFP's vSwitch ingress
-    /// ([`Vfp::from_uplink`]), then its action.
+    /// ([`Vfp::on_uplink`]), then its action.
+    #[inline]
     pub(crate) fn host_switch_in(
         &mut self,
         h: HostId,
@@ -179,7 +181,7 @@ impl World {
         tr: &mut Tracer,
     ) -> Next {
         let (vfp, mut env) = self.vfp_env(h);
-        let action = vfp.from_uplink(&mut env, &mut pkt, overlay, tr);
+        let action = vfp.on_uplink(&mut env, &mut pkt, overlay, tr);
         self.act(h, None, pkt, action, tr)
     }
 

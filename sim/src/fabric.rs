@@ -307,7 +307,7 @@ impl World {
         self.ensure_compiled(h);
         let now = self.now;
         let src = pkt.outer.map(|o| o.eth.src).unwrap_or(pkt.eth.src);
-        self.hn_mut(h).switch.from_uplink(src, now);
+        self.hn_mut(h).switch.learn_from_uplink(src, now);
         if tr.on {
             let name = self.nodes[h.0].name.clone();
             tr.hop(&name, "uplink");

@@ -46,7 +46,7 @@ impl World {
     }
 
     /// The host stack receives a packet: VFP first for what the host sends itself
-    /// ([`Vfp::from_host`]: NAT replies, `LocalRoutedVIP`, port mappings), then the stack
+    /// ([`Vfp::on_host_send`]: NAT replies, `LocalRoutedVIP`, port mappings), then the stack
     /// ([`HostStack::accept`]: deliver, or forward by the host routes).
     pub(crate) fn host_stack(&mut self, h: HostId, mut pkt: Packet, origin: bool, tr: &mut Tracer) -> Next {
         self.ensure_compiled(h);
@@ -57,7 +57,7 @@ impl World {
         if origin {
             if let Some(t) = tuple_of(&pkt) {
                 let (vfp, mut env) = self.vfp_env(h);
-                if let Some(action) = vfp.from_host(&mut env, &mut pkt, t, tr) {
+                if let Some(action) = vfp.on_host_send(&mut env, &mut pkt, t, tr) {
                     return self.act(h, None, pkt, action, tr);
                 }
             }

@@ -128,7 +128,7 @@ impl VSwitch {
 
     /// A frame arrives on the uplink: its source MAC is learned behind the uplink.
     #[inline]
-    pub fn from_uplink(&mut self, src: Mac, now: u64) {
+    pub fn learn_from_uplink(&mut self, src: Mac, now: u64) {
         self.table.learn(src, SwitchPort::Uplink, now);
     }
 
@@ -192,7 +192,7 @@ mod tests {
         assert_eq!(sw.forward(frame(router).eth.dst, 0), Forward::Flood);
         // A frame from the uplink teaches the switch its source, until the entry ages out.
         let inbound = tcp_syn((router, p0), (ip("8.8.8.8"), 53), (ip("10.244.1.10"), 1), 60);
-        sw.from_uplink(inbound.eth.src, 10);
+        sw.learn_from_uplink(inbound.eth.src, 10);
         assert_eq!(sw.forward(router, 10), Forward::To(SwitchPort::Uplink));
         assert_eq!(sw.forward(router, 10 + 300_000_000_001), Forward::Flood);
         // A reprogram keeps what was learned; a reboot forgets it.

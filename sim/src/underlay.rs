@@ -55,7 +55,8 @@ struct Segment {
     latency: u64,
 }
 
-/// The underlay (see the module doc).
+/// The underlay (see the module doc). Two fabrics are equal when their segments and every
+/// fault rule are (`reach` compares states this way).
 #[derive(Default, PartialEq, Eq)]
 pub struct Fabric {
     segments: Vec<Segment>,

@@ -3,10 +3,10 @@
 //! [`VfpAction`] for the driver to carry out (boringtun's `Tunn` style: the component decides,
 //! only the driver moves packets):
 //!
-//! * [`Vfp::from_port`]: a frame leaving a container's port (meter, flow table, ACL Out, the
+//! * [`Vfp::on_port_out`]: a frame leaving a container's port (meter, flow table, ACL Out, the
 //!   slow-path layers, route);
-//! * [`Vfp::to_port`]: a frame the vSwitch hands to a port (flow table, ACL In, delivery);
-//! * [`Vfp::from_uplink`]: a frame from the uplink after any decap (reverse NAT, inbound LB,
+//! * [`Vfp::on_port_in`]: a frame the vSwitch hands to a port (flow table, ACL In, delivery);
+//! * [`Vfp::on_uplink`]: a frame from the uplink after any decap (reverse NAT, inbound LB,
 //!   port mappings, endpoints on the wire, else the host stack).
 //!
 //! What VFP reads but does not own — the clock, the seed, the host's OS routes, the counters —

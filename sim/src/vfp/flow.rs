@@ -164,6 +164,7 @@ impl<A: Clone> FlowTable<A> {
         }
     }
 
+    #[inline(always)]
     pub fn lookup(&mut self, key: &FlowKey, generation: u64, now: u64) -> Result<A, Miss> {
         match self.map.get_mut(key) {
             None => Err(Miss::Absent),

@@ -23,7 +23,7 @@ impl Vfp {
     /// A frame from the uplink (after any VXLAN decap; `overlay`: the network it was decapsulated
     /// into): the flow table, else the inbound slow path (reverse NAT, inbound LB, port
     /// mappings, endpoints on the wire, or the host stack).
-    pub(crate) fn from_uplink(
+    pub(crate) fn on_uplink(
         &mut self,
         env: &mut Env,
         pkt: &mut Packet,
@@ -63,7 +63,7 @@ impl Vfp {
     /// translated toward the host (pinned at HOST) is restored; a VIP or NodePort is reached only
     /// through an LB with `LocalRoutedVIP` (P2), an own port mapping only with the PortMapping
     /// `LocalRoutedVip` flag (Azure CNI #1863). `None`: VFP leaves it to the host stack.
-    pub(crate) fn from_host(
+    pub(crate) fn on_host_send(
         &mut self,
         env: &mut Env,
         pkt: &mut Packet,

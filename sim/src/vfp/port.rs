@@ -126,8 +126,7 @@ impl Vfp {
     }
 
     pub(crate) fn deny_disposition(&self, node: &str, p: u32, d: DenyRef) -> Disposition {
-        let hn = &*self;
-        let pp = &hn.prog.ports[p as usize];
+        let pp = &self.prog.ports[p as usize];
         let lname = if d.host { Layer::AclHost } else { Layer::AclSwitch };
         let set = pp.acl(d.host, d.dir);
         let hit = match d.rule {
@@ -167,7 +166,7 @@ impl Vfp {
     /// A frame leaves container port `p` (VFP outbound), its destination MAC already resolved
     /// by the compartment: the meter, then the flow table; on a miss ACL Out and the slow-path
     /// layers, whose result is cached with the stateful reply entry.
-    pub(crate) fn from_port(
+    pub(crate) fn on_port_out(
         &mut self,
         env: &mut Env,
         p: u32,
@@ -861,7 +860,13 @@ impl Vfp {
     /// A frame the vSwitch hands to port `q` (VFP inbound): the flow table, on a miss ACL In
     /// (installing both directions of the connection), then the port's vNIC. The action is
     /// `Exit::Deliver` to the container, or `Exit::HostStack` for a host vNIC endpoint.
-    pub(crate) fn to_port(&mut self, env: &mut Env, q: u32, pkt: &mut Packet, tr: &mut Tracer) -> VfpAction {
+    pub(crate) fn on_port_in(
+        &mut self,
+        env: &mut Env,
+        q: u32,
+        pkt: &mut Packet,
+        tr: &mut Tracer,
+    ) -> VfpAction {
         let Some(t) = tuple_of(pkt) else {
             return VfpAction::Drop(Disposition::Unsupported {
                 node: env.node.to_string(),

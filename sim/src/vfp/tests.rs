@@ -142,12 +142,12 @@ fn out_same_host_switches_to_the_peer_port_then_hits_the_flow_table() {
     };
     let mut pkt = frame();
     let (vfp, mut env) = h.env();
-    let first = forwarded(vfp.from_port(&mut env, a, &mut pkt, &mut Tracer::new(false)));
+    let first = forwarded(vfp.on_port_out(&mut env, a, &mut pkt, &mut Tracer::new(false)));
     assert_eq!(first.exit, Exit::Port(b));
     assert_eq!(pkt, frame(), "no translation between two pods");
     let mut pkt = frame();
     let (vfp, mut env) = h.env();
-    let again = forwarded(vfp.from_port(&mut env, a, &mut pkt, &mut Tracer::new(false)));
+    let again = forwarded(vfp.on_port_out(&mut env, a, &mut pkt, &mut Tracer::new(false)));
     assert_eq!(again, first);
     assert_eq!((h.counters.slow_path, h.counters.fast_path), (1, 1));
 }
@@ -163,7 +163,7 @@ fn out_cluster_ip_dnats_snats_and_encapsulates_toward_the_backend_pa() {
         128,
     );
     let (vfp, mut env) = h.env();
-    let act = forwarded(vfp.from_port(&mut env, a, &mut pkt, &mut Tracer::new(false)));
+    let act = forwarded(vfp.on_port_out(&mut env, a, &mut pkt, &mut Tracer::new(false)));
     let Exit::Encap {
         outer_next_hop,
         pa,
@@ -204,7 +204,7 @@ fn out_acl_block_drops_with_the_rule_that_decided() {
         128,
     );
     let (vfp, mut env) = h.env();
-    match vfp.from_port(&mut env, d, &mut pkt, &mut Tracer::new(false)) {
+    match vfp.on_port_out(&mut env, d, &mut pkt, &mut Tracer::new(false)) {
         VfpAction::Drop(Disposition::DeniedOut { rule, priority, .. }) => {
             assert_eq!((rule.as_str(), priority), ("deny-all", 100))
         }
@@ -223,7 +223,7 @@ fn in_at_a_port_delivers_with_the_port_mac() {
         128,
     );
     let (vfp, mut env) = h.env();
-    let act = forwarded(vfp.to_port(&mut env, b, &mut pkt, &mut Tracer::new(false)));
+    let act = forwarded(vfp.on_port_in(&mut env, b, &mut pkt, &mut Tracer::new(false)));
     assert_eq!(act.exit, Exit::Deliver);
     assert_eq!(pkt.eth.dst, mac(B_MAC));
 }
@@ -239,7 +239,7 @@ fn from_uplink_decapsulated_goes_to_the_endpoint_or_is_dropped() {
         127,
     );
     let (vfp, mut env) = h.env();
-    let act = forwarded(vfp.from_uplink(&mut env, &mut pkt, Some(0), &mut Tracer::new(false)));
+    let act = forwarded(vfp.on_uplink(&mut env, &mut pkt, Some(0), &mut Tracer::new(false)));
     assert_eq!(act.exit, Exit::Port(a));
     let mut pkt = tcp_syn(
         (mac(DR_MAC), mac(A_MAC)),
@@ -248,7 +248,7 @@ fn from_uplink_decapsulated_goes_to_the_endpoint_or_is_dropped() {
         127,
     );
     let (vfp, mut env) = h.env();
-    match vfp.from_uplink(&mut env, &mut pkt, Some(0), &mut Tracer::new(false)) {
+    match vfp.on_uplink(&mut env, &mut pkt, Some(0), &mut Tracer::new(false)) {
         VfpAction::Drop(Disposition::NoRoute { reason, .. }) => {
             assert!(reason.contains("no endpoint with that address"), "{reason}")
         }
