@@ -280,6 +280,7 @@ impl Step {
                 | Step::Ping(_)
                 | Step::Reachability(_)
                 | Step::Reach(_)
+                | Step::ReachUnchanged(_)
         )
     }
 }
@@ -616,6 +617,7 @@ impl<'a> Runner<'a> {
             Step::Ping(t) => self.traffic(Proto::Icmp, true, t, rep),
             Step::Reachability(r) => self.reachability(r, rep),
             Step::Reach(r) => self.reach_step(r, rep),
+            Step::ReachUnchanged(r) => self.reach_unchanged_step(r, rep),
             Step::HnsRestart(h) => self.fault(rep, Fault::HnsRestart { host: h.host.clone() }),
             Step::Reboot(h) => self.fault(rep, Fault::Reboot { host: h.host.clone() }),
             Step::LinkDown(h) => self.fault(rep, Fault::LinkDown { host: h.host.clone() }),

@@ -596,6 +596,7 @@ impl Checker<'_> {
                     }
                 }
             }
+            Step::ReachUnchanged(r) => self.reach_unchanged(&p, i, r),
             Step::HnsRestart(h)
             | Step::Reboot(h)
             | Step::LinkDown(h)
@@ -873,6 +874,39 @@ impl Checker<'_> {
                     &[ep.clone(), vec![k("same-receiver")]].concat(),
                     "`same-receiver` needs `repeat:` of 2 or more",
                 );
+            }
+        }
+    }
+
+    /// `reach-unchanged:` (docs/reach.md): `since` names an earlier step; the allowed changes
+    /// name places and parse as `reach:` keys and values.
+    fn reach_unchanged(&mut self, p: &[Seg], i: usize, r: &crate::scenario::format::ReachUnchangedStep) {
+        if r.since == 0 || r.since > i {
+            let msg = format!(
+                "expected the number of an earlier step (1 to {i}), found {}",
+                r.since
+            );
+            self.err(&[p.to_vec(), vec![k("since")]].concat(), msg);
+        }
+        for (j, f) in r.from.iter().enumerate() {
+            self.place(&[p.to_vec(), vec![k("from"), Seg::Index(j)]].concat(), "", f);
+        }
+        for (j, t) in r.to.iter().enumerate() {
+            if t.parse::<IpAddr>().is_err() {
+                self.place(&[p.to_vec(), vec![k("to"), Seg::Index(j)]].concat(), "", t);
+            }
+        }
+        for (j, e) in r.except.iter().enumerate() {
+            let ep = [p.to_vec(), vec![k("except"), Seg::Index(j)]].concat();
+            self.place(&ep, "from", &e.from);
+            if let Some(Err(m)) = e.class.as_deref().map(crate::reach::expect::parse_key) {
+                self.err(&[ep.clone(), vec![k("class")]].concat(), m);
+            }
+            for (field, v) in [("now", Some(&e.now)), ("was", e.was.as_ref())] {
+                let v = v.filter(|v| v.as_str() != "(no such pair)");
+                if let Some(Err(m)) = v.map(|v| crate::reach::expect::check_value(v)) {
+                    self.err(&[ep.clone(), vec![k(field)]].concat(), m);
+                }
             }
         }
     }
