@@ -55,11 +55,7 @@ fn library(rel: &str) -> Loaded {
 #[test]
 fn an_acl_change_in_a_cluster_sweeps_only_the_touched_pairs() {
     let mut text = synth::overlay_cluster(2, 3, 4, 2);
-    text.push_str(
-        "  - update-endpoint-policy:\n      host: node1\n      target: p1_0\n      policies:\n        - \
-         {Type: ACL, Settings: {Protocols: \"6\", Action: Block, Direction: In, LocalPorts: \"8080\", Priority: 100}}\n        - \
-         {Type: ProviderAddress, Settings: {ProviderAddress: 10.0.0.11}}\n",
-    );
+    text.push_str(&synth::pod_acl_change(1, 0));
     let l = load_str("cluster-acl", &text).expect("loads");
     let cut = l.scenario.steps.len();
     let (lb, la) = sides(&l, cut);
