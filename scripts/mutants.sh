@@ -63,7 +63,7 @@ if ! command -v cargo-mutants >/dev/null 2>&1; then
 fi
 
 sim_fast=(--lib --test vfp_rules --test dataplane_lb --test dataplane_fastpath --test dataplane_compile
-          --test reference_scenarios)
+          --test reference_scenarios --test vfp_edges)
 state_fast=(--lib --test state_ipam --test state_lifecycle --test state_errors --test state_v1
             --test state_edges --test dump_read)
 

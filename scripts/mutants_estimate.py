@@ -3,9 +3,9 @@
 
     scripts/mutants_estimate.py OUTCOMES.json [MORE-OUTCOMES.json ...]
 
-Reads cargo-mutants' outcomes.json files (mutants.out/*/mutants.out/outcomes.json); a mutant in
-a later file overrides the same mutant in an earlier one (a sample run, then `--again` on its
-survivors with the whole suite). Prints caught / missed / unviable / timeout per file as a
+Reads cargo-mutants' outcomes.json files (mutants.out/*/mutants.out/outcomes.json): the first
+is the sample; a later file re-judges the sample's mutants it also ran (`--again` on the
+survivors, with more tests or the whole suite) and adds no others. Prints caught / missed / unviable / timeout per file as a
 Markdown table, the missed share of the viable mutants (caught + missed + timeout) with its
 exact (Clopper-Pearson) 95 % interval, and the missed mutants. The interval treats the sample
 as random draws; a round-robin sample (--sample K/N) is a systematic one, close enough when
@@ -37,13 +37,15 @@ def cp(k, n, a=0.05):
     return lo, hi
 
 res = OrderedDict()
-for path in sys.argv[1:]:
+for n, path in enumerate(sys.argv[1:]):
     d = json.load(open(path))
     for o in d['outcomes']:
         sc = o['scenario']
         if not isinstance(sc, dict) or 'Mutant' not in sc: continue
         m = sc['Mutant']
-        res[m['name']] = (m['file'], o['summary'])
+        # Later runs only re-judge the first run's mutants (an --again run can include others).
+        if n == 0 or m['name'] in res:
+            res[m['name']] = (m['file'], o['summary'])
 per = defaultdict(lambda: defaultdict(int))
 for name, (f, s) in res.items():
     per[f][s] += 1

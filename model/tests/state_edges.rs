@@ -9,7 +9,9 @@ use hnsim_model::hresult::HResult;
 use hnsim_model::state::{lint, Change, HostSettings, OnReferenced};
 use hnsim_model::schema::Version;
 use hnsim_model::Guid;
+use hnsim_model::state::workload::KubeProxyWorkload;
 use serde_json::json;
+use std::collections::BTreeSet;
 use state_support::*;
 
 /// HNS hands out random RFC 4122 version 4 GUIDs: the version nibble is 4 and the variant
@@ -99,6 +101,8 @@ fn nodeport_lbs_of_both_families_share_a_port_and_free_it_on_delete() {
         assert_eq!(code(clash), HResult::HCN_E_PORT_ALREADY_EXISTS, "Flags {flags}");
     }
     h.delete_load_balancer(&v4.to_string()).unwrap();
+    // The deleted LB's frontends leave the index (a stale entry could hide a real clash).
+    h.verify_indexes().unwrap();
     create(&mut h, ObjectKind::LoadBalancer, &lb(0)).unwrap();
 }
 
@@ -192,4 +196,115 @@ fn index_probes_count_lookups() {
     let before = h.index_probes();
     ep(&mut h, &n, None);
     assert!(h.index_probes() > before);
+}
+
+/// An endpoint may carry one address of each family, never two of one.
+#[test]
+fn an_endpoint_has_at_most_one_address_per_family() {
+    let mut h = hns();
+    let d = json!({"Name": "ds", "Type": "L2Bridge", "Ipams": [{"Type": "Static", "Subnets": [
+        {"IpAddressPrefix": "10.0.0.0/24", "Routes": [{"NextHop": "10.0.0.1", "DestinationPrefix": "0.0.0.0/0"}]},
+        {"IpAddressPrefix": "fd00::/64", "Routes": [{"NextHop": "fd00::1", "DestinationPrefix": "::/0"}]}]}]});
+    let n = net(&mut h, d);
+    let with = |ips: &[&str]| {
+        let mut d = endpoint_doc(&n, None);
+        d["IpConfigurations"] = ips.iter().map(|i| json!({"IpAddress": i})).collect();
+        d
+    };
+    let (e, _) = create(&mut h, ObjectKind::Endpoint, &with(&["10.0.0.5", "fd00::5"])).unwrap();
+    let ips: Vec<String> = h.endpoint_ips(&e).map(|i| i.to_string()).collect();
+    assert_eq!(ips, ["10.0.0.5", "fd00::5"]);
+    for two in [["10.0.0.6", "10.0.0.7"], ["fd00::6", "fd00::7"]] {
+        let r = create(&mut h, ObjectKind::Endpoint, &with(&two));
+        assert_eq!(code(r), HResult::HCN_E_INVALID_ENDPOINT, "{two:?}");
+    }
+}
+
+/// HCN_E_PORT_ALREADY_EXISTS says which load balancer holds the frontend and which frontend:
+/// protocol, VIP (or "any address" for NodePort-style LBs) and port.
+#[test]
+fn a_frontend_clash_names_the_owner_and_the_frontend() {
+    let mut h = hns();
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    let e = ep(&mut h, &n, None);
+    let lb = |vips: serde_json::Value, proto: u32, port: u16| {
+        json!({"HostComputeEndpoints": [e.to_string()], "FrontendVIPs": vips,
+            "PortMappings": [{"Protocol": 17, "InternalPort": 53, "ExternalPort": 5353},
+                             {"Protocol": proto, "InternalPort": 8080, "ExternalPort": port}]})
+    };
+    let (a, _) = create(&mut h, ObjectKind::LoadBalancer, &lb(json!(["10.96.0.1", "10.96.0.2"]), 6, 80)).unwrap();
+    let (b, _) = create(&mut h, ObjectKind::LoadBalancer, &lb(json!([]), 6, 30080)).unwrap();
+    let clash = |h: &mut hnsim_model::state::Hns, doc| {
+        create(h, ObjectKind::LoadBalancer, &doc).unwrap_err().message
+    };
+    let m = clash(&mut h, lb(json!(["10.96.0.9", "10.96.0.2"]), 6, 80));
+    assert!(m.starts_with(&format!("load balancer {a} already serves protocol 17 10.96.0.2 port 5353")), "{m}");
+    let m = clash(&mut h, lb(json!([]), 6, 30080));
+    assert!(m.starts_with(&format!("load balancer {b} already serves protocol 17 (any address) port 5353")), "{m}");
+}
+
+/// The workload the benches and `hnsim bench` measure is the one its docs describe: every
+/// tenth backend a local pod endpoint with an HNS-allocated address, the rest remote endpoints
+/// (Flags 1) of distinct pods with their node's ProviderAddress.
+#[test]
+fn the_bench_workload_programs_what_it_describes() {
+    let w = KubeProxyWorkload::new(3, 12);
+    let mut h = hns();
+    let p = w.program(&mut h).unwrap();
+    assert_eq!((p.endpoints.len(), p.load_balancers.len()), (36, 3));
+    let mut local = 0;
+    let mut addrs = BTreeSet::new();
+    for (i, id) in p.endpoints.iter().enumerate() {
+        let e = query(&mut h, ObjectKind::Endpoint, &id.parse().unwrap());
+        let remote = e["Flags"].as_u64().unwrap_or(0) & 1 == 1;
+        assert_eq!(!remote, w.is_local(i), "endpoint {i}: {e}");
+        local += usize::from(!remote);
+        assert!(addrs.insert(e["IpConfigurations"][0]["IpAddress"].to_string()), "{e}");
+        if remote {
+            assert_eq!(e["Policies"][0]["Type"], "ProviderAddress", "{e}");
+        }
+    }
+    assert_eq!(local, 4);
+    // An update rotates the service's own backends and sets the target port.
+    w.update_lb(&mut h, &p, 1, 9090).unwrap();
+    let lb = query(&mut h, ObjectKind::LoadBalancer, &p.load_balancers[1].parse().unwrap());
+    let mut want = p.endpoints[12..24].to_vec();
+    want.rotate_left(1);
+    assert_eq!(lb["HostComputeEndpoints"], json!(want));
+    assert_eq!(lb["PortMappings"][0]["InternalPort"], 9090);
+}
+
+/// One endpoint may map several ports; mapping one protocol and port twice is refused, and
+/// the error names the mapping that clashes.
+#[test]
+fn an_endpoint_maps_several_ports_but_not_one_twice() {
+    let mut h = hns();
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    let with = |ip: &str, ports: &[(u32, u16)]| {
+        let mut d = endpoint_doc(&n, Some(ip));
+        d["Policies"] = ports
+            .iter()
+            .map(|(p, ext)| json!({"Type": "PortMapping", "Settings": {"Protocol": p, "InternalPort": 80, "ExternalPort": ext}}))
+            .collect();
+        d
+    };
+    create(&mut h, ObjectKind::Endpoint, &with("172.20.0.5", &[(6, 8080), (6, 8443), (17, 8080)])).unwrap();
+    let e = create(&mut h, ObjectKind::Endpoint, &with("172.20.0.6", &[(6, 9000), (6, 9000)])).unwrap_err();
+    assert_eq!(e.code, HResult::HCN_E_PORT_ALREADY_EXISTS);
+    let e = create(&mut h, ObjectKind::Endpoint, &with("172.20.0.7", &[(6, 9001), (6, 8443)])).unwrap_err();
+    assert!(e.message.starts_with("PortMapping protocol 6 external port 8443 "), "{}", e.message);
+}
+
+/// With `host_default_namespace`, HNS starts with the host's own namespace: a real (non-zero)
+/// ID, compartment 1, type HostDefault, a v2 document.
+#[test]
+fn the_host_default_namespace_is_a_real_v2_object() {
+    let mut h = hns_with(|s| s.host_default_namespace = true);
+    let ns = h.host_default_namespace().expect("created at start");
+    assert!(!ns.is_zero());
+    let q = query(&mut h, ObjectKind::Namespace, &ns);
+    assert_eq!(q["ID"], ns.to_string());
+    assert_eq!(q["NamespaceId"], 1);
+    assert_eq!(q["Type"], "HostDefault");
+    assert_eq!(q["SchemaVersion"], json!({"Major": 2, "Minor": 0}));
 }

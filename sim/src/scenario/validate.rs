@@ -426,27 +426,47 @@ impl Checker<'_> {
         }
     }
 
+    /// Check every `${…}` in the strings of a value. Most strings have none, and most
+    /// expressions name a defined object: the walk borrows its path and makes an owned one only
+    /// for a string with something to report.
     fn refs_in_value(&mut self, p: &[Seg], v: &serde_yaml::Value) {
-        match v {
-            serde_yaml::Value::String(s) => self.refs_in_str(p, s),
-            serde_yaml::Value::Sequence(items) => {
-                for (i, it) in items.iter().enumerate() {
-                    let mut pp = p.to_vec();
-                    pp.push(Seg::Index(i));
-                    self.refs_in_value(&pp, it);
+        type At<'v> = Vec<Option<Result<&'v str, usize>>>;
+        fn walk<'v>(v: &'v serde_yaml::Value, ok: &dyn Fn(&str) -> bool, at: &mut At<'v>, out: &mut Vec<(At<'v>, &'v str)>) {
+            match v {
+                serde_yaml::Value::String(s) if super::interp::has_expression(s) && !ok(s) => {
+                    out.push((at.clone(), s))
                 }
-            }
-            serde_yaml::Value::Mapping(m) => {
-                for (key, val) in m {
-                    let mut pp = p.to_vec();
-                    if let Some(ks) = key.as_str() {
-                        pp.push(k(ks));
+                serde_yaml::Value::Sequence(items) => {
+                    for (i, it) in items.iter().enumerate() {
+                        at.push(Some(Err(i)));
+                        walk(it, ok, at, out);
+                        at.pop();
                     }
-                    self.refs_in_value(&pp, val);
                 }
+                serde_yaml::Value::Mapping(m) => {
+                    for (key, val) in m {
+                        at.push(key.as_str().map(Ok));
+                        walk(val, ok, at, out);
+                        at.pop();
+                    }
+                }
+                serde_yaml::Value::Tagged(t) => walk(&t.value, ok, at, out),
+                _ => {}
             }
-            serde_yaml::Value::Tagged(t) => self.refs_in_value(p, &t.value),
-            _ => {}
+        }
+        let names = &self.names;
+        let ok = |s: &str| {
+            super::interp::reference_names(s).is_ok_and(|refs| refs.iter().all(|r| names.contains_key(*r)))
+        };
+        let mut found = Vec::new();
+        walk(v, &ok, &mut Vec::new(), &mut found);
+        for (rel, s) in found {
+            let mut pp = p.to_vec();
+            pp.extend(rel.into_iter().flatten().map(|seg| match seg {
+                Ok(key) => k(key),
+                Err(i) => Seg::Index(i),
+            }));
+            self.refs_in_str(&pp, s);
         }
     }
 

@@ -1,0 +1,85 @@
+//! Behaviours of the VFP building blocks that a mutation-testing sample found unchecked
+//! (docs/testing.md "Recorded runs" names the mutant each test kills).
+
+use hnsim_sim::vfp::{Dir, FlowKey, Tuple, Zone};
+use std::collections::BTreeSet;
+use std::hash::{BuildHasher, Hash};
+use std::net::IpAddr;
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+fn hash_of<T: Hash>(x: &T) -> u64 {
+    // A fixed-key SipHash: deterministic, and distinct inputs give distinct hashes.
+    std::hash::BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default()
+        .hash_one(x)
+}
+
+fn key(zone: Zone, dir: Dir, t: Tuple) -> FlowKey {
+    FlowKey { zone, dir, tuple: t }
+}
+
+/// The flow cache is probed on every hop: two keys that differ in any one field must not hash
+/// alike, or the connections of a busy port pile up in one bucket. Checked field by field, for
+/// IPv4 and IPv6 tuples.
+#[test]
+fn every_field_of_a_flow_key_reaches_its_hash() {
+    for (a, b) in [("10.244.1.10", "10.96.0.10"), ("fd00::a", "fd00:96::a")] {
+        let t = Tuple {
+            proto: 6,
+            src: ip(a),
+            sport: 40000,
+            dst: ip(b),
+            dport: 80,
+        };
+        let base = key(Zone::Port(3), Dir::Out, t);
+        let variants: Vec<(&str, Vec<FlowKey>)> = vec![
+            (
+                "zone",
+                [Zone::Port(3), Zone::Port(4), Zone::HostStack, Zone::Uplink]
+                    .map(|z| FlowKey { zone: z, ..base })
+                    .to_vec(),
+            ),
+            ("dir", [Dir::Out, Dir::In].map(|d| FlowKey { dir: d, ..base }).to_vec()),
+            (
+                "proto",
+                [6u8, 17, 1, 58]
+                    .map(|p| key(base.zone, base.dir, Tuple { proto: p, ..t }))
+                    .to_vec(),
+            ),
+            (
+                "sport",
+                [40000u16, 40001, 1]
+                    .map(|p| key(base.zone, base.dir, Tuple { sport: p, ..t }))
+                    .to_vec(),
+            ),
+            (
+                "dport",
+                [80u16, 81, 443]
+                    .map(|p| key(base.zone, base.dir, Tuple { dport: p, ..t }))
+                    .to_vec(),
+            ),
+            (
+                "src",
+                [t.src, t.dst]
+                    .map(|s| key(base.zone, base.dir, Tuple { src: s, ..t }))
+                    .to_vec(),
+            ),
+            (
+                "dst",
+                [t.dst, t.src]
+                    .map(|d| key(base.zone, base.dir, Tuple { dst: d, ..t }))
+                    .to_vec(),
+            ),
+        ];
+        for (field, keys) in variants {
+            let hashes: BTreeSet<u64> = keys.iter().map(hash_of).collect();
+            assert_eq!(hashes.len(), keys.len(), "{field} ({a}): {keys:?}");
+            let tuples: BTreeSet<u64> = keys.iter().map(|k| hash_of(&k.tuple)).collect();
+            if !matches!(field, "zone" | "dir") {
+                assert_eq!(tuples.len(), keys.len(), "tuple {field} ({a})");
+            }
+        }
+    }
+}
