@@ -68,7 +68,11 @@ fn cluster(c: &mut Criterion) {
     });
 
     // `hnsim diff BEFORE AFTER` on it: both set-ups, then the sweeps the change needs.
-    let after = load_str("cluster-acl", &(synth::overlay_cluster(3, 100, 1_000, 10) + &synth::pod_acl_change(1, 0))).expect("loads");
+    let after = load_str(
+        "cluster-acl",
+        &(synth::overlay_cluster(3, 100, 1_000, 10) + &synth::pod_acl_change(1, 0)),
+    )
+    .expect("loads");
     let mut before = after.clone();
     before.scenario.steps.pop();
     g.bench_function("diff_one_acl_change", |b| {

@@ -27,7 +27,8 @@ fn main() {
     let pods: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(100);
     let services: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(1000);
     let text = synth::overlay_cluster(3, pods, services, 10);
-    let after = load_str("cluster-acl", &(text.clone() + &synth::pod_acl_change(1, 0))).unwrap_or_else(|e| panic!("{e:?}"));
+    let after = load_str("cluster-acl", &(text.clone() + &synth::pod_acl_change(1, 0)))
+        .unwrap_or_else(|e| panic!("{e:?}"));
     let l = load_str("cluster", &text).unwrap_or_else(|e| panic!("{e:?}"));
     let (t, c) = (Instant::now(), cpu_seconds());
     let opts = RunOptions {

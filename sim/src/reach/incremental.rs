@@ -49,7 +49,10 @@ pub fn acl_only(a: &World, b: &World) -> Result<Touched, String> {
         && a.partitions == b.partitions
         && a.nodes.len() == b.nodes.len()
         && a.segments.len() == b.segments.len()
-        && a.segments.iter().zip(&b.segments).all(|(x, y)| x.loss == y.loss && x.spec == y.spec);
+        && a.segments
+            .iter()
+            .zip(&b.segments)
+            .all(|(x, y)| x.loss == y.loss && x.spec == y.spec);
     if !same_runtime {
         return Err("the topology, listeners, clock or random state".into());
     }
@@ -62,7 +65,8 @@ pub fn acl_only(a: &World, b: &World) -> Result<Touched, String> {
             (NodeKind::Host(p), NodeKind::Host(q)) => {
                 // Settings, routes and neighbour caches have no PartialEq: compare their Debug
                 // forms (a spurious difference only costs a full sweep).
-                let same = |a: &dyn std::fmt::Debug, b: &dyn std::fmt::Debug| format!("{a:?}") == format!("{b:?}");
+                let same =
+                    |a: &dyn std::fmt::Debug, b: &dyn std::fmt::Debug| format!("{a:?}") == format!("{b:?}");
                 if p.link_up != q.link_up
                     || !same(&p.spec, &q.spec)
                     || !same(&p.stack, &q.stack)
@@ -91,7 +95,10 @@ fn same_but_acls(a: &HostProgram, b: &HostProgram, host: &str, t: &mut Touched) 
         ("port mappings", a.port_maps == b.port_maps),
         ("host addresses", a.host_addrs == b.host_addrs),
         ("host routes", a.host_routes == b.host_routes),
-        ("transparent endpoints", a.transparent_by_ip == b.transparent_by_ip),
+        (
+            "transparent endpoints",
+            a.transparent_by_ip == b.transparent_by_ip,
+        ),
         ("load balancers", a.lbs.mappings() == b.lbs.mappings()),
     ];
     if let Some((what, _)) = checks.iter().find(|(_, same)| !same) {

@@ -4,8 +4,8 @@
 
 use super::{execute, Check, Named, ObjectKind, RunOptions, Runner, StepReport};
 use crate::reach::expect::{mismatches, parse_key};
-use crate::reach::unchanged::{self, Allowed};
 use crate::reach::incremental::PairFilter;
+use crate::reach::unchanged::{self, Allowed};
 use crate::reach::{sweep_where, Proto, Reach, Source, Target};
 use crate::scenario::format::{ReachStep, ReachUnchangedStep};
 use crate::world::NodeKind;
@@ -180,7 +180,11 @@ impl Runner<'_> {
         to: &[String],
     ) -> Result<(Reach, Reach, Option<usize>), String> {
         let mut targets: BTreeMap<IpAddr, Target> = BTreeMap::new();
-        for t in before.reach_targets(to)?.into_iter().chain(after.reach_targets(to)?) {
+        for t in before
+            .reach_targets(to)?
+            .into_iter()
+            .chain(after.reach_targets(to)?)
+        {
             targets.insert(t.addr, t);
         }
         let targets: Vec<Target> = targets.into_values().collect();
@@ -225,7 +229,11 @@ impl Runner<'_> {
     /// A `reach-unchanged:` step: the set-up through step `since` against the set-up through
     /// the step before this one (fresh runs of the scenario's set-up, traffic skipped, as
     /// `hnsim diff --cut-at` does), then one check per allowed change and one for the rest.
-    pub(super) fn reach_unchanged_step(&mut self, r: &ReachUnchangedStep, rep: &mut StepReport) -> Result<(), String> {
+    pub(super) fn reach_unchanged_step(
+        &mut self,
+        r: &ReachUnchangedStep,
+        rep: &mut StepReport,
+    ) -> Result<(), String> {
         let this = rep.index;
         rep.label = format!("reach unchanged since step {}", r.since);
         if r.since == 0 || r.since >= this {
@@ -246,7 +254,11 @@ impl Runner<'_> {
             setup_only: true,
             ..Default::default()
         };
-        let set_up = |l| execute(l, &opts).1.ok_or_else(|| "the set-up did not build".to_string());
+        let set_up = |l| {
+            execute(l, &opts)
+                .1
+                .ok_or_else(|| "the set-up did not build".to_string())
+        };
         let (mut b, mut a) = (set_up(&lb)?, set_up(&la)?);
         let (before, after, _) = Runner::reach_both(&mut b, &mut a, &r.from, &r.to)?;
         let changes = crate::reach::diff::diff(&before, &after);
@@ -256,7 +268,10 @@ impl Runner<'_> {
             .map(|e| {
                 let keys = match &e.class {
                     Some(c) => vec![parse_key(c)?],
-                    None => Proto::ALL.iter().map(|p| parse_key(p.name())).collect::<Result<_, _>>()?,
+                    None => Proto::ALL
+                        .iter()
+                        .map(|p| parse_key(p.name()))
+                        .collect::<Result<_, _>>()?,
                 };
                 Ok(Allowed {
                     from: &e.from,
@@ -293,8 +308,12 @@ impl Runner<'_> {
         } else {
             unexpected.join("; ")
         };
-        rep.checks
-            .push(Check::new("reach unchanged otherwise", "no other change", actual, ok));
+        rep.checks.push(Check::new(
+            "reach unchanged otherwise",
+            "no other change",
+            actual,
+            ok,
+        ));
         Ok(())
     }
 

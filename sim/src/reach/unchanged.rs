@@ -57,8 +57,7 @@ fn whole(proto: Proto, ports: &[Range]) -> Vec<Range> {
 /// Is every range of `r` inside the union of `by`?
 fn covered(r: &[Range], by: Vec<Range>) -> bool {
     let by = merge(by);
-    r.iter()
-        .all(|x| by.iter().any(|b| b.lo <= x.lo && x.hi <= b.hi))
+    r.iter().all(|x| by.iter().any(|b| b.lo <= x.lo && x.hi <= b.hi))
 }
 
 /// The verdict: per entry, whether all its classes changed as it says; and every change no

@@ -117,7 +117,11 @@ pub fn lb_steps(lbs: usize, backends: usize) -> String {
 pub fn overlay_cluster(nodes: usize, pods: usize, services: usize, backends: usize) -> String {
     let total = nodes * pods;
     let mut out = String::with_capacity(600 * nodes * (pods + services) + 400 * nodes * total);
-    header(&mut out, &format!("synthetic-cluster-{nodes}x{pods}-{services}svc"), nodes);
+    header(
+        &mut out,
+        &format!("synthetic-cluster-{nodes}x{pods}-{services}svc"),
+        nodes,
+    );
     for n in 1..=nodes {
         let _ = writeln!(
             out,
@@ -141,7 +145,10 @@ pub fn overlay_cluster(nodes: usize, pods: usize, services: usize, backends: usi
         for m in (1..=nodes).filter(|m| *m != n) {
             for p in 0..pods {
                 let ip = pod_ip(m, p);
-                let mac: Vec<String> = ip.split('.').map(|o| format!("{:02x}", o.parse::<u8>().unwrap_or(0))).collect();
+                let mac: Vec<String> = ip
+                    .split('.')
+                    .map(|o| format!("{:02x}", o.parse::<u8>().unwrap_or(0)))
+                    .collect();
                 let _ = writeln!(
                     out,
                     "  - create-endpoint:\n      host: node{n}\n      as: r{n}_{m}_{p}\n      doc: {{HostComputeNetwork: \
