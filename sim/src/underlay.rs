@@ -48,6 +48,7 @@ pub enum FaultRule {
     Heal(usize, usize),
 }
 
+#[derive(Debug)]
 struct Segment {
     spec: SegmentSpec,
     loss: u8,
@@ -55,7 +56,7 @@ struct Segment {
 }
 
 /// The underlay (see the module doc).
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct Fabric {
     segments: Vec<Segment>,
     by_name: BTreeMap<String, usize>,

@@ -395,8 +395,12 @@ fn split_key(line: &[char], col: usize) -> Option<(String, usize)> {
 fn scan_flow(lines: &[Vec<char>], li: usize, col: usize, base: Node, idx: &mut Index) -> (usize, usize) {
     enum Ctx {
         /// `key`: the node of the key just read, whose value may open a nested collection.
-        Map { key: Option<Node> },
-        Seq { i: usize },
+        Map {
+            key: Option<Node>,
+        },
+        Seq {
+            i: usize,
+        },
     }
     let mut stack: Vec<(Ctx, Node)> = Vec::new();
     let (mut l, mut c) = (li, col);
@@ -616,10 +620,22 @@ mod tests {
         let big = Index::build(&crate::scenario::synth::overlay_pods(2, 300));
         assert_eq!(small.keys.len(), big.keys.len());
         assert!(big.pos.len() > 50 * small.pos.len() / 2);
-        let step = |i| [k("steps"), Seg::Index(i), k("create-endpoint"), k("doc"), k("Policies")];
+        let step = |i| {
+            [
+                k("steps"),
+                Seg::Index(i),
+                k("create-endpoint"),
+                k("doc"),
+                k("Policies"),
+            ]
+        };
         for idx in [&small, &big] {
             let p = idx.get(&step(6)).expect("a flow key of a late step is located");
-            assert_eq!(idx.nearest(&[&step(6)[..], &[Seg::Index(0), k("Nope")]].concat()).line, p.line);
+            assert_eq!(
+                idx.nearest(&[&step(6)[..], &[Seg::Index(0), k("Nope")]].concat())
+                    .line,
+                p.line
+            );
         }
         // A path through a key the text never has: its nearest located ancestor.
         let mut missing = step(6).to_vec();

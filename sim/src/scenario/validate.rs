@@ -431,7 +431,12 @@ impl Checker<'_> {
     /// for a string with something to report.
     fn refs_in_value(&mut self, p: &[Seg], v: &serde_yaml::Value) {
         type At<'v> = Vec<Option<Result<&'v str, usize>>>;
-        fn walk<'v>(v: &'v serde_yaml::Value, ok: &dyn Fn(&str) -> bool, at: &mut At<'v>, out: &mut Vec<(At<'v>, &'v str)>) {
+        fn walk<'v>(
+            v: &'v serde_yaml::Value,
+            ok: &dyn Fn(&str) -> bool,
+            at: &mut At<'v>,
+            out: &mut Vec<(At<'v>, &'v str)>,
+        ) {
             match v {
                 serde_yaml::Value::String(s) if super::interp::has_expression(s) && !ok(s) => {
                     out.push((at.clone(), s))
