@@ -48,7 +48,7 @@ pub enum FaultRule {
     Heal(usize, usize),
 }
 
-#[derive(Debug)]
+#[derive(PartialEq, Eq)]
 struct Segment {
     spec: SegmentSpec,
     loss: u8,
@@ -56,7 +56,7 @@ struct Segment {
 }
 
 /// The underlay (see the module doc).
-#[derive(Debug, Default)]
+#[derive(Default, PartialEq, Eq)]
 pub struct Fabric {
     segments: Vec<Segment>,
     by_name: BTreeMap<String, usize>,
