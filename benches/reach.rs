@@ -49,11 +49,6 @@ fn reach(c: &mut Criterion) {
     g.finish();
 }
 
-/// One pod's ACLs replaced (a Block of tcp/8080 inbound; its ProviderAddress kept).
-const ACL_CHANGE: &str = "  - update-endpoint-policy:\n      host: node1\n      target: p1_0\n      policies:\n        - \
-    {Type: ACL, Settings: {Protocols: \"6\", Action: Block, Direction: In, LocalPorts: \"8080\", Priority: 100}}\n        - \
-    {Type: ProviderAddress, Settings: {ProviderAddress: 10.0.0.11}}\n";
-
 fn cluster(c: &mut Criterion) {
     let mut g = c.benchmark_group("reach_cluster");
     g.sample_size(10);
@@ -75,7 +70,7 @@ fn cluster(c: &mut Criterion) {
     // `hnsim diff BEFORE AFTER` on it: both set-ups, then the sweeps the change needs.
     let after = load_str(
         "cluster-acl",
-        &(synth::overlay_cluster(3, 100, 1_000, 10) + ACL_CHANGE),
+        &(synth::overlay_cluster(3, 100, 1_000, 10) + &synth::pod_acl_change(1, 0)),
     )
     .expect("loads");
     let mut before = after.clone();

@@ -27,10 +27,8 @@ fn main() {
     let pods: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(100);
     let services: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(1000);
     let text = synth::overlay_cluster(3, pods, services, 10);
-    let acl = "  - update-endpoint-policy:\n      host: node1\n      target: p1_0\n      policies:\n        - \
-        {Type: ACL, Settings: {Protocols: \"6\", Action: Block, Direction: In, LocalPorts: \"8080\", Priority: 100}}\n        - \
-        {Type: ProviderAddress, Settings: {ProviderAddress: 10.0.0.11}}\n";
-    let after = load_str("cluster-acl", &format!("{text}{acl}")).unwrap_or_else(|e| panic!("{e:?}"));
+    let after = load_str("cluster-acl", &(text.clone() + &synth::pod_acl_change(1, 0)))
+        .unwrap_or_else(|e| panic!("{e:?}"));
     let l = load_str("cluster", &text).unwrap_or_else(|e| panic!("{e:?}"));
     let (t, c) = (Instant::now(), cpu_seconds());
     let opts = RunOptions {

@@ -41,6 +41,7 @@ impl Touched {
 /// The ports whose ACLs alone differ between `a` and `b`, or what else differs that a packet
 /// may depend on.
 pub fn acl_only(a: &World, b: &World) -> Result<Touched, String> {
+    // The underlay: segments, loss, partitions, hosts and links down.
     let same_runtime = a.now == b.now
         && a.rng == b.rng
         && a.next_ephemeral == b.next_ephemeral

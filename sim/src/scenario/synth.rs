@@ -187,6 +187,18 @@ pub fn overlay_cluster(nodes: usize, pods: usize, services: usize, backends: usi
     out
 }
 
+/// An `update-endpoint-policy` step for [`overlay_cluster`]'s pod `p<node>_<pod>`: its policies
+/// replaced by a Block of inbound tcp/8080 (its ProviderAddress kept), the one-ACL change
+/// `hnsim diff` is measured and tested with.
+pub fn pod_acl_change(node: usize, pod: usize) -> String {
+    format!(
+        "  - update-endpoint-policy:\n      host: node{node}\n      target: p{node}_{pod}\n      policies:\n        - \
+         {{Type: ACL, Settings: {{Protocols: \"6\", Action: Block, Direction: In, LocalPorts: \"8080\", Priority: 100}}}}\n        - \
+         {{Type: ProviderAddress, Settings: {{ProviderAddress: 10.0.0.{}}}}}\n",
+        10 + node
+    )
+}
+
 fn cluster_ip(i: usize) -> String {
     format!("10.96.{}.{}", i / 250, 1 + i % 250)
 }
