@@ -6,13 +6,13 @@ mod state_support;
 use hnsim_model::backend::{HnsBackend, ObjectKind};
 use hnsim_model::document::decode_any;
 use hnsim_model::hresult::HResult;
-use hnsim_model::state::{lint, Change, HostSettings, OnReferenced};
 use hnsim_model::schema::Version;
-use hnsim_model::Guid;
 use hnsim_model::state::workload::KubeProxyWorkload;
+use hnsim_model::state::{lint, Change, HostSettings, OnReferenced};
+use hnsim_model::Guid;
 use serde_json::json;
-use std::collections::BTreeSet;
 use state_support::*;
+use std::collections::BTreeSet;
 
 /// HNS hands out random RFC 4122 version 4 GUIDs: the version nibble is 4 and the variant
 /// bits are `10`, whatever the random bits were.
@@ -125,7 +125,10 @@ fn an_up_to_date_journal_cursor_sees_an_empty_list() {
 /// as `["key"]`.
 #[test]
 fn lint_paths_quote_only_odd_keys() {
-    assert_eq!(lint::child_path("$.Policies[0]", "Ip_Tag2"), "$.Policies[0].Ip_Tag2");
+    assert_eq!(
+        lint::child_path("$.Policies[0]", "Ip_Tag2"),
+        "$.Policies[0].Ip_Tag2"
+    );
     assert_eq!(lint::child_path("$", "odd key"), r#"$["odd key"]"#);
     assert_eq!(lint::child_path("$", ""), r#"$[""]"#);
 }
@@ -184,7 +187,10 @@ fn a_subnet_added_to_a_network_without_ipams_is_static() {
     h.modify_network(&n.to_string(), &sub.to_string()).unwrap();
     let ipams = &query(&mut h, ObjectKind::Network, &n)["Ipams"];
     assert_eq!(ipams[0]["Type"], "Static", "{ipams}");
-    assert_eq!(ipams[0]["Subnets"][0]["IpAddressPrefix"], "10.0.1.0/24", "{ipams}");
+    assert_eq!(
+        ipams[0]["Subnets"][0]["IpAddressPrefix"], "10.0.1.0/24",
+        "{ipams}"
+    );
 }
 
 /// The work counter the scaling tests compare counts index lookups: an operation that looks
@@ -232,15 +238,29 @@ fn a_frontend_clash_names_the_owner_and_the_frontend() {
             "PortMappings": [{"Protocol": 17, "InternalPort": 53, "ExternalPort": 5353},
                              {"Protocol": proto, "InternalPort": 8080, "ExternalPort": port}]})
     };
-    let (a, _) = create(&mut h, ObjectKind::LoadBalancer, &lb(json!(["10.96.0.1", "10.96.0.2"]), 6, 80)).unwrap();
+    let (a, _) = create(
+        &mut h,
+        ObjectKind::LoadBalancer,
+        &lb(json!(["10.96.0.1", "10.96.0.2"]), 6, 80),
+    )
+    .unwrap();
     let (b, _) = create(&mut h, ObjectKind::LoadBalancer, &lb(json!([]), 6, 30080)).unwrap();
-    let clash = |h: &mut hnsim_model::state::Hns, doc| {
-        create(h, ObjectKind::LoadBalancer, &doc).unwrap_err().message
-    };
+    let clash =
+        |h: &mut hnsim_model::state::Hns, doc| create(h, ObjectKind::LoadBalancer, &doc).unwrap_err().message;
     let m = clash(&mut h, lb(json!(["10.96.0.9", "10.96.0.2"]), 6, 80));
-    assert!(m.starts_with(&format!("load balancer {a} already serves protocol 17 10.96.0.2 port 5353")), "{m}");
+    assert!(
+        m.starts_with(&format!(
+            "load balancer {a} already serves protocol 17 10.96.0.2 port 5353"
+        )),
+        "{m}"
+    );
     let m = clash(&mut h, lb(json!([]), 6, 30080));
-    assert!(m.starts_with(&format!("load balancer {b} already serves protocol 17 (any address) port 5353")), "{m}");
+    assert!(
+        m.starts_with(&format!(
+            "load balancer {b} already serves protocol 17 (any address) port 5353"
+        )),
+        "{m}"
+    );
 }
 
 /// The workload the benches and `hnsim bench` measure is the one its docs describe: every
@@ -259,7 +279,10 @@ fn the_bench_workload_programs_what_it_describes() {
         let remote = e["Flags"].as_u64().unwrap_or(0) & 1 == 1;
         assert_eq!(!remote, w.is_local(i), "endpoint {i}: {e}");
         local += usize::from(!remote);
-        assert!(addrs.insert(e["IpConfigurations"][0]["IpAddress"].to_string()), "{e}");
+        assert!(
+            addrs.insert(e["IpConfigurations"][0]["IpAddress"].to_string()),
+            "{e}"
+        );
         if remote {
             assert_eq!(e["Policies"][0]["Type"], "ProviderAddress", "{e}");
         }
@@ -267,7 +290,11 @@ fn the_bench_workload_programs_what_it_describes() {
     assert_eq!(local, 4);
     // An update rotates the service's own backends and sets the target port.
     w.update_lb(&mut h, &p, 1, 9090).unwrap();
-    let lb = query(&mut h, ObjectKind::LoadBalancer, &p.load_balancers[1].parse().unwrap());
+    let lb = query(
+        &mut h,
+        ObjectKind::LoadBalancer,
+        &p.load_balancers[1].parse().unwrap(),
+    );
     let mut want = p.endpoints[12..24].to_vec();
     want.rotate_left(1);
     assert_eq!(lb["HostComputeEndpoints"], json!(want));
@@ -288,11 +315,31 @@ fn an_endpoint_maps_several_ports_but_not_one_twice() {
             .collect();
         d
     };
-    create(&mut h, ObjectKind::Endpoint, &with("172.20.0.5", &[(6, 8080), (6, 8443), (17, 8080)])).unwrap();
-    let e = create(&mut h, ObjectKind::Endpoint, &with("172.20.0.6", &[(6, 9000), (6, 9000)])).unwrap_err();
+    create(
+        &mut h,
+        ObjectKind::Endpoint,
+        &with("172.20.0.5", &[(6, 8080), (6, 8443), (17, 8080)]),
+    )
+    .unwrap();
+    let e = create(
+        &mut h,
+        ObjectKind::Endpoint,
+        &with("172.20.0.6", &[(6, 9000), (6, 9000)]),
+    )
+    .unwrap_err();
     assert_eq!(e.code, HResult::HCN_E_PORT_ALREADY_EXISTS);
-    let e = create(&mut h, ObjectKind::Endpoint, &with("172.20.0.7", &[(6, 9001), (6, 8443)])).unwrap_err();
-    assert!(e.message.starts_with("PortMapping protocol 6 external port 8443 "), "{}", e.message);
+    let e = create(
+        &mut h,
+        ObjectKind::Endpoint,
+        &with("172.20.0.7", &[(6, 9001), (6, 8443)]),
+    )
+    .unwrap_err();
+    assert!(
+        e.message
+            .starts_with("PortMapping protocol 6 external port 8443 "),
+        "{}",
+        e.message
+    );
 }
 
 /// With `host_default_namespace`, HNS starts with the host's own namespace: a real (non-zero)

@@ -155,7 +155,10 @@ fn operations_cost_the_same_at_10_and_1000_load_balancers() {
     let small = costs(10);
     let large = costs(1_000);
     // Equal counts prove nothing if the counter does not count.
-    assert!(small.iter().any(|(_, c)| c.probes > 0.0), "no index probes counted");
+    assert!(
+        small.iter().any(|(_, c)| c.probes > 0.0),
+        "no index probes counted"
+    );
     for ((what, s), (_, l)) in small.iter().zip(&large) {
         println!("{what}: 10 LBs {s:?}, 1000 LBs {l:?}");
         assert_eq!(

@@ -12,8 +12,7 @@ fn ip(s: &str) -> IpAddr {
 
 fn hash_of<T: Hash>(x: &T) -> u64 {
     // A fixed-key SipHash: deterministic, and distinct inputs give distinct hashes.
-    std::hash::BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default()
-        .hash_one(x)
+    std::hash::BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().hash_one(x)
 }
 
 fn key(zone: Zone, dir: Dir, t: Tuple) -> FlowKey {
@@ -41,7 +40,10 @@ fn every_field_of_a_flow_key_reaches_its_hash() {
                     .map(|z| FlowKey { zone: z, ..base })
                     .to_vec(),
             ),
-            ("dir", [Dir::Out, Dir::In].map(|d| FlowKey { dir: d, ..base }).to_vec()),
+            (
+                "dir",
+                [Dir::Out, Dir::In].map(|d| FlowKey { dir: d, ..base }).to_vec(),
+            ),
             (
                 "proto",
                 [6u8, 17, 1, 58]
