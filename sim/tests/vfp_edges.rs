@@ -1,7 +1,7 @@
 //! Behaviours of the VFP building blocks that a mutation-testing sample found unchecked
 //! (docs/testing.md "Recorded runs" names the mutant each test kills).
 
-use hnsim_sim::vfp::{Dir, FlowKey, Tuple, Zone};
+use hnsim_sim::vfp::{Dir, FlowKey, FlowTable, Miss, Tuple, Zone};
 use std::collections::BTreeSet;
 use std::hash::{BuildHasher, Hash};
 use std::net::IpAddr;
@@ -84,4 +84,29 @@ fn every_field_of_a_flow_key_reaches_its_hash() {
             }
         }
     }
+}
+
+/// A flow table counts its entries: one per key, replaced in place, none after `clear`.
+#[test]
+fn a_flow_table_counts_one_entry_per_key() {
+    let mut t: FlowTable<u8> = FlowTable::new(1_000);
+    assert!(t.is_empty());
+    let t1 = Tuple {
+        proto: 6,
+        src: ip("10.244.1.10"),
+        sport: 40000,
+        dst: ip("10.96.0.10"),
+        dport: 80,
+    };
+    let a = key(Zone::Port(1), Dir::Out, t1);
+    let b = key(Zone::Port(1), Dir::In, t1.reversed());
+    t.insert(a, 1, 7, 0);
+    t.insert(b, 2, 7, 0);
+    t.insert(a, 3, 7, 5);
+    assert_eq!(t.len(), 2);
+    assert!(!t.is_empty());
+    assert_eq!(t.lookup(&a, 7, 10), Ok(3));
+    t.clear();
+    assert_eq!((t.len(), t.is_empty()), (0, true));
+    assert_eq!(t.lookup(&a, 7, 10), Err(Miss::Absent));
 }
