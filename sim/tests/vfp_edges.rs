@@ -1,7 +1,7 @@
 //! Behaviours of the VFP building blocks that a mutation-testing sample found unchecked
 //! (docs/testing.md "Recorded runs" names the mutant each test kills).
 
-use hnsim_sim::vfp::{Dir, FlowKey, FlowTable, Miss, Tuple, Zone};
+use hnsim_sim::vfp::{Dir, FlowKey, FlowTable, Miss, SnatOwner, SnatPools, Tuple, Zone};
 use std::collections::BTreeSet;
 use std::hash::{BuildHasher, Hash};
 use std::net::IpAddr;
@@ -109,4 +109,33 @@ fn a_flow_table_counts_one_entry_per_key() {
     t.clear();
     assert_eq!((t.len(), t.is_empty()), (0, true));
     assert_eq!(t.lookup(&a, 7, 10), Err(Miss::Absent));
+}
+
+/// SNAT ports come from each owner's block in order, never outside the pool and never twice,
+/// however the owners interleave (consumers.md P13: blocks of 64 per port).
+#[test]
+fn snat_ports_are_distinct_and_inside_the_pool() {
+    let mut p = SnatPools::new(256, 64, 49152);
+    let a = ip("10.0.0.11");
+    let mut seen = BTreeSet::new();
+    let mut mine: Vec<u16> = Vec::new();
+    let mut take = |p: &mut SnatPools, owner| {
+        let port = p.alloc(a, owner).expect("pool not exhausted");
+        assert!((49152..49152 + 256).contains(&port), "{port}");
+        assert!(seen.insert(port), "port {port} handed out twice");
+        port
+    };
+    for i in 0..192 {
+        if i % 3 == 0 {
+            take(&mut p, SnatOwner::WinNat);
+        } else {
+            mine.push(take(&mut p, SnatOwner::Port(1)));
+        }
+    }
+    assert!(mine.windows(2).take(63).all(|w| w[1] == w[0] + 1), "{mine:?}");
+    assert_eq!(p.blocks(a), 3);
+    for _ in 0..64 {
+        take(&mut p, SnatOwner::InboundLb);
+    }
+    assert_eq!(p.alloc(a, SnatOwner::InboundLb), None);
 }
