@@ -268,13 +268,23 @@ impl NodeAgent {
                     .push(format!("pod {k}: no IP left in the node's podCIDR"));
                 continue;
             };
+            // A dual-stack pod on a dual-stack (non-overlay) network: both addresses.
+            let mut ips = vec![ip];
+            if !cluster.config.network_plugin.overlay() && self.view.pod_cidr(!ip.is_ipv6()).is_some() {
+                ips.extend(
+                    pod.ips()
+                        .iter()
+                        .filter_map(|s| s.parse::<IpAddr>().ok())
+                        .find(|a| a.is_ipv6() != ip.is_ipv6()),
+                );
+            }
             match cni::add(
                 hcn,
                 &cluster.config,
                 &self.view,
                 (&net_id, &self.plugin.network_name),
                 pod,
-                ip,
+                &ips,
                 opts,
             ) {
                 Ok(pn) => {

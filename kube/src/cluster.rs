@@ -58,6 +58,9 @@ impl NodeView {
     }
 }
 
+/// Pods by (namespace, label, value).
+type PodsByLabel<'a> = BTreeMap<(&'a str, &'a str, &'a str), Vec<&'a Pod>>;
+
 fn key(m: &ObjectMeta) -> String {
     format!("{}/{}", m.ns(), m.name)
 }
@@ -552,14 +555,14 @@ impl Cluster {
         };
         // Pods by (namespace, label, value), so that each selector looks at the pods carrying
         // one of its labels rather than at every pod; built only when a Service needs it.
-        let mut by_label: Option<BTreeMap<(&str, &str, &str), Vec<&Pod>>> = None;
+        let mut by_label: Option<PodsByLabel> = None;
         for (k, s) in services {
             if covered.contains(k) {
                 continue;
             }
             if let Some(sel) = &s.value.spec.selector {
                 let by_label = by_label.get_or_insert_with(|| {
-                    let mut m: BTreeMap<(&str, &str, &str), Vec<&Pod>> = BTreeMap::new();
+                    let mut m = PodsByLabel::new();
                     for p in self.pods.values().map(|p| &p.value) {
                         for (k, v) in &p.metadata.labels {
                             m.entry((p.metadata.ns(), k, v)).or_default().push(p);

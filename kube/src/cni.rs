@@ -16,8 +16,7 @@ use crate::netplugin::nth;
 use crate::objects::Pod;
 use hnsim_model::backend::ObjectKind;
 use hnsim_model::HcnError;
-use ipnet::IpNet;
-use serde_json::json;
+use serde_json::{json, Value as Json};
 use std::net::IpAddr;
 
 /// A pod as the CNI left it.
@@ -59,82 +58,43 @@ pub fn overlay_pod_mac(ip: IpAddr) -> Option<String> {
     }
 }
 
-/// CNI ADD for one pod: namespace, endpoint, attach.
+/// CNI ADD for one pod: namespace, endpoint, attach. `ips`: the pod's address of each family
+/// the node's network serves (the first is the primary; a dual-stack pod's endpoint holds both,
+/// with each family's policies and default route).
 pub fn add(
     hcn: &mut Hcn,
     config: &ClusterConfig,
     me: &NodeView,
     network: (&str, &str),
     pod: &Pod,
-    ip: IpAddr,
+    ips: &[IpAddr],
     opts: &CniOptions,
 ) -> Result<PodNetwork, HcnError> {
     hcn.component = Component::Cni;
+    let ip = ips[0];
     let (net_id, net_name) = network;
     let overlay = config.network_plugin.overlay();
-    let subnet: Option<IpNet> = me.pod_cidr(ip.is_ipv6());
-    let gw = subnet.map(|s| nth(s, if overlay { 1 } else { 2 }));
-    let node_ip = me.ip_of(ip.is_ipv6()).or(me.ip4());
     // The runtime's network namespace for the sandbox (hcsshim creates it with no Type).
     let ns = hcn.create(ObjectKind::Namespace, &json!({"SchemaVersion": v2()}))?;
-    let mut exceptions: Vec<String> = config
-        .cluster_cidr
-        .iter()
-        .chain(&config.service_cidr)
-        .filter(|c| c.addr().is_ipv6() == ip.is_ipv6())
-        .map(|c| c.to_string())
-        .collect();
     let mut policies = Vec::new();
-    if !overlay {
-        if let Some(n) = node_ip {
-            exceptions.push(host_prefix(n));
-        }
-    }
-    policies.push(json!({"Type": "OutBoundNAT", "Settings": {"Exceptions": exceptions}}));
-    for c in config
-        .service_cidr
-        .iter()
-        .filter(|c| c.addr().is_ipv6() == ip.is_ipv6())
-    {
-        policies.push(
-            json!({"Type": "SDNRoute", "Settings": {"DestinationPrefix": c.to_string(), "NeedEncap": true}}),
-        );
-    }
-    if overlay {
-        if let Some(n) = node_ip {
-            policies.push(json!({"Type": "ProviderAddress", "Settings": {"ProviderAddress": n.to_string()}}));
-        }
-    } else if let Some(n) = node_ip {
-        policies.push(
-            json!({"Type": "SDNRoute", "Settings": {"DestinationPrefix": host_prefix(n), "NeedEncap": true}}),
-        );
-    }
-    if opts.loopback_dsr {
-        policies.push(json!({"Type": "OutBoundNAT", "Settings": {"Destinations": [ip.to_string()]}}));
-    }
-    for c in &pod.spec.containers {
-        for p in &c.ports {
-            if let Some(hp) = p.host_port {
-                let proto = if p.protocol.as_deref() == Some("UDP") {
-                    17
-                } else {
-                    6
-                };
-                policies.push(json!({"Type": "PortMapping", "Settings": {
-                    "InternalPort": p.container_port, "ExternalPort": hp, "Protocol": proto}}));
-            }
+    let mut routes = Vec::new();
+    for &ip in ips {
+        family_policies(config, me, pod, ip, opts, &mut policies);
+        if let Some(s) = me.pod_cidr(ip.is_ipv6()) {
+            let g = nth(s, if overlay { 1 } else { 2 });
+            let dst = if ip.is_ipv6() { "::/0" } else { "0.0.0.0/0" };
+            routes.push(json!({"NextHop": g.to_string(), "DestinationPrefix": dst}));
         }
     }
     let mut doc = json!({
         "Name": format!("{}_{}", container_id(pod), net_name),
         "HostComputeNetwork": net_id,
-        "IpConfigurations": [{"IpAddress": ip.to_string()}],
+        "IpConfigurations": ips.iter().map(|i| json!({"IpAddress": i.to_string()})).collect::<Vec<_>>(),
         "Policies": policies,
         "SchemaVersion": v2(),
     });
-    if let Some(g) = gw {
-        let dst = if ip.is_ipv6() { "::/0" } else { "0.0.0.0/0" };
-        doc["Routes"] = json!([{"NextHop": g.to_string(), "DestinationPrefix": dst}]);
+    if !routes.is_empty() {
+        doc["Routes"] = json!(routes);
     }
     if overlay {
         if let Some(m) = overlay_pod_mac(ip) {
@@ -162,6 +122,68 @@ pub fn add(
         ip,
         hyperv: pod.hyperv(),
     })
+}
+
+/// The endpoint policies for one of the pod's addresses: OutBoundNAT with its exceptions, the
+/// SDNRoutes, the provider address, loopbackDSR, host ports (these only once, with the primary).
+fn family_policies(
+    config: &ClusterConfig,
+    me: &NodeView,
+    pod: &Pod,
+    ip: IpAddr,
+    opts: &CniOptions,
+    policies: &mut Vec<Json>,
+) {
+    let overlay = config.network_plugin.overlay();
+    let primary = policies.is_empty();
+    let node_ip = me.ip_of(ip.is_ipv6()).or(me.ip4());
+    let mut exceptions: Vec<String> = config
+        .cluster_cidr
+        .iter()
+        .chain(&config.service_cidr)
+        .filter(|c| c.addr().is_ipv6() == ip.is_ipv6())
+        .map(|c| c.to_string())
+        .collect();
+    if !overlay {
+        if let Some(n) = node_ip {
+            exceptions.push(host_prefix(n));
+        }
+    }
+    policies.push(json!({"Type": "OutBoundNAT", "Settings": {"Exceptions": exceptions}}));
+    for c in config
+        .service_cidr
+        .iter()
+        .filter(|c| c.addr().is_ipv6() == ip.is_ipv6())
+    {
+        policies.push(
+            json!({"Type": "SDNRoute", "Settings": {"DestinationPrefix": c.to_string(), "NeedEncap": true}}),
+        );
+    }
+    if overlay {
+        if let Some(n) = node_ip {
+            policies.push(json!({"Type": "ProviderAddress", "Settings": {"ProviderAddress": n.to_string()}}));
+        }
+    } else if let Some(n) = node_ip {
+        policies.push(
+            json!({"Type": "SDNRoute", "Settings": {"DestinationPrefix": host_prefix(n), "NeedEncap": true}}),
+        );
+    }
+    if opts.loopback_dsr {
+        policies.push(json!({"Type": "OutBoundNAT", "Settings": {"Destinations": [ip.to_string()]}}));
+    }
+    for c in pod.spec.containers.iter().filter(|_| primary) {
+        for p in &c.ports {
+            if let Some(hp) = p.host_port {
+                let proto = if p.protocol.as_deref() == Some("UDP") {
+                    17
+                } else {
+                    6
+                };
+                policies.push(json!({"Type": "PortMapping", "Settings": {
+                    "InternalPort": p.container_port, "ExternalPort": hp, "Protocol": proto}}));
+            }
+        }
+    }
 }
 
 /// CNI DEL: detach, delete the endpoint, and the runtime deletes the namespace.

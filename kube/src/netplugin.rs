@@ -127,10 +127,22 @@ impl NetworkPluginNode {
             if plugin.overlay() {
                 sub["Policies"] = json!([{"Type": "VSID", "Settings": {"IsolationId": config.vni}}]);
             }
+            let mut subnets = vec![sub];
+            // Dual-stack L2Bridge: the node's IPv6 podCIDR as a second subnet (overlay is
+            // single-stack, docs/reference/kubernetes.md §2.1).
+            if let (false, Some(v6)) = (
+                plugin.overlay(),
+                me.pod_cidr(true).filter(|_| subnet.addr().is_ipv4()),
+            ) {
+                subnets.push(json!({
+                    "IpAddressPrefix": v6.to_string(),
+                    "Routes": [{"NextHop": nth(v6, 1).to_string(), "DestinationPrefix": "::/0"}],
+                }));
+            }
             let mut d = json!({
                 "Name": self.network_name,
                 "Type": ty,
-                "Ipams": [{"Type": "Static", "Subnets": [sub]}],
+                "Ipams": [{"Type": "Static", "Subnets": subnets}],
                 "Policies": [{"Type": "NetAdapterName", "Settings": {"NetworkAdapterName": adapter}}],
                 "SchemaVersion": v2(),
             });

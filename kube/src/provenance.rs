@@ -56,7 +56,13 @@ pub fn labels(agents: &Agents, cluster: &Cluster) -> BTreeMap<String, String> {
             }
         }
     }
-    let pod_of = |ip: &str| cluster.pod_by_ip(ip).map(|(k, _)| format!("pod/{k}"));
+    let mut pods: BTreeMap<&str, &str> = BTreeMap::new();
+    for (k, p) in &cluster.pods {
+        for ip in p.value.ips() {
+            pods.entry(ip).or_insert(k.as_str());
+        }
+    }
+    let pod_of = |ip: &str| pods.get(ip).map(|k| format!("pod/{k}"));
     let mut out = BTreeMap::new();
     for (node, a) in &agents.nodes {
         for (k, pn) in &a.pods {

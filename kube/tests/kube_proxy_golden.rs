@@ -825,3 +825,140 @@ fn external_name_and_headless_services_create_nothing() {
     assert_eq!(f.lb_count(), 0);
     assert!(p.service_ports_applied().is_empty());
 }
+
+/// A NodePort Service (`nodeport_svc`) on another node port.
+fn nodeport_svc_on(name: &str, cluster_ip: &str, node_port: u16) -> Service {
+    let mut s = nodeport_svc(name, cluster_ip, "");
+    s.spec.ports[0].node_port = Some(node_port);
+    s
+}
+
+/// The set-up of upstream's TestRemoteEndpointDeleteDoesNotAffectLocalEndpointWithSameIP
+/// (L2Bridge): svc1 and svc2 share a local (192.168.4.4) and a remote (192.168.2.3) endpoint,
+/// then svc3 gets a local endpoint with the remote's IP. Returns the fake, the proxier, the
+/// remote endpoint's ID, the second local endpoint's ID and the Services.
+fn local_endpoint_takes_remote_ip(profile: Profile) -> (Fake, Proxier, String, String, Vec<Service>) {
+    let (local_ip, remote_ip) = ("192.168.4.4", "192.168.2.3");
+    let mut f = Fake::new(false);
+    f.local_endpoint("EP-LOCAL-1", &[local_ip]);
+    let mut cfg = f.cfg(false, false);
+    cfg.profile = profile;
+    let mut p = f.start(cfg);
+    let mut svcs = vec![
+        nodeport_svc_on("svc1", "10.20.30.41", 3001),
+        nodeport_svc_on("svc2", "10.20.30.42", 3002),
+    ];
+    // `nodeName: ` (null): the remote endpoint is on no node of ours.
+    let both = [(local_ip, NODE), (remote_ip, "")];
+    let slices = [slice("svc1", &both), slice("svc2", &both)];
+    f.sync(&mut p, &svcs, &slices);
+    let remote = f.epid(1);
+    assert_eq!(
+        p.ref_count(&remote),
+        2,
+        "the remote endpoint is shared by svc1 and svc2"
+    );
+    assert!(p.endpoint_ids(SVC1).contains(&remote));
+    svcs.push(yaml(
+        "metadata: {name: svc3, namespace: ns1}\nspec:\n  clusterIP: 10.20.30.43\n  ports: [{name: p80, port: 80, protocol: TCP}]\n",
+    ));
+    f.local_endpoint("EP-LOCAL-2", &[remote_ip]);
+    let local2 = f.local["EP-LOCAL-2"].clone();
+    let all = [
+        slices[0].clone(),
+        slices[1].clone(),
+        slice("svc3", &[(remote_ip, NODE)]),
+    ];
+    f.sync(&mut p, &svcs, &all);
+    (f, p, remote, local2, svcs)
+}
+
+const SVC3: &str = "ns1/svc3:p80/TCP";
+
+#[test]
+fn test_remote_endpoint_delete_does_not_affect_local_endpoint_with_same_ip() {
+    let (mut f, mut p, remote, local2, svcs) = local_endpoint_takes_remote_ip(Profile::Latest);
+    assert_eq!(
+        p.ref_count(&remote),
+        2,
+        "svc1 and svc2 still count the remote endpoint"
+    );
+    assert_eq!(
+        p.endpoint_ids(SVC3),
+        std::slice::from_ref(&local2),
+        "svc3 uses the local endpoint"
+    );
+    // kubernetes/kubernetes#138000: the inventory deleted the stale remote endpoint.
+    assert!(!f.exists(ObjectKind::Endpoint, &remote));
+    // svc1's and svc2's endpoints go away; svc3's local endpoint stays.
+    f.sync(&mut p, &svcs, &[slice("svc3", &[("192.168.2.3", NODE)])]);
+    assert!(p.endpoint_ids(SVC1).is_empty() && p.endpoint_ids("ns1/svc2:p80/TCP").is_empty());
+    assert_eq!(p.endpoint_ids(SVC3), std::slice::from_ref(&local2));
+    assert!(
+        f.exists(ObjectKind::Endpoint, &local2),
+        "the local endpoint at 192.168.2.3 survives"
+    );
+}
+
+/// Before #138000 (profile 1.31) the stale remote endpoint keeps the IP: svc3 counts it too
+/// (kubernetes/kubernetes#130963), and it outlives svc1 and svc2.
+#[test]
+fn test_local_endpoint_with_a_remote_ip_before_138000() {
+    let (mut f, mut p, remote, local2, svcs) = local_endpoint_takes_remote_ip(Profile::V1_31);
+    assert_eq!(p.ref_count(&remote), 3, "svc3 counts the stale remote endpoint");
+    assert_eq!(
+        p.endpoint_ids(SVC3),
+        std::slice::from_ref(&remote),
+        "svc3 resolves to the remote endpoint"
+    );
+    f.sync(&mut p, &svcs, &[slice("svc3", &[("192.168.2.3", NODE)])]);
+    assert_eq!(p.ref_count(&remote), 1);
+    assert!(
+        f.exists(ObjectKind::Endpoint, &remote),
+        "still referenced by svc3"
+    );
+    assert!(f.exists(ObjectKind::Endpoint, &local2));
+}
+
+/// kubernetes/kubernetes#135146 (the fix of #135144): when two Services drop different remote
+/// endpoints in one sync, both become unreferenced and are deleted; 1.31 cleared the set of
+/// terminated endpoints on each Service's change, so the first Service's stays (stale).
+fn two_services_drop_remotes_in_one_sync(profile: Profile) -> (bool, bool) {
+    let mut f = Fake::new(false);
+    let mut cfg = f.cfg(false, false);
+    cfg.profile = profile;
+    let mut p = f.start(cfg);
+    let svcs = [
+        nodeport_svc_on("svc1", "10.20.30.41", 3001),
+        nodeport_svc_on("svc2", "10.20.30.42", 3002),
+    ];
+    let (x, y, z) = ("192.168.2.3", "192.168.2.4", "192.168.2.5");
+    f.sync(
+        &mut p,
+        &svcs,
+        &[slice("svc1", &[(x, "")]), slice("svc2", &[(y, "")])],
+    );
+    let (ex, ey) = (f.epid(1), f.epid(2));
+    f.sync(
+        &mut p,
+        &svcs,
+        &[slice("svc1", &[(z, "")]), slice("svc2", &[(z, "")])],
+    );
+    (
+        f.exists(ObjectKind::Endpoint, &ex),
+        f.exists(ObjectKind::Endpoint, &ey),
+    )
+}
+
+#[test]
+fn terminated_remote_endpoints_of_several_services_are_all_deleted() {
+    assert_eq!(
+        two_services_drop_remotes_in_one_sync(Profile::Latest),
+        (false, false)
+    );
+    assert_eq!(
+        two_services_drop_remotes_in_one_sync(Profile::V1_31),
+        (true, false),
+        "1.31 leaves svc1's dropped remote endpoint behind"
+    );
+}

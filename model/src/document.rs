@@ -258,23 +258,19 @@ fn decode_as(v: Value, kind: Kind) -> Result<HnsDocument, DocError> {
 /// Per kind: `decode_x(json)` and `decode_x_value(value)`. `$pick` chooses the reader from the
 /// value (a load balancer or route may come as a v1 PolicyList).
 macro_rules! decoders {
-    ($($(#[$m:meta])* $name:ident, $vname:ident, $t:ty, $kind:ident, $pick:expr, $what:expr;)*) => {$(
+    ($($(#[$m:meta])* $name:ident, $vname:ident, $oname:ident, $t:ty, $kind:ident, $pick:expr, $what:expr;)*) => {$(
         $(#[$m])*
         pub fn $name(json: &str) -> Result<$t, DocError> {
-            let v = parse_json(json)?;
-            let kind = $pick(&v);
-            match decode_as(v, kind)? {
-                HnsDocument::$kind(x) => Ok(x),
-                other => Err(DocError {
-                    path: "$".into(),
-                    expected: $what.into(),
-                    found: format!("a {} document", other.kind_name()),
-                }),
-            }
+            $oname(parse_json(json)?)
         }
         #[doc = concat!("As [`", stringify!($name), "`], from a parsed value.")]
         pub fn $vname(v: &Value) -> Result<$t, DocError> {
-            match decode_as(v.clone(), $pick(v))? {
+            $oname(v.clone())
+        }
+        #[doc = concat!("As [`", stringify!($name), "`], consuming a parsed value (no copy).")]
+        pub fn $oname(v: Value) -> Result<$t, DocError> {
+            let kind = $pick(&v);
+            match decode_as(v, kind)? {
                 HnsDocument::$kind(x) => Ok(x),
                 other => Err(DocError {
                     path: "$".into(),
@@ -288,17 +284,20 @@ macro_rules! decoders {
 
 decoders! {
     /// Decode a Network document (v2 or v1 shape, or a v1 reply holding one).
-    decode_network, decode_network_value, Network, Network, |_| Kind::Network, "a network document";
+    decode_network, decode_network_value, decode_network_owned, Network, Network, |_| Kind::Network,
+        "a network document";
     /// Decode an Endpoint document (v2 or v1 shape, or a v1 reply holding one).
-    decode_endpoint, decode_endpoint_value, Endpoint, Endpoint, |_| Kind::Endpoint, "an endpoint document";
+    decode_endpoint, decode_endpoint_value, decode_endpoint_owned, Endpoint, Endpoint,
+        |_| Kind::Endpoint, "an endpoint document";
     /// Decode a Namespace document (v2 or v1 shape, or a v1 reply holding one).
-    decode_namespace, decode_namespace_value, Namespace, Namespace, |_| Kind::Namespace, "a namespace document";
+    decode_namespace, decode_namespace_value, decode_namespace_owned, Namespace, Namespace,
+        |_| Kind::Namespace, "a namespace document";
     /// Decode a load balancer: a HostComputeLoadBalancer or a v1 ELB PolicyList.
-    decode_load_balancer, decode_load_balancer_value, LoadBalancer, LoadBalancer,
-        |v| policy_list_or(v, Kind::LoadBalancer),
+    decode_load_balancer, decode_load_balancer_value, decode_load_balancer_owned, LoadBalancer,
+        LoadBalancer, |v| policy_list_or(v, Kind::LoadBalancer),
         "a load balancer (HostComputeLoadBalancer or a v1 ELB PolicyList)";
     /// Decode an SDN route: a HostComputeRoute or a v1 ROUTE PolicyList.
-    decode_route, decode_route_value, SdnRoute, Route,
+    decode_route, decode_route_value, decode_route_owned, SdnRoute, Route,
         |v| policy_list_or(v, Kind::Route),
         "an SDN route (HostComputeRoute or a v1 ROUTE PolicyList)";
 }

@@ -8,7 +8,7 @@ use crate::packet::{tcp_flags, EthHeader, IpHeader, Packet, Payload, Transport};
 use crate::path::HostId;
 use crate::path::{tuple_of, v4, At, Outcome, Receiver, Tracer};
 use crate::trace::{Disposition, Exchange, Seen, Trace, L4};
-use crate::world::{NodeKind, Place, SendRequest, World, WorldError};
+use crate::world::{NodeKind, Place, SendError, SendRequest, UnknownName, World};
 use hnsim_model::Mac;
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -50,8 +50,8 @@ enum Origin {
 }
 
 impl World {
-    fn resolve_place(&mut self, from: &Place, dst: IpAddr) -> Result<Origin, WorldError> {
-        let bad = |reason: String| WorldError::BadSource {
+    fn resolve_place(&mut self, from: &Place, dst: IpAddr) -> Result<Origin, SendError> {
+        let bad = |reason: String| SendError::BadSource {
             from: from.to_string(),
             reason,
         };
@@ -59,10 +59,11 @@ impl World {
             Place::Host(name) => Ok(Origin::Host(self.host_index(name)?)),
             Place::Station(name) => match self.node_by_name.get(name) {
                 Some(&i) if matches!(self.nodes[i].kind, NodeKind::Station(..)) => Ok(Origin::Station(i)),
-                _ => Err(WorldError::Unknown {
+                _ => Err(UnknownName {
                     kind: "station",
                     name: name.clone(),
-                }),
+                }
+                .into()),
             },
             Place::Endpoint(g) => {
                 for h in 0..self.nodes.len() {
@@ -274,10 +275,10 @@ impl World {
 
     /// The request packet of `req` and where it starts (the sender's addresses, a fresh
     /// ephemeral source port unless one is given).
-    fn request_packet(&mut self, req: &SendRequest) -> Result<(Origin, Packet), WorldError> {
+    fn request_packet(&mut self, req: &SendRequest) -> Result<(Origin, Packet), SendError> {
         let dst = req.dst;
         if req.proto != L4::Icmp && req.dst_port == 0 {
-            return Err(WorldError::Invalid(format!(
+            return Err(SendError::Invalid(format!(
                 "{} to {dst} needs a destination port",
                 req.proto
             )));
@@ -285,7 +286,7 @@ impl World {
         let origin = self.resolve_place(&req.from, dst)?;
         if let Origin::Port { host, port } = origin {
             if !self.hn(host).vfp.program().ports[port as usize].running {
-                return Err(WorldError::BadSource {
+                return Err(SendError::BadSource {
                     from: req.from.to_string(),
                     reason: "its HCS container is not running".into(),
                 });
@@ -300,14 +301,14 @@ impl World {
                 // IPv6 is modelled for dual-stack container endpoints (L2Bridge, consumers.md
                 // §3.1); hosts and stations sit on hnsim's IPv4-only underlay.
                 let Origin::Port { host, port } = origin else {
-                    return Err(WorldError::Invalid(format!(
+                    return Err(SendError::Invalid(format!(
                         "{} -> {dst}: IPv6 is modelled for dual-stack container endpoints only (the underlay, hosts and stations are IPv4)",
                         req.from
                     )));
                 };
                 let pp = &self.hn(host).vfp.program().ports[port as usize];
                 let Some(s) = pp.ip6 else {
-                    return Err(WorldError::BadSource {
+                    return Err(SendError::BadSource {
                         from: req.from.to_string(),
                         reason: "its endpoint has no IPv6 address".into(),
                     });
@@ -367,7 +368,7 @@ impl World {
 
     /// Build the request packet of `req` once, for [`World::forward_established`]: the same
     /// packet [`World::send`] would send (give `req.src_port` to stay on one flow).
-    pub fn prepare_packet(&mut self, req: &SendRequest) -> Result<PreparedPacket, WorldError> {
+    pub fn prepare_packet(&mut self, req: &SendRequest) -> Result<PreparedPacket, SendError> {
         self.ensure_all_compiled();
         let (origin, pkt) = self.request_packet(req)?;
         Ok(PreparedPacket { origin, pkt })
@@ -387,7 +388,7 @@ impl World {
     }
 
     /// Send one packet and run virtual time until it and its reply (if any) end.
-    pub fn send(&mut self, req: &SendRequest) -> Result<Exchange, WorldError> {
+    pub fn send(&mut self, req: &SendRequest) -> Result<Exchange, SendError> {
         self.ensure_all_compiled();
         let (origin, pkt) = self.request_packet(req)?;
         let sent = tuple_of(&pkt);
@@ -397,7 +398,7 @@ impl World {
             Origin::Port { host, port } => self.hn(host).vfp.program().ports[port as usize].mtu,
             Origin::Host(h) => self.hn(h).spec.mtu,
             Origin::Station(s) => match &self.nodes[s].kind {
-                NodeKind::Station(_, seg) => self.segments[*seg].spec.mtu,
+                NodeKind::Station(_, seg) => self.fabric.spec(*seg).mtu,
                 _ => 1500,
             },
         };

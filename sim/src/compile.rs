@@ -470,7 +470,15 @@ fn compile_endpoint(
     let Some(ip) = ep.ip_configurations.iter().find_map(|c| parse_v4(&c.ip_address)) else {
         return EpCompiled::Skipped; // IPv6-only or address-less endpoints carry no IPv4 dataplane
     };
-    let mac: Mac = ep.mac_address.parse().unwrap_or_default();
+    // HNS validation gives every endpoint a MAC; one that does not parse here (a restored or
+    // hand-edited state) is an error, never an all-zero MAC.
+    let Ok(mac) = ep.mac_address.parse::<Mac>() else {
+        errors.push(CompileError {
+            path: format!("{path}.MacAddress"),
+            message: format!("expected a MAC address, found {:?}", ep.mac_address),
+        });
+        return EpCompiled::Skipped;
+    };
     let mut pa = None;
     for p in &ep.policies {
         if let EndpointPolicy::ProviderAddress(a) = p {

@@ -82,7 +82,7 @@ impl World {
 
     #[cold]
     fn compile_host(&mut self, h: HostId) {
-        let connected = self.segments[self.hn(h).seg].spec.prefix;
+        let connected = self.fabric.spec(self.hn(h).seg).prefix;
         let hn = self.hn_mut(h);
         hn.vfp.compile(&hn.hns, hn.spec.mtu);
         // Endpoints and their MACs may have changed: compartments ARP again.

@@ -13,7 +13,6 @@ use crate::vfp::lb::{ip_word, mix};
 use crate::world::{NodeKind, World};
 use hnsim_model::Mac;
 use ipnet::Ipv4Net;
-use rand::Rng;
 use std::net::Ipv4Addr;
 
 /// How a router route leaves: on-link on interface `i`, or via a next hop.
@@ -24,8 +23,7 @@ enum RouterVia {
     Default(Ipv4Addr),
 }
 
-/// Time a frame spends on a wire, besides the segment's configured latency (virtual ns).
-pub const WIRE_NS: u64 = 1_000;
+pub use crate::underlay::WIRE_NS;
 
 impl World {
     /// The address and MAC of `node` on segment `seg`.
@@ -73,17 +71,6 @@ impl World {
         None
     }
 
-    fn reachable(&self, from: usize, to: usize) -> bool {
-        let up = |n: usize| {
-            self.nodes[n].up
-                && match &self.nodes[n].kind {
-                    NodeKind::Host(h) => h.link_up,
-                    _ => true,
-                }
-        };
-        up(from) && up(to) && !self.partitions.contains(&(from.min(to), from.max(to)))
-    }
-
     #[inline]
     fn capture_node(&mut self, node: usize, pkt: &Packet) {
         if self.capture && matches!(self.nodes[node].kind, NodeKind::Host(_)) {
@@ -125,14 +112,14 @@ impl World {
         let Some((my_ip, my_mac)) = sender.or_else(|| self.node_iface(node, seg)) else {
             return Err(Disposition::NoRoute {
                 node: self.nodes[node].name.clone(),
-                reason: format!("no interface on segment {}", self.segments[seg].spec.name),
+                reason: format!("no interface on segment {}", self.fabric.spec(seg).name),
             });
         };
         let request = Packet::arp_request((my_ip, my_mac), ip);
         self.capture_node(node, &request);
         let owner = self
             .owner_of_ip(seg, ip)
-            .filter(|(n, _)| self.reachable(node, *n));
+            .filter(|(n, _)| self.fabric.reachable(node, *n));
         let Some((owner, mac)) = owner else {
             tr.step(|| Step::Arp {
                 who_has: ip,
@@ -143,7 +130,7 @@ impl World {
                 node: self.nodes[node].name.clone(),
                 reason: format!(
                     "ARP for {ip} on segment {} got no answer",
-                    self.segments[seg].spec.name
+                    self.fabric.spec(seg).name
                 ),
             });
         };
@@ -246,32 +233,18 @@ impl World {
         Next::Go(At::Wire { seg, from: h.0, pkt }, 0)
     }
 
-    /// Put a frame on segment `seg`.
+    /// Put a frame on segment `seg`: the fabric lets it leave `from`, the owner of its
+    /// destination MAC receives it, and the fabric carries it there (or a fault stops it).
     pub(crate) fn transmit(&mut self, seg: usize, from: usize, pkt: Packet, tr: &mut Tracer) -> Next {
-        if !self.nodes[from].up {
-            return drop(Disposition::HostDown {
-                node: self.nodes[from].name.clone(),
-            });
-        }
-        if let NodeKind::Host(h) = &self.nodes[from].kind {
-            if !h.link_up {
-                return drop(Disposition::LinkDown {
-                    node: self.nodes[from].name.clone(),
-                });
-            }
-        }
-        let mtu = self.segments[seg].spec.mtu;
         let size = ip_len(&pkt) + if pkt.outer.is_some() { VXLAN_OVERHEAD } else { 0 };
         let df = match pkt.payload {
             Payload::Ip { ip, .. } => ip.dont_fragment,
             Payload::Arp(_) => false,
         };
-        if size > mtu && df {
-            return drop(Disposition::MtuExceeded {
-                node: self.nodes[from].name.clone(),
-                mtu,
-                size,
-            });
+        let nodes = &self.nodes;
+        let name = |n: usize| nodes[n].name.clone();
+        if let Err(d) = self.fabric.send(seg, from, size, df, name) {
+            return drop(d);
         }
         self.capture_node(from, &pkt);
         let dst_mac = pkt.outer.map(|o| o.eth.dst).unwrap_or(pkt.eth.dst);
@@ -280,47 +253,23 @@ impl World {
                 node: self.nodes[from].name.clone(),
                 reason: format!(
                     "no NIC with MAC {dst_mac} on segment {}",
-                    self.segments[seg].spec.name
+                    self.fabric.spec(seg).name
                 ),
             });
         };
         if tr.on {
-            let segment = self.segments[seg].spec.name.clone();
+            let segment = self.fabric.spec(seg).name.clone();
             tr.step(|| Step::Transmit {
                 segment,
                 bytes: size as usize + 14,
             });
         }
-        if !self.nodes[to].up {
-            return drop(Disposition::HostDown {
-                node: self.nodes[to].name.clone(),
-            });
+        let nodes = &self.nodes;
+        let name = |n: usize| nodes[n].name.clone();
+        match self.fabric.carry(seg, from, to, &mut self.rng, name) {
+            Ok(delay) => Next::Go(At::Arrive { node: to, seg, pkt }, delay),
+            Err(d) => drop(d),
         }
-        if let NodeKind::Host(h) = &self.nodes[to].kind {
-            if !h.link_up {
-                return drop(Disposition::LinkDown {
-                    node: self.nodes[to].name.clone(),
-                });
-            }
-        }
-        if self.partitions.contains(&(from.min(to), from.max(to))) {
-            return drop(Disposition::Lost {
-                segment: self.segments[seg].spec.name.clone(),
-                reason: format!(
-                    "partition between {} and {}",
-                    self.nodes[from].name, self.nodes[to].name
-                ),
-            });
-        }
-        let loss = self.segments[seg].loss;
-        if loss > 0 && self.rng.random_range(0..100u8) < loss {
-            return drop(Disposition::Lost {
-                segment: self.segments[seg].spec.name.clone(),
-                reason: format!("seeded loss of {loss}%"),
-            });
-        }
-        let delay = WIRE_NS + self.segments[seg].latency;
-        Next::Go(At::Arrive { node: to, seg, pkt }, delay)
     }
 
     /// A frame received by `node` from `seg`.
@@ -409,7 +358,7 @@ impl World {
         // Routers are off the VFP fast path; names are built for traces and drops only.
         let name = self.nodes[r].name.clone();
         if tr.on {
-            let port = self.segments[seg_in].spec.name.clone();
+            let port = self.fabric.spec(seg_in).name.clone();
             tr.hop(&name, &port);
         }
         let NodeKind::Router(spec, segs) = &self.nodes[r].kind else {
@@ -442,7 +391,7 @@ impl World {
         let seg_of = |ip: Ipv4Addr| {
             segs.iter()
                 .copied()
-                .find(|s| self.segments[*s].spec.prefix.contains(&ip))
+                .find(|s| self.fabric.spec(*s).prefix.contains(&ip))
         };
         let mut table: RouteTable<(Ipv4Net, (usize, RouterVia))> = RouteTable::new();
         if let Some(gw) = spec.default_route {
@@ -456,7 +405,7 @@ impl World {
             }
         }
         for (i, &s) in segs.iter().enumerate().rev() {
-            table.push((self.segments[s].spec.prefix, (s, RouterVia::Connected(i))));
+            table.push((self.fabric.spec(s).prefix, (s, RouterVia::Connected(i))));
         }
         let Some(&(prefix, (seg_out, via))) = table.lookup(dst) else {
             return drop(Disposition::NoRoute {
@@ -538,7 +487,7 @@ impl World {
                 what: "IPv6 is not modelled".into(),
             });
         };
-        let nh = if self.segments[seg].spec.prefix.contains(&d) {
+        let nh = if self.fabric.spec(seg).prefix.contains(&d) {
             d
         } else {
             match gw {

@@ -5,11 +5,17 @@
 //! map, determinism rules) and docs/packet-walk.md (the walk function by function).
 //!
 //! * control plane → dataplane: [`compile`] (HNS state → per-port [`vfp`] programs);
-//! * components: [`vfp`] (with its per-packet meter, `vfp::meter`), [`switch`], [`host`],
-//!   `neigh`, [`fabric`], [`app`], driven by [`engine`] and held by [`world`]; the packet path's
-//!   vocabulary (`At`, `Next`, `Exit`, `FlowAction`, `HostId`) is in `path`, and every
-//!   longest-prefix decision uses [`route::RouteTable`]. Module dependencies point one way:
-//!   `path` and `route` depend on no stage, `world` on no stage, the stages on `world`;
+//! * components, each owning its state and returning actions (no `World` inside): [`vfp::Vfp`]
+//!   (programs, flows, SNAT, meters; `from_port`, `to_port`, `from_uplink`, `from_host` →
+//!   `VfpAction`), [`switch::VSwitch`] (MAC table → port or flood), [`host_stack::HostStack`]
+//!   (routes, compartment neighbours; `accept` → `StackAction`), [`underlay::Fabric`] (segments
+//!   and fault rules; `send`, `carry`); what they share is in [`settings`] (settings, counters)
+//!   and `path` (`At`, `Next`, `Exit`, `FlowAction`, `HostId`); every longest-prefix decision
+//!   uses [`route::RouteTable`];
+//! * the driver, methods of [`world::World`] that call a component and route its action:
+//!   [`engine`] (the event loop, `act`/`apply`, VFP entry points), [`host`], `neigh`,
+//!   [`fabric`], [`app`]. Module dependencies point one way: driver → `world` → components →
+//!   `path`/`route`/`settings`;
 //! * [`reach`]: header classes and one witness packet per class (`hnsim reach`, `hnsim diff`);
 //! * packets and output: [`packet`], [`wire`], [`trace`], [`capture`], [`pcap`], [`view`]
 //!   (topology, layout and paths as DOT, JSON, HTML);
@@ -39,6 +45,7 @@ pub mod switch;
 pub(crate) mod testframes;
 pub mod testkit;
 pub mod trace;
+pub mod underlay;
 pub mod vfp;
 pub mod view;
 pub mod wire;
@@ -47,6 +54,6 @@ pub mod world;
 pub use app::{Forwarded, PreparedPacket};
 pub use trace::{Disposition, Exchange, Hop, Seen, Step, Trace, L4};
 pub use world::{
-    Counters, DataplaneSettings, Fault, HostSpec, Place, RouterInterface, RouterSpec, SegmentSpec,
-    SendRequest, StationSpec, World, WorldError,
+    Counters, DataplaneSettings, Fault, HostSpec, Place, RouterInterface, RouterSpec, SegmentSpec, SendError,
+    SendRequest, StationSpec, TopologyError, UnknownName, World, WorldError,
 };

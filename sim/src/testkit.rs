@@ -4,7 +4,7 @@
 //! document is validated as HNS would and IDs come from the seeded model.
 
 use crate::world::{
-    HostSpec, Place, RouterInterface, RouterSpec, SegmentSpec, SendRequest, StationSpec, World, WorldError,
+    HostSpec, Place, RouterInterface, RouterSpec, SegmentSpec, SendError, SendRequest, StationSpec, World,
 };
 use crate::{Exchange, L4};
 use hnsim_model::backend::ObjectKind;
@@ -229,7 +229,7 @@ impl Lab {
         self.try_send(r).expect("send")
     }
 
-    pub fn try_send(&mut self, r: SendRequest) -> Result<Exchange, WorldError> {
+    pub fn try_send(&mut self, r: SendRequest) -> Result<Exchange, SendError> {
         self.w.send(&r)
     }
 }

@@ -27,6 +27,8 @@ use crate::host_stack::HostStack;
 use crate::path::HostId;
 use crate::switch::VSwitch;
 use crate::trace::L4;
+pub use crate::underlay::SegmentSpec;
+use crate::underlay::{Fabric, FaultRule};
 use crate::vfp::Vfp;
 use hnsim_model::state::{Hns, HostSettings};
 use hnsim_model::{Guid, Mac};
@@ -40,15 +42,6 @@ use std::net::{IpAddr, Ipv4Addr};
 
 pub use crate::settings::{Counters, DataplaneSettings};
 pub use crate::trace::{Disposition, Hop, Seen, Step, Trace};
-
-/// An underlay L2 segment (one broadcast domain with one IPv4 prefix).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SegmentSpec {
-    pub name: String,
-    pub prefix: Ipv4Net,
-    /// Link MTU (IP bytes), typically 1500.
-    pub mtu: u16,
-}
 
 /// A router interface on a segment.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -214,12 +207,21 @@ pub enum Fault {
     },
 }
 
+/// A name that is not in the world (or names something of another kind).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum WorldError {
+#[error("unknown {kind} {name:?}")]
+pub struct UnknownName {
+    pub kind: &'static str,
+    pub name: String,
+}
+
+/// Building or changing the topology (segments, routers, hosts, stations, routes).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TopologyError {
     #[error("{kind} {name:?} already exists")]
     Duplicate { kind: &'static str, name: String },
-    #[error("unknown {kind} {name:?}")]
-    Unknown { kind: &'static str, name: String },
+    #[error(transparent)]
+    Unknown(#[from] UnknownName),
     #[error("{what}: address {ip} is not inside segment {segment} ({prefix})")]
     NotInSegment {
         what: String,
@@ -227,20 +229,35 @@ pub enum WorldError {
         segment: String,
         prefix: Ipv4Net,
     },
+    #[error("invalid request: {0}")]
+    Invalid(String),
+}
+
+/// Sending a packet or opening a listening socket.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    #[error(transparent)]
+    Unknown(#[from] UnknownName),
     #[error("cannot send from {from}: {reason}")]
     BadSource { from: String, reason: String },
     #[error("invalid request: {0}")]
     Invalid(String),
 }
 
+/// Any of the world's errors, for callers that do several kinds of operation (the scenario
+/// set-up). Each operation returns its own family; this only wraps them (same messages).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum WorldError {
+    #[error(transparent)]
+    Topology(#[from] TopologyError),
+    #[error(transparent)]
+    Send(#[from] SendError),
+    #[error(transparent)]
+    Unknown(#[from] UnknownName),
+}
+
 /// The topology as a graph (nodes: segments, routers, hosts, stations; edges: attachments).
 pub type TopologyGraph = petgraph::Graph<String, String>;
-
-pub(crate) struct Segment {
-    pub spec: SegmentSpec,
-    pub loss: u8,
-    pub latency: u64,
-}
 
 pub(crate) struct HostNode {
     pub spec: HostSpec,
@@ -252,7 +269,6 @@ pub(crate) struct HostNode {
     pub switch: VSwitch,
     /// The TCP/IP stack: routes and compartment neighbours.
     pub stack: HostStack,
-    pub link_up: bool,
 }
 
 impl HostNode {
@@ -297,7 +313,6 @@ pub(crate) enum NodeKind {
 pub(crate) struct Node {
     pub name: String,
     pub kind: NodeKind,
-    pub up: bool,
     /// Neighbour cache (lookup only; never iterated).
     pub neigh: crate::fasthash::FastMap<Ipv4Addr, Mac>,
 }
@@ -307,11 +322,10 @@ pub struct World {
     pub(crate) seed: u64,
     pub(crate) now: u64,
     pub(crate) rng: ChaCha8Rng,
-    pub(crate) segments: Vec<Segment>,
-    pub(crate) seg_by_name: BTreeMap<String, usize>,
+    /// The underlay: segments and the fault rules on them.
+    pub(crate) fabric: Fabric,
     pub(crate) nodes: Vec<Node>,
     pub(crate) node_by_name: BTreeMap<String, usize>,
-    pub(crate) partitions: BTreeSet<(usize, usize)>,
     pub(crate) listeners: BTreeSet<(String, L4, u16)>,
     pub(crate) pcap: PcapSet,
     pub(crate) pcap_ports: BTreeSet<String>,
@@ -324,8 +338,8 @@ pub struct World {
     pub(crate) conn_nonce: u64,
 }
 
-fn unknown(kind: &'static str, name: &str) -> WorldError {
-    WorldError::Unknown {
+fn unknown(kind: &'static str, name: &str) -> UnknownName {
+    UnknownName {
         kind,
         name: name.to_string(),
     }
@@ -337,11 +351,9 @@ impl World {
             seed,
             now: 0,
             rng: ChaCha8Rng::seed_from_u64(seed),
-            segments: Vec::new(),
-            seg_by_name: BTreeMap::new(),
+            fabric: Fabric::default(),
             nodes: Vec::new(),
             node_by_name: BTreeMap::new(),
-            partitions: BTreeSet::new(),
             listeners: BTreeSet::new(),
             pcap: PcapSet::new(),
             pcap_ports: BTreeSet::new(),
@@ -358,14 +370,11 @@ impl World {
         self.seed
     }
 
-    fn segment_index(&self, name: &str, ip: Ipv4Addr, what: &str) -> Result<usize, WorldError> {
-        let i = *self
-            .seg_by_name
-            .get(name)
-            .ok_or_else(|| unknown("segment", name))?;
-        let prefix = self.segments[i].spec.prefix;
+    fn segment_index(&self, name: &str, ip: Ipv4Addr, what: &str) -> Result<usize, TopologyError> {
+        let i = self.fabric.index(name).ok_or_else(|| unknown("segment", name))?;
+        let prefix = self.fabric.spec(i).prefix;
         if !prefix.contains(&ip) {
-            return Err(WorldError::NotInSegment {
+            return Err(TopologyError::NotInSegment {
                 what: what.to_string(),
                 ip,
                 segment: name.to_string(),
@@ -375,9 +384,9 @@ impl World {
         Ok(i)
     }
 
-    fn add_node(&mut self, name: &str, kind: NodeKind) -> Result<(), WorldError> {
+    fn add_node(&mut self, name: &str, kind: NodeKind) -> Result<(), TopologyError> {
         if self.node_by_name.contains_key(name) {
-            return Err(WorldError::Duplicate {
+            return Err(TopologyError::Duplicate {
                 kind: "node",
                 name: name.to_string(),
             });
@@ -386,36 +395,30 @@ impl World {
         self.nodes.push(Node {
             name: name.to_string(),
             kind,
-            up: true,
             neigh: Default::default(),
         });
         self.epoch += 1;
         Ok(())
     }
 
-    pub fn add_segment(&mut self, spec: SegmentSpec) -> Result<(), WorldError> {
-        if self.seg_by_name.contains_key(&spec.name) {
-            return Err(WorldError::Duplicate {
+    pub fn add_segment(&mut self, spec: SegmentSpec) -> Result<(), TopologyError> {
+        if self.fabric.index(&spec.name).is_some() {
+            return Err(TopologyError::Duplicate {
                 kind: "segment",
                 name: spec.name,
             });
         }
         if spec.mtu < 576 {
-            return Err(WorldError::Invalid(format!(
+            return Err(TopologyError::Invalid(format!(
                 "segment {}: mtu {} is below the IPv4 minimum of 576",
                 spec.name, spec.mtu
             )));
         }
-        self.seg_by_name.insert(spec.name.clone(), self.segments.len());
-        self.segments.push(Segment {
-            spec,
-            loss: 0,
-            latency: 0,
-        });
+        self.fabric.add_segment(spec);
         Ok(())
     }
 
-    pub fn add_router(&mut self, spec: RouterSpec) -> Result<(), WorldError> {
+    pub fn add_router(&mut self, spec: RouterSpec) -> Result<(), TopologyError> {
         let mut segs = Vec::new();
         for (i, itf) in spec.interfaces.iter().enumerate() {
             segs.push(self.segment_index(
@@ -428,7 +431,7 @@ impl World {
         self.add_node(&name, NodeKind::Router(spec, segs))
     }
 
-    pub fn add_host(&mut self, spec: HostSpec) -> Result<(), WorldError> {
+    pub fn add_host(&mut self, spec: HostSpec) -> Result<(), TopologyError> {
         let seg = self.segment_index(&spec.segment, spec.ip, &format!("host {}", spec.name))?;
         let node = HostNode {
             seg,
@@ -439,22 +442,21 @@ impl World {
             vfp: Vfp::new(spec.ip, spec.mac, spec.dataplane.clone()),
             switch: VSwitch::default(),
             stack: HostStack::new(spec.dataplane.ip_forwarding),
-            link_up: true,
             spec,
         };
         let mut node = node;
-        node.rebuild_routes(self.segments[seg].spec.prefix);
+        node.rebuild_routes(self.fabric.spec(seg).prefix);
         let name = node.spec.name.clone();
         self.add_node(&name, NodeKind::Host(Box::new(node)))
     }
 
-    pub fn add_station(&mut self, spec: StationSpec) -> Result<(), WorldError> {
+    pub fn add_station(&mut self, spec: StationSpec) -> Result<(), TopologyError> {
         let seg = self.segment_index(&spec.segment, spec.ip, &format!("station {}", spec.name))?;
         let name = spec.name.clone();
         self.add_node(&name, NodeKind::Station(spec, seg))
     }
 
-    pub(crate) fn host_index(&self, host: &str) -> Result<HostId, WorldError> {
+    pub(crate) fn host_index(&self, host: &str) -> Result<HostId, UnknownName> {
         match self.node_by_name.get(host) {
             Some(&i) if matches!(self.nodes[i].kind, NodeKind::Host(_)) => Ok(HostId(i)),
             _ => Err(unknown("host", host)),
@@ -462,7 +464,7 @@ impl World {
     }
 
     /// The control plane of a host. The dataplane recompiles when its `generation` moves.
-    pub fn hns(&mut self, host: &str) -> Result<&mut Hns, WorldError> {
+    pub fn hns(&mut self, host: &str) -> Result<&mut Hns, UnknownName> {
         let i = self.host_index(host)?;
         match &mut self.nodes[i.0].kind {
             NodeKind::Host(h) => Ok(&mut h.hns),
@@ -471,7 +473,7 @@ impl World {
     }
 
     /// Read-only view of a host's HNS state.
-    pub fn hns_ref(&self, host: &str) -> Result<&Hns, WorldError> {
+    pub fn hns_ref(&self, host: &str) -> Result<&Hns, UnknownName> {
         let i = self.host_index(host)?;
         match &self.nodes[i.0].kind {
             NodeKind::Host(h) => Ok(&h.hns),
@@ -480,9 +482,9 @@ impl World {
     }
 
     /// Open a listening socket. TCP and UDP only; ICMP echo is always answered.
-    pub fn listen(&mut self, at: &Place, proto: L4, port: u16) -> Result<(), WorldError> {
+    pub fn listen(&mut self, at: &Place, proto: L4, port: u16) -> Result<(), SendError> {
         if proto == L4::Icmp {
-            return Err(WorldError::Invalid(
+            return Err(SendError::Invalid(
                 "ICMP has no ports to listen on; echo requests are always answered".into(),
             ));
         }
@@ -492,7 +494,7 @@ impl World {
             }
             Place::Station(s) => match self.node_by_name.get(s) {
                 Some(&i) if matches!(self.nodes[i].kind, NodeKind::Station(..)) => {}
-                _ => return Err(unknown("station", s)),
+                _ => return Err(unknown("station", s).into()),
             },
             Place::Container(_) | Place::Endpoint(_) => {}
         }
@@ -542,9 +544,9 @@ impl World {
     pub fn graph(&self) -> TopologyGraph {
         let mut g = TopologyGraph::new();
         let segs: Vec<_> = self
-            .segments
-            .iter()
-            .map(|s| g.add_node(format!("segment {} {}", s.spec.name, s.spec.prefix)))
+            .fabric
+            .specs()
+            .map(|s| g.add_node(format!("segment {} {}", s.name, s.prefix)))
             .collect();
         for n in &self.nodes {
             match &n.kind {
@@ -598,7 +600,7 @@ impl World {
     }
 
     /// Inject a fault (effective immediately, on virtual time).
-    pub fn fault(&mut self, f: Fault) -> Result<(), WorldError> {
+    pub fn fault(&mut self, f: Fault) -> Result<(), UnknownName> {
         self.epoch += 1;
         for n in &mut self.nodes {
             n.neigh.clear();
@@ -608,44 +610,50 @@ impl World {
                 h.stack.clear_neighbours();
             }
         }
-        let node = |w: &World, name: &str| -> Result<usize, WorldError> {
+        let node = |w: &World, name: &str| -> Result<usize, UnknownName> {
             w.node_by_name
                 .get(name)
                 .copied()
                 .ok_or_else(|| unknown("node", name))
         };
         match f {
-            Fault::LinkDown { host } => self.host_mut(&host)?.link_up = false,
-            Fault::LinkUp { host } => self.host_mut(&host)?.link_up = true,
+            Fault::LinkDown { host } => {
+                let i = self.host_index(&host)?;
+                self.fabric.apply(FaultRule::LinkDown(i.0));
+            }
+            Fault::LinkUp { host } => {
+                let i = self.host_index(&host)?;
+                self.fabric.apply(FaultRule::LinkUp(i.0));
+            }
             Fault::HostDown { host } => {
                 let i = node(self, &host)?;
-                self.nodes[i].up = false;
+                self.fabric.apply(FaultRule::NodeDown(i));
             }
             Fault::HostUp { host } => {
                 let i = node(self, &host)?;
-                self.nodes[i].up = true;
+                self.fabric.apply(FaultRule::NodeUp(i));
             }
             Fault::Loss { segment, percent } => {
-                let i = *self
-                    .seg_by_name
-                    .get(&segment)
+                let segment = self
+                    .fabric
+                    .index(&segment)
                     .ok_or_else(|| unknown("segment", &segment))?;
-                self.segments[i].loss = percent.min(100);
+                self.fabric.apply(FaultRule::Loss { segment, percent });
             }
             Fault::Latency { segment, ns } => {
-                let i = *self
-                    .seg_by_name
-                    .get(&segment)
+                let segment = self
+                    .fabric
+                    .index(&segment)
                     .ok_or_else(|| unknown("segment", &segment))?;
-                self.segments[i].latency = ns;
+                self.fabric.apply(FaultRule::Latency { segment, ns });
             }
             Fault::Partition { a, b } => {
                 let (a, b) = (node(self, &a)?, node(self, &b)?);
-                self.partitions.insert((a.min(b), a.max(b)));
+                self.fabric.apply(FaultRule::Partition(a, b));
             }
             Fault::Heal { a, b } => {
                 let (a, b) = (node(self, &a)?, node(self, &b)?);
-                self.partitions.remove(&(a.min(b), a.max(b)));
+                self.fabric.apply(FaultRule::Heal(a, b));
             }
             Fault::HnsRestart { host } => self.host_mut(&host)?.hns_restart(false),
             Fault::Reboot { host } => {
@@ -657,7 +665,7 @@ impl World {
         Ok(())
     }
 
-    pub(crate) fn host_mut(&mut self, host: &str) -> Result<&mut HostNode, WorldError> {
+    pub(crate) fn host_mut(&mut self, host: &str) -> Result<&mut HostNode, UnknownName> {
         let i = self.host_index(host)?;
         match &mut self.nodes[i.0].kind {
             NodeKind::Host(h) => Ok(h),
@@ -670,9 +678,9 @@ impl World {
         &mut self,
         host: &str,
         routes: Vec<(Ipv4Net, Ipv4Addr)>,
-    ) -> Result<(), WorldError> {
+    ) -> Result<(), TopologyError> {
         let seg = self.host_mut(host)?.seg;
-        let connected = self.segments[seg].spec.prefix;
+        let connected = self.fabric.spec(seg).prefix;
         let hn = self.host_mut(host)?;
         hn.spec.routes = routes;
         hn.rebuild_routes(connected);
@@ -688,7 +696,7 @@ impl World {
         &mut self,
         host: &str,
         routes: Vec<(ipnet::Ipv6Net, Ipv4Addr)>,
-    ) -> Result<(), WorldError> {
+    ) -> Result<(), TopologyError> {
         self.host_mut(host)?.stack.set_routes6(routes);
         self.epoch += 1;
         Ok(())
@@ -701,7 +709,7 @@ impl World {
         segment: &str,
         ip: Ipv4Addr,
         mac: Mac,
-    ) -> Result<(), WorldError> {
+    ) -> Result<(), TopologyError> {
         let seg = self.segment_index(segment, ip, &format!("router {router}"))?;
         let i = *self
             .node_by_name
@@ -716,7 +724,7 @@ impl World {
                 });
                 segs.push(seg);
             }
-            _ => return Err(unknown("router", router)),
+            _ => return Err(unknown("router", router).into()),
         }
         self.epoch += 1;
         Ok(())
@@ -728,14 +736,14 @@ impl World {
         router: &str,
         prefix: Ipv4Net,
         next_hop: Ipv4Addr,
-    ) -> Result<(), WorldError> {
+    ) -> Result<(), TopologyError> {
         let i = *self
             .node_by_name
             .get(router)
             .ok_or_else(|| unknown("router", router))?;
         match &mut self.nodes[i].kind {
             NodeKind::Router(spec, _) => spec.routes.push((prefix, next_hop)),
-            _ => return Err(unknown("router", router)),
+            _ => return Err(unknown("router", router).into()),
         }
         self.epoch += 1;
         Ok(())
@@ -753,7 +761,7 @@ impl World {
 
     /// Bring a host's dataplane program up to date with its HNS state now (it is otherwise done
     /// lazily before a packet) and say what the compile rebuilt (nothing when it was current).
-    pub fn recompile(&mut self, host: &str) -> Result<crate::compile::CompileStats, WorldError> {
+    pub fn recompile(&mut self, host: &str) -> Result<crate::compile::CompileStats, UnknownName> {
         let i = self.host_index(host)?;
         if self.hn(i).vfp.is_current(self.hn(i).hns.generation) {
             return Ok(Default::default());
@@ -763,7 +771,7 @@ impl World {
     }
 
     /// Compile errors of a host's current HNS state (policies the dataplane skipped).
-    pub fn compile_errors(&mut self, host: &str) -> Result<Vec<String>, WorldError> {
+    pub fn compile_errors(&mut self, host: &str) -> Result<Vec<String>, UnknownName> {
         let i = self.host_index(host)?;
         self.ensure_compiled(i);
         match &self.nodes[i.0].kind {

@@ -1,11 +1,9 @@
 //! `hnsim reach` and `hnsim diff`: every header class after a scenario's set-up, and the
 //! classes whose outcome a change moved (docs/reach.md).
 
-use hnsim_sim::reach::{diff::diff as diff_reach, render, Reach, Target};
+use hnsim_sim::reach::{diff::diff as diff_reach, render, Reach};
 use hnsim_sim::scenario::runner::Runner;
 use hnsim_sim::scenario::Loaded;
-use std::collections::BTreeMap;
-use std::net::IpAddr;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -28,9 +26,10 @@ pub struct ReachArgs {
 
 #[derive(clap::Args)]
 pub struct DiffArgs {
-    /// The scenario before the change (or the only scenario, with --cut-at).
+    /// The scenario before the change (or the only scenario, with --cut-at), or a node dump
+    /// (folder or file, imported as `hnsim node import` does).
     pub before: PathBuf,
-    /// The scenario after the change.
+    /// The scenario or node dump after the change.
     #[arg(required_unless_present = "cut_at", conflicts_with = "cut_at")]
     pub after: Option<PathBuf>,
     /// Compare the set-up up to (not including) step N (1-based) with the whole set-up.
@@ -66,21 +65,32 @@ fn set_up(l: &Loaded, seed: Option<u64>) -> Result<Runner<'_>, u8> {
     Ok(runner)
 }
 
-/// Sweep both sides towards the same destinations (the union of theirs, named as after the
-/// change where both have them), so an address one side no longer serves is still probed.
-fn sweep_both(b: &Loaded, a: &Loaded, from: &[String], to: &[String]) -> Result<(Reach, Reach), u8> {
+/// Set both sides up and sweep them for a diff (`Runner::reach_both`).
+fn sweep_both(b: &Loaded, a: &Loaded, from: &[String], to: &[String]) -> Result<(Reach, Reach, Option<usize>), u8> {
     let mut rb = set_up(b, None)?;
     let mut ra = set_up(a, None)?;
-    let mut targets: BTreeMap<IpAddr, Target> = BTreeMap::new();
-    for r in [&mut rb, &mut ra] {
-        for t in r.reach_targets(to).map_err(super::invalid)? {
-            targets.insert(t.addr, t);
-        }
+    Runner::reach_both(&mut rb, &mut ra, from, to).map_err(super::invalid)
+}
+
+/// A diff side: a scenario (`.yaml`, `.yml`, `-`), else a node dump imported as `hnsim node
+/// import` does (host `node`, so two dumps' pairs match by name).
+fn load_side(p: &std::path::Path) -> Result<Loaded, u8> {
+    let scenario = p == std::path::Path::new("-")
+        || matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"));
+    if scenario {
+        return super::run::load_one(p);
     }
-    let targets: Vec<Target> = targets.into_values().collect();
-    let before = rb.reach_to(from, &targets).map_err(super::invalid)?;
-    let after = ra.reach_to(from, &targets).map_err(super::invalid)?;
-    Ok((before, after))
+    let paths = [p.to_path_buf()];
+    let dump = super::node::load_dump(&paths)?;
+    let facts = hnsim_sim::scenario::restore::NodeFacts {
+        name: Some("node".into()),
+        ..Default::default()
+    };
+    let label = super::node::describe(&paths);
+    let text = hnsim_sim::scenario::restore::scenario_from_dump(&dump, &facts, &label).map_err(super::invalid)?;
+    hnsim_sim::scenario::load_str(&label, &text).map_err(|errs| {
+        super::invalid(errs.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))
+    })
 }
 
 pub fn reach(a: ReachArgs) -> u8 {
@@ -106,12 +116,12 @@ pub fn diff(a: DiffArgs) -> u8 {
     if let Err(c) = check_format(&a.format) {
         return c;
     }
-    let first = match super::run::load_one(&a.before) {
+    let first = match load_side(&a.before) {
         Ok(l) => l,
         Err(c) => return c,
     };
     let (before, after) = match (&a.after, a.cut_at) {
-        (Some(p), _) => match super::run::load_one(p) {
+        (Some(p), _) => match load_side(p) {
             Ok(l) => (first, l),
             Err(c) => return c,
         },
@@ -136,7 +146,7 @@ pub fn diff(a: DiffArgs) -> u8 {
         }
         (None, None) => return super::invalid("expected an AFTER scenario or --cut-at STEP"),
     };
-    let (rb, ra) = match sweep_both(&before, &after, &a.from, &a.to) {
+    let (rb, ra, partial) = match sweep_both(&before, &after, &a.from, &a.to) {
         Ok(x) => x,
         Err(c) => return c,
     };
@@ -146,6 +156,7 @@ pub fn diff(a: DiffArgs) -> u8 {
             let v = serde_json::json!({
                 "classes_before": rb.classes,
                 "classes_after": ra.classes,
+                "acl_only_endpoints": partial,
                 "changes": changes,
             });
             serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"
@@ -153,10 +164,18 @@ pub fn diff(a: DiffArgs) -> u8 {
         _ => {
             let mut s: String = changes.iter().map(|c| c.text() + "\n").collect();
             s.push_str(&format!(
-                "{} change(s); {} classes before, {} after\n",
+                "{} change(s); {} classes before, {} after{}\n",
                 changes.len(),
                 rb.classes,
-                ra.classes
+                ra.classes,
+                match partial {
+                    None => String::new(),
+                    Some(0) => " (both set-ups compile to the same programs)".into(),
+                    Some(n) => format!(
+                        " (only the ACLs of {n} endpoint(s) differ: the {} pairs through them were swept)",
+                        rb.pairs.len()
+                    ),
+                }
             ));
             s
         }

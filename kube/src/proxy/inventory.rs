@@ -30,7 +30,7 @@ fn key(id: &str) -> Key {
     (id.parse().unwrap_or(Guid::ZERO), id.to_string())
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 struct EpRecord {
     name: String,
     ips: Vec<String>,
@@ -48,6 +48,9 @@ pub(super) struct Inventory {
     ip_owners: BTreeMap<String, BTreeSet<Key>>,
     name_owners: BTreeMap<String, BTreeSet<Key>>,
     identity_owners: BTreeMap<LbIdentity, BTreeSet<Key>>,
+    /// IPs held by a local and a remote endpoint at once (kept up to date, so that finding
+    /// them costs what changed).
+    mixed: BTreeSet<String>,
     /// Endpoints by ID and by IP.
     pub queried: BTreeMap<String, HnsEp>,
     /// Endpoint IDs by name.
@@ -246,20 +249,71 @@ impl Inventory {
         for ip in &r.ips {
             self.ip_owners.entry(ip.clone()).or_default().insert(k.clone());
         }
-        self.name_owners
-            .entry(r.name.clone())
-            .or_default()
-            .insert(k.clone());
-        self.eps.insert(k, r);
+        self.eps.insert(k.clone(), r.clone());
+        for ip in &r.ips {
+            self.check_mixed(ip);
+        }
+        self.name_owners.entry(r.name).or_default().insert(k);
     }
 
     fn remove_endpoint(&mut self, k: &Key) -> Option<EpRecord> {
         let r = self.eps.remove(k)?;
         for ip in &r.ips {
             forget(&mut self.ip_owners, ip, k);
+            self.check_mixed(ip);
         }
         forget(&mut self.name_owners, &r.name, k);
         Some(r)
+    }
+
+    fn check_mixed(&mut self, ip: &str) {
+        let kinds: BTreeSet<bool> = self
+            .ip_owners
+            .get(ip)
+            .into_iter()
+            .flatten()
+            .filter_map(|k| self.eps.get(k).map(|r| r.is_local))
+            .collect();
+        if kinds.len() == 2 {
+            self.mixed.insert(ip.to_string());
+        } else {
+            self.mixed.remove(ip);
+        }
+    }
+
+    /// kubernetes/kubernetes#138000: a remote endpoint whose IP a local endpoint also holds is
+    /// stale (the IP was reused on this node); delete it, so the IP resolves to the local one.
+    /// Returns a log line per deletion.
+    pub fn delete_remote_duplicates(&mut self, hcn: &mut Hcn) -> Vec<String> {
+        let mut log = Vec::new();
+        for ip in std::mem::take(&mut self.mixed) {
+            let remotes: Vec<Key> = self.ip_owners[&ip]
+                .iter()
+                .filter(|k| self.eps.get(*k).is_some_and(|r| !r.is_local))
+                .cloned()
+                .collect();
+            for k in remotes {
+                match hcn.delete(ObjectKind::Endpoint, &k.1) {
+                    Ok(()) => {
+                        log.push(format!(
+                            "Deleted remote endpoint with the IP of a local endpoint hnsID={} IP={ip}",
+                            k.1
+                        ));
+                        if let Some(r) = self.remove_endpoint(&k) {
+                            self.queried.remove(&k.1);
+                            for ip in r.ips {
+                                self.derive_ip(&ip);
+                            }
+                        }
+                    }
+                    Err(e) => log.push(format!(
+                        "Deleting the remote endpoint with the IP of a local endpoint failed hnsID={}: {e}",
+                        k.1
+                    )),
+                }
+            }
+        }
+        log
     }
 
     fn add_lb(&mut self, k: Key, i: Option<LbIdentity>) {

@@ -520,7 +520,12 @@ impl Proxier {
             // The Service's ports: a range of the sorted maps, not a scan (linear overall).
             let old_keys = keys_with_prefix(&self.endpoints, &prefix);
             let new_keys = keys_with_prefix(&new_eps, &prefix);
-            self.terminated.clear();
+            // 1.31 clears the terminated set on every endpoints change, losing the previous
+            // Services' remote IPs; the fix (kubernetes/kubernetes#135146) keeps them for the
+            // whole sync (the set is emptied when the sync consumes it).
+            if self.cfg.profile == Profile::V1_31 {
+                self.terminated.clear();
+            }
             for k in &old_keys {
                 for e in self.endpoints[k].iter().filter(|e| !e.is_local) {
                     self.terminated.insert(e.ip.clone());
@@ -729,6 +734,12 @@ impl Proxier {
         let mut inv = std::mem::take(&mut self.inventory);
         self.stats.inventory_queried +=
             inv.refresh(hcn, &net_id, self.family_in_identity(), self.cfg.full_inventory);
+        if self.cfg.profile == Profile::Latest {
+            let deleted = inv.delete_remote_duplicates(hcn);
+            self.stats.endpoints_deleted +=
+                deleted.iter().filter(|l| l.starts_with("Deleted")).count() as u64;
+            self.log.extend(deleted);
+        }
         self.program_all(hcn, &net_id, &mut inv);
         self.inventory = inv;
     }

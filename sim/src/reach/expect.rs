@@ -76,7 +76,11 @@ pub fn check_value(v: &str) -> Result<(), String> {
 
 /// Does `o` print as `want`, or start with it (followed by a space or comma)?
 pub fn matches(o: &Outcome, want: &str) -> bool {
-    let t = o.to_string();
+    text_matches(&o.to_string(), want)
+}
+
+/// Is `t` equal to `want`, or does it start with it followed by a space or comma?
+pub fn text_matches(t: &str, want: &str) -> bool {
     t == want
         || t.strip_prefix(want)
             .is_some_and(|rest| rest.starts_with([' ', ',']))

@@ -25,7 +25,9 @@
 pub mod classes;
 pub mod diff;
 pub mod expect;
+pub mod incremental;
 pub mod render;
+pub mod unchanged;
 
 use crate::trace::{Disposition, Exchange, L4};
 use crate::world::{Counters, NodeKind, Place, SendRequest, World};
@@ -103,15 +105,39 @@ impl Outcome {
     }
 }
 
-/// A disposition's name and the port-independent part of where it happened.
+/// A disposition's name and the port-independent part of where it happened: node, segment,
+/// layer and rule, as the trace names them (ports, addresses and reasons are left out).
 fn brief(d: &Disposition) -> (String, Option<String>) {
-    let v = serde_json::to_value(d).unwrap_or_default();
-    let at: Vec<String> = ["node", "segment", "layer", "rule"]
-        .iter()
-        .filter_map(|k| v.get(*k).and_then(|x| x.as_str()).map(str::to_string))
-        .filter(|s| !s.is_empty())
-        .collect();
-    (d.name().to_string(), (!at.is_empty()).then(|| at.join(" ")))
+    use Disposition as D;
+    let parts: [&str; 3] = match d {
+        D::Delivered => ["", "", ""],
+        D::DeniedIn {
+            node, layer, rule, ..
+        }
+        | D::DeniedOut {
+            node, layer, rule, ..
+        } => [node, layer, rule],
+        D::NoRoute { node, .. }
+        | D::NoListener { node, .. }
+        | D::MtuExceeded { node, .. }
+        | D::TtlExceeded { node }
+        | D::Loop { node, .. }
+        | D::NoMatchingLoadBalancer { node, .. }
+        | D::SnatPortsExhausted { node, .. }
+        | D::RateLimited { node, .. }
+        | D::LinkDown { node }
+        | D::HostDown { node }
+        | D::Unsupported { node, .. } => [node, "", ""],
+        D::Lost { segment, .. } => [segment, "", ""],
+    };
+    let mut at = String::new();
+    for p in parts.iter().filter(|p| !p.is_empty()) {
+        if !at.is_empty() {
+            at.push(' ');
+        }
+        at.push_str(p);
+    }
+    (d.name().to_string(), (!at.is_empty()).then_some(at))
 }
 
 /// One class: a protocol and (for TCP/UDP) a port interval.
@@ -196,6 +222,9 @@ struct Matchers {
     /// Port mappings: (protocol, external port, the container's address).
     port_maps: Vec<(u8, u16, IpAddr)>,
     host_addrs: BTreeSet<IpAddr>,
+    /// Addresses a receiver answers to (hosts, stations, endpoints): only there can a packet
+    /// keep its destination port up to a listener.
+    receivable: BTreeSet<IpAddr>,
     /// (protocol, port) of every listener anywhere.
     listeners: BTreeSet<(u8, u16)>,
     vxlan_ports: BTreeSet<u16>,
@@ -227,6 +256,7 @@ impl Matchers {
                 m.vxlan_ports.insert(net.vxlan_port);
             }
             for p in &h.vfp.program().ports {
+                m.receivable.insert(IpAddr::V4(p.ip));
                 for set in p.acl_switch.iter().chain(p.acl_host.iter()) {
                     for r in &set.rules {
                         let mut ports = r.local_ports.clone();
@@ -277,45 +307,68 @@ impl Matchers {
             };
             m.listeners.insert((p.number(), *port));
         }
+        m.receivable.extend(m.host_addrs.iter().copied());
         // Port maps come from a hash map: order them so the sweep is deterministic.
         m.port_maps.sort();
         m
+    }
+
+    /// `dst` and every address a rewrite can turn it into (LB backends, port-mapping targets).
+    fn targets(&self, dst: IpAddr) -> Vec<IpAddr> {
+        let mut targets = vec![dst];
+        for (_, _, backends) in self.lb_by_vip.get(&dst).into_iter().flatten() {
+            targets.extend(backends.iter().copied());
+        }
+        let local = self.host_addrs.contains(&dst);
+        if local {
+            for (_, _, backends) in &self.port_only {
+                targets.extend(backends.iter().copied());
+            }
+        }
+        for (_, _, ip) in &self.port_maps {
+            if local || *ip == dst {
+                targets.push(*ip);
+            }
+        }
+        targets
     }
 
     /// The atomic port intervals of `proto` towards `dst`.
     fn split(&self, dst: IpAddr, proto: Proto) -> PortSplit {
         let n = proto.number();
         let mut s = PortSplit::default();
-        let mut targets = vec![dst];
+        let targets = self.targets(dst);
         let local = self.host_addrs.contains(&dst);
-        for (p, port, backends) in self.lb_by_vip.get(&dst).into_iter().flatten() {
-            targets.extend(backends.iter().copied());
+        for (p, port, _) in self.lb_by_vip.get(&dst).into_iter().flatten() {
             if *p == n {
                 s.add_port(*port);
             }
         }
         if local {
-            for (p, port, backends) in &self.port_only {
-                targets.extend(backends.iter().copied());
+            for (p, port, _) in &self.port_only {
                 if *p == n {
                     s.add_port(*port);
                 }
             }
         }
         for (p, port, ip) in &self.port_maps {
-            if local || *ip == dst {
-                targets.push(*ip);
+            if (local || *ip == dst) && *p == n {
+                s.add_port(*port);
+            }
+        }
+        // A listener sees the destination port a packet arrives with. Towards an address no
+        // receiver answers to (a VIP only an LB serves), a packet is delivered only through a
+        // rewrite to a fixed port (its LB mapping, already split out), so listeners don't cut.
+        if self.receivable.contains(&dst) {
+            for (p, port) in &self.listeners {
                 if *p == n {
                     s.add_port(*port);
                 }
             }
         }
-        for (p, port) in &self.listeners {
-            if *p == n {
-                s.add_port(*port);
-            }
-        }
-        if proto == Proto::Udp {
+        // The VXLAN port is read from the outer header of an encapsulated packet arriving at a
+        // host (`fabric`), never from a packet to a pod or VIP: split it out towards hosts only.
+        if proto == Proto::Udp && local {
             for p in &self.vxlan_ports {
                 s.add_port(*p);
             }
@@ -397,9 +450,30 @@ pub fn ensure_compiled(w: &mut World) {
 /// The classes and their witnesses' outcomes for every (source, target) pair, in the given
 /// orders. `label` names receivers.
 pub fn sweep(w: &mut World, sources: &[Source], targets: &[Target], label: &dyn Fn(&str) -> String) -> Reach {
+    sweep_where(w, sources, targets, label, &|_, _| true)
+}
+
+/// [`sweep`], of the pairs `keep` accepts only.
+pub fn sweep_where(
+    w: &mut World,
+    sources: &[Source],
+    targets: &[Target],
+    label: &dyn Fn(&str) -> String,
+    keep: &dyn Fn(&Source, &Target) -> bool,
+) -> Reach {
     ensure_compiled(w);
     let m = Matchers::of(w);
     let base = Checkpoint::take(w);
+    // Receivers repeat across witnesses: name each once.
+    let names: std::cell::RefCell<std::collections::HashMap<String, String>> = Default::default();
+    let label = &|raw: &str| -> String {
+        if let Some(n) = names.borrow().get(raw) {
+            return n.clone();
+        }
+        let n = label(raw);
+        names.borrow_mut().insert(raw.to_string(), n.clone());
+        n
+    };
     w.capture = false;
     w.tracing = false;
     // Classes depend on the destination only: split once per target.
@@ -407,6 +481,9 @@ pub fn sweep(w: &mut World, sources: &[Source], targets: &[Target], label: &dyn 
     let mut out = Reach::default();
     for s in sources {
         for (t, classes) in targets.iter().zip(&splits) {
+            if !keep(s, t) {
+                continue;
+            }
             let mut pair = Pair {
                 from: s.label.clone(),
                 to: t.label.clone(),

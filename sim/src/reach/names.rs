@@ -2,10 +2,12 @@
 //! scenario (and its Kubernetes layer: `pod/NS/NAME`, `svc/NS/NAME`) gives them. A child of the
 //! runner module, so it reads the runner's name tables directly.
 
-use super::{Check, Named, Runner, StepReport};
+use super::{execute, Check, Named, ObjectKind, RunOptions, Runner, StepReport};
 use crate::reach::expect::{mismatches, parse_key};
-use crate::reach::{sweep, Reach, Source, Target};
-use crate::scenario::format::ReachStep;
+use crate::reach::incremental::PairFilter;
+use crate::reach::unchanged::{self, Allowed};
+use crate::reach::{sweep_where, Proto, Reach, Source, Target};
+use crate::scenario::format::{ReachStep, ReachUnchangedStep};
 use crate::world::NodeKind;
 use serde_json::Value as Json;
 use std::collections::BTreeMap;
@@ -26,10 +28,30 @@ impl Runner<'_> {
                 })
                 .collect();
         }
+        // Endpoints in a namespace no container runs in (an imported node: the dump has HNS's
+        // namespaces but not HCS's containers) send as themselves.
+        let mut bare = std::collections::BTreeSet::new();
+        for n in &self.world.nodes {
+            if let NodeKind::Host(h) = &n.kind {
+                bare.extend(
+                    (h.vfp.program().ports.iter())
+                        .filter(|p| p.container.is_none() && p.namespace.is_some())
+                        .map(|p| p.endpoint),
+                );
+            }
+        }
         Ok(self
             .names
             .iter()
-            .filter(|(_, n)| matches!(n, Named::Container { .. } | Named::Host | Named::Station))
+            .filter(|(_, n)| match n {
+                Named::Container { .. } | Named::Host | Named::Station => true,
+                Named::Object {
+                    kind: ObjectKind::Endpoint,
+                    id,
+                    ..
+                } => bare.contains(id),
+                _ => false,
+            })
             .filter_map(|(name, _)| {
                 self.place(name).ok().map(|place| Source {
                     label: name.clone(),
@@ -127,13 +149,55 @@ impl Runner<'_> {
 
     /// Sweep every class from `from` (empty: all) to the given targets.
     pub fn reach_to(&mut self, from: &[String], targets: &[Target]) -> Result<Reach, String> {
+        self.reach_where(from, targets, &|_, _| true)
+    }
+
+    /// [`Runner::reach_to`], of the pairs `keep` accepts only.
+    pub fn reach_where(
+        &mut self,
+        from: &[String],
+        targets: &[Target],
+        keep: &dyn Fn(&Source, &Target) -> bool,
+    ) -> Result<Reach, String> {
         let sources = self.reach_sources(from)?;
         // The sweep needs the world mutably while the labels read the runner's names.
         let mut world = std::mem::replace(&mut self.world, crate::world::World::new(self.seed));
         let label = |raw: &str| self.receiver_label(raw);
-        let r = sweep(&mut world, &sources, targets, &label);
+        let r = sweep_where(&mut world, &sources, targets, &label, keep);
         self.world = world;
         Ok(r)
+    }
+
+    /// What-if: sweep `before` and `after` towards the same destinations (the union of
+    /// theirs, named as after the change where both have them), so an address one side no
+    /// longer serves is still probed. When the sides differ only in some ports' ACLs, only the
+    /// pairs through those ports can change (`reach::incremental`) and only they are swept;
+    /// then the number of such ports is returned too (0: the set-ups compile alike).
+    pub fn reach_both(
+        before: &mut Runner,
+        after: &mut Runner,
+        from: &[String],
+        to: &[String],
+    ) -> Result<(Reach, Reach, Option<usize>), String> {
+        let mut targets: BTreeMap<IpAddr, Target> = BTreeMap::new();
+        for t in before
+            .reach_targets(to)?
+            .into_iter()
+            .chain(after.reach_targets(to)?)
+        {
+            targets.insert(t.addr, t);
+        }
+        let targets: Vec<Target> = targets.into_values().collect();
+        let only = PairFilter::of(&mut before.world, &mut after.world)
+            .ok()
+            .map(|f| (f.touched_targets(&targets), f));
+        let keep = |s: &Source, t: &Target| match &only {
+            Some((to, f)) => f.touched().from(s) || to.contains(&t.addr),
+            None => true,
+        };
+        let b = before.reach_where(from, &targets, &keep)?;
+        let a = after.reach_where(from, &targets, &keep)?;
+        Ok((b, a, only.map(|(_, f)| f.touched().endpoints.len())))
     }
 
     /// A `reach:` step: one check per expectation, naming the pieces that got something else.
@@ -159,6 +223,97 @@ impl Runner<'_> {
                 bad.is_empty(),
             ));
         }
+        Ok(())
+    }
+
+    /// A `reach-unchanged:` step: the set-up through step `since` against the set-up through
+    /// the step before this one (fresh runs of the scenario's set-up, traffic skipped, as
+    /// `hnsim diff --cut-at` does), then one check per allowed change and one for the rest.
+    pub(super) fn reach_unchanged_step(
+        &mut self,
+        r: &ReachUnchangedStep,
+        rep: &mut StepReport,
+    ) -> Result<(), String> {
+        let this = rep.index;
+        rep.label = format!("reach unchanged since step {}", r.since);
+        if r.since == 0 || r.since >= this {
+            return Err(format!(
+                "since: expected an earlier step (1 to {}), found {}",
+                this.saturating_sub(1),
+                r.since
+            ));
+        }
+        let prefix = |n: usize| {
+            let mut l = self.loaded.clone();
+            l.scenario.steps.truncate(n);
+            l
+        };
+        let (lb, la) = (prefix(r.since), prefix(this - 1));
+        let opts = RunOptions {
+            seed: Some(self.seed),
+            setup_only: true,
+            ..Default::default()
+        };
+        let set_up = |l| {
+            execute(l, &opts)
+                .1
+                .ok_or_else(|| "the set-up did not build".to_string())
+        };
+        let (mut b, mut a) = (set_up(&lb)?, set_up(&la)?);
+        let (before, after, _) = Runner::reach_both(&mut b, &mut a, &r.from, &r.to)?;
+        let changes = crate::reach::diff::diff(&before, &after);
+        let allowed = r
+            .except
+            .iter()
+            .map(|e| {
+                let keys = match &e.class {
+                    Some(c) => vec![parse_key(c)?],
+                    None => Proto::ALL
+                        .iter()
+                        .map(|p| parse_key(p.name()))
+                        .collect::<Result<_, _>>()?,
+                };
+                Ok(Allowed {
+                    from: &e.from,
+                    to: &e.to,
+                    keys,
+                    was: e.was.as_deref(),
+                    now: &e.now,
+                })
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        let (entries, unexpected) = unchanged::check(&changes, &allowed);
+        for (e, ok) in r.except.iter().zip(entries) {
+            let class = e.class.as_deref().unwrap_or("every class");
+            let want = format!("{} → {} {class}: {}", e.from, e.to, e.now);
+            let actual = if ok {
+                want.clone()
+            } else {
+                let same_pair: Vec<String> = changes
+                    .iter()
+                    .filter(|c| c.from == e.from && (c.to == e.to || c.address == e.to))
+                    .map(|c| c.text())
+                    .collect();
+                if same_pair.is_empty() {
+                    "no change for this pair".into()
+                } else {
+                    same_pair.join("; ")
+                }
+            };
+            rep.checks.push(Check::new("reach changed", want, actual, ok));
+        }
+        let ok = unexpected.is_empty();
+        let actual = if ok {
+            "no other change".to_string()
+        } else {
+            unexpected.join("; ")
+        };
+        rep.checks.push(Check::new(
+            "reach unchanged otherwise",
+            "no other change",
+            actual,
+            ok,
+        ));
         Ok(())
     }
 

@@ -208,6 +208,8 @@ steps! {
     Reachability(ReachabilityStep) = "reachability",
     /// Every header class from one place to one destination (docs/reach.md).
     Reach(ReachStep) = "reach",
+    /// No header class changed since step `since` except the listed ones (docs/reach.md).
+    ReachUnchanged(ReachUnchangedStep) = "reach-unchanged",
     // Faults and time.
     HnsRestart(HostRef) = "hns-restart",
     Reboot(HostRef) = "reboot",
@@ -483,6 +485,42 @@ pub struct ReachStep {
     pub expect: IndexMap<String, String>,
     #[serde(default)]
     pub note: Option<String>,
+}
+
+/// `reach-unchanged:`: every header class keeps the outcome it had after step `since`
+/// (1-based): the set-up through that step and the set-up through the step before this one are
+/// swept and compared, as `hnsim diff --cut-at` does. The classes `except` names must have
+/// changed, and to what they say; any other change fails the step.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ReachUnchangedStep {
+    pub since: usize,
+    /// Only from these places (default: every source).
+    #[serde(default)]
+    pub from: Vec<String>,
+    /// Only to these destinations (default: every destination).
+    #[serde(default)]
+    pub to: Vec<String>,
+    #[serde(default)]
+    pub except: Vec<ReachChange>,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// One allowed change: the classes `class` (`PROTO` or `PROTO/RANGES`; none: all) from `from` to `to` (a
+/// destination name as `hnsim diff` prints it, or its address) now get `now` (an outcome or a
+/// prefix of its printed form), and got `was` before (when given).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ReachChange {
+    pub from: String,
+    pub to: String,
+    /// No class: every class of the pair (tcp, udp and icmp, every port).
+    #[serde(default)]
+    pub class: Option<String>,
+    #[serde(default)]
+    pub was: Option<String>,
+    pub now: String,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]

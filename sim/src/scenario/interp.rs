@@ -6,11 +6,37 @@
 use serde_json::Value;
 use std::collections::BTreeMap;
 
+/// Where the next `${` in `s` starts. A byte scan: `str::find` with a two-character pattern
+/// builds a substring searcher per call, which cost more than the rest of a short string's check
+/// (every string of every HNS document is checked, at validation and again when run).
+fn find_open(s: &str) -> Option<usize> {
+    let b = s.as_bytes();
+    let mut from = 0;
+    while let Some(i) = b[from..].iter().position(|c| *c == b'$') {
+        let at = from + i;
+        if b.get(at + 1) == Some(&b'{') {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
+
+/// Whether `s` holds an expression (a `${`).
+pub fn has_expression(s: &str) -> bool {
+    find_open(s).is_some()
+}
+
 /// The names referenced in a string, in order. Errors on an unterminated or empty `${`.
 pub fn references(s: &str) -> Result<Vec<String>, String> {
+    Ok(reference_names(s)?.into_iter().map(str::to_string).collect())
+}
+
+/// As [`references`], borrowing the names from `s`.
+pub fn reference_names(s: &str) -> Result<Vec<&str>, String> {
     let mut out = Vec::new();
     let mut rest = s;
-    while let Some(i) = rest.find("${") {
+    while let Some(i) = find_open(rest) {
         let after = &rest[i + 2..];
         let end = after
             .find('}')
@@ -20,7 +46,7 @@ pub fn references(s: &str) -> Result<Vec<String>, String> {
         if name.is_empty() {
             return Err(format!("expected a name after `${{` in {s:?}"));
         }
-        out.push(name.to_string());
+        out.push(name);
         rest = &after[end + 1..];
     }
     Ok(out)
@@ -62,13 +88,16 @@ pub fn lookup<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
 
 /// Replace every expression in `s`. `vars` maps names to their JSON.
 pub fn expand_str(s: &str, vars: &BTreeMap<String, Value>) -> Result<Value, String> {
+    if !has_expression(s) {
+        return Ok(Value::String(s.to_string()));
+    }
     let t = s.trim();
     if t.starts_with("${") && t.ends_with('}') && t[2..].find('}') == Some(t.len() - 3) {
         return eval(&t[2..t.len() - 1], vars).cloned();
     }
     let mut out = String::new();
     let mut rest = s;
-    while let Some(i) = rest.find("${") {
+    while let Some(i) = find_open(rest) {
         out.push_str(&rest[..i]);
         let after = &rest[i + 2..];
         let end = after
@@ -98,21 +127,18 @@ fn eval<'a>(expr: &str, vars: &'a BTreeMap<String, Value>) -> Result<&'a Value, 
     })
 }
 
-/// The names referenced anywhere in a YAML value (strings in it, at any depth), in order;
-/// malformed expressions are skipped here and reported when the value is expanded.
-pub fn value_references(v: &serde_yaml::Value) -> Vec<String> {
-    fn walk(v: &serde_yaml::Value, out: &mut Vec<String>) {
-        match v {
-            serde_yaml::Value::String(s) if s.contains("${") => out.extend(references(s).unwrap_or_default()),
-            serde_yaml::Value::Sequence(items) => items.iter().for_each(|i| walk(i, out)),
-            serde_yaml::Value::Mapping(m) => m.values().for_each(|i| walk(i, out)),
-            serde_yaml::Value::Tagged(t) => walk(&t.value, out),
-            _ => {}
+/// Call `f` with each name referenced anywhere in a YAML value (strings in it, at any depth), in
+/// order; malformed expressions are skipped here and reported when the value is expanded.
+pub fn for_each_reference<'v>(v: &'v serde_yaml::Value, f: &mut impl FnMut(&'v str)) {
+    match v {
+        serde_yaml::Value::String(s) if has_expression(s) => {
+            reference_names(s).unwrap_or_default().into_iter().for_each(f)
         }
+        serde_yaml::Value::Sequence(items) => items.iter().for_each(|i| for_each_reference(i, f)),
+        serde_yaml::Value::Mapping(m) => m.values().for_each(|i| for_each_reference(i, f)),
+        serde_yaml::Value::Tagged(t) => for_each_reference(&t.value, f),
+        _ => {}
     }
-    let mut out = Vec::new();
-    walk(v, &mut out);
-    out
 }
 
 /// Expand every string in a YAML value, producing JSON.
@@ -163,6 +189,8 @@ mod tests {
     #[test]
     fn refs_and_expansion() {
         assert_eq!(references("a ${x.ID} b ${y[0]}").unwrap(), vec!["x", "y"]);
+        assert_eq!(references("$$ {x} $ ${x}$").unwrap(), vec!["x"]);
+        assert!(!has_expression("$ {x} $") && has_expression("a$${x}"));
         assert!(references("${x").is_err());
         let mut vars = BTreeMap::new();
         vars.insert(

@@ -63,17 +63,44 @@ pub fn path_string(path: &[Seg]) -> String {
     s
 }
 
-/// Key paths → positions. Only probed, never iterated, so a hash map (one hash per insert rather
-/// than ~log n comparisons of whole paths in a tree: the index is built for every scenario).
-#[derive(Clone, Debug, Default)]
+/// Key paths → positions, as a trie: node 0 is the empty path and each node's children are
+/// found by (parent, segment) in one hash probe. Building it allocates once per distinct key
+/// string, not once per path (a cloned path per located key was most of the index's cost; the
+/// index is built for every scenario). Only probed, never iterated, so hash maps are fine.
+#[derive(Clone, Debug)]
 pub struct Index {
-    map: FastMap<Vec<Seg>, Pos>,
+    /// Distinct key strings → their numbers (a scenario repeats few keys many times).
+    keys: FastMap<String, u32>,
+    /// (parent node, segment code) → child node.
+    children: FastMap<(u32, u64), u32>,
+    /// Where each node's path is written, if the index saw it.
+    pos: Vec<Option<Pos>>,
+}
+
+impl Default for Index {
+    fn default() -> Index {
+        Index {
+            keys: FastMap::default(),
+            children: FastMap::default(),
+            pos: vec![None],
+        }
+    }
+}
+
+/// A node of the [`Index`] trie.
+type Node = u32;
+const ROOT: Node = 0;
+/// Segment codes: a sequence index as itself, a key as its number with the top bit set.
+const KEY: u64 = 1 << 63;
+
+fn index_code(i: usize) -> u64 {
+    (i as u64) & !KEY
 }
 
 #[derive(Debug)]
 enum FrameKind {
-    /// A block mapping; `last` is the last key seen (its value may open a nested node).
-    Map { last: Option<String> },
+    /// A block mapping; `last` is the node of the last key seen (its value may open a nested node).
+    Map { last: Option<Node> },
     /// A block sequence; `next` is the index the next `-` gets.
     Seq { next: usize },
 }
@@ -81,7 +108,7 @@ enum FrameKind {
 #[derive(Debug)]
 struct Frame {
     col: usize,
-    path: Vec<Seg>,
+    node: Node,
     kind: FrameKind,
 }
 
@@ -120,7 +147,7 @@ impl Index {
                 let rest = &chars[li][col..];
                 let lone_dash = trim_end(rest) == ['-'];
                 if rest.starts_with(&['-', ' ']) || lone_dash {
-                    let parent = Self::seq_parent(&mut stack, col);
+                    let parent = idx.seq_parent(&mut stack, col);
                     let Some(parent) = parent else { break };
                     let i = match &mut stack[parent].kind {
                         FrameKind::Seq { next } => {
@@ -130,9 +157,8 @@ impl Index {
                         }
                         FrameKind::Map { .. } => break,
                     };
-                    let mut p = stack[parent].path.clone();
-                    p.push(Seg::Index(i));
-                    idx.insert(p, li, col);
+                    let item = idx.child(stack[parent].node, index_code(i));
+                    idx.set(item, li, col);
                     // The item's content starts after "- " (and any further spaces).
                     let after = chars[li][col + 1..].iter().take_while(|c| **c == ' ').count();
                     if lone_dash {
@@ -145,10 +171,10 @@ impl Index {
                 // A `key: value` or `key:` line?
                 let Some((key, colon)) = split_key(&chars[li], col) else {
                     // A scalar item or a flow collection as a sequence item.
-                    if let Some(item_path) = Self::item_path(&stack, col) {
+                    if let Some(item) = idx.item_node(&stack, col) {
                         let c = chars[li][col];
                         if c == '{' || c == '[' {
-                            let end = scan_flow(&chars, li, col, &item_path, &mut idx);
+                            let end = scan_flow(&chars, li, col, item, &mut idx);
                             if end.0 > li {
                                 skip_until = end.0 + 1;
                             }
@@ -170,20 +196,18 @@ impl Index {
                     .last()
                     .is_some_and(|f| f.col == col && matches!(f.kind, FrameKind::Map { .. }));
                 if need_new {
-                    let path = Self::child_path(&stack, col);
+                    let node = idx.child_node(&stack, col);
                     stack.push(Frame {
                         col,
-                        path,
+                        node,
                         kind: FrameKind::Map { last: None },
                     });
                 }
                 let Some(top) = stack.last_mut() else { break };
-                top.kind = FrameKind::Map {
-                    last: Some(key.clone()),
-                };
-                let mut p = top.path.clone();
-                p.push(Seg::Key(key));
-                idx.insert(p.clone(), li, col);
+                let code = idx.key_code(&key);
+                let p = idx.child(top.node, code);
+                top.kind = FrameKind::Map { last: Some(p) };
+                idx.set(p, li, col);
                 // The value, if any, on the same line.
                 let mut vcol = colon + 1;
                 while vcol < chars[li].len() && chars[li][vcol] == ' ' {
@@ -192,7 +216,7 @@ impl Index {
                 if vcol < chars[li].len() {
                     let c = chars[li][vcol];
                     if c == '{' || c == '[' {
-                        let end = scan_flow(&chars, li, vcol, &p, &mut idx);
+                        let end = scan_flow(&chars, li, vcol, p, &mut idx);
                         if end.0 > li {
                             skip_until = end.0 + 1;
                         }
@@ -207,41 +231,64 @@ impl Index {
         idx
     }
 
-    fn insert(&mut self, path: Vec<Seg>, line: usize, col: usize) {
-        self.map.entry(path).or_insert(Pos {
-            line: line + 1,
-            col: col + 1,
-        });
+    /// The number of a key string, numbering it when new.
+    fn key_code(&mut self, key: &str) -> u64 {
+        if let Some(k) = self.keys.get(key) {
+            return KEY | u64::from(*k);
+        }
+        let k = self.keys.len() as u32;
+        self.keys.insert(key.to_string(), k);
+        KEY | u64::from(k)
+    }
+
+    /// The child of `node` along `code`, made when new (without a position).
+    fn child(&mut self, node: Node, code: u64) -> Node {
+        let next = self.pos.len() as Node;
+        let n = *self.children.entry((node, code)).or_insert(next);
+        if n == next {
+            self.pos.push(None);
+        }
+        n
+    }
+
+    /// Record where `node`'s path is written; the first place seen wins.
+    fn set(&mut self, node: Node, line: usize, col: usize) {
+        let p = &mut self.pos[node as usize];
+        if p.is_none() {
+            *p = Some(Pos {
+                line: line + 1,
+                col: col + 1,
+            });
+        }
+    }
+
+    /// The node a pending child of frame `f` belongs to: its last key, or its last item.
+    fn pending(&mut self, f: &Frame) -> Node {
+        match f.kind {
+            FrameKind::Map { last: Some(k) } => k,
+            FrameKind::Map { last: None } => f.node,
+            FrameKind::Seq { next } => self.child(f.node, index_code(next.saturating_sub(1))),
+        }
     }
 
     /// The path a new nested node at `col` belongs to: the pending key of the enclosing map, or
     /// the last item of the enclosing sequence.
-    fn child_path(stack: &[Frame], col: usize) -> Vec<Seg> {
+    fn child_node(&mut self, stack: &[Frame], col: usize) -> Node {
         match stack
             .iter()
             .rev()
             .find(|f| f.col < col || matches!(f.kind, FrameKind::Seq { .. }))
         {
-            None => Vec::new(),
-            Some(f) => {
-                let mut p = f.path.clone();
-                match &f.kind {
-                    FrameKind::Map { last: Some(k) } => p.push(Seg::Key(k.clone())),
-                    FrameKind::Map { last: None } => {}
-                    FrameKind::Seq { next } => p.push(Seg::Index(next.saturating_sub(1))),
-                }
-                p
-            }
+            None => ROOT,
+            Some(f) => self.pending(f),
         }
     }
 
-    fn item_path(stack: &[Frame], col: usize) -> Option<Vec<Seg>> {
+    fn item_node(&mut self, stack: &[Frame], col: usize) -> Option<Node> {
         let f = stack.last()?;
         if let FrameKind::Seq { next } = f.kind {
             if f.col < col {
-                let mut p = f.path.clone();
-                p.push(Seg::Index(next.saturating_sub(1)));
-                return Some(p);
+                return Some(self.child(f.node, index_code(next.saturating_sub(1))));
             }
         }
         None
@@ -249,7 +296,7 @@ impl Index {
 
     /// The sequence frame a `-` at `col` belongs to (creating it when the dash opens a sequence
     /// as the value of the pending key), as an index into the stack.
-    fn seq_parent(stack: &mut Vec<Frame>, col: usize) -> Option<usize> {
+    fn seq_parent(&mut self, stack: &mut Vec<Frame>, col: usize) -> Option<usize> {
         while stack.last().is_some_and(|f| f.col > col) {
             stack.pop();
         }
@@ -259,39 +306,56 @@ impl Index {
             }
         }
         // A new sequence: the value of the pending key of the map at (or left of) this column.
-        let path = match stack.last() {
-            None => Vec::new(),
-            Some(f) => {
-                let mut p = f.path.clone();
-                match &f.kind {
-                    FrameKind::Map { last: Some(k) } => p.push(Seg::Key(k.clone())),
-                    FrameKind::Map { last: None } => {}
-                    FrameKind::Seq { next } => p.push(Seg::Index(next.saturating_sub(1))),
-                }
-                p
-            }
+        let node = match stack.last() {
+            None => ROOT,
+            Some(f) => self.pending(f),
         };
         stack.push(Frame {
             col,
-            path,
+            node,
             kind: FrameKind::Seq { next: 0 },
         });
         Some(stack.len() - 1)
     }
 
+    /// The trie nodes along `path` from the root, as far as the index has them.
+    fn walk<'p>(&'p self, path: &'p [Seg]) -> impl Iterator<Item = Node> + 'p {
+        let mut node = Some(ROOT);
+        let mut segs = path.iter();
+        std::iter::from_fn(move || {
+            let here = node?;
+            node = segs.next().and_then(|s| {
+                let code = match s {
+                    Seg::Key(k) => KEY | u64::from(*self.keys.get(k.as_str())?),
+                    Seg::Index(i) => index_code(*i),
+                };
+                self.children.get(&(here, code)).copied()
+            });
+            Some(here)
+        })
+    }
+
     /// The position of exactly this path, if the index saw it.
     pub fn get(&self, path: &[Seg]) -> Option<Pos> {
-        self.map.get(path).copied()
+        let mut depth = 0;
+        let mut last = ROOT;
+        for n in self.walk(path) {
+            depth += 1;
+            last = n;
+        }
+        if depth == path.len() + 1 {
+            self.pos[last as usize]
+        } else {
+            None
+        }
     }
 
     /// The position of this path or of its nearest located ancestor.
     pub fn nearest(&self, path: &[Seg]) -> Pos {
-        for n in (0..=path.len()).rev() {
-            if let Some(p) = self.map.get(&path[..n]) {
-                return *p;
-            }
-        }
-        Pos { line: 1, col: 1 }
+        self.walk(path)
+            .filter_map(|n| self.pos[n as usize])
+            .last()
+            .unwrap_or(Pos { line: 1, col: 1 })
     }
 }
 
@@ -300,7 +364,8 @@ impl Index {
 fn split_key(line: &[char], col: usize) -> Option<(String, usize)> {
     let first = *line.get(col)?;
     if first == '"' || first == '\'' {
-        let (key, mut i) = read_quoted(line, col);
+        let mut key = String::new();
+        let mut i = read_quoted(line, col, &mut key);
         while i < line.len() && line[i] == ' ' {
             i += 1;
         }
@@ -315,8 +380,7 @@ fn split_key(line: &[char], col: usize) -> Option<(String, usize)> {
     let mut i = col;
     while i < line.len() {
         if line[i] == ':' && (i + 1 == line.len() || line[i + 1] == ' ') {
-            let key: String = line[col..i].iter().collect();
-            return Some((key.trim_end().to_string(), i));
+            return Some((trim_end(&line[col..i]).iter().collect(), i));
         }
         if line[i] == ' ' && line.get(i + 1) == Some(&'#') {
             return None;
@@ -328,16 +392,22 @@ fn split_key(line: &[char], col: usize) -> Option<(String, usize)> {
 
 /// Scan a flow collection starting at (`li`, `col`) (which holds `{` or `[`), recording the
 /// positions of its keys and items under `base`. Returns the (line, col) just past its end.
-fn scan_flow(lines: &[Vec<char>], li: usize, col: usize, base: &[Seg], idx: &mut Index) -> (usize, usize) {
+fn scan_flow(lines: &[Vec<char>], li: usize, col: usize, base: Node, idx: &mut Index) -> (usize, usize) {
     enum Ctx {
-        Map { key: Option<String> },
-        Seq { i: usize },
+        /// `key`: the node of the key just read, whose value may open a nested collection.
+        Map {
+            key: Option<Node>,
+        },
+        Seq {
+            i: usize,
+        },
     }
-    let mut stack: Vec<(Ctx, Vec<Seg>)> = Vec::new();
+    let mut stack: Vec<(Ctx, Node)> = Vec::new();
     let (mut l, mut c) = (li, col);
     // Each token is read at (l, c); `expect_key` is true right after `{` or a `,` inside a map.
     let mut expect_key = false;
     let mut start_item = false;
+    let mut tok = String::new();
     loop {
         if l >= lines.len() {
             return (l.saturating_sub(1), 0);
@@ -356,27 +426,20 @@ fn scan_flow(lines: &[Vec<char>], li: usize, col: usize, base: &[Seg], idx: &mut
                 c = 0;
             }
             '{' | '[' => {
-                let path = match stack.last_mut() {
-                    None => base.to_vec(),
-                    Some((Ctx::Map { key }, p)) => {
-                        let mut p = p.clone();
-                        if let Some(k) = key.take() {
-                            p.push(Seg::Key(k));
-                        }
-                        p
-                    }
+                let node = match stack.last_mut() {
+                    None => base,
+                    Some((Ctx::Map { key }, p)) => key.take().unwrap_or(*p),
                     Some((Ctx::Seq { i }, p)) => {
-                        let mut p = p.clone();
-                        p.push(Seg::Index(*i));
-                        idx.insert(p.clone(), l, c);
-                        p
+                        let n = idx.child(*p, index_code(*i));
+                        idx.set(n, l, c);
+                        n
                     }
                 };
                 if ch == '{' {
-                    stack.push((Ctx::Map { key: None }, path));
+                    stack.push((Ctx::Map { key: None }, node));
                     expect_key = true;
                 } else {
-                    stack.push((Ctx::Seq { i: 0 }, path));
+                    stack.push((Ctx::Seq { i: 0 }, node));
                     start_item = true;
                 }
                 c += 1;
@@ -409,22 +472,21 @@ fn scan_flow(lines: &[Vec<char>], li: usize, col: usize, base: &[Seg], idx: &mut
             }
             _ => {
                 // A scalar (quoted or plain): read it.
-                let (tok, nc) = read_flow_scalar(line, c);
+                let nc = read_flow_scalar(line, c, &mut tok);
                 match stack.last_mut() {
                     Some((Ctx::Map { key }, p)) if expect_key => {
-                        let mut kp = p.clone();
-                        kp.push(Seg::Key(tok.clone()));
-                        idx.insert(kp, l, c);
-                        *key = Some(tok);
+                        let code = idx.key_code(&tok);
+                        let kn = idx.child(*p, code);
+                        idx.set(kn, l, c);
+                        *key = Some(kn);
                         expect_key = false;
                     }
                     Some((Ctx::Map { key }, _)) => {
                         *key = None;
                     }
                     Some((Ctx::Seq { i }, p)) if start_item => {
-                        let mut ip = p.clone();
-                        ip.push(Seg::Index(*i));
-                        idx.insert(ip, l, c);
+                        let n = idx.child(*p, index_code(*i));
+                        idx.set(n, l, c);
                         start_item = false;
                     }
                     _ => {}
@@ -435,12 +497,11 @@ fn scan_flow(lines: &[Vec<char>], li: usize, col: usize, base: &[Seg], idx: &mut
     }
 }
 
-/// The text of the quoted scalar whose quote (`"` with `\\` escapes, or `'`) is at `start`, and
-/// the index just past its closing quote.
-fn read_quoted(line: &[char], start: usize) -> (String, usize) {
+/// Read the quoted scalar whose quote (`"` with `\\` escapes, or `'`) is at `start` into `s`;
+/// returns the index just past its closing quote.
+fn read_quoted(line: &[char], start: usize, s: &mut String) -> usize {
     let q = line[start];
     let mut i = start + 1;
-    let mut s = String::new();
     while i < line.len() && line[i] != q {
         if line[i] == '\\' && q == '"' && i + 1 < line.len() {
             i += 1;
@@ -448,12 +509,15 @@ fn read_quoted(line: &[char], start: usize) -> (String, usize) {
         s.push(line[i]);
         i += 1;
     }
-    (s, i + 1)
+    i + 1
 }
 
-fn read_flow_scalar(line: &[char], c: usize) -> (String, usize) {
+/// Read the flow scalar at `c` into `tok` (cleared first; a buffer reused across the scan, since
+/// most scalars are values nobody keeps); returns the index just past it.
+fn read_flow_scalar(line: &[char], c: usize, tok: &mut String) -> usize {
+    tok.clear();
     if matches!(line.get(c), Some('"' | '\'')) {
-        return read_quoted(line, c);
+        return read_quoted(line, c, tok);
     }
     let mut i = c;
     while i < line.len() {
@@ -468,7 +532,8 @@ fn read_flow_scalar(line: &[char], c: usize) -> (String, usize) {
     }
     let t = trim_end(&line[c..i]);
     let lead = t.iter().take_while(|ch| ch.is_whitespace()).count();
-    (t[lead..].iter().collect(), i)
+    tok.extend(&t[lead..]);
+    i
 }
 
 /// `line` without trailing whitespace (`str::trim_end` on a line kept as chars; no allocation:
@@ -545,6 +610,38 @@ mod tests {
         );
         assert_eq!(idx.get(&[k("b")]), Some(Pos { line: 7, col: 1 }));
         assert!(idx.get(&[k("a"), Seg::Index(0), k("y"), k("text")]).is_none());
+    }
+
+    /// The index stores each distinct key string once (and one trie node per located path), so
+    /// its allocations grow with the file's lines, not with lines × path depth.
+    #[test]
+    fn keys_are_stored_once_whatever_the_file_size() {
+        let small = Index::build(&crate::scenario::synth::overlay_pods(2, 3));
+        let big = Index::build(&crate::scenario::synth::overlay_pods(2, 300));
+        assert_eq!(small.keys.len(), big.keys.len());
+        assert!(big.pos.len() > 50 * small.pos.len() / 2);
+        let step = |i| {
+            [
+                k("steps"),
+                Seg::Index(i),
+                k("create-endpoint"),
+                k("doc"),
+                k("Policies"),
+            ]
+        };
+        for idx in [&small, &big] {
+            let p = idx.get(&step(6)).expect("a flow key of a late step is located");
+            assert_eq!(
+                idx.nearest(&[&step(6)[..], &[Seg::Index(0), k("Nope")]].concat())
+                    .line,
+                p.line
+            );
+        }
+        // A path through a key the text never has: its nearest located ancestor.
+        let mut missing = step(6).to_vec();
+        missing[3] = k("never-written");
+        assert_eq!(big.get(&missing), None);
+        assert_eq!(big.nearest(&missing), big.get(&step(6)[..3]).unwrap());
     }
 
     #[test]

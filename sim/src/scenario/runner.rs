@@ -3,7 +3,7 @@
 //! virtual time; every expectation becomes a [`Check`] in the [`ScenarioReport`].
 
 use super::format::*;
-use super::interp::{expand_str, expand_value, lookup, references, value_references};
+use super::interp::{expand_str, expand_value, for_each_reference, lookup, references};
 use super::locate::Seg;
 use super::parse::Loaded;
 use super::topology::build_world;
@@ -280,6 +280,7 @@ impl Step {
                 | Step::Ping(_)
                 | Step::Reachability(_)
                 | Step::Reach(_)
+                | Step::ReachUnchanged(_)
         )
     }
 }
@@ -356,6 +357,38 @@ impl<'a> Runner<'a> {
         Ok(hns.call(call))
     }
 
+    /// An HNS step's call: a create hands the model the document as a value (`Hns::create_value`:
+    /// the same call without writing the document as JSON text to parse it back, nor the reply),
+    /// anything else goes through `HnsBackend::call` as text. The reply of a create or query,
+    /// parsed; `None` when HNS returned nothing.
+    fn hns_call(
+        &mut self,
+        host: &str,
+        verb: Verb,
+        kind: ObjectKind,
+        id: &str,
+        doc: Json,
+    ) -> Result<Result<Option<Json>, hnsim_model::HcnError>, String> {
+        if verb == Verb::Create && !doc.is_null() {
+            let hns = self.world.hns(host).map_err(|e| e.to_string())?;
+            self.hns_calls += 1;
+            return Ok(hns.create_value(kind, id, doc).map(Some));
+        }
+        let body = if doc.is_null() {
+            String::new()
+        } else {
+            doc.to_string()
+        };
+        let call = HcnCall::new(HcnOp::Object(verb, kind), id, body);
+        Ok(match self.call(host, &call)? {
+            Ok(reply) if matches!(verb, Verb::Create | Verb::Query) && !reply.is_empty() => Ok(Some(
+                serde_json::from_str(&reply).map_err(|e| format!("HNS reply is not JSON: {e}"))?,
+            )),
+            Ok(_) => Ok(None),
+            Err(e) => Err(e),
+        })
+    }
+
     /// HNS calls the runner has made (steps and reads of named objects).
     pub fn hns_calls(&self) -> u64 {
         self.hns_calls
@@ -398,7 +431,8 @@ impl<'a> Runner<'a> {
 
     /// The variables for expanding a YAML value (see [`Runner::vars_for`]).
     fn vars_for_value(&mut self, v: &serde_yaml::Value) -> &BTreeMap<String, Json> {
-        self.vars_for(value_references(v))
+        for_each_reference(v, &mut |name| self.read_named(name));
+        &self.vars
     }
 
     /// Re-read one named object if its host's change journal named it since it was read.
@@ -446,7 +480,12 @@ impl<'a> Runner<'a> {
                 }
             }
         }
-        self.journal_at.insert(host.to_string(), now);
+        match self.journal_at.get_mut(host) {
+            Some(at) => *at = now,
+            None => {
+                self.journal_at.insert(host.to_string(), now);
+            }
+        }
     }
 
     /// Resolve an object reference: a name from `as:`, a GUID, or a `${…}` expression.
@@ -578,6 +617,7 @@ impl<'a> Runner<'a> {
             Step::Ping(t) => self.traffic(Proto::Icmp, true, t, rep),
             Step::Reachability(r) => self.reachability(r, rep),
             Step::Reach(r) => self.reach_step(r, rep),
+            Step::ReachUnchanged(r) => self.reach_unchanged_step(r, rep),
             Step::HnsRestart(h) => self.fault(rep, Fault::HnsRestart { host: h.host.clone() }),
             Step::Reboot(h) => self.fault(rep, Fault::Reboot { host: h.host.clone() }),
             Step::LinkDown(h) => self.fault(rep, Fault::LinkDown { host: h.host.clone() }),
@@ -699,13 +739,7 @@ impl<'a> Runner<'a> {
             .or_else(|| doc.get("Name").and_then(Json::as_str).map(str::to_string))
             .unwrap_or_default();
         rep.label = format!("{kind} {what} on {host}").replace("  ", " ");
-        let body = if doc.is_null() {
-            String::new()
-        } else {
-            doc.to_string()
-        };
-        let call = HcnCall::new(HcnOp::Object(verb, okind), id.clone(), body);
-        let res = self.call(&host, &call)?;
+        let res = self.hns_call(&host, verb, okind, &id, doc)?;
         match (&res, &s.expect_error) {
             (Err(_), _) | (Ok(_), Some(_)) => {
                 return self.check_result(res.map(|_| ()), &s.expect_error, rep);
@@ -715,9 +749,7 @@ impl<'a> Runner<'a> {
         let reply = res.map_err(|e| e.to_string())?;
         // The object's current document: the create/query reply, or a fresh query.
         let current: Option<Json> = match verb {
-            Verb::Create | Verb::Query if !reply.is_empty() => {
-                Some(serde_json::from_str(&reply).map_err(|e| format!("HNS reply is not JSON: {e}"))?)
-            }
+            Verb::Create | Verb::Query if reply.is_some() => reply,
             Verb::Delete => None,
             _ => {
                 let q = HcnCall::new(HcnOp::Object(Verb::Query, okind), id.clone(), DEFAULT_QUERY);

@@ -108,6 +108,85 @@ pub fn lb_steps(lbs: usize, backends: usize) -> String {
     out
 }
 
+/// A kube-proxy Overlay cluster: `nodes` nodes with `pods` pods each (endpoint `p<n>_<p>`,
+/// container `c<n>_<p>` listening on tcp/8080), on every node a source-VIP endpoint and a remote
+/// endpoint (`Flags: 1`, ProviderAddress = the pod's node) for every other node's pod, and
+/// `services` ClusterIP load balancers (10.96.x.y:80 → 8080) with `backends` pods each spread
+/// over the nodes, programmed on every node as kube-proxy does (consumers.md §1.2). The
+/// cluster `hnsim reach`'s full-size bench sweeps (benches/reach.rs).
+pub fn overlay_cluster(nodes: usize, pods: usize, services: usize, backends: usize) -> String {
+    let total = nodes * pods;
+    let mut out = String::with_capacity(600 * nodes * (pods + services) + 400 * nodes * total);
+    header(
+        &mut out,
+        &format!("synthetic-cluster-{nodes}x{pods}-{services}svc"),
+        nodes,
+    );
+    for n in 1..=nodes {
+        let _ = writeln!(
+            out,
+            "  - create-endpoint:\n      host: node{n}\n      as: sv{n}\n      doc: {{HostComputeNetwork: \
+             \"${{vx{n}.ID}}\", IpConfigurations: [{{IpAddress: 10.{n}.0.2}}], SchemaVersion: {{Major: 2, Minor: 0}}}}"
+        );
+        for p in 0..pods {
+            let _ = writeln!(
+                out,
+                "  - create-endpoint:\n      host: node{n}\n      as: p{n}_{p}\n      doc: {{Name: p{n}_{p}, \
+                 HostComputeNetwork: \"${{vx{n}.ID}}\", IpConfigurations: [{{IpAddress: {}}}], Policies: \
+                 [{{Type: ProviderAddress, Settings: {{ProviderAddress: 10.0.0.{}}}}}], SchemaVersion: \
+                 {{Major: 2, Minor: 0}}}}\n  - container: {{name: c{n}_{p}, host: node{n}, endpoints: [p{n}_{p}], \
+                 listen: [tcp/8080]}}",
+                pod_ip(n, p),
+                10 + n
+            );
+        }
+    }
+    for n in 1..=nodes {
+        for m in (1..=nodes).filter(|m| *m != n) {
+            for p in 0..pods {
+                let ip = pod_ip(m, p);
+                let mac: Vec<String> = ip
+                    .split('.')
+                    .map(|o| format!("{:02x}", o.parse::<u8>().unwrap_or(0)))
+                    .collect();
+                let _ = writeln!(
+                    out,
+                    "  - create-endpoint:\n      host: node{n}\n      as: r{n}_{m}_{p}\n      doc: {{HostComputeNetwork: \
+                     \"${{vx{n}.ID}}\", IpConfigurations: [{{IpAddress: {ip}}}], MacAddress: 02-11-{}, Flags: 1, \
+                     Policies: [{{Type: ProviderAddress, Settings: {{ProviderAddress: 10.0.0.{}}}}}], SchemaVersion: \
+                     {{Major: 2, Minor: 0}}}}",
+                    mac.join("-"),
+                    10 + m
+                );
+            }
+        }
+    }
+    for n in 1..=nodes {
+        for i in 0..services {
+            let refs: Vec<String> = (0..backends)
+                .map(|k| {
+                    let g = (i + k * (total / backends.max(1)).max(1)) % total.max(1);
+                    let (m, p) = (1 + g / pods, g % pods);
+                    if m == n {
+                        format!("\"${{p{n}_{p}.ID}}\"")
+                    } else {
+                        format!("\"${{r{n}_{m}_{p}.ID}}\"")
+                    }
+                })
+                .collect();
+            let _ = writeln!(
+                out,
+                "  - create-loadbalancer:\n      host: node{n}\n      doc: {{SourceVIP: 10.{n}.0.2, FrontendVIPs: \
+                 [{}], HostComputeEndpoints: [{}], PortMappings: [{{Protocol: 6, InternalPort: 8080, \
+                 ExternalPort: 80}}], SchemaVersion: {{Major: 2, Minor: 0}}}}",
+                cluster_ip(i),
+                refs.join(", ")
+            );
+        }
+    }
+    out
+}
+
 fn cluster_ip(i: usize) -> String {
     format!("10.96.{}.{}", i / 250, 1 + i % 250)
 }
@@ -119,7 +198,11 @@ mod tests {
 
     #[test]
     fn synthetic_scenarios_load_and_pass() {
-        for (name, text) in [("pods", overlay_pods(2, 3)), ("lbs", lb_steps(5, 2))] {
+        for (name, text) in [
+            ("pods", overlay_pods(2, 3)),
+            ("lbs", lb_steps(5, 2)),
+            ("cluster", overlay_cluster(2, 3, 4, 3)),
+        ] {
             let l = load_str(name, &text).unwrap_or_else(|e| panic!("{name}: {e:?}\n{text}"));
             let r = runner::run(&l, &Default::default());
             assert!(

@@ -3,7 +3,8 @@
 use super::format::{HostDef, Scenario};
 use super::parse::suggest;
 use crate::world::{
-    DataplaneSettings, HostSpec, RouterInterface, RouterSpec, SegmentSpec, StationSpec, World, WorldError,
+    DataplaneSettings, HostSpec, RouterInterface, RouterSpec, SegmentSpec, StationSpec, TopologyError, World,
+    WorldError,
 };
 use hnsim_model::schema::Version;
 use hnsim_model::state::{HostSettings, OnReferenced};
@@ -151,19 +152,19 @@ fn show(v: &serde_yaml::Value) -> String {
         .unwrap_or_default()
 }
 
-fn v4(ip: IpAddr, what: &str) -> Result<Ipv4Addr, WorldError> {
+fn v4(ip: IpAddr, what: &str) -> Result<Ipv4Addr, TopologyError> {
     match ip {
         IpAddr::V4(a) => Ok(a),
-        IpAddr::V6(_) => Err(WorldError::Invalid(format!(
+        IpAddr::V6(_) => Err(TopologyError::Invalid(format!(
             "{what}: the underlay is IPv4 only, found {ip}"
         ))),
     }
 }
 
-fn v4net(n: IpNet, what: &str) -> Result<Ipv4Net, WorldError> {
+fn v4net(n: IpNet, what: &str) -> Result<Ipv4Net, TopologyError> {
     match n {
         IpNet::V4(a) => Ok(a),
-        IpNet::V6(_) => Err(WorldError::Invalid(format!(
+        IpNet::V6(_) => Err(TopologyError::Invalid(format!(
             "{what}: the underlay is IPv4 only, found {n}"
         ))),
     }
@@ -241,7 +242,7 @@ pub fn build_world(s: &Scenario, seed: u64) -> Result<World, WorldError> {
         );
         spec.gateway = h.gateway.map(|g| v4(g, name)).transpose()?;
         spec.mtu = h.mtu.unwrap_or(1500);
-        let (hs, dp) = host_settings(h).map_err(|(_, m)| WorldError::Invalid(m))?;
+        let (hs, dp) = host_settings(h).map_err(|(_, m)| TopologyError::Invalid(m))?;
         spec.settings = hs;
         spec.dataplane = dp;
         // IPv6 OS routes name their next-hop node by its IPv4 underlay address (the underlay is

@@ -426,27 +426,52 @@ impl Checker<'_> {
         }
     }
 
+    /// Check every `${…}` in the strings of a value. Most strings have none, and most
+    /// expressions name a defined object: the walk borrows its path and makes an owned one only
+    /// for a string with something to report.
     fn refs_in_value(&mut self, p: &[Seg], v: &serde_yaml::Value) {
-        match v {
-            serde_yaml::Value::String(s) => self.refs_in_str(p, s),
-            serde_yaml::Value::Sequence(items) => {
-                for (i, it) in items.iter().enumerate() {
-                    let mut pp = p.to_vec();
-                    pp.push(Seg::Index(i));
-                    self.refs_in_value(&pp, it);
+        type At<'v> = Vec<Option<Result<&'v str, usize>>>;
+        fn walk<'v>(
+            v: &'v serde_yaml::Value,
+            ok: &dyn Fn(&str) -> bool,
+            at: &mut At<'v>,
+            out: &mut Vec<(At<'v>, &'v str)>,
+        ) {
+            match v {
+                serde_yaml::Value::String(s) if super::interp::has_expression(s) && !ok(s) => {
+                    out.push((at.clone(), s))
                 }
-            }
-            serde_yaml::Value::Mapping(m) => {
-                for (key, val) in m {
-                    let mut pp = p.to_vec();
-                    if let Some(ks) = key.as_str() {
-                        pp.push(k(ks));
+                serde_yaml::Value::Sequence(items) => {
+                    for (i, it) in items.iter().enumerate() {
+                        at.push(Some(Err(i)));
+                        walk(it, ok, at, out);
+                        at.pop();
                     }
-                    self.refs_in_value(&pp, val);
                 }
+                serde_yaml::Value::Mapping(m) => {
+                    for (key, val) in m {
+                        at.push(key.as_str().map(Ok));
+                        walk(val, ok, at, out);
+                        at.pop();
+                    }
+                }
+                serde_yaml::Value::Tagged(t) => walk(&t.value, ok, at, out),
+                _ => {}
             }
-            serde_yaml::Value::Tagged(t) => self.refs_in_value(p, &t.value),
-            _ => {}
+        }
+        let names = &self.names;
+        let ok = |s: &str| {
+            super::interp::reference_names(s).is_ok_and(|refs| refs.iter().all(|r| names.contains_key(*r)))
+        };
+        let mut found = Vec::new();
+        walk(v, &ok, &mut Vec::new(), &mut found);
+        for (rel, s) in found {
+            let mut pp = p.to_vec();
+            pp.extend(rel.into_iter().flatten().map(|seg| match seg {
+                Ok(key) => k(key),
+                Err(i) => Seg::Index(i),
+            }));
+            self.refs_in_str(&pp, s);
         }
     }
 
@@ -576,6 +601,7 @@ impl Checker<'_> {
                     }
                 }
             }
+            Step::ReachUnchanged(r) => self.reach_unchanged(&p, i, r),
             Step::HnsRestart(h)
             | Step::Reboot(h)
             | Step::LinkDown(h)
@@ -853,6 +879,39 @@ impl Checker<'_> {
                     &[ep.clone(), vec![k("same-receiver")]].concat(),
                     "`same-receiver` needs `repeat:` of 2 or more",
                 );
+            }
+        }
+    }
+
+    /// `reach-unchanged:` (docs/reach.md): `since` names an earlier step; the allowed changes
+    /// name places and parse as `reach:` keys and values.
+    fn reach_unchanged(&mut self, p: &[Seg], i: usize, r: &crate::scenario::format::ReachUnchangedStep) {
+        if r.since == 0 || r.since > i {
+            let msg = format!(
+                "expected the number of an earlier step (1 to {i}), found {}",
+                r.since
+            );
+            self.err(&[p.to_vec(), vec![k("since")]].concat(), msg);
+        }
+        for (j, f) in r.from.iter().enumerate() {
+            self.place(&[p.to_vec(), vec![k("from"), Seg::Index(j)]].concat(), "", f);
+        }
+        for (j, t) in r.to.iter().enumerate() {
+            if t.parse::<IpAddr>().is_err() {
+                self.place(&[p.to_vec(), vec![k("to"), Seg::Index(j)]].concat(), "", t);
+            }
+        }
+        for (j, e) in r.except.iter().enumerate() {
+            let ep = [p.to_vec(), vec![k("except"), Seg::Index(j)]].concat();
+            self.place(&ep, "from", &e.from);
+            if let Some(Err(m)) = e.class.as_deref().map(crate::reach::expect::parse_key) {
+                self.err(&[ep.clone(), vec![k("class")]].concat(), m);
+            }
+            for (field, v) in [("now", Some(&e.now)), ("was", e.was.as_ref())] {
+                let v = v.filter(|v| v.as_str() != "(no such pair)");
+                if let Some(Err(m)) = v.map(|v| crate::reach::expect::check_value(v)) {
+                    self.err(&[ep.clone(), vec![k(field)]].concat(), m);
+                }
             }
         }
     }

@@ -18,7 +18,7 @@ use crate::host_stack::HostStack;
 use crate::path::{Exit, FlowAction};
 use crate::settings::{Counters, DataplaneSettings};
 use crate::trace::Disposition;
-use crate::vfp::flow::{FlowKey, FlowTable, NatLayer, SnatPools, Tuple, Zone};
+use crate::vfp::flow::{FlowKey, FlowTable, Miss, NatLayer, SnatPools, Tuple, Zone};
 use crate::vfp::meter::TokenBucket;
 use crate::vfp::Dir;
 use hnsim_model::state::Hns;
@@ -212,6 +212,23 @@ impl Vfp {
             },
             now,
         );
+    }
+
+    /// The flow-table probe of one VFP point (one counted lookup): the key, the generation an
+    /// entry must carry, and the cached action if there is one.
+    #[inline(always)]
+    pub(crate) fn probe(
+        &mut self,
+        env: &mut Env,
+        zone: Zone,
+        dir: Dir,
+        tuple: Tuple,
+    ) -> (FlowKey, u64, Result<FlowAction, Miss>) {
+        let gen = self.flow_gen(zone, env.epoch);
+        let key = FlowKey { zone, dir, tuple };
+        env.counters.table_lookups += 1;
+        let cached = self.flows.lookup(&key, gen, env.now);
+        (key, gen, cached)
     }
 
     /// `ip` is the host's underlay address or one of its host vNIC addresses.

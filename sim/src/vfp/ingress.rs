@@ -7,7 +7,7 @@ use crate::packet::Packet;
 use crate::path::{set_tuple, tuple_headers, tuple_of, v4, Exit, FlowAction, Tracer};
 use crate::trace::{Disposition, SessionOp, Step};
 use crate::vfp::dataplane::{Env, Vfp, VfpAction};
-use crate::vfp::{lb, Dir, FlowKey, Layer, NatLayer, SnatOwner, Tuple, Zone};
+use crate::vfp::{lb, Dir, Layer, NatLayer, SnatOwner, Tuple, Zone};
 use std::net::{IpAddr, Ipv4Addr};
 
 /// Who asks for a port-mapping DNAT ([`Vfp::port_map_dnat`]).
@@ -37,14 +37,8 @@ impl Vfp {
             });
         };
         let now = env.now;
-        let gen = self.flow_gen(Zone::Uplink, env.epoch);
-        let key = FlowKey {
-            zone: Zone::Uplink,
-            dir: Dir::In,
-            tuple: t,
-        };
-        env.counters.table_lookups += 1;
-        if let Ok(a) = self.flows.lookup(&key, gen, now) {
+        let (key, gen, cached) = self.probe(env, Zone::Uplink, Dir::In, t);
+        if let Ok(a) = cached {
             env.counters.fast_path += 1;
             if !matches!(a.exit, Exit::Restore { .. }) {
                 tr.step(|| Step::Session {
@@ -76,14 +70,7 @@ impl Vfp {
         t: Tuple,
         tr: &mut Tracer,
     ) -> Option<VfpAction> {
-        let gen = self.flow_gen(Zone::HostStack, env.epoch);
-        let key = FlowKey {
-            zone: Zone::HostStack,
-            dir: Dir::Out,
-            tuple: t,
-        };
-        env.counters.table_lookups += 1;
-        if let Ok(a) = self.flows.lookup(&key, gen, env.now) {
+        if let (_, _, Ok(a)) = self.probe(env, Zone::HostStack, Dir::Out, t) {
             if let Exit::Restore { .. } = a.exit {
                 env.counters.fast_path += 1;
                 return Some(VfpAction::Forward(a));

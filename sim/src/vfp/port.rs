@@ -210,14 +210,7 @@ impl Vfp {
                 }
             }
         }
-        let gen = self.flow_gen(Zone::Port(p), env.epoch);
-        let key = FlowKey {
-            zone: Zone::Port(p),
-            dir: Dir::Out,
-            tuple: t,
-        };
-        env.counters.table_lookups += 1;
-        let cached = self.flows.lookup(&key, gen, now);
+        let (key, gen, cached) = self.probe(env, Zone::Port(p), Dir::Out, t);
         let mut acl_done = false;
         match cached {
             // A reply to a connection this host translated: restored by the same lookup.
@@ -876,14 +869,8 @@ impl Vfp {
             });
         };
         let now = env.now;
-        let gen = self.flow_gen(Zone::Port(q), env.epoch);
-        let key = FlowKey {
-            zone: Zone::Port(q),
-            dir: Dir::In,
-            tuple: t,
-        };
-        env.counters.table_lookups += 1;
-        match self.flows.lookup(&key, gen, now) {
+        let (key, gen, cached) = self.probe(env, Zone::Port(q), Dir::In, t);
+        match cached {
             Ok(a) => {
                 env.counters.fast_path += 1;
                 tr.step(|| Step::Session {

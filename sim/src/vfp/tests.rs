@@ -255,3 +255,45 @@ fn from_uplink_decapsulated_goes_to_the_endpoint_or_is_dropped() {
         other => panic!("expected NoRoute, got {other:?}"),
     }
 }
+
+#[test]
+fn an_endpoint_with_an_unparsable_mac_is_a_compile_error_not_a_zero_mac() {
+    let mut hns = Hns::new(HostSettings::default(), 7);
+    let net = hns
+        .network_create(
+            Guid::ZERO,
+            doc::<Network>(json!({"Name": "br", "Type": "L2Bridge",
+                "Ipams": [{"Type": "Static", "Subnets": [{"IpAddressPrefix": "10.244.1.0/24",
+                    "Routes": [{"NextHop": "10.244.1.1", "DestinationPrefix": "0.0.0.0/0"}]}]}]})),
+        )
+        .expect("network");
+    // Validation would refuse this MAC; a restored state can still hold it.
+    let mut ep: Endpoint = doc(json!({"IpConfigurations": [{"IpAddress": "10.244.1.10"}],
+        "MacAddress": "not-a-mac", "HostComputeNetwork": net.to_string()}));
+    ep.id = Guid(0xE1);
+    hns.endpoints.insert(ep.id, ep);
+    hns.generation += 1;
+    let mut vfp = Vfp::new(
+        ip("10.0.0.11"),
+        mac("00-15-5D-00-00-11"),
+        DataplaneSettings::default(),
+    );
+    vfp.compile(&hns, 1500);
+    let prog = vfp.program();
+    assert!(
+        prog.ports.is_empty(),
+        "no port with a made-up MAC: {:?}",
+        prog.ports
+    );
+    assert_eq!(prog.errors.len(), 1, "{:?}", prog.errors);
+    assert!(
+        prog.errors[0].path.ends_with(".MacAddress"),
+        "{:?}",
+        prog.errors[0]
+    );
+    assert!(
+        prog.errors[0].message.contains("not-a-mac"),
+        "{:?}",
+        prog.errors[0]
+    );
+}

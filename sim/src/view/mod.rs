@@ -176,16 +176,12 @@ impl Topology {
     pub fn of(world: &World, names: &BTreeMap<Guid, String>) -> Topology {
         let mut t = Topology::default();
         let segs: Vec<usize> = world
-            .segments
-            .iter()
+            .fabric
+            .specs()
             .map(|s| {
-                let mut n = node(
-                    format!("segment:{}", s.spec.name),
-                    Kind::Segment,
-                    s.spec.name.clone(),
-                );
-                n.details.push(s.spec.prefix.to_string());
-                n.details.push(format!("MTU {}", s.spec.mtu));
+                let mut n = node(format!("segment:{}", s.name), Kind::Segment, s.name.clone());
+                n.details.push(s.prefix.to_string());
+                n.details.push(format!("MTU {}", s.mtu));
                 t.push(n)
             })
             .collect();
