@@ -151,7 +151,10 @@ fn a_diff_of_two_node_dumps() {
     // dropped the overlay network and its endpoints, so the host's own traffic to its pods
     // now finds no route. Both dumps are imported as `hnsim node import` does.
     let a = format!("{}/tests/data/nodes/overlay-flannel", env!("CARGO_MANIFEST_DIR"));
-    let b = format!("{}/tests/data/nodes/after-hns-restart", env!("CARGO_MANIFEST_DIR"));
+    let b = format!(
+        "{}/tests/data/nodes/after-hns-restart",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let (code, out, err) = hnsim(&["diff", &a, &b, "--from", "node"]);
     assert_eq!(code, 1, "{err}");
     assert_eq!(
@@ -171,10 +174,19 @@ fn a_diff_of_two_node_dumps() {
     // the restart they are gone, so each of their pairs exists on one side only.
     let (code, out, _) = hnsim(&["diff", &a, &b]);
     assert_eq!(code, 1);
-    let pod: Vec<&str> = out.lines().filter(|l| l.starts_with("ep-10-244-1-5 → ")).collect();
+    let pod: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("ep-10-244-1-5 → "))
+        .collect();
     assert_eq!(pod.len(), 19, "{out}");
     assert!(pod.iter().all(|l| l.ends_with("⇒ (no such pair)")), "{out}");
     // A dump against itself: no change, exit 0.
     let (code, out, _) = hnsim(&["diff", &a, &a]);
-    assert_eq!((code, out.as_str()), (0, "0 change(s); 0 classes before, 0 after (both set-ups compile to the same programs)\n"));
+    assert_eq!(
+        (code, out.as_str()),
+        (
+            0,
+            "0 change(s); 0 classes before, 0 after (both set-ups compile to the same programs)\n"
+        )
+    );
 }

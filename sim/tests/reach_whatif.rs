@@ -28,7 +28,12 @@ fn sides(l: &Loaded, cut: usize) -> (Loaded, Loaded) {
 /// The diff from two full sweeps (every pair), as `hnsim diff` made it before the filter.
 fn full_diff(b: &mut Runner, a: &mut Runner) -> Vec<Change> {
     let mut targets: BTreeMap<_, Target> = BTreeMap::new();
-    for t in b.reach_targets(&[]).unwrap().into_iter().chain(a.reach_targets(&[]).unwrap()) {
+    for t in b
+        .reach_targets(&[])
+        .unwrap()
+        .into_iter()
+        .chain(a.reach_targets(&[]).unwrap())
+    {
         targets.insert(t.addr, t);
     }
     let targets: Vec<Target> = targets.into_values().collect();
@@ -47,7 +52,12 @@ fn both(l: &Loaded, cut: usize) -> (bool, Vec<Change>, Vec<Change>, usize) {
 }
 
 fn library(rel: &str) -> Loaded {
-    load_file(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios").join(rel)).expect("loads")
+    load_file(
+        &Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../scenarios")
+            .join(rel),
+    )
+    .expect("loads")
 }
 
 /// A pod's ACLs replaced in a small cluster: only pairs from or towards that pod (directly or
@@ -67,7 +77,10 @@ fn an_acl_change_in_a_cluster_sweeps_only_the_touched_pairs() {
     assert_eq!(PairFilter::of(&mut b.world, &mut a.world).err(), None);
     let (partial, changes, full, swept) = both(&l, cut);
     assert!(partial, "an ACL-only change takes the touched-pairs path");
-    assert!(!changes.is_empty(), "blocking tcp/8080 into p1_0 changes something");
+    assert!(
+        !changes.is_empty(),
+        "blocking tcp/8080 into p1_0 changes something"
+    );
     assert_eq!(changes, full);
     // 2 × 3 pods + 2 hosts = 8 sources; 6 pods + 2 source VIPs + 4 VIPs + 2 hosts = 14
     // destinations: 112 pairs in all. Touched: from c1_0 (14), and towards p1_0 and the VIPs

@@ -66,7 +66,12 @@ fn set_up(l: &Loaded, seed: Option<u64>) -> Result<Runner<'_>, u8> {
 }
 
 /// Set both sides up and sweep them for a diff (`Runner::reach_both`).
-fn sweep_both(b: &Loaded, a: &Loaded, from: &[String], to: &[String]) -> Result<(Reach, Reach, Option<usize>), u8> {
+fn sweep_both(
+    b: &Loaded,
+    a: &Loaded,
+    from: &[String],
+    to: &[String],
+) -> Result<(Reach, Reach, Option<usize>), u8> {
     let mut rb = set_up(b, None)?;
     let mut ra = set_up(a, None)?;
     Runner::reach_both(&mut rb, &mut ra, from, to).map_err(super::invalid)
@@ -87,10 +92,10 @@ fn load_side(p: &std::path::Path) -> Result<Loaded, u8> {
         ..Default::default()
     };
     let label = super::node::describe(&paths);
-    let text = hnsim_sim::scenario::restore::scenario_from_dump(&dump, &facts, &label).map_err(super::invalid)?;
-    hnsim_sim::scenario::load_str(&label, &text).map_err(|errs| {
-        super::invalid(errs.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))
-    })
+    let text =
+        hnsim_sim::scenario::restore::scenario_from_dump(&dump, &facts, &label).map_err(super::invalid)?;
+    hnsim_sim::scenario::load_str(&label, &text)
+        .map_err(|errs| super::invalid(errs.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n")))
 }
 
 pub fn reach(a: ReachArgs) -> u8 {

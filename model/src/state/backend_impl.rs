@@ -75,7 +75,12 @@ impl Hns {
     /// runner): the same checks, errors and state as [`HnsBackend::call`] with the document's
     /// JSON text, and the reply document as a value, without writing the document as text and
     /// parsing it back here, nor the reply there.
-    pub fn create_value(&mut self, kind: crate::backend::ObjectKind, id: &str, doc: Value) -> HcnResult<Value> {
+    pub fn create_value(
+        &mut self,
+        kind: crate::backend::ObjectKind,
+        id: &str,
+        doc: Value,
+    ) -> HcnResult<Value> {
         let id = id_arg(id, kind)?;
         let id = ops::decode_value_by_kind_and_create(self, kind, id, doc)?;
         self.document(kind, &id)

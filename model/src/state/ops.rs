@@ -453,8 +453,12 @@ pub(crate) fn decode_value_by_kind_and_create(
 ) -> HcnResult<Guid> {
     match kind {
         ObjectKind::Network => hns.network_create(id, document::decode_network_owned(doc).map_err(doc_err)?),
-        ObjectKind::Endpoint => hns.endpoint_create(id, document::decode_endpoint_owned(doc).map_err(doc_err)?),
-        ObjectKind::Namespace => hns.namespace_create(id, document::decode_namespace_owned(doc).map_err(doc_err)?),
+        ObjectKind::Endpoint => {
+            hns.endpoint_create(id, document::decode_endpoint_owned(doc).map_err(doc_err)?)
+        }
+        ObjectKind::Namespace => {
+            hns.namespace_create(id, document::decode_namespace_owned(doc).map_err(doc_err)?)
+        }
         ObjectKind::LoadBalancer => {
             hns.load_balancer_create(id, document::decode_load_balancer_owned(doc).map_err(doc_err)?)
         }
