@@ -139,3 +139,40 @@ fn snat_ports_are_distinct_and_inside_the_pool() {
     }
     assert_eq!(p.alloc(a, SnatOwner::InboundLb), None);
 }
+
+/// A packet from the uplink for an address of an L2Bridge subnet that no endpoint holds goes to
+/// the host stack; only on an overlay network is it "decapsulated … no endpoint" (NoRoute).
+#[test]
+fn an_unclaimed_address_on_l2bridge_goes_to_the_host_stack() {
+    use hnsim_sim::testkit::{ip as ip4, Lab};
+    use hnsim_sim::{Disposition, Place, L4};
+    let mut lab = Lab::common(1);
+    let n = lab.network(
+        "node1",
+        serde_json::json!({"Name": "cbr0", "Type": "L2Bridge", "Ipams": [{"Type": "Static", "Subnets": [{"IpAddressPrefix": "10.244.1.0/24",
+            "Routes": [{"NextHop": "10.244.1.1", "DestinationPrefix": "0.0.0.0/0"}]}]}]}),
+    );
+    let gw = lab.endpoint(
+        "node1",
+        n,
+        serde_json::json!({"IpConfigurations": [{"IpAddress": "10.244.1.2"}]}),
+    );
+    lab.host_attach("node1", &[gw]);
+    lab.w
+        .add_router_route("r1", "10.244.1.99/32".parse().unwrap(), ip4("10.0.0.11"))
+        .unwrap();
+    let x = lab.send(
+        Place::Station("inet".into()),
+        "10.244.1.99",
+        L4::Tcp,
+        80,
+        Some(40000),
+    );
+    // The host stack routes it toward the network, where no endpoint holds it.
+    match &x.request.disposition {
+        Disposition::NoRoute { reason, .. } => {
+            assert_eq!(reason, "no endpoint with 10.244.1.99 on network cbr0", "{x}")
+        }
+        other => panic!("expected NoRoute, found {other:?}\n{x}"),
+    }
+}
