@@ -102,6 +102,7 @@ run_pass() {
   local -n fast_tests=$1; shift
   local files=() f
   if [ -n "$again" ]; then
+    [ -f "$again/mutants.out/missed.txt" ] || { echo "error: no $again/mutants.out/missed.txt" >&2; exit 2; }
     # Only the files with survivors: cargo-mutants 27.1 applies -F/-E to every mutant except
     # "delete field ... from struct expression" ones, which it runs whatever the regex says.
     mapfile -t globs < <(cut -d: -f1 "$again/mutants.out/missed.txt" | sort -u)
