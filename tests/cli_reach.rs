@@ -190,3 +190,21 @@ fn a_diff_of_two_node_dumps() {
         )
     );
 }
+
+#[test]
+fn kubernetes_objects_are_named_in_reach_tables() {
+    // The source VIP endpoint kube-proxy creates on an overlay node: named as the node's source
+    // VIP both as a destination and where its packets end, never as a bare GUID.
+    let s = scenario("kubernetes/overlay-source-vip.yaml");
+    let (code, out, err) = hnsim(&["reach", &s, "--from", "pod/default/client", "--to", "10.244.1.2"]);
+    assert_eq!(code, 0, "{err}");
+    let l = line(&out, "pod/default/client → 10.244.1.2");
+    assert!(
+        l.starts_with("pod/default/client → 10.244.1.2 (node/win1 source VIP): "),
+        "{l}"
+    );
+    let (_, at) = l
+        .split_once(" NoRoute at endpoint:")
+        .unwrap_or_else(|| panic!("{l}"));
+    assert!(at.ends_with(" [node/win1 source VIP]"), "{l}");
+}

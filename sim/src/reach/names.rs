@@ -113,6 +113,10 @@ impl Runner<'_> {
                                     .get(&p.endpoint)
                                     .and_then(|s| s.iter().next().cloned())
                             })
+                            .or_else(|| {
+                                let k = self.k8s.as_ref()?;
+                                k.label_of(&p.endpoint).map(str::to_string)
+                            })
                             .unwrap_or_else(|| p.ip.to_string());
                         out.entry(IpAddr::V4(p.ip)).or_insert(label);
                     }
@@ -144,7 +148,19 @@ impl Runner<'_> {
 
     /// A concrete exchange's outcome, named as a sweep names it (for comparing the two).
     pub fn reach_outcome(&self, ex: &crate::trace::Exchange) -> crate::reach::Outcome {
-        crate::reach::Outcome::of(ex, &|raw: &str| self.receiver_label(raw))
+        let mut o = crate::reach::Outcome::of(ex, &|raw: &str| self.receiver_label(raw));
+        self.k8s_label(&mut o);
+        o
+    }
+
+    /// In a Kubernetes scenario, the HNS objects kube-proxy and the CNI made, named by the
+    /// Service, EndpointSlice or Pod they came from, as in traces.
+    fn k8s_label(&self, o: &mut crate::reach::Outcome) {
+        if let Some(k) = &self.k8s {
+            for s in o.at.iter_mut().chain(o.reply.iter_mut()) {
+                *s = k.label_text(s);
+            }
+        }
     }
 
     /// Sweep every class from `from` (empty: all) to the given targets.
@@ -163,8 +179,11 @@ impl Runner<'_> {
         // The sweep needs the world mutably while the labels read the runner's names.
         let mut world = std::mem::replace(&mut self.world, crate::world::World::new(self.seed));
         let label = |raw: &str| self.receiver_label(raw);
-        let r = sweep_where(&mut world, &sources, targets, &label, keep);
+        let mut r = sweep_where(&mut world, &sources, targets, &label, keep);
         self.world = world;
+        for (_, o) in r.pairs.iter_mut().flat_map(|p| p.classes.iter_mut()) {
+            self.k8s_label(o);
+        }
         Ok(r)
     }
 

@@ -693,6 +693,19 @@ impl K8sRun {
         }
     }
 
+    /// What an HNS object the components created is, in Kubernetes terms.
+    pub fn label_of(&self, id: &Guid) -> Option<&str> {
+        self.labels.get(id).map(String::as_str)
+    }
+
+    /// `text` with `GUID [label]` for every GUID the components created (reach tables).
+    pub fn label_text(&self, text: &str) -> String {
+        if text.len() < 36 {
+            return text.to_string();
+        }
+        label_guids(text, &self.labels)
+    }
+
     /// `node/NAME` as a traffic source: the host stack of the node's scenario host.
     pub fn source_host(&self, from: &str) -> Option<Result<String, String>> {
         node_as_source(&self.cluster, from)
