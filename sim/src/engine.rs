@@ -128,7 +128,7 @@ impl World {
             VfpAction::HostRoute { after, dst, restore } => {
                 self.host_forward(h, pkt, after, dst, Some((restore, NatLayer::Lb)), tr)
             }
-            VfpAction::Drop(d) => drop(d),
+            VfpAction::Drop(d) => drop(*d),
         }
     }
 

@@ -39,8 +39,16 @@ pub(crate) enum VfpAction {
         dst: Ipv4Addr,
         restore: Tuple,
     },
-    /// Dropped, with the disposition the trace ends in.
-    Drop(Disposition),
+    /// Dropped, with the disposition the trace ends in (boxed: the action stays small on the
+    /// established path, where it is returned by value at every VFP point).
+    Drop(Box<Disposition>),
+}
+
+impl VfpAction {
+    #[cold]
+    pub(crate) fn dropped(d: Disposition) -> VfpAction {
+        VfpAction::Drop(Box::new(d))
+    }
 }
 
 /// What a VFP entry point reads from outside VFP: virtual time, the topology epoch, the seed

@@ -31,7 +31,7 @@ impl Vfp {
         tr: &mut Tracer,
     ) -> VfpAction {
         let Some(t) = tuple_of(pkt) else {
-            return VfpAction::Drop(Disposition::Unsupported {
+            return VfpAction::dropped(Disposition::Unsupported {
                 node: env.node.to_string(),
                 what: "non-IP frame at the vSwitch".into(),
             });
@@ -55,7 +55,7 @@ impl Vfp {
                 set_tuple(pkt, &a.after);
                 VfpAction::Forward(a)
             }
-            Err(d) => VfpAction::Drop(d),
+            Err(d) => VfpAction::dropped(d),
         }
     }
 
@@ -92,7 +92,7 @@ impl Vfp {
         if let Some(m) = m {
             let (b, after) = match lb::dnat(&m, t, seed, nonce, affinity, env.node, tr) {
                 Ok(x) => x,
-                Err(d) => return Some(VfpAction::Drop(d)),
+                Err(d) => return Some(VfpAction::dropped(d)),
             };
             let eth = tr.eth;
             tr.step(|| Step::Transform {
@@ -102,7 +102,7 @@ impl Vfp {
                 after: tuple_headers(&after, eth),
             });
             let Some(dst) = v4(b.ip) else {
-                return Some(VfpAction::Drop(Disposition::Unsupported {
+                return Some(VfpAction::dropped(Disposition::Unsupported {
                     node: env.node.to_string(),
                     what: "IPv6 backends are not modelled".into(),
                 }));

@@ -174,7 +174,7 @@ impl Vfp {
         tr: &mut Tracer,
     ) -> VfpAction {
         let Some(t) = tuple_of(pkt) else {
-            return VfpAction::Drop(Disposition::Unsupported {
+            return VfpAction::dropped(Disposition::Unsupported {
                 node: env.node.to_string(),
                 what: "non-IP frame from a container".into(),
             });
@@ -182,7 +182,7 @@ impl Vfp {
         // The meter stage (QOS): every packet, cached flows included, before the flow table.
         if let Some(rate) = self.prog.ports[p as usize].qos {
             if let Err(d) = self.meter(env, p, rate, pkt) {
-                return VfpAction::Drop(d);
+                return VfpAction::dropped(d);
             }
         }
         let now = env.now;
@@ -201,7 +201,7 @@ impl Vfp {
                     .is_some();
                 env.counters.table_lookups += n;
                 if !found {
-                    return VfpAction::Drop(Disposition::NoMatchingLoadBalancer {
+                    return VfpAction::dropped(Disposition::NoMatchingLoadBalancer {
                         node: env.node.to_string(),
                         vip: t.dst,
                         port: t.dport,
@@ -240,7 +240,7 @@ impl Vfp {
                     exit: Exit::Deny(d),
                 };
                 self.flows.insert(key, a, gen, now);
-                return VfpAction::Drop(self.deny_disposition(env.node, p, d));
+                return VfpAction::dropped(self.deny_disposition(env.node, p, d));
             }
         }
         // The reply of an inbound connection: no ACL, no NAT, only the route layer (stateful).
@@ -272,7 +272,7 @@ impl Vfp {
                 );
                 VfpAction::Forward(a)
             }
-            Err(d) => VfpAction::Drop(d),
+            Err(d) => VfpAction::dropped(d),
         }
     }
 
@@ -868,7 +868,7 @@ impl Vfp {
         tr: &mut Tracer,
     ) -> VfpAction {
         let Some(t) = tuple_of(pkt) else {
-            return VfpAction::Drop(Disposition::Unsupported {
+            return VfpAction::dropped(Disposition::Unsupported {
                 node: env.node.to_string(),
                 what: "non-IP frame at a port".into(),
             });
@@ -883,7 +883,7 @@ impl Vfp {
                     flow: t.to_string(),
                 });
                 if let Exit::Deny(d) = a.exit {
-                    return VfpAction::Drop(self.deny_disposition(env.node, q, d));
+                    return VfpAction::dropped(self.deny_disposition(env.node, q, d));
                 }
             }
             Err(_) => {
@@ -902,7 +902,7 @@ impl Vfp {
                         gen,
                         now,
                     );
-                    return VfpAction::Drop(self.deny_disposition(env.node, q, d));
+                    return VfpAction::dropped(self.deny_disposition(env.node, q, d));
                 }
                 // Unified flow (vfp.md): the first packet installs both directions. The reply
                 // leaving this port needs no ACL (stateful: an allowed inbound connection's reply
@@ -936,14 +936,14 @@ impl Vfp {
         if pp.namespace.is_none() {
             // No namespace, no vNIC in any compartment (never attached, or its container
             // stopped and detached it).
-            return VfpAction::Drop(Disposition::NoRoute {
+            return VfpAction::dropped(Disposition::NoRoute {
                 node: self.port_place(q),
                 reason: "the endpoint is not attached to any namespace (no vNIC)".into(),
             });
         }
         if !pp.running {
             // HCS: a stopped container's compartment receives nothing.
-            return VfpAction::Drop(Disposition::HostDown {
+            return VfpAction::dropped(Disposition::HostDown {
                 node: self.port_place(q),
             });
         }

@@ -205,7 +205,10 @@ fn out_acl_block_drops_with_the_rule_that_decided() {
     );
     let (vfp, mut env) = h.env();
     match vfp.on_port_out(&mut env, d, &mut pkt, &mut Tracer::new(false)) {
-        VfpAction::Drop(Disposition::DeniedOut { rule, priority, .. }) => {
+        VfpAction::Drop(b) if matches!(*b, Disposition::DeniedOut { .. }) => {
+            let Disposition::DeniedOut { rule, priority, .. } = *b else {
+                unreachable!()
+            };
             assert_eq!((rule.as_str(), priority), ("deny-all", 100))
         }
         other => panic!("expected DeniedOut, got {other:?}"),
@@ -249,7 +252,10 @@ fn from_uplink_decapsulated_goes_to_the_endpoint_or_is_dropped() {
     );
     let (vfp, mut env) = h.env();
     match vfp.on_uplink(&mut env, &mut pkt, Some(0), &mut Tracer::new(false)) {
-        VfpAction::Drop(Disposition::NoRoute { reason, .. }) => {
+        VfpAction::Drop(b) if matches!(*b, Disposition::NoRoute { .. }) => {
+            let Disposition::NoRoute { reason, .. } = *b else {
+                unreachable!()
+            };
             assert!(reason.contains("no endpoint with that address"), "{reason}")
         }
         other => panic!("expected NoRoute, got {other:?}"),
