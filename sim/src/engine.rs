@@ -109,7 +109,7 @@ impl World {
         self.capture_port(h, p, &pkt);
         let (vfp, mut env) = self.vfp_env(h);
         let action = vfp.on_port_out(&mut env, p, &mut pkt, tr);
-        self.act(h, Some(p), pkt, action, tr)
+        self.act(h, Some(p), &mut pkt, action, tr)
     }
 
     /// Carry out what VFP decided for a packet (from port `from`, else from the uplink or the
@@ -119,14 +119,15 @@ impl World {
         &mut self,
         h: HostId,
         from: Option<u32>,
-        pkt: Packet,
+        pkt: &mut Packet,
         action: VfpAction,
         tr: &mut Tracer,
     ) -> Next {
         match action {
-            VfpAction::Forward(a) => self.apply(h, from, pkt, a, tr),
-            VfpAction::HostRoute { after, dst, restore } => {
-                self.host_forward(h, pkt, after, dst, Some((restore, NatLayer::Lb)), tr)
+            VfpAction::Forward(a) => self.apply(h, from, pkt, &a, tr),
+            VfpAction::HostRoute { after, dst } => {
+                let restore = tuple_of(pkt).unwrap_or(after).reversed();
+                self.host_forward(h, *pkt, after, dst, Some((restore, NatLayer::Lb)), tr)
             }
             VfpAction::Drop(d) => drop(*d),
         }
@@ -150,7 +151,7 @@ impl World {
         let (vfp, mut env) = self.vfp_env(h);
         let a = match vfp.on_port_in(&mut env, q, &mut pkt, tr) {
             VfpAction::Forward(a) => a,
-            other => return self.act(h, Some(q), pkt, other, tr),
+            other => return self.act(h, Some(q), &mut pkt, other, tr),
         };
         self.capture_port(h, q, &pkt);
         if a.exit == Exit::HostStack {
@@ -182,7 +183,7 @@ impl World {
     ) -> Next {
         let (vfp, mut env) = self.vfp_env(h);
         let action = vfp.on_uplink(&mut env, &mut pkt, overlay, tr);
-        self.act(h, None, pkt, action, tr)
+        self.act(h, None, &mut pkt, action, tr)
     }
 
     /// Restore a reply of a translated connection and hand it on.
@@ -191,7 +192,7 @@ impl World {
         h: HostId,
         mut pkt: Packet,
         t: Tuple,
-        a: FlowAction,
+        a: &FlowAction,
         tr: &mut Tracer,
     ) -> Next {
         let Exit::Restore {
@@ -200,7 +201,7 @@ impl World {
             layer,
         } = a.exit
         else {
-            return self.apply(h, None, pkt, a, tr);
+            return self.apply(h, None, &mut pkt, a, tr);
         };
         let before = t;
         set_tuple(&mut pkt, &a.after);
@@ -243,19 +244,19 @@ impl World {
         &mut self,
         h: HostId,
         from: Option<u32>,
-        mut pkt: Packet,
-        a: FlowAction,
+        pkt: &mut Packet,
+        a: &FlowAction,
         tr: &mut Tracer,
     ) -> Next {
         if let Exit::Restore { .. } = a.exit {
-            let t = tuple_of(&pkt).unwrap_or(a.after);
-            return self.restore(h, pkt, t, a, tr);
+            let t = tuple_of(pkt).unwrap_or(a.after);
+            return self.restore(h, *pkt, t, a, tr);
         }
-        if tuple_of(&pkt) != Some(a.after) {
-            let before = headers(&pkt);
-            set_tuple(&mut pkt, &a.after);
+        if tuple_of(pkt) != Some(a.after) {
+            let before = headers(pkt);
+            set_tuple(pkt, &a.after);
             if tr.on {
-                let after = headers(&pkt);
+                let after = headers(pkt);
                 tr.step(|| Step::Transform {
                     layer: "UFT".into(),
                     rule: "cached transposition".into(),
@@ -284,7 +285,7 @@ impl World {
                     At::PortIn {
                         host: h,
                         port: q,
-                        pkt,
+                        pkt: *pkt,
                     },
                     0,
                 )
@@ -292,12 +293,12 @@ impl World {
             Exit::HostStack => Next::Go(
                 At::HostStack {
                     host: h,
-                    pkt,
+                    pkt: *pkt,
                     origin: false,
                 },
                 0,
             ),
-            Exit::Uplink { next_hop, src_mac } => self.emit_uplink(h, pkt, next_hop, src_mac, None, tr),
+            Exit::Uplink { next_hop, src_mac } => self.emit_uplink(h, *pkt, next_hop, src_mac, None, tr),
             Exit::Encap {
                 outer_next_hop,
                 pa,
@@ -310,14 +311,14 @@ impl World {
                 if from.is_none() {
                     pkt.eth.src = host_mac;
                 }
-                self.emit_uplink(h, pkt, outer_next_hop, host_mac, Some((pa, vni, udp_port)), tr)
+                self.emit_uplink(h, *pkt, outer_next_hop, host_mac, Some((pa, vni, udp_port)), tr)
             }
             Exit::Deliver | Exit::Pending | Exit::Restore { .. } => match from {
-                Some(p) => Next::End(Outcome::Arrived(Receiver::Port { host: h, port: p }, pkt)),
+                Some(p) => Next::End(Outcome::Arrived(Receiver::Port { host: h, port: p }, *pkt)),
                 None => Next::Go(
                     At::HostStack {
                         host: h,
-                        pkt,
+                        pkt: *pkt,
                         origin: false,
                     },
                     0,
@@ -350,7 +351,7 @@ impl World {
         });
         let (vfp, mut env) = self.vfp_env(h);
         match vfp.exit_from_host(&mut env, d, &t, false, tr) {
-            Ok(exit) => self.apply(h, None, pkt, FlowAction { after: t, exit }, tr),
+            Ok(exit) => self.apply(h, None, &mut { pkt }, &FlowAction { after: t, exit }, tr),
             Err(e) => drop(e),
         }
     }

@@ -58,7 +58,7 @@ impl World {
             if let Some(t) = tuple_of(&pkt) {
                 let (vfp, mut env) = self.vfp_env(h);
                 if let Some(action) = vfp.on_host_send(&mut env, &mut pkt, t, tr) {
-                    return self.act(h, None, pkt, action, tr);
+                    return self.act(h, None, &mut pkt, action, tr);
                 }
             }
         }
@@ -130,8 +130,8 @@ impl World {
                         self.apply(
                             h,
                             None,
-                            pkt,
-                            FlowAction {
+                            &mut pkt,
+                            &FlowAction {
                                 after: t,
                                 exit: Exit::Port(q),
                             },
@@ -228,8 +228,8 @@ impl World {
                 self.apply(
                     h,
                     None,
-                    pkt,
-                    FlowAction {
+                    &mut pkt,
+                    &FlowAction {
                         after,
                         exit: Exit::Uplink {
                             next_hop: nh.unwrap_or(d),

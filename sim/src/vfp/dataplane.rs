@@ -33,12 +33,10 @@ pub(crate) enum VfpAction {
     /// stack, the uplink (plain or encapsulated), delivery, or a NAT session's restore.
     Forward(FlowAction),
     /// A packet the host sends, DNATed by a `LocalRoutedVIP` LB to `after` (toward `dst`): the
-    /// host stack routes it, and the reverse translation to `restore` is pinned where it leaves.
-    HostRoute {
-        after: Tuple,
-        dst: Ipv4Addr,
-        restore: Tuple,
-    },
+    /// host stack routes it, and the reverse translation is pinned where it leaves.
+    /// The reverse translation is the packet's own tuple reversed (the packet is not rewritten
+    /// yet).
+    HostRoute { after: Tuple, dst: Ipv4Addr },
     /// Dropped, with the disposition the trace ends in (boxed: the action stays small on the
     /// established path, where it is returned by value at every VFP point).
     Drop(Box<Disposition>),
@@ -222,8 +220,9 @@ impl Vfp {
         );
     }
 
-    /// The flow-table probe of one VFP point (one counted lookup): the key, the generation an
-    /// entry must carry, and the cached action if there is one.
+    /// The flow-table probe of one VFP point (one counted lookup): the cached action if there
+    /// is one. A miss rebuilds the key with [`Vfp::flow_key`] (returning it here would copy it
+    /// on every hit).
     #[inline(always)]
     pub(crate) fn probe(
         &mut self,
@@ -231,12 +230,16 @@ impl Vfp {
         zone: Zone,
         dir: Dir,
         tuple: Tuple,
-    ) -> (FlowKey, u64, Result<FlowAction, Miss>) {
+    ) -> Result<FlowAction, Miss> {
         let gen = self.flow_gen(zone, env.epoch);
-        let key = FlowKey { zone, dir, tuple };
         env.counters.table_lookups += 1;
-        let cached = self.flows.lookup(&key, gen, env.now);
-        (key, gen, cached)
+        self.flows.lookup(&FlowKey { zone, dir, tuple }, gen, env.now)
+    }
+
+    /// The key of a VFP point's entry for `tuple` and the generation it must carry.
+    #[inline]
+    pub(crate) fn flow_key(&self, env: &Env, zone: Zone, dir: Dir, tuple: Tuple) -> (FlowKey, u64) {
+        (FlowKey { zone, dir, tuple }, self.flow_gen(zone, env.epoch))
     }
 
     /// `ip` is the host's underlay address or one of its host vNIC addresses.

@@ -7,6 +7,7 @@ use crate::packet::Packet;
 use crate::path::{set_tuple, tuple_headers, tuple_of, v4, Exit, FlowAction, Tracer};
 use crate::trace::{Disposition, SessionOp, Step};
 use crate::vfp::dataplane::{Env, Vfp, VfpAction};
+use crate::vfp::port::non_ip;
 use crate::vfp::{lb, Dir, Layer, NatLayer, SnatOwner, Tuple, Zone};
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -22,7 +23,9 @@ pub(crate) enum PortMapFrom {
 impl Vfp {
     /// A frame from the uplink (after any VXLAN decap; `overlay`: the network it was decapsulated
     /// into): the flow table, else the inbound slow path (reverse NAT, inbound LB, port
-    /// mappings, endpoints on the wire, or the host stack).
+    /// mappings, endpoints on the wire, or the host stack). Only the established case is
+    /// inlined into the driver.
+    #[inline]
     pub(crate) fn on_uplink(
         &mut self,
         env: &mut Env,
@@ -31,24 +34,35 @@ impl Vfp {
         tr: &mut Tracer,
     ) -> VfpAction {
         let Some(t) = tuple_of(pkt) else {
-            return VfpAction::dropped(Disposition::Unsupported {
-                node: env.node.to_string(),
-                what: "non-IP frame at the vSwitch".into(),
-            });
+            return non_ip(env, "non-IP frame at the vSwitch");
         };
-        let now = env.now;
-        let (key, gen, cached) = self.probe(env, Zone::Uplink, Dir::In, t);
-        if let Ok(a) = cached {
-            env.counters.fast_path += 1;
-            if !matches!(a.exit, Exit::Restore { .. }) {
-                tr.step(|| Step::Session {
-                    setup_or_match: SessionOp::Match,
-                    flow: t.to_string(),
-                });
-            }
-            return VfpAction::Forward(a);
+        let Ok(a) = self.probe(env, Zone::Uplink, Dir::In, t) else {
+            return self.uplink_slow(env, pkt, t, overlay, tr);
+        };
+        env.counters.fast_path += 1;
+        if !matches!(a.exit, Exit::Restore { .. }) {
+            tr.step(|| Step::Session {
+                setup_or_match: SessionOp::Match,
+                flow: t.to_string(),
+            });
         }
+        VfpAction::Forward(a)
+    }
+
+    /// The first packet of a connection from the uplink (flow-table miss): the inbound slow
+    /// path, its result cached.
+    #[inline(never)]
+    fn uplink_slow(
+        &mut self,
+        env: &mut Env,
+        pkt: &mut Packet,
+        t: Tuple,
+        overlay: Option<usize>,
+        tr: &mut Tracer,
+    ) -> VfpAction {
+        let now = env.now;
         env.counters.slow_path += 1;
+        let (key, gen) = self.flow_key(env, Zone::Uplink, Dir::In, t);
         match self.slow_in(env, t, overlay, tr) {
             Ok(a) => {
                 self.flows.insert(key, a, gen, now);
@@ -70,7 +84,7 @@ impl Vfp {
         t: Tuple,
         tr: &mut Tracer,
     ) -> Option<VfpAction> {
-        if let (_, _, Ok(a)) = self.probe(env, Zone::HostStack, Dir::Out, t) {
+        if let Ok(a) = self.probe(env, Zone::HostStack, Dir::Out, t) {
             if let Exit::Restore { .. } = a.exit {
                 env.counters.fast_path += 1;
                 return Some(VfpAction::Forward(a));
@@ -107,11 +121,7 @@ impl Vfp {
                     what: "IPv6 backends are not modelled".into(),
                 }));
             };
-            return Some(VfpAction::HostRoute {
-                after,
-                dst,
-                restore: t.reversed(),
-            });
+            return Some(VfpAction::HostRoute { after, dst });
         }
         let a = self.port_map_dnat(env, t, PortMapFrom::HostStack, tr)?;
         set_tuple(pkt, &a.after);

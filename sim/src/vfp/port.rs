@@ -40,6 +40,16 @@ const OUT_LAYERS: [OutLayer; 4] = [
     Vfp::layer_hairpin,
 ];
 
+/// A frame without an IP header where VFP needs a 5-tuple.
+#[cold]
+#[inline(never)]
+pub(crate) fn non_ip(env: &Env, what: &str) -> VfpAction {
+    VfpAction::dropped(Disposition::Unsupported {
+        node: env.node.to_string(),
+        what: what.into(),
+    })
+}
+
 impl Vfp {
     /// Evaluate the ACL layers of port `p` for direction `dir`.
     pub(crate) fn acl(
@@ -165,7 +175,9 @@ impl Vfp {
 
     /// A frame leaves container port `p` (VFP outbound), its destination MAC already resolved
     /// by the compartment: the meter, then the flow table; on a miss ACL Out and the slow-path
-    /// layers, whose result is cached with the stateful reply entry.
+    /// layers, whose result is cached with the stateful reply entry. Only the established case
+    /// (one probe, a hit) is inlined into the driver; the rest is out of line.
+    #[inline]
     pub(crate) fn on_port_out(
         &mut self,
         env: &mut Env,
@@ -174,18 +186,41 @@ impl Vfp {
         tr: &mut Tracer,
     ) -> VfpAction {
         let Some(t) = tuple_of(pkt) else {
-            return VfpAction::dropped(Disposition::Unsupported {
-                node: env.node.to_string(),
-                what: "non-IP frame from a container".into(),
-            });
+            return non_ip(env, "non-IP frame from a container");
         };
-        // The meter stage (QOS): every packet, cached flows included, before the flow table.
-        if let Some(rate) = self.prog.ports[p as usize].qos {
-            if let Err(d) = self.meter(env, p, rate, pkt) {
+        if self.prog.ports[p as usize].qos.is_some() || !self.settings.empty_source_vip_uses_node_ip {
+            if let Err(d) = self.before_flow_out(env, p, &t, pkt) {
                 return VfpAction::dropped(d);
             }
         }
-        let now = env.now;
+        match self.probe(env, Zone::Port(p), Dir::Out, t) {
+            // A reply to a connection this host translated: restored by the same lookup.
+            Ok(a) if matches!(a.exit, Exit::Restore { .. }) => {
+                env.counters.fast_path += 1;
+                VfpAction::Forward(a)
+            }
+            Ok(a) if a.exit != Exit::Pending => {
+                env.counters.fast_path += 1;
+                tr.step(|| Step::Session {
+                    setup_or_match: SessionOp::Match,
+                    flow: t.to_string(),
+                });
+                VfpAction::Forward(a)
+            }
+            // `Pending`: the reply of an inbound connection whose ACL already passed.
+            Ok(_) => self.port_out_slow(env, p, pkt, t, true, tr),
+            Err(_) => self.port_out_slow(env, p, pkt, t, false, tr),
+        }
+    }
+
+    /// The stages before the flow table on port `p`'s egress, in order: the meter (QOS, every
+    /// packet, cached flows included), then the VIP claim of P3.
+    #[cold]
+    #[inline(never)]
+    fn before_flow_out(&mut self, env: &mut Env, p: u32, t: &Tuple, pkt: &Packet) -> Result<(), Disposition> {
+        if let Some(rate) = self.prog.ports[p as usize].qos {
+            self.meter(env, p, rate, pkt)?;
+        }
         // P3 (newer WS2019 builds, setting `empty_source_vip_uses_node_ip: false`): the NAT
         // pool is the VIP itself, and VFP's LB layer claims every packet addressed to a VIP
         // before the reply can be matched to its NAT session; a reply to VIP:<SNAT port> has no
@@ -201,7 +236,7 @@ impl Vfp {
                     .is_some();
                 env.counters.table_lookups += n;
                 if !found {
-                    return VfpAction::dropped(Disposition::NoMatchingLoadBalancer {
+                    return Err(Disposition::NoMatchingLoadBalancer {
                         node: env.node.to_string(),
                         vip: t.dst,
                         port: t.dport,
@@ -209,25 +244,24 @@ impl Vfp {
                 }
             }
         }
-        let (key, gen, cached) = self.probe(env, Zone::Port(p), Dir::Out, t);
-        let mut acl_done = false;
-        match cached {
-            // A reply to a connection this host translated: restored by the same lookup.
-            Ok(a) if matches!(a.exit, Exit::Restore { .. }) => {
-                env.counters.fast_path += 1;
-                return VfpAction::Forward(a);
-            }
-            Ok(a) if a.exit != Exit::Pending => {
-                env.counters.fast_path += 1;
-                tr.step(|| Step::Session {
-                    setup_or_match: SessionOp::Match,
-                    flow: t.to_string(),
-                });
-                return VfpAction::Forward(a);
-            }
-            Ok(_) => acl_done = true,
-            Err(_) => {}
-        }
+        Ok(())
+    }
+
+    /// The first packet of a connection leaving port `p` (flow-table miss), or the first reply
+    /// of an inbound one (`acl_done`: its entry is `Pending`): ACL Out, the slow-path layers,
+    /// and the entries of both directions.
+    #[inline(never)]
+    fn port_out_slow(
+        &mut self,
+        env: &mut Env,
+        p: u32,
+        pkt: &mut Packet,
+        t: Tuple,
+        acl_done: bool,
+        tr: &mut Tracer,
+    ) -> VfpAction {
+        let now = env.now;
+        let (key, gen) = self.flow_key(env, Zone::Port(p), Dir::Out, t);
         env.counters.slow_path += 1;
         tr.step(|| Step::Session {
             setup_or_match: SessionOp::Setup,
@@ -859,7 +893,9 @@ impl Vfp {
 
     /// A frame the vSwitch hands to port `q` (VFP inbound): the flow table, on a miss ACL In
     /// (installing both directions of the connection), then the port's vNIC. The action is
-    /// `Exit::Deliver` to the container, or `Exit::HostStack` for a host vNIC endpoint.
+    /// `Exit::Deliver` to the container, or `Exit::HostStack` for a host vNIC endpoint. Only
+    /// the established case is inlined into the driver.
+    #[inline]
     pub(crate) fn on_port_in(
         &mut self,
         env: &mut Env,
@@ -868,14 +904,9 @@ impl Vfp {
         tr: &mut Tracer,
     ) -> VfpAction {
         let Some(t) = tuple_of(pkt) else {
-            return VfpAction::dropped(Disposition::Unsupported {
-                node: env.node.to_string(),
-                what: "non-IP frame at a port".into(),
-            });
+            return non_ip(env, "non-IP frame at a port");
         };
-        let now = env.now;
-        let (key, gen, cached) = self.probe(env, Zone::Port(q), Dir::In, t);
-        match cached {
+        match self.probe(env, Zone::Port(q), Dir::In, t) {
             Ok(a) => {
                 env.counters.fast_path += 1;
                 tr.step(|| Step::Session {
@@ -883,69 +914,18 @@ impl Vfp {
                     flow: t.to_string(),
                 });
                 if let Exit::Deny(d) = a.exit {
-                    return VfpAction::dropped(self.deny_disposition(env.node, q, d));
+                    return self.denied(env, q, d);
                 }
             }
             Err(_) => {
-                env.counters.slow_path += 1;
-                tr.step(|| Step::Session {
-                    setup_or_match: SessionOp::Setup,
-                    flow: t.to_string(),
-                });
-                if let Err(d) = self.acl(env, q, Dir::In, &t, tr) {
-                    self.flows.insert(
-                        key,
-                        FlowAction {
-                            after: t,
-                            exit: Exit::Deny(d),
-                        },
-                        gen,
-                        now,
-                    );
-                    return VfpAction::dropped(self.deny_disposition(env.node, q, d));
+                if let Err(drop) = self.port_in_slow(env, q, t, tr) {
+                    return drop;
                 }
-                // Unified flow (vfp.md): the first packet installs both directions. The reply
-                // leaving this port needs no ACL (stateful: an allowed inbound connection's reply
-                // passes whatever the Out ACLs say) and no NAT; its route is composed now, so the
-                // reply is one exact-match lookup. If the reply has no route yet, it is left
-                // `Pending` and the route layer runs when it is sent.
-                let reply = t.reversed();
-                let exit = self.reply_route(env, q, &reply).unwrap_or(Exit::Pending);
-                self.flows.insert(
-                    key,
-                    FlowAction {
-                        after: t,
-                        exit: Exit::Deliver,
-                    },
-                    gen,
-                    now,
-                );
-                self.flows.insert_unless_pinned(
-                    FlowKey {
-                        zone: Zone::Port(q),
-                        dir: Dir::Out,
-                        tuple: reply,
-                    },
-                    FlowAction { after: reply, exit },
-                    gen,
-                    now,
-                );
             }
         }
         let pp = &self.prog.ports[q as usize];
-        if pp.namespace.is_none() {
-            // No namespace, no vNIC in any compartment (never attached, or its container
-            // stopped and detached it).
-            return VfpAction::dropped(Disposition::NoRoute {
-                node: self.port_place(q),
-                reason: "the endpoint is not attached to any namespace (no vNIC)".into(),
-            });
-        }
-        if !pp.running {
-            // HCS: a stopped container's compartment receives nothing.
-            return VfpAction::dropped(Disposition::HostDown {
-                node: self.port_place(q),
-            });
+        if pp.namespace.is_none() || !pp.running {
+            return self.not_receiving(q);
         }
         pkt.eth.dst = pp.mac;
         // A host vNIC endpoint (e.g. cbr0_ep): the host stack receives.
@@ -955,6 +935,84 @@ impl Vfp {
             Exit::Deliver
         };
         VfpAction::Forward(FlowAction { after: t, exit })
+    }
+
+    /// A cached ACL denial at port `p`.
+    #[cold]
+    #[inline(never)]
+    fn denied(&self, env: &Env, p: u32, d: DenyRef) -> VfpAction {
+        VfpAction::dropped(self.deny_disposition(env.node, p, d))
+    }
+
+    /// Port `q` has no vNIC that could receive, or its container is stopped.
+    #[cold]
+    #[inline(never)]
+    fn not_receiving(&self, q: u32) -> VfpAction {
+        let pp = &self.prog.ports[q as usize];
+        if pp.namespace.is_none() {
+            // No namespace, no vNIC in any compartment (never attached, or its container
+            // stopped and detached it).
+            return VfpAction::dropped(Disposition::NoRoute {
+                node: self.port_place(q),
+                reason: "the endpoint is not attached to any namespace (no vNIC)".into(),
+            });
+        }
+        // HCS: a stopped container's compartment receives nothing.
+        VfpAction::dropped(Disposition::HostDown {
+            node: self.port_place(q),
+        })
+    }
+
+    /// The first packet of a connection arriving at port `q` (flow-table miss): ACL In, then
+    /// both directions of the connection are installed.
+    #[inline(never)]
+    fn port_in_slow(&mut self, env: &mut Env, q: u32, t: Tuple, tr: &mut Tracer) -> Result<(), VfpAction> {
+        let now = env.now;
+        let (key, gen) = self.flow_key(env, Zone::Port(q), Dir::In, t);
+        env.counters.slow_path += 1;
+        tr.step(|| Step::Session {
+            setup_or_match: SessionOp::Setup,
+            flow: t.to_string(),
+        });
+        if let Err(d) = self.acl(env, q, Dir::In, &t, tr) {
+            self.flows.insert(
+                key,
+                FlowAction {
+                    after: t,
+                    exit: Exit::Deny(d),
+                },
+                gen,
+                now,
+            );
+            return Err(VfpAction::dropped(self.deny_disposition(env.node, q, d)));
+        }
+        // Unified flow (vfp.md): the first packet installs both directions. The reply
+        // leaving this port needs no ACL (stateful: an allowed inbound connection's reply
+        // passes whatever the Out ACLs say) and no NAT; its route is composed now, so the
+        // reply is one exact-match lookup. If the reply has no route yet, it is left
+        // `Pending` and the route layer runs when it is sent.
+        let reply = t.reversed();
+        let exit = self.reply_route(env, q, &reply).unwrap_or(Exit::Pending);
+        self.flows.insert(
+            key,
+            FlowAction {
+                after: t,
+                exit: Exit::Deliver,
+            },
+            gen,
+            now,
+        );
+        self.flows.insert_unless_pinned(
+            FlowKey {
+                zone: Zone::Port(q),
+                dir: Dir::Out,
+                tuple: reply,
+            },
+            FlowAction { after: reply, exit },
+            gen,
+            now,
+        );
+        Ok(())
     }
 
     /// The route layer's exit for the reply `reply` of an inbound connection leaving port `q`,
