@@ -203,6 +203,42 @@ fn invalid_network_type() {
     create(&mut h, ObjectKind::Network, &d).unwrap();
 }
 
+/// The distributed-router MACs a network carries must be MACs: HNS rejects the policy
+/// (HCN_E_INVALID_POLICY) on create and on a policy modify, so the dataplane never defaults one.
+#[test]
+fn malformed_dr_macs_are_invalid_policies() {
+    let mut h = hns();
+    let rsr = |mac: &str| {
+        json!({"Type": "RemoteSubnetRoute", "Settings": {"DestinationPrefix": "10.244.2.0/24",
+            "IsolationId": 4096, "ProviderAddress": "10.0.0.12", "DistributedRouterMacAddress": mac}})
+    };
+    let dr = |mac: &str| json!({"Type": "DrMacAddress", "Settings": {"Address": mac}});
+    let mut d = l2bridge_network("x", "10.0.0.0/24", "10.0.0.1");
+    for bad in [
+        rsr("00-15-5D-AA-00"),
+        rsr("zz-15-5D-AA-00-12"),
+        rsr(""),
+        dr("00-15-5D-AA-00-1G"),
+    ] {
+        d["Policies"] = json!([bad]);
+        fails(&mut h, HResult::HCN_E_INVALID_POLICY, |h| {
+            create(h, ObjectKind::Network, &d)
+        });
+    }
+    let n = net(&mut h, l2bridge_network("y", "10.1.0.0/24", "10.1.0.1"));
+    let add = json!({"ResourceType": "Policy", "RequestType": "Add",
+        "Settings": {"Policies": [rsr("00-15-5D-AA-00-12-34")]}});
+    fails(&mut h, HResult::HCN_E_INVALID_POLICY, |h| {
+        h.modify_network(&n.to_string(), &add.to_string())
+    });
+    // Well-formed (either separator, any case), and an empty DrMacAddress (no address).
+    d["Policies"] = json!([rsr("00:15:5d:aa:00:12"), dr("00-15-5D-AA-00-11")]);
+    create(&mut h, ObjectKind::Network, &d).unwrap();
+    let mut e = l2bridge_network("z", "10.2.0.0/24", "10.2.0.1");
+    e["Policies"] = json!([dr("")]);
+    create(&mut h, ObjectKind::Network, &e).unwrap();
+}
+
 #[test]
 fn invalid_policy_type_and_invalid_policy() {
     let mut h = hns();

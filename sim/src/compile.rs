@@ -312,6 +312,8 @@ struct Cache {
     journal: Option<Cursor>,
     /// Compile errors per endpoint (only endpoints that have some), in endpoint order.
     errors: BTreeMap<Guid, Vec<CompileError>>,
+    /// Compile errors of the networks (rebuilt with them), in network order.
+    net_errors: Vec<CompileError>,
 }
 
 #[derive(Clone, Debug)]
@@ -365,7 +367,9 @@ fn parse_net6(s: &str) -> Option<Ipv6Net> {
     }
 }
 
-fn network_program(n: &Network) -> NetProgram {
+/// A network's program; a policy that does not compile (a restored or hand-edited state:
+/// validation rejects these) is reported in `errors` and skipped, never defaulted.
+fn network_program(n: &Network, errors: &mut Vec<CompileError>) -> NetProgram {
     let mut subnets = Vec::new();
     let mut subnets6 = Vec::new();
     let mut vsid = None;
@@ -407,20 +411,37 @@ fn network_program(n: &Network) -> NetProgram {
         host_route: false,
         persistent: n.flags & network_flags::ENABLE_NON_PERSISTENT == 0 && n.kind() != NetworkType::Nat,
     };
-    for p in &n.policies {
+    let bad_mac = |i: usize, field: &str, value: &str| CompileError {
+        path: format!("networks[{}].Policies[{i}].Settings.{field}", n.id),
+        message: format!("expected a MAC address, found {value:?}"),
+    };
+    for (i, p) in n.policies.iter().enumerate() {
         match p {
             NetworkPolicy::VxlanPort(v) if v.port != 0 => prog.vxlan_port = v.port,
             NetworkPolicy::HostRoute(_) => prog.host_route = true,
-            NetworkPolicy::DrMacAddress(v) => prog.dr_mac = v.address.parse().ok(),
+            // Empty: no address, the derived MAC stays.
+            NetworkPolicy::DrMacAddress(v) if v.address.is_empty() => {}
+            NetworkPolicy::DrMacAddress(v) => match v.address.parse() {
+                Ok(m) => prog.dr_mac = Some(m),
+                Err(_) => errors.push(bad_mac(i, "Address", &v.address)),
+            },
             NetworkPolicy::RemoteSubnetRoute(r) => {
                 if let (Some(prefix), Some(pa)) =
                     (parse_net(&r.destination_prefix), parse_v4(&r.provider_address))
                 {
+                    let Ok(dr_mac) = r.distributed_router_mac_address.parse() else {
+                        errors.push(bad_mac(
+                            i,
+                            "DistributedRouterMacAddress",
+                            &r.distributed_router_mac_address,
+                        ));
+                        continue;
+                    };
                     prog.remote_subnets.push(RemoteSubnet {
                         prefix,
                         vni: r.isolation_id,
                         pa,
-                        dr_mac: r.distributed_router_mac_address.parse().unwrap_or_default(),
+                        dr_mac,
                     });
                 }
             }
@@ -881,13 +902,14 @@ pub fn update(prog: &mut HostProgram, hns: &Hns, info: &HostInfo) {
         stats.full = true;
         prog.cache.info = Some(info.clone());
         prog.cache.networks = hns.networks.values().cloned().collect();
+        prog.cache.errors.clear();
         for n in hns.networks.values() {
             prog.cache.net_index.insert(n.id, prog.networks.len());
-            prog.networks.push(Arc::new(network_program(n)));
+            prog.networks
+                .push(Arc::new(network_program(n, &mut prog.cache.net_errors)));
         }
         // Compared once the new tables are built (below): a rebuild that changes nothing
         // host-wide keeps the ports' flows.
-        prog.cache.errors.clear();
         compile_changes(prog, hns, info, None, &mut stats);
         !had_prev || old_shared != shared_snapshot(prog)
     } else {
@@ -897,7 +919,13 @@ pub fn update(prog: &mut HostProgram, hns: &Hns, info: &HostInfo) {
     prog.cache.journal = Some(hns.journal_cursor());
     prog.hns_generation = hns.generation;
     layout_ports(prog, hns.generation, &old_layout, shared_changed);
-    prog.errors = prog.cache.errors.values().flatten().cloned().collect();
+    prog.errors = prog
+        .cache
+        .net_errors
+        .iter()
+        .chain(prog.cache.errors.values().flatten())
+        .cloned()
+        .collect();
     prog.stats = stats;
 }
 
@@ -1156,4 +1184,91 @@ fn layout_ports(
             _ => generation,
         })
         .collect();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hnsim_model::state::HostSettings;
+    use serde_json::json;
+
+    fn overlay(hns: &mut Hns) -> Guid {
+        let doc = json!({"Name": "vxlan0", "Type": "Overlay",
+            "Ipams": [{"Type": "Static", "Subnets": [{"IpAddressPrefix": "10.244.1.0/24",
+                "Routes": [{"NextHop": "10.244.1.1", "DestinationPrefix": "0.0.0.0/0"}],
+                "Policies": [{"Type": "VSID", "Settings": {"IsolationId": 4096}}]}]}],
+            "Policies": [{"Type": "ProviderAddress", "Settings": {"ProviderAddress": "10.0.0.11"}},
+                {"Type": "DrMacAddress", "Settings": {"Address": "00-15-5D-AA-00-11"}},
+                {"Type": "RemoteSubnetRoute", "Settings": {"DestinationPrefix": "10.244.2.0/24",
+                    "IsolationId": 4096, "ProviderAddress": "10.0.0.12",
+                    "DistributedRouterMacAddress": "00-15-5D-AA-00-12"}}]});
+        hns.network_create(Guid::ZERO, serde_json::from_value(doc).expect("network document"))
+            .expect("a valid network")
+    }
+
+    fn compiled(hns: &Hns) -> HostProgram {
+        let info = HostInfo {
+            ip: "10.0.0.11".parse().unwrap(),
+            mac: "00-15-5D-00-00-11".parse().unwrap(),
+            mtu: 1500,
+            container_mtu_reduction: 50,
+            empty_source_vip_uses_node_ip: true,
+        };
+        let mut prog = HostProgram::default();
+        update(&mut prog, hns, &info);
+        prog
+    }
+
+    #[test]
+    fn network_macs_compile_from_the_policies() {
+        let mut hns = Hns::new(HostSettings::default(), 7);
+        overlay(&mut hns);
+        let prog = compiled(&hns);
+        let net = &prog.networks[0];
+        assert_eq!(net.dr_mac, Some("00-15-5D-AA-00-11".parse().unwrap()));
+        let rs: Vec<_> = net
+            .remote_subnets
+            .iter()
+            .map(|r| (r.prefix.to_string(), r.dr_mac))
+            .collect();
+        assert_eq!(
+            rs,
+            [("10.244.2.0/24".to_string(), "00-15-5D-AA-00-12".parse().unwrap())]
+        );
+        assert!(prog.errors.is_empty(), "{:?}", prog.errors);
+    }
+
+    /// A state that skipped validation (restored, or edited by hand) may hold MACs validation
+    /// rejects: compile reports them and skips the policy, never an all-zero MAC.
+    #[test]
+    fn malformed_network_macs_are_compile_errors_not_zero_macs() {
+        let mut hns = Hns::new(HostSettings::default(), 7);
+        let id = overlay(&mut hns);
+        for p in &mut hns.networks.get_mut(&id).expect("the network").policies {
+            match p {
+                NetworkPolicy::DrMacAddress(d) => d.address = "00-15-5D-AA".into(),
+                NetworkPolicy::RemoteSubnetRoute(r) => r.distributed_router_mac_address = "not a MAC".into(),
+                _ => {}
+            }
+        }
+        let prog = compiled(&hns);
+        let net = &prog.networks[0];
+        assert_eq!(net.dr_mac, None, "the derived DR MAC stays");
+        assert!(net.remote_subnets.is_empty(), "{:?}", net.remote_subnets);
+        let errors: Vec<_> = prog
+            .errors
+            .iter()
+            .map(|e| format!("{}: {}", e.path, e.message))
+            .collect();
+        assert_eq!(
+            errors,
+            [
+                format!("networks[{id}].Policies[1].Settings.Address: expected a MAC address, found \"00-15-5D-AA\""),
+                format!(
+                    "networks[{id}].Policies[2].Settings.DistributedRouterMacAddress: expected a MAC address, \
+                     found \"not a MAC\""
+                ),
+            ]
+        );
+    }
 }

@@ -181,6 +181,22 @@ pub(crate) fn network_policy(hns: &Hns, p: &NetworkPolicy) -> HcnResult<()> {
                     r.provider_address
                 )));
             }
+            // The inner destination MAC of every packet encapsulated toward that node: required
+            // (the consumers always write it), and a MAC.
+            if r.distributed_router_mac_address.parse::<Mac>().is_err() {
+                return Err(bad_policy(format!(
+                    "RemoteSubnetRoute: DistributedRouterMacAddress must be a MAC address, found {:?}",
+                    r.distributed_router_mac_address
+                )));
+            }
+        }
+        // An empty `Address` is no address (omitted when serialized): the network keeps its
+        // derived distributed-router MAC.
+        NetworkPolicy::DrMacAddress(d) if !d.address.is_empty() && d.address.parse::<Mac>().is_err() => {
+            return Err(bad_policy(format!(
+                "DrMacAddress: Address must be a MAC address, found {:?}",
+                d.address
+            )));
         }
         NetworkPolicy::HostRoute(_) => gate(hns, Feature::HostRoute, t, "HostRoute")?,
         NetworkPolicy::VxlanPort(v) => {
