@@ -8,7 +8,7 @@ use crate::packet::{tcp_flags, EthHeader, IpHeader, Packet, Payload, Transport};
 use crate::path::HostId;
 use crate::path::{tuple_of, v4, At, Outcome, Receiver, Tracer};
 use crate::trace::{Disposition, Exchange, Seen, Trace, L4};
-use crate::world::{NodeKind, Place, SendError, SendRequest, UnknownName, World};
+use crate::world::{NodeKind, Place, SendError, SendRequest, World};
 use hnsim_model::Mac;
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -57,14 +57,7 @@ impl World {
         };
         match from {
             Place::Host(name) => Ok(Origin::Host(self.host_index(name)?)),
-            Place::Station(name) => match self.node_by_name.get(name) {
-                Some(&i) if matches!(self.nodes[i].kind, NodeKind::Station(..)) => Ok(Origin::Station(i)),
-                _ => Err(UnknownName {
-                    kind: "station",
-                    name: name.clone(),
-                }
-                .into()),
-            },
+            Place::Station(name) => Ok(Origin::Station(self.station_index(name)?)),
             Place::Endpoint(g) => {
                 for h in 0..self.nodes.len() {
                     if let NodeKind::Host(hn) = &self.nodes[h].kind {

@@ -2,9 +2,54 @@
 //! (on request, `HOST/ENDPOINT`), encoded to real bytes by `wire::encode` (VXLAN included), kept
 //! with their virtual timestamps and written as classic pcap files by the `pcap` module.
 
-use std::collections::BTreeMap;
+use hnsim_model::Guid;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::path::{Path, PathBuf};
+
+/// What is captured where: the named port capture points asked for (`HOST/ENDPOINT-NAME` or
+/// `HOST/ENDPOINT-GUID`) and the frames every point saw. Uplinks are always capture points.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Taps {
+    frames: PcapSet,
+    ports: BTreeSet<String>,
+}
+
+impl Taps {
+    /// Capture at these named ports too.
+    pub fn watch_ports(&mut self, ports: &[String]) {
+        self.ports.extend(ports.iter().cloned());
+    }
+
+    /// Some port is watched (checked on every hop, before any name is built).
+    #[inline]
+    pub fn watches_ports(&self) -> bool {
+        !self.ports.is_empty()
+    }
+
+    /// The capture point of a port of `node` (by endpoint name, else ID) when it is watched.
+    pub fn port_point(&self, node: &str, endpoint_name: &str, endpoint: Guid) -> Option<String> {
+        let by_name = format!("{node}/{endpoint_name}");
+        let by_id = format!("{node}/{endpoint}");
+        if self.ports.contains(&by_name) {
+            Some(by_name)
+        } else if self.ports.contains(&by_id) {
+            Some(by_id)
+        } else {
+            None
+        }
+    }
+
+    /// Record a frame (real bytes) seen at `point` at virtual time `t_ns`.
+    pub fn record(&mut self, point: &str, t_ns: u64, frame: &[u8]) {
+        self.frames.record(point, t_ns, frame);
+    }
+
+    /// The frames per capture point.
+    pub fn frames(&self) -> &PcapSet {
+        &self.frames
+    }
+}
 
 /// One captured frame.
 #[derive(Clone, Debug, PartialEq, Eq)]

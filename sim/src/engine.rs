@@ -22,8 +22,8 @@ use crate::path::{
 };
 use crate::switch::{Forward, SwitchPort};
 use crate::trace::{Disposition, SessionOp, Step};
-use crate::vfp::{Env, NatLayer, Tuple, Vfp, VfpAction, Zone};
-use crate::world::{HostNode, Node, NodeKind, World};
+use crate::vfp::{NatLayer, Tuple, VfpAction, Zone};
+use crate::world::{HostNode, NodeKind, World};
 use std::net::IpAddr;
 
 impl World {
@@ -38,36 +38,6 @@ impl World {
             NodeKind::Host(x) => x,
             _ => unreachable!("node {h:?} is not a host"),
         }
-    }
-
-    /// A host's VFP with the [`Env`] it reads (the clock, the seed, the host's routes, the
-    /// counters): the split borrow every VFP entry point goes through.
-    #[inline]
-    pub(crate) fn vfp_env(&mut self, h: HostId) -> (&mut Vfp, Env<'_>) {
-        let World {
-            nodes,
-            counters,
-            conn_nonce,
-            now,
-            epoch,
-            seed,
-            ..
-        } = self;
-        let Node { name, kind, .. } = &mut nodes[h.0];
-        let NodeKind::Host(hn) = kind else {
-            unreachable!("node {h:?} is not a host")
-        };
-        let HostNode { vfp, stack, .. } = &mut **hn;
-        let env = Env {
-            now: *now,
-            epoch: *epoch,
-            seed: *seed,
-            node: name,
-            nonce: conn_nonce,
-            counters,
-            stack,
-        };
-        (vfp, env)
     }
 
     /// Recompile a host's program when its HNS generation moved (checked on every hop).

@@ -245,7 +245,7 @@ impl World {
     /// Capture a frame at a named port when asked for (`HOST/ENDPOINT-NAME` or `HOST/GUID`).
     #[inline]
     pub(crate) fn capture_port(&mut self, h: HostId, p: u32, pkt: &Packet) {
-        if !self.capture || self.pcap_ports.is_empty() {
+        if !self.capture || !self.taps.watches_ports() {
             return;
         }
         self.capture_port_named(h, p, pkt);
@@ -261,15 +261,7 @@ impl World {
     /// The capture point of port `p` when asked for (by endpoint name or GUID).
     fn port_capture_point(&self, h: HostId, p: u32) -> Option<String> {
         let pp = self.hn(h).vfp.program().ports.get(p as usize)?;
-        let by_name = format!("{}/{}", self.nodes[h.0].name, pp.name);
-        let by_id = format!("{}/{}", self.nodes[h.0].name, pp.endpoint);
-        if self.pcap_ports.contains(&by_name) {
-            Some(by_name)
-        } else if self.pcap_ports.contains(&by_id) {
-            Some(by_id)
-        } else {
-            None
-        }
+        self.taps.port_point(&self.nodes[h.0].name, &pp.name, pp.endpoint)
     }
 
     /// Capture a frame given as bytes at port `p` (frames the packet model does not carry, such
@@ -281,7 +273,7 @@ impl World {
         }
         if let Some(point) = self.port_capture_point(h, p) {
             let now = self.now;
-            self.pcap.record(&point, now, frame);
+            self.taps.record(&point, now, frame);
         }
     }
 
@@ -294,7 +286,7 @@ impl World {
         crate::capture::encode(pkt, &mut buf);
         if !buf.is_empty() {
             let now = self.now;
-            self.pcap.record(point, now, &buf);
+            self.taps.record(point, now, &buf);
         }
     }
 }

@@ -241,7 +241,7 @@ impl World {
     /// Capture the NS (and the NA when `answer` is some) of a container resolving `target`.
     #[cold]
     fn container_nd(&mut self, h: HostId, p: u32, target: Ipv6Addr, answer: Option<Mac>, on_link: bool) {
-        if !self.capture || self.pcap_ports.is_empty() {
+        if !self.capture || !self.taps.watches_ports() {
             return;
         }
         let pp = &self.hn(h).vfp.program().ports[p as usize];

@@ -22,14 +22,14 @@
 //! - no IP fragmentation: a packet larger than an MTU passes when DF is clear;
 //! - SNAT ports are not returned to the pool within a run.
 
-use crate::capture::PcapSet;
+use crate::capture::{PcapSet, Taps};
 use crate::host_stack::HostStack;
 use crate::path::HostId;
 use crate::switch::VSwitch;
 use crate::trace::L4;
 pub use crate::underlay::SegmentSpec;
 use crate::underlay::{Fabric, FaultRule};
-use crate::vfp::Vfp;
+use crate::vfp::{Env, Vfp};
 use hnsim_model::state::{Hns, HostSettings};
 use hnsim_model::{Guid, Mac};
 use ipnet::Ipv4Net;
@@ -325,15 +325,15 @@ pub struct World {
     /// The underlay: segments and the fault rules on them.
     pub(crate) fabric: Fabric,
     pub(crate) nodes: Vec<Node>,
-    pub(crate) node_by_name: BTreeMap<String, usize>,
+    node_by_name: BTreeMap<String, usize>,
     pub(crate) listeners: BTreeSet<(String, L4, u16)>,
-    pub(crate) pcap: PcapSet,
-    pub(crate) pcap_ports: BTreeSet<String>,
+    /// Capture points and what they saw.
+    pub(crate) taps: Taps,
     pub(crate) capture: bool,
     pub(crate) counters: Counters,
     pub(crate) tracing: bool,
     /// Bumped by topology changes and faults; part of every flow entry's generation.
-    pub(crate) epoch: u64,
+    epoch: u64,
     pub(crate) next_ephemeral: u16,
     pub(crate) conn_nonce: u64,
 }
@@ -355,8 +355,7 @@ impl World {
             nodes: Vec::new(),
             node_by_name: BTreeMap::new(),
             listeners: BTreeSet::new(),
-            pcap: PcapSet::new(),
-            pcap_ports: BTreeSet::new(),
+            taps: Taps::default(),
             capture: true,
             counters: Counters::default(),
             tracing: true,
@@ -463,6 +462,44 @@ impl World {
         }
     }
 
+    /// The node index of station `name`.
+    pub(crate) fn station_index(&self, name: &str) -> Result<usize, UnknownName> {
+        match self.node_by_name.get(name) {
+            Some(&i) if matches!(self.nodes[i].kind, NodeKind::Station(..)) => Ok(i),
+            _ => Err(unknown("station", name)),
+        }
+    }
+
+    /// A host's VFP with the [`Env`] it reads (the clock, the seed, the host's routes, the
+    /// counters): the split borrow every VFP entry point goes through.
+    #[inline]
+    pub(crate) fn vfp_env(&mut self, h: HostId) -> (&mut Vfp, Env<'_>) {
+        let World {
+            nodes,
+            counters,
+            conn_nonce,
+            now,
+            epoch,
+            seed,
+            ..
+        } = self;
+        let Node { name, kind, .. } = &mut nodes[h.0];
+        let NodeKind::Host(hn) = kind else {
+            unreachable!("node {h:?} is not a host")
+        };
+        let HostNode { vfp, stack, .. } = &mut **hn;
+        let env = Env {
+            now: *now,
+            epoch: *epoch,
+            seed: *seed,
+            node: name,
+            nonce: conn_nonce,
+            counters,
+            stack,
+        };
+        (vfp, env)
+    }
+
     /// The control plane of a host. The dataplane recompiles when its `generation` moves.
     pub fn hns(&mut self, host: &str) -> Result<&mut Hns, UnknownName> {
         let i = self.host_index(host)?;
@@ -532,11 +569,11 @@ impl World {
     /// Capture at named ports too (`HOST/ENDPOINT-NAME` or `HOST/ENDPOINT-GUID`); uplinks are
     /// always captured (`HOST/uplink`).
     pub fn enable_pcap(&mut self, ports: &[String]) {
-        self.pcap_ports.extend(ports.iter().cloned());
+        self.taps.watch_ports(ports);
     }
 
     pub fn pcap(&self) -> &PcapSet {
-        &self.pcap
+        self.taps.frames()
     }
 
     /// The topology for `hnsim graph`: segments, routers, hosts and stations; edges carry the
