@@ -96,6 +96,8 @@ pub struct Vfp {
     /// The host's underlay address and MAC.
     pub(in crate::vfp) ip: Ipv4Addr,
     pub(in crate::vfp) mac: Mac,
+    /// `hnsim reach` steers and reads backend choice here (`lb::LbSteer`).
+    pub lb_steer: crate::vfp::lb::LbSteer,
 }
 
 impl Vfp {
@@ -113,6 +115,7 @@ impl Vfp {
             settings,
             ip,
             mac,
+            lb_steer: Default::default(),
         }
     }
 
