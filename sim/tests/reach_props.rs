@@ -1,16 +1,21 @@
 //! `reach` checked against concrete packets: on every library scenario, packets sent through
-//! the same path `hnsim trace` uses (`Runner::send_one`, with tracing on, unlike the sweep) get
-//! exactly the outcome the sweep predicted for their class. Random packets (proptest) and both
-//! ends of every class. If a rule split a class the collection of boundaries missed, the end of
-//! that class away from its witness would disagree.
+//! the same path `hnsim trace` uses (`World::send`, with tracing on, unlike the sweep) get
+//! exactly an outcome the sweep predicted for their class (one per backend where an LB spreads
+//! the class; the packet's own backend is the dataplane's hash of its tuple). Random packets
+//! (proptest: protocol, destination port, source port) and both ends of every class in both
+//! port dimensions. If a rule split a class the collection of boundaries missed, the end of
+//! that class away from its witness would disagree; if a backend were missing from a class,
+//! a packet hashed to it would.
 
 use hnsim_sim::reach::{Checkpoint, Outcome, Proto, Reach};
-use hnsim_sim::scenario::format::Proto as StepProto;
 use hnsim_sim::scenario::runner::{execute, RunOptions, Runner};
 use hnsim_sim::scenario::{load_file, Loaded};
+use hnsim_sim::trace::L4;
+use hnsim_sim::world::{Place, SendRequest};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 struct Swept {
@@ -21,6 +26,8 @@ struct Swept {
     runner: Runner<'static>,
     reach: Reach,
     start: Checkpoint,
+    /// Where each source label sends from.
+    places: BTreeMap<String, Place>,
 }
 
 fn scenario_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -58,7 +65,14 @@ fn sweep_library() -> Vec<Swept> {
         };
         let start = Checkpoint::take(&runner.world);
         let reach = runner.reach(&[], &[]).expect("sweep");
+        let places = runner
+            .reach_sources(&[])
+            .expect("sources")
+            .into_iter()
+            .map(|s| (s.label, s.place))
+            .collect();
         out.push(Swept {
+            places,
             written: numbers_near(&l.text),
             file: f.display().to_string(),
             runner,
@@ -83,32 +97,40 @@ fn numbers_near(text: &str) -> Vec<u16> {
     v
 }
 
-fn step_proto(p: Proto) -> StepProto {
-    match p {
-        Proto::Tcp => StepProto::Tcp,
-        Proto::Udp => StepProto::Udp,
-        Proto::Icmp => StepProto::Icmp,
-    }
-}
-
-/// Send one concrete packet of pair `pair` from the sweep's starting state and compare.
-fn check(s: &mut Swept, pair: usize, proto: Proto, port: u16) -> Result<(), String> {
+/// Send one concrete packet of pair `pair` (source port `sport`, `None`: the world's next
+/// ephemeral port) from the sweep's starting state and compare.
+fn check(s: &mut Swept, pair: usize, proto: Proto, sport: Option<u16>, port: u16) -> Result<(), String> {
     let p = &s.reach.pairs[pair];
-    let want = p.predict(proto, port).expect("every port is in a class").clone();
-    let to = match proto {
-        Proto::Icmp => p.addr.to_string(),
-        _ => std::net::SocketAddr::new(p.addr, port).to_string(),
+    let from_port = sport.unwrap_or(s.start.ephemeral_port());
+    let want = p
+        .predict(proto, from_port, port)
+        .expect("every port is in a class")
+        .clone();
+    let (from, label, dst) = (p.from.clone(), p.to.clone(), p.addr);
+    let req = SendRequest {
+        from: s.places[&from].clone(),
+        dst,
+        proto: match proto {
+            Proto::Tcp => L4::Tcp,
+            Proto::Udp => L4::Udp,
+            Proto::Icmp => L4::Icmp,
+        },
+        src_port: sport,
+        dst_port: if proto == Proto::Icmp { 0 } else { port },
+        data_len: 64,
+        dont_fragment: false,
+        ttl: None,
     };
-    let (from, label) = (p.from.clone(), p.to.clone());
     s.start.reset(&mut s.runner.world);
-    let got = match s.runner.send_one(&from, &to, step_proto(proto)) {
+    s.runner.world.set_tracing(true);
+    let got = match s.runner.world.send(&req) {
         Ok(ex) => s.runner.reach_outcome(&ex),
         // A source the world refuses (its container lost its endpoint): the sweep says so too.
-        Err(e) => Outcome::refused(e),
+        Err(e) => Outcome::refused(e.to_string()),
     };
-    if got != want {
+    if !want.admits(&got) {
         return Err(format!(
-            "{}: {from} → {to} ({label}) {}: reach predicted {want}, the packet got {got}",
+            "{}: {from} :{from_port} → {dst} ({label}) {}/{port}: reach predicted {want}, the packet got {got}",
             s.file,
             proto.name()
         ));
@@ -125,22 +147,28 @@ fn both_ends_of_every_class_and_every_written_port_get_the_predicted_outcome() {
         for i in 0..s.reach.pairs.len() {
             let classes = s.reach.pairs[i].classes.clone();
             for (c, _) in classes {
-                match c.ports {
-                    Some(r) => {
-                        check(s, i, c.proto, r.lo).unwrap();
-                        check(s, i, c.proto, r.hi).unwrap();
-                        checked += 2;
-                    }
-                    None => {
-                        check(s, i, c.proto, 0).unwrap();
+                // Both ends of the class in each port dimension; without a source split, the
+                // ephemeral port a trace packet takes and the lowest and highest source ports.
+                let srcs = match c.src {
+                    Some(r) => vec![Some(r.lo), Some(r.hi)],
+                    None => vec![None, Some(1), Some(65535)],
+                };
+                let dsts = match c.ports {
+                    Some(r) => vec![r.lo, r.hi],
+                    None => vec![0],
+                };
+                for sport in &srcs {
+                    for port in &dsts {
+                        check(s, i, c.proto, *sport, *port).unwrap();
                         checked += 1;
                     }
                 }
             }
             for port in s.written.clone() {
                 for proto in [Proto::Tcp, Proto::Udp] {
-                    check(s, i, proto, port).unwrap();
-                    checked += 1;
+                    check(s, i, proto, None, port).unwrap();
+                    check(s, i, proto, Some(port), 80).unwrap();
+                    checked += 2;
                 }
             }
         }
@@ -157,19 +185,18 @@ fn random_packets_get_the_outcome_of_their_class() {
         failure_persistence: None,
         ..Config::default()
     });
-    // Half the ports anywhere, half among the ports the scenario's author wrote down (and their
-    // neighbours): a class wrongly merged across a rule's edge is caught there.
-    let strategy = (
-        0..n,
-        any::<prop::sample::Index>(),
-        0..3u8,
+    // Half the ports (destination and source, drawn apart) anywhere, half among the ports the
+    // scenario's author wrote down (and their neighbours): a class wrongly merged across a
+    // rule's edge is caught there.
+    let port = || {
         prop_oneof![
             (1..=u16::MAX).prop_map(Err),
             any::<prop::sample::Index>().prop_map(Ok)
-        ],
-    );
+        ]
+    };
+    let strategy = (0..n, any::<prop::sample::Index>(), 0..3u8, port(), port());
     runner
-        .run(&strategy, |(si, pair, proto, port)| {
+        .run(&strategy, |(si, pair, proto, port, sport)| {
             let mut all = all.borrow_mut();
             let s = &mut all[si];
             if s.reach.pairs.is_empty() {
@@ -177,12 +204,13 @@ fn random_packets_get_the_outcome_of_their_class() {
             }
             let pair = pair.index(s.reach.pairs.len());
             let proto = [Proto::Tcp, Proto::Udp, Proto::Icmp][proto as usize];
-            let port = match port {
+            let pick = |p: Result<prop::sample::Index, u16>| match p {
                 Err(any) => any,
                 Ok(i) if !s.written.is_empty() => s.written[i.index(s.written.len())],
                 Ok(_) => 1,
             };
-            check(s, pair, proto, port).map_err(TestCaseError::fail)
+            let (port, sport) = (pick(port), pick(sport));
+            check(s, pair, proto, Some(sport), port).map_err(TestCaseError::fail)
         })
         .unwrap();
 }

@@ -3,7 +3,7 @@
 //! `DeniedIn at node/P ACL_SWITCH web-hole` or `Delivered (pod/default/web-a)`).
 
 use super::classes::{merge, ranges_text, Range};
-use super::{Outcome, Pair, Proto};
+use super::{Outcomes, Pair, Proto};
 use crate::trace::Disposition;
 
 /// A parsed key: a protocol and its port ranges (empty: every port; always empty for ICMP).
@@ -75,7 +75,7 @@ pub fn check_value(v: &str) -> Result<(), String> {
 }
 
 /// Does `o` print as `want`, or start with it (followed by a space or comma)?
-pub fn matches(o: &Outcome, want: &str) -> bool {
+pub fn matches(o: &Outcomes, want: &str) -> bool {
     text_matches(&o.to_string(), want)
 }
 
@@ -87,8 +87,8 @@ pub fn text_matches(t: &str, want: &str) -> bool {
 }
 
 /// The pieces of `key` whose class got something other than `want`: (ranges text, outcome).
-pub fn mismatches(pair: &Pair, key: &Key, want: &str) -> Vec<(String, Outcome)> {
-    let mut bad: Vec<(Vec<Range>, Outcome)> = Vec::new();
+pub fn mismatches(pair: &Pair, key: &Key, want: &str) -> Vec<(String, Outcomes)> {
+    let mut bad: Vec<(Vec<Range>, Outcomes)> = Vec::new();
     for (c, o) in pair.classes.iter().filter(|(c, _)| c.proto == key.proto) {
         let pieces: Vec<Range> = match c.ports {
             None => vec![],
@@ -127,6 +127,7 @@ pub fn mismatches(pair: &Pair, key: &Key, want: &str) -> Vec<(String, Outcome)> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::reach::Outcome;
 
     #[test]
     fn keys_parse_with_located_errors() {
@@ -153,13 +154,14 @@ mod tests {
 
     #[test]
     fn a_prefix_matches_only_at_a_word_end() {
-        let o = Outcome {
+        let o = Outcomes::one(Outcome {
             disposition: "DeniedIn".into(),
             at: Some("node/P ACL_SWITCH web-hole".into()),
             delivered_to: None,
             reply: None,
             seen_from: None,
-        };
+            backend: None,
+        });
         assert!(matches(&o, "DeniedIn"));
         assert!(matches(&o, "DeniedIn at node/P ACL_SWITCH web-hole"));
         assert!(!matches(&o, "DeniedIn at node/P ACL_SWITCH web"));

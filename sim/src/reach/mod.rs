@@ -11,11 +11,20 @@
 //! lists is empty or holds the destination or an address a rewrite can turn it into (LB
 //! backends, port-mapping targets); keeping more rules only makes classes finer, never wrong.
 //!
-//! What is not split: source ports (each witness uses the world's next ephemeral port, so a rule
-//! on the sender's port is evaluated at that port only), and the address space between named
-//! objects (destinations are the addresses of endpoints, VIPs, hosts and stations, not atoms of
-//! route or exception prefixes). Backend choice is the dataplane's hash of the witness's
-//! tuple: an LB class reports the backend its witness reached.
+//! Source ports are split only where a rule looks at them: ACL Out `LocalPorts` on the sender's
+//! own port and ACL In `RemotePorts` on a port the packet can be delivered to
+//! ([`Matchers::source_split`]); with no such rule a pair's classes cover every source port and
+//! the witness uses the world's next ephemeral port, as a `hnsim trace` packet would.
+//!
+//! An LB that spreads connections (no affinity) chooses a backend per connection: a class
+//! reaches every backend of the mapping it hits (as compiled on that host: kube-proxy's
+//! local-only filtering for `ExternalTrafficPolicy`/`InternalTrafficPolicy: Local` is already
+//! in the backend list). The sweep follows one witness per backend, taking backend `i` through
+//! the dataplane's [`LbSteer`] hook, and keeps every outcome ([`Outcomes`]). Where affinity
+//! pins a source to one backend, the class reaches only that one.
+//!
+//! What is not split: the address space between named objects (destinations are the addresses
+//! of endpoints, VIPs, hosts and stations, not atoms of route or exception prefixes).
 //!
 //! Each witness starts from the same state: flows, NAT sessions, SNAT reservations and QOS
 //! meters are cleared and the clock, RNG, ephemeral-port counter and counters are put back
@@ -30,6 +39,8 @@ pub mod render;
 pub mod unchanged;
 
 use crate::trace::{Disposition, Exchange, L4};
+use crate::vfp::lb::{LbChoice, LbSteer};
+use crate::vfp::Dir;
 use crate::world::{Counters, NodeKind, Place, SendRequest, World};
 use classes::{PortSplit, Range};
 use ipnet::IpNet;
@@ -68,6 +79,9 @@ pub struct Outcome {
     /// The source address the receiver saw (SNAT shows here; ports vary inside a class).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seen_from: Option<IpAddr>,
+    /// The backend (DIP) an LB on the way chose.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backend: Option<IpAddr>,
 }
 
 impl Outcome {
@@ -86,6 +100,7 @@ impl Outcome {
                     None => d,
                 }
             }),
+            backend: None,
         }
     }
 
@@ -97,11 +112,32 @@ impl Outcome {
             delivered_to: None,
             reply: None,
             seen_from: None,
+            backend: None,
         }
     }
 
     pub fn delivered(&self) -> bool {
         self.disposition == "Delivered"
+    }
+}
+
+/// What the packets of one class can get: one outcome per backend an LB on the way can choose,
+/// sorted, without repeats (one outcome where no LB spreads the class).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Outcomes(pub Vec<Outcome>);
+
+impl Outcomes {
+    pub fn one(o: Outcome) -> Outcomes {
+        Outcomes(vec![o])
+    }
+
+    pub fn delivered(&self) -> bool {
+        self.0.iter().any(Outcome::delivered)
+    }
+
+    /// Can a packet of the class get `o`?
+    pub fn admits(&self, o: &Outcome) -> bool {
+        self.0.contains(o)
     }
 }
 
@@ -140,12 +176,23 @@ fn brief(d: &Disposition) -> (String, Option<String>) {
     (d.name().to_string(), (!at.is_empty()).then_some(at))
 }
 
-/// One class: a protocol and (for TCP/UDP) a port interval.
+/// One class: a protocol and (for TCP/UDP) a destination port interval and, where a rule
+/// looks at the sender's port, a source port interval (`None`: every source port).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct Class {
     pub proto: Proto,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ports: Option<Range>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub src: Option<Range>,
+}
+
+impl Class {
+    pub fn contains(&self, proto: Proto, sport: u16, dport: u16) -> bool {
+        self.proto == proto
+            && self.ports.is_none_or(|r| r.contains(dport))
+            && self.src.is_none_or(|r| r.contains(sport))
+    }
 }
 
 /// The protocols witnesses are sent with.
@@ -189,15 +236,16 @@ pub struct Pair {
     pub from: String,
     pub to: String,
     pub addr: IpAddr,
-    pub classes: Vec<(Class, Outcome)>,
+    pub classes: Vec<(Class, Outcomes)>,
 }
 
 impl Pair {
-    /// The outcome `reach` predicts for one concrete packet.
-    pub fn predict(&self, proto: Proto, port: u16) -> Option<&Outcome> {
+    /// The outcomes `reach` predicts for one concrete packet (source port `sport`, destination
+    /// port `dport`; both ignored for ICMP).
+    pub fn predict(&self, proto: Proto, sport: u16, dport: u16) -> Option<&Outcomes> {
         self.classes
             .iter()
-            .find(|(c, _)| c.proto == proto && c.ports.is_none_or(|r| r.contains(port)))
+            .find(|(c, _)| c.contains(proto, sport, dport))
             .map(|(_, o)| o)
     }
 }
@@ -206,8 +254,11 @@ impl Pair {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Reach {
     pub pairs: Vec<Pair>,
-    /// Classes (= witnesses sent) over all pairs.
+    /// Classes over all pairs.
     pub classes: usize,
+    /// Witness packets sent: one per class, and one per further backend where an LB spreads a
+    /// class over several.
+    pub witnesses: usize,
 }
 
 /// Everything with a port range, prepared once per sweep (see the module doc).
@@ -228,6 +279,31 @@ struct Matchers {
     /// (protocol, port) of every listener anywhere.
     listeners: BTreeSet<(u8, u16)>,
     vxlan_ports: BTreeSet<u16>,
+    /// ACL rules that match on the sender's port.
+    sport_rules: Vec<SportRule>,
+    /// Per host, the (protocol, port) keys that claim a packet arriving at one of its addresses
+    /// by its destination port (NodePorts, LBs whose VIP is a host address, port mappings): a
+    /// reply to a packet the host sent arrives with the sender's port as destination port.
+    reply_ports: BTreeMap<String, BTreeSet<(u8, u16)>>,
+    /// Endpoints holding one of their host's addresses (a host-attached `cbr0_ep`): their
+    /// container (if any), GUID and host; replies to them meet the host's `reply_ports`.
+    host_attached: Vec<(Option<String>, hnsim_model::Guid, String)>,
+}
+
+/// An ACL rule that looks at the source port of a packet: an Out rule's `LocalPorts` (the
+/// sender is the rule's endpoint) or an In rule's `RemotePorts` (the packet arrives there).
+struct SportRule {
+    dir: Dir,
+    /// The rule's endpoint: its container (or its host, when no container owns it), GUID and
+    /// addresses.
+    container: Option<String>,
+    host: String,
+    endpoint: hnsim_model::Guid,
+    addrs: Vec<IpAddr>,
+    protocols: Option<Vec<u8>>,
+    /// Out: the rule's `RemoteAddresses` (the destination, before any rewrite).
+    remote: Vec<IpNet>,
+    ranges: Vec<(u16, u16)>,
 }
 
 struct AclPorts {
@@ -257,8 +333,30 @@ impl Matchers {
             }
             for p in &h.vfp.program().ports {
                 m.receivable.insert(IpAddr::V4(p.ip));
+                if p.host_attached || h.vfp.program().host_addrs.contains(&p.ip) {
+                    m.host_attached
+                        .push((p.container.clone(), p.endpoint, n.name.clone()));
+                }
                 for set in p.acl_switch.iter().chain(p.acl_host.iter()) {
                     for r in &set.rules {
+                        let sender = match r.dir {
+                            Dir::Out => &r.local_ports,
+                            Dir::In => &r.remote_ports,
+                        };
+                        if !sender.is_empty() {
+                            m.sport_rules.push(SportRule {
+                                dir: r.dir,
+                                container: p.container.clone(),
+                                host: n.name.clone(),
+                                endpoint: p.endpoint,
+                                addrs: std::iter::once(IpAddr::V4(p.ip))
+                                    .chain(p.ip6.map(IpAddr::V6))
+                                    .collect(),
+                                protocols: r.protocols.clone(),
+                                remote: r.remote_addrs.clone(),
+                                ranges: sender.clone(),
+                            });
+                        }
                         let mut ports = r.local_ports.clone();
                         ports.extend(r.remote_ports.iter().copied());
                         if ports.is_empty() {
@@ -273,6 +371,16 @@ impl Matchers {
                     }
                 }
             }
+            let own = |a: &IpAddr| {
+                *a == IpAddr::V4(h.spec.ip) || h.vfp.program().host_addrs.iter().any(|x| IpAddr::V4(*x) == *a)
+            };
+            let reply = m.reply_ports.entry(n.name.clone()).or_default();
+            for lb in h.vfp.program().lbs.mappings() {
+                if lb.vips.is_empty() || lb.vips.iter().any(own) {
+                    reply.insert((lb.proto, lb.external_port));
+                }
+            }
+            reply.extend(h.vfp.program().port_maps.keys().copied());
             for lb in h.vfp.program().lbs.mappings() {
                 let backends: Vec<IpAddr> = lb.backends.iter().map(|b| b.ip).collect();
                 if lb.vips.is_empty() {
@@ -331,6 +439,65 @@ impl Matchers {
             }
         }
         targets
+    }
+
+    /// The atomic source port intervals of `proto` from `from` towards `dst`: the edges of
+    /// every ACL rule that can see the sender's port on the way (the sender's own Out rules, the
+    /// In rules of every port the destination can be rewritten to; towards a host address, of
+    /// every port no container owns too), and for a host (or an endpoint holding a host address),
+    /// the ports that would claim the reply at that address. No such rule: one interval.
+    fn source_split(&self, from: &Place, dst: IpAddr, targets: &[IpAddr], proto: Proto) -> PortSplit {
+        let mut s = PortSplit::default();
+        if proto == Proto::Icmp {
+            return s;
+        }
+        let n = proto.number();
+        let local = self.host_addrs.contains(&dst);
+        let host = match from {
+            Place::Host(h) => Some(h.as_str()),
+            Place::Container(c) => self
+                .host_attached
+                .iter()
+                .find(|(x, _, _)| x.as_deref() == Some(c.as_str()))
+                .map(|(_, _, h)| h.as_str()),
+            Place::Endpoint(g) => self
+                .host_attached
+                .iter()
+                .find(|(_, x, _)| x == g)
+                .map(|(_, _, h)| h.as_str()),
+            Place::Station(_) => None,
+        };
+        if let Some(h) = host {
+            for (p, port) in self.reply_ports.get(h).into_iter().flatten() {
+                if *p == n {
+                    s.add_port(*port);
+                }
+            }
+        }
+        for r in &self.sport_rules {
+            if r.protocols.as_ref().is_some_and(|ps| !ps.contains(&n)) {
+                continue;
+            }
+            let relevant = match r.dir {
+                Dir::Out => {
+                    let own = match from {
+                        Place::Container(c) => r.container.as_deref() == Some(c.as_str()),
+                        Place::Endpoint(g) => r.endpoint == *g,
+                        Place::Host(h) => r.container.is_none() && r.host == *h,
+                        Place::Station(_) => false,
+                    };
+                    own && (r.remote.is_empty()
+                        || r.remote.iter().any(|net| targets.iter().any(|t| net.contains(t))))
+                }
+                Dir::In => r.addrs.iter().any(|a| targets.contains(a)) || (local && r.container.is_none()),
+            };
+            if relevant {
+                for (lo, hi) in &r.ranges {
+                    s.add_range(*lo, *hi);
+                }
+            }
+        }
+        s
     }
 
     /// The atomic port intervals of `proto` towards `dst`.
@@ -416,8 +583,13 @@ impl Checkpoint {
         }
     }
 
+    /// The source port the next packet gets when it names none.
+    pub fn ephemeral_port(&self) -> u16 {
+        self.next_ephemeral
+    }
+
     /// Back to the checkpoint's clock, RNG and counters, with no flows, NAT sessions, SNAT
-    /// reservations or meter levels.
+    /// reservations or meter levels, and LBs choosing by their hash again.
     pub fn reset(&self, w: &mut World) {
         w.now = self.now;
         w.rng = self.rng.clone();
@@ -426,6 +598,7 @@ impl Checkpoint {
         for n in &mut w.nodes {
             if let NodeKind::Host(h) = &mut n.kind {
                 h.vfp.reset_state();
+                h.vfp.lb_steer = LbSteer::default();
             }
         }
     }
@@ -435,6 +608,29 @@ impl Checkpoint {
         w.counters = self.counters;
         w.capture = self.capture;
         w.tracing = self.tracing;
+    }
+}
+
+/// The first backend choice on the way of the packets sent since the last
+/// [`Checkpoint::reset`] (over all hosts), with the index of the host that made it.
+pub fn lb_choice(w: &World) -> Option<(usize, LbChoice)> {
+    let mut first: Option<(usize, LbChoice)> = None;
+    for (i, n) in w.nodes.iter().enumerate() {
+        if let NodeKind::Host(h) = &n.kind {
+            if let Some(c) = h.vfp.lb_steer.first {
+                if first.is_none_or(|(_, f)| c.nonce < f.nonce) {
+                    first = Some((i, c));
+                }
+            }
+        }
+    }
+    first
+}
+
+/// Have host `node`'s next LB choice take backend `index`.
+fn steer(w: &mut World, node: usize, index: u32) {
+    if let NodeKind::Host(h) = &mut w.nodes[node].kind {
+        h.vfp.lb_steer.take = Some(index);
     }
 }
 
@@ -476,11 +672,14 @@ pub fn sweep_where(
     };
     w.capture = false;
     w.tracing = false;
-    // Classes depend on the destination only: split once per target.
-    let splits: Vec<Vec<Class>> = targets.iter().map(|t| classes_of(&m, t.addr)).collect();
+    // Destination classes depend on the destination only: split once per target.
+    let splits: Vec<(Vec<IpAddr>, Vec<Class>)> = targets
+        .iter()
+        .map(|t| (m.targets(t.addr), classes_of(&m, t.addr)))
+        .collect();
     let mut out = Reach::default();
     for s in sources {
-        for (t, classes) in targets.iter().zip(&splits) {
+        for (t, (rewrites, classes)) in targets.iter().zip(&splits) {
             if !keep(s, t) {
                 continue;
             }
@@ -490,11 +689,26 @@ pub fn sweep_where(
                 addr: t.addr,
                 classes: Vec::with_capacity(classes.len()),
             };
+            let by_source = [Proto::Tcp, Proto::Udp].map(|p| {
+                let split = m.source_split(&s.place, t.addr, rewrites, p);
+                (split.len() > 1).then(|| split.intervals())
+            });
             for c in classes {
-                base.reset(w);
-                let port = c.ports.map(|r| r.lo).unwrap_or(0);
-                pair.classes
-                    .push((*c, witness(w, &s.place, t.addr, c.proto, port, label)));
+                let srcs = match c.proto {
+                    Proto::Tcp => by_source[0].as_deref(),
+                    Proto::Udp => by_source[1].as_deref(),
+                    Proto::Icmp => None,
+                };
+                let Some(srcs) = srcs else {
+                    let o = follow(w, &base, &s.place, t.addr, c, label, &mut out.witnesses);
+                    pair.classes.push((*c, o));
+                    continue;
+                };
+                for r in srcs {
+                    let c = Class { src: Some(*r), ..*c };
+                    let o = follow(w, &base, &s.place, t.addr, &c, label, &mut out.witnesses);
+                    pair.classes.push((c, o));
+                }
             }
             out.classes += pair.classes.len();
             out.pairs.push(pair);
@@ -504,6 +718,46 @@ pub fn sweep_where(
     out
 }
 
+/// The outcomes of class `c`: one witness, and where the first LB on its way spreads
+/// connections over several backends, one more per other backend, steered to it at that LB
+/// (later choices, such as a NodePort claiming the reply, hash as they would for a packet that
+/// got that backend).
+fn follow(
+    w: &mut World,
+    base: &Checkpoint,
+    from: &Place,
+    dst: IpAddr,
+    c: &Class,
+    label: &dyn Fn(&str) -> String,
+    sent: &mut usize,
+) -> Outcomes {
+    let port = c.ports.map(|r| r.lo).unwrap_or(0);
+    // The port a `hnsim trace` packet would leave from, when the class holds it.
+    let sport = match c.src {
+        Some(r) if !r.contains(base.ephemeral_port()) => Some(r.lo),
+        _ => None,
+    };
+    base.reset(w);
+    let mut o = witness(w, from, dst, c.proto, sport, port, label);
+    *sent += 1;
+    let first = lb_choice(w);
+    o.backend = first.map(|(_, f)| f.backend);
+    let mut all = vec![o];
+    if let Some((node, f)) = first {
+        for i in (0..f.offered).filter(|i| *i != f.index) {
+            base.reset(w);
+            steer(w, node, i);
+            let mut o = witness(w, from, dst, c.proto, sport, port, label);
+            o.backend = lb_choice(w).map(|(_, f)| f.backend);
+            all.push(o);
+            *sent += 1;
+        }
+    }
+    all.sort();
+    all.dedup();
+    Outcomes(all)
+}
+
 fn classes_of(m: &Matchers, addr: IpAddr) -> Vec<Class> {
     let mut v = Vec::new();
     for p in [Proto::Tcp, Proto::Udp] {
@@ -511,12 +765,14 @@ fn classes_of(m: &Matchers, addr: IpAddr) -> Vec<Class> {
             v.push(Class {
                 proto: p,
                 ports: Some(r),
+                src: None,
             });
         }
     }
     v.push(Class {
         proto: Proto::Icmp,
         ports: None,
+        src: None,
     });
     v
 }
@@ -527,6 +783,7 @@ pub fn witness(
     from: &Place,
     dst: IpAddr,
     proto: Proto,
+    src_port: Option<u16>,
     port: u16,
     label: &dyn Fn(&str) -> String,
 ) -> Outcome {
@@ -534,7 +791,7 @@ pub fn witness(
         from: from.clone(),
         dst,
         proto: proto.l4(),
-        src_port: None,
+        src_port,
         dst_port: port,
         data_len: 64,
         dont_fragment: false,

@@ -146,9 +146,11 @@ impl Runner<'_> {
         self.reach_to(from, &targets)
     }
 
-    /// A concrete exchange's outcome, named as a sweep names it (for comparing the two).
+    /// A concrete exchange's outcome, named as a sweep names it (for comparing the two), with
+    /// the backend an LB chose for it (since the last `reach::Checkpoint::reset`).
     pub fn reach_outcome(&self, ex: &crate::trace::Exchange) -> crate::reach::Outcome {
         let mut o = crate::reach::Outcome::of(ex, &|raw: &str| self.receiver_label(raw));
+        o.backend = crate::reach::lb_choice(&self.world).map(|(_, c)| c.backend);
         self.k8s_label(&mut o);
         o
     }
@@ -182,7 +184,12 @@ impl Runner<'_> {
         let mut r = sweep_where(&mut world, &sources, targets, &label, keep);
         self.world = world;
         for (_, o) in r.pairs.iter_mut().flat_map(|p| p.classes.iter_mut()) {
-            self.k8s_label(o);
+            for o in &mut o.0 {
+                self.k8s_label(o);
+            }
+            // Labels can merge or reorder outcomes.
+            o.0.sort();
+            o.0.dedup();
         }
         Ok(r)
     }

@@ -1,17 +1,20 @@
 //! Grouping a sweep for people: per pair, the classes with the same outcome merged into port
 //! ranges per protocol, Delivered first.
 
-use super::classes::{merge, ranges_text, Range};
-use super::{Outcome, Pair, Proto, Reach};
+use super::classes::{merge, ranges_text, Range, FIRST_PORT, LAST_PORT};
+use super::{Outcome, Outcomes, Pair, Proto, Reach};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt;
 
-/// One outcome of a pair and every (protocol, ranges) that got it.
+/// One outcome (set) of a pair and every (protocol, ranges) that got it, from the source ports
+/// in `src` (empty: any source port).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Group {
     #[serde(flatten)]
-    pub outcome: Outcome,
+    pub outcome: Outcomes,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub src: Vec<Range>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tcp: Vec<Range>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -21,7 +24,8 @@ pub struct Group {
 }
 
 impl Group {
-    /// `tcp/1-79,81-65535 udp/1-65535 icmp`.
+    /// `tcp/1-79,81-65535 udp/1-65535 icmp`, then ` from ports 1-1023` where it holds for
+    /// some source ports only.
     pub fn classes_text(&self) -> String {
         let mut parts = Vec::new();
         if !self.tcp.is_empty() {
@@ -33,16 +37,43 @@ impl Group {
         if self.icmp {
             parts.push("icmp".into());
         }
+        if !self.src.is_empty() {
+            parts.push(format!("from ports {}", ranges_text(&self.src)));
+        }
         parts.join(" ")
+    }
+}
+
+impl Serialize for Outcomes {
+    /// One outcome: its fields; several (one per backend): `{"backends": [...]}`.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        match self.0.as_slice() {
+            [one] => one.serialize(s),
+            all => {
+                let mut m = s.serialize_map(Some(1))?;
+                m.serialize_entry("backends", all)?;
+                m.end()
+            }
+        }
     }
 }
 
 impl fmt::Display for Outcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.disposition)?;
-        if let Some(to) = &self.delivered_to {
-            write!(f, " ({to})")?;
+        match (&self.delivered_to, self.backend) {
+            (Some(to), _) => write!(f, " ({to})")?,
+            (None, Some(b)) => write!(f, " (backend {b})")?,
+            _ => {}
         }
+        self.rest(f)
+    }
+}
+
+impl Outcome {
+    /// ` at …, reply …`: what follows the disposition and the receiver.
+    fn rest(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(at) = &self.at {
             write!(f, " at {at}")?;
         }
@@ -51,9 +82,7 @@ impl fmt::Display for Outcome {
             _ => Ok(()),
         }
     }
-}
 
-impl Outcome {
     /// The printed form with the source address the receiver saw (for diffs, where a change of
     /// SNAT alone is a change).
     pub fn long(&self) -> String {
@@ -62,37 +91,150 @@ impl Outcome {
             None => self.to_string(),
         }
     }
+
+    /// The outcome without the receiver and backend: what backends with the same fate share.
+    fn fate(&self) -> Outcome {
+        Outcome {
+            delivered_to: None,
+            backend: None,
+            ..self.clone()
+        }
+    }
+
+    fn receiver(&self) -> String {
+        match (&self.delivered_to, self.backend) {
+            (Some(to), _) => to.clone(),
+            (None, Some(b)) => format!("backend {b}"),
+            _ => String::new(),
+        }
+    }
+}
+
+/// One outcome as [`Outcome`] prints it; several: the backends with one fate together
+/// (`Delivered (pod/a, pod/b)`), fates apart (` | `), Delivered first.
+struct Shown<'a>(&'a Outcomes, bool);
+
+impl fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Shown(Outcomes(all), long) = *self;
+        let mut fates: Vec<(Outcome, Vec<String>)> = Vec::new();
+        for o in all {
+            let fate = o.fate();
+            match fates.iter_mut().find(|(x, _)| *x == fate) {
+                Some((_, who)) => who.push(o.receiver()),
+                None => fates.push((fate, vec![o.receiver()])),
+            }
+        }
+        fates.sort_by_key(|(o, _)| !o.delivered());
+        for (i, (fate, who)) in fates.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" | ")?;
+            }
+            f.write_str(&fate.disposition)?;
+            let who: Vec<&str> = who.iter().map(String::as_str).filter(|w| !w.is_empty()).collect();
+            if !who.is_empty() {
+                write!(f, " ({})", who.join(", "))?;
+            }
+            fate.rest(f)?;
+            if let (true, Some(a)) = (long, fate.seen_from) {
+                write!(f, " seen from {a}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Outcomes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        Shown(self, false).fmt(f)
+    }
+}
+
+impl Outcomes {
+    /// The printed form with the source addresses the receivers saw.
+    pub fn long(&self) -> String {
+        Shown(self, true).to_string()
+    }
 }
 
 /// A pair's classes grouped by outcome: Delivered first, then in the order of each outcome's
-/// first class.
+/// first class. Where source ports are split, the source ranges with the same destination
+/// ranges are merged into one group.
 pub fn groups(p: &Pair) -> Vec<Group> {
-    let mut order: Vec<Outcome> = Vec::new();
-    let mut by: BTreeMap<&Outcome, (Vec<Range>, Vec<Range>, bool)> = BTreeMap::new();
+    // Outcome → protocol → source interval (None: any) → destination ranges.
+    type BySrc = BTreeMap<Option<Range>, Vec<Range>>;
+    let mut order: Vec<&Outcomes> = Vec::new();
+    let mut by: BTreeMap<&Outcomes, ([BySrc; 2], bool)> = BTreeMap::new();
     for (c, o) in &p.classes {
         if !by.contains_key(o) {
-            order.push(o.clone());
+            order.push(o);
         }
         let e = by.entry(o).or_default();
         match (c.proto, c.ports) {
-            (Proto::Tcp, Some(r)) => e.0.push(r),
-            (Proto::Udp, Some(r)) => e.1.push(r),
-            _ => e.2 = true,
+            (Proto::Tcp, Some(r)) => e.0[0].entry(c.src).or_default().push(r),
+            (Proto::Udp, Some(r)) => e.0[1].entry(c.src).or_default().push(r),
+            _ => e.1 = true,
         }
     }
     order.sort_by_key(|o| !o.delivered());
-    order
-        .into_iter()
-        .map(|o| {
-            let (tcp, udp, icmp) = by.remove(&o).unwrap_or_default();
-            Group {
-                outcome: o,
-                tcp: merge(tcp),
-                udp: merge(udp),
-                icmp,
+    let mut out = Vec::new();
+    for o in order {
+        let Some((protos, icmp)) = by.remove(o) else {
+            continue;
+        };
+        // (source ranges, tcp, udp) with equal destination ranges merged over sources.
+        let mut rows: Vec<(Vec<Range>, Vec<Range>, Vec<Range>)> = Vec::new();
+        for (i, by_src) in protos.into_iter().enumerate() {
+            let mut same: Vec<(Vec<Range>, Vec<Range>)> = Vec::new();
+            for (src, dst) in by_src {
+                let dst = merge(dst);
+                match same.iter_mut().find(|(d, _)| *d == dst) {
+                    Some((_, srcs)) => srcs.extend(src),
+                    None => same.push((dst, src.into_iter().collect())),
+                }
             }
-        })
-        .collect()
+            for (dst, srcs) in same {
+                let srcs = any_if_all(merge(srcs));
+                let row = match rows.iter_mut().find(|r| r.0 == srcs) {
+                    Some(r) => r,
+                    None => {
+                        rows.push((srcs, Vec::new(), Vec::new()));
+                        rows.last_mut().expect("just pushed")
+                    }
+                };
+                if i == 0 {
+                    row.1 = dst;
+                } else {
+                    row.2 = dst;
+                }
+            }
+        }
+        if icmp && !rows.iter().any(|r| r.0.is_empty()) {
+            rows.push((Vec::new(), Vec::new(), Vec::new()));
+        }
+        rows.sort_by(|a, b| (!a.0.is_empty(), &a.0).cmp(&(!b.0.is_empty(), &b.0)));
+        for (src, tcp, udp) in rows {
+            out.push(Group {
+                outcome: o.clone(),
+                icmp: icmp && src.is_empty(),
+                src,
+                tcp,
+                udp,
+            });
+        }
+    }
+    out
+}
+
+/// Source ranges covering every port print as nothing: empty.
+pub fn any_if_all(srcs: Vec<Range>) -> Vec<Range> {
+    match srcs.as_slice() {
+        [Range {
+            lo: FIRST_PORT,
+            hi: LAST_PORT,
+        }] => Vec::new(),
+        _ => srcs,
+    }
 }
 
 /// `FROM → ADDR (LABEL)`.
@@ -108,21 +250,43 @@ pub fn pair_title(from: &str, to: &str, addr: &impl fmt::Display) -> String {
 pub fn text(r: &Reach) -> String {
     let mut out = String::new();
     for p in &r.pairs {
-        let gs: Vec<String> = groups(p)
-            .iter()
-            .map(|g| format!("{} {}", g.classes_text(), g.outcome.long()))
-            .collect();
+        // Rows of one outcome (several where source ports are split) share its text.
+        let mut gs: Vec<String> = Vec::new();
+        let all = groups(p);
+        for (i, g) in all.iter().enumerate() {
+            let last_of_outcome = all.get(i + 1).is_none_or(|n| n.outcome != g.outcome);
+            let mut t = g.classes_text();
+            if last_of_outcome {
+                t = format!("{t} {}", g.outcome.long());
+            }
+            match gs.last_mut() {
+                Some(prev) if i > 0 && all[i - 1].outcome == g.outcome => {
+                    prev.push_str(", ");
+                    prev.push_str(&t);
+                }
+                _ => gs.push(t),
+            }
+        }
         out.push_str(&format!(
             "{}: {}\n",
             pair_title(&p.from, &p.to, &p.addr),
             gs.join("; ")
         ));
     }
-    out.push_str(&format!(
-        "{} pairs, {} classes (one witness packet each)\n",
-        r.pairs.len(),
-        r.classes
-    ));
+    if r.witnesses == r.classes {
+        out.push_str(&format!(
+            "{} pairs, {} classes (one witness packet each)\n",
+            r.pairs.len(),
+            r.classes
+        ));
+    } else {
+        out.push_str(&format!(
+            "{} pairs, {} classes, {} witness packets (one per backend where an LB spreads a class)\n",
+            r.pairs.len(),
+            r.classes,
+            r.witnesses
+        ));
+    }
     out
 }
 
@@ -141,5 +305,5 @@ pub fn json(r: &Reach) -> serde_json::Value {
             })
         })
         .collect();
-    serde_json::json!({"pairs": pairs, "classes": r.classes})
+    serde_json::json!({"pairs": pairs, "classes": r.classes, "witnesses": r.witnesses})
 }

@@ -20,9 +20,9 @@ pub struct Allowed<'a> {
 impl Allowed<'_> {
     /// Same pair, protocol and outcomes as `c` (ports aside)?
     fn fits(&self, c: &Change) -> bool {
-        let side = |o: &Option<super::Outcome>| {
+        let side = |o: &Option<super::Outcomes>| {
             o.as_ref()
-                .map(super::Outcome::long)
+                .map(super::Outcomes::long)
                 .unwrap_or_else(|| "(no such pair)".into())
         };
         self.from == c.from
@@ -81,7 +81,9 @@ pub fn check(changes: &[Change], allowed: &[Allowed]) -> (Vec<bool>, Vec<String>
             a.keys.iter().all(|k| {
                 let by: Vec<Range> = changes
                     .iter()
-                    .filter(|c| c.proto == k.proto && a.fits(c))
+                    // An entry names no source ports: a change for some of them only does
+                    // not meet it.
+                    .filter(|c| c.proto == k.proto && c.src.is_empty() && a.fits(c))
                     .flat_map(|c| whole(c.proto, &c.ports))
                     .collect();
                 covered(&whole(k.proto, &k.ports), by)
@@ -95,16 +97,17 @@ pub fn check(changes: &[Change], allowed: &[Allowed]) -> (Vec<bool>, Vec<String>
 mod tests {
     use super::*;
     use crate::reach::expect::parse_key;
-    use crate::reach::Outcome;
+    use crate::reach::{Outcome, Outcomes};
 
-    fn outcome(d: &str) -> Option<Outcome> {
-        Some(Outcome {
+    fn outcome(d: &str) -> Option<Outcomes> {
+        Some(Outcomes::one(Outcome {
             disposition: d.into(),
             at: None,
             delivered_to: None,
             reply: None,
             seen_from: None,
-        })
+            backend: None,
+        }))
     }
 
     fn change(ports: &[(u16, u16)], before: &str, after: &str) -> Change {
@@ -114,6 +117,7 @@ mod tests {
             address: "10.0.0.3".into(),
             proto: Proto::Tcp,
             ports: ports.iter().map(|&(lo, hi)| Range { lo, hi }).collect(),
+            src: Vec::new(),
             before: outcome(before),
             after: outcome(after),
         }

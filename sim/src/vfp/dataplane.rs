@@ -94,6 +94,8 @@ pub struct Vfp {
     /// The host's underlay address and MAC.
     pub(in crate::vfp) ip: Ipv4Addr,
     pub(in crate::vfp) mac: Mac,
+    /// `hnsim reach` steers and reads backend choice here (`lb::LbSteer`).
+    pub lb_steer: crate::vfp::lb::LbSteer,
 }
 
 impl Vfp {
@@ -111,6 +113,7 @@ impl Vfp {
             settings,
             ip,
             mac,
+            lb_steer: Default::default(),
         }
     }
 

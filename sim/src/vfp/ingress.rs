@@ -104,7 +104,7 @@ impl Vfp {
             .cloned();
         env.counters.table_lookups += lookups;
         if let Some(m) = m {
-            let (b, after) = match lb::dnat(&m, t, seed, nonce, affinity, env.node, tr) {
+            let (b, after) = match lb::dnat(&m, t, seed, nonce, affinity, env.node, &mut self.lb_steer, tr) {
                 Ok(x) => x,
                 Err(d) => return Some(VfpAction::dropped(d)),
             };
@@ -152,7 +152,7 @@ impl Vfp {
         env.counters.table_lookups += lookups;
         if let Some(m) = lbm {
             env.counters.rule_evaluations += 1;
-            let (b, mut after) = lb::dnat(&m, t, seed, nonce, affinity, &node, tr)?;
+            let (b, mut after) = lb::dnat(&m, t, seed, nonce, affinity, &node, &mut self.lb_steer, tr)?;
             if !m.dsr {
                 let src = m.source_vip.unwrap_or(IpAddr::V4(host_ip));
                 after.src = src;

@@ -277,6 +277,18 @@ pub fn choose(
     nonce: u64,
     affinity_supported: bool,
 ) -> Option<&Backend> {
+    choose_index(m, seed, src, src_port, nonce, affinity_supported).and_then(|i| m.backends.get(i))
+}
+
+/// [`choose`], as an index into the mapping's backends.
+fn choose_index(
+    m: &LbMapping,
+    seed: u64,
+    src: IpAddr,
+    src_port: u16,
+    nonce: u64,
+    affinity_supported: bool,
+) -> Option<usize> {
     if m.backends.is_empty() {
         return None;
     }
@@ -285,7 +297,39 @@ pub fn choose(
         2 if affinity_supported => mix(seed, &[ip_word(src)]),
         _ => mix(seed, &[ip_word(src), src_port as u64, m.proto as u64, nonce]),
     };
-    m.backends.get((h % m.backends.len() as u64) as usize)
+    Some((h % m.backends.len() as u64) as usize)
+}
+
+/// `hnsim reach`'s handle on backend choice (a witness-only hook, `crate::reach`): left at its
+/// default the packet path hashes as always and only notes its first choice.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct LbSteer {
+    /// At the next LB choice on this host, if that LB spreads connections (no affinity), take
+    /// the backend with this index (modulo the backend count) instead of hashing. Cleared by
+    /// that choice, whatever the LB.
+    pub take: Option<u32>,
+    /// The first choice on this host since the steer was cleared.
+    pub first: Option<LbChoice>,
+}
+
+/// One backend choice.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct LbChoice {
+    /// The connection nonce of the choice: it grows over the whole world, so the smallest is the
+    /// earliest choice of a packet's way over all hosts.
+    pub nonce: u64,
+    pub index: u32,
+    /// The backends the choice could take: the backend count where the LB spreads, 1 where
+    /// affinity pins the source to one.
+    pub offered: u32,
+    pub backend: IpAddr,
+}
+
+impl LbMapping {
+    /// Does the choice vary per connection (rather than being fixed by the source address)?
+    pub fn spreads(&self, affinity_supported: bool) -> bool {
+        !(self.distribution == 1 || (self.distribution == 2 && affinity_supported))
+    }
 }
 
 /// The DNAT every load-balancing point shares (a container port, the uplink, the host stack):
@@ -299,9 +343,24 @@ pub(crate) fn dnat(
     nonce: u64,
     affinity_supported: bool,
     node: &str,
+    steer: &mut LbSteer,
     tr: &mut crate::path::Tracer,
 ) -> Result<(Backend, super::Tuple), crate::trace::Disposition> {
-    let Some(b) = choose(m, seed, t.src, t.sport, nonce, affinity_supported).cloned() else {
+    let spreads = m.spreads(affinity_supported);
+    let index = match steer.take.take().filter(|_| spreads && !m.backends.is_empty()) {
+        Some(i) => Some(i as usize % m.backends.len()),
+        None => choose_index(m, seed, t.src, t.sport, nonce, affinity_supported),
+    };
+    if let (None, Some(i)) = (steer.first, index) {
+        steer.first = Some(LbChoice {
+            nonce,
+            index: i as u32,
+            offered: if spreads { m.backends.len() as u32 } else { 1 },
+            backend: m.backends[i].ip,
+        });
+    }
+    let picked = index.and_then(|i| m.backends.get(i));
+    let Some(b) = picked.cloned() else {
         return Err(crate::trace::Disposition::NoMatchingLoadBalancer {
             node: node.to_string(),
             vip: t.dst,

@@ -399,7 +399,7 @@ impl Vfp {
         let node = env.node.to_string();
         env.counters.rule_evaluations += 1;
         let b;
-        (b, f.after) = lb::dnat(&m, f.t, seed, nonce, affinity, &node, tr)?;
+        (b, f.after) = lb::dnat(&m, f.t, seed, nonce, affinity, &node, &mut self.lb_steer, tr)?;
         f.route_to = b.ip;
         // A remote-endpoint backend is sent toward its host even if a local endpoint now
         // holds the same IP (a stale remote endpoint, consumers.md P12 / S15.2).
