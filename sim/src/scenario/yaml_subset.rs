@@ -505,8 +505,12 @@ fn resolve(s: &str) -> Resolved {
     if matches!(b[0], b'+' | b'-' | b'.') {
         return Resolved::Unsure;
     }
-    let lower = s.to_ascii_lowercase();
-    if matches!(lower.as_str(), "inf" | "infinity" | "nan") {
+    // What `f64::from_str` reads in any case (compared without allocating: this runs for every
+    // plain scalar).
+    if ["inf", "infinity", "nan"]
+        .iter()
+        .any(|w| s.eq_ignore_ascii_case(w))
+    {
         return Resolved::Unsure;
     }
     Resolved::Text
