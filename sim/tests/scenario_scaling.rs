@@ -113,3 +113,40 @@ fn topology_is_kept_only_for_pictures() {
     assert!(drawn.topology.is_some_and(|t| !t.nodes.is_empty()));
     assert_eq!(plain.steps, drawn.steps);
 }
+
+/// Reading a scenario costs one pass over its text: the synthetic scenarios are in the fast YAML
+/// reader's subset (no serde_yaml), and a run that meets no error never builds the position
+/// index (a second pass that only errors need), whatever the size.
+#[test]
+fn a_scenario_is_read_once_and_the_index_only_built_for_errors() {
+    use hnsim_sim::scenario::{yaml_subset, Scenario};
+    for text in [
+        synth::overlay_pods(2, 3),
+        synth::overlay_pods(2, 300),
+        synth::lb_steps(300, 10),
+    ] {
+        let (s, steps) = yaml_subset::read::<Scenario>(&text).expect("in the fast subset");
+        assert_eq!(steps.map(|p| p.len()), Some(s.steps.len()));
+        let loaded = load_str("synthetic", &text).expect("loads");
+        let rep = hnsim_sim::scenario::runner::run(&loaded, &Default::default());
+        assert!(rep.ok());
+        assert!(
+            !loaded.index.is_built(),
+            "the index was built for a run without errors"
+        );
+    }
+    // An error needs positions: the index is built then, and points at the step.
+    let text = format!(
+        "{}  - connect: {{from: nowhere, to: \"c2_0:8080\"}}\n",
+        synth::overlay_pods(2, 1)
+    );
+    let l = hnsim_sim::scenario::parse_str("bad", &text).expect("parses");
+    assert!(!l.index.is_built());
+    let errs = hnsim_sim::scenario::validate::validate(&l).expect_err("an unknown place");
+    assert!(l.index.is_built());
+    assert_eq!(
+        errs[0].pos.map(|p| p.line),
+        Some(text.lines().count()),
+        "{errs:?}"
+    );
+}

@@ -685,7 +685,8 @@ fn endpoint_refs(hns: &Hns, refs: &mut [String], what: &str) -> HcnResult<()> {
                 format!("{what}: endpoint {g} not found"),
             ));
         }
-        if !super::index::is_canonical_guid(r) {
+        // No second parse (with ten backends per LB it was a tenth of an LB create).
+        if !super::index::parsed_guid_is_canonical(r) {
             *r = g.to_string();
         }
     }

@@ -3,7 +3,8 @@
 //!
 //! serde_yaml reports locations for syntax and type errors, but a `Value` tree forgets where each
 //! node came from, and semantic checks (an undefined name, an impossible address) need to point
-//! at the offending text. This index is built by a second, tolerant pass over the same text. It
+//! at the offending text. This index is built by a second, tolerant pass over the same text (at
+//! the first lookup: a scenario that runs without an error never needs most of it). It
 //! understands block mappings and sequences, `- key: value` items, single- and multi-line flow
 //! collections (`{…}`, `[…]`, i.e. JSON pasted into YAML), quoted keys and block scalars. Anything
 //! it does not understand is skipped; lookups fall back to the nearest located ancestor.
@@ -63,12 +64,71 @@ pub fn path_string(path: &[Seg]) -> String {
     s
 }
 
+/// Key paths → positions of one scenario text. Only errors need most of them, so the trie is
+/// built at the first lookup ([`Index::lazy`]); the one position every run needs, where each
+/// step starts (a step report's line), can be handed in by a reader that saw it.
+#[derive(Clone, Debug, Default)]
+pub struct Index {
+    text: std::sync::Arc<str>,
+    trie: std::sync::OnceLock<Trie>,
+    /// Where each item of the top-level `steps` list starts, when known without the trie.
+    steps: Option<Vec<Pos>>,
+}
+
+impl Index {
+    /// The index of `text`, built now.
+    pub fn build(text: &str) -> Index {
+        Index {
+            text: text.into(),
+            trie: Trie::build(text).into(),
+            steps: None,
+        }
+    }
+
+    /// The index of `text`, built when first asked for anything but a step's position;
+    /// `steps`: where each top-level step starts, as the trie would say.
+    pub fn lazy(text: &str, steps: Option<Vec<Pos>>) -> Index {
+        Index {
+            text: text.into(),
+            trie: std::sync::OnceLock::new(),
+            steps,
+        }
+    }
+
+    /// Whether the trie has been built (it is only when something needed it).
+    pub fn is_built(&self) -> bool {
+        self.trie.get().is_some()
+    }
+
+    fn trie(&self) -> &Trie {
+        self.trie.get_or_init(|| Trie::build(&self.text))
+    }
+
+    /// `steps[i]`, when the reader recorded it.
+    fn step(&self, path: &[Seg]) -> Option<Pos> {
+        match (path, &self.steps) {
+            ([Seg::Key(k), Seg::Index(i)], Some(steps)) if k == "steps" => steps.get(*i).copied(),
+            _ => None,
+        }
+    }
+
+    /// The position of exactly this path, if the index saw it.
+    pub fn get(&self, path: &[Seg]) -> Option<Pos> {
+        self.step(path).or_else(|| self.trie().get(path))
+    }
+
+    /// The position of this path or of its nearest located ancestor.
+    pub fn nearest(&self, path: &[Seg]) -> Pos {
+        self.step(path).unwrap_or_else(|| self.trie().nearest(path))
+    }
+}
+
 /// Key paths → positions, as a trie: node 0 is the empty path and each node's children are
 /// found by (parent, segment) in one hash probe. Building it allocates once per distinct key
-/// string, not once per path (a cloned path per located key was most of the index's cost; the
-/// index is built for every scenario). Only probed, never iterated, so hash maps are fine.
+/// string, not once per path (a cloned path per located key was most of the index's cost).
+/// Only probed, never iterated, so hash maps are fine.
 #[derive(Clone, Debug)]
-pub struct Index {
+struct Trie {
     /// Distinct key strings → their numbers (a scenario repeats few keys many times).
     keys: FastMap<String, u32>,
     /// (parent node, segment code) → child node.
@@ -77,9 +137,9 @@ pub struct Index {
     pos: Vec<Option<Pos>>,
 }
 
-impl Default for Index {
-    fn default() -> Index {
-        Index {
+impl Default for Trie {
+    fn default() -> Trie {
+        Trie {
             keys: FastMap::default(),
             children: FastMap::default(),
             pos: vec![None],
@@ -87,7 +147,7 @@ impl Default for Index {
     }
 }
 
-/// A node of the [`Index`] trie.
+/// A node of the [`Trie`].
 type Node = u32;
 const ROOT: Node = 0;
 /// Segment codes: a sequence index as itself, a key as its number with the top bit set.
@@ -112,10 +172,10 @@ struct Frame {
     kind: FrameKind,
 }
 
-impl Index {
+impl Trie {
     /// Build the index from YAML text. Never fails: unknown constructs are skipped.
-    pub fn build(text: &str) -> Index {
-        let mut idx = Index::default();
+    fn build(text: &str) -> Trie {
+        let mut idx = Trie::default();
         let chars: Vec<Vec<char>> = text.lines().map(|l| l.chars().collect()).collect();
         let mut stack: Vec<Frame> = Vec::new();
         // Lines consumed by a multi-line flow collection or a block scalar.
@@ -336,7 +396,7 @@ impl Index {
     }
 
     /// The position of exactly this path, if the index saw it.
-    pub fn get(&self, path: &[Seg]) -> Option<Pos> {
+    fn get(&self, path: &[Seg]) -> Option<Pos> {
         let mut depth = 0;
         let mut last = ROOT;
         for n in self.walk(path) {
@@ -351,7 +411,7 @@ impl Index {
     }
 
     /// The position of this path or of its nearest located ancestor.
-    pub fn nearest(&self, path: &[Seg]) -> Pos {
+    fn nearest(&self, path: &[Seg]) -> Pos {
         self.walk(path)
             .filter_map(|n| self.pos[n as usize])
             .last()
@@ -392,7 +452,7 @@ fn split_key(line: &[char], col: usize) -> Option<(String, usize)> {
 
 /// Scan a flow collection starting at (`li`, `col`) (which holds `{` or `[`), recording the
 /// positions of its keys and items under `base`. Returns the (line, col) just past its end.
-fn scan_flow(lines: &[Vec<char>], li: usize, col: usize, base: Node, idx: &mut Index) -> (usize, usize) {
+fn scan_flow(lines: &[Vec<char>], li: usize, col: usize, base: Node, idx: &mut Trie) -> (usize, usize) {
     enum Ctx {
         /// `key`: the node of the key just read, whose value may open a nested collection.
         Map {
@@ -618,8 +678,9 @@ mod tests {
     fn keys_are_stored_once_whatever_the_file_size() {
         let small = Index::build(&crate::scenario::synth::overlay_pods(2, 3));
         let big = Index::build(&crate::scenario::synth::overlay_pods(2, 300));
-        assert_eq!(small.keys.len(), big.keys.len());
-        assert!(big.pos.len() > 50 * small.pos.len() / 2);
+        let (s, b) = (small.trie(), big.trie());
+        assert_eq!(s.keys.len(), b.keys.len());
+        assert!(b.pos.len() > 50 * s.pos.len() / 2);
         let step = |i| {
             [
                 k("steps"),

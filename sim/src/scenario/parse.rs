@@ -55,15 +55,44 @@ pub fn parse_str(file: &str, text: &str) -> Result<Loaded, ScenarioError> {
                 .into(),
         });
     }
-    let scenario: Scenario = serde_yaml::from_str(text).map_err(|e| yaml_error(file, text, &e))?;
+    let (scenario, index) = read_scenario(text).map_err(|e| yaml_error(file, text, &e))?;
     let mut l = Loaded {
         file: file.to_string(),
         text: text.to_string(),
         scenario,
-        index: Index::build(text),
+        index,
     };
     super::sanity::expand_merge_keys(&mut l)?;
     Ok(l)
+}
+
+/// YAML → [`Scenario`] and its position index: the fast reader when the text is in its subset
+/// (it also says where each step starts, so the index is built only if something else is asked
+/// of it, i.e. for an error), else serde_yaml, which also words every error. Debug and fuzz
+/// builds check that both readers agree wherever the fast one answers, and on where each step
+/// starts, so every test and fuzz run that parses a scenario cross-checks them.
+fn read_scenario(text: &str) -> Result<(Scenario, Index), serde_yaml::Error> {
+    let Some((fast, steps)) = super::yaml_subset::read::<Scenario>(text) else {
+        return Ok((serde_yaml::from_str(text)?, Index::build(text)));
+    };
+    #[cfg(any(debug_assertions, fuzzing))]
+    {
+        let slow = serde_yaml::from_str::<Scenario>(text);
+        assert!(
+            slow.as_ref()
+                .is_ok_and(|s| format!("{s:?}") == format!("{fast:?}")),
+            "the fast YAML reader and serde_yaml disagree on {text:?}: {slow:?}"
+        );
+        let full = Index::build(text);
+        for (i, p) in steps.iter().flatten().enumerate() {
+            let path = [
+                super::locate::Seg::Key("steps".into()),
+                super::locate::Seg::Index(i),
+            ];
+            assert_eq!(Some(*p), full.get(&path), "steps[{i}] of {text:?}");
+        }
+    }
+    Ok((fast, Index::lazy(text, steps)))
 }
 
 /// Read and parse one file (UTF-8 with or without BOM, or UTF-16 with BOM; at most
