@@ -2,8 +2,8 @@
 # Mutation testing of the packet path and the HNS state with cargo-mutants (docs/testing.md
 # "Mutation testing"). Not run by CI (too slow); run it before calling a packet-path change done.
 #
-#   scripts/mutants.sh AREA [--fast] [--tree DIR] [--shard K/N | --sample K/N | --again OUT]
-#                           [--list] [-- CARGO-MUTANTS-ARGS...]
+#   scripts/mutants.sh AREA [--fast [--targets 'TARGETS']] [--tree DIR]
+#                           [--shard K/N | --sample K/N | --again OUT] [--list] [-- CARGO-MUTANTS-ARGS...]
 #
 # AREA picks the files and the package whose tests judge each mutant:
 #   vfp      sim/src/vfp/*.rs          (hnsim-sim tests)
@@ -16,6 +16,9 @@
 #            a mutant costs one incremental build of the crate and those targets plus a few
 #            seconds of tests; a mutant these miss may still be caught by the rest of the suite,
 #            so --fast over-counts "missed" (judge survivors with --again, without --fast).
+# --targets  with --fast: judge by these cargo test targets instead of the area's list, e.g.
+#            '--lib --test vfp_rules --test vfp_edges' (a file's own tests, without the slow
+#            scenario tests).
 # --tree DIR run in a persistent copy of this checkout at DIR, mutated in place (cargo-mutants
 #            --in-place): the checkout's files (git ls-files, edits included) are synced into DIR
 #            first, and DIR/target (seeded once from ./target) stays warm from run to run. Without
@@ -36,18 +39,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-usage() { sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,38p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 
 [ $# -ge 1 ] && [ "$1" != -h ] && [ "$1" != --help ] || usage
 area=$1
 shift
-fast=0 shard="" sharding=slice tree="" again="" list=0 extra=()
+fast=0 shard="" sharding=slice tree="" again="" list=0 targets="" extra=()
 while [ $# -gt 0 ]; do
   case $1 in
     --fast) fast=1 ;;
     --shard) shard=${2:?--shard needs K/N}; sharding=slice; shift ;;
     --sample) shard=${2:?--sample needs K/N}; sharding=round-robin; shift ;;
     --tree) tree=${2:?--tree needs a directory}; shift ;;
+    --targets) targets=${2:?--targets needs a list}; shift ;;
     --again) again=${2:?--again needs a results folder}; shift ;;
     --list) list=1 ;;
     --) shift; extra=("$@"); break ;;
@@ -135,7 +139,9 @@ run_pass() {
   if [ "$fast" = 1 ]; then
     # --cargo-arg, not --cargo-test-arg: the build step (cargo test --no-run) then builds only
     # these targets too, not every test binary and example of the package.
-    for t in "${fast_tests[@]}"; do args+=(--cargo-arg="$t"); done
+    local chosen=("${fast_tests[@]}")
+    [ -z "$targets" ] || read -ra chosen <<<"$targets"
+    for t in "${chosen[@]}"; do args+=(--cargo-arg="$t"); done
     args+=(--timeout 120)
   else
     args+=(--timeout 300)

@@ -355,3 +355,215 @@ fn the_host_default_namespace_is_a_real_v2_object() {
     assert_eq!(q["Type"], "HostDefault");
     assert_eq!(q["SchemaVersion"], json!({"Major": 2, "Minor": 0}));
 }
+
+/// HNS never hands out an ID a caller already chose for another object, whatever its kind: the
+/// same seed that would generate `g` skips it when `g` is taken.
+#[test]
+fn a_generated_id_skips_one_a_caller_chose() {
+    // The first ID this seed generates.
+    let g = net(&mut hns(), nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    let with_id = |mut doc: serde_json::Value, id: Guid| {
+        doc["ID"] = json!(id.to_string());
+        doc
+    };
+    let other = Guid(0x0102_0304_0506_4708_890A_0B0C_0D0E_0F10);
+    for kind in [
+        ObjectKind::Network,
+        ObjectKind::Endpoint,
+        ObjectKind::Namespace,
+        ObjectKind::LoadBalancer,
+    ] {
+        let mut h = hns();
+        let n = nat_network("nat", "172.20.0.0/16", "172.20.0.1");
+        let n = create(&mut h, ObjectKind::Network, &with_id(n, other)).unwrap().0;
+        let doc = match kind {
+            ObjectKind::Network => nat_network("nat2", "172.21.0.0/16", "172.21.0.1"),
+            ObjectKind::Endpoint => endpoint_doc(&n, None),
+            ObjectKind::Namespace => json!({"SchemaVersion": {"Major": 2, "Minor": 0}}),
+            _ => json!({"PortMappings": [{"Protocol": 6, "InternalPort": 80, "ExternalPort": 80}],
+                "SchemaVersion": {"Major": 2, "Minor": 0}}),
+        };
+        let (taken, _) = create(&mut h, kind, &with_id(doc, g)).unwrap();
+        assert_eq!(taken, g, "{kind:?}");
+        let fresh = net(&mut h, nat_network("nat3", "172.22.0.0/16", "172.22.0.1"));
+        assert_ne!(fresh, g, "a new network got the ID of the {kind:?}");
+        assert_eq!(
+            enumerate(&mut h, kind, None).iter().filter(|i| **i == g).count(),
+            1
+        );
+    }
+}
+
+/// The read API for the dataplane: an endpoint's addresses with their prefix lengths (HNS fills
+/// in the subnet's when the document names none), a network's subnets in order.
+#[test]
+fn endpoint_prefixes_and_network_subnets_are_read_back() {
+    let mut h = hns();
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    let mut d = endpoint_doc(&n, None);
+    d["IpConfigurations"] = json!([{"IpAddress": "172.20.0.9", "PrefixLength": 24}]);
+    let e = create(&mut h, ObjectKind::Endpoint, &d).unwrap().0;
+    let nets: Vec<String> = h.endpoint_ip_nets(&e).map(|n| n.to_string()).collect();
+    assert_eq!(nets, ["172.20.0.9/24"]);
+    let e = ep(&mut h, &n, Some("172.20.0.10"));
+    let nets: Vec<String> = h.endpoint_ip_nets(&e).map(|n| n.to_string()).collect();
+    assert_eq!(nets, ["172.20.0.10/16"]);
+    assert_eq!(h.endpoint_ip_nets(&Guid(1)).count(), 0);
+
+    let mut doc = nat_network("two", "172.30.0.0/24", "172.30.0.1");
+    doc["Ipams"][0]["Subnets"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"IpAddressPrefix": "172.31.0.0/24",
+            "Routes": [{"NextHop": "172.31.0.1", "DestinationPrefix": "0.0.0.0/0"}]}));
+    let two = net(&mut h, doc);
+    let subnets: Vec<String> = h.network_subnets(&two).iter().map(|s| s.to_string()).collect();
+    assert_eq!(subnets, ["172.30.0.0/24", "172.31.0.0/24"]);
+    assert!(h.network_subnets(&Guid(1)).is_empty());
+}
+
+/// The namespace HCS creates for a container (process or Hyper-V isolated) is a v2 object like
+/// one created through HCN: queried, it says SchemaVersion 2.0.
+#[test]
+fn a_container_namespace_is_a_v2_object() {
+    use hnsim_model::state::Isolation;
+    let mut h = hns();
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    for (id, isolation) in [("c1", Isolation::Process), ("uvm1", Isolation::HyperV)] {
+        let e = ep(&mut h, &n, None);
+        let ns = h
+            .create_container(id, isolation, &[e])
+            .unwrap()
+            .namespace
+            .unwrap();
+        let q = query(&mut h, ObjectKind::Namespace, &ns);
+        assert_eq!(q["SchemaVersion"], json!({"Major": 2, "Minor": 0}), "{id}");
+    }
+}
+
+/// After the public maps are edited directly (the generation moved without a journal entry), a
+/// cursor from before the edit is answered "cannot say" even once ordinary changes follow: a
+/// list of only those would hide the direct edit from the consumer.
+#[test]
+fn a_cursor_from_before_a_direct_edit_is_never_answered_with_a_list() {
+    let mut h = hns();
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    let edited = ep(&mut h, &n, None);
+    let c = h.journal_cursor();
+    // A direct edit that needs no index rebuild (which would restart the journal itself).
+    h.endpoints.get_mut(&edited).unwrap().mac_address = "00-15-5D-99-99-99".into();
+    h.generation += 1;
+    assert_eq!(h.changes_since(c), None);
+    let e = ep(&mut h, &n, None);
+    assert_eq!(h.changes_since(c), None, "a list would miss the edit of {edited}");
+    // A cursor taken after the edit sees the later changes.
+    let c = h.journal_cursor();
+    let f = ep(&mut h, &n, None);
+    assert!(h.changes_since(c).unwrap().contains(&Change::Endpoint(f)));
+    assert!(!h.changes_since(c).unwrap().contains(&Change::Endpoint(e)));
+}
+
+/// Removing one container or detaching one endpoint from a namespace leaves the other
+/// resources alone: the other container, the other endpoint.
+#[test]
+fn removing_one_namespace_resource_keeps_the_others() {
+    let mut h = hns();
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    let ns = namespace(&mut h, None);
+    let (a, b) = (ep(&mut h, &n, None), ep(&mut h, &n, None));
+    let nss = ns.to_string();
+    let container = |id: &str, op: &str| {
+        json!({"ResourceType": "Container", "RequestType": op, "Settings": {"ContainerId": id}}).to_string()
+    };
+    for r in [
+        attach_req(&a, "Add"),
+        attach_req(&b, "Add"),
+        container("c1", "Add"),
+        container("c2", "Add"),
+    ] {
+        h.modify_namespace(&nss, &r).unwrap();
+    }
+    let resources = |h: &mut hnsim_model::state::Hns| -> Vec<(String, String)> {
+        let q = query(h, ObjectKind::Namespace, &ns);
+        q["Resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                let id = r["Data"]["ID"].as_str().unwrap_or_default().to_ascii_uppercase();
+                (r["Type"].as_str().unwrap_or_default().to_string(), id)
+            })
+            .collect()
+    };
+    assert_eq!(resources(&mut h).len(), 4);
+    h.modify_namespace(&nss, &container("c1", "Remove")).unwrap();
+    h.modify_namespace(&nss, &attach_req(&a, "Remove")).unwrap();
+    assert_eq!(
+        resources(&mut h),
+        [
+            ("Endpoint".to_string(), b.to_string()),
+            ("Container".to_string(), "C2".to_string())
+        ]
+    );
+}
+
+/// A network's `ProviderAddress` policy must be an IP address: anything else is refused at
+/// create, naming the policy and the value.
+#[test]
+fn a_network_provider_address_must_be_an_ip_address() {
+    let mut h = hns();
+    let doc = |pa: &str| {
+        let mut d = nat_network("nat", "172.20.0.0/16", "172.20.0.1");
+        d["Type"] = json!("Overlay");
+        d["Policies"] = json!([{"Type": "ProviderAddress", "Settings": {"ProviderAddress": pa}}]);
+        d
+    };
+    let e = create(&mut h, ObjectKind::Network, &doc("10.0.0.x")).unwrap_err();
+    assert!(
+        e.message.contains("ProviderAddress") && e.message.contains("10.0.0.x"),
+        "{}",
+        e.message
+    );
+    create(&mut h, ObjectKind::Network, &doc("10.0.0.11")).unwrap();
+}
+
+/// An endpoint's `PrefixLength` may be at most the address length: 33 on IPv4 is refused as
+/// too long; 32 is not "too long" (it is the /32 feature's question).
+#[test]
+fn an_endpoint_prefix_longer_than_its_address_is_refused() {
+    let mut h = hns();
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    let with_prefix = |len: u8| {
+        let mut d = endpoint_doc(&n, None);
+        let ip = format!("172.20.0.{len}");
+        d["IpConfigurations"] = json!([{"IpAddress": ip, "PrefixLength": len}]);
+        d
+    };
+    let e = create(&mut h, ObjectKind::Endpoint, &with_prefix(33)).unwrap_err();
+    assert_eq!(e.code, HResult::HCN_E_INVALID_IP, "{}", e.message);
+    assert!(e.message.contains("PrefixLength 33 is too long"), "{}", e.message);
+    match create(&mut h, ObjectKind::Endpoint, &with_prefix(32)) {
+        Ok(_) => {}
+        Err(e) => assert_eq!(e.code, HResult::HCN_E_REQUEST_UNSUPPORTED, "{}", e.message),
+    }
+    create(&mut h, ObjectKind::Endpoint, &with_prefix(16)).unwrap();
+}
+
+/// A port-only (NodePort) LB and a VIP LB on the same protocol and port do not clash: the VIP
+/// is matched first, the port-only LB answers the host's other addresses. Two port-only LBs
+/// on one port do clash.
+#[test]
+fn a_nodeport_lb_and_a_vip_lb_share_a_port() {
+    let mut h = hns();
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    let e = ep(&mut h, &n, None);
+    let lb = |vips: &[&str]| {
+        json!({"HostComputeEndpoints": [e.to_string()], "FrontendVIPs": vips,
+            "PortMappings": [{"Protocol": 6, "InternalPort": 8080, "ExternalPort": 30080}],
+            "SchemaVersion": {"Major": 2, "Minor": 0}})
+    };
+    create(&mut h, ObjectKind::LoadBalancer, &lb(&["10.96.0.10"])).unwrap();
+    create(&mut h, ObjectKind::LoadBalancer, &lb(&[])).unwrap();
+    assert!(create(&mut h, ObjectKind::LoadBalancer, &lb(&[])).is_err());
+    assert!(create(&mut h, ObjectKind::LoadBalancer, &lb(&["10.96.0.10"])).is_err());
+}

@@ -176,3 +176,310 @@ fn an_unclaimed_address_on_l2bridge_goes_to_the_host_stack() {
         other => panic!("expected NoRoute, found {other:?}\n{x}"),
     }
 }
+
+/// node1 on L2Bridge cbr0 (10.244.1.0/24, host gateway endpoint 10.244.1.2) with pod A
+/// (10.244.1.10, `a_policies`), listening on TCP 8080; r1 routes `vips` to node1.
+fn l2bridge_lab(
+    a_policies: serde_json::Value,
+    vips: &[&str],
+) -> (hnsim_sim::testkit::Lab, hnsim_model::Guid) {
+    use hnsim_sim::testkit::{ctr, ip as ip4, Lab};
+    use hnsim_sim::L4;
+    let mut lab = Lab::common(5);
+    let n = lab.network(
+        "node1",
+        serde_json::json!({"Name": "cbr0", "Type": "L2Bridge", "Ipams": [{"Type": "Static", "Subnets": [{"IpAddressPrefix": "10.244.1.0/24",
+            "Routes": [{"NextHop": "10.244.1.1", "DestinationPrefix": "0.0.0.0/0"}]}]}]}),
+    );
+    let gw = lab.endpoint(
+        "node1",
+        n,
+        serde_json::json!({"IpConfigurations": [{"IpAddress": "10.244.1.2"}]}),
+    );
+    lab.host_attach("node1", &[gw]);
+    let a = lab.endpoint(
+        "node1",
+        n,
+        serde_json::json!({"Name": "A", "IpConfigurations": [{"IpAddress": "10.244.1.10"}],
+            "MacAddress": "00-15-5D-01-01-0A", "Routes": [{"NextHop": "10.244.1.2", "DestinationPrefix": "0.0.0.0/0"}],
+            "Policies": a_policies}),
+    );
+    lab.container("node1", "A", &[a]);
+    lab.listen(ctr("A"), L4::Tcp, 8080);
+    for v in vips {
+        lab.w
+            .add_router_route("r1", format!("{v}/32").parse().unwrap(), ip4("10.0.0.11"))
+            .unwrap();
+    }
+    (lab, a)
+}
+
+/// A port mapping with a `VIP` answers on that address only; without one, on the host address.
+#[test]
+fn a_port_mapping_with_a_vip_answers_on_that_vip_only() {
+    use hnsim_sim::{Place, L4};
+    let pm = |vip: Option<&str>| {
+        let mut s = serde_json::json!({"Protocol": 6, "InternalPort": 8080, "ExternalPort": 18080});
+        if let Some(v) = vip {
+            s["VIP"] = v.into();
+        }
+        serde_json::json!([{"Type": "PortMapping", "Settings": s}])
+    };
+    let inet = || Place::Station("inet".into());
+    let (mut lab, _) = l2bridge_lab(pm(Some("10.0.0.201")), &["10.0.0.201"]);
+    let x = lab.send(inet(), "10.0.0.201", L4::Tcp, 18080, Some(40000));
+    assert!(x.completed(), "{x}");
+    assert_eq!(x.request.delivered_to.as_deref(), Some("container:A"), "{x}");
+    let x = lab.send(inet(), "10.0.0.11", L4::Tcp, 18080, Some(40001));
+    assert!(
+        !x.request.disposition.is_delivered(),
+        "the host address is not the VIP: {x}"
+    );
+    let (mut lab, _) = l2bridge_lab(pm(None), &["10.0.0.201"]);
+    let x = lab.send(inet(), "10.0.0.11", L4::Tcp, 18080, Some(40000));
+    assert_eq!(x.request.delivered_to.as_deref(), Some("container:A"), "{x}");
+    let x = lab.send(inet(), "10.0.0.201", L4::Tcp, 18080, Some(40001));
+    assert!(!x.request.disposition.is_delivered(), "{x}");
+}
+
+fn delta(a: hnsim_sim::Counters, b: hnsim_sim::Counters) -> hnsim_sim::Counters {
+    hnsim_sim::Counters {
+        slow_path: b.slow_path - a.slow_path,
+        fast_path: b.fast_path - a.fast_path,
+        rule_evaluations: b.rule_evaluations - a.rule_evaluations,
+        table_lookups: b.table_lookups - a.table_lookups,
+    }
+}
+
+/// The slow path counts its work: a pod's first packet to the internet (L2Bridge, OutBoundNAT)
+/// costs, on top of the one flow-table probe an established packet costs at its port, one LB
+/// index probe (no VIP matches), one lookup in the port's ROUTE layer and one in the host's
+/// IPv4 routes (the MAC rewrite's next hop); the reply is restored by the pinned NAT entry.
+#[test]
+fn a_first_packet_counts_its_lb_probe_and_both_route_lookups() {
+    use hnsim_sim::testkit::{ctr, std_outbound_nat};
+    use hnsim_sim::{Place, L4};
+    let (mut lab, _) = l2bridge_lab(serde_json::json!([std_outbound_nat()]), &[]);
+    lab.listen(Place::Station("inet".into()), L4::Tcp, 443);
+    let mut exchange = |sport| {
+        let c0 = lab.w.counters();
+        let x = lab.send(ctr("A"), "203.0.113.50", L4::Tcp, 443, Some(sport));
+        assert!(x.completed(), "{x}");
+        delta(c0, lab.w.counters())
+    };
+    // The neighbour caches warm, a new connection, then the same one established.
+    exchange(40000);
+    let first = exchange(40001);
+    let est = exchange(40001);
+    assert_eq!(
+        (est.slow_path, est.fast_path, est.rule_evaluations),
+        (0, 3, 0),
+        "{est:?}"
+    );
+    // A's port out on the slow path (the OutBoundNAT rule evaluated); the reply restored at the
+    // uplink and delivered at A's port by the flow table.
+    assert_eq!(
+        (first.slow_path, first.fast_path, first.rule_evaluations),
+        (1, 2, 1),
+        "{first:?}"
+    );
+    assert_eq!(
+        first.table_lookups,
+        est.table_lookups + 3,
+        "first {first:?}, established {est:?}"
+    );
+}
+
+/// An inbound connection to a port-only (NodePort) LB costs exactly one LB probe more than one to
+/// a VIP: the VIP table is read first, then the port table.
+#[test]
+fn an_inbound_nodeport_costs_one_lb_probe_more_than_a_vip() {
+    use hnsim_sim::{Place, L4};
+    let inet = || Place::Station("inet".into());
+    let (mut lab, a) = l2bridge_lab(serde_json::json!([]), &["10.0.0.202"]);
+    lab.lb(
+        "node1",
+        &[a],
+        serde_json::json!({"FrontendVIPs": ["10.0.0.202"],
+        "PortMappings": [{"Protocol": 6, "InternalPort": 8080, "ExternalPort": 80}]}),
+    );
+    lab.lb(
+        "node1",
+        &[a],
+        serde_json::json!({
+        "PortMappings": [{"Protocol": 6, "InternalPort": 8080, "ExternalPort": 30080}]}),
+    );
+    let mut exchange = |dst: &str, port, sport| {
+        let c0 = lab.w.counters();
+        let x = lab.send(inet(), dst, L4::Tcp, port, Some(sport));
+        assert_eq!(x.request.delivered_to.as_deref(), Some("container:A"), "{x}");
+        assert!(x.completed(), "{x}");
+        delta(c0, lab.w.counters())
+    };
+    exchange("10.0.0.202", 80, 40000);
+    exchange("10.0.0.11", 30080, 40000);
+    let vip = exchange("10.0.0.202", 80, 40001);
+    let nodeport = exchange("10.0.0.11", 30080, 40001);
+    let est = exchange("10.0.0.11", 30080, 40001);
+    // The uplink and A's port on the slow path (the LB rule evaluated once); the reply restored
+    // at A's port.
+    assert_eq!(
+        (vip.slow_path, vip.fast_path, vip.rule_evaluations),
+        (2, 1, 1),
+        "{vip:?}"
+    );
+    assert_eq!(
+        (nodeport.slow_path, nodeport.fast_path, nodeport.rule_evaluations),
+        (2, 1, 1),
+        "{nodeport:?}"
+    );
+    assert_eq!(
+        nodeport.table_lookups,
+        vip.table_lookups + 1,
+        "VIP {vip:?}, NodePort {nodeport:?}"
+    );
+    assert_eq!((est.slow_path, est.fast_path), (0, 3), "{est:?}");
+    assert!(
+        vip.table_lookups > est.table_lookups,
+        "VIP {vip:?}, established {est:?}"
+    );
+}
+
+/// A ClusterIP whose backend is the node itself (a host-network pod, IP = PA = the node's
+/// address): the request is translated at the pod's port and goes up to the host stack; the
+/// host's reply is restored by one flow-table probe where it leaves the host stack.
+#[test]
+fn a_host_network_backend_replies_through_the_host_stack_fast_path() {
+    use hnsim_sim::testkit::{ctr, Lab};
+    use hnsim_sim::{Place, L4};
+    let mut lab = Lab::s8_overlay(8, None, serde_json::Value::Null);
+    let n1 = *lab.w.hns("node1").unwrap().networks.keys().next().unwrap();
+    let own = lab.endpoint(
+        "node1",
+        n1,
+        serde_json::json!({"IpConfigurations": [{"IpAddress": "10.0.0.11"}],
+        "MacAddress": "02-11-0a-00-00-0b", "Flags": 1,
+        "Policies": [{"Type": "ProviderAddress", "Settings": {"ProviderAddress": "10.0.0.11"}}]}),
+    );
+    lab.lb(
+        "node1",
+        &[own],
+        serde_json::json!({"SourceVIP": "10.0.0.11", "FrontendVIPs": ["10.96.0.80"],
+        "PortMappings": [{"Protocol": 6, "InternalPort": 10250, "ExternalPort": 10250}]}),
+    );
+    lab.listen(Place::Host("node1".into()), L4::Tcp, 10250);
+    let mut exchange = |sport| {
+        let c0 = lab.w.counters();
+        let x = lab.send(ctr("A"), "10.96.0.80", L4::Tcp, 10250, Some(sport));
+        assert_eq!(x.request.delivered_to.as_deref(), Some("host:node1"), "{x}");
+        assert!(x.completed(), "{x}");
+        delta(c0, lab.w.counters())
+    };
+    let first = exchange(50000);
+    // A's port out on the slow path (the LB rule); the host's reply restored at the host stack,
+    // then matched at A's port.
+    assert_eq!(
+        (first.slow_path, first.fast_path, first.rule_evaluations),
+        (1, 2, 1),
+        "{first:?}"
+    );
+    let est = exchange(50000);
+    assert_eq!(
+        (est.slow_path, est.fast_path, est.rule_evaluations),
+        (0, 3, 0),
+        "{est:?}"
+    );
+}
+
+/// The host's own connections through LocalRoutedVIP load balancers are translated by the LB
+/// index on every packet (the host-stack send path caches only restores): one probe for a VIP,
+/// two for a NodePort on the host's address (the VIP table, then the port table).
+#[test]
+fn a_host_connection_to_a_nodeport_costs_one_lb_probe_more_than_a_vip() {
+    use hnsim_sim::{Place, L4};
+    let (mut lab, a) = l2bridge_lab(serde_json::json!([]), &[]);
+    lab.lb(
+        "node1",
+        &[a],
+        serde_json::json!({"FrontendVIPs": ["10.96.0.90"],
+        "PortMappings": [{"Protocol": 6, "InternalPort": 8080, "ExternalPort": 80, "Flags": 2}]}),
+    );
+    lab.lb(
+        "node1",
+        &[a],
+        serde_json::json!({
+        "PortMappings": [{"Protocol": 6, "InternalPort": 8080, "ExternalPort": 30090, "Flags": 2}]}),
+    );
+    let mut exchange = |dst: &str, port, sport| {
+        let c0 = lab.w.counters();
+        let x = lab.send(Place::Host("node1".into()), dst, L4::Tcp, port, Some(sport));
+        assert_eq!(x.request.delivered_to.as_deref(), Some("container:A"), "{x}");
+        assert!(x.completed(), "{x}");
+        delta(c0, lab.w.counters())
+    };
+    exchange("10.96.0.90", 80, 40000);
+    exchange("10.0.0.11", 30090, 40001);
+    // New connections (distinct after translation too).
+    let vip = exchange("10.96.0.90", 80, 40002);
+    let nodeport = exchange("10.0.0.11", 30090, 40003);
+    assert_eq!((vip.slow_path, vip.fast_path), (1, 1), "{vip:?}");
+    assert_eq!((nodeport.slow_path, nodeport.fast_path), (1, 1), "{nodeport:?}");
+    assert_eq!(
+        nodeport.table_lookups,
+        vip.table_lookups + 1,
+        "VIP {vip:?}, NodePort {nodeport:?}"
+    );
+    // Established: the same difference, with no slow path.
+    let vip = exchange("10.96.0.90", 80, 40002);
+    let nodeport = exchange("10.0.0.11", 30090, 40003);
+    assert_eq!((vip.slow_path, nodeport.slow_path), (0, 0));
+    assert_eq!(
+        nodeport.table_lookups,
+        vip.table_lookups + 1,
+        "VIP {vip:?}, NodePort {nodeport:?}"
+    );
+}
+
+/// An inbound first packet through a port mapping costs, on top of what the established
+/// exchange costs, one LB index probe (nothing matches; no port-only LB, so one table), one
+/// port-mapping table lookup, and at A's port the reply's route composed in advance (unified
+/// flow): the port's ROUTE layer and the host's IPv4 route (the reply leaves by the default
+/// gateway).
+#[test]
+fn an_inbound_port_mapped_first_packet_counts_its_lookups() {
+    use hnsim_sim::{Place, L4};
+    let pm = serde_json::json!([{"Type": "PortMapping", "Settings": {"Protocol": 6, "InternalPort": 8080, "ExternalPort": 18080}}]);
+    let (mut lab, _) = l2bridge_lab(pm, &[]);
+    let mut exchange = |sport| {
+        let c0 = lab.w.counters();
+        let x = lab.send(
+            Place::Station("inet".into()),
+            "10.0.0.11",
+            L4::Tcp,
+            18080,
+            Some(sport),
+        );
+        assert_eq!(x.request.delivered_to.as_deref(), Some("container:A"), "{x}");
+        assert!(x.completed(), "{x}");
+        delta(c0, lab.w.counters())
+    };
+    exchange(40000);
+    let first = exchange(40001);
+    let est = exchange(40001);
+    // The uplink and A's port on the slow path, the reply restored at A's port.
+    assert_eq!(
+        (first.slow_path, first.fast_path, first.rule_evaluations),
+        (2, 1, 0),
+        "{first:?}"
+    );
+    assert_eq!(
+        (est.slow_path, est.fast_path, est.rule_evaluations),
+        (0, 3, 0),
+        "{est:?}"
+    );
+    assert_eq!(
+        first.table_lookups,
+        est.table_lookups + 4,
+        "first {first:?}, established {est:?}"
+    );
+}
