@@ -356,7 +356,7 @@ pub(crate) fn dnat(
         Some(i) => Some(i as usize % m.backends.len()),
         None => choose_index(m, seed, t.src, t.sport, nonce, affinity_supported),
     };
-    steer.choices += 1;
+    steer.choices = steer.choices.saturating_add(1);
     if let (None, Some(i)) = (steer.first, index) {
         steer.first = Some(LbChoice {
             nonce,
