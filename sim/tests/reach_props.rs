@@ -104,7 +104,7 @@ fn check(s: &mut Swept, pair: usize, proto: Proto, port: u16) -> Result<(), Stri
     let got = match s.runner.send_one(&from, &to, step_proto(proto)) {
         Ok(ex) => s.runner.reach_outcome(&ex),
         // A source the world refuses (its container lost its endpoint): the sweep says so too.
-        Err(e) => Outcome::refused(e),
+        Err(e) => Outcome::refused(e.to_string()),
     };
     if got != want {
         return Err(format!(
