@@ -64,7 +64,7 @@ pub fn read<T: DeserializeOwned>(text: &str) -> Option<(T, Option<Vec<Pos>>)> {
 
 /// Nesting deeper than this is left to serde_yaml (which has its own recursion limit).
 const MAX_DEPTH: usize = 64;
-/// libyaml looks at most 1,024 characters ahead for a simple key's `:`.
+/// libyaml looks at most 1,024 bytes ahead for a simple key's `:` (block and flow mappings).
 const MAX_KEY: usize = 1000;
 
 /// A parsed node. Scalars borrow from the text unless a `''` escape had to be undone.
@@ -398,8 +398,9 @@ fn flow(line: &str, li: usize, col: usize, depth: usize) -> R<(Node<'_>, usize)>
         loop {
             if close == b'}' {
                 let (key, end) = flow_scalar(line, i)?;
-                // `key: value` with a space: `{"a":1}` and `{a:1}` are serde_yaml's.
-                if b.get(end) != Some(&b':') || b.get(end + 1) != Some(&b' ') {
+                // `key: value` with a space: `{"a":1}` and `{a:1}` are serde_yaml's; so is a
+                // key too long for libyaml (which then refuses the mapping).
+                if b.get(end) != Some(&b':') || b.get(end + 1) != Some(&b' ') || end - i > MAX_KEY {
                     return Err(Outside);
                 }
                 let (value, end) = flow_value(line, li, skip(end + 1), depth)?;
@@ -887,6 +888,21 @@ mod tests {
             "a: 99999999999999999999999\n",
         ] {
             assert!(!same(t), "{t:?} is left to serde_yaml");
+        }
+        // Keys longer than libyaml's 1,024-byte look-ahead (found by the scenario_yaml fuzzer:
+        // serde_yaml refuses the flow mapping, the reader had accepted it).
+        for key in ["a".repeat(1025), "\u{6365}".repeat(342)] {
+            for t in [
+                format!("x: {{{key}: 1}}\n"),
+                format!("{key}: 1\n"),
+                format!("\"{key}\": 1\n"),
+            ] {
+                assert!(
+                    serde_yaml::from_str::<Value>(&t).is_err(),
+                    "libyaml refuses {t:?}"
+                );
+                assert!(!same(&t), "{t:?} is left to serde_yaml");
+            }
         }
     }
 
