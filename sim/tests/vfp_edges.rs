@@ -527,3 +527,18 @@ fn a_qos_policy_meters_each_frame_by_its_size() {
     let x = send(800);
     assert!(x.request.disposition.is_delivered(), "{x}");
 }
+
+/// An endpoint `SDNRoute` without NeedEncap whose next hop is `0.0.0.0` means "no gateway":
+/// the packet goes up to the host stack, which routes it (here to the LAN station), not onto
+/// the wire toward 0.0.0.0.
+#[test]
+fn an_sdn_route_with_no_next_hop_hands_the_packet_to_the_host() {
+    use hnsim_sim::testkit::ctr;
+    use hnsim_sim::{Place, L4};
+    let route = serde_json::json!([{"Type": "SDNRoute",
+        "Settings": {"DestinationPrefix": "10.0.0.0/24", "NextHop": "0.0.0.0"}}]);
+    let (mut lab, _) = l2bridge_lab(route, &[]);
+    lab.listen(Place::Station("client".into()), L4::Tcp, 80);
+    let x = lab.send(ctr("A"), "10.0.0.50", L4::Tcp, 80, Some(40000));
+    assert_eq!(x.request.delivered_to.as_deref(), Some("station:client"), "{x}");
+}
