@@ -179,7 +179,7 @@ fn a_diff_of_two_node_dumps() {
         .filter(|l| l.starts_with("ep-10-244-1-5 → "))
         .collect();
     // 20: the DNS VIP's udp/53 is a change of its own, as its class names the backend its LB
-    // chose (`NoRoute (backend 10.244.2.7) at node`) and the rest of UDP has none.
+    // chose (`NoRoute at node via 10.244.2.7`) and the rest of UDP has none.
     assert_eq!(pod.len(), 20, "{out}");
     assert!(pod.iter().all(|l| l.ends_with("⇒ (no such pair)")), "{out}");
     // A dump against itself: no change, exit 0.
@@ -209,4 +209,90 @@ fn kubernetes_objects_are_named_in_reach_tables() {
         .split_once(" NoRoute at endpoint:")
         .unwrap_or_else(|| panic!("{l}"));
     assert!(at.ends_with(" [node/win1 source VIP]"), "{l}");
+}
+
+#[test]
+fn source_ports_are_split_only_where_a_rule_looks_at_them() {
+    let s = scenario("reach/acl-source-ports.yaml");
+    // P admits tcp/8080 from source ports 1024-65535 only (an In rule's RemotePorts); Q may not
+    // send from its ports 40000-40999 (an Out rule's LocalPorts): each boundary shows, exactly.
+    let (code, out, err) = hnsim(&["reach", &s, "--from", "client", "--from", "Q", "--to", "P"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out,
+        "client → 192.168.1.20 (P): tcp/8080 from ports 1024-65535 Delivered (P) seen from 10.127.130.50; \
+         udp/1-65535 icmp, tcp/1-65535 from ports 1-1023, tcp/1-8079,8081-65535 from ports 1024-65535 \
+         DeniedIn at node/P ACL_SWITCH default\n\
+         Q → 192.168.1.20 (P): tcp/8080 from ports 1024-39999,41000-65535 Delivered (P) seen from 192.168.1.21; \
+         icmp, tcp/1-65535 from ports 1-1023, udp/1-65535 from ports 1-39999,41000-65535, \
+         tcp/1-8079,8081-65535 from ports 1024-39999,41000-65535 DeniedIn at node/P ACL_SWITCH default; \
+         tcp/1-65535 udp/1-65535 from ports 40000-40999 DeniedOut at node/Q ACL_SWITCH no-40k-source\n\
+         2 pairs, 50 classes (one witness packet each)\n"
+    );
+    // No rule looks at the client's port towards Q (Q's Out rule is on Q's own port): the
+    // classes are those of the destination ports only, as many as before source ports were
+    // split (tcp cut at 1024, 8080, 8081, 40000, 41000 by the ACL ranges; udp at 40000, 41000).
+    let (code, out, err) = hnsim(&["reach", &s, "--from", "client", "--to", "Q"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains("from ports"), "{out}");
+    assert!(
+        out.ends_with("1 pairs, 10 classes (one witness packet each)\n"),
+        "{out}"
+    );
+}
+
+#[test]
+fn an_lb_class_lists_every_backend_it_can_reach() {
+    // S5 (externalTrafficPolicy): NodePort 30080 spreads over both nodes' backends; 30081 is
+    // Local, so on win1 it reaches win1's own backend only.
+    let s = scenario("kubernetes/s5-nodeport-etp.yaml");
+    let (code, out, err) = hnsim(&["reach", &s, "--from", "client", "--to", "10.0.0.11"]);
+    assert_eq!(code, 0, "{err}");
+    let l = line(&out, "client → 10.0.0.11");
+    assert!(
+        l.starts_with(
+            "client → 10.0.0.11 (win1): tcp/30080 Delivered (pod/default/web-a, pod/default/web-c) seen from 10.0.0.11; \
+             tcp/30081 Delivered (pod/default/local-a) seen from 10.0.0.50;"
+        ),
+        "{l}"
+    );
+    assert!(
+        out.ends_with(
+            "1 pairs, 16 classes, 17 witness packets (one per backend where an LB spreads a class)\n"
+        ),
+        "{out}"
+    );
+    let (_, out, _) = hnsim(&[
+        "reach",
+        &s,
+        "--from",
+        "client",
+        "--to",
+        "10.0.0.11",
+        "--format",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let g = &v["pairs"][0]["groups"][0];
+    let backends: Vec<&str> = g["backends"]
+        .as_array()
+        .expect("one outcome per backend")
+        .iter()
+        .map(|b| b["backend"].as_str().expect("backend"))
+        .collect();
+    assert_eq!(backends, ["10.244.1.10", "10.244.2.10"]);
+    assert_eq!(v["witnesses"], 17);
+    // S7: where the host honours session affinity the source reaches one backend; where it
+    // does not (ws2019), the "sticky" Service spreads like any other.
+    let s = scenario("kube-proxy/s7-session-affinity.yaml");
+    let (code, out, err) = hnsim(&["reach", &s, "--from", "A", "--from", "D", "--to", "10.96.0.50"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        line(&out, "A → 10.96.0.50").contains("tcp/80 Delivered (C) seen"),
+        "{out}"
+    );
+    assert!(
+        line(&out, "D → 10.96.0.50").contains("tcp/80 Delivered (D, E) seen"),
+        "{out}"
+    );
 }

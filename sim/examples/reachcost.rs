@@ -47,9 +47,10 @@ fn main() {
     let (t, c) = (Instant::now(), cpu_seconds());
     let reach = r.reach(&[], &[]).expect("sweep");
     println!(
-        "reach all pairs: {} pairs, {} classes, {:.2} s wall, {:.2} s CPU",
+        "reach all pairs: {} pairs, {} classes, {} witnesses, {:.2} s wall, {:.2} s CPU",
         reach.pairs.len(),
         reach.classes,
+        reach.witnesses,
         t.elapsed().as_secs_f64(),
         cpu_seconds() - c
     );

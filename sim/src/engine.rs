@@ -222,18 +222,19 @@ impl World {
             let t = tuple_of(pkt).unwrap_or(a.after);
             return self.restore(h, *pkt, t, a, tr);
         }
-        if tuple_of(pkt) != Some(a.after) {
+        if !tr.on {
+            // Rewriting an unchanged tuple changes nothing; cheaper than comparing first.
+            set_tuple(pkt, &a.after);
+        } else if tuple_of(pkt) != Some(a.after) {
             let before = headers(pkt);
             set_tuple(pkt, &a.after);
-            if tr.on {
-                let after = headers(pkt);
-                tr.step(|| Step::Transform {
-                    layer: "UFT".into(),
-                    rule: "cached transposition".into(),
-                    before,
-                    after,
-                });
-            }
+            let after = headers(pkt);
+            tr.step(|| Step::Transform {
+                layer: "UFT".into(),
+                rule: "cached transposition".into(),
+                before,
+                after,
+            });
         }
         match a.exit {
             Exit::Port(q) => {

@@ -1,24 +1,22 @@
 //! The host TCP/IP stack: the default compartment's route table (connected underlay, default
 //! gateway, extra OS routes, host vNICs of NAT/ICS/Internal networks, host-attached endpoints,
 //! the overlay `HostRoute` policy), local delivery, IP forwarding with TTL, WinNAT for NAT networks
-//! (and Internet Connection Sharing's NAT for ICS networks),
+//! (and Internet Connection Sharing's NAT for ICS networks; `Vfp::winnat_out` owns that state),
 //! and host access to VIPs (`LocalRoutedVIP`, P2) and port mappings (`LocalRoutedVip`).
 //! Container namespaces are compartments too; their route table is the endpoint's own (on-link
 //! subnet + default gateway), evaluated by the port's route layer.
 
-use crate::compile::{NetKind, Via};
+use crate::compile::Via;
 use crate::host_stack::StackAction;
 use crate::packet::Packet;
 use crate::path::HostId;
-use crate::path::{
-    drop, set_tuple, tuple_headers, tuple_of, v4, Exit, FlowAction, Next, Outcome, Receiver, Tracer,
-};
+use crate::path::{drop, set_tuple, tuple_of, Exit, FlowAction, Next, Outcome, Receiver, Tracer};
 use crate::trace::{Disposition, Step};
-use crate::vfp::{Layer, NatLayer, SnatOwner, Zone};
+use crate::vfp::{NatLayer, Zone};
 use crate::world::World;
-use hnsim_model::{Guid, Mac};
+use hnsim_model::Guid;
 use ipnet::Ipv4Net;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::Ipv4Addr;
 
 impl World {
     /// Longest-prefix match over the host's IPv4 routes (one counted lookup).
@@ -148,68 +146,13 @@ impl World {
                 }
             }
             Via::Uplink(nh) => {
-                let mut after = t;
-                // WinNAT: traffic from a NAT network leaving by the uplink is SNATed to the host.
-                let hn = self.hn(h);
-                let src_net = v4(t.src).and_then(|s| {
-                    hn.vfp
-                        .program()
-                        .networks
-                        .iter()
-                        .find(|n| n.contains(s) && !hn.vfp.is_host_addr(t.src))
-                        .map(|n| (n.kind, n.name.clone()))
-                });
-                match src_net {
-                    Some((kind @ (NetKind::Nat | NetKind::Ics), _))
-                        if kind == NetKind::Nat || hn.vfp.settings().ics_shares_connection =>
-                    {
-                        let host_ip = IpAddr::V4(hn.spec.ip);
-                        let zone = v4(t.src)
-                            .and_then(|s| hn.vfp.program().port_by_ip.get(&s).copied())
-                            .map_or(Zone::Uplink, Zone::Port);
-                        let endpoint = zone
-                            .port()
-                            .and_then(|p| hn.vfp.program().ports.get(p as usize))
-                            .map(|p| p.endpoint)
-                            .unwrap_or_default();
-                        after.src = host_ip;
-                        if t.proto == 6 || t.proto == 17 {
-                            after.sport = match self.hn_mut(h).vfp.snat_port(host_ip, SnatOwner::WinNat, &node) {
-                                Ok(p) => p,
-                                Err(e) => return drop(e),
-                            };
-                        }
-                        let eth = tr.eth;
-                        tr.step(|| Step::Transform {
-                            layer: if kind == NetKind::Nat { Layer::WinNat } else { Layer::Ics }.into(),
-                            rule: "outbound NAT to the host address".into(),
-                            before: tuple_headers(&t, eth),
-                            after: tuple_headers(&after, eth),
-                        });
-                        let now = self.now;
-                        self.hn_mut(h).vfp.pin_restore(
-                            now,
-                            &Exit::Uplink {
-                                next_hop: d,
-                                src_mac: Mac::default(),
-                            },
-                            &after,
-                            t.reversed(),
-                            zone,
-                            endpoint,
-                            NatLayer::WinNat,
-                        );
-                    }
-                    Some((NetKind::Ics | NetKind::Internal | NetKind::Private, name)) => {
-                        return drop(Disposition::NoRoute {
-                            node,
-                            reason: format!(
-                                "network {name} has no external path (Internal/Private, or ICS with ics_shares_connection off)"
-                            ),
-                        })
-                    }
-                    _ => {}
-                }
+                // WinNAT / ICS: traffic from a NAT network leaving by the uplink is SNATed to the
+                // host (`Vfp::winnat_out`).
+                let (vfp, mut env) = self.vfp_env(h);
+                let after = match vfp.winnat_out(&mut env, t, d, tr) {
+                    Ok(after) => after,
+                    Err(e) => return drop(e),
+                };
                 let src_mac = self.hn(h).spec.mac;
                 if let Some((restore, layer)) = pin {
                     let uplink = Exit::Uplink { next_hop: d, src_mac };

@@ -7,7 +7,7 @@
 //! * control plane → dataplane: [`compile`] (HNS state → per-port [`vfp`] programs);
 //! * components, each owning its state and returning actions (no `World` inside): [`vfp::Vfp`]
 //!   (programs, flows, SNAT, meters; `on_port_out`, `on_port_in`, `on_uplink`, `on_host_send` →
-//!   `VfpAction`), [`switch::VSwitch`] (MAC table → port or flood), [`host_stack::HostStack`]
+//!   `VfpAction`; `winnat_out` for the host's WinNAT / ICS), [`switch::VSwitch`] (MAC table → port or flood), [`host_stack::HostStack`]
 //!   (routes, compartment neighbours; `accept` → `StackAction`), [`underlay::Fabric`] (segments
 //!   and fault rules; `send`, `carry`); what they share is in [`settings`] (settings, counters)
 //!   and `path` (`At`, `Next`, `Exit`, `FlowAction`, `HostId`); every longest-prefix decision

@@ -7,9 +7,9 @@
 //! that class away from its witness would disagree; if a backend were missing from a class,
 //! a packet hashed to it would.
 
-use hnsim_sim::reach::{Checkpoint, Outcome, Proto, Reach};
+use hnsim_sim::reach::{sweep, sweep_every_tail, Checkpoint, Outcome, Proto, Reach};
 use hnsim_sim::scenario::runner::{execute, RunOptions, Runner};
-use hnsim_sim::scenario::{load_file, Loaded};
+use hnsim_sim::scenario::{load_file, load_str, synth, Loaded};
 use hnsim_sim::trace::L4;
 use hnsim_sim::world::{Place, SendRequest};
 use proptest::prelude::*;
@@ -213,4 +213,45 @@ fn random_packets_get_the_outcome_of_their_class() {
             check(s, pair, proto, Some(sport), port).map_err(TestCaseError::fail)
         })
         .unwrap();
+}
+
+#[test]
+fn sharing_witness_tails_between_classes_changes_no_outcome() {
+    // A sweep takes a backend's outcome from an earlier class of the same source with the same
+    // tail (`reach::follow`); one that sends every witness must agree, on a synthetic cluster
+    // whose Services share backends and on every library scenario.
+    let text = synth::overlay_cluster(2, 6, 12, 4);
+    let l: &'static Loaded = Box::leak(Box::new(load_str("cluster", &text).expect("loads")));
+    let opts = RunOptions {
+        setup_only: true,
+        ..Default::default()
+    };
+    let mut runners = vec![execute(l, &opts).1.expect("sets up")];
+    runners.extend(sweep_library().into_iter().map(|s| s.runner));
+    let label = |raw: &str| raw.to_string();
+    let (mut shared_total, mut every_total) = (0, 0);
+    for r in &mut runners {
+        let sources = r.reach_sources(&[]).expect("sources");
+        let targets = r.reach_targets(&[]).expect("targets");
+        let shared = sweep(&mut r.world, &sources, &targets, &label);
+        let every = sweep_every_tail(&mut r.world, &sources, &targets, &label);
+        for (x, y) in shared.pairs.iter().zip(&every.pairs) {
+            for (a, b) in x.classes.iter().zip(&y.classes) {
+                assert!(
+                    a == b,
+                    "{} → {} ({}) {:?}: shared {}, every witness {}",
+                    x.from,
+                    x.addr,
+                    x.to,
+                    a.0,
+                    a.1.long(),
+                    b.1.long()
+                );
+            }
+        }
+        assert_eq!(shared.pairs, every.pairs);
+        shared_total += shared.witnesses;
+        every_total += every.witnesses;
+    }
+    assert!(shared_total < every_total, "no witness was shared");
 }

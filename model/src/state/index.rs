@@ -130,31 +130,7 @@ impl std::fmt::Debug for Probes {
 /// dashes, is read here without allocating; any other form goes to `Guid::from_str`, so the
 /// answer is always `Guid::from_str`'s.
 pub(crate) fn guid(s: &str) -> Option<Guid> {
-    let b = s.as_bytes();
-    if b.len() == 36 {
-        let mut v: u128 = 0;
-        let mut ok = true;
-        for (i, &c) in b.iter().enumerate() {
-            if matches!(i, 8 | 13 | 18 | 23) {
-                ok &= c == b'-';
-                continue;
-            }
-            let d = match c {
-                b'0'..=b'9' => c - b'0',
-                b'A'..=b'F' => c - b'A' + 10,
-                b'a'..=b'f' => c - b'a' + 10,
-                _ => {
-                    ok = false;
-                    break;
-                }
-            };
-            v = (v << 4) | d as u128;
-        }
-        if ok {
-            return Some(Guid(v));
-        }
-    }
-    s.parse().ok()
+    Guid::parse_hyphenated(s).or_else(|| s.parse().ok())
 }
 
 /// Whether a string that parsed as a GUID is exactly `Guid`'s `Display` form (upper case), so it

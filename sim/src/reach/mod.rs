@@ -20,8 +20,9 @@
 //! reaches every backend of the mapping it hits (as compiled on that host: kube-proxy's
 //! local-only filtering for `ExternalTrafficPolicy`/`InternalTrafficPolicy: Local` is already
 //! in the backend list). The sweep follows one witness per backend, taking backend `i` through
-//! the dataplane's [`LbSteer`] hook, and keeps every outcome ([`Outcomes`]). Where affinity
-//! pins a source to one backend, the class reaches only that one.
+//! the dataplane's [`LbSteer`] hook (once per source and [`Tail`]: what the rest of the way
+//! depends on), and keeps every outcome ([`Outcomes`]). Where affinity pins a source to one
+//! backend, the class reaches only that one.
 //!
 //! What is not split: the address space between named objects (destinations are the addresses
 //! of endpoints, VIPs, hosts and stations, not atoms of route or exception prefixes).
@@ -38,6 +39,7 @@ pub mod incremental;
 pub mod render;
 pub mod unchanged;
 
+use crate::fasthash::FastMap;
 use crate::trace::{Disposition, Exchange, L4};
 use crate::vfp::lb::{LbChoice, LbSteer};
 use crate::vfp::Dir;
@@ -48,6 +50,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
+use std::sync::Arc;
 
 /// A place witnesses start from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -122,22 +125,53 @@ impl Outcome {
 }
 
 /// What the packets of one class can get: one outcome per backend an LB on the way can choose,
-/// sorted, without repeats (one outcome where no LB spreads the class).
+/// in backend order (one outcome where no LB spreads the class). Shared: classes of one source
+/// often reach the same backend the same way.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Outcomes(pub Vec<Outcome>);
+pub enum Outcomes {
+    One(Outcome),
+    /// Two or more.
+    Backends(Vec<Arc<Outcome>>),
+}
 
 impl Outcomes {
     pub fn one(o: Outcome) -> Outcomes {
-        Outcomes(vec![o])
+        Outcomes::One(o)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Outcome> {
+        let (one, many) = match self {
+            Outcomes::One(o) => (Some(o), &[][..]),
+            Outcomes::Backends(v) => (None, v.as_slice()),
+        };
+        one.into_iter().chain(many.iter().map(|o| o.as_ref()))
+    }
+
+    /// Every outcome, to rename what it names.
+    pub fn for_each_mut(&mut self, mut f: impl FnMut(&mut Outcome)) {
+        match self {
+            Outcomes::One(o) => f(o),
+            Outcomes::Backends(v) => v.iter_mut().for_each(|o| f(Arc::make_mut(o))),
+        }
     }
 
     pub fn delivered(&self) -> bool {
-        self.0.iter().any(Outcome::delivered)
+        self.iter().any(Outcome::delivered)
     }
 
     /// Can a packet of the class get `o`?
     pub fn admits(&self, o: &Outcome) -> bool {
-        self.0.contains(o)
+        self.iter().any(|x| x == o)
+    }
+
+    /// In backend order, without repeats.
+    fn of(mut all: Vec<Arc<Outcome>>) -> Outcomes {
+        all.sort_by(|a, b| (a.backend, a).cmp(&(b.backend, b)));
+        all.dedup();
+        match all.len() {
+            1 => Outcomes::One(Arc::unwrap_or_clone(all.remove(0))),
+            _ => Outcomes::Backends(all),
+        }
     }
 }
 
@@ -446,32 +480,23 @@ impl Matchers {
     /// In rules of every port the destination can be rewritten to; towards a host address, of
     /// every port no container owns too), and for a host (or an endpoint holding a host address),
     /// the ports that would claim the reply at that address. No such rule: one interval.
-    fn source_split(&self, from: &Place, dst: IpAddr, targets: &[IpAddr], proto: Proto) -> PortSplit {
-        let mut s = PortSplit::default();
-        if proto == Proto::Icmp {
-            return s;
+    fn source_split(
+        &self,
+        from: &Place,
+        reply: &[(u8, u16)],
+        dst: IpAddr,
+        targets: &[IpAddr],
+        proto: Proto,
+    ) -> Option<Vec<Range>> {
+        if proto == Proto::Icmp || (reply.is_empty() && self.sport_rules.is_empty()) {
+            return None;
         }
+        let mut s = PortSplit::default();
         let n = proto.number();
         let local = self.host_addrs.contains(&dst);
-        let host = match from {
-            Place::Host(h) => Some(h.as_str()),
-            Place::Container(c) => self
-                .host_attached
-                .iter()
-                .find(|(x, _, _)| x.as_deref() == Some(c.as_str()))
-                .map(|(_, _, h)| h.as_str()),
-            Place::Endpoint(g) => self
-                .host_attached
-                .iter()
-                .find(|(_, x, _)| x == g)
-                .map(|(_, _, h)| h.as_str()),
-            Place::Station(_) => None,
-        };
-        if let Some(h) = host {
-            for (p, port) in self.reply_ports.get(h).into_iter().flatten() {
-                if *p == n {
-                    s.add_port(*port);
-                }
+        for (p, port) in reply {
+            if *p == n {
+                s.add_port(*port);
             }
         }
         for r in &self.sport_rules {
@@ -497,7 +522,29 @@ impl Matchers {
                 }
             }
         }
-        s
+        (s.len() > 1).then(|| s.intervals())
+    }
+
+    /// The ports that claim a reply to `from` by its destination port: those of its host, when
+    /// it sends from a host address (see `reply_ports`).
+    fn reply_ports_of(&self, from: &Place) -> Vec<(u8, u16)> {
+        let host = match from {
+            Place::Host(h) => Some(h.as_str()),
+            Place::Container(c) => self
+                .host_attached
+                .iter()
+                .find(|(x, _, _)| x.as_deref() == Some(c.as_str()))
+                .map(|(_, _, h)| h.as_str()),
+            Place::Endpoint(g) => self
+                .host_attached
+                .iter()
+                .find(|(_, x, _)| x == g)
+                .map(|(_, _, h)| h.as_str()),
+            Place::Station(_) => None,
+        };
+        host.and_then(|h| self.reply_ports.get(h))
+            .map(|ports| ports.iter().copied().collect())
+            .unwrap_or_default()
     }
 
     /// The atomic port intervals of `proto` towards `dst`.
@@ -614,9 +661,16 @@ impl Checkpoint {
 /// The first backend choice on the way of the packets sent since the last
 /// [`Checkpoint::reset`] (over all hosts), with the index of the host that made it.
 pub fn lb_choice(w: &World) -> Option<(usize, LbChoice)> {
+    lb_choices(w).0
+}
+
+/// [`lb_choice`], and how many choices were made in all.
+fn lb_choices(w: &World) -> (Option<(usize, LbChoice)>, u32) {
     let mut first: Option<(usize, LbChoice)> = None;
+    let mut all = 0;
     for (i, n) in w.nodes.iter().enumerate() {
         if let NodeKind::Host(h) = &n.kind {
+            all += h.vfp.lb_steer.choices;
             if let Some(c) = h.vfp.lb_steer.first {
                 if first.is_none_or(|(_, f)| c.nonce < f.nonce) {
                     first = Some((i, c));
@@ -624,7 +678,7 @@ pub fn lb_choice(w: &World) -> Option<(usize, LbChoice)> {
             }
         }
     }
-    first
+    (first, all)
 }
 
 /// Have host `node`'s next LB choice take backend `index`.
@@ -657,6 +711,28 @@ pub fn sweep_where(
     label: &dyn Fn(&str) -> String,
     keep: &dyn Fn(&Source, &Target) -> bool,
 ) -> Reach {
+    sweep_with(w, sources, targets, label, keep, true)
+}
+
+/// [`sweep`] with a witness for every backend of every class, none taken from another class
+/// with the same [`Tail`] (to check that sharing them changes nothing).
+pub fn sweep_every_tail(
+    w: &mut World,
+    sources: &[Source],
+    targets: &[Target],
+    label: &dyn Fn(&str) -> String,
+) -> Reach {
+    sweep_with(w, sources, targets, label, &|_, _| true, false)
+}
+
+fn sweep_with(
+    w: &mut World,
+    sources: &[Source],
+    targets: &[Target],
+    label: &dyn Fn(&str) -> String,
+    keep: &dyn Fn(&Source, &Target) -> bool,
+    share_tails: bool,
+) -> Reach {
     ensure_compiled(w);
     let m = Matchers::of(w);
     let base = Checkpoint::take(w);
@@ -679,6 +755,11 @@ pub fn sweep_where(
         .collect();
     let mut out = Reach::default();
     for s in sources {
+        let reply = m.reply_ports_of(&s.place);
+        let mut tails = Tails {
+            share: share_tails,
+            seen: FastMap::default(),
+        };
         for (t, (rewrites, classes)) in targets.iter().zip(&splits) {
             if !keep(s, t) {
                 continue;
@@ -689,10 +770,8 @@ pub fn sweep_where(
                 addr: t.addr,
                 classes: Vec::with_capacity(classes.len()),
             };
-            let by_source = [Proto::Tcp, Proto::Udp].map(|p| {
-                let split = m.source_split(&s.place, t.addr, rewrites, p);
-                (split.len() > 1).then(|| split.intervals())
-            });
+            let by_source =
+                [Proto::Tcp, Proto::Udp].map(|p| m.source_split(&s.place, &reply, t.addr, rewrites, p));
             for c in classes {
                 let srcs = match c.proto {
                     Proto::Tcp => by_source[0].as_deref(),
@@ -700,13 +779,31 @@ pub fn sweep_where(
                     Proto::Icmp => None,
                 };
                 let Some(srcs) = srcs else {
-                    let o = follow(w, &base, &s.place, t.addr, c, label, &mut out.witnesses);
+                    let o = follow(
+                        w,
+                        &base,
+                        &s.place,
+                        t.addr,
+                        c,
+                        label,
+                        &mut tails,
+                        &mut out.witnesses,
+                    );
                     pair.classes.push((*c, o));
                     continue;
                 };
                 for r in srcs {
                     let c = Class { src: Some(*r), ..*c };
-                    let o = follow(w, &base, &s.place, t.addr, &c, label, &mut out.witnesses);
+                    let o = follow(
+                        w,
+                        &base,
+                        &s.place,
+                        t.addr,
+                        &c,
+                        label,
+                        &mut tails,
+                        &mut out.witnesses,
+                    );
                     pair.classes.push((c, o));
                 }
             }
@@ -718,10 +815,77 @@ pub fn sweep_where(
     out
 }
 
+/// What the rest of a witness's way depends on once its first LB has chosen a backend: the
+/// host and the point of the choice (how many connection nonces the way had drawn), the tuple
+/// it chose for, the mapping's rewrite (internal port, `SourceVIP`, flags) and the backend.
+/// The frontend VIP and port are then only in the NAT session that restores the reply, so two
+/// classes of one source with the same tail get the same outcome for that backend: the sweep
+/// sends the witness once (`sim/tests/reach_props.rs` checks a sweep that never shares one
+/// gets the same result). Never shared: DSR and `PreserveDIP` mappings (they keep the VIP on
+/// the wire) and witnesses that met a second LB (a NodePort claiming the reply hashes the
+/// restored frontend address).
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct Tail {
+    node: usize,
+    step: u64,
+    proto: u8,
+    src: IpAddr,
+    sport: u16,
+    internal_port: u16,
+    source_vip: Option<IpAddr>,
+    flags: u32,
+    backend: IpAddr,
+    endpoint: hnsim_model::Guid,
+}
+
+/// The outcomes of one source's witnesses by [`Tail`].
+struct Tails {
+    share: bool,
+    seen: FastMap<Tail, Arc<Outcome>>,
+}
+
+impl Tails {
+    /// The tails of every backend of the choice `f` made on `node`, when they can be shared.
+    fn of(&self, w: &World, base: &Checkpoint, node: usize, f: &LbChoice) -> Option<Vec<Tail>> {
+        if !self.share {
+            return None;
+        }
+        let NodeKind::Host(h) = &w.nodes[node].kind else {
+            return None;
+        };
+        let t = f.tuple;
+        let m = h
+            .vfp
+            .program()
+            .lbs
+            .find(t.proto, t.dst, t.dport, true, &mut 0)
+            .filter(|m| m.lb == f.lb && !m.dsr && !m.preserve_dip())?;
+        let step = f.nonce.wrapping_sub(base.conn_nonce);
+        Some(
+            m.backends
+                .iter()
+                .map(|b| Tail {
+                    node,
+                    step,
+                    proto: t.proto,
+                    src: t.src,
+                    sport: t.sport,
+                    internal_port: m.internal_port,
+                    source_vip: m.source_vip,
+                    flags: m.flags,
+                    backend: b.ip,
+                    endpoint: b.endpoint,
+                })
+                .collect(),
+        )
+    }
+}
+
 /// The outcomes of class `c`: one witness, and where the first LB on its way spreads
-/// connections over several backends, one more per other backend, steered to it at that LB
-/// (later choices, such as a NodePort claiming the reply, hash as they would for a packet that
-/// got that backend).
+/// connections over several backends, one per other backend, steered to it at that LB (later
+/// choices, such as a NodePort claiming the reply, hash as they would for a packet that got
+/// that backend), unless the source already sent a witness with the same [`Tail`].
+#[allow(clippy::too_many_arguments)]
 fn follow(
     w: &mut World,
     base: &Checkpoint,
@@ -729,6 +893,7 @@ fn follow(
     dst: IpAddr,
     c: &Class,
     label: &dyn Fn(&str) -> String,
+    tails: &mut Tails,
     sent: &mut usize,
 ) -> Outcomes {
     let port = c.ports.map(|r| r.lo).unwrap_or(0);
@@ -740,22 +905,40 @@ fn follow(
     base.reset(w);
     let mut o = witness(w, from, dst, c.proto, sport, port, label);
     *sent += 1;
-    let first = lb_choice(w);
+    let (first, choices) = lb_choices(w);
     o.backend = first.map(|(_, f)| f.backend);
-    let mut all = vec![o];
-    if let Some((node, f)) = first {
+    let Some((node, f)) = first.filter(|(_, f)| f.offered > 1) else {
+        return Outcomes::One(o);
+    };
+    let mut all = Vec::with_capacity(f.offered as usize);
+    all.push(Arc::new(o));
+    {
+        let shared = tails.of(w, base, node, &f);
+        if let Some(k) = shared.as_ref().and_then(|ks| ks.get(f.index as usize)) {
+            if choices == 1 {
+                tails.seen.insert(k.clone(), Arc::clone(&all[0]));
+            }
+        }
         for i in (0..f.offered).filter(|i| *i != f.index) {
+            let key = shared.as_ref().and_then(|ks| ks.get(i as usize));
+            if let Some(o) = key.and_then(|k| tails.seen.get(k)) {
+                all.push(Arc::clone(o));
+                continue;
+            }
             base.reset(w);
             steer(w, node, i);
             let mut o = witness(w, from, dst, c.proto, sport, port, label);
-            o.backend = lb_choice(w).map(|(_, f)| f.backend);
-            all.push(o);
+            let (first, choices) = lb_choices(w);
+            o.backend = first.map(|(_, f)| f.backend);
             *sent += 1;
+            let o = Arc::new(o);
+            if let (Some(k), 1) = (key, choices) {
+                tails.seen.insert(k.clone(), Arc::clone(&o));
+            }
+            all.push(o);
         }
     }
-    all.sort();
-    all.dedup();
-    Outcomes(all)
+    Outcomes::of(all)
 }
 
 fn classes_of(m: &Matchers, addr: IpAddr) -> Vec<Class> {

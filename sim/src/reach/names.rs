@@ -184,12 +184,9 @@ impl Runner<'_> {
         let mut r = sweep_where(&mut world, &sources, targets, &label, keep);
         self.world = world;
         for (_, o) in r.pairs.iter_mut().flat_map(|p| p.classes.iter_mut()) {
-            for o in &mut o.0 {
-                self.k8s_label(o);
+            if self.k8s.is_some() {
+                o.for_each_mut(|o| self.k8s_label(o));
             }
-            // Labels can merge or reorder outcomes.
-            o.0.sort();
-            o.0.dedup();
         }
         Ok(r)
     }

@@ -48,11 +48,12 @@ impl Serialize for Outcomes {
     /// One outcome: its fields; several (one per backend): `{"backends": [...]}`.
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
-        match self.0.as_slice() {
-            [one] => one.serialize(s),
-            all => {
+        match self {
+            Outcomes::One(one) => one.serialize(s),
+            Outcomes::Backends(all) => {
+                let all: Vec<&Outcome> = all.iter().map(|o| o.as_ref()).collect();
                 let mut m = s.serialize_map(Some(1))?;
-                m.serialize_entry("backends", all)?;
+                m.serialize_entry("backends", &all)?;
                 m.end()
             }
         }
@@ -62,21 +63,22 @@ impl Serialize for Outcomes {
 impl fmt::Display for Outcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.disposition)?;
-        match (&self.delivered_to, self.backend) {
-            (Some(to), _) => write!(f, " ({to})")?,
-            (None, Some(b)) => write!(f, " (backend {b})")?,
-            _ => {}
+        if let Some(to) = &self.delivered_to {
+            write!(f, " ({to})")?;
         }
-        self.rest(f)
+        if let Some(at) = &self.at {
+            write!(f, " at {at}")?;
+        }
+        if let (None, Some(b)) = (&self.delivered_to, self.backend) {
+            write!(f, " via {b}")?;
+        }
+        self.reply_text(f)
     }
 }
 
 impl Outcome {
-    /// ` at …, reply …`: what follows the disposition and the receiver.
-    fn rest(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let Some(at) = &self.at {
-            write!(f, " at {at}")?;
-        }
+    /// `, reply …` where the reply did not get through.
+    fn reply_text(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.reply {
             Some(r) if r != "Delivered" => write!(f, ", reply {r}"),
             _ => Ok(()),
@@ -101,41 +103,55 @@ impl Outcome {
         }
     }
 
-    fn receiver(&self) -> String {
+    /// Who got it: the receiver, else the backend the LB chose (`via`).
+    fn who(&self) -> (Option<String>, Option<String>) {
         match (&self.delivered_to, self.backend) {
-            (Some(to), _) => to.clone(),
-            (None, Some(b)) => format!("backend {b}"),
-            _ => String::new(),
+            (Some(to), _) => (Some(to.clone()), None),
+            (None, Some(b)) => (None, Some(b.to_string())),
+            _ => (None, None),
         }
     }
 }
 
 /// One outcome as [`Outcome`] prints it; several: the backends with one fate together
-/// (`Delivered (pod/a, pod/b)`), fates apart (` | `), Delivered first.
+/// (`Delivered (pod/a, pod/b)`, `NoRoute at r1 via 10.0.0.5, 10.0.0.6`), fates apart
+/// (` | `), Delivered first.
 struct Shown<'a>(&'a Outcomes, bool);
 
 impl fmt::Display for Shown<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let Shown(Outcomes(all), long) = *self;
-        let mut fates: Vec<(Outcome, Vec<String>)> = Vec::new();
-        for o in all {
+        let Shown(all, long) = *self;
+        type Who = (Vec<String>, Vec<String>);
+        let mut fates: Vec<(Outcome, Who)> = Vec::new();
+        for o in all.iter() {
             let fate = o.fate();
-            match fates.iter_mut().find(|(x, _)| *x == fate) {
-                Some((_, who)) => who.push(o.receiver()),
-                None => fates.push((fate, vec![o.receiver()])),
-            }
+            let i = match fates.iter().position(|(x, _)| *x == fate) {
+                Some(i) => i,
+                None => {
+                    fates.push((fate, Default::default()));
+                    fates.len() - 1
+                }
+            };
+            let (to, via) = o.who();
+            fates[i].1 .0.extend(to);
+            fates[i].1 .1.extend(via);
         }
         fates.sort_by_key(|(o, _)| !o.delivered());
-        for (i, (fate, who)) in fates.iter().enumerate() {
+        for (i, (fate, (to, via))) in fates.iter().enumerate() {
             if i > 0 {
                 f.write_str(" | ")?;
             }
             f.write_str(&fate.disposition)?;
-            let who: Vec<&str> = who.iter().map(String::as_str).filter(|w| !w.is_empty()).collect();
-            if !who.is_empty() {
-                write!(f, " ({})", who.join(", "))?;
+            if !to.is_empty() {
+                write!(f, " ({})", to.join(", "))?;
             }
-            fate.rest(f)?;
+            if let Some(at) = &fate.at {
+                write!(f, " at {at}")?;
+            }
+            if !via.is_empty() {
+                write!(f, " via {}", via.join(", "))?;
+            }
+            fate.reply_text(f)?;
             if let (true, Some(a)) = (long, fate.seen_from) {
                 write!(f, " seen from {a}")?;
             }

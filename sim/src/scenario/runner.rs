@@ -9,13 +9,13 @@ use super::parse::Loaded;
 use super::topology::build_world;
 use super::validate::{object_kind, parse_duration, parse_hresult, parse_port_spec, parse_target, Target};
 use crate::trace::{Exchange, L4};
-use crate::world::{Fault, Place, SendRequest, World};
+use crate::world::{Fault, Place, SendError, SendRequest, UnknownName, World, WorldError};
 use hnsim_model::backend::{HcnCall, HcnOp, ObjectKind, Verb};
 use hnsim_model::document::encode_load_balancer;
 use hnsim_model::state::hcs::Isolation as HcsIsolation;
 use hnsim_model::state::{Change, Cursor};
 use hnsim_model::v1::{policy_list_from_v1, PolicyListV2};
-use hnsim_model::{Guid, HnsBackend};
+use hnsim_model::{Guid, HcnError, HnsBackend};
 use serde::Serialize;
 use serde_json::{json, Value as Json};
 
@@ -23,6 +23,46 @@ mod bulk;
 pub use bulk::{parse_rate, problems as bulk_problems, BulkSummary};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
+
+/// Why the runner's set-up or one of its steps failed. `Display` is the text the report carries
+/// (`StepReport::error`, `ScenarioReport::error`).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The world refused: a topology it cannot build, a name it does not know, a packet it
+    /// cannot send or a listener it cannot open.
+    #[error(transparent)]
+    World(#[from] WorldError),
+    /// An HNS or HCS call the step makes failed where no error was expected.
+    #[error(transparent)]
+    Hcn(#[from] HcnError),
+    /// The step itself cannot run or its document is wrong (the message says what).
+    #[error("{0}")]
+    Step(String),
+}
+
+impl From<String> for RunError {
+    fn from(s: String) -> RunError {
+        RunError::Step(s)
+    }
+}
+
+impl From<&str> for RunError {
+    fn from(s: &str) -> RunError {
+        RunError::Step(s.to_string())
+    }
+}
+
+impl From<UnknownName> for RunError {
+    fn from(e: UnknownName) -> RunError {
+        RunError::World(e.into())
+    }
+}
+
+impl From<SendError> for RunError {
+    fn from(e: SendError) -> RunError {
+        RunError::World(e.into())
+    }
+}
 
 /// One expectation and how it came out.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -241,7 +281,7 @@ pub fn execute<'a>(loaded: &'a Loaded, opts: &RunOptions) -> (ScenarioReport, Op
     let mut runner = match Runner::new(loaded, seed, opts.pcap) {
         Ok(r) => r,
         Err(e) => {
-            report.error = Some(e);
+            report.error = Some(e.to_string());
             return (report, None);
         }
     };
@@ -287,9 +327,9 @@ impl Step {
 
 impl<'a> Runner<'a> {
     /// Build the world (underlay, hosts, stations, host and station listeners).
-    pub fn new(loaded: &'a Loaded, seed: u64, pcap: bool) -> Result<Runner<'a>, String> {
+    pub fn new(loaded: &'a Loaded, seed: u64, pcap: bool) -> Result<Runner<'a>, RunError> {
         let s = &loaded.scenario;
-        let mut world = build_world(s, seed).map_err(|e| e.to_string())?;
+        let mut world = build_world(s, seed)?;
         if pcap {
             world.enable_pcap(&[]);
         } else {
@@ -304,9 +344,7 @@ impl<'a> Runner<'a> {
             vars.insert(name.clone(), json!({"Name": name, "IpAddress": h.ip.to_string()}));
             for l in &h.listen {
                 let (p, port) = parse_port_spec(l)?;
-                world
-                    .listen(&Place::Host(name.clone()), l4(p), port)
-                    .map_err(|e| e.to_string())?;
+                world.listen(&Place::Host(name.clone()), l4(p), port)?;
             }
         }
         for (name, st) in &s.stations {
@@ -317,9 +355,7 @@ impl<'a> Runner<'a> {
             );
             for l in &st.listen {
                 let (p, port) = parse_port_spec(l)?;
-                world
-                    .listen(&Place::Station(name.clone()), l4(p), port)
-                    .map_err(|e| e.to_string())?;
+                world.listen(&Place::Station(name.clone()), l4(p), port)?;
             }
         }
         for name in s.underlay.routers.keys() {
@@ -351,8 +387,12 @@ impl<'a> Runner<'a> {
             .unwrap_or_default()
     }
 
-    fn call(&mut self, host: &str, call: &HcnCall) -> Result<Result<String, hnsim_model::HcnError>, String> {
-        let hns = self.world.hns(host).map_err(|e| e.to_string())?;
+    fn call(
+        &mut self,
+        host: &str,
+        call: &HcnCall,
+    ) -> Result<Result<String, hnsim_model::HcnError>, RunError> {
+        let hns = self.world.hns(host)?;
         self.hns_calls += 1;
         Ok(hns.call(call))
     }
@@ -368,9 +408,9 @@ impl<'a> Runner<'a> {
         kind: ObjectKind,
         id: &str,
         doc: Json,
-    ) -> Result<Result<Option<Json>, hnsim_model::HcnError>, String> {
+    ) -> Result<Result<Option<Json>, hnsim_model::HcnError>, RunError> {
         if verb == Verb::Create && !doc.is_null() {
-            let hns = self.world.hns(host).map_err(|e| e.to_string())?;
+            let hns = self.world.hns(host)?;
             self.hns_calls += 1;
             return Ok(hns.create_value(kind, id, doc).map(Some));
         }
@@ -489,7 +529,7 @@ impl<'a> Runner<'a> {
     }
 
     /// Resolve an object reference: a name from `as:`, a GUID, or a `${…}` expression.
-    fn object_id(&mut self, r: &str) -> Result<String, String> {
+    fn object_id(&mut self, r: &str) -> Result<String, RunError> {
         if let Some(Named::Object { id, .. }) = self.names.get(r) {
             return Ok(id.to_string());
         }
@@ -506,7 +546,7 @@ impl<'a> Runner<'a> {
     pub fn step(&mut self, i: usize, step: &Step) -> StepReport {
         let mut rep = self.report_of(i, step);
         if let Err(e) = self.step_inner(step, &mut rep) {
-            rep.error = Some(e);
+            rep.error = Some(e.to_string());
         }
         rep
     }
@@ -528,7 +568,7 @@ impl<'a> Runner<'a> {
         StepReport::new(i + 1, line, kind, kind)
     }
 
-    fn step_inner(&mut self, step: &Step, rep: &mut StepReport) -> Result<(), String> {
+    fn step_inner(&mut self, step: &Step, rep: &mut StepReport) -> Result<(), RunError> {
         match step {
             hns_step!(s) => self.hns_step(step.kind(), s, rep),
             Step::List(s) => self.list(s, rep),
@@ -594,10 +634,10 @@ impl<'a> Runner<'a> {
                 rep.label = format!("stop-container {}", c.name);
                 let host = match self.names.get(&c.name) {
                     Some(Named::Container { host }) => host.clone(),
-                    _ => return Err(format!("`{}` is not a container", c.name)),
+                    _ => return Err(format!("`{}` is not a container", c.name).into()),
                 };
-                let hns = self.world.hns(&host).map_err(|e| e.to_string())?;
-                hns.stop_container(&c.name).map_err(|e| e.to_string())?;
+                let hns = self.world.hns(&host)?;
+                hns.stop_container(&c.name)?;
                 Ok(())
             }
             Step::Listen(l) => {
@@ -605,9 +645,7 @@ impl<'a> Runner<'a> {
                 let place = self.place(&l.on)?;
                 for p in &l.ports {
                     let (proto, port) = parse_port_spec(p)?;
-                    self.world
-                        .listen(&place, l4(proto), port)
-                        .map_err(|e| e.to_string())?;
+                    self.world.listen(&place, l4(proto), port)?;
                 }
                 Ok(())
             }
@@ -616,8 +654,8 @@ impl<'a> Runner<'a> {
             Step::Udp(t) => self.traffic(Proto::Udp, true, t, rep),
             Step::Ping(t) => self.traffic(Proto::Icmp, true, t, rep),
             Step::Reachability(r) => self.reachability(r, rep),
-            Step::Reach(r) => self.reach_step(r, rep),
-            Step::ReachUnchanged(r) => self.reach_unchanged_step(r, rep),
+            Step::Reach(r) => Ok(self.reach_step(r, rep)?),
+            Step::ReachUnchanged(r) => Ok(self.reach_unchanged_step(r, rep)?),
             Step::HnsRestart(h) => self.fault(rep, Fault::HnsRestart { host: h.host.clone() }),
             Step::Reboot(h) => self.fault(rep, Fault::Reboot { host: h.host.clone() }),
             Step::LinkDown(h) => self.fault(rep, Fault::LinkDown { host: h.host.clone() }),
@@ -658,15 +696,13 @@ impl<'a> Runner<'a> {
                 };
                 rep.label = "heal".into();
                 for (a, b) in pairs {
-                    self.world
-                        .fault(Fault::Heal { a, b })
-                        .map_err(|e| e.to_string())?;
+                    self.world.fault(Fault::Heal { a, b })?;
                 }
                 Ok(())
             }
             Step::Restore(s) => self.restore(s, rep),
             Step::Apply(_) | Step::Delete(_) | Step::KubeProxySync(_) | Step::Restart(_) => {
-                kubernetes::step(self, step, rep)
+                Ok(kubernetes::step(self, step, rep)?)
             }
             Step::Advance(d) => {
                 let ns = parse_duration(d)?;
@@ -677,9 +713,9 @@ impl<'a> Runner<'a> {
         }
     }
 
-    fn fault(&mut self, rep: &mut StepReport, f: Fault) -> Result<(), String> {
+    fn fault(&mut self, rep: &mut StepReport, f: Fault) -> Result<(), RunError> {
         rep.label = format!("{f:?}");
-        self.world.fault(f).map_err(|e| e.to_string())?;
+        self.world.fault(f)?;
         // Objects may be gone: names stay (their IDs can still be used, e.g. to see NOT_FOUND).
         Ok(())
     }
@@ -690,10 +726,10 @@ impl<'a> Runner<'a> {
         res: Result<(), hnsim_model::HcnError>,
         expect_error: &Option<String>,
         rep: &mut StepReport,
-    ) -> Result<(), String> {
+    ) -> Result<(), RunError> {
         match (res, expect_error) {
             (Ok(()), None) => Ok(()),
-            (Err(e), None) => Err(format!("HNS call failed: {e}")),
+            (Err(e), None) => Err(format!("HNS call failed: {e}").into()),
             (Ok(()), Some(want)) => {
                 rep.checks
                     .push(Check::new("HNS error", want.clone(), "success", false));
@@ -709,7 +745,7 @@ impl<'a> Runner<'a> {
         }
     }
 
-    fn hns_step(&mut self, kind: &str, s: &HnsStep, rep: &mut StepReport) -> Result<(), String> {
+    fn hns_step(&mut self, kind: &str, s: &HnsStep, rep: &mut StepReport) -> Result<(), RunError> {
         let host = self.default_host(&s.host);
         let (verb_s, obj) = kind.split_once('-').unwrap_or((kind, ""));
         // Validation admitted only the kinds `object_kind` knows.
@@ -787,10 +823,10 @@ impl<'a> Runner<'a> {
     }
 
     /// `restore:` (logic in restore.rs): import the objects, then bind the step's names.
-    fn restore(&mut self, s: &super::restore::RestoreStep, rep: &mut StepReport) -> Result<(), String> {
+    fn restore(&mut self, s: &super::restore::RestoreStep, rep: &mut StepReport) -> Result<(), RunError> {
         let host = self.default_host(&s.host);
         rep.label = format!("restore {} object(s) on {host}", s.objects.len());
-        let hns = self.world.hns(&host).map_err(|e| e.to_string())?;
+        let hns = self.world.hns(&host)?;
         let (_, reply) = super::restore::apply(hns, s)?;
         let mut bound = Vec::new();
         for (name, id) in &s.names {
@@ -821,7 +857,7 @@ impl<'a> Runner<'a> {
         Ok(())
     }
 
-    fn list(&mut self, s: &ListStep, rep: &mut StepReport) -> Result<(), String> {
+    fn list(&mut self, s: &ListStep, rep: &mut StepReport) -> Result<(), RunError> {
         let host = self.default_host(&s.host);
         let kind = object_kind(&s.kind).ok_or("unknown kind")?;
         rep.label = format!("list {} on {host}", s.kind);
@@ -846,7 +882,7 @@ impl<'a> Runner<'a> {
         Ok(())
     }
 
-    fn container(&mut self, c: &ContainerStep, rep: &mut StepReport) -> Result<(), String> {
+    fn container(&mut self, c: &ContainerStep, rep: &mut StepReport) -> Result<(), RunError> {
         let host = self.default_host(&c.host);
         let iso = match c.isolation {
             Isolation::Process => HcsIsolation::Process,
@@ -862,7 +898,7 @@ impl<'a> Runner<'a> {
             let id = self.object_id(e)?;
             eps.push(id.parse::<Guid>().map_err(|e| e.to_string())?);
         }
-        let hns = self.world.hns(&host).map_err(|e| e.to_string())?;
+        let hns = self.world.hns(&host)?;
         let res = hns
             .create_container(&c.name, iso, &eps)
             .and_then(|_| hns.start_container(&c.name));
@@ -871,7 +907,7 @@ impl<'a> Runner<'a> {
         if failed {
             return Ok(());
         }
-        let hns = self.world.hns(&host).map_err(|e| e.to_string())?;
+        let hns = self.world.hns(&host)?;
         let ips: Vec<String> = eps
             .iter()
             .flat_map(|g| hns.endpoint_ips(g))
@@ -889,9 +925,7 @@ impl<'a> Runner<'a> {
         let place = Place::Container(c.name.clone());
         for l in &c.listen {
             let (p, port) = parse_port_spec(l)?;
-            self.world
-                .listen(&place, l4(p), port)
-                .map_err(|e| e.to_string())?;
+            self.world.listen(&place, l4(p), port)?;
         }
         Ok(())
     }
@@ -950,7 +984,7 @@ impl<'a> Runner<'a> {
         Err(format!("`{name}` has no IP address"))
     }
 
-    fn destination(&mut self, to: &str, proto: Proto) -> Result<(IpAddr, Option<u16>), String> {
+    fn destination(&mut self, to: &str, proto: Proto) -> Result<(IpAddr, Option<u16>), RunError> {
         let proto = if proto == Proto::Udp { "UDP" } else { "TCP" };
         let named = self.k8s.as_ref().and_then(|k| k.resolve_port_name(to, proto));
         let to = &named.transpose()?.unwrap_or_else(|| to.to_string());
@@ -1002,7 +1036,7 @@ impl<'a> Runner<'a> {
         exchange: bool,
         t: &TrafficStep,
         rep: &mut StepReport,
-    ) -> Result<(), String> {
+    ) -> Result<(), RunError> {
         rep.label = format!("{} {} -> {}", rep.kind, t.from, t.to);
         let from = self.place(&t.from)?;
         let (dst, port) = self.destination(&t.to, proto)?;
@@ -1043,7 +1077,7 @@ impl<'a> Runner<'a> {
                 dont_fragment: t.df.unwrap_or(false),
                 ttl: t.ttl,
             };
-            return self.bulk(req, &expect, t, rep);
+            return Ok(self.bulk(req, &expect, t, rep)?);
         }
         let n = t.repeat.unwrap_or(1);
         let mut receivers: Vec<String> = Vec::new();
@@ -1067,7 +1101,7 @@ impl<'a> Runner<'a> {
                 dont_fragment: t.df.unwrap_or(false),
                 ttl: t.ttl,
             };
-            let ex = self.world.send(&req).map_err(|e| e.to_string())?;
+            let ex = self.world.send(&req)?;
             let tag = if n > 1 {
                 format!("[{}] ", k + 1)
             } else {
@@ -1122,11 +1156,11 @@ impl<'a> Runner<'a> {
 
     /// Send one packet (for `hnsim trace`): `from` is a scenario name, `to` is `ADDR:PORT`,
     /// `NAME:PORT`, or an address/name for icmp.
-    pub fn send_one(&mut self, from: &str, to: &str, proto: Proto) -> Result<Exchange, String> {
+    pub fn send_one(&mut self, from: &str, to: &str, proto: Proto) -> Result<Exchange, RunError> {
         let place = self.place(from)?;
         let (dst, port) = self.destination(to, proto)?;
         if proto != Proto::Icmp && port.is_none() {
-            return Err(format!("expected ADDR:PORT for {}, found `{to}`", l4(proto)));
+            return Err(format!("expected ADDR:PORT for {}, found `{to}`", l4(proto)).into());
         }
         let req = SendRequest {
             from: place,
@@ -1138,7 +1172,7 @@ impl<'a> Runner<'a> {
             dont_fragment: false,
             ttl: None,
         };
-        let ex = self.world.send(&req).map_err(|e| e.to_string())?;
+        let ex = self.world.send(&req)?;
         Ok(self.k8s_labelled(ex))
     }
 
@@ -1250,7 +1284,7 @@ impl<'a> Runner<'a> {
         }
     }
 
-    fn reachability(&mut self, r: &ReachabilityStep, rep: &mut StepReport) -> Result<(), String> {
+    fn reachability(&mut self, r: &ReachabilityStep, rep: &mut StepReport) -> Result<(), RunError> {
         let proto = r.proto.unwrap_or(Proto::Tcp);
         let port = r.port.unwrap_or(0);
         rep.label = format!(
@@ -1284,7 +1318,7 @@ impl<'a> Runner<'a> {
                     dont_fragment: false,
                     ttl: None,
                 };
-                let ex = self.world.send(&req).map_err(|e| e.to_string())?;
+                let ex = self.world.send(&req)?;
                 row.push(if ex.completed() { '.' } else { 'X' });
                 rep.exchanges.push(self.k8s_labelled(ex));
             }
@@ -1445,6 +1479,26 @@ pub fn policylist_to_lb(doc: &Json) -> Result<Json, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A step's error text is what the report shows: the same words whether the error came from
+    /// the world, from HNS or from the step itself.
+    #[test]
+    fn run_errors_read_as_their_cause() {
+        let unknown = UnknownName {
+            kind: "host",
+            name: "node9".into(),
+        };
+        assert_eq!(RunError::from(unknown.clone()).to_string(), unknown.to_string());
+        let hcn = HcnError {
+            code: hnsim_model::hresult::HResult::HCN_E_INVALID_POLICY,
+            message: "RemoteSubnetRoute: ProviderAddress must be an IP address".into(),
+        };
+        assert_eq!(RunError::from(hcn.clone()).to_string(), hcn.to_string());
+        assert_eq!(
+            RunError::from("`x` is not defined").to_string(),
+            "`x` is not defined"
+        );
+    }
 
     #[test]
     fn elb_policy_list_maps_to_a_load_balancer() {

@@ -310,6 +310,8 @@ pub struct LbSteer {
     pub take: Option<u32>,
     /// The first choice on this host since the steer was cleared.
     pub first: Option<LbChoice>,
+    /// How many choices this host made since then.
+    pub choices: u32,
 }
 
 /// One backend choice.
@@ -323,6 +325,9 @@ pub struct LbChoice {
     /// affinity pins the source to one.
     pub offered: u32,
     pub backend: IpAddr,
+    /// The LB and the tuple it chose for (before its DNAT).
+    pub lb: Guid,
+    pub tuple: super::Tuple,
 }
 
 impl LbMapping {
@@ -351,12 +356,15 @@ pub(crate) fn dnat(
         Some(i) => Some(i as usize % m.backends.len()),
         None => choose_index(m, seed, t.src, t.sport, nonce, affinity_supported),
     };
+    steer.choices = steer.choices.saturating_add(1);
     if let (None, Some(i)) = (steer.first, index) {
         steer.first = Some(LbChoice {
             nonce,
             index: i as u32,
             offered: if spreads { m.backends.len() as u32 } else { 1 },
             backend: m.backends[i].ip,
+            lb: m.lb,
+            tuple: t,
         });
     }
     let picked = index.and_then(|i| m.backends.get(i));

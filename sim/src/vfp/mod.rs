@@ -38,6 +38,7 @@ pub mod meter;
 mod port;
 #[cfg(test)]
 mod tests;
+mod winnat;
 
 pub use acl::{AclRule, AclSet, AclVerdict, AclView, Dir};
 pub use dataplane::Vfp;

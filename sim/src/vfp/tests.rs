@@ -303,3 +303,78 @@ fn an_endpoint_with_an_unparsable_mac_is_a_compile_error_not_a_zero_mac() {
         prog.errors[0]
     );
 }
+
+/// WinNAT without a `World`: a container of a NAT network reaching past the host leaves with the
+/// host's address and a port from the host's SNAT pool; the reply arriving on the uplink finds
+/// the pinned reverse translation back to the container. An address no NAT network holds is
+/// left alone.
+#[test]
+fn winnat_translates_a_nat_network_to_the_host_address_and_pins_the_reply() {
+    let mut hns = Hns::new(HostSettings::default(), 7);
+    let net = hns
+        .network_create(
+            Guid::ZERO,
+            doc::<Network>(json!({"Name": "nat", "Type": "NAT",
+                "Ipams": [{"Type": "Static", "Subnets": [{"IpAddressPrefix": "172.20.0.0/16",
+                    "Routes": [{"NextHop": "172.20.0.1", "DestinationPrefix": "0.0.0.0/0"}]}]}]})),
+        )
+        .expect("network");
+    let ep = hns
+        .endpoint_create(
+            Guid::ZERO,
+            doc::<Endpoint>(json!({"IpConfigurations": [{"IpAddress": "172.20.0.5"}],
+                "MacAddress": "00-15-5D-20-00-05", "HostComputeNetwork": net.to_string()})),
+        )
+        .expect("endpoint");
+    hns.create_container("web", Isolation::Process, &[ep])
+        .expect("container");
+    hns.start_container("web").expect("start");
+    let mut vfp = Vfp::new(
+        ip("10.0.0.11"),
+        mac("00-15-5D-00-00-11"),
+        DataplaneSettings::default(),
+    );
+    vfp.compile(&hns, 1500);
+    let stack = HostStack::new(true);
+    let (mut nonce, mut counters) = (0, Counters::default());
+    let mut env = Env {
+        now: 1_000,
+        epoch: 0,
+        seed: 42,
+        node: "node1",
+        nonce: &mut nonce,
+        counters: &mut counters,
+        stack: &stack,
+    };
+    let t = crate::vfp::Tuple {
+        proto: 6,
+        src: IpAddr::V4(ip("172.20.0.5")),
+        sport: 40000,
+        dst: IpAddr::V4(ip("93.184.216.34")),
+        dport: 443,
+    };
+    let mut tr = Tracer::new(false);
+    let after = vfp
+        .winnat_out(&mut env, t, ip("10.0.0.1"), &mut tr)
+        .expect("translated");
+    assert_eq!(after.src, IpAddr::V4(ip("10.0.0.11")), "the host's address");
+    assert_ne!(after.sport, 0);
+    assert_eq!((after.dst, after.dport), (t.dst, t.dport));
+    // The reply on the uplink: restored to the container by the pinned entry.
+    let reply = after.reversed();
+    let restored = vfp
+        .probe(&mut env, crate::vfp::Zone::Uplink, crate::vfp::Dir::In, reply)
+        .expect("a pinned reverse translation");
+    assert_eq!(restored.after, t.reversed());
+    assert!(
+        matches!(restored.exit, Exit::Restore { .. }),
+        "{:?}",
+        restored.exit
+    );
+    // The host's own traffic is not WinNAT's.
+    let own = crate::vfp::Tuple {
+        src: IpAddr::V4(ip("10.0.0.11")),
+        ..t
+    };
+    assert_eq!(vfp.winnat_out(&mut env, own, ip("10.0.0.1"), &mut tr), Ok(own));
+}
