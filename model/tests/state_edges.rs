@@ -567,3 +567,275 @@ fn a_nodeport_lb_and_a_vip_lb_share_a_port() {
     assert!(create(&mut h, ObjectKind::LoadBalancer, &lb(&[])).is_err());
     assert!(create(&mut h, ObjectKind::LoadBalancer, &lb(&["10.96.0.10"])).is_err());
 }
+
+/// A filter value compares as a GUID when both sides are GUIDs: `{...}` braces and lower case
+/// name the same endpoint as HNS's own upper-case form. Also: a load balancer's fields are
+/// read from its document (no index answers `HostComputeEndpoints`).
+#[test]
+fn a_filter_matches_a_guid_in_any_of_its_spellings() {
+    let mut h = hns();
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    let a = ep(&mut h, &n, None);
+    let b = ep(&mut h, &n, None);
+    let lb = |e: &Guid, port: u16| {
+        json!({"HostComputeEndpoints": [e.to_string()],
+            "PortMappings": [{"Protocol": 6, "InternalPort": 80, "ExternalPort": port}]})
+    };
+    let (la, _) = create(&mut h, ObjectKind::LoadBalancer, &lb(&a, 80)).unwrap();
+    create(&mut h, ObjectKind::LoadBalancer, &lb(&b, 81)).unwrap();
+    for spelling in [
+        a.to_string(),
+        a.to_string().to_lowercase(),
+        format!("{{{}}}", a.to_string().to_lowercase()),
+    ] {
+        let found = enumerate(
+            &mut h,
+            ObjectKind::LoadBalancer,
+            Some(json!({ "HostComputeEndpoints": spelling })),
+        );
+        assert_eq!(found, vec![la], "{spelling}");
+    }
+}
+
+/// Deleting an endpoint an SDN route lists takes it out of the route's list (the default,
+/// `Release`), and is refused under `Refuse`: the route's references are indexed like an LB's.
+#[test]
+fn an_endpoint_listed_by_an_sdn_route_is_released_or_refused() {
+    let route = |e: &Guid| {
+        json!({"HostComputeEndpoints": [e.to_string()],
+            "Routes": [{"DestinationPrefix": "10.0.0.0/8", "NextHop": "172.20.0.1"}]})
+    };
+    let mut h = hns();
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    let a = ep(&mut h, &n, None);
+    let b = ep(&mut h, &n, None);
+    let (r, _) = create(&mut h, ObjectKind::SdnRoute, &route(&a)).unwrap();
+    let mut both = route(&a);
+    both["HostComputeEndpoints"] = json!([a.to_string(), b.to_string()]);
+    let (r2, _) = create(&mut h, ObjectKind::SdnRoute, &both).unwrap();
+    h.delete_endpoint(&a.to_string()).unwrap();
+    // An empty list is left out of the document.
+    let left = query(&mut h, ObjectKind::SdnRoute, &r);
+    assert!(
+        left.get("HostComputeEndpoints")
+            .and_then(|l| l.as_array())
+            .is_none_or(|l| l.is_empty()),
+        "{left}"
+    );
+    assert_eq!(
+        query(&mut h, ObjectKind::SdnRoute, &r2)["HostComputeEndpoints"],
+        json!([b.to_string()])
+    );
+    h.verify_indexes().unwrap();
+    // Deleting a route removes it and nothing else.
+    h.delete_object(ObjectKind::SdnRoute, &r).unwrap();
+    assert_eq!(enumerate(&mut h, ObjectKind::SdnRoute, None), vec![r2]);
+    h.verify_indexes().unwrap();
+
+    let mut h = hns_with(|s| s.endpoint_in_policy_list = OnReferenced::Refuse);
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    let a = ep(&mut h, &n, None);
+    create(&mut h, ObjectKind::SdnRoute, &route(&a)).unwrap();
+    assert_eq!(
+        code(h.delete_endpoint(&a.to_string())),
+        HResult::HCN_E_ENTITY_HAS_REFERENCES
+    );
+}
+
+/// A clone starts a journal of its own: a cursor of the original is "cannot say" there, but a
+/// cursor of the clone is answered, now and after the clone changes (its consumers compare
+/// everything once, not at every change).
+#[test]
+fn a_clone_keeps_a_journal_of_its_own() {
+    let mut h = hns();
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    ep(&mut h, &n, None);
+    let old = h.journal_cursor();
+    let mut c = h.clone();
+    assert_eq!(c.changes_since(old), None);
+    let cur = c.journal_cursor();
+    assert_eq!(c.changes_since(cur), Some(&[][..]));
+    let e = ep(&mut c, &n, None);
+    assert!(c.changes_since(cur).unwrap().contains(&Change::Endpoint(e)));
+    assert_eq!(h.changes_since(old), Some(&[][..]), "the original is untouched");
+}
+
+/// The L4 WFP proxy (Istio on Windows) needs HNS 13.2: an older HNS does not know the policy
+/// type (HCN_E_INVALID_POLICY_TYPE, naming it), 13.2 accepts it.
+#[test]
+fn an_l4_wfp_proxy_policy_needs_hns_13_2() {
+    let proxy = |h: &mut hnsim_model::state::Hns, n: &Guid| {
+        let mut d = endpoint_doc(n, None);
+        d["Policies"] = json!([{"Type": "L4WFPPROXY", "Settings": {"InboundProxyPort": "15006"}}]);
+        create(h, ObjectKind::Endpoint, &d)
+    };
+    let mut old = hns_with(|s| s.hns_version = Version::new(13, 1));
+    let n = net(&mut old, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    let e = proxy(&mut old, &n).unwrap_err();
+    assert_eq!(e.code, HResult::HCN_E_INVALID_POLICY_TYPE);
+    assert!(e.message.contains("L4WFPPROXY"), "{}", e.message);
+    let mut new = hns_with(|s| s.hns_version = Version::new(13, 2));
+    let n = net(&mut new, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    proxy(&mut new, &n).unwrap();
+}
+
+/// Two endpoints of a network may map the same protocol and port on different VIPs, not on
+/// the same VIP (nor when either has none).
+#[test]
+fn port_mappings_on_one_port_clash_only_on_the_same_vip() {
+    let mut h = hns();
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    let with = |h: &mut hnsim_model::state::Hns, vip: Option<&str>| {
+        let mut d = endpoint_doc(&n, None);
+        let mut m = json!({"Protocol": 6, "InternalPort": 80, "ExternalPort": 8080});
+        if let Some(v) = vip {
+            m["VIP"] = json!(v);
+        }
+        d["Policies"] = json!([{"Type": "PortMapping", "Settings": m}]);
+        create(h, ObjectKind::Endpoint, &d).map(|_| ())
+    };
+    with(&mut h, Some("10.0.0.5")).unwrap();
+    with(&mut h, Some("10.0.0.6")).unwrap();
+    assert_eq!(
+        code(with(&mut h, Some("10.0.0.5"))),
+        HResult::HCN_E_PORT_ALREADY_EXISTS
+    );
+    assert_eq!(code(with(&mut h, None)), HResult::HCN_E_PORT_ALREADY_EXISTS);
+}
+
+/// Each service of the bench workload gets its own slice of the backends: service `i` lists
+/// endpoints `i*B .. (i+1)*B` in creation order.
+#[test]
+fn each_bench_service_lists_its_own_backends() {
+    let w = KubeProxyWorkload::new(3, 4);
+    let mut h = hns();
+    let p = w.program(&mut h).unwrap();
+    for (i, lb) in p.load_balancers.iter().enumerate() {
+        let q = query(&mut h, ObjectKind::LoadBalancer, &lb.parse().unwrap());
+        assert_eq!(
+            q["HostComputeEndpoints"],
+            json!(p.endpoints[i * 4..(i + 1) * 4]),
+            "service {i}"
+        );
+    }
+}
+
+/// The in-process model offers its journal through the backend trait too (a real host has
+/// none), so a caller holding only a `dyn HnsBackend` re-reads just what changed.
+#[test]
+fn the_model_backend_answers_from_its_journal() {
+    let mut h = hns();
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    let b: &mut dyn HnsBackend = &mut h;
+    let c = b.journal_cursor().expect("the model keeps a journal");
+    assert_eq!(b.changes_since(c), Some(vec![]));
+    let out = b
+        .create_endpoint("", &endpoint_doc(&n, None).to_string())
+        .unwrap();
+    let e: Guid = serde_json::from_str::<serde_json::Value>(&out).unwrap()["ID"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(b.changes_since(c).unwrap().contains(&Change::Endpoint(e)));
+}
+
+/// Removing a pod's workload container takes exactly its own `Container` resource out of the
+/// shared namespace: the sandbox's stays.
+#[test]
+fn removing_a_container_removes_its_own_namespace_resource() {
+    use hnsim_model::state::Isolation;
+    let mut h = hns();
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    let e = ep(&mut h, &n, None);
+    let ns = h
+        .create_container("pause", Isolation::Process, &[e])
+        .unwrap()
+        .namespace
+        .unwrap();
+    h.create_container_in("app", Isolation::Process, &ns).unwrap();
+    h.remove_container("app").unwrap();
+    let containers: Vec<&serde_json::Value> = h.namespaces[&ns]
+        .resources
+        .iter()
+        .filter(|r| r.resource_type == "Container")
+        .map(|r| &r.data["ID"])
+        .collect();
+    assert_eq!(containers, vec![&json!("pause")]);
+}
+
+/// A Hyper-V container needs a VM port of its own: an endpoint that already has one (added
+/// through `HcnModifyEndpoint`) is refused as already attached.
+#[test]
+fn a_hyper_v_container_refuses_an_endpoint_with_a_vm_port() {
+    use hnsim_model::state::Isolation;
+    let mut h = hns();
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    let e = ep(&mut h, &n, None);
+    let port = json!({"ResourceType": "Port", "RequestType": "Add", "Settings": {
+        "VirtualMachineId": "BBBBBBBB-0000-0000-0000-000000000002"}});
+    h.modify_endpoint(&e.to_string(), &port.to_string()).unwrap();
+    assert_eq!(
+        code(h.create_container("uvm", Isolation::HyperV, &[e])),
+        HResult::HCN_E_ENDPOINT_ALREADY_ATTACHED
+    );
+    let free = ep(&mut h, &n, None);
+    h.create_container("uvm", Isolation::HyperV, &[free]).unwrap();
+}
+
+/// hcsshim's `GetEndpointByName`: a `Name` filter finds the endpoints of that name (case
+/// aside) and nothing when none has it.
+#[test]
+fn a_name_filter_finds_exactly_the_named_endpoints() {
+    let mut h = hns();
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    let mut d = endpoint_doc(&n, None);
+    d["Name"] = json!("web");
+    let (web, _) = create(&mut h, ObjectKind::Endpoint, &d).unwrap();
+    ep(&mut h, &n, None);
+    let named = |h: &mut hnsim_model::state::Hns, name: &str| {
+        enumerate(h, ObjectKind::Endpoint, Some(json!({ "Name": name })))
+    };
+    assert_eq!(named(&mut h, "WEB"), vec![web]);
+    assert_eq!(named(&mut h, "nobody"), Vec::<Guid>::new());
+}
+
+/// A VM port added through `HcnModifyEndpoint` keeps the `PortId` and `VirtualMachineId` the
+/// caller gave; without a `PortId` HNS makes one up.
+#[test]
+fn a_vm_port_keeps_the_ids_it_was_given() {
+    let mut h = hns();
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    let (port, vm): (Guid, Guid) = (
+        "AAAAAAAA-0000-0000-0000-000000000001".parse().unwrap(),
+        "BBBBBBBB-0000-0000-0000-000000000002".parse().unwrap(),
+    );
+    let e = ep(&mut h, &n, None);
+    let add = json!({"ResourceType": "Port", "RequestType": "Add", "Settings": {
+        "PortId": port.to_string(), "VirtualMachineId": vm.to_string()}});
+    h.modify_endpoint(&e.to_string(), &add.to_string()).unwrap();
+    assert_eq!(
+        (h.vm_ports[&e].port_id, h.vm_ports[&e].virtual_machine_id),
+        (port, vm)
+    );
+    let f = ep(&mut h, &n, None);
+    let add = json!({"ResourceType": "Port", "RequestType": "Add", "Settings": {
+        "VirtualMachineId": vm.to_string()}});
+    h.modify_endpoint(&f.to_string(), &add.to_string()).unwrap();
+    assert!(!h.vm_ports[&f].port_id.is_zero());
+    assert_ne!(h.vm_ports[&f].port_id, port);
+}
+
+/// An endpoint filter on a field no index answers (`MacAddress`) reads each endpoint's
+/// document and finds the one with that MAC.
+#[test]
+fn an_endpoint_filter_on_a_document_field_reads_the_document() {
+    let mut h = hns();
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    let a = ep(&mut h, &n, None);
+    ep(&mut h, &n, None);
+    let mac = query(&mut h, ObjectKind::Endpoint, &a)["MacAddress"].clone();
+    assert!(mac.is_string(), "{mac}");
+    let found = enumerate(&mut h, ObjectKind::Endpoint, Some(json!({ "MacAddress": mac })));
+    assert_eq!(found, vec![a]);
+}

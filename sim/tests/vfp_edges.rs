@@ -483,3 +483,62 @@ fn an_inbound_port_mapped_first_packet_counts_its_lookups() {
         "first {first:?}, established {est:?}"
     );
 }
+
+/// An endpoint `QOS` policy meters every packet leaving it, on an established flow too, with
+/// the frame's size (IP length + 14 bytes of Ethernet header): at 20,000 B/s the bucket holds
+/// 2,000 bytes, so one 1,000-byte payload (a 1,054-byte frame) passes, the next finds 946 bytes
+/// and is dropped, an 800-byte one (854) fits. The `qos-meter` scenario shows the same.
+#[test]
+fn a_qos_policy_meters_each_frame_by_its_size() {
+    use hnsim_sim::testkit::{ctr, Lab};
+    use hnsim_sim::{Disposition, Place, SendRequest, L4};
+    let mut lab = Lab::common(15);
+    let n = lab.network(
+        "node1",
+        serde_json::json!({"Name": "nat", "Type": "NAT", "Ipams": [{"Type": "Static", "Subnets": [{"IpAddressPrefix": "172.20.1.0/24",
+            "Routes": [{"NextHop": "172.20.1.1", "DestinationPrefix": "0.0.0.0/0"}]}]}]}),
+    );
+    let e = lab.endpoint(
+        "node1",
+        n,
+        serde_json::json!({"Policies": [{"Type": "QOS", "Settings": {"MaximumOutgoingBandwidthInBytes": 20000}}]}),
+    );
+    lab.container("node1", "P1", &[e]);
+    lab.listen(Place::Station("client".into()), L4::Tcp, 80);
+    let mut send = |len: u16| {
+        let mut r = SendRequest::new(ctr("P1"), ip("10.0.0.50"), L4::Tcp, 80);
+        r.src_port = Some(40000);
+        r.data_len = len;
+        lab.try_send(r).expect("send")
+    };
+    let x = send(1000);
+    assert!(x.request.disposition.is_delivered(), "{x}");
+    let x = send(1000);
+    assert!(
+        matches!(
+            x.request.disposition,
+            Disposition::RateLimited {
+                bytes_per_second: 20000,
+                ..
+            }
+        ),
+        "{x}"
+    );
+    let x = send(800);
+    assert!(x.request.disposition.is_delivered(), "{x}");
+}
+
+/// An endpoint `SDNRoute` without NeedEncap whose next hop is `0.0.0.0` means "no gateway":
+/// the packet goes up to the host stack, which routes it (here to the LAN station), not onto
+/// the wire toward 0.0.0.0.
+#[test]
+fn an_sdn_route_with_no_next_hop_hands_the_packet_to_the_host() {
+    use hnsim_sim::testkit::ctr;
+    use hnsim_sim::{Place, L4};
+    let route = serde_json::json!([{"Type": "SDNRoute",
+        "Settings": {"DestinationPrefix": "10.0.0.0/24", "NextHop": "0.0.0.0"}}]);
+    let (mut lab, _) = l2bridge_lab(route, &[]);
+    lab.listen(Place::Station("client".into()), L4::Tcp, 80);
+    let x = lab.send(ctr("A"), "10.0.0.50", L4::Tcp, 80, Some(40000));
+    assert_eq!(x.request.delivered_to.as_deref(), Some("station:client"), "{x}");
+}
