@@ -251,6 +251,32 @@ fn delta(a: hnsim_sim::Counters, b: hnsim_sim::Counters) -> hnsim_sim::Counters 
     }
 }
 
+/// What `send` cost: the growth of the world's work counters while it ran (`send` checks its
+/// own exchange).
+fn cost_of(
+    lab: &mut hnsim_sim::testkit::Lab,
+    send: impl FnOnce(&mut hnsim_sim::testkit::Lab),
+) -> hnsim_sim::Counters {
+    let c0 = lab.w.counters();
+    send(lab);
+    delta(c0, lab.w.counters())
+}
+
+/// The cost of a connection's first exchange and of the same connection established:
+/// `send(lab, sport)` once from source port `warm` (it fills the neighbour caches), then twice
+/// from `sport`.
+fn first_and_established(
+    lab: &mut hnsim_sim::testkit::Lab,
+    warm: u16,
+    sport: u16,
+    mut send: impl FnMut(&mut hnsim_sim::testkit::Lab, u16),
+) -> (hnsim_sim::Counters, hnsim_sim::Counters) {
+    send(lab, warm);
+    let first = cost_of(lab, |lab| send(lab, sport));
+    let est = cost_of(lab, |lab| send(lab, sport));
+    (first, est)
+}
+
 /// The slow path counts its work: a pod's first packet to the internet (L2Bridge, OutBoundNAT)
 /// costs, on top of the one flow-table probe an established packet costs at its port, one LB
 /// index probe (no VIP matches), one lookup in the port's ROUTE layer and one in the host's
@@ -261,16 +287,11 @@ fn a_first_packet_counts_its_lb_probe_and_both_route_lookups() {
     use hnsim_sim::{Place, L4};
     let (mut lab, _) = l2bridge_lab(serde_json::json!([std_outbound_nat()]), &[]);
     lab.listen(Place::Station("inet".into()), L4::Tcp, 443);
-    let mut exchange = |sport| {
-        let c0 = lab.w.counters();
+    // The neighbour caches warm, a new connection, then the same one established.
+    let (first, est) = first_and_established(&mut lab, 40000, 40001, |lab, sport| {
         let x = lab.send(ctr("A"), "203.0.113.50", L4::Tcp, 443, Some(sport));
         assert!(x.completed(), "{x}");
-        delta(c0, lab.w.counters())
-    };
-    // The neighbour caches warm, a new connection, then the same one established.
-    exchange(40000);
-    let first = exchange(40001);
-    let est = exchange(40001);
+    });
     assert_eq!(
         (est.slow_path, est.fast_path, est.rule_evaluations),
         (0, 3, 0),
@@ -310,11 +331,11 @@ fn an_inbound_nodeport_costs_one_lb_probe_more_than_a_vip() {
         "PortMappings": [{"Protocol": 6, "InternalPort": 8080, "ExternalPort": 30080}]}),
     );
     let mut exchange = |dst: &str, port, sport| {
-        let c0 = lab.w.counters();
-        let x = lab.send(inet(), dst, L4::Tcp, port, Some(sport));
-        assert_eq!(x.request.delivered_to.as_deref(), Some("container:A"), "{x}");
-        assert!(x.completed(), "{x}");
-        delta(c0, lab.w.counters())
+        cost_of(&mut lab, |lab| {
+            let x = lab.send(inet(), dst, L4::Tcp, port, Some(sport));
+            assert_eq!(x.request.delivered_to.as_deref(), Some("container:A"), "{x}");
+            assert!(x.completed(), "{x}");
+        })
     };
     exchange("10.0.0.202", 80, 40000);
     exchange("10.0.0.11", 30080, 40000);
@@ -369,11 +390,11 @@ fn a_host_network_backend_replies_through_the_host_stack_fast_path() {
     );
     lab.listen(Place::Host("node1".into()), L4::Tcp, 10250);
     let mut exchange = |sport| {
-        let c0 = lab.w.counters();
-        let x = lab.send(ctr("A"), "10.96.0.80", L4::Tcp, 10250, Some(sport));
-        assert_eq!(x.request.delivered_to.as_deref(), Some("host:node1"), "{x}");
-        assert!(x.completed(), "{x}");
-        delta(c0, lab.w.counters())
+        cost_of(&mut lab, |lab| {
+            let x = lab.send(ctr("A"), "10.96.0.80", L4::Tcp, 10250, Some(sport));
+            assert_eq!(x.request.delivered_to.as_deref(), Some("host:node1"), "{x}");
+            assert!(x.completed(), "{x}");
+        })
     };
     let first = exchange(50000);
     // A's port out on the slow path (the LB rule); the host's reply restored at the host stack,
@@ -411,11 +432,11 @@ fn a_host_connection_to_a_nodeport_costs_one_lb_probe_more_than_a_vip() {
         "PortMappings": [{"Protocol": 6, "InternalPort": 8080, "ExternalPort": 30090, "Flags": 2}]}),
     );
     let mut exchange = |dst: &str, port, sport| {
-        let c0 = lab.w.counters();
-        let x = lab.send(Place::Host("node1".into()), dst, L4::Tcp, port, Some(sport));
-        assert_eq!(x.request.delivered_to.as_deref(), Some("container:A"), "{x}");
-        assert!(x.completed(), "{x}");
-        delta(c0, lab.w.counters())
+        cost_of(&mut lab, |lab| {
+            let x = lab.send(Place::Host("node1".into()), dst, L4::Tcp, port, Some(sport));
+            assert_eq!(x.request.delivered_to.as_deref(), Some("container:A"), "{x}");
+            assert!(x.completed(), "{x}");
+        })
     };
     exchange("10.96.0.90", 80, 40000);
     exchange("10.0.0.11", 30090, 40001);
@@ -450,8 +471,7 @@ fn an_inbound_port_mapped_first_packet_counts_its_lookups() {
     use hnsim_sim::{Place, L4};
     let pm = serde_json::json!([{"Type": "PortMapping", "Settings": {"Protocol": 6, "InternalPort": 8080, "ExternalPort": 18080}}]);
     let (mut lab, _) = l2bridge_lab(pm, &[]);
-    let mut exchange = |sport| {
-        let c0 = lab.w.counters();
+    let (first, est) = first_and_established(&mut lab, 40000, 40001, |lab, sport| {
         let x = lab.send(
             Place::Station("inet".into()),
             "10.0.0.11",
@@ -461,11 +481,7 @@ fn an_inbound_port_mapped_first_packet_counts_its_lookups() {
         );
         assert_eq!(x.request.delivered_to.as_deref(), Some("container:A"), "{x}");
         assert!(x.completed(), "{x}");
-        delta(c0, lab.w.counters())
-    };
-    exchange(40000);
-    let first = exchange(40001);
-    let est = exchange(40001);
+    });
     // The uplink and A's port on the slow path, the reply restored at A's port.
     assert_eq!(
         (first.slow_path, first.fast_path, first.rule_evaluations),
@@ -541,4 +557,131 @@ fn an_sdn_route_with_no_next_hop_hands_the_packet_to_the_host() {
     lab.listen(Place::Station("client".into()), L4::Tcp, 80);
     let x = lab.send(ctr("A"), "10.0.0.50", L4::Tcp, 80, Some(40000));
     assert_eq!(x.request.delivered_to.as_deref(), Some("station:client"), "{x}");
+}
+
+/// P3 (newer WS2019 builds, setting `empty_source_vip_uses_node_ip: false`): VFP's LB layer
+/// looks at every packet leaving a pod before the flow table, one probe of the VIP set, and at
+/// a packet addressed to a VIP one LB index probe more. The same ClusterIP exchange (pod B to
+/// the VIP, backend A; `SourceVIP` the node's address, so both builds translate alike) costs
+/// exactly three lookups more on such a host, first packet or established: the request at B's
+/// port (the VIP set and the LB index) and the reply at A's port (the VIP set).
+#[test]
+fn a_p3_host_probes_the_lb_layer_for_every_packet_leaving_a_pod() {
+    use hnsim_sim::testkit::ctr;
+    use hnsim_sim::L4;
+    let costs = |p3: bool| {
+        let (mut lab, a) = l2bridge_lab(serde_json::json!([]), &[]);
+        if p3 {
+            lab.host_settings("node1", |d| d.empty_source_vip_uses_node_ip = false);
+        }
+        let n = *lab.w.hns("node1").unwrap().networks.keys().next().unwrap();
+        let b = lab.endpoint(
+            "node1",
+            n,
+            serde_json::json!({"Name": "B", "IpConfigurations": [{"IpAddress": "10.244.1.11"}],
+                "MacAddress": "00-15-5D-01-01-0B", "Routes": [{"NextHop": "10.244.1.2", "DestinationPrefix": "0.0.0.0/0"}]}),
+        );
+        lab.container("node1", "B", &[b]);
+        lab.lb(
+            "node1",
+            &[a],
+            serde_json::json!({"SourceVIP": "10.0.0.11", "FrontendVIPs": ["10.96.0.50"],
+            "PortMappings": [{"Protocol": 6, "InternalPort": 8080, "ExternalPort": 80}]}),
+        );
+        first_and_established(&mut lab, 40000, 40001, |lab, sport| {
+            let x = lab.send(ctr("B"), "10.96.0.50", L4::Tcp, 80, Some(sport));
+            assert_eq!(x.request.delivered_to.as_deref(), Some("container:A"), "{x}");
+            assert!(x.completed(), "{x}");
+        })
+    };
+    let (first, est) = costs(false);
+    let (first_p3, est_p3) = costs(true);
+    for (older, p3) in [(first, first_p3), (est, est_p3)] {
+        assert_eq!(
+            (p3.slow_path, p3.fast_path, p3.rule_evaluations),
+            (older.slow_path, older.fast_path, older.rule_evaluations),
+            "P3 {p3:?}, older build {older:?}"
+        );
+        assert_eq!(
+            p3.table_lookups,
+            older.table_lookups + 3,
+            "P3 {p3:?}, older build {older:?}"
+        );
+    }
+}
+
+/// A dual-stack L2Bridge network on node1 (`NAME`, IPv4 `10.244.N.0/24`, IPv6 `fd00:N::/64`;
+/// subnet gateways `.1` and `::1`, the pods' `.2` and `::2`, as with flannel's
+/// `forceBridgeGateway`).
+fn dual_stack_net(lab: &mut hnsim_sim::testkit::Lab, name: &str, n: u8) -> hnsim_model::Guid {
+    lab.network(
+        "node1",
+        serde_json::json!({"Name": name, "Type": "L2Bridge", "Ipams": [{"Type": "Static", "Subnets": [
+            {"IpAddressPrefix": format!("10.244.{n}.0/24"),
+             "Routes": [{"NextHop": format!("10.244.{n}.1"), "DestinationPrefix": "0.0.0.0/0"}]},
+            {"IpAddressPrefix": format!("fd00:{n}::/64"),
+             "Routes": [{"NextHop": format!("fd00:{n}::1"), "DestinationPrefix": "::/0"}]}]}]}),
+    )
+}
+
+/// A dual-stack pod `name` with addresses `10.244.N.H` and `fd00:N::H` and both default routes.
+fn dual_stack_pod(
+    lab: &mut hnsim_sim::testkit::Lab,
+    net: hnsim_model::Guid,
+    name: &str,
+    n: u8,
+    h: u8,
+) -> hnsim_model::Guid {
+    let ep = lab.endpoint(
+        "node1",
+        net,
+        serde_json::json!({"Name": name,
+            "IpConfigurations": [{"IpAddress": format!("10.244.{n}.{h}")}, {"IpAddress": format!("fd00:{n}::{h:x}")}],
+            "MacAddress": format!("00-15-5D-01-{n:02X}-{h:02X}"),
+            "Routes": [{"NextHop": format!("10.244.{n}.2"), "DestinationPrefix": "0.0.0.0/0"},
+                       {"NextHop": format!("fd00:{n}::2"), "DestinationPrefix": "::/0"}]}),
+    );
+    lab.container("node1", name, &[ep]);
+    lab.listen(hnsim_sim::testkit::ctr(name), hnsim_sim::L4::Tcp, 80);
+    ep
+}
+
+/// VFP switches IPv6 straight to a port only inside one network (P15: same-host L2Bridge
+/// traffic is bridged within its network): pod A reaches pod B of its own network directly,
+/// but not pod D of a second dual-stack network on the same host, another L2 domain: the packet
+/// takes the route layer and the host's IPv6 routes, and node1 has none to D's subnet.
+#[test]
+fn ipv6_is_switched_to_a_port_of_the_same_network_only() {
+    use hnsim_sim::testkit::{ctr, Lab};
+    use hnsim_sim::{Disposition, SendRequest, L4};
+    let mut lab = Lab::common(64);
+    let cbr0 = dual_stack_net(&mut lab, "cbr0", 1);
+    let cbr1 = dual_stack_net(&mut lab, "cbr1", 3);
+    let gw = lab.endpoint(
+        "node1",
+        cbr0,
+        serde_json::json!({"Name": "cbr0_ep", "IpConfigurations": [{"IpAddress": "10.244.1.2"}, {"IpAddress": "fd00:1::2"}]}),
+    );
+    lab.host_attach("node1", &[gw]);
+    dual_stack_pod(&mut lab, cbr0, "A", 1, 0x10);
+    dual_stack_pod(&mut lab, cbr0, "B", 1, 0x11);
+    dual_stack_pod(&mut lab, cbr1, "D", 3, 0x10);
+    let mut send6 = |dst: &str| {
+        let r = SendRequest::new(ctr("A"), ip(dst), L4::Tcp, 80);
+        lab.try_send(r).expect("send")
+    };
+    let x = send6("fd00:1::11");
+    assert!(x.completed(), "{x}");
+    assert_eq!(x.request.delivered_to.as_deref(), Some("container:B"), "{x}");
+    let x = send6("fd00:3::10");
+    match &x.request.disposition {
+        Disposition::NoRoute { node, reason } => {
+            assert_eq!(node, "node1", "{x}");
+            assert_eq!(
+                reason, "no host IPv6 route to fd00:3::10 (World::set_host_routes6)",
+                "{x}"
+            );
+        }
+        other => panic!("expected NoRoute, found {other:?}\n{x}"),
+    }
 }
