@@ -685,3 +685,95 @@ fn ipv6_is_switched_to_a_port_of_the_same_network_only() {
         other => panic!("expected NoRoute, found {other:?}\n{x}"),
     }
 }
+
+/// A reply restored by a pinned reverse translation names, in its trace, the VFP layer that made
+/// the translation: OUTBOUND_NAT for a pod's connection to the internet, PORT_MAPPING and
+/// SLB_NAT for inbound connections through a port mapping and a VIP.
+#[test]
+fn a_restored_reply_names_the_layer_that_translated_it() {
+    use hnsim_sim::testkit::{ctr, std_outbound_nat};
+    use hnsim_sim::{Exchange, Place, Step, L4};
+    let inet = || Place::Station("inet".into());
+    let pm = serde_json::json!({"Type": "PortMapping", "Settings": {"Protocol": 6, "InternalPort": 8080, "ExternalPort": 18080}});
+    let (mut lab, a) = l2bridge_lab(serde_json::json!([std_outbound_nat(), pm]), &["10.0.0.202"]);
+    lab.lb(
+        "node1",
+        &[a],
+        serde_json::json!({"FrontendVIPs": ["10.0.0.202"],
+        "PortMappings": [{"Protocol": 6, "InternalPort": 8080, "ExternalPort": 80}]}),
+    );
+    lab.listen(inet(), L4::Tcp, 443);
+    // The reply's session matches and reverse rewrites, as (flow, layer) pairs.
+    let restores = |x: &Exchange| -> (Vec<String>, Vec<String>) {
+        let steps: Vec<&Step> = x
+            .reply
+            .as_ref()
+            .expect("a reply")
+            .hops
+            .iter()
+            .flat_map(|h| &h.steps)
+            .collect();
+        let sessions = steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::Session { flow, .. } if flow.ends_with(" reply") => Some(flow.clone()),
+                _ => None,
+            })
+            .collect();
+        let rewrites = steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::Transform { layer, rule, .. } if rule == "reverse NAT" => Some(layer.clone()),
+                _ => None,
+            })
+            .collect();
+        (sessions, rewrites)
+    };
+    for (from, dst, port, layer) in [
+        (ctr("A"), "203.0.113.50", 443, "OUTBOUND_NAT"),
+        (inet(), "10.0.0.11", 18080, "PORT_MAPPING"),
+        (inet(), "10.0.0.202", 80, "SLB_NAT"),
+    ] {
+        let x = lab.send(from, dst, L4::Tcp, port, Some(40000));
+        assert!(x.completed(), "{x}");
+        assert_eq!(
+            restores(&x),
+            (vec![format!("{layer} reply")], vec![layer.to_string()]),
+            "{x}"
+        );
+    }
+}
+
+/// The overlay route layer (consumers.md S8.2): a packet for an address with no remote endpoint
+/// and no `RemoteSubnetRoute` leaves by the host's routes only when OutBoundNAT translated it to
+/// the host's address (a pod's connection to the internet); inside the exceptions, not
+/// SNATed, it is dropped rather than sent onto the underlay with a pod source address.
+#[test]
+fn an_overlay_pod_leaves_the_overlay_only_when_snated_to_the_host() {
+    use hnsim_sim::testkit::{ctr, std_outbound_nat, Lab};
+    use hnsim_sim::{Disposition, Place, L4};
+    let mut lab = Lab::s8_overlay(9, None, serde_json::Value::Null);
+    let a = lab
+        .w
+        .hns("node1")
+        .unwrap()
+        .endpoints
+        .iter()
+        .find(|(_, e)| e.name == "A")
+        .map(|(g, _)| *g)
+        .expect("A's endpoint");
+    lab.set_endpoint_policies("node1", a, serde_json::json!([std_outbound_nat()]));
+    lab.listen(Place::Station("inet".into()), L4::Tcp, 443);
+    let x = lab.send(ctr("A"), "203.0.113.50", L4::Tcp, 443, Some(40000));
+    assert!(x.completed(), "{x}");
+    assert_eq!(x.request.seen.as_ref().unwrap().src, ip("10.0.0.11"), "{x}");
+    let x = lab.send(ctr("A"), "10.244.3.10", L4::Tcp, 80, Some(40001));
+    match &x.request.disposition {
+        Disposition::NoRoute { reason, .. } => assert_eq!(
+            reason,
+            "overlay network vxlan0: no local endpoint, remote endpoint or RemoteSubnetRoute for 10.244.3.10, and the packet is not SNATed (inferred, consumers.md S8.2)",
+            "{x}"
+        ),
+        other => panic!("expected NoRoute, found {other:?}\n{x}"),
+    }
+}
