@@ -86,6 +86,42 @@ fn every_field_of_a_flow_key_reaches_its_hash() {
     }
 }
 
+/// A flow's tuple, as session steps show it, names its protocol: TCP, UDP, ICMP and ICMPv6
+/// ("icmp"), anything else "ip".
+#[test]
+fn a_flow_tuple_shows_its_protocol() {
+    let shown = |proto: u8, src: &str, dst: &str| {
+        Tuple {
+            proto,
+            src: ip(src),
+            sport: 40000,
+            dst: ip(dst),
+            dport: 53,
+        }
+        .to_string()
+    };
+    assert_eq!(
+        shown(6, "10.244.1.10", "10.96.0.10"),
+        "tcp 10.244.1.10:40000 -> 10.96.0.10:53"
+    );
+    assert_eq!(
+        shown(17, "10.244.1.10", "10.96.0.10"),
+        "udp 10.244.1.10:40000 -> 10.96.0.10:53"
+    );
+    assert_eq!(
+        shown(1, "10.244.1.10", "10.96.0.10"),
+        "icmp 10.244.1.10:40000 -> 10.96.0.10:53"
+    );
+    assert_eq!(
+        shown(58, "fd00:1::10", "fd00:1::11"),
+        "icmp fd00:1::10:40000 -> fd00:1::11:53"
+    );
+    assert_eq!(
+        shown(47, "10.244.1.10", "10.96.0.10"),
+        "ip 10.244.1.10:40000 -> 10.96.0.10:53"
+    );
+}
+
 /// A flow table counts its entries: one per key, replaced in place, none after `clear`.
 #[test]
 fn a_flow_table_counts_one_entry_per_key() {
@@ -610,12 +646,12 @@ fn a_p3_host_probes_the_lb_layer_for_every_packet_leaving_a_pod() {
     }
 }
 
-/// A dual-stack L2Bridge network on node1 (`NAME`, IPv4 `10.244.N.0/24`, IPv6 `fd00:N::/64`;
+/// A dual-stack L2Bridge network `name` on `host` (IPv4 `10.244.N.0/24`, IPv6 `fd00:N::/64`;
 /// subnet gateways `.1` and `::1`, the pods' `.2` and `::2`, as with flannel's
 /// `forceBridgeGateway`).
-fn dual_stack_net(lab: &mut hnsim_sim::testkit::Lab, name: &str, n: u8) -> hnsim_model::Guid {
+fn dual_stack_net(lab: &mut hnsim_sim::testkit::Lab, host: &str, name: &str, n: u8) -> hnsim_model::Guid {
     lab.network(
-        "node1",
+        host,
         serde_json::json!({"Name": name, "Type": "L2Bridge", "Ipams": [{"Type": "Static", "Subnets": [
             {"IpAddressPrefix": format!("10.244.{n}.0/24"),
              "Routes": [{"NextHop": format!("10.244.{n}.1"), "DestinationPrefix": "0.0.0.0/0"}]},
@@ -624,24 +660,26 @@ fn dual_stack_net(lab: &mut hnsim_sim::testkit::Lab, name: &str, n: u8) -> hnsim
     )
 }
 
-/// A dual-stack pod `name` with addresses `10.244.N.H` and `fd00:N::H` and both default routes.
+/// A running dual-stack pod `name` on `host` with addresses `10.244.N.H` and `fd00:N::H`, both
+/// default routes and endpoint `policies`, listening on TCP 80.
 fn dual_stack_pod(
     lab: &mut hnsim_sim::testkit::Lab,
+    host: &str,
     net: hnsim_model::Guid,
-    name: &str,
-    n: u8,
-    h: u8,
+    (name, n, h): (&str, u8, u8),
+    policies: serde_json::Value,
 ) -> hnsim_model::Guid {
     let ep = lab.endpoint(
-        "node1",
+        host,
         net,
         serde_json::json!({"Name": name,
             "IpConfigurations": [{"IpAddress": format!("10.244.{n}.{h}")}, {"IpAddress": format!("fd00:{n}::{h:x}")}],
             "MacAddress": format!("00-15-5D-01-{n:02X}-{h:02X}"),
             "Routes": [{"NextHop": format!("10.244.{n}.2"), "DestinationPrefix": "0.0.0.0/0"},
-                       {"NextHop": format!("fd00:{n}::2"), "DestinationPrefix": "::/0"}]}),
+                       {"NextHop": format!("fd00:{n}::2"), "DestinationPrefix": "::/0"}],
+            "Policies": policies}),
     );
-    lab.container("node1", name, &[ep]);
+    lab.container(host, name, &[ep]);
     lab.listen(hnsim_sim::testkit::ctr(name), hnsim_sim::L4::Tcp, 80);
     ep
 }
@@ -655,17 +693,18 @@ fn ipv6_is_switched_to_a_port_of_the_same_network_only() {
     use hnsim_sim::testkit::{ctr, Lab};
     use hnsim_sim::{Disposition, SendRequest, L4};
     let mut lab = Lab::common(64);
-    let cbr0 = dual_stack_net(&mut lab, "cbr0", 1);
-    let cbr1 = dual_stack_net(&mut lab, "cbr1", 3);
+    let cbr0 = dual_stack_net(&mut lab, "node1", "cbr0", 1);
+    let cbr1 = dual_stack_net(&mut lab, "node1", "cbr1", 3);
     let gw = lab.endpoint(
         "node1",
         cbr0,
         serde_json::json!({"Name": "cbr0_ep", "IpConfigurations": [{"IpAddress": "10.244.1.2"}, {"IpAddress": "fd00:1::2"}]}),
     );
     lab.host_attach("node1", &[gw]);
-    dual_stack_pod(&mut lab, cbr0, "A", 1, 0x10);
-    dual_stack_pod(&mut lab, cbr0, "B", 1, 0x11);
-    dual_stack_pod(&mut lab, cbr1, "D", 3, 0x10);
+    let none = || serde_json::json!([]);
+    dual_stack_pod(&mut lab, "node1", cbr0, ("A", 1, 0x10), none());
+    dual_stack_pod(&mut lab, "node1", cbr0, ("B", 1, 0x11), none());
+    dual_stack_pod(&mut lab, "node1", cbr1, ("D", 3, 0x10), none());
     let mut send6 = |dst: &str| {
         let r = SendRequest::new(ctr("A"), ip(dst), L4::Tcp, 80);
         lab.try_send(r).expect("send")
@@ -776,4 +815,154 @@ fn an_overlay_pod_leaves_the_overlay_only_when_snated_to_the_host() {
         ),
         other => panic!("expected NoRoute, found {other:?}\n{x}"),
     }
+}
+
+/// An inbound connection whose reply had no route when the connection was set up (node1 has no
+/// `RemoteSubnetRoute` back to node2's pod subnet, node2 has one to node1's): the reply's entry
+/// is left pending, so the reply runs the route layer when it is sent, and is dropped there for
+/// the missing route (S8.2) instead of passing as a cached flow.
+#[test]
+fn a_reply_without_a_route_runs_the_route_layer_when_sent() {
+    use hnsim_sim::testkit::{ctr, overlay_network, remote_subnet_route, Lab};
+    use hnsim_sim::{Disposition, L4};
+    let mut lab = Lab::common(10);
+    let n1 = lab.network("node1", overlay_network("10.244.1.0/24", "10.244.1.1"));
+    let n2 = lab.network("node2", overlay_network("10.244.2.0/24", "10.244.2.1"));
+    lab.network_policy(
+        "node2",
+        n2,
+        remote_subnet_route("10.244.1.0/24", "10.0.0.11", "00-15-5D-AA-00-11"),
+    );
+    let a = lab.endpoint(
+        "node1",
+        n1,
+        serde_json::json!({"Name": "A", "IpConfigurations": [{"IpAddress": "10.244.1.10"}], "MacAddress": "0E-2A-0a-f4-01-0a"}),
+    );
+    let c = lab.endpoint(
+        "node2",
+        n2,
+        serde_json::json!({"Name": "C", "IpConfigurations": [{"IpAddress": "10.244.2.10"}], "MacAddress": "0E-2A-0a-f4-02-0a"}),
+    );
+    lab.container("node1", "A", &[a]);
+    lab.container("node2", "C", &[c]);
+    lab.listen(ctr("A"), L4::Tcp, 80);
+    let x = lab.send(ctr("C"), "10.244.1.10", L4::Tcp, 80, Some(40000));
+    assert_eq!(x.request.delivered_to.as_deref(), Some("container:A"), "{x}");
+    match &x.reply.as_ref().expect("A answers").disposition {
+        Disposition::NoRoute { node, reason } => {
+            assert_eq!(node, "node1", "{x}");
+            assert_eq!(
+                reason,
+                "overlay network vxlan0: no local endpoint, remote endpoint or RemoteSubnetRoute for 10.244.2.10, and the packet is not SNATed (inferred, consumers.md S8.2)",
+                "{x}"
+            );
+        }
+        other => panic!("expected the reply dropped for no route, found {other:?}\n{x}"),
+    }
+}
+
+/// IPv6 from the wire reaches only a dual-stack L2Bridge endpoint: a node1 overlay pod that
+/// holds an IPv6 address is not one (IPv6 between overlay pods is unsupported, consumers.md
+/// P14), so a dual-stack pod on node2, routed to node1 by node2's IPv6 routes, is not
+/// delivered to it.
+#[test]
+fn ipv6_from_the_wire_reaches_only_a_dual_stack_l2bridge_endpoint() {
+    use hnsim_sim::testkit::{ctr, Lab};
+    use hnsim_sim::{Disposition, SendRequest, L4};
+    let mut lab = Lab::common(11);
+    let ov = lab.network(
+        "node1",
+        serde_json::json!({"Name": "vxlan0", "Type": "Overlay", "Ipams": [{"Type": "Static", "Subnets": [
+            {"IpAddressPrefix": "10.244.1.0/24", "Routes": [{"NextHop": "10.244.1.1", "DestinationPrefix": "0.0.0.0/0"}],
+             "Policies": [{"Type": "VSID", "Settings": {"IsolationId": 4096}}]},
+            {"IpAddressPrefix": "fd00:1::/64", "Routes": [{"NextHop": "fd00:1::1", "DestinationPrefix": "::/0"}]}]}]}),
+    );
+    let x_ep = lab.endpoint(
+        "node1",
+        ov,
+        serde_json::json!({"IpConfigurations": [{"IpAddress": "10.244.1.10"}, {"IpAddress": "fd00:1::10"}]}),
+    );
+    lab.container("node1", "X", &[x_ep]);
+    lab.listen(ctr("X"), L4::Tcp, 80);
+    let br = dual_stack_net(&mut lab, "node2", "cbr0", 2);
+    dual_stack_pod(&mut lab, "node2", br, ("C", 2, 0x10), serde_json::json!([]));
+    lab.w
+        .set_host_routes6(
+            "node2",
+            vec![("fd00:1::/64".parse().unwrap(), "10.0.0.11".parse().unwrap())],
+        )
+        .unwrap();
+    let x = lab
+        .try_send(SendRequest::new(ctr("C"), ip("fd00:1::10"), L4::Tcp, 80))
+        .expect("send");
+    match &x.request.disposition {
+        Disposition::NoRoute { node, reason } => {
+            assert_eq!(node, "node1", "{x}");
+            assert_eq!(
+                reason, "no dual-stack L2Bridge endpoint with fd00:1::10 on this host",
+                "{x}"
+            );
+        }
+        other => panic!("expected NoRoute at node1, found {other:?}\n{x}"),
+    }
+}
+
+/// The IPv6 OutBoundNAT layer counts each rule it reads: a pod whose first IPv6 OutBoundNAT
+/// (with `Destinations` that do not hold the destination) is passed over before the second
+/// SNATs the connection costs one rule evaluation more on its first packet than a pod with the
+/// second alone; established, neither reads a rule.
+#[test]
+fn the_ipv6_outbound_nat_layer_counts_each_rule_it_reads() {
+    use hnsim_sim::testkit::{ctr, Lab};
+    use hnsim_sim::{SendRequest, L4};
+    let snat = serde_json::json!({"Type": "OutBoundNAT",
+        "Settings": {"VirtualIP": "fd00:ffff::11", "Exceptions": ["fd00:1::/64"], "Flags": 2}});
+    let elsewhere = serde_json::json!({"Type": "OutBoundNAT",
+        "Settings": {"VirtualIP": "fd00:ffff::11", "Destinations": ["fd00:9::/64"], "Flags": 2}});
+    let costs = |policies: serde_json::Value| {
+        let mut lab = Lab::common(12);
+        let n1 = dual_stack_net(&mut lab, "node1", "cbr0", 1);
+        let n2 = dual_stack_net(&mut lab, "node2", "cbr0", 2);
+        dual_stack_pod(&mut lab, "node1", n1, ("A", 1, 0x10), policies);
+        dual_stack_pod(&mut lab, "node2", n2, ("C", 2, 0x10), serde_json::json!([]));
+        let r = |p: &str, nh: &str| (p.parse().unwrap(), nh.parse().unwrap());
+        lab.w
+            .set_host_routes6("node1", vec![r("fd00:2::/64", "10.0.0.12")])
+            .unwrap();
+        lab.w
+            .set_host_routes6("node2", vec![r("fd00:ffff::11/128", "10.0.0.11")])
+            .unwrap();
+        first_and_established(&mut lab, 40000, 40001, |lab, sport| {
+            let mut r = SendRequest::new(ctr("A"), ip("fd00:2::10"), L4::Tcp, 80);
+            r.src_port = Some(sport);
+            let x = lab.try_send(r).expect("send");
+            assert!(x.completed(), "{x}");
+            assert_eq!(x.request.seen.as_ref().unwrap().src, ip("fd00:ffff::11"), "{x}");
+        })
+    };
+    let (first1, est1) = costs(serde_json::json!([snat.clone()]));
+    let (first2, est2) = costs(serde_json::json!([elsewhere, snat]));
+    assert_eq!((est1.rule_evaluations, est2.rule_evaluations), (0, 0));
+    assert_eq!(
+        first2.rule_evaluations,
+        first1.rule_evaluations + 1,
+        "one rule {first1:?}, two rules {first2:?}"
+    );
+    assert_eq!(first2.table_lookups, first1.table_lookups);
+}
+
+/// A SNAT pool larger than the port space above its first port ends at the last whole block
+/// below 65536: ports stay distinct and never wrap.
+#[test]
+fn a_snat_pool_never_runs_past_the_last_port() {
+    let mut p = SnatPools::new(20_000, 64, 49152);
+    let a = ip("10.0.0.11");
+    let mut seen = BTreeSet::new();
+    while let Some(port) = p.alloc(a, SnatOwner::Port(1)) {
+        assert!(port >= 49152, "{port}");
+        assert!(seen.insert(port), "port {port} handed out twice");
+    }
+    // (65535 - 49152) / 64 = 255 whole blocks.
+    assert_eq!((seen.len(), p.blocks(a)), (255 * 64, 255));
+    assert_eq!(seen.last(), Some(&(49152 + 255 * 64 - 1)));
 }
