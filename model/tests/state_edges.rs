@@ -839,3 +839,108 @@ fn an_endpoint_filter_on_a_document_field_reads_the_document() {
     let found = enumerate(&mut h, ObjectKind::Endpoint, Some(json!({ "MacAddress": mac })));
     assert_eq!(found, vec![a]);
 }
+
+/// The work counter survives `rebuild_indexes`: it counts every lookup the state made so far,
+/// so a bench that plants objects and rebuilds still measures from where it was (a counter
+/// that went back would make its differences wrap).
+#[test]
+fn index_probes_are_kept_across_a_rebuild() {
+    let mut h = hns();
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    ep(&mut h, &n, None);
+    let before = h.index_probes();
+    assert!(before > 0);
+    h.rebuild_indexes();
+    assert!(h.index_probes() >= before, "{} < {before}", h.index_probes());
+}
+
+/// `HcnModifyLoadBalancer` moves the LB's frontend and its endpoint references: the frontend
+/// it takes is held (another LB on it clashes), the one it left is free, the endpoint it now
+/// lists is referenced (refused under `Refuse`) and the one it dropped is not.
+#[test]
+fn an_updated_lb_moves_its_frontend_and_its_references() {
+    let mut h = hns_with(|s| s.endpoint_in_policy_list = OnReferenced::Refuse);
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    let (a, b) = (ep(&mut h, &n, None), ep(&mut h, &n, None));
+    let lb = |e: &Guid, port: u16| {
+        json!({"HostComputeEndpoints": [e.to_string()], "FrontendVIPs": ["10.96.0.1"],
+            "PortMappings": [{"Protocol": 6, "InternalPort": 8080, "ExternalPort": port}]})
+    };
+    let (id, _) = create(&mut h, ObjectKind::LoadBalancer, &lb(&a, 80)).unwrap();
+    h.modify_load_balancer(&id.to_string(), &lb(&b, 81).to_string())
+        .unwrap();
+    h.verify_indexes().unwrap();
+    let other = ep(&mut h, &n, None);
+    assert_eq!(
+        code(create(&mut h, ObjectKind::LoadBalancer, &lb(&other, 81))),
+        HResult::HCN_E_PORT_ALREADY_EXISTS
+    );
+    create(&mut h, ObjectKind::LoadBalancer, &lb(&other, 80)).unwrap();
+    assert_eq!(
+        code(h.delete_endpoint(&b.to_string())),
+        HResult::HCN_E_ENTITY_HAS_REFERENCES
+    );
+    h.delete_endpoint(&a.to_string()).unwrap();
+}
+
+/// `hnsim hns validate` tells warnings (unknown keys: HNS ignores them) from errors (what a
+/// create would refuse, with its HRESULT); `--strict` and the fuzz target rely on the split.
+#[test]
+fn lint_tells_a_warning_from_an_error() {
+    let doc = json!({"Name": "e", "HostComputeNetwork": "00000000-0000-0000-0000-000000000001",
+        "Nmae": "typo", "IpConfigurations": [{"IpAddress": "fd00::5", "PrefixLength": 64}]});
+    let old = HostSettings {
+        hns_version: Version::new(10, 1),
+        ..HostSettings::default()
+    };
+    let (_, p) = lint::check_value(&doc, &old).unwrap();
+    let kinds: Vec<(bool, Option<HResult>)> = p.iter().map(|p| (p.is_warning(), p.code)).collect();
+    assert_eq!(
+        kinds,
+        [(true, None), (false, Some(HResult::HCN_E_REQUEST_UNSUPPORTED))],
+        "{p:?}"
+    );
+}
+
+/// ACL protocol 252 (VXLAN in HNS's numbering) needs HNS 11.0 (`AclSupportForProtocol252`):
+/// refused before, accepted from then on, like any other protocol number up to 256.
+#[test]
+fn an_acl_on_protocol_252_needs_hns_11() {
+    let acl = |h: &mut hnsim_model::state::Hns, protocols: &str| {
+        let n = net(h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+        let mut d = endpoint_doc(&n, None);
+        d["Policies"] = json!([{"Type": "ACL", "Settings": {"Protocols": protocols,
+            "Action": "Allow", "Direction": "In"}}]);
+        create(h, ObjectKind::Endpoint, &d).map(drop)
+    };
+    let mut old = hns_with(|s| s.hns_version = Version::new(10, 1));
+    let e = acl(&mut old, "6,252").unwrap_err();
+    assert_eq!(e.code, HResult::HCN_E_INVALID_POLICY, "{}", e.message);
+    assert!(e.message.contains("ACL protocol 252"), "{}", e.message);
+    acl(&mut hns_with(|s| s.hns_version = Version::new(10, 1)), "6,251").unwrap();
+    acl(&mut hns_with(|s| s.hns_version = Version::new(11, 0)), "6,252").unwrap();
+}
+
+/// An endpoint's `SDNRoute` policy is checked at create: `DestinationPrefix` must be a CIDR and
+/// `NextHop`, when given, an address; a well-formed one is accepted.
+#[test]
+fn an_endpoint_sdn_route_policy_must_be_well_formed() {
+    let mut h = hns();
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    let route = |h: &mut hnsim_model::state::Hns, prefix: &str, hop: &str| {
+        let mut d = endpoint_doc(&n, None);
+        d["Policies"] = json!([{"Type": "SDNRoute", "Settings": {"DestinationPrefix": prefix,
+            "NextHop": hop, "NeedEncap": true}}]);
+        create(h, ObjectKind::Endpoint, &d).map(drop)
+    };
+    for (prefix, hop, bad) in [
+        ("10.96.0.0/x", "", "DestinationPrefix"),
+        ("10.96.0.0/12", "gateway", "NextHop"),
+    ] {
+        let e = route(&mut h, prefix, hop).unwrap_err();
+        assert_eq!(e.code, HResult::HCN_E_INVALID_POLICY, "{}", e.message);
+        assert!(e.message.contains(bad), "{}", e.message);
+    }
+    route(&mut h, "10.96.0.0/12", "").unwrap();
+    route(&mut h, "10.96.0.0/12", "172.20.0.1").unwrap();
+}
