@@ -944,3 +944,57 @@ fn an_endpoint_sdn_route_policy_must_be_well_formed() {
     route(&mut h, "10.96.0.0/12", "").unwrap();
     route(&mut h, "10.96.0.0/12", "172.20.0.1").unwrap();
 }
+
+/// A `SetPolicy` needs HNS 13.0, a nested set (`NESTEDIPSET`, or 1 as [sdn] sends it) 15.0:
+/// on HNS 14.0 a plain IP set is accepted and a nested one refused in either spelling.
+#[test]
+fn a_nested_ip_set_needs_hns_15() {
+    let with_set = |h: &mut hnsim_model::state::Hns, kind: serde_json::Value| {
+        let mut d = nat_network("nat", "172.20.0.0/16", "172.20.0.1");
+        d["Policies"] = json!([{"Type": "SetPolicy", "Settings": {"Id": "s", "Name": "set",
+            "PolicyType": kind, "Values": "10.0.0.1"}}]);
+        create(h, ObjectKind::Network, &d).map(drop)
+    };
+    let v14 = || hns_with(|s| s.hns_version = Version::new(14, 0));
+    with_set(&mut v14(), json!("IPSET")).unwrap();
+    for kind in [json!("NESTEDIPSET"), json!(1)] {
+        let e = with_set(&mut v14(), kind.clone()).unwrap_err();
+        assert_eq!(
+            e.code,
+            HResult::HCN_E_INVALID_POLICY_TYPE,
+            "{kind}: {}",
+            e.message
+        );
+        assert!(e.message.contains("NESTEDIPSET"), "{}", e.message);
+        with_set(&mut hns_with(|s| s.hns_version = Version::new(15, 0)), kind).unwrap();
+    }
+}
+
+/// Only a port mapping flagged IPv6 (the `IPV6` NatFlag) needs dual-stack support: on an HNS
+/// without it an IPv4 port mapping is accepted and an IPv6 one refused, naming the flag.
+#[test]
+fn only_an_ipv6_port_mapping_needs_dual_stack() {
+    use hnsim_model::schema::nat_flags::IPV6;
+    let mut h = hns_with(|s| s.hns_version = Version::new(11, 0));
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    let mapping = |h: &mut hnsim_model::state::Hns, flags: u32, port: u16| {
+        let mut d = endpoint_doc(&n, None);
+        d["Policies"] = json!([{"Type": "PortMapping", "Settings": {"Protocol": 6,
+            "InternalPort": 80, "ExternalPort": port, "Flags": flags}}]);
+        create(h, ObjectKind::Endpoint, &d).map(drop)
+    };
+    mapping(&mut h, 0, 8080).unwrap();
+    let e = mapping(&mut h, IPV6, 8081).unwrap_err();
+    assert_eq!(e.code, HResult::HCN_E_REQUEST_UNSUPPORTED, "{}", e.message);
+    assert!(e.message.contains("PortMapping flag IPv6"), "{}", e.message);
+}
+
+/// An HNS without dual stack allocates an endpoint only its IPv4 address.
+#[test]
+fn an_hns_without_dual_stack_allocates_ipv4() {
+    let mut h = hns_with(|s| s.hns_version = Version::new(11, 0));
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    let e = ep(&mut h, &n, None);
+    let ips: Vec<String> = h.endpoint_ips(&e).map(|i| i.to_string()).collect();
+    assert_eq!(ips, ["172.20.0.2"]);
+}
