@@ -998,3 +998,27 @@ fn an_hns_without_dual_stack_allocates_ipv4() {
     let ips: Vec<String> = h.endpoint_ips(&e).map(|i| i.to_string()).collect();
     assert_eq!(ips, ["172.20.0.2"]);
 }
+
+/// Deleting a namespace that still holds an endpoint detaches it under `Release` (the default)
+/// and keeps the endpoint; under `Refuse` only an empty namespace may go.
+#[test]
+fn a_namespace_in_use_is_released_by_default_and_refused_only_when_configured() {
+    let mut h = hns();
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    let e = ep(&mut h, &n, None);
+    let ns = namespace(&mut h, None);
+    h.modify_namespace(&ns.to_string(), &attach_req(&e, "Add"))
+        .unwrap();
+    h.delete_namespace(&ns.to_string()).unwrap();
+    assert_eq!(enumerate(&mut h, ObjectKind::Namespace, None), Vec::<Guid>::new());
+    assert_eq!(enumerate(&mut h, ObjectKind::Endpoint, None), vec![e]);
+    h.verify_indexes().unwrap();
+    // The endpoint is free again: another namespace may take it.
+    let other = namespace(&mut h, None);
+    h.modify_namespace(&other.to_string(), &attach_req(&e, "Add"))
+        .unwrap();
+
+    let mut h = hns_with(|s| s.namespace_with_resources = OnReferenced::Refuse);
+    let empty = namespace(&mut h, None);
+    h.delete_namespace(&empty.to_string()).unwrap();
+}
