@@ -1022,3 +1022,55 @@ fn a_namespace_in_use_is_released_by_default_and_refused_only_when_configured() 
     let empty = namespace(&mut h, None);
     h.delete_namespace(&empty.to_string()).unwrap();
 }
+
+/// The model backend names itself and the HNS version it models (the adapter's hello line, a
+/// conformance report's `backend`, a transcript's header).
+#[test]
+fn the_model_backend_names_itself_and_its_hns_version() {
+    let h = hns_with(|s| s.hns_version = Version::new(13, 2));
+    assert_eq!(HnsBackend::describe(&h), "sim (HNS 13.2)");
+}
+
+/// A /32 endpoint prefix needs HNS 9.3–9.x or 10.4 and later (hns-schema.md §4.6): refused on
+/// 9.2 and 10.3, accepted on 9.3 and 10.4.
+#[test]
+fn a_slash_32_endpoint_prefix_follows_its_version_ranges() {
+    for (major, minor, ok) in [(9, 2, false), (9, 3, true), (10, 3, false), (10, 4, true)] {
+        let mut h = hns_with(|s| s.hns_version = Version::new(major, minor));
+        let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+        let mut d = endpoint_doc(&n, None);
+        d["IpConfigurations"] = json!([{"IpAddress": "172.20.0.9", "PrefixLength": 32}]);
+        match create(&mut h, ObjectKind::Endpoint, &d) {
+            Ok(_) => assert!(ok, "{major}.{minor} accepted /32"),
+            Err(e) => {
+                assert!(!ok, "{major}.{minor}: {}", e.message);
+                assert_eq!(e.code, HResult::HCN_E_REQUEST_UNSUPPORTED, "{}", e.message);
+                assert!(e.message.contains("/32"), "{}", e.message);
+            }
+        }
+    }
+}
+
+/// A NodePort-style LB (no FrontendVIPs) is IPv6 when its `IPv6` flag is set, whatever its
+/// other flags: an IPv6 DSR one (Flags 3) clashes with a plain IPv6 one (Flags 2) on the same
+/// port and coexists with an IPv4 one (Flags 0).
+#[test]
+fn a_nodeport_lb_family_is_its_ipv6_flag_alone() {
+    let mut h = hns();
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    let e = ep(&mut h, &n, None);
+    let lb = |flags: u32| {
+        json!({"HostComputeEndpoints": [e.to_string()], "Flags": flags,
+            "PortMappings": [{"Protocol": 6, "InternalPort": 80, "ExternalPort": 30080}]})
+    };
+    create(&mut h, ObjectKind::LoadBalancer, &lb(0)).unwrap();
+    create(&mut h, ObjectKind::LoadBalancer, &lb(3)).unwrap();
+    assert_eq!(
+        code(create(&mut h, ObjectKind::LoadBalancer, &lb(2))),
+        HResult::HCN_E_PORT_ALREADY_EXISTS
+    );
+    assert_eq!(
+        code(create(&mut h, ObjectKind::LoadBalancer, &lb(1))),
+        HResult::HCN_E_PORT_ALREADY_EXISTS
+    );
+}
