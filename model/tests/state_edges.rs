@@ -1074,3 +1074,26 @@ fn a_nodeport_lb_family_is_its_ipv6_flag_alone() {
         HResult::HCN_E_PORT_ALREADY_EXISTS
     );
 }
+
+/// Deleting a container's namespace under `Release` (the default) leaves the container without
+/// one: no namespace, no endpoints, and its endpoint is free for another container.
+#[test]
+fn deleting_a_containers_namespace_releases_the_container() {
+    use hnsim_model::state::Isolation;
+    let mut h = hns();
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    let e = ep(&mut h, &n, None);
+    let ns = h
+        .create_container("c", Isolation::Process, &[e])
+        .unwrap()
+        .namespace
+        .unwrap();
+    h.delete_namespace(&ns.to_string()).unwrap();
+    let c = &h.compute_systems["c"];
+    assert_eq!((c.namespace, c.endpoints.len()), (None, 0));
+    assert!(h.container_of(&e).is_none());
+    h.verify_indexes().unwrap();
+    let c2 = h.create_container("c2", Isolation::Process, &[e]).unwrap();
+    assert_eq!(h.container_of(&e).map(|c| c.id.as_str()), Some("c2"));
+    assert_ne!(c2.namespace, Some(ns));
+}
