@@ -1097,3 +1097,40 @@ fn deleting_a_containers_namespace_releases_the_container() {
     assert_eq!(h.container_of(&e).map(|c| c.id.as_str()), Some("c2"));
     assert_ne!(c2.namespace, Some(ns));
 }
+
+/// A network `VxlanPort` policy needs HNS 10.3 (an older HNS does not know the type) and a
+/// non-zero port.
+#[test]
+fn a_vxlan_port_policy_needs_hns_10_3_and_a_port() {
+    let with_port = |major: u32, minor: u32, port: u16| {
+        let mut h = hns_with(|s| s.hns_version = Version::new(major, minor));
+        let mut d = nat_network("vx", "172.20.0.0/16", "172.20.0.1");
+        d["Type"] = json!("Overlay");
+        d["Policies"] = json!([{"Type": "VxlanPort", "Settings": {"Port": port}}]);
+        create(&mut h, ObjectKind::Network, &d).map(drop)
+    };
+    let e = with_port(10, 2, 4790).unwrap_err();
+    assert_eq!(e.code, HResult::HCN_E_INVALID_POLICY_TYPE, "{}", e.message);
+    assert!(e.message.contains("VxlanPort"), "{}", e.message);
+    let e = with_port(10, 3, 0).unwrap_err();
+    assert_eq!(e.code, HResult::HCN_E_INVALID_POLICY, "{}", e.message);
+    assert!(e.message.contains("Port must be non-zero"), "{}", e.message);
+    with_port(10, 3, 4790).unwrap();
+}
+
+/// A load balancer's `DistributionType` is 0, 1 or 2 (none, source IP and protocol, source
+/// IP): 2 is accepted, 3 refused naming the field.
+#[test]
+fn an_lb_distribution_type_is_0_1_or_2() {
+    let mut h = hns();
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    let e = ep(&mut h, &n, None);
+    let lb = |dist: u32, port: u16| {
+        json!({"HostComputeEndpoints": [e.to_string()], "PortMappings": [{"Protocol": 6,
+            "InternalPort": 80, "ExternalPort": port, "DistributionType": dist}]})
+    };
+    create(&mut h, ObjectKind::LoadBalancer, &lb(2, 80)).unwrap();
+    let e = create(&mut h, ObjectKind::LoadBalancer, &lb(3, 81)).unwrap_err();
+    assert_eq!(e.code, HResult::HCN_E_INVALID_POLICY, "{}", e.message);
+    assert!(e.message.contains("DistributionType"), "{}", e.message);
+}
