@@ -966,3 +966,79 @@ fn a_snat_pool_never_runs_past_the_last_port() {
     assert_eq!((seen.len(), p.blocks(a)), (255 * 64, 255));
     assert_eq!(seen.last(), Some(&(49152 + 255 * 64 - 1)));
 }
+
+/// The reply of a NodePort connection from a pod of another node goes back over the overlay: C
+/// on node2 reaches node1's address by the plain underlay (node2 holds a remote endpoint for
+/// node1's address with itself as PA, a host-network backend, S9.2); node1 balances it to A,
+/// and A's reply, restored to C's address where it leaves node1, finds no remote endpoint for
+/// C but node1's `RemoteSubnetRoute` to node2's pod subnet: it is encapsulated to node2.
+#[test]
+fn a_nodeport_reply_to_a_remote_pod_follows_the_remote_subnet_route() {
+    use hnsim_sim::testkit::{ctr, Lab};
+    use hnsim_sim::{Step, L4};
+    let mut lab = Lab::s8_overlay(13, None, serde_json::Value::Null);
+    let hns1 = lab.w.hns("node1").unwrap();
+    let a = *hns1.endpoints.iter().find(|(_, e)| e.name == "A").unwrap().0;
+    let n2 = *lab.w.hns("node2").unwrap().networks.keys().next().unwrap();
+    lab.endpoint(
+        "node2",
+        n2,
+        serde_json::json!({"IpConfigurations": [{"IpAddress": "10.0.0.11"}],
+        "MacAddress": "02-11-0a-00-00-0b", "Flags": 1,
+        "Policies": [{"Type": "ProviderAddress", "Settings": {"ProviderAddress": "10.0.0.11"}}]}),
+    );
+    lab.lb(
+        "node1",
+        &[a],
+        serde_json::json!({"PortMappings": [{"Protocol": 6, "InternalPort": 80, "ExternalPort": 30080}]}),
+    );
+    lab.listen(ctr("A"), L4::Tcp, 80);
+    let x = lab.send(ctr("C"), "10.0.0.11", L4::Tcp, 30080, Some(40000));
+    assert_eq!(x.request.delivered_to.as_deref(), Some("container:A"), "{x}");
+    assert!(x.completed(), "{x}");
+    let reply = x.reply.as_ref().unwrap();
+    assert_eq!(reply.delivered_to.as_deref(), Some("container:C"), "{x}");
+    let encaps: Vec<_> = reply
+        .hops
+        .iter()
+        .filter(|h| h.node == "node1")
+        .flat_map(|h| &h.steps)
+        .filter_map(|s| match s {
+            Step::Encap { outer_dst, vni, .. } => Some((outer_dst.to_string(), *vni)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(encaps, [("10.0.0.12".to_string(), 4096)], "{x}");
+}
+
+/// A route step names the VFP layer and the table that answered: A's packet to C (S8) is
+/// routed at A's port by node1's `RemoteSubnetRoute` for node2's pod subnet, toward node2's PA.
+#[test]
+fn a_route_step_names_the_layer_and_the_table() {
+    use hnsim_sim::testkit::{ctr, Lab};
+    use hnsim_sim::{Step, L4};
+    let mut lab = Lab::s8_overlay(14, None, serde_json::Value::Null);
+    lab.listen(ctr("C"), L4::Tcp, 80);
+    let x = lab.send(ctr("A"), "10.244.2.10", L4::Tcp, 80, Some(40000));
+    assert!(x.completed(), "{x}");
+    let routes: Vec<(&str, &str, &str)> = x
+        .request
+        .hops
+        .iter()
+        .filter(|h| h.node == "node1")
+        .flat_map(|h| &h.steps)
+        .filter_map(|s| match s {
+            Step::Route {
+                table,
+                prefix,
+                next_hop,
+            } => Some((table.as_str(), prefix.as_str(), next_hop.as_str())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        routes,
+        [("ROUTE RemoteSubnetRoute", "10.244.2.0/24", "PA 10.0.0.12")],
+        "{x}"
+    );
+}
