@@ -1042,3 +1042,58 @@ fn a_route_step_names_the_layer_and_the_table() {
         "{x}"
     );
 }
+
+/// The `QOS` meter is one counted lookup (the endpoint's token bucket) on every packet leaving
+/// the endpoint: the same exchange from a metered pod, with a rate far above what it sends,
+/// costs exactly one lookup more than from an unmetered one, first packet or established (the
+/// reply enters the pod, unmetered).
+#[test]
+fn a_qos_meter_costs_one_lookup_per_packet_it_meters() {
+    use hnsim_sim::testkit::{ctr, std_outbound_nat};
+    use hnsim_sim::{Place, L4};
+    let costs = |policies: serde_json::Value| {
+        let (mut lab, _) = l2bridge_lab(policies, &[]);
+        lab.listen(Place::Station("inet".into()), L4::Tcp, 443);
+        first_and_established(&mut lab, 40000, 40001, |lab, sport| {
+            let x = lab.send(ctr("A"), "203.0.113.50", L4::Tcp, 443, Some(sport));
+            assert!(x.completed(), "{x}");
+        })
+    };
+    let qos =
+        serde_json::json!({"Type": "QOS", "Settings": {"MaximumOutgoingBandwidthInBytes": 1_000_000_000u64}});
+    let (first, est) = costs(serde_json::json!([std_outbound_nat()]));
+    let (first_q, est_q) = costs(serde_json::json!([std_outbound_nat(), qos]));
+    for (plain, metered) in [(first, first_q), (est, est_q)] {
+        assert_eq!(
+            (metered.table_lookups, metered.slow_path, metered.fast_path),
+            (plain.table_lookups + 1, plain.slow_path, plain.fast_path),
+            "metered {metered:?}, plain {plain:?}"
+        );
+    }
+}
+
+/// With `acl_default_allow_when_no_rules: false`, a direction without ACLs blocks: a pod with
+/// none is denied by the ACL_SWITCH layer's default, while a pod whose ACLs (RuleType Switch)
+/// allow the connection passes: the host ACL layer, empty, does not block it.
+#[test]
+fn without_allow_when_no_rules_only_a_direction_with_no_acls_blocks() {
+    use hnsim_sim::testkit::{ctr, std_outbound_nat};
+    use hnsim_sim::{Disposition, Place, L4};
+    let allow_out = serde_json::json!({"Type": "ACL", "Settings": {"Protocols": "256", "Action": "Allow",
+        "Direction": "Out", "Priority": 100, "RuleType": "Switch"}});
+    let send = |policies: serde_json::Value| {
+        let (mut lab, _) = l2bridge_lab(policies, &[]);
+        lab.host_settings("node1", |d| d.acl_default_allow_when_no_rules = false);
+        lab.listen(Place::Station("inet".into()), L4::Tcp, 443);
+        lab.send(ctr("A"), "203.0.113.50", L4::Tcp, 443, Some(40000))
+    };
+    let x = send(serde_json::json!([std_outbound_nat(), allow_out]));
+    assert!(x.completed(), "{x}");
+    let x = send(serde_json::json!([std_outbound_nat()]));
+    match &x.request.disposition {
+        Disposition::DeniedOut { layer, rule, .. } => {
+            assert_eq!((layer.as_str(), rule.as_str()), ("ACL_SWITCH", "default"), "{x}")
+        }
+        other => panic!("expected DeniedOut, found {other:?}\n{x}"),
+    }
+}
