@@ -1097,3 +1097,42 @@ fn without_allow_when_no_rules_only_a_direction_with_no_acls_blocks() {
         other => panic!("expected DeniedOut, found {other:?}\n{x}"),
     }
 }
+
+/// The host's outbound translation of a NAT network's pod is traced as WINNAT, of a shared
+/// ICS network's pod as ICS: the layer that rewrote the source to the host's address.
+#[test]
+fn the_host_traces_nat_and_ics_egress_under_their_own_layer() {
+    use hnsim_sim::testkit::{ctr, Lab};
+    use hnsim_sim::{Place, Step, L4};
+    for (kind, layer) in [("NAT", "WINNAT"), ("ICS", "ICS")] {
+        let mut lab = Lab::common(16);
+        let n = lab.network(
+            "node1",
+            serde_json::json!({"Name": kind.to_lowercase(), "Type": kind, "Ipams": [{"Type": "Static", "Subnets": [
+                {"IpAddressPrefix": "172.30.0.0/24", "Routes": [{"NextHop": "172.30.0.1", "DestinationPrefix": "0.0.0.0/0"}]}]}]}),
+        );
+        let a = lab.endpoint(
+            "node1",
+            n,
+            serde_json::json!({"Name": "A", "IpConfigurations": [{"IpAddress": "172.30.0.10"}],
+                "Routes": [{"NextHop": "172.30.0.1", "DestinationPrefix": "0.0.0.0/0"}]}),
+        );
+        lab.container("node1", "A", &[a]);
+        lab.listen(Place::Station("inet".into()), L4::Tcp, 443);
+        let x = lab.send(ctr("A"), "203.0.113.50", L4::Tcp, 443, Some(40000));
+        assert!(x.completed(), "{kind}: {x}");
+        let snat: Vec<&str> = x
+            .request
+            .hops
+            .iter()
+            .flat_map(|h| &h.steps)
+            .filter_map(|s| match s {
+                Step::Transform { layer, rule, .. } if rule == "outbound NAT to the host address" => {
+                    Some(layer.as_str())
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(snat, [layer], "{kind}: {x}");
+    }
+}
