@@ -966,3 +966,173 @@ fn a_snat_pool_never_runs_past_the_last_port() {
     assert_eq!((seen.len(), p.blocks(a)), (255 * 64, 255));
     assert_eq!(seen.last(), Some(&(49152 + 255 * 64 - 1)));
 }
+
+/// The reply of a NodePort connection from a pod of another node goes back over the overlay: C
+/// on node2 reaches node1's address by the plain underlay (node2 holds a remote endpoint for
+/// node1's address with itself as PA, a host-network backend, S9.2); node1 balances it to A,
+/// and A's reply, restored to C's address where it leaves node1, finds no remote endpoint for
+/// C but node1's `RemoteSubnetRoute` to node2's pod subnet: it is encapsulated to node2.
+#[test]
+fn a_nodeport_reply_to_a_remote_pod_follows_the_remote_subnet_route() {
+    use hnsim_sim::testkit::{ctr, Lab};
+    use hnsim_sim::{Step, L4};
+    let mut lab = Lab::s8_overlay(13, None, serde_json::Value::Null);
+    let hns1 = lab.w.hns("node1").unwrap();
+    let a = *hns1.endpoints.iter().find(|(_, e)| e.name == "A").unwrap().0;
+    let n2 = *lab.w.hns("node2").unwrap().networks.keys().next().unwrap();
+    lab.endpoint(
+        "node2",
+        n2,
+        serde_json::json!({"IpConfigurations": [{"IpAddress": "10.0.0.11"}],
+        "MacAddress": "02-11-0a-00-00-0b", "Flags": 1,
+        "Policies": [{"Type": "ProviderAddress", "Settings": {"ProviderAddress": "10.0.0.11"}}]}),
+    );
+    lab.lb(
+        "node1",
+        &[a],
+        serde_json::json!({"PortMappings": [{"Protocol": 6, "InternalPort": 80, "ExternalPort": 30080}]}),
+    );
+    lab.listen(ctr("A"), L4::Tcp, 80);
+    let x = lab.send(ctr("C"), "10.0.0.11", L4::Tcp, 30080, Some(40000));
+    assert_eq!(x.request.delivered_to.as_deref(), Some("container:A"), "{x}");
+    assert!(x.completed(), "{x}");
+    let reply = x.reply.as_ref().unwrap();
+    assert_eq!(reply.delivered_to.as_deref(), Some("container:C"), "{x}");
+    let encaps: Vec<_> = reply
+        .hops
+        .iter()
+        .filter(|h| h.node == "node1")
+        .flat_map(|h| &h.steps)
+        .filter_map(|s| match s {
+            Step::Encap { outer_dst, vni, .. } => Some((outer_dst.to_string(), *vni)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(encaps, [("10.0.0.12".to_string(), 4096)], "{x}");
+}
+
+/// A route step names the VFP layer and the table that answered: A's packet to C (S8) is
+/// routed at A's port by node1's `RemoteSubnetRoute` for node2's pod subnet, toward node2's PA.
+#[test]
+fn a_route_step_names_the_layer_and_the_table() {
+    use hnsim_sim::testkit::{ctr, Lab};
+    use hnsim_sim::{Step, L4};
+    let mut lab = Lab::s8_overlay(14, None, serde_json::Value::Null);
+    lab.listen(ctr("C"), L4::Tcp, 80);
+    let x = lab.send(ctr("A"), "10.244.2.10", L4::Tcp, 80, Some(40000));
+    assert!(x.completed(), "{x}");
+    let routes: Vec<(&str, &str, &str)> = x
+        .request
+        .hops
+        .iter()
+        .filter(|h| h.node == "node1")
+        .flat_map(|h| &h.steps)
+        .filter_map(|s| match s {
+            Step::Route {
+                table,
+                prefix,
+                next_hop,
+            } => Some((table.as_str(), prefix.as_str(), next_hop.as_str())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        routes,
+        [("ROUTE RemoteSubnetRoute", "10.244.2.0/24", "PA 10.0.0.12")],
+        "{x}"
+    );
+}
+
+/// The `QOS` meter is one counted lookup (the endpoint's token bucket) on every packet leaving
+/// the endpoint: the same exchange from a metered pod, with a rate far above what it sends,
+/// costs exactly one lookup more than from an unmetered one, first packet or established (the
+/// reply enters the pod, unmetered).
+#[test]
+fn a_qos_meter_costs_one_lookup_per_packet_it_meters() {
+    use hnsim_sim::testkit::{ctr, std_outbound_nat};
+    use hnsim_sim::{Place, L4};
+    let costs = |policies: serde_json::Value| {
+        let (mut lab, _) = l2bridge_lab(policies, &[]);
+        lab.listen(Place::Station("inet".into()), L4::Tcp, 443);
+        first_and_established(&mut lab, 40000, 40001, |lab, sport| {
+            let x = lab.send(ctr("A"), "203.0.113.50", L4::Tcp, 443, Some(sport));
+            assert!(x.completed(), "{x}");
+        })
+    };
+    let qos =
+        serde_json::json!({"Type": "QOS", "Settings": {"MaximumOutgoingBandwidthInBytes": 1_000_000_000u64}});
+    let (first, est) = costs(serde_json::json!([std_outbound_nat()]));
+    let (first_q, est_q) = costs(serde_json::json!([std_outbound_nat(), qos]));
+    for (plain, metered) in [(first, first_q), (est, est_q)] {
+        assert_eq!(
+            (metered.table_lookups, metered.slow_path, metered.fast_path),
+            (plain.table_lookups + 1, plain.slow_path, plain.fast_path),
+            "metered {metered:?}, plain {plain:?}"
+        );
+    }
+}
+
+/// With `acl_default_allow_when_no_rules: false`, a direction without ACLs blocks: a pod with
+/// none is denied by the ACL_SWITCH layer's default, while a pod whose ACLs (RuleType Switch)
+/// allow the connection passes: the host ACL layer, empty, does not block it.
+#[test]
+fn without_allow_when_no_rules_only_a_direction_with_no_acls_blocks() {
+    use hnsim_sim::testkit::{ctr, std_outbound_nat};
+    use hnsim_sim::{Disposition, Place, L4};
+    let allow_out = serde_json::json!({"Type": "ACL", "Settings": {"Protocols": "256", "Action": "Allow",
+        "Direction": "Out", "Priority": 100, "RuleType": "Switch"}});
+    let send = |policies: serde_json::Value| {
+        let (mut lab, _) = l2bridge_lab(policies, &[]);
+        lab.host_settings("node1", |d| d.acl_default_allow_when_no_rules = false);
+        lab.listen(Place::Station("inet".into()), L4::Tcp, 443);
+        lab.send(ctr("A"), "203.0.113.50", L4::Tcp, 443, Some(40000))
+    };
+    let x = send(serde_json::json!([std_outbound_nat(), allow_out]));
+    assert!(x.completed(), "{x}");
+    let x = send(serde_json::json!([std_outbound_nat()]));
+    match &x.request.disposition {
+        Disposition::DeniedOut { layer, rule, .. } => {
+            assert_eq!((layer.as_str(), rule.as_str()), ("ACL_SWITCH", "default"), "{x}")
+        }
+        other => panic!("expected DeniedOut, found {other:?}\n{x}"),
+    }
+}
+
+/// The host's outbound translation of a NAT network's pod is traced as WINNAT, of a shared
+/// ICS network's pod as ICS: the layer that rewrote the source to the host's address.
+#[test]
+fn the_host_traces_nat_and_ics_egress_under_their_own_layer() {
+    use hnsim_sim::testkit::{ctr, Lab};
+    use hnsim_sim::{Place, Step, L4};
+    for (kind, layer) in [("NAT", "WINNAT"), ("ICS", "ICS")] {
+        let mut lab = Lab::common(16);
+        let n = lab.network(
+            "node1",
+            serde_json::json!({"Name": kind.to_lowercase(), "Type": kind, "Ipams": [{"Type": "Static", "Subnets": [
+                {"IpAddressPrefix": "172.30.0.0/24", "Routes": [{"NextHop": "172.30.0.1", "DestinationPrefix": "0.0.0.0/0"}]}]}]}),
+        );
+        let a = lab.endpoint(
+            "node1",
+            n,
+            serde_json::json!({"Name": "A", "IpConfigurations": [{"IpAddress": "172.30.0.10"}],
+                "Routes": [{"NextHop": "172.30.0.1", "DestinationPrefix": "0.0.0.0/0"}]}),
+        );
+        lab.container("node1", "A", &[a]);
+        lab.listen(Place::Station("inet".into()), L4::Tcp, 443);
+        let x = lab.send(ctr("A"), "203.0.113.50", L4::Tcp, 443, Some(40000));
+        assert!(x.completed(), "{kind}: {x}");
+        let snat: Vec<&str> = x
+            .request
+            .hops
+            .iter()
+            .flat_map(|h| &h.steps)
+            .filter_map(|s| match s {
+                Step::Transform { layer, rule, .. } if rule == "outbound NAT to the host address" => {
+                    Some(layer.as_str())
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(snat, [layer], "{kind}: {x}");
+    }
+}
