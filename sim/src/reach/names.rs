@@ -20,7 +20,7 @@ impl Runner<'_> {
             return only
                 .iter()
                 .map(|n| {
-                    let place = self.place(n).map_err(|e| e + &self.name_hint(n))?;
+                    let place = self.place(n).map_err(|e| format!("{e}{}", self.name_hint(n)))?;
                     Ok(Source {
                         label: n.clone(),
                         place,
@@ -69,7 +69,9 @@ impl Runner<'_> {
             for n in only {
                 let addr = match n.parse::<IpAddr>() {
                     Ok(a) => a,
-                    Err(_) => self.address_of(n).map_err(|e| e + &self.name_hint(n))?,
+                    Err(_) => self
+                        .address_of(n)
+                        .map_err(|e| format!("{e}{}", self.name_hint(n)))?,
                 };
                 let label = match n.parse::<IpAddr>() {
                     Ok(a) => self.address_labels().remove(&a).unwrap_or_else(|| n.clone()),
