@@ -22,17 +22,12 @@
 //! * [`scenario`]: the YAML format, parser, validator, runner and reports;
 //! * [`testkit`], [`benchkit`]: labs for tests and benchmarks.
 
-pub mod app;
 pub mod benchkit;
 pub mod capture;
 pub mod compile;
-pub mod engine;
-pub mod fabric;
 pub mod fasthash;
 pub mod fuzz_entry;
-pub mod host;
 pub mod host_stack;
-pub(crate) mod neigh;
 pub mod packet;
 pub(crate) mod path;
 pub mod pcap;
@@ -50,6 +45,7 @@ pub mod vfp;
 pub mod view;
 pub mod wire;
 pub mod world;
+pub use world::{app, engine, fabric, host};
 
 pub use app::{Forwarded, PreparedPacket};
 pub use trace::{Disposition, Exchange, Hop, Seen, Step, Trace, L4};

@@ -22,6 +22,12 @@
 //! - no IP fragmentation: a packet larger than an MTU passes when DF is clear;
 //! - SNAT ports are not returned to the pool within a run.
 
+pub mod app;
+pub mod engine;
+pub mod fabric;
+pub mod host;
+mod neigh;
+
 use crate::capture::{PcapSet, Taps};
 use crate::host_stack::HostStack;
 use crate::path::HostId;
@@ -317,25 +323,47 @@ pub(crate) struct Node {
     pub neigh: crate::fasthash::FastMap<Ipv4Addr, Mac>,
 }
 
-/// The simulated world. See the module doc.
+/// What a packet changes outside the hosts' dataplanes: the virtual clock, the seeded RNG, the
+/// next ephemeral source port and the connection nonce. `reach` takes one before its witnesses
+/// and puts it back ([`World::rewind`]) before each; two worlds with equal runtimes draw the same.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Runtime {
+    now: u64,
+    rng: ChaCha8Rng,
+    next_ephemeral: u16,
+    conn_nonce: u64,
+}
+
+impl Runtime {
+    /// The source port the next packet gets when it names none.
+    pub fn next_ephemeral(&self) -> u16 {
+        self.next_ephemeral
+    }
+
+    /// The nonce the next connection (LB choice, SNAT) is numbered with.
+    pub fn conn_nonce(&self) -> u64 {
+        self.conn_nonce
+    }
+}
+
+/// The simulated world. See the module doc. Its fields are private: the driver (the child
+/// modules `engine`, `host`, `neigh`, `fabric`, `app`) is `World`'s own code; everything else
+/// reads it through the named methods below.
 pub struct World {
-    pub(crate) seed: u64,
-    pub(crate) now: u64,
-    pub(crate) rng: ChaCha8Rng,
+    seed: u64,
+    rt: Runtime,
     /// The underlay: segments and the fault rules on them.
-    pub(crate) fabric: Fabric,
-    pub(crate) nodes: Vec<Node>,
+    fabric: Fabric,
+    nodes: Vec<Node>,
     node_by_name: BTreeMap<String, usize>,
-    pub(crate) listeners: BTreeSet<(String, L4, u16)>,
+    listeners: BTreeSet<(String, L4, u16)>,
     /// Capture points and what they saw.
-    pub(crate) taps: Taps,
-    pub(crate) capture: bool,
-    pub(crate) counters: Counters,
-    pub(crate) tracing: bool,
+    taps: Taps,
+    capture: bool,
+    counters: Counters,
+    tracing: bool,
     /// Bumped by topology changes and faults; part of every flow entry's generation.
     epoch: u64,
-    pub(crate) next_ephemeral: u16,
-    pub(crate) conn_nonce: u64,
 }
 
 fn unknown(kind: &'static str, name: &str) -> UnknownName {
@@ -349,8 +377,12 @@ impl World {
     pub fn new(seed: u64) -> World {
         World {
             seed,
-            now: 0,
-            rng: ChaCha8Rng::seed_from_u64(seed),
+            rt: Runtime {
+                now: 0,
+                rng: ChaCha8Rng::seed_from_u64(seed),
+                next_ephemeral: 50000,
+                conn_nonce: 0,
+            },
             fabric: Fabric::default(),
             nodes: Vec::new(),
             node_by_name: BTreeMap::new(),
@@ -360,8 +392,6 @@ impl World {
             counters: Counters::default(),
             tracing: true,
             epoch: 0,
-            next_ephemeral: 50000,
-            conn_nonce: 0,
         }
     }
 
@@ -477,8 +507,7 @@ impl World {
         let World {
             nodes,
             counters,
-            conn_nonce,
-            now,
+            rt,
             epoch,
             seed,
             ..
@@ -489,11 +518,11 @@ impl World {
         };
         let HostNode { vfp, stack, .. } = &mut **hn;
         let env = Env {
-            now: *now,
+            now: rt.now,
             epoch: *epoch,
             seed: *seed,
             node: name,
-            nonce: conn_nonce,
+            nonce: &mut rt.conn_nonce,
             counters,
             stack,
         };
@@ -540,11 +569,21 @@ impl World {
     }
 
     pub fn advance(&mut self, ns: u64) {
-        self.now = self.now.saturating_add(ns);
+        self.rt.now = self.rt.now.saturating_add(ns);
     }
 
     pub fn now(&self) -> u64 {
-        self.now
+        self.rt.now
+    }
+
+    /// The clock, RNG and counters packets draw from (see [`Runtime`]).
+    pub fn runtime(&self) -> &Runtime {
+        &self.rt
+    }
+
+    /// Put the clock, RNG and counters back to `rt` (dataplane state is the hosts').
+    pub fn rewind(&mut self, rt: &Runtime) {
+        self.rt = rt.clone();
     }
 
     /// Packet-path counters (slow path, fast path, rule evaluations, table lookups).
@@ -556,14 +595,66 @@ impl World {
         self.counters = Counters::default();
     }
 
+    /// Put the counters back to `c` (after work that should not count, e.g. `reach`'s witnesses).
+    pub fn set_counters(&mut self, c: Counters) {
+        self.counters = c;
+    }
+
     /// Switch tracing off for benchmarks: no steps or hops are built.
     pub fn set_tracing(&mut self, on: bool) {
         self.tracing = on;
     }
 
+    pub fn tracing(&self) -> bool {
+        self.tracing
+    }
+
     /// Switch all packet capture off (or back on) for benchmarks.
     pub fn set_capture(&mut self, on: bool) {
         self.capture = on;
+    }
+
+    pub fn capture(&self) -> bool {
+        self.capture
+    }
+
+    /// The open listening sockets: (place as text, protocol, port).
+    pub fn listeners(&self) -> &BTreeSet<(String, L4, u16)> {
+        &self.listeners
+    }
+
+    /// The underlay: segments and fault rules (read-only; faults go through [`World::fault`]).
+    pub(crate) fn fabric(&self) -> &Fabric {
+        &self.fabric
+    }
+
+    /// Every node (hosts, routers, stations) in the order they were added.
+    pub(crate) fn nodes(&self) -> &[Node] {
+        &self.nodes
+    }
+
+    /// The Windows host at node index `node`, if it is one.
+    pub(crate) fn host_at(&self, node: usize) -> Option<&HostNode> {
+        match &self.nodes.get(node)?.kind {
+            NodeKind::Host(h) => Some(h),
+            _ => None,
+        }
+    }
+
+    /// [`World::host_at`], to change.
+    pub(crate) fn host_at_mut(&mut self, node: usize) -> Option<&mut HostNode> {
+        match &mut self.nodes.get_mut(node)?.kind {
+            NodeKind::Host(h) => Some(h),
+            _ => None,
+        }
+    }
+
+    /// Every Windows host, to change (in node order).
+    pub(crate) fn hosts_mut(&mut self) -> impl Iterator<Item = &mut HostNode> {
+        self.nodes.iter_mut().filter_map(|n| match &mut n.kind {
+            NodeKind::Host(h) => Some(&mut **h),
+            _ => None,
+        })
     }
 
     /// Capture at named ports too (`HOST/ENDPOINT-NAME` or `HOST/ENDPOINT-GUID`); uplinks are

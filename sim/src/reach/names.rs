@@ -31,7 +31,7 @@ impl Runner<'_> {
         // Endpoints in a namespace no container runs in (an imported node: the dump has HNS's
         // namespaces but not HCS's containers) send as themselves.
         let mut bare = std::collections::BTreeSet::new();
-        for n in &self.world.nodes {
+        for n in self.world.nodes() {
             if let NodeKind::Host(h) = &n.kind {
                 bare.extend(
                     (h.vfp.program().ports.iter())
@@ -102,7 +102,7 @@ impl Runner<'_> {
             })
             .collect();
         let mut out = BTreeMap::new();
-        for n in &self.world.nodes {
+        for n in self.world.nodes() {
             match &n.kind {
                 NodeKind::Host(h) => {
                     out.insert(IpAddr::V4(h.spec.ip), n.name.clone());

@@ -266,7 +266,7 @@ impl World {
         }
         let nodes = &self.nodes;
         let name = |n: usize| nodes[n].name.clone();
-        match self.fabric.carry(seg, from, to, &mut self.rng, name) {
+        match self.fabric.carry(seg, from, to, &mut self.rt.rng, name) {
             Ok(delay) => Next::Go(At::Arrive { node: to, seg, pkt }, delay),
             Err(d) => drop(d),
         }
@@ -305,7 +305,7 @@ impl World {
     /// the vSwitch ingress.
     fn uplink_in(&mut self, h: HostId, mut pkt: Packet, tr: &mut Tracer) -> Next {
         self.ensure_compiled(h);
-        let now = self.now;
+        let now = self.rt.now;
         let src = pkt.outer.map(|o| o.eth.src).unwrap_or(pkt.eth.src);
         self.hn_mut(h).switch.learn_from_uplink(src, now);
         if tr.on {

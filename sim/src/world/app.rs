@@ -237,7 +237,8 @@ impl World {
         }
     }
 
-    fn ensure_all_compiled(&mut self) {
+    /// Bring every host's program up to date with its HNS state (otherwise done lazily per packet).
+    pub(crate) fn ensure_all_compiled(&mut self) {
         for i in 0..self.nodes.len() {
             if matches!(self.nodes[i].kind, NodeKind::Host(_)) {
                 self.ensure_compiled(HostId(i));
@@ -312,8 +313,8 @@ impl World {
         let sport = match req.src_port {
             Some(p) => p,
             None => {
-                let p = self.next_ephemeral;
-                self.next_ephemeral = if p >= 59999 { 50000 } else { p + 1 };
+                let p = self.rt.next_ephemeral;
+                self.rt.next_ephemeral = if p >= 59999 { 50000 } else { p + 1 };
                 p
             }
         };
@@ -350,7 +351,7 @@ impl World {
                     ttl: req.ttl.unwrap_or(default_ttl),
                     // IPv6 routers never fragment.
                     dont_fragment: req.dont_fragment || dst.is_ipv6(),
-                    ident: (self.conn_nonce & 0xffff) as u16,
+                    ident: (self.rt.conn_nonce & 0xffff) as u16,
                 },
                 l4,
             },

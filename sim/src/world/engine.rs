@@ -242,7 +242,7 @@ impl World {
                 self.counters.table_lookups += 1;
                 let mac = self.hn(h).vfp.program().ports[q as usize].mac;
                 pkt.eth.dst = mac;
-                let fwd = self.hn(h).switch.forward(mac, self.now);
+                let fwd = self.hn(h).switch.forward(mac, self.rt.now);
                 if tr.on {
                     let name = match fwd {
                         Forward::To(SwitchPort::Endpoint(p)) if p == q => {
@@ -342,7 +342,7 @@ impl World {
             last = at.node();
             match self.process(at, tr) {
                 Next::Go(next, delay) => {
-                    self.now = self.now.saturating_add(delay);
+                    self.rt.now = self.rt.now.saturating_add(delay);
                     at = next;
                 }
                 Next::End(o) => return o,
