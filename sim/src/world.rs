@@ -33,8 +33,8 @@ use crate::host_stack::HostStack;
 use crate::path::HostId;
 use crate::switch::VSwitch;
 use crate::trace::L4;
-pub use crate::underlay::SegmentSpec;
-use crate::underlay::{Fabric, FaultRule};
+use crate::underlay::{Attachment, Fabric, FaultRule};
+pub use crate::underlay::{RouterInterface, RouterSpec, SegmentSpec, StationSpec};
 use crate::vfp::{Env, Vfp};
 use hnsim_model::state::{Hns, HostSettings};
 use hnsim_model::{Guid, Mac};
@@ -48,26 +48,6 @@ use std::net::{IpAddr, Ipv4Addr};
 
 pub use crate::settings::{Counters, DataplaneSettings};
 pub use crate::trace::{Disposition, Hop, Seen, Step, Trace};
-
-/// A router interface on a segment.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RouterInterface {
-    pub segment: String,
-    pub ip: Ipv4Addr,
-    pub mac: Mac,
-}
-
-/// A router joining segments. Connected prefixes are routed automatically.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RouterSpec {
-    pub name: String,
-    pub interfaces: Vec<RouterInterface>,
-    #[serde(default)]
-    pub default_route: Option<Ipv4Addr>,
-    /// Static routes (prefix, next hop), e.g. a pod subnet toward its node (host-gw / UDR).
-    #[serde(default)]
-    pub routes: Vec<(Ipv4Net, Ipv4Addr)>,
-}
 
 /// A Windows node.
 #[derive(Clone, Debug)]
@@ -99,17 +79,6 @@ impl HostSpec {
             dataplane: DataplaneSettings::default(),
         }
     }
-}
-
-/// An external client or Internet host.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StationSpec {
-    pub name: String,
-    pub segment: String,
-    pub ip: Ipv4Addr,
-    pub mac: Mac,
-    #[serde(default)]
-    pub gateway: Option<Ipv4Addr>,
 }
 
 /// Where a packet starts or an application listens.
@@ -309,18 +278,27 @@ impl HostNode {
     }
 }
 
-pub(crate) enum NodeKind {
-    Host(Box<HostNode>),
-    /// A router and the segment index of each interface.
-    Router(RouterSpec, Vec<usize>),
-    Station(StationSpec, usize),
+/// A node as the world keeps it: its name and, for a Windows host, the host (routers and
+/// stations live in the [`Fabric`]).
+struct Node {
+    name: String,
+    host: Option<Box<HostNode>>,
 }
 
-pub(crate) struct Node {
+/// What a node is, as [`World::nodes`] shows it.
+#[derive(Clone, Copy)]
+pub(crate) enum NodeKind<'a> {
+    Host(&'a HostNode),
+    /// A router and the segment index of each interface.
+    Router(&'a RouterSpec, &'a [usize]),
+    Station(&'a StationSpec, usize),
+}
+
+/// One node of [`World::nodes`] (its name copied: readers build labels from it).
+#[derive(Clone)]
+pub(crate) struct NodeView<'a> {
     pub name: String,
-    pub kind: NodeKind,
-    /// Neighbour cache (lookup only; never iterated).
-    pub neigh: crate::fasthash::FastMap<Ipv4Addr, Mac>,
+    pub kind: NodeKind<'a>,
 }
 
 /// What a packet changes outside the hosts' dataplanes: the virtual clock, the seeded RNG, the
@@ -413,7 +391,8 @@ impl World {
         Ok(i)
     }
 
-    fn add_node(&mut self, name: &str, kind: NodeKind) -> Result<(), TopologyError> {
+    /// Add a node: attached to the fabric as `at`, with its host when it is one.
+    fn add_node(&mut self, name: &str, at: Attachment, host: Option<HostNode>) -> Result<(), TopologyError> {
         if self.node_by_name.contains_key(name) {
             return Err(TopologyError::Duplicate {
                 kind: "node",
@@ -421,10 +400,11 @@ impl World {
             });
         }
         self.node_by_name.insert(name.to_string(), self.nodes.len());
+        let i = self.fabric.attach(at);
+        debug_assert_eq!(i, self.nodes.len());
         self.nodes.push(Node {
             name: name.to_string(),
-            kind,
-            neigh: Default::default(),
+            host: host.map(Box::new),
         });
         self.epoch += 1;
         Ok(())
@@ -457,7 +437,7 @@ impl World {
             )?);
         }
         let name = spec.name.clone();
-        self.add_node(&name, NodeKind::Router(spec, segs))
+        self.add_node(&name, Attachment::Router(spec, segs), None)
     }
 
     pub fn add_host(&mut self, spec: HostSpec) -> Result<(), TopologyError> {
@@ -476,18 +456,23 @@ impl World {
         let mut node = node;
         node.rebuild_routes(self.fabric.spec(seg).prefix);
         let name = node.spec.name.clone();
-        self.add_node(&name, NodeKind::Host(Box::new(node)))
+        let at = Attachment::Host {
+            seg,
+            ip: node.spec.ip,
+            mac: node.spec.mac,
+        };
+        self.add_node(&name, at, Some(node))
     }
 
     pub fn add_station(&mut self, spec: StationSpec) -> Result<(), TopologyError> {
         let seg = self.segment_index(&spec.segment, spec.ip, &format!("station {}", spec.name))?;
         let name = spec.name.clone();
-        self.add_node(&name, NodeKind::Station(spec, seg))
+        self.add_node(&name, Attachment::Station(spec, seg), None)
     }
 
     pub(crate) fn host_index(&self, host: &str) -> Result<HostId, UnknownName> {
         match self.node_by_name.get(host) {
-            Some(&i) if matches!(self.nodes[i].kind, NodeKind::Host(_)) => Ok(HostId(i)),
+            Some(&i) if self.nodes[i].host.is_some() => Ok(HostId(i)),
             _ => Err(unknown("host", host)),
         }
     }
@@ -495,7 +480,7 @@ impl World {
     /// The node index of station `name`.
     pub(crate) fn station_index(&self, name: &str) -> Result<usize, UnknownName> {
         match self.node_by_name.get(name) {
-            Some(&i) if matches!(self.nodes[i].kind, NodeKind::Station(..)) => Ok(i),
+            Some(&i) if self.fabric.station(i).is_some() => Ok(i),
             _ => Err(unknown("station", name)),
         }
     }
@@ -512,8 +497,8 @@ impl World {
             seed,
             ..
         } = self;
-        let Node { name, kind, .. } = &mut nodes[h.0];
-        let NodeKind::Host(hn) = kind else {
+        let Node { name, host } = &mut nodes[h.0];
+        let Some(hn) = host else {
             unreachable!("node {h:?} is not a host")
         };
         let HostNode { vfp, stack, .. } = &mut **hn;
@@ -531,20 +516,13 @@ impl World {
 
     /// The control plane of a host. The dataplane recompiles when its `generation` moves.
     pub fn hns(&mut self, host: &str) -> Result<&mut Hns, UnknownName> {
-        let i = self.host_index(host)?;
-        match &mut self.nodes[i.0].kind {
-            NodeKind::Host(h) => Ok(&mut h.hns),
-            _ => Err(unknown("host", host)),
-        }
+        Ok(&mut self.host_mut(host)?.hns)
     }
 
     /// Read-only view of a host's HNS state.
     pub fn hns_ref(&self, host: &str) -> Result<&Hns, UnknownName> {
         let i = self.host_index(host)?;
-        match &self.nodes[i.0].kind {
-            NodeKind::Host(h) => Ok(&h.hns),
-            _ => Err(unknown("host", host)),
-        }
+        Ok(&self.hn(i).hns)
     }
 
     /// Open a listening socket. TCP and UDP only; ICMP echo is always answered.
@@ -558,10 +536,9 @@ impl World {
             Place::Host(h) => {
                 self.host_index(h)?;
             }
-            Place::Station(s) => match self.node_by_name.get(s) {
-                Some(&i) if matches!(self.nodes[i].kind, NodeKind::Station(..)) => {}
-                _ => return Err(unknown("station", s).into()),
-            },
+            Place::Station(s) => {
+                self.station_index(s)?;
+            }
             Place::Container(_) | Place::Endpoint(_) => {}
         }
         self.listeners.insert((at.to_string(), proto, port));
@@ -629,32 +606,33 @@ impl World {
     }
 
     /// Every node (hosts, routers, stations) in the order they were added.
-    pub(crate) fn nodes(&self) -> &[Node] {
-        &self.nodes
+    pub(crate) fn nodes(&self) -> Vec<NodeView<'_>> {
+        (self.nodes.iter().enumerate())
+            .map(|(i, n)| NodeView {
+                name: n.name.clone(),
+                kind: match (&n.host, self.fabric.attachment(i)) {
+                    (Some(h), _) => NodeKind::Host(h),
+                    (None, Attachment::Router(spec, segs)) => NodeKind::Router(spec, segs),
+                    (None, Attachment::Station(spec, seg)) => NodeKind::Station(spec, *seg),
+                    (None, Attachment::Host { .. }) => unreachable!("a host attachment without a host"),
+                },
+            })
+            .collect()
     }
 
     /// The Windows host at node index `node`, if it is one.
     pub(crate) fn host_at(&self, node: usize) -> Option<&HostNode> {
-        match &self.nodes.get(node)?.kind {
-            NodeKind::Host(h) => Some(h),
-            _ => None,
-        }
+        self.nodes.get(node)?.host.as_deref()
     }
 
     /// [`World::host_at`], to change.
     pub(crate) fn host_at_mut(&mut self, node: usize) -> Option<&mut HostNode> {
-        match &mut self.nodes.get_mut(node)?.kind {
-            NodeKind::Host(h) => Some(h),
-            _ => None,
-        }
+        self.nodes.get_mut(node)?.host.as_deref_mut()
     }
 
     /// Every Windows host, to change (in node order).
     pub(crate) fn hosts_mut(&mut self) -> impl Iterator<Item = &mut HostNode> {
-        self.nodes.iter_mut().filter_map(|n| match &mut n.kind {
-            NodeKind::Host(h) => Some(&mut **h),
-            _ => None,
-        })
+        self.nodes.iter_mut().filter_map(|n| n.host.as_deref_mut())
     }
 
     /// Capture at named ports too (`HOST/ENDPOINT-NAME` or `HOST/ENDPOINT-GUID`); uplinks are
@@ -676,8 +654,8 @@ impl World {
             .specs()
             .map(|s| g.add_node(format!("segment {} {}", s.name, s.prefix)))
             .collect();
-        for n in &self.nodes {
-            match &n.kind {
+        for n in self.nodes() {
+            match n.kind {
                 NodeKind::Host(h) => {
                     let me = g.add_node(format!("host {}", n.name));
                     g.add_edge(me, segs[h.seg], format!("{} {}", h.spec.ip, h.spec.mac));
@@ -720,7 +698,7 @@ impl World {
                 }
                 NodeKind::Station(spec, s) => {
                     let me = g.add_node(format!("station {}", n.name));
-                    g.add_edge(me, segs[*s], format!("{} {}", spec.ip, spec.mac));
+                    g.add_edge(me, segs[s], format!("{} {}", spec.ip, spec.mac));
                 }
             }
         }
@@ -730,13 +708,9 @@ impl World {
     /// Inject a fault (effective immediately, on virtual time).
     pub fn fault(&mut self, f: Fault) -> Result<(), UnknownName> {
         self.epoch += 1;
-        for n in &mut self.nodes {
-            n.neigh.clear();
-        }
-        for n in &mut self.nodes {
-            if let NodeKind::Host(h) = &mut n.kind {
-                h.stack.clear_neighbours();
-            }
+        self.fabric.clear_neighbours(None);
+        for h in self.hosts_mut() {
+            h.stack.clear_neighbours();
         }
         let node = |w: &World, name: &str| -> Result<usize, UnknownName> {
             w.node_by_name
@@ -786,7 +760,7 @@ impl World {
             Fault::HnsRestart { host } => self.host_mut(&host)?.hns_restart(false),
             Fault::Reboot { host } => {
                 let i = self.host_index(&host)?;
-                self.nodes[i.0].neigh.clear();
+                self.fabric.clear_neighbours(Some(i.0));
                 self.host_mut(&host)?.hns_restart(true);
             }
         }
@@ -795,10 +769,7 @@ impl World {
 
     pub(crate) fn host_mut(&mut self, host: &str) -> Result<&mut HostNode, UnknownName> {
         let i = self.host_index(host)?;
-        match &mut self.nodes[i.0].kind {
-            NodeKind::Host(h) => Ok(h),
-            _ => Err(unknown("host", host)),
-        }
+        Ok(self.hn_mut(i))
     }
 
     /// Replace a host's extra OS routes (flannel host-gw adds and re-checks them).
@@ -843,17 +814,15 @@ impl World {
             .node_by_name
             .get(router)
             .ok_or_else(|| unknown("router", router))?;
-        match &mut self.nodes[i].kind {
-            NodeKind::Router(spec, segs) => {
-                spec.interfaces.push(RouterInterface {
-                    segment: segment.to_string(),
-                    ip,
-                    mac,
-                });
-                segs.push(seg);
-            }
-            _ => return Err(unknown("router", router).into()),
-        }
+        let Some((spec, segs)) = self.fabric.router_mut(i) else {
+            return Err(unknown("router", router).into());
+        };
+        spec.interfaces.push(RouterInterface {
+            segment: segment.to_string(),
+            ip,
+            mac,
+        });
+        segs.push(seg);
         self.epoch += 1;
         Ok(())
     }
@@ -869,10 +838,10 @@ impl World {
             .node_by_name
             .get(router)
             .ok_or_else(|| unknown("router", router))?;
-        match &mut self.nodes[i].kind {
-            NodeKind::Router(spec, _) => spec.routes.push((prefix, next_hop)),
-            _ => return Err(unknown("router", router).into()),
-        }
+        let Some((spec, _)) = self.fabric.router_mut(i) else {
+            return Err(unknown("router", router).into());
+        };
+        spec.routes.push((prefix, next_hop));
         self.epoch += 1;
         Ok(())
     }
@@ -880,10 +849,8 @@ impl World {
     /// Forget every established flow, NAT session and SNAT port reservation on every host (VFP
     /// state only; HNS objects stay). For first-packet benchmarks, which need fresh flows.
     pub fn flush_flows(&mut self) {
-        for n in &mut self.nodes {
-            if let NodeKind::Host(h) = &mut n.kind {
-                h.vfp.flush();
-            }
+        for h in self.hosts_mut() {
+            h.vfp.flush();
         }
     }
 
@@ -902,16 +869,9 @@ impl World {
     pub fn compile_errors(&mut self, host: &str) -> Result<Vec<String>, UnknownName> {
         let i = self.host_index(host)?;
         self.ensure_compiled(i);
-        match &self.nodes[i.0].kind {
-            NodeKind::Host(h) => Ok(h
-                .vfp
-                .program()
-                .errors
-                .iter()
-                .map(|e| format!("{}: {}", e.path, e.message))
-                .collect()),
-            _ => Ok(Vec::new()),
-        }
+        Ok((self.hn(i).vfp.program().errors.iter())
+            .map(|e| format!("{}: {}", e.path, e.message))
+            .collect())
     }
 }
 

@@ -195,7 +195,7 @@ impl Topology {
                     n.details
                         .extend(spec.routes.iter().map(|(p, nh)| format!("route {p} via {nh}")));
                     let me = t.push(n);
-                    for (itf, s) in spec.interfaces.iter().zip(ss) {
+                    for (itf, s) in spec.interfaces.iter().zip(ss.iter()) {
                         t.edge(me, segs[*s], EdgeKind::Link, format!("{} {}", itf.ip, itf.mac));
                     }
                 }

@@ -23,20 +23,20 @@ use crate::path::{
 use crate::switch::{Forward, SwitchPort};
 use crate::trace::{Disposition, SessionOp, Step};
 use crate::vfp::{NatLayer, Tuple, VfpAction, Zone};
-use crate::world::{HostNode, NodeKind, World};
+use crate::world::{HostNode, World};
 use std::net::IpAddr;
 
 impl World {
     pub(crate) fn hn(&self, h: HostId) -> &HostNode {
-        match &self.nodes[h.0].kind {
-            NodeKind::Host(x) => x,
-            _ => unreachable!("node {h:?} is not a host"),
+        match &self.nodes[h.0].host {
+            Some(x) => x,
+            None => unreachable!("node {h:?} is not a host"),
         }
     }
     pub(crate) fn hn_mut(&mut self, h: HostId) -> &mut HostNode {
-        match &mut self.nodes[h.0].kind {
-            NodeKind::Host(x) => x,
-            _ => unreachable!("node {h:?} is not a host"),
+        match &mut self.nodes[h.0].host {
+            Some(x) => x,
+            None => unreachable!("node {h:?} is not a host"),
         }
     }
 
