@@ -28,6 +28,7 @@ pub mod compile;
 pub mod fasthash;
 pub mod fuzz_entry;
 pub mod host_stack;
+pub(crate) mod neigh;
 pub mod packet;
 pub(crate) mod path;
 pub mod pcap;
