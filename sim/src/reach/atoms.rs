@@ -247,11 +247,11 @@ impl AddrSplit {
     pub fn of(w: &World) -> AddrSplit {
         let mut s = AddrSplit::default();
         let v4 = |a: &Ipv4Addr| IpAddr::V4(*a);
-        for seg in w.fabric.specs() {
+        for seg in w.fabric().specs() {
             s.add_net(IpNet::V4(seg.prefix), "segment");
         }
-        for n in &w.nodes {
-            match &n.kind {
+        for n in w.nodes() {
+            match n.kind {
                 NodeKind::Router(r, _) => {
                     for i in &r.interfaces {
                         s.add_addr(v4(&i.ip), "router interface");

@@ -46,11 +46,10 @@ use crate::fasthash::FastMap;
 use crate::trace::{Disposition, Exchange, L4};
 use crate::vfp::lb::{LbChoice, LbSteer};
 use crate::vfp::Dir;
-use crate::world::{Counters, NodeKind, Place, SendRequest, World};
+use crate::world::{Counters, NodeKind, Place, Runtime, SendRequest, World};
 use atoms::{AddrSplit, Span};
 use classes::{PortSplit, Range};
 use ipnet::IpNet;
-use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
@@ -454,7 +453,7 @@ struct AclPorts {
 impl Matchers {
     fn of(w: &World) -> Matchers {
         let mut m = Matchers::default();
-        for n in &w.nodes {
+        for n in w.nodes() {
             let h = match &n.kind {
                 NodeKind::Host(h) => h,
                 NodeKind::Station(s, _) => {
@@ -546,7 +545,7 @@ impl Matchers {
                 }
             }
         }
-        for (_, l4, port) in &w.listeners {
+        for (_, l4, port) in w.listeners() {
             let p = match l4 {
                 L4::Tcp => Proto::Tcp,
                 L4::Udp => Proto::Udp,
@@ -713,10 +712,7 @@ impl Matchers {
 /// The runtime state a witness may change, put back before each one (and, in tests, before
 /// each concrete packet compared with a witness).
 pub struct Checkpoint {
-    now: u64,
-    rng: ChaCha8Rng,
-    next_ephemeral: u16,
-    conn_nonce: u64,
+    runtime: Runtime,
     counters: Counters,
     capture: bool,
     tracing: bool,
@@ -725,41 +721,33 @@ pub struct Checkpoint {
 impl Checkpoint {
     pub fn take(w: &World) -> Checkpoint {
         Checkpoint {
-            now: w.now,
-            rng: w.rng.clone(),
-            next_ephemeral: w.next_ephemeral,
-            conn_nonce: w.conn_nonce,
-            counters: w.counters,
-            capture: w.capture,
-            tracing: w.tracing,
+            runtime: w.runtime().clone(),
+            counters: w.counters(),
+            capture: w.capture(),
+            tracing: w.tracing(),
         }
     }
 
     /// The source port the next packet gets when it names none.
     pub fn ephemeral_port(&self) -> u16 {
-        self.next_ephemeral
+        self.runtime.next_ephemeral()
     }
 
     /// Back to the checkpoint's clock, RNG and counters, with no flows, NAT sessions, SNAT
     /// reservations or meter levels, and LBs choosing by their hash again.
     pub fn reset(&self, w: &mut World) {
-        w.now = self.now;
-        w.rng = self.rng.clone();
-        w.next_ephemeral = self.next_ephemeral;
-        w.conn_nonce = self.conn_nonce;
-        for n in &mut w.nodes {
-            if let NodeKind::Host(h) = &mut n.kind {
-                h.vfp.reset_state();
-                h.vfp.lb_steer = LbSteer::default();
-            }
+        w.rewind(&self.runtime);
+        for h in w.hosts_mut() {
+            h.vfp.reset_state();
+            h.vfp.lb_steer = LbSteer::default();
         }
     }
 
     fn restore(&self, w: &mut World) {
         self.reset(w);
-        w.counters = self.counters;
-        w.capture = self.capture;
-        w.tracing = self.tracing;
+        w.set_counters(self.counters);
+        w.set_capture(self.capture);
+        w.set_tracing(self.tracing);
     }
 }
 
@@ -773,7 +761,7 @@ pub fn lb_choice(w: &World) -> Option<(usize, LbChoice)> {
 fn lb_choices(w: &World) -> (Option<(usize, LbChoice)>, u32) {
     let mut first: Option<(usize, LbChoice)> = None;
     let mut all = 0;
-    for (i, n) in w.nodes.iter().enumerate() {
+    for (i, n) in w.nodes().iter().enumerate() {
         if let NodeKind::Host(h) = &n.kind {
             all += h.vfp.lb_steer.choices;
             if let Some(c) = h.vfp.lb_steer.first {
@@ -788,18 +776,14 @@ fn lb_choices(w: &World) -> (Option<(usize, LbChoice)>, u32) {
 
 /// Have host `node`'s next unsteered LB choice take backend `index`.
 fn steer(w: &mut World, node: usize, index: u32) {
-    if let NodeKind::Host(h) = &mut w.nodes[node].kind {
+    if let Some(h) = w.host_at_mut(node) {
         h.vfp.lb_steer.take.push_back(index);
     }
 }
 
 /// Bring every host's program up to date with its HNS state (done lazily before a packet).
 pub fn ensure_compiled(w: &mut World) {
-    for i in 0..w.nodes.len() {
-        if matches!(w.nodes[i].kind, NodeKind::Host(_)) {
-            w.ensure_compiled(crate::path::HostId(i));
-        }
-    }
+    w.ensure_all_compiled();
 }
 
 /// The classes and their witnesses' outcomes for every (source, target) pair, in the given
@@ -864,8 +848,8 @@ fn sweep_with(
         names.borrow_mut().insert(raw.to_string(), n.clone());
         n
     };
-    w.capture = false;
-    w.tracing = false;
+    w.set_capture(false);
+    w.set_tracing(false);
     // Destination classes depend on the destination only: split once per target.
     let splits: Vec<(Vec<IpAddr>, Vec<Class>)> = targets
         .iter()
@@ -989,9 +973,7 @@ impl Tails {
         if !self.share {
             return None;
         }
-        let NodeKind::Host(h) = &w.nodes[node].kind else {
-            return None;
-        };
+        let h = w.host_at(node)?;
         let t = f.tuple;
         let m = h
             .vfp
@@ -999,7 +981,7 @@ impl Tails {
             .lbs
             .find(t.proto, t.dst, t.dport, true, &mut 0)
             .filter(|m| m.lb == f.lb && !m.dsr && !m.preserve_dip())?;
-        let step = f.nonce.wrapping_sub(base.conn_nonce);
+        let step = f.nonce.wrapping_sub(base.runtime.conn_nonce());
         Some(
             m.backends
                 .iter()
@@ -1122,8 +1104,8 @@ fn way(
         return first.into_iter().collect();
     }
     let mut v = Vec::new();
-    for (i, n) in w.nodes.iter().enumerate() {
-        if let NodeKind::Host(h) = &n.kind {
+    for (i, n) in w.nodes().into_iter().enumerate() {
+        if let NodeKind::Host(h) = n.kind {
             let s = &h.vfp.lb_steer;
             let kept = s.first.iter().chain(&s.later);
             if s.choices as usize > s.first.iter().count() + s.later.len() {

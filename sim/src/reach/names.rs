@@ -22,7 +22,7 @@ impl Runner<'_> {
             return only
                 .iter()
                 .map(|n| {
-                    let place = self.place(n).map_err(|e| e + &self.name_hint(n))?;
+                    let place = self.place(n).map_err(|e| format!("{e}{}", self.name_hint(n)))?;
                     Ok(Source {
                         label: n.clone(),
                         place,
@@ -33,7 +33,7 @@ impl Runner<'_> {
         // Endpoints in a namespace no container runs in (an imported node: the dump has HNS's
         // namespaces but not HCS's containers) send as themselves.
         let mut bare = std::collections::BTreeSet::new();
-        for n in &self.world.nodes {
+        for n in self.world.nodes() {
             if let NodeKind::Host(h) = &n.kind {
                 bare.extend(
                     (h.vfp.program().ports.iter())
@@ -102,7 +102,9 @@ impl Runner<'_> {
             }
             let addr = match n.parse::<IpAddr>() {
                 Ok(a) => a,
-                Err(_) => self.address_of(n).map_err(|e| e + &self.name_hint(n))?,
+                Err(_) => self
+                    .address_of(n)
+                    .map_err(|e| format!("{e}{}", self.name_hint(n)))?,
             };
             let label = match n.parse::<IpAddr>() {
                 Ok(a) => self.address_labels().remove(&a).unwrap_or_else(|| n.clone()),
@@ -135,7 +137,7 @@ impl Runner<'_> {
             })
             .collect();
         let mut out = BTreeMap::new();
-        for n in &self.world.nodes {
+        for n in self.world.nodes() {
             match &n.kind {
                 NodeKind::Host(h) => {
                     out.insert(IpAddr::V4(h.spec.ip), n.name.clone());

@@ -8,7 +8,7 @@ use crate::packet::{tcp_flags, EthHeader, IpHeader, Packet, Payload, Transport};
 use crate::path::HostId;
 use crate::path::{tuple_of, v4, At, Outcome, Receiver, Tracer};
 use crate::trace::{Disposition, Exchange, Seen, Trace, L4};
-use crate::world::{NodeKind, Place, SendError, SendRequest, World};
+use crate::world::{Place, SendError, SendRequest, World};
 use hnsim_model::Mac;
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -60,7 +60,7 @@ impl World {
             Place::Station(name) => Ok(Origin::Station(self.station_index(name)?)),
             Place::Endpoint(g) => {
                 for h in 0..self.nodes.len() {
-                    if let NodeKind::Host(hn) = &self.nodes[h].kind {
+                    if let Some(hn) = self.host_at(h) {
                         if let Some(&p) = hn.vfp.program().port_by_ep.get(g) {
                             return Ok(Origin::Port {
                                 host: HostId(h),
@@ -76,7 +76,7 @@ impl World {
                 // else the first one with a default gateway, else the first.
                 let mut first = None;
                 for h in 0..self.nodes.len() {
-                    if let NodeKind::Host(hn) = &self.nodes[h].kind {
+                    if let Some(hn) = self.host_at(h) {
                         for (p, pp) in hn.vfp.program().ports.iter().enumerate() {
                             if pp.container.as_deref() != Some(id.as_str()) {
                                 continue;
@@ -205,8 +205,8 @@ impl World {
             // The host stack delivers its own addresses itself, after the LocalRoutedVIP
             // checks (a NodePort on the node's own address goes through the LB, P2).
             Origin::Host(_) => None,
-            Origin::Station(s) => match &self.nodes[s].kind {
-                NodeKind::Station(spec, _) if spec.ip == dst => Some(Receiver::Station(s)),
+            Origin::Station(s) => match self.fabric.station(s) {
+                Some((spec, _)) if spec.ip == dst => Some(Receiver::Station(s)),
                 _ => None,
             },
         }
@@ -230,16 +230,17 @@ impl World {
                 let src = self.host_source_for(h, dst);
                 (src, self.hn(h).spec.mac, 128)
             }
-            Origin::Station(s) => match &self.nodes[s].kind {
-                NodeKind::Station(spec, _) => (spec.ip, spec.mac, 64),
-                _ => (Ipv4Addr::UNSPECIFIED, Mac::default(), 64),
+            Origin::Station(s) => match self.fabric.station(s) {
+                Some((spec, _)) => (spec.ip, spec.mac, 64),
+                None => (Ipv4Addr::UNSPECIFIED, Mac::default(), 64),
             },
         }
     }
 
-    fn ensure_all_compiled(&mut self) {
+    /// Bring every host's program up to date with its HNS state (otherwise done lazily per packet).
+    pub(crate) fn ensure_all_compiled(&mut self) {
         for i in 0..self.nodes.len() {
-            if matches!(self.nodes[i].kind, NodeKind::Host(_)) {
+            if self.nodes[i].host.is_some() {
                 self.ensure_compiled(HostId(i));
             }
         }
@@ -312,8 +313,8 @@ impl World {
         let sport = match req.src_port {
             Some(p) => p,
             None => {
-                let p = self.next_ephemeral;
-                self.next_ephemeral = if p >= 59999 { 50000 } else { p + 1 };
+                let p = self.rt.next_ephemeral;
+                self.rt.next_ephemeral = if p >= 59999 { 50000 } else { p + 1 };
                 p
             }
         };
@@ -350,7 +351,7 @@ impl World {
                     ttl: req.ttl.unwrap_or(default_ttl),
                     // IPv6 routers never fragment.
                     dont_fragment: req.dont_fragment || dst.is_ipv6(),
-                    ident: (self.conn_nonce & 0xffff) as u16,
+                    ident: (self.rt.conn_nonce & 0xffff) as u16,
                 },
                 l4,
             },
@@ -390,9 +391,9 @@ impl World {
         let mtu = match origin {
             Origin::Port { host, port } => self.hn(host).vfp.program().ports[port as usize].mtu,
             Origin::Host(h) => self.hn(h).spec.mtu,
-            Origin::Station(s) => match &self.nodes[s].kind {
-                NodeKind::Station(_, seg) => self.fabric.spec(*seg).mtu,
-                _ => 1500,
+            Origin::Station(s) => match self.fabric.station(s) {
+                Some((_, seg)) => self.fabric.spec(seg).mtu,
+                None => 1500,
             },
         };
         let size = crate::path::ip_len(&pkt);
