@@ -25,6 +25,7 @@
 //! * [`scenario`]: the YAML format, parser, validator, runner and reports;
 //! * [`testkit`], [`benchkit`]: labs for tests and benchmarks.
 
+pub mod apps;
 pub mod benchkit;
 pub mod capture;
 pub mod compile;
