@@ -11,7 +11,8 @@
 //!   port or flood), [`host_stack::HostStack`] (routes, compartment neighbours; `accept` →
 //!   `StackAction`), `neigh::Neigh` (a container's next hop and who answers its ARP / ND;
 //!   `resolve` → `NeighAction`), [`underlay::Fabric`] (segments, attachments, routers, stations,
-//!   ARP caches and fault rules; `send`, `carry`, `route`, `station_route`); what they share is
+//!   ARP caches and fault rules; `send`, `carry`, `route`, `station_route`), [`apps::Apps`]
+//!   (listening sockets; `answer` → `Answer`: SYN-ACK, RST, ICMP); what they share is
 //!   in [`settings`] (settings, counters) and `path` (`At`, `Next`, `Exit`, `FlowAction`,
 //!   `HostId`); every longest-prefix decision uses [`route::RouteTable`];
 //! * [`world::World`] holds the components (private fields); its child modules are the driver,
@@ -25,6 +26,7 @@
 //! * [`scenario`]: the YAML format, parser, validator, runner and reports;
 //! * [`testkit`], [`benchkit`]: labs for tests and benchmarks.
 
+pub mod apps;
 pub mod benchkit;
 pub mod capture;
 pub mod compile;

@@ -28,6 +28,7 @@ pub mod fabric;
 pub mod host;
 mod neigh;
 
+use crate::apps::Apps;
 use crate::capture::{PcapSet, Taps};
 use crate::host_stack::HostStack;
 use crate::path::HostId;
@@ -334,7 +335,8 @@ pub struct World {
     fabric: Fabric,
     nodes: Vec<Node>,
     node_by_name: BTreeMap<String, usize>,
-    listeners: BTreeSet<(String, L4, u16)>,
+    /// The listening sockets and what receivers answer.
+    apps: Apps,
     /// Capture points and what they saw.
     taps: Taps,
     capture: bool,
@@ -364,7 +366,7 @@ impl World {
             fabric: Fabric::default(),
             nodes: Vec::new(),
             node_by_name: BTreeMap::new(),
-            listeners: BTreeSet::new(),
+            apps: Apps::default(),
             taps: Taps::default(),
             capture: true,
             counters: Counters::default(),
@@ -541,7 +543,7 @@ impl World {
             }
             Place::Container(_) | Place::Endpoint(_) => {}
         }
-        self.listeners.insert((at.to_string(), proto, port));
+        self.apps.listen(at.to_string(), proto, port);
         Ok(())
     }
 
@@ -597,7 +599,7 @@ impl World {
 
     /// The open listening sockets: (place as text, protocol, port).
     pub fn listeners(&self) -> &BTreeSet<(String, L4, u16)> {
-        &self.listeners
+        self.apps.listeners()
     }
 
     /// The underlay: segments and fault rules (read-only; faults go through [`World::fault`]).
