@@ -475,7 +475,9 @@ fn compile_endpoint(
     net_index: &HashMap<Guid, usize>,
     errors: &mut Vec<CompileError>,
 ) -> EpCompiled {
-    let path = format!("endpoints[{}]", ep.id);
+    // Error paths are written only for an error: formatting them for every endpoint and policy
+    // was a sixth of compiling an endpoint.
+    let path = || format!("endpoints[{}]", ep.id);
     let Some(net) = ep
         .host_compute_network
         .parse::<Guid>()
@@ -483,7 +485,7 @@ fn compile_endpoint(
         .and_then(|g| net_index.get(&g).copied())
     else {
         errors.push(CompileError {
-            path: format!("{path}.HostComputeNetwork"),
+            path: format!("{}.HostComputeNetwork", path()),
             message: format!("no network {:?} on this host", ep.host_compute_network),
         });
         return EpCompiled::Skipped;
@@ -495,7 +497,7 @@ fn compile_endpoint(
     // hand-edited state) is an error, never an all-zero MAC.
     let Ok(mac) = ep.mac_address.parse::<Mac>() else {
         errors.push(CompileError {
-            path: format!("{path}.MacAddress"),
+            path: format!("{}.MacAddress", path()),
             message: format!("expected a MAC address, found {:?}", ep.mac_address),
         });
         return EpCompiled::Skipped;
@@ -546,14 +548,17 @@ fn compile_endpoint(
     let mut qos = None;
     let mut port_maps = Vec::new();
     for (i, p) in ep.policies.iter().enumerate() {
-        let ppath = format!("{path}.Policies[{i}].Settings");
+        let ppath = || format!("{}.Policies[{i}].Settings", path());
         match p {
             EndpointPolicy::Acl(a) => match AclRule::parse(a, i) {
                 Ok(r) => {
                     let slot = (r.host as usize) * 2 + (r.dir == Dir::Out) as usize;
                     acls[slot].push(r);
                 }
-                Err(message) => errors.push(CompileError { path: ppath, message }),
+                Err(message) => errors.push(CompileError {
+                    path: ppath(),
+                    message,
+                }),
             },
             EndpointPolicy::OutBoundNat(o) => {
                 let nets = |v: &Vec<String>, field: &str, errs: &mut Vec<CompileError>| {
@@ -563,7 +568,7 @@ fn compile_endpoint(
                             Some(n) => out.push(n),
                             None if s.contains(':') => {} // IPv6 entries do not apply to IPv4
                             None => errs.push(CompileError {
-                                path: format!("{ppath}.{field}[{j}]"),
+                                path: format!("{}.{field}[{j}]", ppath()),
                                 message: format!("expected an IPv4 address or CIDR, found {s:?}"),
                             }),
                         }
@@ -595,7 +600,7 @@ fn compile_endpoint(
                 }),
                 None if r.destination_prefix.contains(':') => {}
                 None => errors.push(CompileError {
-                    path: format!("{ppath}.DestinationPrefix"),
+                    path: format!("{}.DestinationPrefix", ppath()),
                     message: format!("expected a CIDR, found {:?}", r.destination_prefix),
                 }),
             },

@@ -132,7 +132,7 @@ impl Runner<'_> {
             .iter()
             .filter(|(k, _)| k.starts_with("svc/"))
             .filter_map(|(k, v)| {
-                let ip = v.get("IpAddress").and_then(Json::as_str)?.parse().ok()?;
+                let ip = v.json().get("IpAddress").and_then(Json::as_str)?.parse().ok()?;
                 Some((ip, k.clone()))
             })
             .collect();
@@ -148,7 +148,7 @@ impl Runner<'_> {
                             .or_else(|| {
                                 self.names_of
                                     .get(&p.endpoint)
-                                    .and_then(|s| s.iter().next().cloned())
+                                    .and_then(|s| s.keys().next().cloned())
                             })
                             .or_else(|| {
                                 let k = self.k8s.as_ref()?;
@@ -162,7 +162,7 @@ impl Runner<'_> {
                             let label = svc
                                 .get(vip)
                                 .cloned()
-                                .or_else(|| self.names_of.get(&lb.lb).and_then(|s| s.iter().next().cloned()))
+                                .or_else(|| self.names_of.get(&lb.lb).and_then(|s| s.keys().next().cloned()))
                                 .unwrap_or_else(|| vip.to_string());
                             out.entry(*vip).or_insert(label);
                         }

@@ -6,6 +6,21 @@
 use serde_json::Value;
 use std::collections::BTreeMap;
 
+/// Where expressions find the values of names. The runner's brings a name's value up to date
+/// when an expression first uses it, so a document is walked once: expanding it is what reads
+/// its references.
+pub trait Vars {
+    /// The value of `name`, if it has one.
+    fn var(&mut self, name: &str) -> Option<&Value>;
+}
+
+/// A fixed set of values (tests, `restore:`).
+impl Vars for &BTreeMap<String, Value> {
+    fn var(&mut self, name: &str) -> Option<&Value> {
+        self.get(name)
+    }
+}
+
 /// Where the next `${` in `s` starts. A byte scan: `str::find` with a two-character pattern
 /// builds a substring searcher per call, which cost more than the rest of a short string's check
 /// (every string of every HNS document is checked, at validation and again when run).
@@ -86,8 +101,8 @@ pub fn lookup<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
     Some(cur)
 }
 
-/// Replace every expression in `s`. `vars` maps names to their JSON.
-pub fn expand_str(s: &str, vars: &BTreeMap<String, Value>) -> Result<Value, String> {
+/// Replace every expression in `s`, reading names from `vars`.
+pub fn expand_str(s: &str, vars: &mut impl Vars) -> Result<Value, String> {
     if !has_expression(s) {
         return Ok(Value::String(s.to_string()));
     }
@@ -113,10 +128,10 @@ pub fn expand_str(s: &str, vars: &BTreeMap<String, Value>) -> Result<Value, Stri
     Ok(Value::String(out))
 }
 
-fn eval<'a>(expr: &str, vars: &'a BTreeMap<String, Value>) -> Result<&'a Value, String> {
+fn eval<'a>(expr: &str, vars: &'a mut impl Vars) -> Result<&'a Value, String> {
     let name = expr_name(expr);
     let v = vars
-        .get(name)
+        .var(name)
         .ok_or_else(|| format!("`${{{expr}}}`: `{name}` has no value (did its step fail?)"))?;
     let path = &expr.trim()[name.len()..];
     lookup(v, path).ok_or_else(|| {
@@ -127,22 +142,9 @@ fn eval<'a>(expr: &str, vars: &'a BTreeMap<String, Value>) -> Result<&'a Value, 
     })
 }
 
-/// Call `f` with each name referenced anywhere in a YAML value (strings in it, at any depth), in
-/// order; malformed expressions are skipped here and reported when the value is expanded.
-pub fn for_each_reference<'v>(v: &'v serde_yaml::Value, f: &mut impl FnMut(&'v str)) {
-    match v {
-        serde_yaml::Value::String(s) if has_expression(s) => {
-            reference_names(s).unwrap_or_default().into_iter().for_each(f)
-        }
-        serde_yaml::Value::Sequence(items) => items.iter().for_each(|i| for_each_reference(i, f)),
-        serde_yaml::Value::Mapping(m) => m.values().for_each(|i| for_each_reference(i, f)),
-        serde_yaml::Value::Tagged(t) => for_each_reference(&t.value, f),
-        _ => {}
-    }
-}
-
-/// Expand every string in a YAML value, producing JSON.
-pub fn expand_value(v: &serde_yaml::Value, vars: &BTreeMap<String, Value>) -> Result<Value, String> {
+/// Expand every string in a YAML value, producing JSON; each name is read from `vars` when an
+/// expression first uses it, in document order.
+pub fn expand_value(v: &serde_yaml::Value, vars: &mut impl Vars) -> Result<Value, String> {
     Ok(match v {
         serde_yaml::Value::Null => Value::Null,
         serde_yaml::Value::Bool(b) => Value::Bool(*b),
@@ -158,14 +160,15 @@ pub fn expand_value(v: &serde_yaml::Value, vars: &BTreeMap<String, Value>) -> Re
             }
         }
         serde_yaml::Value::String(s) => expand_str(s, vars)?,
-        serde_yaml::Value::Sequence(items) => Value::Array(
-            items
-                .iter()
-                .map(|i| expand_value(i, vars))
-                .collect::<Result<_, _>>()?,
-        ),
+        serde_yaml::Value::Sequence(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            for i in items {
+                out.push(expand_value(i, vars)?);
+            }
+            Value::Array(out)
+        }
         serde_yaml::Value::Mapping(m) => {
-            let mut o = serde_json::Map::new();
+            let mut o = serde_json::Map::with_capacity(m.len());
             for (k, val) in m {
                 let key = match k {
                     serde_yaml::Value::String(s) => s.clone(),
@@ -192,22 +195,23 @@ mod tests {
         assert_eq!(references("$$ {x} $ ${x}$").unwrap(), vec!["x"]);
         assert!(!has_expression("$ {x} $") && has_expression("a$${x}"));
         assert!(references("${x").is_err());
-        let mut vars = BTreeMap::new();
-        vars.insert(
+        let mut map = BTreeMap::new();
+        map.insert(
             "ep".to_string(),
             json!({"ID": "AB", "IpConfigurations": [{"IpAddress": "10.0.0.5"}], "Flags": 1}),
         );
-        assert_eq!(expand_str("${ep.ID}", &vars).unwrap(), json!("AB"));
-        assert_eq!(expand_str("${ep.flags}", &vars).unwrap(), json!(1));
+        let vars = &mut &map;
+        assert_eq!(expand_str("${ep.ID}", vars).unwrap(), json!("AB"));
+        assert_eq!(expand_str("${ep.flags}", vars).unwrap(), json!(1));
         assert_eq!(
-            expand_str("/endpoints/${ep.ID}", &vars).unwrap(),
+            expand_str("/endpoints/${ep.ID}", vars).unwrap(),
             json!("/endpoints/AB")
         );
         assert_eq!(
-            expand_str("${ep.IpConfigurations[0].IpAddress}", &vars).unwrap(),
+            expand_str("${ep.IpConfigurations[0].IpAddress}", vars).unwrap(),
             json!("10.0.0.5")
         );
-        assert!(expand_str("${ep.Nope}", &vars).is_err());
-        assert!(expand_str("${zz.ID}", &vars).is_err());
+        assert!(expand_str("${ep.Nope}", vars).is_err());
+        assert!(expand_str("${zz.ID}", vars).is_err());
     }
 }

@@ -14,7 +14,7 @@ use super::super::format::{Scenario, Step};
 use super::super::locate::{Index, Pos, Seg};
 use super::super::parse::{Loaded, ScenarioError};
 use super::super::validate::NameKind;
-use super::{Named, Runner, StepReport};
+use super::{Doc, Named, Runner, StepReport};
 use crate::trace::L4;
 use crate::world::{Place, World};
 use hnsim_k8s::agents::{Agents, Backends};
@@ -28,6 +28,7 @@ use serde_json::json;
 use serde_yaml::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 /// The section's keys.
 #[derive(Clone, Debug, Deserialize)]
@@ -789,8 +790,13 @@ impl K8sRun {
                 {
                     continue;
                 }
-                r.names
-                    .insert(name.clone(), Named::Container { host: host.clone() });
+                r.names.insert(
+                    name.clone(),
+                    Named::Container {
+                        host: host.clone(),
+                        unread: None,
+                    },
+                );
                 r.ep_container.insert(ep, name.clone());
                 r.names.insert(
                     format!("endpoint {name}"),
@@ -802,7 +808,7 @@ impl K8sRun {
                 );
                 r.vars.insert(
                     name.clone(),
-                    json!({"ID": name, "Host": host, "IpAddress": pn.ip.to_string(), "IpAddresses": [pn.ip.to_string()], "Endpoints": [pn.endpoint_id]}),
+                    Arc::new(Doc::from(json!({"ID": name, "Host": host, "IpAddress": pn.ip.to_string(), "IpAddresses": [pn.ip.to_string()], "Endpoints": [pn.endpoint_id]}))),
                 );
                 if let Some(p) = self.cluster.pods.get(k) {
                     for port in p.value.spec.containers.iter().flat_map(|c| &c.ports) {
@@ -897,19 +903,23 @@ impl K8sRun {
         for (k, p) in &self.cluster.pods {
             if !self.containers.contains_key(k) {
                 if let Some(ip) = p.value.ips().first() {
-                    r.vars.insert(format!("pod/{k}"), json!({"IpAddress": ip}));
+                    r.vars
+                        .insert(format!("pod/{k}"), Arc::new(Doc::from(json!({"IpAddress": ip}))));
                 }
             }
         }
         for (k, s) in &self.cluster.services {
             if let Some(ip) = s.value.cluster_ips().first() {
-                r.vars.insert(format!("svc/{k}"), json!({"IpAddress": ip}));
+                r.vars
+                    .insert(format!("svc/{k}"), Arc::new(Doc::from(json!({"IpAddress": ip}))));
             }
         }
         for v in self.cluster.node_views() {
             if let Some(ip) = v.ip4() {
-                r.vars
-                    .insert(format!("node/{}", v.name), json!({"IpAddress": ip.to_string()}));
+                r.vars.insert(
+                    format!("node/{}", v.name),
+                    Arc::new(Doc::from(json!({"IpAddress": ip.to_string()}))),
+                );
             }
         }
     }
@@ -945,7 +955,9 @@ impl K8sRun {
                 )
             })
             .collect();
-        rep.reply = Some(json!({"errors": errs, "kube-proxy-log": logs}));
+        rep.reply = Some(Arc::new(Doc::from(
+            json!({"errors": errs, "kube-proxy-log": logs}),
+        )));
         match expect_error {
             Some(want) => {
                 let hit = errs.iter().find(|e| e.contains(want)).cloned();

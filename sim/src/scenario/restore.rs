@@ -46,7 +46,7 @@ pub struct RestoreStep {
 fn decode(s: &RestoreStep) -> Result<Vec<HnsDocument>, String> {
     let mut docs = Vec::with_capacity(s.objects.len());
     for (i, o) in s.objects.iter().enumerate() {
-        let v = expand_value(o, &BTreeMap::new())?;
+        let v = expand_value(o, &mut &BTreeMap::<String, serde_json::Value>::new())?;
         let mut d = decode_any_value(&v).map_err(|e| format!("objects[{i}]: {e}"))?;
         docs.append(&mut d);
     }

@@ -3,15 +3,16 @@
 //! virtual time; every expectation becomes a [`Check`] in the [`ScenarioReport`].
 
 use super::format::*;
-use super::interp::{expand_str, expand_value, for_each_reference, lookup, references};
+use super::interp::{expand_str, expand_value, lookup, references, Vars};
 use super::locate::Seg;
 use super::parse::Loaded;
 use super::topology::build_world;
 use super::validate::{object_kind, parse_duration, parse_hresult, parse_port_spec, parse_target, Target};
+use crate::fasthash::FastMap;
 use crate::trace::{Exchange, L4};
 use crate::world::{Fault, Place, SendError, SendRequest, UnknownName, World, WorldError};
 use hnsim_model::backend::{HcnCall, HcnOp, ObjectKind, Verb};
-use hnsim_model::document::encode_load_balancer;
+use hnsim_model::document::{encode_document, encode_load_balancer, HnsDocument};
 use hnsim_model::state::hcs::Isolation as HcsIsolation;
 use hnsim_model::state::{Change, Cursor};
 use hnsim_model::v1::{policy_list_from_v1, PolicyListV2};
@@ -23,6 +24,7 @@ mod bulk;
 pub use bulk::{parse_rate, problems as bulk_problems, BulkSummary};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
+use std::sync::{Arc, OnceLock};
 
 /// Why the runner's set-up or one of its steps failed. `Display` is the text the report carries
 /// (`StepReport::error`, `ScenarioReport::error`).
@@ -152,15 +154,80 @@ pub struct StepReport {
     pub exchanges: Vec<Exchange>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub table: Option<Table>,
-    /// HNS steps: the reply document (created object, query result).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reply: Option<Json>,
+    /// HNS steps: the reply document (created object, query result), shared with the value of
+    /// the step's `as:` name.
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "shared")]
+    pub reply: Option<Arc<Doc>>,
     /// The step could not run (e.g. an unknown name at run time, an unexpected HNS error).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Bulk traffic steps (`packets:` / `flows:`): counts instead of every exchange.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bulk: Option<BulkSummary>,
+}
+
+/// A document the runner keeps (a step's reply, a name's value): JSON, or an HNS object as the
+/// model stored it, written as its JSON reply (`document::encode_document`) when first read —
+/// most create replies never are, and writing them was a third of a create step.
+#[derive(Clone, Debug)]
+pub struct Doc {
+    object: Option<HnsDocument>,
+    json: OnceLock<Json>,
+}
+
+impl Doc {
+    fn object(o: HnsDocument) -> Doc {
+        Doc {
+            object: Some(o),
+            json: OnceLock::new(),
+        }
+    }
+
+    /// The document as JSON.
+    pub fn json(&self) -> &Json {
+        self.json.get_or_init(|| match &self.object {
+            Some(o) => encode_document(o),
+            None => Json::Null,
+        })
+    }
+
+    /// The object's GUID (its `ID`), if it has one that parses.
+    fn id(&self) -> Option<Guid> {
+        match &self.object {
+            Some(HnsDocument::Network(x)) => Some(x.id),
+            Some(HnsDocument::Endpoint(x)) => Some(x.id),
+            Some(HnsDocument::Namespace(x)) => Some(x.id),
+            Some(HnsDocument::LoadBalancer(x)) => Some(x.id),
+            Some(HnsDocument::Route(x)) => Some(x.id),
+            None => self.json().get("ID").and_then(Json::as_str)?.parse().ok(),
+        }
+    }
+}
+
+/// A shared document serialises as the document.
+fn shared<S: serde::Serializer>(v: &Option<Arc<Doc>>, s: S) -> Result<S::Ok, S::Error> {
+    v.as_deref().serialize(s)
+}
+
+impl From<Json> for Doc {
+    fn from(v: Json) -> Doc {
+        Doc {
+            object: None,
+            json: OnceLock::from(v),
+        }
+    }
+}
+
+impl PartialEq for Doc {
+    fn eq(&self, other: &Doc) -> bool {
+        self.json() == other.json()
+    }
+}
+
+impl Serialize for Doc {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.json().serialize(s)
+    }
 }
 
 impl StepReport {
@@ -236,6 +303,9 @@ enum Named {
     Router,
     Container {
         host: String,
+        /// The endpoints it started with and their addresses, until an expression first reads
+        /// `${name…}` and `vars` gets its value (see [`container_value`]).
+        unread: Option<(Vec<Guid>, Vec<IpAddr>)>,
     },
     Object {
         host: String,
@@ -255,13 +325,22 @@ pub struct Runner<'a> {
     pub world: World,
     pub seed: u64,
     names: BTreeMap<String, Named>,
-    /// Every name bound to an HNS object, by the object's GUID (for naming receivers).
-    names_of: BTreeMap<Guid, BTreeSet<String>>,
+    /// Every name bound to an HNS object (`bind`), by the object's GUID (for naming receivers),
+    /// with the number of journal entries taken in (`changes_seen`) when its value was last
+    /// read.
+    names_of: BTreeMap<Guid, BTreeMap<String, u64>>,
     /// The values of `${name…}`. A named object's entry is its document as last read; it is
     /// re-read from the model only when an expression uses it and the host's change journal
-    /// named the object since (`stale`), so a step costs the same whatever the number of names
-    /// (an object gone from HNS keeps its last document).
-    vars: BTreeMap<String, Json>,
+    /// named the object since (`changed_at`, `stale`), so a step costs the same whatever the
+    /// number of names (an object gone from HNS keeps its last document). A create's document
+    /// is shared with its step's report.
+    vars: BTreeMap<String, Arc<Doc>>,
+    /// Change-journal entries taken in so far, and per object the count at its last entry: a
+    /// bound name read before its object's last change is stale.
+    changes_seen: u64,
+    changed_at: FastMap<Guid, u64>,
+    /// Names stale whatever the counts say: the named objects of a host whose journal could
+    /// not say what changed.
     stale: BTreeSet<String>,
     /// Each host's change-journal position as of the last look.
     journal_at: BTreeMap<String, Cursor>,
@@ -305,7 +384,7 @@ pub fn execute<'a>(loaded: &'a Loaded, opts: &RunOptions) -> (ScenarioReport, Op
         reference: s.reference.clone(),
         seed,
         inferred: s.inferred.clone(),
-        steps: Vec::new(),
+        steps: Vec::with_capacity(s.steps.len()),
         error: None,
         topology: None,
     };
@@ -372,7 +451,10 @@ impl<'a> Runner<'a> {
         let mut vars = BTreeMap::new();
         for (name, h) in &s.hosts {
             names.insert(name.clone(), Named::Host);
-            vars.insert(name.clone(), json!({"Name": name, "IpAddress": h.ip.to_string()}));
+            vars.insert(
+                name.clone(),
+                Arc::new(json!({"Name": name, "IpAddress": h.ip.to_string()}).into()),
+            );
             for l in &h.listen {
                 let (p, port) = parse_port_spec(l)?;
                 world.listen(&Place::Host(name.clone()), l4(p), port)?;
@@ -382,7 +464,7 @@ impl<'a> Runner<'a> {
             names.insert(name.clone(), Named::Station);
             vars.insert(
                 name.clone(),
-                json!({"Name": name, "IpAddress": st.ip.to_string()}),
+                Arc::new(json!({"Name": name, "IpAddress": st.ip.to_string()}).into()),
             );
             for l in &st.listen {
                 let (p, port) = parse_port_spec(l)?;
@@ -399,6 +481,8 @@ impl<'a> Runner<'a> {
             names,
             names_of: BTreeMap::new(),
             vars,
+            changes_seen: 0,
+            changed_at: FastMap::default(),
             stale: BTreeSet::new(),
             journal_at: BTreeMap::new(),
             hns_calls: 0,
@@ -428,10 +512,10 @@ impl<'a> Runner<'a> {
         Ok(hns.call(call))
     }
 
-    /// An HNS step's call: a create hands the model the document as a value (`Hns::create_value`:
-    /// the same call without writing the document as JSON text to parse it back, nor the reply),
-    /// anything else goes through `HnsBackend::call` as text. The reply of a create or query,
-    /// parsed; `None` when HNS returned nothing.
+    /// An HNS step's call: a create hands the model the document as a value (`Hns::create_object`:
+    /// the same call without writing the document as JSON text to parse it back, and the object
+    /// instead of its reply, written when read), anything else goes through `HnsBackend::call` as
+    /// text. The reply of a create or query, parsed; `None` when HNS returned nothing.
     fn hns_call(
         &mut self,
         host: &str,
@@ -439,11 +523,11 @@ impl<'a> Runner<'a> {
         kind: ObjectKind,
         id: &str,
         doc: Json,
-    ) -> Result<Result<Option<Json>, hnsim_model::HcnError>, RunError> {
+    ) -> Result<Result<Option<Doc>, hnsim_model::HcnError>, RunError> {
         if verb == Verb::Create && !doc.is_null() {
             let hns = self.world.hns(host)?;
             self.hns_calls += 1;
-            return Ok(hns.create_value(kind, id, doc).map(Some));
+            return Ok(hns.create_object(kind, id, doc).map(|o| Some(Doc::object(o))));
         }
         let body = if doc.is_null() {
             String::new()
@@ -453,7 +537,9 @@ impl<'a> Runner<'a> {
         let call = HcnCall::new(HcnOp::Object(verb, kind), id, body);
         Ok(match self.call(host, &call)? {
             Ok(reply) if matches!(verb, Verb::Create | Verb::Query) && !reply.is_empty() => Ok(Some(
-                serde_json::from_str(&reply).map_err(|e| format!("HNS reply is not JSON: {e}"))?,
+                serde_json::from_str::<Json>(&reply)
+                    .map_err(|e| format!("HNS reply is not JSON: {e}"))?
+                    .into(),
             )),
             Ok(_) => Ok(None),
             Err(e) => Err(e),
@@ -466,25 +552,32 @@ impl<'a> Runner<'a> {
     }
 
     /// Bind `name` (an `as:` name or a container), keeping the GUID → names index in step.
+    /// A bound object's value counts as read now (the caller sets it).
     fn bind(&mut self, name: &str, n: Named) {
-        if let Some(Named::Object { id, .. }) = self.names.get(name) {
-            if let Some(set) = self.names_of.get_mut(id) {
+        let object = match &n {
+            Named::Object { id, .. } => Some(*id),
+            _ => None,
+        };
+        if let Some(Named::Object { id, .. }) = self.names.insert(name.to_string(), n) {
+            if let Some(set) = self.names_of.get_mut(&id) {
                 set.remove(name);
                 if set.is_empty() {
-                    self.names_of.remove(id);
+                    self.names_of.remove(&id);
                 }
             }
         }
-        if let Named::Object { id, .. } = &n {
-            self.names_of.entry(*id).or_default().insert(name.to_string());
+        if let Some(id) = object {
+            self.names_of
+                .entry(id)
+                .or_default()
+                .insert(name.to_string(), self.changes_seen);
         }
         self.stale.remove(name);
-        self.names.insert(name.to_string(), n);
     }
 
     /// Bring the values of these names up to date with the model (see `vars`), and return the
     /// variables for expanding.
-    fn vars_for<I, S>(&mut self, names: I) -> &BTreeMap<String, Json>
+    fn vars_for<I, S>(&mut self, names: I) -> &BTreeMap<String, Arc<Doc>>
     where
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
@@ -495,68 +588,57 @@ impl<'a> Runner<'a> {
         &self.vars
     }
 
-    /// The variables for expanding `text` (see [`Runner::vars_for`]).
-    fn vars_for_str(&mut self, text: &str) -> &BTreeMap<String, Json> {
-        self.vars_for(references(text).unwrap_or_default())
-    }
-
-    /// The variables for expanding a YAML value (see [`Runner::vars_for`]).
-    fn vars_for_value(&mut self, v: &serde_yaml::Value) -> &BTreeMap<String, Json> {
-        for_each_reference(v, &mut |name| self.read_named(name));
-        &self.vars
-    }
-
-    /// Re-read one named object if its host's change journal named it since it was read.
+    /// Re-read one named object if its host's change journal named it since it was read; give
+    /// a container its value when first read.
     fn read_named(&mut self, name: &str) {
+        if let Some(Named::Container { host, unread }) = self.names.get_mut(name) {
+            if let Some((eps, ips)) = unread.take() {
+                let v = container_value(name, host, &eps, &ips);
+                self.vars.insert(name.to_string(), Arc::new(v.into()));
+            }
+            return;
+        }
         let Some(Named::Object { host, kind, id }) = self.names.get(name) else {
             return;
         };
-        let (host, kind, id) = (host.clone(), *kind, *id);
-        self.follow_journal(&host);
-        if !self.stale.remove(name) {
+        let (kind, id) = (*kind, *id);
+        follow_journal(
+            &self.world,
+            &self.names,
+            host,
+            &mut self.journal_at,
+            &mut self.changes_seen,
+            &mut self.changed_at,
+            &mut self.stale,
+        );
+        let mut stale = self.stale.remove(name);
+        if let Some(read) = self.names_of.get_mut(&id).and_then(|m| m.get_mut(name)) {
+            stale |= self.changed_at.get(&id).is_some_and(|c| c > read);
+            *read = self.changes_seen;
+        }
+        if !stale {
             return;
         }
+        let host = host.clone();
         let q = HcnCall::new(HcnOp::Object(Verb::Query, kind), id.to_string(), DEFAULT_QUERY);
         if let Ok(Ok(r)) = self.call(&host, &q) {
             if let Ok(v) = serde_json::from_str::<Json>(&r) {
-                self.vars.insert(name.to_string(), v);
+                self.vars.insert(name.to_string(), Arc::new(v.into()));
             }
         }
     }
 
-    /// Mark the names of the objects a host's HNS changed since the last look as stale: the
-    /// journalled ones, or every name on the host when the journal cannot say.
+    /// Take in what a host's HNS changed since the last look (see [`follow_journal`]).
     fn follow_journal(&mut self, host: &str) {
-        let Ok(hns) = self.world.hns_ref(host) else {
-            return;
-        };
-        let now = hns.journal_cursor();
-        match self.journal_at.get(host).and_then(|c| hns.changes_since(*c)) {
-            Some(changes) => {
-                for c in changes {
-                    let (Change::Network(g)
-                    | Change::Endpoint(g)
-                    | Change::LoadBalancer(g)
-                    | Change::Namespace(g)
-                    | Change::Route(g)) = c;
-                    self.stale
-                        .extend(self.names_of.get(g).into_iter().flatten().cloned());
-                }
-            }
-            None => {
-                for (n, v) in &self.names {
-                    if matches!(v, Named::Object { host: h, .. } if h == host) {
-                        self.stale.insert(n.clone());
-                    }
-                }
-            }
-        }
-        match self.journal_at.get_mut(host) {
-            Some(at) => *at = now,
-            None => {
-                self.journal_at.insert(host.to_string(), now);
-            }
-        }
+        follow_journal(
+            &self.world,
+            &self.names,
+            host,
+            &mut self.journal_at,
+            &mut self.changes_seen,
+            &mut self.changed_at,
+            &mut self.stale,
+        );
     }
 
     /// Resolve an object reference: a name from `as:`, a GUID, or a `${…}` expression.
@@ -565,7 +647,7 @@ impl<'a> Runner<'a> {
             return Ok(id.to_string());
         }
         if r.contains("${") {
-            return match expand_str(r, self.vars_for_str(r))? {
+            return match expand_str(r, &mut Live(self))? {
                 Json::String(s) => Ok(s),
                 other => Ok(other.to_string()),
             };
@@ -646,7 +728,7 @@ impl<'a> Runner<'a> {
                 let id = self.object_id(&p.target)?;
                 let mut policies: Vec<Json> = Vec::with_capacity(p.policies.len());
                 for v in &p.policies {
-                    policies.push(expand_value(v, self.vars_for_value(v))?);
+                    policies.push(expand_value(v, &mut Live(self))?);
                 }
                 let types: Vec<String> = policies
                     .iter()
@@ -664,7 +746,7 @@ impl<'a> Runner<'a> {
             Step::StopContainer(c) => {
                 rep.label = format!("stop-container {}", c.name);
                 let host = match self.names.get(&c.name) {
-                    Some(Named::Container { host }) => host.clone(),
+                    Some(Named::Container { host, .. }) => host.clone(),
                     _ => return Err(format!("`{}` is not a container", c.name).into()),
                 };
                 let hns = self.world.hns(&host)?;
@@ -788,7 +870,7 @@ impl<'a> Runner<'a> {
             _ => Verb::Query,
         };
         let mut doc = match &s.doc {
-            Some(d) => expand_value(d, self.vars_for_value(d))?,
+            Some(d) => expand_value(d, &mut Live(self))?,
             None if verb == Verb::Query => serde_json::from_str(DEFAULT_QUERY).map_err(|e| e.to_string())?,
             None => Json::Null,
         };
@@ -805,7 +887,13 @@ impl<'a> Runner<'a> {
             .or_else(|| s.target.clone())
             .or_else(|| doc.get("Name").and_then(Json::as_str).map(str::to_string))
             .unwrap_or_default();
-        rep.label = format!("{kind} {what} on {host}").replace("  ", " ");
+        let label = format!("{kind} {what} on {host}");
+        // (`str::contains` with a two-character pattern builds a searcher per call.)
+        rep.label = if label.as_bytes().windows(2).any(|w| w == b"  ") {
+            label.replace("  ", " ")
+        } else {
+            label
+        };
         let res = self.hns_call(&host, verb, okind, &id, doc)?;
         match (&res, &s.expect_error) {
             (Err(_), _) | (Ok(_), Some(_)) => {
@@ -815,22 +903,19 @@ impl<'a> Runner<'a> {
         }
         let reply = res.map_err(|e| e.to_string())?;
         // The object's current document: the create/query reply, or a fresh query.
-        let current: Option<Json> = match verb {
-            Verb::Create | Verb::Query if reply.is_some() => reply,
+        let current: Option<Arc<Doc>> = match verb {
+            Verb::Create | Verb::Query if reply.is_some() => reply.map(Arc::new),
             Verb::Delete => None,
             _ => {
                 let q = HcnCall::new(HcnOp::Object(Verb::Query, okind), id.clone(), DEFAULT_QUERY);
                 self.call(&host, &q)?
                     .ok()
-                    .and_then(|r| serde_json::from_str(&r).ok())
+                    .and_then(|r| serde_json::from_str::<Json>(&r).ok())
+                    .map(|v| Arc::new(v.into()))
             }
         };
         if let (Some(name), Some(cur)) = (&s.as_, &current) {
-            let gid = cur
-                .get("ID")
-                .and_then(Json::as_str)
-                .and_then(|g| g.parse::<Guid>().ok())
-                .unwrap_or_default();
+            let gid = cur.id().unwrap_or_default();
             // What this call changed is in the journal: take it in before binding, so that the
             // fresh document is not marked stale by its own create.
             self.follow_journal(&host);
@@ -845,8 +930,8 @@ impl<'a> Runner<'a> {
             self.vars.insert(name.clone(), cur.clone());
         }
         for (path, want) in &s.expect {
-            let want = expand_value(want, self.vars_for_value(want))?;
-            let got = current.as_ref().and_then(|c| lookup(c, path)).cloned();
+            let want = expand_value(want, &mut Live(self))?;
+            let got = current.as_ref().and_then(|c| lookup(c.json(), path)).cloned();
             rep.checks.push(compare_field(path, &want, got.as_ref()));
         }
         rep.reply = current;
@@ -882,9 +967,9 @@ impl<'a> Runner<'a> {
                 id,
             };
             self.bind(name, object);
-            self.vars.insert(name.clone(), doc);
+            self.vars.insert(name.clone(), Arc::new(doc.into()));
         }
-        rep.reply = Some(reply);
+        rep.reply = Some(Arc::new(reply.into()));
         Ok(())
     }
 
@@ -896,7 +981,7 @@ impl<'a> Runner<'a> {
         if !s.filter.is_empty() {
             let mut f = serde_json::Map::new();
             for (k, v) in &s.filter {
-                f.insert(k.clone(), expand_value(v, self.vars_for_value(v))?);
+                f.insert(k.clone(), expand_value(v, &mut Live(self))?);
             }
             q["Filter"] = Json::String(Json::Object(f).to_string());
         }
@@ -909,7 +994,7 @@ impl<'a> Runner<'a> {
         if let Some(want) = s.expect_count {
             rep.checks.push(Check::eq("object count", want, n));
         }
-        rep.reply = Some(ids);
+        rep.reply = Some(Arc::new(ids.into()));
         Ok(())
     }
 
@@ -924,10 +1009,13 @@ impl<'a> Runner<'a> {
             Isolation::Hyperv => "hyperv",
         };
         rep.label = format!("container {} ({iso_name}) on {host}", c.name);
-        let mut eps = Vec::new();
+        let mut eps = Vec::with_capacity(c.endpoints.len());
         for e in &c.endpoints {
-            let id = self.object_id(e)?;
-            eps.push(id.parse::<Guid>().map_err(|e| e.to_string())?);
+            let id = match self.names.get(e) {
+                Some(Named::Object { id, .. }) => *id,
+                _ => self.object_id(e)?.parse::<Guid>().map_err(|e| e.to_string())?,
+            };
+            eps.push(id);
         }
         let hns = self.world.hns(&host)?;
         let res = hns
@@ -939,20 +1027,13 @@ impl<'a> Runner<'a> {
             return Ok(());
         }
         let hns = self.world.hns(&host)?;
-        let ips: Vec<String> = eps
-            .iter()
-            .flat_map(|g| hns.endpoint_ips(g))
-            .map(|ip| ip.to_string())
-            .collect();
-        self.vars.insert(
-            c.name.clone(),
-            json!({"ID": c.name, "Host": host, "IpAddress": ips.first().cloned().unwrap_or_default(),
-                   "IpAddresses": ips, "Endpoints": eps.iter().map(|g| g.to_string()).collect::<Vec<_>>()}),
-        );
-        self.bind(&c.name, Named::Container { host: host.clone() });
+        let ips: Vec<IpAddr> = eps.iter().flat_map(|g| hns.endpoint_ips(g)).collect();
         for g in &eps {
             self.ep_container.insert(*g, c.name.clone());
         }
+        self.vars.remove(&c.name);
+        let unread = Some((eps, ips));
+        self.bind(&c.name, Named::Container { host, unread });
         let place = Place::Container(c.name.clone());
         for l in &c.listen {
             let (p, port) = parse_port_spec(l)?;
@@ -986,7 +1067,7 @@ impl<'a> Runner<'a> {
     /// The address of a named place: a host's or station's uplink address, a container's or
     /// endpoint's first IP.
     fn address_of(&mut self, name: &str) -> Result<IpAddr, NameError> {
-        if let Some(v) = self.vars_for([name]).get(name) {
+        if let Some(v) = self.vars_for([name]).get(name).map(|d| d.json()) {
             let ip = v
                 .get("IpAddress")
                 .and_then(Json::as_str)
@@ -1025,7 +1106,7 @@ impl<'a> Runner<'a> {
         let ip = match t {
             Target::Addr(a) => a,
             Target::Name(n) if n.contains("${") => {
-                let v = expand_str(&n, self.vars_for_str(&n))?;
+                let v = expand_str(&n, &mut Live(self))?;
                 let s = v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
                 s.parse()
                     .map_err(|_| format!("`{n}` expands to {s:?}, not an IP address"))?
@@ -1046,7 +1127,7 @@ impl<'a> Runner<'a> {
         }
         let bare = out.last().cloned().unwrap_or_default();
         if let Ok(g) = bare.parse::<Guid>() {
-            for name in self.names_of.get(&g).into_iter().flatten() {
+            for name in self.names_of.get(&g).into_iter().flat_map(BTreeMap::keys) {
                 out.push(name.clone());
                 if let Some(c) = self.ep_container.get(&g) {
                     out.push(c.clone());
@@ -1423,9 +1504,80 @@ impl SeenWant {
     }
 }
 
-fn resolve_addr(s: &Option<String>, vars: &BTreeMap<String, Json>) -> Result<Option<IpAddr>, String> {
+/// Take in what a host's HNS changed since the last look: count the journal's entries and note
+/// each object's last one, or mark every named object of the host stale when the journal cannot
+/// say. (A function of the runner's parts, so that a caller can hold a name's host meanwhile.)
+fn follow_journal(
+    world: &World,
+    names: &BTreeMap<String, Named>,
+    host: &str,
+    journal_at: &mut BTreeMap<String, Cursor>,
+    changes_seen: &mut u64,
+    changed_at: &mut FastMap<Guid, u64>,
+    stale: &mut BTreeSet<String>,
+) {
+    let Ok(hns) = world.hns_ref(host) else {
+        return;
+    };
+    let now = hns.journal_cursor();
+    match journal_at.get(host).and_then(|c| hns.changes_since(*c)) {
+        Some(changes) => {
+            for c in changes {
+                let (Change::Network(g)
+                | Change::Endpoint(g)
+                | Change::LoadBalancer(g)
+                | Change::Namespace(g)
+                | Change::Route(g)) = c;
+                *changes_seen += 1;
+                changed_at.insert(*g, *changes_seen);
+            }
+        }
+        None => {
+            for (n, v) in names {
+                if matches!(v, Named::Object { host: h, .. } if h == host) {
+                    stale.insert(n.clone());
+                }
+            }
+        }
+    }
+    match journal_at.get_mut(host) {
+        Some(at) => *at = now,
+        None => {
+            journal_at.insert(host.to_string(), now);
+        }
+    }
+}
+
+/// A container's `${name…}` value: its name, host, first and all addresses, endpoints.
+fn container_value(name: &str, host: &str, eps: &[Guid], ips: &[IpAddr]) -> Json {
+    let ips: Vec<String> = ips.iter().map(IpAddr::to_string).collect();
+    json!({"ID": name, "Host": host, "IpAddress": ips.first().cloned().unwrap_or_default(),
+           "IpAddresses": ips, "Endpoints": eps.iter().map(|g| g.to_string()).collect::<Vec<_>>()})
+}
+
+/// The runner's variables as expressions read them: a named object's value is brought up to
+/// date ([`Runner::read_named`]) when an expression first uses it.
+struct Live<'r, 'a>(&'r mut Runner<'a>);
+
+impl Vars for Live<'_, '_> {
+    fn var(&mut self, name: &str) -> Option<&Json> {
+        self.0.read_named(name);
+        self.0.vars.get(name).map(|v| v.json())
+    }
+}
+
+/// Values read as they are (the addresses `seen` compares with, read before the packets).
+struct Fixed<'v>(&'v BTreeMap<String, Arc<Doc>>);
+
+impl Vars for Fixed<'_> {
+    fn var(&mut self, name: &str) -> Option<&Json> {
+        self.0.get(name).map(|v| v.json())
+    }
+}
+
+fn resolve_addr(s: &Option<String>, vars: &BTreeMap<String, Arc<Doc>>) -> Result<Option<IpAddr>, String> {
     let Some(s) = s else { return Ok(None) };
-    let v = expand_str(s, vars)?;
+    let v = expand_str(s, &mut Fixed(vars))?;
     let text = v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
     text.parse()
         .map(Some)
@@ -1436,7 +1588,7 @@ fn check_seen(
     what: &str,
     want: &Seen,
     got: Option<&crate::trace::Seen>,
-    vars: &BTreeMap<String, Json>,
+    vars: &BTreeMap<String, Arc<Doc>>,
     rep: &mut StepReport,
 ) {
     let want = match (resolve_addr(&want.src, vars), resolve_addr(&want.dst, vars)) {
@@ -1512,6 +1664,32 @@ pub fn policylist_to_lb(doc: &Json) -> Result<Json, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A create step's reply is the model's object, written as JSON only when something reads
+    /// it (an expression, the report). Here nothing does until the report is written: the
+    /// networks' `${vx1.ID}` reads a fresh query, as the network policy steps changed them.
+    #[test]
+    fn create_replies_are_written_when_read() {
+        let text = super::super::synth::overlay_pods(2, 2);
+        let l = super::super::load_str("pods", &text).unwrap();
+        let r = run(&l, &RunOptions::default());
+        assert!(r.ok());
+        let written = |kind: &str| -> Vec<bool> {
+            r.steps
+                .iter()
+                .filter(|s| s.kind == kind)
+                .map(|s| s.reply.as_ref().expect("a reply").json.get().is_some())
+                .collect()
+        };
+        assert_eq!(written("create-network"), [false, false]);
+        assert_eq!(written("create-endpoint"), [false; 4]);
+        let report = serde_json::to_value(&r).unwrap();
+        let first = r.steps.iter().position(|s| s.kind == "create-endpoint").unwrap();
+        let reply = &report["steps"][first]["reply"];
+        assert_eq!(reply["Name"], "p1_0");
+        assert_eq!(reply["IpConfigurations"][0]["IpAddress"], "10.1.1.2");
+        assert_eq!(written("create-endpoint"), [true; 4]);
+    }
 
     /// A step's error text is what the report shows: the same words whether the error came from
     /// the world, from HNS or from the step itself.

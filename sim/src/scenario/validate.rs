@@ -5,6 +5,7 @@
 use super::format::*;
 use super::locate::{Pos, Seg};
 use super::parse::{suggest, Loaded, ScenarioError};
+use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
@@ -143,12 +144,15 @@ impl Checker<'_> {
             self.err(path, "expected a name, found an empty string");
             return;
         }
-        if let Some(prev) = self.names.get(name) {
-            let msg = format!("the name `{name}` is already used by {}", prev.describe());
-            self.err(path, msg);
-            return;
+        match self.names.entry(name.to_string()) {
+            Entry::Occupied(prev) => {
+                let msg = format!("the name `{name}` is already used by {}", prev.get().describe());
+                self.err(path, msg);
+            }
+            Entry::Vacant(v) => {
+                v.insert(kind);
+            }
         }
-        self.names.insert(name.to_string(), kind);
     }
 
     fn topology(&mut self) {
