@@ -91,7 +91,7 @@ fn an_lb_deleted_out_of_band_breaks_exactly_the_service_port() {
         out,
         "pod/default/client → 10.96.0.50 (svc/default/web) tcp/80: Delivered (pod/default/web-a) seen from 10.0.0.11 ⇒ NoRoute at r1\n\
          pod/default/web-a → 10.96.0.50 (svc/default/web) tcp/80: Delivered (pod/default/web-a) seen from 10.0.0.11 ⇒ NoRoute at r1\n\
-         2 change(s); 630 classes before, 630 after\n"
+         2 change(s); 1080 classes before, 1080 after\n"
     );
     let (code, out, _) = hnsim(&["diff", &s, "--cut-at", "2"]);
     assert_eq!(code, 0, "the restart repairs it:\n{out}");
@@ -101,7 +101,9 @@ fn an_lb_deleted_out_of_band_breaks_exactly_the_service_port() {
 fn an_hns_restart_breaks_every_class_towards_the_restarted_pod() {
     let s = scenario("faults/s15-hns-restart-overlay.yaml");
     // Step 11 is the restart of HNS on node1.
-    let (code, out, err) = hnsim(&["diff", &s, "--cut-at", "11", "--until", "11", "--from", "C"]);
+    let (code, out, err) = hnsim(&[
+        "diff", &s, "--cut-at", "11", "--until", "11", "--from", "C", "--to", "A",
+    ]);
     assert_eq!(code, 1, "{err}");
     assert_eq!(
         out,
@@ -109,8 +111,23 @@ fn an_hns_restart_breaks_every_class_towards_the_restarted_pod() {
          C → 10.244.1.10 (A) tcp/80: Delivered (A) seen from 10.244.2.10 ⇒ NoListener at node1\n\
          C → 10.244.1.10 (A) udp/1-65535: NoListener at container:A ⇒ NoListener at node1\n\
          C → 10.244.1.10 (A) icmp: Delivered (A) seen from 10.244.2.10 ⇒ NoListener at node1\n\
-         4 change(s); 24 classes before, 22 after\n"
+         4 change(s); 5 classes before, 3 after\n"
     );
+    // Every destination: the addresses of node1's pod subnet no pod holds, which node1 refused
+    // itself (NoRoute), now end at its closed VXLAN port like A's; nothing else changed.
+    let (code, out, err) = hnsim(&["diff", &s, "--cut-at", "11", "--until", "11", "--from", "C"]);
+    assert_eq!(code, 1, "{err}");
+    let changed: Vec<&str> = out.lines().collect();
+    assert_eq!(changed.len(), 17, "{out}");
+    for l in &changed[..16] {
+        assert!(l.starts_with("C → 10.244.1."), "{l}");
+        assert!(l.ends_with("⇒ NoListener at node1"), "{l}");
+    }
+    assert!(changed.contains(
+        &"C → 10.244.1.11-10.244.1.255 (unassigned, in 10.244.1.0/24: network subnet, remote subnet route) \
+          icmp: NoRoute at node1 ⇒ NoListener at node1"
+    ));
+    assert_eq!(changed[16], "16 change(s); 63 classes before, 61 after");
 }
 
 #[test]
@@ -149,7 +166,9 @@ fn no_change_is_exit_0_and_bad_input_exit_2() {
 fn a_diff_of_two_node_dumps() {
     // The same flannel node before and after an HNS restart (tests/data/nodes): the restart
     // dropped the overlay network and its endpoints, so the host's own traffic to its pods
-    // now finds no route. Both dumps are imported as `hnsim node import` does.
+    // now finds no route; 172.28.160.1, a host address (a NAT gateway) of the after state only,
+    // is an address atom of its own on both sides and now reaches the host. Both dumps are
+    // imported as `hnsim node import` does.
     let a = format!("{}/tests/data/nodes/overlay-flannel", env!("CARGO_MANIFEST_DIR"));
     let b = format!(
         "{}/tests/data/nodes/after-hns-restart",
@@ -168,7 +187,10 @@ fn a_diff_of_two_node_dumps() {
          node → 10.244.1.6 (ep-10-244-1-6) tcp/1-65535: NoListener at endpoint:6A1B2C3D-0000-4A00-8000-00000000A006 ⇒ NoRoute at node\n\
          node → 10.244.1.6 (ep-10-244-1-6) udp/1-65535: NoListener at endpoint:6A1B2C3D-0000-4A00-8000-00000000A006 ⇒ NoRoute at node\n\
          node → 10.244.1.6 (ep-10-244-1-6) icmp: Delivered (ep-10-244-1-6) seen from 10.0.0.11 ⇒ NoRoute at node\n\
-         9 change(s); 24 classes before, 24 after\n"
+         node → 172.28.160.1 (gateway, host address) tcp/1-65535: NoRoute at node ⇒ NoListener at host:node\n\
+         node → 172.28.160.1 (gateway, host address) udp/1-65535: NoRoute at node ⇒ NoListener at host:node\n\
+         node → 172.28.160.1 (gateway, host address) icmp: NoRoute at node ⇒ Delivered (node) seen from 172.28.160.1\n\
+         12 change(s); 93 classes before, 95 after\n"
     );
     // The pods' endpoints send as themselves (the dump has namespaces, not containers): after
     // the restart they are gone, so each of their pairs exists on one side only.
@@ -178,9 +200,10 @@ fn a_diff_of_two_node_dumps() {
         .lines()
         .filter(|l| l.starts_with("ep-10-244-1-5 → "))
         .collect();
-    // 20: the DNS VIP's udp/53 is a change of its own, as its class names the backend its LB
-    // chose (`NoRoute at node via 10.244.2.7`) and the rest of UDP has none.
-    assert_eq!(pod.len(), 20, "{out}");
+    // 20 towards named addresses (the DNS VIP's udp/53 is a change of its own, as its class
+    // names the backend its LB chose, `NoRoute at node via 10.244.2.7`, and the rest of UDP
+    // has none) and 69 towards address atoms.
+    assert_eq!(pod.len(), 89, "{out}");
     assert!(pod.iter().all(|l| l.ends_with("⇒ (no such pair)")), "{out}");
     // A dump against itself: no change, exit 0.
     let (code, out, _) = hnsim(&["diff", &a, &a]);
@@ -295,4 +318,65 @@ fn an_lb_class_lists_every_backend_it_can_reach() {
         line(&out, "D → 10.96.0.50").contains("tcp/80 Delivered (D, E) seen"),
         "{out}"
     );
+}
+
+#[test]
+fn addresses_no_object_holds_are_swept_as_atoms() {
+    // Pod A's OutBoundNAT exceptions and its ACL prefixes cut the address space; each piece no
+    // object holds gets one witness, printed as its range with the narrowest prefix holding it.
+    let s = scenario("reach/address-atoms.yaml");
+    let (code, out, err) = hnsim(&["reach", &s, "--from", "A"]);
+    assert_eq!(code, 0, "{err}");
+    for want in [
+        // Outside every prefix: SNATed to the node (ICMP cannot be), then r1 has no route.
+        "A → 0.0.0.0-9.255.255.255 (unassigned, in 0.0.0.0/0: host route): tcp/1-65535 \
+         udp/1-65535 NoRoute at r1; icmp Unsupported at node1",
+        // Inside the exception: not SNATed, so ICMP leaves too.
+        "A → 10.244.2.0-10.244.255.255 (unassigned, in 10.244.0.0/16: OutBoundNAT exception): \
+         tcp/1-65535 udp/1-65535 icmp NoRoute at r1",
+        // An ACL's prefix that no route has: its own atom.
+        "A → 203.0.113.128/25 (unassigned: ACL address): tcp/1-65535 udp/1-65535 icmp \
+         DeniedOut at node1/A ACL_SWITCH no-upper-half",
+        "A → 203.0.113.51-203.0.113.127 (unassigned, in 203.0.113.0/24: segment): tcp/1-65535 \
+         udp/1-65535 NoRoute at r1; icmp Unsupported at node1",
+        // A router's address is an atom of its own.
+        "A → 10.0.0.1 (next hop, router interface): tcp/1-65535 udp/1-65535 icmp NoListener at r1",
+    ] {
+        let head = want.split(':').next().expect("title");
+        assert_eq!(line(&out, head), want);
+    }
+    // Named destinations first, then the atoms, which cover the rest of IPv4 once.
+    assert!(
+        out.ends_with("25 pairs, 85 classes (one witness packet each)\n"),
+        "{out}"
+    );
+    // `--to PREFIX`: the named addresses and atoms inside, cut at the prefix.
+    let (code, out, err) = hnsim(&["reach", &s, "--from", "A", "--to", "203.0.113.0/25"]);
+    assert_eq!(code, 0, "{err}");
+    let titles: Vec<&str> = out.lines().map(|l| l.split(':').next().unwrap_or("")).collect();
+    assert_eq!(
+        titles,
+        [
+            "A → 203.0.113.50 (inet)",
+            "A → 203.0.113.0 (unassigned, in 203.0.113.0/24",
+            "A → 203.0.113.1 (gateway, router interface)",
+            "A → 203.0.113.2-203.0.113.49 (unassigned, in 203.0.113.0/24",
+            "A → 203.0.113.51-203.0.113.127 (unassigned, in 203.0.113.0/24",
+            "5 pairs, 19 classes (one witness packet each)",
+        ]
+    );
+    // JSON: the range as the address, and the address its witnesses went to.
+    let (_, out, _) = hnsim(&[
+        "reach",
+        &s,
+        "--from",
+        "A",
+        "--to",
+        "198.51.100.0/24",
+        "--format",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["pairs"][0]["address"], "198.51.100.0/24");
+    assert_eq!(v["pairs"][0]["witness"], "198.51.100.0");
 }

@@ -839,3 +839,298 @@ fn an_endpoint_filter_on_a_document_field_reads_the_document() {
     let found = enumerate(&mut h, ObjectKind::Endpoint, Some(json!({ "MacAddress": mac })));
     assert_eq!(found, vec![a]);
 }
+
+/// The work counter survives `rebuild_indexes`: it counts every lookup the state made so far,
+/// so a bench that plants objects and rebuilds still measures from where it was (a counter
+/// that went back would make its differences wrap).
+#[test]
+fn index_probes_are_kept_across_a_rebuild() {
+    let mut h = hns();
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    ep(&mut h, &n, None);
+    let before = h.index_probes();
+    assert!(before > 0);
+    h.rebuild_indexes();
+    assert!(h.index_probes() >= before, "{} < {before}", h.index_probes());
+}
+
+/// `HcnModifyLoadBalancer` moves the LB's frontend and its endpoint references: the frontend
+/// it takes is held (another LB on it clashes), the one it left is free, the endpoint it now
+/// lists is referenced (refused under `Refuse`) and the one it dropped is not.
+#[test]
+fn an_updated_lb_moves_its_frontend_and_its_references() {
+    let mut h = hns_with(|s| s.endpoint_in_policy_list = OnReferenced::Refuse);
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    let (a, b) = (ep(&mut h, &n, None), ep(&mut h, &n, None));
+    let lb = |e: &Guid, port: u16| {
+        json!({"HostComputeEndpoints": [e.to_string()], "FrontendVIPs": ["10.96.0.1"],
+            "PortMappings": [{"Protocol": 6, "InternalPort": 8080, "ExternalPort": port}]})
+    };
+    let (id, _) = create(&mut h, ObjectKind::LoadBalancer, &lb(&a, 80)).unwrap();
+    h.modify_load_balancer(&id.to_string(), &lb(&b, 81).to_string())
+        .unwrap();
+    h.verify_indexes().unwrap();
+    let other = ep(&mut h, &n, None);
+    assert_eq!(
+        code(create(&mut h, ObjectKind::LoadBalancer, &lb(&other, 81))),
+        HResult::HCN_E_PORT_ALREADY_EXISTS
+    );
+    create(&mut h, ObjectKind::LoadBalancer, &lb(&other, 80)).unwrap();
+    assert_eq!(
+        code(h.delete_endpoint(&b.to_string())),
+        HResult::HCN_E_ENTITY_HAS_REFERENCES
+    );
+    h.delete_endpoint(&a.to_string()).unwrap();
+}
+
+/// `hnsim hns validate` tells warnings (unknown keys: HNS ignores them) from errors (what a
+/// create would refuse, with its HRESULT); `--strict` and the fuzz target rely on the split.
+#[test]
+fn lint_tells_a_warning_from_an_error() {
+    let doc = json!({"Name": "e", "HostComputeNetwork": "00000000-0000-0000-0000-000000000001",
+        "Nmae": "typo", "IpConfigurations": [{"IpAddress": "fd00::5", "PrefixLength": 64}]});
+    let old = HostSettings {
+        hns_version: Version::new(10, 1),
+        ..HostSettings::default()
+    };
+    let (_, p) = lint::check_value(&doc, &old).unwrap();
+    let kinds: Vec<(bool, Option<HResult>)> = p.iter().map(|p| (p.is_warning(), p.code)).collect();
+    assert_eq!(
+        kinds,
+        [(true, None), (false, Some(HResult::HCN_E_REQUEST_UNSUPPORTED))],
+        "{p:?}"
+    );
+}
+
+/// ACL protocol 252 (VXLAN in HNS's numbering) needs HNS 11.0 (`AclSupportForProtocol252`):
+/// refused before, accepted from then on, like any other protocol number up to 256.
+#[test]
+fn an_acl_on_protocol_252_needs_hns_11() {
+    let acl = |h: &mut hnsim_model::state::Hns, protocols: &str| {
+        let n = net(h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+        let mut d = endpoint_doc(&n, None);
+        d["Policies"] = json!([{"Type": "ACL", "Settings": {"Protocols": protocols,
+            "Action": "Allow", "Direction": "In"}}]);
+        create(h, ObjectKind::Endpoint, &d).map(drop)
+    };
+    let mut old = hns_with(|s| s.hns_version = Version::new(10, 1));
+    let e = acl(&mut old, "6,252").unwrap_err();
+    assert_eq!(e.code, HResult::HCN_E_INVALID_POLICY, "{}", e.message);
+    assert!(e.message.contains("ACL protocol 252"), "{}", e.message);
+    acl(&mut hns_with(|s| s.hns_version = Version::new(10, 1)), "6,251").unwrap();
+    acl(&mut hns_with(|s| s.hns_version = Version::new(11, 0)), "6,252").unwrap();
+}
+
+/// An endpoint's `SDNRoute` policy is checked at create: `DestinationPrefix` must be a CIDR and
+/// `NextHop`, when given, an address; a well-formed one is accepted.
+#[test]
+fn an_endpoint_sdn_route_policy_must_be_well_formed() {
+    let mut h = hns();
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    let route = |h: &mut hnsim_model::state::Hns, prefix: &str, hop: &str| {
+        let mut d = endpoint_doc(&n, None);
+        d["Policies"] = json!([{"Type": "SDNRoute", "Settings": {"DestinationPrefix": prefix,
+            "NextHop": hop, "NeedEncap": true}}]);
+        create(h, ObjectKind::Endpoint, &d).map(drop)
+    };
+    for (prefix, hop, bad) in [
+        ("10.96.0.0/x", "", "DestinationPrefix"),
+        ("10.96.0.0/12", "gateway", "NextHop"),
+    ] {
+        let e = route(&mut h, prefix, hop).unwrap_err();
+        assert_eq!(e.code, HResult::HCN_E_INVALID_POLICY, "{}", e.message);
+        assert!(e.message.contains(bad), "{}", e.message);
+    }
+    route(&mut h, "10.96.0.0/12", "").unwrap();
+    route(&mut h, "10.96.0.0/12", "172.20.0.1").unwrap();
+}
+
+/// A `SetPolicy` needs HNS 13.0, a nested set (`NESTEDIPSET`, or 1 as [sdn] sends it) 15.0:
+/// on HNS 14.0 a plain IP set is accepted and a nested one refused in either spelling.
+#[test]
+fn a_nested_ip_set_needs_hns_15() {
+    let with_set = |h: &mut hnsim_model::state::Hns, kind: serde_json::Value| {
+        let mut d = nat_network("nat", "172.20.0.0/16", "172.20.0.1");
+        d["Policies"] = json!([{"Type": "SetPolicy", "Settings": {"Id": "s", "Name": "set",
+            "PolicyType": kind, "Values": "10.0.0.1"}}]);
+        create(h, ObjectKind::Network, &d).map(drop)
+    };
+    let v14 = || hns_with(|s| s.hns_version = Version::new(14, 0));
+    with_set(&mut v14(), json!("IPSET")).unwrap();
+    for kind in [json!("NESTEDIPSET"), json!(1)] {
+        let e = with_set(&mut v14(), kind.clone()).unwrap_err();
+        assert_eq!(
+            e.code,
+            HResult::HCN_E_INVALID_POLICY_TYPE,
+            "{kind}: {}",
+            e.message
+        );
+        assert!(e.message.contains("NESTEDIPSET"), "{}", e.message);
+        with_set(&mut hns_with(|s| s.hns_version = Version::new(15, 0)), kind).unwrap();
+    }
+}
+
+/// Only a port mapping flagged IPv6 (the `IPV6` NatFlag) needs dual-stack support: on an HNS
+/// without it an IPv4 port mapping is accepted and an IPv6 one refused, naming the flag.
+#[test]
+fn only_an_ipv6_port_mapping_needs_dual_stack() {
+    use hnsim_model::schema::nat_flags::IPV6;
+    let mut h = hns_with(|s| s.hns_version = Version::new(11, 0));
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    let mapping = |h: &mut hnsim_model::state::Hns, flags: u32, port: u16| {
+        let mut d = endpoint_doc(&n, None);
+        d["Policies"] = json!([{"Type": "PortMapping", "Settings": {"Protocol": 6,
+            "InternalPort": 80, "ExternalPort": port, "Flags": flags}}]);
+        create(h, ObjectKind::Endpoint, &d).map(drop)
+    };
+    mapping(&mut h, 0, 8080).unwrap();
+    let e = mapping(&mut h, IPV6, 8081).unwrap_err();
+    assert_eq!(e.code, HResult::HCN_E_REQUEST_UNSUPPORTED, "{}", e.message);
+    assert!(e.message.contains("PortMapping flag IPv6"), "{}", e.message);
+}
+
+/// An HNS without dual stack allocates an endpoint only its IPv4 address.
+#[test]
+fn an_hns_without_dual_stack_allocates_ipv4() {
+    let mut h = hns_with(|s| s.hns_version = Version::new(11, 0));
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    let e = ep(&mut h, &n, None);
+    let ips: Vec<String> = h.endpoint_ips(&e).map(|i| i.to_string()).collect();
+    assert_eq!(ips, ["172.20.0.2"]);
+}
+
+/// Deleting a namespace that still holds an endpoint detaches it under `Release` (the default)
+/// and keeps the endpoint; under `Refuse` only an empty namespace may go.
+#[test]
+fn a_namespace_in_use_is_released_by_default_and_refused_only_when_configured() {
+    let mut h = hns();
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    let e = ep(&mut h, &n, None);
+    let ns = namespace(&mut h, None);
+    h.modify_namespace(&ns.to_string(), &attach_req(&e, "Add"))
+        .unwrap();
+    h.delete_namespace(&ns.to_string()).unwrap();
+    assert_eq!(enumerate(&mut h, ObjectKind::Namespace, None), Vec::<Guid>::new());
+    assert_eq!(enumerate(&mut h, ObjectKind::Endpoint, None), vec![e]);
+    h.verify_indexes().unwrap();
+    // The endpoint is free again: another namespace may take it.
+    let other = namespace(&mut h, None);
+    h.modify_namespace(&other.to_string(), &attach_req(&e, "Add"))
+        .unwrap();
+
+    let mut h = hns_with(|s| s.namespace_with_resources = OnReferenced::Refuse);
+    let empty = namespace(&mut h, None);
+    h.delete_namespace(&empty.to_string()).unwrap();
+}
+
+/// The model backend names itself and the HNS version it models (the adapter's hello line, a
+/// conformance report's `backend`, a transcript's header).
+#[test]
+fn the_model_backend_names_itself_and_its_hns_version() {
+    let h = hns_with(|s| s.hns_version = Version::new(13, 2));
+    assert_eq!(HnsBackend::describe(&h), "sim (HNS 13.2)");
+}
+
+/// A /32 endpoint prefix needs HNS 9.3–9.x or 10.4 and later (hns-schema.md §4.6): refused on
+/// 9.2 and 10.3, accepted on 9.3 and 10.4.
+#[test]
+fn a_slash_32_endpoint_prefix_follows_its_version_ranges() {
+    for (major, minor, ok) in [(9, 2, false), (9, 3, true), (10, 3, false), (10, 4, true)] {
+        let mut h = hns_with(|s| s.hns_version = Version::new(major, minor));
+        let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+        let mut d = endpoint_doc(&n, None);
+        d["IpConfigurations"] = json!([{"IpAddress": "172.20.0.9", "PrefixLength": 32}]);
+        match create(&mut h, ObjectKind::Endpoint, &d) {
+            Ok(_) => assert!(ok, "{major}.{minor} accepted /32"),
+            Err(e) => {
+                assert!(!ok, "{major}.{minor}: {}", e.message);
+                assert_eq!(e.code, HResult::HCN_E_REQUEST_UNSUPPORTED, "{}", e.message);
+                assert!(e.message.contains("/32"), "{}", e.message);
+            }
+        }
+    }
+}
+
+/// A NodePort-style LB (no FrontendVIPs) is IPv6 when its `IPv6` flag is set, whatever its
+/// other flags: an IPv6 DSR one (Flags 3) clashes with a plain IPv6 one (Flags 2) on the same
+/// port and coexists with an IPv4 one (Flags 0).
+#[test]
+fn a_nodeport_lb_family_is_its_ipv6_flag_alone() {
+    let mut h = hns();
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    let e = ep(&mut h, &n, None);
+    let lb = |flags: u32| {
+        json!({"HostComputeEndpoints": [e.to_string()], "Flags": flags,
+            "PortMappings": [{"Protocol": 6, "InternalPort": 80, "ExternalPort": 30080}]})
+    };
+    create(&mut h, ObjectKind::LoadBalancer, &lb(0)).unwrap();
+    create(&mut h, ObjectKind::LoadBalancer, &lb(3)).unwrap();
+    assert_eq!(
+        code(create(&mut h, ObjectKind::LoadBalancer, &lb(2))),
+        HResult::HCN_E_PORT_ALREADY_EXISTS
+    );
+    assert_eq!(
+        code(create(&mut h, ObjectKind::LoadBalancer, &lb(1))),
+        HResult::HCN_E_PORT_ALREADY_EXISTS
+    );
+}
+
+/// Deleting a container's namespace under `Release` (the default) leaves the container without
+/// one: no namespace, no endpoints, and its endpoint is free for another container.
+#[test]
+fn deleting_a_containers_namespace_releases_the_container() {
+    use hnsim_model::state::Isolation;
+    let mut h = hns();
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    let e = ep(&mut h, &n, None);
+    let ns = h
+        .create_container("c", Isolation::Process, &[e])
+        .unwrap()
+        .namespace
+        .unwrap();
+    h.delete_namespace(&ns.to_string()).unwrap();
+    let c = &h.compute_systems["c"];
+    assert_eq!((c.namespace, c.endpoints.len()), (None, 0));
+    assert!(h.container_of(&e).is_none());
+    h.verify_indexes().unwrap();
+    let c2 = h.create_container("c2", Isolation::Process, &[e]).unwrap();
+    assert_eq!(h.container_of(&e).map(|c| c.id.as_str()), Some("c2"));
+    assert_ne!(c2.namespace, Some(ns));
+}
+
+/// A network `VxlanPort` policy needs HNS 10.3 (an older HNS does not know the type) and a
+/// non-zero port.
+#[test]
+fn a_vxlan_port_policy_needs_hns_10_3_and_a_port() {
+    let with_port = |major: u32, minor: u32, port: u16| {
+        let mut h = hns_with(|s| s.hns_version = Version::new(major, minor));
+        let mut d = nat_network("vx", "172.20.0.0/16", "172.20.0.1");
+        d["Type"] = json!("Overlay");
+        d["Policies"] = json!([{"Type": "VxlanPort", "Settings": {"Port": port}}]);
+        create(&mut h, ObjectKind::Network, &d).map(drop)
+    };
+    let e = with_port(10, 2, 4790).unwrap_err();
+    assert_eq!(e.code, HResult::HCN_E_INVALID_POLICY_TYPE, "{}", e.message);
+    assert!(e.message.contains("VxlanPort"), "{}", e.message);
+    let e = with_port(10, 3, 0).unwrap_err();
+    assert_eq!(e.code, HResult::HCN_E_INVALID_POLICY, "{}", e.message);
+    assert!(e.message.contains("Port must be non-zero"), "{}", e.message);
+    with_port(10, 3, 4790).unwrap();
+}
+
+/// A load balancer's `DistributionType` is 0, 1 or 2 (none, source IP and protocol, source
+/// IP): 2 is accepted, 3 refused naming the field.
+#[test]
+fn an_lb_distribution_type_is_0_1_or_2() {
+    let mut h = hns();
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    let e = ep(&mut h, &n, None);
+    let lb = |dist: u32, port: u16| {
+        json!({"HostComputeEndpoints": [e.to_string()], "PortMappings": [{"Protocol": 6,
+            "InternalPort": 80, "ExternalPort": port, "DistributionType": dist}]})
+    };
+    create(&mut h, ObjectKind::LoadBalancer, &lb(2, 80)).unwrap();
+    let e = create(&mut h, ObjectKind::LoadBalancer, &lb(3, 81)).unwrap_err();
+    assert_eq!(e.code, HResult::HCN_E_INVALID_POLICY, "{}", e.message);
+    assert!(e.message.contains("DistributionType"), "{}", e.message);
+}

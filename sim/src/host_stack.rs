@@ -10,7 +10,7 @@ use crate::path::{tuple_of, v4};
 use crate::route::RouteTable;
 use crate::trace::Disposition;
 use hnsim_model::{Guid, Mac};
-use ipnet::{Ipv4Net, Ipv6Net};
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// What the host stack does with a packet it receives.
@@ -91,6 +91,20 @@ impl HostStack {
 
     pub fn set_routes6(&mut self, routes: Vec<(Ipv6Net, Ipv4Addr)>) {
         self.routes6 = routes.into_iter().collect();
+    }
+
+    /// Every route's prefix and next hop (IPv4 and IPv6; `None`: on-link or into a vSwitch),
+    /// for `reach`'s address atoms.
+    pub fn prefixes(&self) -> impl Iterator<Item = (IpNet, Option<IpAddr>)> + '_ {
+        let v4 = self.routes.iter().map(|r| {
+            let nh = match r.via {
+                Via::Uplink(nh) => nh.map(IpAddr::V4),
+                Via::Switch(_) => None,
+            };
+            (IpNet::V4(r.prefix), nh)
+        });
+        let v6 = (self.routes6.iter()).map(|(p, nh)| (IpNet::V6(*p), Some(IpAddr::V4(*nh))));
+        v4.chain(v6)
     }
 
     /// Longest-prefix match over the default compartment's IPv4 routes.

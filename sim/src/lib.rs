@@ -7,30 +7,31 @@
 //! * control plane → dataplane: [`compile`] (HNS state → per-port [`vfp`] programs);
 //! * components, each owning its state and returning actions (no `World` inside): [`vfp::Vfp`]
 //!   (programs, flows, SNAT, meters; `on_port_out`, `on_port_in`, `on_uplink`, `on_host_send` →
-//!   `VfpAction`; `winnat_out` for the host's WinNAT / ICS), [`switch::VSwitch`] (MAC table → port or flood), [`host_stack::HostStack`]
-//!   (routes, compartment neighbours; `accept` → `StackAction`), [`underlay::Fabric`] (segments
-//!   and fault rules; `send`, `carry`); what they share is in [`settings`] (settings, counters)
-//!   and `path` (`At`, `Next`, `Exit`, `FlowAction`, `HostId`); every longest-prefix decision
-//!   uses [`route::RouteTable`];
-//! * the driver, methods of [`world::World`] that call a component and route its action:
-//!   [`engine`] (the event loop, `act`/`apply`, VFP entry points), [`host`], `neigh`,
-//!   [`fabric`], [`app`]. Module dependencies point one way: driver → `world` → components →
-//!   `path`/`route`/`settings`;
+//!   `VfpAction`; `winnat_out` for the host's WinNAT / ICS), [`switch::VSwitch`] (MAC table →
+//!   port or flood), [`host_stack::HostStack`] (routes, compartment neighbours; `accept` →
+//!   `StackAction`), `neigh::Neigh` (a container's next hop and who answers its ARP / ND;
+//!   `resolve` → `NeighAction`), [`underlay::Fabric`] (segments, attachments, routers, stations,
+//!   ARP caches and fault rules; `send`, `carry`, `route`, `station_route`), [`apps::Apps`]
+//!   (listening sockets; `answer` → `Answer`: SYN-ACK, RST, ICMP); what they share is
+//!   in [`settings`] (settings, counters) and `path` (`At`, `Next`, `Exit`, `FlowAction`,
+//!   `HostId`); every longest-prefix decision uses [`route::RouteTable`];
+//! * [`world::World`] holds the components (private fields); its child modules are the driver,
+//!   `World`'s methods that call a component and route its action: [`engine`] (the event loop,
+//!   `act`/`apply`, VFP entry points), [`host`], `world::neigh`, [`fabric`], [`app`]. Module
+//!   dependencies point one way: driver (`world::*`) → components → `path`/`route`/`settings`;
+//!   `reach`, `view` and `scenario` read `world` through named methods;
 //! * [`reach`]: header classes and one witness packet per class (`hnsim reach`, `hnsim diff`);
 //! * packets and output: [`packet`], [`wire`], [`trace`], [`capture`], [`pcap`], [`view`]
 //!   (topology, layout and paths as DOT, JSON, HTML);
 //! * [`scenario`]: the YAML format, parser, validator, runner and reports;
 //! * [`testkit`], [`benchkit`]: labs for tests and benchmarks.
 
-pub mod app;
+pub mod apps;
 pub mod benchkit;
 pub mod capture;
 pub mod compile;
-pub mod engine;
-pub mod fabric;
 pub mod fasthash;
 pub mod fuzz_entry;
-pub mod host;
 pub mod host_stack;
 pub(crate) mod neigh;
 pub mod packet;
@@ -50,6 +51,7 @@ pub mod vfp;
 pub mod view;
 pub mod wire;
 pub mod world;
+pub use world::{app, engine, fabric, host};
 
 pub use app::{Forwarded, PreparedPacket};
 pub use trace::{Disposition, Exchange, Hop, Seen, Step, Trace, L4};

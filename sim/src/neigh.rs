@@ -13,18 +13,20 @@
 //! - an on-link address nobody holds on NAT/ICS/Internal/Private/Transparent: no answer.
 //!
 //! IPv6 (dual-stack L2Bridge): neighbour discovery is resolved the same way, with real
-//! Neighbor Solicitation / Advertisement frames in the port's capture (`container_resolve6`).
+//! Neighbor Solicitation / Advertisement frames in the port's capture (`World::container_nd`).
 //!
 //! The answer is cached per compartment (namespace, else the endpoint), so established flows
 //! take one hash probe and never ARP again. Caches are cleared when the host's HNS state is
 //! recompiled and on faults (an endpoint or its MAC may have changed).
 
+//!
+//! The component: [`Neigh`] reads one host's compiled program, its stack's compartment caches
+//! and the host MAC, and answers a frame leaving a port with a [`NeighAction`]; the driver
+//! (`world::neigh`) captures the ARP / ND frames, traces and learns the answer.
+
 use crate::compile::NetKind;
-use crate::packet::{Packet, Payload};
-use crate::path::HostId;
-use crate::path::Tracer;
-use crate::trace::{Disposition, Step};
-use crate::world::World;
+use crate::host_stack::HostStack;
+use crate::vfp::Vfp;
 use hnsim_model::{Guid, Mac};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -36,12 +38,84 @@ pub(crate) fn derived_dr_mac(network: Guid) -> Mac {
     Mac([0x00, 0x15, 0x5d, b[13], b[14], b[15]])
 }
 
-impl World {
+/// What a container compartment does with a frame before it reaches the port.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum NeighAction {
+    /// Not IP: nothing to resolve.
+    Pass,
+    /// The compartment's cache knows the next hop `nh`: the frame goes to `mac`.
+    Cached { nh: IpAddr, mac: Mac },
+    /// Ask for `nh` on the port (a real ARP request or Neighbor Solicitation); `answer` is the
+    /// MAC that answers, if anyone does. `on_link`: `nh` is the destination itself.
+    Ask {
+        nh: IpAddr,
+        compartment: Guid,
+        on_link: bool,
+        answer: Option<Mac>,
+    },
+    /// The compartment has no route to the destination (for IPv6: no `::/0` next hop).
+    NoRoute { v6: bool },
+}
+
+/// One host's container neighbour resolution (see the module doc).
+pub(crate) struct Neigh<'a> {
+    pub vfp: &'a Vfp,
+    pub stack: &'a HostStack,
+    /// The host vNIC MAC: VFP's ARP proxy answers with it where the gateway lives on the host.
+    pub host_mac: Mac,
+}
+
+impl Neigh<'_> {
+    /// A frame to `dst` leaves port `p`. `underlay(ip)` is who answers ARP for `ip` on the
+    /// host's segment (Transparent networks sit on the underlay); it is asked only then.
+    #[inline]
+    pub fn resolve(
+        &self,
+        p: u32,
+        dst: Option<IpAddr>,
+        underlay: impl FnOnce(Ipv4Addr) -> Option<Mac>,
+    ) -> NeighAction {
+        let prog = self.vfp.program();
+        let pp = &prog.ports[p as usize];
+        let compartment = pp.namespace.unwrap_or(pp.endpoint);
+        let (nh, on_link) = match dst {
+            None => return NeighAction::Pass,
+            Some(IpAddr::V4(d)) => match self.next_hop(p, d) {
+                Some((nh, on_link)) => (IpAddr::V4(nh), on_link),
+                None => return NeighAction::NoRoute { v6: false },
+            },
+            Some(IpAddr::V6(d)) => {
+                if prog.networks[pp.network].contains6(d) {
+                    (IpAddr::V6(d), true)
+                } else {
+                    match pp.gateway6 {
+                        Some(g) => (IpAddr::V6(g), false),
+                        None => return NeighAction::NoRoute { v6: true },
+                    }
+                }
+            }
+        };
+        if let Some(mac) = self.stack.neighbour(compartment, nh) {
+            return NeighAction::Cached { nh, mac };
+        }
+        let answer = match nh {
+            IpAddr::V4(nh) => self.arp_answer(p, nh, on_link, underlay),
+            IpAddr::V6(nh) => self.nd_answer(p, nh, on_link),
+        };
+        NeighAction::Ask {
+            nh,
+            compartment,
+            on_link,
+            answer,
+        }
+    }
+
     /// The next hop of `dst` in port `p`'s compartment: `dst` itself when on-link, else the
     /// longest matching endpoint route, else the default gateway. A next hop of 0.0.0.0 means
     /// on-link (`GwEp`-style routes, consumers.md §3.1).
-    fn container_next_hop(&self, h: HostId, p: u32, dst: Ipv4Addr) -> Option<(Ipv4Addr, bool)> {
-        let prog = &self.hn(h).vfp.program();
+    #[inline]
+    fn next_hop(&self, p: u32, dst: Ipv4Addr) -> Option<(Ipv4Addr, bool)> {
+        let prog = self.vfp.program();
         let pp = &prog.ports[p as usize];
         if prog.networks[pp.network].contains(dst) {
             return Some((dst, true));
@@ -55,9 +129,15 @@ impl World {
     }
 
     /// Who answers an ARP request for `nh` sent on port `p` (see the module doc).
-    fn arp_answer(&self, h: HostId, p: u32, nh: Ipv4Addr, on_link: bool) -> Option<Mac> {
-        let hn = self.hn(h);
-        let prog = &hn.vfp.program();
+    #[cold]
+    fn arp_answer(
+        &self,
+        p: u32,
+        nh: Ipv4Addr,
+        on_link: bool,
+        underlay: impl FnOnce(Ipv4Addr) -> Option<Mac>,
+    ) -> Option<Mac> {
+        let prog = self.vfp.program();
         let pp = &prog.ports[p as usize];
         if let Some(&q) = prog.port_by_ip.get(&nh) {
             if prog.ports[q as usize].network == pp.network {
@@ -71,202 +151,28 @@ impl World {
             }
         }
         match net.kind {
-            NetKind::Transparent => {
-                let seg = hn.seg;
-                let owner = self.owner_of_ip(seg, nh)?;
-                Some(owner.1)
-            }
+            NetKind::Transparent => underlay(nh),
             NetKind::Overlay => Some(net.dr_mac.unwrap_or_else(|| derived_dr_mac(net.id))),
-            NetKind::L2Bridge | NetKind::L2Tunnel => Some(hn.spec.mac),
-            NetKind::Nat | NetKind::Ics | NetKind::Internal if !on_link => Some(hn.spec.mac),
+            NetKind::L2Bridge | NetKind::L2Tunnel => Some(self.host_mac),
+            NetKind::Nat | NetKind::Ics | NetKind::Internal if !on_link => Some(self.host_mac),
             // The host vNIC holds the gateway address of these networks.
-            NetKind::Nat | NetKind::Ics | NetKind::Internal if hn.vfp.is_host_addr(IpAddr::V4(nh)) => {
-                Some(hn.spec.mac)
+            NetKind::Nat | NetKind::Ics | NetKind::Internal if self.vfp.is_host_addr(IpAddr::V4(nh)) => {
+                Some(self.host_mac)
             }
             _ => None,
         }
     }
 
-    /// Resolve the next hop of a frame a container sends on port `p` and set its destination
-    /// MAC (the compartment's neighbour cache, else a real ARP exchange on the vNIC port).
-    pub(crate) fn container_resolve(
-        &mut self,
-        h: HostId,
-        p: u32,
-        pkt: &mut Packet,
-        tr: &mut Tracer,
-    ) -> Result<(), Disposition> {
-        let Payload::Ip { ip, .. } = pkt.payload else {
-            return Ok(());
-        };
-        let dst = match ip.dst {
-            IpAddr::V4(d) => d,
-            IpAddr::V6(d) => return self.container_resolve6(h, p, d, pkt, tr),
-        };
-        let (compartment, my_ip, my_mac) = {
-            let pp = &self.hn(h).vfp.program().ports[p as usize];
-            (pp.namespace.unwrap_or(pp.endpoint), pp.ip, pp.mac)
-        };
-        let Some((nh, on_link)) = self.container_next_hop(h, p, dst) else {
-            return Err(Disposition::NoRoute {
-                node: self.hn(h).vfp.port_place(p),
-                reason: format!("the compartment has no route to {dst} (not on-link, no gateway)"),
-            });
-        };
-        self.counters.table_lookups += 1;
-        let key = (compartment, IpAddr::V4(nh));
-        if let Some(m) = self.hn(h).stack.neighbour(key.0, key.1) {
-            tr.step(|| Step::Arp {
-                who_has: nh,
-                is_at: Some(m),
-                cached: true,
-            });
-            pkt.eth.dst = m;
-            return Ok(());
-        }
-        self.container_arp(h, p, (compartment, my_ip, my_mac), nh, on_link, pkt, tr)
-    }
-
-    #[cold]
-    #[allow(clippy::too_many_arguments)]
-    fn container_arp(
-        &mut self,
-        h: HostId,
-        p: u32,
-        (compartment, my_ip, my_mac): (Guid, Ipv4Addr, Mac),
-        nh: Ipv4Addr,
-        on_link: bool,
-        pkt: &mut Packet,
-        tr: &mut Tracer,
-    ) -> Result<(), Disposition> {
-        let request = Packet::arp_request((my_ip, my_mac), nh);
-        self.capture_port(h, p, &request);
-        let Some(mac) = self.arp_answer(h, p, nh, on_link) else {
-            tr.step(|| Step::Arp {
-                who_has: nh,
-                is_at: None,
-                cached: false,
-            });
-            return Err(Disposition::NoRoute {
-                node: self.hn(h).vfp.port_place(p),
-                reason: format!("ARP for {nh} on the container's vNIC got no answer"),
-            });
-        };
-        let reply = request.arp_reply(mac);
-        self.capture_port(h, p, &reply);
-        self.hn_mut(h)
-            .stack
-            .learn_neighbour(compartment, IpAddr::V4(nh), mac);
-        tr.step(|| Step::Arp {
-            who_has: nh,
-            is_at: Some(mac),
-            cached: false,
-        });
-        pkt.eth.dst = mac;
-        Ok(())
-    }
-}
-
-impl World {
-    /// IPv6 neighbour discovery of a dual-stack container: a real Neighbor Solicitation to the
-    /// target's solicited-node multicast address and, when answered, the Neighbor Advertisement
-    /// (RFC 4861 §4.3, §4.4) go into the port's capture. Next hop: the destination when inside one of the
-    /// network's IPv6 subnets, else the endpoint's `::/0` next hop. A local endpoint answers for
-    /// its own address; VFP answers for the gateway with the host vNIC MAC (L2Bridge; other
-    /// network types refuse IPv6 in the route layer, consumers.md P14).
-    fn container_resolve6(
-        &mut self,
-        h: HostId,
-        p: u32,
-        dst: Ipv6Addr,
-        pkt: &mut Packet,
-        tr: &mut Tracer,
-    ) -> Result<(), Disposition> {
-        let hn = self.hn(h);
-        let prog = &hn.vfp.program();
+    /// Who answers a Neighbor Solicitation for `nh`: a local endpoint for its own address; VFP
+    /// for the gateway with the host vNIC MAC (L2Bridge; other network types refuse IPv6 in the
+    /// route layer, consumers.md P14).
+    fn nd_answer(&self, p: u32, nh: Ipv6Addr, on_link: bool) -> Option<Mac> {
+        let prog = self.vfp.program();
         let pp = &prog.ports[p as usize];
-        let compartment = pp.namespace.unwrap_or(pp.endpoint);
-        let net = &prog.networks[pp.network];
-        let (nh, on_link) = if net.contains6(dst) {
-            (dst, true)
-        } else {
-            match pp.gateway6 {
-                Some(g) => (g, false),
-                None => {
-                    return Err(Disposition::NoRoute {
-                        node: self.hn(h).vfp.port_place(p),
-                        reason: format!(
-                            "the compartment has no IPv6 route to {dst} (not on-link, no ::/0 route)"
-                        ),
-                    })
-                }
-            }
-        };
-        let key = (compartment, IpAddr::V6(nh));
-        let cached = hn.stack.neighbour(key.0, key.1);
-        let answer = match prog.port_by_ip6.get(&nh) {
+        match prog.port_by_ip6.get(&nh) {
             Some(&q) if prog.ports[q as usize].network == pp.network => Some(prog.ports[q as usize].mac),
-            _ if !on_link || net.kind == NetKind::L2Bridge => Some(hn.spec.mac),
+            _ if !on_link || prog.networks[pp.network].kind == NetKind::L2Bridge => Some(self.host_mac),
             _ => None,
-        };
-        self.counters.table_lookups += 1;
-        if let Some(m) = cached {
-            tr.step(|| Step::Nd {
-                who_has: nh,
-                is_at: Some(m),
-                cached: true,
-            });
-            pkt.eth.dst = m;
-            return Ok(());
-        }
-        self.container_nd(h, p, nh, answer, on_link);
-        tr.step(|| Step::Nd {
-            who_has: nh,
-            is_at: answer,
-            cached: false,
-        });
-        let Some(mac) = answer else {
-            return Err(Disposition::NoRoute {
-                node: self.hn(h).vfp.port_place(p),
-                reason: format!("neighbour solicitation for {nh} got no answer"),
-            });
-        };
-        self.hn_mut(h).stack.learn_neighbour(key.0, key.1, mac);
-        pkt.eth.dst = mac;
-        Ok(())
-    }
-}
-
-impl World {
-    /// Capture the NS (and the NA when `answer` is some) of a container resolving `target`.
-    #[cold]
-    fn container_nd(&mut self, h: HostId, p: u32, target: Ipv6Addr, answer: Option<Mac>, on_link: bool) {
-        if !self.capture || !self.taps.watches_ports() {
-            return;
-        }
-        let pp = &self.hn(h).vfp.program().ports[p as usize];
-        let (my_mac, Some(my_ip)) = (pp.mac, pp.ip6) else {
-            return;
-        };
-        let t = target.octets();
-        let solicited = Ipv6Addr::new(
-            0xff02,
-            0,
-            0,
-            0,
-            0,
-            1,
-            0xff00 | t[13] as u16,
-            u16::from_be_bytes([t[14], t[15]]),
-        );
-        let group_mac = Mac([0x33, 0x33, 0xff, t[13], t[14], t[15]]);
-        let ns = nd_frame(my_mac, group_mac, my_ip, solicited, 135, 0, target, 1, my_mac);
-        self.capture_port_bytes(h, p, &ns);
-        if let Some(mac) = answer {
-            // Solicited + Override; Router when VFP answers for the gateway.
-            let flags = 0x6000_0000 | if on_link { 0 } else { 0x8000_0000 };
-            let na = nd_frame(mac, my_mac, target, my_ip, 136, flags, target, 2, mac);
-            self.capture_port_bytes(h, p, &na);
         }
     }
 }
@@ -274,7 +180,7 @@ impl World {
 /// An Ethernet + IPv6 + ICMPv6 Neighbor Solicitation (135) or Advertisement (136) frame with
 /// one link-layer address option (1 = source, 2 = target) and a correct checksum.
 #[allow(clippy::too_many_arguments)]
-fn nd_frame(
+pub(crate) fn nd_frame(
     src_mac: Mac,
     dst_mac: Mac,
     src: Ipv6Addr,
@@ -321,4 +227,131 @@ fn nd_frame(
     f.extend_from_slice(&dst.octets());
     f.extend_from_slice(&icmp);
     f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::packet::Payload;
+    use crate::settings::DataplaneSettings;
+    use crate::testframes::{ip, mac, tcp_syn};
+    use hnsim_model::schema::{Endpoint, Network};
+    use hnsim_model::state::{Hns, HostSettings};
+    use serde_json::json;
+
+    const HOST_MAC: &str = "00-15-5D-00-00-11";
+    const A_MAC: &str = "0E-2A-0A-F4-01-0A";
+    const B_MAC: &str = "0E-2A-0A-F4-01-0B";
+
+    /// node1's VFP with an Overlay network 10.244.1.0/24 (gateway 10.244.1.1, no
+    /// `DrMacAddress`), pods A (10.244.1.10) and B (10.244.1.11); the network's id and A's port.
+    fn host() -> (Vfp, Guid, u32) {
+        let mut hns = Hns::new(HostSettings::default(), 7);
+        let net: Network = serde_json::from_value(json!({"Name": "vxlan0", "Type": "Overlay",
+            "Ipams": [{"Type": "Static", "Subnets": [{"IpAddressPrefix": "10.244.1.0/24",
+                "Routes": [{"NextHop": "10.244.1.1", "DestinationPrefix": "0.0.0.0/0"}],
+                "Policies": [{"Type": "VSID", "Settings": {"IsolationId": 4096}}]}]}],
+            "Policies": [{"Type": "ProviderAddress", "Settings": {"ProviderAddress": "10.0.0.11"}}]}))
+        .unwrap();
+        let net = hns.network_create(Guid::ZERO, net).expect("network");
+        let mut endpoint = |addr: &str, m: &str| {
+            let ep: Endpoint = serde_json::from_value(json!({"HostComputeNetwork": net.to_string(),
+                "IpConfigurations": [{"IpAddress": addr}], "MacAddress": m}))
+            .unwrap();
+            hns.endpoint_create(Guid::ZERO, ep).expect("endpoint")
+        };
+        let a = endpoint("10.244.1.10", A_MAC);
+        endpoint("10.244.1.11", B_MAC);
+        let mut vfp = Vfp::new(ip("10.0.0.11"), mac(HOST_MAC), DataplaneSettings::default());
+        vfp.compile(&hns, 1500);
+        let port = vfp.program().port_by_ep[&a];
+        (vfp, net, port)
+    }
+
+    /// The destination of a real frame A sends.
+    fn dst_of(to: &str) -> Option<IpAddr> {
+        let frame = tcp_syn(
+            (mac(A_MAC), Mac::default()),
+            (ip("10.244.1.10"), 40000),
+            (ip(to), 80),
+            128,
+        );
+        match frame.payload {
+            Payload::Ip { ip, .. } => Some(ip.dst),
+            Payload::Arp(_) => None,
+        }
+    }
+
+    fn no_underlay(_: Ipv4Addr) -> Option<Mac> {
+        panic!("an Overlay network never asks the underlay")
+    }
+
+    #[test]
+    fn an_on_link_peer_answers_for_itself_then_the_cache_does() {
+        let (vfp, _, a) = host();
+        let mut stack = HostStack::new(true);
+        let neigh = Neigh {
+            vfp: &vfp,
+            stack: &stack,
+            host_mac: mac(HOST_MAC),
+        };
+        let action = neigh.resolve(a, dst_of("10.244.1.11"), no_underlay);
+        let NeighAction::Ask {
+            nh,
+            compartment,
+            on_link: true,
+            answer: Some(m),
+        } = action
+        else {
+            panic!("expected an answered ARP, got {action:?}");
+        };
+        assert_eq!((nh, m), (IpAddr::V4(ip("10.244.1.11")), mac(B_MAC)));
+        stack.learn_neighbour(compartment, nh, m);
+        let neigh = Neigh {
+            vfp: &vfp,
+            stack: &stack,
+            host_mac: mac(HOST_MAC),
+        };
+        assert_eq!(
+            neigh.resolve(a, dst_of("10.244.1.11"), no_underlay),
+            NeighAction::Cached { nh, mac: m }
+        );
+    }
+
+    #[test]
+    fn off_link_goes_to_the_gateway_and_vfp_answers_with_the_distributed_router_mac() {
+        let (vfp, net, a) = host();
+        let stack = HostStack::new(true);
+        let neigh = Neigh {
+            vfp: &vfp,
+            stack: &stack,
+            host_mac: mac(HOST_MAC),
+        };
+        assert_eq!(
+            neigh.resolve(a, dst_of("8.8.8.8"), no_underlay),
+            NeighAction::Ask {
+                nh: IpAddr::V4(ip("10.244.1.1")),
+                compartment: vfp.program().ports[a as usize].endpoint,
+                on_link: false,
+                answer: Some(derived_dr_mac(net)),
+            }
+        );
+        assert_eq!(derived_dr_mac(net).0[..3], [0x00, 0x15, 0x5d]);
+    }
+
+    #[test]
+    fn arp_frames_pass_and_ipv6_without_a_route_has_none() {
+        let (vfp, _, a) = host();
+        let stack = HostStack::new(true);
+        let neigh = Neigh {
+            vfp: &vfp,
+            stack: &stack,
+            host_mac: mac(HOST_MAC),
+        };
+        assert_eq!(neigh.resolve(a, None, no_underlay), NeighAction::Pass);
+        assert_eq!(
+            neigh.resolve(a, Some("fd00::1".parse().unwrap()), no_underlay),
+            NeighAction::NoRoute { v6: true }
+        );
+    }
 }

@@ -22,13 +22,20 @@
 //! - no IP fragmentation: a packet larger than an MTU passes when DF is clear;
 //! - SNAT ports are not returned to the pool within a run.
 
+pub mod app;
+pub mod engine;
+pub mod fabric;
+pub mod host;
+mod neigh;
+
+use crate::apps::Apps;
 use crate::capture::{PcapSet, Taps};
 use crate::host_stack::HostStack;
 use crate::path::HostId;
 use crate::switch::VSwitch;
 use crate::trace::L4;
-pub use crate::underlay::SegmentSpec;
-use crate::underlay::{Fabric, FaultRule};
+use crate::underlay::{Attachment, Fabric, FaultRule};
+pub use crate::underlay::{RouterInterface, RouterSpec, SegmentSpec, StationSpec};
 use crate::vfp::{Env, Vfp};
 use hnsim_model::state::{Hns, HostSettings};
 use hnsim_model::{Guid, Mac};
@@ -42,26 +49,6 @@ use std::net::{IpAddr, Ipv4Addr};
 
 pub use crate::settings::{Counters, DataplaneSettings};
 pub use crate::trace::{Disposition, Hop, Seen, Step, Trace};
-
-/// A router interface on a segment.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RouterInterface {
-    pub segment: String,
-    pub ip: Ipv4Addr,
-    pub mac: Mac,
-}
-
-/// A router joining segments. Connected prefixes are routed automatically.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RouterSpec {
-    pub name: String,
-    pub interfaces: Vec<RouterInterface>,
-    #[serde(default)]
-    pub default_route: Option<Ipv4Addr>,
-    /// Static routes (prefix, next hop), e.g. a pod subnet toward its node (host-gw / UDR).
-    #[serde(default)]
-    pub routes: Vec<(Ipv4Net, Ipv4Addr)>,
-}
 
 /// A Windows node.
 #[derive(Clone, Debug)]
@@ -93,17 +80,6 @@ impl HostSpec {
             dataplane: DataplaneSettings::default(),
         }
     }
-}
-
-/// An external client or Internet host.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StationSpec {
-    pub name: String,
-    pub segment: String,
-    pub ip: Ipv4Addr,
-    pub mac: Mac,
-    #[serde(default)]
-    pub gateway: Option<Ipv4Addr>,
 }
 
 /// Where a packet starts or an application listens.
@@ -303,39 +279,71 @@ impl HostNode {
     }
 }
 
-pub(crate) enum NodeKind {
-    Host(Box<HostNode>),
+/// A node as the world keeps it: its name and, for a Windows host, the host (routers and
+/// stations live in the [`Fabric`]).
+struct Node {
+    name: String,
+    host: Option<Box<HostNode>>,
+}
+
+/// What a node is, as [`World::nodes`] shows it.
+#[derive(Clone, Copy)]
+pub(crate) enum NodeKind<'a> {
+    Host(&'a HostNode),
     /// A router and the segment index of each interface.
-    Router(RouterSpec, Vec<usize>),
-    Station(StationSpec, usize),
+    Router(&'a RouterSpec, &'a [usize]),
+    Station(&'a StationSpec, usize),
 }
 
-pub(crate) struct Node {
+/// One node of [`World::nodes`] (its name copied: readers build labels from it).
+#[derive(Clone)]
+pub(crate) struct NodeView<'a> {
     pub name: String,
-    pub kind: NodeKind,
-    /// Neighbour cache (lookup only; never iterated).
-    pub neigh: crate::fasthash::FastMap<Ipv4Addr, Mac>,
+    pub kind: NodeKind<'a>,
 }
 
-/// The simulated world. See the module doc.
+/// What a packet changes outside the hosts' dataplanes: the virtual clock, the seeded RNG, the
+/// next ephemeral source port and the connection nonce. `reach` takes one before its witnesses
+/// and puts it back ([`World::rewind`]) before each; two worlds with equal runtimes draw the same.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Runtime {
+    now: u64,
+    rng: ChaCha8Rng,
+    next_ephemeral: u16,
+    conn_nonce: u64,
+}
+
+impl Runtime {
+    /// The source port the next packet gets when it names none.
+    pub fn next_ephemeral(&self) -> u16 {
+        self.next_ephemeral
+    }
+
+    /// The nonce the next connection (LB choice, SNAT) is numbered with.
+    pub fn conn_nonce(&self) -> u64 {
+        self.conn_nonce
+    }
+}
+
+/// The simulated world. See the module doc. Its fields are private: the driver (the child
+/// modules `engine`, `host`, `neigh`, `fabric`, `app`) is `World`'s own code; everything else
+/// reads it through the named methods below.
 pub struct World {
-    pub(crate) seed: u64,
-    pub(crate) now: u64,
-    pub(crate) rng: ChaCha8Rng,
+    seed: u64,
+    rt: Runtime,
     /// The underlay: segments and the fault rules on them.
-    pub(crate) fabric: Fabric,
-    pub(crate) nodes: Vec<Node>,
+    fabric: Fabric,
+    nodes: Vec<Node>,
     node_by_name: BTreeMap<String, usize>,
-    pub(crate) listeners: BTreeSet<(String, L4, u16)>,
+    /// The listening sockets and what receivers answer.
+    apps: Apps,
     /// Capture points and what they saw.
-    pub(crate) taps: Taps,
-    pub(crate) capture: bool,
-    pub(crate) counters: Counters,
-    pub(crate) tracing: bool,
+    taps: Taps,
+    capture: bool,
+    counters: Counters,
+    tracing: bool,
     /// Bumped by topology changes and faults; part of every flow entry's generation.
     epoch: u64,
-    pub(crate) next_ephemeral: u16,
-    pub(crate) conn_nonce: u64,
 }
 
 fn unknown(kind: &'static str, name: &str) -> UnknownName {
@@ -349,19 +357,21 @@ impl World {
     pub fn new(seed: u64) -> World {
         World {
             seed,
-            now: 0,
-            rng: ChaCha8Rng::seed_from_u64(seed),
+            rt: Runtime {
+                now: 0,
+                rng: ChaCha8Rng::seed_from_u64(seed),
+                next_ephemeral: 50000,
+                conn_nonce: 0,
+            },
             fabric: Fabric::default(),
             nodes: Vec::new(),
             node_by_name: BTreeMap::new(),
-            listeners: BTreeSet::new(),
+            apps: Apps::default(),
             taps: Taps::default(),
             capture: true,
             counters: Counters::default(),
             tracing: true,
             epoch: 0,
-            next_ephemeral: 50000,
-            conn_nonce: 0,
         }
     }
 
@@ -383,7 +393,8 @@ impl World {
         Ok(i)
     }
 
-    fn add_node(&mut self, name: &str, kind: NodeKind) -> Result<(), TopologyError> {
+    /// Add a node: attached to the fabric as `at`, with its host when it is one.
+    fn add_node(&mut self, name: &str, at: Attachment, host: Option<HostNode>) -> Result<(), TopologyError> {
         if self.node_by_name.contains_key(name) {
             return Err(TopologyError::Duplicate {
                 kind: "node",
@@ -391,10 +402,11 @@ impl World {
             });
         }
         self.node_by_name.insert(name.to_string(), self.nodes.len());
+        let i = self.fabric.attach(at);
+        debug_assert_eq!(i, self.nodes.len());
         self.nodes.push(Node {
             name: name.to_string(),
-            kind,
-            neigh: Default::default(),
+            host: host.map(Box::new),
         });
         self.epoch += 1;
         Ok(())
@@ -427,7 +439,7 @@ impl World {
             )?);
         }
         let name = spec.name.clone();
-        self.add_node(&name, NodeKind::Router(spec, segs))
+        self.add_node(&name, Attachment::Router(spec, segs), None)
     }
 
     pub fn add_host(&mut self, spec: HostSpec) -> Result<(), TopologyError> {
@@ -446,18 +458,23 @@ impl World {
         let mut node = node;
         node.rebuild_routes(self.fabric.spec(seg).prefix);
         let name = node.spec.name.clone();
-        self.add_node(&name, NodeKind::Host(Box::new(node)))
+        let at = Attachment::Host {
+            seg,
+            ip: node.spec.ip,
+            mac: node.spec.mac,
+        };
+        self.add_node(&name, at, Some(node))
     }
 
     pub fn add_station(&mut self, spec: StationSpec) -> Result<(), TopologyError> {
         let seg = self.segment_index(&spec.segment, spec.ip, &format!("station {}", spec.name))?;
         let name = spec.name.clone();
-        self.add_node(&name, NodeKind::Station(spec, seg))
+        self.add_node(&name, Attachment::Station(spec, seg), None)
     }
 
     pub(crate) fn host_index(&self, host: &str) -> Result<HostId, UnknownName> {
         match self.node_by_name.get(host) {
-            Some(&i) if matches!(self.nodes[i].kind, NodeKind::Host(_)) => Ok(HostId(i)),
+            Some(&i) if self.nodes[i].host.is_some() => Ok(HostId(i)),
             _ => Err(unknown("host", host)),
         }
     }
@@ -465,7 +482,7 @@ impl World {
     /// The node index of station `name`.
     pub(crate) fn station_index(&self, name: &str) -> Result<usize, UnknownName> {
         match self.node_by_name.get(name) {
-            Some(&i) if matches!(self.nodes[i].kind, NodeKind::Station(..)) => Ok(i),
+            Some(&i) if self.fabric.station(i).is_some() => Ok(i),
             _ => Err(unknown("station", name)),
         }
     }
@@ -477,23 +494,22 @@ impl World {
         let World {
             nodes,
             counters,
-            conn_nonce,
-            now,
+            rt,
             epoch,
             seed,
             ..
         } = self;
-        let Node { name, kind, .. } = &mut nodes[h.0];
-        let NodeKind::Host(hn) = kind else {
+        let Node { name, host } = &mut nodes[h.0];
+        let Some(hn) = host else {
             unreachable!("node {h:?} is not a host")
         };
         let HostNode { vfp, stack, .. } = &mut **hn;
         let env = Env {
-            now: *now,
+            now: rt.now,
             epoch: *epoch,
             seed: *seed,
             node: name,
-            nonce: conn_nonce,
+            nonce: &mut rt.conn_nonce,
             counters,
             stack,
         };
@@ -502,20 +518,13 @@ impl World {
 
     /// The control plane of a host. The dataplane recompiles when its `generation` moves.
     pub fn hns(&mut self, host: &str) -> Result<&mut Hns, UnknownName> {
-        let i = self.host_index(host)?;
-        match &mut self.nodes[i.0].kind {
-            NodeKind::Host(h) => Ok(&mut h.hns),
-            _ => Err(unknown("host", host)),
-        }
+        Ok(&mut self.host_mut(host)?.hns)
     }
 
     /// Read-only view of a host's HNS state.
     pub fn hns_ref(&self, host: &str) -> Result<&Hns, UnknownName> {
         let i = self.host_index(host)?;
-        match &self.nodes[i.0].kind {
-            NodeKind::Host(h) => Ok(&h.hns),
-            _ => Err(unknown("host", host)),
-        }
+        Ok(&self.hn(i).hns)
     }
 
     /// Open a listening socket. TCP and UDP only; ICMP echo is always answered.
@@ -529,22 +538,31 @@ impl World {
             Place::Host(h) => {
                 self.host_index(h)?;
             }
-            Place::Station(s) => match self.node_by_name.get(s) {
-                Some(&i) if matches!(self.nodes[i].kind, NodeKind::Station(..)) => {}
-                _ => return Err(unknown("station", s).into()),
-            },
+            Place::Station(s) => {
+                self.station_index(s)?;
+            }
             Place::Container(_) | Place::Endpoint(_) => {}
         }
-        self.listeners.insert((at.to_string(), proto, port));
+        self.apps.listen(at.to_string(), proto, port);
         Ok(())
     }
 
     pub fn advance(&mut self, ns: u64) {
-        self.now = self.now.saturating_add(ns);
+        self.rt.now = self.rt.now.saturating_add(ns);
     }
 
     pub fn now(&self) -> u64 {
-        self.now
+        self.rt.now
+    }
+
+    /// The clock, RNG and counters packets draw from (see [`Runtime`]).
+    pub fn runtime(&self) -> &Runtime {
+        &self.rt
+    }
+
+    /// Put the clock, RNG and counters back to `rt` (dataplane state is the hosts').
+    pub fn rewind(&mut self, rt: &Runtime) {
+        self.rt = rt.clone();
     }
 
     /// Packet-path counters (slow path, fast path, rule evaluations, table lookups).
@@ -556,14 +574,67 @@ impl World {
         self.counters = Counters::default();
     }
 
+    /// Put the counters back to `c` (after work that should not count, e.g. `reach`'s witnesses).
+    pub fn set_counters(&mut self, c: Counters) {
+        self.counters = c;
+    }
+
     /// Switch tracing off for benchmarks: no steps or hops are built.
     pub fn set_tracing(&mut self, on: bool) {
         self.tracing = on;
     }
 
+    pub fn tracing(&self) -> bool {
+        self.tracing
+    }
+
     /// Switch all packet capture off (or back on) for benchmarks.
     pub fn set_capture(&mut self, on: bool) {
         self.capture = on;
+    }
+
+    pub fn capture(&self) -> bool {
+        self.capture
+    }
+
+    /// The open listening sockets: (place as text, protocol, port).
+    pub fn listeners(&self) -> &BTreeSet<(String, L4, u16)> {
+        self.apps.listeners()
+    }
+
+    /// The underlay: segments and fault rules (read-only; faults go through [`World::fault`]).
+    pub(crate) fn fabric(&self) -> &Fabric {
+        &self.fabric
+    }
+
+    /// Every node (hosts, routers, stations) in the order they were added.
+    pub(crate) fn nodes(&self) -> Vec<NodeView<'_>> {
+        (self.nodes.iter().enumerate())
+            .map(|(i, n)| NodeView {
+                name: n.name.clone(),
+                kind: match (&n.host, self.fabric.attachment(i)) {
+                    (Some(h), _) => NodeKind::Host(h),
+                    (None, Attachment::Router(spec, segs)) => NodeKind::Router(spec, segs),
+                    (None, Attachment::Station(spec, seg)) => NodeKind::Station(spec, *seg),
+                    (None, Attachment::Host { .. }) => unreachable!("a host attachment without a host"),
+                },
+            })
+            .collect()
+    }
+
+    /// The Windows host at node index `node`, if it is one.
+    pub(crate) fn host_at(&self, node: usize) -> Option<&HostNode> {
+        self.nodes.get(node)?.host.as_deref()
+    }
+
+    /// [`World::host_at`], to change.
+    pub(crate) fn host_at_mut(&mut self, node: usize) -> Option<&mut HostNode> {
+        self.nodes.get_mut(node)?.host.as_deref_mut()
+    }
+
+    /// Every Windows host, to change (in node order).
+    pub(crate) fn hosts_mut(&mut self) -> impl Iterator<Item = &mut HostNode> {
+        self.nodes.iter_mut().filter_map(|n| n.host.as_deref_mut())
     }
 
     /// Capture at named ports too (`HOST/ENDPOINT-NAME` or `HOST/ENDPOINT-GUID`); uplinks are
@@ -585,8 +656,8 @@ impl World {
             .specs()
             .map(|s| g.add_node(format!("segment {} {}", s.name, s.prefix)))
             .collect();
-        for n in &self.nodes {
-            match &n.kind {
+        for n in self.nodes() {
+            match n.kind {
                 NodeKind::Host(h) => {
                     let me = g.add_node(format!("host {}", n.name));
                     g.add_edge(me, segs[h.seg], format!("{} {}", h.spec.ip, h.spec.mac));
@@ -629,7 +700,7 @@ impl World {
                 }
                 NodeKind::Station(spec, s) => {
                     let me = g.add_node(format!("station {}", n.name));
-                    g.add_edge(me, segs[*s], format!("{} {}", spec.ip, spec.mac));
+                    g.add_edge(me, segs[s], format!("{} {}", spec.ip, spec.mac));
                 }
             }
         }
@@ -639,13 +710,9 @@ impl World {
     /// Inject a fault (effective immediately, on virtual time).
     pub fn fault(&mut self, f: Fault) -> Result<(), UnknownName> {
         self.epoch += 1;
-        for n in &mut self.nodes {
-            n.neigh.clear();
-        }
-        for n in &mut self.nodes {
-            if let NodeKind::Host(h) = &mut n.kind {
-                h.stack.clear_neighbours();
-            }
+        self.fabric.clear_neighbours(None);
+        for h in self.hosts_mut() {
+            h.stack.clear_neighbours();
         }
         let node = |w: &World, name: &str| -> Result<usize, UnknownName> {
             w.node_by_name
@@ -695,7 +762,7 @@ impl World {
             Fault::HnsRestart { host } => self.host_mut(&host)?.hns_restart(false),
             Fault::Reboot { host } => {
                 let i = self.host_index(&host)?;
-                self.nodes[i.0].neigh.clear();
+                self.fabric.clear_neighbours(Some(i.0));
                 self.host_mut(&host)?.hns_restart(true);
             }
         }
@@ -704,10 +771,7 @@ impl World {
 
     pub(crate) fn host_mut(&mut self, host: &str) -> Result<&mut HostNode, UnknownName> {
         let i = self.host_index(host)?;
-        match &mut self.nodes[i.0].kind {
-            NodeKind::Host(h) => Ok(h),
-            _ => Err(unknown("host", host)),
-        }
+        Ok(self.hn_mut(i))
     }
 
     /// Replace a host's extra OS routes (flannel host-gw adds and re-checks them).
@@ -752,17 +816,15 @@ impl World {
             .node_by_name
             .get(router)
             .ok_or_else(|| unknown("router", router))?;
-        match &mut self.nodes[i].kind {
-            NodeKind::Router(spec, segs) => {
-                spec.interfaces.push(RouterInterface {
-                    segment: segment.to_string(),
-                    ip,
-                    mac,
-                });
-                segs.push(seg);
-            }
-            _ => return Err(unknown("router", router).into()),
-        }
+        let Some((spec, segs)) = self.fabric.router_mut(i) else {
+            return Err(unknown("router", router).into());
+        };
+        spec.interfaces.push(RouterInterface {
+            segment: segment.to_string(),
+            ip,
+            mac,
+        });
+        segs.push(seg);
         self.epoch += 1;
         Ok(())
     }
@@ -778,10 +840,10 @@ impl World {
             .node_by_name
             .get(router)
             .ok_or_else(|| unknown("router", router))?;
-        match &mut self.nodes[i].kind {
-            NodeKind::Router(spec, _) => spec.routes.push((prefix, next_hop)),
-            _ => return Err(unknown("router", router).into()),
-        }
+        let Some((spec, _)) = self.fabric.router_mut(i) else {
+            return Err(unknown("router", router).into());
+        };
+        spec.routes.push((prefix, next_hop));
         self.epoch += 1;
         Ok(())
     }
@@ -789,10 +851,8 @@ impl World {
     /// Forget every established flow, NAT session and SNAT port reservation on every host (VFP
     /// state only; HNS objects stay). For first-packet benchmarks, which need fresh flows.
     pub fn flush_flows(&mut self) {
-        for n in &mut self.nodes {
-            if let NodeKind::Host(h) = &mut n.kind {
-                h.vfp.flush();
-            }
+        for h in self.hosts_mut() {
+            h.vfp.flush();
         }
     }
 
@@ -811,16 +871,9 @@ impl World {
     pub fn compile_errors(&mut self, host: &str) -> Result<Vec<String>, UnknownName> {
         let i = self.host_index(host)?;
         self.ensure_compiled(i);
-        match &self.nodes[i.0].kind {
-            NodeKind::Host(h) => Ok(h
-                .vfp
-                .program()
-                .errors
-                .iter()
-                .map(|e| format!("{}: {}", e.path, e.message))
-                .collect()),
-            _ => Ok(Vec::new()),
-        }
+        Ok((self.hn(i).vfp.program().errors.iter())
+            .map(|e| format!("{}: {}", e.path, e.message))
+            .collect())
     }
 }
 

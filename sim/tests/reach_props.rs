@@ -2,12 +2,14 @@
 //! the same path `hnsim trace` uses (`World::send`, with tracing on, unlike the sweep) get
 //! exactly an outcome the sweep predicted for their class (one per backend where an LB spreads
 //! the class; the packet's own backend is the dataplane's hash of its tuple). Random packets
-//! (proptest: protocol, destination port, source port) and both ends of every class in both
-//! port dimensions. If a rule split a class the collection of boundaries missed, the end of
-//! that class away from its witness would disagree; if a backend were missing from a class,
-//! a packet hashed to it would.
+//! (proptest: protocol, destination port, source port, and any address of an address atom)
+//! and both ends of every class in both port dimensions (and the last and a middle address of
+//! every atom). If a rule split a class or an atom the collection of boundaries missed, the end
+//! of that class or atom away from its witness would disagree; if a backend were missing from
+//! a class, a packet hashed to it would. A second LB choice hashes alike for a witness and a
+//! concrete packet, so every combination of backends is checked on S5 by name.
 
-use hnsim_sim::reach::{sweep, sweep_every_tail, Checkpoint, Outcome, Proto, Reach};
+use hnsim_sim::reach::{sweep, sweep_every_tail, sweep_limited, Checkpoint, Outcome, Proto, Reach};
 use hnsim_sim::scenario::runner::{execute, RunOptions, Runner};
 use hnsim_sim::scenario::{load_file, load_str, synth, Loaded};
 use hnsim_sim::trace::L4;
@@ -16,6 +18,7 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 struct Swept {
@@ -100,13 +103,27 @@ fn numbers_near(text: &str) -> Vec<u16> {
 /// Send one concrete packet of pair `pair` (source port `sport`, `None`: the world's next
 /// ephemeral port) from the sweep's starting state and compare.
 fn check(s: &mut Swept, pair: usize, proto: Proto, sport: Option<u16>, port: u16) -> Result<(), String> {
+    let dst = s.reach.pairs[pair].addr;
+    check_to(s, pair, dst, proto, sport, port)
+}
+
+/// [`check`], to `dst`: the pair's address, or any address of its atom.
+fn check_to(
+    s: &mut Swept,
+    pair: usize,
+    dst: IpAddr,
+    proto: Proto,
+    sport: Option<u16>,
+    port: u16,
+) -> Result<(), String> {
     let p = &s.reach.pairs[pair];
     let from_port = sport.unwrap_or(s.start.ephemeral_port());
     let want = p
         .predict(proto, from_port, port)
         .expect("every port is in a class")
         .clone();
-    let (from, label, dst) = (p.from.clone(), p.to.clone(), p.addr);
+    let (from, label, span) = (p.from.clone(), p.to.clone(), p.span);
+    assert!(span.is_none_or(|sp| sp.contains(dst)) && (span.is_some() || dst == p.addr));
     let req = SendRequest {
         from: s.places[&from].clone(),
         dst,
@@ -123,11 +140,14 @@ fn check(s: &mut Swept, pair: usize, proto: Proto, sport: Option<u16>, port: u16
     };
     s.start.reset(&mut s.runner.world);
     s.runner.world.set_tracing(true);
-    let got = match s.runner.world.send(&req) {
+    let mut got = match s.runner.world.send(&req) {
         Ok(ex) => s.runner.reach_outcome(&ex),
         // A source the world refuses (its container lost its endpoint): the sweep says so too.
         Err(e) => Outcome::refused(e.to_string()),
     };
+    if let Some(sp) = &span {
+        got.quote_span(dst, sp);
+    }
     if !want.admits(&got) {
         return Err(format!(
             "{}: {from} :{from_port} → {dst} ({label}) {}/{port}: reach predicted {want}, the packet got {got}",
@@ -142,7 +162,7 @@ fn check(s: &mut Swept, pair: usize, proto: Proto, sport: Option<u16>, port: u16
 fn both_ends_of_every_class_and_every_written_port_get_the_predicted_outcome() {
     let mut all = sweep_library();
     assert!(all.len() >= 40, "only {} library scenarios set up", all.len());
-    let mut checked = 0;
+    let (mut checked, mut atoms) = (0, 0);
     for s in &mut all {
         for i in 0..s.reach.pairs.len() {
             let classes = s.reach.pairs[i].classes.clone();
@@ -163,6 +183,14 @@ fn both_ends_of_every_class_and_every_written_port_get_the_predicted_outcome() {
                         checked += 1;
                     }
                 }
+                // An address atom: its last address and one in the middle too (its witness
+                // went to the first).
+                if let Some(sp) = s.reach.pairs[i].span {
+                    for dst in [sp.hi, sp.nth(sp.width() / 2)] {
+                        check_to(s, i, dst, c.proto, srcs[0], dsts[dsts.len() - 1]).unwrap();
+                        atoms += 1;
+                    }
+                }
             }
             for port in s.written.clone() {
                 for proto in [Proto::Tcp, Proto::Udp] {
@@ -174,6 +202,7 @@ fn both_ends_of_every_class_and_every_written_port_get_the_predicted_outcome() {
         }
     }
     assert!(checked > 1000, "only {checked} packets checked");
+    assert!(atoms > 1000, "only {atoms} packets to other addresses of an atom");
 }
 
 #[test]
@@ -194,9 +223,17 @@ fn random_packets_get_the_outcome_of_their_class() {
             any::<prop::sample::Index>().prop_map(Ok)
         ]
     };
-    let strategy = (0..n, any::<prop::sample::Index>(), 0..3u8, port(), port());
+    // The destination: the pair's address, or a random address of its atom.
+    let strategy = (
+        0..n,
+        any::<prop::sample::Index>(),
+        0..3u8,
+        port(),
+        port(),
+        any::<u128>(),
+    );
     runner
-        .run(&strategy, |(si, pair, proto, port, sport)| {
+        .run(&strategy, |(si, pair, proto, port, sport, offset)| {
             let mut all = all.borrow_mut();
             let s = &mut all[si];
             if s.reach.pairs.is_empty() {
@@ -210,7 +247,11 @@ fn random_packets_get_the_outcome_of_their_class() {
                 Ok(_) => 1,
             };
             let (port, sport) = (pick(port), pick(sport));
-            check(s, pair, proto, Some(sport), port).map_err(TestCaseError::fail)
+            let dst = match s.reach.pairs[pair].span {
+                Some(sp) => sp.nth(offset % sp.width().saturating_add(1).max(1)),
+                None => s.reach.pairs[pair].addr,
+            };
+            check_to(s, pair, dst, proto, Some(sport), port).map_err(TestCaseError::fail)
         })
         .unwrap();
 }
@@ -254,4 +295,48 @@ fn sharing_witness_tails_between_classes_changes_no_outcome() {
         every_total += every.witnesses;
     }
     assert!(shared_total < every_total, "no witness was shared");
+}
+
+#[test]
+fn a_way_through_two_spreading_lbs_lists_every_combination_up_to_the_bound() {
+    // S5: win1 connects from port 30080 (a NodePort) to win2's NodePort 30080. win2's LB
+    // spreads the request over web-a and web-c; the reply arrives at win1:30080, where win1's
+    // NodePort LB claims it and spreads it over the same two: 2 × 2 ways.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/kubernetes/s5-nodeport-etp.yaml");
+    let l: &'static Loaded = Box::leak(Box::new(load_file(&path).expect("loads")));
+    let opts = RunOptions {
+        setup_only: true,
+        ..Default::default()
+    };
+    let mut r = execute(l, &opts).1.expect("sets up");
+    let class_of = |reach: &Reach| {
+        let pair = &reach.pairs[0];
+        let (c, o) = pair
+            .classes
+            .iter()
+            .find(|(c, _)| c.proto == Proto::Tcp && c.contains(Proto::Tcp, 30080, 30080) && c.src.is_some())
+            .expect("tcp/30080 from port 30080");
+        (*c, o.clone())
+    };
+    let reach = r.reach(&["win1".into()], &["win2".into()]).expect("sweep");
+    assert!(reach.capped.is_empty(), "{:?}", reach.capped);
+    let (c, all) = class_of(&reach);
+    let ways: std::collections::BTreeSet<(Option<String>, Option<String>)> = all
+        .iter()
+        .map(|o| (o.delivered_to.clone(), o.reply.clone()))
+        .collect();
+    assert_eq!(ways.len(), 4, "{c:?}: {}", all.long());
+    // With a bound of 3 outcomes per class the cut is reported, naming the class.
+    let sources = r.reach_sources(&["win1".into()]).expect("source");
+    let targets = r.reach_targets(&["win2".into()]).expect("target");
+    let label = |raw: &str| raw.to_string();
+    let cut = sweep_limited(&mut r.world, &sources, &targets, &label, 3);
+    let (_, listed) = class_of(&cut);
+    assert_eq!(listed.iter().count(), 3);
+    assert!(
+        cut.capped.iter().any(|k| k.class == c && k.listed == 3),
+        "{:?}",
+        cut.capped
+    );
+    assert!(hnsim_sim::reach::render::text(&cut).contains("not every combination of LB backends followed"));
 }

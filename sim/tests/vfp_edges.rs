@@ -86,6 +86,42 @@ fn every_field_of_a_flow_key_reaches_its_hash() {
     }
 }
 
+/// A flow's tuple, as session steps show it, names its protocol: TCP, UDP, ICMP and ICMPv6
+/// ("icmp"), anything else "ip".
+#[test]
+fn a_flow_tuple_shows_its_protocol() {
+    let shown = |proto: u8, src: &str, dst: &str| {
+        Tuple {
+            proto,
+            src: ip(src),
+            sport: 40000,
+            dst: ip(dst),
+            dport: 53,
+        }
+        .to_string()
+    };
+    assert_eq!(
+        shown(6, "10.244.1.10", "10.96.0.10"),
+        "tcp 10.244.1.10:40000 -> 10.96.0.10:53"
+    );
+    assert_eq!(
+        shown(17, "10.244.1.10", "10.96.0.10"),
+        "udp 10.244.1.10:40000 -> 10.96.0.10:53"
+    );
+    assert_eq!(
+        shown(1, "10.244.1.10", "10.96.0.10"),
+        "icmp 10.244.1.10:40000 -> 10.96.0.10:53"
+    );
+    assert_eq!(
+        shown(58, "fd00:1::10", "fd00:1::11"),
+        "icmp fd00:1::10:40000 -> fd00:1::11:53"
+    );
+    assert_eq!(
+        shown(47, "10.244.1.10", "10.96.0.10"),
+        "ip 10.244.1.10:40000 -> 10.96.0.10:53"
+    );
+}
+
 /// A flow table counts its entries: one per key, replaced in place, none after `clear`.
 #[test]
 fn a_flow_table_counts_one_entry_per_key() {
@@ -251,6 +287,32 @@ fn delta(a: hnsim_sim::Counters, b: hnsim_sim::Counters) -> hnsim_sim::Counters 
     }
 }
 
+/// What `send` cost: the growth of the world's work counters while it ran (`send` checks its
+/// own exchange).
+fn cost_of(
+    lab: &mut hnsim_sim::testkit::Lab,
+    send: impl FnOnce(&mut hnsim_sim::testkit::Lab),
+) -> hnsim_sim::Counters {
+    let c0 = lab.w.counters();
+    send(lab);
+    delta(c0, lab.w.counters())
+}
+
+/// The cost of a connection's first exchange and of the same connection established:
+/// `send(lab, sport)` once from source port `warm` (it fills the neighbour caches), then twice
+/// from `sport`.
+fn first_and_established(
+    lab: &mut hnsim_sim::testkit::Lab,
+    warm: u16,
+    sport: u16,
+    mut send: impl FnMut(&mut hnsim_sim::testkit::Lab, u16),
+) -> (hnsim_sim::Counters, hnsim_sim::Counters) {
+    send(lab, warm);
+    let first = cost_of(lab, |lab| send(lab, sport));
+    let est = cost_of(lab, |lab| send(lab, sport));
+    (first, est)
+}
+
 /// The slow path counts its work: a pod's first packet to the internet (L2Bridge, OutBoundNAT)
 /// costs, on top of the one flow-table probe an established packet costs at its port, one LB
 /// index probe (no VIP matches), one lookup in the port's ROUTE layer and one in the host's
@@ -261,16 +323,11 @@ fn a_first_packet_counts_its_lb_probe_and_both_route_lookups() {
     use hnsim_sim::{Place, L4};
     let (mut lab, _) = l2bridge_lab(serde_json::json!([std_outbound_nat()]), &[]);
     lab.listen(Place::Station("inet".into()), L4::Tcp, 443);
-    let mut exchange = |sport| {
-        let c0 = lab.w.counters();
+    // The neighbour caches warm, a new connection, then the same one established.
+    let (first, est) = first_and_established(&mut lab, 40000, 40001, |lab, sport| {
         let x = lab.send(ctr("A"), "203.0.113.50", L4::Tcp, 443, Some(sport));
         assert!(x.completed(), "{x}");
-        delta(c0, lab.w.counters())
-    };
-    // The neighbour caches warm, a new connection, then the same one established.
-    exchange(40000);
-    let first = exchange(40001);
-    let est = exchange(40001);
+    });
     assert_eq!(
         (est.slow_path, est.fast_path, est.rule_evaluations),
         (0, 3, 0),
@@ -310,11 +367,11 @@ fn an_inbound_nodeport_costs_one_lb_probe_more_than_a_vip() {
         "PortMappings": [{"Protocol": 6, "InternalPort": 8080, "ExternalPort": 30080}]}),
     );
     let mut exchange = |dst: &str, port, sport| {
-        let c0 = lab.w.counters();
-        let x = lab.send(inet(), dst, L4::Tcp, port, Some(sport));
-        assert_eq!(x.request.delivered_to.as_deref(), Some("container:A"), "{x}");
-        assert!(x.completed(), "{x}");
-        delta(c0, lab.w.counters())
+        cost_of(&mut lab, |lab| {
+            let x = lab.send(inet(), dst, L4::Tcp, port, Some(sport));
+            assert_eq!(x.request.delivered_to.as_deref(), Some("container:A"), "{x}");
+            assert!(x.completed(), "{x}");
+        })
     };
     exchange("10.0.0.202", 80, 40000);
     exchange("10.0.0.11", 30080, 40000);
@@ -369,11 +426,11 @@ fn a_host_network_backend_replies_through_the_host_stack_fast_path() {
     );
     lab.listen(Place::Host("node1".into()), L4::Tcp, 10250);
     let mut exchange = |sport| {
-        let c0 = lab.w.counters();
-        let x = lab.send(ctr("A"), "10.96.0.80", L4::Tcp, 10250, Some(sport));
-        assert_eq!(x.request.delivered_to.as_deref(), Some("host:node1"), "{x}");
-        assert!(x.completed(), "{x}");
-        delta(c0, lab.w.counters())
+        cost_of(&mut lab, |lab| {
+            let x = lab.send(ctr("A"), "10.96.0.80", L4::Tcp, 10250, Some(sport));
+            assert_eq!(x.request.delivered_to.as_deref(), Some("host:node1"), "{x}");
+            assert!(x.completed(), "{x}");
+        })
     };
     let first = exchange(50000);
     // A's port out on the slow path (the LB rule); the host's reply restored at the host stack,
@@ -411,11 +468,11 @@ fn a_host_connection_to_a_nodeport_costs_one_lb_probe_more_than_a_vip() {
         "PortMappings": [{"Protocol": 6, "InternalPort": 8080, "ExternalPort": 30090, "Flags": 2}]}),
     );
     let mut exchange = |dst: &str, port, sport| {
-        let c0 = lab.w.counters();
-        let x = lab.send(Place::Host("node1".into()), dst, L4::Tcp, port, Some(sport));
-        assert_eq!(x.request.delivered_to.as_deref(), Some("container:A"), "{x}");
-        assert!(x.completed(), "{x}");
-        delta(c0, lab.w.counters())
+        cost_of(&mut lab, |lab| {
+            let x = lab.send(Place::Host("node1".into()), dst, L4::Tcp, port, Some(sport));
+            assert_eq!(x.request.delivered_to.as_deref(), Some("container:A"), "{x}");
+            assert!(x.completed(), "{x}");
+        })
     };
     exchange("10.96.0.90", 80, 40000);
     exchange("10.0.0.11", 30090, 40001);
@@ -450,8 +507,7 @@ fn an_inbound_port_mapped_first_packet_counts_its_lookups() {
     use hnsim_sim::{Place, L4};
     let pm = serde_json::json!([{"Type": "PortMapping", "Settings": {"Protocol": 6, "InternalPort": 8080, "ExternalPort": 18080}}]);
     let (mut lab, _) = l2bridge_lab(pm, &[]);
-    let mut exchange = |sport| {
-        let c0 = lab.w.counters();
+    let (first, est) = first_and_established(&mut lab, 40000, 40001, |lab, sport| {
         let x = lab.send(
             Place::Station("inet".into()),
             "10.0.0.11",
@@ -461,11 +517,7 @@ fn an_inbound_port_mapped_first_packet_counts_its_lookups() {
         );
         assert_eq!(x.request.delivered_to.as_deref(), Some("container:A"), "{x}");
         assert!(x.completed(), "{x}");
-        delta(c0, lab.w.counters())
-    };
-    exchange(40000);
-    let first = exchange(40001);
-    let est = exchange(40001);
+    });
     // The uplink and A's port on the slow path, the reply restored at A's port.
     assert_eq!(
         (first.slow_path, first.fast_path, first.rule_evaluations),
@@ -541,4 +593,546 @@ fn an_sdn_route_with_no_next_hop_hands_the_packet_to_the_host() {
     lab.listen(Place::Station("client".into()), L4::Tcp, 80);
     let x = lab.send(ctr("A"), "10.0.0.50", L4::Tcp, 80, Some(40000));
     assert_eq!(x.request.delivered_to.as_deref(), Some("station:client"), "{x}");
+}
+
+/// P3 (newer WS2019 builds, setting `empty_source_vip_uses_node_ip: false`): VFP's LB layer
+/// looks at every packet leaving a pod before the flow table, one probe of the VIP set, and at
+/// a packet addressed to a VIP one LB index probe more. The same ClusterIP exchange (pod B to
+/// the VIP, backend A; `SourceVIP` the node's address, so both builds translate alike) costs
+/// exactly three lookups more on such a host, first packet or established: the request at B's
+/// port (the VIP set and the LB index) and the reply at A's port (the VIP set).
+#[test]
+fn a_p3_host_probes_the_lb_layer_for_every_packet_leaving_a_pod() {
+    use hnsim_sim::testkit::ctr;
+    use hnsim_sim::L4;
+    let costs = |p3: bool| {
+        let (mut lab, a) = l2bridge_lab(serde_json::json!([]), &[]);
+        if p3 {
+            lab.host_settings("node1", |d| d.empty_source_vip_uses_node_ip = false);
+        }
+        let n = *lab.w.hns("node1").unwrap().networks.keys().next().unwrap();
+        let b = lab.endpoint(
+            "node1",
+            n,
+            serde_json::json!({"Name": "B", "IpConfigurations": [{"IpAddress": "10.244.1.11"}],
+                "MacAddress": "00-15-5D-01-01-0B", "Routes": [{"NextHop": "10.244.1.2", "DestinationPrefix": "0.0.0.0/0"}]}),
+        );
+        lab.container("node1", "B", &[b]);
+        lab.lb(
+            "node1",
+            &[a],
+            serde_json::json!({"SourceVIP": "10.0.0.11", "FrontendVIPs": ["10.96.0.50"],
+            "PortMappings": [{"Protocol": 6, "InternalPort": 8080, "ExternalPort": 80}]}),
+        );
+        first_and_established(&mut lab, 40000, 40001, |lab, sport| {
+            let x = lab.send(ctr("B"), "10.96.0.50", L4::Tcp, 80, Some(sport));
+            assert_eq!(x.request.delivered_to.as_deref(), Some("container:A"), "{x}");
+            assert!(x.completed(), "{x}");
+        })
+    };
+    let (first, est) = costs(false);
+    let (first_p3, est_p3) = costs(true);
+    for (older, p3) in [(first, first_p3), (est, est_p3)] {
+        assert_eq!(
+            (p3.slow_path, p3.fast_path, p3.rule_evaluations),
+            (older.slow_path, older.fast_path, older.rule_evaluations),
+            "P3 {p3:?}, older build {older:?}"
+        );
+        assert_eq!(
+            p3.table_lookups,
+            older.table_lookups + 3,
+            "P3 {p3:?}, older build {older:?}"
+        );
+    }
+}
+
+/// A dual-stack L2Bridge network `name` on `host` (IPv4 `10.244.N.0/24`, IPv6 `fd00:N::/64`;
+/// subnet gateways `.1` and `::1`, the pods' `.2` and `::2`, as with flannel's
+/// `forceBridgeGateway`).
+fn dual_stack_net(lab: &mut hnsim_sim::testkit::Lab, host: &str, name: &str, n: u8) -> hnsim_model::Guid {
+    lab.network(
+        host,
+        serde_json::json!({"Name": name, "Type": "L2Bridge", "Ipams": [{"Type": "Static", "Subnets": [
+            {"IpAddressPrefix": format!("10.244.{n}.0/24"),
+             "Routes": [{"NextHop": format!("10.244.{n}.1"), "DestinationPrefix": "0.0.0.0/0"}]},
+            {"IpAddressPrefix": format!("fd00:{n}::/64"),
+             "Routes": [{"NextHop": format!("fd00:{n}::1"), "DestinationPrefix": "::/0"}]}]}]}),
+    )
+}
+
+/// A running dual-stack pod `name` on `host` with addresses `10.244.N.H` and `fd00:N::H`, both
+/// default routes and endpoint `policies`, listening on TCP 80.
+fn dual_stack_pod(
+    lab: &mut hnsim_sim::testkit::Lab,
+    host: &str,
+    net: hnsim_model::Guid,
+    (name, n, h): (&str, u8, u8),
+    policies: serde_json::Value,
+) -> hnsim_model::Guid {
+    let ep = lab.endpoint(
+        host,
+        net,
+        serde_json::json!({"Name": name,
+            "IpConfigurations": [{"IpAddress": format!("10.244.{n}.{h}")}, {"IpAddress": format!("fd00:{n}::{h:x}")}],
+            "MacAddress": format!("00-15-5D-01-{n:02X}-{h:02X}"),
+            "Routes": [{"NextHop": format!("10.244.{n}.2"), "DestinationPrefix": "0.0.0.0/0"},
+                       {"NextHop": format!("fd00:{n}::2"), "DestinationPrefix": "::/0"}],
+            "Policies": policies}),
+    );
+    lab.container(host, name, &[ep]);
+    lab.listen(hnsim_sim::testkit::ctr(name), hnsim_sim::L4::Tcp, 80);
+    ep
+}
+
+/// VFP switches IPv6 straight to a port only inside one network (P15: same-host L2Bridge
+/// traffic is bridged within its network): pod A reaches pod B of its own network directly,
+/// but not pod D of a second dual-stack network on the same host, another L2 domain: the packet
+/// takes the route layer and the host's IPv6 routes, and node1 has none to D's subnet.
+#[test]
+fn ipv6_is_switched_to_a_port_of_the_same_network_only() {
+    use hnsim_sim::testkit::{ctr, Lab};
+    use hnsim_sim::{Disposition, SendRequest, L4};
+    let mut lab = Lab::common(64);
+    let cbr0 = dual_stack_net(&mut lab, "node1", "cbr0", 1);
+    let cbr1 = dual_stack_net(&mut lab, "node1", "cbr1", 3);
+    let gw = lab.endpoint(
+        "node1",
+        cbr0,
+        serde_json::json!({"Name": "cbr0_ep", "IpConfigurations": [{"IpAddress": "10.244.1.2"}, {"IpAddress": "fd00:1::2"}]}),
+    );
+    lab.host_attach("node1", &[gw]);
+    let none = || serde_json::json!([]);
+    dual_stack_pod(&mut lab, "node1", cbr0, ("A", 1, 0x10), none());
+    dual_stack_pod(&mut lab, "node1", cbr0, ("B", 1, 0x11), none());
+    dual_stack_pod(&mut lab, "node1", cbr1, ("D", 3, 0x10), none());
+    let mut send6 = |dst: &str| {
+        let r = SendRequest::new(ctr("A"), ip(dst), L4::Tcp, 80);
+        lab.try_send(r).expect("send")
+    };
+    let x = send6("fd00:1::11");
+    assert!(x.completed(), "{x}");
+    assert_eq!(x.request.delivered_to.as_deref(), Some("container:B"), "{x}");
+    let x = send6("fd00:3::10");
+    match &x.request.disposition {
+        Disposition::NoRoute { node, reason } => {
+            assert_eq!(node, "node1", "{x}");
+            assert_eq!(
+                reason, "no host IPv6 route to fd00:3::10 (World::set_host_routes6)",
+                "{x}"
+            );
+        }
+        other => panic!("expected NoRoute, found {other:?}\n{x}"),
+    }
+}
+
+/// A reply restored by a pinned reverse translation names, in its trace, the VFP layer that made
+/// the translation: OUTBOUND_NAT for a pod's connection to the internet, PORT_MAPPING and
+/// SLB_NAT for inbound connections through a port mapping and a VIP.
+#[test]
+fn a_restored_reply_names_the_layer_that_translated_it() {
+    use hnsim_sim::testkit::{ctr, std_outbound_nat};
+    use hnsim_sim::{Exchange, Place, Step, L4};
+    let inet = || Place::Station("inet".into());
+    let pm = serde_json::json!({"Type": "PortMapping", "Settings": {"Protocol": 6, "InternalPort": 8080, "ExternalPort": 18080}});
+    let (mut lab, a) = l2bridge_lab(serde_json::json!([std_outbound_nat(), pm]), &["10.0.0.202"]);
+    lab.lb(
+        "node1",
+        &[a],
+        serde_json::json!({"FrontendVIPs": ["10.0.0.202"],
+        "PortMappings": [{"Protocol": 6, "InternalPort": 8080, "ExternalPort": 80}]}),
+    );
+    lab.listen(inet(), L4::Tcp, 443);
+    // The reply's session matches and reverse rewrites, as (flow, layer) pairs.
+    let restores = |x: &Exchange| -> (Vec<String>, Vec<String>) {
+        let steps: Vec<&Step> = x
+            .reply
+            .as_ref()
+            .expect("a reply")
+            .hops
+            .iter()
+            .flat_map(|h| &h.steps)
+            .collect();
+        let sessions = steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::Session { flow, .. } if flow.ends_with(" reply") => Some(flow.clone()),
+                _ => None,
+            })
+            .collect();
+        let rewrites = steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::Transform { layer, rule, .. } if rule == "reverse NAT" => Some(layer.clone()),
+                _ => None,
+            })
+            .collect();
+        (sessions, rewrites)
+    };
+    for (from, dst, port, layer) in [
+        (ctr("A"), "203.0.113.50", 443, "OUTBOUND_NAT"),
+        (inet(), "10.0.0.11", 18080, "PORT_MAPPING"),
+        (inet(), "10.0.0.202", 80, "SLB_NAT"),
+    ] {
+        let x = lab.send(from, dst, L4::Tcp, port, Some(40000));
+        assert!(x.completed(), "{x}");
+        assert_eq!(
+            restores(&x),
+            (vec![format!("{layer} reply")], vec![layer.to_string()]),
+            "{x}"
+        );
+    }
+}
+
+/// The overlay route layer (consumers.md S8.2): a packet for an address with no remote endpoint
+/// and no `RemoteSubnetRoute` leaves by the host's routes only when OutBoundNAT translated it to
+/// the host's address (a pod's connection to the internet); inside the exceptions, not
+/// SNATed, it is dropped rather than sent onto the underlay with a pod source address.
+#[test]
+fn an_overlay_pod_leaves_the_overlay_only_when_snated_to_the_host() {
+    use hnsim_sim::testkit::{ctr, std_outbound_nat, Lab};
+    use hnsim_sim::{Disposition, Place, L4};
+    let mut lab = Lab::s8_overlay(9, None, serde_json::Value::Null);
+    let a = lab
+        .w
+        .hns("node1")
+        .unwrap()
+        .endpoints
+        .iter()
+        .find(|(_, e)| e.name == "A")
+        .map(|(g, _)| *g)
+        .expect("A's endpoint");
+    lab.set_endpoint_policies("node1", a, serde_json::json!([std_outbound_nat()]));
+    lab.listen(Place::Station("inet".into()), L4::Tcp, 443);
+    let x = lab.send(ctr("A"), "203.0.113.50", L4::Tcp, 443, Some(40000));
+    assert!(x.completed(), "{x}");
+    assert_eq!(x.request.seen.as_ref().unwrap().src, ip("10.0.0.11"), "{x}");
+    let x = lab.send(ctr("A"), "10.244.3.10", L4::Tcp, 80, Some(40001));
+    match &x.request.disposition {
+        Disposition::NoRoute { reason, .. } => assert_eq!(
+            reason,
+            "overlay network vxlan0: no local endpoint, remote endpoint or RemoteSubnetRoute for 10.244.3.10, and the packet is not SNATed (inferred, consumers.md S8.2)",
+            "{x}"
+        ),
+        other => panic!("expected NoRoute, found {other:?}\n{x}"),
+    }
+}
+
+/// An inbound connection whose reply had no route when the connection was set up (node1 has no
+/// `RemoteSubnetRoute` back to node2's pod subnet, node2 has one to node1's): the reply's entry
+/// is left pending, so the reply runs the route layer when it is sent, and is dropped there for
+/// the missing route (S8.2) instead of passing as a cached flow.
+#[test]
+fn a_reply_without_a_route_runs_the_route_layer_when_sent() {
+    use hnsim_sim::testkit::{ctr, overlay_network, remote_subnet_route, Lab};
+    use hnsim_sim::{Disposition, L4};
+    let mut lab = Lab::common(10);
+    let n1 = lab.network("node1", overlay_network("10.244.1.0/24", "10.244.1.1"));
+    let n2 = lab.network("node2", overlay_network("10.244.2.0/24", "10.244.2.1"));
+    lab.network_policy(
+        "node2",
+        n2,
+        remote_subnet_route("10.244.1.0/24", "10.0.0.11", "00-15-5D-AA-00-11"),
+    );
+    let a = lab.endpoint(
+        "node1",
+        n1,
+        serde_json::json!({"Name": "A", "IpConfigurations": [{"IpAddress": "10.244.1.10"}], "MacAddress": "0E-2A-0a-f4-01-0a"}),
+    );
+    let c = lab.endpoint(
+        "node2",
+        n2,
+        serde_json::json!({"Name": "C", "IpConfigurations": [{"IpAddress": "10.244.2.10"}], "MacAddress": "0E-2A-0a-f4-02-0a"}),
+    );
+    lab.container("node1", "A", &[a]);
+    lab.container("node2", "C", &[c]);
+    lab.listen(ctr("A"), L4::Tcp, 80);
+    let x = lab.send(ctr("C"), "10.244.1.10", L4::Tcp, 80, Some(40000));
+    assert_eq!(x.request.delivered_to.as_deref(), Some("container:A"), "{x}");
+    match &x.reply.as_ref().expect("A answers").disposition {
+        Disposition::NoRoute { node, reason } => {
+            assert_eq!(node, "node1", "{x}");
+            assert_eq!(
+                reason,
+                "overlay network vxlan0: no local endpoint, remote endpoint or RemoteSubnetRoute for 10.244.2.10, and the packet is not SNATed (inferred, consumers.md S8.2)",
+                "{x}"
+            );
+        }
+        other => panic!("expected the reply dropped for no route, found {other:?}\n{x}"),
+    }
+}
+
+/// IPv6 from the wire reaches only a dual-stack L2Bridge endpoint: a node1 overlay pod that
+/// holds an IPv6 address is not one (IPv6 between overlay pods is unsupported, consumers.md
+/// P14), so a dual-stack pod on node2, routed to node1 by node2's IPv6 routes, is not
+/// delivered to it.
+#[test]
+fn ipv6_from_the_wire_reaches_only_a_dual_stack_l2bridge_endpoint() {
+    use hnsim_sim::testkit::{ctr, Lab};
+    use hnsim_sim::{Disposition, SendRequest, L4};
+    let mut lab = Lab::common(11);
+    let ov = lab.network(
+        "node1",
+        serde_json::json!({"Name": "vxlan0", "Type": "Overlay", "Ipams": [{"Type": "Static", "Subnets": [
+            {"IpAddressPrefix": "10.244.1.0/24", "Routes": [{"NextHop": "10.244.1.1", "DestinationPrefix": "0.0.0.0/0"}],
+             "Policies": [{"Type": "VSID", "Settings": {"IsolationId": 4096}}]},
+            {"IpAddressPrefix": "fd00:1::/64", "Routes": [{"NextHop": "fd00:1::1", "DestinationPrefix": "::/0"}]}]}]}),
+    );
+    let x_ep = lab.endpoint(
+        "node1",
+        ov,
+        serde_json::json!({"IpConfigurations": [{"IpAddress": "10.244.1.10"}, {"IpAddress": "fd00:1::10"}]}),
+    );
+    lab.container("node1", "X", &[x_ep]);
+    lab.listen(ctr("X"), L4::Tcp, 80);
+    let br = dual_stack_net(&mut lab, "node2", "cbr0", 2);
+    dual_stack_pod(&mut lab, "node2", br, ("C", 2, 0x10), serde_json::json!([]));
+    lab.w
+        .set_host_routes6(
+            "node2",
+            vec![("fd00:1::/64".parse().unwrap(), "10.0.0.11".parse().unwrap())],
+        )
+        .unwrap();
+    let x = lab
+        .try_send(SendRequest::new(ctr("C"), ip("fd00:1::10"), L4::Tcp, 80))
+        .expect("send");
+    match &x.request.disposition {
+        Disposition::NoRoute { node, reason } => {
+            assert_eq!(node, "node1", "{x}");
+            assert_eq!(
+                reason, "no dual-stack L2Bridge endpoint with fd00:1::10 on this host",
+                "{x}"
+            );
+        }
+        other => panic!("expected NoRoute at node1, found {other:?}\n{x}"),
+    }
+}
+
+/// The IPv6 OutBoundNAT layer counts each rule it reads: a pod whose first IPv6 OutBoundNAT
+/// (with `Destinations` that do not hold the destination) is passed over before the second
+/// SNATs the connection costs one rule evaluation more on its first packet than a pod with the
+/// second alone; established, neither reads a rule.
+#[test]
+fn the_ipv6_outbound_nat_layer_counts_each_rule_it_reads() {
+    use hnsim_sim::testkit::{ctr, Lab};
+    use hnsim_sim::{SendRequest, L4};
+    let snat = serde_json::json!({"Type": "OutBoundNAT",
+        "Settings": {"VirtualIP": "fd00:ffff::11", "Exceptions": ["fd00:1::/64"], "Flags": 2}});
+    let elsewhere = serde_json::json!({"Type": "OutBoundNAT",
+        "Settings": {"VirtualIP": "fd00:ffff::11", "Destinations": ["fd00:9::/64"], "Flags": 2}});
+    let costs = |policies: serde_json::Value| {
+        let mut lab = Lab::common(12);
+        let n1 = dual_stack_net(&mut lab, "node1", "cbr0", 1);
+        let n2 = dual_stack_net(&mut lab, "node2", "cbr0", 2);
+        dual_stack_pod(&mut lab, "node1", n1, ("A", 1, 0x10), policies);
+        dual_stack_pod(&mut lab, "node2", n2, ("C", 2, 0x10), serde_json::json!([]));
+        let r = |p: &str, nh: &str| (p.parse().unwrap(), nh.parse().unwrap());
+        lab.w
+            .set_host_routes6("node1", vec![r("fd00:2::/64", "10.0.0.12")])
+            .unwrap();
+        lab.w
+            .set_host_routes6("node2", vec![r("fd00:ffff::11/128", "10.0.0.11")])
+            .unwrap();
+        first_and_established(&mut lab, 40000, 40001, |lab, sport| {
+            let mut r = SendRequest::new(ctr("A"), ip("fd00:2::10"), L4::Tcp, 80);
+            r.src_port = Some(sport);
+            let x = lab.try_send(r).expect("send");
+            assert!(x.completed(), "{x}");
+            assert_eq!(x.request.seen.as_ref().unwrap().src, ip("fd00:ffff::11"), "{x}");
+        })
+    };
+    let (first1, est1) = costs(serde_json::json!([snat.clone()]));
+    let (first2, est2) = costs(serde_json::json!([elsewhere, snat]));
+    assert_eq!((est1.rule_evaluations, est2.rule_evaluations), (0, 0));
+    assert_eq!(
+        first2.rule_evaluations,
+        first1.rule_evaluations + 1,
+        "one rule {first1:?}, two rules {first2:?}"
+    );
+    assert_eq!(first2.table_lookups, first1.table_lookups);
+}
+
+/// A SNAT pool larger than the port space above its first port ends at the last whole block
+/// below 65536: ports stay distinct and never wrap.
+#[test]
+fn a_snat_pool_never_runs_past_the_last_port() {
+    let mut p = SnatPools::new(20_000, 64, 49152);
+    let a = ip("10.0.0.11");
+    let mut seen = BTreeSet::new();
+    while let Some(port) = p.alloc(a, SnatOwner::Port(1)) {
+        assert!(port >= 49152, "{port}");
+        assert!(seen.insert(port), "port {port} handed out twice");
+    }
+    // (65535 - 49152) / 64 = 255 whole blocks.
+    assert_eq!((seen.len(), p.blocks(a)), (255 * 64, 255));
+    assert_eq!(seen.last(), Some(&(49152 + 255 * 64 - 1)));
+}
+
+/// The reply of a NodePort connection from a pod of another node goes back over the overlay: C
+/// on node2 reaches node1's address by the plain underlay (node2 holds a remote endpoint for
+/// node1's address with itself as PA, a host-network backend, S9.2); node1 balances it to A,
+/// and A's reply, restored to C's address where it leaves node1, finds no remote endpoint for
+/// C but node1's `RemoteSubnetRoute` to node2's pod subnet: it is encapsulated to node2.
+#[test]
+fn a_nodeport_reply_to_a_remote_pod_follows_the_remote_subnet_route() {
+    use hnsim_sim::testkit::{ctr, Lab};
+    use hnsim_sim::{Step, L4};
+    let mut lab = Lab::s8_overlay(13, None, serde_json::Value::Null);
+    let hns1 = lab.w.hns("node1").unwrap();
+    let a = *hns1.endpoints.iter().find(|(_, e)| e.name == "A").unwrap().0;
+    let n2 = *lab.w.hns("node2").unwrap().networks.keys().next().unwrap();
+    lab.endpoint(
+        "node2",
+        n2,
+        serde_json::json!({"IpConfigurations": [{"IpAddress": "10.0.0.11"}],
+        "MacAddress": "02-11-0a-00-00-0b", "Flags": 1,
+        "Policies": [{"Type": "ProviderAddress", "Settings": {"ProviderAddress": "10.0.0.11"}}]}),
+    );
+    lab.lb(
+        "node1",
+        &[a],
+        serde_json::json!({"PortMappings": [{"Protocol": 6, "InternalPort": 80, "ExternalPort": 30080}]}),
+    );
+    lab.listen(ctr("A"), L4::Tcp, 80);
+    let x = lab.send(ctr("C"), "10.0.0.11", L4::Tcp, 30080, Some(40000));
+    assert_eq!(x.request.delivered_to.as_deref(), Some("container:A"), "{x}");
+    assert!(x.completed(), "{x}");
+    let reply = x.reply.as_ref().unwrap();
+    assert_eq!(reply.delivered_to.as_deref(), Some("container:C"), "{x}");
+    let encaps: Vec<_> = reply
+        .hops
+        .iter()
+        .filter(|h| h.node == "node1")
+        .flat_map(|h| &h.steps)
+        .filter_map(|s| match s {
+            Step::Encap { outer_dst, vni, .. } => Some((outer_dst.to_string(), *vni)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(encaps, [("10.0.0.12".to_string(), 4096)], "{x}");
+}
+
+/// A route step names the VFP layer and the table that answered: A's packet to C (S8) is
+/// routed at A's port by node1's `RemoteSubnetRoute` for node2's pod subnet, toward node2's PA.
+#[test]
+fn a_route_step_names_the_layer_and_the_table() {
+    use hnsim_sim::testkit::{ctr, Lab};
+    use hnsim_sim::{Step, L4};
+    let mut lab = Lab::s8_overlay(14, None, serde_json::Value::Null);
+    lab.listen(ctr("C"), L4::Tcp, 80);
+    let x = lab.send(ctr("A"), "10.244.2.10", L4::Tcp, 80, Some(40000));
+    assert!(x.completed(), "{x}");
+    let routes: Vec<(&str, &str, &str)> = x
+        .request
+        .hops
+        .iter()
+        .filter(|h| h.node == "node1")
+        .flat_map(|h| &h.steps)
+        .filter_map(|s| match s {
+            Step::Route {
+                table,
+                prefix,
+                next_hop,
+            } => Some((table.as_str(), prefix.as_str(), next_hop.as_str())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        routes,
+        [("ROUTE RemoteSubnetRoute", "10.244.2.0/24", "PA 10.0.0.12")],
+        "{x}"
+    );
+}
+
+/// The `QOS` meter is one counted lookup (the endpoint's token bucket) on every packet leaving
+/// the endpoint: the same exchange from a metered pod, with a rate far above what it sends,
+/// costs exactly one lookup more than from an unmetered one, first packet or established (the
+/// reply enters the pod, unmetered).
+#[test]
+fn a_qos_meter_costs_one_lookup_per_packet_it_meters() {
+    use hnsim_sim::testkit::{ctr, std_outbound_nat};
+    use hnsim_sim::{Place, L4};
+    let costs = |policies: serde_json::Value| {
+        let (mut lab, _) = l2bridge_lab(policies, &[]);
+        lab.listen(Place::Station("inet".into()), L4::Tcp, 443);
+        first_and_established(&mut lab, 40000, 40001, |lab, sport| {
+            let x = lab.send(ctr("A"), "203.0.113.50", L4::Tcp, 443, Some(sport));
+            assert!(x.completed(), "{x}");
+        })
+    };
+    let qos =
+        serde_json::json!({"Type": "QOS", "Settings": {"MaximumOutgoingBandwidthInBytes": 1_000_000_000u64}});
+    let (first, est) = costs(serde_json::json!([std_outbound_nat()]));
+    let (first_q, est_q) = costs(serde_json::json!([std_outbound_nat(), qos]));
+    for (plain, metered) in [(first, first_q), (est, est_q)] {
+        assert_eq!(
+            (metered.table_lookups, metered.slow_path, metered.fast_path),
+            (plain.table_lookups + 1, plain.slow_path, plain.fast_path),
+            "metered {metered:?}, plain {plain:?}"
+        );
+    }
+}
+
+/// With `acl_default_allow_when_no_rules: false`, a direction without ACLs blocks: a pod with
+/// none is denied by the ACL_SWITCH layer's default, while a pod whose ACLs (RuleType Switch)
+/// allow the connection passes: the host ACL layer, empty, does not block it.
+#[test]
+fn without_allow_when_no_rules_only_a_direction_with_no_acls_blocks() {
+    use hnsim_sim::testkit::{ctr, std_outbound_nat};
+    use hnsim_sim::{Disposition, Place, L4};
+    let allow_out = serde_json::json!({"Type": "ACL", "Settings": {"Protocols": "256", "Action": "Allow",
+        "Direction": "Out", "Priority": 100, "RuleType": "Switch"}});
+    let send = |policies: serde_json::Value| {
+        let (mut lab, _) = l2bridge_lab(policies, &[]);
+        lab.host_settings("node1", |d| d.acl_default_allow_when_no_rules = false);
+        lab.listen(Place::Station("inet".into()), L4::Tcp, 443);
+        lab.send(ctr("A"), "203.0.113.50", L4::Tcp, 443, Some(40000))
+    };
+    let x = send(serde_json::json!([std_outbound_nat(), allow_out]));
+    assert!(x.completed(), "{x}");
+    let x = send(serde_json::json!([std_outbound_nat()]));
+    match &x.request.disposition {
+        Disposition::DeniedOut { layer, rule, .. } => {
+            assert_eq!((layer.as_str(), rule.as_str()), ("ACL_SWITCH", "default"), "{x}")
+        }
+        other => panic!("expected DeniedOut, found {other:?}\n{x}"),
+    }
+}
+
+/// The host's outbound translation of a NAT network's pod is traced as WINNAT, of a shared
+/// ICS network's pod as ICS: the layer that rewrote the source to the host's address.
+#[test]
+fn the_host_traces_nat_and_ics_egress_under_their_own_layer() {
+    use hnsim_sim::testkit::{ctr, Lab};
+    use hnsim_sim::{Place, Step, L4};
+    for (kind, layer) in [("NAT", "WINNAT"), ("ICS", "ICS")] {
+        let mut lab = Lab::common(16);
+        let n = lab.network(
+            "node1",
+            serde_json::json!({"Name": kind.to_lowercase(), "Type": kind, "Ipams": [{"Type": "Static", "Subnets": [
+                {"IpAddressPrefix": "172.30.0.0/24", "Routes": [{"NextHop": "172.30.0.1", "DestinationPrefix": "0.0.0.0/0"}]}]}]}),
+        );
+        let a = lab.endpoint(
+            "node1",
+            n,
+            serde_json::json!({"Name": "A", "IpConfigurations": [{"IpAddress": "172.30.0.10"}],
+                "Routes": [{"NextHop": "172.30.0.1", "DestinationPrefix": "0.0.0.0/0"}]}),
+        );
+        lab.container("node1", "A", &[a]);
+        lab.listen(Place::Station("inet".into()), L4::Tcp, 443);
+        let x = lab.send(ctr("A"), "203.0.113.50", L4::Tcp, 443, Some(40000));
+        assert!(x.completed(), "{kind}: {x}");
+        let snat: Vec<&str> = x
+            .request
+            .hops
+            .iter()
+            .flat_map(|h| &h.steps)
+            .filter_map(|s| match s {
+                Step::Transform { layer, rule, .. } if rule == "outbound NAT to the host address" => {
+                    Some(layer.as_str())
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(snat, [layer], "{kind}: {x}");
+    }
 }

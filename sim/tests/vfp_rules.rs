@@ -378,7 +378,8 @@ fn an_address_hashes_by_all_its_bits() {
 }
 
 /// DistributionType 0 balances each connection on its own, 1 keeps a (source IP, protocol) on
-/// one backend, 2 a source IP where the host honours session affinity (otherwise it is 0).
+/// one backend, 2 a source IP where the host honours session affinity (otherwise it is 0);
+/// `LbMapping::spreads` says which.
 #[test]
 fn distribution_types_decide_what_a_backend_choice_depends_on() {
     use hnsim_sim::vfp::lb::choose;
@@ -420,6 +421,17 @@ fn distribution_types_decide_what_a_backend_choice_depends_on() {
     let per_proto: std::collections::BTreeSet<u128> =
         (0..=255u8).map(|p| picks(&with(1, p), true)[0]).collect();
     assert!(per_proto.len() >= 3, "{per_proto:?}");
+    // `spreads` says which of them vary per connection (`hnsim reach` steers only those).
+    for distribution in 0..=2 {
+        for affinity in [false, true] {
+            let m = with(distribution, 6);
+            assert_eq!(
+                m.spreads(affinity),
+                distinct(&picks(&m, affinity)) > 1,
+                "type {distribution}, affinity supported {affinity}"
+            );
+        }
+    }
     // No backend, no choice.
     let empty = LbMapping {
         backends: vec![],

@@ -13,7 +13,8 @@ pub struct ReachArgs {
     /// Only from these places (container, pod, endpoint, host or station names); repeatable.
     #[arg(long)]
     pub from: Vec<String>,
-    /// Only to these destinations (names, `svc/NS/NAME`, or addresses); repeatable.
+    /// Only to these destinations (names, `svc/NS/NAME`, addresses, or prefixes: every address
+    /// and address atom inside); repeatable. Default: every named address and address atom.
     #[arg(long)]
     pub to: Vec<String>,
     /// text | json

@@ -2,6 +2,7 @@
 //! between two sweeps. Pairs are matched by (source label, destination address); the two sides' class
 //! boundaries are merged so a class split on one side only is compared piece by piece.
 
+use super::atoms::Span;
 use super::classes::{merge, ranges_text, PortSplit, Range, FIRST_PORT};
 use super::render::{any_if_all, pair_title};
 use super::{Outcomes, Pair, Proto, Reach};
@@ -22,6 +23,9 @@ pub struct Change {
     pub src: Vec<Range>,
     pub before: Option<Outcomes>,
     pub after: Option<Outcomes>,
+    /// The destination's addresses (one, or an address atom's range).
+    #[serde(skip)]
+    pub span: Span,
 }
 
 impl Change {
@@ -56,7 +60,7 @@ pub fn diff(before: &Reach, after: &Reach) -> Vec<Change> {
     let index = |r: &Reach| -> BTreeMap<Key, Pair> {
         r.pairs
             .iter()
-            .map(|p| ((p.from.clone(), p.addr.to_string()), p.clone()))
+            .map(|p| ((p.from.clone(), p.address()), p.clone()))
             .collect()
     };
     let (b, a) = (index(before), index(after));
@@ -69,6 +73,7 @@ pub fn diff(before: &Reach, after: &Reach) -> Vec<Change> {
         // A destination keeps its address when what serves it changes (A replaced by A2): name
         // it as it is after the change, or as it was when it is gone.
         let to = pa.or(pb).map(|p| p.to.clone()).unwrap_or_default();
+        let span = pa.or(pb).map(Pair::span).expect("a key comes from a pair");
         for proto in Proto::ALL {
             // (before, after) → source piece → destination pieces.
             type Run = (
@@ -117,6 +122,7 @@ pub fn diff(before: &Reach, after: &Reach) -> Vec<Change> {
                         src: any_if_all(merge(src)),
                         before: ob.clone(),
                         after: oa.clone(),
+                        span,
                     });
                 }
             }

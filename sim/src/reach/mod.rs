@@ -24,14 +24,17 @@
 //! depends on), and keeps every outcome ([`Outcomes`]). Where affinity pins a source to one
 //! backend, the class reaches only that one.
 //!
-//! What is not split: the address space between named objects (destinations are the addresses
-//! of endpoints, VIPs, hosts and stations, not atoms of route or exception prefixes).
+//! Destinations are the addresses of named objects (endpoints, VIPs, hosts, stations) and, by
+//! default, one witness address for each atom of the rest of the address space
+//! ([`atoms::AddrSplit`]: cut at every prefix a route, exception or ACL matches on and at every
+//! address something holds), reported as its address range ([`Target::span`]).
 //!
 //! Each witness starts from the same state: flows, NAT sessions, SNAT reservations and QOS
 //! meters are cleared and the clock, RNG, ephemeral-port counter and counters are put back
 //! before every send, and once more when the sweep ends. So reach answers "would a NEW
 //! connection get through", and running it leaves no trace in the world's runtime state.
 
+pub mod atoms;
 pub mod classes;
 pub mod diff;
 pub mod expect;
@@ -43,10 +46,10 @@ use crate::fasthash::FastMap;
 use crate::trace::{Disposition, Exchange, L4};
 use crate::vfp::lb::{LbChoice, LbSteer};
 use crate::vfp::Dir;
-use crate::world::{Counters, NodeKind, Place, SendRequest, World};
+use crate::world::{Counters, NodeKind, Place, Runtime, SendRequest, World};
+use atoms::{AddrSplit, Span};
 use classes::{PortSplit, Range};
 use ipnet::IpNet;
-use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
@@ -64,6 +67,34 @@ pub struct Source {
 pub struct Target {
     pub label: String,
     pub addr: IpAddr,
+    /// For an address atom: the range `addr` (its first address) stands for.
+    pub span: Option<Span>,
+}
+
+impl Target {
+    /// A named address.
+    pub fn named(label: String, addr: IpAddr) -> Target {
+        Target {
+            label,
+            addr,
+            span: None,
+        }
+    }
+
+    /// The atoms of `split` that no `named` target holds, after them (see [`atoms`]).
+    pub fn with_atoms(mut named: Vec<Target>, split: &AddrSplit) -> Vec<Target> {
+        let mut split = split.clone();
+        for t in &named {
+            split.add_addr(t.addr, "named");
+        }
+        let held = named.iter().map(|t| t.addr).collect();
+        named.extend(split.atoms(&held).into_iter().map(|(span, label)| Target {
+            label,
+            addr: span.lo,
+            span: Some(span),
+        }));
+        named
+    }
 }
 
 /// What happened to a witness, without the fields that vary with the port inside a class
@@ -121,6 +152,31 @@ impl Outcome {
 
     pub fn delivered(&self) -> bool {
         self.disposition == "Delivered"
+    }
+
+    /// A refusal's reason may quote the packet's destination; towards an address atom, quote
+    /// the atom's range instead (every address of it is refused alike).
+    pub fn quote_span(&mut self, dst: IpAddr, span: &Span) {
+        let Some(at) = self.at.as_mut().filter(|_| self.disposition == "NotSent") else {
+            return;
+        };
+        let (d, whole) = (dst.to_string(), span.to_string());
+        let part = |c: Option<char>| c.is_some_and(|c| c.is_ascii_hexdigit() || c == '.');
+        let mut out = String::with_capacity(at.len());
+        let mut rest = at.as_str();
+        while let Some(i) = rest.find(&d) {
+            let before = rest[..i].chars().last().or(out.chars().last());
+            let after = rest[i + d.len()..].chars().next();
+            out.push_str(&rest[..i]);
+            if part(before) || before == Some(':') || part(after) {
+                out.push_str(&d);
+            } else {
+                out.push_str(&whole);
+            }
+            rest = &rest[i + d.len()..];
+        }
+        out.push_str(rest);
+        *at = out;
     }
 }
 
@@ -270,10 +326,29 @@ pub struct Pair {
     pub from: String,
     pub to: String,
     pub addr: IpAddr,
+    /// For an address atom: the range `addr` stands for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub span: Option<Span>,
     pub classes: Vec<(Class, Outcomes)>,
 }
 
 impl Pair {
+    /// The destination's addresses: one, or the atom's range.
+    pub fn span(&self) -> Span {
+        self.span.unwrap_or(Span {
+            lo: self.addr,
+            hi: self.addr,
+        })
+    }
+
+    /// The destination as printed: the address, or the atom's range.
+    pub fn address(&self) -> String {
+        match &self.span {
+            Some(s) => s.to_string(),
+            None => self.addr.to_string(),
+        }
+    }
+
     /// The outcomes `reach` predicts for one concrete packet (source port `sport`, destination
     /// port `dport`; both ignored for ICMP).
     pub fn predict(&self, proto: Proto, sport: u16, dport: u16) -> Option<&Outcomes> {
@@ -293,6 +368,34 @@ pub struct Reach {
     /// Witness packets sent: one per class, and one per further backend where an LB spreads a
     /// class over several.
     pub witnesses: usize,
+    /// Classes whose ways meet more combinations of LB backends than [`MAX_WAYS`]: only that
+    /// many of their outcomes are listed.
+    pub capped: Vec<Capped>,
+}
+
+/// A class whose outcomes are not all listed (see [`Reach::capped`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Capped {
+    pub from: String,
+    pub to: String,
+    pub class: Class,
+    /// The outcomes listed (witnesses sent or shared).
+    pub listed: usize,
+}
+
+impl Reach {
+    /// Record the class just followed for `pair` when its outcomes were cut.
+    fn note_capped(&mut self, tails: &mut Tails, pair: &Pair) {
+        if std::mem::take(&mut tails.capped) {
+            let (class, o) = pair.classes.last().expect("just followed");
+            self.capped.push(Capped {
+                from: pair.from.clone(),
+                to: pair.address(),
+                class: *class,
+                listed: o.iter().count(),
+            });
+        }
+    }
 }
 
 /// Everything with a port range, prepared once per sweep (see the module doc).
@@ -350,7 +453,7 @@ struct AclPorts {
 impl Matchers {
     fn of(w: &World) -> Matchers {
         let mut m = Matchers::default();
-        for n in &w.nodes {
+        for n in w.nodes() {
             let h = match &n.kind {
                 NodeKind::Host(h) => h,
                 NodeKind::Station(s, _) => {
@@ -367,6 +470,7 @@ impl Matchers {
             }
             for p in &h.vfp.program().ports {
                 m.receivable.insert(IpAddr::V4(p.ip));
+                m.receivable.extend(p.ip6.map(IpAddr::V6));
                 if p.host_attached || h.vfp.program().host_addrs.contains(&p.ip) {
                     m.host_attached
                         .push((p.container.clone(), p.endpoint, n.name.clone()));
@@ -441,7 +545,7 @@ impl Matchers {
                 }
             }
         }
-        for (_, l4, port) in &w.listeners {
+        for (_, l4, port) in w.listeners() {
             let p = match l4 {
                 L4::Tcp => Proto::Tcp,
                 L4::Udp => Proto::Udp,
@@ -608,10 +712,7 @@ impl Matchers {
 /// The runtime state a witness may change, put back before each one (and, in tests, before
 /// each concrete packet compared with a witness).
 pub struct Checkpoint {
-    now: u64,
-    rng: ChaCha8Rng,
-    next_ephemeral: u16,
-    conn_nonce: u64,
+    runtime: Runtime,
     counters: Counters,
     capture: bool,
     tracing: bool,
@@ -620,41 +721,33 @@ pub struct Checkpoint {
 impl Checkpoint {
     pub fn take(w: &World) -> Checkpoint {
         Checkpoint {
-            now: w.now,
-            rng: w.rng.clone(),
-            next_ephemeral: w.next_ephemeral,
-            conn_nonce: w.conn_nonce,
-            counters: w.counters,
-            capture: w.capture,
-            tracing: w.tracing,
+            runtime: w.runtime().clone(),
+            counters: w.counters(),
+            capture: w.capture(),
+            tracing: w.tracing(),
         }
     }
 
     /// The source port the next packet gets when it names none.
     pub fn ephemeral_port(&self) -> u16 {
-        self.next_ephemeral
+        self.runtime.next_ephemeral()
     }
 
     /// Back to the checkpoint's clock, RNG and counters, with no flows, NAT sessions, SNAT
     /// reservations or meter levels, and LBs choosing by their hash again.
     pub fn reset(&self, w: &mut World) {
-        w.now = self.now;
-        w.rng = self.rng.clone();
-        w.next_ephemeral = self.next_ephemeral;
-        w.conn_nonce = self.conn_nonce;
-        for n in &mut w.nodes {
-            if let NodeKind::Host(h) = &mut n.kind {
-                h.vfp.reset_state();
-                h.vfp.lb_steer = LbSteer::default();
-            }
+        w.rewind(&self.runtime);
+        for h in w.hosts_mut() {
+            h.vfp.reset_state();
+            h.vfp.lb_steer = LbSteer::default();
         }
     }
 
     fn restore(&self, w: &mut World) {
         self.reset(w);
-        w.counters = self.counters;
-        w.capture = self.capture;
-        w.tracing = self.tracing;
+        w.set_counters(self.counters);
+        w.set_capture(self.capture);
+        w.set_tracing(self.tracing);
     }
 }
 
@@ -668,7 +761,7 @@ pub fn lb_choice(w: &World) -> Option<(usize, LbChoice)> {
 fn lb_choices(w: &World) -> (Option<(usize, LbChoice)>, u32) {
     let mut first: Option<(usize, LbChoice)> = None;
     let mut all = 0;
-    for (i, n) in w.nodes.iter().enumerate() {
+    for (i, n) in w.nodes().iter().enumerate() {
         if let NodeKind::Host(h) = &n.kind {
             all += h.vfp.lb_steer.choices;
             if let Some(c) = h.vfp.lb_steer.first {
@@ -681,20 +774,16 @@ fn lb_choices(w: &World) -> (Option<(usize, LbChoice)>, u32) {
     (first, all)
 }
 
-/// Have host `node`'s next LB choice take backend `index`.
+/// Have host `node`'s next unsteered LB choice take backend `index`.
 fn steer(w: &mut World, node: usize, index: u32) {
-    if let NodeKind::Host(h) = &mut w.nodes[node].kind {
-        h.vfp.lb_steer.take = Some(index);
+    if let Some(h) = w.host_at_mut(node) {
+        h.vfp.lb_steer.take.push_back(index);
     }
 }
 
 /// Bring every host's program up to date with its HNS state (done lazily before a packet).
 pub fn ensure_compiled(w: &mut World) {
-    for i in 0..w.nodes.len() {
-        if matches!(w.nodes[i].kind, NodeKind::Host(_)) {
-            w.ensure_compiled(crate::path::HostId(i));
-        }
-    }
+    w.ensure_all_compiled();
 }
 
 /// The classes and their witnesses' outcomes for every (source, target) pair, in the given
@@ -711,7 +800,19 @@ pub fn sweep_where(
     label: &dyn Fn(&str) -> String,
     keep: &dyn Fn(&Source, &Target) -> bool,
 ) -> Reach {
-    sweep_with(w, sources, targets, label, keep, true)
+    sweep_with(w, sources, targets, label, keep, true, MAX_WAYS)
+}
+
+/// [`sweep`] with at most `limit` outcomes per class instead of [`MAX_WAYS`] (to see the bound
+/// reported).
+pub fn sweep_limited(
+    w: &mut World,
+    sources: &[Source],
+    targets: &[Target],
+    label: &dyn Fn(&str) -> String,
+    limit: usize,
+) -> Reach {
+    sweep_with(w, sources, targets, label, &|_, _| true, true, limit)
 }
 
 /// [`sweep`] with a witness for every backend of every class, none taken from another class
@@ -722,7 +823,7 @@ pub fn sweep_every_tail(
     targets: &[Target],
     label: &dyn Fn(&str) -> String,
 ) -> Reach {
-    sweep_with(w, sources, targets, label, &|_, _| true, false)
+    sweep_with(w, sources, targets, label, &|_, _| true, false, MAX_WAYS)
 }
 
 fn sweep_with(
@@ -732,6 +833,7 @@ fn sweep_with(
     label: &dyn Fn(&str) -> String,
     keep: &dyn Fn(&Source, &Target) -> bool,
     share_tails: bool,
+    limit: usize,
 ) -> Reach {
     ensure_compiled(w);
     let m = Matchers::of(w);
@@ -746,8 +848,8 @@ fn sweep_with(
         names.borrow_mut().insert(raw.to_string(), n.clone());
         n
     };
-    w.capture = false;
-    w.tracing = false;
+    w.set_capture(false);
+    w.set_tracing(false);
     // Destination classes depend on the destination only: split once per target.
     let splits: Vec<(Vec<IpAddr>, Vec<Class>)> = targets
         .iter()
@@ -759,6 +861,8 @@ fn sweep_with(
         let mut tails = Tails {
             share: share_tails,
             seen: FastMap::default(),
+            limit,
+            capped: false,
         };
         for (t, (rewrites, classes)) in targets.iter().zip(&splits) {
             if !keep(s, t) {
@@ -768,6 +872,7 @@ fn sweep_with(
                 from: s.label.clone(),
                 to: t.label.clone(),
                 addr: t.addr,
+                span: t.span,
                 classes: Vec::with_capacity(classes.len()),
             };
             let by_source =
@@ -790,6 +895,7 @@ fn sweep_with(
                         &mut out.witnesses,
                     );
                     pair.classes.push((*c, o));
+                    out.note_capped(&mut tails, &pair);
                     continue;
                 };
                 for r in srcs {
@@ -805,6 +911,12 @@ fn sweep_with(
                         &mut out.witnesses,
                     );
                     pair.classes.push((c, o));
+                    out.note_capped(&mut tails, &pair);
+                }
+            }
+            if let Some(span) = &t.span {
+                for (_, o) in &mut pair.classes {
+                    o.for_each_mut(|o| o.quote_span(t.addr, span));
                 }
             }
             out.classes += pair.classes.len();
@@ -838,11 +950,22 @@ struct Tail {
     endpoint: hnsim_model::Guid,
 }
 
-/// The outcomes of one source's witnesses by [`Tail`].
+/// The outcomes of one source's witnesses by [`Tail`], and the bound on a class's outcomes.
 struct Tails {
     share: bool,
     seen: FastMap<Tail, Arc<Outcome>>,
+    /// At most this many outcomes per class ([`MAX_WAYS`]).
+    limit: usize,
+    /// Set when a class had more combinations of backends than `limit` (or than a host keeps
+    /// choices of): its outcomes are not all listed.
+    capped: bool,
 }
+
+/// The most outcomes (witnesses) one class gets where LBs on its way spread it: the product of
+/// the backend counts of every spreading LB a way meets, bounded so that a way through several
+/// large LBs cannot multiply the sweep. A class that has more lists this many and is reported
+/// ([`Reach::capped`]).
+pub const MAX_WAYS: usize = 256;
 
 impl Tails {
     /// The tails of every backend of the choice `f` made on `node`, when they can be shared.
@@ -850,9 +973,7 @@ impl Tails {
         if !self.share {
             return None;
         }
-        let NodeKind::Host(h) = &w.nodes[node].kind else {
-            return None;
-        };
+        let h = w.host_at(node)?;
         let t = f.tuple;
         let m = h
             .vfp
@@ -860,7 +981,7 @@ impl Tails {
             .lbs
             .find(t.proto, t.dst, t.dport, true, &mut 0)
             .filter(|m| m.lb == f.lb && !m.dsr && !m.preserve_dip())?;
-        let step = f.nonce.wrapping_sub(base.conn_nonce);
+        let step = f.nonce.wrapping_sub(base.runtime.conn_nonce());
         Some(
             m.backends
                 .iter()
@@ -881,10 +1002,12 @@ impl Tails {
     }
 }
 
-/// The outcomes of class `c`: one witness, and where the first LB on its way spreads
-/// connections over several backends, one per other backend, steered to it at that LB (later
-/// choices, such as a NodePort claiming the reply, hash as they would for a packet that got
-/// that backend), unless the source already sent a witness with the same [`Tail`].
+/// The outcomes of class `c`: one witness, and where an LB on its way spreads connections over
+/// several backends, one more per other backend, steered to it at that choice; where the way
+/// meets further spreading LBs (a NodePort claiming the reply), one per combination of their
+/// backends too, up to [`MAX_WAYS`] outcomes (then `tails.capped` says the list is cut).
+/// A backend of the first choice whose [`Tail`] the source has already followed is not sent
+/// again.
 #[allow(clippy::too_many_arguments)]
 fn follow(
     w: &mut World,
@@ -907,38 +1030,93 @@ fn follow(
     *sent += 1;
     let (first, choices) = lb_choices(w);
     o.backend = first.map(|(_, f)| f.backend);
-    let Some((node, f)) = first.filter(|(_, f)| f.offered > 1) else {
+    let Some((node, f)) = first else {
         return Outcomes::One(o);
     };
-    let mut all = Vec::with_capacity(f.offered as usize);
-    all.push(Arc::new(o));
-    {
-        let shared = tails.of(w, base, node, &f);
-        if let Some(k) = shared.as_ref().and_then(|ks| ks.get(f.index as usize)) {
-            if choices == 1 {
-                tails.seen.insert(k.clone(), Arc::clone(&all[0]));
+    if choices == 1 && f.offered <= 1 {
+        return Outcomes::One(o);
+    }
+    let way0 = way(w, tails, first, choices);
+    if way0.iter().all(|(_, c)| c.offered <= 1) {
+        return Outcomes::One(o);
+    }
+    let shared = (f.offered > 1).then(|| tails.of(w, base, node, &f)).flatten();
+    let o = Arc::new(o);
+    if let (Some(k), 1) = (shared.as_ref().and_then(|ks| ks.get(f.index as usize)), choices) {
+        tails.seen.insert(k.clone(), Arc::clone(&o));
+    }
+    let mut all = vec![o];
+    // Ways to branch from: the choices a witness met, and how many of them were steered. Each
+    // branch pins the choices before it as they were and steers one to another backend, so
+    // every combination is sent once.
+    let mut todo = vec![(way0, 0usize)];
+    while let Some((way_k, steered)) = todo.pop() {
+        for k in steered..way_k.len() {
+            let (at, ck) = way_k[k];
+            for j in (0..ck.offered).filter(|j| *j != ck.index) {
+                let key = shared
+                    .as_ref()
+                    .filter(|_| k == 0)
+                    .and_then(|ks| ks.get(j as usize));
+                if let Some(o) = key.and_then(|key| tails.seen.get(key)) {
+                    all.push(Arc::clone(o));
+                    continue;
+                }
+                if all.len() >= tails.limit {
+                    tails.capped = true;
+                    return Outcomes::of(all);
+                }
+                base.reset(w);
+                let pinned = way_k[..k].iter().map(|(n, c)| (*n, c.index));
+                for (n, i) in pinned.chain([(at, j)]) {
+                    steer(w, n, i);
+                }
+                let mut o = witness(w, from, dst, c.proto, sport, port, label);
+                *sent += 1;
+                let (first, choices) = lb_choices(w);
+                o.backend = first.map(|(_, f)| f.backend);
+                let o = Arc::new(o);
+                if let (Some(key), 1) = (key, choices) {
+                    tails.seen.insert(key.clone(), Arc::clone(&o));
+                }
+                all.push(o);
+                let next = way(w, tails, first, choices);
+                if next.len() > k + 1 {
+                    todo.push((next, k + 1));
+                }
             }
-        }
-        for i in (0..f.offered).filter(|i| *i != f.index) {
-            let key = shared.as_ref().and_then(|ks| ks.get(i as usize));
-            if let Some(o) = key.and_then(|k| tails.seen.get(k)) {
-                all.push(Arc::clone(o));
-                continue;
-            }
-            base.reset(w);
-            steer(w, node, i);
-            let mut o = witness(w, from, dst, c.proto, sport, port, label);
-            let (first, choices) = lb_choices(w);
-            o.backend = first.map(|(_, f)| f.backend);
-            *sent += 1;
-            let o = Arc::new(o);
-            if let (Some(k), 1) = (key, choices) {
-                tails.seen.insert(k.clone(), Arc::clone(&o));
-            }
-            all.push(o);
         }
     }
     Outcomes::of(all)
+}
+
+/// Every LB choice on the way of the packets sent since the last reset, in the order they were
+/// made (over all hosts), with the host that made it; `first` and `choices` from
+/// [`lb_choices`]. A host that made more choices than it keeps ([`LbSteer::KEPT`]) sets
+/// `tails.capped`: the combinations of the rest cannot be enumerated.
+fn way(
+    w: &World,
+    tails: &mut Tails,
+    first: Option<(usize, LbChoice)>,
+    choices: u32,
+) -> Vec<(usize, LbChoice)> {
+    if choices <= 1 {
+        return first.into_iter().collect();
+    }
+    let mut v = Vec::new();
+    for (i, n) in w.nodes().into_iter().enumerate() {
+        if let NodeKind::Host(h) = n.kind {
+            let s = &h.vfp.lb_steer;
+            let kept = s.first.iter().chain(&s.later);
+            if s.choices as usize > s.first.iter().count() + s.later.len() {
+                tails.capped = true;
+            }
+            v.extend(kept.map(|c| (i, *c)));
+        }
+    }
+    // Stable: one host's choices keep their order (the order its `take` queue is read in).
+    v.sort_by_key(|(_, c)| c.nonce);
+    v
 }
 
 fn classes_of(m: &Matchers, addr: IpAddr) -> Vec<Class> {

@@ -3,12 +3,14 @@
 //! runner module, so it reads the runner's name tables directly.
 
 use super::{execute, Check, Named, ObjectKind, RunOptions, Runner, StepReport};
+use crate::reach::atoms::{AddrSplit, Span};
 use crate::reach::expect::{mismatches, parse_key};
 use crate::reach::incremental::PairFilter;
 use crate::reach::unchanged::{self, Allowed};
 use crate::reach::{sweep_where, Proto, Reach, Source, Target};
 use crate::scenario::format::{ReachStep, ReachUnchangedStep};
 use crate::world::NodeKind;
+use ipnet::IpNet;
 use serde_json::Value as Json;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -20,7 +22,7 @@ impl Runner<'_> {
             return only
                 .iter()
                 .map(|n| {
-                    let place = self.place(n).map_err(|e| e + &self.name_hint(n))?;
+                    let place = self.place(n).map_err(|e| format!("{e}{}", self.name_hint(n)))?;
                     Ok(Source {
                         label: n.clone(),
                         place,
@@ -31,7 +33,7 @@ impl Runner<'_> {
         // Endpoints in a namespace no container runs in (an imported node: the dump has HNS's
         // namespaces but not HCS's containers) send as themselves.
         let mut bare = std::collections::BTreeSet::new();
-        for n in &self.world.nodes {
+        for n in self.world.nodes() {
             if let NodeKind::Host(h) = &n.kind {
                 bare.extend(
                     (h.vfp.program().ports.iter())
@@ -61,29 +63,64 @@ impl Runner<'_> {
             .collect())
     }
 
-    /// The addresses witnesses go to: `only` (names or addresses), or every endpoint address,
-    /// LB frontend VIP, host and station address, in address order.
+    /// The addresses witnesses go to: `only` (names, addresses, or prefixes: every named
+    /// address and address atom inside), or every endpoint address,
+    /// LB frontend VIP, host and station address, in address order, then one address of each
+    /// atom of the rest of the address space (`reach::atoms`).
     pub fn reach_targets(&mut self, only: &[String]) -> Result<Vec<Target>, String> {
-        if !only.is_empty() {
-            let mut out = Vec::new();
-            for n in only {
-                let addr = match n.parse::<IpAddr>() {
-                    Ok(a) => a,
-                    Err(_) => self.address_of(n).map_err(|e| e + &self.name_hint(n))?,
-                };
-                let label = match n.parse::<IpAddr>() {
-                    Ok(a) => self.address_labels().remove(&a).unwrap_or_else(|| n.clone()),
-                    Err(_) => n.clone(),
-                };
-                out.push(Target { label, addr });
-            }
-            return Ok(out);
+        let split = self.addr_split();
+        self.targets_in(only, &split)
+    }
+
+    /// The cuts of the address space (`reach::atoms`), every host compiled first.
+    fn addr_split(&mut self) -> AddrSplit {
+        crate::reach::ensure_compiled(&mut self.world);
+        AddrSplit::of(&self.world)
+    }
+
+    /// [`Runner::reach_targets`], with the address atoms of `split`.
+    fn targets_in(&mut self, only: &[String], split: &AddrSplit) -> Result<Vec<Target>, String> {
+        if only.is_empty() {
+            return Ok(Target::with_atoms(self.named_targets(), split));
         }
-        Ok(self
-            .address_labels()
+        let mut out = Vec::new();
+        for n in only {
+            // A prefix: every named address and address atom inside it.
+            if let Ok(net) = n.parse::<IpNet>() {
+                let mut split = split.clone();
+                split.cut(net);
+                let inside = |t: &Target| {
+                    let s = t.span.unwrap_or(Span {
+                        lo: t.addr,
+                        hi: t.addr,
+                    });
+                    net.contains(&s.lo) && net.contains(&s.hi)
+                };
+                let all = Target::with_atoms(self.named_targets(), &split);
+                out.extend(all.into_iter().filter(inside));
+                continue;
+            }
+            let addr = match n.parse::<IpAddr>() {
+                Ok(a) => a,
+                Err(_) => self
+                    .address_of(n)
+                    .map_err(|e| format!("{e}{}", self.name_hint(n)))?,
+            };
+            let label = match n.parse::<IpAddr>() {
+                Ok(a) => self.address_labels().remove(&a).unwrap_or_else(|| n.clone()),
+                Err(_) => n.clone(),
+            };
+            out.push(Target::named(label, addr));
+        }
+        Ok(out)
+    }
+
+    /// Every named address (see [`Runner::address_labels`]), in address order.
+    fn named_targets(&mut self) -> Vec<Target> {
+        self.address_labels()
             .into_iter()
-            .map(|(addr, label)| Target { label, addr })
-            .collect())
+            .map(|(addr, label)| Target::named(label, addr))
+            .collect()
     }
 
     /// Every address the world serves with its best name: a Kubernetes Service (`svc/…`) or
@@ -100,7 +137,7 @@ impl Runner<'_> {
             })
             .collect();
         let mut out = BTreeMap::new();
-        for n in &self.world.nodes {
+        for n in self.world.nodes() {
             match &n.kind {
                 NodeKind::Host(h) => {
                     out.insert(IpAddr::V4(h.spec.ip), n.name.clone());
@@ -202,13 +239,22 @@ impl Runner<'_> {
         from: &[String],
         to: &[String],
     ) -> Result<(Reach, Reach, Option<usize>), String> {
+        // Both sides probe the same address atoms: cut at either side's boundaries.
+        let mut split = before.addr_split();
+        split.merge(&after.addr_split());
         let mut targets: BTreeMap<IpAddr, Target> = BTreeMap::new();
-        for t in before
-            .reach_targets(to)?
+        for t in (before.targets_in(to, &split)?)
             .into_iter()
-            .chain(after.reach_targets(to)?)
+            .chain(after.targets_in(to, &split)?)
         {
-            targets.insert(t.addr, t);
+            // Named as after the change where both sides name it, else as the side that does
+            // (an address one side holds is an atom of its own on the other).
+            match targets.get(&t.addr) {
+                Some(was) if t.span.is_some() && was.span.is_none() => {}
+                _ => {
+                    targets.insert(t.addr, t);
+                }
+            }
         }
         let targets: Vec<Target> = targets.into_values().collect();
         let only = PairFilter::of(&mut before.world, &mut after.world)
@@ -305,8 +351,16 @@ impl Runner<'_> {
                 })
             })
             .collect::<Result<Vec<_>, String>>()?;
-        let (entries, unexpected) = unchanged::check(&changes, &allowed);
-        for (e, ok) in r.except.iter().zip(entries) {
+        let pairs: Vec<unchanged::Dest> = (before.pairs.iter().chain(&after.pairs))
+            .map(|p| unchanged::Dest {
+                from: &p.from,
+                to: &p.to,
+                address: p.address(),
+                span: p.span(),
+            })
+            .collect();
+        let (entries, unexpected) = unchanged::check(&changes, &allowed, &pairs);
+        for (i, (e, ok)) in r.except.iter().zip(entries).enumerate() {
             let class = e.class.as_deref().unwrap_or("every class");
             let want = format!("{} → {} {class}: {}", e.from, e.to, e.now);
             let actual = if ok {
@@ -314,7 +368,7 @@ impl Runner<'_> {
             } else {
                 let same_pair: Vec<String> = changes
                     .iter()
-                    .filter(|c| c.from == e.from && (c.to == e.to || c.address == e.to))
+                    .filter(|c| allowed[i].fits_pair(c))
                     .map(|c| c.text())
                     .collect();
                 if same_pair.is_empty() {

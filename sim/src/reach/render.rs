@@ -285,7 +285,7 @@ pub fn text(r: &Reach) -> String {
         }
         out.push_str(&format!(
             "{}: {}\n",
-            pair_title(&p.from, &p.to, &p.addr),
+            pair_title(&p.from, &p.to, &p.address()),
             gs.join("; ")
         ));
     }
@@ -303,7 +303,29 @@ pub fn text(r: &Reach) -> String {
             r.witnesses
         ));
     }
+    // Never a silent cut: name every class whose combinations of backends were not all sent.
+    for c in &r.capped {
+        out.push_str(&format!(
+            "not every combination of LB backends followed: {} {} lists {} outcome(s), more \
+             ways exist (bound: docs/reach.md)\n",
+            pair_title(&c.from, &c.to, &c.to),
+            class_text(&c.class),
+            c.listed
+        ));
+    }
     out
+}
+
+/// `tcp/80`, `udp/53 from ports 1-1023`, `icmp`.
+pub fn class_text(c: &super::Class) -> String {
+    let mut t = c.proto.name().to_string();
+    if let Some(r) = c.ports {
+        t.push_str(&format!("/{r}"));
+    }
+    if let Some(r) = c.src {
+        t.push_str(&format!(" from ports {r}"));
+    }
+    t
 }
 
 /// The JSON form: pairs with their groups, and the class count.
@@ -312,14 +334,23 @@ pub fn json(r: &Reach) -> serde_json::Value {
         .pairs
         .iter()
         .map(|p| {
-            serde_json::json!({
+            let mut j = serde_json::json!({
                 "from": p.from,
                 "to": p.to,
-                "address": p.addr.to_string(),
+                "address": p.address(),
                 "classes": p.classes.len(),
                 "groups": groups(p),
-            })
+            });
+            if p.span.is_some() {
+                // An address atom: the address its witnesses went to.
+                j["witness"] = serde_json::json!(p.addr.to_string());
+            }
+            j
         })
         .collect();
-    serde_json::json!({"pairs": pairs, "classes": r.classes, "witnesses": r.witnesses})
+    let mut j = serde_json::json!({"pairs": pairs, "classes": r.classes, "witnesses": r.witnesses});
+    if !r.capped.is_empty() {
+        j["capped"] = serde_json::json!(r.capped);
+    }
+    j
 }

@@ -66,6 +66,37 @@ impl From<SendError> for RunError {
     }
 }
 
+/// A scenario name that does not stand for what a step needs (`Runner::place`,
+/// `Runner::address_of`). `Display` is the text a report carries.
+#[derive(Debug, thiserror::Error)]
+enum NameError {
+    /// No host, station, container or object has this name.
+    #[error("`{0}` is not defined")]
+    Undefined(String),
+    /// The name stands for something traffic cannot start from or go to (a network, a router…).
+    #[error("`{name}` is {is:?}, not a place traffic can start from")]
+    NotAPlace { name: String, is: Named },
+    /// The name's `IpAddress` is not an IP address.
+    #[error("`{name}` has address {value:?}, not an IP")]
+    NotAnAddress { name: String, value: String },
+    #[error("`{0}` has no IP address")]
+    NoAddress(String),
+    /// The Kubernetes layer refused the name (a Linux node, a node not in the cluster).
+    #[error("{0}")]
+    Cluster(String),
+    #[error(transparent)]
+    World(#[from] UnknownName),
+}
+
+impl From<NameError> for RunError {
+    fn from(e: NameError) -> RunError {
+        match e {
+            NameError::World(e) => e.into(),
+            other => RunError::Step(other.to_string()),
+        }
+    }
+}
+
 /// One expectation and how it came out.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Check {
@@ -1012,9 +1043,9 @@ impl<'a> Runner<'a> {
     }
 
     /// A name (or address) as a place traffic starts from or is delivered to.
-    fn place(&self, name: &str) -> Result<Place, String> {
+    fn place(&self, name: &str) -> Result<Place, NameError> {
         if let Some(host) = self.k8s.as_ref().and_then(|k| k.source_host(name)) {
-            return host.map(Place::Host);
+            return host.map(Place::Host).map_err(NameError::Cluster);
         }
         match self.names.get(name) {
             Some(Named::Host) => Ok(Place::Host(name.to_string())),
@@ -1025,16 +1056,17 @@ impl<'a> Runner<'a> {
                 id,
                 ..
             }) => Ok(Place::Endpoint(*id)),
-            Some(other) => Err(format!(
-                "`{name}` is {other:?}, not a place traffic can start from"
-            )),
-            None => Err(format!("`{name}` is not defined")),
+            Some(other) => Err(NameError::NotAPlace {
+                name: name.to_string(),
+                is: other.clone(),
+            }),
+            None => Err(NameError::Undefined(name.to_string())),
         }
     }
 
     /// The address of a named place: a host's or station's uplink address, a container's or
     /// endpoint's first IP.
-    fn address_of(&mut self, name: &str) -> Result<IpAddr, String> {
+    fn address_of(&mut self, name: &str) -> Result<IpAddr, NameError> {
         if let Some(v) = self.vars_for([name]).get(name).map(|d| d.json()) {
             let ip = v
                 .get("IpAddress")
@@ -1046,9 +1078,10 @@ impl<'a> Runner<'a> {
                         .map(str::to_string)
                 });
             if let Some(ip) = ip {
-                return ip
-                    .parse()
-                    .map_err(|_| format!("`{name}` has address {ip:?}, not an IP"));
+                return ip.parse().map_err(|_| NameError::NotAnAddress {
+                    name: name.to_string(),
+                    value: ip,
+                });
             }
         }
         if let Some(Named::Object {
@@ -1057,12 +1090,12 @@ impl<'a> Runner<'a> {
             id,
         }) = self.names.get(name).cloned()
         {
-            let hns = self.world.hns(&host).map_err(|e| e.to_string())?;
+            let hns = self.world.hns(&host)?;
             if let Some(ip) = hns.endpoint_ips(&id).next() {
                 return Ok(ip);
             }
         }
-        Err(format!("`{name}` has no IP address"))
+        Err(NameError::NoAddress(name.to_string()))
     }
 
     fn destination(&mut self, to: &str, proto: Proto) -> Result<(IpAddr, Option<u16>), RunError> {
@@ -1676,6 +1709,41 @@ mod tests {
             RunError::from("`x` is not defined").to_string(),
             "`x` is not defined"
         );
+    }
+
+    /// A name that is not a place or has no address: typed for the code, the same words for the
+    /// report.
+    #[test]
+    fn name_errors_read_as_before() {
+        let cases = [
+            (NameError::Undefined("x".into()), "`x` is not defined"),
+            (
+                NameError::NotAPlace {
+                    name: "r1".into(),
+                    is: Named::Router,
+                },
+                "`r1` is Router, not a place traffic can start from",
+            ),
+            (
+                NameError::NotAnAddress {
+                    name: "ep".into(),
+                    value: "ten".into(),
+                },
+                "`ep` has address \"ten\", not an IP",
+            ),
+            (NameError::NoAddress("net".into()), "`net` has no IP address"),
+        ];
+        for (e, text) in cases {
+            assert_eq!(e.to_string(), text);
+            assert_eq!(RunError::from(e).to_string(), text);
+        }
+        let unknown = UnknownName {
+            kind: "host",
+            name: "node9".into(),
+        };
+        let e = RunError::from(NameError::from(unknown.clone()));
+        assert!(matches!(e, RunError::World(WorldError::Unknown(_))));
+        assert_eq!(e.to_string(), unknown.to_string());
     }
 
     #[test]

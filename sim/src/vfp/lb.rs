@@ -301,17 +301,27 @@ fn choose_index(
 }
 
 /// `hnsim reach`'s handle on backend choice (a witness-only hook, `crate::reach`): left at its
-/// default the packet path hashes as always and only notes its first choice.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+/// default the packet path hashes as always and only notes its choices (the first, and up to
+/// [`LbSteer::KEPT`] later ones).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LbSteer {
-    /// At the next LB choice on this host, if that LB spreads connections (no affinity), take
-    /// the backend with this index (modulo the backend count) instead of hashing. Cleared by
-    /// that choice, whatever the LB.
-    pub take: Option<u32>,
+    /// At the next LB choices on this host, in order, where the LB spreads connections (no
+    /// affinity), take the backend with these indexes (modulo the backend count) instead of
+    /// hashing. Each choice consumes one, whatever the LB.
+    pub take: std::collections::VecDeque<u32>,
     /// The first choice on this host since the steer was cleared.
     pub first: Option<LbChoice>,
     /// How many choices this host made since then.
     pub choices: u32,
+    /// The choices after the first, up to [`LbSteer::KEPT`] (`choices` says whether more were
+    /// made): `reach` enumerates their backends too.
+    pub later: Vec<LbChoice>,
+}
+
+impl LbSteer {
+    /// How many later choices are kept: a packet's way (request and reply) meets two or three
+    /// LBs at most; the bound keeps the note small on a host that is never reset.
+    pub const KEPT: usize = 7;
 }
 
 /// One backend choice.
@@ -352,20 +362,29 @@ pub(crate) fn dnat(
     tr: &mut crate::path::Tracer,
 ) -> Result<(Backend, super::Tuple), crate::trace::Disposition> {
     let spreads = m.spreads(affinity_supported);
-    let index = match steer.take.take().filter(|_| spreads && !m.backends.is_empty()) {
+    let index = match steer
+        .take
+        .pop_front()
+        .filter(|_| spreads && !m.backends.is_empty())
+    {
         Some(i) => Some(i as usize % m.backends.len()),
         None => choose_index(m, seed, t.src, t.sport, nonce, affinity_supported),
     };
     steer.choices = steer.choices.saturating_add(1);
-    if let (None, Some(i)) = (steer.first, index) {
-        steer.first = Some(LbChoice {
+    if let Some(i) = index {
+        let c = LbChoice {
             nonce,
             index: i as u32,
             offered: if spreads { m.backends.len() as u32 } else { 1 },
             backend: m.backends[i].ip,
             lb: m.lb,
             tuple: t,
-        });
+        };
+        if steer.first.is_none() {
+            steer.first = Some(c);
+        } else if steer.later.len() < LbSteer::KEPT {
+            steer.later.push(c);
+        }
     }
     let picked = index.and_then(|i| m.backends.get(i));
     let Some(b) = picked.cloned() else {

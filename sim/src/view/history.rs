@@ -22,7 +22,7 @@ pub struct History {
 /// Every host's HNS generation, in world order.
 fn stamp(r: &Runner<'_>) -> Vec<u64> {
     r.world
-        .nodes
+        .nodes()
         .iter()
         .filter_map(|n| match &n.kind {
             NodeKind::Host(h) => Some(h.hns.generation),

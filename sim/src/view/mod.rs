@@ -176,7 +176,7 @@ impl Topology {
     pub fn of(world: &World, names: &BTreeMap<Guid, String>) -> Topology {
         let mut t = Topology::default();
         let segs: Vec<usize> = world
-            .fabric
+            .fabric()
             .specs()
             .map(|s| {
                 let mut n = node(format!("segment:{}", s.name), Kind::Segment, s.name.clone());
@@ -185,7 +185,7 @@ impl Topology {
                 t.push(n)
             })
             .collect();
-        for wn in &world.nodes {
+        for wn in world.nodes() {
             match &wn.kind {
                 NodeKind::Router(spec, ss) => {
                     let mut n = node(format!("router:{}", wn.name), Kind::Router, wn.name.clone());
@@ -195,7 +195,7 @@ impl Topology {
                     n.details
                         .extend(spec.routes.iter().map(|(p, nh)| format!("route {p} via {nh}")));
                     let me = t.push(n);
-                    for (itf, s) in spec.interfaces.iter().zip(ss) {
+                    for (itf, s) in spec.interfaces.iter().zip(ss.iter()) {
                         t.edge(me, segs[*s], EdgeKind::Link, format!("{} {}", itf.ip, itf.mac));
                     }
                 }

@@ -1,14 +1,15 @@
-//! Applications: where a request starts (a container, an endpoint, a host, a station), listening
-//! sockets, and the replies a receiver sends — SYN-ACK to a TCP listener, RST to a closed TCP port
-//! (`NoListener`), a UDP answer or ICMP port unreachable, and ICMP echo replies. A reply counts as
-//! delivered only when it reaches the sender with the addresses the sender used (so a reply that
-//! was not reverse-translated is refused by the sender's stack).
+//! Where traffic starts and ends, the driver's side: a request starts at a container, an
+//! endpoint, a host or a station; the receiver's answer (SYN-ACK, RST, a UDP answer or ICMP port
+//! unreachable, echo replies) comes from the [`Apps`](crate::apps::Apps) component and walks
+//! back. A reply counts as delivered only when it reaches the sender with the addresses the
+//! sender used (so a reply that was not reverse-translated is refused by the sender's stack).
 
+use crate::apps::Answer;
 use crate::packet::{tcp_flags, EthHeader, IpHeader, Packet, Payload, Transport};
 use crate::path::HostId;
 use crate::path::{tuple_of, v4, At, Outcome, Receiver, Tracer};
 use crate::trace::{Disposition, Exchange, Seen, Trace, L4};
-use crate::world::{NodeKind, Place, SendError, SendRequest, World};
+use crate::world::{Place, SendError, SendRequest, World};
 use hnsim_model::Mac;
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -60,7 +61,7 @@ impl World {
             Place::Station(name) => Ok(Origin::Station(self.station_index(name)?)),
             Place::Endpoint(g) => {
                 for h in 0..self.nodes.len() {
-                    if let NodeKind::Host(hn) = &self.nodes[h].kind {
+                    if let Some(hn) = self.host_at(h) {
                         if let Some(&p) = hn.vfp.program().port_by_ep.get(g) {
                             return Ok(Origin::Port {
                                 host: HostId(h),
@@ -76,7 +77,7 @@ impl World {
                 // else the first one with a default gateway, else the first.
                 let mut first = None;
                 for h in 0..self.nodes.len() {
-                    if let NodeKind::Host(hn) = &self.nodes[h].kind {
+                    if let Some(hn) = self.host_at(h) {
                         for (p, pp) in hn.vfp.program().ports.iter().enumerate() {
                             if pp.container.as_deref() != Some(id.as_str()) {
                                 continue;
@@ -122,7 +123,8 @@ impl World {
         }
     }
 
-    fn listening(&self, r: Receiver, proto: L4, port: u16) -> bool {
+    /// The names a receiver's sockets listen under: its place, and a port's endpoint GUID.
+    fn socket_places(&self, r: Receiver) -> Vec<String> {
         let mut keys = vec![self.place_of(r)];
         if let Receiver::Port { host, port: q } = r {
             keys.push(format!(
@@ -130,8 +132,7 @@ impl World {
                 self.hn(host).vfp.program().ports[q as usize].endpoint
             ));
         }
-        keys.into_iter()
-            .any(|k| self.listeners.contains(&(k, proto, port)))
+        keys
     }
 
     fn start_at(&self, o: Origin, pkt: Packet) -> At {
@@ -205,8 +206,8 @@ impl World {
             // The host stack delivers its own addresses itself, after the LocalRoutedVIP
             // checks (a NodePort on the node's own address goes through the LB, P2).
             Origin::Host(_) => None,
-            Origin::Station(s) => match &self.nodes[s].kind {
-                NodeKind::Station(spec, _) if spec.ip == dst => Some(Receiver::Station(s)),
+            Origin::Station(s) => match self.fabric.station(s) {
+                Some((spec, _)) if spec.ip == dst => Some(Receiver::Station(s)),
                 _ => None,
             },
         }
@@ -230,16 +231,17 @@ impl World {
                 let src = self.host_source_for(h, dst);
                 (src, self.hn(h).spec.mac, 128)
             }
-            Origin::Station(s) => match &self.nodes[s].kind {
-                NodeKind::Station(spec, _) => (spec.ip, spec.mac, 64),
-                _ => (Ipv4Addr::UNSPECIFIED, Mac::default(), 64),
+            Origin::Station(s) => match self.fabric.station(s) {
+                Some((spec, _)) => (spec.ip, spec.mac, 64),
+                None => (Ipv4Addr::UNSPECIFIED, Mac::default(), 64),
             },
         }
     }
 
-    fn ensure_all_compiled(&mut self) {
+    /// Bring every host's program up to date with its HNS state (otherwise done lazily per packet).
+    pub(crate) fn ensure_all_compiled(&mut self) {
         for i in 0..self.nodes.len() {
-            if matches!(self.nodes[i].kind, NodeKind::Host(_)) {
+            if self.nodes[i].host.is_some() {
                 self.ensure_compiled(HostId(i));
             }
         }
@@ -312,8 +314,8 @@ impl World {
         let sport = match req.src_port {
             Some(p) => p,
             None => {
-                let p = self.next_ephemeral;
-                self.next_ephemeral = if p >= 59999 { 50000 } else { p + 1 };
+                let p = self.rt.next_ephemeral;
+                self.rt.next_ephemeral = if p >= 59999 { 50000 } else { p + 1 };
                 p
             }
         };
@@ -350,7 +352,7 @@ impl World {
                     ttl: req.ttl.unwrap_or(default_ttl),
                     // IPv6 routers never fragment.
                     dont_fragment: req.dont_fragment || dst.is_ipv6(),
-                    ident: (self.conn_nonce & 0xffff) as u16,
+                    ident: (self.rt.conn_nonce & 0xffff) as u16,
                 },
                 l4,
             },
@@ -390,9 +392,9 @@ impl World {
         let mtu = match origin {
             Origin::Port { host, port } => self.hn(host).vfp.program().ports[port as usize].mtu,
             Origin::Host(h) => self.hn(h).spec.mtu,
-            Origin::Station(s) => match &self.nodes[s].kind {
-                NodeKind::Station(_, seg) => self.fabric.spec(*seg).mtu,
-                _ => 1500,
+            Origin::Station(s) => match self.fabric.station(s) {
+                Some((_, seg)) => self.fabric.spec(seg).mtu,
+                None => 1500,
             },
         };
         let size = crate::path::ip_len(&pkt);
@@ -452,9 +454,10 @@ impl World {
         })
     }
 
-    /// The receiver's answer: the request's disposition and the reply packet.
+    /// The receiver's answer ([`Apps::answer`]): the request's disposition and the reply packet.
     fn answer(&mut self, r: Receiver, p: &Packet, proto: L4) -> (Disposition, Option<Packet>) {
-        let Payload::Ip { ip, l4 } = p.payload else {
+        let _ = proto;
+        let Payload::Ip { ip, .. } = p.payload else {
             return (
                 Disposition::Unsupported {
                     node: self.place_of(r),
@@ -464,103 +467,18 @@ impl World {
             );
         };
         let (_, mac, ttl) = self.origin_addr(Self::origin_of(r), v4(ip.src).unwrap_or(Ipv4Addr::UNSPECIFIED));
-        let mut reply = Packet {
-            outer: None,
-            eth: EthHeader {
-                src: mac,
-                dst: Mac::default(),
-            },
-            payload: Payload::Ip {
-                ip: IpHeader {
-                    src: ip.dst,
-                    dst: ip.src,
-                    ttl,
-                    dont_fragment: ip.dont_fragment,
-                    ident: ip.ident.wrapping_add(1),
+        let places = self.socket_places(r);
+        match self.apps.answer(p, &places, (mac, ttl)) {
+            Some(Answer::Delivered { reply }) => (Disposition::Delivered, Some(reply)),
+            Some(Answer::Refused { reason, reply }) => (
+                Disposition::NoListener {
+                    node: self.place_of(r),
+                    reason,
                 },
-                l4,
-            },
-            data_len: 0,
-        };
-        let node = || self.place_of(r);
-        let v6 = ip.dst.is_ipv6();
-        let (disp, l4r) = match l4 {
-            Transport::Tcp {
-                src_port,
-                dst_port,
-                seq,
-                ..
-            } => {
-                let open = self.listening(r, L4::Tcp, dst_port);
-                let flags = if open {
-                    tcp_flags::SYN | tcp_flags::ACK
-                } else {
-                    tcp_flags::RST | tcp_flags::ACK
-                };
-                (
-                    if open {
-                        Disposition::Delivered
-                    } else {
-                        Disposition::NoListener {
-                            node: node(),
-                            reason: format!("TCP port {dst_port} is closed: RST sent"),
-                        }
-                    },
-                    Transport::Tcp {
-                        src_port: dst_port,
-                        dst_port: src_port,
-                        seq: 5000,
-                        ack: seq.wrapping_add(1),
-                        flags,
-                    },
-                )
-            }
-            Transport::Udp { src_port, dst_port } => {
-                if self.listening(r, L4::Udp, dst_port) {
-                    (
-                        Disposition::Delivered,
-                        Transport::Udp {
-                            src_port: dst_port,
-                            dst_port: src_port,
-                        },
-                    )
-                } else {
-                    (
-                        Disposition::NoListener {
-                            node: node(),
-                            reason: format!("UDP port {dst_port} is closed: ICMP port unreachable sent"),
-                        },
-                        // Port unreachable: ICMPv4 3/3, ICMPv6 1/4.
-                        Transport::Icmp {
-                            icmp_type: if v6 { 1 } else { 3 },
-                            code: if v6 { 4 } else { 3 },
-                            id: src_port,
-                            seq: dst_port,
-                        },
-                    )
-                }
-            }
-            Transport::Icmp {
-                icmp_type: 8 | 128,
-                id,
-                seq,
-                ..
-            } => (
-                Disposition::Delivered,
-                Transport::Icmp {
-                    icmp_type: if v6 { 129 } else { 0 },
-                    code: 0,
-                    id,
-                    seq,
-                },
+                Some(reply),
             ),
-            Transport::Icmp { .. } => (Disposition::Delivered, l4),
-        };
-        let _ = proto;
-        if let Payload::Ip { l4, .. } = &mut reply.payload {
-            *l4 = l4r;
+            None => unreachable!("an IP request has an answer"),
         }
-        (disp, Some(reply))
     }
 }
 

@@ -23,20 +23,20 @@ use crate::path::{
 use crate::switch::{Forward, SwitchPort};
 use crate::trace::{Disposition, SessionOp, Step};
 use crate::vfp::{NatLayer, Tuple, VfpAction, Zone};
-use crate::world::{HostNode, NodeKind, World};
+use crate::world::{HostNode, World};
 use std::net::IpAddr;
 
 impl World {
     pub(crate) fn hn(&self, h: HostId) -> &HostNode {
-        match &self.nodes[h.0].kind {
-            NodeKind::Host(x) => x,
-            _ => unreachable!("node {h:?} is not a host"),
+        match &self.nodes[h.0].host {
+            Some(x) => x,
+            None => unreachable!("node {h:?} is not a host"),
         }
     }
     pub(crate) fn hn_mut(&mut self, h: HostId) -> &mut HostNode {
-        match &mut self.nodes[h.0].kind {
-            NodeKind::Host(x) => x,
-            _ => unreachable!("node {h:?} is not a host"),
+        match &mut self.nodes[h.0].host {
+            Some(x) => x,
+            None => unreachable!("node {h:?} is not a host"),
         }
     }
 
@@ -242,7 +242,7 @@ impl World {
                 self.counters.table_lookups += 1;
                 let mac = self.hn(h).vfp.program().ports[q as usize].mac;
                 pkt.eth.dst = mac;
-                let fwd = self.hn(h).switch.forward(mac, self.now);
+                let fwd = self.hn(h).switch.forward(mac, self.rt.now);
                 if tr.on {
                     let name = match fwd {
                         Forward::To(SwitchPort::Endpoint(p)) if p == q => {
@@ -342,7 +342,7 @@ impl World {
             last = at.node();
             match self.process(at, tr) {
                 Next::Go(next, delay) => {
-                    self.now = self.now.saturating_add(delay);
+                    self.rt.now = self.rt.now.saturating_add(delay);
                     at = next;
                 }
                 Next::End(o) => return o,

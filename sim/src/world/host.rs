@@ -110,7 +110,7 @@ impl World {
         });
         match via {
             Via::Switch(n) => {
-                let now = self.now;
+                let now = self.rt.now;
                 let hn = self.hn_mut(h);
                 match hn.vfp.program().port_by_ip.get(&d).copied() {
                     Some(q) if hn.vfp.program().ports[q as usize].network == n => {
@@ -156,7 +156,7 @@ impl World {
                 let src_mac = self.hn(h).spec.mac;
                 if let Some((restore, layer)) = pin {
                     let uplink = Exit::Uplink { next_hop: d, src_mac };
-                    let now = self.now;
+                    let now = self.rt.now;
                     self.hn_mut(h).vfp.pin_restore(
                         now,
                         &uplink,
@@ -215,7 +215,7 @@ impl World {
             return;
         }
         if let Some(point) = self.port_capture_point(h, p) {
-            let now = self.now;
+            let now = self.rt.now;
             self.taps.record(&point, now, frame);
         }
     }
@@ -228,7 +228,7 @@ impl World {
         let mut buf = Vec::new();
         crate::capture::encode(pkt, &mut buf);
         if !buf.is_empty() {
-            let now = self.now;
+            let now = self.rt.now;
             self.taps.record(point, now, &buf);
         }
     }

@@ -1,79 +1,47 @@
-//! The underlay: segments (L2 broadcast domains with an MTU), routers, stations, and the faults
-//! that act on them (link down, host down, seeded loss, latency, partitions). Neighbour
-//! resolution sends real ARP request/reply frames (captured at the asker's uplink) and fills a
-//! per-node cache; a frame is received by the node owning its destination MAC.
+//! The driver's side of the underlay: a host's uplink (`emit_uplink` resolves the next hop and
+//! encapsulates; `uplink_in` decapsulates), frames on a segment (`transmit`, `arrive`), routers
+//! and stations forwarding. What the underlay is and decides — segments, attachments, ARP
+//! caches, routes of routers and stations, fault rules — is the [`Fabric`] component
+//! (`underlay`); here its answers become moves. Neighbour resolution sends real ARP
+//! request/reply frames (captured at the asker's uplink) and fills the asker's cache in the
+//! fabric; a frame is received by the node owning its destination MAC.
+//!
+//! [`Fabric`]: crate::underlay::Fabric
 
 use crate::compile::NetKind;
 use crate::packet::{EthHeader, Packet, Payload, VxlanOuter, VXLAN_OVERHEAD};
 use crate::path::HostId;
 use crate::path::{drop, ip_len, tuple_of, v4, At, Next, Outcome, Receiver, Tracer};
-use crate::route::RouteTable;
 use crate::trace::{Disposition, Step};
+use crate::underlay::{router_hop_ttl, Attachment};
 use crate::vfp::lb::{ip_word, mix};
-use crate::world::{NodeKind, World};
+use crate::world::World;
 use hnsim_model::Mac;
-use ipnet::Ipv4Net;
 use std::net::Ipv4Addr;
-
-/// How a router route leaves: on-link on interface `i`, or via a next hop.
-#[derive(Copy, Clone, Debug)]
-enum RouterVia {
-    Connected(usize),
-    Static(Ipv4Addr),
-    Default(Ipv4Addr),
-}
 
 pub use crate::underlay::WIRE_NS;
 
 impl World {
-    /// The address and MAC of `node` on segment `seg`.
-    pub(crate) fn node_iface(&self, node: usize, seg: usize) -> Option<(Ipv4Addr, Mac)> {
-        match &self.nodes[node].kind {
-            NodeKind::Host(h) if h.seg == seg => Some((h.spec.ip, h.spec.mac)),
-            NodeKind::Router(spec, segs) => segs
-                .iter()
-                .position(|s| *s == seg)
-                .map(|i| (spec.interfaces[i].ip, spec.interfaces[i].mac)),
-            NodeKind::Station(spec, s) if *s == seg => Some((spec.ip, spec.mac)),
-            _ => None,
-        }
-    }
-
-    /// Who owns `mac` on `seg` (hosts also own their Transparent endpoints' MACs).
+    /// Who receives a frame for `mac` on `seg` (hosts also own their Transparent endpoints' MACs).
     fn owner_of_mac(&self, seg: usize, mac: Mac) -> Option<usize> {
-        (0..self.nodes.len()).find(|&n| {
-            if self.node_iface(n, seg).is_some_and(|(_, m)| m == mac) {
-                return true;
-            }
-            match &self.nodes[n].kind {
-                NodeKind::Host(h) if h.seg == seg => h.vfp.program().transparent_by_mac.contains_key(&mac),
-                _ => false,
-            }
+        let nodes = &self.nodes;
+        self.fabric.owner_of_mac(seg, mac, |n| {
+            (nodes[n].host.as_ref()).is_some_and(|h| h.vfp.program().transparent_by_mac.contains_key(&mac))
         })
     }
 
-    /// Who answers ARP for `ip` on `seg`.
+    /// Who answers ARP for `ip` on `seg` (hosts also for their Transparent endpoints).
     pub(crate) fn owner_of_ip(&self, seg: usize, ip: Ipv4Addr) -> Option<(usize, Mac)> {
-        for n in 0..self.nodes.len() {
-            if let Some((a, m)) = self.node_iface(n, seg) {
-                if a == ip {
-                    return Some((n, m));
-                }
-            }
-            if let NodeKind::Host(h) = &self.nodes[n].kind {
-                if h.seg == seg {
-                    if let Some(&mac) = h.vfp.program().transparent_by_ip.get(&ip) {
-                        return Some((n, mac));
-                    }
-                }
-            }
-        }
-        None
+        let nodes = &self.nodes;
+        self.fabric.owner_of_ip(seg, ip, |n| {
+            let h = nodes[n].host.as_ref()?;
+            h.vfp.program().transparent_by_ip.get(&ip).copied()
+        })
     }
 
     #[inline]
     fn capture_node(&mut self, node: usize, pkt: &Packet) {
-        if self.capture && matches!(self.nodes[node].kind, NodeKind::Host(_)) {
+        if self.capture && self.nodes[node].host.is_some() {
             let point = format!("{}/uplink", self.nodes[node].name);
             self.record(&point, pkt);
         }
@@ -101,7 +69,7 @@ impl World {
         tr: &mut Tracer,
     ) -> Result<Mac, Disposition> {
         self.counters.table_lookups += 1;
-        if let Some(m) = self.nodes[node].neigh.get(&ip).copied() {
+        if let Some(m) = self.fabric.neighbour(node, ip) {
             tr.step(|| Step::Arp {
                 who_has: ip,
                 is_at: Some(m),
@@ -109,7 +77,7 @@ impl World {
             });
             return Ok(m);
         }
-        let Some((my_ip, my_mac)) = sender.or_else(|| self.node_iface(node, seg)) else {
+        let Some((my_ip, my_mac)) = sender.or_else(|| self.fabric.iface(node, seg)) else {
             return Err(Disposition::NoRoute {
                 node: self.nodes[node].name.clone(),
                 reason: format!("no interface on segment {}", self.fabric.spec(seg).name),
@@ -138,7 +106,7 @@ impl World {
         self.capture_node(owner, &request);
         self.capture_node(owner, &reply);
         self.capture_node(node, &reply);
-        self.nodes[node].neigh.insert(ip, mac);
+        self.fabric.learn_neighbour(node, ip, mac);
         tr.step(|| Step::Arp {
             who_has: ip,
             is_at: Some(mac),
@@ -266,7 +234,7 @@ impl World {
         }
         let nodes = &self.nodes;
         let name = |n: usize| nodes[n].name.clone();
-        match self.fabric.carry(seg, from, to, &mut self.rng, name) {
+        match self.fabric.carry(seg, from, to, &mut self.rt.rng, name) {
             Ok(delay) => Next::Go(At::Arrive { node: to, seg, pkt }, delay),
             Err(d) => drop(d),
         }
@@ -275,16 +243,13 @@ impl World {
     /// A frame received by `node` from `seg`.
     pub(crate) fn arrive(&mut self, node: usize, seg: usize, pkt: Packet, tr: &mut Tracer) -> Next {
         self.capture_node(node, &pkt);
-        match &self.nodes[node].kind {
-            NodeKind::Host(_) => self.uplink_in(HostId(node), pkt, tr),
-            NodeKind::Router(..) => self.router_in(node, seg, pkt, tr),
-            NodeKind::Station(..) => {
+        match self.fabric.attachment(node) {
+            Attachment::Host { .. } => self.uplink_in(HostId(node), pkt, tr),
+            Attachment::Router(..) => self.router_in(node, seg, pkt, tr),
+            Attachment::Station(s, _) => {
+                let me = s.ip;
                 let name = self.nodes[node].name.clone();
                 tr.hop(&name, "eth0");
-                let me = match &self.nodes[node].kind {
-                    NodeKind::Station(s, _) => s.ip,
-                    _ => Ipv4Addr::UNSPECIFIED,
-                };
                 match tuple_of(&pkt).and_then(|t| v4(t.dst)) {
                     Some(d) if d == me && pkt.outer.is_none() => {
                         tr.step(|| Step::Deliver {
@@ -305,7 +270,7 @@ impl World {
     /// the vSwitch ingress.
     fn uplink_in(&mut self, h: HostId, mut pkt: Packet, tr: &mut Tracer) -> Next {
         self.ensure_compiled(h);
-        let now = self.now;
+        let now = self.rt.now;
         let src = pkt.outer.map(|o| o.eth.src).unwrap_or(pkt.eth.src);
         self.hn_mut(h).switch.learn_from_uplink(src, now);
         if tr.on {
@@ -354,6 +319,8 @@ impl World {
         self.host_switch_in(h, pkt, None, tr)
     }
 
+    /// A router forwards a frame: [`Fabric::route`] picks the segment and next hop, the TTL
+    /// drops by one ([`router_hop_ttl`]), the next hop is resolved and the frame rewritten.
     fn router_in(&mut self, r: usize, seg_in: usize, mut pkt: Packet, tr: &mut Tracer) -> Next {
         // Routers are off the VFP fast path; names are built for traces and drops only.
         let name = self.nodes[r].name.clone();
@@ -361,12 +328,6 @@ impl World {
             let port = self.fabric.spec(seg_in).name.clone();
             tr.hop(&name, &port);
         }
-        let NodeKind::Router(spec, segs) = &self.nodes[r].kind else {
-            return drop(Disposition::NoRoute {
-                node: name,
-                reason: "not a router".into(),
-            });
-        };
         let dst = match pkt.outer {
             Some(o) => o.dst,
             None => match tuple_of(&pkt).and_then(|t| v4(t.dst)) {
@@ -379,90 +340,34 @@ impl World {
                 }
             },
         };
-        if spec.interfaces.iter().any(|i| i.ip == dst) {
-            return drop(Disposition::NoListener {
-                node: name,
-                reason: format!("router {dst} runs no services"),
-            });
-        }
-        // Longest prefix; among equal prefixes connected before static before default, so they
-        // are pushed in reverse (in a `RouteTable` the later route wins). A static route or
-        // default whose next hop is on none of the router's segments is unusable.
-        let seg_of = |ip: Ipv4Addr| {
-            segs.iter()
-                .copied()
-                .find(|s| self.fabric.spec(*s).prefix.contains(&ip))
-        };
-        let mut table: RouteTable<(Ipv4Net, (usize, RouterVia))> = RouteTable::new();
-        if let Some(gw) = spec.default_route {
-            if let Some(s) = seg_of(gw) {
-                table.push((Ipv4Net::default(), (s, RouterVia::Default(gw))));
-            }
-        }
-        for (prefix, nh) in spec.routes.iter().rev() {
-            if let Some(s) = seg_of(*nh) {
-                table.push((*prefix, (s, RouterVia::Static(*nh))));
-            }
-        }
-        for (i, &s) in segs.iter().enumerate().rev() {
-            table.push((self.fabric.spec(s).prefix, (s, RouterVia::Connected(i))));
-        }
-        let Some(&(prefix, (seg_out, via))) = table.lookup(dst) else {
-            return drop(Disposition::NoRoute {
-                node: name,
-                reason: format!("no route to {dst}"),
-            });
-        };
-        let (nh, label) = match via {
-            RouterVia::Connected(i) => (dst, format!("{prefix} connected ({})", spec.interfaces[i].ip)),
-            RouterVia::Static(nh) => (nh, prefix.to_string()),
-            RouterVia::Default(gw) => (gw, "0.0.0.0/0".to_string()),
+        let hop = match self.fabric.route(r, dst, &name) {
+            Ok(hop) => hop,
+            Err(d) => return drop(d),
         };
         self.counters.table_lookups += 1;
         tr.step(|| Step::Route {
             table: "router".into(),
-            prefix: label,
-            next_hop: nh.to_string(),
+            prefix: hop.prefix.clone(),
+            next_hop: hop.next_hop.to_string(),
         });
-        // TTL: the outer header's while encapsulated.
-        match &mut pkt.outer {
-            Some(o) => {
-                if o.ttl <= 1 {
-                    return drop(Disposition::TtlExceeded { node: name });
-                }
-                o.ttl -= 1;
-            }
-            None => {
-                if let Payload::Ip { ip, .. } = &mut pkt.payload {
-                    if ip.ttl <= 1 {
-                        return drop(Disposition::TtlExceeded { node: name });
-                    }
-                    ip.ttl -= 1;
-                }
-            }
+        if let Err(d) = router_hop_ttl(&mut pkt, &name) {
+            return drop(d);
         }
-        let mac = match self.resolve(r, seg_out, nh, tr) {
+        let mac = match self.resolve(r, hop.seg, hop.next_hop, tr) {
             Ok(m) => m,
             Err(d) => return drop(d),
         };
-        let my_mac = self.node_iface(r, seg_out).map(|x| x.1).unwrap_or_default();
+        let eth = EthHeader {
+            src: hop.src_mac,
+            dst: mac,
+        };
         match &mut pkt.outer {
-            Some(o) => {
-                o.eth = EthHeader {
-                    src: my_mac,
-                    dst: mac,
-                }
-            }
-            None => {
-                pkt.eth = EthHeader {
-                    src: my_mac,
-                    dst: mac,
-                }
-            }
+            Some(o) => o.eth = eth,
+            None => pkt.eth = eth,
         }
         Next::Go(
             At::Wire {
-                seg: seg_out,
+                seg: hop.seg,
                 from: r,
                 pkt,
             },
@@ -470,53 +375,46 @@ impl World {
         )
     }
 
-    /// A station sends: on-link, or via its gateway.
+    /// A station sends: on-link, or via its gateway ([`Fabric::station_route`]).
     pub(crate) fn station_out(&mut self, s: usize, mut pkt: Packet, tr: &mut Tracer) -> Next {
         let name = self.nodes[s].name.clone();
         tr.hop(&name, "eth0");
-        let NodeKind::Station(spec, seg) = &self.nodes[s].kind else {
+        if self.fabric.station(s).is_none() {
             return drop(Disposition::NoRoute {
                 node: name,
                 reason: "not a station".into(),
             });
-        };
-        let (seg, my_mac, gw) = (*seg, spec.mac, spec.gateway);
+        }
         let Some(d) = tuple_of(&pkt).and_then(|t| v4(t.dst)) else {
             return drop(Disposition::Unsupported {
                 node: name,
                 what: "IPv6 is not modelled".into(),
             });
         };
-        let nh = if self.fabric.spec(seg).prefix.contains(&d) {
-            d
-        } else {
-            match gw {
-                Some(g) => g,
-                None => {
-                    return drop(Disposition::NoRoute {
-                        node: name,
-                        reason: format!("{d} is off-link and the station has no gateway"),
-                    })
-                }
-            }
+        let hop = match self.fabric.station_route(s, d, &name) {
+            Ok(hop) => hop,
+            Err(e) => return drop(e),
         };
         tr.step(|| Step::Route {
             table: "station".into(),
-            prefix: if nh == d {
-                "on-link".into()
-            } else {
-                "0.0.0.0/0".into()
-            },
-            next_hop: nh.to_string(),
+            prefix: hop.prefix.clone(),
+            next_hop: hop.next_hop.to_string(),
         });
-        let mac = match self.resolve(s, seg, nh, tr) {
+        let mac = match self.resolve(s, hop.seg, hop.next_hop, tr) {
             Ok(m) => m,
             Err(e) => return drop(e),
         };
         pkt.eth = EthHeader {
-            src: my_mac,
+            src: hop.src_mac,
             dst: mac,
         };
-        Next::Go(At::Wire { seg, from: s, pkt }, 0)
+        Next::Go(
+            At::Wire {
+                seg: hop.seg,
+                from: s,
+                pkt,
+            },
+            0,
+        )
     }
 }
