@@ -1,7 +1,7 @@
 //! HostStack: the state of a Windows host's TCP/IP stack — the default compartment's IPv4 and
 //! IPv6 route tables, the container compartments' neighbour caches, and whether the host
 //! forwards — and its per-packet decision ([`HostStack::accept`]: deliver, forward, or drop).
-//! It knows nothing of VFP or the underlay; the driver (`host.rs`) routes its actions.
+//! It knows nothing of VFP or the underlay; the driver (`world::host`) routes its actions.
 
 use crate::compile::{HostRoute, Via};
 use crate::fasthash::FastMap;
