@@ -308,8 +308,11 @@ impl AddrSplit {
                         if let Some(a) = p.ip6 {
                             s.add_addr(IpAddr::V6(a), "endpoint");
                         }
-                        for gw in p.gateway.iter().chain(&p.provider_address) {
+                        if let Some(gw) = &p.gateway {
                             s.add_addr(v4(gw), "gateway");
+                        }
+                        if let Some(pa) = &p.provider_address {
+                            s.add_addr(v4(pa), "provider address");
                         }
                         if let Some(gw) = p.gateway6 {
                             s.add_addr(IpAddr::V6(gw), "gateway");
