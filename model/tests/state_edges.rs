@@ -1134,3 +1134,28 @@ fn an_lb_distribution_type_is_0_1_or_2() {
     assert_eq!(e.code, HResult::HCN_E_INVALID_POLICY, "{}", e.message);
     assert!(e.message.contains("DistributionType"), "{}", e.message);
 }
+
+/// The network `L4Proxy` policy follows hcsshim's version ranges (hns-schema.md §4.6):
+/// 9.5–9.x, 10.5–10.x, 11.11–11.x, 12.1–12.x and 13.1 on; the version just before each range
+/// refuses it as an unknown policy type.
+#[test]
+fn an_l4_proxy_policy_follows_its_version_ranges() {
+    let proxy = |major: u32, minor: u32| {
+        let mut h = hns_with(|s| s.hns_version = Version::new(major, minor));
+        let mut d = nat_network("nat", "172.20.0.0/16", "172.20.0.1");
+        d["Policies"] = json!([{"Type": "L4Proxy", "Settings": {"Port": "15001",
+            "Destination": "127.0.0.1"}}]);
+        create(&mut h, ObjectKind::Network, &d).map(drop)
+    };
+    for (major, first) in [(9, 5), (10, 5), (11, 11), (12, 1), (13, 1)] {
+        proxy(major, first).unwrap_or_else(|e| panic!("{major}.{first}: {}", e.message));
+        let e = proxy(major, first - 1).unwrap_err();
+        assert_eq!(
+            e.code,
+            HResult::HCN_E_INVALID_POLICY_TYPE,
+            "{major}.{}",
+            first - 1
+        );
+    }
+    proxy(15, 4).unwrap();
+}
