@@ -1134,3 +1134,74 @@ fn an_lb_distribution_type_is_0_1_or_2() {
     assert_eq!(e.code, HResult::HCN_E_INVALID_POLICY, "{}", e.message);
     assert!(e.message.contains("DistributionType"), "{}", e.message);
 }
+
+/// The network `L4Proxy` policy follows hcsshim's version ranges (hns-schema.md §4.6):
+/// 9.5–9.x, 10.5–10.x, 11.11–11.x, 12.1–12.x and 13.1 on; the version just before each range
+/// refuses it as an unknown policy type.
+#[test]
+fn an_l4_proxy_policy_follows_its_version_ranges() {
+    let proxy = |major: u32, minor: u32| {
+        let mut h = hns_with(|s| s.hns_version = Version::new(major, minor));
+        let mut d = nat_network("nat", "172.20.0.0/16", "172.20.0.1");
+        d["Policies"] = json!([{"Type": "L4Proxy", "Settings": {"Port": "15001",
+            "Destination": "127.0.0.1"}}]);
+        create(&mut h, ObjectKind::Network, &d).map(drop)
+    };
+    for (major, first) in [(9, 5), (10, 5), (11, 11), (12, 1), (13, 1)] {
+        proxy(major, first).unwrap_or_else(|e| panic!("{major}.{first}: {}", e.message));
+        let e = proxy(major, first - 1).unwrap_err();
+        assert_eq!(
+            e.code,
+            HResult::HCN_E_INVALID_POLICY_TYPE,
+            "{major}.{}",
+            first - 1
+        );
+    }
+    proxy(15, 4).unwrap();
+}
+
+/// A host MAC HNS hands out skips one an endpoint already holds (given by its caller).
+#[test]
+fn a_host_mac_skips_one_a_caller_gave() {
+    let mut h = hns();
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    // The MAC this state would hand out next.
+    let mut probe = h.clone();
+    let e = ep(&mut probe, &n, None);
+    let next = query(&mut probe, ObjectKind::Endpoint, &e)["MacAddress"].clone();
+    let mut d = endpoint_doc(&n, None);
+    d["MacAddress"] = next.clone();
+    create(&mut h, ObjectKind::Endpoint, &d).unwrap();
+    let e = ep(&mut h, &n, None);
+    assert_ne!(query(&mut h, ObjectKind::Endpoint, &e)["MacAddress"], next);
+}
+
+/// `hnsim hns validate` checks an endpoint's `HostComputeNetwork` only when it is given: a
+/// malformed one is an error at its path, a missing one none.
+#[test]
+fn lint_checks_an_endpoint_network_only_when_given() {
+    let at_network = |doc: serde_json::Value| {
+        let (_, p) = lint::check_value(&doc, &HostSettings::default()).unwrap();
+        p.iter().filter(|p| p.path == "$.HostComputeNetwork").count()
+    };
+    assert_eq!(
+        at_network(json!({"Name": "e", "IpConfigurations": [{"IpAddress": "10.0.0.5"}]})),
+        0
+    );
+    assert_eq!(at_network(json!({"Name": "e", "HostComputeNetwork": "nope"})), 1);
+}
+
+/// Only a DSR load balancer needs the DSR feature: HNS 10.1 takes a plain one.
+#[test]
+fn only_a_dsr_lb_needs_dsr_support() {
+    let mut h = hns_with(|s| s.hns_version = Version::new(10, 1));
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    let e = ep(&mut h, &n, None);
+    let lb = |flags: u32, port: u16| {
+        json!({"HostComputeEndpoints": [e.to_string()], "Flags": flags,
+            "PortMappings": [{"Protocol": 6, "InternalPort": 80, "ExternalPort": port}]})
+    };
+    create(&mut h, ObjectKind::LoadBalancer, &lb(0, 80)).unwrap();
+    let e = create(&mut h, ObjectKind::LoadBalancer, &lb(1, 81)).unwrap_err();
+    assert_eq!(e.code, HResult::HCN_E_REQUEST_UNSUPPORTED, "{}", e.message);
+}
