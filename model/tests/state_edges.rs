@@ -1205,3 +1205,21 @@ fn only_a_dsr_lb_needs_dsr_support() {
     let e = create(&mut h, ObjectKind::LoadBalancer, &lb(1, 81)).unwrap_err();
     assert_eq!(e.code, HResult::HCN_E_REQUEST_UNSUPPORTED, "{}", e.message);
 }
+
+/// A network's name is taken while it lives (a second one of that name, in any case, is
+/// HCN_E_NETWORK_ALREADY_EXISTS) and free again once it is deleted.
+#[test]
+fn a_deleted_network_frees_its_name() {
+    let mut h = hns();
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    assert_eq!(
+        code(create(
+            &mut h,
+            ObjectKind::Network,
+            &nat_network("NAT", "172.21.0.0/16", "172.21.0.1")
+        )),
+        HResult::HCN_E_NETWORK_ALREADY_EXISTS
+    );
+    h.delete_network(&n.to_string()).unwrap();
+    net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+}
