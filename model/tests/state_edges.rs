@@ -1205,3 +1205,36 @@ fn only_a_dsr_lb_needs_dsr_support() {
     let e = create(&mut h, ObjectKind::LoadBalancer, &lb(1, 81)).unwrap_err();
     assert_eq!(e.code, HResult::HCN_E_REQUEST_UNSUPPORTED, "{}", e.message);
 }
+
+/// A network's name is taken while it lives (a second one of that name, in any case, is
+/// HCN_E_NETWORK_ALREADY_EXISTS) and free again once it is deleted.
+#[test]
+fn a_deleted_network_frees_its_name() {
+    let mut h = hns();
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    assert_eq!(
+        code(create(
+            &mut h,
+            ObjectKind::Network,
+            &nat_network("NAT", "172.21.0.0/16", "172.21.0.1")
+        )),
+        HResult::HCN_E_NETWORK_ALREADY_EXISTS
+    );
+    h.delete_network(&n.to_string()).unwrap();
+    net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+}
+
+/// A network's MacPool range may hold a single MAC (start = end) but not run backwards.
+#[test]
+fn a_mac_pool_range_may_be_one_mac_but_not_reversed() {
+    let with_range = |start: &str, end: &str| {
+        let mut h = hns();
+        let mut d = nat_network("nat", "172.20.0.0/16", "172.20.0.1");
+        d["MacPool"] = json!({"Ranges": [{"StartMacAddress": start, "EndMacAddress": end}]});
+        create(&mut h, ObjectKind::Network, &d).map(drop)
+    };
+    with_range("00-15-5D-52-C0-10", "00-15-5D-52-C0-10").unwrap();
+    with_range("00-15-5D-52-C0-00", "00-15-5D-52-CF-FF").unwrap();
+    let e = with_range("00-15-5D-52-C0-11", "00-15-5D-52-C0-10").unwrap_err();
+    assert!(e.message.contains("is above EndMacAddress"), "{}", e.message);
+}
