@@ -106,12 +106,14 @@ pub(crate) fn drop(d: Disposition) -> Next {
     Next::End(Outcome::Dropped(d))
 }
 
-/// Which ACL decided: a rule of the set (its index), or the set's default (no rule matched, or
-/// no rule at all; see `DataplaneSettings::acl_default_*`).
+/// Which ACL decided: a rule of the set (its index), the set's default when no rule matched
+/// (`DataplaneSettings::acl_default_block_when_rules_exist`), or the default of a direction
+/// with no rule at all (`DataplaneSettings::acl_default_allow_when_no_rules` off).
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub(crate) enum AclRuleRef {
     Rule(u32),
     Default,
+    NoRules,
 }
 
 /// A cached ACL denial: the direction, the layer (`host`: ACL_HOST, else ACL_SWITCH) and the

@@ -622,6 +622,12 @@ impl World {
             .collect()
     }
 
+    /// Every Windows host with its node index, without building views (reach reads these
+    /// once per witness).
+    pub(crate) fn hosts(&self) -> impl Iterator<Item = (usize, &HostNode)> {
+        (self.nodes.iter().enumerate()).filter_map(|(i, n)| Some((i, n.host.as_deref()?)))
+    }
+
     /// The Windows host at node index `node`, if it is one.
     pub(crate) fn host_at(&self, node: usize) -> Option<&HostNode> {
         self.nodes.get(node)?.host.as_deref()

@@ -1091,8 +1091,16 @@ fn without_allow_when_no_rules_only_a_direction_with_no_acls_blocks() {
     assert!(x.completed(), "{x}");
     let x = send(serde_json::json!([std_outbound_nat()]));
     match &x.request.disposition {
-        Disposition::DeniedOut { layer, rule, .. } => {
-            assert_eq!((layer.as_str(), rule.as_str()), ("ACL_SWITCH", "default"), "{x}")
+        Disposition::DeniedOut {
+            layer, rule, reason, ..
+        } => {
+            assert_eq!((layer.as_str(), rule.as_str()), ("ACL_SWITCH", "default"), "{x}");
+            // The reason names the setting that blocked, not the one for rule sets.
+            assert!(
+                reason.contains("acl_default_allow_when_no_rules off")
+                    && !reason.contains("acl_default_block_when_rules_exist"),
+                "{reason}"
+            );
         }
         other => panic!("expected DeniedOut, found {other:?}\n{x}"),
     }

@@ -761,13 +761,11 @@ pub fn lb_choice(w: &World) -> Option<(usize, LbChoice)> {
 fn lb_choices(w: &World) -> (Option<(usize, LbChoice)>, u32) {
     let mut first: Option<(usize, LbChoice)> = None;
     let mut all = 0;
-    for (i, n) in w.nodes().iter().enumerate() {
-        if let NodeKind::Host(h) = &n.kind {
-            all += h.vfp.lb_steer.choices;
-            if let Some(c) = h.vfp.lb_steer.first {
-                if first.is_none_or(|(_, f)| c.nonce < f.nonce) {
-                    first = Some((i, c));
-                }
+    for (i, h) in w.hosts() {
+        all += h.vfp.lb_steer.choices;
+        if let Some(c) = h.vfp.lb_steer.first {
+            if first.is_none_or(|(_, f)| c.nonce < f.nonce) {
+                first = Some((i, c));
             }
         }
     }
@@ -1104,15 +1102,13 @@ fn way(
         return first.into_iter().collect();
     }
     let mut v = Vec::new();
-    for (i, n) in w.nodes().into_iter().enumerate() {
-        if let NodeKind::Host(h) = n.kind {
-            let s = &h.vfp.lb_steer;
-            let kept = s.first.iter().chain(&s.later);
-            if s.choices as usize > s.first.iter().count() + s.later.len() {
-                tails.capped = true;
-            }
-            v.extend(kept.map(|c| (i, *c)));
+    for (i, h) in w.hosts() {
+        let s = &h.vfp.lb_steer;
+        let kept = s.first.iter().chain(&s.later);
+        if s.choices as usize > s.first.iter().count() + s.later.len() {
+            tails.capped = true;
         }
+        v.extend(kept.map(|c| (i, *c)));
     }
     // Stable: one host's choices keep their order (the order its `take` queue is read in).
     v.sort_by_key(|(_, c)| c.nonce);

@@ -107,7 +107,7 @@ impl Vfp {
                             return Err(DenyRef {
                                 dir,
                                 host,
-                                rule: AclRuleRef::Default,
+                                rule: AclRuleRef::NoRules,
                             });
                         }
                     }
@@ -141,10 +141,18 @@ impl Vfp {
         let set = pp.acl(d.host, d.dir);
         let hit = match d.rule {
             AclRuleRef::Rule(i) => set.rules.get(i as usize),
-            AclRuleRef::Default => None,
+            AclRuleRef::Default | AclRuleRef::NoRules => None,
         };
         let (rule, priority, reason) = match hit {
             Some(r) => (r.name.clone(), r.priority, "Block rule matched".to_string()),
+            None if d.rule == AclRuleRef::NoRules => (
+                "default".to_string(),
+                u16::MAX,
+                format!(
+                    "no {:?} ACL rule on endpoint {}; default is block (inferred, setting acl_default_allow_when_no_rules off)",
+                    d.dir, pp.name
+                ),
+            ),
             None => (
                 "default".to_string(),
                 u16::MAX,
