@@ -326,24 +326,17 @@ pub struct Runner<'a> {
     pub seed: u64,
     names: BTreeMap<String, Named>,
     /// Every name bound to an HNS object (`bind`), by the object's GUID (for naming receivers),
-    /// with the number of journal entries taken in (`changes_seen`) when its value was last
+    /// with the number of journal entries taken in (`Freshness::changes_seen`) when its value was last
     /// read.
     names_of: BTreeMap<Guid, BTreeMap<String, u64>>,
     /// The values of `${name…}`. A named object's entry is its document as last read; it is
     /// re-read from the model only when an expression uses it and the host's change journal
-    /// named the object since (`changed_at`, `stale`), so a step costs the same whatever the
+    /// named the object since (`fresh`), so a step costs the same whatever the
     /// number of names (an object gone from HNS keeps its last document). A create's document
     /// is shared with its step's report.
     vars: BTreeMap<String, Arc<Doc>>,
-    /// Change-journal entries taken in so far, and per object the count at its last entry: a
-    /// bound name read before its object's last change is stale.
-    changes_seen: u64,
-    changed_at: FastMap<Guid, u64>,
-    /// Names stale whatever the counts say: the named objects of a host whose journal could
-    /// not say what changed.
-    stale: BTreeSet<String>,
-    /// Each host's change-journal position as of the last look.
-    journal_at: BTreeMap<String, Cursor>,
+    /// What the hosts' change journals said since the names were last read.
+    fresh: Freshness,
     /// HNS calls made so far (statistics for tests: calls per step must not grow with the
     /// number of names).
     hns_calls: u64,
@@ -481,10 +474,7 @@ impl<'a> Runner<'a> {
             names,
             names_of: BTreeMap::new(),
             vars,
-            changes_seen: 0,
-            changed_at: FastMap::default(),
-            stale: BTreeSet::new(),
-            journal_at: BTreeMap::new(),
+            fresh: Freshness::default(),
             hns_calls: 0,
             partitions: Vec::new(),
             ep_container: BTreeMap::new(),
@@ -570,9 +560,9 @@ impl<'a> Runner<'a> {
             self.names_of
                 .entry(id)
                 .or_default()
-                .insert(name.to_string(), self.changes_seen);
+                .insert(name.to_string(), self.fresh.changes_seen);
         }
-        self.stale.remove(name);
+        self.fresh.stale.remove(name);
     }
 
     /// Bring the values of these names up to date with the model (see `vars`), and return the
@@ -602,19 +592,11 @@ impl<'a> Runner<'a> {
             return;
         };
         let (kind, id) = (*kind, *id);
-        follow_journal(
-            &self.world,
-            &self.names,
-            host,
-            &mut self.journal_at,
-            &mut self.changes_seen,
-            &mut self.changed_at,
-            &mut self.stale,
-        );
-        let mut stale = self.stale.remove(name);
+        self.fresh.follow(&self.world, &self.names, host);
+        let mut stale = self.fresh.stale.remove(name);
         if let Some(read) = self.names_of.get_mut(&id).and_then(|m| m.get_mut(name)) {
-            stale |= self.changed_at.get(&id).is_some_and(|c| c > read);
-            *read = self.changes_seen;
+            stale |= self.fresh.changed_at.get(&id).is_some_and(|c| c > read);
+            *read = self.fresh.changes_seen;
         }
         if !stale {
             return;
@@ -626,19 +608,6 @@ impl<'a> Runner<'a> {
                 self.vars.insert(name.to_string(), Arc::new(v.into()));
             }
         }
-    }
-
-    /// Take in what a host's HNS changed since the last look (see [`follow_journal`]).
-    fn follow_journal(&mut self, host: &str) {
-        follow_journal(
-            &self.world,
-            &self.names,
-            host,
-            &mut self.journal_at,
-            &mut self.changes_seen,
-            &mut self.changed_at,
-            &mut self.stale,
-        );
     }
 
     /// Resolve an object reference: a name from `as:`, a GUID, or a `${…}` expression.
@@ -918,7 +887,7 @@ impl<'a> Runner<'a> {
             let gid = cur.id().unwrap_or_default();
             // What this call changed is in the journal: take it in before binding, so that the
             // fresh document is not marked stale by its own create.
-            self.follow_journal(&host);
+            self.fresh.follow(&self.world, &self.names, &host);
             self.bind(
                 name,
                 Named::Object {
@@ -1504,46 +1473,55 @@ impl SeenWant {
     }
 }
 
-/// Take in what a host's HNS changed since the last look: count the journal's entries and note
-/// each object's last one, or mark every named object of the host stale when the journal cannot
-/// say. (A function of the runner's parts, so that a caller can hold a name's host meanwhile.)
-fn follow_journal(
-    world: &World,
-    names: &BTreeMap<String, Named>,
-    host: &str,
-    journal_at: &mut BTreeMap<String, Cursor>,
-    changes_seen: &mut u64,
-    changed_at: &mut FastMap<Guid, u64>,
-    stale: &mut BTreeSet<String>,
-) {
-    let Ok(hns) = world.hns_ref(host) else {
-        return;
-    };
-    let now = hns.journal_cursor();
-    match journal_at.get(host).and_then(|c| hns.changes_since(*c)) {
-        Some(changes) => {
-            for c in changes {
-                let (Change::Network(g)
-                | Change::Endpoint(g)
-                | Change::LoadBalancer(g)
-                | Change::Namespace(g)
-                | Change::Route(g)) = c;
-                *changes_seen += 1;
-                changed_at.insert(*g, *changes_seen);
+/// What the hosts' change journals said since the runner last looked, for telling which
+/// named objects changed after their name's value was read.
+#[derive(Default)]
+struct Freshness {
+    /// Change-journal entries taken in so far, and per object the count at its last entry: a
+    /// bound name read before its object's last change is stale.
+    changes_seen: u64,
+    changed_at: FastMap<Guid, u64>,
+    /// Names stale whatever the counts say: the named objects of a host whose journal could
+    /// not say what changed.
+    stale: BTreeSet<String>,
+    /// Each host's change-journal position as of the last look.
+    journal_at: BTreeMap<String, Cursor>,
+}
+
+impl Freshness {
+    /// Take in what a host's HNS changed since the last look: count the journal's entries and
+    /// note each object's last one, or mark every named object of the host stale when the
+    /// journal cannot say.
+    fn follow(&mut self, world: &World, names: &BTreeMap<String, Named>, host: &str) {
+        let Ok(hns) = world.hns_ref(host) else {
+            return;
+        };
+        let now = hns.journal_cursor();
+        match self.journal_at.get(host).and_then(|c| hns.changes_since(*c)) {
+            Some(changes) => {
+                for c in changes {
+                    let (Change::Network(g)
+                    | Change::Endpoint(g)
+                    | Change::LoadBalancer(g)
+                    | Change::Namespace(g)
+                    | Change::Route(g)) = c;
+                    self.changes_seen += 1;
+                    self.changed_at.insert(*g, self.changes_seen);
+                }
             }
-        }
-        None => {
-            for (n, v) in names {
-                if matches!(v, Named::Object { host: h, .. } if h == host) {
-                    stale.insert(n.clone());
+            None => {
+                for (n, v) in names {
+                    if matches!(v, Named::Object { host: h, .. } if h == host) {
+                        self.stale.insert(n.clone());
+                    }
                 }
             }
         }
-    }
-    match journal_at.get_mut(host) {
-        Some(at) => *at = now,
-        None => {
-            journal_at.insert(host.to_string(), now);
+        match self.journal_at.get_mut(host) {
+            Some(at) => *at = now,
+            None => {
+                self.journal_at.insert(host.to_string(), now);
+            }
         }
     }
 }
