@@ -64,7 +64,7 @@ fn assert_self_contained(doc: &Document, html: &str) {
     }
 }
 
-const MAX_PACKETS_PER_STEP: usize = hnsim_sim::view::html::MAX_PACKETS_PER_STEP;
+const MAX_PACKETS_PER_STEP: usize = hnsim_sim::scenario::html::MAX_PACKETS_PER_STEP;
 
 /// No two node boxes of a topology overlap (segment bars aside, which members hang from).
 fn assert_no_overlaps(id: &str, svg: Node) {

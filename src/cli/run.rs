@@ -272,7 +272,7 @@ pub fn run(a: RunArgs) -> u8 {
     let text = match format {
         "json" => report::json(&reports),
         "junit" => report::junit(&reports),
-        "html" => hnsim_sim::view::html::report(&reports),
+        "html" => hnsim_sim::scenario::html::report(&reports),
         _ => report::text(&reports),
     };
     match &a.out {
@@ -447,7 +447,7 @@ pub fn trace(a: TraceArgs) -> u8 {
     let text = match format {
         "html" => {
             let label = format!("trace {} -> {} ({})", a.from, a.to, a.proto);
-            hnsim_sim::view::html::trace(&rep, label, ex)
+            hnsim_sim::scenario::html::trace(&rep, label, ex)
         }
         "json" => serde_json::to_string_pretty(&ex).unwrap_or_default() + "\n",
         _ => format!("{} -> {} ({})\n{ex}\n", a.from, a.to, a.proto),

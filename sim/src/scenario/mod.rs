@@ -1,11 +1,13 @@
 //! The scenario engine: the YAML format ([`format`]), parsing with located errors ([`parse`],
 //! [`locate`]; [`yaml_subset`] reads plain YAML fast), semantic validation ([`validate`]), `${…}` expressions ([`interp`]), the runner
-//! and the reports. The format is documented in docs/scenario-format.md.
+//! and the reports ([`report`]; [`html`] draws a run's topology and packet paths with
+//! `crate::view`). The format is documented in docs/scenario-format.md.
 
 pub mod doclint;
 pub mod expect_lint;
 pub mod followon;
 pub mod format;
+pub mod html;
 pub mod interp;
 pub mod locate;
 pub mod parse;

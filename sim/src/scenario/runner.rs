@@ -267,7 +267,7 @@ pub struct ScenarioReport {
     /// The world could not be built.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    /// The topology at the end of the run, for pictures (`view::html`); not in the JSON report.
+    /// The topology at the end of the run, for pictures (`scenario::html`); not in the JSON report.
     #[serde(skip)]
     pub topology: Option<crate::view::Topology>,
 }
@@ -314,12 +314,11 @@ enum Named {
     },
 }
 
-/// A scenario being run: its world and the names defined so far.
 #[path = "kubernetes.rs"]
 pub mod kubernetes;
-#[path = "../reach/names.rs"]
 mod reach_names;
 
+/// A scenario being run: its world and the names defined so far.
 pub struct Runner<'a> {
     pub loaded: &'a Loaded,
     pub world: World,
@@ -403,11 +402,11 @@ pub fn execute<'a>(loaded: &'a Loaded, opts: &RunOptions) -> (ScenarioReport, Op
         let traffic = !rep.exchanges.is_empty();
         report.steps.push(rep);
         if traffic && opts.pictures {
-            history.saw_traffic(&runner);
+            history.saw_traffic(&runner.world, || runner.topology());
         }
     }
     if opts.pictures {
-        report.topology = Some(history.finish(&runner));
+        report.topology = Some(history.finish(runner.topology()));
     }
     (report, Some(runner))
 }

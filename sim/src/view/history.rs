@@ -9,8 +9,7 @@
 //! history only when pictures are asked for (`RunOptions::pictures`, `--format html`).
 
 use super::{Kind, Topology};
-use crate::scenario::runner::Runner;
-use crate::world::NodeKind;
+use crate::world::{NodeKind, World};
 
 /// Snapshots of the topology seen by traffic, merged.
 #[derive(Default)]
@@ -20,8 +19,8 @@ pub struct History {
 }
 
 /// Every host's HNS generation, in world order.
-fn stamp(r: &Runner<'_>) -> Vec<u64> {
-    r.world
+fn stamp(world: &World) -> Vec<u64> {
+    world
         .nodes()
         .iter()
         .filter_map(|n| match &n.kind {
@@ -32,21 +31,21 @@ fn stamp(r: &Runner<'_>) -> Vec<u64> {
 }
 
 impl History {
-    /// After a step that sent packets: remember the topology they saw, if it changed.
-    pub fn saw_traffic(&mut self, r: &Runner<'_>) {
-        let now = stamp(r);
+    /// After a step that sent packets in `world`: remember the topology they saw
+    /// (`snapshot`, taken only if some host's HNS generation moved since the last one).
+    pub fn saw_traffic(&mut self, world: &World, snapshot: impl FnOnce() -> Topology) {
+        let now = stamp(world);
         if self.stamp.as_ref() != Some(&now) {
-            let snap = r.topology();
+            let snap = snapshot();
             self.past.absorb(&snap, false);
             self.stamp = Some(now);
         }
     }
 
-    /// The topology at the end with every remembered object that is no longer there.
-    pub fn finish(self, r: &Runner<'_>) -> Topology {
-        let mut t = r.topology();
-        t.absorb(&self.past, true);
-        t
+    /// The topology at the end (`end`) with every remembered object that is no longer there.
+    pub fn finish(self, mut end: Topology) -> Topology {
+        end.absorb(&self.past, true);
+        end
     }
 }
 

@@ -1,7 +1,8 @@
 //! Pictures of a world: the topology as typed nodes and edges ([`Topology`]), a deterministic
-//! layered layout of it ([`layout`]), each traced packet's path through it ([`path`]), and three
-//! renderings: DOT and JSON for `hnsim graph` ([`graph`]) and a self-contained HTML report with
-//! inline SVG for `hnsim run/trace --format html` ([`html`]). No Graphviz, no scripts, no fonts.
+//! layered layout of it ([`layout`]), each traced packet's path through it ([`path`]), and its
+//! renderings as DOT and JSON for `hnsim graph` ([`graph`]); the HTML report of a run
+//! (`hnsim run/trace --format html`) draws them as inline SVG (`scenario::html`: it reads
+//! scenario reports, and `view` sits below `scenario`). No Graphviz, no scripts, no fonts.
 //!
 //! Names come before GUIDs everywhere: an endpoint is named by the container that uses it, else
 //! its HNS `Name`, else the scenario's `as:` name, else its GUID; the GUID always stays as a
@@ -10,7 +11,6 @@
 
 pub mod graph;
 mod history;
-pub mod html;
 pub mod layout;
 pub mod path;
 

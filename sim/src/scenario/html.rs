@@ -2,7 +2,7 @@
 //! — no scripts, no external fonts or images, nothing fetched — that any browser opens.
 //!
 //! Contents: the totals and a table per folder; then every scenario (failed ones first), each
-//! with its topology as inline SVG ([`super::layout`]) and every traced packet's path drawn over
+//! with its topology as inline SVG ([`crate::view::layout`]) and every traced packet's path drawn over
 //! it hop by hop, coloured by disposition (replies dashed), beside the step list: failed steps
 //! first with their checks (expected vs actual), each packet's hops and steps, the drop's hop and
 //! the matching rule (layer, rule, priority) marked. Byte-identical for the same reports.
@@ -12,11 +12,11 @@
 //! and one `details.packet[data-packet]` with the same id in the step list, `li.hop.drop` on the hop
 //! where a packet was dropped, `div.step.fail` per failed step.
 
-use super::layout::{layout, Layout, Place, BAR_H};
-use super::path::PacketPath;
-use super::{EdgeKind, Kind, Topology};
-use crate::scenario::runner::{ScenarioReport, StepReport, Table};
+use super::runner::{ScenarioReport, StepReport, Table};
 use crate::trace::{Action, Disposition, Exchange, Step, Trace};
+use crate::view::layout::{layout, Layout, Place, BAR_H};
+use crate::view::path::PacketPath;
+use crate::view::{EdgeKind, Kind, Node, Topology};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -123,7 +123,7 @@ fn short(s: &str, max: usize) -> String {
 
 /// A name as drawn inside its host's block: without a leading `HOST/` (or `lb/HOST/`), which
 /// names such as the Kubernetes layer's `win1/source-vip` carry. The tooltip keeps the full name.
-fn local_name(n: &super::Node) -> &str {
+fn local_name(n: &Node) -> &str {
     let Some(host) = n.host.as_deref() else {
         return &n.name;
     };
@@ -245,7 +245,7 @@ fn svg(out: &mut String, t: &Topology, l: &Layout, pk: &[&Packet<'_>]) {
 }
 
 /// One node: its box, name, one or two secondary lines, and everything in its tooltip.
-fn draw_node(out: &mut String, n: &super::Node, p: Place) {
+fn draw_node(out: &mut String, n: &Node, p: Place) {
     let (fill, stroke, dash) = if n.gone {
         ("#f5f5f5", "#9e9e9e", "4 3")
     } else {
@@ -778,7 +778,7 @@ fn page(reports: &[ScenarioReport], title: &str, summary: bool) -> String {
     let _ = writeln!(out, "<style>{CSS}</style>\n</head>\n<body>");
     let _ = write!(out, "<header><h1>{}</h1>", esc(title));
     if summary {
-        let (p, f) = crate::scenario::report::counts(reports);
+        let (p, f) = super::report::counts(reports);
         let _ = writeln!(
             out,
             "<p class=\"totals\"><span class=\"pass\">{p} passed</span>, <span class=\"fail\">{f} failed</span></p>"
