@@ -8,6 +8,7 @@
 mod changes;
 
 use crate::fasthash::FastMap;
+pub use crate::host_stack::{HostRoute, Via};
 use crate::route::{Route, RouteTable};
 use crate::vfp::acl::{AclRule, AclSet, Dir};
 use crate::vfp::lb::{Backend, LbIndex, LbMapping};
@@ -182,27 +183,6 @@ pub struct RemoteEndpoint {
     pub network: usize,
     pub mac: Mac,
     pub pa: Option<Ipv4Addr>,
-}
-
-/// How a host route leaves: the uplink (optional next hop) or into a network's vSwitch.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Via {
-    Uplink(Option<Ipv4Addr>),
-    Switch(usize),
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct HostRoute {
-    pub prefix: Ipv4Net,
-    pub via: Via,
-    pub origin: &'static str,
-}
-
-impl Route for HostRoute {
-    type Net = Ipv4Net;
-    fn prefix(&self) -> Ipv4Net {
-        self.prefix
-    }
 }
 
 impl Route for RemoteSubnet {

@@ -3,11 +3,10 @@
 //! forwards — and its per-packet decision ([`HostStack::accept`]: deliver, forward, or drop).
 //! It knows nothing of VFP or the underlay; the driver (`world::host`) routes its actions.
 
-use crate::compile::{HostRoute, Via};
 use crate::fasthash::FastMap;
 use crate::packet::{Packet, Payload};
 use crate::path::{tuple_of, v4};
-use crate::route::RouteTable;
+use crate::route::{Route, RouteTable};
 use crate::trace::Disposition;
 use hnsim_model::{Guid, Mac};
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
@@ -23,6 +22,29 @@ pub enum StackAction {
         dst: Ipv4Addr,
     },
     Drop(Disposition),
+}
+
+/// How a host route leaves: the uplink (optional next hop) or into a network's vSwitch.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Via {
+    Uplink(Option<Ipv4Addr>),
+    Switch(usize),
+}
+
+/// An IPv4 route of the default compartment: the OS's, or one HNS adds (`compile`);
+/// `origin` names it in traces.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct HostRoute {
+    pub prefix: Ipv4Net,
+    pub via: Via,
+    pub origin: &'static str,
+}
+
+impl Route for HostRoute {
+    type Net = Ipv4Net;
+    fn prefix(&self) -> Ipv4Net {
+        self.prefix
+    }
 }
 
 /// One host's TCP/IP stack (see the module doc).

@@ -1,12 +1,12 @@
 //! path: the vocabulary of the packet path, shared by every stage and by the driver (it uses
 //! no stage and no `World`, so the stages depend on it and not on each other): where a packet
 //! is ([`At`]), what a stage decides ([`Next`], [`Outcome`], [`Exit`], the cached
-//! [`FlowAction`]), flow-table zones ([`Zone`]), the tracer, and tuple helpers.
+//! [`FlowAction`]), what a flow is keyed by (the connection [`Tuple`], the direction [`Dir`],
+//! the flow-table [`Zone`]), which NAT layer translated it ([`NatLayer`]), the tracer, and
+//! tuple helpers. `vfp` re-exports the flow vocabulary under its old paths (`vfp::Tuple`, …).
 
 use crate::packet::{EthHeader, Packet, Transport};
 use crate::trace::{Disposition, Headers, Hop, Step};
-use crate::vfp::acl::Dir;
-use crate::vfp::flow::Tuple;
 use hnsim_model::Mac;
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -16,6 +16,93 @@ pub(crate) struct HostId(pub(crate) usize);
 
 /// The most events one packet may cause before it is declared a loop.
 pub(crate) const HOP_BUDGET: u32 = 64;
+
+/// A connection 5-tuple (ICMP echo uses the identifier as both ports). Hashed for the flow
+/// table in `vfp::flow`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Tuple {
+    pub proto: u8,
+    pub src: IpAddr,
+    pub sport: u16,
+    pub dst: IpAddr,
+    pub dport: u16,
+}
+
+impl Tuple {
+    pub fn reversed(&self) -> Tuple {
+        Tuple {
+            proto: self.proto,
+            src: self.dst,
+            sport: self.dport,
+            dst: self.src,
+            dport: self.sport,
+        }
+    }
+}
+
+impl std::fmt::Display for Tuple {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let p = match self.proto {
+            6 => "tcp",
+            17 => "udp",
+            1 | 58 => "icmp",
+            _ => "ip",
+        };
+        write!(
+            f,
+            "{p} {}:{} -> {}:{}",
+            self.src, self.sport, self.dst, self.dport
+        )
+    }
+}
+
+/// A VFP point where flow entries live: an endpoint's port (by its index in the host program),
+/// the host stack (the host vNIC), or the host's uplink (the external port).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Zone {
+    Port(u32),
+    HostStack,
+    Uplink,
+}
+
+impl Zone {
+    /// The zone as one hash word (the two host zones take the top of the port-index range;
+    /// only the hash uses this, `Eq` compares the variants).
+    #[inline(always)]
+    pub(crate) fn word(self) -> u64 {
+        match self {
+            Zone::Port(p) => p as u64,
+            Zone::HostStack => (u32::MAX - 1) as u64,
+            Zone::Uplink => u32::MAX as u64,
+        }
+    }
+
+    /// The port index of a port zone.
+    #[inline]
+    pub fn port(self) -> Option<u32> {
+        match self {
+            Zone::Port(p) => Some(p),
+            Zone::HostStack | Zone::Uplink => None,
+        }
+    }
+}
+
+/// Direction relative to the endpoint: `In` = to the endpoint, `Out` = from it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Dir {
+    In,
+    Out,
+}
+
+/// The NAT layer that translated a connection (its reply is restored there). Its VFP layer
+/// and trace name (`layer`, `name`) are in `vfp::flow`, next to the layer list.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum NatLayer {
+    Lb,
+    OutboundNat,
+    PortMapping,
+    WinNat,
+}
 
 /// Where the packet is.
 #[derive(Copy, Clone, Debug)]
@@ -147,9 +234,9 @@ pub(crate) enum Exit {
     /// to `zone` (a port — found by `endpoint`, since port indexes move —, the host, or the
     /// uplink).
     Restore {
-        zone: crate::vfp::flow::Zone,
+        zone: Zone,
         endpoint: hnsim_model::Guid,
-        layer: crate::vfp::flow::NatLayer,
+        layer: NatLayer,
     },
     /// The ACL passed (stateful reply), the rest of the layers still to run.
     Pending,

@@ -886,7 +886,7 @@ impl World {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compile::Via;
+    use crate::host_stack::Via;
 
     fn world_with_host(routes: Vec<(Ipv4Net, Ipv4Addr)>) -> World {
         let mut w = World::new(1);

@@ -6,16 +6,10 @@
 //! rules (WFP, the host firewall) form their own layer next to `Switch` (VFP) rules: a packet must
 //! pass both, so a Calico `Host Allow` at priority 100 does not short-cut the Switch ladder.
 
+pub use crate::path::Dir;
 use hnsim_model::schema::AclPolicy;
 use ipnet::IpNet;
 use std::net::IpAddr;
-
-/// Direction relative to the endpoint: `In` = to the endpoint, `Out` = from it.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Dir {
-    In,
-    Out,
-}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AclRule {

@@ -6,80 +6,12 @@
 //! the host stack) and survives policy changes. SNAT ports are handed out per host address in
 //! blocks (64, as HNS does).
 
-use super::acl::Dir;
 use crate::fasthash::FastMap;
+use crate::path::Dir;
+pub use crate::path::{NatLayer, Tuple, Zone};
 use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
-
-/// A connection 5-tuple (ICMP echo uses the identifier as both ports).
-#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Tuple {
-    pub proto: u8,
-    pub src: IpAddr,
-    pub sport: u16,
-    pub dst: IpAddr,
-    pub dport: u16,
-}
-
-impl Tuple {
-    pub fn reversed(&self) -> Tuple {
-        Tuple {
-            proto: self.proto,
-            src: self.dst,
-            sport: self.dport,
-            dst: self.src,
-            dport: self.sport,
-        }
-    }
-}
-
-impl std::fmt::Display for Tuple {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let p = match self.proto {
-            6 => "tcp",
-            17 => "udp",
-            1 | 58 => "icmp",
-            _ => "ip",
-        };
-        write!(
-            f,
-            "{p} {}:{} -> {}:{}",
-            self.src, self.sport, self.dst, self.dport
-        )
-    }
-}
-
-/// A VFP point where flow entries live: an endpoint's port (by its index in the host program),
-/// the host stack (the host vNIC), or the host's uplink (the external port).
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Zone {
-    Port(u32),
-    HostStack,
-    Uplink,
-}
-
-impl Zone {
-    /// The zone as one hash word (the two host zones take the top of the port-index range;
-    /// only the hash uses this, `Eq` compares the variants).
-    #[inline(always)]
-    fn word(self) -> u64 {
-        match self {
-            Zone::Port(p) => p as u64,
-            Zone::HostStack => (u32::MAX - 1) as u64,
-            Zone::Uplink => u32::MAX as u64,
-        }
-    }
-
-    /// The port index of a port zone.
-    #[inline]
-    pub fn port(self) -> Option<u32> {
-        match self {
-            Zone::Port(p) => Some(p),
-            Zone::HostStack | Zone::Uplink => None,
-        }
-    }
-}
 
 /// Where a flow entry lives: a zone and a direction.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -220,14 +152,8 @@ impl<A: Clone> FlowTable<A> {
 /// Generation of pinned entries (never stale).
 pub const PINNED: u64 = u64::MAX;
 
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
-pub enum NatLayer {
-    Lb,
-    OutboundNat,
-    PortMapping,
-    WinNat,
-}
-
+// `NatLayer` is packet-path vocabulary (`crate::path`); the VFP layer it names is this
+// module's business.
 impl NatLayer {
     /// The layer that made the translation.
     pub fn layer(self) -> super::Layer {

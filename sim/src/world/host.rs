@@ -6,8 +6,8 @@
 //! Container namespaces are compartments too; their route table is the endpoint's own (on-link
 //! subnet + default gateway), evaluated by the port's route layer.
 
-use crate::compile::Via;
 use crate::host_stack::StackAction;
+use crate::host_stack::Via;
 use crate::packet::Packet;
 use crate::path::HostId;
 use crate::path::{drop, set_tuple, tuple_of, Exit, FlowAction, Next, Outcome, Receiver, Tracer};
