@@ -4,7 +4,9 @@
 //! underlay → another host's uplink → VFP (in) → delivered. See docs/ARCHITECTURE.md (module
 //! map, determinism rules) and docs/packet-walk.md (the walk function by function).
 //!
-//! * control plane → dataplane: [`compile`] (HNS state → per-port [`vfp`] programs);
+//! * control plane → dataplane: [`compile`] (HNS state → the per-port programs of
+//!   [`vfp::program`], data that both the compiler and VFP read; the compiler also defines
+//!   `Vfp::compile`);
 //! * components, each owning its state and returning actions (no `World` inside): [`vfp::Vfp`]
 //!   (programs, flows, SNAT, meters; `on_port_out`, `on_port_in`, `on_uplink`, `on_host_send` →
 //!   `VfpAction`; `winnat_out` for the host's WinNAT / ICS), [`switch::VSwitch`] (MAC table →
@@ -14,16 +16,19 @@
 //!   ARP caches and fault rules; `send`, `carry`, `route`, `station_route`), [`apps::Apps`]
 //!   (listening sockets; `answer` → `Answer`: SYN-ACK, RST, ICMP); what they share is
 //!   in [`settings`] (settings, counters) and `path` (`At`, `Next`, `Exit`, `FlowAction`,
-//!   `HostId`); every longest-prefix decision uses [`route::RouteTable`];
+//!   `HostId`, the flow key's `Tuple`, `Dir`, `Zone`, and `NatLayer`); every longest-prefix
+//!   decision uses [`route::RouteTable`];
 //! * [`world::World`] holds the components (private fields); its child modules are the driver,
 //!   `World`'s methods that call a component and route its action: [`engine`] (the event loop,
-//!   `act`/`apply`, VFP entry points), [`host`], `world::neigh`, [`fabric`], [`app`]. Module
-//!   dependencies point one way: driver (`world::*`) → components → `path`/`route`/`settings`;
-//!   `reach`, `view` and `scenario` read `world` through named methods;
+//!   `act`/`apply`, VFP entry points), [`host`], `world::neigh`, [`fabric`], [`app`]. The
+//!   top-level module graph has no cycle: `scenario` → `reach`, `view` → `world` (through
+//!   named methods); driver (`world::*`) → `compile` → components (`vfp` → `host_stack`) →
+//!   vocabulary (`path`, `route`, `settings`, `packet`, `trace`), which uses no component;
 //! * [`reach`]: header classes and one witness packet per class (`hnsim reach`, `hnsim diff`);
 //! * packets and output: [`packet`], [`wire`], [`trace`], [`capture`], [`pcap`], [`view`]
-//!   (topology, layout and paths as DOT, JSON, HTML);
-//! * [`scenario`]: the YAML format, parser, validator, runner and reports;
+//!   (topology, layout and paths as DOT and JSON);
+//! * [`scenario`]: the YAML format, parser, validator, runner and reports (text, JSON, JUnit;
+//!   the HTML report, which draws `view`'s pictures, is `scenario::html`);
 //! * [`testkit`], [`benchkit`]: labs for tests and benchmarks.
 
 pub mod apps;

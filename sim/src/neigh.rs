@@ -24,8 +24,8 @@
 //! and the host MAC, and answers a frame leaving a port with a [`NeighAction`]; the driver
 //! (`world::neigh`) captures the ARP / ND frames, traces and learns the answer.
 
-use crate::compile::NetKind;
 use crate::host_stack::HostStack;
+use crate::vfp::program::NetKind;
 use crate::vfp::Vfp;
 use hnsim_model::{Guid, Mac};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};

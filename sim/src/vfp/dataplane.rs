@@ -12,16 +12,16 @@
 //! What VFP reads but does not own — the clock, the seed, the host's OS routes, the counters —
 //! comes in an [`Env`].
 
-use crate::compile::{HostInfo, HostProgram, Via};
 use crate::fasthash::FastMap;
 use crate::host_stack::HostStack;
+use crate::host_stack::Via;
 use crate::path::{Exit, FlowAction};
 use crate::settings::{Counters, DataplaneSettings};
 use crate::trace::Disposition;
 use crate::vfp::flow::{FlowKey, FlowTable, Miss, NatLayer, SnatPools, Tuple, Zone};
 use crate::vfp::meter::TokenBucket;
+use crate::vfp::program::{HostInfo, HostProgram};
 use crate::vfp::Dir;
-use hnsim_model::state::Hns;
 use hnsim_model::{Guid, Mac};
 use ipnet::{Ipv4Net, Ipv6Net};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -133,8 +133,10 @@ impl Vfp {
         self.compiled && self.prog.hns_generation == generation
     }
 
-    /// Bring the program up to date with `hns` (incremental: only changed objects recompile).
-    pub fn compile(&mut self, hns: &Hns, mtu: u16) {
+    /// The program to bring up to date (a fresh one if none was compiled yet) and the facts
+    /// about this host it is compiled for. `Vfp::compile` (in `compile`: the compiler sits
+    /// above vfp) updates it in place; from here on the program counts as compiled.
+    pub(crate) fn program_to_compile(&mut self, mtu: u16) -> (&mut HostProgram, HostInfo) {
         let info = HostInfo {
             ip: self.ip,
             mac: self.mac,
@@ -145,8 +147,8 @@ impl Vfp {
         if !self.compiled {
             self.prog = HostProgram::default();
         }
-        crate::compile::update(&mut self.prog, hns, &info);
         self.compiled = true;
+        (&mut self.prog, info)
     }
 
     /// HNS service restart (P11): VFP is reprogrammed, so flows, NAT sessions and meters are

@@ -2,12 +2,12 @@
 //! (NodePort, ExternalIP, VIPs routed to the node), port mappings (VFP NAT / WinNAT), endpoints
 //! reachable on the wire, else the host stack; and how the host sends a packet it DNATed.
 
-use crate::compile::NetKind;
 use crate::packet::Packet;
 use crate::path::{set_tuple, tuple_headers, tuple_of, v4, Exit, FlowAction, Tracer};
 use crate::trace::{Disposition, SessionOp, Step};
 use crate::vfp::dataplane::{Env, Vfp, VfpAction};
 use crate::vfp::port::non_ip;
+use crate::vfp::program::NetKind;
 use crate::vfp::{lb, Dir, Layer, NatLayer, SnatOwner, Tuple, Zone};
 use std::net::{IpAddr, Ipv4Addr};
 

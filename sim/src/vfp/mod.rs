@@ -28,6 +28,9 @@
 //! connection is pinned where its reply will show up. Per VFP point an established packet (or
 //! reply) costs one exact-match probe and no rule evaluation, whatever the number of rules, LBs
 //! or endpoints.
+//!
+//! The programs these layers run are the data of [`program`], built by `compile` (which
+//! also defines [`Vfp::compile`]); the entry points read them and do not depend on the compiler.
 
 pub mod acl;
 mod dataplane;
@@ -36,6 +39,7 @@ mod ingress;
 pub mod lb;
 pub mod meter;
 mod port;
+pub mod program;
 #[cfg(test)]
 mod tests;
 mod winnat;

@@ -2,7 +2,7 @@
 //! the flow-table fast path and NAT-session restore, the route layer, and inbound (ACL In →
 //! delivery). The layer order and why it is this one: see the `vfp` module doc.
 
-use crate::compile::{NetKind, NetProgram, PortProgram, RemoteEndpoint, Via};
+use crate::host_stack::Via;
 use crate::packet::Packet;
 use crate::path::{
     ip_len, set_tuple, tuple_headers, tuple_of, v4, AclRuleRef, DenyRef, Exit, FlowAction, Tracer,
@@ -10,6 +10,7 @@ use crate::path::{
 use crate::trace::{Action, Disposition, SessionOp, Step};
 use crate::vfp::dataplane::{Env, Vfp, VfpAction};
 use crate::vfp::meter::TokenBucket;
+use crate::vfp::program::{NetKind, NetProgram, PortProgram, RemoteEndpoint};
 use crate::vfp::{lb, AclVerdict, AclView, Dir, FlowKey, Layer, NatLayer, SnatOwner, Tuple, Zone};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 

@@ -5,10 +5,10 @@
 //! have no way out. The state it uses — the SNAT pools, the flow table, the compiled networks —
 //! is VFP's, so the host stack asks VFP.
 
-use crate::compile::NetKind;
 use crate::path::{tuple_headers, v4, Exit, Tracer};
 use crate::trace::{Disposition, Step};
 use crate::vfp::dataplane::{Env, Vfp};
+use crate::vfp::program::NetKind;
 use crate::vfp::{Layer, NatLayer, SnatOwner, Tuple, Zone};
 use hnsim_model::Mac;
 use std::net::{IpAddr, Ipv4Addr};
