@@ -695,10 +695,15 @@ fn workspace_packages() -> Vec<Package> {
         .collect();
     let names: BTreeSet<String> = read.iter().map(|(_, n, _)| n.clone()).collect();
     read.into_iter()
-        .map(|(dir, name, deps)| Package {
-            name,
-            dir,
-            deps: deps.intersection(&names).cloned().collect(),
+        .map(|(dir, name, mut deps)| {
+            // A dev-dependency on itself only turns on a feature for the package's own tests
+            // (hnsim-sim's `lab`); it is no edge between crates.
+            deps.remove(&name);
+            Package {
+                deps: deps.intersection(&names).cloned().collect(),
+                name,
+                dir,
+            }
         })
         .collect()
 }

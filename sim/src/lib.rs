@@ -24,9 +24,11 @@
 //! * packets and output: [`packet`], [`wire`], [`trace`], [`capture`], [`pcap`], [`view`]
 //!   (topology, layout and paths as DOT, JSON, HTML);
 //! * [`scenario`]: the YAML format, parser, validator, runner and reports;
-//! * [`testkit`], [`benchkit`]: labs for tests and benchmarks.
+//! * `testkit`, `benchkit` (feature `lab`, off in the library others depend on): labs for tests,
+//!   examples and benchmarks.
 
 pub mod apps;
+#[cfg(feature = "lab")]
 pub mod benchkit;
 pub mod capture;
 pub mod compile;
@@ -44,6 +46,7 @@ pub mod settings;
 pub mod switch;
 #[cfg(test)]
 pub(crate) mod testframes;
+#[cfg(feature = "lab")]
 pub mod testkit;
 pub mod trace;
 pub mod underlay;
