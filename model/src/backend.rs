@@ -3,6 +3,7 @@
 //! model, a child process (on Windows, `hnsim-agent` calling the real HNS), or a recorded transcript.
 
 use crate::hresult::{HcnError, HcnResult};
+use crate::journal::{Change, Cursor};
 use std::fmt;
 use std::str::FromStr;
 
@@ -150,12 +151,12 @@ pub trait HnsBackend {
     /// Where the backend's change journal is now, if it keeps one (the in-process model does;
     /// a real host does not). With [`HnsBackend::changes_since`] a caller that caches what it
     /// listed can re-read only the objects that changed; `None`: list everything.
-    fn journal_cursor(&self) -> Option<crate::state::Cursor> {
+    fn journal_cursor(&self) -> Option<Cursor> {
         None
     }
     /// The objects changed since `cursor` (in order, possibly repeated), or `None` when the
     /// backend cannot vouch for completeness (then list everything).
-    fn changes_since(&self, _cursor: crate::state::Cursor) -> Option<Vec<crate::state::Change>> {
+    fn changes_since(&self, _cursor: Cursor) -> Option<Vec<Change>> {
         None
     }
 

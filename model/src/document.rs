@@ -1,28 +1,23 @@
 //! Decoding any HNS document (v2, v1, the v1 reply wrapper) into normalised v2 types, with
 //! JSON-path errors; encoding HNS-style output (hns-schema.md §1, §2, §5).
 
-use crate::hresult::{HResult, HcnError};
 use crate::schema::read::{describe, Path, ReadDoc};
 use crate::schema::*;
 use crate::v1::{self, PolicyListV2, ENDPOINT_V1, NAMESPACE_V1, NETWORK_V1};
 use serde_json::{Map, Value};
 
-/// A document that does not fit the HNS schema: where, what was expected, what was found.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("at {path}: expected {expected}, found {found}")]
-pub struct DocError {
-    /// JSON path like `$.Ipams[0].Subnets[1].IpAddressPrefix`.
-    pub path: String,
-    pub expected: String,
-    pub found: String,
-}
+// The error and the JSON parser are the schema reader's; kept here under their old names.
+pub use crate::schema::read::parse_json;
+pub use crate::schema::DocError;
 
-impl DocError {
-    /// The HCN error a real call would return for this document.
-    pub fn to_hcn_error(&self) -> HcnError {
-        HcnError::new(HResult::HCN_E_INVALID_JSON, self.to_string())
-    }
-}
+// `serde_json::from_*::<Network>()` (and Endpoint, Namespace) reads either shape, like
+// `decode_network` without the v1 reply wrapper. The schema reads only the v2 shape; deciding
+// between the shapes is this module's and the v1 reader's.
+crate::schema::read::deserialize_via_read!(
+    Network => v1::read_network,
+    Endpoint => v1::read_endpoint,
+    Namespace => v1::read_namespace,
+);
 
 /// Any top-level HNS object, normalised to v2.
 #[derive(Clone, Debug, PartialEq)]
@@ -196,24 +191,15 @@ fn decode_one(v: Value, path: Path<'_>, out: &mut Vec<HnsDocument>) -> Result<()
 fn decode_kind(v: Value, path: Path<'_>, kind: Kind) -> Result<HnsDocument, DocError> {
     Ok(match kind {
         // The network, endpoint and namespace readers take both shapes (v1 keys are converted).
-        Kind::Network => HnsDocument::Network(Network::read(v, path)?),
-        Kind::Endpoint => HnsDocument::Endpoint(Endpoint::read(v, path)?),
-        Kind::Namespace => HnsDocument::Namespace(Namespace::read(v, path)?),
+        Kind::Network => HnsDocument::Network(v1::read_network(v, path)?),
+        Kind::Endpoint => HnsDocument::Endpoint(v1::read_endpoint(v, path)?),
+        Kind::Namespace => HnsDocument::Namespace(v1::read_namespace(v, path)?),
         Kind::LoadBalancer => HnsDocument::LoadBalancer(LoadBalancer::read(v, path)?),
         Kind::Route => HnsDocument::Route(SdnRoute::read(v, path)?),
         Kind::PolicyList => match v1::read_policy_list(v, path)? {
             PolicyListV2::LoadBalancer(lb) => HnsDocument::LoadBalancer(lb),
             PolicyListV2::Route(r) => HnsDocument::Route(r),
         },
-    })
-}
-
-/// Parse JSON text; a syntax error says where (line and column).
-pub fn parse_json(json: &str) -> Result<Value, DocError> {
-    serde_json::from_str(json).map_err(|e| DocError {
-        path: "$".into(),
-        expected: "well-formed JSON".into(),
-        found: format!("{e}"),
     })
 }
 

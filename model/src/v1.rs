@@ -7,7 +7,6 @@
 //! client models (§5.7: `ActivityId`, `Resources`, `State`, `Version`, …); they are kept in
 //! `extra` so nothing is lost, and never cause a failure.
 
-use crate::document::DocError;
 use crate::ids::Guid;
 use crate::schema::read::{self, err, Obj, Path, ReadDoc, R};
 use crate::schema::*;
@@ -756,5 +755,5 @@ impl ReadDoc for AttachRequestV1 {
 
 /// Decode an endpoint attach/detach request body.
 pub fn decode_attach_request(json: &str) -> Result<AttachRequestV1, DocError> {
-    AttachRequestV1::read(crate::document::parse_json(json)?, Path::ROOT)
+    AttachRequestV1::read(read::parse_json(json)?, Path::ROOT)
 }

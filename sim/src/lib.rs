@@ -29,9 +29,11 @@
 //!   (topology, layout and paths as DOT and JSON);
 //! * [`scenario`]: the YAML format, parser, validator, runner and reports (text, JSON, JUnit;
 //!   the HTML report, which draws `view`'s pictures, is `scenario::html`);
-//! * [`testkit`], [`benchkit`]: labs for tests and benchmarks.
+//! * `testkit`, `benchkit` (feature `lab`, off in the library others depend on): labs for tests,
+//!   examples and benchmarks.
 
 pub mod apps;
+#[cfg(feature = "lab")]
 pub mod benchkit;
 pub mod capture;
 pub mod compile;
@@ -49,6 +51,7 @@ pub mod settings;
 pub mod switch;
 #[cfg(test)]
 pub(crate) mod testframes;
+#[cfg(feature = "lab")]
 pub mod testkit;
 pub mod trace;
 pub mod underlay;

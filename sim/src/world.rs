@@ -262,6 +262,8 @@ impl HostNode {
     }
 
     /// Replace the dataplane settings (VFP starts afresh and recompiles before the next packet).
+    /// Only the test lab does this to a host already added.
+    #[cfg(feature = "lab")]
     pub(crate) fn set_settings(&mut self, d: DataplaneSettings) {
         self.vfp.set_settings(d.clone());
         self.stack.set_forwarding(d.ip_forwarding);

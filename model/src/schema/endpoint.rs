@@ -1,6 +1,6 @@
 use super::common::*;
 use super::policy::EndpointPolicy;
-use super::read::{deserialize_via_read, Obj, Path, ReadDoc, R};
+use super::read::{deserialize_via_read, Obj, ReadDoc, R};
 use crate::ids::Guid;
 use serde::Serialize;
 use serde_json::Value;
@@ -80,11 +80,8 @@ impl Endpoint {
 
 impl ReadDoc for Endpoint {
     const WHAT: &'static str = "an endpoint";
-    /// Both shapes: v1 keys are converted to v2 (hns-schema.md §5.8) by [`crate::v1::endpoint_from_v1`],
-    /// which reads the rest through `read_obj`.
-    fn read(v: Value, path: Path<'_>) -> R<Self> {
-        crate::v1::read_endpoint(v, path)
-    }
+    /// The v2 shape only. Documents in either shape (v1 keys converted, hns-schema.md §5.8) are
+    /// read by the v1 reader, which takes the v1 keys and reads the rest through this.
     fn read_obj(mut o: Obj) -> R<Self> {
         Ok(Endpoint {
             id: o.id()?,
@@ -104,4 +101,4 @@ impl ReadDoc for Endpoint {
     }
 }
 
-deserialize_via_read!(IpConfig, Endpoint);
+deserialize_via_read!(IpConfig);

@@ -5,9 +5,13 @@
 //! in `extra`, so a document read and written back loses nothing.
 //!
 //! Output is `serde::Serialize` (canonical HCN spelling, hcsshim's `omitempty` rules). Input goes
-//! through `read.rs`: keys in any case, numbers or strings for enums, v1 spellings, JSON-path
-//! errors. `serde_json::from_*::<Network>()` uses the same reader; `crate::document` adds kind
-//! detection, the v1 reply wrapper and HNS's output quirks (NAT `Type` omitted).
+//! through `read.rs`: keys in any case, numbers or strings for enums, v1 spellings of policies,
+//! JSON-path errors ([`DocError`]). `serde_json::from_*::<Subnet>()` uses the same reader.
+//!
+//! This module knows the v2 shapes only. Above it, `crate::v1` reads the v1 object shapes into
+//! these types, and `crate::document` decides which shape a document has: kind detection, the v1
+//! reply wrapper, the `Deserialize` of `Network`, `Endpoint` and `Namespace` (either shape), and
+//! HNS's output quirks (NAT `Type` omitted).
 
 mod common;
 mod empty;
@@ -29,4 +33,4 @@ pub use query::*;
 pub use route::*;
 
 pub(crate) mod read;
-pub use read::{canon_guid, canon_mac, collect_unknown_keys, LeftoverKey};
+pub use read::{canon_guid, canon_mac, collect_unknown_keys, DocError, LeftoverKey};

@@ -1,5 +1,5 @@
 use super::common::*;
-use super::read::{deserialize_via_read, err, Obj, Path, ReadDoc, R};
+use super::read::{deserialize_via_read, err, Obj, ReadDoc, R};
 use crate::ids::Guid;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -153,11 +153,8 @@ pub(crate) fn read_namespace_type(o: &mut Obj) -> R<Option<NamespaceType>> {
 
 impl ReadDoc for Namespace {
     const WHAT: &'static str = "a namespace";
-    /// Both shapes: v1 keys are converted to v2 (hns-schema.md §5.8) by [`crate::v1::namespace_from_v1`],
-    /// which reads the rest through `read_obj`.
-    fn read(v: Value, path: Path<'_>) -> R<Self> {
-        crate::v1::read_namespace(v, path)
-    }
+    /// The v2 shape only. Documents in either shape (v1 keys converted, hns-schema.md §5.8) are
+    /// read by the v1 reader, which takes the v1 keys and reads the rest through this.
     fn read_obj(mut o: Obj) -> R<Self> {
         Ok(Namespace {
             id: o.id()?,
@@ -170,4 +167,4 @@ impl ReadDoc for Namespace {
     }
 }
 
-deserialize_via_read!(NamespaceResource, Namespace);
+deserialize_via_read!(NamespaceResource);

@@ -1,6 +1,6 @@
 use super::common::*;
 use super::policy::{NetworkPolicy, SubnetPolicy};
-use super::read::{deserialize_via_read, err, Obj, Path, ReadDoc, R};
+use super::read::{deserialize_via_read, err, Obj, ReadDoc, R};
 use crate::ids::Guid;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -271,11 +271,8 @@ pub(crate) fn read_network_type(o: &mut Obj) -> R<Option<NetworkType>> {
 
 impl ReadDoc for Network {
     const WHAT: &'static str = "a network";
-    /// Both shapes: v1 keys are converted to v2 (hns-schema.md §5.8) by [`crate::v1::network_from_v1`],
-    /// which reads the rest through `read_obj`.
-    fn read(v: Value, path: Path<'_>) -> R<Self> {
-        crate::v1::read_network(v, path)
-    }
+    /// The v2 shape only. Documents in either shape (v1 keys converted, hns-schema.md §5.8) are
+    /// read by the v1 reader, which takes the v1 keys and reads the rest through this.
     fn read_obj(mut o: Obj) -> R<Self> {
         Ok(Network {
             id: o.id()?,
@@ -293,4 +290,4 @@ impl ReadDoc for Network {
     }
 }
 
-deserialize_via_read!(MacRange, MacPool, Subnet, Ipam, Network);
+deserialize_via_read!(MacRange, MacPool, Subnet, Ipam);

@@ -134,7 +134,7 @@ impl ReadDoc for ModifyRequest {
     fn read_obj(mut o: Obj) -> R<Self> {
         let request_type = match o.take(&["RequestType"]) {
             None => {
-                return Err(crate::document::DocError {
+                return Err(super::read::DocError {
                     path: o.path.to_string(),
                     expected: "a modify request with a \"RequestType\"".into(),
                     found: "no RequestType".into(),

@@ -12,13 +12,39 @@
 //! strings already in HNS's canonical GUID/MAC form are kept as they are.
 
 use super::common::Extra;
-use crate::document::DocError;
+use crate::hresult::{HResult, HcnError};
 use crate::ids::{Guid, Mac};
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 use std::fmt;
 
+/// A document that does not fit the HNS schema: where, what was expected, what was found.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("at {path}: expected {expected}, found {found}")]
+pub struct DocError {
+    /// JSON path like `$.Ipams[0].Subnets[1].IpAddressPrefix`.
+    pub path: String,
+    pub expected: String,
+    pub found: String,
+}
+
+impl DocError {
+    /// The HCN error a real call would return for this document.
+    pub fn to_hcn_error(&self) -> HcnError {
+        HcnError::new(HResult::HCN_E_INVALID_JSON, self.to_string())
+    }
+}
+
 pub(crate) type R<T> = Result<T, DocError>;
+
+/// Parse JSON text; a syntax error says where (line and column).
+pub fn parse_json(json: &str) -> Result<Value, DocError> {
+    serde_json::from_str(json).map_err(|e| DocError {
+        path: "$".into(),
+        expected: "well-formed JSON".into(),
+        found: format!("{e}"),
+    })
+}
 
 /// A short description of a JSON value for error messages.
 pub(crate) fn describe(v: &Value) -> String {
@@ -102,15 +128,20 @@ pub(crate) trait ReadDoc: Sized {
     }
 }
 
-/// `impl Deserialize` by way of [`ReadDoc`], so `serde_json::from_str::<Network>` is as tolerant
-/// as `document::decode_network` (it only loses the structured path, which is in the message).
+/// `impl Deserialize` by way of [`ReadDoc`] (or of a reader `fn(Value, Path) -> R<T>` given as
+/// `T => reader`), so `serde_json::from_str::<Subnet>` is as tolerant as the document decoders
+/// (it only loses the structured path, which is in the message).
 macro_rules! deserialize_via_read {
-    ($($t:ty),* $(,)?) => {$(
+    ($($t:ty),* $(,)?) => {
+        $crate::schema::read::deserialize_via_read!(
+            $($t => <$t as $crate::schema::read::ReadDoc>::read),*
+        );
+    };
+    ($($t:ty => $read:expr),* $(,)?) => {$(
         impl<'de> serde::Deserialize<'de> for $t {
             fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
                 let v = serde_json::Value::deserialize(d)?;
-                <$t as $crate::schema::read::ReadDoc>::read(v, $crate::schema::read::Path::ROOT)
-                    .map_err(<D::Error as serde::de::Error>::custom)
+                $read(v, $crate::schema::read::Path::ROOT).map_err(<D::Error as serde::de::Error>::custom)
             }
         }
     )*};

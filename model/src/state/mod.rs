@@ -149,7 +149,7 @@ pub struct Hns {
     /// Secondary indexes over the maps above (derived data; see `index.rs`).
     index: index::Index,
     /// What each change touched (see `journal.rs`).
-    journal: journal::Journal,
+    journal: crate::journal::Journal,
     rng: ChaCha8Rng,
     next_compartment: u32,
     mac_base: u64,
@@ -180,7 +180,7 @@ impl Hns {
             compute_systems: BTreeMap::new(),
             generation: 0,
             index: index::Index::default(),
-            journal: journal::Journal::default(),
+            journal: crate::journal::Journal::default(),
             rng,
             next_compartment: HOST_DEFAULT_COMPARTMENT + 1,
             mac_base,

@@ -12,7 +12,7 @@ use crate::fasthash::FastMap;
 use crate::trace::{Exchange, L4};
 use crate::world::{Fault, Place, SendError, SendRequest, UnknownName, World, WorldError};
 use hnsim_model::backend::{HcnCall, HcnOp, ObjectKind, Verb};
-use hnsim_model::document::{encode_document, encode_load_balancer, HnsDocument};
+use hnsim_model::document::{encode_document, encode_load_balancer, DocError, HnsDocument};
 use hnsim_model::state::hcs::Isolation as HcsIsolation;
 use hnsim_model::state::{Change, Cursor};
 use hnsim_model::v1::{policy_list_from_v1, PolicyListV2};
@@ -21,7 +21,8 @@ use serde::Serialize;
 use serde_json::{json, Value as Json};
 
 mod bulk;
-pub use bulk::{parse_rate, problems as bulk_problems, BulkSummary};
+use bulk::Bulk;
+pub use bulk::{parse_rate, problems as bulk_problems, BulkSummary, RateError};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::sync::{Arc, OnceLock};
@@ -37,6 +38,12 @@ pub enum RunError {
     /// An HNS or HCS call the step makes failed where no error was expected.
     #[error(transparent)]
     Hcn(#[from] HcnError),
+    /// A `create-policylist` document that does not become a load balancer.
+    #[error(transparent)]
+    PolicyList(#[from] PolicyListError),
+    /// A bulk step's `rate:` that cannot be read (validation refuses it first).
+    #[error(transparent)]
+    Rate(#[from] RateError),
     /// The step itself cannot run or its document is wrong (the message says what).
     #[error("{0}")]
     Step(String),
@@ -1148,7 +1155,7 @@ impl<'a> Runner<'a> {
             .flat_map(|a| references(a).unwrap_or_default())
             .collect();
         self.vars_for(seen_refs);
-        if t.packets.is_some() || t.flows.is_some() {
+        if let Some(bulk) = Bulk::of(t) {
             let req = SendRequest {
                 from: from.clone(),
                 dst,
@@ -1159,7 +1166,7 @@ impl<'a> Runner<'a> {
                 dont_fragment: t.df.unwrap_or(false),
                 ttl: t.ttl,
             };
-            return Ok(self.bulk(req, &expect, t, rep)?);
+            return self.bulk(bulk, req, &expect, t, rep);
         }
         let n = t.repeat.unwrap_or(1);
         let mut receivers: Vec<String> = Vec::new();
@@ -1622,19 +1629,33 @@ fn compare_field(path: &str, want: &Json, got: Option<&Json>) -> Check {
     )
 }
 
+/// Why a `create-policylist` document does not become a load balancer. `Display` is the
+/// report's text.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PolicyListError {
+    /// `References` or `Policies` is missing or not a list.
+    #[error("a policy list needs `{0}` (a list)")]
+    NotAList(&'static str),
+    /// The model's v1 reader refused the document.
+    #[error(transparent)]
+    Doc(#[from] DocError),
+    /// A list without ELB port mappings (a ROUTE policy list, or no policy at all).
+    #[error("this model maps only ELB policy lists; found no policy with Type ELB")]
+    NoElb,
+}
+
 /// v1 `{References: ["/endpoints/<id>"], Policies: [{Type: ELB, …}]}` → a HostComputeLoadBalancer
 /// (hns-schema.md §5.6, §5.8: ELB policy lists and v2 load balancers are the same objects),
 /// converted by the model's own v1 reader.
-pub fn policylist_to_lb(doc: &Json) -> Result<Json, String> {
+pub fn policylist_to_lb(doc: &Json) -> Result<Json, PolicyListError> {
     for key in ["References", "Policies"] {
         if !doc.get(key).is_some_and(Json::is_array) {
-            return Err(format!("a policy list needs `{key}` (a list)"));
+            return Err(PolicyListError::NotAList(key));
         }
     }
-    let no_elb = "this model maps only ELB policy lists; found no policy with Type ELB";
-    match policy_list_from_v1(doc, "$").map_err(|e| e.to_string())? {
+    match policy_list_from_v1(doc, "$")? {
         PolicyListV2::LoadBalancer(lb) if !lb.port_mappings.is_empty() => Ok(encode_load_balancer(&lb)),
-        _ => Err(no_elb.into()),
+        _ => Err(PolicyListError::NoElb),
     }
 }
 
@@ -1739,8 +1760,17 @@ mod tests {
         );
         let route =
             json!({"References": [], "Policies": [{"Type": "ROUTE", "DestinationPrefix": "10.0.0.0/8"}]});
-        assert!(policylist_to_lb(&route).unwrap_err().contains("ELB"));
-        assert!(policylist_to_lb(&json!({})).is_err());
+        assert_eq!(policylist_to_lb(&route), Err(PolicyListError::NoElb));
+        assert_eq!(
+            RunError::from(PolicyListError::NoElb).to_string(),
+            "this model maps only ELB policy lists; found no policy with Type ELB"
+        );
+        let missing = policylist_to_lb(&json!({"References": []}));
+        assert_eq!(missing, Err(PolicyListError::NotAList("Policies")));
+        assert_eq!(
+            RunError::from(missing.unwrap_err()).to_string(),
+            "a policy list needs `Policies` (a list)"
+        );
         // v1 spellings the model reads everywhere else: protocol names, keys in any case.
         let named = json!({"References": ["/endpoints/AB"],
             "Policies": [{"type": "elb", "Protocol": "TCP", "internalPort": "80", "ExternalPort": 8080}]});
@@ -1750,7 +1780,12 @@ mod tests {
         );
         // A reference that is not a string is an error with its path, not an empty endpoint ID.
         let bad = json!({"References": [7], "Policies": [{"Type": "ELB"}]});
-        assert!(policylist_to_lb(&bad).unwrap_err().contains("$.References[0]"));
+        let e = policylist_to_lb(&bad).unwrap_err();
+        assert!(
+            matches!(&e, PolicyListError::Doc(d) if d.path == "$.References[0]"),
+            "{e}"
+        );
+        assert_eq!(RunError::from(e.clone()).to_string(), e.to_string());
     }
 
     #[test]

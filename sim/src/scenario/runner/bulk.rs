@@ -13,7 +13,7 @@
 //! `src-port` (default 1024) + k, so at most 64,512 per step; the trace is kept only for the
 //! first and for the differing ones.
 
-use super::{Check, Runner, StepReport};
+use super::{Check, RunError, Runner, StepReport};
 use crate::scenario::format::{Expect, TrafficStep};
 use crate::world::SendRequest;
 use crate::Forwarded;
@@ -43,22 +43,56 @@ pub struct BulkSummary {
     pub virtual_ns: u64,
 }
 
+/// What a bulk step sends: `packets: N` (one flow) or `flows: N` (a connection each).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Bulk {
+    Packets(u64),
+    Flows(u64),
+}
+
+impl Bulk {
+    /// The step's bulk keys, if it has any (`packets` wins over `flows`; validation refuses both).
+    pub(super) fn of(t: &TrafficStep) -> Option<Bulk> {
+        match (t.packets, t.flows) {
+            (Some(n), _) => Some(Bulk::Packets(n)),
+            (None, Some(n)) => Some(Bulk::Flows(n)),
+            (None, None) => None,
+        }
+    }
+}
+
+/// A `rate:` that cannot be read. `Display` is the validator's (and a report's) text.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RateError {
+    /// Not `N/s`, `N/ms` or `N/us` (the text as written).
+    #[error("expected a rate like `10000/s` or `50/ms`, found `{0}`")]
+    Syntax(String),
+    /// No packets, or more than one per nanosecond.
+    #[error("expected between 1 and {per_unit} packets per {unit}, found {n}")]
+    OutOfRange {
+        n: u64,
+        per_unit: u64,
+        unit: &'static str,
+    },
+}
+
 /// `N/s`, `N/ms`: packets per unit of virtual time → the gap between packets in ns.
-pub fn parse_rate(s: &str) -> Result<u64, String> {
-    let bad = || format!("expected a rate like `10000/s` or `50/ms`, found `{s}`");
+pub fn parse_rate(s: &str) -> Result<u64, RateError> {
+    let bad = || RateError::Syntax(s.to_string());
     let (n, unit) = s.trim().split_once('/').ok_or_else(bad)?;
     let n: u64 = n.trim().replace('_', "").parse().map_err(|_| bad())?;
-    let per_ns = match unit.trim() {
-        "s" => 1_000_000_000u64,
-        "ms" => 1_000_000,
-        "us" => 1_000,
+    let (unit, per_ns) = match unit.trim() {
+        "s" => ("s", 1_000_000_000u64),
+        "ms" => ("ms", 1_000_000),
+        "us" => ("us", 1_000),
         _ => return Err(bad()),
     };
     if n == 0 || n > per_ns {
-        return Err(format!(
-            "expected between 1 and {per_ns} packets per {}, found {n}",
-            unit.trim()
-        ));
+        return Err(RateError::OutOfRange {
+            n,
+            per_unit: per_ns,
+            unit,
+        });
     }
     Ok(per_ns / n)
 }
@@ -104,7 +138,7 @@ pub fn problems(t: &TrafficStep) -> Vec<(&'static str, String)> {
         )),
         Some(r) => {
             if let Err(e) = parse_rate(r) {
-                out.push(("rate", e));
+                out.push(("rate", e.to_string()));
             }
         }
         None => {}
@@ -122,15 +156,15 @@ impl Runner<'_> {
     /// A traffic step with `packets:` or `flows:`.
     pub(super) fn bulk(
         &mut self,
+        bulk: Bulk,
         base: SendRequest,
         expect: &Expect,
         t: &TrafficStep,
         rep: &mut StepReport,
-    ) -> Result<(), String> {
-        let (mode, n) = match (t.packets, t.flows) {
-            (Some(n), _) => ("packets", n),
-            (None, Some(n)) => ("flows", n),
-            (None, None) => return Err("a bulk step needs `packets` or `flows`".into()),
+    ) -> Result<(), RunError> {
+        let (mode, n) = match bulk {
+            Bulk::Packets(n) => ("packets", n),
+            Bulk::Flows(n) => ("flows", n),
         };
         let gap = t.rate.as_deref().map(parse_rate).transpose()?.unwrap_or(0);
         let start = self.world.now();
@@ -149,7 +183,7 @@ impl Runner<'_> {
         if mode == "flows" {
             req.src_port = Some(first_port);
         }
-        let first = self.world.send(&req).map_err(|e| e.to_string())?;
+        let first = self.world.send(&req)?;
         self.check_exchange("[1] ", expect, &first, rep);
         let first_ok = rep.checks.iter().all(|c| c.ok);
         let first_disp = first.request.disposition.name().to_string();
@@ -159,7 +193,7 @@ impl Runner<'_> {
         sum.matched = first_ok as u64;
         *sum.dispositions.entry(first_disp.clone()).or_default() += 1;
         let prepared = match mode {
-            "packets" => Some(self.world.prepare_packet(&req).map_err(|e| e.to_string())?),
+            "packets" => Some(self.world.prepare_packet(&req)?),
             _ => None,
         };
         for k in 1..n {
@@ -181,7 +215,7 @@ impl Runner<'_> {
                     *sum.dispositions.entry(what.into()).or_default() += 1;
                     continue;
                 }
-                let ex = self.world.send(&req).map_err(|e| e.to_string())?;
+                let ex = self.world.send(&req)?;
                 let mut scratch = empty_like(rep);
                 self.check_exchange(&format!("[{}] ", k + 1), expect, &ex, &mut scratch);
                 let ok = scratch.checks.iter().all(|c| c.ok);
@@ -195,7 +229,7 @@ impl Runner<'_> {
             }
             let mut r = req.clone();
             r.src_port = Some(first_port.saturating_add(k.min(u16::MAX as u64) as u16));
-            let ex = self.world.send(&r).map_err(|e| e.to_string())?;
+            let ex = self.world.send(&r)?;
             let mut scratch = empty_like(rep);
             self.check_exchange(&format!("[{}] ", k + 1), expect, &ex, &mut scratch);
             let ok = scratch.checks.iter().all(|c| c.ok);
@@ -259,9 +293,24 @@ mod tests {
         assert_eq!(parse_rate("1000/s"), Ok(1_000_000));
         assert_eq!(parse_rate("50/ms"), Ok(20_000));
         assert_eq!(parse_rate("1_000_000/s"), Ok(1_000));
-        for bad in ["1000", "x/s", "10/h", "0/s", "2000/us"] {
-            assert!(parse_rate(bad).is_err(), "{bad}");
+        for bad in ["1000", "x/s", "10/h"] {
+            assert_eq!(parse_rate(bad), Err(RateError::Syntax(bad.into())), "{bad}");
         }
+        assert!(matches!(
+            parse_rate("0/s"),
+            Err(RateError::OutOfRange { n: 0, .. })
+        ));
+        // The words the validator reports.
+        assert_eq!(
+            parse_rate(" 10 / h").unwrap_err().to_string(),
+            "expected a rate like `10000/s` or `50/ms`, found ` 10 / h`"
+        );
+        let e = parse_rate("2000/ us").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "expected between 1 and 1000 packets per us, found 2000"
+        );
+        assert_eq!(RunError::from(e.clone()).to_string(), e.to_string());
     }
 
     #[test]
