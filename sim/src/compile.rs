@@ -273,6 +273,9 @@ pub struct HostProgram {
     pub port_generation: Vec<u64>,
     pub port_by_ep: FastMap<Guid, u32>,
     pub port_by_ip: FastMap<Ipv4Addr, u32>,
+    /// Ports by the HCS container owning their namespace, in port order (a packet sent "from
+    /// a container" looks its ports up here, not by scanning every port).
+    pub ports_by_container: FastMap<String, Vec<u32>>,
     /// Ports by their IPv6 address (dual-stack endpoints).
     pub port_by_ip6: FastMap<Ipv6Addr, u32>,
     pub remote_by_ip: FastMap<Ipv4Addr, RemoteEndpoint>,
@@ -1103,6 +1106,7 @@ fn layout_ports(
     prog.ports.clear();
     prog.port_by_ep.clear();
     prog.port_by_ip.clear();
+    prog.ports_by_container.clear();
     prog.port_by_ip6.clear();
     prog.port_maps.clear();
     prog.transparent_by_mac.clear();
@@ -1141,6 +1145,9 @@ fn layout_ports(
         }
         prog.port_by_ep.insert(p.endpoint, index);
         prog.port_by_ip.entry(p.ip).or_insert(index);
+        if let Some(c) = &p.container {
+            prog.ports_by_container.entry(c.clone()).or_default().push(index);
+        }
         if let Some(a) = p.ip6 {
             prog.port_by_ip6.entry(a).or_insert(index);
         }
