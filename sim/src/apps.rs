@@ -7,13 +7,15 @@
 use crate::packet::{tcp_flags, EthHeader, IpHeader, Packet, Payload, Transport};
 use crate::trace::L4;
 use hnsim_model::Mac;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The open listening sockets: (place as text, protocol, port). Places are `container:ID`,
 /// `endpoint:GUID`, `host:NAME`, `station:NAME`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Apps {
     listeners: BTreeSet<(String, L4, u16)>,
+    /// The same sockets by (protocol, port): a port no socket listens on reads no place.
+    by_port: BTreeMap<(L4, u16), BTreeSet<String>>,
 }
 
 /// A receiver's answer to a request (an IP packet).
@@ -27,6 +29,10 @@ pub enum Answer {
 
 impl Apps {
     pub fn listen(&mut self, place: String, proto: L4, port: u16) {
+        self.by_port
+            .entry((proto, port))
+            .or_default()
+            .insert(place.clone());
         self.listeners.insert((place, proto, port));
     }
 
@@ -34,14 +40,24 @@ impl Apps {
         &self.listeners
     }
 
-    /// Does a socket of one of `places` listen on `proto`/`port`?
-    fn listening(&self, places: &[String], proto: L4, port: u16) -> bool {
-        (places.iter()).any(|k| self.listeners.contains(&(k.clone(), proto, port)))
+    /// Does a socket of one of `places` listen on `proto`/`port`? The places are read in
+    /// order, only while none matched, and not at all when no socket listens on the port (the
+    /// driver names receivers lazily: that text is most of a refused packet's cost).
+    fn listening<S: AsRef<str>>(&self, places: impl IntoIterator<Item = S>, proto: L4, port: u16) -> bool {
+        let Some(open) = self.by_port.get(&(proto, port)) else {
+            return false;
+        };
+        places.into_iter().any(|k| open.contains(k.as_ref()))
     }
 
     /// The receiver known as `places` got `request`; it answers from MAC `mac` with TTL `ttl`.
     /// `None` when the request is not IP.
-    pub fn answer(&self, request: &Packet, places: &[String], (mac, ttl): (Mac, u8)) -> Option<Answer> {
+    pub fn answer<S: AsRef<str>>(
+        &self,
+        request: &Packet,
+        places: impl IntoIterator<Item = S>,
+        (mac, ttl): (Mac, u8),
+    ) -> Option<Answer> {
         let Payload::Ip { ip, l4 } = request.payload else {
             return None;
         };

@@ -815,6 +815,7 @@ fn layout_ports(
     prog.ports.clear();
     prog.port_by_ep.clear();
     prog.port_by_ip.clear();
+    prog.ports_by_container.clear();
     prog.port_by_ip6.clear();
     prog.port_maps.clear();
     prog.transparent_by_mac.clear();
@@ -853,6 +854,9 @@ fn layout_ports(
         }
         prog.port_by_ep.insert(p.endpoint, index);
         prog.port_by_ip.entry(p.ip).or_insert(index);
+        if let Some(c) = &p.container {
+            prog.ports_by_container.entry(c.clone()).or_default().push(index);
+        }
         if let Some(a) = p.ip6 {
             prog.port_by_ip6.entry(a).or_insert(index);
         }

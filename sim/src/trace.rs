@@ -31,6 +31,32 @@ impl fmt::Display for L4 {
     }
 }
 
+/// An IPv4 address written exactly as `Ipv4Addr`'s `Display` writes it (dotted decimal, width
+/// and alignment honoured), in one write instead of std's four integer formats: the reasons
+/// of drops that `hnsim reach` meets on most of its witnesses quote the destination, and
+/// formatting it was most of their cost.
+pub(crate) struct Dotted(pub Ipv4Addr);
+
+impl fmt::Display for Dotted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut buf = [0u8; 15];
+        let mut n = 0;
+        for (i, o) in self.0.octets().into_iter().enumerate() {
+            if i > 0 {
+                buf[n] = b'.';
+                n += 1;
+            }
+            for (d, at_least) in [(o / 100, 100), (o / 10 % 10, 10), (o % 10, 0)] {
+                if o >= at_least {
+                    buf[n] = b'0' + d;
+                    n += 1;
+                }
+            }
+        }
+        f.pad(std::str::from_utf8(&buf[..n]).map_err(|_| fmt::Error)?)
+    }
+}
+
 /// The IP/port/MAC header fields a transposition can change.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct Headers {
@@ -447,6 +473,26 @@ impl fmt::Display for Exchange {
         match &self.reply {
             Some(r) => write!(f, "reply:\n{r}"),
             None => write!(f, "reply: none"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dotted_writes_what_ipv4addr_display_writes() {
+        for o in 0..=255u8 {
+            for ip in [
+                Ipv4Addr::new(o, 255 - o, o / 3, o.wrapping_mul(7)),
+                Ipv4Addr::new(10, o, 0, o),
+                Ipv4Addr::new(o, o, o, o),
+            ] {
+                assert_eq!(Dotted(ip).to_string(), ip.to_string());
+                assert_eq!(format!("[{:>16}]", Dotted(ip)), format!("[{ip:>16}]"));
+                assert_eq!(format!("[{:<16}]", Dotted(ip)), format!("[{ip:<16}]"));
+            }
         }
     }
 }

@@ -256,8 +256,10 @@ fn brief(d: &Disposition) -> (String, Option<String>) {
         | D::Unsupported { node, .. } => [node, "", ""],
         D::Lost { segment, .. } => [segment, "", ""],
     };
-    let mut at = String::new();
-    for p in parts.iter().filter(|p| !p.is_empty()) {
+    // Sized once: this runs for every witness.
+    let parts = parts.iter().filter(|p| !p.is_empty());
+    let mut at = String::with_capacity(parts.clone().map(|p| p.len() + 1).sum());
+    for p in parts {
         if !at.is_empty() {
             at.push(' ');
         }
@@ -837,7 +839,7 @@ fn sweep_with(
     let m = Matchers::of(w);
     let base = Checkpoint::take(w);
     // Receivers repeat across witnesses: name each once.
-    let names: std::cell::RefCell<std::collections::HashMap<String, String>> = Default::default();
+    let names: std::cell::RefCell<FastMap<String, String>> = Default::default();
     let label = &|raw: &str| -> String {
         if let Some(n) = names.borrow().get(raw) {
             return n.clone();
@@ -856,6 +858,18 @@ fn sweep_with(
     let mut out = Reach::default();
     for s in sources {
         let reply = m.reply_ports_of(&s.place);
+        // One request per source, its destination and ports set per witness (no copy of the
+        // source's name per packet).
+        let mut req = SendRequest {
+            from: s.place.clone(),
+            dst: IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+            proto: L4::Icmp,
+            src_port: None,
+            dst_port: 0,
+            data_len: 64,
+            dont_fragment: false,
+            ttl: None,
+        };
         let mut tails = Tails {
             share: share_tails,
             seen: FastMap::default(),
@@ -866,6 +880,7 @@ fn sweep_with(
             if !keep(s, t) {
                 continue;
             }
+            req.dst = t.addr;
             let mut pair = Pair {
                 from: s.label.clone(),
                 to: t.label.clone(),
@@ -882,32 +897,14 @@ fn sweep_with(
                     Proto::Icmp => None,
                 };
                 let Some(srcs) = srcs else {
-                    let o = follow(
-                        w,
-                        &base,
-                        &s.place,
-                        t.addr,
-                        c,
-                        label,
-                        &mut tails,
-                        &mut out.witnesses,
-                    );
+                    let o = follow(w, &base, &mut req, c, label, &mut tails, &mut out.witnesses);
                     pair.classes.push((*c, o));
                     out.note_capped(&mut tails, &pair);
                     continue;
                 };
                 for r in srcs {
                     let c = Class { src: Some(*r), ..*c };
-                    let o = follow(
-                        w,
-                        &base,
-                        &s.place,
-                        t.addr,
-                        &c,
-                        label,
-                        &mut tails,
-                        &mut out.witnesses,
-                    );
+                    let o = follow(w, &base, &mut req, &c, label, &mut tails, &mut out.witnesses);
                     pair.classes.push((c, o));
                     out.note_capped(&mut tails, &pair);
                 }
@@ -1010,8 +1007,7 @@ impl Tails {
 fn follow(
     w: &mut World,
     base: &Checkpoint,
-    from: &Place,
-    dst: IpAddr,
+    req: &mut SendRequest,
     c: &Class,
     label: &dyn Fn(&str) -> String,
     tails: &mut Tails,
@@ -1023,8 +1019,9 @@ fn follow(
         Some(r) if !r.contains(base.ephemeral_port()) => Some(r.lo),
         _ => None,
     };
+    (req.proto, req.src_port, req.dst_port) = (c.proto.l4(), sport, port);
     base.reset(w);
-    let mut o = witness(w, from, dst, c.proto, sport, port, label);
+    let mut o = witness(w, req, label);
     *sent += 1;
     let (first, choices) = lb_choices(w);
     o.backend = first.map(|(_, f)| f.backend);
@@ -1069,7 +1066,7 @@ fn follow(
                 for (n, i) in pinned.chain([(at, j)]) {
                     steer(w, n, i);
                 }
-                let mut o = witness(w, from, dst, c.proto, sport, port, label);
+                let mut o = witness(w, req, label);
                 *sent += 1;
                 let (first, choices) = lb_choices(w);
                 o.backend = first.map(|(_, f)| f.backend);
@@ -1134,27 +1131,10 @@ fn classes_of(m: &Matchers, addr: IpAddr) -> Vec<Class> {
     v
 }
 
-/// Send one packet like `hnsim trace` does and say what happened to it.
-pub fn witness(
-    w: &mut World,
-    from: &Place,
-    dst: IpAddr,
-    proto: Proto,
-    src_port: Option<u16>,
-    port: u16,
-    label: &dyn Fn(&str) -> String,
-) -> Outcome {
-    let req = SendRequest {
-        from: from.clone(),
-        dst,
-        proto: proto.l4(),
-        src_port,
-        dst_port: port,
-        data_len: 64,
-        dont_fragment: false,
-        ttl: None,
-    };
-    match w.send(&req) {
+/// Send one packet like `hnsim trace` does (`data_len` 64, no DF, the default TTL) and say
+/// what happened to it.
+pub fn witness(w: &mut World, req: &SendRequest, label: &dyn Fn(&str) -> String) -> Outcome {
+    match w.send(req) {
         Ok(ex) => Outcome::of(&ex, label),
         Err(e) => Outcome::refused(e.to_string()),
     }

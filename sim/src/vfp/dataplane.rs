@@ -269,7 +269,7 @@ impl Vfp {
     pub fn port_place(&self, q: u32) -> String {
         let pp = &self.prog.ports[q as usize];
         match &pp.container {
-            Some(c) => format!("container:{c}"),
+            Some(c) => ["container:", c].concat(),
             None => format!("endpoint:{}", pp.endpoint),
         }
     }

@@ -7,7 +7,7 @@ use crate::packet::Packet;
 use crate::path::{
     ip_len, set_tuple, tuple_headers, tuple_of, v4, AclRuleRef, DenyRef, Exit, FlowAction, Tracer,
 };
-use crate::trace::{Action, Disposition, SessionOp, Step};
+use crate::trace::{Action, Disposition, Dotted, SessionOp, Step};
 use crate::vfp::dataplane::{Env, Vfp, VfpAction};
 use crate::vfp::meter::TokenBucket;
 use crate::vfp::program::{NetKind, NetProgram, PortProgram, RemoteEndpoint};
@@ -461,7 +461,7 @@ impl Vfp {
         let host_ip = self.ip;
         let dst4 = v4(f.route_to);
         if f.after.src == f.t.src {
-            let node = env.node.to_string();
+            let node = env.node;
             for o in &pp.outbound_nat {
                 env.counters.rule_evaluations += 1;
                 let Some(d) = dst4 else { break };
@@ -476,7 +476,7 @@ impl Vfp {
                 }
                 if f.t.proto == 1 || f.t.proto == 58 {
                     return Err(Disposition::Unsupported {
-                        node,
+                        node: node.to_string(),
                         what: format!(
                             "ICMP from {} to {} needs OutBoundNAT SNAT; VFP does not translate ICMP (consumers.md P5)",
                             f.t.src, f.t.dst
@@ -486,7 +486,7 @@ impl Vfp {
                 let src = IpAddr::V4(o.virtual_ip.unwrap_or(host_ip));
                 let before = f.after;
                 f.after.src = src;
-                f.after.sport = self.snat_port(src, SnatOwner::Port(p), &node)?;
+                f.after.sport = self.snat_port(src, SnatOwner::Port(p), node)?;
                 f.nat = Some(NatLayer::OutboundNat);
                 let eth = tr.eth;
                 tr.step(|| Step::Transform {
@@ -687,7 +687,7 @@ impl Vfp {
         backend_remote: bool,
         tr: &mut Tracer,
     ) -> Result<Exit, Disposition> {
-        let node = env.node.to_string();
+        let node = env.node;
         env.counters.table_lookups += 1;
         let hn = &*self;
         let net = hn.prog.networks[pp.network].clone();
@@ -748,14 +748,14 @@ impl Vfp {
         let snat_to_host = v4(after.src) == Some(host_ip);
         match kind {
             NetKind::Overlay => self.route_overlay(env, net, d, remote.as_ref(), snat_to_host, node, tr),
-            NetKind::L2Bridge => self.route_l2bridge(env, d, remote.as_ref(), &node, tr),
+            NetKind::L2Bridge => self.route_l2bridge(env, d, remote.as_ref(), node, tr),
             NetKind::Transparent => route_transparent(pp, net, d, node, tr),
             NetKind::L2Tunnel => Ok(Exit::HostStack),
             NetKind::Nat | NetKind::Ics | NetKind::Internal => {
                 route_host_vnic(pp, net, d, dst_is_host, node, tr)
             }
             NetKind::Private | NetKind::Other => Err(Disposition::NoRoute {
-                node,
+                node: node.to_string(),
                 reason: format!("network {} ({:?}) has no path beyond its vSwitch", net.name, kind),
             }),
         }
@@ -771,7 +771,7 @@ impl Vfp {
         d: Ipv4Addr,
         remote: Option<&RemoteEndpoint>,
         snat_to_host: bool,
-        node: String,
+        node: &str,
         tr: &mut Tracer,
     ) -> Result<Exit, Disposition> {
         let host_ip = self.ip;
@@ -781,7 +781,7 @@ impl Vfp {
             // A remote endpoint that is its own PA is a host-network backend: plain
             // underlay, no encap (consumers.md S9.2, inferred path).
             if r.pa == Some(d) {
-                return self.mac_rewrite_exit(env, d, &node, tr);
+                return self.mac_rewrite_exit(env, d, node, tr);
             }
             if let Some(pa) = r.pa {
                 if pa == host_ip {
@@ -798,7 +798,7 @@ impl Vfp {
                     prefix: format!("{d}/32"),
                     next_hop: format!("PA {pa}"),
                 });
-                let onh = self.outer_next_hop(env, pa, &node)?;
+                let onh = self.outer_next_hop(env, pa, node)?;
                 return Ok(Exit::Encap {
                     outer_next_hop: onh,
                     pa,
@@ -815,7 +815,7 @@ impl Vfp {
                 prefix: r.prefix.to_string(),
                 next_hop: format!("PA {}", r.pa),
             });
-            let onh = self.outer_next_hop(env, r.pa, &node)?;
+            let onh = self.outer_next_hop(env, r.pa, node)?;
             return Ok(Exit::Encap {
                 outer_next_hop: onh,
                 pa: r.pa,
@@ -825,13 +825,14 @@ impl Vfp {
             });
         }
         if snat_to_host {
-            return self.mac_rewrite_exit(env, d, &node, tr);
+            return self.mac_rewrite_exit(env, d, node, tr);
         }
         Err(Disposition::NoRoute {
-            node,
+            node: node.to_string(),
             reason: format!(
-                "overlay network {}: no local endpoint, remote endpoint or RemoteSubnetRoute for {d}, and the packet is not SNATed (inferred, consumers.md S8.2)",
-                net.name
+                "overlay network {}: no local endpoint, remote endpoint or RemoteSubnetRoute for {}, and the packet is not SNATed (inferred, consumers.md S8.2)",
+                net.name,
+                Dotted(d)
             ),
         })
     }
@@ -1040,7 +1041,7 @@ fn route_transparent(
     pp: &PortProgram,
     net: &NetProgram,
     d: Ipv4Addr,
-    node: String,
+    node: &str,
     tr: &mut Tracer,
 ) -> Result<Exit, Disposition> {
     let nh = if net.contains(d) {
@@ -1052,7 +1053,7 @@ fn route_transparent(
             Some(g) => g,
             None => {
                 return Err(Disposition::NoRoute {
-                    node,
+                    node: node.to_string(),
                     reason: format!("endpoint {} has no gateway for {d}", pp.name),
                 })
             }
@@ -1080,12 +1081,12 @@ fn route_host_vnic(
     net: &NetProgram,
     d: Ipv4Addr,
     dst_is_host: bool,
-    node: String,
+    node: &str,
     tr: &mut Tracer,
 ) -> Result<Exit, Disposition> {
     if net.contains(d) && !dst_is_host {
         return Err(Disposition::NoRoute {
-            node,
+            node: node.to_string(),
             reason: format!("no endpoint with {d} on network {}", net.name),
         });
     }

@@ -234,6 +234,9 @@ pub struct HostProgram {
     pub port_generation: Vec<u64>,
     pub port_by_ep: FastMap<Guid, u32>,
     pub port_by_ip: FastMap<Ipv4Addr, u32>,
+    /// Ports by the HCS container owning their namespace, in port order (a packet sent "from
+    /// a container" looks its ports up here, not by scanning every port).
+    pub ports_by_container: FastMap<String, Vec<u32>>,
     /// Ports by their IPv6 address (dual-stack endpoints).
     pub port_by_ip6: FastMap<Ipv6Addr, u32>,
     pub remote_by_ip: FastMap<Ipv4Addr, RemoteEndpoint>,

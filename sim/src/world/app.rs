@@ -78,15 +78,14 @@ impl World {
                 let mut first = None;
                 for h in 0..self.nodes.len() {
                     if let Some(hn) = self.host_at(h) {
-                        for (p, pp) in hn.vfp.program().ports.iter().enumerate() {
-                            if pp.container.as_deref() != Some(id.as_str()) {
-                                continue;
-                            }
+                        let prog = hn.vfp.program();
+                        for &p in prog.ports_by_container.get(id.as_str()).into_iter().flatten() {
+                            let pp = &prog.ports[p as usize];
                             let o = Origin::Port {
                                 host: HostId(h),
-                                port: p as u32,
+                                port: p,
                             };
-                            let net = &hn.vfp.program().networks[pp.network];
+                            let net = &prog.networks[pp.network];
                             let (on_link, has_gw) = match dst {
                                 IpAddr::V4(d) => (net.contains(d), pp.gateway.is_some()),
                                 // Dual-stack: only endpoints with an IPv6 address send IPv6.
@@ -118,21 +117,22 @@ impl World {
     fn place_of(&self, r: Receiver) -> String {
         match r {
             Receiver::Port { host, port } => self.hn(host).vfp.port_place(port),
-            Receiver::Host(h) => format!("host:{}", self.nodes[h.0].name),
-            Receiver::Station(s) => format!("station:{}", self.nodes[s].name),
+            Receiver::Host(h) => ["host:", &self.nodes[h.0].name].concat(),
+            Receiver::Station(s) => ["station:", &self.nodes[s].name].concat(),
         }
     }
 
     /// The names a receiver's sockets listen under: its place, and a port's endpoint GUID.
-    fn socket_places(&self, r: Receiver) -> Vec<String> {
-        let mut keys = vec![self.place_of(r)];
-        if let Receiver::Port { host, port: q } = r {
-            keys.push(format!(
-                "endpoint:{}",
-                self.hn(host).vfp.program().ports[q as usize].endpoint
-            ));
-        }
-        keys
+    /// Built as they are read ([`Apps::answer`] reads them only for a port someone listens on).
+    fn socket_places(&self, r: Receiver) -> impl Iterator<Item = String> + '_ {
+        let port = match r {
+            Receiver::Port { host, port } => Some((host, port)),
+            _ => None,
+        };
+        std::iter::once_with(move || self.place_of(r)).chain(
+            port.into_iter()
+                .map(|(h, q)| format!("endpoint:{}", self.hn(h).vfp.program().ports[q as usize].endpoint)),
+        )
     }
 
     fn start_at(&self, o: Origin, pkt: Packet) -> At {
@@ -247,10 +247,12 @@ impl World {
         }
     }
 
-    fn trace_of(&self, tr: Tracer, outcome: &Outcome, disposition: Disposition) -> Trace {
-        let (delivered_to, seen) = match outcome {
-            Outcome::Arrived(r, pkt) if disposition.is_delivered() => (
-                Some(self.place_of(*r)),
+    /// The trace of a packet that ended `arrived` at a receiver (with the packet it got) or
+    /// dropped, with its `disposition`.
+    fn trace_of(&self, tr: Tracer, arrived: Option<(Receiver, &Packet)>, disposition: Disposition) -> Trace {
+        let (delivered_to, seen) = match arrived {
+            Some((r, pkt)) if disposition.is_delivered() => (
+                Some(self.place_of(r)),
                 tuple_of(pkt).map(|t| Seen {
                     src: t.src,
                     src_port: t.sport,
@@ -414,40 +416,39 @@ impl World {
                 reply: None,
             });
         }
-        let outcome = self.run_from(origin, pkt, &mut tr);
-        let (disposition, reply_pkt) = match &outcome {
-            Outcome::Dropped(d) => (d.clone(), None),
-            Outcome::Arrived(r, p) => self.answer(*r, p, req.proto),
+        let (receiver, disposition, reply_pkt) = match self.run_from(origin, pkt, &mut tr) {
+            Outcome::Dropped(d) => (None, d, None),
+            Outcome::Arrived(r, p) => {
+                let (d, reply) = self.answer(r, &p, req.proto);
+                (Some((r, p)), d, reply)
+            }
         };
-        let request = self.trace_of(tr, &outcome, disposition);
-        let Outcome::Arrived(receiver, _) = outcome else {
-            return Ok(Exchange { request, reply: None });
-        };
-        let Some(reply_pkt) = reply_pkt else {
+        let request = self.trace_of(tr, receiver.as_ref().map(|(r, p)| (*r, p)), disposition);
+        let (Some((receiver, _)), Some(reply_pkt)) = (receiver, reply_pkt) else {
             return Ok(Exchange { request, reply: None });
         };
         let mut tr = Tracer::new(self.tracing);
-        let outcome = self.run_from(Self::origin_of(receiver), reply_pkt, &mut tr);
-        let disposition = match &outcome {
-            Outcome::Dropped(d) => d.clone(),
+        let (back, disposition) = match self.run_from(Self::origin_of(receiver), reply_pkt, &mut tr) {
+            Outcome::Dropped(d) => (None, d),
             Outcome::Arrived(r, p) => {
-                let back = tuple_of(p).map(|t| t.reversed());
+                let back = tuple_of(&p).map(|t| t.reversed());
                 let expected = sent;
-                if Self::origin_of(*r) == origin && addresses_match(back, expected, req.proto) {
+                let d = if Self::origin_of(r) == origin && addresses_match(back, expected, req.proto) {
                     Disposition::Delivered
                 } else {
                     Disposition::NoListener {
-                        node: self.place_of(*r),
+                        node: self.place_of(r),
                         reason: format!(
                             "reply {} matches no connection of the receiver (sent {})",
-                            tuple_of(p).map(|t| t.to_string()).unwrap_or_default(),
+                            tuple_of(&p).map(|t| t.to_string()).unwrap_or_default(),
                             sent.map(|t| t.to_string()).unwrap_or_default()
                         ),
                     }
-                }
+                };
+                (Some((r, p)), d)
             }
         };
-        let reply = self.trace_of(tr, &outcome, disposition);
+        let reply = self.trace_of(tr, back.as_ref().map(|(r, p)| (*r, p)), disposition);
         Ok(Exchange {
             request,
             reply: Some(reply),
@@ -467,8 +468,7 @@ impl World {
             );
         };
         let (_, mac, ttl) = self.origin_addr(Self::origin_of(r), v4(ip.src).unwrap_or(Ipv4Addr::UNSPECIFIED));
-        let places = self.socket_places(r);
-        match self.apps.answer(p, &places, (mac, ttl)) {
+        match self.apps.answer(p, self.socket_places(r), (mac, ttl)) {
             Some(Answer::Delivered { reply }) => (Disposition::Delivered, Some(reply)),
             Some(Answer::Refused { reason, reply }) => (
                 Disposition::NoListener {
