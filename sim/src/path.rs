@@ -102,6 +102,8 @@ pub enum NatLayer {
     OutboundNat,
     PortMapping,
     WinNat,
+    /// Internet Connection Sharing: WinNAT's translation for an ICS network, traced as ICS.
+    Ics,
 }
 
 /// Where the packet is.

@@ -1142,5 +1142,17 @@ fn the_host_traces_nat_and_ics_egress_under_their_own_layer() {
             })
             .collect();
         assert_eq!(snat, [layer], "{kind}: {x}");
+        // The reply is translated back by the same layer that made the translation.
+        let unsnat: Vec<&str> = x
+            .reply
+            .iter()
+            .flat_map(|r| &r.hops)
+            .flat_map(|h| &h.steps)
+            .filter_map(|s| match s {
+                Step::Transform { layer, .. } => Some(layer.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(unsnat, [layer], "{kind}: {x}");
     }
 }

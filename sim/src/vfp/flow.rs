@@ -162,6 +162,7 @@ impl NatLayer {
             NatLayer::OutboundNat => super::Layer::OutboundNat,
             NatLayer::PortMapping => super::Layer::PortMapping,
             NatLayer::WinNat => super::Layer::WinNat,
+            NatLayer::Ics => super::Layer::Ics,
         }
     }
 

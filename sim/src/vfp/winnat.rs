@@ -47,9 +47,10 @@ impl Vfp {
                 if t.proto == 6 || t.proto == 17 {
                     after.sport = self.snat_port(host_ip, SnatOwner::WinNat, env.node)?;
                 }
+                let nat = if kind == NetKind::Nat { NatLayer::WinNat } else { NatLayer::Ics };
                 let eth = tr.eth;
                 tr.step(|| Step::Transform {
-                    layer: if kind == NetKind::Nat { Layer::WinNat } else { Layer::Ics }.into(),
+                    layer: nat.layer().into(),
                     rule: "outbound NAT to the host address".into(),
                     before: tuple_headers(&t, eth),
                     after: tuple_headers(&after, eth),
@@ -64,7 +65,7 @@ impl Vfp {
                     t.reversed(),
                     zone,
                     endpoint,
-                    NatLayer::WinNat,
+                    nat,
                 );
             }
             Some((NetKind::Ics | NetKind::Internal | NetKind::Private, name)) => {
