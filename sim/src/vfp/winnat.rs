@@ -9,7 +9,7 @@ use crate::path::{tuple_headers, v4, Exit, Tracer};
 use crate::trace::{Disposition, Step};
 use crate::vfp::dataplane::{Env, Vfp};
 use crate::vfp::program::NetKind;
-use crate::vfp::{Layer, NatLayer, SnatOwner, Tuple, Zone};
+use crate::vfp::{NatLayer, SnatOwner, Tuple, Zone};
 use hnsim_model::Mac;
 use std::net::{IpAddr, Ipv4Addr};
 
