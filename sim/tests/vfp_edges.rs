@@ -1144,3 +1144,80 @@ fn the_host_traces_nat_and_ics_egress_under_their_own_layer() {
         assert_eq!(snat, [layer], "{kind}: {x}");
     }
 }
+
+/// A metered frame costs exactly its IP length plus the 14-byte Ethernet header. At 20,000 B/s
+/// the bucket holds 2,000 bytes and the clock stands still: after a 1,000-byte TCP payload (a
+/// 1,054-byte frame) 946 bytes are left, so a 893-byte payload (947) is dropped, a 892-byte one
+/// (946) passes, and then even an empty segment (54) is dropped.
+#[test]
+fn a_metered_frame_costs_its_ip_length_and_the_ethernet_header() {
+    use hnsim_sim::testkit::{ctr, Lab};
+    use hnsim_sim::{Place, SendRequest, L4};
+    let mut lab = Lab::common(15);
+    let n = lab.network(
+        "node1",
+        serde_json::json!({"Name": "nat", "Type": "NAT", "Ipams": [{"Type": "Static", "Subnets": [{"IpAddressPrefix": "172.20.1.0/24",
+            "Routes": [{"NextHop": "172.20.1.1", "DestinationPrefix": "0.0.0.0/0"}]}]}]}),
+    );
+    let e = lab.endpoint(
+        "node1",
+        n,
+        serde_json::json!({"Policies": [{"Type": "QOS", "Settings": {"MaximumOutgoingBandwidthInBytes": 20000}}]}),
+    );
+    lab.container("node1", "P1", &[e]);
+    lab.listen(Place::Station("client".into()), L4::Tcp, 80);
+    let t0 = lab.w.now();
+    let mut delivered = |len: u16| {
+        let mut r = SendRequest::new(ctr("P1"), ip("10.0.0.50"), L4::Tcp, 80);
+        r.src_port = Some(40000);
+        r.data_len = len;
+        lab.try_send(r).expect("send").request.disposition.is_delivered()
+    };
+    assert!(delivered(1000));
+    assert!(!delivered(893), "947 bytes taken from 946");
+    assert!(delivered(892), "946 bytes taken from 946");
+    assert!(!delivered(0), "an empty bucket");
+    // Each exchange moves the clock a little (1 µs); under 50 µs the bucket refills less than
+    // a byte, so the edges above are exact.
+    assert!(
+        lab.w.now() - t0 < 50_000,
+        "the clock moved {} ns",
+        lab.w.now() - t0
+    );
+}
+
+/// An endpoint `SDNRoute` the route layer matches is one rule evaluation, on the first packet
+/// only: the same connection from pod A to the LAN costs exactly one evaluation more with the
+/// route than without it (no ACLs, no NAT policy; r1 routes the pod subnet back to node1), and
+/// an established packet none.
+#[test]
+fn an_sdn_route_counts_one_rule_evaluation_on_a_first_packet() {
+    use hnsim_sim::testkit::{ctr, ip as ip4};
+    use hnsim_sim::{Place, L4};
+    let costs = |policies: serde_json::Value| {
+        let (mut lab, _) = l2bridge_lab(policies, &[]);
+        lab.w
+            .add_router_route("r1", "10.244.1.0/24".parse().unwrap(), ip4("10.0.0.11"))
+            .unwrap();
+        lab.listen(Place::Station("client".into()), L4::Tcp, 80);
+        first_and_established(&mut lab, 40000, 40001, |lab, sport| {
+            let x = lab.send(ctr("A"), "10.0.0.50", L4::Tcp, 80, Some(sport));
+            assert_eq!(x.request.delivered_to.as_deref(), Some("station:client"), "{x}");
+            assert!(x.completed(), "{x}");
+        })
+    };
+    let route = serde_json::json!([{"Type": "SDNRoute",
+        "Settings": {"DestinationPrefix": "10.0.0.0/24", "NextHop": "0.0.0.0"}}]);
+    let (first, est) = costs(serde_json::json!([]));
+    let (first_r, est_r) = costs(route);
+    assert_eq!(
+        first_r.rule_evaluations,
+        first.rule_evaluations + 1,
+        "{first_r:?}, {first:?}"
+    );
+    assert_eq!(
+        (est_r.rule_evaluations, est.rule_evaluations),
+        (0, 0),
+        "{est_r:?}, {est:?}"
+    );
+}
