@@ -1221,3 +1221,130 @@ fn an_sdn_route_counts_one_rule_evaluation_on_a_first_packet() {
         "{est_r:?}, {est:?}"
     );
 }
+
+/// An endpoint `SDNRoute` without NeedEncap whose next hop is a real address sends the packet
+/// onto the wire to that next hop, not up to the host stack: pod A's route to the client
+/// (10.0.0.50/32) via r1 takes the packet through r1, although the host would reach the client
+/// directly on the LAN.
+#[test]
+fn an_sdn_route_with_a_next_hop_sends_the_packet_to_it_on_the_wire() {
+    use hnsim_sim::testkit::{ctr, ip as ip4};
+    use hnsim_sim::{Place, L4};
+    let route = serde_json::json!([{"Type": "SDNRoute",
+        "Settings": {"DestinationPrefix": "10.0.0.50/32", "NextHop": "10.0.0.1"}}]);
+    let (mut lab, _) = l2bridge_lab(route, &[]);
+    lab.w
+        .add_router_route("r1", "10.244.1.0/24".parse().unwrap(), ip4("10.0.0.11"))
+        .unwrap();
+    lab.listen(Place::Station("client".into()), L4::Tcp, 80);
+    let x = lab.send(ctr("A"), "10.0.0.50", L4::Tcp, 80, Some(40000));
+    assert_eq!(x.request.delivered_to.as_deref(), Some("station:client"), "{x}");
+    let nodes: Vec<&str> = x.request.hops.iter().map(|h| h.node.as_str()).collect();
+    assert_eq!(nodes, ["node1", "r1", "client"], "{x}");
+}
+
+/// WinNAT translates only sources of a NAT network (or a sharing ICS one): on a node that also
+/// has Docker's `nat` network (listed first: the lower ID), a packet of an L2Bridge pod that
+/// the host stack routes out (its `SDNRoute` hands it to the host) leaves with the pod's
+/// address.
+#[test]
+fn winnat_leaves_a_packet_from_another_network_untranslated() {
+    use hnsim_sim::testkit::{ctr, ip as ip4, Lab};
+    use hnsim_sim::{Place, L4};
+    let mut lab = Lab::common(17);
+    lab.network(
+        "node1",
+        serde_json::json!({"ID": "00000000-0000-0000-0000-000000000001", "Name": "nat", "Type": "NAT", "Ipams": [{"Type": "Static", "Subnets": [{"IpAddressPrefix": "172.20.1.0/24",
+            "Routes": [{"NextHop": "172.20.1.1", "DestinationPrefix": "0.0.0.0/0"}]}]}]}),
+    );
+    let n = lab.network(
+        "node1",
+        serde_json::json!({"ID": "00000000-0000-0000-0000-000000000002", "Name": "cbr0", "Type": "L2Bridge", "Ipams": [{"Type": "Static", "Subnets": [{"IpAddressPrefix": "10.244.1.0/24",
+            "Routes": [{"NextHop": "10.244.1.1", "DestinationPrefix": "0.0.0.0/0"}]}]}]}),
+    );
+    let a = lab.endpoint(
+        "node1",
+        n,
+        serde_json::json!({"Name": "A", "IpConfigurations": [{"IpAddress": "10.244.1.10"}],
+            "Policies": [{"Type": "SDNRoute", "Settings": {"DestinationPrefix": "10.0.0.0/24", "NextHop": "0.0.0.0"}}]}),
+    );
+    lab.container("node1", "A", &[a]);
+    lab.w
+        .add_router_route("r1", "10.244.1.0/24".parse().unwrap(), ip4("10.0.0.11"))
+        .unwrap();
+    lab.listen(Place::Station("client".into()), L4::Tcp, 80);
+    let x = lab.send(ctr("A"), "10.0.0.50", L4::Tcp, 80, Some(40000));
+    assert_eq!(x.request.delivered_to.as_deref(), Some("station:client"), "{x}");
+    let seen = x.request.seen.as_ref().expect("seen");
+    assert_eq!((seen.src, seen.src_port), (ip("10.244.1.10"), 40000), "{x}");
+}
+
+/// A `RemoteSubnetRoute` the overlay route layer matches is one rule evaluation: pod A's first
+/// packet to pod C (S8) costs exactly one evaluation more when node1 routes it by its
+/// RemoteSubnetRoute than when node1 holds a remote endpoint for C (looked up, not evaluated);
+/// an established packet none either way.
+#[test]
+fn a_remote_subnet_route_counts_one_rule_evaluation_on_a_first_packet() {
+    use hnsim_sim::testkit::{ctr, Lab};
+    use hnsim_sim::L4;
+    let costs = |remote_endpoint: bool| {
+        let mut lab = Lab::s8_overlay(18, None, serde_json::Value::Null);
+        if remote_endpoint {
+            let n1 = *lab.w.hns("node1").unwrap().networks.keys().next().unwrap();
+            lab.endpoint(
+                "node1",
+                n1,
+                serde_json::json!({"IpConfigurations": [{"IpAddress": "10.244.2.10"}],
+                    "MacAddress": "0E-2A-0a-f4-02-0a", "Flags": 1,
+                    "Policies": [{"Type": "ProviderAddress", "Settings": {"ProviderAddress": "10.0.0.12"}}]}),
+            );
+        }
+        lab.listen(ctr("C"), L4::Tcp, 80);
+        first_and_established(&mut lab, 40000, 40001, |lab, sport| {
+            let x = lab.send(ctr("A"), "10.244.2.10", L4::Tcp, 80, Some(sport));
+            assert_eq!(x.request.delivered_to.as_deref(), Some("container:C"), "{x}");
+            assert!(x.completed(), "{x}");
+        })
+    };
+    let (first, est) = costs(false);
+    let (first_ep, est_ep) = costs(true);
+    assert_eq!(
+        first.rule_evaluations,
+        first_ep.rule_evaluations + 1,
+        "{first:?}, {first_ep:?}"
+    );
+    assert_eq!(
+        (est.rule_evaluations, est_ep.rule_evaluations),
+        (0, 0),
+        "{est:?}, {est_ep:?}"
+    );
+}
+
+/// WinNAT gives a NAT network pod's TCP and UDP connections a source port from the host's SNAT
+/// pool (49152 up, `snat_first_port`), not the pod's own.
+#[test]
+fn winnat_gives_tcp_and_udp_a_port_from_the_hosts_pool() {
+    use hnsim_sim::testkit::{ctr, Lab};
+    use hnsim_sim::{Place, L4};
+    let mut lab = Lab::common(19);
+    let n = lab.network(
+        "node1",
+        serde_json::json!({"Name": "nat", "Type": "NAT", "Ipams": [{"Type": "Static", "Subnets": [
+            {"IpAddressPrefix": "172.30.0.0/24", "Routes": [{"NextHop": "172.30.0.1", "DestinationPrefix": "0.0.0.0/0"}]}]}]}),
+    );
+    let a = lab.endpoint(
+        "node1",
+        n,
+        serde_json::json!({"Name": "A", "IpConfigurations": [{"IpAddress": "172.30.0.10"}],
+            "Routes": [{"NextHop": "172.30.0.1", "DestinationPrefix": "0.0.0.0/0"}]}),
+    );
+    lab.container("node1", "A", &[a]);
+    for l4 in [L4::Tcp, L4::Udp] {
+        lab.listen(Place::Station("inet".into()), l4, 443);
+        let x = lab.send(ctr("A"), "203.0.113.50", l4, 443, Some(40000));
+        assert!(x.completed(), "{x}");
+        let seen = x.request.seen.as_ref().expect("seen");
+        assert_eq!(seen.src, ip("10.0.0.11"), "{x}");
+        assert!((49152..=65535).contains(&seen.src_port), "{x}");
+    }
+}
