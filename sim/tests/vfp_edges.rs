@@ -1225,11 +1225,12 @@ fn an_sdn_route_counts_one_rule_evaluation_on_a_first_packet() {
 /// An endpoint `SDNRoute` without NeedEncap whose next hop is a real address sends the packet
 /// onto the wire to that next hop, not up to the host stack: pod A's route to the client
 /// (10.0.0.50/32) via r1 takes the packet through r1, although the host would reach the client
-/// directly on the LAN.
+/// directly on the LAN. The frame leaves with the host's MAC (an L2Bridge endpoint; only a
+/// Transparent one sends with its own).
 #[test]
 fn an_sdn_route_with_a_next_hop_sends_the_packet_to_it_on_the_wire() {
     use hnsim_sim::testkit::{ctr, ip as ip4};
-    use hnsim_sim::{Place, L4};
+    use hnsim_sim::{Place, Step, L4};
     let route = serde_json::json!([{"Type": "SDNRoute",
         "Settings": {"DestinationPrefix": "10.0.0.50/32", "NextHop": "10.0.0.1"}}]);
     let (mut lab, _) = l2bridge_lab(route, &[]);
@@ -1241,6 +1242,17 @@ fn an_sdn_route_with_a_next_hop_sends_the_packet_to_it_on_the_wire() {
     assert_eq!(x.request.delivered_to.as_deref(), Some("station:client"), "{x}");
     let nodes: Vec<&str> = x.request.hops.iter().map(|h| h.node.as_str()).collect();
     assert_eq!(nodes, ["node1", "r1", "client"], "{x}");
+    let macs: Vec<String> = x.request.hops[0]
+        .steps
+        .iter()
+        .filter_map(|s| match s {
+            Step::Transform { rule, after, .. } if rule.starts_with("MAC rewrite") => {
+                Some(format!("{} -> {}", after.src_mac, after.dst_mac))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(macs, ["00-15-5D-00-00-11 -> 00-00-5E-00-01-01"], "{x}");
 }
 
 /// WinNAT translates only sources of a NAT network (or a sharing ICS one): on a node that also
@@ -1347,4 +1359,96 @@ fn winnat_gives_tcp_and_udp_a_port_from_the_hosts_pool() {
         assert_eq!(seen.src, ip("10.0.0.11"), "{x}");
         assert!((49152..=65535).contains(&seen.src_port), "{x}");
     }
+}
+
+/// A connection no rule of a non-empty ACL set matches is blocked by the default for rule sets,
+/// and the denial names that setting (`acl_default_block_when_rules_exist`), not the one for
+/// endpoints without rules: A may send only to TCP 443, so its connection to TCP 80 is denied.
+#[test]
+fn a_denial_by_the_rule_sets_default_names_its_setting() {
+    use hnsim_sim::testkit::{ctr, std_outbound_nat};
+    use hnsim_sim::{Disposition, Place, L4};
+    let allow_443 = serde_json::json!({"Type": "ACL", "Settings": {"Protocols": "6", "Action": "Allow",
+        "Direction": "Out", "RemotePorts": "443", "Priority": 100, "RuleType": "Switch"}});
+    let (mut lab, _) = l2bridge_lab(serde_json::json!([std_outbound_nat(), allow_443]), &[]);
+    lab.listen(Place::Station("inet".into()), L4::Tcp, 443);
+    lab.listen(Place::Station("inet".into()), L4::Tcp, 80);
+    let x = lab.send(ctr("A"), "203.0.113.50", L4::Tcp, 443, Some(40000));
+    assert!(x.completed(), "{x}");
+    let x = lab.send(ctr("A"), "203.0.113.50", L4::Tcp, 80, Some(40001));
+    match &x.request.disposition {
+        Disposition::DeniedOut {
+            layer, rule, reason, ..
+        } => {
+            assert_eq!((layer.as_str(), rule.as_str()), ("ACL_SWITCH", "default"), "{x}");
+            assert!(
+                reason.contains("acl_default_block_when_rules_exist")
+                    && !reason.contains("acl_default_allow_when_no_rules"),
+                "{reason}"
+            );
+        }
+        other => panic!("expected DeniedOut, found {other:?}\n{x}"),
+    }
+}
+
+/// WinNAT restores each reply to the pod whose connection it translated: two pods of one NAT
+/// network reach the same server, and each gets its own reply.
+#[test]
+fn winnat_restores_each_reply_to_its_own_pod() {
+    use hnsim_sim::testkit::{ctr, Lab};
+    use hnsim_sim::{Place, L4};
+    let mut lab = Lab::common(20);
+    let n = lab.network(
+        "node1",
+        serde_json::json!({"Name": "nat", "Type": "NAT", "Ipams": [{"Type": "Static", "Subnets": [
+            {"IpAddressPrefix": "172.30.0.0/24", "Routes": [{"NextHop": "172.30.0.1", "DestinationPrefix": "0.0.0.0/0"}]}]}]}),
+    );
+    for (name, addr) in [("A", "172.30.0.10"), ("B", "172.30.0.11")] {
+        let e = lab.endpoint(
+            "node1",
+            n,
+            serde_json::json!({"Name": name, "IpConfigurations": [{"IpAddress": addr}],
+                "Routes": [{"NextHop": "172.30.0.1", "DestinationPrefix": "0.0.0.0/0"}]}),
+        );
+        lab.container("node1", name, &[e]);
+    }
+    lab.listen(Place::Station("inet".into()), L4::Tcp, 443);
+    for name in ["A", "B"] {
+        let x = lab.send(ctr(name), "203.0.113.50", L4::Tcp, 443, Some(40000));
+        let reply = x.reply.as_ref().expect("a reply");
+        let to = format!("container:{name}");
+        assert_eq!(reply.delivered_to.as_deref(), Some(to.as_str()), "{x}");
+    }
+}
+
+/// The IPv6 route layer counts its lookups like the IPv4 one: once the neighbour caches are
+/// warm, a dual-stack pod's new IPv6 connection to an address of another network on its node
+/// (no host IPv6 route: dropped) costs exactly five lookups: A's neighbour cache (its gateway,
+/// cached), then at A's port the flow table, the LB index, the ROUTE layer and the host's IPv6
+/// routes.
+#[test]
+fn an_ipv6_first_packet_counts_its_route_lookups() {
+    use hnsim_sim::testkit::{ctr, Lab};
+    use hnsim_sim::{Disposition, SendRequest, L4};
+    let mut lab = Lab::common(65);
+    let cbr0 = dual_stack_net(&mut lab, "node1", "cbr0", 1);
+    let cbr1 = dual_stack_net(&mut lab, "node1", "cbr1", 3);
+    dual_stack_pod(&mut lab, "node1", cbr0, ("A", 1, 0x10), serde_json::json!([]));
+    dual_stack_pod(&mut lab, "node1", cbr1, ("D", 3, 0x10), serde_json::json!([]));
+    let send = |lab: &mut Lab, sport: u16| {
+        let mut r = SendRequest::new(ctr("A"), ip("fd00:3::10"), L4::Tcp, 80);
+        r.src_port = Some(sport);
+        let x = lab.try_send(r).expect("send");
+        assert!(
+            matches!(&x.request.disposition, Disposition::NoRoute { .. }),
+            "{x}"
+        );
+    };
+    send(&mut lab, 40000);
+    let cost = cost_of(&mut lab, |lab| send(lab, 40001));
+    assert_eq!(
+        (cost.table_lookups, cost.slow_path, cost.fast_path),
+        (5, 1, 0),
+        "{cost:?}"
+    );
 }
