@@ -68,7 +68,7 @@ fi
 
 sim_fast=(--lib --test vfp_rules --test dataplane_lb --test dataplane_fastpath --test dataplane_compile
           --test reference_scenarios --test vfp_edges --test dataplane_nettypes --test reference_dual_stack
-          --test reach_props)
+          --test dataplane_faults --test reach_props)
 # Left out of the sim --fast set: reach_props' sweep of both ends of every class of the library
 # (about 40 s a mutant; its two other library tests take 5 s). The whole-suite --again runs it.
 sim_fast_skip=(both_ends_of_every_class_and_every_written_port_get_the_predicted_outcome)
