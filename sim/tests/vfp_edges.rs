@@ -1156,3 +1156,311 @@ fn the_host_traces_nat_and_ics_egress_under_their_own_layer() {
         assert_eq!(unsnat, [layer], "{kind}: {x}");
     }
 }
+
+/// A metered frame costs exactly its IP length plus the 14-byte Ethernet header. At 20,000 B/s
+/// the bucket holds 2,000 bytes and the clock stands still: after a 1,000-byte TCP payload (a
+/// 1,054-byte frame) 946 bytes are left, so a 893-byte payload (947) is dropped, a 892-byte one
+/// (946) passes, and then even an empty segment (54) is dropped.
+#[test]
+fn a_metered_frame_costs_its_ip_length_and_the_ethernet_header() {
+    use hnsim_sim::testkit::{ctr, Lab};
+    use hnsim_sim::{Place, SendRequest, L4};
+    let mut lab = Lab::common(15);
+    let n = lab.network(
+        "node1",
+        serde_json::json!({"Name": "nat", "Type": "NAT", "Ipams": [{"Type": "Static", "Subnets": [{"IpAddressPrefix": "172.20.1.0/24",
+            "Routes": [{"NextHop": "172.20.1.1", "DestinationPrefix": "0.0.0.0/0"}]}]}]}),
+    );
+    let e = lab.endpoint(
+        "node1",
+        n,
+        serde_json::json!({"Policies": [{"Type": "QOS", "Settings": {"MaximumOutgoingBandwidthInBytes": 20000}}]}),
+    );
+    lab.container("node1", "P1", &[e]);
+    lab.listen(Place::Station("client".into()), L4::Tcp, 80);
+    let t0 = lab.w.now();
+    let mut delivered = |len: u16| {
+        let mut r = SendRequest::new(ctr("P1"), ip("10.0.0.50"), L4::Tcp, 80);
+        r.src_port = Some(40000);
+        r.data_len = len;
+        lab.try_send(r).expect("send").request.disposition.is_delivered()
+    };
+    assert!(delivered(1000));
+    assert!(!delivered(893), "947 bytes taken from 946");
+    assert!(delivered(892), "946 bytes taken from 946");
+    assert!(!delivered(0), "an empty bucket");
+    // Each exchange moves the clock a little (1 µs); under 50 µs the bucket refills less than
+    // a byte, so the edges above are exact.
+    assert!(
+        lab.w.now() - t0 < 50_000,
+        "the clock moved {} ns",
+        lab.w.now() - t0
+    );
+}
+
+/// An endpoint `SDNRoute` the route layer matches is one rule evaluation, on the first packet
+/// only: the same connection from pod A to the LAN costs exactly one evaluation more with the
+/// route than without it (no ACLs, no NAT policy; r1 routes the pod subnet back to node1), and
+/// an established packet none.
+#[test]
+fn an_sdn_route_counts_one_rule_evaluation_on_a_first_packet() {
+    use hnsim_sim::testkit::{ctr, ip as ip4};
+    use hnsim_sim::{Place, L4};
+    let costs = |policies: serde_json::Value| {
+        let (mut lab, _) = l2bridge_lab(policies, &[]);
+        lab.w
+            .add_router_route("r1", "10.244.1.0/24".parse().unwrap(), ip4("10.0.0.11"))
+            .unwrap();
+        lab.listen(Place::Station("client".into()), L4::Tcp, 80);
+        first_and_established(&mut lab, 40000, 40001, |lab, sport| {
+            let x = lab.send(ctr("A"), "10.0.0.50", L4::Tcp, 80, Some(sport));
+            assert_eq!(x.request.delivered_to.as_deref(), Some("station:client"), "{x}");
+            assert!(x.completed(), "{x}");
+        })
+    };
+    let route = serde_json::json!([{"Type": "SDNRoute",
+        "Settings": {"DestinationPrefix": "10.0.0.0/24", "NextHop": "0.0.0.0"}}]);
+    let (first, est) = costs(serde_json::json!([]));
+    let (first_r, est_r) = costs(route);
+    assert_eq!(
+        first_r.rule_evaluations,
+        first.rule_evaluations + 1,
+        "{first_r:?}, {first:?}"
+    );
+    assert_eq!(
+        (est_r.rule_evaluations, est.rule_evaluations),
+        (0, 0),
+        "{est_r:?}, {est:?}"
+    );
+}
+
+/// An endpoint `SDNRoute` without NeedEncap whose next hop is a real address sends the packet
+/// onto the wire to that next hop, not up to the host stack: pod A's route to the client
+/// (10.0.0.50/32) via r1 takes the packet through r1, although the host would reach the client
+/// directly on the LAN. The frame leaves with the host's MAC (an L2Bridge endpoint; only a
+/// Transparent one sends with its own).
+#[test]
+fn an_sdn_route_with_a_next_hop_sends_the_packet_to_it_on_the_wire() {
+    use hnsim_sim::testkit::{ctr, ip as ip4};
+    use hnsim_sim::{Place, Step, L4};
+    let route = serde_json::json!([{"Type": "SDNRoute",
+        "Settings": {"DestinationPrefix": "10.0.0.50/32", "NextHop": "10.0.0.1"}}]);
+    let (mut lab, _) = l2bridge_lab(route, &[]);
+    lab.w
+        .add_router_route("r1", "10.244.1.0/24".parse().unwrap(), ip4("10.0.0.11"))
+        .unwrap();
+    lab.listen(Place::Station("client".into()), L4::Tcp, 80);
+    let x = lab.send(ctr("A"), "10.0.0.50", L4::Tcp, 80, Some(40000));
+    assert_eq!(x.request.delivered_to.as_deref(), Some("station:client"), "{x}");
+    let nodes: Vec<&str> = x.request.hops.iter().map(|h| h.node.as_str()).collect();
+    assert_eq!(nodes, ["node1", "r1", "client"], "{x}");
+    let macs: Vec<String> = x.request.hops[0]
+        .steps
+        .iter()
+        .filter_map(|s| match s {
+            Step::Transform { rule, after, .. } if rule.starts_with("MAC rewrite") => {
+                Some(format!("{} -> {}", after.src_mac, after.dst_mac))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(macs, ["00-15-5D-00-00-11 -> 00-00-5E-00-01-01"], "{x}");
+}
+
+/// WinNAT translates only sources of a NAT network (or a sharing ICS one): on a node that also
+/// has Docker's `nat` network (listed first: the lower ID), a packet of an L2Bridge pod that
+/// the host stack routes out (its `SDNRoute` hands it to the host) leaves with the pod's
+/// address.
+#[test]
+fn winnat_leaves_a_packet_from_another_network_untranslated() {
+    use hnsim_sim::testkit::{ctr, ip as ip4, Lab};
+    use hnsim_sim::{Place, L4};
+    let mut lab = Lab::common(17);
+    lab.network(
+        "node1",
+        serde_json::json!({"ID": "00000000-0000-0000-0000-000000000001", "Name": "nat", "Type": "NAT", "Ipams": [{"Type": "Static", "Subnets": [{"IpAddressPrefix": "172.20.1.0/24",
+            "Routes": [{"NextHop": "172.20.1.1", "DestinationPrefix": "0.0.0.0/0"}]}]}]}),
+    );
+    let n = lab.network(
+        "node1",
+        serde_json::json!({"ID": "00000000-0000-0000-0000-000000000002", "Name": "cbr0", "Type": "L2Bridge", "Ipams": [{"Type": "Static", "Subnets": [{"IpAddressPrefix": "10.244.1.0/24",
+            "Routes": [{"NextHop": "10.244.1.1", "DestinationPrefix": "0.0.0.0/0"}]}]}]}),
+    );
+    let a = lab.endpoint(
+        "node1",
+        n,
+        serde_json::json!({"Name": "A", "IpConfigurations": [{"IpAddress": "10.244.1.10"}],
+            "Policies": [{"Type": "SDNRoute", "Settings": {"DestinationPrefix": "10.0.0.0/24", "NextHop": "0.0.0.0"}}]}),
+    );
+    lab.container("node1", "A", &[a]);
+    lab.w
+        .add_router_route("r1", "10.244.1.0/24".parse().unwrap(), ip4("10.0.0.11"))
+        .unwrap();
+    lab.listen(Place::Station("client".into()), L4::Tcp, 80);
+    let x = lab.send(ctr("A"), "10.0.0.50", L4::Tcp, 80, Some(40000));
+    assert_eq!(x.request.delivered_to.as_deref(), Some("station:client"), "{x}");
+    let seen = x.request.seen.as_ref().expect("seen");
+    assert_eq!((seen.src, seen.src_port), (ip("10.244.1.10"), 40000), "{x}");
+}
+
+/// A `RemoteSubnetRoute` the overlay route layer matches is one rule evaluation: pod A's first
+/// packet to pod C (S8) costs exactly one evaluation more when node1 routes it by its
+/// RemoteSubnetRoute than when node1 holds a remote endpoint for C (looked up, not evaluated);
+/// an established packet none either way.
+#[test]
+fn a_remote_subnet_route_counts_one_rule_evaluation_on_a_first_packet() {
+    use hnsim_sim::testkit::{ctr, Lab};
+    use hnsim_sim::L4;
+    let costs = |remote_endpoint: bool| {
+        let mut lab = Lab::s8_overlay(18, None, serde_json::Value::Null);
+        if remote_endpoint {
+            let n1 = *lab.w.hns("node1").unwrap().networks.keys().next().unwrap();
+            lab.endpoint(
+                "node1",
+                n1,
+                serde_json::json!({"IpConfigurations": [{"IpAddress": "10.244.2.10"}],
+                    "MacAddress": "0E-2A-0a-f4-02-0a", "Flags": 1,
+                    "Policies": [{"Type": "ProviderAddress", "Settings": {"ProviderAddress": "10.0.0.12"}}]}),
+            );
+        }
+        lab.listen(ctr("C"), L4::Tcp, 80);
+        first_and_established(&mut lab, 40000, 40001, |lab, sport| {
+            let x = lab.send(ctr("A"), "10.244.2.10", L4::Tcp, 80, Some(sport));
+            assert_eq!(x.request.delivered_to.as_deref(), Some("container:C"), "{x}");
+            assert!(x.completed(), "{x}");
+        })
+    };
+    let (first, est) = costs(false);
+    let (first_ep, est_ep) = costs(true);
+    assert_eq!(
+        first.rule_evaluations,
+        first_ep.rule_evaluations + 1,
+        "{first:?}, {first_ep:?}"
+    );
+    assert_eq!(
+        (est.rule_evaluations, est_ep.rule_evaluations),
+        (0, 0),
+        "{est:?}, {est_ep:?}"
+    );
+}
+
+/// WinNAT gives a NAT network pod's TCP and UDP connections a source port from the host's SNAT
+/// pool (49152 up, `snat_first_port`), not the pod's own.
+#[test]
+fn winnat_gives_tcp_and_udp_a_port_from_the_hosts_pool() {
+    use hnsim_sim::testkit::{ctr, Lab};
+    use hnsim_sim::{Place, L4};
+    let mut lab = Lab::common(19);
+    let n = lab.network(
+        "node1",
+        serde_json::json!({"Name": "nat", "Type": "NAT", "Ipams": [{"Type": "Static", "Subnets": [
+            {"IpAddressPrefix": "172.30.0.0/24", "Routes": [{"NextHop": "172.30.0.1", "DestinationPrefix": "0.0.0.0/0"}]}]}]}),
+    );
+    let a = lab.endpoint(
+        "node1",
+        n,
+        serde_json::json!({"Name": "A", "IpConfigurations": [{"IpAddress": "172.30.0.10"}],
+            "Routes": [{"NextHop": "172.30.0.1", "DestinationPrefix": "0.0.0.0/0"}]}),
+    );
+    lab.container("node1", "A", &[a]);
+    for l4 in [L4::Tcp, L4::Udp] {
+        lab.listen(Place::Station("inet".into()), l4, 443);
+        let x = lab.send(ctr("A"), "203.0.113.50", l4, 443, Some(40000));
+        assert!(x.completed(), "{x}");
+        let seen = x.request.seen.as_ref().expect("seen");
+        assert_eq!(seen.src, ip("10.0.0.11"), "{x}");
+        assert!((49152..=65535).contains(&seen.src_port), "{x}");
+    }
+}
+
+/// A connection no rule of a non-empty ACL set matches is blocked by the default for rule sets,
+/// and the denial names that setting (`acl_default_block_when_rules_exist`), not the one for
+/// endpoints without rules: A may send only to TCP 443, so its connection to TCP 80 is denied.
+#[test]
+fn a_denial_by_the_rule_sets_default_names_its_setting() {
+    use hnsim_sim::testkit::{ctr, std_outbound_nat};
+    use hnsim_sim::{Disposition, Place, L4};
+    let allow_443 = serde_json::json!({"Type": "ACL", "Settings": {"Protocols": "6", "Action": "Allow",
+        "Direction": "Out", "RemotePorts": "443", "Priority": 100, "RuleType": "Switch"}});
+    let (mut lab, _) = l2bridge_lab(serde_json::json!([std_outbound_nat(), allow_443]), &[]);
+    lab.listen(Place::Station("inet".into()), L4::Tcp, 443);
+    lab.listen(Place::Station("inet".into()), L4::Tcp, 80);
+    let x = lab.send(ctr("A"), "203.0.113.50", L4::Tcp, 443, Some(40000));
+    assert!(x.completed(), "{x}");
+    let x = lab.send(ctr("A"), "203.0.113.50", L4::Tcp, 80, Some(40001));
+    match &x.request.disposition {
+        Disposition::DeniedOut {
+            layer, rule, reason, ..
+        } => {
+            assert_eq!((layer.as_str(), rule.as_str()), ("ACL_SWITCH", "default"), "{x}");
+            assert!(
+                reason.contains("acl_default_block_when_rules_exist")
+                    && !reason.contains("acl_default_allow_when_no_rules"),
+                "{reason}"
+            );
+        }
+        other => panic!("expected DeniedOut, found {other:?}\n{x}"),
+    }
+}
+
+/// WinNAT restores each reply to the pod whose connection it translated: two pods of one NAT
+/// network reach the same server, and each gets its own reply.
+#[test]
+fn winnat_restores_each_reply_to_its_own_pod() {
+    use hnsim_sim::testkit::{ctr, Lab};
+    use hnsim_sim::{Place, L4};
+    let mut lab = Lab::common(20);
+    let n = lab.network(
+        "node1",
+        serde_json::json!({"Name": "nat", "Type": "NAT", "Ipams": [{"Type": "Static", "Subnets": [
+            {"IpAddressPrefix": "172.30.0.0/24", "Routes": [{"NextHop": "172.30.0.1", "DestinationPrefix": "0.0.0.0/0"}]}]}]}),
+    );
+    for (name, addr) in [("A", "172.30.0.10"), ("B", "172.30.0.11")] {
+        let e = lab.endpoint(
+            "node1",
+            n,
+            serde_json::json!({"Name": name, "IpConfigurations": [{"IpAddress": addr}],
+                "Routes": [{"NextHop": "172.30.0.1", "DestinationPrefix": "0.0.0.0/0"}]}),
+        );
+        lab.container("node1", name, &[e]);
+    }
+    lab.listen(Place::Station("inet".into()), L4::Tcp, 443);
+    for name in ["A", "B"] {
+        let x = lab.send(ctr(name), "203.0.113.50", L4::Tcp, 443, Some(40000));
+        let reply = x.reply.as_ref().expect("a reply");
+        let to = format!("container:{name}");
+        assert_eq!(reply.delivered_to.as_deref(), Some(to.as_str()), "{x}");
+    }
+}
+
+/// The IPv6 route layer counts its lookups like the IPv4 one: once the neighbour caches are
+/// warm, a dual-stack pod's new IPv6 connection to an address of another network on its node
+/// (no host IPv6 route: dropped) costs exactly five lookups: A's neighbour cache (its gateway,
+/// cached), then at A's port the flow table, the LB index, the ROUTE layer and the host's IPv6
+/// routes.
+#[test]
+fn an_ipv6_first_packet_counts_its_route_lookups() {
+    use hnsim_sim::testkit::{ctr, Lab};
+    use hnsim_sim::{Disposition, SendRequest, L4};
+    let mut lab = Lab::common(65);
+    let cbr0 = dual_stack_net(&mut lab, "node1", "cbr0", 1);
+    let cbr1 = dual_stack_net(&mut lab, "node1", "cbr1", 3);
+    dual_stack_pod(&mut lab, "node1", cbr0, ("A", 1, 0x10), serde_json::json!([]));
+    dual_stack_pod(&mut lab, "node1", cbr1, ("D", 3, 0x10), serde_json::json!([]));
+    let send = |lab: &mut Lab, sport: u16| {
+        let mut r = SendRequest::new(ctr("A"), ip("fd00:3::10"), L4::Tcp, 80);
+        r.src_port = Some(sport);
+        let x = lab.try_send(r).expect("send");
+        assert!(
+            matches!(&x.request.disposition, Disposition::NoRoute { .. }),
+            "{x}"
+        );
+    };
+    send(&mut lab, 40000);
+    let cost = cost_of(&mut lab, |lab| send(lab, 40001));
+    assert_eq!(
+        (cost.table_lookups, cost.slow_path, cost.fast_path),
+        (5, 1, 0),
+        "{cost:?}"
+    );
+}
