@@ -1238,3 +1238,172 @@ fn a_mac_pool_range_may_be_one_mac_but_not_reversed() {
     let e = with_range("00-15-5D-52-C0-11", "00-15-5D-52-C0-10").unwrap_err();
     assert!(e.message.contains("is above EndMacAddress"), "{}", e.message);
 }
+
+/// `Hns::endpoints_of` lists exactly the network's endpoints, in ID order, and no longer one
+/// that was deleted.
+#[test]
+fn a_network_lists_its_own_endpoints_in_id_order() {
+    let mut h = hns();
+    let a = net(&mut h, nat_network("a", "172.20.0.0/16", "172.20.0.1"));
+    let b = net(&mut h, nat_network("b", "172.21.0.0/16", "172.21.0.1"));
+    let mut on_a: Vec<Guid> = (0..4).map(|_| ep(&mut h, &a, None)).collect();
+    let on_b = ep(&mut h, &b, None);
+    on_a.sort();
+    let listed = |h: &hnsim_model::state::Hns, n: &Guid| -> Vec<Guid> {
+        h.endpoints_of(n).map(|(id, _)| *id).collect()
+    };
+    assert_eq!(listed(&h, &a), on_a);
+    assert_eq!(listed(&h, &b), [on_b]);
+    for (id, e) in h.endpoints_of(&a) {
+        assert_eq!(h.network_of(id), Some(a), "{}", e.host_compute_network);
+    }
+    h.delete_endpoint(&on_a[1].to_string()).unwrap();
+    on_a.remove(1);
+    assert_eq!(listed(&h, &a), on_a);
+}
+
+/// `hnsim hns validate` prints a document as it came: one object as an object, an array (even
+/// of one document) as an array, and the documents of a v1 reply's `Output` list as an array
+/// of all of them (none: an empty array).
+#[test]
+fn validate_prints_an_array_for_an_array_or_a_v1_reply() {
+    let s = HostSettings::default();
+    let ns = r#"{"ID":"0E3AF5E0-7C4E-4D3C-9B79-2B5C5D1C1A11","Type":"Host"}"#;
+    let (one, _) = lint::check_text(ns, &s).unwrap();
+    assert_eq!(one["Type"], "Host", "{one}");
+    let (array, _) = lint::check_text(&format!("[{ns}]"), &s).unwrap();
+    assert_eq!(array, json!([one]));
+    let reply = r#"{"Success":true,"Output":[{"Name":"a","Type":"NAT"},{"Name":"b","Type":"L2Bridge"}]}"#;
+    let (out, _) = lint::check_text(reply, &s).unwrap();
+    let names: Vec<&str> = out
+        .as_array()
+        .unwrap_or_else(|| panic!("expected an array, found {out}"))
+        .iter()
+        .map(|d| d["Name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["a", "b"]);
+    let (none, _) = lint::check_text(r#"{"Success":true,"Output":[]}"#, &s).unwrap();
+    assert_eq!(none, json!([]));
+}
+
+/// An ACL's `RuleType` may be left out; given, it must be `Host` or `Switch` (in any case):
+/// anything else is HCN_E_INVALID_POLICY.
+#[test]
+fn an_acl_rule_type_is_host_switch_or_none() {
+    let mut h = hns();
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    let mut acl = |rule_type: Option<&str>| {
+        let mut settings = json!({"Protocols": "6", "Action": "Block", "Direction": "In"});
+        if let Some(t) = rule_type {
+            settings["RuleType"] = json!(t);
+        }
+        let mut d = endpoint_doc(&n, None);
+        d["Policies"] = json!([{"Type": "ACL", "Settings": settings}]);
+        create(&mut h, ObjectKind::Endpoint, &d).map(drop)
+    };
+    acl(None).unwrap();
+    acl(Some("Switch")).unwrap();
+    acl(Some("host")).unwrap();
+    let e = acl(Some("Firewall")).unwrap_err();
+    assert_eq!(e.code, HResult::HCN_E_INVALID_POLICY, "{}", e.message);
+    assert!(
+        e.message.contains("RuleType must be Host or Switch"),
+        "{}",
+        e.message
+    );
+}
+
+/// A deleted endpoint leaves the name index: a `Name` filter (hcsshim's `GetEndpointByName`)
+/// no longer finds it, and finds a new endpoint of that name.
+#[test]
+fn a_deleted_endpoint_is_no_longer_found_by_name() {
+    let mut h = hns();
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    let mut d = endpoint_doc(&n, None);
+    d["Name"] = json!("web");
+    let (old, _) = create(&mut h, ObjectKind::Endpoint, &d).unwrap();
+    let named =
+        |h: &mut hnsim_model::state::Hns| enumerate(h, ObjectKind::Endpoint, Some(json!({"Name": "web"})));
+    assert_eq!(named(&mut h), [old]);
+    h.delete_endpoint(&old.to_string()).unwrap();
+    assert_eq!(named(&mut h), Vec::<Guid>::new());
+    let (new, _) = create(&mut h, ObjectKind::Endpoint, &d).unwrap();
+    assert_eq!(named(&mut h), [new]);
+}
+
+/// A PortMapping with `ExternalPort` 0 publishes no host port (the model's reading: 0 is "none
+/// requested"), so it takes no port from other mappings of the endpoint or the network; two
+/// mappings of one external port still clash (HCN_E_PORT_ALREADY_EXISTS).
+#[test]
+fn a_port_mapping_without_an_external_port_never_clashes() {
+    let mut h = hns();
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    let mut with_ports = |ports: &[(u16, u16)]| {
+        let mut d = endpoint_doc(&n, None);
+        let policies: Vec<_> = ports
+            .iter()
+            .map(|(internal, external)| {
+                json!({"Type": "PortMapping", "Settings": {"Protocol": 6,
+                    "InternalPort": internal, "ExternalPort": external}})
+            })
+            .collect();
+        d["Policies"] = json!(policies);
+        create(&mut h, ObjectKind::Endpoint, &d).map(drop)
+    };
+    with_ports(&[(80, 0), (443, 0)]).unwrap();
+    with_ports(&[(80, 0), (8080, 8080)]).unwrap();
+    assert_eq!(
+        code(with_ports(&[(81, 8080)])),
+        HResult::HCN_E_PORT_ALREADY_EXISTS
+    );
+}
+
+/// A VM port request's `PortId` and `VirtualMachineId` may be blank, read as not given (a
+/// fresh `PortId`, no VM); a malformed one is HCN_E_GUID_CONVERSION_FAILURE.
+#[test]
+fn a_vm_port_request_may_leave_its_ids_blank() {
+    let mut h = hns();
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    let port = |settings: serde_json::Value| {
+        json!({"ResourceType": "Port", "RequestType": "Add", "Settings": settings}).to_string()
+    };
+    let e = ep(&mut h, &n, None);
+    h.modify_endpoint(
+        &e.to_string(),
+        &port(json!({"PortId": "", "VirtualMachineId": " "})),
+    )
+    .unwrap();
+    assert!(!h.vm_ports[&e].port_id.is_zero());
+    assert!(h.vm_ports[&e].virtual_machine_id.is_zero());
+    let f = ep(&mut h, &n, None);
+    let bad = h.modify_endpoint(&f.to_string(), &port(json!({"PortId": "port-1"})));
+    assert_eq!(code(bad), HResult::HCN_E_GUID_CONVERSION_FAILURE);
+}
+
+/// The endpoints of a network (`VirtualNetwork`, the key hcsshim's `ListEndpointsOfNetwork`
+/// filters on, or `HostComputeNetwork`) come from the network's index: the answer, and its
+/// index probes, are the same whether another network holds 10 endpoints or 200.
+#[test]
+fn listing_a_networks_endpoints_costs_the_same_beside_a_larger_network() {
+    let run = |others: usize| {
+        let mut h = hns();
+        let mine = net(&mut h, nat_network("mine", "172.20.0.0/16", "172.20.0.1"));
+        let big = net(&mut h, nat_network("big", "172.21.0.0/16", "172.21.0.1"));
+        let mut want: Vec<Guid> = (0..3).map(|_| ep(&mut h, &mine, None)).collect();
+        want.sort();
+        for _ in 0..others {
+            ep(&mut h, &big, None);
+        }
+        let mut probes = Vec::new();
+        for key in ["VirtualNetwork", "HostComputeNetwork"] {
+            let before = h.index_probes();
+            let got = enumerate(&mut h, ObjectKind::Endpoint, Some(json!({key: mine.to_string()})));
+            probes.push(h.index_probes() - before);
+            assert_eq!(got, want, "{key}");
+        }
+        probes
+    };
+    let small = run(10);
+    assert!(small.iter().all(|p| *p > 0), "no index probes counted: {small:?}");
+    assert_eq!(run(200), small);
+}
