@@ -1407,3 +1407,93 @@ fn listing_a_networks_endpoints_costs_the_same_beside_a_larger_network() {
     assert!(small.iter().all(|p| *p > 0), "no index probes counted: {small:?}");
     assert_eq!(run(200), small);
 }
+
+/// Only one HostDefault namespace lives at a time (GCN_E_DEFAULTNAMESPACE_EXISTS), but once it
+/// is deleted another may be created; and a reboot, which drops every namespace, creates the
+/// host's own one afresh when the host has one.
+#[test]
+fn a_deleted_host_default_namespace_can_be_created_again() {
+    let mut h = hns();
+    let first = namespace(&mut h, Some("HostDefault"));
+    assert_eq!(
+        code(create(
+            &mut h,
+            ObjectKind::Namespace,
+            &json!({"Type": "HostDefault"})
+        )),
+        HResult::GCN_E_DEFAULTNAMESPACE_EXISTS
+    );
+    h.delete_namespace(&first.to_string()).unwrap();
+    assert_eq!(h.host_default_namespace(), None);
+    let second = namespace(&mut h, Some("HostDefault"));
+    assert_eq!(h.host_default_namespace(), Some(second));
+
+    let mut h = hns_with(|s| s.host_default_namespace = true);
+    h.host_default_namespace().expect("created at start");
+    h.reboot();
+    let after = h.host_default_namespace().expect("created again at the reboot");
+    assert_eq!(
+        query(&mut h, ObjectKind::Namespace, &after)["Type"],
+        "HostDefault"
+    );
+}
+
+/// A local endpoint created without `Routes` gets its subnet's gateway as default route; one
+/// created with routes keeps exactly those; a remote endpoint gets none (the remote endpoints
+/// of tests/data/hns-dumps carry no gateway; the document omits an empty `Routes`).
+#[test]
+fn only_a_local_endpoint_without_routes_gets_the_gateway_route() {
+    let mut h = hns();
+    let n = net(&mut h, l2bridge_network("cbr0", "10.244.1.0/24", "10.244.1.1"));
+    let routes =
+        |h: &mut hnsim_model::state::Hns, id: &Guid| query(h, ObjectKind::Endpoint, id)["Routes"].clone();
+    let plain = ep(&mut h, &n, None);
+    assert_eq!(
+        routes(&mut h, &plain),
+        json!([{"NextHop": "10.244.1.1", "DestinationPrefix": "0.0.0.0/0"}])
+    );
+    let mut d = endpoint_doc(&n, None);
+    let own = json!([{"NextHop": "10.244.1.254", "DestinationPrefix": "10.0.0.0/8"}]);
+    d["Routes"] = own.clone();
+    let (routed, _) = create(&mut h, ObjectKind::Endpoint, &d).unwrap();
+    assert_eq!(routes(&mut h, &routed), own);
+    let remote = remote_ep(&mut h, &n, "10.244.1.77", "192.168.0.12");
+    let r = routes(&mut h, &remote);
+    assert!(r.is_null(), "a remote endpoint given routes {r}");
+}
+
+/// Starting a container changes where its endpoints run: the journal lists its namespace and
+/// each endpoint placed in it, so the dataplane compiler looks at them again.
+#[test]
+fn starting_a_container_journals_its_namespace_and_endpoints() {
+    use hnsim_model::state::Isolation;
+    let mut h = hns();
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    let (a, b) = (ep(&mut h, &n, None), ep(&mut h, &n, None));
+    let ns = h
+        .create_container("pause", Isolation::Process, &[a, b])
+        .unwrap()
+        .namespace
+        .unwrap();
+    let c = h.journal_cursor();
+    h.start_container("pause").unwrap();
+    let changes: BTreeSet<&Change> = h.changes_since(c).unwrap().iter().collect();
+    let want = [Change::Namespace(ns), Change::Endpoint(a), Change::Endpoint(b)];
+    assert_eq!(changes, want.iter().collect());
+}
+
+/// The `L4Proxy` feature gates the endpoint's `L4Proxy` policy as it does the network's: HNS
+/// 12.0 refuses it (HCN_E_INVALID_POLICY_TYPE), 12.1 takes it.
+#[test]
+fn an_endpoint_l4_proxy_policy_needs_the_l4_proxy_feature() {
+    let proxy = |major: u32, minor: u32| {
+        let mut h = hns_with(|s| s.hns_version = Version::new(major, minor));
+        let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+        let mut d = endpoint_doc(&n, None);
+        d["Policies"] = json!([{"Type": "L4Proxy", "Settings": {"Port": "15001",
+            "Destination": "127.0.0.1"}}]);
+        create(&mut h, ObjectKind::Endpoint, &d).map(drop)
+    };
+    assert_eq!(code(proxy(12, 0)), HResult::HCN_E_INVALID_POLICY_TYPE);
+    proxy(12, 1).unwrap();
+}
