@@ -1497,3 +1497,222 @@ fn an_endpoint_l4_proxy_policy_needs_the_l4_proxy_feature() {
     assert_eq!(code(proxy(12, 0)), HResult::HCN_E_INVALID_POLICY_TYPE);
     proxy(12, 1).unwrap();
 }
+
+/// Importing a dump: a namespace that lists an endpoint the dump lacks loses that entry (and
+/// the import reports it) but keeps the rest of its resources as dumped, in their order, and
+/// the endpoints the dump has are placed in it.
+#[test]
+fn import_drops_only_the_missing_endpoints_of_a_namespace() {
+    let net = "0E3AF5E0-7C4E-4D3C-9B79-2B5C5D1C1A11";
+    let ep = "11111111-2222-4333-8444-555555555555";
+    let gone = "99999999-2222-4333-8444-555555555555";
+    let ns = "B1111111-2222-4333-8444-555555555555";
+    let docs = format!(
+        r#"[{{"ID":"{net}","Name":"cbr0","Type":"L2Bridge"}},
+           {{"ID":"{ep}","HostComputeNetwork":"{net}","IpConfigurations":[{{"IpAddress":"10.244.1.5"}}]}},
+           {{"ID":"{ns}","NamespaceId":2,"Type":"Host","SchemaVersion":{{"Major":2,"Minor":0}},
+             "Resources":[{{"Type":"Endpoint","Data":{{"ID":"{ep}"}}}},{{"Type":"Container","Data":{{"ID":"pause"}}}},
+               {{"Type":"Endpoint","Data":{{"ID":"{gone}"}}}}]}}]"#
+    );
+    let mut h = hns();
+    let rep = h.import(decode_any(&docs).unwrap());
+    assert_eq!(rep.namespaces, 1);
+    assert_eq!(rep.problems.len(), 1, "{:?}", rep.problems);
+    assert_eq!(rep.problems[0].kind, "namespace");
+    assert!(
+        rep.problems[0].message.contains(gone),
+        "{}",
+        rep.problems[0].message
+    );
+    let (ns, ep): (Guid, Guid) = (ns.parse().unwrap(), ep.parse().unwrap());
+    let listed: Vec<(&str, &serde_json::Value)> = h.namespaces[&ns]
+        .resources
+        .iter()
+        .map(|r| (r.resource_type.as_str(), &r.data["ID"]))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("Endpoint", &json!("11111111-2222-4333-8444-555555555555")),
+            ("Container", &json!("pause"))
+        ]
+    );
+    assert_eq!(h.namespace_of(&ep), Some(ns));
+}
+
+/// Checking documents for a given HNS version (`lint::check_value`): an IPv4 prefix may be
+/// up to 32 bits long (33 is HCN_E_INVALID_IP) and an IPv6 one up to 128 (the reader refuses
+/// more); a network's
+/// `HostRoute` policy needs HNS 9.2 (hns-schema.md §4.6), reported at the policy.
+#[test]
+fn lint_checks_prefix_lengths_and_the_host_route_feature() {
+    let problems = |doc: serde_json::Value, version: Version| {
+        let s = HostSettings {
+            hns_version: version,
+            ..HostSettings::default()
+        };
+        let (_, p) = lint::check_value(&doc, &s).unwrap();
+        p.into_iter().map(|p| (p.path, p.code)).collect::<Vec<_>>()
+    };
+    let ep = |ip: &str, len: u8| {
+        json!({"Name": "e", "HostComputeNetwork": "00000000-0000-0000-0000-000000000001",
+            "IpConfigurations": [{"IpAddress": ip, "PrefixLength": len}]})
+    };
+    let now = HostSettings::default().hns_version;
+    assert_eq!(problems(ep("10.0.0.5", 32), now), []);
+    assert_eq!(problems(ep("fd00::5", 128), now), []);
+    let p = problems(ep("10.0.0.5", 33), now);
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert_eq!(p[0].1, Some(HResult::HCN_E_INVALID_IP), "{p:?}");
+    let net = json!({"Name": "n", "Type": "L2Bridge", "Policies": [{"Type": "HostRoute", "Settings": {}}]});
+    let at_policy = |version| {
+        problems(net.clone(), version)
+            .into_iter()
+            .filter(|(path, _)| path == "$.Policies[0]")
+            .map(|(_, code)| code)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(at_policy(Version::new(9, 2)), []);
+    assert_eq!(
+        at_policy(Version::new(9, 1)),
+        [Some(HResult::HCN_E_INVALID_POLICY_TYPE)]
+    );
+}
+
+/// An ACL's `Protocols` are protocol numbers up to 256 (HNS's "any"): 257 is
+/// HCN_E_INVALID_POLICY.
+#[test]
+fn acl_protocols_go_up_to_256() {
+    let mut h = hns();
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    let mut acl = |protocols: &str| {
+        let mut d = endpoint_doc(&n, None);
+        d["Policies"] = json!([{"Type": "ACL", "Settings": {"Protocols": protocols,
+            "Action": "Block", "Direction": "Out"}}]);
+        create(&mut h, ObjectKind::Endpoint, &d).map(drop)
+    };
+    acl("256").unwrap();
+    acl("6,17,255").unwrap();
+    for bad in ["257", "6,300"] {
+        let e = acl(bad).unwrap_err();
+        assert_eq!(e.code, HResult::HCN_E_INVALID_POLICY, "{bad}: {}", e.message);
+        assert!(
+            e.message.contains("Protocols must be protocol numbers"),
+            "{}",
+            e.message
+        );
+    }
+}
+
+/// A subnet that no local endpoint uses can be removed from its network; one that holds an
+/// endpoint's address is HCN_E_ENTITY_HAS_REFERENCES, and free again once the endpoint is gone.
+#[test]
+fn only_a_subnet_in_use_cannot_be_removed() {
+    let mut h = hns();
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    let sub = |op: &str, prefix: &str| {
+        json!({"ResourceType": "Subnet", "RequestType": op, "Settings": {"Subnets": [
+            {"IpAddressPrefix": prefix, "Routes": [{"NextHop": "10.0.1.1", "DestinationPrefix": "0.0.0.0/0"}]}]}})
+        .to_string()
+    };
+    h.modify_network(&n.to_string(), &sub("Add", "10.0.1.0/24"))
+        .unwrap();
+    h.modify_network(&n.to_string(), &sub("Remove", "10.0.1.0/24"))
+        .unwrap();
+    h.modify_network(&n.to_string(), &sub("Add", "10.0.1.0/24"))
+        .unwrap();
+    let e = ep(&mut h, &n, Some("10.0.1.9"));
+    assert_eq!(
+        code(h.modify_network(&n.to_string(), &sub("Remove", "10.0.1.0/24"))),
+        HResult::HCN_E_ENTITY_HAS_REFERENCES
+    );
+    h.delete_endpoint(&e.to_string()).unwrap();
+    h.modify_network(&n.to_string(), &sub("Remove", "10.0.1.0/24"))
+        .unwrap();
+}
+
+/// The work counter is a statistic that clones copy: a bench that clones a planted host and
+/// measures the clone keeps counting from where the original was.
+#[test]
+fn a_clone_keeps_the_index_probe_count() {
+    let mut h = hns();
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    ep(&mut h, &n, None);
+    assert!(h.index_probes() > 0);
+    assert_eq!(h.clone().index_probes(), h.index_probes());
+}
+
+/// Importing a dump: an endpoint whose namespace is the nil GUID (v1 dumps write
+/// `"Namespace": {"ID": "00000000-…"}` for an endpoint in none) is simply unattached, not
+/// reported as naming a namespace the dump lacks.
+#[test]
+fn import_reads_a_nil_namespace_as_none() {
+    let net = "0E3AF5E0-7C4E-4D3C-9B79-2B5C5D1C1A11";
+    let ep = "11111111-2222-4333-8444-555555555555";
+    let docs = format!(
+        r#"[{{"ID":"{net}","Name":"cbr0","Type":"L2Bridge"}},
+           {{"ID":"{ep}","HostComputeNetwork":"{net}","HostComputeNamespace":"00000000-0000-0000-0000-000000000000",
+             "IpConfigurations":[{{"IpAddress":"10.244.1.5"}}]}}]"#
+    );
+    let mut h = hns();
+    let rep = h.import(decode_any(&docs).unwrap());
+    assert_eq!(rep.endpoints, 1);
+    assert_eq!(rep.problems, []);
+    assert_eq!(h.namespace_of(&ep.parse().unwrap()), None);
+}
+
+/// A load balancer's endpoint references are stored as HNS writes GUIDs (upper case, no
+/// braces: hns-schema.md §1) whatever spelling the caller used: through the JSON reader, and
+/// through the typed create a caller that builds the document in code uses (sim's testkit).
+#[test]
+fn endpoint_references_are_stored_in_upper_case() {
+    use hnsim_model::schema::{LbPortMapping, LoadBalancer};
+    let mut h = hns();
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    let e = ep(&mut h, &n, None);
+    let canonical = e.to_string();
+    assert_eq!(canonical, canonical.to_ascii_uppercase());
+    for spelling in [canonical.to_ascii_lowercase(), format!("{{{canonical}}}")] {
+        let lb = json!({"HostComputeEndpoints": [spelling],
+            "PortMappings": [{"Protocol": 6, "InternalPort": 80, "ExternalPort": 80}]});
+        let (id, _) = create(&mut h, ObjectKind::LoadBalancer, &lb).unwrap();
+        let q = query(&mut h, ObjectKind::LoadBalancer, &id);
+        assert_eq!(q["HostComputeEndpoints"], json!([canonical]), "{spelling}");
+        h.delete(ObjectKind::LoadBalancer, &id.to_string()).unwrap();
+
+        let lb = LoadBalancer {
+            host_compute_endpoints: vec![spelling.clone()],
+            port_mappings: vec![LbPortMapping {
+                protocol: 6,
+                internal_port: 80,
+                external_port: 80,
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let id = h.load_balancer_create(Guid::ZERO, lb).unwrap();
+        assert_eq!(
+            h.load_balancers[&id].host_compute_endpoints,
+            std::slice::from_ref(&canonical),
+            "{spelling}"
+        );
+        h.delete(ObjectKind::LoadBalancer, &id.to_string()).unwrap();
+    }
+}
+
+/// An endpoint's bad address is reported at its JSON path: `IpConfigurations[1].IpAddress`.
+#[test]
+fn a_bad_endpoint_address_names_its_ip_configuration() {
+    let mut h = hns();
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    let mut d = endpoint_doc(&n, None);
+    d["IpConfigurations"] = json!([{"IpAddress": "172.20.0.9"}, {"IpAddress": "fd00::zz"}]);
+    let e = create(&mut h, ObjectKind::Endpoint, &d).unwrap_err();
+    assert_eq!(e.code, HResult::HCN_E_INVALID_IP, "{}", e.message);
+    assert!(
+        e.message
+            .starts_with("IpConfigurations[1].IpAddress: expected an IP address"),
+        "{}",
+        e.message
+    );
+}
