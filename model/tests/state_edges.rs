@@ -1238,3 +1238,481 @@ fn a_mac_pool_range_may_be_one_mac_but_not_reversed() {
     let e = with_range("00-15-5D-52-C0-11", "00-15-5D-52-C0-10").unwrap_err();
     assert!(e.message.contains("is above EndMacAddress"), "{}", e.message);
 }
+
+/// `Hns::endpoints_of` lists exactly the network's endpoints, in ID order, and no longer one
+/// that was deleted.
+#[test]
+fn a_network_lists_its_own_endpoints_in_id_order() {
+    let mut h = hns();
+    let a = net(&mut h, nat_network("a", "172.20.0.0/16", "172.20.0.1"));
+    let b = net(&mut h, nat_network("b", "172.21.0.0/16", "172.21.0.1"));
+    let mut on_a: Vec<Guid> = (0..4).map(|_| ep(&mut h, &a, None)).collect();
+    let on_b = ep(&mut h, &b, None);
+    on_a.sort();
+    let listed = |h: &hnsim_model::state::Hns, n: &Guid| -> Vec<Guid> {
+        h.endpoints_of(n).map(|(id, _)| *id).collect()
+    };
+    assert_eq!(listed(&h, &a), on_a);
+    assert_eq!(listed(&h, &b), [on_b]);
+    for (id, e) in h.endpoints_of(&a) {
+        assert_eq!(h.network_of(id), Some(a), "{}", e.host_compute_network);
+    }
+    h.delete_endpoint(&on_a[1].to_string()).unwrap();
+    on_a.remove(1);
+    assert_eq!(listed(&h, &a), on_a);
+}
+
+/// `hnsim hns validate` prints a document as it came: one object as an object, an array (even
+/// of one document) as an array, and the documents of a v1 reply's `Output` list as an array
+/// of all of them (none: an empty array).
+#[test]
+fn validate_prints_an_array_for_an_array_or_a_v1_reply() {
+    let s = HostSettings::default();
+    let ns = r#"{"ID":"0E3AF5E0-7C4E-4D3C-9B79-2B5C5D1C1A11","Type":"Host"}"#;
+    let (one, _) = lint::check_text(ns, &s).unwrap();
+    assert_eq!(one["Type"], "Host", "{one}");
+    let (array, _) = lint::check_text(&format!("[{ns}]"), &s).unwrap();
+    assert_eq!(array, json!([one]));
+    let reply = r#"{"Success":true,"Output":[{"Name":"a","Type":"NAT"},{"Name":"b","Type":"L2Bridge"}]}"#;
+    let (out, _) = lint::check_text(reply, &s).unwrap();
+    let names: Vec<&str> = out
+        .as_array()
+        .unwrap_or_else(|| panic!("expected an array, found {out}"))
+        .iter()
+        .map(|d| d["Name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["a", "b"]);
+    let (none, _) = lint::check_text(r#"{"Success":true,"Output":[]}"#, &s).unwrap();
+    assert_eq!(none, json!([]));
+}
+
+/// An ACL's `RuleType` may be left out; given, it must be `Host` or `Switch` (in any case):
+/// anything else is HCN_E_INVALID_POLICY.
+#[test]
+fn an_acl_rule_type_is_host_switch_or_none() {
+    let mut h = hns();
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    let mut acl = |rule_type: Option<&str>| {
+        let mut settings = json!({"Protocols": "6", "Action": "Block", "Direction": "In"});
+        if let Some(t) = rule_type {
+            settings["RuleType"] = json!(t);
+        }
+        let mut d = endpoint_doc(&n, None);
+        d["Policies"] = json!([{"Type": "ACL", "Settings": settings}]);
+        create(&mut h, ObjectKind::Endpoint, &d).map(drop)
+    };
+    acl(None).unwrap();
+    acl(Some("Switch")).unwrap();
+    acl(Some("host")).unwrap();
+    let e = acl(Some("Firewall")).unwrap_err();
+    assert_eq!(e.code, HResult::HCN_E_INVALID_POLICY, "{}", e.message);
+    assert!(
+        e.message.contains("RuleType must be Host or Switch"),
+        "{}",
+        e.message
+    );
+}
+
+/// A deleted endpoint leaves the name index: a `Name` filter (hcsshim's `GetEndpointByName`)
+/// no longer finds it, and finds a new endpoint of that name.
+#[test]
+fn a_deleted_endpoint_is_no_longer_found_by_name() {
+    let mut h = hns();
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    let mut d = endpoint_doc(&n, None);
+    d["Name"] = json!("web");
+    let (old, _) = create(&mut h, ObjectKind::Endpoint, &d).unwrap();
+    let named =
+        |h: &mut hnsim_model::state::Hns| enumerate(h, ObjectKind::Endpoint, Some(json!({"Name": "web"})));
+    assert_eq!(named(&mut h), [old]);
+    h.delete_endpoint(&old.to_string()).unwrap();
+    assert_eq!(named(&mut h), Vec::<Guid>::new());
+    let (new, _) = create(&mut h, ObjectKind::Endpoint, &d).unwrap();
+    assert_eq!(named(&mut h), [new]);
+}
+
+/// A PortMapping with `ExternalPort` 0 publishes no host port (the model's reading: 0 is "none
+/// requested"), so it takes no port from other mappings of the endpoint or the network; two
+/// mappings of one external port still clash (HCN_E_PORT_ALREADY_EXISTS).
+#[test]
+fn a_port_mapping_without_an_external_port_never_clashes() {
+    let mut h = hns();
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    let mut with_ports = |ports: &[(u16, u16)]| {
+        let mut d = endpoint_doc(&n, None);
+        let policies: Vec<_> = ports
+            .iter()
+            .map(|(internal, external)| {
+                json!({"Type": "PortMapping", "Settings": {"Protocol": 6,
+                    "InternalPort": internal, "ExternalPort": external}})
+            })
+            .collect();
+        d["Policies"] = json!(policies);
+        create(&mut h, ObjectKind::Endpoint, &d).map(drop)
+    };
+    with_ports(&[(80, 0), (443, 0)]).unwrap();
+    with_ports(&[(80, 0), (8080, 8080)]).unwrap();
+    assert_eq!(
+        code(with_ports(&[(81, 8080)])),
+        HResult::HCN_E_PORT_ALREADY_EXISTS
+    );
+}
+
+/// A VM port request's `PortId` and `VirtualMachineId` may be blank, read as not given (a
+/// fresh `PortId`, no VM); a malformed one is HCN_E_GUID_CONVERSION_FAILURE.
+#[test]
+fn a_vm_port_request_may_leave_its_ids_blank() {
+    let mut h = hns();
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    let port = |settings: serde_json::Value| {
+        json!({"ResourceType": "Port", "RequestType": "Add", "Settings": settings}).to_string()
+    };
+    let e = ep(&mut h, &n, None);
+    h.modify_endpoint(
+        &e.to_string(),
+        &port(json!({"PortId": "", "VirtualMachineId": " "})),
+    )
+    .unwrap();
+    assert!(!h.vm_ports[&e].port_id.is_zero());
+    assert!(h.vm_ports[&e].virtual_machine_id.is_zero());
+    let f = ep(&mut h, &n, None);
+    let bad = h.modify_endpoint(&f.to_string(), &port(json!({"PortId": "port-1"})));
+    assert_eq!(code(bad), HResult::HCN_E_GUID_CONVERSION_FAILURE);
+}
+
+/// The endpoints of a network (`VirtualNetwork`, the key hcsshim's `ListEndpointsOfNetwork`
+/// filters on, or `HostComputeNetwork`) come from the network's index: the answer, and its
+/// index probes, are the same whether another network holds 10 endpoints or 200.
+#[test]
+fn listing_a_networks_endpoints_costs_the_same_beside_a_larger_network() {
+    let run = |others: usize| {
+        let mut h = hns();
+        let mine = net(&mut h, nat_network("mine", "172.20.0.0/16", "172.20.0.1"));
+        let big = net(&mut h, nat_network("big", "172.21.0.0/16", "172.21.0.1"));
+        let mut want: Vec<Guid> = (0..3).map(|_| ep(&mut h, &mine, None)).collect();
+        want.sort();
+        for _ in 0..others {
+            ep(&mut h, &big, None);
+        }
+        let mut probes = Vec::new();
+        for key in ["VirtualNetwork", "HostComputeNetwork"] {
+            let before = h.index_probes();
+            let got = enumerate(&mut h, ObjectKind::Endpoint, Some(json!({key: mine.to_string()})));
+            probes.push(h.index_probes() - before);
+            assert_eq!(got, want, "{key}");
+        }
+        probes
+    };
+    let small = run(10);
+    assert!(small.iter().all(|p| *p > 0), "no index probes counted: {small:?}");
+    assert_eq!(run(200), small);
+}
+
+/// Only one HostDefault namespace lives at a time (GCN_E_DEFAULTNAMESPACE_EXISTS), but once it
+/// is deleted another may be created; and a reboot, which drops every namespace, creates the
+/// host's own one afresh when the host has one.
+#[test]
+fn a_deleted_host_default_namespace_can_be_created_again() {
+    let mut h = hns();
+    let first = namespace(&mut h, Some("HostDefault"));
+    assert_eq!(
+        code(create(
+            &mut h,
+            ObjectKind::Namespace,
+            &json!({"Type": "HostDefault"})
+        )),
+        HResult::GCN_E_DEFAULTNAMESPACE_EXISTS
+    );
+    h.delete_namespace(&first.to_string()).unwrap();
+    assert_eq!(h.host_default_namespace(), None);
+    let second = namespace(&mut h, Some("HostDefault"));
+    assert_eq!(h.host_default_namespace(), Some(second));
+
+    let mut h = hns_with(|s| s.host_default_namespace = true);
+    h.host_default_namespace().expect("created at start");
+    h.reboot();
+    let after = h.host_default_namespace().expect("created again at the reboot");
+    assert_eq!(
+        query(&mut h, ObjectKind::Namespace, &after)["Type"],
+        "HostDefault"
+    );
+}
+
+/// A local endpoint created without `Routes` gets its subnet's gateway as default route; one
+/// created with routes keeps exactly those; a remote endpoint gets none (the remote endpoints
+/// of tests/data/hns-dumps carry no gateway; the document omits an empty `Routes`).
+#[test]
+fn only_a_local_endpoint_without_routes_gets_the_gateway_route() {
+    let mut h = hns();
+    let n = net(&mut h, l2bridge_network("cbr0", "10.244.1.0/24", "10.244.1.1"));
+    let routes =
+        |h: &mut hnsim_model::state::Hns, id: &Guid| query(h, ObjectKind::Endpoint, id)["Routes"].clone();
+    let plain = ep(&mut h, &n, None);
+    assert_eq!(
+        routes(&mut h, &plain),
+        json!([{"NextHop": "10.244.1.1", "DestinationPrefix": "0.0.0.0/0"}])
+    );
+    let mut d = endpoint_doc(&n, None);
+    let own = json!([{"NextHop": "10.244.1.254", "DestinationPrefix": "10.0.0.0/8"}]);
+    d["Routes"] = own.clone();
+    let (routed, _) = create(&mut h, ObjectKind::Endpoint, &d).unwrap();
+    assert_eq!(routes(&mut h, &routed), own);
+    let remote = remote_ep(&mut h, &n, "10.244.1.77", "192.168.0.12");
+    let r = routes(&mut h, &remote);
+    assert!(r.is_null(), "a remote endpoint given routes {r}");
+}
+
+/// Starting a container changes where its endpoints run: the journal lists its namespace and
+/// each endpoint placed in it, so the dataplane compiler looks at them again.
+#[test]
+fn starting_a_container_journals_its_namespace_and_endpoints() {
+    use hnsim_model::state::Isolation;
+    let mut h = hns();
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    let (a, b) = (ep(&mut h, &n, None), ep(&mut h, &n, None));
+    let ns = h
+        .create_container("pause", Isolation::Process, &[a, b])
+        .unwrap()
+        .namespace
+        .unwrap();
+    let c = h.journal_cursor();
+    h.start_container("pause").unwrap();
+    let changes: BTreeSet<&Change> = h.changes_since(c).unwrap().iter().collect();
+    let want = [Change::Namespace(ns), Change::Endpoint(a), Change::Endpoint(b)];
+    assert_eq!(changes, want.iter().collect());
+}
+
+/// The `L4Proxy` feature gates the endpoint's `L4Proxy` policy as it does the network's: HNS
+/// 12.0 refuses it (HCN_E_INVALID_POLICY_TYPE), 12.1 takes it.
+#[test]
+fn an_endpoint_l4_proxy_policy_needs_the_l4_proxy_feature() {
+    let proxy = |major: u32, minor: u32| {
+        let mut h = hns_with(|s| s.hns_version = Version::new(major, minor));
+        let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+        let mut d = endpoint_doc(&n, None);
+        d["Policies"] = json!([{"Type": "L4Proxy", "Settings": {"Port": "15001",
+            "Destination": "127.0.0.1"}}]);
+        create(&mut h, ObjectKind::Endpoint, &d).map(drop)
+    };
+    assert_eq!(code(proxy(12, 0)), HResult::HCN_E_INVALID_POLICY_TYPE);
+    proxy(12, 1).unwrap();
+}
+
+/// Importing a dump: a namespace that lists an endpoint the dump lacks loses that entry (and
+/// the import reports it) but keeps the rest of its resources as dumped, in their order, and
+/// the endpoints the dump has are placed in it.
+#[test]
+fn import_drops_only_the_missing_endpoints_of_a_namespace() {
+    let net = "0E3AF5E0-7C4E-4D3C-9B79-2B5C5D1C1A11";
+    let ep = "11111111-2222-4333-8444-555555555555";
+    let gone = "99999999-2222-4333-8444-555555555555";
+    let ns = "B1111111-2222-4333-8444-555555555555";
+    let docs = format!(
+        r#"[{{"ID":"{net}","Name":"cbr0","Type":"L2Bridge"}},
+           {{"ID":"{ep}","HostComputeNetwork":"{net}","IpConfigurations":[{{"IpAddress":"10.244.1.5"}}]}},
+           {{"ID":"{ns}","NamespaceId":2,"Type":"Host","SchemaVersion":{{"Major":2,"Minor":0}},
+             "Resources":[{{"Type":"Endpoint","Data":{{"ID":"{ep}"}}}},{{"Type":"Container","Data":{{"ID":"pause"}}}},
+               {{"Type":"Endpoint","Data":{{"ID":"{gone}"}}}}]}}]"#
+    );
+    let mut h = hns();
+    let rep = h.import(decode_any(&docs).unwrap());
+    assert_eq!(rep.namespaces, 1);
+    assert_eq!(rep.problems.len(), 1, "{:?}", rep.problems);
+    assert_eq!(rep.problems[0].kind, "namespace");
+    assert!(
+        rep.problems[0].message.contains(gone),
+        "{}",
+        rep.problems[0].message
+    );
+    let (ns, ep): (Guid, Guid) = (ns.parse().unwrap(), ep.parse().unwrap());
+    let listed: Vec<(&str, &serde_json::Value)> = h.namespaces[&ns]
+        .resources
+        .iter()
+        .map(|r| (r.resource_type.as_str(), &r.data["ID"]))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("Endpoint", &json!("11111111-2222-4333-8444-555555555555")),
+            ("Container", &json!("pause"))
+        ]
+    );
+    assert_eq!(h.namespace_of(&ep), Some(ns));
+}
+
+/// Checking documents for a given HNS version (`lint::check_value`): an IPv4 prefix may be
+/// up to 32 bits long (33 is HCN_E_INVALID_IP) and an IPv6 one up to 128 (the reader refuses
+/// more); a network's
+/// `HostRoute` policy needs HNS 9.2 (hns-schema.md §4.6), reported at the policy.
+#[test]
+fn lint_checks_prefix_lengths_and_the_host_route_feature() {
+    let problems = |doc: serde_json::Value, version: Version| {
+        let s = HostSettings {
+            hns_version: version,
+            ..HostSettings::default()
+        };
+        let (_, p) = lint::check_value(&doc, &s).unwrap();
+        p.into_iter().map(|p| (p.path, p.code)).collect::<Vec<_>>()
+    };
+    let ep = |ip: &str, len: u8| {
+        json!({"Name": "e", "HostComputeNetwork": "00000000-0000-0000-0000-000000000001",
+            "IpConfigurations": [{"IpAddress": ip, "PrefixLength": len}]})
+    };
+    let now = HostSettings::default().hns_version;
+    assert_eq!(problems(ep("10.0.0.5", 32), now), []);
+    assert_eq!(problems(ep("fd00::5", 128), now), []);
+    let p = problems(ep("10.0.0.5", 33), now);
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert_eq!(p[0].1, Some(HResult::HCN_E_INVALID_IP), "{p:?}");
+    let net = json!({"Name": "n", "Type": "L2Bridge", "Policies": [{"Type": "HostRoute", "Settings": {}}]});
+    let at_policy = |version| {
+        problems(net.clone(), version)
+            .into_iter()
+            .filter(|(path, _)| path == "$.Policies[0]")
+            .map(|(_, code)| code)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(at_policy(Version::new(9, 2)), []);
+    assert_eq!(
+        at_policy(Version::new(9, 1)),
+        [Some(HResult::HCN_E_INVALID_POLICY_TYPE)]
+    );
+}
+
+/// An ACL's `Protocols` are protocol numbers up to 256 (HNS's "any"): 257 is
+/// HCN_E_INVALID_POLICY.
+#[test]
+fn acl_protocols_go_up_to_256() {
+    let mut h = hns();
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    let mut acl = |protocols: &str| {
+        let mut d = endpoint_doc(&n, None);
+        d["Policies"] = json!([{"Type": "ACL", "Settings": {"Protocols": protocols,
+            "Action": "Block", "Direction": "Out"}}]);
+        create(&mut h, ObjectKind::Endpoint, &d).map(drop)
+    };
+    acl("256").unwrap();
+    acl("6,17,255").unwrap();
+    for bad in ["257", "6,300"] {
+        let e = acl(bad).unwrap_err();
+        assert_eq!(e.code, HResult::HCN_E_INVALID_POLICY, "{bad}: {}", e.message);
+        assert!(
+            e.message.contains("Protocols must be protocol numbers"),
+            "{}",
+            e.message
+        );
+    }
+}
+
+/// A subnet that no local endpoint uses can be removed from its network; one that holds an
+/// endpoint's address is HCN_E_ENTITY_HAS_REFERENCES, and free again once the endpoint is gone.
+#[test]
+fn only_a_subnet_in_use_cannot_be_removed() {
+    let mut h = hns();
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    let sub = |op: &str, prefix: &str| {
+        json!({"ResourceType": "Subnet", "RequestType": op, "Settings": {"Subnets": [
+            {"IpAddressPrefix": prefix, "Routes": [{"NextHop": "10.0.1.1", "DestinationPrefix": "0.0.0.0/0"}]}]}})
+        .to_string()
+    };
+    h.modify_network(&n.to_string(), &sub("Add", "10.0.1.0/24"))
+        .unwrap();
+    h.modify_network(&n.to_string(), &sub("Remove", "10.0.1.0/24"))
+        .unwrap();
+    h.modify_network(&n.to_string(), &sub("Add", "10.0.1.0/24"))
+        .unwrap();
+    let e = ep(&mut h, &n, Some("10.0.1.9"));
+    assert_eq!(
+        code(h.modify_network(&n.to_string(), &sub("Remove", "10.0.1.0/24"))),
+        HResult::HCN_E_ENTITY_HAS_REFERENCES
+    );
+    h.delete_endpoint(&e.to_string()).unwrap();
+    h.modify_network(&n.to_string(), &sub("Remove", "10.0.1.0/24"))
+        .unwrap();
+}
+
+/// The work counter is a statistic that clones copy: a bench that clones a planted host and
+/// measures the clone keeps counting from where the original was.
+#[test]
+fn a_clone_keeps_the_index_probe_count() {
+    let mut h = hns();
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    ep(&mut h, &n, None);
+    assert!(h.index_probes() > 0);
+    assert_eq!(h.clone().index_probes(), h.index_probes());
+}
+
+/// Importing a dump: an endpoint whose namespace is the nil GUID (v1 dumps write
+/// `"Namespace": {"ID": "00000000-…"}` for an endpoint in none) is simply unattached, not
+/// reported as naming a namespace the dump lacks.
+#[test]
+fn import_reads_a_nil_namespace_as_none() {
+    let net = "0E3AF5E0-7C4E-4D3C-9B79-2B5C5D1C1A11";
+    let ep = "11111111-2222-4333-8444-555555555555";
+    let docs = format!(
+        r#"[{{"ID":"{net}","Name":"cbr0","Type":"L2Bridge"}},
+           {{"ID":"{ep}","HostComputeNetwork":"{net}","HostComputeNamespace":"00000000-0000-0000-0000-000000000000",
+             "IpConfigurations":[{{"IpAddress":"10.244.1.5"}}]}}]"#
+    );
+    let mut h = hns();
+    let rep = h.import(decode_any(&docs).unwrap());
+    assert_eq!(rep.endpoints, 1);
+    assert_eq!(rep.problems, []);
+    assert_eq!(h.namespace_of(&ep.parse().unwrap()), None);
+}
+
+/// A load balancer's endpoint references are stored as HNS writes GUIDs (upper case, no
+/// braces: hns-schema.md §1) whatever spelling the caller used: through the JSON reader, and
+/// through the typed create a caller that builds the document in code uses (sim's testkit).
+#[test]
+fn endpoint_references_are_stored_in_upper_case() {
+    use hnsim_model::schema::{LbPortMapping, LoadBalancer};
+    let mut h = hns();
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    let e = ep(&mut h, &n, None);
+    let canonical = e.to_string();
+    assert_eq!(canonical, canonical.to_ascii_uppercase());
+    for spelling in [canonical.to_ascii_lowercase(), format!("{{{canonical}}}")] {
+        let lb = json!({"HostComputeEndpoints": [spelling],
+            "PortMappings": [{"Protocol": 6, "InternalPort": 80, "ExternalPort": 80}]});
+        let (id, _) = create(&mut h, ObjectKind::LoadBalancer, &lb).unwrap();
+        let q = query(&mut h, ObjectKind::LoadBalancer, &id);
+        assert_eq!(q["HostComputeEndpoints"], json!([canonical]), "{spelling}");
+        h.delete(ObjectKind::LoadBalancer, &id.to_string()).unwrap();
+
+        let lb = LoadBalancer {
+            host_compute_endpoints: vec![spelling.clone()],
+            port_mappings: vec![LbPortMapping {
+                protocol: 6,
+                internal_port: 80,
+                external_port: 80,
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let id = h.load_balancer_create(Guid::ZERO, lb).unwrap();
+        assert_eq!(
+            h.load_balancers[&id].host_compute_endpoints,
+            std::slice::from_ref(&canonical),
+            "{spelling}"
+        );
+        h.delete(ObjectKind::LoadBalancer, &id.to_string()).unwrap();
+    }
+}
+
+/// An endpoint's bad address is reported at its JSON path: `IpConfigurations[1].IpAddress`.
+#[test]
+fn a_bad_endpoint_address_names_its_ip_configuration() {
+    let mut h = hns();
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    let mut d = endpoint_doc(&n, None);
+    d["IpConfigurations"] = json!([{"IpAddress": "172.20.0.9"}, {"IpAddress": "fd00::zz"}]);
+    let e = create(&mut h, ObjectKind::Endpoint, &d).unwrap_err();
+    assert_eq!(e.code, HResult::HCN_E_INVALID_IP, "{}", e.message);
+    assert!(
+        e.message
+            .starts_with("IpConfigurations[1].IpAddress: expected an IP address"),
+        "{}",
+        e.message
+    );
+}
