@@ -378,3 +378,29 @@ fn winnat_translates_a_nat_network_to_the_host_address_and_pins_the_reply() {
     };
     assert_eq!(vfp.winnat_out(&mut env, own, ip("10.0.0.1"), &mut tr), Ok(own));
 }
+
+/// A host notes its LB choices for `hnsim reach`: the first since the note was cleared, and up
+/// to `LbSteer::KEPT` later ones in order (`choices` counts them all, so reach can tell a way
+/// it cannot enumerate). Pod A opens ten connections to the ClusterIP.
+#[test]
+fn a_host_notes_its_first_lb_choice_and_up_to_kept_later_ones() {
+    use super::lb::LbSteer;
+    let mut h = host();
+    let a = h.a;
+    for sport in 40000..40010 {
+        let mut pkt = tcp_syn(
+            (mac(A_MAC), mac(DR_MAC)),
+            (ip("10.244.1.10"), sport),
+            (ip("10.96.0.50"), 80),
+            128,
+        );
+        let (vfp, mut env) = h.env();
+        forwarded(vfp.on_port_out(&mut env, a, &mut pkt, &mut Tracer::new(false)));
+    }
+    let s = &h.vfp.lb_steer;
+    assert_eq!(s.choices, 10);
+    assert_eq!(s.first.map(|c| c.tuple.sport), Some(40000));
+    let later: Vec<u16> = s.later.iter().map(|c| c.tuple.sport).collect();
+    assert_eq!(later, (40001..40001 + LbSteer::KEPT as u16).collect::<Vec<_>>());
+    assert!(s.later.windows(2).all(|w| w[0].nonce < w[1].nonce));
+}
