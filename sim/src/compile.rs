@@ -326,7 +326,7 @@ fn compile_endpoint(
                     for (j, s) in v.iter().enumerate() {
                         match parse_net(s) {
                             Some(n) => out.push(n),
-                            None if s.contains(':') => {} // IPv6 entries do not apply to IPv4
+                            None if parse_net6(s).is_some() => {} // IPv6 entries do not apply to IPv4
                             None => errs.push(CompileError {
                                 path: format!("{}.{field}[{j}]", ppath()),
                                 message: format!("expected an IPv4 address or CIDR, found {s:?}"),
@@ -408,7 +408,7 @@ fn compile_endpoint(
                         message: format!("expected an IPv4 address, found {:?}", r.next_hop),
                     }),
                 },
-                None if r.destination_prefix.contains(':') => {}
+                None if parse_net6(&r.destination_prefix).is_some() => {} // IPv6 routes do not apply
                 None => errors.push(CompileError {
                     path: format!("{}.DestinationPrefix", ppath()),
                     message: format!("expected a CIDR, found {:?}", r.destination_prefix),
@@ -1111,7 +1111,9 @@ mod tests {
                 {"Type": "PortMapping", "Settings": {"Protocol": 6, "InternalPort": 80, "ExternalPort": 8080,
                     "VIP": "fd00::1"}},
                 {"Type": "SDNRoute", "Settings": {"DestinationPrefix": "10.0.0.0/8", "NextHop": "fe80::1"}},
-                {"Type": "OutBoundNAT", "Settings": {"VirtualIP": "fd00::1"}}]});
+                {"Type": "OutBoundNAT", "Settings": {"VirtualIP": "fd00::1"}},
+                {"Type": "OutBoundNAT", "Settings": {"Exceptions": ["fd00::/8", "no:address"]}},
+                {"Type": "SDNRoute", "Settings": {"DestinationPrefix": "no:prefix"}}]});
         let lb_id = "22222222-0000-0000-0000-000000000001";
         let lb = json!({"ID": lb_id, "HostComputeEndpoints": [ep_id, "nope"],
             "FrontendVIPs": ["10.96.0.10", "ten"], "SourceVIP": "src",
@@ -1132,8 +1134,12 @@ mod tests {
         assert!(port.routes.is_empty(), "{:?}", port.routes);
         assert_eq!(port.provider_address, None);
         assert!(port.sdn_routes.is_empty());
-        assert_eq!(port.outbound_nat.len(), 1);
+        assert_eq!(port.outbound_nat.len(), 2);
         assert_eq!(port.outbound_nat[0].virtual_ip, None);
+        assert!(
+            port.outbound_nat[1].exceptions.is_empty(),
+            "the IPv6 entry does not apply"
+        );
         assert!(
             prog.port_maps.is_empty(),
             "the mapping is not widened to every address"
@@ -1156,6 +1162,8 @@ mod tests {
                 format!("{e}.Policies[1].Settings.VIP: expected an IPv4 address, found \"fd00::1\""),
                 format!("{e}.Policies[2].Settings.NextHop: expected an IPv4 address, found \"fe80::1\""),
                 format!("{e}.Policies[3].Settings.VirtualIP: expected an IPv4 address, found \"fd00::1\""),
+                format!("{e}.Policies[4].Settings.Exceptions[1]: expected an IPv4 address or CIDR, found \"no:address\""),
+                format!("{e}.Policies[5].Settings.DestinationPrefix: expected a CIDR, found \"no:prefix\""),
                 format!("{l}.HostComputeEndpoints[1]: expected a GUID, found \"nope\""),
                 format!("{l}.FrontendVIPs[1]: expected an IP address, found \"ten\""),
                 format!("{l}.SourceVIP: expected an IP address, found \"src\""),
