@@ -21,7 +21,7 @@ pub use crate::vfp::program::{
 use crate::vfp::Vfp;
 use hnsim_model::schema::{
     endpoint_flags, lb_flags, network_flags, Endpoint, EndpointPolicy, LoadBalancer, Network, NetworkPolicy,
-    NetworkType, SubnetPolicy,
+    NetworkType, Route, SubnetPolicy,
 };
 use hnsim_model::state::{Cursor, Hns};
 use hnsim_model::{Guid, Mac};
@@ -69,31 +69,53 @@ fn parse_net6(s: &str) -> Option<Ipv6Net> {
     }
 }
 
+/// The next hop of the first route to `default` (a gateway). A next hop that does not parse as
+/// `A` (a restored or hand-edited state: validation rejects it) is reported, never read as "no
+/// gateway".
+fn route_gateway<A: std::str::FromStr>(
+    routes: &[Route],
+    default: &str,
+    path: impl Fn(usize) -> String,
+    errors: &mut Vec<CompileError>,
+) -> Option<A> {
+    let (j, r) = routes
+        .iter()
+        .enumerate()
+        .find(|(_, r)| r.destination_prefix.trim() == default)?;
+    let hop = r.next_hop.trim().parse().ok();
+    if hop.is_none() {
+        errors.push(CompileError {
+            path: format!("{}.NextHop", path(j)),
+            message: format!("expected a next hop for {default}, found {:?}", r.next_hop),
+        });
+    }
+    hop
+}
+
 /// A network's program; a policy that does not compile (a restored or hand-edited state:
 /// validation rejects these) is reported in `errors` and skipped, never defaulted.
 fn network_program(n: &Network, errors: &mut Vec<CompileError>) -> NetProgram {
     let mut subnets = Vec::new();
     let mut subnets6 = Vec::new();
     let mut vsid = None;
-    for s in n.subnets() {
+    // `Subnets[k]` counts the subnets of all Ipams in order.
+    for (k, s) in n.subnets().enumerate() {
+        let route_path = |j: usize| format!("networks[{}].Subnets[{k}].Routes[{j}]", n.id);
         if let Some(prefix) = parse_net6(&s.ip_address_prefix) {
-            let gw = s
-                .routes
-                .iter()
-                .find(|r| r.destination_prefix.trim() == "::/0")
-                .and_then(|r| r.next_hop.trim().parse().ok());
-            subnets6.push((prefix, gw));
+            subnets6.push((prefix, route_gateway(&s.routes, "::/0", route_path, errors)));
             continue;
         }
         let Some(prefix) = parse_net(&s.ip_address_prefix) else {
+            // A subnet without a prefix holds no addresses; any other value is an error.
+            if !s.ip_address_prefix.trim().is_empty() {
+                errors.push(CompileError {
+                    path: format!("networks[{}].Subnets[{k}].IpAddressPrefix", n.id),
+                    message: format!("expected a CIDR, found {:?}", s.ip_address_prefix),
+                });
+            }
             continue;
         };
-        let gw = s
-            .routes
-            .iter()
-            .find(|r| r.destination_prefix.trim() == "0.0.0.0/0")
-            .and_then(|r| parse_v4(&r.next_hop));
-        subnets.push((prefix, gw));
+        subnets.push((prefix, route_gateway(&s.routes, "0.0.0.0/0", route_path, errors)));
         for p in &s.policies {
             if let SubnetPolicy::Vsid(i) = p {
                 vsid = Some(i.isolation_id);
@@ -113,10 +135,11 @@ fn network_program(n: &Network, errors: &mut Vec<CompileError>) -> NetProgram {
         host_route: false,
         persistent: n.flags & network_flags::ENABLE_NON_PERSISTENT == 0 && n.kind() != NetworkType::Nat,
     };
-    let bad_mac = |i: usize, field: &str, value: &str| CompileError {
+    let bad = |i: usize, field: &str, expected: &str, value: &str| CompileError {
         path: format!("networks[{}].Policies[{i}].Settings.{field}", n.id),
-        message: format!("expected a MAC address, found {value:?}"),
+        message: format!("expected {expected}, found {value:?}"),
     };
+    let bad_mac = |i: usize, field: &str, value: &str| bad(i, field, "a MAC address", value);
     for (i, p) in n.policies.iter().enumerate() {
         match p {
             NetworkPolicy::VxlanPort(v) if v.port != 0 => prog.vxlan_port = v.port,
@@ -128,8 +151,16 @@ fn network_program(n: &Network, errors: &mut Vec<CompileError>) -> NetProgram {
                 Err(_) => errors.push(bad_mac(i, "Address", &v.address)),
             },
             NetworkPolicy::RemoteSubnetRoute(r) => {
-                if let (Some(prefix), Some(pa)) =
-                    (parse_net(&r.destination_prefix), parse_v4(&r.provider_address))
+                // The dataplane models IPv4 remote subnets over an IPv4 underlay only: anything
+                // else is reported, not dropped.
+                let Some(prefix) = parse_net(&r.destination_prefix) else {
+                    errors.push(bad(i, "DestinationPrefix", "an IPv4 CIDR", &r.destination_prefix));
+                    continue;
+                };
+                let Some(pa) = parse_v4(&r.provider_address) else {
+                    errors.push(bad(i, "ProviderAddress", "an IPv4 address", &r.provider_address));
+                    continue;
+                };
                 {
                     let Ok(dr_mac) = r.distributed_router_mac_address.parse() else {
                         errors.push(bad_mac(
@@ -205,9 +236,16 @@ fn compile_endpoint(
         return EpCompiled::Skipped;
     };
     let mut pa = None;
-    for p in &ep.policies {
+    for (i, p) in ep.policies.iter().enumerate() {
         if let EndpointPolicy::ProviderAddress(a) = p {
-            pa = parse_v4(&a.provider_address);
+            // IPv4 underlays only; an address that is not IPv4 is reported, not "no PA".
+            match parse_v4(&a.provider_address) {
+                Some(a) => pa = Some(a),
+                None => errors.push(CompileError {
+                    path: format!("{}.Policies[{i}].Settings.ProviderAddress", path()),
+                    message: format!("expected an IPv4 address, found {:?}", a.provider_address),
+                }),
+            }
         }
     }
     if ep.flags & endpoint_flags::REMOTE_ENDPOINT != 0 {
@@ -226,23 +264,43 @@ fn compile_endpoint(
         .ip_configurations
         .iter()
         .find_map(|c| c.ip_address.trim().parse().ok());
-    let gateway = ep
-        .routes
-        .iter()
-        .find(|r| r.destination_prefix.trim() == "0.0.0.0/0")
-        .and_then(|r| parse_v4(&r.next_hop))
-        .or_else(|| {
-            nprog
-                .subnets
-                .iter()
-                .find(|(n, _)| n.contains(&ip))
-                .and_then(|(_, g)| *g)
-        });
+    let route_path = |j: usize| format!("{}.Routes[{j}]", path());
+    let gateway = route_gateway(&ep.routes, "0.0.0.0/0", route_path, errors).or_else(|| {
+        nprog
+            .subnets
+            .iter()
+            .find(|(n, _)| n.contains(&ip))
+            .and_then(|(_, g)| *g)
+    });
     let mut overhead = if nprog.kind == NetKind::Overlay {
         crate::packet::VXLAN_OVERHEAD
     } else {
         0
     };
+    let mut routes = Vec::new();
+    for (j, r) in ep.routes.iter().enumerate() {
+        if matches!(r.destination_prefix.trim(), "0.0.0.0/0" | "::/0") {
+            continue;
+        }
+        // IPv6 routes are not part of the IPv4 port program; anything else that does not
+        // parse is reported.
+        let Some(dest) = parse_net(&r.destination_prefix) else {
+            if parse_net6(&r.destination_prefix).is_none() {
+                errors.push(CompileError {
+                    path: format!("{}.DestinationPrefix", route_path(j)),
+                    message: format!("expected a CIDR, found {:?}", r.destination_prefix),
+                });
+            }
+            continue;
+        };
+        match parse_v4(&r.next_hop) {
+            Some(hop) => routes.push((dest, hop)),
+            None => errors.push(CompileError {
+                path: format!("{}.NextHop", route_path(j)),
+                message: format!("expected an IPv4 address, found {:?}", r.next_hop),
+            }),
+        }
+    }
     let mut acls: [Vec<AclRule>; 4] = Default::default();
     let mut outbound_nat = Vec::new();
     let mut outbound_nat6 = Vec::new();
@@ -268,7 +326,7 @@ fn compile_endpoint(
                     for (j, s) in v.iter().enumerate() {
                         match parse_net(s) {
                             Some(n) => out.push(n),
-                            None if s.contains(':') => {} // IPv6 entries do not apply to IPv4
+                            None if parse_net6(s).is_some() => {} // IPv6 entries do not apply to IPv4
                             None => errs.push(CompileError {
                                 path: format!("{}.{field}[{j}]", ppath()),
                                 message: format!("expected an IPv4 address or CIDR, found {s:?}"),
@@ -277,30 +335,80 @@ fn compile_endpoint(
                     }
                     out
                 };
+                // An empty VirtualIP is none; any other value must be of the policy's family.
+                let vip = |errs: &mut Vec<CompileError>, v6: bool| {
+                    let s = o.virtual_ip.trim();
+                    let ip = match v6 {
+                        true => s.parse::<Ipv6Addr>().ok().map(IpAddr::V6),
+                        false => s.parse::<Ipv4Addr>().ok().map(IpAddr::V4),
+                    };
+                    if ip.is_none() && !s.is_empty() {
+                        errs.push(CompileError {
+                            path: format!("{}.VirtualIP", ppath()),
+                            message: format!(
+                                "expected an IPv{} address, found {:?}",
+                                if v6 { 6 } else { 4 },
+                                o.virtual_ip
+                            ),
+                        });
+                    }
+                    ip
+                };
                 if o.flags & hnsim_model::schema::nat_flags::IPV6 != 0 {
-                    let nets6 = |v: &Vec<String>| v.iter().filter_map(|s| parse_net6(s)).collect();
+                    let nets6 = |v: &Vec<String>, field: &str, errs: &mut Vec<CompileError>| {
+                        let mut out = Vec::new();
+                        for (j, s) in v.iter().enumerate() {
+                            match parse_net6(s) {
+                                Some(n) => out.push(n),
+                                None if parse_net(s).is_some() => {} // IPv4 entries do not apply
+                                None => errs.push(CompileError {
+                                    path: format!("{}.{field}[{j}]", ppath()),
+                                    message: format!("expected an IPv6 address or CIDR, found {s:?}"),
+                                }),
+                            }
+                        }
+                        out
+                    };
+                    let virtual_ip = match vip(errors, true) {
+                        Some(IpAddr::V6(a)) => Some(a),
+                        _ => None,
+                    };
+                    let exceptions = nets6(&o.exceptions, "Exceptions", errors);
+                    let destinations = nets6(&o.destinations, "Destinations", errors);
                     outbound_nat6.push(OutboundNat6 {
-                        virtual_ip: o.virtual_ip.trim().parse().ok(),
-                        exceptions: nets6(&o.exceptions),
-                        destinations: nets6(&o.destinations),
+                        virtual_ip,
+                        exceptions,
+                        destinations,
                     });
                     continue;
                 }
+                let virtual_ip = match vip(errors, false) {
+                    Some(IpAddr::V4(a)) => Some(a),
+                    _ => None,
+                };
                 let exceptions = nets(&o.exceptions, "Exceptions", errors);
                 let destinations = nets(&o.destinations, "Destinations", errors);
                 outbound_nat.push(OutboundNat {
-                    virtual_ip: parse_v4(&o.virtual_ip),
+                    virtual_ip,
                     exceptions,
                     destinations,
                 });
             }
             EndpointPolicy::SdnRoute(r) => match parse_net(&r.destination_prefix) {
-                Some(prefix) => sdn_routes.push(SdnRoute {
-                    prefix,
-                    next_hop: parse_v4(&r.next_hop),
-                    need_encap: r.need_encap,
-                }),
-                None if r.destination_prefix.contains(':') => {}
+                // An empty NextHop is none; another value that is not IPv4 is reported and
+                // the route left out (not routed on-link instead).
+                Some(prefix) => match (r.next_hop.trim(), parse_v4(&r.next_hop)) {
+                    ("", _) | (_, Some(_)) => sdn_routes.push(SdnRoute {
+                        prefix,
+                        next_hop: parse_v4(&r.next_hop),
+                        need_encap: r.need_encap,
+                    }),
+                    (_, None) => errors.push(CompileError {
+                        path: format!("{}.NextHop", ppath()),
+                        message: format!("expected an IPv4 address, found {:?}", r.next_hop),
+                    }),
+                },
+                None if parse_net6(&r.destination_prefix).is_some() => {} // IPv6 routes do not apply
                 None => errors.push(CompileError {
                     path: format!("{}.DestinationPrefix", ppath()),
                     message: format!("expected a CIDR, found {:?}", r.destination_prefix),
@@ -308,6 +416,16 @@ fn compile_endpoint(
             },
             EndpointPolicy::PortMapping(m) => {
                 if m.flags & hnsim_model::schema::nat_flags::IPV6 != 0 {
+                    continue;
+                }
+                // An empty VIP is every address; a VIP that is not IPv4 is reported and the
+                // mapping left out (not widened to every address).
+                let vip = parse_v4(&m.vip);
+                if vip.is_none() && !m.vip.trim().is_empty() {
+                    errors.push(CompileError {
+                        path: format!("{}.VIP", ppath()),
+                        message: format!("expected an IPv4 address, found {:?}", m.vip),
+                    });
                     continue;
                 }
                 port_maps.push(PortMap {
@@ -319,7 +437,7 @@ fn compile_endpoint(
                     } else {
                         m.internal_port
                     },
-                    vip: parse_v4(&m.vip),
+                    vip,
                     local_routed: m.flags & hnsim_model::schema::nat_flags::LOCAL_ROUTED_VIP != 0,
                 });
             }
@@ -357,12 +475,7 @@ fn compile_endpoint(
             ip,
             mac,
             gateway,
-            routes: ep
-                .routes
-                .iter()
-                .filter(|r| !matches!(r.destination_prefix.trim(), "0.0.0.0/0" | "::/0"))
-                .filter_map(|r| Some((parse_net(&r.destination_prefix)?, parse_v4(&r.next_hop)?)))
-                .collect(),
+            routes: routes.into_iter().collect(),
             mtu: info
                 .mtu
                 .saturating_sub(overhead)
@@ -373,19 +486,14 @@ fn compile_endpoint(
             sdn_routes,
             provider_address: pa,
             ip6,
-            gateway6: ep
-                .routes
-                .iter()
-                .find(|r| r.destination_prefix.trim() == "::/0")
-                .and_then(|r| r.next_hop.trim().parse().ok())
-                .or_else(|| {
-                    let ip6 = ip6?;
-                    nprog
-                        .subnets6
-                        .iter()
-                        .find(|(n, _)| n.contains(&ip6))
-                        .and_then(|(_, g)| *g)
-                }),
+            gateway6: route_gateway(&ep.routes, "::/0", route_path, errors).or_else(|| {
+                let ip6 = ip6?;
+                nprog
+                    .subnets6
+                    .iter()
+                    .find(|(n, _)| n.contains(&ip6))
+                    .and_then(|(_, g)| *g)
+            }),
             outbound_nat6,
             qos,
             namespace,
@@ -466,14 +574,29 @@ fn lb_fingerprint(lb: &LoadBalancer) -> u64 {
 }
 
 /// The LB-index entries of one load balancer (one per port mapping) and its backend IDs.
-fn compile_lb(lb: &LoadBalancer, hns: &Hns, info: &HostInfo) -> (Vec<LbMapping>, Vec<Guid>) {
+/// A value that does not parse (a restored or hand-edited state: validation rejects it) is
+/// reported in `errors` and left out.
+fn compile_lb(
+    lb: &LoadBalancer,
+    hns: &Hns,
+    info: &HostInfo,
+    errors: &mut Vec<CompileError>,
+) -> (Vec<LbMapping>, Vec<Guid>) {
     // An LB with the IPv6 flag (2) balances to its backends' IPv6 addresses (consumers.md §0).
     let v6 = lb.flags & lb_flags::IPV6 != 0;
-    let ids: Vec<Guid> = lb
-        .host_compute_endpoints
-        .iter()
-        .filter_map(|s| s.parse::<Guid>().ok())
-        .collect();
+    let mut bad = |field: String, expected: &str, value: &str| {
+        errors.push(CompileError {
+            path: format!("loadBalancers[{}].{field}", lb.id),
+            message: format!("expected {expected}, found {value:?}"),
+        })
+    };
+    let mut ids: Vec<Guid> = Vec::new();
+    for (i, s) in lb.host_compute_endpoints.iter().enumerate() {
+        match s.parse::<Guid>() {
+            Ok(g) => ids.push(g),
+            Err(_) => bad(format!("HostComputeEndpoints[{i}]"), "a GUID", s),
+        }
+    }
     let backends: Vec<Backend> = ids
         .iter()
         .filter_map(|g| {
@@ -485,12 +608,18 @@ fn compile_lb(lb: &LoadBalancer, hns: &Hns, info: &HostInfo) -> (Vec<LbMapping>,
             Some(Backend { endpoint: *g, ip })
         })
         .collect();
-    let vips: Vec<IpAddr> = lb
-        .frontend_vips
-        .iter()
-        .filter_map(|s| s.trim().parse().ok())
-        .collect();
+    let mut vips: Vec<IpAddr> = Vec::new();
+    for (i, s) in lb.frontend_vips.iter().enumerate() {
+        match s.trim().parse() {
+            Ok(v) => vips.push(v),
+            Err(_) => bad(format!("FrontendVIPs[{i}]"), "an IP address", s),
+        }
+    }
+    // Empty is none (P3 below); another value that does not parse is reported.
     let source_vip: Option<IpAddr> = lb.source_vip.trim().parse().ok();
+    if source_vip.is_none() && !lb.source_vip.trim().is_empty() {
+        bad("SourceVIP".into(), "an IP address", &lb.source_vip);
+    }
     let mappings = lb
         .port_mappings
         .iter()
@@ -768,6 +897,7 @@ fn compile_changes(
     }
     for (id, lb) in lb_changes {
         shared_changed = true;
+        cache.errors.remove(&id);
         if let Some(old) = cache.lbs.remove(&id) {
             for s in old.slots {
                 prog.lbs.remove(s);
@@ -778,7 +908,11 @@ fn compile_changes(
         }
         let Some(lb) = lb else { continue };
         stats.lbs_rebuilt += 1;
-        let (mappings, backends) = compile_lb(lb, hns, info);
+        let mut errors = Vec::new();
+        let (mappings, backends) = compile_lb(lb, hns, info, &mut errors);
+        if !errors.is_empty() {
+            cache.errors.insert(id, errors);
+        }
         cache.lbs_by_backend.extend(backends.iter().map(|b| (*b, id)));
         let slots = mappings
             .into_iter()
@@ -957,6 +1091,84 @@ mod tests {
             [("10.244.2.0/24".to_string(), "00-15-5D-AA-00-12".parse().unwrap())]
         );
         assert!(prog.errors.is_empty(), "{:?}", prog.errors);
+    }
+
+    /// An imported (unvalidated) endpoint and LB whose values the compile cannot build: each
+    /// is reported with its path and left out, none becomes "no value" silently.
+    #[test]
+    fn imported_values_the_compile_cannot_build_are_reported() {
+        let mut hns = Hns::new(HostSettings::default(), 7);
+        let net = overlay(&mut hns);
+        let ep_id = "11111111-0000-0000-0000-000000000001";
+        let ep = json!({"ID": ep_id, "HostComputeNetwork": net.to_string(),
+            "MacAddress": "00-15-5D-00-00-21",
+            "IpConfigurations": [{"IpAddress": "10.244.1.21"}],
+            "Routes": [{"DestinationPrefix": "0.0.0.0/0", "NextHop": "gateway"},
+                {"DestinationPrefix": "10.9.0.0/16", "NextHop": "fe80::1"},
+                {"DestinationPrefix": "fd00::/64", "NextHop": "fe80::1"}],
+            "Policies": [
+                {"Type": "ProviderAddress", "Settings": {"ProviderAddress": "fd00::11"}},
+                {"Type": "PortMapping", "Settings": {"Protocol": 6, "InternalPort": 80, "ExternalPort": 8080,
+                    "VIP": "fd00::1"}},
+                {"Type": "SDNRoute", "Settings": {"DestinationPrefix": "10.0.0.0/8", "NextHop": "fe80::1"}},
+                {"Type": "OutBoundNAT", "Settings": {"VirtualIP": "fd00::1"}},
+                {"Type": "OutBoundNAT", "Settings": {"Exceptions": ["fd00::/8", "no:address"]}},
+                {"Type": "SDNRoute", "Settings": {"DestinationPrefix": "no:prefix"}}]});
+        let lb_id = "22222222-0000-0000-0000-000000000001";
+        let lb = json!({"ID": lb_id, "HostComputeEndpoints": [ep_id, "nope"],
+            "FrontendVIPs": ["10.96.0.10", "ten"], "SourceVIP": "src",
+            "PortMappings": [{"Protocol": 6, "InternalPort": 80, "ExternalPort": 80}]});
+        use hnsim_model::document::HnsDocument;
+        let report = hns.import([
+            HnsDocument::Endpoint(serde_json::from_value(ep).expect("endpoint document")),
+            HnsDocument::LoadBalancer(serde_json::from_value(lb).expect("LB document")),
+        ]);
+        assert_eq!(report.endpoints, 1, "{report:?}");
+        let prog = compiled(&hns);
+        let port = &prog.ports[0];
+        assert_eq!(
+            port.gateway,
+            Some("10.244.1.1".parse().unwrap()),
+            "the subnet's gateway"
+        );
+        assert!(port.routes.is_empty(), "{:?}", port.routes);
+        assert_eq!(port.provider_address, None);
+        assert!(port.sdn_routes.is_empty());
+        assert_eq!(port.outbound_nat.len(), 2);
+        assert_eq!(port.outbound_nat[0].virtual_ip, None);
+        assert!(
+            port.outbound_nat[1].exceptions.is_empty(),
+            "the IPv6 entry does not apply"
+        );
+        assert!(
+            prog.port_maps.is_empty(),
+            "the mapping is not widened to every address"
+        );
+        let errors: Vec<_> = prog
+            .errors
+            .iter()
+            .map(|e| format!("{}: {}", e.path, e.message))
+            .collect();
+        let e = format!("endpoints[{ep_id}]");
+        let l = format!("loadBalancers[{lb_id}]");
+        assert_eq!(
+            errors,
+            [
+                format!(
+                    "{e}.Policies[0].Settings.ProviderAddress: expected an IPv4 address, found \"fd00::11\""
+                ),
+                format!("{e}.Routes[0].NextHop: expected a next hop for 0.0.0.0/0, found \"gateway\""),
+                format!("{e}.Routes[1].NextHop: expected an IPv4 address, found \"fe80::1\""),
+                format!("{e}.Policies[1].Settings.VIP: expected an IPv4 address, found \"fd00::1\""),
+                format!("{e}.Policies[2].Settings.NextHop: expected an IPv4 address, found \"fe80::1\""),
+                format!("{e}.Policies[3].Settings.VirtualIP: expected an IPv4 address, found \"fd00::1\""),
+                format!("{e}.Policies[4].Settings.Exceptions[1]: expected an IPv4 address or CIDR, found \"no:address\""),
+                format!("{e}.Policies[5].Settings.DestinationPrefix: expected a CIDR, found \"no:prefix\""),
+                format!("{l}.HostComputeEndpoints[1]: expected a GUID, found \"nope\""),
+                format!("{l}.FrontendVIPs[1]: expected an IP address, found \"ten\""),
+                format!("{l}.SourceVIP: expected an IP address, found \"src\""),
+            ]
+        );
     }
 
     /// A state that skipped validation (restored, or edited by hand) may hold MACs validation

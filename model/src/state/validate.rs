@@ -37,6 +37,12 @@ fn parse_addr_or_net(s: &str) -> Option<IpNet> {
     s.parse::<IpNet>().ok().or_else(|| parse_ip(s).map(IpNet::from))
 }
 
+/// A route's next hop is of its destination's address family: no IPv4 destination is reached
+/// through an IPv6 gateway or the reverse (inferred; the compile has no such route to build).
+fn same_family(prefix: &IpNet, hop: IpAddr) -> bool {
+    prefix.addr().is_ipv4() == hop.is_ipv4()
+}
+
 fn gate(hns: &Hns, f: Feature, code: HResult, what: &str) -> HcnResult<()> {
     if hns.supports(f) {
         Ok(())
@@ -145,19 +151,25 @@ fn check_acl(hns: &Hns, a: &AclPolicy, what: &str) -> HcnResult<()> {
 }
 
 fn check_sdn_route(r: &SdnRoutePolicy, what: &str) -> HcnResult<()> {
-    if parse_addr_or_net(&r.destination_prefix).is_none() {
+    let Some(prefix) = parse_addr_or_net(&r.destination_prefix) else {
         return Err(bad_policy(format!(
             "{what}: DestinationPrefix must be a CIDR, found {:?}",
             r.destination_prefix
         )));
+    };
+    if r.next_hop.is_empty() {
+        return Ok(());
     }
-    if !r.next_hop.is_empty() && parse_ip(&r.next_hop).is_none() {
-        return Err(bad_policy(format!(
+    match parse_ip(&r.next_hop) {
+        None => Err(bad_policy(format!(
             "{what}: NextHop must be an IP address, found {:?}",
             r.next_hop
-        )));
+        ))),
+        Some(hop) if !same_family(&prefix, hop) => Err(bad_policy(format!(
+            "{what}: NextHop {hop} is not of the family of DestinationPrefix {prefix}"
+        ))),
+        Some(_) => Ok(()),
     }
-    Ok(())
 }
 
 /// A network policy: known type, supported by this HNS, well-formed settings.
@@ -263,6 +275,14 @@ pub(crate) fn endpoint_policy(hns: &Hns, p: &EndpointPolicy, remote: bool) -> Hc
                     )));
                 };
                 check_family(hns, ip, "an IPv6 PortMapping VIP")?;
+                // The IPv6 flag says which family the mapping is; a VIP of the other family
+                // could only be dropped, widening the mapping to every address (inferred).
+                if ip.is_ipv6() != (m.flags & nat_flags::IPV6 != 0) {
+                    return Err(bad_policy(format!(
+                        "PortMapping: VIP {ip} does not match the mapping's family (flag IPv6 {})",
+                        if ip.is_ipv6() { "missing" } else { "set" }
+                    )));
+                }
             }
             if m.flags & nat_flags::IPV6 != 0 {
                 gate(
@@ -275,14 +295,29 @@ pub(crate) fn endpoint_policy(hns: &Hns, p: &EndpointPolicy, remote: bool) -> Hc
         }
         EndpointPolicy::Acl(a) => check_acl(hns, a, "ACL")?,
         EndpointPolicy::OutBoundNat(o) => {
-            if !o.virtual_ip.is_empty() && parse_ip(&o.virtual_ip).is_none() {
-                return Err(bad_policy(format!(
-                    "OutBoundNAT: VirtualIP must be an IP address, found {:?}",
-                    o.virtual_ip
-                )));
+            if !o.virtual_ip.is_empty() {
+                let Some(ip) = parse_ip(&o.virtual_ip) else {
+                    return Err(bad_policy(format!(
+                        "OutBoundNAT: VirtualIP must be an IP address, found {:?}",
+                        o.virtual_ip
+                    )));
+                };
+                // As for a PortMapping VIP: the flag names the family (inferred).
+                if ip.is_ipv6() != (o.flags & nat_flags::IPV6 != 0) {
+                    return Err(bad_policy(format!(
+                        "OutBoundNAT: VirtualIP {ip} does not match the policy's family (flag IPv6 {})",
+                        if ip.is_ipv6() { "missing" } else { "set" }
+                    )));
+                }
             }
+            // Exceptions and Destinations are arrays of single addresses or CIDRs (not the
+            // comma-joined lists of an ACL).
             for a in o.exceptions.iter().chain(&o.destinations) {
-                check_addr_list(a, "OutBoundNAT")?;
+                if parse_addr_or_net(a).is_none() {
+                    return Err(bad_policy(format!(
+                        "OutBoundNAT: expected an IP address or CIDR, found {a:?}"
+                    )));
+                }
             }
         }
         EndpointPolicy::SdnRoute(r) => check_sdn_route(r, "SDNRoute")?,
@@ -348,10 +383,6 @@ pub(crate) fn port_conflicts(
     }
 }
 
-fn is_default_route(r: &Route) -> bool {
-    matches!(r.destination_prefix.trim(), "0.0.0.0/0" | "::/0")
-}
-
 fn bad_network(msg: impl Into<String>) -> crate::HcnError {
     err(HResult::HCN_E_INVALID_NETWORK, msg)
 }
@@ -395,20 +426,34 @@ pub(crate) fn subnets(hns: &Hns, net: &Network) -> HcnResult<()> {
                 if r.next_hop.trim().is_empty() {
                     return Err(bad_network(format!("{at}.Routes[{k}]: route has no NextHop")));
                 }
-                if parse_ip(&r.next_hop).is_none() {
+                let Some(hop) = parse_ip(&r.next_hop) else {
                     return Err(bad_network(format!(
                         "{at}.Routes[{k}].NextHop: expected an IP address, found {:?}",
                         r.next_hop
                     )));
-                }
-                if r.destination_prefix.trim().parse::<IpNet>().is_err() {
+                };
+                let Ok(dest) = r.destination_prefix.trim().parse::<IpNet>() else {
                     return Err(bad_network(format!(
                         "{at}.Routes[{k}].DestinationPrefix: expected a CIDR, found {:?}",
                         r.destination_prefix
                     )));
+                };
+                if !same_family(&dest, hop) {
+                    return Err(bad_network(format!(
+                        "{at}.Routes[{k}]: NextHop {hop} is not of the family of DestinationPrefix {dest}"
+                    )));
                 }
             }
-            if !s.routes.iter().any(is_default_route) {
+            // The subnet's gateway is its default route of the subnet's own family.
+            let own_default = |r: &Route| {
+                r.destination_prefix.trim()
+                    == if prefix.addr().is_ipv4() {
+                        "0.0.0.0/0"
+                    } else {
+                        "::/0"
+                    }
+            };
+            if !s.routes.iter().any(own_default) {
                 return Err(bad_network(format!("{at}: no default gateway")));
             }
         }
@@ -649,6 +694,7 @@ pub(crate) fn endpoint(hns: &Hns, id: Guid, mut ep: Endpoint) -> HcnResult<Endpo
             }
         }
     }
+    endpoint_routes(&ep)?;
     let mut needs_host_mac = false;
     if ep.mac_address.trim().is_empty() {
         match ipam::pool_mac(hns, net)? {
@@ -673,6 +719,33 @@ pub(crate) fn endpoint(hns: &Hns, id: Guid, mut ep: Endpoint) -> HcnResult<Endpo
         endpoint: ep,
         needs_host_mac,
     })
+}
+
+/// An endpoint's own routes: each a destination (address or CIDR) and a next hop of its family.
+/// HNS's rule for network routes (§6.1), applied to the endpoint's (inferred): a route the
+/// dataplane cannot build is refused here rather than dropped by the compile.
+fn endpoint_routes(ep: &Endpoint) -> HcnResult<()> {
+    let bad = |msg: String| err(HResult::HCN_E_INVALID_ENDPOINT, msg);
+    for (k, r) in ep.routes.iter().enumerate() {
+        let Some(dest) = parse_addr_or_net(&r.destination_prefix) else {
+            return Err(bad(format!(
+                "Routes[{k}].DestinationPrefix: expected a CIDR, found {:?}",
+                r.destination_prefix
+            )));
+        };
+        let Some(hop) = parse_ip(&r.next_hop) else {
+            return Err(bad(format!(
+                "Routes[{k}].NextHop: expected an IP address, found {:?}",
+                r.next_hop
+            )));
+        };
+        if !same_family(&dest, hop) {
+            return Err(bad(format!(
+                "Routes[{k}]: NextHop {hop} is not of the family of DestinationPrefix {dest}"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Endpoint GUID strings of an LB or route: each must parse and exist; normalised to upper case.

@@ -12,7 +12,8 @@
 //! ```
 //!
 //! Dangling references (an LB backend that is not among the objects) do not fail the step:
-//! they are reported in the step's reply, as the model's import reports them.
+//! they are reported in the step's reply, as the model's import reports them; so are the values
+//! the compile cannot build (`CompileErrors`, only when there are some).
 
 use super::interp::expand_value;
 use hnsim_model::document::{decode_any_value, HnsDocument};
@@ -319,5 +320,50 @@ fn count_kinds(docs: &[HnsDocument]) -> String {
         "no objects".into()
     } else {
         parts.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// A restored endpoint whose default route's next hop is no address: the step's reply lists
+    /// the compile error (the value is left out, not read as "no gateway"); a clean restore's
+    /// reply has no `CompileErrors`.
+    #[test]
+    fn the_restore_reply_lists_what_the_compile_cannot_build() {
+        let run = |hop: &str| {
+            let text = format!(
+                r#"name: restore-compile-errors
+underlay: {{segments: {{lan: {{prefix: 10.0.0.0/24}}}}}}
+hosts: {{node1: {{ip: 10.0.0.11}}}}
+steps:
+  - restore:
+      objects:
+        - {{ID: 45249531-2B01-49D3-AE9B-293A28655334, Name: nat, Type: NAT,
+            Ipams: [{{Subnets: [{{IpAddressPrefix: 172.20.0.0/16,
+              Routes: [{{NextHop: 172.20.0.1, DestinationPrefix: 0.0.0.0/0}}]}}]}}]}}
+        - {{ID: 11111111-0000-0000-0000-000000000001,
+            HostComputeNetwork: 45249531-2B01-49D3-AE9B-293A28655334,
+            MacAddress: 00-15-5D-00-00-21, IpConfigurations: [{{IpAddress: 172.20.0.21}}],
+            Routes: [{{NextHop: "{hop}", DestinationPrefix: 0.0.0.0/0}}]}}
+"#
+            );
+            let loaded = super::super::load_str("restore.yaml", &text).expect("loads");
+            let rep = super::super::runner::run(&loaded, &Default::default());
+            assert!(
+                rep.ok(),
+                "{}",
+                super::super::report::text(std::slice::from_ref(&rep))
+            );
+            super::super::report::json(std::slice::from_ref(&rep))
+        };
+        let bad = run("gateway");
+        assert!(
+            bad.contains(
+                "endpoints[11111111-0000-0000-0000-000000000001].Routes[0].NextHop: expected a next hop \
+                 for 0.0.0.0/0, found \\\"gateway\\\""
+            ),
+            "{bad}"
+        );
+        assert!(!run("172.20.0.1").contains("CompileErrors"));
     }
 }

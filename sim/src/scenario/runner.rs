@@ -918,7 +918,14 @@ impl<'a> Runner<'a> {
         let host = self.default_host(&s.host);
         rep.label = format!("restore {} object(s) on {host}", s.objects.len());
         let hns = self.world.hns(&host)?;
-        let (_, reply) = super::restore::apply(hns, s)?;
+        let (_, mut reply) = super::restore::apply(hns, s)?;
+        // Restored state skips validation: values the dataplane cannot build are reported here
+        // (they are left out of the program, never defaulted). Absent when there are none.
+        let compile_errors = self.world.compile_errors(&host)?;
+        if !compile_errors.is_empty() {
+            reply["CompileErrors"] = json!(compile_errors);
+        }
+        let hns = self.world.hns(&host)?;
         let mut bound = Vec::new();
         for (name, id) in &s.names {
             let id: Guid = id.parse().map_err(|_| format!("names.{name}: not a GUID"))?;
