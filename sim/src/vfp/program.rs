@@ -277,7 +277,8 @@ pub(crate) struct Cache {
     pub(crate) lbs_by_backend: BTreeSet<(Guid, Guid)>,
     /// The HNS change journal's position at the last compile.
     pub(crate) journal: Option<Cursor>,
-    /// Compile errors per endpoint (only endpoints that have some), in endpoint order.
+    /// Compile errors per endpoint and per load balancer, by object ID (only objects that have
+    /// some), in ID order.
     pub(crate) errors: BTreeMap<Guid, Vec<CompileError>>,
     /// Compile errors of the networks (rebuilt with them), in network order.
     pub(crate) net_errors: Vec<CompileError>,
