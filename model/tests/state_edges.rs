@@ -1716,3 +1716,15 @@ fn a_bad_endpoint_address_names_its_ip_configuration() {
         e.message
     );
 }
+
+/// The strict reader `hnsim hns validate` uses reads every JSON number as serde_json does,
+/// negative integers included (so a negative `Flags` is reported as -1, not as null).
+#[test]
+fn the_strict_json_reader_keeps_negative_numbers() {
+    let text = r#"{"a": [-5, 5, -2.5, 18446744073709551615, -9223372036854775808]}"#;
+    assert_eq!(
+        lint::parse_json_strict(text).unwrap(),
+        serde_json::from_str::<serde_json::Value>(text).unwrap()
+    );
+    assert_eq!(lint::parse_json_strict("-1").unwrap(), json!(-1));
+}
