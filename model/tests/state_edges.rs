@@ -1716,3 +1716,66 @@ fn a_bad_endpoint_address_names_its_ip_configuration() {
         e.message
     );
 }
+
+/// The strict reader `hnsim hns validate` uses reads every JSON number as serde_json does,
+/// negative integers included (so a negative `Flags` is reported as -1, not as null).
+#[test]
+fn the_strict_json_reader_keeps_negative_numbers() {
+    let text = r#"{"a": [-5, 5, -2.5, 18446744073709551615, -9223372036854775808]}"#;
+    assert_eq!(
+        lint::parse_json_strict(text).unwrap(),
+        serde_json::from_str::<serde_json::Value>(text).unwrap()
+    );
+    assert_eq!(lint::parse_json_strict("-1").unwrap(), json!(-1));
+}
+
+/// A network policy `Add` appends to the network's policies; an `Update` replaces them all.
+#[test]
+fn a_network_policy_update_replaces_and_an_add_appends() {
+    let mut h = hns();
+    let n = net(&mut h, l2bridge_network("cbr0", "10.244.1.0/24", "10.244.1.1"));
+    let req = |op: &str, port: u16| {
+        json!({"ResourceType": "Policy", "RequestType": op, "Settings": {"Policies": [
+            {"Type": "VxlanPort", "Settings": {"Port": port}}]}})
+        .to_string()
+    };
+    let ports = |h: &mut hnsim_model::state::Hns| -> Vec<serde_json::Value> {
+        let q = query(h, ObjectKind::Network, &n);
+        q["Policies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["Settings"]["Port"].clone())
+            .collect()
+    };
+    h.modify_network(&n.to_string(), &req("Add", 4789)).unwrap();
+    h.modify_network(&n.to_string(), &req("Add", 4790)).unwrap();
+    assert_eq!(ports(&mut h), [json!(4789), json!(4790)]);
+    h.modify_network(&n.to_string(), &req("Update", 4791)).unwrap();
+    assert_eq!(ports(&mut h), [json!(4791)]);
+}
+
+/// An endpoint's `ProviderAddress` must be an IP address (HCN_E_INVALID_POLICY); and HNS
+/// stores NAT as network mode 0, so a NAT network's v2 document has no `Type` (an L2Bridge
+/// one keeps its own).
+#[test]
+fn a_provider_address_is_an_ip_and_a_nat_network_has_no_type() {
+    let mut h = hns();
+    let n = net(&mut h, nat_network("nat", "172.20.0.0/16", "172.20.0.1"));
+    let mut d = endpoint_doc(&n, None);
+    d["Policies"] = json!([{"Type": "ProviderAddress", "Settings": {"ProviderAddress": "node-1"}}]);
+    assert_eq!(
+        code(create(&mut h, ObjectKind::Endpoint, &d)),
+        HResult::HCN_E_INVALID_POLICY
+    );
+    assert!(query(&mut h, ObjectKind::Network, &n).get("Type").is_none());
+    let b = net(&mut h, l2bridge_network("cbr0", "10.244.1.0/24", "10.244.1.1"));
+    assert_eq!(query(&mut h, ObjectKind::Network, &b)["Type"], "L2Bridge");
+    // The same through the typed create, for a caller that spells NAT out.
+    let doc = nat_network("nat2", "172.21.0.0/16", "172.21.0.1").to_string();
+    let mut typed = hnsim_model::document::decode_network(&doc).unwrap();
+    typed.network_type = Some(hnsim_model::schema::NetworkType::Nat);
+    let t = h.network_create(Guid::ZERO, typed).unwrap();
+    assert_eq!(h.networks[&t].network_type, None);
+    assert!(query(&mut h, ObjectKind::Network, &t).get("Type").is_none());
+}
