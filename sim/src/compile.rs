@@ -8,10 +8,11 @@
 //! tables changed, so established flows on untouched ports stay on the fast path.
 
 mod changes;
+mod policies;
 
 pub use crate::host_stack::{HostRoute, Via};
 use crate::route::RouteTable;
-use crate::vfp::acl::{AclRule, AclSet, Dir};
+use crate::vfp::acl::AclSet;
 use crate::vfp::lb::{Backend, LbMapping};
 use crate::vfp::program::{Cache, EpUnit, LbUnit, LocalUnit};
 pub use crate::vfp::program::{
@@ -26,6 +27,7 @@ use hnsim_model::schema::{
 use hnsim_model::state::{Cursor, Hns};
 use hnsim_model::{Guid, Mac};
 use ipnet::{Ipv4Net, Ipv6Net};
+use policies::PortPolicies;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
@@ -200,6 +202,38 @@ enum EpCompiled {
     Local(Box<LocalUnit>),
 }
 
+/// An endpoint's routes other than the default ones, for its IPv4 port program: IPv6 routes do
+/// not apply; anything else that does not parse is reported.
+fn port_routes(
+    routes: &[Route],
+    route_path: impl Fn(usize) -> String,
+    errors: &mut Vec<CompileError>,
+) -> Vec<(Ipv4Net, Ipv4Addr)> {
+    let mut out = Vec::new();
+    for (j, r) in routes.iter().enumerate() {
+        if matches!(r.destination_prefix.trim(), "0.0.0.0/0" | "::/0") {
+            continue;
+        }
+        let Some(dest) = parse_net(&r.destination_prefix) else {
+            if parse_net6(&r.destination_prefix).is_none() {
+                errors.push(CompileError {
+                    path: format!("{}.DestinationPrefix", route_path(j)),
+                    message: format!("expected a CIDR, found {:?}", r.destination_prefix),
+                });
+            }
+            continue;
+        };
+        match parse_v4(&r.next_hop) {
+            Some(hop) => out.push((dest, hop)),
+            None => errors.push(CompileError {
+                path: format!("{}.NextHop", route_path(j)),
+                message: format!("expected an IPv4 address, found {:?}", r.next_hop),
+            }),
+        }
+    }
+    out
+}
+
 fn compile_endpoint(
     ep: &Endpoint,
     hns: &Hns,
@@ -272,184 +306,24 @@ fn compile_endpoint(
             .find(|(n, _)| n.contains(&ip))
             .and_then(|(_, g)| *g)
     });
-    let mut overhead = if nprog.kind == NetKind::Overlay {
-        crate::packet::VXLAN_OVERHEAD
-    } else {
-        0
-    };
-    let mut routes = Vec::new();
-    for (j, r) in ep.routes.iter().enumerate() {
-        if matches!(r.destination_prefix.trim(), "0.0.0.0/0" | "::/0") {
-            continue;
-        }
-        // IPv6 routes are not part of the IPv4 port program; anything else that does not
-        // parse is reported.
-        let Some(dest) = parse_net(&r.destination_prefix) else {
-            if parse_net6(&r.destination_prefix).is_none() {
-                errors.push(CompileError {
-                    path: format!("{}.DestinationPrefix", route_path(j)),
-                    message: format!("expected a CIDR, found {:?}", r.destination_prefix),
-                });
-            }
-            continue;
-        };
-        match parse_v4(&r.next_hop) {
-            Some(hop) => routes.push((dest, hop)),
-            None => errors.push(CompileError {
-                path: format!("{}.NextHop", route_path(j)),
-                message: format!("expected an IPv4 address, found {:?}", r.next_hop),
-            }),
-        }
-    }
-    let mut acls: [Vec<AclRule>; 4] = Default::default();
-    let mut outbound_nat = Vec::new();
-    let mut outbound_nat6 = Vec::new();
-    let mut sdn_routes = RouteTable::new();
-    let mut qos = None;
-    let mut port_maps = Vec::new();
-    for (i, p) in ep.policies.iter().enumerate() {
-        let ppath = || format!("{}.Policies[{i}].Settings", path());
-        match p {
-            EndpointPolicy::Acl(a) => match AclRule::parse(a, i) {
-                Ok(r) => {
-                    let slot = (r.host as usize) * 2 + (r.dir == Dir::Out) as usize;
-                    acls[slot].push(r);
-                }
-                Err(message) => errors.push(CompileError {
-                    path: ppath(),
-                    message,
-                }),
-            },
-            EndpointPolicy::OutBoundNat(o) => {
-                let nets = |v: &Vec<String>, field: &str, errs: &mut Vec<CompileError>| {
-                    let mut out = Vec::new();
-                    for (j, s) in v.iter().enumerate() {
-                        match parse_net(s) {
-                            Some(n) => out.push(n),
-                            None if parse_net6(s).is_some() => {} // IPv6 entries do not apply to IPv4
-                            None => errs.push(CompileError {
-                                path: format!("{}.{field}[{j}]", ppath()),
-                                message: format!("expected an IPv4 address or CIDR, found {s:?}"),
-                            }),
-                        }
-                    }
-                    out
-                };
-                // An empty VirtualIP is none; any other value must be of the policy's family.
-                let vip = |errs: &mut Vec<CompileError>, v6: bool| {
-                    let s = o.virtual_ip.trim();
-                    let ip = match v6 {
-                        true => s.parse::<Ipv6Addr>().ok().map(IpAddr::V6),
-                        false => s.parse::<Ipv4Addr>().ok().map(IpAddr::V4),
-                    };
-                    if ip.is_none() && !s.is_empty() {
-                        errs.push(CompileError {
-                            path: format!("{}.VirtualIP", ppath()),
-                            message: format!(
-                                "expected an IPv{} address, found {:?}",
-                                if v6 { 6 } else { 4 },
-                                o.virtual_ip
-                            ),
-                        });
-                    }
-                    ip
-                };
-                if o.flags & hnsim_model::schema::nat_flags::IPV6 != 0 {
-                    let nets6 = |v: &Vec<String>, field: &str, errs: &mut Vec<CompileError>| {
-                        let mut out = Vec::new();
-                        for (j, s) in v.iter().enumerate() {
-                            match parse_net6(s) {
-                                Some(n) => out.push(n),
-                                None if parse_net(s).is_some() => {} // IPv4 entries do not apply
-                                None => errs.push(CompileError {
-                                    path: format!("{}.{field}[{j}]", ppath()),
-                                    message: format!("expected an IPv6 address or CIDR, found {s:?}"),
-                                }),
-                            }
-                        }
-                        out
-                    };
-                    let virtual_ip = match vip(errors, true) {
-                        Some(IpAddr::V6(a)) => Some(a),
-                        _ => None,
-                    };
-                    let exceptions = nets6(&o.exceptions, "Exceptions", errors);
-                    let destinations = nets6(&o.destinations, "Destinations", errors);
-                    outbound_nat6.push(OutboundNat6 {
-                        virtual_ip,
-                        exceptions,
-                        destinations,
-                    });
-                    continue;
-                }
-                let virtual_ip = match vip(errors, false) {
-                    Some(IpAddr::V4(a)) => Some(a),
-                    _ => None,
-                };
-                let exceptions = nets(&o.exceptions, "Exceptions", errors);
-                let destinations = nets(&o.destinations, "Destinations", errors);
-                outbound_nat.push(OutboundNat {
-                    virtual_ip,
-                    exceptions,
-                    destinations,
-                });
-            }
-            EndpointPolicy::SdnRoute(r) => match parse_net(&r.destination_prefix) {
-                // An empty NextHop is none; another value that is not IPv4 is reported and
-                // the route left out (not routed on-link instead).
-                Some(prefix) => match (r.next_hop.trim(), parse_v4(&r.next_hop)) {
-                    ("", _) | (_, Some(_)) => sdn_routes.push(SdnRoute {
-                        prefix,
-                        next_hop: parse_v4(&r.next_hop),
-                        need_encap: r.need_encap,
-                    }),
-                    (_, None) => errors.push(CompileError {
-                        path: format!("{}.NextHop", ppath()),
-                        message: format!("expected an IPv4 address, found {:?}", r.next_hop),
-                    }),
-                },
-                None if parse_net6(&r.destination_prefix).is_some() => {} // IPv6 routes do not apply
-                None => errors.push(CompileError {
-                    path: format!("{}.DestinationPrefix", ppath()),
-                    message: format!("expected a CIDR, found {:?}", r.destination_prefix),
-                }),
-            },
-            EndpointPolicy::PortMapping(m) => {
-                if m.flags & hnsim_model::schema::nat_flags::IPV6 != 0 {
-                    continue;
-                }
-                // An empty VIP is every address; a VIP that is not IPv4 is reported and the
-                // mapping left out (not widened to every address).
-                let vip = parse_v4(&m.vip);
-                if vip.is_none() && !m.vip.trim().is_empty() {
-                    errors.push(CompileError {
-                        path: format!("{}.VIP", ppath()),
-                        message: format!("expected an IPv4 address, found {:?}", m.vip),
-                    });
-                    continue;
-                }
-                port_maps.push(PortMap {
-                    port: 0,
-                    proto: proto_of(m.protocol),
-                    external_port: m.external_port,
-                    internal_port: if m.internal_port == 0 {
-                        m.external_port
-                    } else {
-                        m.internal_port
-                    },
-                    vip,
-                    local_routed: m.flags & hnsim_model::schema::nat_flags::LOCAL_ROUTED_VIP != 0,
-                });
-            }
-            EndpointPolicy::EncapOverhead(o) => overhead = o.overhead,
-            // 0 = no limit (inferred: HNS always emits the field).
-            EndpointPolicy::Qos(q) if q.maximum_outgoing_bandwidth_in_bytes > 0 => {
-                qos = Some(q.maximum_outgoing_bandwidth_in_bytes)
-            }
-            _ => {}
-        }
-    }
-    let [sw_in, sw_out, h_in, h_out] = acls;
+    let routes = port_routes(&ep.routes, route_path, errors);
+    let policies = PortPolicies::of(ep.id, &ep.policies, errors);
+    let overhead = policies
+        .encap_overhead
+        .unwrap_or(if nprog.kind == NetKind::Overlay {
+            crate::packet::VXLAN_OVERHEAD
+        } else {
+            0
+        });
+    let PortPolicies {
+        acls: [sw_in, sw_out, h_in, h_out],
+        outbound_nat,
+        outbound_nat6,
+        sdn_routes,
+        port_maps,
+        qos,
+        ..
+    } = policies;
     let location = hns.endpoint_location(&ep.id);
     let (namespace, container, host_attached, running) = match &location {
         Some(l) => (
