@@ -742,7 +742,8 @@ fn a_restored_reply_names_the_layer_that_translated_it() {
         "PortMappings": [{"Protocol": 6, "InternalPort": 8080, "ExternalPort": 80}]}),
     );
     lab.listen(inet(), L4::Tcp, 443);
-    // The reply's session matches and reverse rewrites, as (flow, layer) pairs.
+    // The session matches and reverse rewrites of the reply's hops that reverse a translation:
+    // one match there, the restore (a restored reply is not also traced as a plain match).
     let restores = |x: &Exchange| -> (Vec<String>, Vec<String>) {
         let steps: Vec<&Step> = x
             .reply
@@ -750,12 +751,17 @@ fn a_restored_reply_names_the_layer_that_translated_it() {
             .expect("a reply")
             .hops
             .iter()
+            .filter(|h| {
+                h.steps
+                    .iter()
+                    .any(|s| matches!(s, Step::Transform { rule, .. } if rule == "reverse NAT"))
+            })
             .flat_map(|h| &h.steps)
             .collect();
         let sessions = steps
             .iter()
             .filter_map(|s| match s {
-                Step::Session { flow, .. } if flow.ends_with(" reply") => Some(flow.clone()),
+                Step::Session { flow, .. } => Some(flow.clone()),
                 _ => None,
             })
             .collect();
@@ -1463,4 +1469,101 @@ fn an_ipv6_first_packet_counts_its_route_lookups() {
         (5, 1, 0),
         "{cost:?}"
     );
+}
+
+/// An ACL rule's ports apply to UDP as to TCP: A may send UDP only to port 53, so its UDP to 53
+/// passes and its UDP to 54 is denied by the rule set's default (an ACL that saw no ports for
+/// UDP would match neither and deny both).
+#[test]
+fn an_acl_rule_with_ports_matches_udp_by_its_ports() {
+    use hnsim_sim::testkit::{ctr, std_outbound_nat};
+    use hnsim_sim::{Disposition, Place, L4};
+    let allow_53 = serde_json::json!({"Type": "ACL", "Settings": {"Protocols": "17", "Action": "Allow",
+        "Direction": "Out", "RemotePorts": "53", "Priority": 100, "RuleType": "Switch"}});
+    let (mut lab, _) = l2bridge_lab(serde_json::json!([std_outbound_nat(), allow_53]), &[]);
+    lab.listen(Place::Station("inet".into()), L4::Udp, 53);
+    lab.listen(Place::Station("inet".into()), L4::Udp, 54);
+    let x = lab.send(ctr("A"), "203.0.113.50", L4::Udp, 53, Some(40000));
+    assert!(x.completed(), "{x}");
+    let x = lab.send(ctr("A"), "203.0.113.50", L4::Udp, 54, Some(40001));
+    match &x.request.disposition {
+        Disposition::DeniedOut { layer, rule, .. } => {
+            assert_eq!((layer.as_str(), rule.as_str()), ("ACL_SWITCH", "default"), "{x}");
+        }
+        other => panic!("expected DeniedOut, found {other:?}\n{x}"),
+    }
+}
+
+/// The route step of a Transparent endpoint names how it reached the destination: on-link for
+/// an address of its own subnet (sent to that address), the default route otherwise (sent to
+/// the gateway). T (node2, 10.0.0.60/24) sends to the client on its LAN and to the internet.
+#[test]
+fn a_transparent_endpoints_route_step_says_on_link_or_gateway() {
+    use hnsim_sim::testkit::{ctr, Lab};
+    use hnsim_sim::{Place, Step, L4};
+    let mut lab = Lab::common(23);
+    let n = lab.network(
+        "node2",
+        serde_json::json!({"Name": "ext", "Type": "Transparent", "Ipams": [{"Type": "Static", "Subnets": [{"IpAddressPrefix": "10.0.0.0/24",
+            "Routes": [{"NextHop": "10.0.0.1", "DestinationPrefix": "0.0.0.0/0"}]}]}]}),
+    );
+    let t = lab.endpoint(
+        "node2",
+        n,
+        serde_json::json!({"Name": "T", "IpConfigurations": [{"IpAddress": "10.0.0.60"}], "MacAddress": "00-15-5D-00-00-60"}),
+    );
+    lab.container("node2", "T", &[t]);
+    for (station, dst, route) in [
+        ("client", "10.0.0.50", ("on-link", "10.0.0.50")),
+        ("inet", "203.0.113.50", ("0.0.0.0/0", "10.0.0.1")),
+    ] {
+        lab.listen(Place::Station(station.into()), L4::Tcp, 80);
+        let x = lab.send(ctr("T"), dst, L4::Tcp, 80, Some(40000));
+        assert!(x.completed(), "{x}");
+        let routes: Vec<(&str, &str)> = x.request.hops[0]
+            .steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::Route { prefix, next_hop, .. } => Some((prefix.as_str(), next_hop.as_str())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(routes, [route], "{x}");
+    }
+}
+
+/// A packet from the wire for a NAT network's pod is not switched to the pod's port by the
+/// vSwitch (only a Transparent, L2Bridge, L2Tunnel or overlay endpoint is): r1 routes
+/// 172.30.0.0/24 to node1, whose host stack routes it to the pod through its vNIC.
+#[test]
+fn a_nat_pod_is_reached_from_the_wire_through_the_host_stack() {
+    use hnsim_sim::testkit::{ctr, ip as ip4, Lab};
+    use hnsim_sim::{Place, L4};
+    let mut lab = Lab::common(29);
+    let n = lab.network(
+        "node1",
+        serde_json::json!({"Name": "nat", "Type": "NAT", "Ipams": [{"Type": "Static", "Subnets": [
+            {"IpAddressPrefix": "172.30.0.0/24", "Routes": [{"NextHop": "172.30.0.1", "DestinationPrefix": "0.0.0.0/0"}]}]}]}),
+    );
+    let a = lab.endpoint(
+        "node1",
+        n,
+        serde_json::json!({"Name": "A", "IpConfigurations": [{"IpAddress": "172.30.0.10"}],
+            "Routes": [{"NextHop": "172.30.0.1", "DestinationPrefix": "0.0.0.0/0"}]}),
+    );
+    lab.container("node1", "A", &[a]);
+    lab.w
+        .add_router_route("r1", "172.30.0.0/24".parse().unwrap(), ip4("10.0.0.11"))
+        .unwrap();
+    lab.listen(ctr("A"), L4::Tcp, 80);
+    let x = lab.send(
+        Place::Station("inet".into()),
+        "172.30.0.10",
+        L4::Tcp,
+        80,
+        Some(40000),
+    );
+    assert_eq!(x.request.delivered_to.as_deref(), Some("container:A"), "{x}");
+    let ports: Vec<&str> = x.request.hops.iter().map(|h| h.port.as_str()).collect();
+    assert_eq!(ports, ["eth0", "internet", "uplink", "host stack", "A"], "{x}");
 }
