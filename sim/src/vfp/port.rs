@@ -405,10 +405,10 @@ impl Vfp {
             .cloned();
         env.counters.table_lookups += lookups;
         let Some(m) = lbm else { return Ok(()) };
-        let node = env.node.to_string();
+        let node = env.node;
         env.counters.rule_evaluations += 1;
         let b;
-        (b, f.after) = lb::dnat(&m, f.t, seed, nonce, affinity, &node, &mut self.lb_steer, tr)?;
+        (b, f.after) = lb::dnat(&m, f.t, seed, nonce, affinity, node, &mut self.lb_steer, tr)?;
         f.route_to = b.ip;
         // A remote-endpoint backend is sent toward its host even if a local endpoint now
         // holds the same IP (a stale remote endpoint, consumers.md P12 / S15.2).
@@ -417,7 +417,7 @@ impl Vfp {
             let src = m.source_vip.unwrap_or(IpAddr::V4(host_ip));
             if src.is_ipv6() != b.ip.is_ipv6() {
                 return Err(Disposition::Unsupported {
-                    node,
+                    node: node.to_string(),
                     what: format!(
                         "LB {}: non-DSR needs a SourceVIP of the backend's address family ({} backend, SourceVIP {})",
                         m.lb, b.ip, src
@@ -425,7 +425,7 @@ impl Vfp {
                 });
             }
             f.after.src = src;
-            f.after.sport = self.snat_port(src, SnatOwner::Port(p), &node)?;
+            f.after.sport = self.snat_port(src, SnatOwner::Port(p), node)?;
         }
         f.nat = Some(NatLayer::Lb);
         let before_h = f.t;
@@ -516,7 +516,7 @@ impl Vfp {
         tr: &mut Tracer,
     ) -> Result<(), Disposition> {
         if let (IpAddr::V6(d), true) = (f.route_to, f.after.src == f.t.src) {
-            let node = env.node.to_string();
+            let node = env.node;
             for o in &pp.outbound_nat6 {
                 env.counters.rule_evaluations += 1;
                 let applies = if !o.destinations.is_empty() {
@@ -530,7 +530,7 @@ impl Vfp {
                 }
                 if f.t.proto == 58 {
                     return Err(Disposition::Unsupported {
-                        node,
+                        node: node.to_string(),
                         what: format!(
                             "ICMPv6 from {} to {} needs OutBoundNAT SNAT; VFP does not translate ICMP (consumers.md P5)",
                             f.t.src, f.t.dst
@@ -539,13 +539,13 @@ impl Vfp {
                 }
                 let Some(vip) = o.virtual_ip else {
                     return Err(Disposition::Unsupported {
-                        node,
+                        node: node.to_string(),
                         what: "an IPv6 OutBoundNAT without a VirtualIP: the host has no IPv6 address in hnsim to SNAT to".into(),
                     });
                 };
                 let before = f.after;
                 f.after.src = IpAddr::V6(vip);
-                f.after.sport = self.snat_port(f.after.src, SnatOwner::Port(p), &node)?;
+                f.after.sport = self.snat_port(f.after.src, SnatOwner::Port(p), node)?;
                 f.nat = Some(NatLayer::OutboundNat);
                 let eth = tr.eth;
                 tr.step(|| Step::Transform {
