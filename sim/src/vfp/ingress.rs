@@ -96,15 +96,14 @@ impl Vfp {
         let any_local = self.is_host_addr(t.dst);
         let honour = self.settings.honour_local_routed_vip;
         let affinity = self.settings.session_affinity;
-        let m = self
+        let found = self
             .prog
             .lbs
             .find(t.proto, t.dst, t.dport, any_local, &mut lookups)
-            .filter(|m| honour && m.local_routed_vip())
-            .cloned();
+            .filter(|m| honour && m.local_routed_vip());
         env.counters.table_lookups += lookups;
-        if let Some(m) = m {
-            let (b, after) = match lb::dnat(&m, t, seed, nonce, affinity, env.node, &mut self.lb_steer, tr) {
+        if let Some(m) = found {
+            let (b, after) = match lb::dnat(m, t, seed, nonce, affinity, env.node, &mut self.lb_steer, tr) {
                 Ok(x) => x,
                 Err(d) => return Some(VfpAction::dropped(d)),
             };
@@ -135,28 +134,27 @@ impl Vfp {
         overlay: Option<usize>,
         tr: &mut Tracer,
     ) -> Result<FlowAction, Disposition> {
-        let node = env.node.to_string();
+        let node = env.node;
         let seed = env.seed;
         let nonce = env.next_nonce();
         let mut lookups = 0;
-        let hn = &*self;
-        let host_ip = hn.ip;
-        let any_local = hn.is_host_addr(t.dst);
-        let affinity = hn.settings.session_affinity;
-        let lbm = hn
+        let host_ip = self.ip;
+        let any_local = self.is_host_addr(t.dst);
+        let affinity = self.settings.session_affinity;
+        let found = self
             .prog
             .lbs
             .find(t.proto, t.dst, t.dport, any_local, &mut lookups)
-            .filter(|m| !m.ilb())
-            .cloned();
+            .filter(|m| !m.ilb());
         env.counters.table_lookups += lookups;
-        if let Some(m) = lbm {
+        if let Some(m) = found {
             env.counters.rule_evaluations += 1;
-            let (b, mut after) = lb::dnat(&m, t, seed, nonce, affinity, &node, &mut self.lb_steer, tr)?;
+            let (b, mut after) = lb::dnat(m, t, seed, nonce, affinity, node, &mut self.lb_steer, tr)?;
+            let m = m.summary();
             if !m.dsr {
                 let src = m.source_vip.unwrap_or(IpAddr::V4(host_ip));
                 after.src = src;
-                after.sport = self.snat_port(src, SnatOwner::InboundLb, &node)?;
+                after.sport = self.snat_port(src, SnatOwner::InboundLb, node)?;
             }
             let eth = tr.eth;
             tr.step(|| Step::Transform {
@@ -167,7 +165,7 @@ impl Vfp {
             });
             let Some(d) = v4(b.ip) else {
                 return Err(Disposition::Unsupported {
-                    node,
+                    node: node.to_string(),
                     what: "IPv6 backends are not modelled".into(),
                 });
             };
@@ -208,7 +206,7 @@ impl Vfp {
                         })
                     }
                     _ => Err(Disposition::NoRoute {
-                        node,
+                        node: node.to_string(),
                         reason: format!("no dual-stack L2Bridge endpoint with {d} on this host"),
                     }),
                 };
@@ -235,7 +233,7 @@ impl Vfp {
         }
         if overlay.is_some() && !hn.is_host_addr(t.dst) {
             return Err(Disposition::NoRoute {
-                node,
+                node: node.to_string(),
                 reason: format!(
                     "decapsulated packet for {d}: no endpoint with that address on the overlay network"
                 ),
@@ -315,7 +313,7 @@ impl Vfp {
         backend_remote: bool,
         tr: &mut Tracer,
     ) -> Result<Exit, Disposition> {
-        let node = env.node.to_string();
+        let node = env.node;
         let hn = &*self;
         if let Some(&q) = hn.prog.port_by_ip.get(&d).filter(|_| !backend_remote) {
             return Ok(Exit::Port(q));
@@ -325,7 +323,7 @@ impl Vfp {
             if let (NetKind::Overlay, Some(pa)) = (net.kind, r.pa) {
                 if pa != hn.ip {
                     let (vni, port) = (net.vsid.unwrap_or(0), net.vxlan_port);
-                    let onh = self.outer_next_hop(env, pa, &node)?;
+                    let onh = self.outer_next_hop(env, pa, node)?;
                     return Ok(Exit::Encap {
                         outer_next_hop: onh,
                         pa,
@@ -343,7 +341,7 @@ impl Vfp {
             }
             if let Some(r) = n.remote_subnets.lookup(d).cloned() {
                 let (vni, port) = (r.vni, n.vxlan_port);
-                let onh = self.outer_next_hop(env, r.pa, &node)?;
+                let onh = self.outer_next_hop(env, r.pa, node)?;
                 return Ok(Exit::Encap {
                     outer_next_hop: onh,
                     pa: r.pa,
@@ -354,6 +352,6 @@ impl Vfp {
             }
         }
         let _ = after;
-        self.mac_rewrite_exit(env, d, &node, tr)
+        self.mac_rewrite_exit(env, d, node, tr)
     }
 }

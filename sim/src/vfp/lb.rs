@@ -31,7 +31,27 @@ pub struct LbMapping {
     pub backends: Vec<Backend>,
 }
 
+/// What a load-balancing point still needs of a mapping after [`dnat`] chose the backend:
+/// copied out so that the mapping stays borrowed from the program only for the choice.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct LbHit {
+    pub lb: Guid,
+    pub external_port: u16,
+    pub internal_port: u16,
+    pub source_vip: Option<IpAddr>,
+    pub dsr: bool,
+}
+
 impl LbMapping {
+    pub(crate) fn summary(&self) -> LbHit {
+        LbHit {
+            lb: self.lb,
+            external_port: self.external_port,
+            internal_port: self.internal_port,
+            source_vip: self.source_vip,
+            dsr: self.dsr,
+        }
+    }
     pub fn ilb(&self) -> bool {
         self.flags & hnsim_model::schema::lb_port_flags::ILB != 0
     }

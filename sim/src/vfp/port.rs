@@ -394,21 +394,22 @@ impl Vfp {
         let seed = env.seed;
         let nonce = env.next_nonce();
         let mut lookups = 0u64;
-        let hn = &*self;
-        let host_ip = hn.ip;
-        let affinity = hn.settings.session_affinity;
-        let any_local = hn.is_host_addr(f.t.dst);
-        let lbm = hn
+        let host_ip = self.ip;
+        let affinity = self.settings.session_affinity;
+        let any_local = self.is_host_addr(f.t.dst);
+        // The mapping is borrowed from the program, not copied: only `lb_steer` is written
+        // while it is held, and the fields used afterwards are copied out below.
+        let found = self
             .prog
             .lbs
-            .find(f.t.proto, f.t.dst, f.t.dport, any_local, &mut lookups)
-            .cloned();
+            .find(f.t.proto, f.t.dst, f.t.dport, any_local, &mut lookups);
         env.counters.table_lookups += lookups;
-        let Some(m) = lbm else { return Ok(()) };
+        let Some(m) = found else { return Ok(()) };
         let node = env.node;
         env.counters.rule_evaluations += 1;
         let b;
-        (b, f.after) = lb::dnat(&m, f.t, seed, nonce, affinity, node, &mut self.lb_steer, tr)?;
+        (b, f.after) = lb::dnat(m, f.t, seed, nonce, affinity, node, &mut self.lb_steer, tr)?;
+        let m = m.summary();
         f.route_to = b.ip;
         // A remote-endpoint backend is sent toward its host even if a local endpoint now
         // holds the same IP (a stale remote endpoint, consumers.md P12 / S15.2).
@@ -626,7 +627,7 @@ impl Vfp {
         backend_remote: bool,
         tr: &mut Tracer,
     ) -> Result<Exit, Disposition> {
-        let node = env.node.to_string();
+        let node = env.node;
         env.counters.table_lookups += 1;
         let hn = &*self;
         let net = &hn.prog.networks[pp.network];
@@ -634,7 +635,7 @@ impl Vfp {
             NetKind::L2Bridge => {}
             NetKind::Overlay => {
                 return Err(Disposition::Unsupported {
-                    node,
+                    node: node.to_string(),
                     what: format!(
                         "IPv6 between overlay pods is not supported by HNS (consumers.md P14): {d}"
                     ),
@@ -642,7 +643,7 @@ impl Vfp {
             }
             k => {
                 return Err(Disposition::Unsupported {
-                    node,
+                    node: node.to_string(),
                     what: format!(
                         "IPv6 on a {k:?} network: HNS allows dual-stack on L2Bridge only (consumers.md P14)"
                     ),
@@ -671,7 +672,7 @@ impl Vfp {
                 })
             }
             None => Err(Disposition::NoRoute {
-                node,
+                node: node.to_string(),
                 reason: format!("no host IPv6 route to {d} (World::set_host_routes6)"),
             }),
         }
