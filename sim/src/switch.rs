@@ -202,4 +202,36 @@ mod tests {
         sw.clear_learned();
         assert_eq!(sw.forward(router, 20), Forward::Flood);
     }
+
+    /// A MAC seen again on the uplink is learned afresh: its entry ages from the last frame,
+    /// not the first (a router that keeps talking never ages out).
+    #[test]
+    fn a_mac_seen_again_on_the_uplink_ages_from_its_last_frame() {
+        use crate::testframes::{ip, mac, tcp_syn};
+        let (p0, host, router) = (
+            mac("0E-2A-0A-F4-01-0A"),
+            mac("00-15-5D-00-00-11"),
+            mac("00-00-5E-00-01-01"),
+        );
+        let mut sw = VSwitch::default();
+        sw.program([p0], host);
+        let aging = MacTable::default().aging_ns;
+        let inbound = tcp_syn((router, p0), (ip("8.8.8.8"), 53), (ip("10.244.1.10"), 1), 60);
+        sw.learn_from_uplink(inbound.eth.src, 10);
+        sw.learn_from_uplink(inbound.eth.src, 10 + aging);
+        assert_eq!(
+            sw.forward(router, 10 + aging + 1),
+            Forward::To(SwitchPort::Uplink)
+        );
+        assert_eq!(sw.forward(router, 10 + 2 * aging + 1), Forward::Flood);
+    }
+
+    /// A frame with the all-zero source MAC (no station's address) teaches the switch nothing:
+    /// a frame to that MAC is still flooded.
+    #[test]
+    fn a_zero_source_mac_is_never_learned() {
+        let mut sw = VSwitch::default();
+        sw.learn_from_uplink(Mac::default(), 10);
+        assert_eq!(sw.forward(Mac::default(), 10), Forward::Flood);
+    }
 }

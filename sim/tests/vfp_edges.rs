@@ -1567,3 +1567,88 @@ fn a_nat_pod_is_reached_from_the_wire_through_the_host_stack() {
     let ports: Vec<&str> = x.request.hops.iter().map(|h| h.port.as_str()).collect();
     assert_eq!(ports, ["eth0", "internet", "uplink", "host stack", "A"], "{x}");
 }
+
+/// A flow entry lives for its whole idle timeout: a lookup exactly `idle_timeout_ns` after its
+/// last use still hits (and refreshes it), one a nanosecond past the refreshed timeout misses as
+/// expired. The same bound keeps a pinned NAT restore from being replaced, so an entry
+/// `insert_unless_pinned` still protects is one `lookup` still finds.
+#[test]
+fn a_flow_entry_lives_for_exactly_its_idle_timeout() {
+    let mut t: FlowTable<u8> = FlowTable::new(1_000);
+    let t1 = Tuple {
+        proto: 6,
+        src: ip("10.244.1.10"),
+        sport: 40000,
+        dst: ip("203.0.113.50"),
+        dport: 443,
+    };
+    let a = key(Zone::Port(1), Dir::Out, t1);
+    t.insert(a, 1, 7, 0);
+    assert_eq!(t.lookup(&a, 7, 1_000), Ok(1));
+    assert_eq!(t.lookup(&a, 7, 2_001), Err(Miss::Expired));
+    let b = key(Zone::Uplink, Dir::In, t1.reversed());
+    t.insert_pinned(b, 2, 0);
+    t.insert_unless_pinned(b, 3, 7, 1_000);
+    assert_eq!(t.lookup(&b, 7, 1_000), Ok(2), "the pinned entry is live");
+}
+
+/// An HNS service restart reprograms VFP, so a `QOS` meter starts full again: A (L2Bridge, a
+/// network that survives the restart; 20,000 B/s, a 2,000-byte bucket) sends a 1,000-byte
+/// payload, and a second right after it is rate-limited; after the restart the same passes.
+#[test]
+fn an_hns_restart_refills_the_qos_meters() {
+    use hnsim_sim::testkit::{ctr, std_outbound_nat, Lab};
+    use hnsim_sim::{Disposition, Fault, Place, SendRequest, L4};
+    let qos = serde_json::json!({"Type": "QOS", "Settings": {"MaximumOutgoingBandwidthInBytes": 20000}});
+    let (mut lab, _) = l2bridge_lab(serde_json::json!([std_outbound_nat(), qos]), &[]);
+    lab.listen(Place::Station("inet".into()), L4::Tcp, 443);
+    let send = |lab: &mut Lab| {
+        let mut r = SendRequest::new(ctr("A"), ip("203.0.113.50"), L4::Tcp, 443);
+        r.src_port = Some(40000);
+        r.data_len = 1000;
+        lab.try_send(r).expect("send")
+    };
+    let x = send(&mut lab);
+    assert!(x.request.disposition.is_delivered(), "{x}");
+    let x = send(&mut lab);
+    assert!(
+        matches!(x.request.disposition, Disposition::RateLimited { .. }),
+        "{x}"
+    );
+    lab.w.fault(Fault::HnsRestart { host: "node1".into() }).unwrap();
+    let x = send(&mut lab);
+    assert!(x.request.disposition.is_delivered(), "{x}");
+}
+
+/// node1's NAT network 172.30.0.0/24 (gateway 172.30.0.1, the host vNIC) with pod N
+/// (172.30.0.10), beside `l2bridge_lab`'s cbr0 and pod A.
+fn nat_pod_beside_l2bridge() -> hnsim_sim::testkit::Lab {
+    use hnsim_sim::testkit::std_outbound_nat;
+    let (mut lab, _) = l2bridge_lab(serde_json::json!([std_outbound_nat()]), &[]);
+    let n = lab.network(
+        "node1",
+        serde_json::json!({"Name": "nat", "Type": "NAT", "Ipams": [{"Type": "Static", "Subnets": [
+            {"IpAddressPrefix": "172.30.0.0/24", "Routes": [{"NextHop": "172.30.0.1", "DestinationPrefix": "0.0.0.0/0"}]}]}]}),
+    );
+    let e = lab.endpoint(
+        "node1",
+        n,
+        serde_json::json!({"Name": "N", "IpConfigurations": [{"IpAddress": "172.30.0.10"}],
+            "Routes": [{"NextHop": "172.30.0.1", "DestinationPrefix": "0.0.0.0/0"}]}),
+    );
+    lab.container("node1", "N", &[e]);
+    lab
+}
+
+/// A pod of another vSwitch network on the same host is not switched to directly: N (NAT)
+/// reaches A (L2Bridge) through its gateway, the host stack, which routes into cbr0.
+#[test]
+fn a_pod_of_another_network_on_the_host_is_reached_through_the_host_stack() {
+    use hnsim_sim::testkit::ctr;
+    use hnsim_sim::L4;
+    let mut lab = nat_pod_beside_l2bridge();
+    let x = lab.send(ctr("N"), "10.244.1.10", L4::Tcp, 8080, Some(40000));
+    assert_eq!(x.request.delivered_to.as_deref(), Some("container:A"), "{x}");
+    let ports: Vec<&str> = x.request.hops.iter().map(|h| h.port.as_str()).collect();
+    assert_eq!(ports, ["N", "host stack", "A"], "{x}");
+}

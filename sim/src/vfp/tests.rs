@@ -404,3 +404,119 @@ fn a_host_notes_its_first_lb_choice_and_up_to_kept_later_ones() {
     assert_eq!(later, (40001..40001 + LbSteer::KEPT as u16).collect::<Vec<_>>());
     assert!(s.later.windows(2).all(|w| w[0].nonce < w[1].nonce));
 }
+
+/// `hnsim reach`'s steer picks the backend only where the LB spreads connections: with source
+/// affinity (`LoadBalancerDistribution` 1) the source address fixes the backend, so a steered
+/// index is consumed (each choice takes one) but not followed; without it, it is.
+#[test]
+fn a_steered_lb_choice_is_followed_only_where_the_lb_spreads() {
+    use super::lb::{dnat, Backend, LbMapping, LbSteer};
+    let backend = |g: u128, a: &str| Backend {
+        endpoint: Guid(g),
+        ip: IpAddr::V4(ip(a)),
+    };
+    let mapping = |distribution: u32| LbMapping {
+        lb: Guid(1),
+        proto: 6,
+        external_port: 80,
+        internal_port: 8080,
+        vips: vec![IpAddr::V4(ip("10.96.0.50"))],
+        source_vip: None,
+        dsr: false,
+        flags: 0,
+        distribution,
+        backends: vec![backend(10, "10.244.1.10"), backend(11, "10.244.1.11")],
+    };
+    let t = crate::vfp::Tuple {
+        proto: 6,
+        src: IpAddr::V4(ip("10.244.1.20")),
+        sport: 40000,
+        dst: IpAddr::V4(ip("10.96.0.50")),
+        dport: 80,
+    };
+    let pick = |m: &LbMapping, steer: &mut LbSteer| {
+        let mut tr = Tracer::new(false);
+        dnat(m, t, 42, 1, true, "node1", steer, &mut tr)
+            .expect("a backend")
+            .0
+            .ip
+    };
+    let affinity = mapping(1);
+    let own = pick(&affinity, &mut LbSteer::default());
+    for k in 0..2 {
+        let mut steer = LbSteer::default();
+        steer.take.push_back(k);
+        assert_eq!(pick(&affinity, &mut steer), own, "affinity, steered to {k}");
+        assert!(steer.take.is_empty(), "the steered index is consumed");
+        let spreading = mapping(0);
+        steer.take.push_back(k);
+        assert_eq!(
+            pick(&spreading, &mut steer),
+            spreading.backends[k as usize].ip,
+            "spreading, steered to {k}"
+        );
+    }
+}
+
+/// The ROUTE layer of a NAT network's port: an address of the network that no endpoint holds
+/// is unroutable there ("no endpoint"), everything off the network goes up the host vNIC. One
+/// frame each from pod N (172.30.0.10) to its gateway's MAC (a stale neighbour entry would send
+/// it so; the pod's own stack ARPs for on-link addresses).
+#[test]
+fn a_nat_port_routes_off_network_addresses_to_the_host_and_drops_unclaimed_ones() {
+    const N_MAC: &str = "00-15-5D-1E-00-0A";
+    const HOST_VNIC: &str = "00-15-5D-00-00-11";
+    let mut hns = Hns::new(HostSettings::default(), 7);
+    let net = hns
+        .network_create(
+            Guid::ZERO,
+            doc::<Network>(json!({"Name": "nat", "Type": "NAT",
+                "Ipams": [{"Type": "Static", "Subnets": [{"IpAddressPrefix": "172.30.0.0/24",
+                    "Routes": [{"NextHop": "172.30.0.1", "DestinationPrefix": "0.0.0.0/0"}]}]}]})),
+        )
+        .expect("network");
+    let n = hns
+        .endpoint_create(
+            Guid::ZERO,
+            doc::<Endpoint>(json!({"IpConfigurations": [{"IpAddress": "172.30.0.10"}],
+                "MacAddress": N_MAC, "HostComputeNetwork": net.to_string()})),
+        )
+        .expect("endpoint");
+    hns.create_container("N", Isolation::Process, &[n])
+        .expect("container");
+    hns.start_container("N").expect("start");
+    let mut vfp = Vfp::new(ip("10.0.0.11"), mac(HOST_VNIC), DataplaneSettings::default());
+    vfp.compile(&hns, 1500);
+    assert!(vfp.program().errors.is_empty(), "{:?}", vfp.program().errors);
+    let p = vfp.program().port_by_ep[&n];
+    let stack = HostStack::new(true);
+    let (mut nonce, mut counters) = (0, Counters::default());
+    let mut send = |dst: &str| {
+        let mut env = Env {
+            now: 1_000,
+            epoch: 0,
+            seed: 42,
+            node: "node1",
+            nonce: &mut nonce,
+            counters: &mut counters,
+            stack: &stack,
+        };
+        let mut pkt = tcp_syn(
+            (mac(N_MAC), mac(HOST_VNIC)),
+            (ip("172.30.0.10"), 40000),
+            (ip(dst), 80),
+            128,
+        );
+        vfp.on_port_out(&mut env, p, &mut pkt, &mut Tracer::new(false))
+    };
+    assert_eq!(forwarded(send("203.0.113.50")).exit, Exit::HostStack);
+    match send("172.30.0.99") {
+        VfpAction::Drop(b) => match *b {
+            Disposition::NoRoute { reason, .. } => {
+                assert_eq!(reason, "no endpoint with 172.30.0.99 on network nat")
+            }
+            other => panic!("expected NoRoute, got {other:?}"),
+        },
+        other => panic!("expected a drop, got {other:?}"),
+    }
+}
