@@ -752,9 +752,7 @@ impl Vfp {
             NetKind::L2Bridge => self.route_l2bridge(env, d, remote.as_ref(), node, tr),
             NetKind::Transparent => route_transparent(pp, net, d, node, tr),
             NetKind::L2Tunnel => Ok(Exit::HostStack),
-            NetKind::Nat | NetKind::Ics | NetKind::Internal => {
-                route_host_vnic(pp, net, d, dst_is_host, node, tr)
-            }
+            NetKind::Nat | NetKind::Ics | NetKind::Internal => route_host_vnic(pp, net, d, node, tr),
             NetKind::Private | NetKind::Other => Err(Disposition::NoRoute {
                 node: node.to_string(),
                 reason: format!("network {} ({:?}) has no path beyond its vSwitch", net.name, kind),
@@ -1081,11 +1079,11 @@ fn route_host_vnic(
     pp: &PortProgram,
     net: &NetProgram,
     d: Ipv4Addr,
-    dst_is_host: bool,
     node: &str,
     tr: &mut Tracer,
 ) -> Result<Exit, Disposition> {
-    if net.contains(d) && !dst_is_host {
+    // The host's own addresses never get here: `route_port` sends them up the host vNIC first.
+    if net.contains(d) {
         return Err(Disposition::NoRoute {
             node: node.to_string(),
             reason: format!("no endpoint with {d} on network {}", net.name),
