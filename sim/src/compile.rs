@@ -20,16 +20,19 @@ pub use crate::vfp::program::{
     OutboundNat6, PortMap, PortProgram, RemoteEndpoint, RemoteSubnet, SdnRoute,
 };
 use crate::vfp::Vfp;
+use hnsim_model::repr::{
+    is_default, EndpointPolicyRepr, EndpointRepr, NetworkPolicyRepr, NetworkRepr, ReprError, SubnetRepr,
+};
 use hnsim_model::schema::{
     endpoint_flags, lb_flags, network_flags, Endpoint, EndpointPolicy, LoadBalancer, Network, NetworkPolicy,
-    NetworkType, Route, SubnetPolicy,
+    NetworkType,
 };
 use hnsim_model::state::{Cursor, Hns};
-use hnsim_model::{Guid, Mac};
-use ipnet::{Ipv4Net, Ipv6Net};
+use hnsim_model::Guid;
+use ipnet::{IpNet, Ipv4Net};
 use policies::PortPolicies;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
 /// The dataplane's kind of an HNS network type.
@@ -47,80 +50,71 @@ fn net_kind(t: &NetworkType) -> NetKind {
     }
 }
 
-fn parse_v4(s: &str) -> Option<Ipv4Addr> {
-    s.trim().parse().ok()
-}
+/// `networks[ID]`, written only for an error.
+struct NetworkAt<'a>(&'a Guid);
 
-fn parse_net(s: &str) -> Option<Ipv4Net> {
-    let s = s.trim();
-    if s.contains('/') {
-        s.parse().ok()
-    } else {
-        parse_v4(s).map(|ip| Ipv4Net::new(ip, 32).unwrap_or_default())
+impl std::fmt::Display for NetworkAt<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "networks[{}]", self.0)
     }
 }
 
-fn parse_net6(s: &str) -> Option<Ipv6Net> {
-    let s = s.trim();
-    if s.contains('/') {
-        s.parse().ok()
-    } else {
-        s.parse::<Ipv6Addr>()
-            .ok()
-            .map(|ip| Ipv6Net::new(ip, 128).unwrap_or_default())
-    }
-}
-
-/// The next hop of the first route to `default` (a gateway). A next hop that does not parse as
-/// `A` (a restored or hand-edited state: validation rejects it) is reported, never read as "no
-/// gateway".
-fn route_gateway<A: std::str::FromStr>(
-    routes: &[Route],
-    default: &str,
-    path: impl Fn(usize) -> String,
+/// Subnet `k`'s gateway of its family: the next hop of its first default route. A next hop
+/// that is not an address of that family (a restored or hand-edited state: validation rejects
+/// it) is reported, never read as "no gateway".
+fn subnet_gateway(
+    n: &Network,
+    k: usize,
+    s: &SubnetRepr,
+    v6: bool,
     errors: &mut Vec<CompileError>,
-) -> Option<A> {
-    let (j, r) = routes
-        .iter()
-        .enumerate()
-        .find(|(_, r)| r.destination_prefix.trim() == default)?;
-    let hop = r.next_hop.trim().parse().ok();
-    if hop.is_none() {
-        errors.push(CompileError {
-            path: format!("{}.NextHop", path(j)),
-            message: format!("expected a next hop for {default}, found {:?}", r.next_hop),
-        });
+) -> Option<IpAddr> {
+    let (j, r) = s.default_route(v6)?;
+    match r.next_hop {
+        Ok(hop) if hop.is_ipv6() == v6 => Some(hop),
+        _ => {
+            let raw = n.subnets().nth(k).map_or("", |s| s.routes[j].next_hop.as_str());
+            errors.push(CompileError {
+                path: format!("{}.Subnets[{k}].Routes[{j}].NextHop", NetworkAt(&n.id)),
+                message: format!(
+                    "expected a next hop for {}, found {raw:?}",
+                    if v6 { "::/0" } else { "0.0.0.0/0" }
+                ),
+            });
+            None
+        }
     }
-    hop
 }
 
-/// A network's program; a policy that does not compile (a restored or hand-edited state:
-/// validation rejects these) is reported in `errors` and skipped, never defaulted.
-fn network_program(n: &Network, errors: &mut Vec<CompileError>) -> NetProgram {
+/// A network's program from its typed values (`repr`); a value that does not compile (a
+/// restored or hand-edited state: validation rejects these) is reported in `errors` and
+/// skipped, never defaulted.
+fn network_program(n: &Network, repr: &NetworkRepr, errors: &mut Vec<CompileError>) -> NetProgram {
     let mut subnets = Vec::new();
     let mut subnets6 = Vec::new();
     let mut vsid = None;
     // `Subnets[k]` counts the subnets of all Ipams in order.
-    for (k, s) in n.subnets().enumerate() {
-        let route_path = |j: usize| format!("networks[{}].Subnets[{k}].Routes[{j}]", n.id);
-        if let Some(prefix) = parse_net6(&s.ip_address_prefix) {
-            subnets6.push((prefix, route_gateway(&s.routes, "::/0", route_path, errors)));
-            continue;
-        }
-        let Some(prefix) = parse_net(&s.ip_address_prefix) else {
-            // A subnet without a prefix holds no addresses; any other value is an error.
-            if !s.ip_address_prefix.trim().is_empty() {
-                errors.push(CompileError {
-                    path: format!("networks[{}].Subnets[{k}].IpAddressPrefix", n.id),
-                    message: format!("expected a CIDR, found {:?}", s.ip_address_prefix),
-                });
+    for (k, s) in repr.subnets.iter().enumerate() {
+        match &s.prefix {
+            // A subnet without a prefix holds no addresses.
+            Ok(None) => {}
+            Err(e) => errors.push(repr_error(NetworkAt(&n.id), e)),
+            Ok(Some(IpNet::V6(prefix))) => {
+                let gw = match subnet_gateway(n, k, s, true, errors) {
+                    Some(IpAddr::V6(g)) => Some(g),
+                    _ => None,
+                };
+                subnets6.push((*prefix, gw));
             }
-            continue;
-        };
-        subnets.push((prefix, route_gateway(&s.routes, "0.0.0.0/0", route_path, errors)));
-        for p in &s.policies {
-            if let SubnetPolicy::Vsid(i) = p {
-                vsid = Some(i.isolation_id);
+            Ok(Some(IpNet::V4(prefix))) => {
+                let gw = match subnet_gateway(n, k, s, false, errors) {
+                    Some(IpAddr::V4(g)) => Some(g),
+                    _ => None,
+                };
+                subnets.push((*prefix, gw));
+                if s.vsid.is_some() {
+                    vsid = s.vsid;
+                }
             }
         }
     }
@@ -131,54 +125,46 @@ fn network_program(n: &Network, errors: &mut Vec<CompileError>) -> NetProgram {
         subnets,
         subnets6,
         vsid,
-        vxlan_port: 4789,
+        vxlan_port: repr.vxlan_port(),
         dr_mac: None,
         remote_subnets: RouteTable::new(),
         host_route: false,
         persistent: n.flags & network_flags::ENABLE_NON_PERSISTENT == 0 && n.kind() != NetworkType::Nat,
     };
     let bad = |i: usize, field: &str, expected: &str, value: &str| CompileError {
-        path: format!("networks[{}].Policies[{i}].Settings.{field}", n.id),
+        path: format!("{}.Policies[{i}].Settings.{field}", NetworkAt(&n.id)),
         message: format!("expected {expected}, found {value:?}"),
     };
-    let bad_mac = |i: usize, field: &str, value: &str| bad(i, field, "a MAC address", value);
-    for (i, p) in n.policies.iter().enumerate() {
-        match p {
-            NetworkPolicy::VxlanPort(v) if v.port != 0 => prog.vxlan_port = v.port,
-            NetworkPolicy::HostRoute(_) => prog.host_route = true,
+    for (i, (p, t)) in n.policies.iter().zip(&repr.policies).enumerate() {
+        match (p, t) {
+            (_, NetworkPolicyRepr::HostRoute) => prog.host_route = true,
             // Empty: no address, the derived MAC stays.
-            NetworkPolicy::DrMacAddress(v) if v.address.is_empty() => {}
-            NetworkPolicy::DrMacAddress(v) => match v.address.parse() {
-                Ok(m) => prog.dr_mac = Some(m),
-                Err(_) => errors.push(bad_mac(i, "Address", &v.address)),
-            },
-            NetworkPolicy::RemoteSubnetRoute(r) => {
+            (_, NetworkPolicyRepr::DrMacAddress(Ok(m))) => prog.dr_mac = m.or(prog.dr_mac),
+            (_, NetworkPolicyRepr::DrMacAddress(Err(e))) => errors.push(repr_error(NetworkAt(&n.id), e)),
+            (NetworkPolicy::RemoteSubnetRoute(r), NetworkPolicyRepr::RemoteSubnetRoute(t)) => {
                 // The dataplane models IPv4 remote subnets over an IPv4 underlay only: anything
                 // else is reported, not dropped.
-                let Some(prefix) = parse_net(&r.destination_prefix) else {
+                let Ok(IpNet::V4(prefix)) = t.destination else {
                     errors.push(bad(i, "DestinationPrefix", "an IPv4 CIDR", &r.destination_prefix));
                     continue;
                 };
-                let Some(pa) = parse_v4(&r.provider_address) else {
+                let Ok(IpAddr::V4(pa)) = t.provider_address else {
                     errors.push(bad(i, "ProviderAddress", "an IPv4 address", &r.provider_address));
                     continue;
                 };
-                {
-                    let Ok(dr_mac) = r.distributed_router_mac_address.parse() else {
-                        errors.push(bad_mac(
-                            i,
-                            "DistributedRouterMacAddress",
-                            &r.distributed_router_mac_address,
-                        ));
+                let dr_mac = match &t.dr_mac {
+                    Ok(m) => *m,
+                    Err(e) => {
+                        errors.push(repr_error(NetworkAt(&n.id), e));
                         continue;
-                    };
-                    prog.remote_subnets.push(RemoteSubnet {
-                        prefix,
-                        vni: r.isolation_id,
-                        pa,
-                        dr_mac,
-                    });
-                }
+                    }
+                };
+                prog.remote_subnets.push(RemoteSubnet {
+                    prefix,
+                    vni: t.isolation_id,
+                    pa,
+                    dr_mac,
+                });
             }
             _ => {}
         }
@@ -202,36 +188,65 @@ enum EpCompiled {
     Local(Box<LocalUnit>),
 }
 
+/// A value of a document that did not read (`repr`), as a compile error on `object`
+/// (`endpoints[ID]`, `loadBalancers[ID]`, …).
+fn repr_error(object: impl std::fmt::Display, e: &ReprError) -> CompileError {
+    CompileError {
+        path: format!("{object}.{}", e.path),
+        message: format!("expected {}, found {:?}", e.expected, e.found),
+    }
+}
+
 /// An endpoint's routes other than the default ones, for its IPv4 port program: IPv6 routes do
-/// not apply; anything else that does not parse is reported.
-fn port_routes(
-    routes: &[Route],
-    route_path: impl Fn(usize) -> String,
-    errors: &mut Vec<CompileError>,
-) -> Vec<(Ipv4Net, Ipv4Addr)> {
+/// not apply; anything else that did not read is reported.
+fn port_routes(ep: &Guid, repr: &EndpointRepr, errors: &mut Vec<CompileError>) -> Vec<(Ipv4Net, Ipv4Addr)> {
     let mut out = Vec::new();
-    for (j, r) in routes.iter().enumerate() {
-        if matches!(r.destination_prefix.trim(), "0.0.0.0/0" | "::/0") {
-            continue;
-        }
-        let Some(dest) = parse_net(&r.destination_prefix) else {
-            if parse_net6(&r.destination_prefix).is_none() {
-                errors.push(CompileError {
-                    path: format!("{}.DestinationPrefix", route_path(j)),
-                    message: format!("expected a CIDR, found {:?}", r.destination_prefix),
-                });
-            }
-            continue;
-        };
-        match parse_v4(&r.next_hop) {
-            Some(hop) => out.push((dest, hop)),
-            None => errors.push(CompileError {
-                path: format!("{}.NextHop", route_path(j)),
-                message: format!("expected an IPv4 address, found {:?}", r.next_hop),
-            }),
+    for r in &repr.routes {
+        match (&r.destination, &r.next_hop) {
+            (Ok(d), _) if is_default(d) => {}
+            (Err(e), _) => errors.push(repr_error(EndpointAt(ep), e)),
+            (Ok(IpNet::V6(_)), _) => {}
+            (Ok(IpNet::V4(d)), Ok(IpAddr::V4(hop))) => out.push((*d, *hop)),
+            // A next hop of the other family is an error of the repr's.
+            (Ok(IpNet::V4(_)), Ok(IpAddr::V6(_))) => {}
+            (Ok(IpNet::V4(_)), Err(e)) => errors.push(repr_error(EndpointAt(ep), e)),
         }
     }
     out
+}
+
+/// `endpoints[ID]`, written only for an error.
+struct EndpointAt<'a>(&'a Guid);
+
+impl std::fmt::Display for EndpointAt<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "endpoints[{}]", self.0)
+    }
+}
+
+/// The endpoint's own gateway of one family: the next hop of its first default route. A next
+/// hop that is not an address of that family is reported, never read as "no gateway".
+fn endpoint_gateway(
+    ep: &Endpoint,
+    repr: &EndpointRepr,
+    v6: bool,
+    errors: &mut Vec<CompileError>,
+) -> Option<IpAddr> {
+    let (j, r) = repr.default_route(v6)?;
+    match r.next_hop {
+        Ok(hop) if hop.is_ipv6() == v6 => Some(hop),
+        _ => {
+            errors.push(CompileError {
+                path: format!("{}.Routes[{j}].NextHop", EndpointAt(&ep.id)),
+                message: format!(
+                    "expected a next hop for {}, found {:?}",
+                    if v6 { "::/0" } else { "0.0.0.0/0" },
+                    ep.routes[j].next_hop
+                ),
+            });
+            None
+        }
+    }
 }
 
 fn compile_endpoint(
@@ -242,44 +257,48 @@ fn compile_endpoint(
     net_index: &HashMap<Guid, usize>,
     errors: &mut Vec<CompileError>,
 ) -> EpCompiled {
+    // The endpoint's values as the model read them when it was stored (read here only after
+    // the maps were edited directly).
+    let parsed;
+    let repr = match hns.endpoint_repr(&ep.id) {
+        Some(r) => r,
+        None => {
+            parsed = EndpointRepr::parse(ep);
+            &parsed
+        }
+    };
     // Error paths are written only for an error: formatting them for every endpoint and policy
     // was a sixth of compiling an endpoint.
-    let path = || format!("endpoints[{}]", ep.id);
-    let Some(net) = ep
-        .host_compute_network
-        .parse::<Guid>()
-        .ok()
-        .and_then(|g| net_index.get(&g).copied())
-    else {
+    let path = || EndpointAt(&ep.id).to_string();
+    let Some(net) = repr.network.and_then(|g| net_index.get(&g).copied()) else {
         errors.push(CompileError {
             path: format!("{}.HostComputeNetwork", path()),
             message: format!("no network {:?} on this host", ep.host_compute_network),
         });
         return EpCompiled::Skipped;
     };
-    let Some(ip) = ep.ip_configurations.iter().find_map(|c| parse_v4(&c.ip_address)) else {
+    let Some(ip) = repr.ipv4() else {
         return EpCompiled::Skipped; // IPv6-only or address-less endpoints carry no IPv4 dataplane
     };
-    // HNS validation gives every endpoint a MAC; one that does not parse here (a restored or
+    // HNS validation gives every endpoint a MAC; one that does not read (a restored or
     // hand-edited state) is an error, never an all-zero MAC.
-    let Ok(mac) = ep.mac_address.parse::<Mac>() else {
-        errors.push(CompileError {
-            path: format!("{}.MacAddress", path()),
-            message: format!("expected a MAC address, found {:?}", ep.mac_address),
-        });
-        return EpCompiled::Skipped;
+    let mac = match &repr.mac {
+        Ok(m) => *m,
+        Err(e) => {
+            errors.push(repr_error(EndpointAt(&ep.id), e));
+            return EpCompiled::Skipped;
+        }
     };
     let mut pa = None;
-    for (i, p) in ep.policies.iter().enumerate() {
-        if let EndpointPolicy::ProviderAddress(a) = p {
+    for (i, (p, r)) in ep.policies.iter().zip(&repr.policies).enumerate() {
+        match (p, r) {
+            (_, EndpointPolicyRepr::ProviderAddress(Ok(IpAddr::V4(a)))) => pa = Some(*a),
             // IPv4 underlays only; an address that is not IPv4 is reported, not "no PA".
-            match parse_v4(&a.provider_address) {
-                Some(a) => pa = Some(a),
-                None => errors.push(CompileError {
-                    path: format!("{}.Policies[{i}].Settings.ProviderAddress", path()),
-                    message: format!("expected an IPv4 address, found {:?}", a.provider_address),
-                }),
-            }
+            (EndpointPolicy::ProviderAddress(a), _) => errors.push(CompileError {
+                path: format!("{}.Policies[{i}].Settings.ProviderAddress", path()),
+                message: format!("expected an IPv4 address, found {:?}", a.provider_address),
+            }),
+            _ => {}
         }
     }
     if ep.flags & endpoint_flags::REMOTE_ENDPOINT != 0 {
@@ -294,20 +313,20 @@ fn compile_endpoint(
         );
     }
     let nprog = &networks[net];
-    let ip6: Option<Ipv6Addr> = ep
-        .ip_configurations
-        .iter()
-        .find_map(|c| c.ip_address.trim().parse().ok());
-    let route_path = |j: usize| format!("{}.Routes[{j}]", path());
-    let gateway = route_gateway(&ep.routes, "0.0.0.0/0", route_path, errors).or_else(|| {
+    let ip6 = repr.ipv6();
+    let own_gateway = match endpoint_gateway(ep, repr, false, errors) {
+        Some(IpAddr::V4(g)) => Some(g),
+        _ => None,
+    };
+    let gateway = own_gateway.or_else(|| {
         nprog
             .subnets
             .iter()
             .find(|(n, _)| n.contains(&ip))
             .and_then(|(_, g)| *g)
     });
-    let routes = port_routes(&ep.routes, route_path, errors);
-    let policies = PortPolicies::of(ep.id, &ep.policies, errors);
+    let routes = port_routes(&ep.id, repr, errors);
+    let policies = PortPolicies::of(ep.id, &ep.policies, &repr.policies, errors);
     let overhead = policies
         .encap_overhead
         .unwrap_or(if nprog.kind == NetKind::Overlay {
@@ -360,7 +379,11 @@ fn compile_endpoint(
             sdn_routes,
             provider_address: pa,
             ip6,
-            gateway6: route_gateway(&ep.routes, "::/0", route_path, errors).or_else(|| {
+            gateway6: match endpoint_gateway(ep, repr, true, errors) {
+                Some(IpAddr::V6(g)) => Some(g),
+                _ => None,
+            }
+            .or_else(|| {
                 let ip6 = ip6?;
                 nprog
                     .subnets6
@@ -474,11 +497,10 @@ fn compile_lb(
     let backends: Vec<Backend> = ids
         .iter()
         .filter_map(|g| {
-            let ep = hns.endpoints.get(g)?;
-            let ip = ep.ip_configurations.iter().find_map(|c| {
-                let a: IpAddr = c.ip_address.trim().parse().ok()?;
-                (a.is_ipv6() == v6).then_some(a)
-            })?;
+            let ip = match hns.endpoint_repr(g) {
+                Some(r) => r.ip_of(v6),
+                None => EndpointRepr::parse(hns.endpoints.get(g)?).ip_of(v6),
+            }?;
             Some(Backend { endpoint: *g, ip })
         })
         .collect();
@@ -615,8 +637,18 @@ pub fn update(prog: &mut HostProgram, hns: &Hns, info: &HostInfo) {
         prog.cache.errors.clear();
         for n in hns.networks.values() {
             prog.cache.net_index.insert(n.id, prog.networks.len());
+            // The network's values as the model read them when it was stored (read here only
+            // after the maps were edited directly).
+            let parsed;
+            let repr = match hns.network_repr(&n.id) {
+                Some(r) => r,
+                None => {
+                    parsed = NetworkRepr::parse(n);
+                    &parsed
+                }
+            };
             prog.networks
-                .push(Arc::new(network_program(n, &mut prog.cache.net_errors)));
+                .push(Arc::new(network_program(n, repr, &mut prog.cache.net_errors)));
         }
         // Compared once the new tables are built (below): a rebuild that changes nothing
         // host-wide keeps the ports' flows.
@@ -1058,6 +1090,8 @@ mod tests {
                 _ => {}
             }
         }
+        // Edited behind the state machine's back: the kept reprs are read again.
+        hns.rebuild_indexes();
         let prog = compiled(&hns);
         let net = &prog.networks[0];
         assert_eq!(net.dr_mac, None, "the derived DR MAC stays");

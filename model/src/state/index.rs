@@ -13,11 +13,13 @@
 
 use super::{Change, ComputeSystem, Hns};
 use crate::ids::{Guid, Mac};
+use crate::repr::{EndpointRepr, NetworkRepr};
 use crate::schema::{Endpoint, EndpointPolicy, LoadBalancer, Namespace, NamespaceType, Network, SdnRoute};
 use ipnet::IpNet;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv6Addr};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 /// A set of `u128` values per key, stored as maximal runs `[start, end]`, so that "the lowest
 /// value ≥ x not in the set" is one lookup (IPAM and MAC pool allocation).
@@ -239,17 +241,32 @@ pub(crate) struct Index {
     ns_users: BTreeSet<(Guid, String)>,
     /// HostDefault namespaces.
     host_defaults: BTreeSet<Guid>,
+    /// Every network's typed values, read once when it is stored (`crate::repr`).
+    net_reprs: BTreeMap<Guid, Arc<NetworkRepr>>,
+    /// Every endpoint's typed values, read once when it is stored (`crate::repr`).
+    ep_reprs: BTreeMap<Guid, Arc<EndpointRepr>>,
+    /// Set when the maps were seen edited directly (the generation moved without the state
+    /// machine): the reprs may describe documents that are gone until `Hns::rebuild_indexes`.
+    reprs_stale: StaleFlag,
     probes: Probes,
+}
+
+/// Whether the reprs may be out of step: not state (equality ignores it).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct StaleFlag(pub bool);
+
+impl PartialEq for StaleFlag {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 fn ep_network(e: &Endpoint) -> Guid {
     guid(&e.host_compute_network).unwrap_or_default()
 }
 
-fn ep_ips(e: &Endpoint) -> impl Iterator<Item = IpAddr> + '_ {
-    e.ip_configurations
-        .iter()
-        .filter_map(|c| c.ip_address.trim().parse().ok())
+fn ep_ips(r: &EndpointRepr) -> impl Iterator<Item = IpAddr> + '_ {
+    r.addresses.iter().filter_map(|a| a.as_ref().ok().copied())
 }
 
 fn ref_ids(refs: &[String]) -> impl Iterator<Item = Guid> + '_ {
@@ -261,10 +278,10 @@ impl Index {
     pub fn build(hns: &Hns) -> Index {
         let mut ix = Index::default();
         for (id, n) in &hns.networks {
-            ix.add_network(id, n);
+            ix.add_network(id, n, NetworkRepr::parse(n));
         }
         for (id, e) in &hns.endpoints {
-            ix.add_endpoint(id, e);
+            ix.add_endpoint(id, e, EndpointRepr::parse(e));
         }
         for (id, l) in &hns.load_balancers {
             ix.add_lb(id, l);
@@ -300,7 +317,9 @@ impl Index {
             ep_refs,
             net_names,
             ns_users,
-            host_defaults
+            host_defaults,
+            net_reprs,
+            ep_reprs
         );
         d
     }
@@ -315,29 +334,31 @@ impl Index {
 
     // ---- maintenance --------------------------------------------------------------------
 
-    pub fn add_network(&mut self, id: &Guid, n: &Network) {
+    pub fn add_network(&mut self, id: &Guid, n: &Network, repr: NetworkRepr) {
         if !n.name.is_empty() {
             self.net_names.insert((n.name.to_ascii_lowercase(), *id));
         }
+        self.net_reprs.insert(*id, Arc::new(repr));
     }
 
     pub fn remove_network(&mut self, id: &Guid, n: &Network) {
         self.net_names.remove(&(n.name.to_ascii_lowercase(), *id));
+        self.net_reprs.remove(id);
     }
 
-    pub fn add_endpoint(&mut self, id: &Guid, e: &Endpoint) {
+    pub fn add_endpoint(&mut self, id: &Guid, e: &Endpoint, repr: EndpointRepr) {
         let net = ep_network(e);
         self.net_eps.insert((net, *id));
         if !e.name.is_empty() {
             self.ep_names.insert((name_key(&e.name), *id));
         }
         if !e.is_remote() {
-            for ip in ep_ips(e) {
+            for ip in ep_ips(&repr) {
                 self.local_ips.insert((net, ip), *id);
                 self.ip_runs.insert((net, ip.is_ipv6()), ip_u128(ip));
             }
         }
-        if let Ok(m) = e.mac_address.parse::<Mac>() {
+        if let Ok(m) = repr.mac {
             let n = self.macs.entry(m).or_insert(0);
             *n += 1;
             if *n == 1 {
@@ -348,23 +369,29 @@ impl Index {
             self.port_maps.insert((net, proto, port, vip, *id));
             self.port_eps.insert((net, proto, port, *id, vip));
         }
+        self.ep_reprs.insert(*id, Arc::new(repr));
     }
 
     pub fn remove_endpoint(&mut self, id: &Guid, e: &Endpoint) {
         let net = ep_network(e);
+        // What was indexed: the repr read when the endpoint was stored.
+        let repr = self
+            .ep_reprs
+            .remove(id)
+            .unwrap_or_else(|| Arc::new(EndpointRepr::parse(e)));
         self.net_eps.remove(&(net, *id));
         if !e.name.is_empty() {
             self.ep_names.remove(&(name_key(&e.name), *id));
         }
         if !e.is_remote() {
-            for ip in ep_ips(e) {
+            for ip in ep_ips(&repr) {
                 if self.local_ips.get(&(net, ip)) == Some(id) {
                     self.local_ips.remove(&(net, ip));
                     self.ip_runs.remove((net, ip.is_ipv6()), ip_u128(ip));
                 }
             }
         }
-        if let Ok(m) = e.mac_address.parse::<Mac>() {
+        if let Ok(m) = repr.mac {
             if let Some(n) = self.macs.get_mut(&m) {
                 *n -= 1;
                 if *n == 0 {
@@ -597,6 +624,25 @@ impl Index {
             })
     }
 
+    /// The typed values of network `net`, as read when it was stored.
+    pub fn network_repr(&self, net: &Guid) -> Option<&NetworkRepr> {
+        self.net_reprs.get(net).map(|r| &**r)
+    }
+
+    /// The typed values of endpoint `ep`, as read when it was stored.
+    pub fn endpoint_repr(&self, ep: &Guid) -> Option<&EndpointRepr> {
+        self.ep_reprs.get(ep).map(|r| &**r)
+    }
+
+    /// Mark the reprs as possibly out of step with the maps (a direct edit was seen).
+    pub fn set_reprs_stale(&mut self) {
+        self.reprs_stale = StaleFlag(true);
+    }
+
+    pub fn reprs_stale(&self) -> bool {
+        self.reprs_stale.0
+    }
+
     pub fn host_default(&self) -> Option<Guid> {
         self.probes.add(1);
         self.host_defaults.iter().next().copied()
@@ -606,13 +652,25 @@ impl Index {
 // ---- the mutation helpers: every change to an object map goes through these -------------
 
 impl Hns {
+    /// Store `n`, reading its typed values.
     pub(crate) fn put_network(&mut self, n: Network) {
+        let repr = NetworkRepr::parse(&n);
+        self.put_network_repr(n, repr);
+    }
+
+    /// Store `n` with its typed values, read once by validation.
+    pub(crate) fn put_network_repr(&mut self, n: Network, repr: NetworkRepr) {
+        debug_assert_eq!(
+            repr,
+            NetworkRepr::parse(&n),
+            "a repr out of step with its document"
+        );
         let id = n.id;
         self.record(Change::Network(id));
         if let Some(old) = self.networks.remove(&id) {
             self.index.remove_network(&id, &old);
         }
-        self.index.add_network(&id, &n);
+        self.index.add_network(&id, &n, repr);
         self.networks.insert(id, n);
     }
 
@@ -623,13 +681,26 @@ impl Hns {
         Some(n)
     }
 
+    /// Store `e`, reading its typed values.
     pub(crate) fn put_endpoint(&mut self, e: Endpoint) {
+        let repr = EndpointRepr::parse(&e);
+        self.put_endpoint_repr(e, repr);
+    }
+
+    /// Store `e` with its typed values, read once by validation (and kept in step with the
+    /// normalised document it returns).
+    pub(crate) fn put_endpoint_repr(&mut self, e: Endpoint, repr: EndpointRepr) {
+        debug_assert_eq!(
+            repr,
+            EndpointRepr::parse(&e),
+            "a repr out of step with its document"
+        );
         let id = e.id;
         self.record(Change::Endpoint(id));
         if let Some(old) = self.endpoints.remove(&id) {
             self.index.remove_endpoint(&id, &old);
         }
-        self.index.add_endpoint(&id, &e);
+        self.index.add_endpoint(&id, &e, repr);
         self.endpoints.insert(id, e);
     }
 

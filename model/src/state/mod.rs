@@ -307,6 +307,26 @@ impl Hns {
             })
     }
 
+    /// The typed values of endpoint `ep` (`crate::repr`), read once when it was stored. `None`
+    /// when there is no such endpoint, or when the maps were edited directly since the last
+    /// operation or [`Hns::rebuild_indexes`] (then read the document with
+    /// `EndpointRepr::parse`).
+    pub fn endpoint_repr(&self, ep: &Guid) -> Option<&crate::repr::EndpointRepr> {
+        if self.index.reprs_stale() || !self.journal_in_step() {
+            return None;
+        }
+        self.index.endpoint_repr(ep)
+    }
+
+    /// The typed values of network `net`, read once when it was stored; `None` as for
+    /// [`Hns::endpoint_repr`].
+    pub fn network_repr(&self, net: &Guid) -> Option<&crate::repr::NetworkRepr> {
+        if self.index.reprs_stale() || !self.journal_in_step() {
+            return None;
+        }
+        self.index.network_repr(net)
+    }
+
     pub fn endpoint_mac(&self, ep: &Guid) -> Option<Mac> {
         self.endpoints.get(ep)?.mac_address.parse().ok()
     }
