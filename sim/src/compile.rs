@@ -21,7 +21,8 @@ pub use crate::vfp::program::{
 };
 use crate::vfp::Vfp;
 use hnsim_model::repr::{
-    is_default, EndpointPolicyRepr, EndpointRepr, NetworkPolicyRepr, NetworkRepr, ReprError, SubnetRepr,
+    internal_port, is_default, mapping_protocol, EndpointPolicyRepr, EndpointRepr, NetworkPolicyRepr,
+    NetworkRepr, ReprError, SubnetRepr,
 };
 use hnsim_model::schema::{
     endpoint_flags, lb_flags, network_flags, Endpoint, EndpointPolicy, LoadBalancer, Network, NetworkPolicy,
@@ -170,14 +171,6 @@ fn network_program(n: &Network, repr: &NetworkRepr, errors: &mut Vec<CompileErro
         }
     }
     prog
-}
-
-fn proto_of(p: u32) -> u8 {
-    if p == 0 {
-        6
-    } else {
-        p.min(255) as u8
-    }
 }
 
 /// What one endpoint compiles to.
@@ -532,13 +525,9 @@ fn compile_lb(
             };
             LbMapping {
                 lb: lb.id,
-                proto: proto_of(pm.protocol),
+                proto: mapping_protocol(pm.protocol),
                 external_port: pm.external_port,
-                internal_port: if pm.internal_port == 0 {
-                    pm.external_port
-                } else {
-                    pm.internal_port
-                },
+                internal_port: internal_port(pm.internal_port, pm.external_port),
                 vips: vips.clone(),
                 source_vip,
                 dsr: lb.flags & lb_flags::DSR != 0,

@@ -61,7 +61,8 @@ pub struct PortMappingRepr {
     pub external_port: u16,
     /// `VIP`: empty is every address; else an address of the family the IPv6 flag names.
     pub vip: Result<Option<IpAddr>, ReprError>,
-    /// NatFlags IPv6 (2).
+    /// NatFlags IPv6 (2). IPv6 mappings are stored but not modelled by the dataplane (its
+    /// port programs are IPv4; hns-schema.md §6.1).
     pub v6: bool,
     /// NatFlags LocalRoutedVip (1).
     pub local_routed: bool,

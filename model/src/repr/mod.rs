@@ -62,6 +62,29 @@ impl std::fmt::Display for ReprError {
     }
 }
 
+/// The protocol of a port mapping (an endpoint `PortMapping`, a load balancer's
+/// `PortMappings`) as the dataplane matches it. 0 (ProtocolType Unknown, hns-schema.md §3.5)
+/// reads as TCP: inferred, no source says what HNS does with it; validation refuses it for an
+/// endpoint `PortMapping` (6 or 17 only), a load balancer's is taken as sent. A number above
+/// 255 is no IP protocol and reads as 255 (reserved), which no packet carries.
+pub fn mapping_protocol(p: u32) -> u8 {
+    match p {
+        0 => 6,
+        p => p.min(255) as u8,
+    }
+}
+
+/// A port mapping's internal (backend, container) port: 0 means the external port. Inferred:
+/// validation refuses 0 (HCN_E_INVALID_INTERNAL_PORT, hns-schema.md §6.1), so only restored
+/// or imported state holds it.
+pub fn internal_port(internal: u16, external: u16) -> u16 {
+    if internal == 0 {
+        external
+    } else {
+        internal
+    }
+}
+
 /// A GUID (the canonical dashed form read without allocating).
 pub(crate) fn guid(s: &str) -> Option<crate::ids::Guid> {
     crate::ids::Guid::parse_hyphenated(s).or_else(|| s.parse().ok())

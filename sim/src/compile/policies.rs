@@ -3,11 +3,13 @@
 //! program or reporting what it cannot build (never a silent default). Adding a policy type is one arm in
 //! [`PortPolicies::add`] and one function here.
 
-use super::{proto_of, repr_error, EndpointAt};
+use super::{repr_error, EndpointAt};
 use crate::route::RouteTable;
 use crate::vfp::acl::{AclRule, Dir};
 use crate::vfp::program::{CompileError, OutboundNat, OutboundNat6, PortMap, SdnRoute};
-use hnsim_model::repr::{EndpointPolicyRepr, OutboundNatRepr, PortMappingRepr, SdnRouteRepr};
+use hnsim_model::repr::{
+    internal_port, mapping_protocol, EndpointPolicyRepr, OutboundNatRepr, PortMappingRepr, SdnRouteRepr,
+};
 use hnsim_model::schema::{AclPolicy, EndpointPolicy};
 use hnsim_model::Guid;
 use ipnet::IpNet;
@@ -79,7 +81,7 @@ impl PortPolicies {
             (_, EndpointPolicyRepr::OutboundNat(o)) if o.v6 => self.outbound_nat6(at, o, errors),
             (_, EndpointPolicyRepr::OutboundNat(o)) => self.outbound_nat(at, o, errors),
             (_, EndpointPolicyRepr::SdnRoute(r)) => self.sdn_route(at, r, errors),
-            // IPv6 port mappings are not part of the IPv4 port program.
+            // IPv6 port mappings are not modelled (hns-schema.md §6.1): the port program is IPv4.
             (_, EndpointPolicyRepr::PortMapping(m)) if !m.v6 => self.port_mapping(at, m, errors),
             (_, EndpointPolicyRepr::EncapOverhead(o)) => self.encap_overhead = Some(*o),
             (_, EndpointPolicyRepr::Qos(Some(limit))) => self.qos = Some(*limit),
@@ -163,13 +165,9 @@ impl PortPolicies {
         };
         self.port_maps.push(PortMap {
             port: 0,
-            proto: proto_of(m.protocol),
+            proto: mapping_protocol(m.protocol),
             external_port: m.external_port,
-            internal_port: if m.internal_port == 0 {
-                m.external_port
-            } else {
-                m.internal_port
-            },
+            internal_port: internal_port(m.internal_port, m.external_port),
             vip,
             local_routed: m.local_routed,
         });
