@@ -21,11 +21,11 @@ pub use crate::vfp::program::{
 };
 use crate::vfp::Vfp;
 use hnsim_model::repr::{
-    internal_port, is_default, mapping_protocol, EndpointPolicyRepr, EndpointRepr, NetworkPolicyRepr,
-    NetworkRepr, ReprError, SubnetRepr,
+    is_default, EndpointPolicyRepr, EndpointRepr, LoadBalancerRepr, NetworkPolicyRepr, NetworkRepr,
+    ReprError, SubnetRepr,
 };
 use hnsim_model::schema::{
-    endpoint_flags, lb_flags, network_flags, Endpoint, EndpointPolicy, LoadBalancer, Network, NetworkPolicy,
+    endpoint_flags, network_flags, Endpoint, EndpointPolicy, LoadBalancer, Network, NetworkPolicy,
     NetworkType,
 };
 use hnsim_model::state::{Cursor, Hns};
@@ -463,28 +463,33 @@ fn lb_fingerprint(lb: &LoadBalancer) -> u64 {
     h.finish()
 }
 
-/// The LB-index entries of one load balancer (one per port mapping) and its backend IDs.
-/// A value that does not parse (a restored or hand-edited state: validation rejects it) is
-/// reported in `errors` and left out.
+/// The LB-index entries of one load balancer (one per port mapping) and its backend IDs, from
+/// its typed values. A value that did not read (a restored or hand-edited state: validation
+/// rejects it) is reported in `errors` and left out.
 fn compile_lb(
     lb: &LoadBalancer,
     hns: &Hns,
     info: &HostInfo,
     errors: &mut Vec<CompileError>,
 ) -> (Vec<LbMapping>, Vec<Guid>) {
-    // An LB with the IPv6 flag (2) balances to its backends' IPv6 addresses (consumers.md §0).
-    let v6 = lb.flags & lb_flags::IPV6 != 0;
-    let mut bad = |field: String, expected: &str, value: &str| {
-        errors.push(CompileError {
-            path: format!("loadBalancers[{}].{field}", lb.id),
-            message: format!("expected {expected}, found {value:?}"),
-        })
+    // The LB's values as the model read them when it was stored (read here only after the
+    // maps were edited directly).
+    let parsed;
+    let repr = match hns.load_balancer_repr(&lb.id) {
+        Some(r) => r,
+        None => {
+            parsed = LoadBalancerRepr::parse(lb);
+            &parsed
+        }
     };
+    // An LB with the IPv6 flag (2) balances to its backends' IPv6 addresses (consumers.md §0).
+    let v6 = repr.v6;
+    let at = || format!("loadBalancers[{}]", lb.id);
     let mut ids: Vec<Guid> = Vec::new();
-    for (i, s) in lb.host_compute_endpoints.iter().enumerate() {
-        match s.parse::<Guid>() {
-            Ok(g) => ids.push(g),
-            Err(_) => bad(format!("HostComputeEndpoints[{i}]"), "a GUID", s),
+    for b in &repr.backends {
+        match b {
+            Ok(g) => ids.push(*g),
+            Err(e) => errors.push(repr_error(at(), e)),
         }
     }
     let backends: Vec<Backend> = ids
@@ -498,18 +503,21 @@ fn compile_lb(
         })
         .collect();
     let mut vips: Vec<IpAddr> = Vec::new();
-    for (i, s) in lb.frontend_vips.iter().enumerate() {
-        match s.trim().parse() {
-            Ok(v) => vips.push(v),
-            Err(_) => bad(format!("FrontendVIPs[{i}]"), "an IP address", s),
+    for v in &repr.frontend_vips {
+        match v {
+            Ok(v) => vips.push(*v),
+            Err(e) => errors.push(repr_error(at(), e)),
         }
     }
-    // Empty is none (P3 below); another value that does not parse is reported.
-    let source_vip: Option<IpAddr> = lb.source_vip.trim().parse().ok();
-    if source_vip.is_none() && !lb.source_vip.trim().is_empty() {
-        bad("SourceVIP".into(), "an IP address", &lb.source_vip);
-    }
-    let mappings = lb
+    // Empty is none (P3 below); another value that did not read is reported.
+    let source_vip = match &repr.source_vip {
+        Ok(v) => *v,
+        Err(e) => {
+            errors.push(repr_error(at(), e));
+            None
+        }
+    };
+    let mappings = repr
         .port_mappings
         .iter()
         .map(|pm| {
@@ -525,14 +533,14 @@ fn compile_lb(
             };
             LbMapping {
                 lb: lb.id,
-                proto: mapping_protocol(pm.protocol),
+                proto: pm.protocol,
                 external_port: pm.external_port,
-                internal_port: internal_port(pm.internal_port, pm.external_port),
+                internal_port: pm.internal_port,
                 vips: vips.clone(),
                 source_vip,
-                dsr: lb.flags & lb_flags::DSR != 0,
+                dsr: repr.dsr,
                 flags: pm.flags,
-                distribution: pm.distribution_type,
+                distribution: pm.distribution,
                 backends: backends.clone(),
             }
         })

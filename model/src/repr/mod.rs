@@ -14,14 +14,17 @@
 //! (`Hns::endpoint_repr`); the compile consumes it instead of reading strings.
 //!
 //! Modules: `endpoint` (addresses, MAC, routes, the policies the dataplane builds), `network`
-//! (subnets, their routes and VSID, the network policies the dataplane builds).
+//! (subnets, their routes and VSID, the network policies the dataplane builds),
+//! `load_balancer` (backends, frontend and source VIPs, flags, port mappings).
 
 mod endpoint;
+mod load_balancer;
 mod network;
 
 pub use endpoint::{
     EndpointPolicyRepr, EndpointRepr, OutboundNatRepr, PortMappingRepr, RouteRepr, SdnRouteRepr,
 };
+pub use load_balancer::{LbMappingRepr, LoadBalancerRepr};
 pub use network::{NetworkPolicyRepr, NetworkRepr, RemoteSubnetRepr, SubnetRepr, DEFAULT_VXLAN_PORT};
 
 use ipnet::IpNet;

@@ -13,7 +13,7 @@
 
 use super::{Change, ComputeSystem, Hns};
 use crate::ids::{Guid, Mac};
-use crate::repr::{EndpointRepr, NetworkRepr};
+use crate::repr::{EndpointRepr, LoadBalancerRepr, NetworkRepr};
 use crate::schema::{Endpoint, EndpointPolicy, LoadBalancer, Namespace, NamespaceType, Network, SdnRoute};
 use ipnet::IpNet;
 use std::collections::{BTreeMap, BTreeSet};
@@ -186,18 +186,17 @@ pub(crate) fn port_keys(policies: &[EndpointPolicy]) -> impl Iterator<Item = Por
 /// The frontend VIPs of a load balancer, with `None` for an IPv4 LB with no FrontendVIPs (it
 /// matches any local address) and `::` for an IPv6-flagged one: kube-proxy's dual-stack
 /// NodePort LBs (no VIPs, same port, one per family) coexist (docs/reference/kubernetes.md §2.7).
-fn frontend_vips(lb: &LoadBalancer) -> Vec<Option<IpAddr>> {
+fn frontend_vips(lb: &LoadBalancer, r: &LoadBalancerRepr) -> Vec<Option<IpAddr>> {
     if lb.frontend_vips.is_empty() {
-        let v6 = lb.flags & crate::schema::lb_flags::IPV6 != 0;
-        vec![v6.then_some(IpAddr::V6(Ipv6Addr::UNSPECIFIED))]
+        vec![r.v6.then_some(IpAddr::V6(Ipv6Addr::UNSPECIFIED))]
     } else {
-        lb.frontend_vips.iter().map(|v| v.trim().parse().ok()).collect()
+        r.frontend_vips.iter().map(|v| v.as_ref().ok().copied()).collect()
     }
 }
 
 /// The frontend keys of a load balancer: (protocol, external port, VIP), see [`frontend_vips`].
-fn frontend_keys(lb: &LoadBalancer) -> Vec<(u32, u16, Option<IpAddr>)> {
-    let vips = frontend_vips(lb);
+fn frontend_keys(lb: &LoadBalancer, r: &LoadBalancerRepr) -> Vec<(u32, u16, Option<IpAddr>)> {
+    let vips = frontend_vips(lb, r);
     let mut out = Vec::with_capacity(lb.port_mappings.len() * vips.len());
     for m in &lb.port_mappings {
         for v in &vips {
@@ -243,6 +242,8 @@ pub(crate) struct Index {
     host_defaults: BTreeSet<Guid>,
     /// Every network's typed values, read once when it is stored (`crate::repr`).
     net_reprs: BTreeMap<Guid, Arc<NetworkRepr>>,
+    /// Every load balancer's typed values, read once when it is stored (`crate::repr`).
+    lb_reprs: BTreeMap<Guid, Arc<LoadBalancerRepr>>,
     /// Every endpoint's typed values, read once when it is stored (`crate::repr`).
     ep_reprs: BTreeMap<Guid, Arc<EndpointRepr>>,
     /// Set when the maps were seen edited directly (the generation moved without the state
@@ -284,7 +285,7 @@ impl Index {
             ix.add_endpoint(id, e, EndpointRepr::parse(e));
         }
         for (id, l) in &hns.load_balancers {
-            ix.add_lb(id, l);
+            ix.add_lb(id, l, LoadBalancerRepr::parse(l));
         }
         for (id, r) in &hns.routes {
             ix.add_route(id, r);
@@ -319,7 +320,8 @@ impl Index {
             ns_users,
             host_defaults,
             net_reprs,
-            ep_reprs
+            ep_reprs,
+            lb_reprs
         );
         d
     }
@@ -406,36 +408,46 @@ impl Index {
         }
     }
 
-    pub fn add_lb(&mut self, id: &Guid, l: &LoadBalancer) {
-        for (p, port, vip) in frontend_keys(l) {
+    pub fn add_lb(&mut self, id: &Guid, l: &LoadBalancer, repr: LoadBalancerRepr) {
+        for (p, port, vip) in frontend_keys(l, &repr) {
             self.lb_frontends.insert((p, port, vip, *id));
         }
-        for e in ref_ids(&l.host_compute_endpoints) {
+        for e in repr.backend_ids() {
             self.ep_refs.insert((e, *id));
         }
+        self.lb_reprs.insert(*id, Arc::new(repr));
+    }
+
+    /// The repr `l` was indexed with (read again if there is none).
+    fn take_lb_repr(&mut self, id: &Guid, l: &LoadBalancer) -> Arc<LoadBalancerRepr> {
+        self.lb_reprs
+            .remove(id)
+            .unwrap_or_else(|| Arc::new(LoadBalancerRepr::parse(l)))
     }
 
     pub fn remove_lb(&mut self, id: &Guid, l: &LoadBalancer) {
-        for (p, port, vip) in frontend_keys(l) {
+        let repr = self.take_lb_repr(id, l);
+        for (p, port, vip) in frontend_keys(l, &repr) {
             self.lb_frontends.remove(&(p, port, vip, *id));
         }
-        for e in ref_ids(&l.host_compute_endpoints) {
+        for e in repr.backend_ids() {
             self.ep_refs.remove(&(e, *id));
         }
     }
 
     /// `old` becomes `new` (an in-place update): only the entries that differ are touched,
     /// since an update usually keeps most backends and its frontend.
-    pub fn replace_lb(&mut self, id: &Guid, old: &LoadBalancer, new: &LoadBalancer) {
-        let (fo, fnew) = (frontend_keys(old), frontend_keys(new));
+    pub fn replace_lb(&mut self, id: &Guid, old: &LoadBalancer, new: &LoadBalancer, repr: LoadBalancerRepr) {
+        let old_repr = self.take_lb_repr(id, old);
+        let (fo, fnew) = (frontend_keys(old, &old_repr), frontend_keys(new, &repr));
         for (p, port, vip) in fo.iter().filter(|k| !fnew.contains(k)) {
             self.lb_frontends.remove(&(*p, *port, *vip, *id));
         }
         for (p, port, vip) in fnew.iter().filter(|k| !fo.contains(k)) {
             self.lb_frontends.insert((*p, *port, *vip, *id));
         }
-        let mut ro: Vec<Guid> = ref_ids(&old.host_compute_endpoints).collect();
-        let mut rn: Vec<Guid> = ref_ids(&new.host_compute_endpoints).collect();
+        let mut ro: Vec<Guid> = old_repr.backend_ids().collect();
+        let mut rn: Vec<Guid> = repr.backend_ids().collect();
         ro.sort_unstable();
         rn.sort_unstable();
         for e in ro.iter().filter(|e| rn.binary_search(e).is_err()) {
@@ -444,6 +456,7 @@ impl Index {
         for e in rn.iter().filter(|e| ro.binary_search(e).is_err()) {
             self.ep_refs.insert((*e, *id));
         }
+        self.lb_reprs.insert(*id, Arc::new(repr));
     }
 
     pub fn add_route(&mut self, id: &Guid, r: &SdnRoute) {
@@ -569,9 +582,14 @@ impl Index {
     }
 
     /// The lowest-ID load balancer other than `me` sharing a frontend with `lb`.
-    pub fn lb_frontend_owner(&self, lb: &LoadBalancer, me: Option<Guid>) -> Option<Guid> {
+    pub fn lb_frontend_owner(
+        &self,
+        lb: &LoadBalancer,
+        repr: &LoadBalancerRepr,
+        me: Option<Guid>,
+    ) -> Option<Guid> {
         let mut best: Option<Guid> = None;
-        let vips = frontend_vips(lb);
+        let vips = frontend_vips(lb, repr);
         for m in &lb.port_mappings {
             for v in &vips {
                 self.probes.add(1);
@@ -627,6 +645,11 @@ impl Index {
     /// The typed values of network `net`, as read when it was stored.
     pub fn network_repr(&self, net: &Guid) -> Option<&NetworkRepr> {
         self.net_reprs.get(net).map(|r| &**r)
+    }
+
+    /// The typed values of load balancer `lb`, as read when it was stored.
+    pub fn lb_repr(&self, lb: &Guid) -> Option<&LoadBalancerRepr> {
+        self.lb_reprs.get(lb).map(|r| &**r)
     }
 
     /// The typed values of endpoint `ep`, as read when it was stored.
@@ -711,16 +734,28 @@ impl Hns {
         Some(e)
     }
 
+    /// Store `l`, reading its typed values.
     pub(crate) fn put_lb(&mut self, l: LoadBalancer) {
+        let repr = LoadBalancerRepr::parse(&l);
+        self.put_lb_repr(l, repr);
+    }
+
+    /// Store `l` with its typed values, read once by validation.
+    pub(crate) fn put_lb_repr(&mut self, l: LoadBalancer, repr: LoadBalancerRepr) {
+        debug_assert_eq!(
+            repr,
+            LoadBalancerRepr::parse(&l),
+            "a repr out of step with its document"
+        );
         let id = l.id;
         self.record(Change::LoadBalancer(id));
         match self.load_balancers.get_mut(&id) {
             Some(slot) => {
-                self.index.replace_lb(&id, slot, &l);
+                self.index.replace_lb(&id, slot, &l, repr);
                 *slot = l;
             }
             None => {
-                self.index.add_lb(&id, &l);
+                self.index.add_lb(&id, &l, repr);
                 self.load_balancers.insert(id, l);
             }
         }

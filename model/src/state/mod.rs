@@ -318,6 +318,15 @@ impl Hns {
         self.index.endpoint_repr(ep)
     }
 
+    /// The typed values of load balancer `lb`, read once when it was stored; `None` as for
+    /// [`Hns::endpoint_repr`].
+    pub fn load_balancer_repr(&self, lb: &Guid) -> Option<&crate::repr::LoadBalancerRepr> {
+        if self.index.reprs_stale() || !self.journal_in_step() {
+            return None;
+        }
+        self.index.lb_repr(lb)
+    }
+
     /// The typed values of network `net`, read once when it was stored; `None` as for
     /// [`Hns::endpoint_repr`].
     pub fn network_repr(&self, net: &Guid) -> Option<&crate::repr::NetworkRepr> {

@@ -99,9 +99,9 @@ impl Hns {
             ));
         }
         self.open_object(ObjectKind::LoadBalancer, id)?;
-        let mut lb = validate::load_balancer(self, Some(id), lb)?;
+        let (mut lb, repr) = validate::load_balancer(self, Some(id), lb)?;
         lb.id = *id;
-        self.put_lb(lb);
+        self.put_lb_repr(lb, repr);
         self.bump();
         Ok(())
     }

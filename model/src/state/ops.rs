@@ -397,10 +397,10 @@ impl Hns {
         self.check_v2()?;
         let id = if id.is_zero() { lb.id } else { id };
         self.check_new_id(&id)?;
-        let mut lb = validate::load_balancer(self, None, lb)?;
+        let (mut lb, repr) = validate::load_balancer(self, None, lb)?;
         lb.id = self.pick_id(id);
         let id = lb.id;
-        self.put_lb(lb);
+        self.put_lb_repr(lb, repr);
         self.bump();
         Ok(id)
     }

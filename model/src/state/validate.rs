@@ -11,7 +11,8 @@ use super::{err, Feature, Hns, ERROR_OBJECT_ALREADY_EXISTS};
 use crate::hresult::{HResult, HcnResult};
 use crate::ids::{Guid, Mac};
 use crate::repr::{
-    EndpointPolicyRepr, EndpointRepr, NetworkPolicyRepr, NetworkRepr, RouteRepr, SdnRouteRepr,
+    EndpointPolicyRepr, EndpointRepr, LoadBalancerRepr, NetworkPolicyRepr, NetworkRepr, RouteRepr,
+    SdnRouteRepr,
 };
 use crate::schema::{
     lb_flags, nat_flags, network_flags, AclPolicy, Endpoint, EndpointPolicy, LoadBalancer, Network,
@@ -805,16 +806,22 @@ fn endpoint_routes(ep: &EndpointRepr) -> HcnResult<()> {
 fn endpoint_refs(hns: &Hns, refs: &mut [String], what: &str) -> HcnResult<()> {
     for r in refs.iter_mut() {
         let g = parse_guid(r, what)?;
-        if !hns.endpoints.contains_key(&g) {
-            return Err(err(
-                HResult::HCN_E_ENDPOINT_NOT_FOUND,
-                format!("{what}: endpoint {g} not found"),
-            ));
-        }
-        // No second parse (with ten backends per LB it was a tenth of an LB create).
-        if !super::index::parsed_guid_is_canonical(r) {
-            *r = g.to_string();
-        }
+        endpoint_ref(hns, r, g, what)?;
+    }
+    Ok(())
+}
+
+/// One endpoint reference `r`, read as `g`: it must exist; normalised to upper case.
+fn endpoint_ref(hns: &Hns, r: &mut String, g: Guid, what: &str) -> HcnResult<()> {
+    if !hns.endpoints.contains_key(&g) {
+        return Err(err(
+            HResult::HCN_E_ENDPOINT_NOT_FOUND,
+            format!("{what}: endpoint {g} not found"),
+        ));
+    }
+    // No second parse (with ten backends per LB it was a tenth of an LB create).
+    if !super::index::parsed_guid_is_canonical(r) {
+        *r = g.to_string();
     }
     Ok(())
 }
@@ -842,8 +849,23 @@ fn lb_clash<'a>(a: &'a LoadBalancer, b: &LoadBalancer) -> Option<(u32, Option<&'
 }
 
 /// Validate and normalise a load balancer (create, or the full document of an update of `me`).
-pub(crate) fn load_balancer(hns: &Hns, me: Option<&Guid>, mut lb: LoadBalancer) -> HcnResult<LoadBalancer> {
-    endpoint_refs(hns, &mut lb.host_compute_endpoints, "HostComputeEndpoints")?;
+pub(crate) fn load_balancer(
+    hns: &Hns,
+    me: Option<&Guid>,
+    mut lb: LoadBalancer,
+) -> HcnResult<(LoadBalancer, LoadBalancerRepr)> {
+    // Every value read once; the checks below and the stored repr use it.
+    let repr = LoadBalancerRepr::parse(&lb);
+    let what = "HostComputeEndpoints";
+    for (r, g) in lb.host_compute_endpoints.iter_mut().zip(&repr.backends) {
+        let g = *g.as_ref().map_err(|_| {
+            err(
+                HResult::HCN_E_GUID_CONVERSION_FAILURE,
+                format!("{what}: expected a GUID, found {r:?}"),
+            )
+        })?;
+        endpoint_ref(hns, r, g, what)?;
+    }
     let bad_ip = |what: &str, s: &str| {
         err(
             HResult::HCN_E_INVALID_IP,
@@ -851,13 +873,16 @@ pub(crate) fn load_balancer(hns: &Hns, me: Option<&Guid>, mut lb: LoadBalancer) 
         )
     };
     // An empty SourceVIP is legal (kube-proxy sends "", consumers.md P3).
-    if !lb.source_vip.trim().is_empty() {
-        let ip = parse_ip(&lb.source_vip).ok_or_else(|| bad_ip("SourceVIP", &lb.source_vip))?;
-        check_family(hns, ip, "an IPv6 SourceVIP")?;
-        lb.source_vip = ip.to_string();
+    match repr.source_vip {
+        Ok(None) => {}
+        Ok(Some(ip)) => {
+            check_family(hns, ip, "an IPv6 SourceVIP")?;
+            lb.source_vip = ip.to_string();
+        }
+        Err(_) => return Err(bad_ip("SourceVIP", &lb.source_vip)),
     }
-    for v in lb.frontend_vips.iter_mut() {
-        let ip = parse_ip(v).ok_or_else(|| bad_ip("FrontendVIPs", v))?;
+    for (v, typed) in lb.frontend_vips.iter_mut().zip(&repr.frontend_vips) {
+        let ip = *typed.as_ref().map_err(|_| bad_ip("FrontendVIPs", v))?;
         check_family(hns, ip, "an IPv6 frontend VIP")?;
         *v = ip.to_string();
     }
@@ -901,7 +926,7 @@ pub(crate) fn load_balancer(hns: &Hns, me: Option<&Guid>, mut lb: LoadBalancer) 
     }
     if hns.settings.unique_lb_frontends {
         // The lowest-ID LB sharing a frontend is the one named, as a scan in ID order would.
-        let owner = hns.index.lb_frontend_owner(&lb, me.copied());
+        let owner = hns.index.lb_frontend_owner(&lb, &repr, me.copied());
         if let Some((id, other)) = owner.and_then(|o| hns.load_balancers.get_key_value(&o)) {
             if let Some(f) = lb_clash(&lb, other) {
                 return Err(err(
@@ -916,7 +941,7 @@ pub(crate) fn load_balancer(hns: &Hns, me: Option<&Guid>, mut lb: LoadBalancer) 
             }
         }
     }
-    Ok(lb)
+    Ok((lb, repr))
 }
 
 /// Validate and normalise an SDN route object.
