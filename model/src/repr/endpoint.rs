@@ -16,9 +16,9 @@ pub struct EndpointRepr {
     /// `HostComputeNetwork`, when it is a GUID.
     pub network: Option<Guid>,
     /// `IpConfigurations[i].IpAddress`, one per entry.
-    pub addresses: Vec<Result<IpAddr, ReprError>>,
+    pub addresses: Vec<Result<IpAddr, Box<ReprError>>>,
     /// `MacAddress` (empty is an error here: validation allocates one before the repr is kept).
-    pub mac: Result<Mac, ReprError>,
+    pub mac: Result<Mac, Box<ReprError>>,
     /// `Routes`, one per entry.
     pub routes: Vec<RouteRepr>,
     /// `Policies`, one per entry (same index).
@@ -29,9 +29,9 @@ pub struct EndpointRepr {
 #[derive(Clone, Debug, PartialEq)]
 pub struct RouteRepr {
     /// `DestinationPrefix`: a CIDR, or an address (a host route).
-    pub destination: Result<IpNet, ReprError>,
+    pub destination: Result<IpNet, Box<ReprError>>,
     /// `NextHop`: an address of the destination's family.
-    pub next_hop: Result<IpAddr, ReprError>,
+    pub next_hop: Result<IpAddr, Box<ReprError>>,
 }
 
 /// An endpoint policy, typed where the dataplane builds it.
@@ -41,7 +41,7 @@ pub enum EndpointPolicyRepr {
     OutboundNat(OutboundNatRepr),
     SdnRoute(SdnRouteRepr),
     /// `ProviderAddress`: the endpoint's underlay address.
-    ProviderAddress(Result<IpAddr, ReprError>),
+    ProviderAddress(Result<IpAddr, Box<ReprError>>),
     /// `EncapOverhead`'s `Overhead`.
     EncapOverhead(u16),
     /// `QOS` `MaximumOutgoingBandwidthInBytes`; 0 is no limit (inferred: HNS always writes the
@@ -60,7 +60,7 @@ pub struct PortMappingRepr {
     pub internal_port: u16,
     pub external_port: u16,
     /// `VIP`: empty is every address; else an address of the family the IPv6 flag names.
-    pub vip: Result<Option<IpAddr>, ReprError>,
+    pub vip: Result<Option<IpAddr>, Box<ReprError>>,
     /// NatFlags IPv6 (2). IPv6 mappings are stored but not modelled by the dataplane (its
     /// port programs are IPv4; hns-schema.md §6.1).
     pub v6: bool,
@@ -74,7 +74,7 @@ pub struct OutboundNatRepr {
     /// NatFlags IPv6 (2): the policy applies to IPv6 traffic.
     pub v6: bool,
     /// `VirtualIP`: empty is none; else an address of the policy's family.
-    pub virtual_ip: Result<Option<IpAddr>, ReprError>,
+    pub virtual_ip: Result<Option<IpAddr>, Box<ReprError>>,
     /// `Exceptions` and `Destinations`: addresses or CIDRs of either family (an entry of the
     /// other family does not apply to the policy's traffic; the compile leaves it out).
     pub exceptions: Vec<IpNet>,
@@ -87,9 +87,9 @@ pub struct OutboundNatRepr {
 #[derive(Clone, Debug, PartialEq)]
 pub struct SdnRouteRepr {
     /// `DestinationPrefix`: a CIDR or an address.
-    pub destination: Result<IpNet, ReprError>,
+    pub destination: Result<IpNet, Box<ReprError>>,
     /// `NextHop`: empty is none (on-link); else an address of the destination's family.
-    pub next_hop: Result<Option<IpAddr>, ReprError>,
+    pub next_hop: Result<Option<IpAddr>, Box<ReprError>>,
     pub need_encap: bool,
 }
 
@@ -149,31 +149,31 @@ impl EndpointRepr {
 
     /// Every value that did not read, in document order (addresses, MAC, routes, policies).
     pub fn errors(&self) -> impl Iterator<Item = &ReprError> + '_ {
-        let addresses = self.addresses.iter().filter_map(|a| a.as_ref().err());
+        let addresses = self.addresses.iter().filter_map(|a| super::err_of(a));
         let routes = self
             .routes
             .iter()
-            .flat_map(|r| [r.destination.as_ref().err(), r.next_hop.as_ref().err()])
+            .flat_map(|r| [super::err_of(&r.destination), super::err_of(&r.next_hop)])
             .flatten();
         addresses
-            .chain(self.mac.as_ref().err())
+            .chain(super::err_of(&self.mac))
             .chain(routes)
             .chain(self.policies.iter().flat_map(EndpointPolicyRepr::errors))
     }
 }
 
-fn address(s: &str, i: usize) -> Result<IpAddr, ReprError> {
-    ip(s).ok_or_else(|| ReprError::new(format!("IpConfigurations[{i}].IpAddress"), "an IP address", s))
+fn address(s: &str, i: usize) -> Result<IpAddr, Box<ReprError>> {
+    ip(s).ok_or_else(|| ReprError::boxed(format!("IpConfigurations[{i}].IpAddress"), "an IP address", s))
 }
 
-fn mac(s: &str) -> Result<Mac, ReprError> {
+fn mac(s: &str) -> Result<Mac, Box<ReprError>> {
     s.parse()
-        .map_err(|_| ReprError::new("MacAddress".into(), "a MAC address", s))
+        .map_err(|_| ReprError::boxed("MacAddress".into(), "a MAC address", s))
 }
 
 /// A destination (a CIDR or an address) and a next hop of its family.
-fn destination(s: &str, path: impl FnOnce() -> String) -> Result<IpNet, ReprError> {
-    addr_or_net(s).ok_or_else(|| ReprError::new(path(), "a CIDR", s))
+fn destination(s: &str, path: impl FnOnce() -> String) -> Result<IpNet, Box<ReprError>> {
+    addr_or_net(s).ok_or_else(|| ReprError::boxed(path(), "a CIDR", s))
 }
 
 /// A next hop: an address of `dest`'s family (any family when `dest` did not read). No IPv4
@@ -181,17 +181,17 @@ fn destination(s: &str, path: impl FnOnce() -> String) -> Result<IpNet, ReprErro
 /// §6.1: Windows keeps one route table per family, so there is no such route to build).
 fn next_hop(
     s: &str,
-    dest: &Result<IpNet, ReprError>,
+    dest: &Result<IpNet, Box<ReprError>>,
     path: impl FnOnce() -> String,
-) -> Result<IpAddr, ReprError> {
+) -> Result<IpAddr, Box<ReprError>> {
     match (ip(s), dest) {
-        (Some(hop), Ok(d)) if hop.is_ipv6() != d.addr().is_ipv6() => Err(ReprError {
+        (Some(hop), Ok(d)) if hop.is_ipv6() != d.addr().is_ipv6() => Err(Box::new(ReprError {
             other_family: Some(hop),
             ..ReprError::new(path(), super::address_of(d.addr().is_ipv6()), s)
-        }),
+        })),
         (Some(hop), _) => Ok(hop),
-        (None, Ok(d)) => Err(ReprError::new(path(), super::address_of(d.addr().is_ipv6()), s)),
-        (None, Err(_)) => Err(ReprError::new(path(), "an IP address", s)),
+        (None, Ok(d)) => Err(ReprError::boxed(path(), super::address_of(d.addr().is_ipv6()), s)),
+        (None, Err(_)) => Err(ReprError::boxed(path(), "an IP address", s)),
     }
 }
 
@@ -210,7 +210,7 @@ impl RouteRepr {
     /// JSON path.
     pub(crate) fn parse_cidr(r: &Route, at: impl Fn() -> String) -> RouteRepr {
         let destination = r.destination_prefix.trim().parse::<IpNet>().map_err(|_| {
-            ReprError::new(
+            ReprError::boxed(
                 format!("{}.DestinationPrefix", at()),
                 "a CIDR",
                 &r.destination_prefix,
@@ -248,7 +248,7 @@ impl EndpointPolicyRepr {
             }
             EndpointPolicy::ProviderAddress(a) => {
                 EndpointPolicyRepr::ProviderAddress(ip(&a.provider_address).ok_or_else(|| {
-                    ReprError::new(
+                    ReprError::boxed(
                         settings(i, "ProviderAddress"),
                         "an IP address",
                         &a.provider_address,
@@ -267,15 +267,16 @@ impl EndpointPolicyRepr {
     /// The values of this policy that did not read.
     pub fn errors(&self) -> Vec<&ReprError> {
         match self {
-            EndpointPolicyRepr::PortMapping(m) => m.vip.as_ref().err().into_iter().collect(),
-            EndpointPolicyRepr::OutboundNat(o) => {
-                o.virtual_ip.as_ref().err().into_iter().chain(&o.errors).collect()
-            }
-            EndpointPolicyRepr::SdnRoute(r) => [r.destination.as_ref().err(), r.next_hop.as_ref().err()]
+            EndpointPolicyRepr::PortMapping(m) => super::err_of(&m.vip).into_iter().collect(),
+            EndpointPolicyRepr::OutboundNat(o) => super::err_of(&o.virtual_ip)
+                .into_iter()
+                .chain(&o.errors)
+                .collect(),
+            EndpointPolicyRepr::SdnRoute(r) => [super::err_of(&r.destination), super::err_of(&r.next_hop)]
                 .into_iter()
                 .flatten()
                 .collect(),
-            EndpointPolicyRepr::ProviderAddress(a) => a.as_ref().err().into_iter().collect(),
+            EndpointPolicyRepr::ProviderAddress(a) => super::err_of(a).into_iter().collect(),
             _ => Vec::new(),
         }
     }

@@ -10,11 +10,11 @@ use std::net::IpAddr;
 #[derive(Clone, Debug, PartialEq)]
 pub struct LoadBalancerRepr {
     /// `HostComputeEndpoints`, one per entry: the backend endpoints.
-    pub backends: Vec<Result<Guid, ReprError>>,
+    pub backends: Vec<Result<Guid, Box<ReprError>>>,
     /// `FrontendVIPs`, one per entry.
-    pub frontend_vips: Vec<Result<IpAddr, ReprError>>,
+    pub frontend_vips: Vec<Result<IpAddr, Box<ReprError>>>,
     /// `SourceVIP`; empty (or blank) is none (kube-proxy sends "", consumers.md P3).
-    pub source_vip: Result<Option<IpAddr>, ReprError>,
+    pub source_vip: Result<Option<IpAddr>, Box<ReprError>>,
     /// LoadBalancerFlags IPv6 (2): the LB balances to its backends' IPv6 addresses.
     pub v6: bool,
     /// LoadBalancerFlags EnableDirectServerReturn (1).
@@ -42,19 +42,19 @@ impl LoadBalancerRepr {
     pub fn parse(lb: &LoadBalancer) -> LoadBalancerRepr {
         let backends = (lb.host_compute_endpoints.iter().enumerate())
             .map(|(i, s)| {
-                guid(s).ok_or_else(|| ReprError::new(format!("HostComputeEndpoints[{i}]"), "a GUID", s))
+                guid(s).ok_or_else(|| ReprError::boxed(format!("HostComputeEndpoints[{i}]"), "a GUID", s))
             })
             .collect();
         let frontend_vips = (lb.frontend_vips.iter().enumerate())
             .map(|(i, s)| {
-                ip(s).ok_or_else(|| ReprError::new(format!("FrontendVIPs[{i}]"), "an IP address", s))
+                ip(s).ok_or_else(|| ReprError::boxed(format!("FrontendVIPs[{i}]"), "an IP address", s))
             })
             .collect();
         let source_vip = match lb.source_vip.trim().is_empty() {
             true => Ok(None),
             false => ip(&lb.source_vip)
                 .map(Some)
-                .ok_or_else(|| ReprError::new("SourceVIP".into(), "an IP address", &lb.source_vip)),
+                .ok_or_else(|| ReprError::boxed("SourceVIP".into(), "an IP address", &lb.source_vip)),
         };
         LoadBalancerRepr {
             backends,
@@ -81,9 +81,9 @@ impl LoadBalancerRepr {
 
     /// Every value that did not read, in document order (backends, frontend VIPs, source VIP).
     pub fn errors(&self) -> impl Iterator<Item = &ReprError> + '_ {
-        let backends = self.backends.iter().filter_map(|b| b.as_ref().err());
-        let vips = self.frontend_vips.iter().filter_map(|v| v.as_ref().err());
-        backends.chain(vips).chain(self.source_vip.as_ref().err())
+        let backends = self.backends.iter().filter_map(|b| super::err_of(b));
+        let vips = self.frontend_vips.iter().filter_map(|v| super::err_of(v));
+        backends.chain(vips).chain(super::err_of(&self.source_vip))
     }
 }
 

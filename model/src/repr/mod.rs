@@ -45,6 +45,11 @@ pub struct ReprError {
 }
 
 impl ReprError {
+    /// Boxed: a repr holds many `Result`s and few errors, so an error costs a pointer.
+    fn boxed(path: String, expected: &'static str, found: &str) -> Box<ReprError> {
+        Box::new(ReprError::new(path, expected, found))
+    }
+
     fn new(path: String, expected: &'static str, found: &str) -> ReprError {
         ReprError {
             path,
@@ -93,6 +98,11 @@ pub(crate) fn guid(s: &str) -> Option<crate::ids::Guid> {
     crate::ids::Guid::parse_hyphenated(s).or_else(|| s.parse().ok())
 }
 
+/// The error of a value that did not read.
+fn err_of<T>(r: &Result<T, Box<ReprError>>) -> Option<&ReprError> {
+    r.as_ref().err().map(|e| &**e)
+}
+
 /// An address (surrounding blanks allowed).
 pub(crate) fn ip(s: &str) -> Option<IpAddr> {
     s.trim().parse().ok()
@@ -117,16 +127,16 @@ fn address_of(v6: bool) -> &'static str {
 
 /// An address of the family `v6` names; empty is none. A value that is no address, or one of
 /// the other family, is an error (`expected` names the family).
-fn family_ip(s: &str, v6: bool, path: impl FnOnce() -> String) -> Result<Option<IpAddr>, ReprError> {
+fn family_ip(s: &str, v6: bool, path: impl FnOnce() -> String) -> Result<Option<IpAddr>, Box<ReprError>> {
     if s.is_empty() {
         return Ok(None);
     }
     match ip(s) {
         Some(a) if a.is_ipv6() == v6 => Ok(Some(a)),
-        parsed => Err(ReprError {
+        parsed => Err(Box::new(ReprError {
             other_family: parsed,
             ..ReprError::new(path(), address_of(v6), s)
-        }),
+        })),
     }
 }
 

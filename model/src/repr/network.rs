@@ -20,7 +20,7 @@ pub struct NetworkRepr {
 #[derive(Clone, Debug, PartialEq)]
 pub struct SubnetRepr {
     /// `IpAddressPrefix`: a CIDR; empty is none (a subnet that holds no addresses).
-    pub prefix: Result<Option<IpNet>, ReprError>,
+    pub prefix: Result<Option<IpNet>, Box<ReprError>>,
     /// `Routes`: CIDR destinations, next hops of their family.
     pub routes: Vec<RouteRepr>,
     /// The last `VSID` subnet policy's `IsolationId`.
@@ -34,10 +34,10 @@ pub enum NetworkPolicyRepr {
     VxlanPort(u16),
     HostRoute,
     /// `DrMacAddress`'s `Address`; empty is none (the network keeps its derived MAC).
-    DrMacAddress(Result<Option<Mac>, ReprError>),
+    DrMacAddress(Result<Option<Mac>, Box<ReprError>>),
     RemoteSubnetRoute(RemoteSubnetRepr),
     /// `ProviderAddress`: the host's underlay address on this network.
-    ProviderAddress(Result<IpAddr, ReprError>),
+    ProviderAddress(Result<IpAddr, Box<ReprError>>),
     /// A policy the dataplane does not build.
     Other,
 }
@@ -46,12 +46,12 @@ pub enum NetworkPolicyRepr {
 #[derive(Clone, Debug, PartialEq)]
 pub struct RemoteSubnetRepr {
     /// `DestinationPrefix`: a CIDR.
-    pub destination: Result<IpNet, ReprError>,
+    pub destination: Result<IpNet, Box<ReprError>>,
     pub isolation_id: u32,
     /// `ProviderAddress`: the remote node's underlay address.
-    pub provider_address: Result<IpAddr, ReprError>,
+    pub provider_address: Result<IpAddr, Box<ReprError>>,
     /// `DistributedRouterMacAddress`: the inner destination MAC toward that node.
-    pub dr_mac: Result<Mac, ReprError>,
+    pub dr_mac: Result<Mac, Box<ReprError>>,
 }
 
 /// The VXLAN UDP port when a network names none (IANA's 4789).
@@ -92,18 +92,18 @@ impl NetworkRepr {
             let routes = s
                 .routes
                 .iter()
-                .flat_map(|r| [r.destination.as_ref().err(), r.next_hop.as_ref().err()])
+                .flat_map(|r| [super::err_of(&r.destination), super::err_of(&r.next_hop)])
                 .flatten();
-            s.prefix.as_ref().err().into_iter().chain(routes)
+            super::err_of(&s.prefix).into_iter().chain(routes)
         });
         let policies = self.policies.iter().flat_map(|p| match p {
-            NetworkPolicyRepr::DrMacAddress(m) => vec![m.as_ref().err()],
+            NetworkPolicyRepr::DrMacAddress(m) => vec![super::err_of(m)],
             NetworkPolicyRepr::RemoteSubnetRoute(r) => vec![
-                r.destination.as_ref().err(),
-                r.provider_address.as_ref().err(),
-                r.dr_mac.as_ref().err(),
+                super::err_of(&r.destination),
+                super::err_of(&r.provider_address),
+                super::err_of(&r.dr_mac),
             ],
-            NetworkPolicyRepr::ProviderAddress(a) => vec![a.as_ref().err()],
+            NetworkPolicyRepr::ProviderAddress(a) => vec![super::err_of(a)],
             _ => vec![],
         });
         subnets.chain(policies.flatten())
@@ -116,7 +116,7 @@ impl SubnetRepr {
         let prefix = match raw.is_empty() {
             true => Ok(None),
             false => raw.parse::<IpNet>().map(Some).map_err(|_| {
-                ReprError::new(
+                ReprError::boxed(
                     format!("Subnets[{k}].IpAddressPrefix"),
                     "a CIDR",
                     &s.ip_address_prefix,
@@ -160,7 +160,7 @@ impl NetworkPolicyRepr {
             }
             NetworkPolicy::ProviderAddress(a) => {
                 NetworkPolicyRepr::ProviderAddress(ip(&a.provider_address).ok_or_else(|| {
-                    ReprError::new(
+                    ReprError::boxed(
                         settings(i, "ProviderAddress"),
                         "an IP address",
                         &a.provider_address,
@@ -172,8 +172,9 @@ impl NetworkPolicyRepr {
     }
 }
 
-fn mac(s: &str, path: impl FnOnce() -> String) -> Result<Mac, ReprError> {
-    s.parse().map_err(|_| ReprError::new(path(), "a MAC address", s))
+fn mac(s: &str, path: impl FnOnce() -> String) -> Result<Mac, Box<ReprError>> {
+    s.parse()
+        .map_err(|_| ReprError::boxed(path(), "a MAC address", s))
 }
 
 impl RemoteSubnetRepr {
@@ -181,11 +182,11 @@ impl RemoteSubnetRepr {
         RemoteSubnetRepr {
             // As sent: validation refuses surrounding blanks here (inferred, as it always did).
             destination: r.destination_prefix.parse().map_err(|_| {
-                ReprError::new(settings(i, "DestinationPrefix"), "a CIDR", &r.destination_prefix)
+                ReprError::boxed(settings(i, "DestinationPrefix"), "a CIDR", &r.destination_prefix)
             }),
             isolation_id: r.isolation_id,
             provider_address: ip(&r.provider_address).ok_or_else(|| {
-                ReprError::new(
+                ReprError::boxed(
                     settings(i, "ProviderAddress"),
                     "an IP address",
                     &r.provider_address,

@@ -19,7 +19,6 @@ use ipnet::IpNet;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv6Addr};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 
 /// A set of `u128` values per key, stored as maximal runs `[start, end]`, so that "the lowest
 /// value ≥ x not in the set" is one lookup (IPAM and MAC pool allocation).
@@ -241,11 +240,11 @@ pub(crate) struct Index {
     /// HostDefault namespaces.
     host_defaults: BTreeSet<Guid>,
     /// Every network's typed values, read once when it is stored (`crate::repr`).
-    net_reprs: BTreeMap<Guid, Arc<NetworkRepr>>,
+    net_reprs: BTreeMap<Guid, NetworkRepr>,
     /// Every load balancer's typed values, read once when it is stored (`crate::repr`).
-    lb_reprs: BTreeMap<Guid, Arc<LoadBalancerRepr>>,
+    lb_reprs: BTreeMap<Guid, LoadBalancerRepr>,
     /// Every endpoint's typed values, read once when it is stored (`crate::repr`).
-    ep_reprs: BTreeMap<Guid, Arc<EndpointRepr>>,
+    ep_reprs: BTreeMap<Guid, EndpointRepr>,
     /// Set when the maps were seen edited directly (the generation moved without the state
     /// machine): the reprs may describe documents that are gone until `Hns::rebuild_indexes`.
     reprs_stale: StaleFlag,
@@ -260,10 +259,6 @@ impl PartialEq for StaleFlag {
     fn eq(&self, _: &Self) -> bool {
         true
     }
-}
-
-fn ep_network(e: &Endpoint) -> Guid {
-    guid(&e.host_compute_network).unwrap_or_default()
 }
 
 fn ep_ips(r: &EndpointRepr) -> impl Iterator<Item = IpAddr> + '_ {
@@ -340,7 +335,7 @@ impl Index {
         if !n.name.is_empty() {
             self.net_names.insert((n.name.to_ascii_lowercase(), *id));
         }
-        self.net_reprs.insert(*id, Arc::new(repr));
+        self.net_reprs.insert(*id, repr);
     }
 
     pub fn remove_network(&mut self, id: &Guid, n: &Network) {
@@ -349,7 +344,7 @@ impl Index {
     }
 
     pub fn add_endpoint(&mut self, id: &Guid, e: &Endpoint, repr: EndpointRepr) {
-        let net = ep_network(e);
+        let net = repr.network.unwrap_or_default();
         self.net_eps.insert((net, *id));
         if !e.name.is_empty() {
             self.ep_names.insert((name_key(&e.name), *id));
@@ -371,16 +366,13 @@ impl Index {
             self.port_maps.insert((net, proto, port, vip, *id));
             self.port_eps.insert((net, proto, port, *id, vip));
         }
-        self.ep_reprs.insert(*id, Arc::new(repr));
+        self.ep_reprs.insert(*id, repr);
     }
 
     pub fn remove_endpoint(&mut self, id: &Guid, e: &Endpoint) {
-        let net = ep_network(e);
         // What was indexed: the repr read when the endpoint was stored.
-        let repr = self
-            .ep_reprs
-            .remove(id)
-            .unwrap_or_else(|| Arc::new(EndpointRepr::parse(e)));
+        let repr = self.ep_reprs.remove(id).unwrap_or_else(|| EndpointRepr::parse(e));
+        let net = repr.network.unwrap_or_default();
         self.net_eps.remove(&(net, *id));
         if !e.name.is_empty() {
             self.ep_names.remove(&(name_key(&e.name), *id));
@@ -415,14 +407,14 @@ impl Index {
         for e in repr.backend_ids() {
             self.ep_refs.insert((e, *id));
         }
-        self.lb_reprs.insert(*id, Arc::new(repr));
+        self.lb_reprs.insert(*id, repr);
     }
 
     /// The repr `l` was indexed with (read again if there is none).
-    fn take_lb_repr(&mut self, id: &Guid, l: &LoadBalancer) -> Arc<LoadBalancerRepr> {
+    fn take_lb_repr(&mut self, id: &Guid, l: &LoadBalancer) -> LoadBalancerRepr {
         self.lb_reprs
             .remove(id)
-            .unwrap_or_else(|| Arc::new(LoadBalancerRepr::parse(l)))
+            .unwrap_or_else(|| LoadBalancerRepr::parse(l))
     }
 
     pub fn remove_lb(&mut self, id: &Guid, l: &LoadBalancer) {
@@ -456,7 +448,7 @@ impl Index {
         for e in rn.iter().filter(|e| ro.binary_search(e).is_err()) {
             self.ep_refs.insert((*e, *id));
         }
-        self.lb_reprs.insert(*id, Arc::new(repr));
+        self.lb_reprs.insert(*id, repr);
     }
 
     pub fn add_route(&mut self, id: &Guid, r: &SdnRoute) {
@@ -644,17 +636,17 @@ impl Index {
 
     /// The typed values of network `net`, as read when it was stored.
     pub fn network_repr(&self, net: &Guid) -> Option<&NetworkRepr> {
-        self.net_reprs.get(net).map(|r| &**r)
+        self.net_reprs.get(net)
     }
 
     /// The typed values of load balancer `lb`, as read when it was stored.
     pub fn lb_repr(&self, lb: &Guid) -> Option<&LoadBalancerRepr> {
-        self.lb_reprs.get(lb).map(|r| &**r)
+        self.lb_reprs.get(lb)
     }
 
     /// The typed values of endpoint `ep`, as read when it was stored.
     pub fn endpoint_repr(&self, ep: &Guid) -> Option<&EndpointRepr> {
-        self.ep_reprs.get(ep).map(|r| &**r)
+        self.ep_reprs.get(ep)
     }
 
     /// Mark the reprs as possibly out of step with the maps (a direct edit was seen).

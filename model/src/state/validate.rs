@@ -719,10 +719,13 @@ pub(crate) fn endpoint(hns: &Hns, id: Guid, mut ep: Endpoint) -> HcnResult<Endpo
             })
             .collect();
         for gw in gateways {
-            let default = IpNet::new(default_of(gw), 0).unwrap_or_else(|_| IpNet::from(gw));
+            let (default, text) = match gw {
+                IpAddr::V4(_) => (IpNet::V4(Default::default()), "0.0.0.0/0"),
+                IpAddr::V6(_) => (IpNet::V6(Default::default()), "::/0"),
+            };
             ep.routes.push(Route {
                 next_hop: gw.to_string(),
-                destination_prefix: default.to_string(),
+                destination_prefix: text.into(),
                 ..Default::default()
             });
             repr.routes.push(RouteRepr::new(default, gw));
@@ -757,14 +760,6 @@ pub(crate) fn endpoint(hns: &Hns, id: Guid, mut ep: Endpoint) -> HcnResult<Endpo
         repr,
         needs_host_mac,
     })
-}
-
-/// The unspecified address of `ip`'s family (`0.0.0.0`, `::`).
-fn default_of(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V4(_) => IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
-        IpAddr::V6(_) => IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED),
-    }
 }
 
 /// An endpoint's own routes: each a destination (address or CIDR) and a next hop of its family.
