@@ -6,9 +6,9 @@
 //! * [`v1`]: the HNS v1 document shapes (HNSNetwork, HNSEndpoint, PolicyList, …) and their v2 mapping.
 //! * [`document`]: decoding any HNS document (v2, v1, the v1 reply) into normalised v2.
 //! * [`journal`]: the change journal's vocabulary (`Change`, `Cursor`).
-//! * [`repr`]: the typed values of stored documents (addresses, MACs, prefixes, policies),
-//!   parsed once; validation checks them, the state keeps them beside the documents, the
-//!   dataplane compiles from them.
+//! * [`repr`]: the typed values of stored endpoints, networks and load balancers (addresses,
+//!   MACs, prefixes, policies), parsed once; validation checks them, the state keeps them
+//!   beside the documents, the dataplane compiles from them.
 //! * [`state`]: the per-host HNS state machine (create/open/modify/query/enumerate/delete), IPAM,
 //!   MAC pools, HCS compute systems, feature gates by HNS version, the change journal it keeps.
 //! * [`backend`]: the `HnsBackend` adapter trait — one method per HCN call, JSON in and JSON out;

@@ -1074,6 +1074,131 @@ mod tests {
         );
     }
 
+    /// Validation and the compile read one repr: a value the repr cannot read is refused by
+    /// validation with its HRESULT, and what validation accepts compiles without an error.
+    #[test]
+    fn validation_refuses_what_the_repr_cannot_read_and_what_it_accepts_compiles() {
+        use hnsim_model::repr::{LoadBalancerRepr, NetworkRepr};
+        use hnsim_model::HResult;
+        let mut hns = Hns::new(HostSettings::default(), 7);
+        let net = overlay(&mut hns);
+        let ep = json!({"HostComputeNetwork": net.to_string(),
+            "IpConfigurations": [{"IpAddress": "10.244.1.21"}], "MacAddress": "00-15-5D-00-00-21",
+            "Routes": [{"DestinationPrefix": "0.0.0.0/0", "NextHop": "10.244.1.1"},
+                {"DestinationPrefix": "10.9.0.0/16", "NextHop": "10.244.1.2"}],
+            "Policies": [
+                {"Type": "PortMapping", "Settings": {"Protocol": 6, "InternalPort": 80, "ExternalPort": 8080,
+                    "VIP": "10.244.1.100"}},
+                {"Type": "OutBoundNAT", "Settings": {"VirtualIP": "10.244.1.100", "Exceptions": ["10.0.0.0/8"],
+                    "Destinations": ["1.2.3.0/24"]}},
+                {"Type": "SDNRoute", "Settings": {"DestinationPrefix": "10.96.0.0/12", "NextHop": "10.244.1.1"}},
+                {"Type": "ProviderAddress", "Settings": {"ProviderAddress": "10.0.0.11"}}]});
+        let (invalid_ip, invalid_ep, invalid_policy) = (
+            HResult::HCN_E_INVALID_IP,
+            HResult::HCN_E_INVALID_ENDPOINT,
+            HResult::HCN_E_INVALID_POLICY,
+        );
+        let bad_endpoints = [
+            ("/IpConfigurations/0/IpAddress", "ten", invalid_ip),
+            ("/MacAddress", "00-15-5D", invalid_ep),
+            ("/Routes/0/NextHop", "gateway", invalid_ep),
+            ("/Routes/1/NextHop", "fe80::1", invalid_ep),
+            ("/Routes/1/DestinationPrefix", "nowhere", invalid_ep),
+            ("/Policies/0/Settings/VIP", "fd00::1", invalid_policy),
+            ("/Policies/0/Settings/VIP", " ", invalid_policy),
+            ("/Policies/1/Settings/VirtualIP", "vip", invalid_policy),
+            (
+                "/Policies/1/Settings/Exceptions/0",
+                "10.0.0.0/8,10.1.0.0/16",
+                invalid_policy,
+            ),
+            ("/Policies/1/Settings/Destinations/0", "nowhere", invalid_policy),
+            ("/Policies/2/Settings/NextHop", "fe80::1", invalid_policy),
+            (
+                "/Policies/2/Settings/DestinationPrefix",
+                "nowhere",
+                invalid_policy,
+            ),
+            ("/Policies/3/Settings/ProviderAddress", "pa", invalid_policy),
+        ];
+        for (at, value, code) in bad_endpoints {
+            let mut doc = ep.clone();
+            *doc.pointer_mut(at).expect("a path of the document") = json!(value);
+            let parsed: Endpoint = serde_json::from_value(doc).expect("endpoint document");
+            assert!(
+                EndpointRepr::parse(&parsed).errors().next().is_some(),
+                "{at} = {value:?}"
+            );
+            let refused = hns.endpoint_create(Guid::ZERO, parsed).expect_err(at);
+            assert_eq!(refused.code, code, "{at} = {value:?}: {}", refused.message);
+        }
+        let id = hns
+            .endpoint_create(Guid::ZERO, serde_json::from_value(ep).expect("endpoint document"))
+            .expect("a valid endpoint");
+        assert_eq!(hns.endpoint_repr(&id).map(|r| r.errors().count()), Some(0));
+        let lb = json!({"HostComputeEndpoints": [id.to_string()], "FrontendVIPs": ["10.96.0.10"],
+            "SourceVIP": "10.244.1.100", "PortMappings": [{"Protocol": 6, "InternalPort": 80, "ExternalPort": 80}]});
+        for (at, value, code) in [
+            (
+                "/HostComputeEndpoints/0",
+                "nope",
+                HResult::HCN_E_GUID_CONVERSION_FAILURE,
+            ),
+            ("/FrontendVIPs/0", "ten", invalid_ip),
+            ("/SourceVIP", "src", invalid_ip),
+        ] {
+            let mut doc = lb.clone();
+            *doc.pointer_mut(at).expect("a path of the document") = json!(value);
+            let parsed: LoadBalancer = serde_json::from_value(doc).expect("LB document");
+            assert!(LoadBalancerRepr::parse(&parsed).errors().next().is_some(), "{at}");
+            assert_eq!(
+                hns.load_balancer_create(Guid::ZERO, parsed).expect_err(at).code,
+                code,
+                "{at}"
+            );
+        }
+        hns.load_balancer_create(Guid::ZERO, serde_json::from_value(lb).expect("LB document"))
+            .expect("a valid load balancer");
+        let net_doc = json!({"Name": "l2", "Type": "L2Bridge",
+            "Ipams": [{"Subnets": [{"IpAddressPrefix": "10.250.0.0/24",
+                "Routes": [{"NextHop": "10.250.0.1", "DestinationPrefix": "0.0.0.0/0"}]}]}],
+            "Policies": [{"Type": "DrMacAddress", "Settings": {"Address": "00-15-5D-AA-00-31"}}]});
+        for (at, value, code) in [
+            (
+                "/Ipams/0/Subnets/0/IpAddressPrefix",
+                "10.250.0.0",
+                HResult::HCN_E_INVALID_NETWORK,
+            ),
+            (
+                "/Ipams/0/Subnets/0/Routes/0/NextHop",
+                "fe80::1",
+                HResult::HCN_E_INVALID_NETWORK,
+            ),
+            ("/Policies/0/Settings/Address", "00-15-5D", invalid_policy),
+        ] {
+            let mut doc = net_doc.clone();
+            *doc.pointer_mut(at).expect("a path of the document") = json!(value);
+            let parsed: Network = serde_json::from_value(doc).expect("network document");
+            assert!(NetworkRepr::parse(&parsed).errors().next().is_some(), "{at}");
+            assert_eq!(
+                hns.network_create(Guid::ZERO, parsed).expect_err(at).code,
+                code,
+                "{at}"
+            );
+        }
+        hns.network_create(
+            Guid::ZERO,
+            serde_json::from_value(net_doc).expect("network document"),
+        )
+        .expect("a valid network");
+        let prog = compiled(&hns);
+        assert!(prog.errors.is_empty(), "{:?}", prog.errors);
+        assert_eq!(prog.ports.len(), 1);
+        assert_eq!(prog.ports[0].routes.len(), 1);
+        assert_eq!(prog.ports[0].sdn_routes.iter().count(), 1);
+        assert_eq!(prog.ports[0].provider_address, Some("10.0.0.11".parse().unwrap()));
+    }
+
     /// A state that skipped validation (restored, or edited by hand) may hold MACs validation
     /// rejects: compile reports them and skips the policy, never an all-zero MAC.
     #[test]

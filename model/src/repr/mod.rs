@@ -11,7 +11,9 @@
 //! with the object's path in front.
 //!
 //! The state builds the repr once per change and keeps it beside the document in its index
-//! (`Hns::endpoint_repr`); the compile consumes it instead of reading strings.
+//! (`Hns::endpoint_repr`, `network_repr`, `load_balancer_repr`); the compile consumes it
+//! instead of reading strings. ACL rules are not typed here yet (the compile reads them with
+//! `vfp::acl::AclRule::parse`).
 //!
 //! Modules: `endpoint` (addresses, MAC, routes, the policies the dataplane builds), `network`
 //! (subnets, their routes and VSID, the network policies the dataplane builds),

@@ -8,6 +8,10 @@
 //! / `BTreeSet`), so the index is compared, cloned and iterated deterministically; iteration
 //! never reaches output except as IDs in ID order.
 //!
+//! The index also keeps every endpoint's, network's and load balancer's typed values
+//! (`crate::repr`), read once when the object is stored (by validation, or by `put_*` for an
+//! import); the other entries of an object are taken from them.
+//!
 //! `probes` counts index lookups and the entries they visit: a control-plane operation must cost
 //! the same number at 10 and at 10,000 objects (`tests/state_scaling.rs`).
 

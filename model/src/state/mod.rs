@@ -11,7 +11,8 @@
 //! `route_create`, `network_modify`, `endpoint_modify`, `namespace_modify`,
 //! `load_balancer_update`, `namespace_attach` / `namespace_detach`, `delete_object`,
 //! `open_object`, `query_object`, `enumerate_ids`; `restart_service` / `reboot`; HCS containers
-//! in [`hcs`]; the dataplane's read helpers (`endpoint_ips`, `endpoint_mac`, `network_of`,
+//! in [`hcs`]; the typed values the dataplane compiles from (`endpoint_repr`, `network_repr`,
+//! `load_balancer_repr`); the dataplane's read helpers (`endpoint_ips`, `endpoint_mac`, `network_of`,
 //! `endpoint_location`, …) below. Inferred HNS behaviour is a [`HostSettings`] field; the error
 //! codes chosen where HNS's are undocumented are listed in `validate.rs`.
 //!
