@@ -1092,7 +1092,9 @@ mod tests {
                 {"Type": "OutBoundNAT", "Settings": {"VirtualIP": "10.244.1.100", "Exceptions": ["10.0.0.0/8"],
                     "Destinations": ["1.2.3.0/24"]}},
                 {"Type": "SDNRoute", "Settings": {"DestinationPrefix": "10.96.0.0/12", "NextHop": "10.244.1.1"}},
-                {"Type": "ProviderAddress", "Settings": {"ProviderAddress": "10.0.0.11"}}]});
+                {"Type": "ProviderAddress", "Settings": {"ProviderAddress": "10.0.0.11"}},
+                {"Type": "ACL", "Settings": {"Action": "Allow", "Direction": "In", "Protocols": "6",
+                    "LocalPorts": "80", "RemoteAddresses": "10.0.0.0/8", "Priority": 100}}]});
         let (invalid_ip, invalid_ep, invalid_policy) = (
             HResult::HCN_E_INVALID_IP,
             HResult::HCN_E_INVALID_ENDPOINT,
@@ -1120,6 +1122,14 @@ mod tests {
                 invalid_policy,
             ),
             ("/Policies/3/Settings/ProviderAddress", "pa", invalid_policy),
+            ("/Policies/4/Settings/Direction", "Sideways", invalid_policy),
+            ("/Policies/4/Settings/Protocols", "6,300", invalid_policy),
+            ("/Policies/4/Settings/LocalPorts", "80-70", invalid_policy),
+            (
+                "/Policies/4/Settings/RemoteAddresses",
+                "10.0.0.0/8,nowhere",
+                invalid_policy,
+            ),
         ];
         for (at, value, code) in bad_endpoints {
             let mut doc = ep.clone();
@@ -1197,6 +1207,45 @@ mod tests {
         assert_eq!(prog.ports[0].routes.len(), 1);
         assert_eq!(prog.ports[0].sdn_routes.iter().count(), 1);
         assert_eq!(prog.ports[0].provider_address, Some("10.0.0.11".parse().unwrap()));
+        assert_eq!(prog.ports[0].acl_switch[0].rules.len(), 1, "the ACL, inbound");
+    }
+
+    /// An imported ACL that does not read, and one whose action VFP does not model (`Pass`),
+    /// are reported with the field's path; the endpoint keeps its other rules.
+    #[test]
+    fn imported_acls_the_compile_cannot_build_are_reported() {
+        let mut hns = Hns::new(HostSettings::default(), 7);
+        let net = overlay(&mut hns);
+        let ep_id = "11111111-0000-0000-0000-000000000002";
+        let ep = json!({"ID": ep_id, "HostComputeNetwork": net.to_string(),
+            "MacAddress": "00-15-5D-00-00-22", "IpConfigurations": [{"IpAddress": "10.244.1.22"}],
+            "Policies": [
+                {"Type": "ACL", "Settings": {"Action": "Pass", "Direction": "In", "Priority": 100}},
+                {"Type": "ACL", "Settings": {"Action": "Block", "Direction": "Out", "RemotePorts": "90-80"}},
+                {"Type": "ACL", "Settings": {"Action": "Allow", "Direction": "In", "Priority": 200}}]});
+        use hnsim_model::document::HnsDocument;
+        hns.import([HnsDocument::Endpoint(
+            serde_json::from_value(ep).expect("endpoint document"),
+        )]);
+        let prog = compiled(&hns);
+        let e = format!("endpoints[{ep_id}]");
+        let errors: Vec<_> = prog
+            .errors
+            .iter()
+            .map(|e| format!("{}: {}", e.path, e.message))
+            .collect();
+        assert_eq!(
+            errors,
+            [
+                format!(
+                    "{e}.Policies[0].Settings.Action: expected Allow or Block (Pass is not modelled), found \"Pass\""
+                ),
+                format!("{e}.Policies[1].Settings.RemotePorts: expected a port or port range, found \"90-80\""),
+            ]
+        );
+        let port = &prog.ports[0];
+        assert_eq!(port.acl_switch[0].rules.len(), 1, "the Allow rule stays");
+        assert!(port.acl_switch[1].rules.is_empty());
     }
 
     /// A state that skipped validation (restored, or edited by hand) may hold MACs validation

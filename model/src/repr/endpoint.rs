@@ -1,8 +1,8 @@
 //! An endpoint document's typed values: its network, addresses, MAC, routes and the policies
-//! the dataplane builds (PortMapping, OutBoundNAT, SDNRoute, ProviderAddress, EncapOverhead,
-//! QOS).
+//! the dataplane builds (ACL, PortMapping, OutBoundNAT, SDNRoute, ProviderAddress,
+//! EncapOverhead, QOS).
 
-use super::{addr_or_net, family_ip, ip, ReprError};
+use super::{addr_or_net, family_ip, ip, AclRepr, ReprError};
 use crate::ids::{Guid, Mac};
 use crate::schema::{
     nat_flags, Endpoint, EndpointPolicy, OutboundNatPolicy, PortMappingPolicy, Route, SdnRoutePolicy,
@@ -47,8 +47,8 @@ pub enum EndpointPolicyRepr {
     /// `QOS` `MaximumOutgoingBandwidthInBytes`; 0 is no limit (inferred: HNS always writes the
     /// field, hns-schema.md §3.2), read as `None`.
     Qos(Option<u64>),
-    /// `ACL`: still compiled from the document's settings (not typed yet).
-    Acl,
+    /// `ACL`.
+    Acl(Box<AclRepr>),
     /// A policy the dataplane does not build.
     Other,
 }
@@ -259,7 +259,9 @@ impl EndpointPolicyRepr {
             EndpointPolicy::Qos(q) => {
                 EndpointPolicyRepr::Qos(Some(q.maximum_outgoing_bandwidth_in_bytes).filter(|b| *b > 0))
             }
-            EndpointPolicy::Acl(_) => EndpointPolicyRepr::Acl,
+            EndpointPolicy::Acl(a) => {
+                EndpointPolicyRepr::Acl(Box::new(AclRepr::parse(a, |f| settings(i, f))))
+            }
             _ => EndpointPolicyRepr::Other,
         }
     }
@@ -277,6 +279,7 @@ impl EndpointPolicyRepr {
                 .flatten()
                 .collect(),
             EndpointPolicyRepr::ProviderAddress(a) => super::err_of(a).into_iter().collect(),
+            EndpointPolicyRepr::Acl(a) => a.errors().collect(),
             _ => Vec::new(),
         }
     }

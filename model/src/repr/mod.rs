@@ -12,17 +12,19 @@
 //!
 //! The state builds the repr once per change and keeps it beside the document in its index
 //! (`Hns::endpoint_repr`, `network_repr`, `load_balancer_repr`); the compile consumes it
-//! instead of reading strings. ACL rules are not typed here yet (the compile reads them with
-//! `vfp::acl::AclRule::parse`).
+//! instead of reading strings.
 //!
-//! Modules: `endpoint` (addresses, MAC, routes, the policies the dataplane builds), `network`
+//! Modules: `acl` (an ACL policy's action, direction, protocols, addresses and ports),
+//! `endpoint` (addresses, MAC, routes, the policies the dataplane builds), `network`
 //! (subnets, their routes and VSID, the network policies the dataplane builds),
 //! `load_balancer` (backends, frontend and source VIPs, flags, port mappings).
 
+mod acl;
 mod endpoint;
 mod load_balancer;
 mod network;
 
+pub use acl::{AclAction, AclRepr};
 pub use endpoint::{
     EndpointPolicyRepr, EndpointRepr, OutboundNatRepr, PortMappingRepr, RouteRepr, SdnRouteRepr,
 };
@@ -48,7 +50,7 @@ pub struct ReprError {
 
 impl ReprError {
     /// Boxed: a repr holds many `Result`s and few errors, so an error costs a pointer.
-    fn boxed(path: String, expected: &'static str, found: &str) -> Box<ReprError> {
+    pub(crate) fn boxed(path: String, expected: &'static str, found: &str) -> Box<ReprError> {
         Box::new(ReprError::new(path, expected, found))
     }
 

@@ -11,7 +11,7 @@ use super::{err, Feature, Hns, ERROR_OBJECT_ALREADY_EXISTS};
 use crate::hresult::{HResult, HcnResult};
 use crate::ids::{Guid, Mac};
 use crate::repr::{
-    EndpointPolicyRepr, EndpointRepr, LoadBalancerRepr, NetworkPolicyRepr, NetworkRepr, RouteRepr,
+    AclRepr, EndpointPolicyRepr, EndpointRepr, LoadBalancerRepr, NetworkPolicyRepr, NetworkRepr, RouteRepr,
     SdnRouteRepr,
 };
 use crate::schema::{
@@ -29,16 +29,6 @@ pub(crate) fn parse_guid(s: &str, what: &str) -> HcnResult<Guid> {
             format!("{what}: expected a GUID, found {s:?}"),
         )
     })
-}
-
-fn parse_ip(s: &str) -> Option<IpAddr> {
-    s.trim().parse().ok()
-}
-
-/// An address or a CIDR (`10.0.0.1` or `10.0.0.0/8`).
-fn parse_addr_or_net(s: &str) -> Option<IpNet> {
-    let s = s.trim();
-    s.parse::<IpNet>().ok().or_else(|| parse_ip(s).map(IpNet::from))
 }
 
 fn gate(hns: &Hns, f: Feature, code: HResult, what: &str) -> HcnResult<()> {
@@ -72,77 +62,53 @@ fn check_family(hns: &Hns, ip: IpAddr, what: &str) -> HcnResult<()> {
     Ok(())
 }
 
-fn check_addr_list(list: &str, what: &str) -> HcnResult<()> {
-    for a in list.split(',').map(str::trim).filter(|a| !a.is_empty()) {
-        if parse_addr_or_net(a).is_none() {
-            return Err(bad_policy(format!(
-                "{what}: expected an IP address or CIDR, found {a:?}"
-            )));
-        }
-    }
-    Ok(())
-}
-
-fn check_acl(hns: &Hns, a: &AclPolicy, what: &str) -> HcnResult<()> {
-    let action_ok = ["Allow", "Block", "Pass"]
-        .iter()
-        .any(|x| x.eq_ignore_ascii_case(a.action.trim()));
-    if !action_ok {
+fn check_acl(hns: &Hns, a: &AclPolicy, r: &AclRepr, what: &str) -> HcnResult<()> {
+    if r.action.is_err() {
         return Err(bad_policy(format!(
             "{what}: Action must be Allow, Block or Pass, found {:?}",
             a.action
         )));
     }
-    if !["In", "Out"]
-        .iter()
-        .any(|x| x.eq_ignore_ascii_case(a.direction.trim()))
-    {
+    if r.out.is_err() {
         return Err(bad_policy(format!(
             "{what}: Direction must be In or Out, found {:?}",
             a.direction
         )));
     }
-    if !a.rule_type.is_empty()
-        && !["Host", "Switch"]
-            .iter()
-            .any(|x| x.eq_ignore_ascii_case(a.rule_type.trim()))
-    {
+    if r.host.is_err() {
         return Err(bad_policy(format!(
             "{what}: RuleType must be Host or Switch, found {:?}",
             a.rule_type
         )));
     }
-    for p in a.protocols.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        match p.parse::<u16>() {
-            Ok(252) => gate(
-                hns,
-                Feature::AclSupportForProtocol252,
-                HResult::HCN_E_INVALID_POLICY,
-                "ACL protocol 252",
-            )?,
-            Ok(n) if n <= 256 => {}
-            _ => {
-                return Err(bad_policy(format!(
-                    "{what}: Protocols must be protocol numbers, found {p:?}"
-                )))
-            }
+    if r.protocol_252 {
+        gate(
+            hns,
+            Feature::AclSupportForProtocol252,
+            HResult::HCN_E_INVALID_POLICY,
+            "ACL protocol 252",
+        )?;
+    }
+    if let Err(e) = &r.protocols {
+        return Err(bad_policy(format!(
+            "{what}: Protocols must be protocol numbers, found {:?}",
+            e.found
+        )));
+    }
+    for addresses in [&r.local_addresses, &r.remote_addresses] {
+        if let Err(e) = addresses {
+            return Err(bad_policy(format!(
+                "{what}: expected an IP address or CIDR, found {:?}",
+                e.found
+            )));
         }
     }
-    check_addr_list(&a.local_addresses, what)?;
-    check_addr_list(&a.remote_addresses, what)?;
-    for ports in [&a.local_ports, &a.remote_ports] {
-        for r in ports.split(',').map(str::trim).filter(|r| !r.is_empty()) {
-            let ok = match r.split_once('-') {
-                Some((lo, hi)) => {
-                    matches!((lo.trim().parse::<u16>(), hi.trim().parse::<u16>()), (Ok(l), Ok(h)) if l <= h)
-                }
-                None => r.parse::<u16>().is_ok(),
-            };
-            if !ok {
-                return Err(bad_policy(format!(
-                    "{what}: expected a port or port range, found {r:?}"
-                )));
-            }
+    for ports in [&r.local_ports, &r.remote_ports] {
+        if let Err(e) = ports {
+            return Err(bad_policy(format!(
+                "{what}: expected a port or port range, found {:?}",
+                e.found
+            )));
         }
     }
     Ok(())
@@ -233,7 +199,7 @@ pub(crate) fn network_policy_repr(hns: &Hns, p: &NetworkPolicy, typed: &NetworkP
         (NetworkPolicy::L4Proxy(_), _) => gate(hns, Feature::L4Proxy, t, "L4Proxy")?,
         (NetworkPolicy::NetworkAcl(a), _) => {
             gate(hns, Feature::NetworkAcl, t, "NetworkACL")?;
-            check_acl(hns, a, "NetworkACL")?;
+            check_acl(hns, a, &AclRepr::parse(a, |f| f.to_string()), "NetworkACL")?;
         }
         (NetworkPolicy::ProviderAddress(pa), NetworkPolicyRepr::ProviderAddress(Err(_))) => {
             return Err(bad_policy(format!(
@@ -320,7 +286,7 @@ pub(crate) fn endpoint_policy_repr(
                 )?;
             }
         }
-        (EndpointPolicy::Acl(a), _) => check_acl(hns, a, "ACL")?,
+        (EndpointPolicy::Acl(a), EndpointPolicyRepr::Acl(r)) => check_acl(hns, a, r, "ACL")?,
         (EndpointPolicy::OutBoundNat(o), EndpointPolicyRepr::OutboundNat(r)) => {
             if let Err(e) = &r.virtual_ip {
                 let Some(ip) = e.other_family else {

@@ -5,10 +5,11 @@
 
 use super::{repr_error, EndpointAt};
 use crate::route::RouteTable;
-use crate::vfp::acl::{AclRule, Dir};
+use crate::vfp::acl::{AclRule, AclUnbuilt, Dir};
 use crate::vfp::program::{CompileError, OutboundNat, OutboundNat6, PortMap, SdnRoute};
 use hnsim_model::repr::{
-    internal_port, mapping_protocol, EndpointPolicyRepr, OutboundNatRepr, PortMappingRepr, SdnRouteRepr,
+    internal_port, mapping_protocol, AclRepr, EndpointPolicyRepr, OutboundNatRepr, PortMappingRepr,
+    SdnRouteRepr,
 };
 use hnsim_model::schema::{AclPolicy, EndpointPolicy};
 use hnsim_model::Guid;
@@ -29,10 +30,10 @@ impl At {
         format!("endpoints[{}].Policies[{}].Settings", self.endpoint, self.index)
     }
 
-    /// An error in the policy's settings as a whole (an ACL rule that does not compile).
-    fn error(self, message: String) -> CompileError {
+    /// An error in one field of the policy's settings.
+    fn error(self, field: &str, message: String) -> CompileError {
         CompileError {
-            path: self.settings(),
+            path: format!("{}.{field}", self.settings()),
             message,
         }
     }
@@ -77,7 +78,7 @@ impl PortPolicies {
         errors: &mut Vec<CompileError>,
     ) {
         match (policy, typed) {
-            (EndpointPolicy::Acl(a), _) => self.acl(at, a, errors),
+            (EndpointPolicy::Acl(a), EndpointPolicyRepr::Acl(r)) => self.acl(at, a, r, errors),
             (_, EndpointPolicyRepr::OutboundNat(o)) if o.v6 => self.outbound_nat6(at, o, errors),
             (_, EndpointPolicyRepr::OutboundNat(o)) => self.outbound_nat(at, o, errors),
             (_, EndpointPolicyRepr::SdnRoute(r)) => self.sdn_route(at, r, errors),
@@ -89,13 +90,14 @@ impl PortPolicies {
         }
     }
 
-    fn acl(&mut self, at: At, a: &AclPolicy, errors: &mut Vec<CompileError>) {
-        match AclRule::parse(a, at.index) {
+    fn acl(&mut self, at: At, a: &AclPolicy, typed: &AclRepr, errors: &mut Vec<CompileError>) {
+        match AclRule::from_repr(a, typed, at.index) {
             Ok(r) => {
                 let slot = (r.host as usize) * 2 + (r.dir == Dir::Out) as usize;
                 self.acls[slot].push(r);
             }
-            Err(message) => errors.push(at.error(message)),
+            Err(AclUnbuilt::Unread(e)) => errors.push(repr_error(EndpointAt(&at.endpoint), e)),
+            Err(AclUnbuilt::Pass) => errors.push(at.error("Action", AclUnbuilt::pass_message(&a.action))),
         }
     }
 
