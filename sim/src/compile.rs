@@ -191,18 +191,21 @@ fn repr_error(object: impl std::fmt::Display, e: &ReprError) -> CompileError {
 }
 
 /// An endpoint's routes other than the default ones, for its IPv4 port program: IPv6 routes do
-/// not apply; anything else that did not read is reported.
+/// not apply; anything that did not read is reported (in an IPv6 route too), except the next
+/// hop of the first default route of each family, which `endpoint_gateway` reports.
 fn port_routes(ep: &Guid, repr: &EndpointRepr, errors: &mut Vec<CompileError>) -> Vec<(Ipv4Net, Ipv4Addr)> {
+    let gateways = [repr.default_route(false), repr.default_route(true)].map(|d| d.map(|(j, _)| j));
     let mut out = Vec::new();
-    for r in &repr.routes {
+    for (j, r) in repr.routes.iter().enumerate() {
         match (&r.destination, &r.next_hop) {
-            (Ok(d), _) if is_default(d) => {}
             (Err(e), _) => errors.push(repr_error(EndpointAt(ep), e)),
-            (Ok(IpNet::V6(_)), _) => {}
-            (Ok(IpNet::V4(d)), Ok(IpAddr::V4(hop))) => out.push((*d, *hop)),
-            // A next hop of the other family is an error of the repr's.
-            (Ok(IpNet::V4(_)), Ok(IpAddr::V6(_))) => {}
-            (Ok(IpNet::V4(_)), Err(e)) => errors.push(repr_error(EndpointAt(ep), e)),
+            (Ok(d), _) if is_default(d) && gateways.contains(&Some(j)) => {}
+            (Ok(d), Ok(IpAddr::V4(hop))) => match d {
+                IpNet::V4(d) if !is_default(&IpNet::V4(*d)) => out.push((*d, *hop)),
+                _ => {} // a second default route; an IPv4 hop of an IPv6 route is a repr error
+            },
+            (Ok(_), Ok(IpAddr::V6(_))) => {} // IPv6 routes do not apply
+            (Ok(_), Err(e)) => errors.push(repr_error(EndpointAt(ep), e)),
         }
     }
     out
@@ -270,6 +273,10 @@ fn compile_endpoint(
         });
         return EpCompiled::Skipped;
     };
+    // An address that does not read is reported; the others still count.
+    for e in repr.addresses.iter().filter_map(|a| a.as_ref().err()) {
+        errors.push(repr_error(EndpointAt(&ep.id), e));
+    }
     let Some(ip) = repr.ipv4() else {
         return EpCompiled::Skipped; // IPv6-only or address-less endpoints carry no IPv4 dataplane
     };

@@ -83,7 +83,13 @@ impl PortPolicies {
             (_, EndpointPolicyRepr::OutboundNat(o)) => self.outbound_nat(at, o, errors),
             (_, EndpointPolicyRepr::SdnRoute(r)) => self.sdn_route(at, r, errors),
             // IPv6 port mappings are not modelled (hns-schema.md §6.1): the port program is IPv4.
-            (_, EndpointPolicyRepr::PortMapping(m)) if !m.v6 => self.port_mapping(at, m, errors),
+            // A VIP of theirs that does not read is still reported.
+            (_, EndpointPolicyRepr::PortMapping(m)) if m.v6 => {
+                if let Err(e) = &m.vip {
+                    errors.push(repr_error(EndpointAt(&at.endpoint), e));
+                }
+            }
+            (_, EndpointPolicyRepr::PortMapping(m)) => self.port_mapping(at, m, errors),
             (_, EndpointPolicyRepr::EncapOverhead(o)) => self.encap_overhead = Some(*o),
             (_, EndpointPolicyRepr::Qos(Some(limit))) => self.qos = Some(*limit),
             _ => {}
@@ -138,7 +144,13 @@ impl PortPolicies {
     fn sdn_route(&mut self, at: At, r: &SdnRouteRepr, errors: &mut Vec<CompileError>) {
         let prefix = match &r.destination {
             Ok(IpNet::V4(p)) => *p,
-            Ok(IpNet::V6(_)) => return, // IPv6 routes do not apply
+            // IPv6 routes do not apply; a next hop of theirs that does not read is reported.
+            Ok(IpNet::V6(_)) => {
+                if let Err(e) = &r.next_hop {
+                    errors.push(repr_error(EndpointAt(&at.endpoint), e));
+                }
+                return;
+            }
             Err(e) => return errors.push(repr_error(EndpointAt(&at.endpoint), e)),
         };
         // An empty NextHop is none; another value that is not IPv4 is reported and the route
