@@ -118,6 +118,21 @@ fn network_program(n: &Network, repr: &NetworkRepr, errors: &mut Vec<CompileErro
                 }
             }
         }
+        // The subnet's other routes are not programmed; a value of theirs that does not read
+        // is still reported (the gateway's next hop was, by `subnet_gateway`).
+        let family = match s.prefix {
+            Ok(Some(p)) => Some(p.addr().is_ipv6()),
+            _ => None,
+        };
+        let gateway = family.and_then(|v6| s.default_route(v6)).map(|(j, _)| j);
+        for (j, r) in s.routes.iter().enumerate() {
+            let unread = [r.destination.as_ref().err(), r.next_hop.as_ref().err()];
+            for e in unread.into_iter().flatten() {
+                if !(Some(j) == gateway && r.destination.is_ok()) {
+                    errors.push(repr_error(NetworkAt(&n.id), e));
+                }
+            }
+        }
     }
     let mut prog = NetProgram {
         id: n.id,
@@ -142,6 +157,8 @@ fn network_program(n: &Network, repr: &NetworkRepr, errors: &mut Vec<CompileErro
             // Empty: no address, the derived MAC stays.
             (_, NetworkPolicyRepr::DrMacAddress(Ok(m))) => prog.dr_mac = m.or(prog.dr_mac),
             (_, NetworkPolicyRepr::DrMacAddress(Err(e))) => errors.push(repr_error(NetworkAt(&n.id), e)),
+            // Not programmed (the host's underlay address comes from its facts), but reported.
+            (_, NetworkPolicyRepr::ProviderAddress(Err(e))) => errors.push(repr_error(NetworkAt(&n.id), e)),
             (NetworkPolicy::RemoteSubnetRoute(r), NetworkPolicyRepr::RemoteSubnetRoute(t)) => {
                 // The dataplane models IPv4 remote subnets over an IPv4 underlay only: anything
                 // else is reported, not dropped.
@@ -1253,6 +1270,50 @@ mod tests {
         let port = &prog.ports[0];
         assert_eq!(port.acl_switch[0].rules.len(), 1, "the Allow rule stays");
         assert!(port.acl_switch[1].rules.is_empty());
+    }
+
+    /// An imported network's values that do not read are each reported, also in what the
+    /// dataplane does not program (a subnet's other routes, the network's ProviderAddress).
+    #[test]
+    fn imported_network_values_the_compile_cannot_build_are_reported() {
+        let mut hns = Hns::new(HostSettings::default(), 7);
+        let id = "33333333-0000-0000-0000-000000000001";
+        let net = json!({"ID": id, "Name": "imported", "Type": "L2Bridge",
+            "Ipams": [{"Subnets": [{"IpAddressPrefix": "10.250.0.0/24",
+                "Routes": [{"NextHop": "gateway", "DestinationPrefix": "0.0.0.0/0"},
+                    {"NextHop": "10.250.0.2", "DestinationPrefix": "10.9.0.0/16"},
+                    {"NextHop": "fe80::1", "DestinationPrefix": "10.8.0.0/16"},
+                    {"NextHop": "10.250.0.3", "DestinationPrefix": "nowhere"}]},
+                {"IpAddressPrefix": "10.251.0.0", "Routes": []}]}],
+            "Policies": [{"Type": "ProviderAddress", "Settings": {"ProviderAddress": "pa"}},
+                {"Type": "VxlanPort", "Settings": {"Port": 0}}]});
+        use hnsim_model::document::HnsDocument;
+        hns.import([HnsDocument::Network(
+            serde_json::from_value(net).expect("network document"),
+        )]);
+        let prog = compiled(&hns);
+        let errors: Vec<_> = prog
+            .errors
+            .iter()
+            .map(|e| format!("{}: {}", e.path, e.message))
+            .collect();
+        let n = format!("networks[{id}]");
+        assert_eq!(
+            errors,
+            [
+                format!(
+                    "{n}.Subnets[0].Routes[0].NextHop: expected a next hop for 0.0.0.0/0, found \"gateway\""
+                ),
+                format!("{n}.Subnets[0].Routes[2].NextHop: expected an IPv4 address, found \"fe80::1\""),
+                format!("{n}.Subnets[0].Routes[3].DestinationPrefix: expected a CIDR, found \"nowhere\""),
+                format!("{n}.Subnets[1].IpAddressPrefix: expected a CIDR, found \"10.251.0.0\""),
+                format!("{n}.Policies[0].Settings.ProviderAddress: expected an IP address, found \"pa\""),
+            ]
+        );
+        let net = &prog.networks[0];
+        assert_eq!(net.subnets.len(), 1);
+        assert_eq!(net.subnets[0].1, None, "no gateway, not a default one");
+        assert_eq!(net.vxlan_port, 4789, "VxlanPort 0 names no port");
     }
 
     /// A state that skipped validation (restored, or edited by hand) may hold MACs validation
