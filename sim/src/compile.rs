@@ -74,7 +74,7 @@ fn subnet_gateway(
     match r.next_hop {
         Ok(hop) if hop.is_ipv6() == v6 => Some(hop),
         _ => {
-            let raw = n.subnets().nth(k).map_or("", |s| s.routes[j].next_hop.as_str());
+            let raw = (n.subnets().nth(k).and_then(|s| s.routes.get(j))).map_or("", |r| r.next_hop.as_str());
             errors.push(CompileError {
                 path: format!("{}.Subnets[{k}].Routes[{j}].NextHop", NetworkAt(&n.id)),
                 message: format!(
@@ -254,7 +254,7 @@ fn endpoint_gateway(
                 message: format!(
                     "expected a next hop for {}, found {:?}",
                     if v6 { "::/0" } else { "0.0.0.0/0" },
-                    ep.routes[j].next_hop
+                    ep.routes.get(j).map_or("", |r| r.next_hop.as_str())
                 ),
             });
             None
