@@ -6,6 +6,9 @@
 //! * [`v1`]: the HNS v1 document shapes (HNSNetwork, HNSEndpoint, PolicyList, …) and their v2 mapping.
 //! * [`document`]: decoding any HNS document (v2, v1, the v1 reply) into normalised v2.
 //! * [`journal`]: the change journal's vocabulary (`Change`, `Cursor`).
+//! * [`repr`]: the typed values of stored endpoints, networks and load balancers (addresses,
+//!   MACs, prefixes, policies), parsed once; validation checks them, the state keeps them
+//!   beside the documents, the dataplane compiles from them.
 //! * [`state`]: the per-host HNS state machine (create/open/modify/query/enumerate/delete), IPAM,
 //!   MAC pools, HCS compute systems, feature gates by HNS version, the change journal it keeps.
 //! * [`backend`]: the `HnsBackend` adapter trait — one method per HCN call, JSON in and JSON out;
@@ -18,8 +21,8 @@
 //! * [`text`]: reading input files (UTF-8 with or without BOM, UTF-16 with BOM, size-capped).
 //!
 //! The modules depend one way (tests/module_graph.rs keeps it so): `ids`, `hresult`, `text`,
-//! `hint`, `journal` at the bottom; `schema` → `v1` → `document` above them; `backend` (the
-//! trait), then `state` (which implements it), `adapter`, `conform`, `dump` and `doctor` on top.
+//! `hint`, `journal` at the bottom; `schema` → `v1` → `document` above them, `schema` → `repr`; `backend` (the
+//! trait), then `state` (→ `repr`) (which implements it), `adapter`, `conform`, `dump` and `doctor` on top.
 //!
 //! The layers and rules: docs/ARCHITECTURE.md; the facts cited as `hns-schema.md §…`:
 //! docs/reference/.
@@ -34,6 +37,7 @@ pub mod hint;
 pub mod hresult;
 pub mod ids;
 pub mod journal;
+pub mod repr;
 pub mod schema;
 pub mod state;
 pub mod text;

@@ -20,16 +20,20 @@ pub use crate::vfp::program::{
     OutboundNat6, PortMap, PortProgram, RemoteEndpoint, RemoteSubnet, SdnRoute,
 };
 use crate::vfp::Vfp;
+use hnsim_model::repr::{
+    is_default, EndpointPolicyRepr, EndpointRepr, LoadBalancerRepr, NetworkPolicyRepr, NetworkRepr,
+    ReprError, SubnetRepr,
+};
 use hnsim_model::schema::{
-    endpoint_flags, lb_flags, network_flags, Endpoint, EndpointPolicy, LoadBalancer, Network, NetworkPolicy,
-    NetworkType, Route, SubnetPolicy,
+    endpoint_flags, network_flags, Endpoint, EndpointPolicy, LoadBalancer, Network, NetworkPolicy,
+    NetworkType,
 };
 use hnsim_model::state::{Cursor, Hns};
-use hnsim_model::{Guid, Mac};
-use ipnet::{Ipv4Net, Ipv6Net};
+use hnsim_model::Guid;
+use ipnet::{IpNet, Ipv4Net};
 use policies::PortPolicies;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
 /// The dataplane's kind of an HNS network type.
@@ -47,80 +51,86 @@ fn net_kind(t: &NetworkType) -> NetKind {
     }
 }
 
-fn parse_v4(s: &str) -> Option<Ipv4Addr> {
-    s.trim().parse().ok()
-}
+/// `networks[ID]`, written only for an error.
+struct NetworkAt<'a>(&'a Guid);
 
-fn parse_net(s: &str) -> Option<Ipv4Net> {
-    let s = s.trim();
-    if s.contains('/') {
-        s.parse().ok()
-    } else {
-        parse_v4(s).map(|ip| Ipv4Net::new(ip, 32).unwrap_or_default())
+impl std::fmt::Display for NetworkAt<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "networks[{}]", self.0)
     }
 }
 
-fn parse_net6(s: &str) -> Option<Ipv6Net> {
-    let s = s.trim();
-    if s.contains('/') {
-        s.parse().ok()
-    } else {
-        s.parse::<Ipv6Addr>()
-            .ok()
-            .map(|ip| Ipv6Net::new(ip, 128).unwrap_or_default())
-    }
-}
-
-/// The next hop of the first route to `default` (a gateway). A next hop that does not parse as
-/// `A` (a restored or hand-edited state: validation rejects it) is reported, never read as "no
-/// gateway".
-fn route_gateway<A: std::str::FromStr>(
-    routes: &[Route],
-    default: &str,
-    path: impl Fn(usize) -> String,
+/// Subnet `k`'s gateway of its family: the next hop of its first default route. A next hop
+/// that is not an address of that family (a restored or hand-edited state: validation rejects
+/// it) is reported, never read as "no gateway".
+fn subnet_gateway(
+    n: &Network,
+    k: usize,
+    s: &SubnetRepr,
+    v6: bool,
     errors: &mut Vec<CompileError>,
-) -> Option<A> {
-    let (j, r) = routes
-        .iter()
-        .enumerate()
-        .find(|(_, r)| r.destination_prefix.trim() == default)?;
-    let hop = r.next_hop.trim().parse().ok();
-    if hop.is_none() {
-        errors.push(CompileError {
-            path: format!("{}.NextHop", path(j)),
-            message: format!("expected a next hop for {default}, found {:?}", r.next_hop),
-        });
+) -> Option<IpAddr> {
+    let (j, r) = s.default_route(v6)?;
+    match r.next_hop {
+        Ok(hop) if hop.is_ipv6() == v6 => Some(hop),
+        _ => {
+            let raw = (n.subnets().nth(k).and_then(|s| s.routes.get(j))).map_or("", |r| r.next_hop.as_str());
+            errors.push(CompileError {
+                path: format!("{}.Subnets[{k}].Routes[{j}].NextHop", NetworkAt(&n.id)),
+                message: format!(
+                    "expected a next hop for {}, found {raw:?}",
+                    if v6 { "::/0" } else { "0.0.0.0/0" }
+                ),
+            });
+            None
+        }
     }
-    hop
 }
 
-/// A network's program; a policy that does not compile (a restored or hand-edited state:
-/// validation rejects these) is reported in `errors` and skipped, never defaulted.
-fn network_program(n: &Network, errors: &mut Vec<CompileError>) -> NetProgram {
+/// A network's program from its typed values (`repr`); a value that does not compile (a
+/// restored or hand-edited state: validation rejects these) is reported in `errors` and
+/// skipped, never defaulted.
+fn network_program(n: &Network, repr: &NetworkRepr, errors: &mut Vec<CompileError>) -> NetProgram {
     let mut subnets = Vec::new();
     let mut subnets6 = Vec::new();
     let mut vsid = None;
     // `Subnets[k]` counts the subnets of all Ipams in order.
-    for (k, s) in n.subnets().enumerate() {
-        let route_path = |j: usize| format!("networks[{}].Subnets[{k}].Routes[{j}]", n.id);
-        if let Some(prefix) = parse_net6(&s.ip_address_prefix) {
-            subnets6.push((prefix, route_gateway(&s.routes, "::/0", route_path, errors)));
-            continue;
-        }
-        let Some(prefix) = parse_net(&s.ip_address_prefix) else {
-            // A subnet without a prefix holds no addresses; any other value is an error.
-            if !s.ip_address_prefix.trim().is_empty() {
-                errors.push(CompileError {
-                    path: format!("networks[{}].Subnets[{k}].IpAddressPrefix", n.id),
-                    message: format!("expected a CIDR, found {:?}", s.ip_address_prefix),
-                });
+    for (k, s) in repr.subnets.iter().enumerate() {
+        match &s.prefix {
+            // A subnet without a prefix holds no addresses.
+            Ok(None) => {}
+            Err(e) => errors.push(repr_error(NetworkAt(&n.id), e)),
+            Ok(Some(IpNet::V6(prefix))) => {
+                let gw = match subnet_gateway(n, k, s, true, errors) {
+                    Some(IpAddr::V6(g)) => Some(g),
+                    _ => None,
+                };
+                subnets6.push((*prefix, gw));
             }
-            continue;
+            Ok(Some(IpNet::V4(prefix))) => {
+                let gw = match subnet_gateway(n, k, s, false, errors) {
+                    Some(IpAddr::V4(g)) => Some(g),
+                    _ => None,
+                };
+                subnets.push((*prefix, gw));
+                if s.vsid.is_some() {
+                    vsid = s.vsid;
+                }
+            }
+        }
+        // The subnet's other routes are not programmed; a value of theirs that does not read
+        // is still reported (the gateway's next hop was, by `subnet_gateway`).
+        let family = match s.prefix {
+            Ok(Some(p)) => Some(p.addr().is_ipv6()),
+            _ => None,
         };
-        subnets.push((prefix, route_gateway(&s.routes, "0.0.0.0/0", route_path, errors)));
-        for p in &s.policies {
-            if let SubnetPolicy::Vsid(i) = p {
-                vsid = Some(i.isolation_id);
+        let gateway = family.and_then(|v6| s.default_route(v6)).map(|(j, _)| j);
+        for (j, r) in s.routes.iter().enumerate() {
+            let unread = [r.destination.as_ref().err(), r.next_hop.as_ref().err()];
+            for e in unread.into_iter().flatten() {
+                if !(Some(j) == gateway && r.destination.is_ok()) {
+                    errors.push(repr_error(NetworkAt(&n.id), e));
+                }
             }
         }
     }
@@ -131,67 +141,53 @@ fn network_program(n: &Network, errors: &mut Vec<CompileError>) -> NetProgram {
         subnets,
         subnets6,
         vsid,
-        vxlan_port: 4789,
+        vxlan_port: repr.vxlan_port(),
         dr_mac: None,
         remote_subnets: RouteTable::new(),
         host_route: false,
         persistent: n.flags & network_flags::ENABLE_NON_PERSISTENT == 0 && n.kind() != NetworkType::Nat,
     };
     let bad = |i: usize, field: &str, expected: &str, value: &str| CompileError {
-        path: format!("networks[{}].Policies[{i}].Settings.{field}", n.id),
+        path: format!("{}.Policies[{i}].Settings.{field}", NetworkAt(&n.id)),
         message: format!("expected {expected}, found {value:?}"),
     };
-    let bad_mac = |i: usize, field: &str, value: &str| bad(i, field, "a MAC address", value);
-    for (i, p) in n.policies.iter().enumerate() {
-        match p {
-            NetworkPolicy::VxlanPort(v) if v.port != 0 => prog.vxlan_port = v.port,
-            NetworkPolicy::HostRoute(_) => prog.host_route = true,
+    for (i, (p, t)) in n.policies.iter().zip(&repr.policies).enumerate() {
+        match (p, t) {
+            (_, NetworkPolicyRepr::HostRoute) => prog.host_route = true,
             // Empty: no address, the derived MAC stays.
-            NetworkPolicy::DrMacAddress(v) if v.address.is_empty() => {}
-            NetworkPolicy::DrMacAddress(v) => match v.address.parse() {
-                Ok(m) => prog.dr_mac = Some(m),
-                Err(_) => errors.push(bad_mac(i, "Address", &v.address)),
-            },
-            NetworkPolicy::RemoteSubnetRoute(r) => {
+            (_, NetworkPolicyRepr::DrMacAddress(Ok(m))) => prog.dr_mac = m.or(prog.dr_mac),
+            (_, NetworkPolicyRepr::DrMacAddress(Err(e))) => errors.push(repr_error(NetworkAt(&n.id), e)),
+            // Not programmed (the host's underlay address comes from its facts), but reported.
+            (_, NetworkPolicyRepr::ProviderAddress(Err(e))) => errors.push(repr_error(NetworkAt(&n.id), e)),
+            (NetworkPolicy::RemoteSubnetRoute(r), NetworkPolicyRepr::RemoteSubnetRoute(t)) => {
                 // The dataplane models IPv4 remote subnets over an IPv4 underlay only: anything
                 // else is reported, not dropped.
-                let Some(prefix) = parse_net(&r.destination_prefix) else {
+                let Ok(IpNet::V4(prefix)) = t.destination else {
                     errors.push(bad(i, "DestinationPrefix", "an IPv4 CIDR", &r.destination_prefix));
                     continue;
                 };
-                let Some(pa) = parse_v4(&r.provider_address) else {
+                let Ok(IpAddr::V4(pa)) = t.provider_address else {
                     errors.push(bad(i, "ProviderAddress", "an IPv4 address", &r.provider_address));
                     continue;
                 };
-                {
-                    let Ok(dr_mac) = r.distributed_router_mac_address.parse() else {
-                        errors.push(bad_mac(
-                            i,
-                            "DistributedRouterMacAddress",
-                            &r.distributed_router_mac_address,
-                        ));
+                let dr_mac = match &t.dr_mac {
+                    Ok(m) => *m,
+                    Err(e) => {
+                        errors.push(repr_error(NetworkAt(&n.id), e));
                         continue;
-                    };
-                    prog.remote_subnets.push(RemoteSubnet {
-                        prefix,
-                        vni: r.isolation_id,
-                        pa,
-                        dr_mac,
-                    });
-                }
+                    }
+                };
+                prog.remote_subnets.push(RemoteSubnet {
+                    prefix,
+                    vni: t.isolation_id,
+                    pa,
+                    dr_mac,
+                });
             }
             _ => {}
         }
     }
     prog
-}
-
-fn proto_of(p: u32) -> u8 {
-    if p == 0 {
-        6
-    } else {
-        p.min(255) as u8
-    }
 }
 
 /// What one endpoint compiles to.
@@ -202,36 +198,68 @@ enum EpCompiled {
     Local(Box<LocalUnit>),
 }
 
+/// A value of a document that did not read (`repr`), as a compile error on `object`
+/// (`endpoints[ID]`, `loadBalancers[ID]`, …).
+fn repr_error(object: impl std::fmt::Display, e: &ReprError) -> CompileError {
+    CompileError {
+        path: format!("{object}.{}", e.path),
+        message: format!("expected {}, found {:?}", e.expected, e.found),
+    }
+}
+
 /// An endpoint's routes other than the default ones, for its IPv4 port program: IPv6 routes do
-/// not apply; anything else that does not parse is reported.
-fn port_routes(
-    routes: &[Route],
-    route_path: impl Fn(usize) -> String,
-    errors: &mut Vec<CompileError>,
-) -> Vec<(Ipv4Net, Ipv4Addr)> {
+/// not apply; anything that did not read is reported (in an IPv6 route too), except the next
+/// hop of the first default route of each family, which `endpoint_gateway` reports.
+fn port_routes(ep: &Guid, repr: &EndpointRepr, errors: &mut Vec<CompileError>) -> Vec<(Ipv4Net, Ipv4Addr)> {
+    let gateways = [repr.default_route(false), repr.default_route(true)].map(|d| d.map(|(j, _)| j));
     let mut out = Vec::new();
-    for (j, r) in routes.iter().enumerate() {
-        if matches!(r.destination_prefix.trim(), "0.0.0.0/0" | "::/0") {
-            continue;
-        }
-        let Some(dest) = parse_net(&r.destination_prefix) else {
-            if parse_net6(&r.destination_prefix).is_none() {
-                errors.push(CompileError {
-                    path: format!("{}.DestinationPrefix", route_path(j)),
-                    message: format!("expected a CIDR, found {:?}", r.destination_prefix),
-                });
-            }
-            continue;
-        };
-        match parse_v4(&r.next_hop) {
-            Some(hop) => out.push((dest, hop)),
-            None => errors.push(CompileError {
-                path: format!("{}.NextHop", route_path(j)),
-                message: format!("expected an IPv4 address, found {:?}", r.next_hop),
-            }),
+    for (j, r) in repr.routes.iter().enumerate() {
+        match (&r.destination, &r.next_hop) {
+            (Err(e), _) => errors.push(repr_error(EndpointAt(ep), e)),
+            (Ok(d), _) if is_default(d) && gateways.contains(&Some(j)) => {}
+            (Ok(d), Ok(IpAddr::V4(hop))) => match d {
+                IpNet::V4(d) if !is_default(&IpNet::V4(*d)) => out.push((*d, *hop)),
+                _ => {} // a second default route; an IPv4 hop of an IPv6 route is a repr error
+            },
+            (Ok(_), Ok(IpAddr::V6(_))) => {} // IPv6 routes do not apply
+            (Ok(_), Err(e)) => errors.push(repr_error(EndpointAt(ep), e)),
         }
     }
     out
+}
+
+/// `endpoints[ID]`, written only for an error.
+struct EndpointAt<'a>(&'a Guid);
+
+impl std::fmt::Display for EndpointAt<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "endpoints[{}]", self.0)
+    }
+}
+
+/// The endpoint's own gateway of one family: the next hop of its first default route. A next
+/// hop that is not an address of that family is reported, never read as "no gateway".
+fn endpoint_gateway(
+    ep: &Endpoint,
+    repr: &EndpointRepr,
+    v6: bool,
+    errors: &mut Vec<CompileError>,
+) -> Option<IpAddr> {
+    let (j, r) = repr.default_route(v6)?;
+    match r.next_hop {
+        Ok(hop) if hop.is_ipv6() == v6 => Some(hop),
+        _ => {
+            errors.push(CompileError {
+                path: format!("{}.Routes[{j}].NextHop", EndpointAt(&ep.id)),
+                message: format!(
+                    "expected a next hop for {}, found {:?}",
+                    if v6 { "::/0" } else { "0.0.0.0/0" },
+                    ep.routes.get(j).map_or("", |r| r.next_hop.as_str())
+                ),
+            });
+            None
+        }
+    }
 }
 
 fn compile_endpoint(
@@ -242,44 +270,52 @@ fn compile_endpoint(
     net_index: &HashMap<Guid, usize>,
     errors: &mut Vec<CompileError>,
 ) -> EpCompiled {
+    // The endpoint's values as the model read them when it was stored (read here only after
+    // the maps were edited directly).
+    let parsed;
+    let repr = match hns.endpoint_repr(&ep.id) {
+        Some(r) => r,
+        None => {
+            parsed = EndpointRepr::parse(ep);
+            &parsed
+        }
+    };
     // Error paths are written only for an error: formatting them for every endpoint and policy
     // was a sixth of compiling an endpoint.
-    let path = || format!("endpoints[{}]", ep.id);
-    let Some(net) = ep
-        .host_compute_network
-        .parse::<Guid>()
-        .ok()
-        .and_then(|g| net_index.get(&g).copied())
-    else {
+    let path = || EndpointAt(&ep.id).to_string();
+    let Some(net) = repr.network.and_then(|g| net_index.get(&g).copied()) else {
         errors.push(CompileError {
             path: format!("{}.HostComputeNetwork", path()),
             message: format!("no network {:?} on this host", ep.host_compute_network),
         });
         return EpCompiled::Skipped;
     };
-    let Some(ip) = ep.ip_configurations.iter().find_map(|c| parse_v4(&c.ip_address)) else {
+    // An address that does not read is reported; the others still count.
+    for e in repr.addresses.iter().filter_map(|a| a.as_ref().err()) {
+        errors.push(repr_error(EndpointAt(&ep.id), e));
+    }
+    let Some(ip) = repr.ipv4() else {
         return EpCompiled::Skipped; // IPv6-only or address-less endpoints carry no IPv4 dataplane
     };
-    // HNS validation gives every endpoint a MAC; one that does not parse here (a restored or
+    // HNS validation gives every endpoint a MAC; one that does not read (a restored or
     // hand-edited state) is an error, never an all-zero MAC.
-    let Ok(mac) = ep.mac_address.parse::<Mac>() else {
-        errors.push(CompileError {
-            path: format!("{}.MacAddress", path()),
-            message: format!("expected a MAC address, found {:?}", ep.mac_address),
-        });
-        return EpCompiled::Skipped;
+    let mac = match &repr.mac {
+        Ok(m) => *m,
+        Err(e) => {
+            errors.push(repr_error(EndpointAt(&ep.id), e));
+            return EpCompiled::Skipped;
+        }
     };
     let mut pa = None;
-    for (i, p) in ep.policies.iter().enumerate() {
-        if let EndpointPolicy::ProviderAddress(a) = p {
+    for (i, (p, r)) in ep.policies.iter().zip(&repr.policies).enumerate() {
+        match (p, r) {
+            (_, EndpointPolicyRepr::ProviderAddress(Ok(IpAddr::V4(a)))) => pa = Some(*a),
             // IPv4 underlays only; an address that is not IPv4 is reported, not "no PA".
-            match parse_v4(&a.provider_address) {
-                Some(a) => pa = Some(a),
-                None => errors.push(CompileError {
-                    path: format!("{}.Policies[{i}].Settings.ProviderAddress", path()),
-                    message: format!("expected an IPv4 address, found {:?}", a.provider_address),
-                }),
-            }
+            (EndpointPolicy::ProviderAddress(a), _) => errors.push(CompileError {
+                path: format!("{}.Policies[{i}].Settings.ProviderAddress", path()),
+                message: format!("expected an IPv4 address, found {:?}", a.provider_address),
+            }),
+            _ => {}
         }
     }
     if ep.flags & endpoint_flags::REMOTE_ENDPOINT != 0 {
@@ -294,20 +330,20 @@ fn compile_endpoint(
         );
     }
     let nprog = &networks[net];
-    let ip6: Option<Ipv6Addr> = ep
-        .ip_configurations
-        .iter()
-        .find_map(|c| c.ip_address.trim().parse().ok());
-    let route_path = |j: usize| format!("{}.Routes[{j}]", path());
-    let gateway = route_gateway(&ep.routes, "0.0.0.0/0", route_path, errors).or_else(|| {
+    let ip6 = repr.ipv6();
+    let own_gateway = match endpoint_gateway(ep, repr, false, errors) {
+        Some(IpAddr::V4(g)) => Some(g),
+        _ => None,
+    };
+    let gateway = own_gateway.or_else(|| {
         nprog
             .subnets
             .iter()
             .find(|(n, _)| n.contains(&ip))
             .and_then(|(_, g)| *g)
     });
-    let routes = port_routes(&ep.routes, route_path, errors);
-    let policies = PortPolicies::of(ep.id, &ep.policies, errors);
+    let routes = port_routes(&ep.id, repr, errors);
+    let policies = PortPolicies::of(ep.id, &ep.policies, &repr.policies, errors);
     let overhead = policies
         .encap_overhead
         .unwrap_or(if nprog.kind == NetKind::Overlay {
@@ -360,7 +396,11 @@ fn compile_endpoint(
             sdn_routes,
             provider_address: pa,
             ip6,
-            gateway6: route_gateway(&ep.routes, "::/0", route_path, errors).or_else(|| {
+            gateway6: match endpoint_gateway(ep, repr, true, errors) {
+                Some(IpAddr::V6(g)) => Some(g),
+                _ => None,
+            }
+            .or_else(|| {
                 let ip6 = ip6?;
                 nprog
                     .subnets6
@@ -447,54 +487,61 @@ fn lb_fingerprint(lb: &LoadBalancer) -> u64 {
     h.finish()
 }
 
-/// The LB-index entries of one load balancer (one per port mapping) and its backend IDs.
-/// A value that does not parse (a restored or hand-edited state: validation rejects it) is
-/// reported in `errors` and left out.
+/// The LB-index entries of one load balancer (one per port mapping) and its backend IDs, from
+/// its typed values. A value that did not read (a restored or hand-edited state: validation
+/// rejects it) is reported in `errors` and left out.
 fn compile_lb(
     lb: &LoadBalancer,
     hns: &Hns,
     info: &HostInfo,
     errors: &mut Vec<CompileError>,
 ) -> (Vec<LbMapping>, Vec<Guid>) {
-    // An LB with the IPv6 flag (2) balances to its backends' IPv6 addresses (consumers.md §0).
-    let v6 = lb.flags & lb_flags::IPV6 != 0;
-    let mut bad = |field: String, expected: &str, value: &str| {
-        errors.push(CompileError {
-            path: format!("loadBalancers[{}].{field}", lb.id),
-            message: format!("expected {expected}, found {value:?}"),
-        })
+    // The LB's values as the model read them when it was stored (read here only after the
+    // maps were edited directly).
+    let parsed;
+    let repr = match hns.load_balancer_repr(&lb.id) {
+        Some(r) => r,
+        None => {
+            parsed = LoadBalancerRepr::parse(lb);
+            &parsed
+        }
     };
+    // An LB with the IPv6 flag (2) balances to its backends' IPv6 addresses (consumers.md §0).
+    let v6 = repr.v6;
+    let at = || format!("loadBalancers[{}]", lb.id);
     let mut ids: Vec<Guid> = Vec::new();
-    for (i, s) in lb.host_compute_endpoints.iter().enumerate() {
-        match s.parse::<Guid>() {
-            Ok(g) => ids.push(g),
-            Err(_) => bad(format!("HostComputeEndpoints[{i}]"), "a GUID", s),
+    for b in &repr.backends {
+        match b {
+            Ok(g) => ids.push(*g),
+            Err(e) => errors.push(repr_error(at(), e)),
         }
     }
     let backends: Vec<Backend> = ids
         .iter()
         .filter_map(|g| {
-            let ep = hns.endpoints.get(g)?;
-            let ip = ep.ip_configurations.iter().find_map(|c| {
-                let a: IpAddr = c.ip_address.trim().parse().ok()?;
-                (a.is_ipv6() == v6).then_some(a)
-            })?;
+            let ip = match hns.endpoint_repr(g) {
+                Some(r) => r.ip_of(v6),
+                None => EndpointRepr::parse(hns.endpoints.get(g)?).ip_of(v6),
+            }?;
             Some(Backend { endpoint: *g, ip })
         })
         .collect();
     let mut vips: Vec<IpAddr> = Vec::new();
-    for (i, s) in lb.frontend_vips.iter().enumerate() {
-        match s.trim().parse() {
-            Ok(v) => vips.push(v),
-            Err(_) => bad(format!("FrontendVIPs[{i}]"), "an IP address", s),
+    for v in &repr.frontend_vips {
+        match v {
+            Ok(v) => vips.push(*v),
+            Err(e) => errors.push(repr_error(at(), e)),
         }
     }
-    // Empty is none (P3 below); another value that does not parse is reported.
-    let source_vip: Option<IpAddr> = lb.source_vip.trim().parse().ok();
-    if source_vip.is_none() && !lb.source_vip.trim().is_empty() {
-        bad("SourceVIP".into(), "an IP address", &lb.source_vip);
-    }
-    let mappings = lb
+    // Empty is none (P3 below); another value that did not read is reported.
+    let source_vip = match &repr.source_vip {
+        Ok(v) => *v,
+        Err(e) => {
+            errors.push(repr_error(at(), e));
+            None
+        }
+    };
+    let mappings = repr
         .port_mappings
         .iter()
         .map(|pm| {
@@ -510,18 +557,14 @@ fn compile_lb(
             };
             LbMapping {
                 lb: lb.id,
-                proto: proto_of(pm.protocol),
+                proto: pm.protocol,
                 external_port: pm.external_port,
-                internal_port: if pm.internal_port == 0 {
-                    pm.external_port
-                } else {
-                    pm.internal_port
-                },
+                internal_port: pm.internal_port,
                 vips: vips.clone(),
                 source_vip,
-                dsr: lb.flags & lb_flags::DSR != 0,
+                dsr: repr.dsr,
                 flags: pm.flags,
-                distribution: pm.distribution_type,
+                distribution: pm.distribution,
                 backends: backends.clone(),
             }
         })
@@ -615,8 +658,18 @@ pub fn update(prog: &mut HostProgram, hns: &Hns, info: &HostInfo) {
         prog.cache.errors.clear();
         for n in hns.networks.values() {
             prog.cache.net_index.insert(n.id, prog.networks.len());
+            // The network's values as the model read them when it was stored (read here only
+            // after the maps were edited directly).
+            let parsed;
+            let repr = match hns.network_repr(&n.id) {
+                Some(r) => r,
+                None => {
+                    parsed = NetworkRepr::parse(n);
+                    &parsed
+                }
+            };
             prog.networks
-                .push(Arc::new(network_program(n, &mut prog.cache.net_errors)));
+                .push(Arc::new(network_program(n, repr, &mut prog.cache.net_errors)));
         }
         // Compared once the new tables are built (below): a rebuild that changes nothing
         // host-wide keeps the ports' flows.
@@ -1045,6 +1098,224 @@ mod tests {
         );
     }
 
+    /// Validation and the compile read one repr: a value the repr cannot read is refused by
+    /// validation with its HRESULT, and what validation accepts compiles without an error.
+    #[test]
+    fn validation_refuses_what_the_repr_cannot_read_and_what_it_accepts_compiles() {
+        use hnsim_model::repr::{LoadBalancerRepr, NetworkRepr};
+        use hnsim_model::HResult;
+        let mut hns = Hns::new(HostSettings::default(), 7);
+        let net = overlay(&mut hns);
+        let ep = json!({"HostComputeNetwork": net.to_string(),
+            "IpConfigurations": [{"IpAddress": "10.244.1.21"}], "MacAddress": "00-15-5D-00-00-21",
+            "Routes": [{"DestinationPrefix": "0.0.0.0/0", "NextHop": "10.244.1.1"},
+                {"DestinationPrefix": "10.9.0.0/16", "NextHop": "10.244.1.2"}],
+            "Policies": [
+                {"Type": "PortMapping", "Settings": {"Protocol": 6, "InternalPort": 80, "ExternalPort": 8080,
+                    "VIP": "10.244.1.100"}},
+                {"Type": "OutBoundNAT", "Settings": {"VirtualIP": "10.244.1.100", "Exceptions": ["10.0.0.0/8"],
+                    "Destinations": ["1.2.3.0/24"]}},
+                {"Type": "SDNRoute", "Settings": {"DestinationPrefix": "10.96.0.0/12", "NextHop": "10.244.1.1"}},
+                {"Type": "ProviderAddress", "Settings": {"ProviderAddress": "10.0.0.11"}},
+                {"Type": "ACL", "Settings": {"Action": "Allow", "Direction": "In", "Protocols": "6",
+                    "LocalPorts": "80", "RemoteAddresses": "10.0.0.0/8", "Priority": 100}}]});
+        let (invalid_ip, invalid_ep, invalid_policy) = (
+            HResult::HCN_E_INVALID_IP,
+            HResult::HCN_E_INVALID_ENDPOINT,
+            HResult::HCN_E_INVALID_POLICY,
+        );
+        let bad_endpoints = [
+            ("/IpConfigurations/0/IpAddress", "ten", invalid_ip),
+            ("/MacAddress", "00-15-5D", invalid_ep),
+            ("/Routes/0/NextHop", "gateway", invalid_ep),
+            ("/Routes/1/NextHop", "fe80::1", invalid_ep),
+            ("/Routes/1/DestinationPrefix", "nowhere", invalid_ep),
+            ("/Policies/0/Settings/VIP", "fd00::1", invalid_policy),
+            ("/Policies/0/Settings/VIP", " ", invalid_policy),
+            ("/Policies/1/Settings/VirtualIP", "vip", invalid_policy),
+            (
+                "/Policies/1/Settings/Exceptions/0",
+                "10.0.0.0/8,10.1.0.0/16",
+                invalid_policy,
+            ),
+            ("/Policies/1/Settings/Destinations/0", "nowhere", invalid_policy),
+            ("/Policies/2/Settings/NextHop", "fe80::1", invalid_policy),
+            (
+                "/Policies/2/Settings/DestinationPrefix",
+                "nowhere",
+                invalid_policy,
+            ),
+            ("/Policies/3/Settings/ProviderAddress", "pa", invalid_policy),
+            ("/Policies/4/Settings/Direction", "Sideways", invalid_policy),
+            ("/Policies/4/Settings/Protocols", "6,300", invalid_policy),
+            ("/Policies/4/Settings/LocalPorts", "80-70", invalid_policy),
+            (
+                "/Policies/4/Settings/RemoteAddresses",
+                "10.0.0.0/8,nowhere",
+                invalid_policy,
+            ),
+        ];
+        for (at, value, code) in bad_endpoints {
+            let mut doc = ep.clone();
+            *doc.pointer_mut(at).expect("a path of the document") = json!(value);
+            let parsed: Endpoint = serde_json::from_value(doc).expect("endpoint document");
+            assert!(
+                EndpointRepr::parse(&parsed).errors().next().is_some(),
+                "{at} = {value:?}"
+            );
+            let refused = hns.endpoint_create(Guid::ZERO, parsed).expect_err(at);
+            assert_eq!(refused.code, code, "{at} = {value:?}: {}", refused.message);
+        }
+        let id = hns
+            .endpoint_create(Guid::ZERO, serde_json::from_value(ep).expect("endpoint document"))
+            .expect("a valid endpoint");
+        assert_eq!(hns.endpoint_repr(&id).map(|r| r.errors().count()), Some(0));
+        let lb = json!({"HostComputeEndpoints": [id.to_string()], "FrontendVIPs": ["10.96.0.10"],
+            "SourceVIP": "10.244.1.100", "PortMappings": [{"Protocol": 6, "InternalPort": 80, "ExternalPort": 80}]});
+        for (at, value, code) in [
+            (
+                "/HostComputeEndpoints/0",
+                "nope",
+                HResult::HCN_E_GUID_CONVERSION_FAILURE,
+            ),
+            ("/FrontendVIPs/0", "ten", invalid_ip),
+            ("/SourceVIP", "src", invalid_ip),
+        ] {
+            let mut doc = lb.clone();
+            *doc.pointer_mut(at).expect("a path of the document") = json!(value);
+            let parsed: LoadBalancer = serde_json::from_value(doc).expect("LB document");
+            assert!(LoadBalancerRepr::parse(&parsed).errors().next().is_some(), "{at}");
+            assert_eq!(
+                hns.load_balancer_create(Guid::ZERO, parsed).expect_err(at).code,
+                code,
+                "{at}"
+            );
+        }
+        hns.load_balancer_create(Guid::ZERO, serde_json::from_value(lb).expect("LB document"))
+            .expect("a valid load balancer");
+        let net_doc = json!({"Name": "l2", "Type": "L2Bridge",
+            "Ipams": [{"Subnets": [{"IpAddressPrefix": "10.250.0.0/24",
+                "Routes": [{"NextHop": "10.250.0.1", "DestinationPrefix": "0.0.0.0/0"}]}]}],
+            "Policies": [{"Type": "DrMacAddress", "Settings": {"Address": "00-15-5D-AA-00-31"}}]});
+        for (at, value, code) in [
+            (
+                "/Ipams/0/Subnets/0/IpAddressPrefix",
+                "10.250.0.0",
+                HResult::HCN_E_INVALID_NETWORK,
+            ),
+            (
+                "/Ipams/0/Subnets/0/Routes/0/NextHop",
+                "fe80::1",
+                HResult::HCN_E_INVALID_NETWORK,
+            ),
+            ("/Policies/0/Settings/Address", "00-15-5D", invalid_policy),
+        ] {
+            let mut doc = net_doc.clone();
+            *doc.pointer_mut(at).expect("a path of the document") = json!(value);
+            let parsed: Network = serde_json::from_value(doc).expect("network document");
+            assert!(NetworkRepr::parse(&parsed).errors().next().is_some(), "{at}");
+            assert_eq!(
+                hns.network_create(Guid::ZERO, parsed).expect_err(at).code,
+                code,
+                "{at}"
+            );
+        }
+        hns.network_create(
+            Guid::ZERO,
+            serde_json::from_value(net_doc).expect("network document"),
+        )
+        .expect("a valid network");
+        let prog = compiled(&hns);
+        assert!(prog.errors.is_empty(), "{:?}", prog.errors);
+        assert_eq!(prog.ports.len(), 1);
+        assert_eq!(prog.ports[0].routes.len(), 1);
+        assert_eq!(prog.ports[0].sdn_routes.iter().count(), 1);
+        assert_eq!(prog.ports[0].provider_address, Some("10.0.0.11".parse().unwrap()));
+        assert_eq!(prog.ports[0].acl_switch[0].rules.len(), 1, "the ACL, inbound");
+    }
+
+    /// An imported ACL that does not read, and one whose action VFP does not model (`Pass`),
+    /// are reported with the field's path; the endpoint keeps its other rules.
+    #[test]
+    fn imported_acls_the_compile_cannot_build_are_reported() {
+        let mut hns = Hns::new(HostSettings::default(), 7);
+        let net = overlay(&mut hns);
+        let ep_id = "11111111-0000-0000-0000-000000000002";
+        let ep = json!({"ID": ep_id, "HostComputeNetwork": net.to_string(),
+            "MacAddress": "00-15-5D-00-00-22", "IpConfigurations": [{"IpAddress": "10.244.1.22"}],
+            "Policies": [
+                {"Type": "ACL", "Settings": {"Action": "Pass", "Direction": "In", "Priority": 100}},
+                {"Type": "ACL", "Settings": {"Action": "Block", "Direction": "Out", "RemotePorts": "90-80"}},
+                {"Type": "ACL", "Settings": {"Action": "Allow", "Direction": "In", "Priority": 200}}]});
+        use hnsim_model::document::HnsDocument;
+        hns.import([HnsDocument::Endpoint(
+            serde_json::from_value(ep).expect("endpoint document"),
+        )]);
+        let prog = compiled(&hns);
+        let e = format!("endpoints[{ep_id}]");
+        let errors: Vec<_> = prog
+            .errors
+            .iter()
+            .map(|e| format!("{}: {}", e.path, e.message))
+            .collect();
+        assert_eq!(
+            errors,
+            [
+                format!(
+                    "{e}.Policies[0].Settings.Action: expected Allow or Block (Pass is not modelled), found \"Pass\""
+                ),
+                format!("{e}.Policies[1].Settings.RemotePorts: expected a port or port range, found \"90-80\""),
+            ]
+        );
+        let port = &prog.ports[0];
+        assert_eq!(port.acl_switch[0].rules.len(), 1, "the Allow rule stays");
+        assert!(port.acl_switch[1].rules.is_empty());
+    }
+
+    /// An imported network's values that do not read are each reported, also in what the
+    /// dataplane does not program (a subnet's other routes, the network's ProviderAddress).
+    #[test]
+    fn imported_network_values_the_compile_cannot_build_are_reported() {
+        let mut hns = Hns::new(HostSettings::default(), 7);
+        let id = "33333333-0000-0000-0000-000000000001";
+        let net = json!({"ID": id, "Name": "imported", "Type": "L2Bridge",
+            "Ipams": [{"Subnets": [{"IpAddressPrefix": "10.250.0.0/24",
+                "Routes": [{"NextHop": "gateway", "DestinationPrefix": "0.0.0.0/0"},
+                    {"NextHop": "10.250.0.2", "DestinationPrefix": "10.9.0.0/16"},
+                    {"NextHop": "fe80::1", "DestinationPrefix": "10.8.0.0/16"},
+                    {"NextHop": "10.250.0.3", "DestinationPrefix": "nowhere"}]},
+                {"IpAddressPrefix": "10.251.0.0", "Routes": []}]}],
+            "Policies": [{"Type": "ProviderAddress", "Settings": {"ProviderAddress": "pa"}},
+                {"Type": "VxlanPort", "Settings": {"Port": 0}}]});
+        use hnsim_model::document::HnsDocument;
+        hns.import([HnsDocument::Network(
+            serde_json::from_value(net).expect("network document"),
+        )]);
+        let prog = compiled(&hns);
+        let errors: Vec<_> = prog
+            .errors
+            .iter()
+            .map(|e| format!("{}: {}", e.path, e.message))
+            .collect();
+        let n = format!("networks[{id}]");
+        assert_eq!(
+            errors,
+            [
+                format!(
+                    "{n}.Subnets[0].Routes[0].NextHop: expected a next hop for 0.0.0.0/0, found \"gateway\""
+                ),
+                format!("{n}.Subnets[0].Routes[2].NextHop: expected an IPv4 address, found \"fe80::1\""),
+                format!("{n}.Subnets[0].Routes[3].DestinationPrefix: expected a CIDR, found \"nowhere\""),
+                format!("{n}.Subnets[1].IpAddressPrefix: expected a CIDR, found \"10.251.0.0\""),
+                format!("{n}.Policies[0].Settings.ProviderAddress: expected an IP address, found \"pa\""),
+            ]
+        );
+        let net = &prog.networks[0];
+        assert_eq!(net.subnets.len(), 1);
+        assert_eq!(net.subnets[0].1, None, "no gateway, not a default one");
+        assert_eq!(net.vxlan_port, 4789, "VxlanPort 0 names no port");
+    }
+
     /// A state that skipped validation (restored, or edited by hand) may hold MACs validation
     /// rejects: compile reports them and skips the policy, never an all-zero MAC.
     #[test]
@@ -1058,6 +1329,8 @@ mod tests {
                 _ => {}
             }
         }
+        // Edited behind the state machine's back: the kept reprs are read again.
+        hns.rebuild_indexes();
         let prog = compiled(&hns);
         let net = &prog.networks[0];
         assert_eq!(net.dr_mac, None, "the derived DR MAC stays");

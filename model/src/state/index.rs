@@ -8,11 +8,16 @@
 //! / `BTreeSet`), so the index is compared, cloned and iterated deterministically; iteration
 //! never reaches output except as IDs in ID order.
 //!
+//! The index also keeps every endpoint's, network's and load balancer's typed values
+//! (`crate::repr`), read once when the object is stored (by validation, or by `put_*` for an
+//! import); the other entries of an object are taken from them.
+//!
 //! `probes` counts index lookups and the entries they visit: a control-plane operation must cost
 //! the same number at 10 and at 10,000 objects (`tests/state_scaling.rs`).
 
 use super::{Change, ComputeSystem, Hns};
 use crate::ids::{Guid, Mac};
+use crate::repr::{EndpointRepr, LoadBalancerRepr, NetworkRepr};
 use crate::schema::{Endpoint, EndpointPolicy, LoadBalancer, Namespace, NamespaceType, Network, SdnRoute};
 use ipnet::IpNet;
 use std::collections::{BTreeMap, BTreeSet};
@@ -184,18 +189,17 @@ pub(crate) fn port_keys(policies: &[EndpointPolicy]) -> impl Iterator<Item = Por
 /// The frontend VIPs of a load balancer, with `None` for an IPv4 LB with no FrontendVIPs (it
 /// matches any local address) and `::` for an IPv6-flagged one: kube-proxy's dual-stack
 /// NodePort LBs (no VIPs, same port, one per family) coexist (docs/reference/kubernetes.md §2.7).
-fn frontend_vips(lb: &LoadBalancer) -> Vec<Option<IpAddr>> {
+fn frontend_vips(lb: &LoadBalancer, r: &LoadBalancerRepr) -> Vec<Option<IpAddr>> {
     if lb.frontend_vips.is_empty() {
-        let v6 = lb.flags & crate::schema::lb_flags::IPV6 != 0;
-        vec![v6.then_some(IpAddr::V6(Ipv6Addr::UNSPECIFIED))]
+        vec![r.v6.then_some(IpAddr::V6(Ipv6Addr::UNSPECIFIED))]
     } else {
-        lb.frontend_vips.iter().map(|v| v.trim().parse().ok()).collect()
+        r.frontend_vips.iter().map(|v| v.as_ref().ok().copied()).collect()
     }
 }
 
 /// The frontend keys of a load balancer: (protocol, external port, VIP), see [`frontend_vips`].
-fn frontend_keys(lb: &LoadBalancer) -> Vec<(u32, u16, Option<IpAddr>)> {
-    let vips = frontend_vips(lb);
+fn frontend_keys(lb: &LoadBalancer, r: &LoadBalancerRepr) -> Vec<(u32, u16, Option<IpAddr>)> {
+    let vips = frontend_vips(lb, r);
     let mut out = Vec::with_capacity(lb.port_mappings.len() * vips.len());
     for m in &lb.port_mappings {
         for v in &vips {
@@ -239,17 +243,30 @@ pub(crate) struct Index {
     ns_users: BTreeSet<(Guid, String)>,
     /// HostDefault namespaces.
     host_defaults: BTreeSet<Guid>,
+    /// Every network's typed values, read once when it is stored (`crate::repr`).
+    net_reprs: BTreeMap<Guid, NetworkRepr>,
+    /// Every load balancer's typed values, read once when it is stored (`crate::repr`).
+    lb_reprs: BTreeMap<Guid, LoadBalancerRepr>,
+    /// Every endpoint's typed values, read once when it is stored (`crate::repr`).
+    ep_reprs: BTreeMap<Guid, EndpointRepr>,
+    /// Set when the maps were seen edited directly (the generation moved without the state
+    /// machine): the reprs may describe documents that are gone until `Hns::rebuild_indexes`.
+    reprs_stale: StaleFlag,
     probes: Probes,
 }
 
-fn ep_network(e: &Endpoint) -> Guid {
-    guid(&e.host_compute_network).unwrap_or_default()
+/// Whether the reprs may be out of step: not state (equality ignores it).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct StaleFlag(pub bool);
+
+impl PartialEq for StaleFlag {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
-fn ep_ips(e: &Endpoint) -> impl Iterator<Item = IpAddr> + '_ {
-    e.ip_configurations
-        .iter()
-        .filter_map(|c| c.ip_address.trim().parse().ok())
+fn ep_ips(r: &EndpointRepr) -> impl Iterator<Item = IpAddr> + '_ {
+    r.addresses.iter().filter_map(|a| a.as_ref().ok().copied())
 }
 
 fn ref_ids(refs: &[String]) -> impl Iterator<Item = Guid> + '_ {
@@ -261,13 +278,13 @@ impl Index {
     pub fn build(hns: &Hns) -> Index {
         let mut ix = Index::default();
         for (id, n) in &hns.networks {
-            ix.add_network(id, n);
+            ix.add_network(id, n, NetworkRepr::parse(n));
         }
         for (id, e) in &hns.endpoints {
-            ix.add_endpoint(id, e);
+            ix.add_endpoint(id, e, EndpointRepr::parse(e));
         }
         for (id, l) in &hns.load_balancers {
-            ix.add_lb(id, l);
+            ix.add_lb(id, l, LoadBalancerRepr::parse(l));
         }
         for (id, r) in &hns.routes {
             ix.add_route(id, r);
@@ -300,7 +317,10 @@ impl Index {
             ep_refs,
             net_names,
             ns_users,
-            host_defaults
+            host_defaults,
+            net_reprs,
+            ep_reprs,
+            lb_reprs
         );
         d
     }
@@ -315,29 +335,31 @@ impl Index {
 
     // ---- maintenance --------------------------------------------------------------------
 
-    pub fn add_network(&mut self, id: &Guid, n: &Network) {
+    pub fn add_network(&mut self, id: &Guid, n: &Network, repr: NetworkRepr) {
         if !n.name.is_empty() {
             self.net_names.insert((n.name.to_ascii_lowercase(), *id));
         }
+        self.net_reprs.insert(*id, repr);
     }
 
     pub fn remove_network(&mut self, id: &Guid, n: &Network) {
         self.net_names.remove(&(n.name.to_ascii_lowercase(), *id));
+        self.net_reprs.remove(id);
     }
 
-    pub fn add_endpoint(&mut self, id: &Guid, e: &Endpoint) {
-        let net = ep_network(e);
+    pub fn add_endpoint(&mut self, id: &Guid, e: &Endpoint, repr: EndpointRepr) {
+        let net = repr.network.unwrap_or_default();
         self.net_eps.insert((net, *id));
         if !e.name.is_empty() {
             self.ep_names.insert((name_key(&e.name), *id));
         }
         if !e.is_remote() {
-            for ip in ep_ips(e) {
+            for ip in ep_ips(&repr) {
                 self.local_ips.insert((net, ip), *id);
                 self.ip_runs.insert((net, ip.is_ipv6()), ip_u128(ip));
             }
         }
-        if let Ok(m) = e.mac_address.parse::<Mac>() {
+        if let Ok(m) = repr.mac {
             let n = self.macs.entry(m).or_insert(0);
             *n += 1;
             if *n == 1 {
@@ -348,23 +370,26 @@ impl Index {
             self.port_maps.insert((net, proto, port, vip, *id));
             self.port_eps.insert((net, proto, port, *id, vip));
         }
+        self.ep_reprs.insert(*id, repr);
     }
 
     pub fn remove_endpoint(&mut self, id: &Guid, e: &Endpoint) {
-        let net = ep_network(e);
+        // What was indexed: the repr read when the endpoint was stored.
+        let repr = self.ep_reprs.remove(id).unwrap_or_else(|| EndpointRepr::parse(e));
+        let net = repr.network.unwrap_or_default();
         self.net_eps.remove(&(net, *id));
         if !e.name.is_empty() {
             self.ep_names.remove(&(name_key(&e.name), *id));
         }
         if !e.is_remote() {
-            for ip in ep_ips(e) {
+            for ip in ep_ips(&repr) {
                 if self.local_ips.get(&(net, ip)) == Some(id) {
                     self.local_ips.remove(&(net, ip));
                     self.ip_runs.remove((net, ip.is_ipv6()), ip_u128(ip));
                 }
             }
         }
-        if let Ok(m) = e.mac_address.parse::<Mac>() {
+        if let Ok(m) = repr.mac {
             if let Some(n) = self.macs.get_mut(&m) {
                 *n -= 1;
                 if *n == 0 {
@@ -379,36 +404,46 @@ impl Index {
         }
     }
 
-    pub fn add_lb(&mut self, id: &Guid, l: &LoadBalancer) {
-        for (p, port, vip) in frontend_keys(l) {
+    pub fn add_lb(&mut self, id: &Guid, l: &LoadBalancer, repr: LoadBalancerRepr) {
+        for (p, port, vip) in frontend_keys(l, &repr) {
             self.lb_frontends.insert((p, port, vip, *id));
         }
-        for e in ref_ids(&l.host_compute_endpoints) {
+        for e in repr.backend_ids() {
             self.ep_refs.insert((e, *id));
         }
+        self.lb_reprs.insert(*id, repr);
+    }
+
+    /// The repr `l` was indexed with (read again if there is none).
+    fn take_lb_repr(&mut self, id: &Guid, l: &LoadBalancer) -> LoadBalancerRepr {
+        self.lb_reprs
+            .remove(id)
+            .unwrap_or_else(|| LoadBalancerRepr::parse(l))
     }
 
     pub fn remove_lb(&mut self, id: &Guid, l: &LoadBalancer) {
-        for (p, port, vip) in frontend_keys(l) {
+        let repr = self.take_lb_repr(id, l);
+        for (p, port, vip) in frontend_keys(l, &repr) {
             self.lb_frontends.remove(&(p, port, vip, *id));
         }
-        for e in ref_ids(&l.host_compute_endpoints) {
+        for e in repr.backend_ids() {
             self.ep_refs.remove(&(e, *id));
         }
     }
 
     /// `old` becomes `new` (an in-place update): only the entries that differ are touched,
     /// since an update usually keeps most backends and its frontend.
-    pub fn replace_lb(&mut self, id: &Guid, old: &LoadBalancer, new: &LoadBalancer) {
-        let (fo, fnew) = (frontend_keys(old), frontend_keys(new));
+    pub fn replace_lb(&mut self, id: &Guid, old: &LoadBalancer, new: &LoadBalancer, repr: LoadBalancerRepr) {
+        let old_repr = self.take_lb_repr(id, old);
+        let (fo, fnew) = (frontend_keys(old, &old_repr), frontend_keys(new, &repr));
         for (p, port, vip) in fo.iter().filter(|k| !fnew.contains(k)) {
             self.lb_frontends.remove(&(*p, *port, *vip, *id));
         }
         for (p, port, vip) in fnew.iter().filter(|k| !fo.contains(k)) {
             self.lb_frontends.insert((*p, *port, *vip, *id));
         }
-        let mut ro: Vec<Guid> = ref_ids(&old.host_compute_endpoints).collect();
-        let mut rn: Vec<Guid> = ref_ids(&new.host_compute_endpoints).collect();
+        let mut ro: Vec<Guid> = old_repr.backend_ids().collect();
+        let mut rn: Vec<Guid> = repr.backend_ids().collect();
         ro.sort_unstable();
         rn.sort_unstable();
         for e in ro.iter().filter(|e| rn.binary_search(e).is_err()) {
@@ -417,6 +452,7 @@ impl Index {
         for e in rn.iter().filter(|e| ro.binary_search(e).is_err()) {
             self.ep_refs.insert((*e, *id));
         }
+        self.lb_reprs.insert(*id, repr);
     }
 
     pub fn add_route(&mut self, id: &Guid, r: &SdnRoute) {
@@ -542,9 +578,14 @@ impl Index {
     }
 
     /// The lowest-ID load balancer other than `me` sharing a frontend with `lb`.
-    pub fn lb_frontend_owner(&self, lb: &LoadBalancer, me: Option<Guid>) -> Option<Guid> {
+    pub fn lb_frontend_owner(
+        &self,
+        lb: &LoadBalancer,
+        repr: &LoadBalancerRepr,
+        me: Option<Guid>,
+    ) -> Option<Guid> {
         let mut best: Option<Guid> = None;
-        let vips = frontend_vips(lb);
+        let vips = frontend_vips(lb, repr);
         for m in &lb.port_mappings {
             for v in &vips {
                 self.probes.add(1);
@@ -597,6 +638,30 @@ impl Index {
             })
     }
 
+    /// The typed values of network `net`, as read when it was stored.
+    pub fn network_repr(&self, net: &Guid) -> Option<&NetworkRepr> {
+        self.net_reprs.get(net)
+    }
+
+    /// The typed values of load balancer `lb`, as read when it was stored.
+    pub fn lb_repr(&self, lb: &Guid) -> Option<&LoadBalancerRepr> {
+        self.lb_reprs.get(lb)
+    }
+
+    /// The typed values of endpoint `ep`, as read when it was stored.
+    pub fn endpoint_repr(&self, ep: &Guid) -> Option<&EndpointRepr> {
+        self.ep_reprs.get(ep)
+    }
+
+    /// Mark the reprs as possibly out of step with the maps (a direct edit was seen).
+    pub fn set_reprs_stale(&mut self) {
+        self.reprs_stale = StaleFlag(true);
+    }
+
+    pub fn reprs_stale(&self) -> bool {
+        self.reprs_stale.0
+    }
+
     pub fn host_default(&self) -> Option<Guid> {
         self.probes.add(1);
         self.host_defaults.iter().next().copied()
@@ -606,13 +671,25 @@ impl Index {
 // ---- the mutation helpers: every change to an object map goes through these -------------
 
 impl Hns {
+    /// Store `n`, reading its typed values.
     pub(crate) fn put_network(&mut self, n: Network) {
+        let repr = NetworkRepr::parse(&n);
+        self.put_network_repr(n, repr);
+    }
+
+    /// Store `n` with its typed values, read once by validation.
+    pub(crate) fn put_network_repr(&mut self, n: Network, repr: NetworkRepr) {
+        debug_assert_eq!(
+            repr,
+            NetworkRepr::parse(&n),
+            "a repr out of step with its document"
+        );
         let id = n.id;
         self.record(Change::Network(id));
         if let Some(old) = self.networks.remove(&id) {
             self.index.remove_network(&id, &old);
         }
-        self.index.add_network(&id, &n);
+        self.index.add_network(&id, &n, repr);
         self.networks.insert(id, n);
     }
 
@@ -623,13 +700,26 @@ impl Hns {
         Some(n)
     }
 
+    /// Store `e`, reading its typed values.
     pub(crate) fn put_endpoint(&mut self, e: Endpoint) {
+        let repr = EndpointRepr::parse(&e);
+        self.put_endpoint_repr(e, repr);
+    }
+
+    /// Store `e` with its typed values, read once by validation (and kept in step with the
+    /// normalised document it returns).
+    pub(crate) fn put_endpoint_repr(&mut self, e: Endpoint, repr: EndpointRepr) {
+        debug_assert_eq!(
+            repr,
+            EndpointRepr::parse(&e),
+            "a repr out of step with its document"
+        );
         let id = e.id;
         self.record(Change::Endpoint(id));
         if let Some(old) = self.endpoints.remove(&id) {
             self.index.remove_endpoint(&id, &old);
         }
-        self.index.add_endpoint(&id, &e);
+        self.index.add_endpoint(&id, &e, repr);
         self.endpoints.insert(id, e);
     }
 
@@ -640,16 +730,28 @@ impl Hns {
         Some(e)
     }
 
+    /// Store `l`, reading its typed values.
     pub(crate) fn put_lb(&mut self, l: LoadBalancer) {
+        let repr = LoadBalancerRepr::parse(&l);
+        self.put_lb_repr(l, repr);
+    }
+
+    /// Store `l` with its typed values, read once by validation.
+    pub(crate) fn put_lb_repr(&mut self, l: LoadBalancer, repr: LoadBalancerRepr) {
+        debug_assert_eq!(
+            repr,
+            LoadBalancerRepr::parse(&l),
+            "a repr out of step with its document"
+        );
         let id = l.id;
         self.record(Change::LoadBalancer(id));
         match self.load_balancers.get_mut(&id) {
             Some(slot) => {
-                self.index.replace_lb(&id, slot, &l);
+                self.index.replace_lb(&id, slot, &l, repr);
                 *slot = l;
             }
             None => {
-                self.index.add_lb(&id, &l);
+                self.index.add_lb(&id, &l, repr);
                 self.load_balancers.insert(id, l);
             }
         }

@@ -49,8 +49,15 @@ impl Hns {
     /// that no cursor into the old one is ever answered with a list that misses those edits.
     pub(crate) fn journal_check(&mut self) {
         if self.journal.generation != self.generation {
+            // The maps were edited directly: the kept reprs may describe older documents.
+            self.index.set_reprs_stale();
             self.journal_restart();
         }
+    }
+
+    /// No direct edit of the maps (a generation moved by hand) since the last operation.
+    pub(crate) fn journal_in_step(&self) -> bool {
+        self.journal.generation == self.generation
     }
 
     /// Called by `bump` after the generation moved: the journal is complete up to it.

@@ -11,7 +11,8 @@
 //! `route_create`, `network_modify`, `endpoint_modify`, `namespace_modify`,
 //! `load_balancer_update`, `namespace_attach` / `namespace_detach`, `delete_object`,
 //! `open_object`, `query_object`, `enumerate_ids`; `restart_service` / `reboot`; HCS containers
-//! in [`hcs`]; the dataplane's read helpers (`endpoint_ips`, `endpoint_mac`, `network_of`,
+//! in [`hcs`]; the typed values the dataplane compiles from (`endpoint_repr`, `network_repr`,
+//! `load_balancer_repr`); the dataplane's read helpers (`endpoint_ips`, `endpoint_mac`, `network_of`,
 //! `endpoint_location`, …) below. Inferred HNS behaviour is a [`HostSettings`] field; the error
 //! codes chosen where HNS's are undocumented are listed in `validate.rs`.
 //!
@@ -305,6 +306,35 @@ impl Hns {
                 };
                 IpNet::new(ip, len).ok()
             })
+    }
+
+    /// The typed values of endpoint `ep` (`crate::repr`), read once when it was stored. `None`
+    /// when there is no such endpoint, or when the maps were edited directly since the last
+    /// operation or [`Hns::rebuild_indexes`] (then read the document with
+    /// `EndpointRepr::parse`).
+    pub fn endpoint_repr(&self, ep: &Guid) -> Option<&crate::repr::EndpointRepr> {
+        if self.index.reprs_stale() || !self.journal_in_step() {
+            return None;
+        }
+        self.index.endpoint_repr(ep)
+    }
+
+    /// The typed values of load balancer `lb`, read once when it was stored; `None` as for
+    /// [`Hns::endpoint_repr`].
+    pub fn load_balancer_repr(&self, lb: &Guid) -> Option<&crate::repr::LoadBalancerRepr> {
+        if self.index.reprs_stale() || !self.journal_in_step() {
+            return None;
+        }
+        self.index.lb_repr(lb)
+    }
+
+    /// The typed values of network `net`, read once when it was stored; `None` as for
+    /// [`Hns::endpoint_repr`].
+    pub fn network_repr(&self, net: &Guid) -> Option<&crate::repr::NetworkRepr> {
+        if self.index.reprs_stale() || !self.journal_in_step() {
+            return None;
+        }
+        self.index.network_repr(net)
     }
 
     pub fn endpoint_mac(&self, ep: &Guid) -> Option<Mac> {

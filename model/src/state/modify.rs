@@ -13,6 +13,7 @@ use crate::backend::ObjectKind;
 use crate::document;
 use crate::hresult::{HResult, HcnError, HcnResult};
 use crate::ids::Guid;
+use crate::repr::{EndpointPolicyRepr, EndpointRepr};
 use crate::schema::{
     Dns, EndpointPolicy, LoadBalancer, ModifyRequest, NamespaceResource, Network, NetworkPolicy, RequestType,
     Subnet,
@@ -98,9 +99,9 @@ impl Hns {
             ));
         }
         self.open_object(ObjectKind::LoadBalancer, id)?;
-        let mut lb = validate::load_balancer(self, Some(id), lb)?;
+        let (mut lb, repr) = validate::load_balancer(self, Some(id), lb)?;
         lb.id = *id;
-        self.put_lb(lb);
+        self.put_lb_repr(lb, repr);
         self.bump();
         Ok(())
     }
@@ -202,9 +203,23 @@ impl Hns {
         match (rt.as_str(), req.request_type) {
             ("policy", RequestType::Add | RequestType::Update) => {
                 let ps = endpoint_policies(req)?;
-                for p in &ps {
-                    validate::endpoint_policy(self, p, remote)?;
+                // The new policies read once, at their index in the endpoint's list.
+                let first = match req.request_type {
+                    RequestType::Update => 0,
+                    _ => ep.policies.len(),
+                };
+                let typed: Vec<EndpointPolicyRepr> = (ps.iter().enumerate())
+                    .map(|(k, p)| EndpointPolicyRepr::parse(p, first + k))
+                    .collect();
+                for (p, r) in ps.iter().zip(&typed) {
+                    validate::endpoint_policy_repr(self, p, r, remote)?;
                 }
+                let mut repr = match self.endpoint_repr(id) {
+                    Some(r) => r.clone(),
+                    None => EndpointRepr::parse(&ep),
+                };
+                repr.policies.truncate(first);
+                repr.policies.extend(typed);
                 if req.request_type == RequestType::Update {
                     ep.policies = ps;
                 } else {
@@ -212,6 +227,9 @@ impl Hns {
                 }
                 let net = parse_guid(&ep.host_compute_network, "HostComputeNetwork")?;
                 validate::port_conflicts(self, &net, Some(id), &ep.policies)?;
+                self.put_endpoint_repr(ep, repr);
+                self.bump();
+                return Ok(());
             }
             ("policy", RequestType::Remove) => {
                 let ps = endpoint_policies(req)?;

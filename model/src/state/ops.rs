@@ -307,10 +307,10 @@ impl Hns {
     pub fn network_create(&mut self, id: Guid, net: Network) -> HcnResult<Guid> {
         self.check_v2()?;
         let id = if id.is_zero() { net.id } else { id };
-        let mut net = validate::network(self, id, net)?;
+        let (mut net, repr) = validate::network(self, id, net)?;
         net.id = self.pick_id(id);
         let id = net.id;
-        self.put_network(net);
+        self.put_network_repr(net, repr);
         self.bump();
         Ok(id)
     }
@@ -320,13 +320,15 @@ impl Hns {
         self.check_v2()?;
         let id = if id.is_zero() { ep.id } else { id };
         let plan = validate::endpoint(self, id, ep)?;
-        let mut ep = plan.endpoint;
+        let (mut ep, mut repr) = (plan.endpoint, plan.repr);
         ep.id = self.pick_id(id);
         if plan.needs_host_mac {
-            ep.mac_address = self.host_mac().to_string();
+            let m = self.host_mac();
+            ep.mac_address = m.to_string();
+            repr.mac = Ok(m);
         }
         let id = ep.id;
-        self.put_endpoint(ep);
+        self.put_endpoint_repr(ep, repr);
         self.bump();
         Ok(id)
     }
@@ -395,10 +397,10 @@ impl Hns {
         self.check_v2()?;
         let id = if id.is_zero() { lb.id } else { id };
         self.check_new_id(&id)?;
-        let mut lb = validate::load_balancer(self, None, lb)?;
+        let (mut lb, repr) = validate::load_balancer(self, None, lb)?;
         lb.id = self.pick_id(id);
         let id = lb.id;
-        self.put_lb(lb);
+        self.put_lb_repr(lb, repr);
         self.bump();
         Ok(id)
     }

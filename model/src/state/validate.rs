@@ -10,9 +10,13 @@ use super::ipam::{self, SubnetView};
 use super::{err, Feature, Hns, ERROR_OBJECT_ALREADY_EXISTS};
 use crate::hresult::{HResult, HcnResult};
 use crate::ids::{Guid, Mac};
+use crate::repr::{
+    AclRepr, EndpointPolicyRepr, EndpointRepr, LoadBalancerRepr, NetworkPolicyRepr, NetworkRepr, RouteRepr,
+    SdnRouteRepr,
+};
 use crate::schema::{
     lb_flags, nat_flags, network_flags, AclPolicy, Endpoint, EndpointPolicy, LoadBalancer, Network,
-    NetworkPolicy, NetworkType, Route, SdnRoute, SdnRoutePolicy, SubnetPolicy,
+    NetworkPolicy, NetworkType, Route, SdnRoute, SubnetPolicy,
 };
 use ipnet::IpNet;
 use std::collections::BTreeSet;
@@ -25,22 +29,6 @@ pub(crate) fn parse_guid(s: &str, what: &str) -> HcnResult<Guid> {
             format!("{what}: expected a GUID, found {s:?}"),
         )
     })
-}
-
-fn parse_ip(s: &str) -> Option<IpAddr> {
-    s.trim().parse().ok()
-}
-
-/// An address or a CIDR (`10.0.0.1` or `10.0.0.0/8`).
-fn parse_addr_or_net(s: &str) -> Option<IpNet> {
-    let s = s.trim();
-    s.parse::<IpNet>().ok().or_else(|| parse_ip(s).map(IpNet::from))
-}
-
-/// A route's next hop is of its destination's address family: no IPv4 destination is reached
-/// through an IPv6 gateway or the reverse (inferred; the compile has no such route to build).
-fn same_family(prefix: &IpNet, hop: IpAddr) -> bool {
-    prefix.addr().is_ipv4() == hop.is_ipv4()
 }
 
 fn gate(hns: &Hns, f: Feature, code: HResult, what: &str) -> HcnResult<()> {
@@ -74,120 +62,103 @@ fn check_family(hns: &Hns, ip: IpAddr, what: &str) -> HcnResult<()> {
     Ok(())
 }
 
-fn check_addr_list(list: &str, what: &str) -> HcnResult<()> {
-    for a in list.split(',').map(str::trim).filter(|a| !a.is_empty()) {
-        if parse_addr_or_net(a).is_none() {
+fn check_acl(hns: &Hns, a: &AclPolicy, r: &AclRepr, what: &str) -> HcnResult<()> {
+    if r.action.is_err() {
+        return Err(bad_policy(format!(
+            "{what}: Action must be Allow, Block or Pass, found {:?}",
+            a.action
+        )));
+    }
+    if r.out.is_err() {
+        return Err(bad_policy(format!(
+            "{what}: Direction must be In or Out, found {:?}",
+            a.direction
+        )));
+    }
+    if r.host.is_err() {
+        return Err(bad_policy(format!(
+            "{what}: RuleType must be Host or Switch, found {:?}",
+            a.rule_type
+        )));
+    }
+    if r.protocol_252 {
+        gate(
+            hns,
+            Feature::AclSupportForProtocol252,
+            HResult::HCN_E_INVALID_POLICY,
+            "ACL protocol 252",
+        )?;
+    }
+    if let Err(e) = &r.protocols {
+        return Err(bad_policy(format!(
+            "{what}: Protocols must be protocol numbers, found {:?}",
+            e.found
+        )));
+    }
+    for addresses in [&r.local_addresses, &r.remote_addresses] {
+        if let Err(e) = addresses {
             return Err(bad_policy(format!(
-                "{what}: expected an IP address or CIDR, found {a:?}"
+                "{what}: expected an IP address or CIDR, found {:?}",
+                e.found
+            )));
+        }
+    }
+    for ports in [&r.local_ports, &r.remote_ports] {
+        if let Err(e) = ports {
+            return Err(bad_policy(format!(
+                "{what}: expected a port or port range, found {:?}",
+                e.found
             )));
         }
     }
     Ok(())
 }
 
-fn check_acl(hns: &Hns, a: &AclPolicy, what: &str) -> HcnResult<()> {
-    let action_ok = ["Allow", "Block", "Pass"]
-        .iter()
-        .any(|x| x.eq_ignore_ascii_case(a.action.trim()));
-    if !action_ok {
-        return Err(bad_policy(format!(
-            "{what}: Action must be Allow, Block or Pass, found {:?}",
-            a.action
-        )));
-    }
-    if !["In", "Out"]
-        .iter()
-        .any(|x| x.eq_ignore_ascii_case(a.direction.trim()))
-    {
-        return Err(bad_policy(format!(
-            "{what}: Direction must be In or Out, found {:?}",
-            a.direction
-        )));
-    }
-    if !a.rule_type.is_empty()
-        && !["Host", "Switch"]
-            .iter()
-            .any(|x| x.eq_ignore_ascii_case(a.rule_type.trim()))
-    {
-        return Err(bad_policy(format!(
-            "{what}: RuleType must be Host or Switch, found {:?}",
-            a.rule_type
-        )));
-    }
-    for p in a.protocols.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        match p.parse::<u16>() {
-            Ok(252) => gate(
-                hns,
-                Feature::AclSupportForProtocol252,
-                HResult::HCN_E_INVALID_POLICY,
-                "ACL protocol 252",
-            )?,
-            Ok(n) if n <= 256 => {}
-            _ => {
-                return Err(bad_policy(format!(
-                    "{what}: Protocols must be protocol numbers, found {p:?}"
-                )))
-            }
+fn check_sdn_route(r: &SdnRouteRepr, what: &str) -> HcnResult<()> {
+    let prefix = match &r.destination {
+        Ok(p) => p,
+        Err(e) => {
+            return Err(bad_policy(format!(
+                "{what}: DestinationPrefix must be a CIDR, found {:?}",
+                e.found
+            )))
         }
-    }
-    check_addr_list(&a.local_addresses, what)?;
-    check_addr_list(&a.remote_addresses, what)?;
-    for ports in [&a.local_ports, &a.remote_ports] {
-        for r in ports.split(',').map(str::trim).filter(|r| !r.is_empty()) {
-            let ok = match r.split_once('-') {
-                Some((lo, hi)) => {
-                    matches!((lo.trim().parse::<u16>(), hi.trim().parse::<u16>()), (Ok(l), Ok(h)) if l <= h)
-                }
-                None => r.parse::<u16>().is_ok(),
-            };
-            if !ok {
-                return Err(bad_policy(format!(
-                    "{what}: expected a port or port range, found {r:?}"
-                )));
-            }
-        }
-    }
-    Ok(())
-}
-
-fn check_sdn_route(r: &SdnRoutePolicy, what: &str) -> HcnResult<()> {
-    let Some(prefix) = parse_addr_or_net(&r.destination_prefix) else {
-        return Err(bad_policy(format!(
-            "{what}: DestinationPrefix must be a CIDR, found {:?}",
-            r.destination_prefix
-        )));
     };
-    if r.next_hop.is_empty() {
-        return Ok(());
-    }
-    match parse_ip(&r.next_hop) {
-        None => Err(bad_policy(format!(
-            "{what}: NextHop must be an IP address, found {:?}",
-            r.next_hop
-        ))),
-        Some(hop) if !same_family(&prefix, hop) => Err(bad_policy(format!(
-            "{what}: NextHop {hop} is not of the family of DestinationPrefix {prefix}"
-        ))),
-        Some(_) => Ok(()),
+    match &r.next_hop {
+        Ok(_) => Ok(()),
+        Err(e) => match e.other_family {
+            None => Err(bad_policy(format!(
+                "{what}: NextHop must be an IP address, found {:?}",
+                e.found
+            ))),
+            Some(hop) => Err(bad_policy(format!(
+                "{what}: NextHop {hop} is not of the family of DestinationPrefix {prefix}"
+            ))),
+        },
     }
 }
 
 /// A network policy: known type, supported by this HNS, well-formed settings.
 pub(crate) fn network_policy(hns: &Hns, p: &NetworkPolicy) -> HcnResult<()> {
+    network_policy_repr(hns, p, &NetworkPolicyRepr::parse(p, 0))
+}
+
+/// A network policy, its values read once (`typed`, read from `p`).
+pub(crate) fn network_policy_repr(hns: &Hns, p: &NetworkPolicy, typed: &NetworkPolicyRepr) -> HcnResult<()> {
     let t = HResult::HCN_E_INVALID_POLICY_TYPE;
-    match p {
-        NetworkPolicy::Unknown { type_name, .. } => {
+    match (p, typed) {
+        (NetworkPolicy::Unknown { type_name, .. }, _) => {
             return Err(err(t, format!("unknown network policy type {type_name:?}")))
         }
-        NetworkPolicy::RemoteSubnetRoute(r) => {
+        (NetworkPolicy::RemoteSubnetRoute(r), NetworkPolicyRepr::RemoteSubnetRoute(typed)) => {
             gate(hns, Feature::RemoteSubnet, t, "RemoteSubnetRoute")?;
-            if r.destination_prefix.parse::<IpNet>().is_err() {
+            if typed.destination.is_err() {
                 return Err(bad_policy(format!(
                     "RemoteSubnetRoute: DestinationPrefix must be a CIDR, found {:?}",
                     r.destination_prefix
                 )));
             }
-            if parse_ip(&r.provider_address).is_none() {
+            if typed.provider_address.is_err() {
                 return Err(bad_policy(format!(
                     "RemoteSubnetRoute: ProviderAddress must be an IP address, found {:?}",
                     r.provider_address
@@ -195,7 +166,7 @@ pub(crate) fn network_policy(hns: &Hns, p: &NetworkPolicy) -> HcnResult<()> {
             }
             // The inner destination MAC of every packet encapsulated toward that node: required
             // (the consumers always write it), and a MAC.
-            if r.distributed_router_mac_address.parse::<Mac>().is_err() {
+            if typed.dr_mac.is_err() {
                 return Err(bad_policy(format!(
                     "RemoteSubnetRoute: DistributedRouterMacAddress must be a MAC address, found {:?}",
                     r.distributed_router_mac_address
@@ -204,20 +175,20 @@ pub(crate) fn network_policy(hns: &Hns, p: &NetworkPolicy) -> HcnResult<()> {
         }
         // An empty `Address` is no address (omitted when serialized): the network keeps its
         // derived distributed-router MAC.
-        NetworkPolicy::DrMacAddress(d) if !d.address.is_empty() && d.address.parse::<Mac>().is_err() => {
+        (NetworkPolicy::DrMacAddress(d), NetworkPolicyRepr::DrMacAddress(Err(_))) => {
             return Err(bad_policy(format!(
                 "DrMacAddress: Address must be a MAC address, found {:?}",
                 d.address
             )));
         }
-        NetworkPolicy::HostRoute(_) => gate(hns, Feature::HostRoute, t, "HostRoute")?,
-        NetworkPolicy::VxlanPort(v) => {
+        (NetworkPolicy::HostRoute(_), _) => gate(hns, Feature::HostRoute, t, "HostRoute")?,
+        (NetworkPolicy::VxlanPort(v), _) => {
             gate(hns, Feature::VxlanPort, t, "VxlanPort")?;
             if v.port == 0 {
                 return Err(bad_policy("VxlanPort: Port must be non-zero"));
             }
         }
-        NetworkPolicy::SetPolicy(v) => {
+        (NetworkPolicy::SetPolicy(v), _) => {
             gate(hns, Feature::SetPolicy, t, "SetPolicy")?;
             // [sdn] sends the numeric form (1 = NESTEDIPSET, inferred from the enum order).
             let kind = v.policy_type.trim();
@@ -225,12 +196,12 @@ pub(crate) fn network_policy(hns: &Hns, p: &NetworkPolicy) -> HcnResult<()> {
                 gate(hns, Feature::NestedIpSet, t, "SetPolicy NESTEDIPSET")?;
             }
         }
-        NetworkPolicy::L4Proxy(_) => gate(hns, Feature::L4Proxy, t, "L4Proxy")?,
-        NetworkPolicy::NetworkAcl(a) => {
+        (NetworkPolicy::L4Proxy(_), _) => gate(hns, Feature::L4Proxy, t, "L4Proxy")?,
+        (NetworkPolicy::NetworkAcl(a), _) => {
             gate(hns, Feature::NetworkAcl, t, "NetworkACL")?;
-            check_acl(hns, a, "NetworkACL")?;
+            check_acl(hns, a, &AclRepr::parse(a, |f| f.to_string()), "NetworkACL")?;
         }
-        NetworkPolicy::ProviderAddress(pa) if parse_ip(&pa.provider_address).is_none() => {
+        (NetworkPolicy::ProviderAddress(pa), NetworkPolicyRepr::ProviderAddress(Err(_))) => {
             return Err(bad_policy(format!(
                 "ProviderAddress: expected an IP address, found {:?}",
                 pa.provider_address
@@ -243,12 +214,32 @@ pub(crate) fn network_policy(hns: &Hns, p: &NetworkPolicy) -> HcnResult<()> {
 
 /// An endpoint policy on its own (the port-mapping conflict check is separate).
 pub(crate) fn endpoint_policy(hns: &Hns, p: &EndpointPolicy, remote: bool) -> HcnResult<()> {
+    endpoint_policy_repr(hns, p, &EndpointPolicyRepr::parse(p, 0), remote)
+}
+
+/// The family a policy's flag names disagrees with its address (inferred): "flag IPv6 missing"
+/// for an IPv6 address, "set" for an IPv4 one.
+fn flag_word(ip: IpAddr) -> &'static str {
+    if ip.is_ipv6() {
+        "missing"
+    } else {
+        "set"
+    }
+}
+
+/// An endpoint policy on its own, its values read once (`r`, read from `p`).
+pub(crate) fn endpoint_policy_repr(
+    hns: &Hns,
+    p: &EndpointPolicy,
+    r: &EndpointPolicyRepr,
+    remote: bool,
+) -> HcnResult<()> {
     let t = HResult::HCN_E_INVALID_POLICY_TYPE;
-    match p {
-        EndpointPolicy::Unknown { type_name, .. } => {
+    match (p, r) {
+        (EndpointPolicy::Unknown { type_name, .. }, _) => {
             return Err(err(t, format!("unknown endpoint policy type {type_name:?}")))
         }
-        EndpointPolicy::PortMapping(m) => {
+        (EndpointPolicy::PortMapping(m), EndpointPolicyRepr::PortMapping(r)) => {
             if remote {
                 return Err(err(
                     HResult::HCN_E_INVALID_REMOTE_ENDPOINT_OPERATION,
@@ -267,20 +258,22 @@ pub(crate) fn endpoint_policy(hns: &Hns, p: &EndpointPolicy, remote: bool) -> Hc
                     m.protocol
                 )));
             }
-            if !m.vip.is_empty() {
-                let Some(ip) = parse_ip(&m.vip) else {
-                    return Err(bad_policy(format!(
-                        "PortMapping: VIP must be an IP address, found {:?}",
-                        m.vip
-                    )));
-                };
-                check_family(hns, ip, "an IPv6 PortMapping VIP")?;
-                // The IPv6 flag says which family the mapping is; a VIP of the other family
-                // could only be dropped, widening the mapping to every address (inferred).
-                if ip.is_ipv6() != (m.flags & nat_flags::IPV6 != 0) {
+            match &r.vip {
+                Ok(None) => {}
+                Ok(Some(ip)) => check_family(hns, *ip, "an IPv6 PortMapping VIP")?,
+                Err(e) => {
+                    let Some(ip) = e.other_family else {
+                        return Err(bad_policy(format!(
+                            "PortMapping: VIP must be an IP address, found {:?}",
+                            m.vip
+                        )));
+                    };
+                    check_family(hns, ip, "an IPv6 PortMapping VIP")?;
+                    // The IPv6 flag says which family the mapping is; a VIP of the other family
+                    // could only be dropped, widening the mapping to every address (inferred).
                     return Err(bad_policy(format!(
                         "PortMapping: VIP {ip} does not match the mapping's family (flag IPv6 {})",
-                        if ip.is_ipv6() { "missing" } else { "set" }
+                        flag_word(ip)
                     )));
                 }
             }
@@ -293,38 +286,35 @@ pub(crate) fn endpoint_policy(hns: &Hns, p: &EndpointPolicy, remote: bool) -> Hc
                 )?;
             }
         }
-        EndpointPolicy::Acl(a) => check_acl(hns, a, "ACL")?,
-        EndpointPolicy::OutBoundNat(o) => {
-            if !o.virtual_ip.is_empty() {
-                let Some(ip) = parse_ip(&o.virtual_ip) else {
+        (EndpointPolicy::Acl(a), EndpointPolicyRepr::Acl(r)) => check_acl(hns, a, r, "ACL")?,
+        (EndpointPolicy::OutBoundNat(o), EndpointPolicyRepr::OutboundNat(r)) => {
+            if let Err(e) = &r.virtual_ip {
+                let Some(ip) = e.other_family else {
                     return Err(bad_policy(format!(
                         "OutBoundNAT: VirtualIP must be an IP address, found {:?}",
                         o.virtual_ip
                     )));
                 };
                 // As for a PortMapping VIP: the flag names the family (inferred).
-                if ip.is_ipv6() != (o.flags & nat_flags::IPV6 != 0) {
-                    return Err(bad_policy(format!(
-                        "OutBoundNAT: VirtualIP {ip} does not match the policy's family (flag IPv6 {})",
-                        if ip.is_ipv6() { "missing" } else { "set" }
-                    )));
-                }
+                return Err(bad_policy(format!(
+                    "OutBoundNAT: VirtualIP {ip} does not match the policy's family (flag IPv6 {})",
+                    flag_word(ip)
+                )));
             }
             // Exceptions and Destinations are arrays of single addresses or CIDRs (not the
             // comma-joined lists of an ACL).
-            for a in o.exceptions.iter().chain(&o.destinations) {
-                if parse_addr_or_net(a).is_none() {
-                    return Err(bad_policy(format!(
-                        "OutBoundNAT: expected an IP address or CIDR, found {a:?}"
-                    )));
-                }
+            if let Some(e) = r.errors.first() {
+                return Err(bad_policy(format!(
+                    "OutBoundNAT: expected an IP address or CIDR, found {:?}",
+                    e.found
+                )));
             }
         }
-        EndpointPolicy::SdnRoute(r) => check_sdn_route(r, "SDNRoute")?,
-        EndpointPolicy::L4Proxy(_) => gate(hns, Feature::L4Proxy, t, "L4Proxy")?,
-        EndpointPolicy::L4WfpProxy(_) => gate(hns, Feature::L4WfpProxy, t, "L4WFPPROXY")?,
-        EndpointPolicy::TierAcl(_) => gate(hns, Feature::TierAcl, t, "TierAcl")?,
-        EndpointPolicy::ProviderAddress(pa) if parse_ip(&pa.provider_address).is_none() => {
+        (EndpointPolicy::SdnRoute(_), EndpointPolicyRepr::SdnRoute(r)) => check_sdn_route(r, "SDNRoute")?,
+        (EndpointPolicy::L4Proxy(_), _) => gate(hns, Feature::L4Proxy, t, "L4Proxy")?,
+        (EndpointPolicy::L4WfpProxy(_), _) => gate(hns, Feature::L4WfpProxy, t, "L4WFPPROXY")?,
+        (EndpointPolicy::TierAcl(_), _) => gate(hns, Feature::TierAcl, t, "TierAcl")?,
+        (EndpointPolicy::ProviderAddress(pa), EndpointPolicyRepr::ProviderAddress(Err(_))) => {
             return Err(bad_policy(format!(
                 "ProviderAddress: expected an IP address, found {:?}",
                 pa.provider_address
@@ -389,6 +379,12 @@ fn bad_network(msg: impl Into<String>) -> crate::HcnError {
 
 /// Validate a subnet list (create or `Subnet`/`Add`).
 pub(crate) fn subnets(hns: &Hns, net: &Network) -> HcnResult<()> {
+    subnets_repr(hns, net, &NetworkRepr::parse(net))
+}
+
+/// Validate a subnet list, its values read once (`repr`, read from `net`).
+fn subnets_repr(hns: &Hns, net: &Network, repr: &NetworkRepr) -> HcnResult<()> {
+    let mut typed = repr.subnets.iter();
     for (i, ipam) in net.ipams.iter().enumerate() {
         let t = ipam.ipam_type.trim();
         if !(t.is_empty() || t.eq_ignore_ascii_case("Static") || t.eq_ignore_ascii_case("Dhcp")) {
@@ -397,6 +393,9 @@ pub(crate) fn subnets(hns: &Hns, net: &Network) -> HcnResult<()> {
             )));
         }
         for (j, s) in ipam.subnets.iter().enumerate() {
+            let Some(typed) = typed.next() else {
+                break; // not reached: one repr per subnet
+            };
             let at = format!("Ipams[{i}].Subnets[{j}]");
             for p in &s.policies {
                 if let SubnetPolicy::Unknown { type_name, .. } = p {
@@ -406,15 +405,16 @@ pub(crate) fn subnets(hns: &Hns, net: &Network) -> HcnResult<()> {
                     ));
                 }
             }
-            if s.ip_address_prefix.trim().is_empty() {
-                continue;
-            }
-            let prefix: IpNet = s.ip_address_prefix.trim().parse().map_err(|_| {
-                bad_network(format!(
-                    "{at}.IpAddressPrefix: {}",
-                    crate::hint::explain_prefix(s.ip_address_prefix.trim())
-                ))
-            })?;
+            let prefix: IpNet = match typed.prefix {
+                Ok(None) => continue,
+                Ok(Some(p)) => p,
+                Err(_) => {
+                    return Err(bad_network(format!(
+                        "{at}.IpAddressPrefix: {}",
+                        crate::hint::explain_prefix(s.ip_address_prefix.trim())
+                    )))
+                }
+            };
             check_family(hns, prefix.addr(), "an IPv6 subnet")?;
             // §6.1: a subnet with a prefix needs routes, each with a NextHop, one of them default.
             if s.routes.is_empty() {
@@ -422,38 +422,32 @@ pub(crate) fn subnets(hns: &Hns, net: &Network) -> HcnResult<()> {
                     "{at}: subnet has address prefix but no gateway specified"
                 )));
             }
-            for (k, r) in s.routes.iter().enumerate() {
+            for (k, (r, t)) in s.routes.iter().zip(&typed.routes).enumerate() {
                 if r.next_hop.trim().is_empty() {
                     return Err(bad_network(format!("{at}.Routes[{k}]: route has no NextHop")));
                 }
-                let Some(hop) = parse_ip(&r.next_hop) else {
+                if matches!(&t.next_hop, Err(e) if e.other_family.is_none()) {
                     return Err(bad_network(format!(
                         "{at}.Routes[{k}].NextHop: expected an IP address, found {:?}",
                         r.next_hop
                     )));
-                };
-                let Ok(dest) = r.destination_prefix.trim().parse::<IpNet>() else {
+                }
+                let Ok(dest) = &t.destination else {
                     return Err(bad_network(format!(
                         "{at}.Routes[{k}].DestinationPrefix: expected a CIDR, found {:?}",
                         r.destination_prefix
                     )));
                 };
-                if !same_family(&dest, hop) {
-                    return Err(bad_network(format!(
-                        "{at}.Routes[{k}]: NextHop {hop} is not of the family of DestinationPrefix {dest}"
-                    )));
+                if let Err(e) = &t.next_hop {
+                    if let Some(hop) = e.other_family {
+                        return Err(bad_network(format!(
+                            "{at}.Routes[{k}]: NextHop {hop} is not of the family of DestinationPrefix {dest}"
+                        )));
+                    }
                 }
             }
             // The subnet's gateway is its default route of the subnet's own family.
-            let own_default = |r: &Route| {
-                r.destination_prefix.trim()
-                    == if prefix.addr().is_ipv4() {
-                        "0.0.0.0/0"
-                    } else {
-                        "::/0"
-                    }
-            };
-            if !s.routes.iter().any(own_default) {
+            if typed.default_route(prefix.addr().is_ipv6()).is_none() {
                 return Err(bad_network(format!("{at}: no default gateway")));
             }
         }
@@ -461,8 +455,8 @@ pub(crate) fn subnets(hns: &Hns, net: &Network) -> HcnResult<()> {
     Ok(())
 }
 
-/// Validate and normalise a network document for create.
-pub(crate) fn network(hns: &Hns, id: Guid, mut net: Network) -> HcnResult<Network> {
+/// Validate and normalise a network document for create; with its typed values (read once).
+pub(crate) fn network(hns: &Hns, id: Guid, mut net: Network) -> HcnResult<(Network, NetworkRepr)> {
     if !id.is_zero() && hns.id_in_use(&id) {
         return Err(err(
             HResult::HCN_E_NETWORK_ALREADY_EXISTS,
@@ -494,7 +488,8 @@ pub(crate) fn network(hns: &Hns, id: Guid, mut net: Network) -> HcnResult<Networ
             "network flag DisableHostPort",
         )?;
     }
-    subnets(hns, &net)?;
+    let repr = NetworkRepr::parse(&net);
+    subnets_repr(hns, &net, &repr)?;
     for (i, r) in net.mac_pool.ranges.iter_mut().enumerate() {
         let parse = |s: &str, what: &str| {
             s.parse::<Mac>().map_err(|_| {
@@ -513,11 +508,11 @@ pub(crate) fn network(hns: &Hns, id: Guid, mut net: Network) -> HcnResult<Networ
         r.start_mac_address = a.to_string();
         r.end_mac_address = b.to_string();
     }
-    for p in &net.policies {
-        network_policy(hns, p)?;
+    for (p, t) in net.policies.iter().zip(&repr.policies) {
+        network_policy_repr(hns, p, t)?;
     }
     net.id = id;
-    Ok(net)
+    Ok((net, repr))
 }
 
 /// The network an endpoint document names: `HostComputeNetwork`, or the v1 key `VirtualNetwork`.
@@ -535,6 +530,8 @@ fn endpoint_network_ref(ep: &Endpoint) -> Option<String> {
 /// What a validated endpoint still needs at commit time.
 pub(crate) struct EndpointPlan {
     pub endpoint: Endpoint,
+    /// Its typed values (read once here; the MAC still to take is set at commit).
+    pub repr: EndpointRepr,
     /// Take a MAC from the host range (the network has no MacPool and none was given).
     pub needs_host_mac: bool,
 }
@@ -565,6 +562,8 @@ pub(crate) fn endpoint(hns: &Hns, id: Guid, mut ep: Endpoint) -> HcnResult<Endpo
     // Read-only (filled by a namespace attach); hcsshim's network.CreateEndpoint may still send it.
     ep.host_compute_namespace.clear();
     ep.host_compute_network = net_id.to_string();
+    // Every value read once; the checks below and the stored repr use it.
+    let mut repr = EndpointRepr::parse(&ep);
 
     let subs = ipam::subnets(net);
     let mut seen: BTreeSet<IpAddr> = BTreeSet::new();
@@ -572,7 +571,7 @@ pub(crate) fn endpoint(hns: &Hns, id: Guid, mut ep: Endpoint) -> HcnResult<Endpo
     for (i, c) in ep.ip_configurations.iter_mut().enumerate() {
         // The JSON path is only formatted when an error is reported.
         let at = IpConfigAt(i);
-        let ip = parse_ip(&c.ip_address).ok_or_else(|| {
+        let ip = *repr.addresses[i].as_ref().map_err(|_| {
             err(
                 HResult::HCN_E_INVALID_IP,
                 format!("{at}.IpAddress: expected an IP address, found {:?}", c.ip_address),
@@ -667,6 +666,7 @@ pub(crate) fn endpoint(hns: &Hns, id: Guid, mut ep: Endpoint) -> HcnResult<Endpo
                 continue;
             }
             if let Some((ip, len)) = ipam::allocate(hns, net_id, &subs, v4)? {
+                repr.addresses.push(Ok(ip));
                 ep.ip_configurations.push(crate::schema::IpConfig {
                     ip_address: ip.to_string(),
                     prefix_length: len,
@@ -677,32 +677,38 @@ pub(crate) fn endpoint(hns: &Hns, id: Guid, mut ep: Endpoint) -> HcnResult<Endpo
     }
     // HNS returns the subnet's gateway as the endpoint's default route (inferred from real output).
     if ep.routes.is_empty() && !remote {
-        for c in &ep.ip_configurations {
-            let Some(ip) = parse_ip(&c.ip_address) else {
-                continue;
+        let gateways: Vec<IpAddr> = (repr.addresses.iter().flatten())
+            .filter_map(|ip| {
+                subs.iter()
+                    .find(|s| s.prefix.contains(ip))
+                    .and_then(|s| s.gateway)
+            })
+            .collect();
+        for gw in gateways {
+            let (default, text) = match gw {
+                IpAddr::V4(_) => (IpNet::V4(Default::default()), "0.0.0.0/0"),
+                IpAddr::V6(_) => (IpNet::V6(Default::default()), "::/0"),
             };
-            if let Some(gw) = subs
-                .iter()
-                .find(|s| s.prefix.contains(&ip))
-                .and_then(|s| s.gateway)
-            {
-                ep.routes.push(Route {
-                    next_hop: gw.to_string(),
-                    destination_prefix: if gw.is_ipv4() { "0.0.0.0/0" } else { "::/0" }.into(),
-                    ..Default::default()
-                });
-            }
+            ep.routes.push(Route {
+                next_hop: gw.to_string(),
+                destination_prefix: text.into(),
+                ..Default::default()
+            });
+            repr.routes.push(RouteRepr::new(default, gw));
         }
     }
-    endpoint_routes(&ep)?;
+    endpoint_routes(&repr)?;
     let mut needs_host_mac = false;
     if ep.mac_address.trim().is_empty() {
         match ipam::pool_mac(hns, net)? {
-            Some(m) => ep.mac_address = m.to_string(),
+            Some(m) => {
+                ep.mac_address = m.to_string();
+                repr.mac = Ok(m);
+            }
             None => needs_host_mac = true,
         }
     } else {
-        let m: Mac = ep.mac_address.parse().map_err(|_| {
+        let m: Mac = *repr.mac.as_ref().map_err(|_| {
             err(
                 HResult::HCN_E_INVALID_ENDPOINT,
                 format!("MacAddress: expected a MAC address, found {:?}", ep.mac_address),
@@ -710,13 +716,14 @@ pub(crate) fn endpoint(hns: &Hns, id: Guid, mut ep: Endpoint) -> HcnResult<Endpo
         })?;
         ep.mac_address = m.to_string();
     }
-    for p in &ep.policies {
-        endpoint_policy(hns, p, remote)?;
+    for (p, r) in ep.policies.iter().zip(&repr.policies) {
+        endpoint_policy_repr(hns, p, r, remote)?;
     }
     port_conflicts(hns, &net_id, None, &ep.policies)?;
     ep.id = id;
     Ok(EndpointPlan {
         endpoint: ep,
+        repr,
         needs_host_mac,
     })
 }
@@ -724,25 +731,33 @@ pub(crate) fn endpoint(hns: &Hns, id: Guid, mut ep: Endpoint) -> HcnResult<Endpo
 /// An endpoint's own routes: each a destination (address or CIDR) and a next hop of its family.
 /// HNS's rule for network routes (§6.1), applied to the endpoint's (inferred): a route the
 /// dataplane cannot build is refused here rather than dropped by the compile.
-fn endpoint_routes(ep: &Endpoint) -> HcnResult<()> {
+fn endpoint_routes(ep: &EndpointRepr) -> HcnResult<()> {
     let bad = |msg: String| err(HResult::HCN_E_INVALID_ENDPOINT, msg);
     for (k, r) in ep.routes.iter().enumerate() {
-        let Some(dest) = parse_addr_or_net(&r.destination_prefix) else {
-            return Err(bad(format!(
-                "Routes[{k}].DestinationPrefix: expected a CIDR, found {:?}",
-                r.destination_prefix
-            )));
+        let dest = match &r.destination {
+            Ok(d) => d,
+            Err(e) => {
+                return Err(bad(format!(
+                    "Routes[{k}].DestinationPrefix: expected a CIDR, found {:?}",
+                    e.found
+                )))
+            }
         };
-        let Some(hop) = parse_ip(&r.next_hop) else {
-            return Err(bad(format!(
-                "Routes[{k}].NextHop: expected an IP address, found {:?}",
-                r.next_hop
-            )));
-        };
-        if !same_family(&dest, hop) {
-            return Err(bad(format!(
-                "Routes[{k}]: NextHop {hop} is not of the family of DestinationPrefix {dest}"
-            )));
+        match &r.next_hop {
+            Ok(_) => {}
+            Err(e) => match e.other_family {
+                None => {
+                    return Err(bad(format!(
+                        "Routes[{k}].NextHop: expected an IP address, found {:?}",
+                        e.found
+                    )))
+                }
+                Some(hop) => {
+                    return Err(bad(format!(
+                        "Routes[{k}]: NextHop {hop} is not of the family of DestinationPrefix {dest}"
+                    )))
+                }
+            },
         }
     }
     Ok(())
@@ -752,16 +767,22 @@ fn endpoint_routes(ep: &Endpoint) -> HcnResult<()> {
 fn endpoint_refs(hns: &Hns, refs: &mut [String], what: &str) -> HcnResult<()> {
     for r in refs.iter_mut() {
         let g = parse_guid(r, what)?;
-        if !hns.endpoints.contains_key(&g) {
-            return Err(err(
-                HResult::HCN_E_ENDPOINT_NOT_FOUND,
-                format!("{what}: endpoint {g} not found"),
-            ));
-        }
-        // No second parse (with ten backends per LB it was a tenth of an LB create).
-        if !super::index::parsed_guid_is_canonical(r) {
-            *r = g.to_string();
-        }
+        endpoint_ref(hns, r, g, what)?;
+    }
+    Ok(())
+}
+
+/// One endpoint reference `r`, read as `g`: it must exist; normalised to upper case.
+fn endpoint_ref(hns: &Hns, r: &mut String, g: Guid, what: &str) -> HcnResult<()> {
+    if !hns.endpoints.contains_key(&g) {
+        return Err(err(
+            HResult::HCN_E_ENDPOINT_NOT_FOUND,
+            format!("{what}: endpoint {g} not found"),
+        ));
+    }
+    // No second parse (with ten backends per LB it was a tenth of an LB create).
+    if !super::index::parsed_guid_is_canonical(r) {
+        *r = g.to_string();
     }
     Ok(())
 }
@@ -789,8 +810,23 @@ fn lb_clash<'a>(a: &'a LoadBalancer, b: &LoadBalancer) -> Option<(u32, Option<&'
 }
 
 /// Validate and normalise a load balancer (create, or the full document of an update of `me`).
-pub(crate) fn load_balancer(hns: &Hns, me: Option<&Guid>, mut lb: LoadBalancer) -> HcnResult<LoadBalancer> {
-    endpoint_refs(hns, &mut lb.host_compute_endpoints, "HostComputeEndpoints")?;
+pub(crate) fn load_balancer(
+    hns: &Hns,
+    me: Option<&Guid>,
+    mut lb: LoadBalancer,
+) -> HcnResult<(LoadBalancer, LoadBalancerRepr)> {
+    // Every value read once; the checks below and the stored repr use it.
+    let repr = LoadBalancerRepr::parse(&lb);
+    let what = "HostComputeEndpoints";
+    for (r, g) in lb.host_compute_endpoints.iter_mut().zip(&repr.backends) {
+        let g = *g.as_ref().map_err(|_| {
+            err(
+                HResult::HCN_E_GUID_CONVERSION_FAILURE,
+                format!("{what}: expected a GUID, found {r:?}"),
+            )
+        })?;
+        endpoint_ref(hns, r, g, what)?;
+    }
     let bad_ip = |what: &str, s: &str| {
         err(
             HResult::HCN_E_INVALID_IP,
@@ -798,13 +834,16 @@ pub(crate) fn load_balancer(hns: &Hns, me: Option<&Guid>, mut lb: LoadBalancer) 
         )
     };
     // An empty SourceVIP is legal (kube-proxy sends "", consumers.md P3).
-    if !lb.source_vip.trim().is_empty() {
-        let ip = parse_ip(&lb.source_vip).ok_or_else(|| bad_ip("SourceVIP", &lb.source_vip))?;
-        check_family(hns, ip, "an IPv6 SourceVIP")?;
-        lb.source_vip = ip.to_string();
+    match repr.source_vip {
+        Ok(None) => {}
+        Ok(Some(ip)) => {
+            check_family(hns, ip, "an IPv6 SourceVIP")?;
+            lb.source_vip = ip.to_string();
+        }
+        Err(_) => return Err(bad_ip("SourceVIP", &lb.source_vip)),
     }
-    for v in lb.frontend_vips.iter_mut() {
-        let ip = parse_ip(v).ok_or_else(|| bad_ip("FrontendVIPs", v))?;
+    for (v, typed) in lb.frontend_vips.iter_mut().zip(&repr.frontend_vips) {
+        let ip = *typed.as_ref().map_err(|_| bad_ip("FrontendVIPs", v))?;
         check_family(hns, ip, "an IPv6 frontend VIP")?;
         *v = ip.to_string();
     }
@@ -848,7 +887,7 @@ pub(crate) fn load_balancer(hns: &Hns, me: Option<&Guid>, mut lb: LoadBalancer) 
     }
     if hns.settings.unique_lb_frontends {
         // The lowest-ID LB sharing a frontend is the one named, as a scan in ID order would.
-        let owner = hns.index.lb_frontend_owner(&lb, me.copied());
+        let owner = hns.index.lb_frontend_owner(&lb, &repr, me.copied());
         if let Some((id, other)) = owner.and_then(|o| hns.load_balancers.get_key_value(&o)) {
             if let Some(f) = lb_clash(&lb, other) {
                 return Err(err(
@@ -863,14 +902,16 @@ pub(crate) fn load_balancer(hns: &Hns, me: Option<&Guid>, mut lb: LoadBalancer) 
             }
         }
     }
-    Ok(lb)
+    Ok((lb, repr))
 }
 
 /// Validate and normalise an SDN route object.
 pub(crate) fn sdn_route(hns: &Hns, mut r: SdnRoute) -> HcnResult<SdnRoute> {
     endpoint_refs(hns, &mut r.host_compute_endpoints, "HostComputeEndpoints")?;
     for (i, s) in r.routes.iter().enumerate() {
-        check_sdn_route(s, &format!("Routes[{i}]"))?;
+        let what = format!("Routes[{i}]");
+        let typed = SdnRouteRepr::parse(s, |f| format!("{what}.{f}"));
+        check_sdn_route(&typed, &what)?;
     }
     Ok(r)
 }

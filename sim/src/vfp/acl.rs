@@ -7,6 +7,7 @@
 //! pass both, so a Calico `Host Allow` at priority 100 does not short-cut the Switch ladder.
 
 pub use crate::path::Dir;
+use hnsim_model::repr::{AclAction, AclRepr, ReprError};
 use hnsim_model::schema::AclPolicy;
 use ipnet::IpNet;
 use std::net::IpAddr;
@@ -49,85 +50,38 @@ pub struct AclView {
     pub remote_port: Option<u16>,
 }
 
-fn parse_addrs(s: &str, field: &str) -> Result<Vec<IpNet>, String> {
-    let mut v = Vec::new();
-    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let net = if part.contains('/') {
-            part.parse::<IpNet>()
-                .map_err(|_| format!("{field}: expected an IP or CIDR, found {part:?}"))?
-        } else {
-            let ip: IpAddr = part
-                .parse()
-                .map_err(|_| format!("{field}: expected an IP or CIDR, found {part:?}"))?;
-            IpNet::from(ip)
-        };
-        v.push(net);
-    }
-    Ok(v)
+/// Why an `ACL` policy does not compile into a rule.
+#[derive(Debug, PartialEq, Eq)]
+pub enum AclUnbuilt<'a> {
+    /// A value that did not read (validation refuses it; a restored state may hold it).
+    Unread(&'a ReprError),
+    /// `Action: Pass` (schema 2.10): accepted by HNS, not modelled by this VFP.
+    Pass,
 }
 
-fn parse_ports(s: &str, field: &str) -> Result<Vec<(u16, u16)>, String> {
-    let mut v = Vec::new();
-    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let bad = || format!("{field}: expected a port or range like 1000-2000, found {part:?}");
-        let (a, b) = match part.split_once('-') {
-            Some((a, b)) => (
-                a.trim().parse::<u16>().map_err(|_| bad())?,
-                b.trim().parse::<u16>().map_err(|_| bad())?,
-            ),
-            None => {
-                let p = part.parse::<u16>().map_err(|_| bad())?;
-                (p, p)
-            }
-        };
-        if a > b {
-            return Err(bad());
-        }
-        v.push((a, b));
+impl AclUnbuilt<'_> {
+    /// `Action: Pass` is not modelled: the message, quoting the action as written.
+    pub fn pass_message(action: &str) -> String {
+        format!("expected Allow or Block (Pass is not modelled), found {action:?}")
     }
-    Ok(v)
-}
-
-fn parse_protocols(s: &str) -> Result<Option<Vec<u8>>, String> {
-    let mut v = Vec::new();
-    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let n: u16 = match part.to_ascii_lowercase().as_str() {
-            "tcp" => 6,
-            "udp" => 17,
-            "icmp" | "icmpv4" => 1,
-            "icmpv6" => 58,
-            "igmp" => 2,
-            other => other
-                .parse()
-                .map_err(|_| format!("Protocols: expected protocol numbers like \"6,17\", found {s:?}"))?,
-        };
-        if n == 256 {
-            return Ok(None);
-        }
-        if n > 255 {
-            return Err(format!(
-                "Protocols: {n} is not a protocol number (0-255, 256 = any)"
-            ));
-        }
-        v.push(n as u8);
-    }
-    Ok(if v.is_empty() { None } else { Some(v) })
 }
 
 impl AclRule {
-    /// Compile one `ACL` policy; `index` names rules that carry no `Id`.
-    pub fn parse(p: &AclPolicy, index: usize) -> Result<AclRule, String> {
-        let allow = match p.action.to_ascii_lowercase().as_str() {
-            "allow" => true,
-            "block" => false,
-            other => return Err(format!("Action: expected Allow or Block, found {other:?}")),
+    /// Compile one `ACL` policy from its typed values (`r`, read from `p` by the model);
+    /// `index` names rules that carry no `Id`.
+    pub fn from_repr<'a>(p: &AclPolicy, r: &'a AclRepr, index: usize) -> Result<AclRule, AclUnbuilt<'a>> {
+        // In the model's order of checks (`AclRepr::error`).
+        fn read<'a, T: Clone>(v: &'a Result<T, Box<ReprError>>) -> Result<T, AclUnbuilt<'a>> {
+            match v {
+                Ok(x) => Ok(x.clone()),
+                Err(e) => Err(AclUnbuilt::Unread(e)),
+            }
+        }
+        let allow = match read(&r.action)? {
+            AclAction::Allow => true,
+            AclAction::Block => false,
+            AclAction::Pass => return Err(AclUnbuilt::Pass),
         };
-        let dir = match p.direction.to_ascii_lowercase().as_str() {
-            "in" => Dir::In,
-            "out" => Dir::Out,
-            other => return Err(format!("Direction: expected In or Out, found {other:?}")),
-        };
-        let host = p.rule_type.eq_ignore_ascii_case("host");
         Ok(AclRule {
             name: if p.id.is_empty() {
                 format!("ACL#{index}")
@@ -136,13 +90,23 @@ impl AclRule {
             },
             priority: p.priority,
             allow,
-            dir,
-            host,
-            protocols: parse_protocols(&p.protocols)?,
-            local_addrs: parse_addrs(&p.local_addresses, "LocalAddresses")?,
-            remote_addrs: parse_addrs(&p.remote_addresses, "RemoteAddresses")?,
-            local_ports: parse_ports(&p.local_ports, "LocalPorts")?,
-            remote_ports: parse_ports(&p.remote_ports, "RemotePorts")?,
+            dir: if read(&r.out)? { Dir::Out } else { Dir::In },
+            host: read(&r.host)?,
+            protocols: read(&r.protocols)?,
+            local_addrs: read(&r.local_addresses)?,
+            remote_addrs: read(&r.remote_addresses)?,
+            local_ports: read(&r.local_ports)?,
+            remote_ports: read(&r.remote_ports)?,
+        })
+    }
+
+    /// Read and compile one `ACL` policy (tests, and callers without a repr); the error names
+    /// the field.
+    pub fn parse(p: &AclPolicy, index: usize) -> Result<AclRule, String> {
+        let r = AclRepr::parse(p, |f| f.to_string());
+        AclRule::from_repr(p, &r, index).map_err(|e| match e {
+            AclUnbuilt::Unread(e) => e.to_string(),
+            AclUnbuilt::Pass => format!("Action: {}", AclUnbuilt::pass_message(&p.action)),
         })
     }
 
