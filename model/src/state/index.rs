@@ -131,12 +131,9 @@ impl std::fmt::Debug for Probes {
     }
 }
 
-/// Parse a GUID. The canonical form HNS writes (and the state stores), 36 characters with
-/// dashes, is read here without allocating; any other form goes to `Guid::from_str`, so the
-/// answer is always `Guid::from_str`'s.
-pub(crate) fn guid(s: &str) -> Option<Guid> {
-    Guid::parse_hyphenated(s).or_else(|| s.parse().ok())
-}
+/// Parse a GUID: the typed values' reader (`repr::guid`: the canonical 36-character form
+/// without allocating, any other form as `Guid::from_str` reads it).
+pub(crate) use crate::repr::guid;
 
 /// Whether a string that parsed as a GUID is exactly `Guid`'s `Display` form (upper case), so it
 /// need not be rewritten: at 36 characters only the dashed form parses, so no second parse.

@@ -47,10 +47,12 @@ pub use journal::{Change, Cursor};
 
 use crate::hresult::{HResult, HcnError};
 use crate::ids::{Guid, Mac};
+use crate::repr::{EndpointRepr, NetworkRepr};
 use crate::schema::{Endpoint, LoadBalancer, Namespace, Network, SdnRoute, Version};
 use ipnet::IpNet;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
@@ -280,32 +282,54 @@ impl Hns {
 
     // ---- the cheap read API for the dataplane -------------------------------------------
 
-    /// The endpoint's addresses, in `IpConfigurations` order (unparsable entries skipped; the
+    /// The endpoint's addresses, in `IpConfigurations` order (unreadable entries skipped; the
     /// state machine never stores one).
     pub fn endpoint_ips(&self, ep: &Guid) -> impl Iterator<Item = IpAddr> + '_ {
-        self.endpoints
-            .get(ep)
-            .into_iter()
-            .flat_map(|e| e.ip_configurations.iter())
-            .filter_map(|c| c.ip_address.parse().ok())
+        let ips: Vec<IpAddr> = self
+            .endpoint_values(ep)
+            .map(|r| {
+                r.addresses
+                    .iter()
+                    .filter_map(|a| a.as_ref().ok().copied())
+                    .collect()
+            })
+            .unwrap_or_default();
+        ips.into_iter()
     }
 
-    /// The endpoint's addresses with their prefix lengths.
+    /// The endpoint's addresses with their prefix lengths (`PrefixLength` 0: a host prefix).
     pub fn endpoint_ip_nets(&self, ep: &Guid) -> impl Iterator<Item = IpNet> + '_ {
-        self.endpoints
-            .get(ep)
-            .into_iter()
-            .flat_map(|e| e.ip_configurations.iter())
-            .filter_map(|c| {
-                let ip: IpAddr = c.ip_address.parse().ok()?;
+        let mut nets = Vec::new();
+        if let (Some(e), Some(r)) = (self.endpoints.get(ep), self.endpoint_values(ep)) {
+            for (c, a) in e.ip_configurations.iter().zip(&r.addresses) {
+                let Ok(ip) = *a else { continue };
                 let max = if ip.is_ipv4() { 32 } else { 128 };
                 let len = if c.prefix_length == 0 {
                     max
                 } else {
                     c.prefix_length
                 };
-                IpNet::new(ip, len).ok()
-            })
+                nets.extend(IpNet::new(ip, len).ok());
+            }
+        }
+        nets.into_iter()
+    }
+
+    /// Endpoint `ep`'s typed values: the ones stored with it, or, after direct edits of the
+    /// maps, read from the document now (the same reader, so the answer is the same).
+    fn endpoint_values(&self, ep: &Guid) -> Option<Cow<'_, EndpointRepr>> {
+        match self.endpoint_repr(ep) {
+            Some(r) => Some(Cow::Borrowed(r)),
+            None => Some(Cow::Owned(EndpointRepr::parse(self.endpoints.get(ep)?))),
+        }
+    }
+
+    /// Network `net`'s typed values, as [`Hns::endpoint_values`].
+    fn network_values(&self, net: &Guid) -> Option<Cow<'_, NetworkRepr>> {
+        match self.network_repr(net) {
+            Some(r) => Some(Cow::Borrowed(r)),
+            None => Some(Cow::Owned(NetworkRepr::parse(self.networks.get(net)?))),
+        }
     }
 
     /// The typed values of endpoint `ep` (`crate::repr`), read once when it was stored. `None`
@@ -338,12 +362,12 @@ impl Hns {
     }
 
     pub fn endpoint_mac(&self, ep: &Guid) -> Option<Mac> {
-        self.endpoints.get(ep)?.mac_address.parse().ok()
+        self.endpoint_values(ep)?.mac.as_ref().ok().copied()
     }
 
     /// The network an endpoint belongs to.
     pub fn network_of(&self, ep: &Guid) -> Option<Guid> {
-        index::guid(&self.endpoints.get(ep)?.host_compute_network)
+        self.endpoint_values(ep)?.network
     }
 
     /// The namespace an endpoint is attached to.
@@ -358,13 +382,13 @@ impl Hns {
             .filter_map(move |e| self.endpoints.get_key_value(&e))
     }
 
-    /// The subnets (`IpAddressPrefix`) of a network, parsed.
+    /// The subnets (`IpAddressPrefix`) of a network, typed (empty and unreadable ones skipped).
     pub fn network_subnets(&self, net: &Guid) -> Vec<IpNet> {
-        self.networks
-            .get(net)
+        self.network_values(net)
             .map(|n| {
-                n.subnets()
-                    .filter_map(|s| s.ip_address_prefix.parse().ok())
+                n.subnets
+                    .iter()
+                    .filter_map(|s| *s.prefix.as_ref().ok()?)
                     .collect()
             })
             .unwrap_or_default()
