@@ -191,7 +191,7 @@ fn doctor_is_silent_on_a_healthy_scenario_and_lists_its_checks() {
     );
     let o = hnsim(&["doctor", "--list-checks", "x"]);
     assert_eq!(o.status.code(), Some(0));
-    assert_eq!(out(&o).lines().count(), 20);
+    assert_eq!(out(&o).lines().count(), 21);
     let o = hnsim(&["doctor", "tests/data/nodes/l2bridge", "--format", "xml"]);
     assert_eq!(o.status.code(), Some(2));
 }

@@ -34,14 +34,14 @@ fn healthy() -> Vec<Value> {
         json!({"ID": NET_B, "Name": "cbr0", "Type": "L2Bridge",
             "Ipams": [{"Type": "Static", "Subnets": [{"IpAddressPrefix": "10.244.3.0/24",
                 "Routes": [{"NextHop": "10.244.3.1", "DestinationPrefix": "0.0.0.0/0"}]}]}]}),
-        json!({"ID": SV, "HostComputeNetwork": NET_O, "IpConfigurations": [{"IpAddress": "10.244.1.2"}]}),
-        json!({"ID": POD, "HostComputeNetwork": NET_O, "IpConfigurations": [{"IpAddress": "10.244.1.5"}],
+        json!({"ID": SV, "MacAddress": "00-15-5D-52-A0-02", "HostComputeNetwork": NET_O, "IpConfigurations": [{"IpAddress": "10.244.1.2"}]}),
+        json!({"ID": POD, "MacAddress": "00-15-5D-52-A0-05", "HostComputeNetwork": NET_O, "IpConfigurations": [{"IpAddress": "10.244.1.5"}],
             "Policies": [onat(&["10.244.0.0/16", "10.96.0.0/12"]), {"Type": "EncapOverhead", "Settings": {"Overhead": 50}}]}),
-        json!({"ID": REM, "HostComputeNetwork": NET_O, "IpConfigurations": [{"IpAddress": "10.244.2.7"}], "Flags": 1,
+        json!({"ID": REM, "MacAddress": "02-11-0A-F4-02-07", "HostComputeNetwork": NET_O, "IpConfigurations": [{"IpAddress": "10.244.2.7"}], "Flags": 1,
             "Policies": [{"Type": "ProviderAddress", "Settings": {"ProviderAddress": "10.0.0.12"}}]}),
-        json!({"ID": BP5, "HostComputeNetwork": NET_B, "IpConfigurations": [{"IpAddress": "10.244.3.5"}],
+        json!({"ID": BP5, "MacAddress": "00-15-5D-52-C0-05", "HostComputeNetwork": NET_B, "IpConfigurations": [{"IpAddress": "10.244.3.5"}],
             "Policies": [onat(&["10.244.0.0/16", "10.96.0.0/12", "10.0.0.0/24"])]}),
-        json!({"ID": BP6, "HostComputeNetwork": NET_B, "IpConfigurations": [{"IpAddress": "10.244.3.6"}],
+        json!({"ID": BP6, "MacAddress": "00-15-5D-52-C0-06", "HostComputeNetwork": NET_B, "IpConfigurations": [{"IpAddress": "10.244.3.6"}],
             "Policies": [onat(&["10.244.0.0/16", "10.96.0.0/12", "10.0.0.0/24"])]}),
         json!({"ID": LB_O, "HostComputeEndpoints": [POD, REM], "SourceVIP": "10.244.1.2", "FrontendVIPs": ["10.96.0.20"],
             "PortMappings": [{"Protocol": 6, "InternalPort": 8080, "ExternalPort": 80}]}),
@@ -78,7 +78,7 @@ fn findings(name: &str, docs: &[Value], tweak: impl FnOnce(&mut Context)) -> Vec
 fn the_healthy_node_has_no_findings() {
     let (hns, ctx) = load(&healthy());
     assert_eq!(doctor::run(&hns, &ctx), vec![]);
-    assert_eq!(doctor::CHECKS.len(), 20);
+    assert_eq!(doctor::CHECKS.len(), 21);
 }
 
 /// `check!(name, |docs| change that fires, |docs| near miss that stays silent, what the
@@ -420,4 +420,46 @@ fn diff_names_what_changed_by_meaning() {
         ]
     );
     assert!(diff::diff(&a, &a).is_empty());
+}
+
+#[test]
+fn unreadable_values_are_named_with_their_path() {
+    let mut docs = healthy();
+    by_id(&mut docs, BP6)["MacAddress"] = json!("00-15-5D-52-C0");
+    by_id(&mut docs, LB_O)["FrontendVIPs"] = json!(["10.96.0.256"]);
+    by_id(&mut docs, NET_B)["Ipams"][0]["Subnets"][0]["IpAddressPrefix"] = json!("10.244.3.0/33");
+    let f = findings("unreadable-value", &docs, |_| {});
+    let got: Vec<(&str, &str)> = f
+        .iter()
+        .map(|f| (f.message.as_str(), f.objects[0].as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                "network 3F0E5C9A-5B7D-4C1E-9A2B-6D8E0F1A2B02 (cbr0, L2Bridge): Subnets[0].IpAddressPrefix: expected a CIDR, found \"10.244.3.0/33\"",
+                "network 3F0E5C9A-5B7D-4C1E-9A2B-6D8E0F1A2B02 (cbr0, L2Bridge)"
+            ),
+            (
+                "endpoint 6A1B2C3D-0000-4A00-8000-00000000C306 (10.244.3.6): MacAddress: expected a MAC address, found \"00-15-5D-52-C0\"",
+                "endpoint 6A1B2C3D-0000-4A00-8000-00000000C306 (10.244.3.6)"
+            ),
+            (
+                "load balancer 8D000000-0000-4000-8000-000000000020 (10.96.0.256:80/tcp): FrontendVIPs[0]: expected an IP address, found \"10.96.0.256\"",
+                "load balancer 8D000000-0000-4000-8000-000000000020 (10.96.0.256:80/tcp)"
+            ),
+        ]
+    );
+    assert!(f.iter().all(|f| f.severity == doctor::Severity::Error));
+}
+
+#[test]
+fn values_in_another_accepted_form_are_not_unreadable() {
+    // Near misses: a MAC with colons, a bare address as an OutBoundNAT exception, an IPv6
+    // address where either family is allowed.
+    let mut docs = healthy();
+    by_id(&mut docs, BP6)["MacAddress"] = json!("00:15:5d:52:c0:06");
+    by_id(&mut docs, BP5)["Policies"] = json!([onat(&["10.244.0.0/16", "10.96.0.0/12", "10.0.0.13"])]);
+    by_id(&mut docs, LB_B)["FrontendVIPs"] = json!(["fd00::30"]);
+    assert_eq!(findings("unreadable-value", &docs, |_| {}), vec![]);
 }

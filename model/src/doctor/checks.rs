@@ -27,6 +27,9 @@ macro_rules! check {
 }
 
 pub static CHECKS: &[Check] = &[
+    check!("unreadable-value", Error,
+        "a value of a network, endpoint or load balancer that does not read as what its field holds (address, prefix, MAC, GUID): HNS would refuse it, the dataplane leaves it out",
+        "docs/reference/hns-schema.md §6.1", unreadable_value),
     check!("dangling-reference", Error,
         "an endpoint, namespace or route names an object the state does not hold (LB backends: lb-missing-backend)",
         "docs/reference/node-dumps.md §6", dangling_reference),
@@ -199,6 +202,30 @@ fn node_pas(hns: &Hns, ctx: &Context) -> BTreeSet<IpAddr> {
 }
 
 // ---- the checks ---------------------------------------------------------------------------
+
+fn unreadable_value(hns: &Hns, _: &Context, out: &mut Out) {
+    let mut report = |label: String, errors: Vec<String>| {
+        for e in errors {
+            out.add(format!("{label}: {e}"), vec![label.clone()]);
+        }
+    };
+    let text = |e: &crate::repr::ReprError| e.to_string();
+    for (id, n) in &hns.networks {
+        if let Some(r) = hns.network_values(id) {
+            report(net_label(id, n), r.errors().map(text).collect());
+        }
+    }
+    for (id, e) in &hns.endpoints {
+        if let Some(r) = hns.endpoint_values(id) {
+            report(ep_label(id, e), r.errors().map(text).collect());
+        }
+    }
+    for (id, l) in &hns.load_balancers {
+        if let Some(r) = hns.load_balancer_values(id) {
+            report(lb_label(id, l), r.errors().map(text).collect());
+        }
+    }
+}
 
 fn dangling_reference(_: &Hns, ctx: &Context, out: &mut Out) {
     // Load balancers' missing backends are lb-missing-backend's.

@@ -47,7 +47,7 @@ pub use journal::{Change, Cursor};
 
 use crate::hresult::{HResult, HcnError};
 use crate::ids::{Guid, Mac};
-use crate::repr::{EndpointRepr, NetworkRepr};
+use crate::repr::{EndpointRepr, LoadBalancerRepr, NetworkRepr};
 use crate::schema::{Endpoint, LoadBalancer, Namespace, Network, SdnRoute, Version};
 use ipnet::IpNet;
 use rand::{Rng, SeedableRng};
@@ -317,15 +317,23 @@ impl Hns {
 
     /// Endpoint `ep`'s typed values: the ones stored with it, or, after direct edits of the
     /// maps, read from the document now (the same reader, so the answer is the same).
-    fn endpoint_values(&self, ep: &Guid) -> Option<Cow<'_, EndpointRepr>> {
+    pub(crate) fn endpoint_values(&self, ep: &Guid) -> Option<Cow<'_, EndpointRepr>> {
         match self.endpoint_repr(ep) {
             Some(r) => Some(Cow::Borrowed(r)),
             None => Some(Cow::Owned(EndpointRepr::parse(self.endpoints.get(ep)?))),
         }
     }
 
+    /// Load balancer `lb`'s typed values, as [`Hns::endpoint_values`].
+    pub(crate) fn load_balancer_values(&self, lb: &Guid) -> Option<Cow<'_, LoadBalancerRepr>> {
+        match self.load_balancer_repr(lb) {
+            Some(r) => Some(Cow::Borrowed(r)),
+            None => Some(Cow::Owned(LoadBalancerRepr::parse(self.load_balancers.get(lb)?))),
+        }
+    }
+
     /// Network `net`'s typed values, as [`Hns::endpoint_values`].
-    fn network_values(&self, net: &Guid) -> Option<Cow<'_, NetworkRepr>> {
+    pub(crate) fn network_values(&self, net: &Guid) -> Option<Cow<'_, NetworkRepr>> {
         match self.network_repr(net) {
             Some(r) => Some(Cow::Borrowed(r)),
             None => Some(Cow::Owned(NetworkRepr::parse(self.networks.get(net)?))),
