@@ -3,6 +3,7 @@
 
 use super::{Check, Context, Out, Severity};
 use crate::ids::Guid;
+use crate::repr;
 use crate::schema::lb_flags::{DSR, IPV6};
 use crate::schema::lb_port_flags::LOCAL_ROUTED_VIP;
 use crate::schema::network_flags::ENABLE_NON_PERSISTENT;
@@ -94,10 +95,13 @@ pub static CHECKS: &[Check] = &[
 
 // ---- labels and small readers -------------------------------------------------------------
 
+// The readers below are the typed values' (`crate::repr`), so the doctor reads a value the way
+// validation and the compile do.
+
 fn ips(e: &Endpoint) -> Vec<IpAddr> {
     e.ip_configurations
         .iter()
-        .filter_map(|c| c.ip_address.trim().parse().ok())
+        .filter_map(|c| repr::ip(&c.ip_address))
         .collect()
 }
 
@@ -134,7 +138,7 @@ fn net_label(id: &Guid, n: &Network) -> String {
 }
 
 fn network_of<'a>(hns: &'a Hns, e: &Endpoint) -> Option<(&'a Guid, &'a Network)> {
-    let g: Guid = e.host_compute_network.parse().ok()?;
+    let g = repr::guid(&e.host_compute_network)?;
     hns.networks.get_key_value(&g)
 }
 
@@ -145,7 +149,7 @@ fn is_overlay(hns: &Hns, e: &Endpoint) -> bool {
 fn backends<'a>(hns: &'a Hns, l: &'a LoadBalancer) -> impl Iterator<Item = (Guid, &'a Endpoint)> + 'a {
     l.host_compute_endpoints
         .iter()
-        .filter_map(|s| s.parse::<Guid>().ok())
+        .filter_map(|s| repr::guid(s))
         .filter_map(|g| hns.endpoints.get(&g).map(|e| (g, e)))
 }
 
@@ -167,10 +171,7 @@ fn provider_address(e: &Endpoint) -> Option<&str> {
 
 /// A CIDR or a bare address (`10.0.0.4` = `/32`).
 fn net(s: &str) -> Option<IpNet> {
-    let s = s.trim();
-    s.parse::<IpNet>()
-        .ok()
-        .or_else(|| s.parse::<IpAddr>().ok().map(IpNet::from))
+    repr::addr_or_net(s)
 }
 
 fn overlaps(a: &IpNet, b: &IpNet) -> bool {
@@ -192,7 +193,7 @@ fn node_pas(hns: &Hns, ctx: &Context) -> BTreeSet<IpAddr> {
     for n in hns.networks.values() {
         for p in &n.policies {
             if let NetworkPolicy::ProviderAddress(pa) = p {
-                if let Ok(ip) = pa.provider_address.parse() {
+                if let Some(ip) = repr::ip(&pa.provider_address) {
                     s.insert(ip);
                 }
             }
@@ -308,7 +309,7 @@ fn lb_missing_backend(hns: &Hns, _: &Context, out: &mut Out) {
         let missing: Vec<&String> = l
             .host_compute_endpoints
             .iter()
-            .filter(|s| !s.parse::<Guid>().is_ok_and(|g| hns.endpoints.contains_key(&g)))
+            .filter(|s| !repr::guid(s).is_some_and(|g| hns.endpoints.contains_key(&g)))
             .collect();
         if !missing.is_empty() {
             let mut objects = vec![lb_label(id, l)];
@@ -471,10 +472,7 @@ fn remote_subnet_route(hns: &Hns, ctx: &Context, out: &mut Out) {
                     vec![net_label(id, n)],
                 );
             }
-            if r.provider_address
-                .parse()
-                .is_ok_and(|pa: IpAddr| me.contains(&pa))
-            {
+            if repr::ip(&r.provider_address).is_some_and(|pa| me.contains(&pa)) {
                 out.add(
                     format!("RemoteSubnetRoute {p} points at this node's own address {}: a stale route from a previous lease", r.provider_address),
                     vec![net_label(id, n)],
@@ -492,7 +490,7 @@ fn pod_ip_is_gateway(hns: &Hns, _: &Context, out: &mut Out) {
         let gws: BTreeSet<IpAddr> = n
             .subnets()
             .flat_map(|s| s.routes.iter())
-            .filter_map(|r| r.next_hop.trim().parse().ok())
+            .filter_map(|r| repr::ip(&r.next_hop))
             .collect();
         for ip in ips(e).into_iter().filter(|ip| gws.contains(ip)) {
             out.add(
@@ -574,10 +572,7 @@ fn overlay_source_vip(hns: &Hns, _: &Context, out: &mut Out) {
             } else {
                 out.add("load balancer on an overlay network with no SourceVIP: kube-proxy's --source-vip was not set".into(), vec![lb_label(id, l)]);
             }
-        } else if src
-            .parse()
-            .is_ok_and(|ip: IpAddr| !local_overlay_ips.contains(&ip))
-        {
+        } else if repr::ip(src).is_some_and(|ip| !local_overlay_ips.contains(&ip)) {
             out.add(
                 format!("SourceVIP {src} is held by no local endpoint on the overlay network: the source-VIP endpoint is missing (stale sourceVip.json?), replies to SNATed traffic have nowhere to go"),
                 vec![lb_label(id, l)],
