@@ -284,3 +284,33 @@ fn the_gateway_comes_from_the_default_route_not_the_first_route() {
         ["10.0.0.3", "10.0.0.4", "10.0.0.5", "10.0.0.6"]
     );
 }
+
+#[test]
+fn the_gateway_is_the_default_route_of_the_subnets_own_family() {
+    // An IPv4 subnet whose routes list the IPv6 default first: its gateway (reserved, and the
+    // endpoint's default route) is the IPv4 default's next hop, as the dataplane compiles it.
+    let mut h = hns();
+    let d = subnet_network(
+        "10.0.0.0/29",
+        json!([
+            {"NextHop": "fd00::1", "DestinationPrefix": "::/0"},
+            {"NextHop": "10.0.0.1", "DestinationPrefix": "0.0.0.0/0"}
+        ]),
+        0,
+    );
+    let n = net(&mut h, d);
+    let (_, first) = create(&mut h, ObjectKind::Endpoint, &endpoint_doc(&n, None)).unwrap();
+    assert_eq!(first["IpConfigurations"][0]["IpAddress"], "10.0.0.2");
+    assert_eq!(
+        first["Routes"],
+        json!([{"NextHop": "10.0.0.1", "DestinationPrefix": "0.0.0.0/0"}])
+    );
+    let repr = h.network_repr(&n).expect("stored with the network");
+    let (_, gw) = repr.subnets[0]
+        .default_route(false)
+        .expect("an IPv4 default route");
+    assert_eq!(
+        gw.next_hop.as_ref().ok().map(|a| a.to_string()).as_deref(),
+        Some("10.0.0.1")
+    );
+}

@@ -111,7 +111,7 @@ impl NetworkRepr {
 }
 
 impl SubnetRepr {
-    fn parse(s: &crate::schema::Subnet, k: usize) -> SubnetRepr {
+    pub(crate) fn parse(s: &crate::schema::Subnet, k: usize) -> SubnetRepr {
         let raw = s.ip_address_prefix.trim();
         let prefix = match raw.is_empty() {
             true => Ok(None),

@@ -10,6 +10,7 @@ use super::index::ip_u128;
 use super::{err, Hns, ERROR_NO_MORE_ITEMS};
 use crate::hresult::HcnResult;
 use crate::ids::{Guid, Mac};
+use crate::repr::SubnetRepr;
 use crate::schema::{subnet_flags, Network, Subnet};
 use ipnet::IpNet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -37,17 +38,14 @@ impl SubnetView {
     }
 }
 
-fn is_default_route(prefix: &str) -> bool {
-    matches!(prefix.trim(), "0.0.0.0/0" | "::/0")
-}
-
 pub(crate) fn subnet_view(s: &Subnet, dhcp: bool) -> Option<SubnetView> {
-    let prefix: IpNet = s.ip_address_prefix.trim().parse().ok()?;
-    let gateway = s
-        .routes
-        .iter()
-        .find(|r| is_default_route(&r.destination_prefix))
-        .and_then(|r| r.next_hop.trim().parse().ok());
+    // Read as the dataplane reads it (`repr`): the gateway is the next hop of the first default
+    // route of the subnet's own family, so IPAM reserves the address the pods route through.
+    let subnet = SubnetRepr::parse(s, 0);
+    let prefix: IpNet = (*subnet.prefix.as_ref().ok()?)?;
+    let gateway = subnet
+        .default_route(prefix.addr().is_ipv6())
+        .and_then(|(_, r)| r.next_hop.as_ref().ok().copied());
     let id = s
         .extra
         .iter()
