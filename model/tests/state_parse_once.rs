@@ -196,3 +196,27 @@ fn the_stored_reprs_answer_until_the_maps_are_edited_directly() {
         Some(Ok("00-15-5D-99-99-99".parse().unwrap()))
     );
 }
+
+/// The refusal of a VIP of the other family says which way the flag is wrong, and names the
+/// address (read once, by the repr).
+#[test]
+fn a_vip_of_the_other_family_is_refused_naming_the_flag() {
+    let mut h = hns();
+    let n = nat(&mut h);
+    let message = |h: &mut Hns, policy: Value| {
+        create(h, ObjectKind::Endpoint, &with_policy(&n, policy))
+            .unwrap_err()
+            .message
+    };
+    let pm = json!({"Type": "PortMapping", "Settings": {"Protocol": 6, "InternalPort": 80,
+        "ExternalPort": 8080, "VIP": "fd00::1"}});
+    assert_eq!(
+        message(&mut h, pm),
+        "PortMapping: VIP fd00::1 does not match the mapping's family (flag IPv6 missing)"
+    );
+    let onat = json!({"Type": "OutBoundNAT", "Settings": {"VirtualIP": "10.0.0.1", "Flags": 2}});
+    assert_eq!(
+        message(&mut h, onat),
+        "OutBoundNAT: VirtualIP 10.0.0.1 does not match the policy's family (flag IPv6 set)"
+    );
+}
