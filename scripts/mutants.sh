@@ -10,6 +10,7 @@
 #   switch   sim/src/switch.rs         (hnsim-sim tests)
 #   compile  sim/src/compile.rs        (hnsim-sim tests)
 #   state    model/src/state/*.rs      (hnsim-model tests)
+#   repr     model/src/repr/*.rs       (hnsim-model tests; its --fast set is state's)
 #   core     the three files issue 18 started from: sim/src/vfp/acl.rs, sim/src/vfp/lb.rs,
 #            model/src/state/ipam.rs (two passes, one per package: core-sim and core-state)
 # --fast     only the unit tests and the test targets that exercise the area (listed below), so
@@ -39,7 +40,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-usage() { sed -n '2,38p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,39p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 
 [ $# -ge 1 ] && [ "$1" != -h ] && [ "$1" != --help ] || usage
 area=$1
@@ -73,7 +74,7 @@ sim_fast=(--lib --test vfp_rules --test dataplane_lb --test dataplane_fastpath -
 # (about 40 s a mutant; its two other library tests take 5 s). The whole-suite --again runs it.
 sim_fast_skip=(both_ends_of_every_class_and_every_written_port_get_the_predicted_outcome)
 state_fast=(--lib --test state_ipam --test state_lifecycle --test state_errors --test state_v1
-            --test state_edges --test dump_read)
+            --test state_edges --test dump_read --test state_parse_once)
 
 # Copies the checkout's files (tracked and untracked, not ignored) into $1, only those whose
 # content differs, without keeping their times (so cargo rebuilds what changed, and a mutant an
@@ -189,6 +190,7 @@ case $area in
   switch) run_pass switch hnsim-sim sim_fast sim/src/switch.rs ;;
   compile) run_pass compile hnsim-sim sim_fast sim/src/compile.rs ;;
   state) run_pass state hnsim-model state_fast 'model/src/state/*.rs' ;;
+  repr) run_pass repr hnsim-model state_fast 'model/src/repr/*.rs' ;;
   core-sim) run_pass core-sim hnsim-sim sim_fast sim/src/vfp/acl.rs sim/src/vfp/lb.rs ;;
   core-state) run_pass core-state hnsim-model state_fast model/src/state/ipam.rs ;;
   core)
@@ -196,7 +198,7 @@ case $area in
     run_pass core-state hnsim-model state_fast model/src/state/ipam.rs
     ;;
   *)
-    echo "error: AREA must be vfp, switch, compile, state, core, core-sim or core-state," \
+    echo "error: AREA must be vfp, switch, compile, state, repr, core, core-sim or core-state," \
       "found ${area@Q}" >&2
     exit 2
     ;;

@@ -147,3 +147,76 @@ fn outbound_nat_lists_hold_one_address_per_entry() {
     let p = json!({"Type": "OutBoundNAT", "Settings": {"Exceptions": ["10.0.0.0/8", "192.168.0.1"]}});
     create(&mut h, ObjectKind::Endpoint, &with_policy(&n, p)).expect("one address or CIDR per entry");
 }
+
+/// The state keeps each object's typed values beside its document: what validation read is
+/// what `*_repr` answers. After a direct edit of the maps it answers `None` (the caller reads
+/// the document), even once later operations bring the journal back in step, until the
+/// indexes are rebuilt.
+#[test]
+fn the_stored_reprs_answer_until_the_maps_are_edited_directly() {
+    use hnsim_model::repr::{EndpointRepr, LoadBalancerRepr, NetworkRepr};
+    let mut h = hns();
+    let n = nat(&mut h);
+    let e = ep(&mut h, &n, Some("172.20.0.9"));
+    let lb = json!({"HostComputeEndpoints": [e.to_string()], "FrontendVIPs": ["10.96.0.10"],
+        "PortMappings": [{"Protocol": 6, "InternalPort": 80, "ExternalPort": 80}]});
+    let (lb, _) = create(&mut h, ObjectKind::LoadBalancer, &lb).unwrap();
+    let read = |h: &Hns| {
+        (
+            h.network_repr(&n).cloned(),
+            h.endpoint_repr(&e).cloned(),
+            h.load_balancer_repr(&lb).cloned(),
+        )
+    };
+    let parsed = |h: &Hns| {
+        (
+            Some(NetworkRepr::parse(&h.networks[&n])),
+            Some(EndpointRepr::parse(&h.endpoints[&e])),
+            Some(LoadBalancerRepr::parse(&h.load_balancers[&lb])),
+        )
+    };
+    assert_eq!(read(&h), parsed(&h));
+    assert_eq!(
+        h.endpoint_repr(&e).and_then(|r| r.ipv4()),
+        "172.20.0.9".parse().ok()
+    );
+    assert_eq!(h.endpoint_repr(&n), None, "no endpoint has that ID");
+
+    h.endpoints.get_mut(&e).unwrap().mac_address = "00-15-5D-99-99-99".into();
+    h.generation += 1;
+    assert_eq!(read(&h), (None, None, None), "right after the direct edit");
+    let f = ep(&mut h, &n, None);
+    assert_eq!(read(&h), (None, None, None), "after an operation that follows it");
+    assert_eq!(h.endpoint_repr(&f), None);
+
+    h.rebuild_indexes();
+    assert_eq!(read(&h), parsed(&h));
+    assert_eq!(
+        h.endpoint_repr(&e).map(|r| r.mac.clone()),
+        Some(Ok("00-15-5D-99-99-99".parse().unwrap()))
+    );
+}
+
+/// The refusal of a VIP of the other family says which way the flag is wrong, and names the
+/// address (read once, by the repr).
+#[test]
+fn a_vip_of_the_other_family_is_refused_naming_the_flag() {
+    let mut h = hns();
+    let n = nat(&mut h);
+    let message = |h: &mut Hns, policy: Value| {
+        create(h, ObjectKind::Endpoint, &with_policy(&n, policy))
+            .unwrap_err()
+            .message
+    };
+    let pm = json!({"Type": "PortMapping", "Settings": {"Protocol": 6, "InternalPort": 80,
+        "ExternalPort": 8080, "VIP": "fd00::1"}});
+    assert_eq!(
+        message(&mut h, pm),
+        "PortMapping: VIP fd00::1 does not match the mapping's family (flag IPv6 missing)"
+    );
+    let onat = json!({"Type": "OutBoundNAT", "Settings": {"VirtualIP": "10.0.0.1", "Flags": 2}});
+    assert_eq!(
+        message(&mut h, onat),
+        "OutBoundNAT: VirtualIP 10.0.0.1 does not match the policy's family (flag IPv6 set)"
+    );
+}

@@ -125,6 +125,17 @@ mod tests {
     }
 
     #[test]
+    fn each_flag_reads_on_its_own() {
+        let flags = |f: u32| {
+            let r = repr(json!({"Flags": f}));
+            (r.v6, r.dsr)
+        };
+        assert_eq!(flags(0), (false, false));
+        assert_eq!(flags(1), (false, true), "EnableDirectServerReturn only");
+        assert_eq!(flags(2), (true, false), "IPv6 only");
+    }
+
+    #[test]
     fn values_that_do_not_read_are_typed_errors_and_defaults_are_explicit() {
         let r = repr(
             json!({"HostComputeEndpoints": ["nope"], "FrontendVIPs": ["ten"], "SourceVIP": "src",

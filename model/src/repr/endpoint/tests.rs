@@ -116,3 +116,62 @@ fn an_empty_mac_is_an_error_until_validation_gives_one() {
     let r = repr(json!({"IpConfigurations": [{"IpAddress": "10.0.0.5"}]}));
     assert_eq!(errors(&r), [r#"MacAddress: expected a MAC address, found """#]);
 }
+
+#[test]
+fn the_first_address_of_each_family_is_found_past_the_others() {
+    let r = repr(
+        json!({"IpConfigurations": [{"IpAddress": "fd00::5"}, {"IpAddress": "ten"},
+        {"IpAddress": "10.0.0.5"}, {"IpAddress": "10.0.0.6"}, {"IpAddress": "fd00::6"}]}),
+    );
+    assert_eq!(r.ip_of(false), "10.0.0.5".parse().ok());
+    assert_eq!(r.ip_of(true), "fd00::5".parse().ok());
+    let v4_only = repr(json!({"IpConfigurations": [{"IpAddress": "10.0.0.5"}]}));
+    assert_eq!(v4_only.ip_of(true), None);
+}
+
+#[test]
+fn a_vip_of_the_other_family_names_the_address_it_holds() {
+    let r = repr(json!({"Policies": [
+        {"Type": "PortMapping", "Settings": {"Protocol": 6, "InternalPort": 80, "ExternalPort": 80,
+            "VIP": "fd00::1"}},
+        {"Type": "PortMapping", "Settings": {"Protocol": 6, "InternalPort": 80, "ExternalPort": 80,
+            "VIP": "vip"}},
+        {"Type": "OutBoundNAT", "Settings": {"VirtualIP": "10.0.0.9", "Flags": 2}}]}));
+    let other_family = |i: usize| -> Option<IpAddr> {
+        match &r.policies[i] {
+            EndpointPolicyRepr::PortMapping(m) => m.vip.as_ref().unwrap_err().other_family,
+            EndpointPolicyRepr::OutboundNat(o) => o.virtual_ip.as_ref().unwrap_err().other_family,
+            p => panic!("{p:?}"),
+        }
+    };
+    // Validation says which family was meant when the value is an address at all.
+    assert_eq!(other_family(0), "fd00::1".parse().ok());
+    assert_eq!(other_family(1), None);
+    assert_eq!(other_family(2), "10.0.0.9".parse().ok());
+}
+
+#[test]
+fn policy_settings_read_as_sent() {
+    let r = repr(json!({"Policies": [
+        {"Type": "QOS", "Settings": {"MaximumOutgoingBandwidthInBytes": 1000}},
+        {"Type": "PortMapping", "Settings": {"Protocol": 17, "InternalPort": 53, "ExternalPort": 53,
+            "VIP": "fd00::53", "Flags": 2}},
+        {"Type": "PortMapping", "Settings": {"Protocol": 6, "InternalPort": 80, "ExternalPort": 8080}}]}));
+    assert_eq!(r.policies[0], EndpointPolicyRepr::Qos(Some(1000)));
+    let flags = |i: usize| match &r.policies[i] {
+        EndpointPolicyRepr::PortMapping(m) => (m.v6, m.local_routed),
+        p => panic!("{p:?}"),
+    };
+    assert_eq!(flags(1), (true, false), "flag IPv6 (2) only");
+    assert_eq!(flags(2), (false, false), "no flags");
+}
+
+#[test]
+fn an_acl_policy_that_does_not_read_is_an_endpoint_error() {
+    let r = repr(json!({"MacAddress": "00-15-5D-00-00-05", "Policies": [
+        {"Type": "ACL", "Settings": {"Action": "Permit", "Direction": "In"}}]}));
+    assert_eq!(
+        errors(&r),
+        [r#"Policies[0].Settings.Action: expected Allow, Block or Pass, found "Permit""#]
+    );
+}

@@ -72,3 +72,18 @@ fn values_that_do_not_read_are_typed_errors_with_their_path() {
     );
     assert_eq!(r.vxlan_port(), DEFAULT_VXLAN_PORT, "port 0 names no port");
 }
+
+#[test]
+fn a_provider_address_that_does_not_read_is_a_network_error() {
+    let r = repr(json!({"Type": "L2Bridge",
+        "Policies": [{"Type": "ProviderAddress", "Settings": {"ProviderAddress": "10.0.0.300"}},
+            {"Type": "ProviderAddress", "Settings": {"ProviderAddress": "10.0.0.12"}}]}));
+    assert_eq!(
+        errors(&r),
+        [r#"Policies[0].Settings.ProviderAddress: expected an IP address, found "10.0.0.300""#]
+    );
+    assert_eq!(
+        r.policies[1],
+        NetworkPolicyRepr::ProviderAddress(Ok("10.0.0.12".parse().unwrap()))
+    );
+}
