@@ -532,3 +532,195 @@ fn a_new_port_a_port_mapping_or_a_host_route_renews_every_port() {
     assert_eq!(prog.host_routes.len(), 1, "{:?}", prog.host_routes);
     assert_eq!(prog.port_maps.len(), 1);
 }
+
+/// An endpoint whose namespace changes under it (the endpoint itself unchanged) is recompiled:
+/// here its namespace becomes the host's, so its port becomes host-attached.
+#[test]
+fn an_endpoint_whose_namespace_changes_is_recompiled() {
+    let ns = json!({"ID": Guid(0xC1).to_string(), "NamespaceId": 8, "Type": "Guest",
+        "SchemaVersion": {"Major": 2, "Minor": 0}});
+    let ep = json!({"ID": Guid(0xE1).to_string(), "HostComputeNetwork": net_id(1),
+        "HostComputeNamespace": Guid(0xC1).to_string(),
+        "MacAddress": "00-15-5D-00-21-05", "IpConfigurations": [{"IpAddress": "10.21.0.5"}]});
+    let mut hns = imported(vec![
+        ("network", network(1, "L2Bridge")),
+        ("namespace", ns),
+        ("endpoint", ep),
+    ]);
+    let first = program(&hns);
+    assert!(!first.ports[0].host_attached);
+    hns.namespaces
+        .get_mut(&Guid(0xC1))
+        .expect("the namespace")
+        .namespace_type = Some(hnsim_model::schema::NamespaceType::HostDefault);
+    hns.generation += 1;
+    hns.rebuild_indexes();
+    let next = compile(&hns, &info(), Some(&first));
+    assert_eq!(next.stats.ports_rebuilt, 1);
+    assert!(next.ports[0].host_attached);
+    assert_eq!(
+        next.host_addrs,
+        ["10.21.0.5".parse::<std::net::Ipv4Addr>().unwrap()]
+    );
+}
+
+/// Without a journal to vouch for the changes, the compile compares every endpoint, every
+/// compiled local port and every LB with its cache, and says how many it examined.
+#[test]
+fn a_scan_without_the_journal_examines_every_endpoint_port_and_lb() {
+    let ep = |id: u128, ip: &str, flags: u32| {
+        json!({"ID": Guid(id).to_string(), "HostComputeNetwork": net_id(1), "Flags": flags,
+            "MacAddress": format!("00-15-5D-00-00-{id:02X}"), "IpConfigurations": [{"IpAddress": ip}]})
+    };
+    let lb = json!({"ID": Guid(0xB1).to_string(), "HostComputeEndpoints": [Guid(0xE1).to_string()],
+        "FrontendVIPs": ["10.96.0.10"], "SourceVIP": "10.21.0.100",
+        "PortMappings": [{"Protocol": 6, "InternalPort": 80, "ExternalPort": 80}]});
+    let mut hns = imported(vec![
+        ("network", network(1, "Overlay")),
+        ("endpoint", ep(0xE1, "10.21.0.5", 0)),
+        ("endpoint", ep(0xE2, "10.21.0.6", 0)),
+        ("endpoint", ep(0xE3, "10.21.0.7", 1)),
+        ("lb", lb),
+    ]);
+    let first = program(&hns);
+    assert_eq!(first.ports.len(), 2);
+    // Edited behind the journal's back: the next compile scans.
+    hns.endpoints.get_mut(&Guid(0xE2)).expect("the endpoint").name = "renamed".into();
+    hns.generation += 1;
+    hns.rebuild_indexes();
+    let next = compile(&hns, &info(), Some(&first));
+    assert!(!next.stats.full);
+    assert!(!next.scan.journal);
+    assert_eq!(next.scan.examined, 3 + 2 + 1, "3 endpoints, 2 local ports, 1 LB");
+    assert_eq!(next.stats.ports_rebuilt, 1);
+}
+
+/// An endpoint and an LB created and deleted between two compiles leave nothing to recompile
+/// (the journal names them; neither the state nor the cache holds them).
+#[test]
+fn objects_created_and_deleted_between_compiles_recompile_nothing() {
+    use hnsim_model::backend::ObjectKind;
+    let mut hns = imported(vec![("network", network(1, "L2Bridge"))]);
+    let first = program(&hns);
+    let ep = json!({"HostComputeNetwork": net_id(1), "IpConfigurations": [{"IpAddress": "10.21.0.5"}]});
+    let ep = hns
+        .endpoint_create(Guid::ZERO, serde_json::from_value(ep).expect("endpoint document"))
+        .expect("a valid endpoint");
+    let lb = json!({"HostComputeEndpoints": [ep.to_string()], "FrontendVIPs": ["10.96.0.10"],
+        "PortMappings": [{"Protocol": 6, "InternalPort": 80, "ExternalPort": 80}]});
+    let lb = hns
+        .load_balancer_create(Guid::ZERO, serde_json::from_value(lb).expect("LB document"))
+        .expect("a valid LB");
+    hns.delete_object(ObjectKind::LoadBalancer, &lb)
+        .expect("LB deleted");
+    hns.delete_object(ObjectKind::Endpoint, &ep)
+        .expect("endpoint deleted");
+    let next = compile(&hns, &info(), Some(&first));
+    assert!(next.scan.journal, "the journal vouches for the changes");
+    assert_eq!(next.stats, Default::default());
+    assert!(next.ports.is_empty() && next.lbs.mappings().is_empty());
+}
+
+/// An endpoint the journal names but that did not change (a policy update to the same
+/// policies) is not recompiled.
+#[test]
+fn a_journalled_endpoint_that_did_not_change_is_not_recompiled() {
+    use hnsim_model::schema::{ModifyRequest, RequestType};
+    let mut hns = imported(vec![("network", network(1, "L2Bridge"))]);
+    let ep = json!({"HostComputeNetwork": net_id(1), "IpConfigurations": [{"IpAddress": "10.21.0.5"}]});
+    let ep = hns
+        .endpoint_create(Guid::ZERO, serde_json::from_value(ep).expect("endpoint document"))
+        .expect("a valid endpoint");
+    let first = program(&hns);
+    assert_eq!(first.ports.len(), 1);
+    let same = ModifyRequest {
+        resource_type: "Policy".into(),
+        request_type: RequestType::Update,
+        settings: json!({"Policies": []}),
+    };
+    hns.endpoint_modify(&ep, &same).expect("the update");
+    let next = compile(&hns, &info(), Some(&first));
+    assert!(next.scan.journal);
+    assert_eq!(next.scan.examined, 1, "the journal names the endpoint");
+    assert_eq!(next.stats, Default::default(), "and it did not change");
+    assert_eq!(next.port_generation, first.port_generation);
+}
+
+/// OutBoundNAT keeps its VirtualIP, per family; an IPv6 port mapping (Flags 2) is not modelled
+/// and so not programmed, while the IPv4 one is.
+#[test]
+fn outbound_nat_keeps_its_virtual_ip_and_an_ipv6_port_mapping_is_not_programmed() {
+    let ep = json!({"ID": Guid(0xE1).to_string(), "HostComputeNetwork": net_id(1),
+        "MacAddress": "00-15-5D-00-21-05", "IpConfigurations": [{"IpAddress": "10.21.0.5"}],
+        "Policies": [
+            {"Type": "OutBoundNAT", "Settings": {"VirtualIP": "10.0.0.11", "Exceptions": ["10.21.0.0/16"]}},
+            {"Type": "OutBoundNAT", "Settings": {"VirtualIP": "fd00::11", "Flags": 2,
+                "Exceptions": ["fd00:21::/64"]}},
+            {"Type": "PortMapping", "Settings": {"Protocol": 6, "InternalPort": 80, "ExternalPort": 8080,
+                "Flags": 2}},
+            {"Type": "PortMapping", "Settings": {"Protocol": 6, "InternalPort": 81, "ExternalPort": 8081}}]});
+    let p = program(&imported(vec![
+        ("network", network(1, "L2Bridge")),
+        ("endpoint", ep),
+    ]));
+    assert!(errors(&p).is_empty(), "{:?}", errors(&p));
+    let port = &p.ports[0];
+    let nat: Vec<_> = port
+        .outbound_nat
+        .iter()
+        .map(|o| (o.virtual_ip.map(|a| a.to_string()), o.exceptions.len()))
+        .collect();
+    assert_eq!(nat, [(Some("10.0.0.11".to_string()), 1)]);
+    let nat6: Vec<_> = port
+        .outbound_nat6
+        .iter()
+        .map(|o| (o.virtual_ip.map(|a| a.to_string()), o.exceptions.len()))
+        .collect();
+    assert_eq!(nat6, [(Some("fd00::11".to_string()), 1)]);
+    let maps: Vec<_> = p.port_maps.keys().copied().collect();
+    assert_eq!(maps, [(6, 8081)], "only the IPv4 mapping");
+}
+
+/// A remote endpoint is compared by what the dataplane reads of it (its fingerprint): a new
+/// name recompiles nothing.
+#[test]
+fn a_renamed_remote_endpoint_recompiles_nothing() {
+    let remote = json!({"ID": Guid(0xE2).to_string(), "HostComputeNetwork": net_id(1), "Flags": 1,
+        "MacAddress": "00-15-5D-00-22-06", "IpConfigurations": [{"IpAddress": "10.21.0.6"}]});
+    let mut hns = imported(vec![("network", network(1, "Overlay")), ("endpoint", remote)]);
+    let first = program(&hns);
+    assert_eq!(first.remote_by_ip.len(), 1);
+    hns.endpoints.get_mut(&Guid(0xE2)).expect("the endpoint").name = "renamed".into();
+    hns.generation += 1;
+    hns.rebuild_indexes();
+    let next = compile(&hns, &info(), Some(&first));
+    assert_eq!(next.stats, Default::default());
+}
+
+/// An LB deleted and created again, the same, between two compiles is not recompiled.
+#[test]
+fn an_lb_deleted_and_created_again_unchanged_is_not_recompiled() {
+    use hnsim_model::backend::ObjectKind;
+    let mut hns = imported(vec![("network", network(1, "L2Bridge"))]);
+    let ep = json!({"HostComputeNetwork": net_id(1), "IpConfigurations": [{"IpAddress": "10.21.0.5"}]});
+    let ep = hns
+        .endpoint_create(Guid::ZERO, serde_json::from_value(ep).expect("endpoint document"))
+        .expect("a valid endpoint");
+    let lb = json!({"ID": Guid(0xB1).to_string(), "HostComputeEndpoints": [ep.to_string()],
+        "FrontendVIPs": ["10.96.0.10"], "PortMappings": [{"Protocol": 6, "InternalPort": 80, "ExternalPort": 80}]});
+    let create = |hns: &mut Hns| {
+        hns.load_balancer_create(
+            Guid::ZERO,
+            serde_json::from_value(lb.clone()).expect("LB document"),
+        )
+        .expect("a valid LB")
+    };
+    let id = create(&mut hns);
+    let first = program(&hns);
+    hns.delete_object(ObjectKind::LoadBalancer, &id)
+        .expect("LB deleted");
+    assert_eq!(create(&mut hns), id);
+    let next = compile(&hns, &info(), Some(&first));
+    assert!(next.scan.journal);
+    assert_eq!(next.stats, Default::default());
+}
