@@ -8,7 +8,7 @@
 # AREA picks the files and the package whose tests judge each mutant:
 #   vfp      sim/src/vfp/*.rs          (hnsim-sim tests)
 #   switch   sim/src/switch.rs         (hnsim-sim tests)
-#   compile  sim/src/compile.rs        (hnsim-sim tests)
+#   compile  sim/src/compile.rs, sim/src/compile/*.rs (hnsim-sim tests)
 #   state    model/src/state/*.rs      (hnsim-model tests)
 #   repr     model/src/repr/*.rs       (hnsim-model tests; its --fast set is state's)
 #   core     the three files issue 18 started from: sim/src/vfp/acl.rs, sim/src/vfp/lb.rs,
@@ -188,7 +188,7 @@ summarise() {
 case $area in
   vfp) run_pass vfp hnsim-sim sim_fast 'sim/src/vfp/*.rs' ;;
   switch) run_pass switch hnsim-sim sim_fast sim/src/switch.rs ;;
-  compile) run_pass compile hnsim-sim sim_fast sim/src/compile.rs ;;
+  compile) run_pass compile hnsim-sim sim_fast sim/src/compile.rs 'sim/src/compile/*.rs' ;;
   state) run_pass state hnsim-model state_fast 'model/src/state/*.rs' ;;
   repr) run_pass repr hnsim-model state_fast 'model/src/repr/*.rs' ;;
   core-sim) run_pass core-sim hnsim-sim sim_fast sim/src/vfp/acl.rs sim/src/vfp/lb.rs ;;

@@ -25,8 +25,7 @@ use hnsim_model::repr::{
     ReprError, SubnetRepr,
 };
 use hnsim_model::schema::{
-    endpoint_flags, network_flags, Endpoint, EndpointPolicy, LoadBalancer, Network, NetworkPolicy,
-    NetworkType,
+    endpoint_flags, Endpoint, EndpointPolicy, LoadBalancer, Network, NetworkPolicy, NetworkType,
 };
 use hnsim_model::state::{Cursor, Hns};
 use hnsim_model::Guid;
@@ -145,7 +144,6 @@ fn network_program(n: &Network, repr: &NetworkRepr, errors: &mut Vec<CompileErro
         dr_mac: None,
         remote_subnets: RouteTable::new(),
         host_route: false,
-        persistent: n.flags & network_flags::ENABLE_NON_PERSISTENT == 0 && n.kind() != NetworkType::Nat,
     };
     let bad = |i: usize, field: &str, expected: &str, value: &str| CompileError {
         path: format!("{}.Policies[{i}].Settings.{field}", NetworkAt(&n.id)),

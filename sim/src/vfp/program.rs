@@ -63,7 +63,6 @@ pub struct NetProgram {
     pub dr_mac: Option<Mac>,
     pub remote_subnets: RouteTable<RemoteSubnet>,
     pub host_route: bool,
-    pub persistent: bool,
 }
 
 impl NetProgram {
