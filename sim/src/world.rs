@@ -677,26 +677,25 @@ impl World {
                             n.name
                         ));
                         g.add_edge(me, nn, "vSwitch".to_string());
-                        for ep in h.hns.endpoints.values() {
-                            if ep.host_compute_network.parse::<Guid>().ok() == Some(net.id) {
-                                let ip = ep
-                                    .ip_configurations
-                                    .first()
-                                    .map(|c| c.ip_address.clone())
-                                    .unwrap_or_default();
-                                let kind = if ep.is_remote() {
-                                    "remote endpoint"
-                                } else {
-                                    "endpoint"
-                                };
-                                let label = if ep.name.is_empty() {
-                                    ep.id.to_string()
-                                } else {
-                                    ep.name.clone()
-                                };
-                                let e = g.add_node(format!("{kind} {label} {ip}"));
-                                g.add_edge(nn, e, "port".to_string());
-                            }
+                        // The state's index of endpoints by network (ID order, as the map's).
+                        for (_, ep) in h.hns.endpoints_of(&net.id) {
+                            let ip = ep
+                                .ip_configurations
+                                .first()
+                                .map(|c| c.ip_address.clone())
+                                .unwrap_or_default();
+                            let kind = if ep.is_remote() {
+                                "remote endpoint"
+                            } else {
+                                "endpoint"
+                            };
+                            let label = if ep.name.is_empty() {
+                                ep.id.to_string()
+                            } else {
+                                ep.name.clone()
+                            };
+                            let e = g.add_node(format!("{kind} {label} {ip}"));
+                            g.add_edge(nn, e, "port".to_string());
                         }
                     }
                 }
