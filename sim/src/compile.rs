@@ -21,8 +21,8 @@ pub use crate::vfp::program::{
 };
 use crate::vfp::Vfp;
 use hnsim_model::repr::{
-    is_default, EndpointPolicyRepr, EndpointRepr, LoadBalancerRepr, NetworkPolicyRepr, NetworkRepr,
-    ReprError, SubnetRepr,
+    is_default, EndpointPolicyRepr, EndpointRepr, NetworkPolicyRepr, NetworkRepr, ReprError, RouteRepr,
+    SubnetRepr,
 };
 use hnsim_model::schema::{
     endpoint_flags, Endpoint, EndpointPolicy, LoadBalancer, Network, NetworkPolicy, NetworkType,
@@ -59,23 +59,23 @@ impl std::fmt::Display for NetworkAt<'_> {
     }
 }
 
-/// Subnet `k`'s gateway of its family: the next hop of its first default route. A next hop
-/// that is not an address of that family (a restored or hand-edited state: validation rejects
-/// it) is reported, never read as "no gateway".
-fn subnet_gateway(
-    n: &Network,
-    k: usize,
-    s: &SubnetRepr,
+/// The gateway of one family: the next hop of the first default route (`found`, its index and
+/// route). A next hop that is not an address of that family (a restored or hand-edited state:
+/// validation rejects it) is reported at `route(j)`'s path, quoting its raw text, and never read
+/// as "no gateway". Subnets and endpoints share it.
+fn default_gateway<'d>(
+    found: Option<(usize, &RouteRepr)>,
     v6: bool,
+    route: impl FnOnce(usize) -> (String, &'d str),
     errors: &mut Vec<CompileError>,
 ) -> Option<IpAddr> {
-    let (j, r) = s.default_route(v6)?;
+    let (j, r) = found?;
     match r.next_hop {
         Ok(hop) if hop.is_ipv6() == v6 => Some(hop),
         _ => {
-            let raw = (n.subnets().nth(k).and_then(|s| s.routes.get(j))).map_or("", |r| r.next_hop.as_str());
+            let (path, raw) = route(j);
             errors.push(CompileError {
-                path: format!("{}.Subnets[{k}].Routes[{j}].NextHop", NetworkAt(&n.id)),
+                path: format!("{path}.NextHop"),
                 message: format!(
                     "expected a next hop for {}, found {raw:?}",
                     if v6 { "::/0" } else { "0.0.0.0/0" }
@@ -84,6 +84,21 @@ fn subnet_gateway(
             None
         }
     }
+}
+
+/// Subnet `k`'s gateway of its family (see [`default_gateway`]).
+fn subnet_gateway(
+    n: &Network,
+    k: usize,
+    s: &SubnetRepr,
+    v6: bool,
+    errors: &mut Vec<CompileError>,
+) -> Option<IpAddr> {
+    let route = |j: usize| {
+        let raw = (n.subnets().nth(k).and_then(|s| s.routes.get(j))).map_or("", |r| r.next_hop.as_str());
+        (format!("{}.Subnets[{k}].Routes[{j}]", NetworkAt(&n.id)), raw)
+    };
+    default_gateway(s.default_route(v6), v6, route, errors)
 }
 
 /// A network's program from its typed values (`repr`); a value that does not compile (a
@@ -235,29 +250,18 @@ impl std::fmt::Display for EndpointAt<'_> {
     }
 }
 
-/// The endpoint's own gateway of one family: the next hop of its first default route. A next
-/// hop that is not an address of that family is reported, never read as "no gateway".
+/// The endpoint's own gateway of one family (see [`default_gateway`]).
 fn endpoint_gateway(
     ep: &Endpoint,
     repr: &EndpointRepr,
     v6: bool,
     errors: &mut Vec<CompileError>,
 ) -> Option<IpAddr> {
-    let (j, r) = repr.default_route(v6)?;
-    match r.next_hop {
-        Ok(hop) if hop.is_ipv6() == v6 => Some(hop),
-        _ => {
-            errors.push(CompileError {
-                path: format!("{}.Routes[{j}].NextHop", EndpointAt(&ep.id)),
-                message: format!(
-                    "expected a next hop for {}, found {:?}",
-                    if v6 { "::/0" } else { "0.0.0.0/0" },
-                    ep.routes.get(j).map_or("", |r| r.next_hop.as_str())
-                ),
-            });
-            None
-        }
-    }
+    let route = |j: usize| {
+        let raw = ep.routes.get(j).map_or("", |r| r.next_hop.as_str());
+        (format!("{}.Routes[{j}]", EndpointAt(&ep.id)), raw)
+    };
+    default_gateway(repr.default_route(v6), v6, route, errors)
 }
 
 fn compile_endpoint(
@@ -268,16 +272,8 @@ fn compile_endpoint(
     net_index: &HashMap<Guid, usize>,
     errors: &mut Vec<CompileError>,
 ) -> EpCompiled {
-    // The endpoint's values as the model read them when it was stored (read here only after
-    // the maps were edited directly).
-    let parsed;
-    let repr = match hns.endpoint_repr(&ep.id) {
-        Some(r) => r,
-        None => {
-            parsed = EndpointRepr::parse(ep);
-            &parsed
-        }
-    };
+    // The endpoint's values as the model read them when it was stored.
+    let repr = &*hns.endpoint_values(ep);
     // Error paths are written only for an error: formatting them for every endpoint and policy
     // was a sixth of compiling an endpoint.
     let path = || EndpointAt(&ep.id).to_string();
@@ -494,16 +490,8 @@ fn compile_lb(
     info: &HostInfo,
     errors: &mut Vec<CompileError>,
 ) -> (Vec<LbMapping>, Vec<Guid>) {
-    // The LB's values as the model read them when it was stored (read here only after the
-    // maps were edited directly).
-    let parsed;
-    let repr = match hns.load_balancer_repr(&lb.id) {
-        Some(r) => r,
-        None => {
-            parsed = LoadBalancerRepr::parse(lb);
-            &parsed
-        }
-    };
+    // The LB's values as the model read them when it was stored.
+    let repr = &*hns.load_balancer_values(lb);
     // An LB with the IPv6 flag (2) balances to its backends' IPv6 addresses (consumers.md §0).
     let v6 = repr.v6;
     let at = || format!("loadBalancers[{}]", lb.id);
@@ -517,10 +505,7 @@ fn compile_lb(
     let backends: Vec<Backend> = ids
         .iter()
         .filter_map(|g| {
-            let ip = match hns.endpoint_repr(g) {
-                Some(r) => r.ip_of(v6),
-                None => EndpointRepr::parse(hns.endpoints.get(g)?).ip_of(v6),
-            }?;
+            let ip = hns.endpoint_values(hns.endpoints.get(g)?).ip_of(v6)?;
             Some(Backend { endpoint: *g, ip })
         })
         .collect();
@@ -656,16 +641,8 @@ pub fn update(prog: &mut HostProgram, hns: &Hns, info: &HostInfo) {
         prog.cache.errors.clear();
         for n in hns.networks.values() {
             prog.cache.net_index.insert(n.id, prog.networks.len());
-            // The network's values as the model read them when it was stored (read here only
-            // after the maps were edited directly).
-            let parsed;
-            let repr = match hns.network_repr(&n.id) {
-                Some(r) => r,
-                None => {
-                    parsed = NetworkRepr::parse(n);
-                    &parsed
-                }
-            };
+            // The network's values as the model read them when it was stored.
+            let repr = &*hns.network_values(n);
             prog.networks
                 .push(Arc::new(network_program(n, repr, &mut prog.cache.net_errors)));
         }

@@ -212,19 +212,22 @@ fn unreadable_value(hns: &Hns, _: &Context, out: &mut Out) {
     };
     let text = |e: &crate::repr::ReprError| e.to_string();
     for (id, n) in &hns.networks {
-        if let Some(r) = hns.network_values(id) {
-            report(net_label(id, n), r.errors().map(text).collect());
-        }
+        report(
+            net_label(id, n),
+            hns.network_values(n).errors().map(text).collect(),
+        );
     }
     for (id, e) in &hns.endpoints {
-        if let Some(r) = hns.endpoint_values(id) {
-            report(ep_label(id, e), r.errors().map(text).collect());
-        }
+        report(
+            ep_label(id, e),
+            hns.endpoint_values(e).errors().map(text).collect(),
+        );
     }
     for (id, l) in &hns.load_balancers {
-        if let Some(r) = hns.load_balancer_values(id) {
-            report(lb_label(id, l), r.errors().map(text).collect());
-        }
+        report(
+            lb_label(id, l),
+            hns.load_balancer_values(l).errors().map(text).collect(),
+        );
     }
 }
 

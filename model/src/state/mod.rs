@@ -285,9 +285,9 @@ impl Hns {
     /// The endpoint's addresses, in `IpConfigurations` order (unreadable entries skipped; the
     /// state machine never stores one).
     pub fn endpoint_ips(&self, ep: &Guid) -> impl Iterator<Item = IpAddr> + '_ {
-        let ips: Vec<IpAddr> = self
-            .endpoint_values(ep)
-            .map(|r| {
+        let ips: Vec<IpAddr> = (self.endpoints.get(ep))
+            .map(|e| {
+                let r = self.endpoint_values(e);
                 r.addresses
                     .iter()
                     .filter_map(|a| a.as_ref().ok().copied())
@@ -300,7 +300,8 @@ impl Hns {
     /// The endpoint's addresses with their prefix lengths (`PrefixLength` 0: a host prefix).
     pub fn endpoint_ip_nets(&self, ep: &Guid) -> impl Iterator<Item = IpNet> + '_ {
         let mut nets = Vec::new();
-        if let (Some(e), Some(r)) = (self.endpoints.get(ep), self.endpoint_values(ep)) {
+        if let Some(e) = self.endpoints.get(ep) {
+            let r = self.endpoint_values(e);
             for (c, a) in e.ip_configurations.iter().zip(&r.addresses) {
                 let Ok(ip) = *a else { continue };
                 let max = if ip.is_ipv4() { 32 } else { 128 };
@@ -315,35 +316,37 @@ impl Hns {
         nets.into_iter()
     }
 
-    /// Endpoint `ep`'s typed values: the ones stored with it, or, after direct edits of the
-    /// maps, read from the document now (the same reader, so the answer is the same).
-    pub(crate) fn endpoint_values(&self, ep: &Guid) -> Option<Cow<'_, EndpointRepr>> {
-        match self.endpoint_repr(ep) {
-            Some(r) => Some(Cow::Borrowed(r)),
-            None => Some(Cow::Owned(EndpointRepr::parse(self.endpoints.get(ep)?))),
+    /// The typed values of endpoint document `e` (one of this state's): the ones stored with
+    /// it, or, after direct edits of the maps ([`Hns::endpoint_repr`] answers `None`), read now
+    /// with the same reader, so the answer is the same. What every reader of an endpoint's
+    /// values calls (the compile, the doctor, the read helpers below).
+    pub fn endpoint_values<'a>(&'a self, e: &'a Endpoint) -> Cow<'a, EndpointRepr> {
+        match self.endpoint_repr(&e.id) {
+            Some(r) => Cow::Borrowed(r),
+            None => Cow::Owned(EndpointRepr::parse(e)),
         }
     }
 
-    /// Load balancer `lb`'s typed values, as [`Hns::endpoint_values`].
-    pub(crate) fn load_balancer_values(&self, lb: &Guid) -> Option<Cow<'_, LoadBalancerRepr>> {
-        match self.load_balancer_repr(lb) {
-            Some(r) => Some(Cow::Borrowed(r)),
-            None => Some(Cow::Owned(LoadBalancerRepr::parse(self.load_balancers.get(lb)?))),
+    /// Load balancer document `l`'s typed values, as [`Hns::endpoint_values`].
+    pub fn load_balancer_values<'a>(&'a self, l: &'a LoadBalancer) -> Cow<'a, LoadBalancerRepr> {
+        match self.load_balancer_repr(&l.id) {
+            Some(r) => Cow::Borrowed(r),
+            None => Cow::Owned(LoadBalancerRepr::parse(l)),
         }
     }
 
-    /// Network `net`'s typed values, as [`Hns::endpoint_values`].
-    pub(crate) fn network_values(&self, net: &Guid) -> Option<Cow<'_, NetworkRepr>> {
-        match self.network_repr(net) {
-            Some(r) => Some(Cow::Borrowed(r)),
-            None => Some(Cow::Owned(NetworkRepr::parse(self.networks.get(net)?))),
+    /// Network document `n`'s typed values, as [`Hns::endpoint_values`].
+    pub fn network_values<'a>(&'a self, n: &'a Network) -> Cow<'a, NetworkRepr> {
+        match self.network_repr(&n.id) {
+            Some(r) => Cow::Borrowed(r),
+            None => Cow::Owned(NetworkRepr::parse(n)),
         }
     }
 
     /// The typed values of endpoint `ep` (`crate::repr`), read once when it was stored. `None`
     /// when there is no such endpoint, or when the maps were edited directly since the last
-    /// operation or [`Hns::rebuild_indexes`] (then read the document with
-    /// `EndpointRepr::parse`).
+    /// operation or [`Hns::rebuild_indexes`]. Readers call [`Hns::endpoint_values`], which
+    /// reads the document then.
     pub fn endpoint_repr(&self, ep: &Guid) -> Option<&crate::repr::EndpointRepr> {
         if self.index.reprs_stale() || !self.journal_in_step() {
             return None;
@@ -370,12 +373,16 @@ impl Hns {
     }
 
     pub fn endpoint_mac(&self, ep: &Guid) -> Option<Mac> {
-        self.endpoint_values(ep)?.mac.as_ref().ok().copied()
+        self.endpoint_values(self.endpoints.get(ep)?)
+            .mac
+            .as_ref()
+            .ok()
+            .copied()
     }
 
     /// The network an endpoint belongs to.
     pub fn network_of(&self, ep: &Guid) -> Option<Guid> {
-        self.endpoint_values(ep)?.network
+        self.endpoint_values(self.endpoints.get(ep)?).network
     }
 
     /// The namespace an endpoint is attached to.
@@ -392,7 +399,8 @@ impl Hns {
 
     /// The subnets (`IpAddressPrefix`) of a network, typed (empty and unreadable ones skipped).
     pub fn network_subnets(&self, net: &Guid) -> Vec<IpNet> {
-        self.network_values(net)
+        (self.networks.get(net))
+            .map(|n| self.network_values(n))
             .map(|n| {
                 n.subnets
                     .iter()

@@ -13,7 +13,7 @@ use crate::backend::ObjectKind;
 use crate::document;
 use crate::hresult::{HResult, HcnError, HcnResult};
 use crate::ids::Guid;
-use crate::repr::{EndpointPolicyRepr, EndpointRepr};
+use crate::repr::EndpointPolicyRepr;
 use crate::schema::{
     Dns, EndpointPolicy, LoadBalancer, ModifyRequest, NamespaceResource, Network, NetworkPolicy, RequestType,
     Subnet,
@@ -214,10 +214,7 @@ impl Hns {
                 for (p, r) in ps.iter().zip(&typed) {
                     validate::endpoint_policy_repr(self, p, r, remote)?;
                 }
-                let mut repr = match self.endpoint_repr(id) {
-                    Some(r) => r.clone(),
-                    None => EndpointRepr::parse(&ep),
-                };
+                let mut repr = self.endpoint_values(&ep).into_owned();
                 repr.policies.truncate(first);
                 repr.policies.extend(typed);
                 if req.request_type == RequestType::Update {
