@@ -111,7 +111,7 @@ impl NetworkRepr {
 }
 
 impl SubnetRepr {
-    pub(crate) fn parse(s: &crate::schema::Subnet, k: usize) -> SubnetRepr {
+    fn parse(s: &crate::schema::Subnet, k: usize) -> SubnetRepr {
         let raw = s.ip_address_prefix.trim();
         let prefix = match raw.is_empty() {
             true => Ok(None),

@@ -10,7 +10,7 @@ use super::index::ip_u128;
 use super::{err, Hns, ERROR_NO_MORE_ITEMS};
 use crate::hresult::HcnResult;
 use crate::ids::{Guid, Mac};
-use crate::repr::SubnetRepr;
+use crate::repr::{NetworkRepr, SubnetRepr};
 use crate::schema::{subnet_flags, Network, Subnet};
 use ipnet::IpNet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -38,10 +38,11 @@ impl SubnetView {
     }
 }
 
-pub(crate) fn subnet_view(s: &Subnet, dhcp: bool) -> Option<SubnetView> {
-    // Read as the dataplane reads it (`repr`): the gateway is the next hop of the first default
-    // route of the subnet's own family, so IPAM reserves the address the pods route through.
-    let subnet = SubnetRepr::parse(s, 0);
+/// One subnet for IPAM, from its document (flags, ID) and its typed values.
+fn subnet_view(s: &Subnet, subnet: &SubnetRepr, dhcp: bool) -> Option<SubnetView> {
+    // The prefix and gateway as the dataplane reads them: the gateway is the next hop of the
+    // first default route of the subnet's own family, so IPAM reserves the address the pods
+    // route through.
     let prefix: IpNet = (*subnet.prefix.as_ref().ok()?)?;
     let gateway = subnet
         .default_route(prefix.addr().is_ipv6())
@@ -61,14 +62,15 @@ pub(crate) fn subnet_view(s: &Subnet, dhcp: bool) -> Option<SubnetView> {
     })
 }
 
-/// Every parsed subnet of a network, in document order.
-pub(crate) fn subnets(net: &Network) -> Vec<SubnetView> {
-    net.ipams
-        .iter()
-        .flat_map(|ipam| {
-            let dhcp = ipam.ipam_type.eq_ignore_ascii_case("Dhcp");
-            ipam.subnets.iter().filter_map(move |s| subnet_view(s, dhcp))
-        })
+/// Every readable subnet of a network, in document order (`repr`: the network's typed values,
+/// whose `subnets` list every `Ipams` entry's subnets in the same order).
+pub(crate) fn subnets(net: &Network, repr: &NetworkRepr) -> Vec<SubnetView> {
+    let docs = net.ipams.iter().flat_map(|ipam| {
+        let dhcp = ipam.ipam_type.eq_ignore_ascii_case("Dhcp");
+        ipam.subnets.iter().map(move |s| (s, dhcp))
+    });
+    docs.zip(&repr.subnets)
+        .filter_map(|((s, dhcp), r)| subnet_view(s, r, dhcp))
         .collect()
 }
 

@@ -565,7 +565,7 @@ pub(crate) fn endpoint(hns: &Hns, id: Guid, mut ep: Endpoint) -> HcnResult<Endpo
     // Every value read once; the checks below and the stored repr use it.
     let mut repr = EndpointRepr::parse(&ep);
 
-    let subs = ipam::subnets(net);
+    let subs = ipam::subnets(net, &hns.network_values(net));
     let mut seen: BTreeSet<IpAddr> = BTreeSet::new();
     let (mut n4, mut n6) = (0, 0);
     for (i, c) in ep.ip_configurations.iter_mut().enumerate() {
